@@ -1,0 +1,105 @@
+// Package connectors defines what every protocol connector delivers: raw
+// readings from a production endpoint, and the endpoint's health. The
+// implementations live in subpackages (opcua, modbus); they are the code
+// users point at real PLCs, and they know nothing of the twin.
+package connectors
+
+import (
+	"context"
+	"time"
+)
+
+// Reading is one raw value read from an endpoint.
+//
+// Status is nil when the protocol reported the value good; otherwise it is
+// the protocol's status as an error: a StatusCode for OPC UA status codes
+// and for what the connector itself detects (an exception mapped per
+// CONVENTIONS.md, no communication), or the error that prevented the read.
+// When Status says the device could not be read, Raw is nil.
+type Reading struct {
+	// Source is the connector's name (the endpoint's name in the sources
+	// file).
+	Source string
+	// Address is the value's address in the canonical form the sources
+	// file uses: "nsu=<uri>;s=<id>" for OPC UA, or
+	// "holding:100:float32:CDAB@unit=1" for Modbus.
+	Address string
+	// Raw is the decoded value: bool, int64, uint64, float64 or string
+	// (Modbus values are already decoded from registers, before scaling).
+	Raw any
+	// Status is nil for a good value, else why it is not (see above).
+	Status error
+	// SourceTime is the device's timestamp; zero when the protocol has none.
+	SourceTime time.Time
+	// ServerTime is the server's timestamp (OPC UA); zero otherwise.
+	ServerTime time.Time
+	// Received is when the connector received the value.
+	Received time.Time
+}
+
+// Connector reads one endpoint.
+type Connector interface {
+	// Name is the endpoint's name, as Reading.Source.
+	Name() string
+	// Run connects and delivers readings into out until ctx is done. It
+	// retries transient faults itself (reconnecting with backoff) and
+	// reports them as readings whose Status is BadNoCommunication for every
+	// configured address, and in Health. It returns nil when ctx is done
+	// and an error only when it cannot go on (e.g. an invalid
+	// configuration). Run does not close out.
+	Run(ctx context.Context, out chan<- Reading) error
+	// Health is a snapshot of the endpoint's state; safe for concurrent use.
+	Health() Health
+}
+
+// LinkState is the state of the connection to an endpoint.
+type LinkState int
+
+// The link states.
+const (
+	// Connecting: not yet connected, or reconnecting after a failure.
+	Connecting LinkState = iota
+	// Connected: the endpoint answers.
+	Connected
+	// Down: the endpoint does not answer; the connector keeps retrying.
+	Down
+)
+
+// String names the state.
+func (s LinkState) String() string {
+	switch s {
+	case Connected:
+		return "connected"
+	case Down:
+		return "down"
+	default:
+		return "connecting"
+	}
+}
+
+// Health is an endpoint's state as one connector sees it.
+type Health struct {
+	// Source is the connector's name.
+	Source string
+	// Protocol is "opcua" or "modbus".
+	Protocol string
+	// Endpoint is the URL or host:port.
+	Endpoint string
+	// State of the link.
+	State LinkState
+	// Since is when State was entered.
+	Since time.Time
+	// LastError is the most recent error, if any.
+	LastError error
+	// Latency is the last request round trip (Modbus poll, OPC UA read or
+	// publish).
+	Latency time.Duration
+	// Readings counts readings delivered.
+	Readings uint64
+	// Errors counts failed requests.
+	Errors uint64
+	// Reconnects counts reconnections.
+	Reconnects uint64
+	// SequenceGaps counts missing OPC UA notification sequence numbers.
+	SequenceGaps uint64
+}

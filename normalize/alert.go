@@ -1,0 +1,91 @@
+package normalize
+
+import "time"
+
+// AlertKind is what a data-quality or process alert is about.
+type AlertKind string
+
+// The alert kinds.
+const (
+	AlertStale       AlertKind = "stale"
+	AlertFrozen      AlertKind = "frozen"
+	AlertOutOfRange  AlertKind = "out_of_range"
+	AlertSpike       AlertKind = "spike"
+	AlertBadQuality  AlertKind = "bad_quality"
+	AlertUncertain   AlertKind = "uncertain_quality"
+	AlertCommLoss    AlertKind = "comm_loss"
+	AlertClockSkew   AlertKind = "clock_skew"
+	AlertDecode      AlertKind = "decode_error"
+	AlertSequenceGap AlertKind = "sequence_gap"
+)
+
+// AlertSeverity orders alerts; higher is worse.
+type AlertSeverity int
+
+// The alert severities.
+const (
+	SeverityLow AlertSeverity = iota + 1
+	SeverityMedium
+	SeverityHigh
+	SeverityCritical
+)
+
+// AlertState is where an alert is in its ISA-18.2 lifecycle.
+type AlertState int
+
+// The alert states.
+const (
+	// Normal: the condition is not active and nothing is pending.
+	Normal AlertState = iota
+	// ActiveUnacked: the condition is active and nobody acknowledged it.
+	ActiveUnacked
+	// ActiveAcked: active and acknowledged.
+	ActiveAcked
+	// RTNUnacked: the condition returned to normal before anyone
+	// acknowledged it.
+	RTNUnacked
+)
+
+// Alert is one alert: a condition of one kind on one tag or source.
+type Alert struct {
+	// ID is stable for the same kind on the same target: "<kind>:<target>".
+	ID string
+	// Kind of condition.
+	Kind AlertKind
+	// Target is the tag id, or the source name for endpoint alerts.
+	Target string
+	// Severity of the alert.
+	Severity AlertSeverity
+	// State in the lifecycle.
+	State AlertState
+	// Message says what was detected, e.g. "no update for 12s (limit 5s)".
+	Message string
+	// FirstActive and LastActive: when the condition was first and most
+	// recently raised.
+	FirstActive, LastActive time.Time
+	// Cleared is when the condition last returned to normal.
+	Cleared time.Time
+	// Count is how many times the condition became active.
+	Count int
+	// AckedBy, AckedAt and Comment record the acknowledgement.
+	AckedBy string
+	AckedAt time.Time
+	Comment string
+	// ShelvedUntil hides the alert until then (zero: not shelved); a
+	// one-shot shelve lasts until the condition next clears.
+	ShelvedUntil   time.Time
+	ShelvedOneShot bool
+	ShelvedBy      string
+	ShelveReason   string
+}
+
+// AlertEvent is one transition in an alert's history.
+type AlertEvent struct {
+	At      time.Time
+	AlertID string
+	// What: "raised", "cleared", "acked", "shelved", "unshelved", "reset".
+	What    string
+	State   AlertState
+	User    string
+	Comment string
+}

@@ -1,0 +1,92 @@
+// Package normalize maps raw connector readings into otwin's unified model
+// (Sample), and raises data-quality alerts. It is pure: no goroutines, no
+// I/O; the live store (normalize/store) holds the state that the TUI and
+// other consumers read.
+package normalize
+
+import (
+	"time"
+
+	"github.com/otwin/otwin/connectors"
+)
+
+// Kind is the kind of a sample's value.
+type Kind uint8
+
+// The value kinds.
+const (
+	// Number: Value holds the value (integers that fit a float64 exactly).
+	Number Kind = iota
+	// Bool: Value is 0 or 1.
+	Bool
+	// Text: Text holds the value.
+	Text
+)
+
+// Unit is an engineering unit as OPC UA EUInformation: the UNECE Rec 20
+// code packed into an int32 (namespace
+// http://www.opcfoundation.org/UA/units/un/cefact) and the display symbol.
+type Unit struct {
+	// Code is the UNECE common code, e.g. "CEL".
+	Code string
+	// UnitID is Code packed as OPC UA's EUInformation.UnitId.
+	UnitID int32
+	// Symbol is the display name, e.g. "°C".
+	Symbol string
+}
+
+// Sample is one normalized value: the only value type the store and the
+// TUI see.
+type Sample struct {
+	// ID is the tag's stable id, its path: "site/area/line/machine/tag".
+	ID string
+	// Asset is the ISA-95 path of the asset the tag belongs to.
+	Asset string
+	// Tag is the canonical tag name.
+	Tag string
+	// Kind says which of Value and Text holds the value.
+	Kind Kind
+	// Value is the scaled engineering value of Number and Bool samples.
+	Value float64
+	// Text is the value of Text samples.
+	Text string
+	// Raw is the value as the connector read it, before scaling.
+	Raw any
+	// Unit is the engineering unit.
+	Unit Unit
+	// Status is the quality: an OPC UA StatusCode classified by severity.
+	Status connectors.StatusCode
+	// Err explains a non-good Status (the error chain from the connector).
+	Err string
+	// HasLastGood says LastGood and LastGoodTime are set.
+	HasLastGood bool
+	// LastGood is the last value whose status was Good (Value or Text per
+	// Kind), kept beside a bad status rather than re-emitted as current.
+	LastGood float64
+	// LastGoodText is LastGood for Text samples.
+	LastGoodText string
+	// LastGoodTime is the source time of LastGood.
+	LastGoodTime time.Time
+	// SourceTime is the device's timestamp (zero if the protocol has none).
+	SourceTime time.Time
+	// ServerTime is the OPC UA server's timestamp (zero otherwise).
+	ServerTime time.Time
+	// Received is when the collector received the value.
+	Received time.Time
+	// Source is the connector (endpoint) name.
+	Source string
+	// Address is the source address ("nsu=…;s=…" or
+	// "holding:100:float32:CDAB@unit=1").
+	Address string
+	// Seq increases by one per sample of this tag; consumers use it to
+	// detect duplicates and order.
+	Seq uint64
+}
+
+// Skew is Received - SourceTime, or 0 when the source has no timestamp.
+func (s *Sample) Skew() time.Duration {
+	if s.SourceTime.IsZero() {
+		return 0
+	}
+	return s.Received.Sub(s.SourceTime)
+}

@@ -1,0 +1,80 @@
+// Package twin is the simulation engine: a seeded, deterministic clock that
+// evaluates every tag model of a scenario each tick, runs state machines
+// and expressions, applies faults on top of the models, plays the timeline
+// and accepts writes. The protocol servers (twin/opcuaserver,
+// twin/modbusserver) serve its values; the control API (twin/control)
+// drives it over HTTP.
+package twin
+
+import (
+	"time"
+
+	"github.com/otwin/otwin/scenarios"
+)
+
+// TagInfo is the static description of one tag, as the servers expose it.
+type TagInfo struct {
+	// Index of the tag in Engine.Tags; the handle for Value and Write.
+	Index int
+	// Machine is the machine's name.
+	Machine string
+	// Asset is the machine's ISA-95 asset path.
+	Asset string
+	// Name is the tag's name within its machine.
+	Name string
+	// ID is Asset + "/" + Name, the tag's stable id.
+	ID string
+	// Type is the tag's data type.
+	Type scenarios.DataType
+	// Unit is the resolved engineering unit (zero when the tag has none).
+	Unit scenarios.Unit
+	// Range is the engineering range, nil when unset.
+	Range *scenarios.Range
+	// Description of the tag.
+	Description string
+	// Writable tags accept Write.
+	Writable bool
+	// NodeID is the OPC UA string identifier (after "s=").
+	NodeID string
+	// Modbus is the resolved register mapping, nil when not mapped.
+	Modbus *scenarios.Register
+}
+
+// MachineInfo is the static description of one machine.
+type MachineInfo struct {
+	Name     string
+	Asset    string
+	Location scenarios.Location
+	// OPCUA and Modbus are the machine's protocol exposure (nil: none).
+	OPCUA  *scenarios.MachineOPCUA
+	Modbus *scenarios.MachineModbus
+	// Tags are indexes into Engine.Tags, in scenario order.
+	Tags []int
+}
+
+// Value is a tag's current value as the servers must present it: the
+// model's value with faults applied.
+type Value struct {
+	// V holds the Go value of the tag's type: bool, int16, int32, int64,
+	// uint16, uint32, uint64, float32, float64 or string.
+	V any
+	// Status is the OPC UA StatusCode (0 = Good).
+	Status uint32
+	// Source is the source timestamp (clock-skew faults shift it).
+	Source time.Time
+}
+
+// Link is the state of transport faults on one machine's endpoint for one
+// protocol, as the servers must honour it.
+type Link struct {
+	// Down: the endpoint does not answer (comm_loss).
+	Down bool
+	// Latency is added before every response.
+	Latency time.Duration
+	// Exception, when non-zero, answers every Modbus request with this
+	// exception code.
+	Exception byte
+	// Epoch increases each time a disconnect fault fires; servers close
+	// connections accepted under an older epoch.
+	Epoch uint64
+}
