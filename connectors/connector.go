@@ -35,6 +35,9 @@ type Reading struct {
 	ServerTime time.Time
 	// Received is when the connector received the value.
 	Received time.Time
+	// Info, when non-nil, is what the server says about the point; sent
+	// with the first reading of an address after each (re)connect.
+	Info *PointInfo
 }
 
 // Connector reads one endpoint.
