@@ -77,6 +77,46 @@ type Alert struct {
 	ShelvedOneShot bool
 	ShelvedBy      string
 	ShelveReason   string
+	// Shelved says the alert is shelved (timed until ShelvedUntil, or
+	// one-shot): still tracked, but hidden from the operator's attention.
+	Shelved bool
+}
+
+// Active says the condition is active (ActiveUnacked or ActiveAcked).
+func (a *Alert) Active() bool { return a.State == ActiveUnacked || a.State == ActiveAcked }
+
+// Unacked says the alert waits for an acknowledgement.
+func (a *Alert) Unacked() bool { return a.State == ActiveUnacked || a.State == RTNUnacked }
+
+// String names the state: "normal", "active_unacked", "active_acked",
+// "rtn_unacked".
+func (s AlertState) String() string {
+	switch s {
+	case ActiveUnacked:
+		return "active_unacked"
+	case ActiveAcked:
+		return "active_acked"
+	case RTNUnacked:
+		return "rtn_unacked"
+	default:
+		return "normal"
+	}
+}
+
+// String names the severity: "low", "medium", "high", "critical".
+func (s AlertSeverity) String() string {
+	switch s {
+	case SeverityLow:
+		return "low"
+	case SeverityMedium:
+		return "medium"
+	case SeverityHigh:
+		return "high"
+	case SeverityCritical:
+		return "critical"
+	default:
+		return "none"
+	}
 }
 
 // AlertEvent is one transition in an alert's history.

@@ -1,0 +1,267 @@
+package normalize
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Range is an engineering range, Low < High.
+type Range struct {
+	Low  float64
+	High float64
+}
+
+// Rules are data-quality rule settings, with the semantics of the sources
+// file: a zero field keeps the default (the built-in one, or Config's
+// Defaults for a point's override); a negative duration or threshold
+// disables the rule.
+type Rules struct {
+	// Stale: no update for this long raises a stale alert and marks the
+	// value Uncertain_LastUsableValue. Built-in default: 3× the point's
+	// Interval, at least 5s; off for event-driven points (Interval 0,
+	// e.g. OPC UA subscriptions, which send nothing while a value does
+	// not change) unless set.
+	Stale time.Duration
+	// Frozen: a good numeric value identical for this long. Default off.
+	Frozen time.Duration
+	// Spike: a jump between two good samples larger than this fraction of
+	// the range (absolute when the point has no range). Default 0.5.
+	Spike float64
+	// ClockSkew: |received - source time| above this. Default 5s.
+	ClockSkew time.Duration
+	// CommLoss: the endpoint unanswered this long. Default 5s. The
+	// endpoint's limit is the smallest of its points' limits.
+	CommLoss time.Duration
+	// Deadband drops good numeric changes smaller than this (absolute).
+	// Default 0 (off).
+	Deadband float64
+}
+
+// BuiltinRules are the defaults under Config.Defaults.
+var BuiltinRules = Rules{
+	Frozen:    -1,
+	Spike:     0.5,
+	ClockSkew: 5 * time.Second,
+	CommLoss:  5 * time.Second,
+	Deadband:  -1,
+}
+
+// MinStale is the smallest automatic stale limit.
+const MinStale = 5 * time.Second
+
+// Override returns r with every non-zero field of o replacing r's.
+func (r Rules) Override(o Rules) Rules {
+	if o.Stale != 0 {
+		r.Stale = o.Stale
+	}
+	if o.Frozen != 0 {
+		r.Frozen = o.Frozen
+	}
+	if o.Spike != 0 {
+		r.Spike = o.Spike
+	}
+	if o.ClockSkew != 0 {
+		r.ClockSkew = o.ClockSkew
+	}
+	if o.CommLoss != 0 {
+		r.CommLoss = o.CommLoss
+	}
+	if o.Deadband != 0 {
+		r.Deadband = o.Deadband
+	}
+	return r
+}
+
+// Point maps one address of one source into the unified model.
+type Point struct {
+	// Source is the connector's name (Reading.Source).
+	Source string
+	// Address is the reading's address (Reading.Address); Modbus
+	// addresses are compared in canonical form (see CanonicalAddress).
+	Address string
+	// Asset is the ISA-95 asset path, "site/area/line/machine".
+	Asset string
+	// Tag is the tag name; the tag id is Asset + "/" + Tag.
+	Tag string
+	// Unit is a symbol or UNECE code (see LookupUnit); empty takes the
+	// server's EngineeringUnits (PointInfo), if any.
+	Unit string
+	// Range is the engineering range; nil takes the server's EURange.
+	Range *Range
+	// Scale and Offset: value = raw*Scale + Offset; Scale 0 means 1.
+	Scale  float64
+	Offset float64
+	// Clamp limits values to Range and marks them Good_Clamped.
+	Clamp bool
+	// Rules override Config.Defaults for this point.
+	Rules *Rules
+	// Interval is how often the source reads the point (Modbus poll
+	// interval); 0 for event-driven points. It sets the automatic stale
+	// limit.
+	Interval time.Duration
+}
+
+// ID is the point's tag id.
+func (p *Point) ID() string { return p.Asset + "/" + p.Tag }
+
+// AutoMap maps readings of a browsing source that no Point names: a
+// reading whose Info carries a BrowsePath "a/b/tag" becomes tag id
+// AssetPrefix + "/a/b/tag" (asset AssetPrefix/a/b, tag "tag"); characters
+// outside [a-zA-Z0-9._-] in a browse name become '_'.
+type AutoMap struct {
+	// Source is the connector's name.
+	Source string
+	// AssetPrefix is the asset path the browse tree hangs under; may be
+	// empty, then the browse path alone is the id.
+	AssetPrefix string
+}
+
+// Config configures a Normalizer.
+type Config struct {
+	// Defaults are the rules of every point without overrides, over
+	// BuiltinRules.
+	Defaults Rules
+	// Points are the mapped addresses.
+	Points []Point
+	// AutoMap lists the sources whose unknown browsed readings are mapped
+	// by browse path instead of dropped.
+	AutoMap []AutoMap
+	// AlertHistory is how many alert transitions are kept (0: default).
+	AlertHistory int
+}
+
+var segmentRE = regexp.MustCompile(`^[a-zA-Z0-9._-]+$`)
+
+// ValidSegment says s is a valid asset or tag path segment:
+// [a-zA-Z0-9._-]+.
+func ValidSegment(s string) bool { return segmentRE.MatchString(s) }
+
+// ValidPath says every "/"-separated segment of p is a ValidSegment.
+func ValidPath(p string) bool {
+	if p == "" {
+		return false
+	}
+	for _, s := range strings.Split(p, "/") {
+		if !ValidSegment(s) {
+			return false
+		}
+	}
+	return true
+}
+
+// sanitizeSegment replaces characters outside [a-zA-Z0-9._-] by '_'.
+func sanitizeSegment(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	if len(b) == 0 {
+		return "_"
+	}
+	return string(b)
+}
+
+// CanonicalAddress returns the form in which addresses are compared.
+// OPC UA addresses ("nsu=…", "ns=…", "i=…", "s=…") are kept as they are.
+// Modbus addresses "table:address:type[:order][@unit=N]" get a lower-case
+// table and type, an upper-case byte order, and "@unit=1" (the default
+// unit) dropped, so "Holding:100:FLOAT32:cdab@unit=1" and
+// "holding:100:float32:CDAB" are the same point.
+func CanonicalAddress(a string) string {
+	a = strings.TrimSpace(a)
+	for _, pre := range []string{"nsu=", "ns=", "i=", "s=", "g=", "b="} {
+		if strings.HasPrefix(a, pre) {
+			return a
+		}
+	}
+	main, params, _ := strings.Cut(a, "@")
+	parts := strings.Split(main, ":")
+	for i := range parts {
+		parts[i] = strings.TrimSpace(parts[i])
+		if i == 3 && !strings.Contains(parts[i], "=") {
+			parts[i] = strings.ToUpper(parts[i])
+		} else {
+			parts[i] = strings.ToLower(parts[i])
+		}
+	}
+	out := strings.Join(parts, ":")
+	if params != "" {
+		var keep []string
+		for _, p := range strings.Split(params, ",") {
+			k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+			k = strings.ToLower(strings.TrimSpace(k))
+			v = strings.TrimSpace(v)
+			if k == "unit" {
+				if n, err := strconv.Atoi(v); err == nil {
+					if n == 1 {
+						continue
+					}
+					v = strconv.Itoa(n)
+				}
+			}
+			keep = append(keep, k+"="+v)
+		}
+		if len(keep) > 0 {
+			out += "@" + strings.Join(keep, ",")
+		}
+	}
+	return out
+}
+
+// Validate reports every problem of c at once.
+func (c *Config) Validate() error {
+	var errs []error
+	seenAddr := map[[2]string]int{}
+	seenID := map[string]int{}
+	for i := range c.Points {
+		p := &c.Points[i]
+		where := fmt.Sprintf("point %d (%s %s)", i+1, p.Source, p.Address)
+		if p.Source == "" {
+			errs = append(errs, fmt.Errorf("%s: no source", where))
+		}
+		if p.Address == "" {
+			errs = append(errs, fmt.Errorf("%s: no address", where))
+		}
+		if !ValidPath(p.Asset) {
+			errs = append(errs, fmt.Errorf("%s: asset %q: segments must match [a-zA-Z0-9._-]+", where, p.Asset))
+		}
+		if !ValidSegment(p.Tag) {
+			errs = append(errs, fmt.Errorf("%s: tag %q must match [a-zA-Z0-9._-]+", where, p.Tag))
+		}
+		if p.Unit != "" {
+			if _, ok := LookupUnit(p.Unit); !ok {
+				errs = append(errs, fmt.Errorf("%s: unknown unit %q", where, p.Unit))
+			}
+		}
+		if p.Range != nil && !(p.Range.Low < p.Range.High) {
+			errs = append(errs, fmt.Errorf("%s: range low %g must be below high %g", where, p.Range.Low, p.Range.High))
+		}
+		if math.IsNaN(p.Scale) || math.IsInf(p.Scale, 0) || math.IsNaN(p.Offset) || math.IsInf(p.Offset, 0) {
+			errs = append(errs, fmt.Errorf("%s: scale and offset must be finite", where))
+		}
+		k := [2]string{p.Source, CanonicalAddress(p.Address)}
+		if j, dup := seenAddr[k]; dup {
+			errs = append(errs, fmt.Errorf("%s: address already mapped by point %d", where, j))
+		} else {
+			seenAddr[k] = i + 1
+		}
+		if j, dup := seenID[p.ID()]; dup {
+			errs = append(errs, fmt.Errorf("%s: tag id %s already used by point %d", where, p.ID(), j))
+		} else {
+			seenID[p.ID()] = i + 1
+		}
+	}
+	for _, m := range c.AutoMap {
+		if m.AssetPrefix != "" && !ValidPath(m.AssetPrefix) {
+			errs = append(errs, fmt.Errorf("automap %s: asset prefix %q: segments must match [a-zA-Z0-9._-]+", m.Source, m.AssetPrefix))
+		}
+	}
+	return errors.Join(errs...)
+}
