@@ -1,0 +1,59 @@
+package normalize
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/otwin/otwin/connectors"
+)
+
+// BenchmarkApply normalizes good numeric readings of 1000 points with
+// range, scaling and the default rules on.
+func BenchmarkApply(b *testing.B) {
+	const points = 1000
+	cfg := Config{}
+	for i := range points {
+		cfg.Points = append(cfg.Points, Point{
+			Source: "plc", Address: fmt.Sprintf("holding:%d:float32", i*2), Asset: "site/area/line/m", Tag: fmt.Sprintf("t%d", i),
+			Unit: "degC", Range: &Range{Low: -1e9, High: 1e9}, Scale: 0.1, Interval: time.Second,
+		})
+	}
+	n, err := New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rs := make([]connectors.Reading, points)
+	for i := range rs {
+		rs[i] = connectors.Reading{Source: "plc", Address: cfg.Points[i].Address, Raw: float64(i)}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		r := &rs[i%points]
+		r.Received = t0.Add(time.Duration(i))
+		r.SourceTime = r.Received
+		if _, ok := n.Apply(*r); !ok {
+			b.Fatal("dropped")
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+}
+
+// BenchmarkTick runs the time-driven rules over 100k tags.
+func BenchmarkTick(b *testing.B) {
+	cfg := Config{}
+	for i := range 100_000 {
+		cfg.Points = append(cfg.Points, Point{Source: "plc", Address: fmt.Sprint(i), Asset: "a", Tag: fmt.Sprintf("t%d", i), Interval: time.Second})
+	}
+	n, err := New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	n.Tick(t0, nil)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		n.Tick(t0.Add(time.Duration(i)*time.Millisecond%time.Second), nil)
+	}
+}
