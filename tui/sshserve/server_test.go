@@ -27,7 +27,9 @@ type tickModel struct {
 
 type tickMsg struct{}
 
-func tick() tea.Cmd { return tea.Tick(20*time.Millisecond, func(time.Time) tea.Msg { return tickMsg{} }) }
+func tick() tea.Cmd {
+	return tea.Tick(20*time.Millisecond, func(time.Time) tea.Msg { return tickMsg{} })
+}
 
 func (m tickModel) Init() tea.Cmd { return tick() }
 func (m tickModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
@@ -214,7 +216,9 @@ func TestUnknownKeyAndPasswordRefused(t *testing.T) {
 		t.Fatal("password got in")
 	}
 	evs := auditEvents(t, f)
-	if !hasEvent(evs, func(e AuditEvent) bool { return e.Event == "refused" && e.Method == "publickey" && e.Key == gossh.FingerprintSHA256(stranger.PublicKey()) }) {
+	if !hasEvent(evs, func(e AuditEvent) bool {
+		return e.Event == "refused" && e.Method == "publickey" && e.Key == gossh.FingerprintSHA256(stranger.PublicKey())
+	}) {
 		t.Errorf("unknown key refusal not audited:\n%s", f.audit.String())
 	}
 	if !hasEvent(evs, func(e AuditEvent) bool { return e.Event == "refused" && e.Method == "password" }) {
@@ -273,9 +277,9 @@ func TestSessionEndOnOpenConnectionLeavesNoGoroutine(t *testing.T) {
 func TestParseUsersErrors(t *testing.T) {
 	_, line := newKey(t)
 	cases := map[string]string{
-		"users:\n  - name: a\n    role: pilot\n    keys: [\"" + line + "\"]\n": `unknown role "pilot"`,
-		"users:\n  - name: a\n    role: operator\n    keys: [\"ssh-ed25519 nope\"]\n": "keys[0]",
-		"users:\n  - name: a\n    role: operator\n    keyz: []\n":                      "unknown field",
+		"users:\n  - name: a\n    role: pilot\n    keys: [\"" + line + "\"]\n":                                                                  `unknown role "pilot"`,
+		"users:\n  - name: a\n    role: operator\n    keys: [\"ssh-ed25519 nope\"]\n":                                                           "keys[0]",
+		"users:\n  - name: a\n    role: operator\n    keyz: []\n":                                                                               "unknown field",
 		"users:\n  - name: a\n    role: operator\n    keys: [\"" + line + "\"]\n  - name: b\n    role: quality\n    keys: [\"" + line + "\"]\n": "also a's key",
 	}
 	for in, want := range cases {

@@ -1,0 +1,155 @@
+// Package tui is otwin's terminal dashboard: an asset tree, tag tables with
+// sparklines, alerts with acknowledge and shelve, tag and alert detail,
+// connection health and a fault panel, built on bubbletea. One Model serves
+// one session (local terminal or one SSH session); it reads everything
+// through the small Backend interface defined here and knows nothing of
+// the store, the connectors or the twin behind it.
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/normalize"
+)
+
+// Backend is what the TUI reads and the actions it asks for. One Backend
+// value serves one session: it is bound to the session's user, and it
+// enforces what that user may do. All methods must be safe for concurrent
+// use; the TUI calls the read methods from its update loop, so they must
+// return quickly (a copy of in-memory state), and calls the actions (Ack,
+// Shelve) from a tea.Cmd goroutine. An action's error is shown in the
+// status bar.
+type Backend interface {
+	// Subscribe returns a feed of live updates; the TUI closes it on quit
+	// (and Model.Close closes it too).
+	Subscribe() Feed
+	// Snapshot returns all tags, sorted by ID.
+	Snapshot() []normalize.Sample
+	// Alerts returns the alerts that are not Normal (active, returned to
+	// normal but unacknowledged, or shelved).
+	Alerts() []normalize.Alert
+	// AlertHistory returns the transitions of one alert, oldest first.
+	AlertHistory(id string) []normalize.AlertEvent
+	// History appends the recent numeric values of tag id to dst, oldest
+	// first, and returns it.
+	History(id string, dst []float64) []float64
+	// Health returns the health of every endpoint.
+	Health() []connectors.Health
+	// Ack acknowledges an alert with an optional comment, as the
+	// session's user.
+	Ack(alertID, comment string) error
+	// Shelve hides an alert for d, or until it next clears when oneShot.
+	Shelve(alertID, reason string, d time.Duration, oneShot bool) error
+}
+
+// Feed delivers live updates. The producer owns and closes the channel;
+// Close asks it to stop and must be safe to call more than once.
+type Feed interface {
+	C() <-chan Update
+	Close()
+}
+
+// DropCounter may be implemented by a Feed that loses intermediate updates
+// for a slow viewer; the status bar shows the count.
+type DropCounter interface {
+	Dropped() uint64
+}
+
+// Update is one coalesced batch from the feed. Samples holds the latest
+// value of each tag that changed (new IDs are added to the tree); Alerts
+// holds alerts that changed, upserted by ID (an alert in state Normal that
+// is not shelved is removed); Health holds endpoints whose health changed,
+// upserted by Source.
+type Update struct {
+	Samples []normalize.Sample
+	Alerts  []normalize.Alert
+	Health  []connectors.Health
+}
+
+// Fault is one fault the simulator can inject.
+type Fault struct {
+	// Name identifies the fault in Inject and Clear.
+	Name string
+	// Kind is what the fault does, e.g. "stuck", "comm_loss".
+	Kind string
+	// Target is the machine, tag or endpoint it acts on.
+	Target string
+	// Active says the fault is injected now, since Since.
+	Active bool
+	Since  time.Time
+}
+
+// FaultControl injects and clears simulator faults. It is optional: a nil
+// FaultControl hides the fault panel. Methods are called from tea.Cmd
+// goroutines and must be safe for concurrent use; errors (for instance
+// "refused: operators cannot inject faults") are shown in the status bar.
+type FaultControl interface {
+	Faults() ([]Fault, error)
+	Inject(name string) error
+	Clear(name string) error
+}
+
+// Role is the kind of user a session serves; it picks the opening view
+// and which actions the UI offers. The backend, not the UI, enforces
+// permissions.
+type Role string
+
+// The roles.
+const (
+	RoleOperator    Role = "operator"
+	RoleSupervisor  Role = "supervisor"
+	RoleMaintenance Role = "maintenance"
+	RoleQuality     Role = "quality"
+	RoleEngineer    Role = "engineer"
+	RoleTrainer     Role = "trainer"
+)
+
+// Roles lists every role in display order.
+var Roles = []Role{RoleOperator, RoleSupervisor, RoleMaintenance, RoleQuality, RoleEngineer, RoleTrainer}
+
+// ParseRole returns the role named s (case-insensitive), or an error
+// listing the valid names.
+func ParseRole(s string) (Role, error) {
+	r := Role(strings.ToLower(strings.TrimSpace(s)))
+	for _, v := range Roles {
+		if v == r {
+			return r, nil
+		}
+	}
+	names := make([]string, len(Roles))
+	for i, v := range Roles {
+		names[i] = string(v)
+	}
+	return "", fmt.Errorf("unknown role %q (want one of %s)", s, strings.Join(names, ", "))
+}
+
+// Options configure a Model. The zero value is usable: an operator
+// session titled "otwin" at 10 frames per second with the real clock.
+type Options struct {
+	// User is shown in the status bar (the backend binds the real user).
+	User string
+	// Role picks the opening view; empty means operator.
+	Role Role
+	// Faults, when non-nil, enables the fault panel.
+	Faults FaultControl
+	// Title is shown at the top left; empty means "otwin".
+	Title string
+	// FrameRate caps redraws caused by live data, per second; 0 means 10.
+	// Key presses and resizes redraw at once.
+	FrameRate int
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// NoColor renders without colour or attributes (NO_COLOR).
+	NoColor bool
+	// Renderer renders the styles; nil means lipgloss's default renderer
+	// (over SSH pass the session's renderer).
+	Renderer *lipgloss.Renderer
+	// FaultRefresh is how often the open fault panel re-reads the faults;
+	// 0 means 3s.
+	FaultRefresh time.Duration
+}
