@@ -1,0 +1,577 @@
+package modbus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/goburrow/modbus"
+
+	"github.com/otwin/otwin/connectors"
+)
+
+// Reconnect backoff bounds.
+const (
+	minBackoff = 100 * time.Millisecond
+	maxBackoff = 5 * time.Second
+)
+
+// defaultReprobe is how often points found misconfigured (exception 01,
+// 02 or 03 when read alone) are read again, in case the device changed.
+const defaultReprobe = time.Minute
+
+// Connector polls one Modbus TCP device. It implements
+// connectors.Connector. Create it with New; Run it once. Name, Health and
+// Stats are safe for concurrent use, also while Run runs.
+type Connector struct {
+	cfg     Config
+	regs    []Register
+	log     *slog.Logger
+	reprobe time.Duration
+
+	running atomic.Bool
+
+	mu     sync.Mutex // guards health and stats
+	health connectors.Health
+	stats  Stats
+}
+
+// Stats are a connector's counters beyond connectors.Health.
+type Stats struct {
+	// Polls counts polls run.
+	Polls uint64
+	// Skipped counts scheduled polls skipped because the previous poll
+	// overran its interval.
+	Skipped uint64
+	// Requests counts read requests sent.
+	Requests uint64
+	// BadPoints is the number of points currently found misconfigured
+	// (reported with Bad_ConfigurationError).
+	BadPoints int
+}
+
+// New validates cfg (every problem at once, naming the device and each
+// bad point) and returns a connector that has not yet connected.
+func New(cfg Config) (*Connector, error) {
+	cfg = cfg.withDefaults()
+	regs, err := cfg.parse()
+	if err != nil {
+		return nil, err
+	}
+	cfg.Points = slices.Clone(cfg.Points)
+	c := &Connector{
+		cfg:     cfg,
+		regs:    regs,
+		log:     cfg.Logger.With("source", cfg.Name, "endpoint", cfg.Address),
+		reprobe: defaultReprobe,
+	}
+	c.health = connectors.Health{
+		Source:   cfg.Name,
+		Protocol: "modbus",
+		Endpoint: cfg.Address,
+		State:    connectors.Connecting,
+		Since:    time.Now(),
+	}
+	return c, nil
+}
+
+// Name is the device's name (Config.Name).
+func (c *Connector) Name() string { return c.cfg.Name }
+
+// Registers returns the parsed points, in the order of Config.Points.
+func (c *Connector) Registers() []Register { return slices.Clone(c.regs) }
+
+// Health returns a snapshot of the device's state.
+func (c *Connector) Health() connectors.Health {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.health
+}
+
+// Stats returns a snapshot of the connector's counters.
+func (c *Connector) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stats
+}
+
+// Run connects to the device and polls it every PollInterval until ctx
+// ends, sending one Reading per point per poll into out (see the package
+// documentation for how failures map to Reading.Status). It reconnects by
+// itself with exponential backoff (100ms to 5s). It returns nil when ctx
+// ends, after closing the connection; any request in flight is
+// interrupted. It returns an error only if the connector is already
+// running. Run never closes out; a reader that stops reading stalls only
+// this connector, until ctx ends.
+func (c *Connector) Run(ctx context.Context, out chan<- connectors.Reading) error {
+	if !c.running.CompareAndSwap(false, true) {
+		return fmt.Errorf("modbus device %q: already running", c.cfg.Name)
+	}
+	defer c.running.Store(false)
+
+	s := c.newSession()
+	stop := context.AfterFunc(ctx, s.tr.close)
+	defer stop()
+	defer s.tr.close()
+
+	interval := c.cfg.PollInterval
+	next := time.Now()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		wake := next
+		if !s.tr.connected() && s.everDialed && s.nextDial.Before(wake) {
+			wake = s.nextDial
+		}
+		timer.Reset(max(time.Until(wake), 0))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+		}
+		now := time.Now()
+		if now.Before(next) {
+			// A redial between polls.
+			if !s.tr.connected() && !now.Before(s.nextDial) {
+				s.dial(ctx)
+			}
+			continue
+		}
+		readings := s.poll(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		for _, r := range readings {
+			select {
+			case out <- r:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		c.mu.Lock()
+		c.health.Readings += uint64(len(readings))
+		c.stats.Polls++
+		// Schedule the first poll time still ahead: a poll that overran
+		// skips the polls it overlapped, and the schedule never drifts.
+		k := time.Since(next)/interval + 1
+		c.stats.Skipped += uint64(k - 1)
+		c.mu.Unlock()
+		next = next.Add(k * interval)
+	}
+}
+
+// session is the state of one Run: connection, plan, backoff. It is used
+// by Run's goroutine only.
+type session struct {
+	c      *Connector
+	tr     *transport
+	client modbus.Client
+
+	plan       []block
+	bad        map[int]time.Time // misconfigured point → when last probed
+	everDialed bool              // a dial was attempted
+	everUp     bool              // a dial succeeded
+	outage     bool              // requests failed since the last good one
+	needReplan bool              // replan at the next poll
+	backoff    time.Duration
+	nextDial   time.Time
+	readings   []connectors.Reading
+	ioTime     time.Duration
+}
+
+func (c *Connector) newSession() *session {
+	tr := &transport{addr: c.cfg.Address, timeout: c.cfg.Timeout}
+	pk := modbus.NewTCPClientHandler(c.cfg.Address) // used as the packager only
+	pk.SlaveId = c.cfg.UnitID
+	s := &session{
+		c:       c,
+		tr:      tr,
+		client:  modbus.NewClient2(pk, tr),
+		bad:     make(map[int]time.Time),
+		backoff: minBackoff,
+	}
+	s.replan()
+	return s
+}
+
+// replan plans reads of every point from scratch.
+func (s *session) replan() {
+	all := make([]int, len(s.c.regs))
+	for i := range all {
+		all[i] = i
+	}
+	s.plan = planBlocks(s.c.regs, all, s.c.cfg.MaxGap)
+	clear(s.bad)
+	s.c.mu.Lock()
+	s.c.stats.BadPoints = 0
+	s.c.mu.Unlock()
+}
+
+// setState records a link state change (and the error that caused it).
+func (s *session) setState(st connectors.LinkState, err error) {
+	c := s.c
+	c.mu.Lock()
+	changed := c.health.State != st
+	if changed {
+		c.health.State = st
+		c.health.Since = time.Now()
+	}
+	if err != nil {
+		c.health.LastError = err
+	}
+	c.mu.Unlock()
+	if !changed {
+		return
+	}
+	if st == connectors.Connected {
+		c.log.Info("modbus device connected")
+	} else {
+		c.log.Warn("modbus device "+st.String(), "err", err)
+	}
+}
+
+// failed records a failed request or dial.
+func (s *session) failed(err error) {
+	c := s.c
+	c.mu.Lock()
+	c.health.Errors++
+	c.health.LastError = err
+	c.mu.Unlock()
+}
+
+// dial connects; on failure it marks the device down and schedules the
+// next attempt with backoff.
+func (s *session) dial(ctx context.Context) bool {
+	s.everDialed = true
+	t0 := time.Now()
+	err := s.tr.dial(ctx)
+	s.ioTime += time.Since(t0)
+	if err != nil {
+		if ctx.Err() != nil {
+			return false
+		}
+		err = fmt.Errorf("dial %s on %s: %w", s.c.cfg.Address, s.c.cfg.Name, err)
+		s.failed(err)
+		s.scheduleRedial()
+		s.outage = true
+		s.setState(connectors.Down, err)
+		return false
+	}
+	if s.everUp {
+		s.c.mu.Lock()
+		s.c.health.Reconnects++
+		s.c.mu.Unlock()
+	}
+	s.everUp = true
+	if s.outage {
+		// The device may have changed while away: look at every point
+		// afresh at the next poll.
+		s.needReplan = true
+	}
+	s.setState(connectors.Connected, nil)
+	return true
+}
+
+func (s *session) scheduleRedial() {
+	s.nextDial = time.Now().Add(s.backoff)
+	s.backoff = min(2*s.backoff, maxBackoff)
+}
+
+// answered records that the device answered a request.
+func (s *session) answered() {
+	s.backoff = minBackoff
+	s.outage = false
+}
+
+// errKind classifies a request error.
+type errKind int
+
+const (
+	errNone      errKind = iota
+	errException         // a Modbus exception response
+	errComm              // the connection failed or timed out
+	errProtocol          // a malformed or mismatched response
+)
+
+func classify(err error) errKind {
+	if err == nil {
+		return errNone
+	}
+	var me *modbus.ModbusError
+	if errors.As(err, &me) {
+		return errException
+	}
+	var ne net.Error
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, errNotConnected) ||
+		errors.Is(err, net.ErrClosed) || errors.As(err, &ne) {
+		return errComm
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		return errComm
+	}
+	return errProtocol
+}
+
+// closedByPeer reports whether err says the peer closed the connection
+// (as opposed to a timeout): worth one immediate redial, since devices
+// drop idle connections.
+func closedByPeer(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return false
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, new(*net.OpError))
+}
+
+// read sends the block's read request.
+func (s *session) read(b block) ([]byte, error) {
+	s.c.mu.Lock()
+	s.c.stats.Requests++
+	s.c.mu.Unlock()
+	t0 := time.Now()
+	defer func() { s.ioTime += time.Since(t0) }()
+	switch b.Table {
+	case Holding:
+		return s.client.ReadHoldingRegisters(b.Start, b.Count)
+	case Input:
+		return s.client.ReadInputRegisters(b.Start, b.Count)
+	case Coil:
+		return s.client.ReadCoils(b.Start, b.Count)
+	default:
+		return s.client.ReadDiscreteInputs(b.Start, b.Count)
+	}
+}
+
+// describe names a block's read for errors: "read holding 0-9 on press1".
+func (s *session) describe(b block) string {
+	return fmt.Sprintf("read %s %d-%d on %s", b.Table, b.Start, b.end()-1, s.c.cfg.Name)
+}
+
+// emit appends a reading of point i.
+func (s *session) emit(i int, raw any, status error) {
+	s.readings = append(s.readings, connectors.Reading{
+		Source:   s.c.cfg.Name,
+		Address:  s.c.cfg.Points[i],
+		Raw:      raw,
+		Status:   status,
+		Received: time.Now(),
+	})
+}
+
+// emitAll appends a reading with status for every point of b.
+func (s *session) emitAll(b block, status error) {
+	for _, i := range b.Points {
+		s.emit(i, nil, status)
+	}
+}
+
+// poll reads every point once and returns the readings (valid until the
+// next poll): exactly one per point, except for points whose read the
+// device answered "busy".
+func (s *session) poll(ctx context.Context) []connectors.Reading {
+	s.readings = s.readings[:0]
+	s.ioTime = 0
+	retried := false
+	var fresh []int // points found misconfigured in this poll
+	if !s.tr.connected() && !time.Now().Before(s.nextDial) {
+		s.dial(ctx)
+	}
+	if s.needReplan && s.tr.connected() {
+		s.replan()
+		s.needReplan = false
+	}
+	queue := slices.Clone(s.plan)
+	plan := s.plan[:0:0]
+	for len(queue) > 0 {
+		b := queue[0]
+		queue = queue[1:]
+		if ctx.Err() != nil {
+			return nil
+		}
+		if !s.tr.connected() && (time.Now().Before(s.nextDial) || !s.dial(ctx)) {
+			plan = append(plan, b)
+			s.emitAll(b, connectors.BadNoCommunication)
+			continue
+		}
+		data, err := s.read(b)
+		switch classify(err) {
+		case errNone:
+			s.answered()
+			plan = append(plan, b)
+			if err := s.decode(b, data); err != nil {
+				err = fmt.Errorf("%s: %w", s.describe(b), err)
+				s.failed(err)
+				s.c.log.Warn("modbus response malformed; reconnecting", "err", err)
+				s.tr.close()
+				s.emitAll(b, connectors.BadDecodingError)
+			}
+		case errException:
+			s.answered()
+			err = fmt.Errorf("%s: %w", s.describe(b), err)
+			s.failed(err)
+			var me *modbus.ModbusError
+			errors.As(err, &me)
+			switch me.ExceptionCode {
+			case modbus.ExceptionCodeIllegalFunction, modbus.ExceptionCodeIllegalDataAddress, modbus.ExceptionCodeIllegalDataValue:
+				if len(b.Points) > 1 {
+					// Find the offending points: bisect the read.
+					h1, h2 := split(s.c.regs, b)
+					queue = append([]block{h1, h2}, queue...)
+					continue
+				}
+				p := b.Points[0]
+				s.bad[p] = time.Now()
+				fresh = append(fresh, p)
+				s.c.mu.Lock()
+				s.c.stats.BadPoints = len(s.bad)
+				s.c.mu.Unlock()
+				s.c.log.Warn("modbus point refused by the device", "point", s.c.cfg.Points[p], "err", err)
+				s.emit(p, nil, connectors.BadConfigurationError)
+			case modbus.ExceptionCodeServerDeviceBusy, modbus.ExceptionCodeAcknowledge:
+				plan = append(plan, b) // retried next poll; no readings
+			case modbus.ExceptionCodeGatewayPathUnavailable, modbus.ExceptionCodeGatewayTargetDeviceFailedToRespond:
+				plan = append(plan, b)
+				s.emitAll(b, connectors.BadNoCommunication)
+			default:
+				plan = append(plan, b)
+				s.emitAll(b, connectors.BadDeviceFailure)
+			}
+		case errComm:
+			s.tr.close()
+			if ctx.Err() != nil {
+				return nil
+			}
+			err = fmt.Errorf("%s: %w", s.describe(b), err)
+			s.failed(err)
+			if closedByPeer(err) && !retried && !s.outage {
+				// Devices close idle connections: redial once at once.
+				retried = true
+				s.c.log.Debug("modbus connection closed by the device; redialing", "err", err)
+				queue = append([]block{b}, queue...)
+				continue
+			}
+			s.outage = true
+			s.scheduleRedial()
+			s.setState(connectors.Down, err)
+			plan = append(plan, b)
+			s.emitAll(b, connectors.BadNoCommunication)
+		case errProtocol:
+			s.tr.close()
+			err = fmt.Errorf("%s: %w", s.describe(b), err)
+			s.failed(err)
+			s.c.log.Warn("modbus response malformed; reconnecting", "err", err)
+			plan = append(plan, b)
+			s.emitAll(b, connectors.BadDecodingError)
+		}
+	}
+	s.plan = plan
+	s.probeBad(ctx, fresh)
+	s.c.mu.Lock()
+	s.c.health.Latency = s.ioTime
+	s.c.mu.Unlock()
+	return s.readings
+}
+
+// probeBad reports the misconfigured points not yet reported in this
+// poll, reading each alone again once reprobe has passed since it was last
+// read; a point that now reads well goes back into the plan (and is
+// reported with its value).
+func (s *session) probeBad(ctx context.Context, fresh []int) {
+	if len(s.bad) == 0 {
+		return
+	}
+	pts := make([]int, 0, len(s.bad))
+	for p := range s.bad {
+		if !slices.Contains(fresh, p) {
+			pts = append(pts, p)
+		}
+	}
+	slices.Sort(pts)
+	for _, p := range pts {
+		if !s.tr.connected() || ctx.Err() != nil {
+			if s.outage {
+				s.emit(p, nil, connectors.BadNoCommunication)
+			} else {
+				s.emit(p, nil, connectors.BadConfigurationError)
+			}
+			continue
+		}
+		if time.Since(s.bad[p]) < s.c.reprobe {
+			s.emit(p, nil, connectors.BadConfigurationError)
+			continue
+		}
+		b := spanOf(s.c.regs, s.c.regs[p].Table, []int{p})
+		data, err := s.read(b)
+		s.bad[p] = time.Now()
+		switch classify(err) {
+		case errNone:
+			s.answered()
+			if err := s.decode(b, data); err != nil {
+				s.tr.close()
+				s.failed(fmt.Errorf("%s: %w", s.describe(b), err))
+				s.emit(p, nil, connectors.BadDecodingError)
+				continue
+			}
+			delete(s.bad, p)
+			s.plan = append(s.plan, b)
+			s.c.log.Info("modbus point readable again", "point", s.c.cfg.Points[p])
+		case errException:
+			s.answered()
+			s.emit(p, nil, connectors.BadConfigurationError)
+		default:
+			// Left to the next poll to notice and report as an outage.
+			s.tr.close()
+			s.failed(fmt.Errorf("%s: %w", s.describe(b), err))
+			s.emit(p, nil, connectors.BadConfigurationError)
+		}
+	}
+	slices.SortStableFunc(s.plan, func(a, b block) int {
+		if a.Table != b.Table {
+			return int(a.Table) - int(b.Table)
+		}
+		return int(a.Start) - int(b.Start)
+	})
+	s.c.mu.Lock()
+	s.c.stats.BadPoints = len(s.bad)
+	s.c.mu.Unlock()
+}
+
+// decode appends a reading for every point of b from the response data.
+// A response of the wrong size is an error (nothing is appended).
+func (s *session) decode(b block, data []byte) error {
+	want := 2 * int(b.Count)
+	if b.Table.IsBit() {
+		want = (int(b.Count) + 7) / 8
+	}
+	if len(data) != want {
+		return fmt.Errorf("%w: %d data bytes, want %d", errShort, len(data), want)
+	}
+	for _, i := range b.Points {
+		r := s.c.regs[i]
+		off := int(r.Address) - int(b.Start)
+		if r.Table.IsBit() {
+			s.emit(i, data[off/8]>>(off%8)&1 != 0, nil)
+			continue
+		}
+		v, err := r.Decode(data[2*off:])
+		if err != nil { // cannot happen: the size was checked
+			s.emit(i, nil, connectors.BadDecodingError)
+			continue
+		}
+		var status error
+		if f, ok := v.(float64); ok && (math.IsNaN(f) || math.IsInf(f, 0)) {
+			status = connectors.BadDecodingError // kept in Raw, but not a number
+		}
+		s.emit(i, v, status)
+	}
+	return nil
+}
