@@ -1,0 +1,439 @@
+package frontdoor
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/awcullen/opcua/ua"
+)
+
+// Link is the state of the transport faults of one endpoint.
+type Link struct {
+	// Down refuses new connections and drops open ones.
+	Down bool
+	// Latency delays every message sent to clients.
+	Latency time.Duration
+	// Epoch changes each time open connections must be dropped.
+	Epoch uint64
+}
+
+// Config configures a Door. The zero value of every field but Addr has a
+// bounded default.
+type Config struct {
+	// Addr is the host:port to listen on; port 0 picks a free port.
+	Addr string
+	// MaxConns bounds the open connections, Hello handshakes included.
+	// Default 64.
+	MaxConns int
+	// HelloTimeout bounds the wait for a complete Hello. Default 10s.
+	HelloTimeout time.Duration
+	// MaxChunkSize is the largest chunk forwarded; it must not exceed the
+	// receive buffer of the stack behind the door. Default 65536.
+	MaxChunkSize int
+	// Link reports the endpoint's transport faults; nil means none. It is
+	// called from one goroutine every PollInterval and must not block.
+	Link func() Link
+	// PollInterval is how often Link is read. Default 20ms.
+	PollInterval time.Duration
+	// Logger receives refused and dropped connections. Default
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// Handler serves one accepted connection whose Hello has been checked;
+// reading conn yields the Hello first. It returns when it is done with
+// conn; the door closes conn afterwards.
+type Handler func(conn net.Conn)
+
+// Stats counts what a Door did.
+type Stats struct {
+	// Accepted connections passed to the handler.
+	Accepted uint64
+	// Rejected connections had a bad Hello or a bad chunk.
+	Rejected uint64
+	// Refused connections arrived while the link was down or the door was
+	// full.
+	Refused uint64
+	// Dropped connections were closed by a Down or a new Epoch.
+	Dropped uint64
+	// Active is the number of open connections.
+	Active int
+}
+
+// Door owns a listening socket and hands checked connections to a
+// Handler. Its methods are safe for concurrent use.
+type Door struct {
+	cfg     Config
+	ln      net.Listener
+	handler Handler
+	log     *slog.Logger
+
+	latency atomic.Int64
+	epoch   atomic.Uint64
+	down    atomic.Bool
+
+	mu     sync.Mutex
+	conns  map[*Conn]struct{}
+	active int
+	closed bool
+
+	accepted, rejected, refused, dropped atomic.Uint64
+
+	done      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// Listen binds cfg.Addr; connections wait in the backlog until Start.
+// Close releases the socket. The error names the address.
+func Listen(cfg Config) (*Door, error) {
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = 64
+	}
+	if cfg.HelloTimeout <= 0 {
+		cfg.HelloTimeout = 10 * time.Second
+	}
+	if cfg.MaxChunkSize <= 0 {
+		cfg.MaxChunkSize = 65536
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 20 * time.Millisecond
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("opc ua front door: %w", err)
+	}
+	d := &Door{
+		cfg:   cfg,
+		ln:    ln,
+		log:   cfg.Logger.With("listen", ln.Addr().String()),
+		conns: make(map[*Conn]struct{}),
+		done:  make(chan struct{}),
+	}
+	return d, nil
+}
+
+// Start serves connections with h until Close. Call it once.
+func (d *Door) Start(h Handler) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed || d.handler != nil {
+		return
+	}
+	d.handler = h
+	if d.cfg.Link != nil {
+		l := d.cfg.Link()
+		d.epoch.Store(l.Epoch)
+		d.down.Store(l.Down)
+		d.latency.Store(int64(l.Latency))
+		d.wg.Add(1)
+		go d.poll()
+	}
+	d.wg.Add(1)
+	go d.accept()
+}
+
+// Addr is the address the door listens on.
+func (d *Door) Addr() *net.TCPAddr { return d.ln.Addr().(*net.TCPAddr) }
+
+// Stats returns the door's counters.
+func (d *Door) Stats() Stats {
+	d.mu.Lock()
+	active := d.active
+	d.mu.Unlock()
+	return Stats{
+		Accepted: d.accepted.Load(),
+		Rejected: d.rejected.Load(),
+		Refused:  d.refused.Load(),
+		Dropped:  d.dropped.Load(),
+		Active:   active,
+	}
+}
+
+// Close stops listening, closes every connection and waits until every
+// handler has returned. It is idempotent and returns nil.
+func (d *Door) Close() error {
+	d.closeOnce.Do(func() {
+		d.mu.Lock()
+		d.closed = true
+		conns := make([]*Conn, 0, len(d.conns))
+		for c := range d.conns {
+			conns = append(conns, c)
+		}
+		d.mu.Unlock()
+		close(d.done)
+		_ = d.ln.Close()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	})
+	d.wg.Wait()
+	return nil
+}
+
+// Refresh reads the Link now instead of at the next poll, applying Down
+// and Epoch changes at once.
+func (d *Door) Refresh() {
+	if d.cfg.Link == nil {
+		return
+	}
+	l := d.cfg.Link()
+	d.latency.Store(int64(l.Latency))
+	d.down.Store(l.Down)
+	old := d.epoch.Swap(l.Epoch)
+	switch {
+	case l.Down:
+		d.dropAll("link down")
+	case old != l.Epoch:
+		d.dropAll("disconnect")
+	}
+}
+
+func (d *Door) poll() {
+	defer d.wg.Done()
+	t := time.NewTicker(d.cfg.PollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.done:
+			return
+		case <-t.C:
+			d.Refresh()
+		}
+	}
+}
+
+func (d *Door) dropAll(why string) {
+	d.mu.Lock()
+	conns := make([]*Conn, 0, len(d.conns))
+	for c := range d.conns {
+		conns = append(conns, c)
+	}
+	d.mu.Unlock()
+	for _, c := range conns {
+		d.dropped.Add(1)
+		d.log.Info("opc ua connection dropped", "peer", c.RemoteAddr().String(), "reason", why)
+		_ = c.Close()
+	}
+}
+
+func (d *Door) accept() {
+	defer d.wg.Done()
+	var delay time.Duration
+	for {
+		tc, err := d.ln.Accept()
+		if err != nil {
+			select {
+			case <-d.done:
+				return
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				select {
+				case <-time.After(delay):
+				case <-d.done:
+					return
+				}
+				continue
+			}
+			d.log.Error("opc ua accept failed", "err", err)
+			return
+		}
+		delay = 0
+		if d.down.Load() {
+			d.refused.Add(1)
+			_ = tc.Close()
+			continue
+		}
+		d.mu.Lock()
+		full := d.active >= d.cfg.MaxConns
+		closed := d.closed
+		if !full && !closed {
+			d.active++
+			d.wg.Add(1)
+		}
+		d.mu.Unlock()
+		if closed {
+			_ = tc.Close()
+			return
+		}
+		if full {
+			d.refused.Add(1)
+			d.log.Warn("opc ua connection refused: too many connections", "peer", tc.RemoteAddr().String(), "max", d.cfg.MaxConns)
+			writeError(tc, ua.BadTCPNotEnoughResources, "too many connections")
+			_ = tc.Close()
+			continue
+		}
+		go d.serve(tc)
+	}
+}
+
+// serve checks the Hello of tc and runs the handler. It owns tc.
+func (d *Door) serve(tc net.Conn) {
+	defer d.wg.Done()
+	defer func() {
+		d.mu.Lock()
+		d.active--
+		d.mu.Unlock()
+	}()
+	peer := tc.RemoteAddr().String()
+	stop := onDone(d.done, func() { _ = tc.Close() })
+	_ = tc.SetReadDeadline(time.Now().Add(d.cfg.HelloTimeout))
+	h, raw, err := ReadHello(tc)
+	stop()
+	if err != nil {
+		var he *HelloError
+		if errors.As(err, &he) {
+			d.rejected.Add(1)
+			d.log.Warn("opc ua hello rejected", "peer", peer, "err", he.Error())
+			writeError(tc, he.Code, he.Reason)
+		} else {
+			d.log.Debug("opc ua connection closed before hello", "peer", peer, "err", err)
+		}
+		_ = tc.Close()
+		return
+	}
+	_ = tc.SetReadDeadline(time.Time{})
+	c := &Conn{
+		Conn:       tc,
+		door:       d,
+		pending:    raw,
+		limit:      min(d.cfg.MaxChunkSize, int(h.SendBufferSize)),
+		afterFinal: true,
+		closed:     make(chan struct{}),
+	}
+	d.mu.Lock()
+	if d.closed || d.down.Load() {
+		d.mu.Unlock()
+		_ = tc.Close()
+		return
+	}
+	d.conns[c] = struct{}{}
+	d.mu.Unlock()
+	d.accepted.Add(1)
+	d.handler(c)
+	_ = c.Close()
+	d.mu.Lock()
+	delete(d.conns, c)
+	d.mu.Unlock()
+}
+
+// onDone runs f when done closes, until the returned stop is
+// called; stop waits for f if it already started.
+func onDone(done <-chan struct{}, f func()) (stop func()) {
+	quit := make(chan struct{})
+	fin := make(chan struct{})
+	go func() {
+		defer close(fin)
+		select {
+		case <-done:
+			f()
+		case <-quit:
+		}
+	}()
+	return func() { close(quit); <-fin }
+}
+
+// Conn is a client connection behind the door. Reads yield the Hello and
+// then whole, checked chunks; a bad chunk gets an ERR message and closes
+// the connection. Writes are delayed by the link's latency once per
+// message. Read is for one goroutine; the other methods are safe for
+// concurrent use.
+type Conn struct {
+	net.Conn
+	door *Door
+
+	// read side, one reader
+	pending   []byte
+	hdr       [HeaderSize]byte
+	remaining int
+	limit     int
+
+	wmu        sync.Mutex
+	afterFinal bool
+
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+// Read implements net.Conn.
+func (c *Conn) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if len(c.pending) > 0 {
+		n := copy(p, c.pending)
+		c.pending = c.pending[n:]
+		return n, nil
+	}
+	if c.remaining == 0 {
+		if _, err := io.ReadFull(c.Conn, c.hdr[:]); err != nil {
+			return 0, err
+		}
+		size, err := CheckChunkHeader(c.hdr[:], c.limit)
+		if err != nil {
+			var he *HelloError
+			errors.As(err, &he)
+			c.door.rejected.Add(1)
+			c.door.log.Warn("opc ua chunk rejected", "peer", c.RemoteAddr().String(), "err", err)
+			writeError(c.Conn, he.Code, he.Reason)
+			_ = c.Close()
+			return 0, err
+		}
+		c.remaining = size - HeaderSize
+		n := copy(p, c.hdr[:])
+		c.pending = c.hdr[n:]
+		return n, nil
+	}
+	if len(p) > c.remaining {
+		p = p[:c.remaining]
+	}
+	n, err := c.Conn.Read(p)
+	c.remaining -= n
+	return n, err
+}
+
+// Write implements net.Conn, adding the link's latency before the first
+// chunk of each message.
+func (c *Conn) Write(p []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.afterFinal {
+		if lat := time.Duration(c.door.latency.Load()); lat > 0 {
+			t := time.NewTimer(lat)
+			select {
+			case <-t.C:
+			case <-c.closed:
+				t.Stop()
+				return 0, net.ErrClosed
+			}
+		}
+	}
+	if len(p) >= HeaderSize {
+		// One Write carries one chunk; its fourth byte says whether it
+		// ends a message (F, A, or an ACK/ERR).
+		c.afterFinal = p[3] != 'C'
+	}
+	return c.Conn.Write(p)
+}
+
+// Close implements net.Conn; it is idempotent.
+func (c *Conn) Close() error {
+	var err error
+	c.closeOnce.Do(func() {
+		close(c.closed)
+		err = c.Conn.Close()
+	})
+	return err
+}

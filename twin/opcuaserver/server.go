@@ -1,0 +1,499 @@
+// Package opcuaserver serves the twin's machines over OPC UA: one Server
+// per endpoint, an address space that mirrors the ISA-95 hierarchy
+// (location folders, a machine object, a variable per tag with its
+// EngineeringUnits and EURange), values pushed from the engine on every
+// change, and client writes passed to the engine.
+//
+// The OPC UA stack is github.com/awcullen/opcua v1.4.0. It never opens a
+// socket here: the front door (package frontdoor) owns the listener on
+// the configured host and port, checks every Hello and chunk before the
+// stack sees it, and applies the twin's transport faults; accepted
+// connections are handed to the stack's per-connection loop directly (see
+// backend.go). The stack's own listener, which would bind every interface
+// and could be crashed by one bad Hello, is never started.
+//
+// Known limits: signed modes accept any client certificate unless
+// Config.TrustedDir is set; the stack's Close waits 3 s for clients; the
+// stack polls monitored items at their sampling interval, so CPU grows
+// with the number of monitored items even when values do not change.
+package opcuaserver
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/awcullen/opcua/server"
+	"github.com/awcullen/opcua/ua"
+
+	"github.com/otwin/otwin/twin"
+	"github.com/otwin/otwin/twin/opcuaserver/frontdoor"
+)
+
+// Source is what the server needs from the twin engine; FromEngine adapts
+// a *twin.Engine. Its methods must be safe for concurrent use.
+type Source interface {
+	// Tags is the static tag list; TagInfo.Index is the handle.
+	Tags() []twin.TagInfo
+	// Machines is the static machine list.
+	Machines() []twin.MachineInfo
+	// Value is tag i's current value with faults applied.
+	Value(i int) twin.Value
+	// Write writes v to tag i as a client would; errors wrap the twin's
+	// ErrNotWritable, ErrType, ErrOutOfRange or ErrUnknownTag.
+	Write(i int, v any) error
+	// Watch returns a new change notifier; the server closes it.
+	Watch() Watcher
+	// Link is the transport-fault state of machine's endpoint.
+	Link(machine, protocol string) twin.Link
+}
+
+// Watcher notifies the server of changed tags (*twin.Watcher implements
+// it).
+type Watcher interface {
+	// C is signalled after changes.
+	C() <-chan struct{}
+	// Changed appends the indexes changed since the last call.
+	Changed(dst []int) []int
+	// Close stops the notifications.
+	Close()
+}
+
+// FromEngine adapts the twin engine to Source.
+func FromEngine(e *twin.Engine) Source { return engineSource{e} }
+
+type engineSource struct{ *twin.Engine }
+
+func (e engineSource) Watch() Watcher { return e.Engine.Watch() }
+
+// ApplicationURI is the application URI of every twin OPC UA server; it is
+// also the URI in the server certificate.
+const ApplicationURI = "urn:otwin:twin:opcua"
+
+// Server is one OPC UA endpoint of the twin. Its methods are safe for
+// concurrent use.
+type Server struct {
+	cfg  Config
+	src  Source
+	log  *slog.Logger
+	ua   *server.Server
+	door *frontdoor.Door
+	url  string
+	ns   uint16
+
+	machines []twin.MachineInfo
+	tags     []twin.TagInfo    // served tags
+	nodes    []*varNode        // by engine tag index; nil when not served
+	writers  map[string]bool   // user name -> may write
+	users    map[string]string // user name -> password
+
+	published atomic.Uint64
+
+	mu       sync.Mutex
+	started  bool
+	closing  chan struct{}
+	pumpDone chan struct{}
+	once     sync.Once
+}
+
+type varNode struct {
+	n *server.VariableNode
+}
+
+// New builds the address space of cfg.Machines from src and binds the
+// listening socket (so URL is known), without serving yet. Errors name the
+// machine, tag or address concerned.
+func New(src Source, cfg Config) (*Server, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("opc ua server config: %w", err)
+	}
+	s := &Server{
+		cfg:     cfg,
+		src:     src,
+		log:     cfg.Logger.With("component", "opcuaserver"),
+		closing: make(chan struct{}),
+		writers: make(map[string]bool),
+		users:   make(map[string]string),
+	}
+	for _, u := range cfg.Users {
+		s.users[u.Name] = u.Password
+		s.writers[u.Name] = u.Write
+	}
+	byName := make(map[string]twin.MachineInfo)
+	for _, m := range src.Machines() {
+		byName[m.Name] = m
+	}
+	var errs []error
+	for _, name := range cfg.Machines {
+		m, ok := byName[name]
+		if !ok {
+			errs = append(errs, fmt.Errorf("unknown machine %q", name))
+			continue
+		}
+		s.machines = append(s.machines, m)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("opc ua server: %w", err)
+	}
+
+	door, err := frontdoor.Listen(frontdoor.Config{
+		Addr:         net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)),
+		MaxConns:     cfg.MaxConnections,
+		HelloTimeout: cfg.HelloTimeout,
+		Link:         s.link,
+		Logger:       s.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.door = door
+	s.url = "opc.tcp://" + net.JoinHostPort(cfg.Host, strconv.Itoa(door.Addr().Port))
+	s.log = s.log.With("endpoint", s.url)
+	if err := s.build(); err != nil {
+		door.Close()
+		return nil, fmt.Errorf("opc ua server %s: %w", s.url, err)
+	}
+	return s, nil
+}
+
+// build creates the OPC UA stack and the address space.
+func (s *Server) build() error {
+	certPath, keyPath, err := ensureCertificate(s.cfg.DataDir, ApplicationURI, []string{s.cfg.Host})
+	if err != nil {
+		return fmt.Errorf("certificate in %s: %w", s.cfg.DataDir, err)
+	}
+	modes := map[string]bool{}
+	for _, m := range s.cfg.Security {
+		modes[m] = true
+	}
+	opts := []server.Option{
+		server.WithBuildInfo(ua.BuildInfo{
+			ProductURI:       "https://github.com/otwin/otwin",
+			ManufacturerName: "otwin",
+			ProductName:      "otwin twin",
+			SoftwareVersion:  "1",
+			BuildDate:        time.Now(),
+		}),
+		server.WithSecurityPolicyNone(modes[SecurityNone]),
+		server.WithMaxSessionCount(uint32(s.cfg.MaxSessions)),
+		server.WithMaxSubscriptionCount(uint32(s.cfg.MaxSubscriptions)),
+		server.WithGetRolesFunc(s.roles),
+		server.WithServerDiagnostics(false),
+	}
+	if s.cfg.TrustedDir != "" {
+		opts = append(opts, server.WithTrustedCertificatesPaths(s.cfg.TrustedDir, ""))
+	} else {
+		opts = append(opts, server.WithInsecureSkipVerify())
+	}
+	if s.cfg.Anonymous {
+		opts = append(opts, server.WithAuthenticateAnonymousIdentityFunc(
+			func(ua.AnonymousIdentity, string, string) error { return nil }))
+	} else {
+		opts = append(opts, server.WithAnonymousIdentity(false))
+	}
+	if len(s.users) > 0 {
+		opts = append(opts, server.WithAuthenticateUserNameIdentityFunc(s.authenticate))
+	}
+	srv, err := server.New(ua.ApplicationDescription{
+		ApplicationURI:  ApplicationURI,
+		ProductURI:      "https://github.com/otwin/otwin",
+		ApplicationName: ua.NewLocalizedText("otwin twin", "en"),
+		ApplicationType: ua.ApplicationTypeServer,
+		DiscoveryURLs:   []string{s.url},
+	}, certPath, keyPath, unservedURL, opts...)
+	if err != nil {
+		return fmt.Errorf("create stack: %w", err)
+	}
+	s.ua = srv
+	if err := restrictEndpoints(srv.Endpoints(), s.url, modes); err != nil {
+		return err
+	}
+
+	nm := srv.NamespaceManager()
+	s.ns = nm.Add(s.cfg.Namespace)
+	as := newAddressSpace(s.ns)
+	all := s.src.Tags()
+	s.nodes = make([]*varNode, len(all))
+	now := time.Now()
+	for _, m := range s.machines {
+		obj, err := as.addMachine(m)
+		if err != nil {
+			return err
+		}
+		for _, i := range m.Tags {
+			if i < 0 || i >= len(all) {
+				return fmt.Errorf("machine %s: tag index %d out of range", m.Name, i)
+			}
+			t := all[i]
+			n, err := as.addTag(srv, obj, t, s.src.Value(i), now)
+			if err != nil {
+				return fmt.Errorf("machine %s: %w", m.Name, err)
+			}
+			if t.Writable {
+				n.SetWriteValueHandler(s.writeHandler(t))
+			}
+			s.nodes[i] = &varNode{n: n}
+			s.tags = append(s.tags, t)
+		}
+	}
+	if err := nm.AddNodes(as.nodes(srv)...); err != nil {
+		return fmt.Errorf("add nodes: %w", err)
+	}
+	return nil
+}
+
+// restrictEndpoints rewrites the stack's endpoint descriptions in place
+// (the slice is the stack's own cache): every one advertises url, and the
+// security policies and modes not enabled are replaced by copies of an
+// enabled endpoint, so that a channel opened with them finds no endpoint
+// and its session cannot be activated. Signed modes use Basic256Sha256.
+func restrictEndpoints(eds []ua.EndpointDescription, url string, modes map[string]bool) error {
+	var keep []ua.EndpointDescription
+	ok := func(ep ua.EndpointDescription) bool {
+		switch {
+		case ep.SecurityMode == ua.MessageSecurityModeNone:
+			return modes[SecurityNone]
+		case ep.SecurityPolicyURI != ua.SecurityPolicyURIBasic256Sha256:
+			return false
+		case ep.SecurityMode == ua.MessageSecurityModeSign:
+			return modes[SecuritySign]
+		case ep.SecurityMode == ua.MessageSecurityModeSignAndEncrypt:
+			return modes[SecuritySignEncrypt]
+		}
+		return false
+	}
+	for i := range eds {
+		eds[i].EndpointURL = url
+		if ok(eds[i]) {
+			keep = append(keep, eds[i])
+		}
+	}
+	if len(keep) == 0 {
+		return errors.New("no endpoint left for the configured security modes")
+	}
+	for i := range eds {
+		if !ok(eds[i]) {
+			eds[i] = keep[len(keep)-1]
+		}
+	}
+	return nil
+}
+
+// Roles handed to the stack; shared and never modified, so that GetRoles,
+// which runs twice per read and per sample, does not allocate.
+var (
+	rolesAnonymous      = []ua.NodeID{ua.ObjectIDWellKnownRoleAnonymous}
+	rolesAnonymousWrite = []ua.NodeID{ua.ObjectIDWellKnownRoleAnonymous, ua.ObjectIDWellKnownRoleOperator}
+	rolesReader         = []ua.NodeID{ua.ObjectIDWellKnownRoleAuthenticatedUser, ua.ObjectIDWellKnownRoleObserver}
+	rolesWriter         = []ua.NodeID{ua.ObjectIDWellKnownRoleAuthenticatedUser, ua.ObjectIDWellKnownRoleObserver, ua.ObjectIDWellKnownRoleOperator}
+)
+
+// roles maps an identity to its roles: writers get Operator (the default
+// role permissions give Write to Operator only).
+func (s *Server) roles(identity any, _ string, _ string) ([]ua.NodeID, error) {
+	switch id := identity.(type) {
+	case ua.AnonymousIdentity:
+		if s.cfg.AnonymousWrite {
+			return rolesAnonymousWrite, nil
+		}
+		return rolesAnonymous, nil
+	case ua.UserNameIdentity:
+		if s.writers[id.UserName] {
+			return rolesWriter, nil
+		}
+		return rolesReader, nil
+	}
+	return nil, ua.BadUserAccessDenied
+}
+
+// authenticate checks a user name and password. The stack requires a
+// ua.StatusCode as error.
+func (s *Server) authenticate(id ua.UserNameIdentity, _ string, _ string) error {
+	want, ok := s.users[id.UserName]
+	if !ok || subtle.ConstantTimeCompare([]byte(want), []byte(id.Password)) != 1 {
+		s.log.Warn("opc ua login refused", "user", id.UserName)
+		return ua.BadUserAccessDenied
+	}
+	return nil
+}
+
+// writeHandler passes client writes of tag t to the engine.
+func (s *Server) writeHandler(t twin.TagInfo) func(*server.Session, ua.WriteValue) (ua.DataValue, ua.StatusCode) {
+	return func(_ *server.Session, wv ua.WriteValue) (ua.DataValue, ua.StatusCode) {
+		if wv.IndexRange != "" {
+			return ua.NilDataValue, ua.BadIndexRangeInvalid
+		}
+		v := wv.Value.Value
+		if v == nil {
+			return ua.NilDataValue, ua.BadTypeMismatch
+		}
+		if err := s.src.Write(t.Index, v); err != nil {
+			code := writeStatus(err)
+			s.log.Info("opc ua write refused", "tag", t.ID, "value", v, "status", code.Error(), "err", err)
+			return ua.NilDataValue, code
+		}
+		s.log.Debug("opc ua write", "tag", t.ID, "value", v)
+		now := time.Now()
+		return ua.NewDataValue(v, ua.Good, now, 0, now, 0), ua.Good
+	}
+}
+
+// writeStatus maps an engine write error to a status code.
+func writeStatus(err error) ua.StatusCode {
+	switch {
+	case errors.Is(err, twin.ErrNotWritable):
+		return ua.BadNotWritable
+	case errors.Is(err, twin.ErrType):
+		return ua.BadTypeMismatch
+	case errors.Is(err, twin.ErrOutOfRange):
+		return ua.BadOutOfRange
+	case errors.Is(err, twin.ErrUnknownTag):
+		return ua.BadNodeIDUnknown
+	}
+	return ua.BadInternalError
+}
+
+// link combines the transport faults of the endpoint's machines: down
+// when every machine is down, the largest latency, an epoch that changes
+// whenever any machine's does.
+func (s *Server) link() frontdoor.Link {
+	l := frontdoor.Link{Down: len(s.machines) > 0}
+	for _, m := range s.machines {
+		ml := s.src.Link(m.Name, "opcua")
+		l.Down = l.Down && ml.Down
+		l.Latency = max(l.Latency, ml.Latency)
+		l.Epoch += ml.Epoch
+	}
+	return l
+}
+
+// URL is the endpoint URL, opc.tcp://host:port with the actual port.
+func (s *Server) URL() string { return s.url }
+
+// NamespaceIndex is the index of Config.Namespace in the server's
+// namespace array.
+func (s *Server) NamespaceIndex() uint16 { return s.ns }
+
+// Tags returns the tags served, in machine then scenario order.
+func (s *Server) Tags() []twin.TagInfo { return s.tags }
+
+// Published is the number of value updates pushed into the address space.
+func (s *Server) Published() uint64 { return s.published.Load() }
+
+// ConnStats returns the front door's connection counters.
+func (s *Server) ConnStats() frontdoor.Stats { return s.door.Stats() }
+
+// Start starts serving clients and pushing engine changes into the address
+// space; it returns once clients can connect. Cancelling ctx closes the
+// server. Calling Start twice or after Close is an error.
+func (s *Server) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-s.closing:
+		return errors.New("opc ua server " + s.url + ": closed")
+	default:
+	}
+	if s.started {
+		return errors.New("opc ua server " + s.url + ": already started")
+	}
+	// ListenAndServe cannot parse unservedURL's port: it marks the stack
+	// running and returns without opening a socket.
+	if err := s.ua.ListenAndServe(); !errors.Is(err, ua.BadTCPEndpointURLInvalid) {
+		return fmt.Errorf("opc ua server %s: stack did not start: %v", s.url, err)
+	}
+	if st := s.ua.State(); st != ua.ServerStateRunning {
+		return fmt.Errorf("opc ua server %s: stack state %d, want running", s.url, st)
+	}
+	s.started = true
+	w := s.src.Watch()
+	s.pumpDone = make(chan struct{})
+	s.refreshAll()
+	go s.pump(ctx, w)
+	s.door.Start(func(c net.Conn) {
+		var wg sync.WaitGroup
+		wg.Add(1)
+		serveConn(s.ua, c, &wg)
+	})
+	go func() {
+		select {
+		case <-ctx.Done():
+			s.Close()
+		case <-s.closing:
+		}
+	}()
+	s.log.Info("opc ua server started", "machines", len(s.machines), "tags", len(s.tags))
+	return nil
+}
+
+// pump pushes changed values until ctx is done or the server closes.
+func (s *Server) pump(ctx context.Context, w Watcher) {
+	defer close(s.pumpDone)
+	defer w.Close()
+	var changed []int
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.closing:
+			return
+		case <-w.C():
+		}
+		changed = w.Changed(changed[:0])
+		s.publish(changed)
+	}
+}
+
+// publish pushes the current values of tags idx into their nodes, with
+// the engine's status and source timestamp and now as server timestamp.
+func (s *Server) publish(idx []int) {
+	now := time.Now()
+	var n uint64
+	for _, i := range idx {
+		if i < 0 || i >= len(s.nodes) || s.nodes[i] == nil {
+			continue
+		}
+		v := s.src.Value(i)
+		s.nodes[i].n.SetValue(ua.NewDataValue(v.V, ua.StatusCode(v.Status), v.Source, 0, now, 0))
+		n++
+	}
+	s.published.Add(n)
+}
+
+func (s *Server) refreshAll() {
+	idx := make([]int, 0, len(s.tags))
+	for _, t := range s.tags {
+		idx = append(idx, t.Index)
+	}
+	s.publish(idx)
+}
+
+// Close drops every connection, stops the updates and shuts the stack
+// down; it waits until nothing is left serving (the stack takes 3 s). It
+// is idempotent and always returns nil.
+func (s *Server) Close() error {
+	s.once.Do(func() {
+		s.mu.Lock()
+		close(s.closing)
+		started := s.started
+		s.mu.Unlock()
+		_ = s.door.Close()
+		if started {
+			<-s.pumpDone
+		}
+		if s.ua != nil {
+			_ = s.ua.Close()
+			s.ua.WorkerPool().StopWait()
+		}
+		s.log.Info("opc ua server closed")
+	})
+	return nil
+}
