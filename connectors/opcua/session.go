@@ -1,0 +1,854 @@
+package opcua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gopcua/opcua"
+	"github.com/gopcua/opcua/id"
+	"github.com/gopcua/opcua/ua"
+
+	"github.com/otwin/otwin/connectors"
+)
+
+// defaultOpLimit caps nodes per Read/Browse and monitored items per
+// CreateMonitoredItems when the server states no lower limit.
+const defaultOpLimit = 1000
+
+// errNoData is the watchdog's cause for dropping a silent connection.
+var errNoData = errors.New("no data, keep-alive or response within timeout")
+
+// item is one point read in a session.
+type item struct {
+	ref   string // the address (Reading.Address)
+	id    *ua.NodeID
+	state *pointState
+	// info is sent with the item's first reading of the session.
+	info *connectors.PointInfo
+	path string
+	// bad is set when the server refused the item; it gets no values.
+	bad bool
+}
+
+// session is one connection: from connect to loss.
+type session struct {
+	c   *Connector
+	cl  *opcua.Client
+	out chan<- connectors.Reading
+	ns  []string
+
+	items []*item
+
+	maxRead, maxBrowse, maxMonitor int
+
+	// waitingSince is when the outstanding main-loop request was sent
+	// (unix nanoseconds); 0 when none is outstanding.
+	waitingSince atomic.Int64
+}
+
+// runSession connects once and reads until the connection fails or ctx
+// ends. connected says the session got as far as an open session.
+func (c *Connector) runSession(ctx context.Context, out chan<- connectors.Reading) (connected bool, err error) {
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	cl, err := c.dial(sctx)
+	if err != nil {
+		return false, err
+	}
+	defer func() {
+		cctx, ccancel := context.WithTimeout(context.Background(), time.Second)
+		_ = cl.Close(cctx)
+		ccancel()
+	}()
+
+	if c.connected {
+		c.update(func(h *connectors.Health) { h.Reconnects++ })
+	}
+	c.connected = true
+	c.down = false
+	c.setState(connectors.Connected, nil)
+	c.log.Info("connected")
+
+	s := &session{c: c, cl: cl, out: out, ns: cl.Namespaces()}
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel(nil)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.watchdog(sctx, cancel)
+	}()
+	if !c.cfg.Poll {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.heartbeat(sctx)
+		}()
+	}
+
+	err = s.run(sctx)
+	if cause := context.Cause(sctx); cause != nil && ctx.Err() == nil {
+		err = cause
+	}
+	return true, err
+}
+
+// dial finds the endpoint, checks its certificate and opens a session.
+func (c *Connector) dial(ctx context.Context) (*opcua.Client, error) {
+	cfg := c.cfg
+	ectx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	eps, err := opcua.GetEndpoints(ectx, cfg.URL, opcua.DialTimeout(cfg.Timeout), opcua.RequestTimeout(cfg.Timeout))
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("get endpoints: %w", err)
+	}
+	policy := ua.FormatSecurityPolicyURI(cfg.SecurityPolicy)
+	mode := ua.MessageSecurityModeFromString(cfg.SecurityMode)
+	ep, err := opcua.SelectEndpoint(eps, policy, mode)
+	if err != nil {
+		return nil, fmt.Errorf("select endpoint: %w", err)
+	}
+	if cfg.secure() {
+		if cfg.TrustDir == "" {
+			c.log.Warn("server certificate accepted without verification (no trust_dir)")
+		} else {
+			trusted, err := loadTrusted(cfg.TrustDir)
+			if err != nil {
+				return nil, err
+			}
+			if err := checkTrusted(ep.ServerCertificate, trusted); err != nil {
+				return nil, fmt.Errorf("endpoint %s: %w", ep.EndpointURL, err)
+			}
+		}
+	}
+	tokenType := ua.UserTokenTypeAnonymous
+	opts := []opcua.Option{
+		opcua.AutoReconnect(false),
+		opcua.DialTimeout(cfg.Timeout),
+		opcua.RequestTimeout(cfg.Timeout),
+		opcua.SessionTimeout(max(10*cfg.Timeout, time.Minute)),
+		opcua.ApplicationName("otwin"),
+		opcua.ApplicationURI(applicationURI(cfg.Name)),
+		opcua.SessionName("otwin " + cfg.Name),
+		opcua.SecurityPolicy(policy),
+		opcua.SecurityMode(mode),
+	}
+	if cfg.secure() {
+		opts = append(opts, opcua.Certificate(c.certDER), opcua.PrivateKey(c.key))
+	}
+	if cfg.Username != "" {
+		tokenType = ua.UserTokenTypeUserName
+		opts = append(opts, opcua.AuthUsername(cfg.Username, cfg.Password))
+	} else {
+		opts = append(opts, opcua.AuthAnonymous())
+	}
+	opts = append(opts, opcua.SecurityFromEndpoint(ep, tokenType))
+	cl, err := opcua.NewClient(cfg.URL, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	if err := cl.Connect(ctx); err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	return cl, nil
+}
+
+// watchdog drops the connection when a main-loop request stays
+// unanswered for longer than the timeout.
+func (s *session) watchdog(ctx context.Context, cancel context.CancelCauseFunc) {
+	timeout := s.c.cfg.Timeout
+	tick := time.NewTicker(max(timeout/8, 10*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			since := s.waitingSince.Load()
+			if since != 0 && now.Sub(time.Unix(0, since)) > timeout {
+				cancel(fmt.Errorf("%w (%v)", errNoData, timeout))
+				return
+			}
+		}
+	}
+}
+
+// heartbeat reads the server's clock now and then to measure latency in
+// subscription mode (a publish round trip includes the server's wait).
+func (s *session) heartbeat(ctx context.Context) {
+	period := max(s.c.cfg.Timeout/3, s.c.cfg.PublishingInterval)
+	t := time.NewTicker(period)
+	defer t.Stop()
+	req := &ua.ReadRequest{
+		NodesToRead:        []*ua.ReadValueID{{NodeID: ua.NewNumericNodeID(0, id.Server_ServerStatus_CurrentTime), AttributeID: ua.AttributeIDValue}},
+		TimestampsToReturn: ua.TimestampsToReturnNeither,
+	}
+	for {
+		start := time.Now()
+		if _, err := s.cl.Read(ctx, req); err == nil {
+			rtt := time.Since(start)
+			s.c.update(func(h *connectors.Health) { h.Latency = rtt })
+		} else if ctx.Err() == nil {
+			s.c.log.Debug("heartbeat read failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// begin and end bracket a main-loop request for the watchdog.
+func (s *session) begin() { s.waitingSince.Store(time.Now().UnixNano()) }
+func (s *session) end()   { s.waitingSince.Store(0) }
+
+// run resolves, browses, reads point info, then subscribes or polls.
+func (s *session) run(ctx context.Context) error {
+	s.readLimits(ctx)
+	if err := s.resolve(ctx); err != nil {
+		return err
+	}
+	if s.c.root != nil {
+		if err := s.browse(ctx); err != nil {
+			return err
+		}
+	}
+	if err := s.readInfo(ctx); err != nil {
+		return err
+	}
+	if s.c.cfg.Poll {
+		return s.poll(ctx)
+	}
+	return s.subscribe(ctx)
+}
+
+// readLimits reads the server's operation limits; failures keep the
+// defaults.
+func (s *session) readLimits(ctx context.Context) {
+	s.maxRead, s.maxBrowse, s.maxMonitor = defaultOpLimit, defaultOpLimit, defaultOpLimit
+	ids := []uint32{
+		id.Server_ServerCapabilities_OperationLimits_MaxNodesPerRead,
+		id.Server_ServerCapabilities_OperationLimits_MaxNodesPerBrowse,
+		id.Server_ServerCapabilities_OperationLimits_MaxMonitoredItemsPerCall,
+	}
+	req := &ua.ReadRequest{TimestampsToReturn: ua.TimestampsToReturnNeither}
+	for _, n := range ids {
+		req.NodesToRead = append(req.NodesToRead, &ua.ReadValueID{NodeID: ua.NewNumericNodeID(0, n), AttributeID: ua.AttributeIDValue})
+	}
+	s.begin()
+	start := time.Now()
+	res, err := s.cl.Read(ctx, req)
+	s.end()
+	if err != nil || len(res.Results) != len(ids) {
+		return
+	}
+	rtt := time.Since(start)
+	s.c.update(func(h *connectors.Health) { h.Latency = rtt })
+	dst := []*int{&s.maxRead, &s.maxBrowse, &s.maxMonitor}
+	for i, dv := range res.Results {
+		if dv == nil || dv.Status != ua.StatusOK || dv.Value == nil {
+			continue
+		}
+		if v, ok := convertValue(dv.Value.Value()); ok {
+			if u, ok := v.(uint64); ok && u > 0 && u < defaultOpLimit {
+				*dst[i] = int(u)
+			}
+		}
+	}
+}
+
+// resolve maps the configured nodes to node ids in this session's
+// namespace array; a node whose namespace is missing gets a
+// Bad_NodeIdUnknown reading and is left out.
+func (s *session) resolve(ctx context.Context) error {
+	for i, ref := range s.c.nodes {
+		addr := s.c.cfg.Nodes[i]
+		st := s.c.point(addr)
+		nid, err := ref.resolve(s.ns)
+		if err != nil {
+			s.c.log.Warn("node not resolved", "node", addr, "err", err)
+			r := connectors.Reading{Source: s.c.cfg.Name, Address: addr, Status: connectors.BadNodeIDUnknown, Received: time.Now()}
+			if !s.c.emit(ctx, s.out, r) {
+				return ctx.Err()
+			}
+			continue
+		}
+		s.items = append(s.items, &item{ref: addr, id: nid, state: st})
+	}
+	return nil
+}
+
+// browse walks the hierarchy below the browse root and adds every
+// variable not configured already. Variables are not descended into.
+func (s *session) browse(ctx context.Context) error {
+	rootID, err := s.c.root.resolve(s.ns)
+	if err != nil {
+		return fmt.Errorf("browse root %s: %w", s.c.cfg.BrowseRoot, err)
+	}
+	known := make(map[string]*item, len(s.items))
+	for _, it := range s.items {
+		known[it.id.String()] = it
+	}
+	type pending struct {
+		id    *ua.NodeID
+		path  string
+		depth int
+	}
+	visited := map[string]bool{rootID.String(): true}
+	queue := []pending{{id: rootID}}
+	for len(queue) > 0 {
+		n := min(len(queue), s.maxBrowse)
+		batch := queue[:n]
+		queue = queue[n:]
+		req := &ua.BrowseRequest{View: &ua.ViewDescription{ViewID: ua.NewTwoByteNodeID(0)}}
+		for _, p := range batch {
+			req.NodesToBrowse = append(req.NodesToBrowse, &ua.BrowseDescription{
+				NodeID:          p.id,
+				BrowseDirection: ua.BrowseDirectionForward,
+				ReferenceTypeID: ua.NewNumericNodeID(0, id.HierarchicalReferences),
+				IncludeSubtypes: true,
+				NodeClassMask:   uint32(ua.NodeClassObject | ua.NodeClassVariable),
+				ResultMask:      uint32(ua.BrowseResultMaskAll),
+			})
+		}
+		results, err := s.browseAll(ctx, req)
+		if err != nil {
+			return fmt.Errorf("browse below %s: %w", s.c.cfg.BrowseRoot, err)
+		}
+		for i, refs := range results {
+			parent := batch[i]
+			for _, ref := range refs {
+				if ref == nil || ref.NodeID == nil || ref.NodeID.NodeID == nil || !ref.IsForward || ref.NodeID.ServerIndex != 0 {
+					continue
+				}
+				if ref.ReferenceTypeID != nil && ref.ReferenceTypeID.Namespace() == 0 && ref.ReferenceTypeID.IntID() == id.HasProperty {
+					continue
+				}
+				nid := ref.NodeID.NodeID
+				key := nid.String()
+				if visited[key] {
+					continue
+				}
+				visited[key] = true
+				name := key
+				if ref.BrowseName != nil && ref.BrowseName.Name != "" {
+					name = ref.BrowseName.Name
+				}
+				name = strings.ReplaceAll(name, "/", "_")
+				path := name
+				if parent.path != "" {
+					path = parent.path + "/" + name
+				}
+				switch ref.NodeClass {
+				case ua.NodeClassVariable:
+					if it, ok := known[key]; ok {
+						it.path = path
+						continue
+					}
+					addr := canonicalAddress(nid, s.ns)
+					it := &item{ref: addr, id: nid, state: s.c.point(addr), path: path}
+					known[key] = it
+					s.items = append(s.items, it)
+				case ua.NodeClassObject:
+					if parent.depth < 32 {
+						queue = append(queue, pending{id: nid, path: path, depth: parent.depth + 1})
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// browseAll sends req and follows continuation points; one reference list
+// per node browsed. A node the server cannot browse gives an empty list.
+func (s *session) browseAll(ctx context.Context, req *ua.BrowseRequest) ([][]*ua.ReferenceDescription, error) {
+	s.begin()
+	res, err := s.cl.Browse(ctx, req)
+	s.end()
+	if err != nil {
+		return nil, err
+	}
+	if len(res.Results) != len(req.NodesToBrowse) {
+		return nil, fmt.Errorf("browse: %d results for %d nodes", len(res.Results), len(req.NodesToBrowse))
+	}
+	out := make([][]*ua.ReferenceDescription, len(res.Results))
+	for i, r := range res.Results {
+		if r == nil || r.StatusCode != ua.StatusOK {
+			continue
+		}
+		out[i] = r.References
+		cp := r.ContinuationPoint
+		for len(cp) > 0 {
+			s.begin()
+			nr, err := s.cl.BrowseNext(ctx, &ua.BrowseNextRequest{ContinuationPoints: [][]byte{cp}})
+			s.end()
+			if err != nil || len(nr.Results) != 1 || nr.Results[0].StatusCode != ua.StatusOK {
+				break
+			}
+			out[i] = append(out[i], nr.Results[0].References...)
+			cp = nr.Results[0].ContinuationPoint
+		}
+	}
+	return out, nil
+}
+
+// read sends a Read of nodes in batches of the server's limit.
+func (s *session) read(ctx context.Context, nodes []*ua.ReadValueID, ts ua.TimestampsToReturn) ([]*ua.DataValue, error) {
+	out := make([]*ua.DataValue, 0, len(nodes))
+	for len(nodes) > 0 {
+		n := min(len(nodes), s.maxRead)
+		req := &ua.ReadRequest{NodesToRead: nodes[:n], TimestampsToReturn: ts}
+		s.begin()
+		start := time.Now()
+		res, err := s.cl.Read(ctx, req)
+		s.end()
+		if err != nil {
+			return nil, err
+		}
+		rtt := time.Since(start)
+		s.c.update(func(h *connectors.Health) { h.Latency = rtt })
+		if len(res.Results) != n {
+			return nil, fmt.Errorf("read: %d results for %d nodes", len(res.Results), n)
+		}
+		out = append(out, res.Results...)
+		nodes = nodes[n:]
+	}
+	return out, nil
+}
+
+// readInfo reads each item's attributes and its EngineeringUnits and
+// EURange properties into item.info.
+func (s *session) readInfo(ctx context.Context) error {
+	if len(s.items) == 0 {
+		return nil
+	}
+	attrs := []ua.AttributeID{ua.AttributeIDDisplayName, ua.AttributeIDDescription, ua.AttributeIDDataType, ua.AttributeIDAccessLevel}
+	nodes := make([]*ua.ReadValueID, 0, len(s.items)*len(attrs))
+	for _, it := range s.items {
+		for _, a := range attrs {
+			nodes = append(nodes, &ua.ReadValueID{NodeID: it.id, AttributeID: a})
+		}
+	}
+	res, err := s.read(ctx, nodes, ua.TimestampsToReturnNeither)
+	if err != nil {
+		return fmt.Errorf("read attributes: %w", err)
+	}
+	for i, it := range s.items {
+		info := &connectors.PointInfo{BrowsePath: it.path}
+		for j, a := range attrs {
+			dv := res[i*len(attrs)+j]
+			if dv == nil || dv.Status != ua.StatusOK || dv.Value == nil {
+				continue
+			}
+			switch v := dv.Value.Value().(type) {
+			case *ua.LocalizedText:
+				if v == nil {
+					break
+				}
+				if a == ua.AttributeIDDisplayName {
+					info.DisplayName = v.Text
+				} else if a == ua.AttributeIDDescription {
+					info.Description = v.Text
+				}
+			case *ua.NodeID:
+				info.DataType = dataTypeName(v)
+			case *ua.ExpandedNodeID:
+				if v != nil {
+					info.DataType = dataTypeName(v.NodeID)
+				}
+			case uint8:
+				info.Writable = ua.AccessLevelType(v)&ua.AccessLevelTypeCurrentWrite != 0
+			}
+		}
+		it.info = info
+	}
+	return s.readProperties(ctx)
+}
+
+// readProperties finds and reads the EngineeringUnits and EURange
+// properties of every item.
+func (s *session) readProperties(ctx context.Context) error {
+	type prop struct {
+		it   *item
+		name string
+	}
+	var props []prop
+	var propNodes []*ua.ReadValueID
+	for start := 0; start < len(s.items); start += s.maxBrowse {
+		batch := s.items[start:min(start+s.maxBrowse, len(s.items))]
+		req := &ua.BrowseRequest{View: &ua.ViewDescription{ViewID: ua.NewTwoByteNodeID(0)}}
+		for _, it := range batch {
+			req.NodesToBrowse = append(req.NodesToBrowse, &ua.BrowseDescription{
+				NodeID:          it.id,
+				BrowseDirection: ua.BrowseDirectionForward,
+				ReferenceTypeID: ua.NewNumericNodeID(0, id.HasProperty),
+				IncludeSubtypes: true,
+				NodeClassMask:   uint32(ua.NodeClassVariable),
+				ResultMask:      uint32(ua.BrowseResultMaskAll),
+			})
+		}
+		results, err := s.browseAll(ctx, req)
+		if err != nil {
+			return fmt.Errorf("browse properties: %w", err)
+		}
+		for i, refs := range results {
+			for _, ref := range refs {
+				if ref == nil || ref.BrowseName == nil || ref.NodeID == nil || ref.NodeID.NodeID == nil {
+					continue
+				}
+				switch ref.BrowseName.Name {
+				case "EngineeringUnits", "EURange":
+					props = append(props, prop{it: batch[i], name: ref.BrowseName.Name})
+					propNodes = append(propNodes, &ua.ReadValueID{NodeID: ref.NodeID.NodeID, AttributeID: ua.AttributeIDValue})
+				}
+			}
+		}
+	}
+	if len(propNodes) == 0 {
+		return nil
+	}
+	res, err := s.read(ctx, propNodes, ua.TimestampsToReturnNeither)
+	if err != nil {
+		return fmt.Errorf("read properties: %w", err)
+	}
+	for i, p := range props {
+		dv := res[i]
+		if dv == nil || dv.Status != ua.StatusOK || dv.Value == nil || p.it.info == nil {
+			continue
+		}
+		eo, ok := dv.Value.Value().(*ua.ExtensionObject)
+		if !ok || eo == nil {
+			continue
+		}
+		switch v := eo.Value.(type) {
+		case *ua.EUInformation:
+			p.it.info.HasUnit = true
+			p.it.info.UnitID = v.UnitID
+			if v.DisplayName != nil {
+				p.it.info.UnitSymbol = v.DisplayName.Text
+			}
+		case *ua.Range:
+			p.it.info.HasRange = true
+			p.it.info.Low, p.it.info.High = v.Low, v.High
+		}
+	}
+	return nil
+}
+
+// deliver sends one value of it, dropping values older than one already
+// delivered for the address.
+func (s *session) deliver(ctx context.Context, it *item, dv *ua.DataValue) bool {
+	f := fromDataValue(dv)
+	key := f.sourceTime
+	if key.IsZero() {
+		key = f.serverTime
+	}
+	if !key.IsZero() {
+		if key.Before(it.state.last) {
+			s.c.outOfOrder.Add(1)
+			s.c.log.Debug("out-of-order value dropped", "node", it.ref, "time", key, "last", it.state.last)
+			return true
+		}
+		it.state.last = key
+	}
+	if f.status == connectors.BadTypeMismatch {
+		s.c.typeErrors.Add(1)
+		s.c.log.Debug("value type not convertible", "node", it.ref, "type", describeUnconvertible(dv))
+	}
+	r := connectors.Reading{
+		Source:     s.c.cfg.Name,
+		Address:    it.ref,
+		Raw:        f.raw,
+		Status:     f.status,
+		SourceTime: f.sourceTime,
+		ServerTime: f.serverTime,
+		Received:   time.Now(),
+		Info:       it.info,
+	}
+	it.info = nil
+	return s.c.emit(ctx, s.out, r)
+}
+
+// poll reads every item each PollInterval.
+func (s *session) poll(ctx context.Context) error {
+	var live []*item
+	for _, it := range s.items {
+		live = append(live, it)
+	}
+	nodes := make([]*ua.ReadValueID, len(live))
+	for i, it := range live {
+		nodes[i] = &ua.ReadValueID{NodeID: it.id, AttributeID: ua.AttributeIDValue}
+	}
+	t := time.NewTicker(s.c.cfg.PollInterval)
+	defer t.Stop()
+	for {
+		if len(nodes) > 0 {
+			res, err := s.read(ctx, nodes, ua.TimestampsToReturnBoth)
+			if err != nil {
+				return fmt.Errorf("poll: %w", err)
+			}
+			for i, dv := range res {
+				if !s.deliver(ctx, live[i], dv) {
+					return ctx.Err()
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// subscription parameters derived from the configuration.
+func (s *session) subscriptionParams() (keepAlive, lifetime uint32) {
+	cfg := s.c.cfg
+	ka := int64(cfg.Timeout / 3 / cfg.PublishingInterval)
+	ka = max(1, min(ka, math.MaxUint32/4))
+	return uint32(ka), uint32(ka * 4)
+}
+
+// subscribe creates the subscription and its monitored items, then runs
+// the publish loop.
+func (s *session) subscribe(ctx context.Context) error {
+	cfg := s.c.cfg
+	keepAlive, lifetime := s.subscriptionParams()
+	maxNotif := uint64(len(s.items)) * uint64(cfg.QueueSize)
+	maxNotif = max(1, min(maxNotif, math.MaxUint32))
+	creq := &ua.CreateSubscriptionRequest{
+		RequestedPublishingInterval: float64(cfg.PublishingInterval) / float64(time.Millisecond),
+		RequestedLifetimeCount:      lifetime,
+		RequestedMaxKeepAliveCount:  keepAlive,
+		MaxNotificationsPerPublish:  uint32(maxNotif),
+		PublishingEnabled:           true,
+	}
+	var cres *ua.CreateSubscriptionResponse
+	s.begin()
+	err := s.cl.Send(ctx, creq, func(r ua.Response) error { return assign(r, &cres) })
+	s.end()
+	if err != nil {
+		return fmt.Errorf("create subscription: %w", err)
+	}
+	subID := cres.SubscriptionID
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		_ = s.cl.Send(dctx, &ua.DeleteSubscriptionsRequest{SubscriptionIDs: []uint32{subID}}, func(ua.Response) error { return nil })
+		cancel()
+	}()
+	if err := s.monitor(ctx, subID); err != nil {
+		return err
+	}
+	return s.publishLoop(ctx, subID)
+}
+
+// monitor creates the monitored items in batches of the server's limit.
+// Items the server refuses get a reading with its status; items refused
+// only for their deadband filter are created again without it.
+func (s *session) monitor(ctx context.Context, subID uint32) error {
+	cfg := s.c.cfg
+	var filter *ua.ExtensionObject
+	if cfg.Deadband > 0 {
+		filter = ua.NewExtensionObject(&ua.DataChangeFilter{
+			Trigger:       ua.DataChangeTriggerStatusValue,
+			DeadbandType:  uint32(ua.DeadbandTypeAbsolute),
+			DeadbandValue: cfg.Deadband,
+		})
+	}
+	handles := make([]uint32, len(s.items))
+	for i := range handles {
+		handles[i] = uint32(i)
+	}
+	retry, err := s.createItems(ctx, subID, handles, filter)
+	if err != nil {
+		return err
+	}
+	if len(retry) > 0 {
+		s.c.log.Info("deadband refused for some items; monitoring them without it", "items", len(retry))
+		if _, err := s.createItems(ctx, subID, retry, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// createItems creates monitored items for the handles; it returns the
+// handles refused because of the filter (when one was given).
+func (s *session) createItems(ctx context.Context, subID uint32, handles []uint32, filter *ua.ExtensionObject) ([]uint32, error) {
+	cfg := s.c.cfg
+	var retry []uint32
+	for len(handles) > 0 {
+		n := min(len(handles), s.maxMonitor)
+		batch := handles[:n]
+		handles = handles[n:]
+		req := &ua.CreateMonitoredItemsRequest{SubscriptionID: subID, TimestampsToReturn: ua.TimestampsToReturnBoth}
+		for _, h := range batch {
+			req.ItemsToCreate = append(req.ItemsToCreate, &ua.MonitoredItemCreateRequest{
+				ItemToMonitor:  &ua.ReadValueID{NodeID: s.items[h].id, AttributeID: ua.AttributeIDValue, DataEncoding: &ua.QualifiedName{}},
+				MonitoringMode: ua.MonitoringModeReporting,
+				RequestedParameters: &ua.MonitoringParameters{
+					ClientHandle:     h,
+					SamplingInterval: float64(cfg.SamplingInterval) / float64(time.Millisecond),
+					Filter:           filter,
+					QueueSize:        cfg.QueueSize,
+					DiscardOldest:    true,
+				},
+			})
+		}
+		var res *ua.CreateMonitoredItemsResponse
+		s.begin()
+		err := s.cl.Send(ctx, req, func(r ua.Response) error { return assign(r, &res) })
+		s.end()
+		if err != nil {
+			return nil, fmt.Errorf("create monitored items: %w", err)
+		}
+		if len(res.Results) != len(batch) {
+			return nil, fmt.Errorf("create monitored items: %d results for %d items", len(res.Results), len(batch))
+		}
+		for i, r := range res.Results {
+			h := batch[i]
+			if r == nil || r.StatusCode == ua.StatusOK {
+				continue
+			}
+			if filter != nil && (r.StatusCode == ua.StatusBadFilterNotAllowed || r.StatusCode == ua.StatusBadMonitoredItemFilterUnsupported) {
+				retry = append(retry, h)
+				continue
+			}
+			it := s.items[h]
+			it.bad = true
+			s.c.log.Warn("server refused monitored item", "node", it.ref, "status", r.StatusCode)
+			rd := connectors.Reading{Source: cfg.Name, Address: it.ref, Status: connectors.StatusCode(r.StatusCode), Received: time.Now(), Info: it.info}
+			it.info = nil
+			if !s.c.emit(ctx, s.out, rd) {
+				return nil, ctx.Err()
+			}
+		}
+	}
+	return retry, nil
+}
+
+// publishLoop keeps one Publish request outstanding, acknowledges what it
+// received, counts sequence gaps and tries to Republish what is missing.
+func (s *session) publishLoop(ctx context.Context, subID uint32) error {
+	var seq seqTracker
+	var acks []*ua.SubscriptionAcknowledgement
+	republishOK := true
+	for {
+		req := &ua.PublishRequest{SubscriptionAcknowledgements: acks}
+		if req.SubscriptionAcknowledgements == nil {
+			req.SubscriptionAcknowledgements = []*ua.SubscriptionAcknowledgement{}
+		}
+		var res *ua.PublishResponse
+		s.begin()
+		err := s.cl.Send(ctx, req, func(r ua.Response) error { return assign(r, &res) })
+		s.end()
+		if err != nil {
+			return fmt.Errorf("publish: %w", err)
+		}
+		acks = nil
+		if res.SubscriptionID != subID || res.NotificationMessage == nil {
+			continue
+		}
+		msg := res.NotificationMessage
+		keepAlive := len(msg.NotificationData) == 0
+		if keepAlive {
+			s.c.keepAlives.Add(1)
+		}
+		if missing := seq.observe(msg.SequenceNumber, keepAlive); missing > 0 {
+			s.c.update(func(h *connectors.Health) { h.SequenceGaps += uint64(missing) })
+			s.c.log.Warn("notification sequence gap", "missing", missing, "before", msg.SequenceNumber)
+			want := missingBefore(msg.SequenceNumber, missing, maxRepublish)
+			recovered := 0
+			if republishOK {
+				for _, n := range want {
+					m, err := s.republish(ctx, subID, n)
+					if err != nil {
+						if ctx.Err() != nil {
+							return ctx.Err()
+						}
+						if errors.Is(err, ua.StatusBadServiceUnsupported) {
+							republishOK = false
+						}
+						s.c.log.Debug("republish failed", "seq", n, "err", err)
+						continue
+					}
+					recovered++
+					s.c.republished.Add(1)
+					acks = append(acks, &ua.SubscriptionAcknowledgement{SubscriptionID: subID, SequenceNumber: n})
+					if err := s.process(ctx, m); err != nil {
+						return err
+					}
+				}
+			}
+			s.c.lost.Add(uint64(missing) - uint64(recovered))
+		}
+		if keepAlive {
+			continue
+		}
+		acks = append(acks, &ua.SubscriptionAcknowledgement{SubscriptionID: subID, SequenceNumber: msg.SequenceNumber})
+		if err := s.process(ctx, msg); err != nil {
+			return err
+		}
+	}
+}
+
+// republish asks the server to send notification message n again.
+func (s *session) republish(ctx context.Context, subID, n uint32) (*ua.NotificationMessage, error) {
+	var res *ua.RepublishResponse
+	s.begin()
+	err := s.cl.Send(ctx, &ua.RepublishRequest{SubscriptionID: subID, RetransmitSequenceNumber: n}, func(r ua.Response) error { return assign(r, &res) })
+	s.end()
+	if err != nil {
+		return nil, err
+	}
+	if res.NotificationMessage == nil {
+		return nil, errors.New("empty republish response")
+	}
+	return res.NotificationMessage, nil
+}
+
+// process delivers the data changes of one notification message; a
+// status change of the subscription ends the session.
+func (s *session) process(ctx context.Context, msg *ua.NotificationMessage) error {
+	for _, eo := range msg.NotificationData {
+		if eo == nil {
+			continue
+		}
+		switch v := eo.Value.(type) {
+		case *ua.DataChangeNotification:
+			for _, n := range v.MonitoredItems {
+				if n == nil || int(n.ClientHandle) >= len(s.items) {
+					continue
+				}
+				if !s.deliver(ctx, s.items[n.ClientHandle], n.Value) {
+					return ctx.Err()
+				}
+			}
+		case *ua.StatusChangeNotification:
+			if v.Status != ua.StatusOK {
+				return fmt.Errorf("subscription status: %w", v.Status)
+			}
+		}
+	}
+	return nil
+}
+
+// assign stores a response of the expected type.
+func assign[T ua.Response](r ua.Response, dst *T) error {
+	v, ok := r.(T)
+	if !ok {
+		return fmt.Errorf("unexpected response %T", r)
+	}
+	*dst = v
+	return nil
+}
