@@ -1,0 +1,1438 @@
+package scenarios
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The validator checks a decoded scenario, reports every problem at the
+// node it concerns, and resolves the scenario (templates, locations,
+// defaults) as resolved.go describes.
+
+// Roles are the workshop roles a scenario may declare.
+var Roles = []string{"operator", "supervisor", "maintenance", "quality", "engineer", "trainer"}
+
+// Actions are what an exercise may expect a role to do.
+var Actions = []string{"acknowledge", "comment", "shelve", "clear"}
+
+// Tables are the Modbus tables a tag may be mapped to.
+var Tables = []string{"holding", "input", "coil", "discrete"}
+
+// SecurityModes are the accepted OPC UA security modes.
+var SecurityModes = []string{"none", "sign", "sign_encrypt"}
+
+// DataTypes lists every tag data type.
+var DataTypes = []DataType{Bool, Int16, Int32, Int64, Uint16, Uint32, Uint64, Float32, Float64, String}
+
+// FaultKinds lists every fault kind.
+var FaultKinds = []FaultKind{Stuck, Drift, NoiseBurst, Spike, BadQuality, UncertainQuality, OutOfRange, CommLoss, Latency, Disconnect, ModbusException, ClockSkew}
+
+// ModbusExceptions are the exception codes a modbus_exception fault may
+// answer with.
+var ModbusExceptions = []int{1, 2, 3, 4, 5, 6, 10, 11}
+
+// Registers returns how many 16-bit registers a value of type t takes in
+// Modbus: 1 for 16-bit, 2 for 32-bit and 4 for 64-bit types; 0 for bool
+// (one bit) and string (not mappable).
+func (t DataType) Registers() int {
+	switch t {
+	case Int16, Uint16:
+		return 1
+	case Int32, Uint32, Float32:
+		return 2
+	case Int64, Uint64, Float64:
+		return 4
+	}
+	return 0
+}
+
+// Numeric reports whether t is an integer or floating-point type.
+func (t DataType) Numeric() bool { return t.Registers() > 0 }
+
+// Integer reports whether t is an integer type.
+func (t DataType) Integer() bool { return t.Numeric() && t != Float32 && t != Float64 }
+
+// Known reports whether t is one of DataTypes.
+func (t DataType) Known() bool { return slices.Contains(DataTypes, t) }
+
+// Orders returns the byte/word orders valid for a value of n registers.
+func Orders(n int) []string {
+	switch n {
+	case 1:
+		return []string{"AB", "BA"}
+	case 2:
+		return []string{"ABCD", "DCBA", "BADC", "CDAB"}
+	case 4:
+		return []string{"ABCDEFGH", "HGFEDCBA", "BADCFEHG", "GHEFCDAB"}
+	}
+	return nil
+}
+
+// rtag is one resolved tag of one machine.
+type rtag struct {
+	m   int // machine index
+	tag *Tag
+	o   origin
+}
+
+type validator struct {
+	s *Scenario
+	d *decoder
+	p *problemSet
+
+	machines  map[string]int
+	origins   [][]origin
+	tags      map[string]*rtag // "machine/tag"
+	faults    map[string]*Fault
+	roles     map[string]bool
+	exprCache map[string]exprParse
+	deps      map[string][]string // expression dependencies, for cycles
+	depAt     map[string]pos      // where each dependent's expression is
+}
+
+// exprParse is a cached expression parse; local refs start with "\x00/".
+type exprParse struct {
+	refs []exprRef
+	err  error
+}
+
+func newValidator(s *Scenario, d *decoder, p *problemSet) *validator {
+	return &validator{
+		s: s, d: d, p: p,
+		machines:  map[string]int{},
+		tags:      map[string]*rtag{},
+		faults:    map[string]*Fault{},
+		roles:     map[string]bool{},
+		exprCache: map[string]exprParse{},
+		deps:      map[string][]string{},
+		depAt:     map[string]pos{},
+	}
+}
+
+// at returns the position of the value at path+field, falling back to the
+// nearest enclosing value that has one.
+func (v *validator) at(path, field string) pos {
+	full := join(path, field)
+	for {
+		if p, ok := v.d.vals[full]; ok {
+			return p
+		}
+		if full == "" || full == path {
+			break
+		}
+		i := strings.LastIndexAny(full, ".[")
+		if i < 0 {
+			full = ""
+		} else {
+			full = full[:i]
+		}
+	}
+	if p, ok := v.d.vals[path]; ok {
+		return p
+	}
+	return pos{}
+}
+
+// key returns the position of the key naming path (or its value).
+func (v *validator) key(path string) pos {
+	if p, ok := v.d.keys[path]; ok {
+		return p
+	}
+	return v.at(path, "")
+}
+
+// has reports whether the file gives a value at path.
+func (v *validator) has(path string) bool {
+	_, ok := v.d.vals[path]
+	return ok
+}
+
+// bad reports whether path failed to decode (and was reported).
+func (v *validator) bad(path string) bool { return v.d.bad[path] }
+
+// tagAt returns the position of a resolved tag's field, from the
+// machine's own tag when it sets the field, else from the template's.
+func (v *validator) tagAt(o origin, field string) pos {
+	for _, base := range []string{o.own, o.tmpl} {
+		if base == "" {
+			continue
+		}
+		if p, ok := v.d.vals[join(base, field)]; ok {
+			return p
+		}
+	}
+	if o.own != "" {
+		return v.at(o.own, field)
+	}
+	return v.at(o.tmpl, field)
+}
+
+// tagHas reports whether the resolved tag's field was given in the file.
+func (v *validator) tagHas(o origin, field string) bool {
+	return o.own != "" && v.has(join(o.own, field)) || o.tmpl != "" && v.has(join(o.tmpl, field))
+}
+
+func (v *validator) add(p pos, hint, format string, args ...any) {
+	v.p.add(p, hint, format, args...)
+}
+
+func (v *validator) run() {
+	v.scenario()
+	v.templates()
+	v.machineList()
+	v.expressions()
+	v.cycles()
+	v.exposure()
+	v.faultList()
+	v.roleList()
+	v.timeline()
+	v.exercises()
+	v.resolve()
+}
+
+// name checks a name's characters.
+func (v *validator) name(path, what, name string) {
+	if v.bad(path) {
+		return
+	}
+	if name == "" {
+		if v.has(path) {
+			v.add(v.at(path, ""), "", "%s name is empty", what)
+		}
+		return
+	}
+	if !validName(name) {
+		v.add(v.at(path, ""), "use letters, digits, '.', '_' and '-'", "%s name %q has characters outside [a-zA-Z0-9._-]", what, name)
+	}
+}
+
+func (v *validator) scenario() {
+	s := v.s
+	v.name("name", "scenario", s.Name)
+	if v.has("tick") && !v.bad("tick") && s.Tick < Duration(time.Millisecond) {
+		v.add(v.at("tick", ""), "e.g. tick: 100ms", "tick %s is shorter than 1ms", s.Tick)
+	}
+	if v.has("time_scale") && !v.bad("time_scale") && s.TimeScale <= 0 {
+		v.add(v.at("time_scale", ""), "1 is real time, 10 ten times faster", "time_scale must be > 0, got %v", s.TimeScale)
+	}
+	v.location("location", s.Location)
+	for i, m := range s.OPCUA.Security {
+		if !slices.Contains(SecurityModes, m) {
+			v.add(v.at(fmt.Sprintf("opcua.security[%d]", i), ""), didYouMean(m, SecurityModes), "unknown security mode %q (want none, sign or sign_encrypt)", m)
+		}
+	}
+	users := map[string]bool{}
+	for i, u := range s.OPCUA.Users {
+		p := fmt.Sprintf("opcua.users[%d]", i)
+		if u.Name == "" && v.has(p+".name") {
+			v.add(v.at(p, "name"), "", "user name is empty")
+		}
+		if users[u.Name] {
+			v.add(v.at(p, "name"), "", "duplicate user %q", u.Name)
+		}
+		users[u.Name] = true
+	}
+	if len(s.Machines) == 0 && v.has("machines") && !v.bad("machines") {
+		v.add(v.at("machines", ""), "", "the scenario has no machines")
+	}
+}
+
+func (v *validator) location(path string, l Location) {
+	for _, f := range []struct{ name, val string }{
+		{"enterprise", l.Enterprise}, {"site", l.Site}, {"area", l.Area}, {"line", l.Line}, {"cell", l.Cell},
+	} {
+		if f.val != "" {
+			v.name(join(path, f.name), f.name, f.val)
+		}
+	}
+}
+
+func (v *validator) templates() {
+	names := make([]string, 0, len(v.s.Templates))
+	for n := range v.s.Templates {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		path := "templates." + n
+		if !validName(n) {
+			v.add(v.key(path), "use letters, digits, '.', '_' and '-'", "template name %q has characters outside [a-zA-Z0-9._-]", n)
+		}
+		t := v.s.Templates[n]
+		seen := map[string]bool{}
+		for i := range t.Tags {
+			tp := fmt.Sprintf("%s.tags[%d]", path, i)
+			tag := &t.Tags[i]
+			if seen[tag.Name] && tag.Name != "" {
+				v.add(v.at(tp, "name"), "", "duplicate tag %q in template %q", tag.Name, n)
+			}
+			seen[tag.Name] = true
+			v.checkTag(tag, origin{tmpl: tp}, -1)
+		}
+	}
+}
+
+func (v *validator) machineList() {
+	tmplNames := make([]string, 0, len(v.s.Templates))
+	for n := range v.s.Templates {
+		tmplNames = append(tmplNames, n)
+	}
+	v.origins = make([][]origin, len(v.s.Machines))
+	for i := range v.s.Machines {
+		m := &v.s.Machines[i]
+		path := fmt.Sprintf("machines[%d]", i)
+		v.name(path+".name", "machine", m.Name)
+		if j, dup := v.machines[m.Name]; dup && m.Name != "" {
+			v.add(v.at(path, "name"), "", "duplicate machine %q (first at line %d)", m.Name, v.at(fmt.Sprintf("machines[%d]", j), "name").line)
+		} else if m.Name != "" {
+			v.machines[m.Name] = i
+		}
+		v.location(path+".location", m.Location)
+
+		// Resolve the tag list: template tags overridden by own tags.
+		var tags []Tag
+		var origins []origin
+		index := map[string]int{}
+		if m.Template != "" {
+			t, ok := v.s.Templates[m.Template]
+			if !ok {
+				v.add(v.at(path, "template"), didYouMean(m.Template, tmplNames), "unknown template %q", m.Template)
+			} else {
+				for k, tag := range t.Tags {
+					index[tag.Name] = len(tags)
+					tags = append(tags, tag)
+					origins = append(origins, origin{tmpl: fmt.Sprintf("templates.%s.tags[%d]", m.Template, k)})
+				}
+			}
+		}
+		own := map[string]bool{}
+		for k, tag := range m.Tags {
+			tp := fmt.Sprintf("%s.tags[%d]", path, k)
+			if own[tag.Name] && tag.Name != "" {
+				v.add(v.at(tp, "name"), "", "duplicate tag %q in machine %q", tag.Name, m.Name)
+				continue
+			}
+			own[tag.Name] = true
+			if j, ok := index[tag.Name]; ok {
+				tags[j] = mergeTag(tags[j], tag)
+				origins[j].own = tp
+				continue
+			}
+			index[tag.Name] = len(tags)
+			tags = append(tags, tag)
+			origins = append(origins, origin{own: tp})
+		}
+		m.Tags = tags
+		v.origins[i] = origins
+		if len(tags) == 0 && !v.bad(path) && (m.Template == "" || v.s.Templates[m.Template].Tags != nil) {
+			v.add(v.at(path, "name"), "give it a template or tags", "machine %q has no tags", m.Name)
+		}
+		for k := range m.Tags {
+			t := &m.Tags[k]
+			if m.Name != "" && t.Name != "" {
+				v.tags[m.Name+"/"+t.Name] = &rtag{m: i, tag: t, o: origins[k]}
+			}
+		}
+	}
+	for i := range v.s.Machines {
+		for k := range v.s.Machines[i].Tags {
+			v.checkTag(&v.s.Machines[i].Tags[k], v.origins[i][k], i)
+		}
+	}
+}
+
+// effType is a tag's type with the default applied.
+func effType(t *Tag) DataType {
+	if t.Type == "" {
+		return Float64
+	}
+	return t.Type
+}
+
+// checkTag checks one tag (resolved when machine >= 0, a template's
+// tag when machine is -1).
+func (v *validator) checkTag(t *Tag, o origin, machine int) {
+	v.name(firstNonEmpty(o.own, o.tmpl)+".name", "tag", t.Name)
+	typ := effType(t)
+	if !typ.Known() {
+		v.add(v.tagAt(o, "type"), didYouMean(string(t.Type), typeNames()), "unknown data type %q", t.Type)
+		return
+	}
+	if t.Unit != "" {
+		if _, ok := LookupUnit(t.Unit); !ok {
+			v.add(v.tagAt(o, "unit"), didYouMean(t.Unit, unitSpellings()), "unknown unit %q", t.Unit)
+		}
+	}
+	if t.Range != nil && t.Range.Low > t.Range.High {
+		v.add(v.tagAt(o, "range"), "", "range low %v is above high %v", t.Range.Low, t.Range.High)
+	}
+	if t.Range != nil && !typ.Numeric() {
+		v.add(v.tagAt(o, "range"), "", "a %s tag has no engineering range", typ)
+	}
+	if t.Model != nil {
+		v.checkModel(t, typ, o)
+	}
+	if t.Modbus != nil {
+		v.checkRegister(t, typ, o)
+	}
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func typeNames() []string {
+	out := make([]string, len(DataTypes))
+	for i, t := range DataTypes {
+		out[i] = string(t)
+	}
+	return out
+}
+
+// modelKinds lists the kinds set in m (noise excluded).
+func modelKinds(m *Model) []string {
+	var k []string
+	add := func(set bool, name string) {
+		if set {
+			k = append(k, name)
+		}
+	}
+	add(m.Constant != nil, "constant")
+	add(m.Sine != nil, "sine")
+	add(m.Ramp != nil, "ramp")
+	add(m.Square != nil, "square")
+	add(m.RandomWalk != nil, "random_walk")
+	add(m.Counter != nil, "counter")
+	add(m.Steps != nil, "steps")
+	add(m.StateMachine != nil, "state_machine")
+	add(m.Expr != nil, "expr")
+	add(m.Integrate != nil, "integrate")
+	add(m.Lag != nil, "lag")
+	return k
+}
+
+func (v *validator) checkModel(t *Tag, typ DataType, o origin) {
+	m := t.Model
+	mp := func(f string) pos { return v.tagAt(o, join("model", f)) }
+	kinds := modelKinds(m)
+	switch {
+	case len(kinds) == 0 && m.Noise == nil:
+		if !v.bad(join(firstNonEmpty(o.own, o.tmpl), "model")) {
+			v.add(mp(""), "constant, sine, ramp, square, random_walk, noise, counter, steps, state_machine, expr, integrate or lag", "model has no kind")
+		}
+		return
+	case len(kinds) > 1:
+		v.add(mp(""), "noise may be added to one other kind", "model has several kinds: %s; want one", strings.Join(kinds, ", "))
+		return
+	}
+	kind := "noise"
+	if len(kinds) == 1 {
+		kind = kinds[0]
+	}
+	allowed := true
+	switch typ {
+	case String:
+		allowed = slices.Contains([]string{"constant", "steps", "state_machine", "expr"}, kind)
+	case Bool:
+		allowed = slices.Contains([]string{"constant", "steps", "square", "expr"}, kind)
+	}
+	if !allowed {
+		v.add(mp(kind), "", "a %s model cannot drive a %s tag", kind, typ)
+		return
+	}
+	if m.Noise != nil {
+		if !typ.Numeric() {
+			v.add(mp("noise"), "", "noise needs a numeric tag, not %s", typ)
+		}
+		if m.Noise.StdDev < 0 {
+			v.add(mp("noise.stddev"), "", "noise stddev must be >= 0, got %v", m.Noise.StdDev)
+		}
+	}
+	period := func(f string, d Duration) {
+		if d <= 0 && !v.bad(join(firstNonEmpty(o.own, o.tmpl), "model."+f)) {
+			v.add(mp(f), "e.g. period: 60s", "period must be > 0, got %s", d)
+		}
+	}
+	switch kind {
+	case "constant":
+		if m.Constant.Value != nil {
+			if msg := fits(m.Constant.Value, typ); msg != "" {
+				v.add(mp("constant.value"), "", "constant value %s", msg)
+			}
+		}
+	case "sine":
+		period("sine.period", m.Sine.Period)
+	case "ramp":
+		period("ramp.period", m.Ramp.Period)
+		if m.Ramp.Min > m.Ramp.Max {
+			v.add(mp("ramp.min"), "", "ramp min %v is above max %v", m.Ramp.Min, m.Ramp.Max)
+		}
+		if s := m.Ramp.Shape; s != "" && s != "sawtooth" && s != "triangle" {
+			v.add(mp("ramp.shape"), didYouMean(s, []string{"sawtooth", "triangle"}), "unknown ramp shape %q (want sawtooth or triangle)", s)
+		}
+	case "square":
+		period("square.period", m.Square.Period)
+		if m.Square.Duty < 0 || m.Square.Duty > 1 {
+			v.add(mp("square.duty"), "", "duty must be between 0 and 1, got %v", m.Square.Duty)
+		}
+	case "random_walk":
+		r := m.RandomWalk
+		switch {
+		case r.Min > r.Max:
+			v.add(mp("random_walk.min"), "", "random_walk min %v is above max %v", r.Min, r.Max)
+		case r.Step < 0:
+			v.add(mp("random_walk.step"), "", "random_walk step must be >= 0, got %v", r.Step)
+		case r.Start < r.Min || r.Start > r.Max:
+			v.add(mp("random_walk.start"), "", "random_walk start %v is outside [%v, %v]", r.Start, r.Min, r.Max)
+		}
+	case "counter":
+		c := m.Counter
+		if c.Rate < 0 {
+			v.add(mp("counter.rate"), "", "counter rate must be >= 0, got %v", c.Rate)
+		}
+		if c.Rollover != 0 && c.Rollover <= c.Start {
+			v.add(mp("counter.rollover"), "", "counter rollover %v must be above start %v", c.Rollover, c.Start)
+		}
+	case "steps":
+		st := m.Steps
+		if len(st.Steps) == 0 && !v.bad(join(firstNonEmpty(o.own, o.tmpl), "model.steps.steps")) {
+			v.add(mp("steps"), "", "steps has no steps")
+		}
+		var last Duration
+		for i, s := range st.Steps {
+			sp := fmt.Sprintf("steps.steps[%d]", i)
+			if s.At < 0 {
+				v.add(mp(sp+".at"), "", "step at %s is negative", s.At)
+			} else if i > 0 && s.At < last {
+				v.add(mp(sp+".at"), "", "step at %s comes before the previous step's %s", s.At, last)
+			}
+			last = s.At
+			if s.Value != nil {
+				if msg := fits(s.Value, typ); msg != "" {
+					v.add(mp(sp+".value"), "", "step value %s", msg)
+				}
+			}
+		}
+		if st.Hold < 0 {
+			v.add(mp("steps.hold"), "", "hold must be >= 0, got %s", st.Hold)
+		}
+	case "state_machine":
+		v.checkStateMachine(m.StateMachine, typ, mp, func(f string) pos { return v.tagKey(o, join("model", f)) })
+	case "lag":
+		if m.Lag.Tau <= 0 && !v.bad(join(firstNonEmpty(o.own, o.tmpl), "model.lag.tau")) {
+			v.add(mp("lag.tau"), "e.g. tau: 30s", "lag tau must be > 0, got %s", m.Lag.Tau)
+		}
+	case "integrate":
+		if m.Integrate.Min != nil && m.Integrate.Max != nil && *m.Integrate.Min > *m.Integrate.Max {
+			v.add(mp("integrate.min"), "", "integrate min %v is above max %v", *m.Integrate.Min, *m.Integrate.Max)
+		}
+	}
+}
+
+func (v *validator) checkStateMachine(sm *StateMachine, typ DataType, mp, kp func(string) pos) {
+	if len(sm.States) == 0 {
+		v.add(mp("state_machine"), "", "state_machine has no states")
+		return
+	}
+	names := make([]string, 0, len(sm.States))
+	for _, s := range sm.States {
+		names = append(names, s.Name)
+	}
+	seen := map[string]bool{}
+	codes := map[int64]string{}
+	for i, s := range sm.States {
+		sp := fmt.Sprintf("state_machine.states[%d]", i)
+		if s.Name == "" {
+			v.add(mp(sp), "", "state has no name")
+		} else if !validName(s.Name) {
+			v.add(mp(sp+".name"), "use letters, digits, '.', '_' and '-'", "state name %q has characters outside [a-zA-Z0-9._-]", s.Name)
+		}
+		if seen[s.Name] {
+			v.add(mp(sp+".name"), "", "duplicate state %q", s.Name)
+		}
+		seen[s.Name] = true
+		code := int64(i)
+		if s.Code != nil {
+			code = *s.Code
+		}
+		if typ.Integer() {
+			if msg := fits(code, typ); msg != "" {
+				v.add(mp(sp+".code"), "", "state code %s", msg)
+			}
+		}
+		if other, dup := codes[code]; dup {
+			v.add(mp(sp+".code"), "", "state %q has the same code %d as %q", s.Name, code, other)
+		}
+		codes[code] = s.Name
+		if s.Dwell.Min < 0 || s.Dwell.Max < 0 {
+			v.add(mp(sp+".dwell"), "", "dwell times must be >= 0")
+		} else if s.Dwell.Min > s.Dwell.Max {
+			v.add(mp(sp+".dwell.min"), "", "dwell min %s is above max %s", s.Dwell.Min, s.Dwell.Max)
+		}
+		nexts := make([]string, 0, len(s.Next))
+		for n := range s.Next {
+			nexts = append(nexts, n)
+		}
+		slices.Sort(nexts)
+		for _, n := range nexts {
+			np := sp + ".next." + n
+			if !slices.Contains(names, n) {
+				v.add(kp(np), didYouMean(n, names), "unknown state %q in next", n)
+			}
+			if w := s.Next[n]; w < 0 {
+				v.add(mp(np), "", "transition weight to %q must be >= 0, got %v", n, w)
+			}
+		}
+	}
+	if sm.Initial != "" && !slices.Contains(names, sm.Initial) {
+		v.add(mp("state_machine.initial"), didYouMean(sm.Initial, names), "unknown initial state %q", sm.Initial)
+	}
+}
+
+// tagKey returns the position of the key of a resolved tag's field.
+func (v *validator) tagKey(o origin, field string) pos {
+	for _, base := range []string{o.own, o.tmpl} {
+		if base == "" {
+			continue
+		}
+		if p, ok := v.d.keys[join(base, field)]; ok {
+			return p
+		}
+	}
+	return v.tagAt(o, field)
+}
+
+// fits says why value v does not fit type t, or "" when it does.
+func fits(v any, t DataType) string {
+	var f float64
+	var isNum, isInt bool
+	switch x := v.(type) {
+	case bool:
+		if t != Bool {
+			return fmt.Sprintf("%v is not a %s", x, t)
+		}
+		return ""
+	case string:
+		if t != String {
+			return fmt.Sprintf("%q is not a %s", x, t)
+		}
+		return ""
+	case int64:
+		f, isNum, isInt = float64(x), true, true
+	case uint64:
+		f, isNum, isInt = float64(x), true, true
+	case int:
+		f, isNum, isInt = float64(x), true, true
+	case float64:
+		f, isNum, isInt = x, true, x == math.Trunc(x)
+	}
+	if !isNum {
+		return fmt.Sprintf("%v is not a %s", v, t)
+	}
+	switch t {
+	case Bool, String:
+		return fmt.Sprintf("%v is not a %s", v, t)
+	case Float64:
+		return ""
+	case Float32:
+		if math.Abs(f) > math.MaxFloat32 {
+			return fmt.Sprintf("%v is out of the float32 range", v)
+		}
+		return ""
+	}
+	if !isInt {
+		return fmt.Sprintf("%v is not an integer (the tag is %s)", v, t)
+	}
+	lo, hi := intRange(t)
+	if u, ok := v.(uint64); ok {
+		if t == Uint64 {
+			return ""
+		}
+		if float64(u) > hi {
+			return fmt.Sprintf("%v is out of the %s range", v, t)
+		}
+		return ""
+	}
+	if f < lo || f > hi {
+		return fmt.Sprintf("%v is out of the %s range", v, t)
+	}
+	return ""
+}
+
+// intRange is the value range of an integer type.
+func intRange(t DataType) (lo, hi float64) {
+	switch t {
+	case Int16:
+		return math.MinInt16, math.MaxInt16
+	case Int32:
+		return math.MinInt32, math.MaxInt32
+	case Int64:
+		return math.MinInt64, math.MaxInt64
+	case Uint16:
+		return 0, math.MaxUint16
+	case Uint32:
+		return 0, math.MaxUint32
+	case Uint64:
+		return 0, math.MaxUint64
+	}
+	return math.Inf(-1), math.Inf(1)
+}
+
+// regDefaults returns a register's table (lower case) and encoding type
+// with defaults applied.
+func regDefaults(r *Register, tagType DataType) (table string, typ DataType) {
+	table = strings.ToLower(r.Table)
+	typ = r.Type
+	if typ == "" {
+		typ = tagType
+		if table == "coil" || table == "discrete" {
+			typ = Bool
+		}
+	}
+	return table, typ
+}
+
+func (v *validator) checkRegister(t *Tag, typ DataType, o origin) {
+	r := t.Modbus
+	mp := func(f string) pos { return v.tagAt(o, join("modbus", f)) }
+	table, rt := regDefaults(r, typ)
+	bits := table == "coil" || table == "discrete"
+	switch {
+	case !slices.Contains(Tables, table):
+		if !v.bad(join(firstNonEmpty(o.own, o.tmpl), "modbus.table")) {
+			v.add(mp("table"), didYouMean(r.Table, Tables), "unknown Modbus table %q (want holding, input, coil or discrete)", r.Table)
+		}
+		return
+	case typ == String:
+		v.add(mp(""), "map a numeric state code instead", "string tags cannot be mapped to Modbus")
+		return
+	case !rt.Known():
+		v.add(mp("type"), didYouMean(string(r.Type), typeNames()), "unknown data type %q", r.Type)
+		return
+	case rt == String:
+		v.add(mp("type"), "", "strings cannot be encoded in Modbus registers")
+		return
+	case bits && (typ != Bool || rt != Bool):
+		v.add(mp("table"), "use holding or input for numbers", "%s bits hold bool values, not %s", table, cmp.Or(map[bool]DataType{true: typ}[typ != Bool], rt))
+		return
+	case !bits && (typ == Bool || rt == Bool):
+		v.add(mp("table"), "use coil or discrete for bool tags", "bool values belong in coil or discrete, not %s", table)
+		return
+	case typ.Integer() && rt.Integer() && typ.Registers() > rt.Registers():
+		v.add(mp("type"), fmt.Sprintf("use a %d-register type", typ.Registers()), "a %s tag is wider than its %s registers", typ, rt)
+	}
+	width := max(1, rt.Registers())
+	if r.Address < 0 || r.Address+width-1 > 65535 {
+		v.add(mp("address"), "addresses are 0-based: register 40001 is holding address 0", "address %d%s is outside 0-65535", r.Address, rangeSuffix(r.Address, width))
+	}
+	if r.Order != "" {
+		if bits {
+			v.add(mp("order"), "", "order does not apply to %s bits", table)
+		} else if orders := Orders(width); !slices.Contains(orders, strings.ToUpper(r.Order)) {
+			v.add(mp("order"), "want one of "+strings.Join(orders, ", "), "order %q does not fit a %d-register %s", r.Order, width, rt)
+		}
+	}
+	if v.tagHas(o, "modbus.scale") && r.Scale == 0 {
+		v.add(mp("scale"), "omit it for 1", "scale must not be 0")
+	}
+}
+
+func rangeSuffix(addr, width int) string {
+	if width <= 1 {
+		return ""
+	}
+	return fmt.Sprintf("-%d", addr+width-1)
+}
+
+// parseExpr parses an expression once per source text.
+func (v *validator) parseExpr(src string) exprParse {
+	if p, ok := v.exprCache[src]; ok {
+		return p
+	}
+	refs, err := exprRefs("\x00", src)
+	p := exprParse{refs: refs, err: err}
+	v.exprCache[src] = p
+	return p
+}
+
+// expressions checks every expression's syntax and references and
+// collects dependencies for the cycle check.
+func (v *validator) expressions() {
+	for i := range v.s.Machines {
+		m := &v.s.Machines[i]
+		for k := range m.Tags {
+			t := &m.Tags[k]
+			if t.Model == nil {
+				continue
+			}
+			o := v.origins[i][k]
+			id := m.Name + "/" + t.Name
+			type src struct {
+				field, text string
+				dep         bool
+			}
+			var srcs []src
+			md := t.Model
+			if md.Expr != nil {
+				srcs = append(srcs, src{"model.expr.expr", md.Expr.Expr, true})
+			}
+			if md.Counter != nil && md.Counter.When != "" {
+				srcs = append(srcs, src{"model.counter.when", md.Counter.When, true})
+			}
+			if md.Integrate != nil {
+				srcs = append(srcs, src{"model.integrate.rate", md.Integrate.Rate, false})
+			}
+			if md.Lag != nil {
+				srcs = append(srcs, src{"model.lag.input", md.Lag.Input, false})
+			}
+			for _, s := range srcs {
+				p := v.tagAt(o, s.field)
+				if v.bad(join(firstNonEmpty(o.own, o.tmpl), s.field)) {
+					continue
+				}
+				parsed := v.parseExpr(s.text)
+				if parsed.err != nil {
+					v.add(p, "", "expression %q: %v", excerpt(s.text), parsed.err)
+					continue
+				}
+				for _, r := range parsed.refs {
+					name := r.name
+					if strings.HasPrefix(name, "\x00/") {
+						name = m.Name + name[1:]
+					}
+					if _, ok := v.tags[name]; !ok {
+						v.unknownRef(p, m, name)
+						continue
+					}
+					if s.dep {
+						v.deps[id] = append(v.deps[id], name)
+						if _, ok := v.depAt[id]; !ok {
+							v.depAt[id] = p
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// unknownRef reports an expression's reference to a missing tag.
+func (v *validator) unknownRef(p pos, m *Machine, ref string) {
+	mname, tname, _ := strings.Cut(ref, "/")
+	j, ok := v.machines[mname]
+	if !ok {
+		names := make([]string, 0, len(v.machines))
+		for n := range v.machines {
+			names = append(names, n)
+		}
+		v.add(p, didYouMean(mname, names), "expression refers to unknown machine %q (in %s)", mname, ref)
+		return
+	}
+	var names []string
+	for _, t := range v.s.Machines[j].Tags {
+		names = append(names, t.Name)
+	}
+	hint := didYouMean(tname, names)
+	if _, isMachine := v.machines[tname]; isMachine && mname == m.Name && hint == "" {
+		hint = fmt.Sprintf("%s is a machine: write %s.tag", tname, tname)
+	}
+	v.add(p, hint, "expression refers to unknown tag %q", ref)
+}
+
+// cycles reports dependency cycles among expr and counter-when
+// expressions. Integrate and lag read their inputs to change a state
+// that carries over from the previous tick, so they break cycles.
+func (v *validator) cycles() {
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := map[string]int{}
+	ids := make([]string, 0, len(v.deps))
+	for id := range v.deps {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b string) int {
+		pa, pb := v.depAt[a], v.depAt[b]
+		return cmp.Or(cmp.Compare(pa.line, pb.line), cmp.Compare(pa.col, pb.col), cmp.Compare(a, b))
+	})
+	type frame struct {
+		id   string
+		next int
+	}
+	for _, start := range ids {
+		if color[start] != white {
+			continue
+		}
+		stack := []frame{{id: start}}
+		color[start] = grey
+		for len(stack) > 0 {
+			f := &stack[len(stack)-1]
+			deps := v.deps[f.id]
+			if f.next >= len(deps) {
+				color[f.id] = black
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			d := deps[f.next]
+			f.next++
+			switch color[d] {
+			case white:
+				color[d] = grey
+				stack = append(stack, frame{id: d})
+			case grey:
+				var cyc []string
+				for i := len(stack) - 1; i >= 0; i-- {
+					cyc = append(cyc, stack[i].id)
+					if stack[i].id == d {
+						break
+					}
+				}
+				slices.Reverse(cyc)
+				cyc = append(cyc, d)
+				v.add(v.depAt[d], "an integrate or lag model in the loop would break it", "expression cycle: %s", strings.Join(cyc, " -> "))
+			}
+		}
+	}
+}
+
+// exposure checks ports, unit ids, register overlaps and node ids.
+func (v *validator) exposure() {
+	type use struct {
+		proto, machine string
+		at             pos
+	}
+	ports := map[int]use{}
+	units := map[[2]int]string{}
+	nodeIDs := map[string]string{}
+	for i := range v.s.Machines {
+		m := &v.s.Machines[i]
+		path := fmt.Sprintf("machines[%d]", i)
+		if m.OPCUA != nil {
+			pp := path + ".opcua.port"
+			if m.OPCUA.Port < 0 || m.OPCUA.Port > 65535 {
+				v.add(v.at(pp, ""), "", "port %d is outside 0-65535 (0 picks a free port)", m.OPCUA.Port)
+			} else if m.OPCUA.Port != 0 {
+				if u, ok := ports[m.OPCUA.Port]; ok && u.proto != "opcua" {
+					v.add(v.at(pp, ""), "", "port %d is already used for Modbus by machine %q", m.OPCUA.Port, u.machine)
+				} else if !ok {
+					ports[m.OPCUA.Port] = use{"opcua", m.Name, v.at(pp, "")}
+				}
+			}
+			server := fmt.Sprint(m.OPCUA.Port)
+			if m.OPCUA.Port == 0 {
+				server = "0/" + m.Name
+			}
+			ns := m.OPCUA.Namespace
+			if ns == "" {
+				ns = "urn:otwin:" + v.s.Name
+			}
+			for k := range m.Tags {
+				t := &m.Tags[k]
+				if t.NodeID == "" {
+					continue
+				}
+				key := server + "|" + ns + "|" + t.NodeID
+				if other, dup := nodeIDs[key]; dup {
+					v.add(v.tagAt(v.origins[i][k], "node_id"), "", "node id %q is already used by %s in namespace %s", t.NodeID, other, ns)
+					continue
+				}
+				nodeIDs[key] = m.Name + "/" + t.Name
+			}
+		}
+		if m.Modbus != nil {
+			pp := path + ".modbus.port"
+			if m.Modbus.Port < 0 || m.Modbus.Port > 65535 {
+				v.add(v.at(pp, ""), "", "port %d is outside 0-65535 (0 picks a free port)", m.Modbus.Port)
+			} else if m.Modbus.Port != 0 {
+				if u, ok := ports[m.Modbus.Port]; ok && u.proto != "modbus" {
+					v.add(v.at(pp, ""), "", "port %d is already used for OPC UA by machine %q", m.Modbus.Port, u.machine)
+				} else if !ok {
+					ports[m.Modbus.Port] = use{"modbus", m.Name, v.at(pp, "")}
+				}
+			}
+			uid := m.Modbus.UnitID
+			if !v.has(path + ".modbus.unit_id") {
+				uid = DefaultUnitID
+			}
+			if uid < 0 || uid > 247 {
+				v.add(v.at(path, "modbus.unit_id"), "", "unit id %d is outside 0-247", uid)
+			} else if m.Modbus.Port != 0 {
+				k := [2]int{m.Modbus.Port, uid}
+				if other, dup := units[k]; dup {
+					v.add(v.at(path, "modbus.unit_id"), "give each machine on a port its own unit_id", "unit id %d on port %d is already used by machine %q", uid, m.Modbus.Port, other)
+				} else {
+					units[k] = m.Name
+				}
+			}
+			v.overlaps(i)
+		}
+	}
+}
+
+// overlaps reports registers of one machine that share addresses.
+func (v *validator) overlaps(i int) {
+	m := &v.s.Machines[i]
+	type span struct {
+		lo, hi int
+		tag    string
+		k      int
+	}
+	byTable := map[string][]span{}
+	mapped := 0
+	for k := range m.Tags {
+		t := &m.Tags[k]
+		if t.Modbus == nil {
+			continue
+		}
+		mapped++
+		table, rt := regDefaults(t.Modbus, effType(t))
+		w := max(1, rt.Registers())
+		byTable[table] = append(byTable[table], span{t.Modbus.Address, t.Modbus.Address + w - 1, t.Name, k})
+	}
+	if mapped == 0 {
+		v.add(v.at(fmt.Sprintf("machines[%d]", i), "modbus"), "add modbus mappings to its tags or remove modbus", "machine %q is exposed over Modbus but none of its tags is mapped", m.Name)
+	}
+	for _, table := range Tables {
+		spans := byTable[table]
+		slices.SortStableFunc(spans, func(a, b span) int { return cmp.Or(cmp.Compare(a.lo, b.lo), cmp.Compare(a.k, b.k)) })
+		far := 0 // the span reaching furthest among those before j
+		for j := 1; j < len(spans); j++ {
+			if spans[j-1].hi > spans[far].hi {
+				far = j - 1
+			}
+			if spans[far].hi < spans[j].lo {
+				continue
+			}
+			later, earlier := spans[j], spans[far]
+			if later.k < earlier.k {
+				later, earlier = earlier, later
+			}
+			v.add(v.tagAt(v.origins[i][later.k], "modbus.address"), "", "%s %d-%d of %s/%s overlaps %s %d-%d of %s/%s",
+				table, later.lo, later.hi, m.Name, later.tag, table, earlier.lo, earlier.hi, m.Name, earlier.tag)
+		}
+	}
+}
+
+// faultParams lists the parameters each fault kind takes (besides name,
+// kind, target, start and duration), and which are required.
+var faultParams = map[FaultKind]struct {
+	allowed, required []string
+	tag, machine      bool
+}{
+	Stuck:            {nil, nil, true, false},
+	Drift:            {[]string{"rate"}, []string{"rate"}, true, false},
+	NoiseBurst:       {[]string{"magnitude"}, []string{"magnitude"}, true, false},
+	Spike:            {[]string{"magnitude", "every"}, []string{"magnitude"}, true, false},
+	BadQuality:       {[]string{"status"}, nil, true, false},
+	UncertainQuality: {[]string{"status"}, nil, true, false},
+	OutOfRange:       {[]string{"value"}, []string{"value"}, true, false},
+	CommLoss:         {[]string{"protocol"}, nil, false, true},
+	Latency:          {[]string{"protocol", "latency"}, []string{"latency"}, false, true},
+	Disconnect:       {[]string{"protocol"}, nil, false, true},
+	ModbusException:  {[]string{"protocol", "exception"}, []string{"exception"}, false, true},
+	ClockSkew:        {[]string{"skew"}, []string{"skew"}, true, true},
+}
+
+var faultParamNames = []string{"protocol", "rate", "magnitude", "every", "value", "status", "latency", "exception", "skew"}
+
+func (v *validator) faultList() {
+	kinds := make([]string, len(FaultKinds))
+	for i, k := range FaultKinds {
+		kinds[i] = string(k)
+	}
+	for i := range v.s.Faults {
+		f := &v.s.Faults[i]
+		path := fmt.Sprintf("faults[%d]", i)
+		v.name(path+".name", "fault", f.Name)
+		if _, dup := v.faults[f.Name]; dup && f.Name != "" {
+			v.add(v.at(path, "name"), "", "duplicate fault %q", f.Name)
+		} else if f.Name != "" {
+			v.faults[f.Name] = f
+		}
+		spec, ok := faultParams[f.Kind]
+		if !ok {
+			if !v.bad(path + ".kind") {
+				v.add(v.at(path, "kind"), didYouMean(string(f.Kind), kinds), "unknown fault kind %q", f.Kind)
+			}
+			continue
+		}
+		if f.Start != nil && *f.Start < 0 {
+			v.add(v.at(path, "start"), "", "start %s is negative", *f.Start)
+		}
+		if f.Duration < 0 {
+			v.add(v.at(path, "duration"), "", "duration %s is negative", f.Duration)
+		}
+		for _, p := range faultParamNames {
+			if v.has(path+"."+p) && !slices.Contains(spec.allowed, p) {
+				v.add(v.key(path+"."+p), "", "%s does not apply to a %s fault", p, f.Kind)
+			}
+		}
+		missing := false
+		for _, p := range spec.required {
+			if !v.has(path + "." + p) {
+				v.add(v.at(path, "kind"), "", "a %s fault needs %s", f.Kind, p)
+				missing = true
+			}
+		}
+		// Target.
+		mname, tname, isTag := strings.Cut(f.Target, "/")
+		tp := v.at(path, "target")
+		var rt *rtag
+		mi, mok := v.machines[mname]
+		switch {
+		case f.Target == "":
+			if v.has(path + ".target") {
+				v.add(tp, "", "fault target is empty")
+			}
+			continue
+		case isTag && !spec.tag:
+			v.add(tp, fmt.Sprintf("target the machine: %q", mname), "a %s fault targets a machine, not a tag", f.Kind)
+			continue
+		case !isTag && !spec.machine:
+			v.add(tp, "write machine/tag", "a %s fault targets a tag, not a machine", f.Kind)
+			continue
+		case !mok:
+			v.add(tp, didYouMean(mname, mapKeys(v.machines)), "fault target: unknown machine %q", mname)
+			continue
+		case isTag:
+			rt = v.tags[f.Target]
+			if rt == nil {
+				v.add(tp, didYouMean(tname, tagNames(&v.s.Machines[mi])), "fault target: unknown tag %q", f.Target)
+				continue
+			}
+		}
+		m := &v.s.Machines[mi]
+		if missing {
+			continue
+		}
+		if rt != nil {
+			typ := effType(rt.tag)
+			if (f.Kind == Drift || f.Kind == NoiseBurst || f.Kind == Spike || f.Kind == OutOfRange) && !typ.Numeric() {
+				v.add(tp, "", "a %s fault needs a numeric tag; %s is %s", f.Kind, f.Target, typ)
+			}
+		}
+		switch f.Kind {
+		case Drift:
+			if f.Rate == 0 {
+				v.add(v.at(path, "rate"), "", "drift rate must not be 0")
+			}
+		case NoiseBurst:
+			if f.Magnitude <= 0 {
+				v.add(v.at(path, "magnitude"), "", "noise magnitude (standard deviation) must be > 0")
+			}
+		case Spike:
+			if f.Magnitude == 0 {
+				v.add(v.at(path, "magnitude"), "", "spike magnitude must not be 0")
+			}
+			if f.Every < 0 {
+				v.add(v.at(path, "every"), "", "every must be >= 0")
+			}
+		case BadQuality, UncertainQuality:
+			if f.Status != "" {
+				if msg := checkStatus(f.Status, f.Kind); msg != "" {
+					v.add(v.at(path, "status"), "", "%s", msg)
+				}
+			}
+		case OutOfRange:
+			if r := rt.tag.Range; r != nil && f.Value != nil && *f.Value >= r.Low && *f.Value <= r.High {
+				v.add(v.at(path, "value"), "pick a value outside it", "out_of_range value %v lies inside the range [%v, %v] of %s", *f.Value, r.Low, r.High, f.Target)
+			}
+		case Latency:
+			if f.Latency <= 0 {
+				v.add(v.at(path, "latency"), "", "latency must be > 0")
+			}
+		case ModbusException:
+			if !slices.Contains(ModbusExceptions, f.Exception) {
+				v.add(v.at(path, "exception"), "1 illegal function, 2 illegal address, 3 illegal value, 4 device failure, 5 acknowledge, 6 busy, 10 gateway path, 11 gateway target", "invalid Modbus exception code %d", f.Exception)
+			}
+			if f.Protocol == "opcua" {
+				v.add(v.at(path, "protocol"), "", "a modbus_exception fault applies to Modbus only")
+			}
+			if m.Modbus == nil {
+				v.add(tp, "", "machine %q is not exposed over Modbus", mname)
+			}
+		case ClockSkew:
+			if f.Skew == 0 {
+				v.add(v.at(path, "skew"), "", "skew must not be 0")
+			}
+		}
+		if spec.machine && !isTag {
+			switch f.Protocol {
+			case "":
+				if m.OPCUA == nil && m.Modbus == nil {
+					v.add(tp, "", "machine %q is exposed over no protocol", mname)
+				}
+			case "opcua":
+				if m.OPCUA == nil {
+					v.add(v.at(path, "protocol"), "", "machine %q is not exposed over OPC UA", mname)
+				}
+			case "modbus":
+				if m.Modbus == nil {
+					v.add(v.at(path, "protocol"), "", "machine %q is not exposed over Modbus", mname)
+				}
+			default:
+				v.add(v.at(path, "protocol"), didYouMean(f.Protocol, []string{"opcua", "modbus"}), "unknown protocol %q (want opcua or modbus)", f.Protocol)
+			}
+		}
+	}
+}
+
+// checkStatus checks a quality fault's status code against its kind.
+func checkStatus(s string, kind FaultKind) string {
+	want, bits := "Bad", uint64(2)
+	if kind == UncertainQuality {
+		want, bits = "Uncertain", 1
+	}
+	if n, err := strconv.ParseUint(s, 0, 32); err == nil {
+		if n>>30 != bits {
+			return fmt.Sprintf("status %s is not a %s status code (bits 31-30)", s, want)
+		}
+		return ""
+	}
+	if !strings.HasPrefix(s, want+"_") || len(s) == len(want)+1 {
+		return fmt.Sprintf("status %q is not a %s status (e.g. %s_SensorFailure or 0x%X0000)", s, want, want, bits<<14)
+	}
+	return ""
+}
+
+func mapKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func tagNames(m *Machine) []string {
+	out := make([]string, len(m.Tags))
+	for i, t := range m.Tags {
+		out[i] = t.Name
+	}
+	return out
+}
+
+// tagRef resolves a "machine/tag" reference, reporting a miss at p.
+func (v *validator) tagRef(ref string, p pos) *rtag {
+	if rt, ok := v.tags[ref]; ok {
+		return rt
+	}
+	mname, tname, ok := strings.Cut(ref, "/")
+	if !ok {
+		v.add(p, "write machine/tag", "tag reference %q has no machine", ref)
+		return nil
+	}
+	mi, ok := v.machines[mname]
+	if !ok {
+		v.add(p, didYouMean(mname, mapKeys(v.machines)), "unknown machine %q", mname)
+		return nil
+	}
+	v.add(p, didYouMean(tname, tagNames(&v.s.Machines[mi])), "unknown tag %q", ref)
+	return nil
+}
+
+func (v *validator) faultRef(name string, p pos) {
+	if _, ok := v.faults[name]; !ok {
+		v.add(p, didYouMean(name, mapKeys(v.faults)), "unknown fault %q", name)
+	}
+}
+
+func (v *validator) timeline() {
+	for i, e := range v.s.Timeline {
+		path := fmt.Sprintf("timeline[%d]", i)
+		if e.At < 0 {
+			v.add(v.at(path, "at"), "", "at %s is negative", e.At)
+		}
+		var given []string
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{{"fault", e.Fault != ""}, {"clear", e.Clear != ""}, {"set", e.Set != nil}, {"state", e.State != nil}} {
+			if f.set || v.has(path+"."+f.name) {
+				given = append(given, f.name)
+			}
+		}
+		if len(given) != 1 {
+			if !v.bad(path) {
+				v.add(v.at(path, ""), "", "a timeline event needs exactly one of fault, clear, set, state; got %d", len(given))
+			}
+			continue
+		}
+		switch {
+		case e.Fault != "":
+			v.faultRef(e.Fault, v.at(path, "fault"))
+		case e.Clear != "":
+			v.faultRef(e.Clear, v.at(path, "clear"))
+		case e.Set != nil:
+			rt := v.tagRef(e.Set.Tag, v.at(path, "set.tag"))
+			if rt == nil {
+				continue
+			}
+			if !rt.tag.Writable {
+				v.add(v.at(path, "set.tag"), "mark it writable: true", "tag %q is not writable", e.Set.Tag)
+			}
+			if e.Set.Value != nil {
+				if msg := fits(e.Set.Value, effType(rt.tag)); msg != "" {
+					v.add(v.at(path, "set.value"), "", "value %s", msg)
+				}
+			}
+		case e.State != nil:
+			rt := v.tagRef(e.State.Tag, v.at(path, "state.tag"))
+			if rt == nil {
+				continue
+			}
+			if rt.tag.Model == nil || rt.tag.Model.StateMachine == nil {
+				v.add(v.at(path, "state.tag"), "", "tag %q has no state machine", e.State.Tag)
+				continue
+			}
+			var names []string
+			for _, s := range rt.tag.Model.StateMachine.States {
+				names = append(names, s.Name)
+			}
+			if !slices.Contains(names, e.State.State) {
+				v.add(v.at(path, "state.state"), didYouMean(e.State.State, names), "unknown state %q of %s", e.State.State, e.State.Tag)
+			}
+		}
+	}
+}
+
+func (v *validator) roleList() {
+	for i, r := range v.s.Roles {
+		p := v.at(fmt.Sprintf("roles[%d]", i), "name")
+		if !slices.Contains(Roles, r.Name) {
+			v.add(p, didYouMean(r.Name, Roles), "unknown role %q (want one of %s)", r.Name, strings.Join(Roles, ", "))
+			continue
+		}
+		if v.roles[r.Name] {
+			v.add(p, "", "duplicate role %q", r.Name)
+		}
+		v.roles[r.Name] = true
+	}
+}
+
+func (v *validator) exercises() {
+	names := map[string]bool{}
+	for i, x := range v.s.Exercises {
+		path := fmt.Sprintf("exercises[%d]", i)
+		v.name(path+".name", "exercise", x.Name)
+		if names[x.Name] && x.Name != "" {
+			v.add(v.at(path, "name"), "", "duplicate exercise %q", x.Name)
+		}
+		names[x.Name] = true
+		if len(x.Steps) == 0 && v.has(path+".steps") && !v.bad(path+".steps") {
+			v.add(v.at(path, "steps"), "", "exercise %q has no steps", x.Name)
+		}
+		for j, st := range x.Steps {
+			sp := fmt.Sprintf("%s.steps[%d]", path, j)
+			if st.At < 0 {
+				v.add(v.at(sp, "at"), "", "at %s is negative", st.At)
+			}
+			if st.Fault != "" {
+				v.faultRef(st.Fault, v.at(sp, "fault"))
+			}
+			for k, e := range st.Expect {
+				ep := fmt.Sprintf("%s.expect[%d]", sp, k)
+				switch {
+				case e.Role == "":
+				case !slices.Contains(Roles, e.Role):
+					v.add(v.at(ep, "role"), didYouMean(e.Role, Roles), "unknown role %q", e.Role)
+				case !v.roles[e.Role]:
+					v.add(v.at(ep, "role"), "add it under roles", "role %q is not declared in the scenario", e.Role)
+				}
+				if e.Action != "" && !slices.Contains(Actions, e.Action) {
+					v.add(v.at(ep, "action"), didYouMean(e.Action, Actions), "unknown action %q (want acknowledge, comment, shelve or clear)", e.Action)
+				}
+				if v.has(ep+".within") && !v.bad(ep+".within") && e.Within <= 0 {
+					v.add(v.at(ep, "within"), "", "within must be > 0")
+				}
+			}
+		}
+	}
+}
+
+// resolve applies the defaults resolved.go promises.
+func (v *validator) resolve() {
+	s := v.s
+	if s.Seed == 0 {
+		s.Seed = DefaultSeed
+	}
+	if s.Tick == 0 {
+		s.Tick = DefaultTick
+	}
+	if s.TimeScale == 0 {
+		s.TimeScale = DefaultTimeScale
+	}
+	if len(s.OPCUA.Security) == 0 {
+		s.OPCUA.Security = slices.Clone(SecurityModes)
+	}
+	if s.OPCUA.Anonymous == nil {
+		yes := true
+		s.OPCUA.Anonymous = &yes
+	}
+	for i := range s.Machines {
+		m := &s.Machines[i]
+		m.Location = mergeLocation(s.Location, m.Location)
+		if m.OPCUA != nil {
+			o := *m.OPCUA
+			if o.Namespace == "" {
+				o.Namespace = "urn:otwin:" + s.Name
+			}
+			m.OPCUA = &o
+		}
+		if m.Modbus != nil {
+			mb := *m.Modbus
+			if !v.has(fmt.Sprintf("machines[%d].modbus.unit_id", i)) {
+				mb.UnitID = DefaultUnitID
+			}
+			m.Modbus = &mb
+		}
+		for k := range m.Tags {
+			t := &m.Tags[k]
+			t.Type = effType(t)
+			if t.Modbus != nil {
+				r := *t.Modbus
+				r.Table, r.Type = regDefaults(&r, t.Type)
+				if r.Order == "" {
+					switch r.Type.Registers() {
+					case 1:
+						r.Order = "AB"
+					case 2:
+						r.Order = "ABCD"
+					case 4:
+						r.Order = "ABCDEFGH"
+					}
+				} else {
+					r.Order = strings.ToUpper(r.Order)
+				}
+				if r.Scale == 0 {
+					r.Scale = 1
+				}
+				t.Modbus = &r
+			}
+		}
+	}
+}
+
+// mergeLocation overrides base by the non-empty levels of over.
+func mergeLocation(base, over Location) Location {
+	out := base
+	for _, f := range []struct {
+		dst *string
+		src string
+	}{{&out.Enterprise, over.Enterprise}, {&out.Site, over.Site}, {&out.Area, over.Area}, {&out.Line, over.Line}, {&out.Cell, over.Cell}} {
+		if f.src != "" {
+			*f.dst = f.src
+		}
+	}
+	return out
+}
