@@ -1,0 +1,223 @@
+package modbusserver
+
+import (
+	"encoding/binary"
+
+	"github.com/tbrandon/mbserver"
+)
+
+// exec runs one request PDU (function code fc, data after it) against
+// unit u and returns the response data or an exception.
+func (s *Server) exec(u *unit, fc byte, d []byte) ([]byte, mbserver.Exception) {
+	switch fc {
+	case 1, 2, 3, 4:
+		if len(d) != 4 {
+			return nil, mbserver.IllegalDataValue
+		}
+		addr, qty := int(be16(d)), int(be16(d[2:]))
+		switch fc {
+		case 1:
+			return s.readBits(u, tCoil, addr, qty)
+		case 2:
+			return s.readBits(u, tDiscrete, addr, qty)
+		case 3:
+			return s.readRegs(u, tHolding, addr, qty)
+		default:
+			return s.readRegs(u, tInput, addr, qty)
+		}
+	case 5:
+		if len(d) != 4 {
+			return nil, mbserver.IllegalDataValue
+		}
+		var on bool
+		switch be16(d[2:]) {
+		case 0xFF00:
+			on = true
+		case 0x0000:
+		default:
+			return nil, mbserver.IllegalDataValue
+		}
+		if ex := s.writeBits(u, int(be16(d)), 1, []byte{b2u8(on)}); ex != mbserver.Success {
+			return nil, ex
+		}
+		return append([]byte(nil), d...), mbserver.Success
+	case 6:
+		if len(d) != 4 {
+			return nil, mbserver.IllegalDataValue
+		}
+		if ex := s.writeRegs(u, int(be16(d)), 1, d[2:4]); ex != mbserver.Success {
+			return nil, ex
+		}
+		return append([]byte(nil), d...), mbserver.Success
+	case 15:
+		if len(d) < 5 {
+			return nil, mbserver.IllegalDataValue
+		}
+		addr, qty, n := int(be16(d)), int(be16(d[2:])), int(d[4])
+		if qty < 1 || qty > maxWriteCoils || n != (qty+7)/8 || len(d) != 5+n {
+			return nil, mbserver.IllegalDataValue
+		}
+		if ex := s.writeBits(u, addr, qty, d[5:]); ex != mbserver.Success {
+			return nil, ex
+		}
+		return append([]byte(nil), d[:4]...), mbserver.Success
+	case 16:
+		if len(d) < 5 {
+			return nil, mbserver.IllegalDataValue
+		}
+		addr, qty, n := int(be16(d)), int(be16(d[2:])), int(d[4])
+		if qty < 1 || qty > maxWriteRegs || n != 2*qty || len(d) != 5+n {
+			return nil, mbserver.IllegalDataValue
+		}
+		if ex := s.writeRegs(u, addr, qty, d[5:]); ex != mbserver.Success {
+			return nil, ex
+		}
+		return append([]byte(nil), d[:4]...), mbserver.Success
+	case 23:
+		if len(d) < 9 {
+			return nil, mbserver.IllegalDataValue
+		}
+		raddr, rqty := int(be16(d)), int(be16(d[2:]))
+		waddr, wqty, n := int(be16(d[4:])), int(be16(d[6:])), int(d[8])
+		if rqty < 1 || rqty > maxReadRegs || wqty < 1 || wqty > maxRWWriteRegs || n != 2*wqty || len(d) != 9+n {
+			return nil, mbserver.IllegalDataValue
+		}
+		if raddr+rqty > addressSpaceEnd {
+			return nil, mbserver.IllegalDataAddress
+		}
+		if _, ok := u.span(tHolding, raddr, rqty); !ok {
+			return nil, mbserver.IllegalDataAddress
+		}
+		if ex := s.writeRegs(u, waddr, wqty, d[9:]); ex != mbserver.Success {
+			return nil, ex
+		}
+		return s.readRegs(u, tHolding, raddr, rqty)
+	}
+	return nil, mbserver.IllegalFunction
+}
+
+func be16(b []byte) uint16 { return binary.BigEndian.Uint16(b) }
+
+func b2u8(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// readRegs answers fc3/fc4: byte count, then qty registers.
+func (s *Server) readRegs(u *unit, t, addr, qty int) ([]byte, mbserver.Exception) {
+	if qty < 1 || qty > maxReadRegs {
+		return nil, mbserver.IllegalDataValue
+	}
+	end := addr + qty
+	if end > addressSpaceEnd {
+		return nil, mbserver.IllegalDataAddress
+	}
+	slots, ok := u.span(t, addr, qty)
+	if !ok {
+		return nil, mbserver.IllegalDataAddress
+	}
+	out := make([]byte, 1+2*qty)
+	out[0] = byte(2 * qty)
+	var w [4]uint16
+	for _, sl := range slots {
+		sl.codec.encode(s.src.Value(sl.tag).V, w[:])
+		for k := 0; k < sl.width; k++ {
+			if a := sl.start + k; a >= addr && a < end {
+				binary.BigEndian.PutUint16(out[1+2*(a-addr):], w[k])
+			}
+		}
+	}
+	return out, mbserver.Success
+}
+
+// readBits answers fc1/fc2: byte count, then qty bits, LSB first.
+func (s *Server) readBits(u *unit, t, addr, qty int) ([]byte, mbserver.Exception) {
+	if qty < 1 || qty > maxReadBits {
+		return nil, mbserver.IllegalDataValue
+	}
+	if addr+qty > addressSpaceEnd {
+		return nil, mbserver.IllegalDataAddress
+	}
+	slots, ok := u.span(t, addr, qty)
+	if !ok {
+		return nil, mbserver.IllegalDataAddress
+	}
+	out := make([]byte, 1+(qty+7)/8)
+	out[0] = byte(len(out) - 1)
+	for _, sl := range slots {
+		if sl.codec.bit(s.src.Value(sl.tag).V) {
+			k := sl.start - addr
+			out[1+k/8] |= 1 << (k % 8)
+		}
+	}
+	return out, mbserver.Success
+}
+
+// writeRegs writes qty holding registers from addr (regs: 2*qty bytes).
+// Everything is checked before the first Write.
+func (s *Server) writeRegs(u *unit, addr, qty int, regs []byte) mbserver.Exception {
+	end := addr + qty
+	if end > addressSpaceEnd {
+		return mbserver.IllegalDataAddress
+	}
+	slots, ok := u.span(tHolding, addr, qty)
+	if !ok {
+		return mbserver.IllegalDataAddress
+	}
+	vals := make([]any, len(slots))
+	var w [4]uint16
+	for i, sl := range slots {
+		if !sl.writable || sl.start < addr || sl.end() > end {
+			return mbserver.IllegalDataAddress
+		}
+		for k := 0; k < sl.width; k++ {
+			w[k] = be16(regs[2*(sl.start-addr+k):])
+		}
+		v, err := sl.codec.decode(w[:])
+		if err != nil {
+			s.log.Info("write refused", "unit", u.id, "tag", sl.id, "err", err)
+			return mbserver.IllegalDataValue
+		}
+		vals[i] = v
+	}
+	return s.commit(u, slots, vals)
+}
+
+// writeBits writes qty coils from addr (bits LSB first).
+func (s *Server) writeBits(u *unit, addr, qty int, bits []byte) mbserver.Exception {
+	if addr+qty > addressSpaceEnd {
+		return mbserver.IllegalDataAddress
+	}
+	slots, ok := u.span(tCoil, addr, qty)
+	if !ok {
+		return mbserver.IllegalDataAddress
+	}
+	vals := make([]any, len(slots))
+	for i, sl := range slots {
+		if !sl.writable {
+			return mbserver.IllegalDataAddress
+		}
+		k := sl.start - addr
+		v, err := sl.codec.decodeBit(bits[k/8]&(1<<(k%8)) != 0)
+		if err != nil {
+			s.log.Info("write refused", "unit", u.id, "tag", sl.id, "err", err)
+			return mbserver.IllegalDataValue
+		}
+		vals[i] = v
+	}
+	return s.commit(u, slots, vals)
+}
+
+// commit hands checked values to the engine.
+func (s *Server) commit(u *unit, slots []*slot, vals []any) mbserver.Exception {
+	for i, sl := range slots {
+		if err := s.src.Write(sl.tag, vals[i]); err != nil {
+			s.log.Warn("engine refused write", "unit", u.id, "tag", sl.id, "value", vals[i], "err", err)
+			return mbserver.SlaveDeviceFailure
+		}
+		s.log.Debug("write", "unit", u.id, "tag", sl.id, "value", vals[i])
+	}
+	return mbserver.Success
+}

@@ -1,0 +1,345 @@
+// Package modbusserver serves the machines of a running twin over Modbus
+// TCP: one Server listens on one port and answers, gateway style, for every
+// machine grouped on that port, each under its own unit id.
+//
+// # Why the connection loop is our own
+//
+// The frame codec of github.com/tbrandon/mbserver (NewTCPFrame, the Frame
+// methods, the Exception values) is used as is. Its server loop is not: it
+// reads one frame per conn.Read without MBAP length framing (split or
+// pipelined frames drop the connection), panics on fc15/fc16 with fewer
+// than five data bytes, has no quantity limits, serializes every client
+// through one goroutine (a client that never reads stalls all others),
+// shares register slices between goroutines without locking, cannot report
+// the port it bound, and panics when closed twice. This package owns, in
+// one place, the accept loop (one goroutine per connection), MBAP framing
+// by the length field, the limits of the Modbus specification, and the
+// handlers, which encode the engine's current values on each request.
+//
+// # Behaviour on the wire
+//
+//   - Unit ids: a request for a unit id no machine of the port has gets
+//     exception 0x0B (gateway target device failed to respond), as a
+//     Modbus gateway answers for an absent device.
+//   - Framing: protocol id must be 0 and the MBAP length 2..254 (an ADU of
+//     at most 260 bytes); otherwise the stream cannot be trusted and the
+//     connection is closed. Split and coalesced TCP segments are handled.
+//     A PDU whose size does not match its function code gets exception 3.
+//   - Function codes 1, 2, 3, 4, 5, 6, 15, 16 and 23. Any other: exception 1.
+//   - Quantities: read registers 1..125, read bits 1..2000, write registers
+//     1..123, write coils 1..1968, read/write (23) 1..125 read and 1..121
+//     written; byte counts must match the quantity; fc5 takes only 0x0000
+//     or 0xFF00. Otherwise exception 3.
+//   - Addresses: a request covering any unmapped address gets exception 2
+//     (as most PLCs do): a read of a block with a hole is refused whole.
+//     A read may cover part of a multi-register value.
+//   - Writes (fc5, 6, 15, 16, 23) go to coils and holding registers only.
+//     A write to a tag that is not writable, or to part of a multi-register
+//     value (a write must cover each value whole), gets exception 2: that
+//     combination of address and length is not allowed. A value that does
+//     not fit the tag's type (after scale and offset) gets exception 3; an
+//     engine that refuses a write gets exception 4. Every address and
+//     value is checked before the first Write, so a refused request changes
+//     nothing.
+//   - Encoding: raw = (value − offset) / scale, rounded and clamped to the
+//     register type; byte and word order per the tag's mapping (ABCD, DCBA,
+//     BADC, CDAB; for 64-bit values ABCDEFGH, HGFEDCBA, BADCFEHG, GHEFCDAB).
+//   - Faults of Link(machine, "modbus"): Down reads and discards the
+//     machine's requests; Latency delays each response on that connection
+//     only; Exception answers every request to the unit with that code; a
+//     new Epoch closes every connection accepted under an older one (on the
+//     next request, and within Config.FaultPoll when idle).
+package modbusserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/otwin/otwin/twin"
+)
+
+// Source is what the server needs of the twin engine. All methods must be
+// safe for concurrent use: every connection calls them from its own
+// goroutine.
+type Source interface {
+	// Tags describes every tag; TagInfo.Modbus is the register mapping.
+	Tags() []twin.TagInfo
+	// Machines describes every machine; MachineInfo.Modbus its unit id.
+	Machines() []twin.MachineInfo
+	// Value is tag i's current value, faults applied.
+	Value(i int) twin.Value
+	// Write sets writable tag i to v, a value of the tag's Go type.
+	Write(i int, v any) error
+	// Link is the transport fault state of a machine for a protocol.
+	Link(machine, protocol string) twin.Link
+}
+
+// Config configures one Modbus TCP port.
+type Config struct {
+	// Host to listen on. Default 127.0.0.1.
+	Host string `yaml:"host,omitempty"`
+	// Port to listen on; 0 picks a free port (see Server.Addr).
+	Port int `yaml:"port,omitempty"`
+	// Machines are the names of the machines served on this port, each
+	// under its own unit id. Empty: every machine with a Modbus exposure.
+	Machines []string `yaml:"machines,omitempty"`
+	// MaxConns is the number of open client connections; further
+	// connections are accepted and closed at once. Default 64.
+	MaxConns int `yaml:"max_conns,omitempty"`
+	// ReadTimeout closes a connection that sends no complete frame for this
+	// long (idle timeout). Default 60s; negative: never.
+	ReadTimeout time.Duration `yaml:"read_timeout,omitempty"`
+	// WriteTimeout closes a connection whose client does not take a
+	// response within this long. Default 10s; negative: never.
+	WriteTimeout time.Duration `yaml:"write_timeout,omitempty"`
+	// FaultPoll is how often idle connections are checked against the
+	// disconnect epoch of their machines. Default 100ms.
+	FaultPoll time.Duration `yaml:"fault_poll,omitempty"`
+	// Logger receives connection events and protocol errors. Default
+	// slog.Default().
+	Logger *slog.Logger `yaml:"-"`
+}
+
+func (c *Config) defaults() {
+	if c.Host == "" {
+		c.Host = "127.0.0.1"
+	}
+	if c.MaxConns <= 0 {
+		c.MaxConns = 64
+	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = 60 * time.Second
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.FaultPoll <= 0 {
+		c.FaultPoll = 100 * time.Millisecond
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Server is a Modbus TCP server for the machines of one port. Its methods
+// are safe for concurrent use.
+type Server struct {
+	src   Source
+	cfg   Config
+	units [256]*unit
+	list  []*unit // units in configuration order
+	log   *slog.Logger
+
+	mu      sync.Mutex
+	ln      net.Listener
+	conns   map[*conn]struct{}
+	started bool
+	closed  bool
+
+	done      chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+	wg        sync.WaitGroup
+}
+
+// New indexes the registers of cfg.Machines of src and returns a server
+// ready to Start. It reports every mapping problem at once (unknown table,
+// unsupported type or byte order, overlapping addresses, duplicate unit
+// ids), each naming the machine and tag.
+func New(src Source, cfg Config) (*Server, error) {
+	cfg.defaults()
+	if cfg.Port < 0 || cfg.Port > 65535 {
+		return nil, fmt.Errorf("modbus server: port %d out of range 0-65535", cfg.Port)
+	}
+	units, err := buildUnits(src, cfg.Machines)
+	if err != nil {
+		return nil, fmt.Errorf("modbus server %s: %w", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), err)
+	}
+	s := &Server{src: src, cfg: cfg, list: units, conns: map[*conn]struct{}{}, done: make(chan struct{})}
+	for _, u := range units {
+		s.units[u.id] = u
+	}
+	s.log = cfg.Logger.With("component", "modbusserver")
+	return s, nil
+}
+
+// Start listens and serves until ctx ends or Close is called. It returns
+// once the server is listening (Addr is valid), or with the listen error.
+// Start may be called once.
+func (s *Server) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started || s.closed {
+		return errors.New("modbus server: already started or closed")
+	}
+	addr := net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port))
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("modbus server %s: %w", addr, err)
+	}
+	s.ln = ln
+	s.started = true
+	s.log = s.log.With("addr", ln.Addr().String())
+	s.log.Info("listening", "units", len(s.list))
+	s.wg.Add(3)
+	go s.acceptLoop()
+	go s.watchEpochs()
+	go func() {
+		defer s.wg.Done()
+		select {
+		case <-ctx.Done():
+			s.shutdown()
+		case <-s.done:
+		}
+	}()
+	return nil
+}
+
+// Addr is the address the server listens on ("" before Start).
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Close stops listening, closes every open connection and waits for their
+// goroutines. It is idempotent; later calls return the first result.
+func (s *Server) Close() error {
+	s.shutdown()
+	s.wg.Wait()
+	return s.closeErr
+}
+
+// shutdown closes the listener and connections without waiting.
+func (s *Server) shutdown() {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		close(s.done)
+		if s.ln != nil {
+			if err := s.ln.Close(); err != nil {
+				s.closeErr = fmt.Errorf("modbus server %s: %w", s.ln.Addr(), err)
+			}
+		}
+		for c := range s.conns {
+			c.nc.Close()
+		}
+		s.mu.Unlock()
+	})
+}
+
+func (s *Server) acceptLoop() {
+	defer s.wg.Done()
+	var backoff time.Duration
+	for {
+		nc, err := s.ln.Accept()
+		if err != nil {
+			select {
+			case <-s.done:
+				return
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.log.Warn("accept", "err", err, "retry_in", backoff)
+				select {
+				case <-time.After(backoff):
+					continue
+				case <-s.done:
+					return
+				}
+			}
+			s.log.Error("accept failed, server stops accepting", "err", err)
+			return
+		}
+		backoff = 0
+		c := &conn{s: s, nc: nc, peer: nc.RemoteAddr().String(), epochs: s.currentEpochs()}
+		s.mu.Lock()
+		if s.closed || len(s.conns) >= s.cfg.MaxConns {
+			full := !s.closed
+			s.mu.Unlock()
+			if full {
+				s.log.Warn("connection refused: too many connections", "peer", c.peer, "max_conns", s.cfg.MaxConns)
+			}
+			nc.Close()
+			continue
+		}
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go c.serve()
+	}
+}
+
+// isTemporary reports accept errors worth retrying (e.g. EMFILE).
+func isTemporary(err error) bool {
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && t.Temporary()
+}
+
+// numConns is the number of open client connections.
+func (s *Server) numConns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+func (s *Server) removeConn(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// currentEpochs reads the disconnect epoch of every unit.
+func (s *Server) currentEpochs() []uint64 {
+	e := make([]uint64, len(s.list))
+	for i, u := range s.list {
+		e[i] = s.src.Link(u.machine, "modbus").Epoch
+	}
+	return e
+}
+
+// watchEpochs closes idle connections accepted under an older epoch.
+func (s *Server) watchEpochs() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.cfg.FaultPoll)
+	defer t.Stop()
+	last := s.currentEpochs()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+		}
+		cur := s.currentEpochs()
+		changed := false
+		for i := range cur {
+			if cur[i] != last[i] {
+				changed = true
+			}
+		}
+		if !changed {
+			continue
+		}
+		last = cur
+		s.mu.Lock()
+		for c := range s.conns {
+			if c.stale(cur) {
+				s.log.Info("disconnect fault: closing connection", "peer", c.peer)
+				c.nc.Close()
+			}
+		}
+		s.mu.Unlock()
+	}
+}
