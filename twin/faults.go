@@ -2,35 +2,609 @@ package twin
 
 import (
 	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/otwin/otwin/scenarios"
 )
 
-// FaultStatus is the state of one fault.
+// FaultStatus is the state of one fault: every fault the scenario
+// defines, and every active ad-hoc fault.
 type FaultStatus struct {
-	Name     string              `json:"name"`
-	Kind     scenarios.FaultKind `json:"kind"`
-	Target   string              `json:"target"`
-	Protocol string              `json:"protocol,omitempty"`
-	Defined  bool                `json:"defined"`
-	Active   bool                `json:"active"`
-	Since    time.Duration       `json:"since,omitempty"`
-	Until    time.Duration       `json:"until,omitempty"`
-	Fault    scenarios.Fault     `json:"fault"`
+	// Name of the fault.
+	Name string `json:"name"`
+	// Kind is what the fault does.
+	Kind scenarios.FaultKind `json:"kind"`
+	// Target is "machine/tag" or "machine".
+	Target string `json:"target"`
+	// Protocol limits a machine fault to "opcua" or "modbus".
+	Protocol string `json:"protocol,omitempty"`
+	// Defined: the fault is one of the scenario's named faults.
+	Defined bool `json:"defined"`
+	// Active: the fault is in effect.
+	Active bool `json:"active"`
+	// Since is the simulated time (from the scenario start) it started.
+	Since scenarios.Duration `json:"since,omitempty"`
+	// Until is the simulated time it ends by itself; 0 lasts until
+	// cleared.
+	Until scenarios.Duration `json:"until,omitempty"`
+	// Fault is the full definition.
+	Fault scenarios.Fault `json:"fault"`
 }
 
-// Link returns the transport-fault state of machine's endpoint for protocol.
-func (e *Engine) Link(machine, protocol string) Link { return Link{} }
+// activeFault is a fault in effect.
+type activeFault struct {
+	f       scenarios.Fault
+	defined bool
+	since   time.Duration
+	until   time.Duration // 0: until cleared
+	tag     int           // -1 for machine faults
+	machine int
+	status  uint32
+	seed    uint64
+	// stuck value, captured at the first tick of the fault
+	stuckSet bool
+	stuckNum float64
+	stuckStr string
+}
 
-// Inject starts an ad-hoc fault.
-func (e *Engine) Inject(f scenarios.Fault) error { return errors.New("not implemented") }
+// linkKey is one machine's endpoint for one protocol.
+type linkKey struct {
+	machine  int
+	protocol string
+}
 
-// InjectNamed starts a named fault of the scenario.
-func (e *Engine) InjectNamed(name string) error { return errors.New("not implemented") }
+// Protocol names for Link and Fault.Protocol.
+const (
+	ProtoOPCUA  = "opcua"
+	ProtoModbus = "modbus"
+)
 
-// Clear ends an active fault.
-func (e *Engine) Clear(name string) error { return errors.New("not implemented") }
+func tagFault(k scenarios.FaultKind) bool {
+	switch k {
+	case scenarios.Stuck, scenarios.Drift, scenarios.NoiseBurst, scenarios.Spike,
+		scenarios.BadQuality, scenarios.UncertainQuality, scenarios.OutOfRange:
+		return true
+	}
+	return false
+}
 
-// Faults lists defined and active faults.
-func (e *Engine) Faults() []FaultStatus { return nil }
+func machineFault(k scenarios.FaultKind) bool {
+	switch k {
+	case scenarios.CommLoss, scenarios.Latency, scenarios.Disconnect, scenarios.ModbusException:
+		return true
+	}
+	return false
+}
+
+// validModbusExceptions are the exception codes a fault may answer with.
+var validModbusExceptions = []int{1, 2, 3, 4, 5, 6, 8, 10, 11}
+
+// resolveFault validates f as the loader would and returns its runtime
+// form. Every problem is reported at once, each naming its field.
+func (e *Engine) resolveFault(f scenarios.Fault) (*activeFault, error) {
+	a := &activeFault{f: f, tag: -1, machine: -1}
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	switch {
+	case f.Kind == "":
+		bad("kind", "missing")
+	case !tagFault(f.Kind) && !machineFault(f.Kind) && f.Kind != scenarios.ClockSkew:
+		bad("kind", "unknown kind %q", f.Kind)
+	}
+	if f.Target == "" {
+		bad("target", "missing")
+	} else if mach, tag, isTag := strings.Cut(f.Target, "/"); isTag {
+		i, ok := e.lookup[f.Target]
+		switch {
+		case !ok:
+			bad("target", "unknown tag %q", f.Target)
+		case machineFault(f.Kind):
+			bad("target", "%s is a machine fault: target a machine, not %q", f.Kind, f.Target)
+		default:
+			a.tag = i
+			a.machine = e.machineIdx[e.tags[i].Machine]
+			_, _ = mach, tag
+		}
+	} else {
+		m, ok := e.machineIdx[f.Target]
+		switch {
+		case !ok:
+			bad("target", "unknown machine %q", f.Target)
+		case tagFault(f.Kind):
+			bad("target", "%s is a tag fault: target \"machine/tag\", not %q", f.Kind, f.Target)
+		default:
+			a.machine = m
+		}
+	}
+	if f.Duration < 0 {
+		bad("duration", "must not be negative")
+	}
+	if f.Start != nil && *f.Start < 0 {
+		bad("start", "must not be negative")
+	}
+	switch f.Protocol {
+	case "", ProtoOPCUA, ProtoModbus:
+		if f.Protocol != "" && !machineFault(f.Kind) {
+			bad("protocol", "only machine faults take a protocol")
+		}
+	default:
+		bad("protocol", "%q: want opcua or modbus", f.Protocol)
+	}
+	numeric := a.tag < 0 || (e.tags[a.tag].Type != scenarios.String && e.tags[a.tag].Type != scenarios.Bool)
+	switch f.Kind {
+	case scenarios.Drift:
+		if f.Rate == 0 {
+			bad("rate", "drift needs a non-zero rate")
+		}
+	case scenarios.NoiseBurst:
+		if !(f.Magnitude > 0) {
+			bad("magnitude", "noise needs a magnitude > 0")
+		}
+	case scenarios.Spike:
+		if f.Magnitude == 0 {
+			bad("magnitude", "spike needs a non-zero magnitude")
+		}
+		if f.Every < 0 {
+			bad("every", "must not be negative")
+		}
+	case scenarios.OutOfRange:
+		if f.Value == nil {
+			bad("value", "out_of_range needs a value")
+		}
+	case scenarios.BadQuality, scenarios.UncertainQuality:
+		a.status = StatusBadSensorFailure
+		if f.Kind == scenarios.UncertainQuality {
+			a.status = StatusUncertainSensorNotAccurate
+		}
+		if f.Status != "" {
+			st, err := ParseStatus(f.Status)
+			if err != nil {
+				bad("status", "%v", err)
+			} else {
+				sev := st >> 30
+				if (f.Kind == scenarios.BadQuality && sev != 2) || (f.Kind == scenarios.UncertainQuality && sev != 1) {
+					bad("status", "%s is not a %s status", StatusName(st), strings.TrimSuffix(string(f.Kind), "_quality"))
+				}
+				a.status = st
+			}
+		}
+	case scenarios.Latency:
+		if f.Latency <= 0 {
+			bad("latency", "latency needs a duration > 0")
+		}
+	case scenarios.ModbusException:
+		if !slices.Contains(validModbusExceptions, f.Exception) {
+			bad("exception", "%d is not a Modbus exception code (1, 2, 3, 4, 5, 6, 8, 10, 11)", f.Exception)
+		}
+		if f.Protocol == ProtoOPCUA {
+			bad("protocol", "modbus_exception applies to modbus only")
+		}
+	case scenarios.ClockSkew:
+		if f.Skew == 0 {
+			bad("skew", "clock_skew needs a non-zero skew")
+		}
+	}
+	switch f.Kind {
+	case scenarios.Drift, scenarios.NoiseBurst, scenarios.Spike, scenarios.OutOfRange:
+		if !numeric {
+			bad("kind", "%s needs a numeric tag; %s is %s", f.Kind, f.Target, e.tags[a.tag].Type)
+		}
+	}
+	if len(errs) > 0 {
+		name := f.Name
+		if name == "" {
+			name = string(f.Kind)
+		}
+		return nil, fmt.Errorf("fault %q: %w: %w", name, ErrInvalidFault, errors.Join(errs...))
+	}
+	a.seed = hash64("fault:" + f.Name + ":" + f.Target)
+	return a, nil
+}
+
+// Inject starts an ad-hoc fault now, validated like the loader validates
+// scenario faults (the error wraps ErrInvalidFault and names every bad
+// field). Start is ignored: the fault starts at the current tick and
+// lasts Duration of simulated time (0: until cleared). A fault without a
+// name is named after its kind and a number. Injecting a fault with the
+// name of an active fault restarts it with the new definition. Safe for
+// concurrent use.
+func (e *Engine) Inject(f scenarios.Fault) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if f.Name == "" {
+		e.adhocN++
+		f.Name = fmt.Sprintf("%s-%d", f.Kind, e.adhocN)
+	}
+	f.Start = nil
+	a, err := e.resolveFault(f)
+	if err != nil {
+		return err
+	}
+	if k, ok := e.defIdx[f.Name]; ok {
+		// A different fault under a defined name would blur the two.
+		if !faultEqual(e.defined[k], f) {
+			return fmt.Errorf("fault %q: %w: name: the scenario defines a different fault of that name", f.Name, ErrInvalidFault)
+		}
+		a.defined = true
+	}
+	e.activate(a, "api")
+	e.republish()
+	return nil
+}
+
+func faultEqual(a, b scenarios.Fault) bool {
+	a.Start, b.Start = nil, nil
+	av, bv := a.Value, b.Value
+	a.Value, b.Value = nil, nil
+	if (av == nil) != (bv == nil) || (av != nil && *av != *bv) {
+		return false
+	}
+	return a == b
+}
+
+// InjectNamed starts the scenario's fault name now (restarting it when
+// active). The error wraps ErrUnknownFault when the scenario defines no
+// such fault. Safe for concurrent use.
+func (e *Engine) InjectNamed(name string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.injectNamed(name, "api"); err != nil {
+		return err
+	}
+	e.republish()
+	return nil
+}
+
+func (e *Engine) injectNamed(name, origin string) error {
+	k, ok := e.defIdx[name]
+	if !ok {
+		return fmt.Errorf("inject %q: %w", name, ErrUnknownFault)
+	}
+	a, err := e.resolveFault(e.defined[k])
+	if err != nil {
+		return err
+	}
+	a.defined = true
+	e.activate(a, origin)
+	return nil
+}
+
+// Clear ends the active fault name. The error wraps ErrUnknownFault when
+// no fault of that name is defined or active, ErrNotActive when it is
+// defined but not active. Safe for concurrent use.
+func (e *Engine) Clear(name string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.clear(name, "api", EventClear); err != nil {
+		return err
+	}
+	e.republish()
+	return nil
+}
+
+func (e *Engine) clear(name, origin, kind string) error {
+	k := slices.IndexFunc(e.active, func(a *activeFault) bool { return a.f.Name == name })
+	if k < 0 {
+		if _, ok := e.defIdx[name]; ok {
+			return fmt.Errorf("clear %q: %w", name, ErrNotActive)
+		}
+		return fmt.Errorf("clear %q: %w", name, ErrUnknownFault)
+	}
+	a := e.active[k]
+	e.active = slices.Delete(e.active, k, k+1)
+	e.index()
+	if a.tag < 0 {
+		e.updateLinks(a.machine)
+	}
+	e.logEvent(Event{Kind: kind, Origin: origin, Fault: name, FaultKind: a.f.Kind, Target: a.f.Target})
+	e.log.Info("fault ended", "fault", name, "kind", a.f.Kind, "target", a.f.Target, "origin", origin, "how", kind)
+	return nil
+}
+
+// activate puts a in effect from the current tick, replacing an active
+// fault of the same name.
+func (e *Engine) activate(a *activeFault, origin string) {
+	if k := slices.IndexFunc(e.active, func(x *activeFault) bool { return x.f.Name == a.f.Name }); k >= 0 {
+		e.active = slices.Delete(e.active, k, k+1)
+	}
+	a.since = e.elapsed
+	if a.f.Duration > 0 {
+		a.until = e.elapsed + a.f.Duration.D()
+	}
+	a.seed ^= uint64(e.ticks) * 0x9E3779B97F4A7C15
+	e.active = append(e.active, a)
+	e.logEvent(Event{Kind: EventInject, Origin: origin, Fault: a.f.Name, FaultKind: a.f.Kind, Target: a.f.Target})
+	e.log.Info("fault injected", "fault", a.f.Name, "kind", a.f.Kind, "target", a.f.Target, "origin", origin)
+	if a.f.Kind == scenarios.Disconnect {
+		for _, p := range e.protocols(a) {
+			e.epochs[linkKey{a.machine, p}]++
+		}
+		if a.f.Duration <= 0 {
+			// A disconnect happens once; with no duration it is over at
+			// once.
+			e.active = e.active[:len(e.active)-1]
+			e.logEvent(Event{Kind: EventExpire, Origin: origin, Fault: a.f.Name, FaultKind: a.f.Kind, Target: a.f.Target})
+		}
+	}
+	e.index()
+	if a.tag < 0 {
+		e.updateLinks(a.machine)
+	}
+}
+
+// protocols lists the protocols a machine fault applies to.
+func (e *Engine) protocols(a *activeFault) []string {
+	if a.f.Protocol != "" {
+		return []string{a.f.Protocol}
+	}
+	return []string{ProtoOPCUA, ProtoModbus}
+}
+
+// index rebuilds the per-tag and per-machine fault lists.
+func (e *Engine) index() {
+	clear(e.byTag)
+	clear(e.byMach)
+	for _, a := range e.active {
+		if a.tag >= 0 {
+			e.byTag[a.tag] = append(e.byTag[a.tag], a)
+		} else {
+			e.byMach[a.machine] = append(e.byMach[a.machine], a)
+		}
+	}
+}
+
+// updateLinks recomputes the transport state of machine m.
+func (e *Engine) updateLinks(m int) {
+	e.linkMu.Lock()
+	defer e.linkMu.Unlock()
+	for _, p := range []string{ProtoOPCUA, ProtoModbus} {
+		k := linkKey{m, p}
+		l := Link{Epoch: e.epochs[k]}
+		for _, a := range e.byMach[m] {
+			if a.f.Protocol != "" && a.f.Protocol != p {
+				continue
+			}
+			switch a.f.Kind {
+			case scenarios.CommLoss:
+				l.Down = true
+			case scenarios.Latency:
+				l.Latency += a.f.Latency.D()
+			case scenarios.ModbusException:
+				if p == ProtoModbus {
+					l.Exception = byte(a.f.Exception)
+				}
+			}
+		}
+		if l == (Link{}) {
+			delete(e.links, k)
+		} else {
+			e.links[k] = l
+		}
+	}
+}
+
+// Link returns the transport-fault state of machine's endpoint for
+// protocol ("opcua" or "modbus"); the zero Link for an unknown machine or
+// protocol. It does not allocate and is safe for concurrent use; servers
+// call it per request or connection.
+func (e *Engine) Link(machine, protocol string) Link {
+	m, ok := e.machineIdx[machine]
+	if !ok {
+		return Link{}
+	}
+	e.linkMu.RLock()
+	l := e.links[linkKey{m, protocol}]
+	e.linkMu.RUnlock()
+	return l
+}
+
+// Faults lists the scenario's faults in definition order, then the
+// active ad-hoc faults in activation order. Safe for concurrent use.
+func (e *Engine) Faults() []FaultStatus {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]FaultStatus, 0, len(e.defined)+len(e.active))
+	status := func(f scenarios.Fault, defined bool) FaultStatus {
+		return FaultStatus{Name: f.Name, Kind: f.Kind, Target: f.Target, Protocol: f.Protocol, Defined: defined, Fault: f}
+	}
+	fill := func(s *FaultStatus, a *activeFault) {
+		s.Active = true
+		s.Since = scenarios.Duration(a.since)
+		s.Until = scenarios.Duration(a.until)
+		s.Fault = a.f
+	}
+	for _, f := range e.defined {
+		s := status(f, true)
+		for _, a := range e.active {
+			if a.f.Name == f.Name {
+				fill(&s, a)
+			}
+		}
+		out = append(out, s)
+	}
+	for _, a := range e.active {
+		if !a.defined {
+			s := status(a.f, false)
+			fill(&s, a)
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// expireFaults ends the faults whose duration has passed.
+func (e *Engine) expireFaults() {
+	for k := 0; k < len(e.active); {
+		a := e.active[k]
+		if a.until > 0 && e.elapsed >= a.until {
+			_ = e.clear(a.f.Name, "scenario", EventExpire)
+			continue
+		}
+		k++
+	}
+}
+
+// playSchedule plays the timeline entries due at or before now.
+func (e *Engine) playSchedule() {
+	for e.schedPos < len(e.sched) && e.sched[e.schedPos].at <= e.elapsed {
+		s := e.sched[e.schedPos]
+		e.schedPos++
+		e.play(s)
+	}
+}
+
+func (e *Engine) play(s schedEntry) {
+	ev := s.ev
+	var err error
+	switch {
+	case ev.Fault != "":
+		err = e.injectNamed(ev.Fault, s.origin)
+	case ev.Clear != "":
+		err = e.clear(ev.Clear, s.origin, EventClear)
+		if errors.Is(err, ErrNotActive) {
+			err = nil // clearing an inactive fault is a no-op on the timeline
+		}
+	case ev.Set != nil:
+		err = e.setFromTimeline(ev.Set)
+	case ev.State != nil:
+		err = e.forceState(ev.State)
+	}
+	if err != nil {
+		e.log.Warn("timeline event failed", "at", ev.At.String(), "err", err)
+	}
+	if ev.Note != "" {
+		e.logEvent(Event{Kind: EventNote, Origin: s.origin, Message: ev.Note})
+	}
+}
+
+func (e *Engine) setFromTimeline(s *scenarios.SetValue) error {
+	i, ok := e.lookup[s.Tag]
+	if !ok {
+		return fmt.Errorf("set %s: %w", s.Tag, ErrUnknownTag)
+	}
+	info := &e.tags[i]
+	num, str, ok := lenient(info.Type, s.Value)
+	if !ok {
+		return fmt.Errorf("set %s: %w: %v is not a %s", s.Tag, ErrType, s.Value, info.Type)
+	}
+	e.applyWrite(i, num, str)
+	e.logEvent(Event{Kind: EventSet, Origin: "timeline", Target: s.Tag, Value: box(info.Type, num, str)})
+	return nil
+}
+
+func (e *Engine) forceState(s *scenarios.SetState) error {
+	i, ok := e.lookup[s.Tag]
+	if !ok {
+		return fmt.Errorf("state %s: %w", s.Tag, ErrUnknownTag)
+	}
+	rt := &e.rt[i]
+	if rt.sm == nil {
+		return fmt.Errorf("state %s: not a state machine", s.Tag)
+	}
+	j, ok := rt.sm.byName[s.State]
+	if !ok {
+		return fmt.Errorf("state %s: %w %q", s.Tag, ErrUnknownState, s.State)
+	}
+	e.enter(rt, j)
+	rt.ovr = false
+	e.logEvent(Event{Kind: EventState, Origin: "timeline", Target: s.Tag, Value: s.State})
+	return nil
+}
+
+// republish publishes every tag after a fault change outside a tick.
+func (e *Engine) republish() {
+	now := e.now()
+	e.changed = e.changed[:0]
+	e.stage = e.stage[:0]
+	for i := range e.rt {
+		e.publishTag(i, now)
+	}
+	e.flush()
+}
+
+// faultNoise is a deterministic standard normal draw for fault a at the
+// current tick: it depends only on the seed, the fault and the tick.
+func (e *Engine) faultNoise(a *activeFault) float64 {
+	r := rand.New(rand.NewPCG(e.seed^a.seed, e.ticks))
+	return r.NormFloat64()
+}
+
+// publishTag applies tag i's faults to its model value and stages the
+// result when it differs from what was published.
+func (e *Engine) publishTag(i int, now time.Time) {
+	rt := &e.rt[i]
+	num, str := rt.num, rt.str
+	var status uint32
+	var skew time.Duration
+	if fs := e.byTag[i]; fs != nil {
+		for _, a := range fs {
+			switch a.f.Kind {
+			case scenarios.Stuck:
+				if !a.stuckSet {
+					a.stuckSet, a.stuckNum, a.stuckStr = true, num, str
+				}
+				num, str = a.stuckNum, a.stuckStr
+			case scenarios.Drift:
+				num += a.f.Rate * (e.elapsed - a.since).Seconds()
+			case scenarios.NoiseBurst:
+				num += e.faultNoise(a) * a.f.Magnitude
+			case scenarios.Spike:
+				d := e.elapsed - a.since
+				every := a.f.Every.D()
+				if d == 0 || (every > 0 && d >= every && d/every != (d-e.tick)/every) {
+					num += a.f.Magnitude
+				}
+			case scenarios.BadQuality, scenarios.UncertainQuality:
+				status = a.status
+			case scenarios.OutOfRange:
+				num = *a.f.Value
+			case scenarios.ClockSkew:
+				skew += a.f.Skew.D()
+			}
+		}
+		if rt.typ != scenarios.String {
+			num = quantize(rt.typ, num)
+		}
+	}
+	if fs := e.byMach[e.machineIdx[e.tags[i].Machine]]; fs != nil {
+		for _, a := range fs {
+			switch a.f.Kind {
+			case scenarios.CommLoss:
+				if a.f.Protocol == "" || a.f.Protocol == ProtoOPCUA {
+					status = StatusBadNoCommunication
+				}
+			case scenarios.ClockSkew:
+				skew += a.f.Skew.D()
+			}
+		}
+	}
+	if rt.pSet && rt.pNum == num && rt.pStr == str && rt.pStatus == status && rt.pSkew == skew {
+		return
+	}
+	if rt.pSet && math.IsNaN(num) && math.IsNaN(rt.pNum) && rt.pStatus == status && rt.pSkew == skew {
+		return
+	}
+	rt.pSet, rt.pNum, rt.pStr, rt.pStatus, rt.pSkew = true, num, str, status, skew
+	e.stage = append(e.stage, staged{i, Value{V: box(rt.typ, num, str), Status: status, Source: now.Add(skew)}})
+	e.changed = append(e.changed, i)
+}
+
+// flush publishes the staged values and notifies the watchers.
+func (e *Engine) flush() {
+	if len(e.stage) == 0 {
+		return
+	}
+	e.pubMu.Lock()
+	for _, s := range e.stage {
+		e.pub[s.i] = s.v
+	}
+	e.pubMu.Unlock()
+	e.notify(e.changed)
+}

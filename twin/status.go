@@ -1,0 +1,91 @@
+package twin
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// OPC UA status codes the twin produces (OPC UA Part 4 §7.39; the values
+// match gopcua's ua.Status* constants). Status 0 is Good.
+const (
+	StatusGood                                    uint32 = 0x00000000
+	StatusUncertainSensorNotAccurate              uint32 = 0x40930000
+	StatusUncertainLastUsableValue                uint32 = 0x40900000
+	StatusUncertainEngineeringUnitsExceeded       uint32 = 0x40940000
+	StatusUncertainNoCommunicationLastUsableValue uint32 = 0x408F0000
+	StatusBadSensorFailure                        uint32 = 0x808C0000
+	StatusBadDeviceFailure                        uint32 = 0x808B0000
+	StatusBadNoCommunication                      uint32 = 0x80310000
+	StatusBadCommunicationError                   uint32 = 0x80050000
+	StatusBadOutOfService                         uint32 = 0x808D0000
+	StatusBadConfigurationError                   uint32 = 0x80890000
+	StatusBadWaitingForInitialData                uint32 = 0x80320000
+	StatusBadNodeIDUnknown                        uint32 = 0x80340000
+)
+
+// statusNames maps the names a scenario may use to their codes.
+var statusNames = map[string]uint32{
+	"Good":                                     StatusGood,
+	"Uncertain_SensorNotAccurate":              StatusUncertainSensorNotAccurate,
+	"Uncertain_LastUsableValue":                StatusUncertainLastUsableValue,
+	"Uncertain_EngineeringUnitsExceeded":       StatusUncertainEngineeringUnitsExceeded,
+	"Uncertain_NoCommunicationLastUsableValue": StatusUncertainNoCommunicationLastUsableValue,
+	"Bad_SensorFailure":                        StatusBadSensorFailure,
+	"Bad_DeviceFailure":                        StatusBadDeviceFailure,
+	"Bad_NoCommunication":                      StatusBadNoCommunication,
+	"Bad_CommunicationError":                   StatusBadCommunicationError,
+	"Bad_OutOfService":                         StatusBadOutOfService,
+	"Bad_ConfigurationError":                   StatusBadConfigurationError,
+	"Bad_WaitingForInitialData":                StatusBadWaitingForInitialData,
+	"Bad_NodeIdUnknown":                        StatusBadNodeIDUnknown,
+}
+
+// ParseStatus parses an OPC UA status code given by name
+// ("Bad_SensorFailure", case-insensitive, with or without the underscore)
+// or number ("0x808C0000", "2156658688"). It is pure and safe for
+// concurrent use; the error names the accepted names.
+func ParseStatus(s string) (uint32, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, fmt.Errorf("empty status")
+	}
+	if c := s[0]; c >= '0' && c <= '9' {
+		v, err := strconv.ParseUint(s, 0, 32)
+		if err != nil {
+			return 0, fmt.Errorf("status %q is not a 32-bit number", s)
+		}
+		return uint32(v), nil
+	}
+	norm := func(x string) string { return strings.ToLower(strings.ReplaceAll(x, "_", "")) }
+	for name, code := range statusNames {
+		if norm(name) == norm(s) {
+			return code, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown status %q (use a number or one of %s)", s, strings.Join(StatusNames(), ", "))
+}
+
+// StatusName returns the name of code with the info bits masked, or its
+// hexadecimal form when the twin has no name for it. Safe for concurrent
+// use.
+func StatusName(code uint32) string {
+	masked := code & 0xFFFF0000
+	for name, c := range statusNames {
+		if c == masked {
+			return name
+		}
+	}
+	return fmt.Sprintf("0x%08X", code)
+}
+
+// StatusNames lists the status names ParseStatus accepts, sorted.
+func StatusNames() []string {
+	names := make([]string, 0, len(statusNames))
+	for n := range statusNames {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
