@@ -53,8 +53,8 @@ type tagRT struct {
 	// input is the integrate rate or lag input from the previous tick.
 	input float64
 	// Constant or step values, converted once.
-	cnum float64
-	cstr string
+	cnum  float64
+	cstr  string
 	steps []stepRT
 	cycle time.Duration
 	sm    *smRT
