@@ -1,0 +1,345 @@
+// Package workshop runs role-based training on a live twin: it plays a
+// scenario's exercises (faults at offsets, with the response expected of
+// each role), follows the alerts the collector raises and what every
+// participant does about them, keeps a live scoreboard, and writes the
+// debrief. It lives in cmd because it joins both halves: the twin's
+// faults and the monitoring side's alerts.
+package workshop
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/otwin/otwin/normalize"
+	"github.com/otwin/otwin/scenarios"
+	"github.com/otwin/otwin/twin"
+)
+
+// Twin is what the workshop needs of the engine.
+type Twin interface {
+	InjectNamed(name string) error
+	Clear(name string) error
+	Status() twin.Status
+	Events(since int) ([]twin.Event, int)
+}
+
+// Action is something a participant did.
+type Action struct {
+	Time time.Time
+	User string
+	Role string
+	// Kind is acknowledge, shelve, comment, inject, clear, clock or login.
+	Kind string
+	// Target is the alert id or fault name.
+	Target string
+	// AlertTarget is the alert's tag or source, when Target is an alert.
+	AlertTarget string
+	Comment     string
+	// Refused says the action was refused, and why.
+	Refused string
+}
+
+// Participant is one person in the workshop.
+type Participant struct {
+	User   string
+	Role   string
+	Joined time.Time
+	// Online is whether the participant has a session open.
+	Online bool
+}
+
+// Score is one participant's line of the scoreboard.
+type Score struct {
+	User string
+	Role string
+	// AlertsSeen counts alerts raised while the participant was online.
+	AlertsSeen int
+	// Acks counts acknowledgements; MeanAck is their mean time from the
+	// alert's first activation.
+	Acks    int
+	MeanAck time.Duration
+	// Comments counts acknowledgements and shelvings with a comment.
+	Comments int
+	// Refused counts refused actions.
+	Refused int
+}
+
+// run is one exercise being played.
+type run struct {
+	ex      *scenarios.Exercise
+	started time.Duration // simulated elapsed at start
+	startAt time.Time
+	fired   []time.Time // wall time each step's fault fired (zero: not yet)
+}
+
+// alertRecord follows one alert through the workshop.
+type alertRecord struct {
+	ID, Target, Kind, Message string
+	Raised                    []time.Time
+	Cleared                   []time.Time
+}
+
+// Workshop is the state of a running workshop. Safe for concurrent use.
+type Workshop struct {
+	sc  *scenarios.Scenario
+	tw  Twin
+	now func() time.Time
+
+	mu           sync.Mutex
+	started      time.Time
+	participants map[string]*Participant
+	actions      []Action
+	alerts       map[string]*alertRecord
+	alertState   map[string]normalize.AlertState
+	runs         []*run
+	events       []twin.Event
+	cursor       int
+}
+
+// New prepares a workshop on scenario sc played by tw.
+func New(sc *scenarios.Scenario, tw Twin, now func() time.Time) *Workshop {
+	if now == nil {
+		now = time.Now
+	}
+	return &Workshop{
+		sc: sc, tw: tw, now: now, started: now(),
+		participants: map[string]*Participant{},
+		alerts:       map[string]*alertRecord{},
+		alertState:   map[string]normalize.AlertState{},
+	}
+}
+
+// Exercises are the scenario's exercise names.
+func (w *Workshop) Exercises() []string {
+	var names []string
+	for _, ex := range w.sc.Exercises {
+		names = append(names, ex.Name)
+	}
+	return names
+}
+
+// StartExercise starts playing the named exercise from now (in simulated
+// time: pausing the twin pauses the exercise).
+func (w *Workshop) StartExercise(name string) error {
+	for i := range w.sc.Exercises {
+		ex := &w.sc.Exercises[i]
+		if ex.Name != name {
+			continue
+		}
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		for _, r := range w.runs {
+			if r.ex.Name == name && !r.done() {
+				return fmt.Errorf("exercise %q is already running", name)
+			}
+		}
+		w.runs = append(w.runs, &run{ex: ex, started: time.Duration(w.tw.Status().Elapsed), startAt: w.now(), fired: make([]time.Time, len(ex.Steps))})
+		return nil
+	}
+	return fmt.Errorf("no exercise %q (have: %s)", name, strings.Join(w.Exercises(), ", "))
+}
+
+func (r *run) done() bool {
+	for _, f := range r.fired {
+		if f.IsZero() {
+			return false
+		}
+	}
+	return true
+}
+
+// Advance fires the exercise steps that are due and collects the twin's
+// new events. Call it periodically (every ~100ms); it returns the errors
+// of faults that could not be injected.
+func (w *Workshop) Advance() []error {
+	elapsed := time.Duration(w.tw.Status().Elapsed)
+	var due []string
+	w.mu.Lock()
+	for _, r := range w.runs {
+		for i, st := range r.ex.Steps {
+			if r.fired[i].IsZero() && elapsed-r.started >= st.At.D() {
+				r.fired[i] = w.now()
+				due = append(due, st.Fault)
+			}
+		}
+	}
+	w.mu.Unlock()
+	var errs []error
+	for _, f := range due {
+		if err := w.tw.InjectNamed(f); err != nil {
+			errs = append(errs, fmt.Errorf("exercise fault %s: %w", f, err))
+		}
+	}
+	evs, next := w.tw.Events(w.cursor)
+	w.mu.Lock()
+	w.events = append(w.events, evs...)
+	w.cursor = next
+	w.mu.Unlock()
+	return errs
+}
+
+// Join records that user (with role) opened a session.
+func (w *Workshop) Join(user, role string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	p := w.participants[user]
+	if p == nil {
+		p = &Participant{User: user, Role: role, Joined: w.now()}
+		w.participants[user] = p
+	}
+	p.Role, p.Online = role, true
+}
+
+// Leave records that user closed their session.
+func (w *Workshop) Leave(user string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if p := w.participants[user]; p != nil {
+		p.Online = false
+	}
+}
+
+// Record adds a participant's action.
+func (w *Workshop) Record(a Action) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if a.Time.IsZero() {
+		a.Time = w.now()
+	}
+	if a.AlertTarget == "" {
+		if r := w.alerts[a.Target]; r != nil {
+			a.AlertTarget = r.Target
+		}
+	}
+	w.actions = append(w.actions, a)
+}
+
+// ObserveAlerts follows alert changes from the live store: raises (entering
+// ActiveUnacked from Normal or RTN) and clears.
+func (w *Workshop) ObserveAlerts(alerts []normalize.Alert) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	now := w.now()
+	for _, a := range alerts {
+		prev := w.alertState[a.ID]
+		w.alertState[a.ID] = a.State
+		r := w.alerts[a.ID]
+		if r == nil {
+			r = &alertRecord{ID: a.ID, Target: a.Target, Kind: string(a.Kind)}
+			w.alerts[a.ID] = r
+		}
+		r.Message = a.Message
+		active := a.State == normalize.ActiveUnacked || a.State == normalize.ActiveAcked
+		wasActive := prev == normalize.ActiveUnacked || prev == normalize.ActiveAcked
+		switch {
+		case active && !wasActive:
+			at := a.LastActive
+			if at.IsZero() {
+				at = now
+			}
+			r.Raised = append(r.Raised, at)
+		case !active && wasActive:
+			at := a.Cleared
+			if at.IsZero() {
+				at = now
+			}
+			r.Cleared = append(r.Cleared, at)
+		}
+	}
+}
+
+// Participants lists everyone who joined, by name.
+func (w *Workshop) Participants() []Participant {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var ps []Participant
+	for _, p := range w.participants {
+		ps = append(ps, *p)
+	}
+	sort.Slice(ps, func(i, j int) bool { return ps[i].User < ps[j].User })
+	return ps
+}
+
+// Scoreboard is the live scoreboard, one line per participant.
+func (w *Workshop) Scoreboard() []Score {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	scores := map[string]*Score{}
+	var order []string
+	for _, p := range w.participants {
+		scores[p.User] = &Score{User: p.User, Role: p.Role}
+		order = append(order, p.User)
+		for _, r := range w.alerts {
+			for _, t := range r.Raised {
+				if !t.Before(p.Joined) {
+					scores[p.User].AlertsSeen++
+				}
+			}
+		}
+	}
+	var sums = map[string]time.Duration{}
+	for _, a := range w.actions {
+		s := scores[a.User]
+		if s == nil {
+			continue
+		}
+		if a.Refused != "" {
+			s.Refused++
+			continue
+		}
+		if (a.Kind == "acknowledge" || a.Kind == "shelve") && a.Comment != "" {
+			s.Comments++
+		}
+		if a.Kind == "acknowledge" {
+			s.Acks++
+			if r := w.alerts[a.Target]; r != nil {
+				if raised := lastBefore(r.Raised, a.Time); !raised.IsZero() {
+					sums[a.User] += a.Time.Sub(raised)
+				}
+			}
+		}
+	}
+	sort.Strings(order)
+	out := make([]Score, 0, len(order))
+	for _, u := range order {
+		s := scores[u]
+		if s.Acks > 0 {
+			s.MeanAck = sums[u] / time.Duration(s.Acks)
+		}
+		out = append(out, *s)
+	}
+	return out
+}
+
+// lastBefore is the latest time in ts not after t.
+func lastBefore(ts []time.Time, t time.Time) time.Time {
+	var best time.Time
+	for _, x := range ts {
+		if !x.After(t) && x.After(best) {
+			best = x
+		}
+	}
+	return best
+}
+
+// relates reports whether an alert target concerns a fault target: a tag
+// fault "machine/tag" matches the tag id ending in "/machine/tag"; a machine
+// fault matches any tag of the machine and the machine's sources
+// ("machine-opcua").
+func relates(alertTarget, faultTarget string) bool {
+	if strings.Contains(faultTarget, "/") {
+		return alertTarget == faultTarget || strings.HasSuffix(alertTarget, "/"+faultTarget)
+	}
+	if strings.HasPrefix(alertTarget, faultTarget+"-") {
+		return true
+	}
+	for _, seg := range strings.Split(alertTarget, "/") {
+		if seg == faultTarget {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,140 @@
+package workshop
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/otwin/otwin/normalize"
+	"github.com/otwin/otwin/scenarios"
+	"github.com/otwin/otwin/twin"
+)
+
+// fakeTwin is a stand-in for the engine: this is a unit test of the
+// workshop's bookkeeping (the end-to-end test in cmd/otwin uses the real one).
+type fakeTwin struct {
+	mu      sync.Mutex
+	elapsed time.Duration
+	now     func() time.Time
+	events  []twin.Event
+}
+
+func (f *fakeTwin) InjectNamed(name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.events = append(f.events, twin.Event{Seq: len(f.events), Time: f.now(), Kind: "inject", Fault: name, Target: "filler1/temp", Origin: "api"})
+	return nil
+}
+func (f *fakeTwin) Clear(string) error { return nil }
+func (f *fakeTwin) Status() twin.Status {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return twin.Status{Elapsed: scenarios.Duration(f.elapsed)}
+}
+func (f *fakeTwin) Events(since int) ([]twin.Event, int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if since >= len(f.events) {
+		return nil, since
+	}
+	return append([]twin.Event(nil), f.events[since:]...), len(f.events)
+}
+
+func TestExerciseDebrief(t *testing.T) {
+	clock := time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC)
+	now := func() time.Time { return clock }
+	sc := &scenarios.Scenario{
+		Name:   "line",
+		Faults: []scenarios.Fault{{Name: "hot", Kind: scenarios.Drift, Target: "filler1/temp", Rate: 1}},
+		Exercises: []scenarios.Exercise{{Name: "overheat", Steps: []scenarios.ExerciseStep{{
+			At: scenarios.Duration(10 * time.Second), Fault: "hot",
+			Expect: []scenarios.Expectation{
+				{Role: "operator", Action: "acknowledge", Within: scenarios.Duration(time.Minute)},
+				{Role: "maintenance", Action: "comment", Within: scenarios.Duration(30 * time.Second)},
+			},
+		}}}},
+	}
+	tw := &fakeTwin{now: now}
+	w := New(sc, tw, now)
+	w.Join("tom", "trainer")
+	w.Join("olga", "operator")
+	w.Join("max", "maintenance")
+	if err := w.StartExercise("nope"); err == nil {
+		t.Fatal("unknown exercise started")
+	}
+	if err := w.StartExercise("overheat"); err != nil {
+		t.Fatal(err)
+	}
+	w.Advance()
+	if len(tw.events) != 0 {
+		t.Fatal("fault fired before its offset")
+	}
+	tw.elapsed = 10 * time.Second
+	clock = clock.Add(10 * time.Second)
+	w.Advance()
+	if len(tw.events) != 1 {
+		t.Fatalf("fault not fired at its offset: %v", tw.events)
+	}
+	injected := clock
+	clock = clock.Add(4 * time.Second)
+	id := "out_of_range:acme/line1/filler1/temp"
+	w.ObserveAlerts([]normalize.Alert{{ID: id, Kind: normalize.AlertOutOfRange, Target: "acme/line1/filler1/temp", State: normalize.ActiveUnacked, LastActive: clock, Message: "temp 95 above 90"}})
+	raised := clock
+	clock = clock.Add(20 * time.Second)
+	w.Record(Action{User: "olga", Role: "operator", Kind: "acknowledge", Target: id, Comment: "called maintenance"})
+	w.Record(Action{User: "olga", Role: "operator", Kind: "inject", Target: "hot", Refused: "operators cannot inject faults"})
+
+	clock = clock.Add(10 * time.Second) // the maintenance window (30s) has passed
+	rep := w.Debrief()
+	var md, html bytes.Buffer
+	if err := rep.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.WriteHTML(&html); err != nil {
+		t.Fatal(err)
+	}
+	out := md.String()
+	for _, want := range []string{
+		"fault hot injected on filler1/temp",
+		"alert " + id + " raised: temp 95 above 90",
+		`olga (operator) acknowledge ` + id + ` — "called maintenance"`,
+		"| overheat | hot | +00:10 | operator | acknowledge | 1m0s | olga | 24s | met |",
+		"| overheat | hot | +00:10 | maintenance | comment | 30s | — | — | missed |",
+		"| olga | operator | 1 | 1 | 20s | 1 | 1 |",
+		"| operator | 1 | 20s | 20s | 1/1 | 1 |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("debrief lacks %q\n%s", want, out)
+		}
+	}
+	if !strings.Contains(html.String(), "<td>olga</td>") || !strings.Contains(html.String(), `class="met"`) {
+		t.Errorf("html debrief incomplete:\n%s", html.String())
+	}
+	_ = injected
+	_ = raised
+	sb := w.Scoreboard()
+	if len(sb) != 3 || sb[1].User != "olga" || sb[1].Acks != 1 || sb[1].MeanAck != 20*time.Second || sb[1].AlertsSeen != 1 {
+		t.Errorf("scoreboard = %+v", sb)
+	}
+}
+
+func TestRelates(t *testing.T) {
+	cases := []struct {
+		alert, fault string
+		want         bool
+	}{
+		{"acme/l1/filler1/temp", "filler1/temp", true},
+		{"acme/l1/filler1/temperature", "filler1/temp", false},
+		{"acme/l1/filler1/temp", "filler1", true},
+		{"filler1-opcua", "filler1", true},
+		{"filler10-opcua", "filler1", false},
+		{"acme/l1/capper1/torque", "filler1", false},
+	}
+	for _, c := range cases {
+		if got := relates(c.alert, c.fault); got != c.want {
+			t.Errorf("relates(%q, %q) = %v, want %v", c.alert, c.fault, got, c.want)
+		}
+	}
+}
