@@ -1,0 +1,234 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/normalize"
+	"github.com/otwin/otwin/normalize/store"
+)
+
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// fakeConn delivers its readings, then waits for ctx, or fails at once
+// with err (or panics with a non-empty panicMsg).
+type fakeConn struct {
+	name     string
+	readings []connectors.Reading
+	err      error
+	panicMsg string
+	exited   atomic.Bool
+}
+
+func (f *fakeConn) Name() string { return f.name }
+func (f *fakeConn) Run(ctx context.Context, out chan<- connectors.Reading) error {
+	defer f.exited.Store(true)
+	if f.panicMsg != "" {
+		panic(f.panicMsg)
+	}
+	if f.err != nil {
+		return f.err
+	}
+	for _, r := range f.readings {
+		select {
+		case out <- r:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	<-ctx.Done()
+	return nil
+}
+func (f *fakeConn) Health() connectors.Health {
+	return connectors.Health{Source: f.name, Protocol: "fake", State: connectors.Connected, Since: t0}
+}
+
+// clock advances one second per call.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(time.Second)
+	return c.t
+}
+
+type events struct {
+	mu sync.Mutex
+	ev []Event
+}
+
+func (e *events) add(ev Event) { e.mu.Lock(); e.ev = append(e.ev, ev); e.mu.Unlock() }
+func (e *events) has(f func(Event) bool) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, ev := range e.ev {
+		if f(ev) {
+			return true
+		}
+	}
+	return false
+}
+
+func poll(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func TestPipeline(t *testing.T) {
+	n, err := normalize.New(normalize.Config{Points: []normalize.Point{
+		{Source: "good", Address: "a", Asset: "site/l1/m1", Tag: "a", Range: &normalize.Range{Low: 0, High: 10}},
+		{Source: "good", Address: "b", Asset: "site/l1/m1", Tag: "b"},
+		{Source: "bad", Address: "x", Asset: "site/l1/m2", Tag: "x"},
+		{Source: "boom", Address: "y", Asset: "site/l1/m3", Tag: "y"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := store.New(store.Config{Alerts: n.Alerts(), FrameInterval: 5 * time.Millisecond})
+	defer st.Close()
+	good := &fakeConn{name: "good", readings: []connectors.Reading{
+		{Source: "good", Address: "a", Raw: 5.0, SourceTime: t0, Received: t0},
+		{Source: "good", Address: "b", Raw: int64(3), SourceTime: t0, Received: t0},
+		{Source: "good", Address: "a", Raw: 50.0, SourceTime: t0.Add(time.Second), Received: t0.Add(time.Second)},
+		{Source: "good", Address: "zzz", Raw: 1.0},
+	}}
+	bad := &fakeConn{name: "bad", err: errors.New("invalid endpoint URL")}
+	boom := &fakeConn{name: "boom", panicMsg: "nil map"}
+	var evs events
+	clk := &clock{t: t0}
+	p := &Pipeline{
+		Connectors: []connectors.Connector{good, bad, boom}, Normalizer: n, Store: st,
+		TickInterval: 2 * time.Millisecond, OnEvent: evs.add, Now: clk.now,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+
+	poll(t, "sample a=50", func() bool { s, ok := st.Latest("site/l1/m1/a"); return ok && s.Value == 50 })
+	if s, _ := st.Latest("site/l1/m1/b"); s.Value != 3 || s.Status != connectors.Good {
+		t.Fatalf("b: %+v", s)
+	}
+	// The tag never read shows it.
+	if s, _ := st.Latest("site/l1/m2/x"); s.Status != connectors.BadWaitingForInitialData {
+		t.Fatalf("x: %+v", s)
+	}
+	// The failed connectors are reported down with their error...
+	poll(t, "health of failed connectors", func() bool {
+		var down int
+		for _, h := range st.Health() {
+			if h.State == connectors.Down && h.LastError != nil {
+				down++
+			}
+		}
+		return down == 2
+	})
+	for _, h := range st.Health() {
+		if h.Source == "boom" && !strings.Contains(h.LastError.Error(), "panicked: nil map") {
+			t.Errorf("boom health: %v", h.LastError)
+		}
+	}
+	// ...and, once the comm-loss limit passed on the pipeline's clock,
+	// raise comm_loss; the out-of-range value raised its alert too.
+	poll(t, "comm loss alert", func() bool { _, ok := n.Alerts().Get("comm_loss:bad"); return ok })
+	poll(t, "alerts in store", func() bool {
+		ids := map[string]bool{}
+		for _, a := range st.Alerts() {
+			ids[a.ID] = true
+		}
+		return ids["comm_loss:bad"] && ids["comm_loss:boom"] && ids["out_of_range:site/l1/m1/a"]
+	})
+	if !evs.has(func(e Event) bool { return e.Type == EventAlert && e.Transition == "raised" && e.Alert.ID == "comm_loss:bad" }) {
+		t.Error("no alert event")
+	}
+	if !evs.has(func(e Event) bool { return e.Type == EventSample && e.Sample.ID == "site/l1/m1/b" }) {
+		t.Error("no sample event")
+	}
+	// A user ack through the store shows as an event too.
+	if err := st.Ack("comm_loss:bad", "ana", ""); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "ack event", func() bool {
+		return evs.has(func(e Event) bool { return e.Type == EventAlert && e.Transition == "acked" })
+	})
+	if n.Stats().Unknown != 1 {
+		t.Errorf("stats %+v", n.Stats())
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+	if !good.exited.Load() {
+		t.Fatal("connector goroutine still running after Run returned")
+	}
+}
+
+func TestRunNeedsParts(t *testing.T) {
+	if err := (&Pipeline{}).Run(context.Background()); err == nil {
+		t.Fatal("no error")
+	}
+}
+
+func TestEventJSON(t *testing.T) {
+	u, _ := normalize.LookupUnit("degC")
+	s := normalize.Sample{
+		ID: "s/l/m/t", Asset: "s/l/m", Tag: "t", Value: 21.5, Unit: u, Status: connectors.Good,
+		HasLastGood: true, LastGood: 21.5, LastGoodTime: t0, SourceTime: t0, Received: t0.Add(time.Millisecond),
+		Source: "plc", Address: "nsu=urn:x;s=T", Seq: 7,
+	}
+	a := normalize.Alert{ID: "stale:s/l/m/t", Kind: normalize.AlertStale, Target: "s/l/m/t", Severity: normalize.SeverityMedium,
+		State: normalize.ActiveUnacked, Message: "no update for 12s (limit 5s)", FirstActive: t0, LastActive: t0, Count: 1}
+	var buf bytes.Buffer
+	j := NewJSONLines(&buf)
+	j.Handle(Event{Type: EventSample, Sample: &s})
+	bad := s
+	bad.Status, bad.Err = connectors.BadSensorFailure, "sensor"
+	j.Handle(Event{Type: EventSample, Sample: &bad})
+	j.Handle(Event{Type: EventAlert, Alert: &a, Transition: "raised"})
+	if j.Err() != nil {
+		t.Fatal(j.Err())
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d lines", len(lines))
+	}
+	want := []string{
+		`{"type":"sample","id":"s/l/m/t","asset":"s/l/m","tag":"t","value":21.5,"unit":"°C","unit_code":"CEL","quality":"Good","status":"Good","status_code":0,"last_good":21.5,"last_good_time":"2026-01-02T03:04:05Z","source_time":"2026-01-02T03:04:05Z","received":"2026-01-02T03:04:05.001Z","source":"plc","address":"nsu=urn:x;s=T","seq":7}`,
+		`{"type":"alert","transition":"raised","id":"stale:s/l/m/t","kind":"stale","target":"s/l/m/t","severity":"medium","state":"active_unacked","message":"no update for 12s (limit 5s)","first_active":"2026-01-02T03:04:05Z","last_active":"2026-01-02T03:04:05Z","count":1}`,
+	}
+	if lines[0] != want[0] {
+		t.Errorf("sample:\n got %s\nwant %s", lines[0], want[0])
+	}
+	if lines[2] != want[1] {
+		t.Errorf("alert:\n got %s\nwant %s", lines[2], want[1])
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(lines[1]), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m["value"] != nil || m["last_good"] != 21.5 || m["quality"] != "Bad" || m["error"] != "sensor" {
+		t.Errorf("bad sample: %v", m)
+	}
+}
