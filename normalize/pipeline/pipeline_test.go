@@ -155,7 +155,9 @@ func TestPipeline(t *testing.T) {
 		}
 		return ids["comm_loss:bad"] && ids["comm_loss:boom"] && ids["out_of_range:site/l1/m1/a"]
 	})
-	if !evs.has(func(e Event) bool { return e.Type == EventAlert && e.Transition == "raised" && e.Alert.ID == "comm_loss:bad" }) {
+	if !evs.has(func(e Event) bool {
+		return e.Type == EventAlert && e.Transition == "raised" && e.Alert.ID == "comm_loss:bad"
+	}) {
 		t.Error("no alert event")
 	}
 	if !evs.has(func(e Event) bool { return e.Type == EventSample && e.Sample.ID == "site/l1/m1/b" }) {
