@@ -143,7 +143,9 @@ func mbTag(name string, typ scenarios.DataType, table string, addr int, reg scen
 		Modbus: &scenarios.Register{Table: table, Address: addr, Type: reg, Order: order, Scale: 1}}
 }
 
-func constant(v any) *scenarios.Model { return &scenarios.Model{Constant: &scenarios.Constant{Value: v}} }
+func constant(v any) *scenarios.Model {
+	return &scenarios.Model{Constant: &scenarios.Constant{Value: v}}
+}
 
 func sine(offset, amp float64, period time.Duration) *scenarios.Model {
 	return &scenarios.Model{Sine: &scenarios.Sine{Offset: offset, Amplitude: amp, Period: scenarios.Duration(period)}}
