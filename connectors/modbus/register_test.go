@@ -80,58 +80,63 @@ func TestParseRegisterErrors(t *testing.T) {
 	}
 }
 
+// f32 is float32 123.456 as the float64 Decode returns.
+var f32 = float64(float32(123.456))
+
+// decodeCases are known wire patterns of every type in every order; the
+// integration test serves them from mbserver too.
+var decodeCases = []struct {
+	point string
+	wire  string // hex, as the registers arrive
+	want  any
+}{
+	{"holding:0:int16", "ffff", int64(-1)},
+	{"holding:0:int16", "8000", int64(math.MinInt16)},
+	{"holding:0:int16", "7fff", int64(math.MaxInt16)},
+	{"holding:0:uint16", "ffff", uint64(65535)},
+	{"holding:0:uint16", "1234", uint64(0x1234)},
+	{"holding:0:bool", "0000", false},
+	{"holding:0:bool", "0100", true},
+	{"holding:0:bool", "0001", true},
+	{"holding:0:float32:ABCD", "42f6e979", f32},
+	{"holding:0:float32:DCBA", "79e9f642", f32},
+	{"holding:0:float32:BADC", "f64279e9", f32},
+	{"holding:0:float32:CDAB", "e97942f6", f32},
+	{"holding:0:int32:ABCD", "fffffffe", int64(-2)},
+	{"holding:0:int32:DCBA", "feffffff", int64(-2)},
+	{"holding:0:int32:BADC", "fffffeff", int64(-2)},
+	{"holding:0:int32:CDAB", "fffeffff", int64(-2)},
+	{"holding:0:int32:ABCD", "80000000", int64(math.MinInt32)},
+	{"holding:0:uint32:ABCD", "01020304", uint64(0x01020304)},
+	{"holding:0:uint32:DCBA", "04030201", uint64(0x01020304)},
+	{"holding:0:uint32:BADC", "02010403", uint64(0x01020304)},
+	{"holding:0:uint32:CDAB", "03040102", uint64(0x01020304)},
+	{"holding:0:uint32:CDAB", "ffffffff", uint64(math.MaxUint32)},
+	{"holding:0:uint64:ABCDEFGH", "0102030405060708", uint64(0x0102030405060708)},
+	{"holding:0:uint64:HGFEDCBA", "0807060504030201", uint64(0x0102030405060708)},
+	{"holding:0:uint64:BADCFEHG", "0201040306050807", uint64(0x0102030405060708)},
+	{"holding:0:uint64:GHEFCDAB", "0708050603040102", uint64(0x0102030405060708)},
+	{"holding:0:uint64:ABCDEFGH", "ffffffffffffffff", uint64(math.MaxUint64)},
+	{"holding:0:uint64:GHEFCDAB", "ffffffffffffffff", uint64(math.MaxUint64)},
+	{"holding:0:int64:ABCDEFGH", "fffffffffffffffe", int64(-2)},
+	{"holding:0:int64:HGFEDCBA", "feffffffffffffff", int64(-2)},
+	{"holding:0:int64:BADCFEHG", "fffffffffffffeff", int64(-2)},
+	{"holding:0:int64:GHEFCDAB", "fffeffffffffffff", int64(-2)},
+	{"holding:0:int64:ABCDEFGH", "8000000000000000", int64(math.MinInt64)},
+	{"holding:0:float64:ABCDEFGH", "405edd2f1a9fbe77", 123.456},
+	{"holding:0:float64:HGFEDCBA", "77be9f1a2fdd5e40", 123.456},
+	{"holding:0:float64:BADCFEHG", "5e402fdd9f1a77be", 123.456},
+	{"holding:0:float64:GHEFCDAB", "be771a9fdd2f405e", 123.456},
+	{"holding:0:float64:ABCDEFGH", "bff8000000000000", -1.5},
+	{"input:0:float64:GHEFCDAB", "0000000000000000", 0.0},
+	{"coil:0:bool", "01", true},
+	{"discrete:0:bool", "fe", false},
+	// Extra bytes after the value are ignored (it is one of a block).
+	{"holding:0:int16", "fffe0000", int64(-2)},
+}
+
 func TestDecode(t *testing.T) {
-	f32 := float64(float32(123.456))
-	tests := []struct {
-		point string
-		wire  string // hex, as the registers arrive
-		want  any
-	}{
-		{"holding:0:int16", "ffff", int64(-1)},
-		{"holding:0:int16", "8000", int64(math.MinInt16)},
-		{"holding:0:int16", "7fff", int64(math.MaxInt16)},
-		{"holding:0:uint16", "ffff", uint64(65535)},
-		{"holding:0:uint16", "1234", uint64(0x1234)},
-		{"holding:0:bool", "0000", false},
-		{"holding:0:bool", "0100", true},
-		{"holding:0:bool", "0001", true},
-		{"holding:0:float32:ABCD", "42f6e979", f32},
-		{"holding:0:float32:DCBA", "79e9f642", f32},
-		{"holding:0:float32:BADC", "f64279e9", f32},
-		{"holding:0:float32:CDAB", "e97942f6", f32},
-		{"holding:0:int32:ABCD", "fffffffe", int64(-2)},
-		{"holding:0:int32:DCBA", "feffffff", int64(-2)},
-		{"holding:0:int32:BADC", "fffffeff", int64(-2)},
-		{"holding:0:int32:CDAB", "fffeffff", int64(-2)},
-		{"holding:0:int32:ABCD", "80000000", int64(math.MinInt32)},
-		{"holding:0:uint32:ABCD", "01020304", uint64(0x01020304)},
-		{"holding:0:uint32:DCBA", "04030201", uint64(0x01020304)},
-		{"holding:0:uint32:BADC", "02010403", uint64(0x01020304)},
-		{"holding:0:uint32:CDAB", "03040102", uint64(0x01020304)},
-		{"holding:0:uint32:CDAB", "ffffffff", uint64(math.MaxUint32)},
-		{"holding:0:uint64:ABCDEFGH", "0102030405060708", uint64(0x0102030405060708)},
-		{"holding:0:uint64:HGFEDCBA", "0807060504030201", uint64(0x0102030405060708)},
-		{"holding:0:uint64:BADCFEHG", "0201040306050807", uint64(0x0102030405060708)},
-		{"holding:0:uint64:GHEFCDAB", "0708050603040102", uint64(0x0102030405060708)},
-		{"holding:0:uint64:ABCDEFGH", "ffffffffffffffff", uint64(math.MaxUint64)},
-		{"holding:0:uint64:GHEFCDAB", "ffffffffffffffff", uint64(math.MaxUint64)},
-		{"holding:0:int64:ABCDEFGH", "fffffffffffffffe", int64(-2)},
-		{"holding:0:int64:HGFEDCBA", "feffffffffffffff", int64(-2)},
-		{"holding:0:int64:BADCFEHG", "fffffffffffffeff", int64(-2)},
-		{"holding:0:int64:GHEFCDAB", "fffeffffffffffff", int64(-2)},
-		{"holding:0:int64:ABCDEFGH", "8000000000000000", int64(math.MinInt64)},
-		{"holding:0:float64:ABCDEFGH", "405edd2f1a9fbe77", 123.456},
-		{"holding:0:float64:HGFEDCBA", "77be9f1a2fdd5e40", 123.456},
-		{"holding:0:float64:BADCFEHG", "5e402fdd9f1a77be", 123.456},
-		{"holding:0:float64:GHEFCDAB", "be771a9fdd2f405e", 123.456},
-		{"holding:0:float64:ABCDEFGH", "bff8000000000000", -1.5},
-		{"input:0:float64:GHEFCDAB", "0000000000000000", 0.0},
-		{"coil:0:bool", "01", true},
-		{"discrete:0:bool", "fe", false},
-		// Extra bytes after the value are ignored (it is one of a block).
-		{"holding:0:int16", "fffe0000", int64(-2)},
-	}
-	for _, tt := range tests {
+	for _, tt := range decodeCases {
 		r, err := ParseRegister(tt.point)
 		if err != nil {
 			t.Fatal(err)

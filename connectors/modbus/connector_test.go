@@ -1,0 +1,724 @@
+package modbus
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	gmodbus "github.com/goburrow/modbus"
+	"github.com/tbrandon/mbserver"
+
+	"github.com/otwin/otwin/connectors"
+)
+
+// quiet is a logger for tests: only errors.
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// running is a connector under test.
+type running struct {
+	t    *testing.T
+	c    *Connector
+	out  chan connectors.Reading
+	stop func()
+}
+
+// start runs a connector for cfg until the test ends (or stop).
+func start(t *testing.T, cfg Config) *running {
+	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = quiet
+	}
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startConnector(t, c)
+}
+
+func startConnector(t *testing.T, c *Connector) *running {
+	ctx, cancel := context.WithCancel(context.Background())
+	out := make(chan connectors.Reading, 16)
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx, out) }()
+	r := &running{t: t, c: c, out: out}
+	var stopped bool
+	r.stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run returned %v, want nil", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Error("Run did not return within 5s of its context's end")
+		}
+	}
+	t.Cleanup(r.stop)
+	return r
+}
+
+// poll reads the next poll's readings: one per configured point, each
+// point exactly once (which also proves no duplicates).
+func (r *running) poll() map[string]connectors.Reading {
+	r.t.Helper()
+	n := len(r.c.cfg.Points)
+	got := make(map[string]connectors.Reading, n)
+	timeout := time.After(5 * time.Second)
+	for len(got) < n {
+		select {
+		case rd := <-r.out:
+			if _, dup := got[rd.Address]; dup {
+				r.t.Fatalf("point %s twice in one poll", rd.Address)
+			}
+			if !slices.Contains(r.c.cfg.Points, rd.Address) {
+				r.t.Fatalf("reading of unknown address %q", rd.Address)
+			}
+			if rd.Source != r.c.Name() || rd.Received.IsZero() || !rd.SourceTime.IsZero() {
+				r.t.Fatalf("reading %+v: want Source %q, Received set, SourceTime zero", rd, r.c.Name())
+			}
+			got[rd.Address] = rd
+		case <-timeout:
+			r.t.Fatalf("poll incomplete after 5s: %d of %d readings; health %+v", len(got), n, r.c.Health())
+		}
+	}
+	return got
+}
+
+// pollUntil reads polls until cond holds for one, within 10s, and
+// returns that poll.
+func (r *running) pollUntil(what string, cond func(map[string]connectors.Reading) bool) map[string]connectors.Reading {
+	r.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if p := r.poll(); cond(p) {
+			return p
+		}
+	}
+	r.t.Fatalf("no poll with %s within 10s; health %+v", what, r.c.Health())
+	return nil
+}
+
+// allStatus reports whether every reading of p has status st (nil: good).
+func allStatus(st error) func(map[string]connectors.Reading) bool {
+	return func(p map[string]connectors.Reading) bool {
+		for _, rd := range p {
+			if rd.Status != st {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// putWire stores wire bytes into registers from addr.
+func putWire(regs []uint16, addr int, wire []byte) {
+	for i := 0; i+1 < len(wire); i += 2 {
+		regs[addr+i/2] = binary.BigEndian.Uint16(wire[i:])
+	}
+}
+
+// TestReadEveryTypeAndOrder serves every known pattern of decodeCases
+// from mbserver's holding and input tables (and bits from its coils and
+// discrete inputs) and checks every value the connector delivers.
+func TestReadEveryTypeAndOrder(t *testing.T) {
+	ts := newTestServer(t)
+	want := map[string]any{}
+	var points []string
+	next := map[string]int{"holding": 0, "input": 1000}
+	alias := map[string]string{"holding": "hr", "input": "ir"}
+	for i, tc := range decodeCases {
+		r, err := ParseRegister(tc.point)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wire, _ := hex.DecodeString(tc.wire)
+		if r.Table.IsBit() {
+			continue
+		}
+		for _, table := range []string{"holding", "input"} {
+			addr := next[table]
+			next[table] += len(wire) / 2
+			mem := ts.mb.HoldingRegisters
+			if table == "input" {
+				mem = ts.mb.InputRegisters
+			}
+			putWire(mem, addr, wire)
+			_, rest, _ := strings.Cut(tc.point, ":0:")
+			name := table
+			if i%2 == 1 {
+				name = alias[table] // Address keeps the alias as written
+			}
+			p := fmt.Sprintf("%s:%d:%s", name, addr, strings.ToLower(rest))
+			points = append(points, p)
+			want[p] = tc.want
+		}
+	}
+	for i := range 40 {
+		on := i%3 == 0
+		var b byte
+		if on {
+			b = 1
+		}
+		ts.mb.Coils[100+i] = b
+		ts.mb.DiscreteInputs[200+2*i] = 1 - b
+		pc, pd := fmt.Sprintf("coil:%d:bool", 100+i), fmt.Sprintf("di:%d:bool", 200+2*i)
+		points = append(points, pc, pd)
+		want[pc], want[pd] = on, !on
+	}
+	ts.start("127.0.0.1:0")
+
+	r := start(t, Config{Name: "plc1", Address: ts.addr(), UnitID: 1, PollInterval: 20 * time.Millisecond, Points: points})
+	for range 3 {
+		p := r.poll()
+		for addr, w := range want {
+			rd := p[addr]
+			if rd.Status != nil || rd.Raw != w {
+				t.Errorf("%s = %#v (%v), want %#v", addr, rd.Raw, rd.Status, w)
+			}
+		}
+	}
+	h := r.c.Health()
+	if h.State != connectors.Connected || h.Source != "plc1" || h.Protocol != "modbus" || h.Endpoint != ts.addr() {
+		t.Errorf("health %+v", h)
+	}
+	if h.Readings < uint64(2*len(points)) || h.Errors != 0 || h.Reconnects != 0 || h.Latency <= 0 {
+		t.Errorf("health counters %+v", h)
+	}
+}
+
+// TestStockServer reads from mbserver's own server loop (ListenTCP),
+// which cannot report its port: pick one, retry on a clash.
+func TestStockServer(t *testing.T) {
+	s := mbserver.NewServer()
+	s.HoldingRegisters[10] = 0xFFFE
+	s.InputRegisters[20], s.InputRegisters[21] = 0x42F6, 0xE979
+	s.Coils[3] = 1
+	var addr string
+	for attempt := 0; ; attempt++ {
+		addr = freePort(t)
+		err := s.ListenTCP(addr)
+		if err == nil {
+			break
+		}
+		if attempt == 10 {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(s.Close)
+	r := start(t, Config{Name: "stock", Address: addr, PollInterval: 20 * time.Millisecond,
+		Points: []string{"holding:10:int16", "input:20:float32", "coil:3:bool", "coil:4:bool"}})
+	p := r.poll()
+	for addr, w := range map[string]any{"holding:10:int16": int64(-2), "input:20:float32": f32, "coil:3:bool": true, "coil:4:bool": false} {
+		if p[addr].Raw != w || p[addr].Status != nil {
+			t.Errorf("%s = %#v (%v), want %#v", addr, p[addr].Raw, p[addr].Status, w)
+		}
+	}
+	r.stop() // before s.Close: mbserver's loop serves accepted connections until the client leaves
+}
+
+// TestMaxGapOnTheWire checks the number of requests the device sees.
+func TestMaxGapOnTheWire(t *testing.T) {
+	points := []string{"holding:0:int16", "holding:10:float32", "holding:20:int16", "coil:0:bool", "coil:100:bool"}
+	tests := []struct {
+		maxGap  int
+		perPoll int64
+	}{
+		{0, 2},  // default 16: holding in one read, coils 0 and 100 (gap 99 ≤ 256 bits) in one
+		{-1, 5}, // no gaps: every point alone
+		{8, 3},  // holding gaps 9 and 8: two reads; coil gap 99 ≤ 128 bits: one
+		{5, 5},  // holding: three reads; coil gap 99 > 80 bits: two
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.maxGap), func(t *testing.T) {
+			ts := newTestServer(t).start("127.0.0.1:0")
+			// One poll only: the readings follow the poll's requests.
+			r := start(t, Config{Name: "gap", Address: ts.addr(), PollInterval: time.Hour, MaxGap: tt.maxGap, Points: points})
+			r.poll()
+			if got := ts.requests.Load(); got != tt.perPoll {
+				t.Errorf("device saw %d requests in one poll, want %d", got, tt.perPoll)
+			}
+		})
+	}
+}
+
+// TestExceptions maps each exception to the quality of the points of the
+// refused read, while other reads go on.
+func TestExceptions(t *testing.T) {
+	tests := []struct {
+		name string
+		exc  *mbserver.Exception
+		want error // status of input points; nil: no readings at all
+	}{
+		{"device failure", &mbserver.SlaveDeviceFailure, connectors.BadDeviceFailure},
+		{"busy", &mbserver.SlaveDeviceBusy, nil},
+		{"gateway path", &mbserver.GatewayPathUnavailable, connectors.BadNoCommunication},
+		{"gateway target", &mbserver.GatewayTargetDeviceFailedtoRespond, connectors.BadNoCommunication},
+		{"memory parity", &mbserver.MemoryParityError, connectors.BadDeviceFailure},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts := newTestServer(t)
+			ts.mb.HoldingRegisters[0] = 7
+			ts.handlers[4] = refuse(mbserver.ReadInputRegisters, tt.exc, 5)
+			ts.start("127.0.0.1:0")
+			points := []string{"holding:0:int16", "input:4:int16", "input:5:uint16"}
+			c, err := New(Config{Name: "exc", Address: ts.addr(), PollInterval: 10 * time.Millisecond, Points: points, Logger: quiet})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := startConnector(t, c)
+			for range 3 {
+				// One poll: holding always, input per the exception.
+				n := 3
+				if tt.want == nil {
+					n = 1
+				}
+				got := map[string]connectors.Reading{}
+				for len(got) < n {
+					select {
+					case rd := <-r.out:
+						if _, dup := got[rd.Address]; dup {
+							t.Fatalf("%s twice in one poll", rd.Address)
+						}
+						got[rd.Address] = rd
+					case <-time.After(5 * time.Second):
+						t.Fatalf("poll incomplete: %v", got)
+					}
+				}
+				if rd := got["holding:0:int16"]; rd.Raw != int64(7) || rd.Status != nil {
+					t.Errorf("holding point: %+v", rd)
+				}
+				for _, p := range points[1:] {
+					rd, ok := got[p]
+					if tt.want == nil {
+						if ok {
+							t.Errorf("%s reported on busy: %+v", p, rd)
+						}
+						continue
+					}
+					if rd.Status != tt.want || rd.Raw != nil {
+						t.Errorf("%s: %v, want status %v", p, rd.Status, tt.want)
+					}
+				}
+			}
+			h := r.c.Health()
+			if h.State != connectors.Connected || h.Errors == 0 || h.LastError == nil || h.Reconnects != 0 {
+				t.Errorf("health %+v", h)
+			}
+			var me *gmodbus.ModbusError
+			if !errors.As(h.LastError, &me) || me.ExceptionCode != byte(*tt.exc) || !strings.Contains(h.LastError.Error(), "read input 4-5 on exc") {
+				t.Errorf("LastError = %v, want exception %d naming the read", h.LastError, *tt.exc)
+			}
+		})
+	}
+}
+
+// TestIllegalAddressFindsBadPoints: a device refusing a merged read with
+// exception 02 (or 01, 03) gets the read split until the refused points
+// are found; they read Bad_ConfigurationError every poll, the rest reads
+// on, and a point the device accepts again comes back.
+func TestIllegalAddressFindsBadPoints(t *testing.T) {
+	for _, exc := range []*mbserver.Exception{&mbserver.IllegalDataAddress, &mbserver.IllegalFunction, &mbserver.IllegalDataValue} {
+		t.Run(exc.String(), func(t *testing.T) {
+			ts := newTestServer(t)
+			for i := range 40 {
+				ts.mb.HoldingRegisters[i] = uint16(100 + i)
+			}
+			var fixed atomic.Bool
+			refused := refuse(mbserver.ReadHoldingRegisters, exc, 5, 20, 33)
+			ts.handlers[3] = func(s *mbserver.Server, f mbserver.Framer) ([]byte, *mbserver.Exception) {
+				if fixed.Load() {
+					return refuse(mbserver.ReadHoldingRegisters, exc, 20)(s, f) // a gap register stays unmapped
+				}
+				return refused(s, f)
+			}
+			ts.start("127.0.0.1:0")
+			// 20 is a gap between 19 and 21; 33 is inside the float32 at 32.
+			points := []string{"holding:0:int16", "holding:3:int16", "holding:5:int16", "holding:6:int16",
+				"holding:19:int16", "holding:21:int16", "holding:32:uint32", "holding:35:int16"}
+			c, err := New(Config{Name: "bad", Address: ts.addr(), PollInterval: 10 * time.Millisecond, Points: points, Logger: quiet})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.reprobe = 0 // reread refused points every poll
+			r := startConnector(t, c)
+			bad := []string{"holding:5:int16", "holding:32:uint32"}
+			check := func(p map[string]connectors.Reading, bad []string) {
+				t.Helper()
+				for _, pt := range points {
+					rd := p[pt]
+					if slices.Contains(bad, pt) {
+						if rd.Status != connectors.BadConfigurationError || rd.Raw != nil {
+							t.Errorf("%s: %+v, want Bad_ConfigurationError", pt, rd)
+						}
+						continue
+					}
+					reg, _ := ParseRegister(pt)
+					var want any = int64(100 + int(reg.Address))
+					if reg.Type == Uint32 {
+						want = uint64(100+reg.Address)<<16 | uint64(101+reg.Address)
+					}
+					if rd.Status != nil || rd.Raw != want {
+						t.Errorf("%s = %#v (%v), want %#v", pt, rd.Raw, rd.Status, want)
+					}
+				}
+			}
+			for range 3 {
+				check(r.poll(), bad)
+			}
+			if st := r.c.Stats(); st.BadPoints != 2 {
+				t.Errorf("BadPoints = %d, want 2", st.BadPoints)
+			}
+			fixed.Store(true)
+			r.pollUntil("the fixed points back", func(p map[string]connectors.Reading) bool {
+				return p["holding:5:int16"].Status == nil && p["holding:32:uint32"].Status == nil
+			})
+			check(r.poll(), nil)
+			if st := r.c.Stats(); st.BadPoints != 0 {
+				t.Errorf("BadPoints = %d, want 0", st.BadPoints)
+			}
+			if h := r.c.Health(); h.State != connectors.Connected || h.Reconnects != 0 {
+				t.Errorf("health %+v", h)
+			}
+		})
+	}
+}
+
+// TestOutageAndRecovery: no device at first, then a device, then it
+// stops (listener and connections closed), then a new one on the same
+// port: Down with Bad_NoCommunication readings every poll while away,
+// good values after, exactly one reading per point per poll throughout,
+// without restarting the connector.
+func TestOutageAndRecovery(t *testing.T) {
+	addr := freePort(t)
+	points := []string{"holding:0:int16", "holding:1:uint16", "input:0:float32", "coil:0:bool"}
+	r := start(t, Config{Name: "press1", Address: addr, PollInterval: 20 * time.Millisecond, Timeout: 200 * time.Millisecond, Points: points})
+
+	// No device yet.
+	if st := r.c.Health().State; st != connectors.Connecting && st != connectors.Down {
+		t.Errorf("state before any answer: %v", st)
+	}
+	r.pollUntil("Bad_NoCommunication", allStatus(connectors.BadNoCommunication))
+	if h := r.c.Health(); h.State != connectors.Down || h.LastError == nil || !strings.Contains(h.LastError.Error(), "press1") {
+		t.Errorf("health with no device: %+v", h)
+	}
+
+	serve := func(v uint16) *testServer {
+		ts := newTestServer(t)
+		ts.mb.HoldingRegisters[0], ts.mb.HoldingRegisters[1] = v, v+1
+		ts.mb.InputRegisters[0], ts.mb.InputRegisters[1] = 0x42F6, 0xE979
+		ts.mb.Coils[0] = 1
+		return ts.start(addr)
+	}
+	good := func(v uint16) func(map[string]connectors.Reading) bool {
+		return func(p map[string]connectors.Reading) bool {
+			return p["holding:0:int16"].Raw == int64(v) && p["holding:1:uint16"].Raw == uint64(v+1) &&
+				p["input:0:float32"].Raw == f32 && p["coil:0:bool"].Raw == true && allStatus(nil)(p)
+		}
+	}
+
+	ts := serve(10)
+	r.pollUntil("good values from the first device", good(10))
+	if h := r.c.Health(); h.State != connectors.Connected {
+		t.Errorf("state %v, want connected", h.State)
+	}
+	reconnects := r.c.Health().Reconnects
+
+	ts.stop()
+	r.pollUntil("Bad_NoCommunication after the device stopped", allStatus(connectors.BadNoCommunication))
+	if h := r.c.Health(); h.State != connectors.Down {
+		t.Errorf("state %v, want down", h.State)
+	}
+	// Every poll while away says so again.
+	for range 3 {
+		if p := r.poll(); !allStatus(connectors.BadNoCommunication)(p) {
+			t.Errorf("poll while down: %v", p)
+		}
+	}
+
+	ts2 := serve(20)
+	r.pollUntil("good values from the second device", good(20))
+	h := r.c.Health()
+	if h.State != connectors.Connected || h.Reconnects <= reconnects {
+		t.Errorf("health after recovery: %+v (reconnects before %d)", h, reconnects)
+	}
+	if ts2.accepted.Load() != 1 {
+		t.Errorf("second device accepted %d connections, want 1", ts2.accepted.Load())
+	}
+	// After recovery, values stay good: no mixing, no duplicates.
+	for range 3 {
+		if p := r.poll(); !good(20)(p) {
+			t.Errorf("poll after recovery: %v", p)
+		}
+	}
+}
+
+// TestSlowReplyDoesNotDesync: a reply later than the timeout. goburrow's
+// own transport keeps the connection, so the late reply answers the next
+// request (shown first, to prove the fault is real); the connector
+// closes the connection on the timeout, reports the poll as
+// Bad_NoCommunication, redials and reads correct values after.
+func TestSlowReplyDoesNotDesync(t *testing.T) {
+	const timeout = 150 * time.Millisecond
+	newSlow := func() *testServer {
+		ts := newTestServer(t)
+		for i := range 10 {
+			ts.mb.HoldingRegisters[i] = uint16(1000 + i)
+		}
+		ts.hook = func(n int64, _ *mbserver.TCPFrame) time.Duration {
+			if n == 2 {
+				return 3 * timeout
+			}
+			return 0
+		}
+		return ts.start("127.0.0.1:0")
+	}
+
+	t.Run("goburrow alone", func(t *testing.T) {
+		ts := newSlow()
+		h := gmodbus.NewTCPClientHandler(ts.addr())
+		h.Timeout = timeout
+		defer h.Close()
+		cl := gmodbus.NewClient(h)
+		if _, err := cl.ReadHoldingRegisters(0, 2); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cl.ReadHoldingRegisters(0, 2); err == nil {
+			t.Fatal("the slow reply did not time out")
+		}
+		// Let the late reply arrive; goburrow kept the connection.
+		deadline := time.Now().Add(5 * time.Second)
+		for ts.responses.Load() < 2 {
+			if time.Now().After(deadline) {
+				t.Fatal("no late reply")
+			}
+			time.Sleep(time.Millisecond)
+		}
+		_, err := cl.ReadHoldingRegisters(0, 2)
+		if err == nil || !strings.Contains(err.Error(), "transaction id") {
+			t.Fatalf("third request: %v; want goburrow's transaction id mismatch", err)
+		}
+	})
+
+	t.Run("connector", func(t *testing.T) {
+		ts := newSlow()
+		points := []string{"holding:0:int16", "holding:1:int16", "holding:9:uint16"}
+		r := start(t, Config{Name: "slow", Address: ts.addr(), PollInterval: 20 * time.Millisecond, Timeout: timeout, Points: points})
+		good := func(p map[string]connectors.Reading) bool {
+			return p["holding:0:int16"].Raw == int64(1000) && p["holding:1:int16"].Raw == int64(1001) &&
+				p["holding:9:uint16"].Raw == uint64(1009) && allStatus(nil)(p)
+		}
+		if p := r.poll(); !good(p) {
+			t.Fatalf("first poll: %v", p)
+		}
+		if p := r.poll(); !allStatus(connectors.BadNoCommunication)(p) {
+			t.Fatalf("poll with the slow reply: %v", p)
+		}
+		var ne interface{ Timeout() bool }
+		if h := r.c.Health(); !errors.As(h.LastError, &ne) || !ne.Timeout() {
+			t.Errorf("LastError = %v, want a timeout", h.LastError)
+		}
+		r.pollUntil("good values after the timeout", good)
+		for range 5 {
+			if p := r.poll(); !good(p) {
+				t.Fatalf("poll after recovery: %v", p)
+			}
+		}
+		if h := r.c.Health(); h.State != connectors.Connected || h.Reconnects != 1 {
+			t.Errorf("health %+v, want connected after 1 reconnect", h)
+		}
+	})
+}
+
+// TestMalformedResponses: a response shorter than the read, or with the
+// wrong byte count, gives Bad_DecodingError for the read's points, and
+// the connector reconnects and reads on.
+func TestMalformedResponses(t *testing.T) {
+	tests := []struct {
+		name string
+		data func(f mbserver.Framer) []byte
+	}{
+		{"one register short", func(f mbserver.Framer) []byte {
+			_, n := span(f)
+			return append([]byte{byte(2 * (n - 1))}, make([]byte, 2*(n-1))...)
+		}},
+		{"byte count lies", func(f mbserver.Framer) []byte {
+			_, n := span(f)
+			return append([]byte{byte(2*n + 2)}, make([]byte, 2*n)...)
+		}},
+		{"empty", func(mbserver.Framer) []byte { return nil }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts := newTestServer(t)
+			ts.mb.HoldingRegisters[0], ts.mb.HoldingRegisters[1] = 0x42F6, 0xE979
+			ts.mb.Coils[0] = 1
+			var calls atomic.Int64
+			ts.handlers[3] = func(s *mbserver.Server, f mbserver.Framer) ([]byte, *mbserver.Exception) {
+				if calls.Add(1) == 2 {
+					return tt.data(f), &mbserver.Success
+				}
+				return mbserver.ReadHoldingRegisters(s, f)
+			}
+			ts.start("127.0.0.1:0")
+			points := []string{"holding:0:float32", "coil:0:bool"}
+			r := start(t, Config{Name: "garble", Address: ts.addr(), PollInterval: 20 * time.Millisecond, Points: points})
+			if p := r.poll(); p["holding:0:float32"].Raw != f32 {
+				t.Fatalf("first poll: %v", p)
+			}
+			p := r.poll()
+			if rd := p["holding:0:float32"]; rd.Status != connectors.BadDecodingError || rd.Raw != nil {
+				t.Errorf("malformed read: %+v, want Bad_DecodingError", rd)
+			}
+			if rd := p["coil:0:bool"]; rd.Status != nil || rd.Raw != true {
+				t.Errorf("coil in the same poll: %+v", rd)
+			}
+			r.pollUntil("good values after the malformed reply", func(p map[string]connectors.Reading) bool {
+				return p["holding:0:float32"].Raw == f32 && allStatus(nil)(p)
+			})
+			if got := ts.accepted.Load(); got != 2 {
+				t.Errorf("device accepted %d connections, want 2 (one redial)", got)
+			}
+			if h := r.c.Health(); h.Errors != 1 || h.LastError == nil || !strings.Contains(h.LastError.Error(), "read holding 0-1 on garble") {
+				t.Errorf("health %+v", h)
+			}
+		})
+	}
+}
+
+// TestOverrunSkipsPolls: polls slower than the interval skip, counted,
+// and never queue up.
+func TestOverrunSkipsPolls(t *testing.T) {
+	ts := newTestServer(t)
+	ts.hook = func(int64, *mbserver.TCPFrame) time.Duration { return 45 * time.Millisecond }
+	ts.start("127.0.0.1:0")
+	r := start(t, Config{Name: "overrun", Address: ts.addr(), PollInterval: 20 * time.Millisecond, Points: []string{"holding:0:int16"}})
+	for range 4 {
+		if p := r.poll(); !allStatus(nil)(p) {
+			t.Fatalf("poll: %v", p)
+		}
+	}
+	r.stop()
+	st := r.c.Stats()
+	if st.Skipped < st.Polls-1 || st.Polls < 4 {
+		t.Errorf("stats %+v: want about 2 skipped per poll", st)
+	}
+	if int64(st.Polls) != ts.requests.Load() && int64(st.Polls)+1 != ts.requests.Load() {
+		t.Errorf("%d polls but %d requests", st.Polls, ts.requests.Load())
+	}
+}
+
+// TestRunStopsPromptly: ctx's end interrupts a request in flight (the
+// device never answers, the timeout is long), Run returns nil, and no
+// goroutine is left behind.
+func TestRunStopsPromptly(t *testing.T) {
+	ts := newTestServer(t)
+	answered := make(chan struct{})
+	ts.hook = func(n int64, _ *mbserver.TCPFrame) time.Duration {
+		if n == 1 {
+			close(answered)
+			return 0
+		}
+		return time.Hour // until the server stops
+	}
+	ts.start("127.0.0.1:0")
+	base := runtime.NumGoroutine()
+	c, err := New(Config{Name: "hang", Address: ts.addr(), PollInterval: 10 * time.Millisecond, Timeout: time.Minute, Points: []string{"holding:0:int16"}, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	out := make(chan connectors.Reading, 10)
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx, out) }()
+	<-answered
+	// Wait for the second request to be in flight.
+	deadline := time.Now().Add(5 * time.Second)
+	for ts.requests.Load() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("no second request")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := c.Run(ctx, out); err == nil {
+		t.Error("a second Run while running: no error")
+	}
+	t0 := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run = %v, want nil", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+	if d := time.Since(t0); d > time.Second {
+		t.Errorf("Run took %v to return", d)
+	}
+	ts.stop()
+	for n := runtime.NumGoroutine(); n > base; n = runtime.NumGoroutine() {
+		if time.Now().After(deadline.Add(5 * time.Second)) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("%d goroutines, %d before Run:\n%s", n, base, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	_, err := New(Config{
+		Name:         "",
+		Address:      "plc1",
+		PollInterval: time.Millisecond,
+		Timeout:      -1,
+		Points:       []string{"holding:0:int16", "register:1:int16", "holding:0:int16", "coil:1:float32", "holding:65535:float64"},
+	})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{
+		"name is empty",
+		`address "plc1": want host:port`,
+		"poll_interval 1ms: at least 10ms",
+		"timeout -1ns: at least 10ms",
+		`point 2: point "register:1:int16": unknown table`,
+		`point 3 "holding:0:int16": duplicate of point 1`,
+		`point 4: point "coil:1:float32"`,
+		`point 5: point "holding:65535:float64": float64 at 65535 runs past`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if _, err := New(Config{Name: "x", Address: "h:0", Points: []string{"hr:1:int16"}}); err == nil || !strings.Contains(err.Error(), `modbus device "x": address "h:0": port "0"`) {
+		t.Errorf("port 0: %v", err)
+	}
+	if _, err := New(Config{Name: "x", Address: "h:502"}); err == nil || !strings.Contains(err.Error(), "no points") {
+		t.Errorf("no points: %v", err)
+	}
+	c, err := New(Config{Name: "ok", Address: "localhost:502", Points: []string{"hr:1:int16"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.cfg.PollInterval != DefaultPollInterval || c.cfg.Timeout != DefaultTimeout || c.cfg.MaxGap != DefaultMaxGap {
+		t.Errorf("defaults not applied: %+v", c.cfg)
+	}
+	if h := c.Health(); h.State != connectors.Connecting || h.Source != "ok" || h.Protocol != "modbus" {
+		t.Errorf("initial health %+v", h)
+	}
+}
