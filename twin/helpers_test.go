@@ -1,6 +1,7 @@
 package twin
 
 import (
+	"log/slog"
 	"testing"
 	"time"
 
@@ -40,7 +41,7 @@ func fill(tags []scenarios.Tag) []scenarios.Tag {
 
 func newEngine(t testing.TB, sc *scenarios.Scenario) *Engine {
 	t.Helper()
-	e, err := New(sc, Options{Now: fixedNow})
+	e, err := New(sc, Options{Now: fixedNow, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
