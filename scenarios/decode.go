@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"encoding"
 	"fmt"
 	"math"
 	"reflect"
@@ -31,6 +30,7 @@ type decoder struct {
 	vals    map[string]pos // path → position of the value
 	keys    map[string]pos // path → position of the key naming it
 	bad     map[string]bool
+	quoted  map[string]bool // paths of quoted string values
 	anchors map[string]ast.Node
 	active  map[string]bool // anchors being decoded (to refuse recursion)
 	budget  int
@@ -42,6 +42,7 @@ func newDecoder(probs *problemSet) *decoder {
 		vals:    map[string]pos{},
 		keys:    map[string]pos{},
 		bad:     map[string]bool{},
+		quoted:  map[string]bool{},
 		anchors: map[string]ast.Node{},
 		active:  map[string]bool{},
 		budget:  decodeBudget,
@@ -122,10 +123,7 @@ func fieldNames(fs []fieldInfo) []string {
 	return names
 }
 
-var (
-	durationType        = reflect.TypeFor[Duration]()
-	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
-)
+var durationType = reflect.TypeFor[Duration]()
 
 // resolve strips tags and anchors and follows aliases. It returns nil for
 // an alias that cannot be followed (after reporting it).
@@ -261,6 +259,9 @@ func (d *decoder) decode(n ast.Node, v reflect.Value, path string, depth int) {
 		switch n := n.(type) {
 		case *ast.StringNode:
 			v.SetString(n.Value)
+			if n.Token != nil && (n.Token.Type == token.DoubleQuoteType || n.Token.Type == token.SingleQuoteType) {
+				d.quoted[path] = true
+			}
 		case *ast.LiteralNode:
 			if n.Value != nil {
 				v.SetString(n.Value.Value)
@@ -540,5 +541,3 @@ func excerpt(s string) string {
 	}
 	return s
 }
-
-var _ = textUnmarshalerType

@@ -174,7 +174,7 @@ func (w *refWalker) walk(n ast.Node, scope []string) {
 				w.fail(n.Property, "tag of machine %q must be named literally (machine.tag or machine[\"tag\"])", id.Value)
 				return
 			}
-			w.add(n, id.Value+"/"+prop.Value)
+			w.add(id, id.Value+"/"+prop.Value)
 			return
 		}
 		w.walk(n.Node, scope)

@@ -172,6 +172,32 @@ func (v *validator) tagAt(o origin, field string) pos {
 	return v.at(o.tmpl, field)
 }
 
+// tagPath returns the path of a resolved tag's field in the file: the
+// machine's own tag when it sets the field, else the template's ("" when
+// neither does).
+func (v *validator) tagPath(o origin, field string) string {
+	for _, base := range []string{o.own, o.tmpl} {
+		if base != "" && v.has(join(base, field)) {
+			return join(base, field)
+		}
+	}
+	return ""
+}
+
+// exprPos returns the position of rune offset from within the expression
+// src written at path, when it can be computed (a one-line scalar without
+// escapes), else the position of the expression.
+func (v *validator) exprPos(path, src string, from int, at pos) pos {
+	if path == "" || strings.ContainsAny(src, "\n\\") || at.line == 0 {
+		return at
+	}
+	col := at.col + from
+	if v.d.quoted[path] {
+		col++
+	}
+	return pos{at.line, col}
+}
+
 // tagHas reports whether the resolved tag's field was given in the file.
 func (v *validator) tagHas(o origin, field string) bool {
 	return o.own != "" && v.has(join(o.own, field)) || o.tmpl != "" && v.has(join(o.tmpl, field))
@@ -223,7 +249,7 @@ func (v *validator) scenario() {
 	v.location("location", s.Location)
 	for i, m := range s.OPCUA.Security {
 		if !slices.Contains(SecurityModes, m) {
-			v.add(v.at(fmt.Sprintf("opcua.security[%d]", i), ""), didYouMean(m, SecurityModes), "unknown security mode %q (want none, sign or sign_encrypt)", m)
+			v.add(v.at(fmt.Sprintf("opcua.security[%d]", i), ""), hintOr(didYouMean(m, SecurityModes), "want none, sign or sign_encrypt"), "unknown security mode %q", m)
 		}
 	}
 	users := map[string]bool{}
@@ -329,7 +355,7 @@ func (v *validator) machineList() {
 		}
 		m.Tags = tags
 		v.origins[i] = origins
-		if len(tags) == 0 && !v.bad(path) && (m.Template == "" || v.s.Templates[m.Template].Tags != nil) {
+		if len(tags) == 0 && !v.bad(path) && !v.bad(path+".tags") && (m.Template == "" || v.s.Templates[m.Template].Tags != nil) {
 			v.add(v.at(path, "name"), "give it a template or tags", "machine %q has no tags", m.Name)
 		}
 		for k := range m.Tags {
@@ -382,6 +408,22 @@ func (v *validator) checkTag(t *Tag, o origin, machine int) {
 	}
 }
 
+// article returns "a" or "an" for the word w.
+func article(w string) string {
+	if w != "" && strings.ContainsRune("aeiouAEIOU", rune(w[0])) {
+		return "an"
+	}
+	return "a"
+}
+
+// hintOr returns hint, or fallback when hint is empty.
+func hintOr(hint, fallback string) string {
+	if hint != "" {
+		return hint
+	}
+	return fallback
+}
+
 func firstNonEmpty(a, b string) string {
 	if a != "" {
 		return a
@@ -426,11 +468,11 @@ func (v *validator) checkModel(t *Tag, typ DataType, o origin) {
 	switch {
 	case len(kinds) == 0 && m.Noise == nil:
 		if !v.bad(join(firstNonEmpty(o.own, o.tmpl), "model")) {
-			v.add(mp(""), "constant, sine, ramp, square, random_walk, noise, counter, steps, state_machine, expr, integrate or lag", "model has no kind")
+			v.add(v.tagKey(o, "model"), "want one of constant, sine, ramp, square, random_walk, noise, counter, steps, state_machine, expr, integrate or lag", "model has no kind")
 		}
 		return
 	case len(kinds) > 1:
-		v.add(mp(""), "noise may be added to one other kind", "model has several kinds: %s; want one", strings.Join(kinds, ", "))
+		v.add(v.tagKey(o, "model"), "noise may be added to one other kind", "model has several kinds: %s; want one", strings.Join(kinds, ", "))
 		return
 	}
 	kind := "noise"
@@ -476,7 +518,7 @@ func (v *validator) checkModel(t *Tag, typ DataType, o origin) {
 			v.add(mp("ramp.min"), "", "ramp min %v is above max %v", m.Ramp.Min, m.Ramp.Max)
 		}
 		if s := m.Ramp.Shape; s != "" && s != "sawtooth" && s != "triangle" {
-			v.add(mp("ramp.shape"), didYouMean(s, []string{"sawtooth", "triangle"}), "unknown ramp shape %q (want sawtooth or triangle)", s)
+			v.add(mp("ramp.shape"), hintOr(didYouMean(s, []string{"sawtooth", "triangle"}), "want sawtooth or triangle"), "unknown ramp shape %q", s)
 		}
 	case "square":
 		period("square.period", m.Square.Period)
@@ -617,12 +659,12 @@ func fits(v any, t DataType) string {
 	switch x := v.(type) {
 	case bool:
 		if t != Bool {
-			return fmt.Sprintf("%v is not a %s", x, t)
+			return fmt.Sprintf("%v is not %s %s", x, article(string(t)), t)
 		}
 		return ""
 	case string:
 		if t != String {
-			return fmt.Sprintf("%q is not a %s", x, t)
+			return fmt.Sprintf("%q is not %s %s", x, article(string(t)), t)
 		}
 		return ""
 	case int64:
@@ -635,11 +677,11 @@ func fits(v any, t DataType) string {
 		f, isNum, isInt = x, true, x == math.Trunc(x)
 	}
 	if !isNum {
-		return fmt.Sprintf("%v is not a %s", v, t)
+		return fmt.Sprintf("%v is not %s %s", v, article(string(t)), t)
 	}
 	switch t {
 	case Bool, String:
-		return fmt.Sprintf("%v is not a %s", v, t)
+		return fmt.Sprintf("%v is not %s %s", v, article(string(t)), t)
 	case Float64:
 		return ""
 	case Float32:
@@ -708,7 +750,7 @@ func (v *validator) checkRegister(t *Tag, typ DataType, o origin) {
 	switch {
 	case !slices.Contains(Tables, table):
 		if !v.bad(join(firstNonEmpty(o.own, o.tmpl), "modbus.table")) {
-			v.add(mp("table"), didYouMean(r.Table, Tables), "unknown Modbus table %q (want holding, input, coil or discrete)", r.Table)
+			v.add(mp("table"), hintOr(didYouMean(r.Table, Tables), "want holding, input, coil or discrete"), "unknown Modbus table %q", r.Table)
 		}
 		return
 	case typ == String:
@@ -727,7 +769,7 @@ func (v *validator) checkRegister(t *Tag, typ DataType, o origin) {
 		v.add(mp("table"), "use coil or discrete for bool tags", "bool values belong in coil or discrete, not %s", table)
 		return
 	case typ.Integer() && rt.Integer() && typ.Registers() > rt.Registers():
-		v.add(mp("type"), fmt.Sprintf("use a %d-register type", typ.Registers()), "a %s tag is wider than its %s registers", typ, rt)
+		v.add(mp("type"), fmt.Sprintf("use a %d-register type", typ.Registers()), "%s %s tag is wider than its %s registers", article(string(typ)), typ, rt)
 	}
 	width := max(1, rt.Registers())
 	if r.Address < 0 || r.Address+width-1 > 65535 {
@@ -809,7 +851,7 @@ func (v *validator) expressions() {
 						name = m.Name + name[1:]
 					}
 					if _, ok := v.tags[name]; !ok {
-						v.unknownRef(p, m, name)
+						v.unknownRef(v.exprPos(v.tagPath(o, s.field), s.text, r.from, p), m, name)
 						continue
 					}
 					if s.dep {
@@ -1181,7 +1223,7 @@ func (v *validator) faultList() {
 					v.add(v.at(path, "protocol"), "", "machine %q is not exposed over Modbus", mname)
 				}
 			default:
-				v.add(v.at(path, "protocol"), didYouMean(f.Protocol, []string{"opcua", "modbus"}), "unknown protocol %q (want opcua or modbus)", f.Protocol)
+				v.add(v.at(path, "protocol"), hintOr(didYouMean(f.Protocol, []string{"opcua", "modbus"}), "want opcua or modbus"), "unknown protocol %q", f.Protocol)
 			}
 		}
 	}
@@ -1310,7 +1352,7 @@ func (v *validator) roleList() {
 	for i, r := range v.s.Roles {
 		p := v.at(fmt.Sprintf("roles[%d]", i), "name")
 		if !slices.Contains(Roles, r.Name) {
-			v.add(p, didYouMean(r.Name, Roles), "unknown role %q (want one of %s)", r.Name, strings.Join(Roles, ", "))
+			v.add(p, hintOr(didYouMean(r.Name, Roles), "want one of "+strings.Join(Roles, ", ")), "unknown role %q", r.Name)
 			continue
 		}
 		if v.roles[r.Name] {
@@ -1350,7 +1392,7 @@ func (v *validator) exercises() {
 					v.add(v.at(ep, "role"), "add it under roles", "role %q is not declared in the scenario", e.Role)
 				}
 				if e.Action != "" && !slices.Contains(Actions, e.Action) {
-					v.add(v.at(ep, "action"), didYouMean(e.Action, Actions), "unknown action %q (want acknowledge, comment, shelve or clear)", e.Action)
+					v.add(v.at(ep, "action"), hintOr(didYouMean(e.Action, Actions), "want acknowledge, comment, shelve or clear"), "unknown action %q", e.Action)
 				}
 				if v.has(ep+".within") && !v.bad(ep+".within") && e.Within <= 0 {
 					v.add(v.at(ep, "within"), "", "within must be > 0")
