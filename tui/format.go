@@ -29,6 +29,22 @@ func fit(s string, w int) string {
 	return s
 }
 
+// fitTail is fit keeping the end of s: "…line1/press1/pressure".
+func fitTail(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	sw := ansi.StringWidth(s)
+	if sw <= w {
+		return s + strings.Repeat(" ", w-sw)
+	}
+	r := []rune(s)
+	for len(r) > 0 && ansi.StringWidth(string(r))+1 > w {
+		r = r[1:]
+	}
+	return fit("…"+string(r), w)
+}
+
 // fitR is fit, aligned right.
 func fitR(s string, w int) string {
 	if w <= 0 {

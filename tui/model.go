@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -349,6 +348,10 @@ func (s *state) apply(u Update) {
 // alerts per tree node.
 func (s *state) refreshAlerts() {
 	now := s.now().UnixNano()
+	keep := ""
+	if s.al.cur < len(s.alertRows) && s.alertRows[s.al.cur] < len(s.alerts) {
+		keep = s.alerts[s.alertRows[s.al.cur]].ID
+	}
 	sort.SliceStable(s.alerts, func(i, j int) bool {
 		a, b := &s.alerts[i], &s.alerts[j]
 		sa, sb := shelved(a, now), shelved(b, now)
@@ -375,6 +378,9 @@ func (s *state) refreshAlerts() {
 			continue
 		}
 		s.alertRows = append(s.alertRows, i)
+		if a.ID == keep {
+			s.al.cur = len(s.alertRows) - 1
+		}
 	}
 	s.al.clamp(len(s.alertRows))
 	if s.root == nil {
@@ -468,6 +474,19 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(s.loadFaults(), s.faultTick())
 	case tea.KeyMsg:
 		s.invalidate()
+		if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste && s.mode == inputNone {
+			// keys that arrived in one packet: one key each, until a
+			// prompt opens and takes the rest as text
+			var cmds []tea.Cmd
+			for i, r := range msg.Runes {
+				if s.mode != inputNone {
+					cmds = append(cmds, s.key(tea.KeyMsg{Type: tea.KeyRunes, Runes: msg.Runes[i:]}))
+					break
+				}
+				cmds = append(cmds, s.key(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}}))
+			}
+			return m, tea.Batch(cmds...)
+		}
 		return m, s.key(msg)
 	case tea.MouseMsg:
 		if msg.Action == tea.MouseActionPress {
@@ -677,6 +696,7 @@ func (s *state) scope() scope {
 
 // key handles one key press.
 func (s *state) key(k tea.KeyMsg) tea.Cmd {
+	s.msg, s.msgErr = "", false
 	if s.mode != inputNone {
 		return s.inputKey(k)
 	}
@@ -1057,10 +1077,8 @@ func (s *state) inputKey(k tea.KeyMsg) tea.Cmd {
 func (s *state) ack(id, comment string) tea.Cmd {
 	b := s.b
 	return func() tea.Msg {
-		err := b.Ack(id, comment)
-		if err != nil {
-			err = fmt.Errorf("ack %s: %w", id, err)
-			return actionMsg{"ack", errors.Unwrap(err)}
+		if err := b.Ack(id, comment); err != nil {
+			return actionMsg{"ack " + id, err}
 		}
 		return actionMsg{"acknowledged " + id, nil}
 	}

@@ -20,6 +20,7 @@ type col struct {
 	w     int
 	flex  int
 	right bool
+	tail  bool // truncate on the left, keeping the end (ids, paths)
 	prio  int
 }
 
@@ -142,9 +143,12 @@ func (s *state) table(w, h int, cols []col, n int, pos *listPos, focused bool, c
 			}
 			first = false
 			text, st := cell(r, i, ws[i])
-			if c.right {
+			switch {
+			case c.tail:
+				text = fitTail(text, ws[i])
+			case c.right:
 				text = fitR(text, ws[i])
-			} else {
+			default:
 				text = fit(text, ws[i])
 			}
 			used += ws[i]
@@ -276,20 +280,11 @@ func (s *state) statusBar(w int) string {
 		user = "-"
 	}
 	u, a, r, z := s.alertCounts()
-	left := fmt.Sprintf(" %s (%s) │ UNACK %d ACK %d RTN %d SHLV %d │ drop %d", user, s.role, u, a, r, z, s.dropped)
+	left := fmt.Sprintf(" %s (%s) │ UNACK %d ACK %d RTN %d SHLV %d │ dropped %d", user, s.role, u, a, r, z, s.dropped)
 	if s.feedClosed {
 		left += " │ feed closed"
 	}
-	left += " │ "
-	lw := len([]rune(left))
-	if lw >= w {
-		return s.st.status.Render(fit(left, w))
-	}
-	msg := fit(s.msg, w-lw)
-	if s.msgErr {
-		return s.st.status.Render(left) + s.st.statusErr.Render(msg)
-	}
-	return s.st.status.Render(left + msg)
+	return s.st.status.Render(fit(left, w))
 }
 
 // hints are the short key hints per scope.
@@ -305,6 +300,12 @@ var hints = map[scope]string{
 func (s *state) bottomLine(w int) string {
 	if s.mode != inputNone {
 		return fit(s.input.view(), w)
+	}
+	if s.msg != "" {
+		if s.msgErr {
+			return s.st.statusErr.Render(fit(" "+s.msg, w))
+		}
+		return s.st.label.Render(fit(" "+s.msg, w))
 	}
 	return s.st.hint.Render(fit(" "+hints[s.scope()], w))
 }
@@ -359,6 +360,7 @@ func (s *state) treePane(w, h int) []string {
 	focused := !s.focusTable
 	s.tree.clamp(len(s.flat))
 	s.tree.scroll(body)
+	countW := len(strconv.Itoa(s.root.tags))
 	for i := s.tree.top; i < len(s.flat) && i < s.tree.top+body; i++ {
 		n := s.flat[i]
 		cur := " "
@@ -379,10 +381,10 @@ func (s *state) treePane(w, h int) []string {
 				mark = "▾ "
 			}
 		}
-		count := strconv.Itoa(n.tags)
-		alert := ""
+		count := fitR(strconv.Itoa(n.tags), countW)
+		alert := "    "
 		if n.alerts > 0 {
-			alert = " !" + strconv.Itoa(n.alerts)
+			alert = fit(" !"+strconv.Itoa(n.alerts), 4)
 		}
 		rw := len(count) + len(alert) + 1
 		left := fit(cur+strings.Repeat(" ", indent)+mark+n.name, w-rw)
@@ -404,7 +406,7 @@ func (s *state) treePane(w, h int) []string {
 func (s *state) tagCols(w int) []col {
 	if s.eng {
 		return []col{
-			{title: "TAG", w: 12, flex: 2, prio: 9},
+			{title: "TAG", w: 20, flex: 2, tail: true, prio: 9},
 			{title: "VALUE", w: 11, right: true, prio: 8},
 			{title: "RAW", w: 10, right: true, prio: 5},
 			{title: "ADDRESS", w: 14, flex: 2, prio: 7},
@@ -424,11 +426,13 @@ func (s *state) tagCols(w int) []col {
 		trend = 30
 	}
 	return []col{
-		{title: "TAG", w: 10, flex: 3, prio: 9},
+		{title: "TAG", w: 10, flex: 3, tail: true, prio: 9},
 		{title: "VALUE", w: 12, right: true, prio: 8},
 		q,
 		{title: "AGE", w: 6, right: true, prio: 5},
 		{title: "TREND", w: trend, prio: 4},
+		{title: "SOURCE", w: 10, prio: 2},
+		{title: "ADDRESS", w: 24, flex: 2, prio: 1},
 	}
 }
 
@@ -482,6 +486,8 @@ func (s *state) viewTable(w, h int, focused bool) []string {
 			return fmtRaw(t.Raw), nil
 		case "ADDRESS":
 			return t.Address, &s.st.dim
+		case "SOURCE":
+			return t.Source, nil
 		case "AGE":
 			return ageSince(now, t.Received), nil
 		case "TREND":
@@ -500,7 +506,7 @@ var alertCols = []col{
 	{title: "Z", w: 1, prio: 6},
 	{title: "AGE", w: 6, right: true, prio: 5},
 	{title: "CNT", w: 3, right: true, prio: 3},
-	{title: "TARGET", w: 16, flex: 2, prio: 7},
+	{title: "TARGET", w: 16, flex: 2, tail: true, prio: 7},
 	{title: "MESSAGE", w: 10, flex: 3, prio: 4},
 }
 
@@ -564,10 +570,10 @@ func (s *state) viewAlerts(w, h int) []string {
 }
 
 var connCols = []col{
-	{title: "SOURCE", w: 8, flex: 1, prio: 9},
+	{title: "SOURCE", w: 10, flex: 1, prio: 9},
 	{title: "PROTO", w: 6, prio: 2},
 	{title: "ENDPOINT", w: 14, flex: 1, prio: 1},
-	{title: "STATE", w: 10, prio: 8},
+	{title: "STATE", w: 12, prio: 8},
 	{title: "SINCE", w: 6, right: true, prio: 5},
 	{title: "LATENCY", w: 7, right: true, prio: 6},
 	{title: "RATE/s", w: 7, right: true, prio: 7},

@@ -252,7 +252,7 @@ func (p *Plant) Ack(id, comment string) error {
 		case normalize.RTNUnacked:
 			a.State = normalize.Normal
 		default:
-			return fmt.Errorf("alert %s is not unacknowledged", id)
+			return errors.New("already acknowledged")
 		}
 		a.AckedBy, a.AckedAt, a.Comment = p.User, p.now(), comment
 		p.hist[id] = append(p.hist[id], normalize.AlertEvent{At: p.now(), AlertID: id, What: "acked", State: a.State, User: p.User, Comment: comment})
@@ -402,6 +402,13 @@ func (p *Plant) Tick(step int, t time.Time) {
 		s.Seq++
 		changed = append(changed, s)
 	}
+	var health []connectors.Health
+	for _, h := range p.health {
+		if h.State == connectors.Connected {
+			h.Readings += uint64(5 + step%3)
+			health = append(health, h)
+		}
+	}
 	p.mu.Unlock()
-	p.Publish(tui.Update{Samples: changed})
+	p.Publish(tui.Update{Samples: changed, Health: health})
 }
