@@ -2,7 +2,9 @@ package modbusserver
 
 import (
 	"encoding/binary"
+	"errors"
 
+	"github.com/otwin/otwin/twin"
 	"github.com/tbrandon/mbserver"
 )
 
@@ -214,7 +216,13 @@ func (s *Server) writeBits(u *unit, addr, qty int, bits []byte) mbserver.Excepti
 func (s *Server) commit(u *unit, slots []*slot, vals []any) mbserver.Exception {
 	for i, sl := range slots {
 		if err := s.src.Write(sl.tag, vals[i]); err != nil {
-			s.log.Warn("engine refused write", "unit", u.id, "tag", sl.id, "value", vals[i], "err", err)
+			s.log.Info("engine refused write", "unit", u.id, "tag", sl.id, "value", vals[i], "err", err)
+			switch {
+			case errors.Is(err, twin.ErrOutOfRange), errors.Is(err, twin.ErrType):
+				return mbserver.IllegalDataValue
+			case errors.Is(err, twin.ErrNotWritable), errors.Is(err, twin.ErrUnknownTag):
+				return mbserver.IllegalDataAddress
+			}
 			return mbserver.SlaveDeviceFailure
 		}
 		s.log.Debug("write", "unit", u.id, "tag", sl.id, "value", vals[i])

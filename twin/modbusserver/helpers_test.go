@@ -35,8 +35,7 @@ func newEngine(t testing.TB, sc *scenarios.Scenario) engine {
 		t.Fatalf("twin.New: %v", err)
 	}
 	if len(e.Tags()) == 0 {
-		// TEMPORARY while the engine is a stub.
-		return newStandIn(sc)
+		t.Fatalf("twin engine has no tags for scenario %q", sc.Name)
 	}
 	return e
 }
