@@ -29,6 +29,8 @@ type Connector struct {
 	root  *nodeRef
 
 	running atomic.Bool
+	// bg tracks background closes of failed connections.
+	bg sync.WaitGroup
 
 	mu     sync.Mutex
 	health connectors.Health
@@ -202,6 +204,7 @@ func (c *Connector) Run(ctx context.Context, out chan<- connectors.Reading) erro
 		return fmt.Errorf("opcua %s: already running", c.cfg.Name)
 	}
 	defer c.running.Store(false)
+	defer c.bg.Wait()
 	if c.cfg.secure() {
 		der, key, err := clientIdentity(c.cfg)
 		if err != nil {

@@ -38,10 +38,12 @@ type item struct {
 
 // session is one connection: from connect to loss.
 type session struct {
-	c   *Connector
-	cl  *opcua.Client
-	out chan<- connectors.Reading
-	ns  []string
+	c *Connector
+	// parent is Run's context: done means a clean shutdown.
+	parent context.Context
+	cl     *opcua.Client
+	out    chan<- connectors.Reading
+	ns     []string
 
 	items []*item
 
@@ -63,9 +65,23 @@ func (c *Connector) runSession(ctx context.Context, out chan<- connectors.Readin
 		return false, err
 	}
 	defer func() {
-		cctx, ccancel := context.WithTimeout(context.Background(), time.Second)
-		_ = cl.Close(cctx)
-		ccancel()
+		// After a failure the link is dead or silent: closing it politely
+		// would only delay the no-communication readings, so it happens
+		// in the background (Run waits for it before returning).
+		closeClient := func() {
+			cctx, ccancel := context.WithTimeout(context.Background(), time.Second)
+			_ = cl.Close(cctx)
+			ccancel()
+		}
+		if ctx.Err() != nil {
+			closeClient()
+			return
+		}
+		c.bg.Add(1)
+		go func() {
+			defer c.bg.Done()
+			closeClient()
+		}()
 	}()
 
 	if c.connected {
@@ -76,7 +92,7 @@ func (c *Connector) runSession(ctx context.Context, out chan<- connectors.Readin
 	c.setState(connectors.Connected, nil)
 	c.log.Info("connected")
 
-	s := &session{c: c, cl: cl, out: out, ns: cl.Namespaces()}
+	s := &session{c: c, parent: ctx, cl: cl, out: out, ns: cl.Namespaces()}
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -114,7 +130,14 @@ func (c *Connector) dial(ctx context.Context) (*opcua.Client, error) {
 	mode := ua.MessageSecurityModeFromString(cfg.SecurityMode)
 	ep, err := opcua.SelectEndpoint(eps, policy, mode)
 	if err != nil {
-		return nil, fmt.Errorf("select endpoint: %w", err)
+		// Servers behind NAT or a port mapping may list no endpoint for
+		// the address dialled. Without security and user that is fine:
+		// the session needs nothing from the endpoint description.
+		if cfg.secure() || cfg.Username != "" {
+			return nil, fmt.Errorf("select endpoint (%d offered for %s): %w", len(eps), cfg.URL, err)
+		}
+		c.log.Debug("no endpoint listed for the dialled address; connecting without security", "offered", len(eps))
+		ep = nil
 	}
 	if cfg.secure() {
 		if cfg.TrustDir == "" {
@@ -150,7 +173,9 @@ func (c *Connector) dial(ctx context.Context) (*opcua.Client, error) {
 	} else {
 		opts = append(opts, opcua.AuthAnonymous())
 	}
-	opts = append(opts, opcua.SecurityFromEndpoint(ep, tokenType))
+	if ep != nil {
+		opts = append(opts, opcua.SecurityFromEndpoint(ep, tokenType))
+	}
 	cl, err := opcua.NewClient(cfg.URL, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("client: %w", err)
@@ -642,6 +667,9 @@ func (s *session) subscribe(ctx context.Context) error {
 	}
 	subID := cres.SubscriptionID
 	defer func() {
+		if s.parent.Err() == nil {
+			return // the link failed; the server drops the subscription itself
+		}
 		dctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		_ = s.cl.Send(dctx, &ua.DeleteSubscriptionsRequest{SubscriptionIDs: []uint32{subID}}, func(ua.Response) error { return nil })
 		cancel()

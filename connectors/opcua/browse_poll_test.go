@@ -1,0 +1,132 @@
+package opcua
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/gopcua/opcua/id"
+	"github.com/gopcua/opcua/ua"
+
+	"github.com/otwin/otwin/connectors"
+)
+
+func TestPollMode(t *testing.T) {
+	ts := startTestServer(t, serverOpts{vars: plantVars()})
+	h := runConnector(t, Config{URL: ts.url(), Nodes: plantNodes(), Poll: true, PollInterval: 50 * time.Millisecond, Timeout: 2 * time.Second})
+
+	h.waitFor(5*time.Second, "polled values", func(rs []connectors.Reading) bool {
+		return hasValue(nodeAddr("Temp"), float64(21.5))(rs) && hasValue(nodeAddr("Recipe"), "A-42")(rs) && hasValue(nodeAddr("Big"), uint64(65000))(rs)
+	})
+	// Polling repeats: several readings of an unchanged point.
+	h.waitFor(5*time.Second, "three polls of Running", func(rs []connectors.Reading) bool {
+		n := 0
+		for _, r := range rs {
+			if r.Address == nodeAddr("Running") && r.Raw == true {
+				n++
+			}
+		}
+		return n >= 3
+	})
+	ts.set("Temp", goodValue(float64(30), time.Now()))
+	ts.set("Count", statusValue(nil, ua.StatusBadOutOfService, time.Now()))
+	rs := h.waitFor(5*time.Second, "new Temp and bad Count", func(rs []connectors.Reading) bool {
+		_, bad := latest(rs, nodeAddr("Count"), func(r connectors.Reading) bool { return r.Status != nil })
+		return bad && hasValue(nodeAddr("Temp"), float64(30))(rs)
+	})
+	bad, _ := latest(rs, nodeAddr("Count"), func(r connectors.Reading) bool { return r.Status != nil })
+	var sc connectors.StatusCode
+	if !errors.As(bad.Status, &sc) || sc != connectors.BadOutOfService {
+		t.Errorf("Count status %v, want Bad_OutOfService", bad.Status)
+	}
+	// Info rides on the first reading only.
+	n := 0
+	for _, r := range rs {
+		if r.Address == nodeAddr("Temp") && r.Info != nil {
+			n++
+			if !r.Info.HasUnit || r.Info.UnitSymbol != "°C" || !r.Info.HasRange {
+				t.Errorf("Temp info %+v lacks unit or range", *r.Info)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d Temp readings carry Info, want 1", n)
+	}
+	if hl := h.c.Health(); hl.Latency <= 0 || hl.State != connectors.Connected {
+		t.Errorf("health %+v: want connected with latency", hl)
+	}
+}
+
+func TestBrowseRootDiscovery(t *testing.T) {
+	ts := startTestServer(t, serverOpts{
+		folders: []string{"Plant", "Plant.Line1", "Plant.Line2", "Other"},
+		vars: []testVar{
+			{name: "Plant.Line1.Temp", parent: "Plant.Line1", value: 20.0, dataType: id.Double, rng: &ua.Range{Low: 0, High: 100}},
+			{name: "Plant.Line1.Speed", parent: "Plant.Line1", value: int32(1200), dataType: id.Int32},
+			{name: "Plant.Line2.Count", parent: "Plant.Line2", value: uint32(5), dataType: id.UInt32},
+			{name: "Plant.State", parent: "Plant", value: "run", dataType: id.String},
+			{name: "Other.Hidden", parent: "Other", value: 1.0, dataType: id.Double},
+		},
+	})
+	// One node is also configured explicitly: it keeps its configured
+	// address and is not read twice.
+	explicit := "nsu=" + testNS + ";s=Plant.Line1.Speed"
+	h := runConnector(t, Config{URL: ts.url(), BrowseRoot: "nsu=" + testNS + ";s=Plant", Nodes: []string{explicit},
+		PublishingInterval: 50 * time.Millisecond, Timeout: 2 * time.Second})
+
+	wantPaths := map[string]string{
+		nodeAddr("Plant.Line1.Temp"):  "Line1/Temp",
+		explicit:                      "Line1/Speed",
+		nodeAddr("Plant.Line2.Count"): "Line2/Count",
+		nodeAddr("Plant.State"):       "State",
+	}
+	rs := h.waitFor(5*time.Second, "a value of every variable below the root", func(rs []connectors.Reading) bool {
+		for a := range wantPaths {
+			if _, ok := latest(rs, a, func(r connectors.Reading) bool { return r.Status == nil }); !ok {
+				return false
+			}
+		}
+		return true
+	})
+	seen := map[string]int{}
+	for _, r := range rs {
+		seen[r.Address]++
+		if r.Info == nil {
+			continue
+		}
+		if want, ok := wantPaths[r.Address]; !ok {
+			t.Errorf("unexpected address %q", r.Address)
+		} else if r.Info.BrowsePath != want {
+			t.Errorf("%s: BrowsePath %q, want %q", r.Address, r.Info.BrowsePath, want)
+		}
+	}
+	if len(seen) != len(wantPaths) {
+		t.Errorf("addresses read: %v, want exactly %v", seen, wantPaths)
+	}
+	if r, _ := latest(rs, nodeAddr("Plant.Line2.Count"), nil); r.Raw != uint64(5) {
+		t.Errorf("Count = %#v, want uint64 5", r.Raw)
+	}
+	if st := h.c.Stats(); st.Points != len(wantPaths) {
+		t.Errorf("Stats.Points = %d, want %d", st.Points, len(wantPaths))
+	}
+}
+
+func TestUnknownNamespaceAndNode(t *testing.T) {
+	ts := startTestServer(t, serverOpts{vars: plantVars()})
+	missingNS := "nsu=urn:nowhere;s=X"
+	missingNode := nodeAddr("NoSuchVar")
+	h := runConnector(t, Config{URL: ts.url(), Nodes: []string{nodeAddr("Temp"), missingNS, missingNode},
+		PublishingInterval: 50 * time.Millisecond, Timeout: 2 * time.Second})
+	rs := h.waitFor(5*time.Second, "Temp and bad readings for the missing nodes", func(rs []connectors.Reading) bool {
+		_, a := latest(rs, missingNS, func(r connectors.Reading) bool { return r.Status != nil })
+		_, b := latest(rs, missingNode, func(r connectors.Reading) bool { return r.Status != nil })
+		return a && b && hasValue(nodeAddr("Temp"), 21.5)(rs)
+	})
+	for _, a := range []string{missingNS, missingNode} {
+		r, _ := latest(rs, a, nil)
+		var sc connectors.StatusCode
+		if !errors.As(r.Status, &sc) || !sc.IsBad() || r.Raw != nil {
+			t.Errorf("%s: status %v raw %v, want a Bad status", a, r.Status, r.Raw)
+		}
+	}
+}
