@@ -36,15 +36,17 @@ type OPCUA struct {
 	SecurityMode string `yaml:"security_mode,omitempty" json:"security_mode,omitempty"`
 	// SecurityPolicy is None (default) or Basic256Sha256.
 	SecurityPolicy string `yaml:"security_policy,omitempty" json:"security_policy,omitempty"`
-	// Certificate and Key are PEM files of the client's certificate; when
-	// unset with a secure mode, one is generated in the data directory.
+	// Certificate is the PEM file of the client's certificate; when unset
+	// with a secure mode, one is generated in the data directory.
 	Certificate string `yaml:"certificate,omitempty" json:"certificate,omitempty"`
-	Key         string `yaml:"key,omitempty" json:"key,omitempty"`
+	// Key is the PEM file of the certificate's private key.
+	Key string `yaml:"key,omitempty" json:"key,omitempty"`
 	// TrustDir holds the PEM certificates of trusted servers; unset trusts
 	// any server certificate (and says so in the log).
 	TrustDir string `yaml:"trust_dir,omitempty" json:"trust_dir,omitempty"`
-	// Username and Password log in as a user; unset is anonymous.
+	// Username logs in as a user; unset is anonymous.
 	Username string `yaml:"username,omitempty" json:"username,omitempty"`
+	// Password of Username.
 	Password string `yaml:"password,omitempty" json:"password,omitempty"`
 	// PublishingInterval of the subscription. Default 500ms.
 	PublishingInterval time.Duration `yaml:"publishing_interval,omitempty" json:"publishing_interval,omitempty"`
@@ -66,6 +68,10 @@ type OPCUA struct {
 	// ("nsu=…;s=…"); asset and tag names come from the browse path below
 	// the root ("asset/…/tag"). Points then only override mappings.
 	BrowseRoot string `yaml:"browse_root,omitempty" json:"browse_root,omitempty"`
+	// AssetPrefix is the asset path browsed variables hang under: a
+	// variable at browse path "filler1/speed" becomes tag id
+	// "<asset_prefix>/filler1/speed". Only with BrowseRoot.
+	AssetPrefix string `yaml:"asset_prefix,omitempty" json:"asset_prefix,omitempty"`
 }
 
 // Modbus is a Modbus TCP device.
@@ -101,8 +107,9 @@ type Point struct {
 	Unit string `yaml:"unit,omitempty" json:"unit,omitempty"`
 	// Range is the engineering range; for OPC UA, unset takes EURange.
 	Range *Range `yaml:"range,omitempty" json:"range,omitempty"`
-	// Scale and Offset: value = raw*scale + offset. Default scale 1.
-	Scale  float64 `yaml:"scale,omitempty" json:"scale,omitempty"`
+	// Scale: value = raw*scale + offset. Default 1.
+	Scale float64 `yaml:"scale,omitempty" json:"scale,omitempty"`
+	// Offset: value = raw*scale + offset. Default 0.
 	Offset float64 `yaml:"offset,omitempty" json:"offset,omitempty"`
 	// Clamp limits the value to Range and marks it clamped.
 	Clamp bool `yaml:"clamp,omitempty" json:"clamp,omitempty"`
@@ -110,17 +117,20 @@ type Point struct {
 	Rules *Rules `yaml:"rules,omitempty" json:"rules,omitempty"`
 }
 
-// Range is an engineering range.
+// Range is an engineering range, low < high.
 type Range struct {
-	Low  float64 `yaml:"low" json:"low"`
+	// Low is the lowest value of the range.
+	Low float64 `yaml:"low" json:"low"`
+	// High is the highest value of the range.
 	High float64 `yaml:"high" json:"high"`
 }
 
 // Rules are data-quality rule settings. A zero field keeps the default;
 // a negative duration or threshold disables the rule.
 type Rules struct {
-	// Stale: no update for this long. Default 3× the source's interval,
-	// at least 5s.
+	// Stale: no update for this long. Default 3× the source's poll
+	// interval, at least 5s; off for subscribed OPC UA points (a server
+	// sends nothing while a value does not change) unless set.
 	Stale time.Duration `yaml:"stale,omitempty" json:"stale,omitempty"`
 	// Frozen: a numeric value identical for this long. Default off (0).
 	Frozen time.Duration `yaml:"frozen,omitempty" json:"frozen,omitempty"`

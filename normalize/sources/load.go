@@ -1,0 +1,362 @@
+package sources
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
+
+	"github.com/otwin/otwin/normalize"
+)
+
+//go:embed sample.yaml
+var sampleFS embed.FS
+
+// Sample returns the embedded, documented sample sources file.
+func Sample() []byte {
+	b, err := sampleFS.ReadFile("sample.yaml")
+	if err != nil {
+		panic(err) // embedded at build time
+	}
+	return b
+}
+
+// Problem is one problem of a sources file, at a position.
+type Problem struct {
+	// File is the file's name as given to Parse.
+	File string
+	// Line and Col are 1-based; 0 when unknown.
+	Line, Col int
+	// Msg says what is wrong.
+	Msg string
+}
+
+// String formats p as "file:line:col: msg".
+func (p Problem) String() string {
+	if p.Line == 0 {
+		return p.File + ": " + p.Msg
+	}
+	return fmt.Sprintf("%s:%d:%d: %s", p.File, p.Line, p.Col, p.Msg)
+}
+
+// Error is every problem of a sources file, in file order.
+type Error struct {
+	Problems []Problem
+}
+
+// Error lists the problems, one per line.
+func (e *Error) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Load reads and parses the sources file at path (see Parse).
+func Load(path string) (*File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load sources: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse parses and validates a sources file named name. Every problem —
+// syntax, unknown fields (with did-you-mean hints), wrong types, invalid
+// values — is reported at once in an *Error, each with file:line:col.
+// Parse is a pure function, safe for concurrent use.
+func Parse(name string, data []byte) (*File, error) {
+	pf := &parsed{name: name, pos: map[string]token.Position{}}
+	astFile, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		pf.yamlErr(err)
+		return nil, pf.err()
+	}
+	var body ast.Node
+	if len(astFile.Docs) > 0 {
+		body = astFile.Docs[0].Body
+	}
+	if body == nil {
+		pf.add("", "empty file: want a mapping with sources")
+		return nil, pf.err()
+	}
+	pf.walk(body, reflect.TypeOf(File{}), "")
+	var f File
+	if err := yaml.NodeToValue(body, &f); err != nil && pf.badDurations == 0 {
+		pf.yamlErr(err)
+	}
+	if len(pf.probs) == 0 {
+		f.validate(pf)
+	}
+	if len(pf.probs) > 0 {
+		return nil, pf.err()
+	}
+	return &f, nil
+}
+
+type parsed struct {
+	badDurations int // reported by walk; the decoder's own error adds nothing
+	name         string
+	pos          map[string]token.Position // value position by path
+	probs        []Problem
+}
+
+func (pf *parsed) err() error {
+	sort.SliceStable(pf.probs, func(i, j int) bool {
+		a, b := pf.probs[i], pf.probs[j]
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Col < b.Col
+	})
+	return &Error{Problems: pf.probs}
+}
+
+// at returns the position of path, or of its nearest parent that has one.
+func (pf *parsed) at(path string) (int, int) {
+	for {
+		if p, ok := pf.pos[path]; ok {
+			return p.Line, p.Column
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			if p, ok := pf.pos[""]; ok && path != "" {
+				return p.Line, p.Column
+			}
+			return 0, 0
+		}
+		path = path[:i]
+	}
+}
+
+func (pf *parsed) add(path, format string, args ...any) {
+	l, c := pf.at(path)
+	pf.probs = append(pf.probs, Problem{File: pf.name, Line: l, Col: c, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (pf *parsed) yamlErr(err error) {
+	var ye yaml.Error
+	if errors.As(err, &ye) {
+		p := Problem{File: pf.name, Msg: ye.GetMessage()}
+		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
+			p.Line, p.Col = tk.Position.Line, tk.Position.Column
+		}
+		pf.probs = append(pf.probs, p)
+		return
+	}
+	pf.probs = append(pf.probs, Problem{File: pf.name, Msg: err.Error()})
+}
+
+var durationType = reflect.TypeOf(time.Duration(0))
+
+func unwrap(n ast.Node) ast.Node {
+	for {
+		switch v := n.(type) {
+		case *ast.AnchorNode:
+			n = v.Value
+		case *ast.TagNode:
+			n = v.Value
+		default:
+			return n
+		}
+	}
+}
+
+// walk records the position of every value and reports unknown fields.
+func (pf *parsed) walk(n ast.Node, t reflect.Type, path string) {
+	if n == nil {
+		return
+	}
+	n = unwrap(n)
+	if tk := n.GetToken(); tk != nil && tk.Position != nil {
+		if _, seen := pf.pos[path]; !seen {
+			pf.pos[path] = *tk.Position
+		}
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == durationType {
+		if sn, ok := n.(*ast.StringNode); ok {
+			if _, err := time.ParseDuration(sn.Value); err != nil {
+				pf.add(path, "invalid duration %q: use a number with a unit, e.g. 500ms, 2s, 1m30s", sn.Value)
+				pf.badDurations++
+			}
+		}
+		return
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		var values []*ast.MappingValueNode
+		switch m := n.(type) {
+		case *ast.MappingNode:
+			values = m.Values
+		case *ast.MappingValueNode:
+			values = []*ast.MappingValueNode{m}
+		case *ast.NullNode:
+			return
+		default:
+			return // the decoder reports the type error
+		}
+		fields := yamlFields(t)
+		for _, mv := range values {
+			key := mv.Key.String()
+			if k, ok := unwrap(mv.Key).(*ast.StringNode); ok {
+				key = k.Value
+			}
+			child := key
+			if path != "" {
+				child = path + "." + key
+			}
+			f, ok := fields[key]
+			if !ok {
+				if tk := mv.Key.GetToken(); tk != nil && tk.Position != nil {
+					pf.pos[child] = *tk.Position
+				}
+				msg := fmt.Sprintf("unknown field %q", key)
+				if hint := suggest(key, keys(fields)); hint != "" {
+					msg += fmt.Sprintf(" (did you mean %q?)", hint)
+				}
+				pf.add(child, "%s", msg)
+				continue
+			}
+			if tk := mv.Key.GetToken(); tk != nil && tk.Position != nil {
+				pf.pos[child+"#key"] = *tk.Position
+			}
+			pf.walk(mv.Value, f.Type, child)
+		}
+	case reflect.Slice:
+		seq, ok := n.(*ast.SequenceNode)
+		if !ok {
+			return
+		}
+		for i, v := range seq.Values {
+			pf.walk(v, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
+		}
+	}
+}
+
+func yamlFields(t reflect.Type) map[string]reflect.StructField {
+	out := map[string]reflect.StructField{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		out[name] = f
+	}
+	return out
+}
+
+func keys(m map[string]reflect.StructField) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// suggest returns the candidate closest to s, if close enough.
+func suggest(s string, candidates []string) string {
+	best, bestD := "", 1<<30
+	for _, c := range candidates {
+		d := levenshtein(strings.ToLower(s), strings.ToLower(c))
+		if d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if bestD <= max(2, len(s)/3) {
+		return best
+	}
+	return ""
+}
+
+func levenshtein(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
+
+// NormalizeConfig returns the normalizer's configuration: one Point per
+// configured point (Address is the node id, or the register string as
+// written, which is what the connectors put in Reading.Address), the
+// default rules, and an AutoMap for every browsing OPC UA source. f must
+// have been validated (Load, Parse).
+func (f *File) NormalizeConfig() normalize.Config {
+	cfg := normalize.Config{Defaults: f.Defaults.toNormalize()}
+	for _, s := range f.Sources {
+		var interval time.Duration
+		switch {
+		case s.Modbus != nil:
+			interval = s.Modbus.PollInterval
+			if interval == 0 {
+				interval = time.Second
+			}
+		case s.OPCUA != nil && s.OPCUA.Poll:
+			interval = s.OPCUA.PollInterval
+			if interval == 0 {
+				interval = time.Second
+			}
+		}
+		if s.OPCUA != nil && s.OPCUA.BrowseRoot != "" {
+			cfg.AutoMap = append(cfg.AutoMap, normalize.AutoMap{Source: s.Name, AssetPrefix: s.OPCUA.AssetPrefix})
+		}
+		for _, p := range s.Points {
+			np := normalize.Point{
+				Source: s.Name, Asset: p.Asset, Tag: p.Tag, Unit: p.Unit,
+				Scale: p.Scale, Offset: p.Offset, Clamp: p.Clamp, Interval: interval,
+			}
+			if s.OPCUA != nil {
+				np.Address = p.Node
+			} else {
+				np.Address = p.Register
+			}
+			if p.Range != nil {
+				np.Range = &normalize.Range{Low: p.Range.Low, High: p.Range.High}
+			}
+			if p.Rules != nil {
+				r := p.Rules.toNormalize()
+				np.Rules = &r
+			}
+			cfg.Points = append(cfg.Points, np)
+		}
+	}
+	return cfg
+}
+
+func (r Rules) toNormalize() normalize.Rules {
+	return normalize.Rules{
+		Stale: r.Stale, Frozen: r.Frozen, Spike: r.Spike,
+		ClockSkew: r.ClockSkew, CommLoss: r.CommLoss, Deadband: r.Deadband,
+	}
+}

@@ -1,0 +1,144 @@
+package sources
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/otwin/otwin/normalize"
+)
+
+func TestSampleParses(t *testing.T) {
+	f, err := Parse("sample.yaml", Sample())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Sources) != 2 || f.Sources[1].Modbus.PollInterval != time.Second || f.Defaults.Stale != 10*time.Second {
+		t.Fatalf("%+v", f)
+	}
+	cfg := f.NormalizeConfig()
+	if len(cfg.Points) != 5 {
+		t.Fatalf("points %d", len(cfg.Points))
+	}
+	if p := cfg.Points[2]; p.Address != "holding:100:float32:CDAB" || p.Interval != time.Second || p.Unit != "kN" {
+		t.Fatalf("modbus point %+v", p)
+	}
+	if p := cfg.Points[1]; p.Interval != 0 || p.Rules == nil || p.Rules.Frozen != 10*time.Minute {
+		t.Fatalf("opcua point %+v", p)
+	}
+	if cfg.Defaults.Frozen != -time.Second {
+		t.Fatalf("defaults %+v", cfg.Defaults)
+	}
+	if _, err := normalize.New(cfg); err != nil {
+		t.Fatalf("normalizer refuses the sample: %v", err)
+	}
+}
+
+func TestLoad(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "s.yaml")
+	if err := os.WriteFile(p, Sample(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
+		t.Fatal("no error for a missing file")
+	}
+}
+
+func TestInvalid(t *testing.T) {
+	tests := []struct {
+		file string
+		want []string
+	}{
+		{"unknown_fields.yaml", []string{
+			`unknown_fields.yaml:2:3: unknown field "stael" (did you mean "stale"?)`,
+			`unknown_fields.yaml:7:7: unknown field "publishing_intervall" (did you mean "publishing_interval"?)`,
+			`unknown_fields.yaml:12:9: unknown field "unti" (did you mean "unit"?)`,
+		}},
+		{"invalid_values.yaml", []string{
+			`invalid_values.yaml:4:12: source "plc": url "http://localhost:4840": scheme must be opc.tcp`,
+			`invalid_values.yaml:6:15: node id "ns=2;s=a": use nsu=<namespace uri>`,
+			`invalid_values.yaml:9:15: unknown unit "degCC" (did you mean "degC"?)`,
+			`invalid_values.yaml:11:16: asset "site/bad path"`,
+			`invalid_values.yaml:13:16: range: low 10 must be below high 1`,
+			`invalid_values.yaml:14:11: source name "plc" already used by source 1`,
+			`invalid_values.yaml:16:16: source "plc": address "localhost": want host:port`,
+			`invalid_values.yaml:17:16: source "plc": unit_id 300 is not 0-255`,
+			`invalid_values.yaml:19:19: point "holding:70000:float32": address "70000"`,
+			`invalid_values.yaml:21:14: tag id site/line/a already used by point 1 of source "plc"`,
+			`invalid_values.yaml:22:19: point "coil:1:float32": coil holds bits`,
+			`invalid_values.yaml:25:16: clamp needs a range`,
+			`source "both": set exactly one of opcua and modbus, not both`,
+		}},
+		{"bad_types.yaml", []string{`bad_types.yaml:5:22: invalid duration "often"`}},
+		{"syntax.yaml", []string{`syntax.yaml:2:`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("testdata", "invalid", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = Parse(tt.file, data)
+			var pe *Error
+			if !errors.As(err, &pe) {
+				t.Fatalf("error %v (%T), want *Error", err, err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("missing %q in:\n%v", w, err)
+				}
+			}
+			if len(pe.Problems) < len(tt.want) {
+				t.Errorf("%d problems, want at least %d:\n%v", len(pe.Problems), len(tt.want), err)
+			}
+		})
+	}
+}
+
+func TestCheckNodeID(t *testing.T) {
+	tests := []struct {
+		id string
+		ok bool
+	}{
+		{"nsu=urn:a:b;s=x.y", true},
+		{"nsu=http://x/;i=5", true},
+		{"i=2258", true},
+		{"nsu=urn:a;g=72962B91-FA75-4AE6-8D28-B404DC7DAF63", true},
+		{"nsu=urn:a;b=aGVsbG8=", true},
+		{"ns=2;s=x", false},
+		{"nsu=;s=x", false},
+		{"nsu=urn:a;i=-1", false},
+		{"nsu=urn:a;g=nope", false},
+		{"nsu=urn:a;q=1", false},
+		{"x", false},
+	}
+	for _, tt := range tests {
+		if err := CheckNodeID(tt.id); (err == nil) != tt.ok {
+			t.Errorf("CheckNodeID(%q) = %v, want ok %v", tt.id, err, tt.ok)
+		}
+	}
+}
+
+func TestBrowseAutoMap(t *testing.T) {
+	f, err := Parse("b.yaml", []byte(`
+sources:
+  - name: ua
+    opcua:
+      url: opc.tcp://h:4840
+      browse_root: nsu=urn:twin;s=plant
+      asset_prefix: acme/plant1
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := f.NormalizeConfig()
+	if len(cfg.AutoMap) != 1 || cfg.AutoMap[0] != (normalize.AutoMap{Source: "ua", AssetPrefix: "acme/plant1"}) {
+		t.Fatalf("%+v", cfg.AutoMap)
+	}
+}
