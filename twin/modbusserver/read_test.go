@@ -223,3 +223,63 @@ func TestGatewayUnits(t *testing.T) {
 		t.Errorf("unit 1 on second's port: %v, want exception 0x0B", err)
 	}
 }
+
+// TestShippedScenarios serves every shipped example scenario as the
+// integrator does (one server per Modbus port, machines on one port as
+// gateway units) and checks every mapped value against the engine.
+func TestShippedScenarios(t *testing.T) {
+	names := scenarios.Examples()
+	if len(names) == 0 {
+		t.Fatal("no shipped scenarios")
+	}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			sc, err := scenarios.Example(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := newEngine(t, sc)
+			e.Step(25)
+			byPort := map[int][]string{}
+			unitOf := map[string]byte{}
+			for i, m := range e.Machines() {
+				if m.Modbus == nil {
+					continue
+				}
+				port := m.Modbus.Port
+				if port == 0 {
+					port = -1 - i // a port of its own
+				}
+				byPort[port] = append(byPort[port], m.Name)
+				unitOf[m.Name] = byte(m.Modbus.UnitID)
+			}
+			if len(byPort) == 0 {
+				t.Skip("no machine exposed over Modbus")
+			}
+			clients := map[string]*client{}
+			for _, machines := range byPort {
+				s := startServer(t, e, Config{Machines: machines})
+				for _, m := range machines {
+					clients[m] = dial(t, s.Addr(), unitOf[m], 2*time.Second)
+				}
+			}
+			n := 0
+			for _, ti := range e.Tags() {
+				c := clients[ti.Machine]
+				if ti.Modbus == nil || c == nil {
+					continue
+				}
+				got, err := readTag(c, ti.Modbus)
+				if err != nil {
+					t.Fatalf("%s/%s (%s %d): %v", ti.Machine, ti.Name, ti.Modbus.Table, ti.Modbus.Address, err)
+				}
+				checkTag(t, ti, e.Value(ti.Index).V, got)
+				n++
+			}
+			if n == 0 {
+				t.Fatal("machines exposed over Modbus but no mapped tag read")
+			}
+			t.Logf("%d mapped tags on %d ports", n, len(byPort))
+		})
+	}
+}

@@ -37,13 +37,21 @@
 //     A write to a tag that is not writable, or to part of a multi-register
 //     value (a write must cover each value whole), gets exception 2: that
 //     combination of address and length is not allowed. A value that does
-//     not fit the tag's type (after scale and offset) gets exception 3; an
-//     engine that refuses a write gets exception 4. Every address and
-//     value is checked before the first Write, so a refused request changes
-//     nothing.
+//     not fit the tag's type (after scale and offset) gets exception 3.
+//     Every address and encoding is checked before the first Write, so such
+//     a refused request changes nothing. The engine's own refusals map to
+//     exceptions too: twin.ErrOutOfRange (e.g. outside the tag's
+//     engineering range, NaN) and twin.ErrType to 3, twin.ErrNotWritable to
+//     2, anything else to 4; tags of a multi-tag write before the refused
+//     one keep their new values.
 //   - Encoding: raw = (value − offset) / scale, rounded and clamped to the
-//     register type; byte and word order per the tag's mapping (ABCD, DCBA,
-//     BADC, CDAB; for 64-bit values ABCDEFGH, HGFEDCBA, BADCFEHG, GHEFCDAB).
+//     register type (NaN becomes 0 in integer registers); byte and word
+//     order per the tag's mapping (AB, BA for 16-bit values; ABCD, DCBA,
+//     BADC, CDAB for 32-bit; ABCDEFGH, HGFEDCBA, BADCFEHG, GHEFCDAB for
+//     64-bit; a 4-letter order on a 64-bit value means its 8-letter
+//     equivalent). Values are encoded from Source.Value on each request,
+//     through a per-unit, per-table address index built by New. The
+//     Modbus table carries no quality: a Bad value is served as is.
 //   - Faults of Link(machine, "modbus"): Down reads and discards the
 //     machine's requests; Latency delays each response on that connection
 //     only; Exception answers every request to the unit with that code; a
