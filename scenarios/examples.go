@@ -62,3 +62,10 @@ func Default() *Scenario {
 	}
 	return s
 }
+
+//go:embed schema.json
+var schemaJSON []byte
+
+// Schema returns the JSON Schema of the scenario format (schema.json),
+// for editors and other tools. The caller must not modify the result.
+func Schema() []byte { return schemaJSON }

@@ -263,7 +263,7 @@ type Ramp struct {
 	Period Duration `yaml:"period" json:"period"`
 	// Shape is sawtooth (default: rise, then jump back) or triangle (rise,
 	// then fall).
-	Shape string `yaml:"shape,omitempty" json:"shape,omitempty"`
+	Shape string `yaml:"shape,omitempty" json:"shape,omitempty" jsonschema:"enum=sawtooth,enum=triangle"`
 }
 
 // Square alternates between Low and High; High for Duty of each Period.
@@ -428,7 +428,7 @@ type Fault struct {
 	// Duration is how long the fault lasts; 0 lasts until cleared.
 	Duration Duration `yaml:"duration,omitempty" json:"duration,omitempty"`
 	// Protocol limits a machine fault to "opcua" or "modbus".
-	Protocol string `yaml:"protocol,omitempty" json:"protocol,omitempty"`
+	Protocol string `yaml:"protocol,omitempty" json:"protocol,omitempty" jsonschema:"enum=opcua,enum=modbus"`
 	// Rate is the drift per simulated second (drift).
 	Rate float64 `yaml:"rate,omitempty" json:"rate,omitempty"`
 	// Magnitude is the spike height or noise standard deviation.
@@ -481,7 +481,7 @@ type SetState struct {
 type Role struct {
 	// Name is one of operator, supervisor, maintenance, quality, engineer,
 	// trainer.
-	Name string `yaml:"name" json:"name"`
+	Name string `yaml:"name" json:"name" jsonschema:"enum=operator,enum=supervisor,enum=maintenance,enum=quality,enum=engineer,enum=trainer"`
 	// Description of what the role does in the workshop.
 	Description string `yaml:"description,omitempty" json:"description,omitempty"`
 }
@@ -510,9 +510,9 @@ type ExerciseStep struct {
 // Expectation is what a role is expected to do, and by when.
 type Expectation struct {
 	// Role that should act.
-	Role string `yaml:"role" json:"role"`
+	Role string `yaml:"role" json:"role" jsonschema:"enum=operator,enum=supervisor,enum=maintenance,enum=quality,enum=engineer,enum=trainer"`
 	// Action is acknowledge, comment, shelve or clear.
-	Action string `yaml:"action" json:"action"`
+	Action string `yaml:"action" json:"action" jsonschema:"enum=acknowledge,enum=comment,enum=shelve,enum=clear"`
 	// Within is the time allowed from the injection.
 	Within Duration `yaml:"within" json:"within"`
 	// Hint is shown in the debrief.
