@@ -89,7 +89,9 @@ func (c *Connector) Name() string { return c.cfg.Name }
 // Registers returns the parsed points, in the order of Config.Points.
 func (c *Connector) Registers() []Register { return slices.Clone(c.regs) }
 
-// Health returns a snapshot of the device's state.
+// Health returns a snapshot of the device's state: Connecting until the
+// first dial of a Run ends, then Connected or Down; Down after Run
+// returns.
 func (c *Connector) Health() connectors.Health {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -116,11 +118,23 @@ func (c *Connector) Run(ctx context.Context, out chan<- connectors.Reading) erro
 		return fmt.Errorf("modbus device %q: already running", c.cfg.Name)
 	}
 	defer c.running.Store(false)
+	c.mu.Lock()
+	if c.health.State != connectors.Connecting {
+		c.health.State, c.health.Since = connectors.Connecting, time.Now()
+	}
+	c.mu.Unlock()
 
 	s := c.newSession()
 	stop := context.AfterFunc(ctx, s.tr.close)
 	defer stop()
-	defer s.tr.close()
+	defer func() {
+		s.tr.close()
+		c.mu.Lock()
+		if c.health.State != connectors.Down {
+			c.health.State, c.health.Since = connectors.Down, time.Now()
+		}
+		c.mu.Unlock()
+	}()
 
 	interval := c.cfg.PollInterval
 	next := time.Now()
@@ -307,6 +321,11 @@ func classify(err error) errKind {
 	}
 	var me *modbus.ModbusError
 	if errors.As(err, &me) {
+		if me.FunctionCode&0x80 == 0 {
+			// goburrow reports any function code mismatch as an
+			// exception; only one with the exception bit is.
+			return errProtocol
+		}
 		return errException
 	}
 	var ne net.Error

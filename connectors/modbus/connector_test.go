@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -670,6 +672,9 @@ func TestRunStopsPromptly(t *testing.T) {
 	if d := time.Since(t0); d > time.Second {
 		t.Errorf("Run took %v to return", d)
 	}
+	if st := c.Health().State; st != connectors.Down {
+		t.Errorf("state after Run: %v, want down", st)
+	}
 	ts.stop()
 	for n := runtime.NumGoroutine(); n > base; n = runtime.NumGoroutine() {
 		if time.Now().After(deadline.Add(5 * time.Second)) {
@@ -720,5 +725,45 @@ func TestConfigErrors(t *testing.T) {
 	}
 	if h := c.Health(); h.State != connectors.Connecting || h.Source != "ok" || h.Protocol != "modbus" {
 		t.Errorf("initial health %+v", h)
+	}
+}
+
+type timeoutErr struct{}
+
+func (timeoutErr) Error() string   { return "i/o timeout" }
+func (timeoutErr) Timeout() bool   { return true }
+func (timeoutErr) Temporary() bool { return true }
+
+func TestClassify(t *testing.T) {
+	reset := &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}
+	tests := []struct {
+		err        error
+		kind       errKind
+		peerClosed bool
+	}{
+		{nil, errNone, false},
+		{&gmodbus.ModbusError{FunctionCode: 0x83, ExceptionCode: 2}, errException, false},
+		{fmt.Errorf("read holding 0-1 on x: %w", &gmodbus.ModbusError{FunctionCode: 0x81, ExceptionCode: 6}), errException, false},
+		{&gmodbus.ModbusError{FunctionCode: 0x04, ExceptionCode: 2}, errProtocol, false}, // a reply to another request
+		{io.EOF, errComm, true},
+		{io.ErrUnexpectedEOF, errComm, true},
+		{reset, errComm, true},
+		{&net.OpError{Op: "read", Net: "tcp", Err: timeoutErr{}}, errComm, false},
+		{timeoutErr{}, errComm, false},
+		{errNotConnected, errComm, false},
+		{net.ErrClosed, errComm, false},
+		{fmt.Errorf("%w: length 300", errFrame), errProtocol, false},
+		{errors.New("modbus: response transaction id '3' does not match request '4'"), errProtocol, false},
+		{errors.New("modbus: response data size '4' does not match count '6'"), errProtocol, false},
+	}
+	for _, tt := range tests {
+		if got := classify(tt.err); got != tt.kind {
+			t.Errorf("classify(%v) = %d, want %d", tt.err, got, tt.kind)
+		}
+		if tt.kind == errComm {
+			if got := closedByPeer(tt.err); got != tt.peerClosed {
+				t.Errorf("closedByPeer(%v) = %v, want %v", tt.err, got, tt.peerClosed)
+			}
+		}
 	}
 }
