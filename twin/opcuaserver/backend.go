@@ -15,7 +15,7 @@ import (
 // ListenAndServe binds every interface and offers no listener hook. With
 // it the library never opens a socket, so nothing reaches it except
 // through the front door. A change of that method's signature in another
-// library version fails the build or TestServeConnLinked.
+// library version fails the build (link error) or the tests.
 //
 //go:linkname serveConn github.com/awcullen/opcua/server.(*Server).handleConnection
 func serveConn(srv *server.Server, conn net.Conn, wg *sync.WaitGroup)

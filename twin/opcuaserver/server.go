@@ -159,6 +159,11 @@ func New(src Source, cfg Config) (*Server, error) {
 	s.log = s.log.With("endpoint", s.url)
 	if err := s.build(); err != nil {
 		door.Close()
+		if s.ua != nil {
+			// Not started: the stack's Close returns at once.
+			_ = s.ua.Close()
+			s.ua.WorkerPool().StopWait()
+		}
 		return nil, fmt.Errorf("opc ua server %s: %w", s.url, err)
 	}
 	return s, nil

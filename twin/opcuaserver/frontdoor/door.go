@@ -84,6 +84,7 @@ type Door struct {
 	closed bool
 
 	accepted, rejected, refused, dropped atomic.Uint64
+	refusing                             atomic.Int64
 
 	done      chan struct{}
 	wg        sync.WaitGroup
@@ -271,8 +272,18 @@ func (d *Door) accept() {
 		if full {
 			d.refused.Add(1)
 			d.log.Warn("opc ua connection refused: too many connections", "peer", tc.RemoteAddr().String(), "max", d.cfg.MaxConns)
-			writeError(tc, ua.BadTCPNotEnoughResources, "too many connections")
-			_ = tc.Close()
+			if d.refusing.Add(1) > int64(d.cfg.MaxConns) {
+				// A flood: no ERR, no goroutine.
+				d.refusing.Add(-1)
+				_ = tc.Close()
+				continue
+			}
+			d.wg.Add(1)
+			go func() {
+				defer d.wg.Done()
+				defer d.refusing.Add(-1)
+				refuseConn(tc, ua.BadTCPNotEnoughResources, "too many connections")
+			}()
 			continue
 		}
 		go d.serve(tc)
@@ -297,7 +308,11 @@ func (d *Door) serve(tc net.Conn) {
 		if errors.As(err, &he) {
 			d.rejected.Add(1)
 			d.log.Warn("opc ua hello rejected", "peer", peer, "err", he.Error())
-			writeError(tc, he.Code, he.Reason)
+			refuseConn(tc, he.Code, he.Reason)
+		} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			d.rejected.Add(1)
+			d.log.Warn("opc ua hello timed out", "peer", peer, "timeout", d.cfg.HelloTimeout)
+			refuseConn(tc, ua.BadTimeout, "no complete hello in time")
 		} else {
 			d.log.Debug("opc ua connection closed before hello", "peer", peer, "err", err)
 		}
@@ -387,8 +402,10 @@ func (c *Conn) Read(p []byte) (int, error) {
 			errors.As(err, &he)
 			c.door.rejected.Add(1)
 			c.door.log.Warn("opc ua chunk rejected", "peer", c.RemoteAddr().String(), "err", err)
-			writeError(c.Conn, he.Code, he.Reason)
-			_ = c.Close()
+			c.closeOnce.Do(func() {
+				close(c.closed)
+				refuseConn(c.Conn, he.Code, he.Reason)
+			})
 			return 0, err
 		}
 		c.remaining = size - HeaderSize

@@ -14,6 +14,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"net"
 	"time"
 
 	"github.com/awcullen/opcua/ua"
@@ -176,13 +177,18 @@ func AppendError(b []byte, code ua.StatusCode, reason string) []byte {
 	return append(b, reason...)
 }
 
-// writeError sends an ERR message on w, bounded by a short deadline.
-func writeError(w interface {
-	io.Writer
-	SetWriteDeadline(time.Time) error
-}, code ua.StatusCode, reason string) {
-	_ = w.SetWriteDeadline(time.Now().Add(time.Second))
-	_, _ = w.Write(AppendError(nil, code, reason))
+// refuseConn sends an ERR message on c and closes it gracefully: it
+// shuts down the sending side, then discards what the peer still sends
+// for a moment, so that the peer reads the ERR instead of a reset.
+func refuseConn(c net.Conn, code ua.StatusCode, reason string) {
+	_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = c.Write(AppendError(nil, code, reason))
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.CloseWrite()
+	}
+	_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	_, _ = io.Copy(io.Discard, io.LimitReader(c, 1<<20))
+	_ = c.Close()
 }
 
 func printable(b []byte) string {
