@@ -543,7 +543,9 @@ func (e *Engine) publishTag(i int, now time.Time) {
 	num, str := rt.num, rt.str
 	var status uint32
 	var skew time.Duration
-	if fs := e.byTag[i]; fs != nil {
+	if len(e.byTag) == 0 {
+		// fast path: no tag faults
+	} else if fs := e.byTag[i]; fs != nil {
 		for _, a := range fs {
 			switch a.f.Kind {
 			case scenarios.Stuck:
@@ -573,7 +575,9 @@ func (e *Engine) publishTag(i int, now time.Time) {
 			num = quantize(rt.typ, num)
 		}
 	}
-	if fs := e.byMach[e.machineIdx[e.tags[i].Machine]]; fs != nil {
+	if len(e.byMach) == 0 {
+		// fast path: no machine faults
+	} else if fs := e.byMach[rt.mach]; fs != nil {
 		for _, a := range fs {
 			switch a.f.Kind {
 			case scenarios.CommLoss:

@@ -69,6 +69,8 @@ type tagRT struct {
 	rawStr string
 
 	errLogged bool
+	mach      int    // index of the tag's machine
+	key       string // expression environment variable, "" when unread
 
 	// Last published value, with faults.
 	pNum    float64
@@ -104,6 +106,7 @@ type smState struct {
 func (e *Engine) buildTag(i, mi int, t *scenarios.Tag) ([]int, error) {
 	rt := &e.rt[i]
 	rt.typ = e.tags[i].Type
+	rt.mach = mi
 	m := t.Model
 	if m == nil {
 		m = &scenarios.Model{}
@@ -371,7 +374,10 @@ func (e *Engine) eval(i int, prog *vm.Program) (any, bool) {
 // setEnv publishes tag i's model value to the expression environment.
 func (e *Engine) setEnv(i int) {
 	rt := &e.rt[i]
-	e.env[envKey(i)] = envValue(rt.typ, rt.num, rt.str)
+	if rt.key == "" {
+		rt.key = envKey(i)
+	}
+	e.env[rt.key] = envValue(rt.typ, rt.num, rt.str)
 }
 
 // truthy reports whether an expression result counts as true.
