@@ -32,6 +32,8 @@ type FaultStatus struct {
 	// Until is the simulated time it ends by itself; 0 lasts until
 	// cleared.
 	Until scenarios.Duration `json:"until,omitempty"`
+	// Started is the wall time it started (zero when not active).
+	Started time.Time `json:"started,omitzero"`
 	// Fault is the full definition.
 	Fault scenarios.Fault `json:"fault"`
 }
@@ -42,6 +44,7 @@ type activeFault struct {
 	defined bool
 	since   time.Duration
 	until   time.Duration // 0: until cleared
+	started time.Time
 	tag     int           // -1 for machine faults
 	machine int
 	status  uint32
@@ -213,9 +216,17 @@ func (e *Engine) resolveFault(f scenarios.Fault) (*activeFault, error) {
 // field). Start is ignored: the fault starts at the current tick and
 // lasts Duration of simulated time (0: until cleared). A fault without a
 // name is named after its kind and a number. Injecting a fault with the
-// name of an active fault restarts it with the new definition. Safe for
-// concurrent use.
+// name of an active fault restarts it with the new definition; the name
+// of a scenario fault may only be used with that fault's definition.
+// Safe for concurrent use.
 func (e *Engine) Inject(f scenarios.Fault) error {
+	_, err := e.InjectFault(f)
+	return err
+}
+
+// InjectFault is Inject, returning the fault's name (the generated one
+// when f has none).
+func (e *Engine) InjectFault(f scenarios.Fault) (string, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if f.Name == "" {
@@ -225,18 +236,18 @@ func (e *Engine) Inject(f scenarios.Fault) error {
 	f.Start = nil
 	a, err := e.resolveFault(f)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if k, ok := e.defIdx[f.Name]; ok {
 		// A different fault under a defined name would blur the two.
 		if !faultEqual(e.defined[k], f) {
-			return fmt.Errorf("fault %q: %w: name: the scenario defines a different fault of that name", f.Name, ErrInvalidFault)
+			return "", fmt.Errorf("fault %q: %w: name: the scenario defines a different fault of that name", f.Name, ErrInvalidFault)
 		}
 		a.defined = true
 	}
 	e.activate(a, "api")
 	e.republish()
-	return nil
+	return f.Name, nil
 }
 
 func faultEqual(a, b scenarios.Fault) bool {
@@ -315,6 +326,7 @@ func (e *Engine) activate(a *activeFault, origin string) {
 		e.active = slices.Delete(e.active, k, k+1)
 	}
 	a.since = e.elapsed
+	a.started = e.now()
 	if a.f.Duration > 0 {
 		a.until = e.elapsed + a.f.Duration.D()
 	}
@@ -418,6 +430,7 @@ func (e *Engine) Faults() []FaultStatus {
 		s.Active = true
 		s.Since = scenarios.Duration(a.since)
 		s.Until = scenarios.Duration(a.until)
+		s.Started = a.started
 		s.Fault = a.f
 	}
 	for _, f := range e.defined {

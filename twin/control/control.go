@@ -1,0 +1,305 @@
+package control
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/otwin/otwin/scenarios"
+	"github.com/otwin/otwin/twin"
+)
+
+// MaxBody is the largest request body the handler reads.
+const MaxBody = 64 << 10
+
+// MaxStep is the largest number of ticks one POST /v1/step runs.
+const MaxStep = 1_000_000
+
+// Engine is what the handler drives; *twin.Engine implements it.
+type Engine interface {
+	Status() twin.Status
+	Faults() []twin.FaultStatus
+	InjectFault(f scenarios.Fault) (string, error)
+	InjectNamed(name string) error
+	Clear(name string) error
+	Pause()
+	Resume()
+	SetSpeed(f float64) error
+	Step(n int)
+	Events(since int) ([]twin.Event, int)
+	Tags() []twin.TagInfo
+	Value(i int) twin.Value
+}
+
+// FaultRequest is the body of POST /v1/faults: a fault of the scenario by
+// name ({"name":"..."}), or a whole fault with the field names of
+// scenarios.Fault (durations as strings such as "30s").
+type FaultRequest = scenarios.Fault
+
+// ClockRequest is the body of POST /v1/clock.
+type ClockRequest struct {
+	// Action is pause, resume or speed.
+	Action string `json:"action"`
+	// Speed is the new speed multiplier (action speed).
+	Speed float64 `json:"speed,omitempty"`
+}
+
+// StepRequest is the body of POST /v1/step.
+type StepRequest struct {
+	// Ticks to run, 1..MaxStep.
+	Ticks int `json:"ticks"`
+}
+
+// EventsResponse is the body of GET /v1/events.
+type EventsResponse struct {
+	// Events with Seq >= since, oldest first.
+	Events []twin.Event `json:"events"`
+	// Next is the cursor for the next call.
+	Next int `json:"next"`
+}
+
+// TagValue is one tag of GET /v1/tags.
+type TagValue struct {
+	ID       string             `json:"id"`
+	Machine  string             `json:"machine"`
+	Name     string             `json:"name"`
+	Type     scenarios.DataType `json:"type"`
+	Unit     string             `json:"unit,omitempty"`
+	Writable bool               `json:"writable,omitempty"`
+	Value    any                `json:"value"`
+	// Status is the OPC UA StatusCode and StatusName its name.
+	Status     uint32    `json:"status"`
+	StatusName string    `json:"status_name"`
+	Source     time.Time `json:"source"`
+}
+
+// ErrorResponse is the body of every error: {"error":"..."}.
+type ErrorResponse struct {
+	Error string `json:"error"`
+}
+
+// Handler serves the control API of e (see doc.go) under /v1/. It limits
+// request bodies to MaxBody and answers every error as JSON
+// {"error":"..."} with a fitting status code: 400 for bad input (naming
+// the field), 404 for an unknown fault or path, 405 for a wrong method,
+// 409 for a fault that is not active, 413 for a body too large. It is
+// safe for concurrent use; where it listens (loopback by default) is the
+// caller's choice. logger may be nil.
+func Handler(e Engine, logger ...*slog.Logger) http.Handler {
+	h := &handler{e: e, log: slog.Default()}
+	if len(logger) > 0 && logger[0] != nil {
+		h.log = logger[0]
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/status", h.status)
+	mux.HandleFunc("GET /v1/faults", h.faults)
+	mux.HandleFunc("POST /v1/faults", h.inject)
+	mux.HandleFunc("DELETE /v1/faults/{name}", h.clear)
+	mux.HandleFunc("POST /v1/clock", h.clock)
+	mux.HandleFunc("POST /v1/step", h.step)
+	mux.HandleFunc("GET /v1/events", h.events)
+	mux.HandleFunc("GET /v1/tags", h.tags)
+	for _, p := range []string{"/v1/status", "/v1/faults", "/v1/faults/{name}", "/v1/clock", "/v1/step", "/v1/events", "/v1/tags"} {
+		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s", r.Method, r.URL.Path))
+		})
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s (see GET /v1/status)", r.URL.Path))
+	})
+	return mux
+}
+
+type handler struct {
+	e   Engine
+	log *slog.Logger
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, ErrorResponse{Error: msg})
+}
+
+// decode reads a JSON body into v strictly (unknown fields are errors)
+// and writes the error response itself; it reports whether to go on.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	body := http.MaxBytesReader(w, r.Body, MaxBody)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if dec.More() {
+			writeError(w, http.StatusBadRequest, "body: one JSON object expected")
+			return false
+		}
+		return true
+	}
+	var (
+		tooBig  *http.MaxBytesError
+		typeErr *json.UnmarshalTypeError
+		synErr  *json.SyntaxError
+	)
+	switch {
+	case errors.As(err, &tooBig):
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", MaxBody))
+	case errors.Is(err, io.EOF):
+		writeError(w, http.StatusBadRequest, "body: empty, want a JSON object")
+	case errors.As(err, &typeErr):
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("field %s: want %s, got %s", typeErr.Field, typeErr.Type, typeErr.Value))
+	case errors.As(err, &synErr):
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("body: invalid JSON at byte %d: %v", synErr.Offset, err))
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		writeError(w, http.StatusBadRequest, "field "+strings.TrimPrefix(err.Error(), "json: unknown field ")+": unknown")
+	default:
+		// Errors of UnmarshalText (durations) name the field.
+		writeError(w, http.StatusBadRequest, "body: "+strings.TrimPrefix(err.Error(), "json: "))
+	}
+	return false
+}
+
+// errorCode maps engine errors to HTTP status codes.
+func errorCode(err error) int {
+	switch {
+	case errors.Is(err, twin.ErrUnknownFault), errors.Is(err, twin.ErrUnknownTag):
+		return http.StatusNotFound
+	case errors.Is(err, twin.ErrNotActive), errors.Is(err, twin.ErrNotWritable):
+		return http.StatusConflict
+	}
+	return http.StatusBadRequest
+}
+
+func (h *handler) status(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, h.e.Status())
+}
+
+func (h *handler) faults(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, h.e.Faults())
+}
+
+func (h *handler) inject(w http.ResponseWriter, r *http.Request) {
+	var f FaultRequest
+	if !decode(w, r, &f) {
+		return
+	}
+	name := f.Name
+	var err error
+	if f.Kind == "" && f.Target == "" {
+		if f.Name == "" {
+			writeError(w, http.StatusBadRequest, `field name: want {"name":"..."} or a fault with kind and target`)
+			return
+		}
+		if f != (scenarios.Fault{Name: f.Name}) {
+			writeError(w, http.StatusBadRequest, "field kind: a fault with settings needs kind and target")
+			return
+		}
+		err = h.e.InjectNamed(f.Name)
+	} else {
+		name, err = h.e.InjectFault(f)
+	}
+	if err != nil {
+		writeError(w, errorCode(err), err.Error())
+		return
+	}
+	h.log.Info("fault injected over the control API", "remote", r.RemoteAddr, "fault", name)
+	for _, s := range h.e.Faults() {
+		if s.Name == name {
+			writeJSON(w, http.StatusCreated, s)
+			return
+		}
+	}
+	// Over at once (a disconnect without duration).
+	f.Name = name
+	writeJSON(w, http.StatusCreated, twin.FaultStatus{Name: name, Kind: f.Kind, Target: f.Target, Protocol: f.Protocol, Fault: f})
+}
+
+func (h *handler) clear(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if err := h.e.Clear(name); err != nil {
+		writeError(w, errorCode(err), err.Error())
+		return
+	}
+	h.log.Info("fault cleared over the control API", "remote", r.RemoteAddr, "fault", name)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *handler) clock(w http.ResponseWriter, r *http.Request) {
+	var c ClockRequest
+	if !decode(w, r, &c) {
+		return
+	}
+	switch c.Action {
+	case "pause":
+		h.e.Pause()
+	case "resume":
+		h.e.Resume()
+	case "speed":
+		if err := h.e.SetSpeed(c.Speed); err != nil {
+			writeError(w, http.StatusBadRequest, "field speed: "+err.Error())
+			return
+		}
+	default:
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("field action: %q, want pause, resume or speed", c.Action))
+		return
+	}
+	writeJSON(w, http.StatusOK, h.e.Status())
+}
+
+func (h *handler) step(w http.ResponseWriter, r *http.Request) {
+	var s StepRequest
+	if !decode(w, r, &s) {
+		return
+	}
+	if s.Ticks < 1 || s.Ticks > MaxStep {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("field ticks: %d, want 1..%d", s.Ticks, MaxStep))
+		return
+	}
+	h.e.Step(s.Ticks)
+	writeJSON(w, http.StatusOK, h.e.Status())
+}
+
+func (h *handler) events(w http.ResponseWriter, r *http.Request) {
+	since := 0
+	if s := r.URL.Query().Get("since"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("parameter since: %q, want a cursor >= 0", s))
+			return
+		}
+		since = n
+	}
+	evs, next := h.e.Events(since)
+	if evs == nil {
+		evs = []twin.Event{}
+	}
+	writeJSON(w, http.StatusOK, EventsResponse{Events: evs, Next: next})
+}
+
+func (h *handler) tags(w http.ResponseWriter, r *http.Request) {
+	prefix := r.URL.Query().Get("prefix")
+	tags := h.e.Tags()
+	out := make([]TagValue, 0, len(tags))
+	for _, t := range tags {
+		if prefix != "" && !strings.HasPrefix(t.ID, prefix) && !strings.HasPrefix(t.Machine+"/"+t.Name, prefix) {
+			continue
+		}
+		v := h.e.Value(t.Index)
+		out = append(out, TagValue{
+			ID: t.ID, Machine: t.Machine, Name: t.Name, Type: t.Type, Unit: t.Unit.Symbol, Writable: t.Writable,
+			Value: v.V, Status: v.Status, StatusName: twin.StatusName(v.Status), Source: v.Source,
+		})
+	}
+	writeJSON(w, http.StatusOK, out)
+}

@@ -1,0 +1,70 @@
+// Package control is the twin's HTTP+JSON control API: what the CLI
+// (otwin fault, otwin clock), the dashboard's fault panel and scripts use
+// to inject and clear faults, drive the clock and read the event log.
+//
+// Handler serves it; Client calls it. The handler has no authentication:
+// listen on loopback (the default of the otwin command) or put it behind
+// something that authenticates. Request bodies are limited to 64 KiB.
+// Every error is JSON {"error":"..."}: 400 for bad input (the message
+// names the field), 404 for an unknown fault, tag or path, 405 for a wrong
+// method, 409 for a fault that is not active, 413 for a body too large.
+// Durations are strings such as "500ms" or "2m30s"; elapsed times are
+// simulated time since the scenario start.
+//
+// # Endpoints
+//
+// The examples assume the API at 127.0.0.1:8089 (export
+// OTWIN_CONTROL=http://127.0.0.1:8089 for the CLI).
+//
+// GET /v1/status — the clock: scenario, ticks, elapsed simulated time,
+// speed, paused, number of tags and active faults.
+//
+//	curl -s http://127.0.0.1:8089/v1/status
+//	{"scenario":"bottling","started":"…","sim_time":"…","elapsed":"1m2.5s","ticks":625,
+//	 "tick":"100ms","time_scale":1,"speed":1,"paused":false,"tags":42,"active_faults":1}
+//
+// GET /v1/faults — every fault of the scenario (defined: true) and every
+// active ad-hoc fault, with active, since, until and the full definition.
+//
+//	curl -s http://127.0.0.1:8089/v1/faults
+//
+// POST /v1/faults — start a fault of the scenario by name, or an ad-hoc
+// fault given whole with the field names of the scenario format (name is
+// optional; the answer, 201, is the fault's status with its name).
+//
+//	curl -s -X POST http://127.0.0.1:8089/v1/faults -d '{"name":"filler_temp_stuck"}'
+//	curl -s -X POST http://127.0.0.1:8089/v1/faults \
+//	  -d '{"kind":"drift","target":"filler1/temperature","rate":0.5,"duration":"2m"}'
+//	curl -s -X POST http://127.0.0.1:8089/v1/faults \
+//	  -d '{"name":"plc_down","kind":"comm_loss","target":"filler1","protocol":"modbus"}'
+//
+// DELETE /v1/faults/{name} — end an active fault (204).
+//
+//	curl -s -X DELETE http://127.0.0.1:8089/v1/faults/plc_down
+//
+// POST /v1/clock — pause, resume, or set the speed multiplier (on top of
+// the scenario's time_scale, in (0, 10000]). The answer is the status.
+//
+//	curl -s -X POST http://127.0.0.1:8089/v1/clock -d '{"action":"pause"}'
+//	curl -s -X POST http://127.0.0.1:8089/v1/clock -d '{"action":"resume"}'
+//	curl -s -X POST http://127.0.0.1:8089/v1/clock -d '{"action":"speed","speed":10}'
+//
+// POST /v1/step — run n ticks at once (1..1000000), paused or not; the
+// answer is the status after them.
+//
+//	curl -s -X POST http://127.0.0.1:8089/v1/step -d '{"ticks":50}'
+//
+// GET /v1/events?since=N — the event log (fault injections, clears and
+// expiries, timeline sets, states and notes, client writes) from cursor N,
+// and the cursor for the next call. The log keeps the last 10000 events.
+//
+//	curl -s 'http://127.0.0.1:8089/v1/events?since=0'
+//	{"events":[{"seq":0,"elapsed":"30s","time":"…","kind":"inject","origin":"timeline",
+//	  "fault":"filler_temp_stuck","fault_kind":"stuck","target":"filler1/temperature"}],"next":1}
+//
+// GET /v1/tags[?prefix=P] — every tag (or those whose id or machine/tag
+// starts with P) with its current value, status code and name, and
+// source timestamp.
+//
+//	curl -s 'http://127.0.0.1:8089/v1/tags?prefix=filler1/'
+package control
