@@ -45,7 +45,7 @@ type activeFault struct {
 	since   time.Duration
 	until   time.Duration // 0: until cleared
 	started time.Time
-	tag     int           // -1 for machine faults
+	tag     int // -1 for machine faults
 	machine int
 	status  uint32
 	seed    uint64
