@@ -162,7 +162,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	case errors.As(err, &synErr):
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("body: invalid JSON at byte %d: %v", synErr.Offset, err))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		writeError(w, http.StatusBadRequest, "field "+strings.TrimPrefix(err.Error(), "json: unknown field ")+": unknown")
+		writeError(w, http.StatusBadRequest, "field "+strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)+": unknown")
 	default:
 		// Errors of UnmarshalText (durations) name the field.
 		writeError(w, http.StatusBadRequest, "body: "+strings.TrimPrefix(err.Error(), "json: "))
