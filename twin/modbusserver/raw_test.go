@@ -10,6 +10,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -285,26 +286,41 @@ func TestSplitAndCoalescedFrames(t *testing.T) {
 // server closes it after WriteTimeout while another client reads on.
 func TestClientThatNeverReads(t *testing.T) {
 	e := newEngine(t, gridScenario())
-	s := startServer(t, e, Config{WriteTimeout: 300 * time.Millisecond})
+	s := startServer(t, e, Config{WriteTimeout: 200 * time.Millisecond})
 	stop := make(chan struct{})
 	reads, wait := keepReading(t, s.Addr(), stop)
-	c := rawConn(t, s.Addr())
-	req := adu(1, 0, 1, pdu(3, 0, 80))
-	batch := bytes.Repeat(req, 100)
-	before := reads.Load()
-	deadline := time.Now().Add(10 * time.Second)
-	var werr error
-	for time.Now().Before(deadline) {
-		c.SetWriteDeadline(time.Now().Add(time.Second))
-		if _, werr = c.Write(batch); werr != nil && !errors.Is(werr, os.ErrDeadlineExceeded) {
-			break
+	// A small receive window fills fast.
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		return serr
+	}}
+	c, err := d.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	waitFor(t, "both connections", 2*time.Second, func() bool { return s.numConns() == 2 })
+	batch := bytes.Repeat(adu(1, 0, 1, pdu(3, 0, 80)), 100)
+	flooding := make(chan struct{})
+	go func() {
+		defer close(flooding)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+			if _, err := c.Write(batch); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+				return
+			}
 		}
-		werr = nil
-	}
-	if werr == nil {
-		t.Fatal("server never closed the connection of a client that does not read")
-	}
+	}()
+	before := reads.Load()
+	waitFor(t, "the server to drop the client that does not read", 10*time.Second, func() bool { return s.numConns() == 1 })
 	close(stop)
+	<-flooding
 	if err := wait(); err != nil {
 		t.Fatalf("concurrent client: %v", err)
 	}

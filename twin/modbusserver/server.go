@@ -57,6 +57,9 @@
 //     only; Exception answers every request to the unit with that code; a
 //     new Epoch closes every connection accepted under an older one (on the
 //     next request, and within Config.FaultPoll when idle).
+//   - Slow clients: each connection has its own goroutine, a 16 KiB socket
+//     send buffer and Config.WriteTimeout, so a client that stops reading
+//     is dropped and never stalls the others.
 package modbusserver
 
 import (
@@ -134,6 +137,9 @@ func (c *Config) defaults() {
 		c.Logger = slog.Default()
 	}
 }
+
+// sendBuffer is the socket send buffer of each client connection.
+const sendBuffer = 16 << 10
 
 // Server is a Modbus TCP server for the machines of one port. Its methods
 // are safe for concurrent use.
@@ -272,6 +278,12 @@ func (s *Server) acceptLoop() {
 			return
 		}
 		backoff = 0
+		if tc, ok := nc.(*net.TCPConn); ok {
+			// A Modbus client has few requests in flight: a small send
+			// buffer bounds memory per connection and lets WriteTimeout
+			// find a client that stopped reading soon.
+			tc.SetWriteBuffer(sendBuffer)
+		}
 		c := &conn{s: s, nc: nc, peer: nc.RemoteAddr().String(), epochs: s.currentEpochs()}
 		s.mu.Lock()
 		if s.closed || len(s.conns) >= s.cfg.MaxConns {
