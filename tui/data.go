@@ -1,6 +1,9 @@
 package tui
 
 import (
+	"cmp"
+	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -25,6 +28,47 @@ type tagDyn struct {
 	recv  int64
 }
 
+// dynStore holds the tagDyn of every tag in chunks that are copied on
+// write: a job takes a snapshot of the chunk list (O(chunks)), and an
+// update copies only a chunk a job may still be reading.
+type dynStore struct {
+	chunks [][]tagDyn
+	owned  []bool
+}
+
+const dynChunk = 1024
+
+func newDynStore(n int) dynStore {
+	var d dynStore
+	for i := 0; i < n; i += dynChunk {
+		d.chunks = append(d.chunks, make([]tagDyn, min(dynChunk, n-i)))
+		d.owned = append(d.owned, true)
+	}
+	return d
+}
+
+func (d *dynStore) set(i int, v tagDyn) {
+	c := i / dynChunk
+	if !d.owned[c] {
+		d.chunks[c] = append([]tagDyn(nil), d.chunks[c]...)
+		d.owned[c] = true
+	}
+	d.chunks[c][i%dynChunk] = v
+}
+
+// snapshot returns a read-only view; later sets do not change it.
+func (d *dynStore) snapshot() dynView {
+	for i := range d.owned {
+		d.owned[i] = false
+	}
+	return dynView(append([][]tagDyn(nil), d.chunks...))
+}
+
+// dynView is a snapshot of a dynStore.
+type dynView [][]tagDyn
+
+func (v dynView) at(i int32) *tagDyn { return &v[i/dynChunk][i%dynChunk] }
+
 // sort columns of the tag table.
 const (
 	sortName = iota
@@ -41,9 +85,9 @@ var sortNames = [numSortCols]string{"name", "value", "quality", "age"}
 type rowsJob struct {
 	gen     uint64
 	meta    []tagMeta
-	dyn     []tagDyn // nil when neither filter nor sort needs it
-	prefix  string   // node path; "" is every tag
-	filter  string   // lower case
+	dyn     dynView // nil when neither filter nor sort needs it
+	prefix  string  // node path; "" is every tag
+	filter  string  // lower case
 	nonGood bool
 	col     int
 	rev     bool
@@ -79,11 +123,11 @@ func (j *rowsJob) run() []int32 {
 		if !underPath(m.asset, j.prefix) {
 			continue
 		}
-		if j.nonGood && j.dyn[i].code.IsGood() {
+		if j.nonGood && j.dyn.at(int32(i)).code.IsGood() {
 			continue
 		}
 		if j.filter != "" && !strings.Contains(m.idLower, j.filter) && !strings.Contains(m.tagLower, j.filter) {
-			c := j.dyn[i].code
+			c := j.dyn.at(int32(i)).code
 			n, ok := names[c]
 			if !ok {
 				n = strings.ToLower(c.Name() + " " + c.Severity().String())
@@ -95,38 +139,38 @@ func (j *rowsJob) run() []int32 {
 		}
 		rows = append(rows, int32(i))
 	}
-	less := func(a, b int32) bool { return a < b }
-	switch j.col {
-	case sortValue:
-		less = func(a, b int32) bool {
-			da, db := &j.dyn[a], &j.dyn[b]
-			if da.text != db.text {
-				return !da.text
-			}
-			if da.value != db.value {
-				return da.value < db.value
-			}
-			return a < b
-		}
-	case sortQuality:
-		less = func(a, b int32) bool {
-			sa, sb := j.dyn[a].code.Severity(), j.dyn[b].code.Severity()
-			if sa != sb {
-				return sa > sb // worst first
-			}
-			return a < b
-		}
-	case sortAge:
-		less = func(a, b int32) bool {
-			ra, rb := j.dyn[a].recv, j.dyn[b].recv
-			if ra != rb {
-				return ra < rb // oldest first
-			}
-			return a < b
-		}
-	}
 	if j.col != sortName {
-		sort.Slice(rows, func(x, y int) bool { return less(rows[x], rows[y]) })
+		// sort (key, index) pairs: the index breaks ties, keeping id order
+		type kv struct {
+			k float64
+			i int32
+		}
+		keys := make([]kv, len(rows))
+		for x, r := range rows {
+			d := j.dyn.at(r)
+			var k float64
+			switch j.col {
+			case sortValue:
+				k = d.value
+				if d.text {
+					k = math.Inf(1)
+				}
+			case sortQuality:
+				k = -float64(d.code.Severity()) // worst first
+			case sortAge:
+				k = float64(d.recv) // oldest first
+			}
+			keys[x] = kv{k, r}
+		}
+		slices.SortFunc(keys, func(a, b kv) int {
+			if c := cmp.Compare(a.k, b.k); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.i, b.i)
+		})
+		for x := range keys {
+			rows[x] = keys[x].i
+		}
 	}
 	if j.rev {
 		for l, r := 0, len(rows)-1; l < r; l, r = l+1, r-1 {

@@ -84,6 +84,7 @@ type state struct {
 	role        Role
 	focusTable  bool
 	quitting    bool
+	syncJobs    bool
 	feedClosed  bool
 	dropped     uint64
 	msg         string
@@ -96,6 +97,8 @@ type state struct {
 	// tags
 	tags   []normalize.Sample
 	meta   []tagMeta
+	added  map[string]normalize.Sample // new tags, merged on the next frame
+	dyn    dynStore                    // parallel to tags; shared copy-on-write with jobs
 	byID   map[string]int
 	hist   []float64
 	rowGen uint64
@@ -183,7 +186,9 @@ func New(b Backend, opts Options) Model {
 	if role == "" {
 		role = RoleOperator
 	}
+	s.syncJobs = true // the first table is computed before the first frame
 	s.setRole(role)
+	s.syncJobs = false
 	return Model{s}
 }
 
@@ -250,10 +255,21 @@ func (s *state) loadSnapshot() {
 func (s *state) reindex() {
 	s.byID = make(map[string]int, len(s.tags))
 	meta := make([]tagMeta, len(s.tags))
+	s.dyn = newDynStore(len(s.tags))
+	old := 0
 	for i := range s.tags {
 		t := &s.tags[i]
 		s.byID[t.ID] = i
-		meta[i] = tagMeta{id: t.ID, asset: t.Asset, tag: t.Tag, idLower: strings.ToLower(t.ID), tagLower: strings.ToLower(t.Tag)}
+		s.dyn.set(i, dynOf(t))
+		// both lists are sorted by id: reuse the lower-cased names
+		for old < len(s.meta) && s.meta[old].id < t.ID {
+			old++
+		}
+		if old < len(s.meta) && s.meta[old].id == t.ID && s.meta[old].asset == t.Asset && s.meta[old].tag == t.Tag {
+			meta[i] = s.meta[old]
+		} else {
+			meta[i] = tagMeta{id: t.ID, asset: t.Asset, tag: t.Tag, idLower: strings.ToLower(t.ID), tagLower: strings.ToLower(t.Tag)}
+		}
 	}
 	s.meta = meta
 	s.root, s.index = buildTree(meta)
@@ -272,22 +288,22 @@ func (s *state) reflatten() {
 	}
 }
 
+func dynOf(t *normalize.Sample) tagDyn {
+	return tagDyn{code: t.Status, value: t.Value, text: t.Kind == normalize.Text, recv: t.Received.UnixNano()}
+}
+
 // apply merges one feed update into the state.
 func (s *state) apply(u Update) {
-	var added []normalize.Sample
 	for _, smp := range u.Samples {
 		if i, ok := s.byID[smp.ID]; ok {
 			s.tags[i] = smp
+			s.dyn.set(i, dynOf(&smp))
 		} else {
-			added = append(added, smp)
+			if s.added == nil {
+				s.added = map[string]normalize.Sample{}
+			}
+			s.added[smp.ID] = smp // merged on the next frame
 		}
-	}
-	if len(added) > 0 {
-		s.tags = append(s.tags, added...)
-		sort.SliceStable(s.tags, func(i, j int) bool { return s.tags[i].ID < s.tags[j].ID })
-		s.reindex()
-		s.rows = nil
-		s.rowsAt = time.Time{}
 	}
 	if len(u.Alerts) > 0 {
 		pos := make(map[string]int, len(s.alerts))
@@ -510,6 +526,9 @@ func (s *state) onFrame() tea.Cmd {
 		return nil
 	}
 	s.dirty = false
+	if len(s.added) > 0 {
+		s.mergeAdded()
+	}
 	s.refreshAlerts()
 	s.invalidate()
 	if s.rows == nil || (s.sortC != sortName || s.bad || s.filter != "") && s.now().Sub(s.rowsAt) >= time.Second {
@@ -519,6 +538,32 @@ func (s *state) onFrame() tea.Cmd {
 }
 
 func (s *state) invalidate() { s.cacheOK = false }
+
+// mergeAdded merges the tags first seen since the last frame into the
+// sorted tag list (one merge per frame however many batches brought them).
+func (s *state) mergeAdded() {
+	add := make([]normalize.Sample, 0, len(s.added))
+	for _, t := range s.added {
+		add = append(add, t)
+	}
+	clear(s.added)
+	sort.Slice(add, func(i, j int) bool { return add[i].ID < add[j].ID })
+	merged := make([]normalize.Sample, 0, len(s.tags)+len(add))
+	i, j := 0, 0
+	for i < len(s.tags) || j < len(add) {
+		if j == len(add) || i < len(s.tags) && s.tags[i].ID < add[j].ID {
+			merged = append(merged, s.tags[i])
+			i++
+		} else {
+			merged = append(merged, add[j])
+			j++
+		}
+	}
+	s.tags = merged
+	s.reindex()
+	s.rows = nil
+	s.rowsAt = time.Time{}
+}
 
 func (s *state) setMsg(m string, isErr bool) {
 	s.msg, s.msgErr = m, isErr
@@ -537,14 +582,10 @@ func (s *state) recompute() tea.Cmd {
 	s.rowGen++
 	j := &rowsJob{gen: s.rowGen, meta: s.meta, prefix: s.selPath, filter: strings.ToLower(s.filter), nonGood: s.bad, col: s.sortC, rev: s.sortR}
 	if j.needsDyn() {
-		j.dyn = make([]tagDyn, len(s.tags))
-		for i := range s.tags {
-			t := &s.tags[i]
-			j.dyn[i] = tagDyn{code: t.Status, value: t.Value, text: t.Kind == normalize.Text, recv: t.Received.UnixNano()}
-		}
+		j.dyn = s.dyn.snapshot()
 	}
 	s.rowsAt = s.now()
-	if len(s.meta) <= syncRows {
+	if len(s.meta) <= syncRows || s.syncJobs {
 		s.rows = j.run()
 		s.tbl.clamp(len(s.rows))
 		return nil

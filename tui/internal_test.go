@@ -1,0 +1,298 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/normalize"
+)
+
+var epoch = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+
+// stub is a fixed in-memory Backend for unit tests of pure UI logic.
+type stub struct {
+	tags   []normalize.Sample
+	alerts []normalize.Alert
+	feed   *stubFeed
+}
+
+type stubFeed struct{ ch chan Update }
+
+func (f *stubFeed) C() <-chan Update { return f.ch }
+func (f *stubFeed) Close()           {}
+
+func (b *stub) Subscribe() Feed {
+	if b.feed == nil {
+		b.feed = &stubFeed{ch: make(chan Update, 1)}
+	}
+	return b.feed
+}
+func (b *stub) Snapshot() []normalize.Sample                     { return b.tags }
+func (b *stub) Alerts() []normalize.Alert                        { return b.alerts }
+func (b *stub) AlertHistory(string) []normalize.AlertEvent       { return nil }
+func (b *stub) Health() []connectors.Health                      { return nil }
+func (b *stub) Ack(string, string) error                         { return nil }
+func (b *stub) Shelve(string, string, time.Duration, bool) error { return nil }
+func (b *stub) History(id string, dst []float64) []float64 {
+	for i := 0; i < 60; i++ {
+		dst = append(dst, float64((i*7+len(id))%13))
+	}
+	return dst
+}
+
+// generated returns n tags, 100 per machine, 20 machines per line.
+func generated(n int) *stub {
+	b := &stub{}
+	for i := 0; i < n; i++ {
+		m := i / 100
+		asset := fmt.Sprintf("acme/site%d/area%d/line%02d/machine%03d", m/2000, m/400%5, m/20%20, m%20)
+		tag := fmt.Sprintf("tag%04d", i%100)
+		st := connectors.Good
+		if i%97 == 0 {
+			st = connectors.UncertainLastUsableValue
+		}
+		b.tags = append(b.tags, normalize.Sample{ID: asset + "/" + tag, Asset: asset, Tag: tag, Value: float64((i * 7919) % 1000),
+			Status: st, Received: epoch.Add(-time.Duration(i%5000) * time.Millisecond), Address: fmt.Sprintf("holding:%d:float32:ABCD", i%10000)})
+	}
+	return b
+}
+
+func TestLayout(t *testing.T) {
+	cols := []col{{w: 10, flex: 1, prio: 9}, {w: 5, prio: 8}, {w: 8, prio: 1}, {w: 6, flex: 1, prio: 5}}
+	cases := []struct {
+		width int
+		want  []int
+	}{
+		{32, []int{10, 5, 8, 6}},  // exactly the minimum
+		{42, []int{15, 5, 8, 11}}, // slack shared by the flex columns
+		{31, []int{14, 5, 0, 10}}, // the lowest priority goes first
+		{20, []int{14, 5, 0, 0}},  // then the next
+		{5, []int{10, 0, 0, 0}},   // the last column is kept even if too wide
+	}
+	for _, c := range cases {
+		got := layout(cols, c.width)
+		if fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("layout(%d) = %v, want %v", c.width, got, c.want)
+		}
+	}
+}
+
+func TestFormat(t *testing.T) {
+	cases := []struct{ got, want string }{
+		{fmtNum(72.5), "72.5"},
+		{fmtNum(1480), "1480"},
+		{fmtNum(0.4237), "0.424"},
+		{fmtNum(1.5e-5), "1.5e-05"},
+		{fmtAge(4200 * time.Millisecond), "4.2s"},
+		{fmtAge(37 * time.Second), "37s"},
+		{fmtAge(5*time.Minute + 3*time.Second), "5m03s"},
+		{fmtAge(2*time.Hour + 7*time.Minute), "2h07m"},
+		{fmtAge(76 * time.Hour), "3d04h"},
+		{fmtLatency(3200 * time.Microsecond), "3.2ms"},
+		{limitBits(connectors.UncertainEngineeringUnitsExceeded | connectors.LimitHigh), "High"},
+		{limitBits(connectors.Good | connectors.LimitLow), "Low"},
+		{badge(connectors.UncertainLastUsableValue | 0x10), "UNCR"},
+		{badge(connectors.GoodClamped), "GOOD"},
+		{fit("abcdef", 4), "abc…"},
+		{fitTail("site/line/machine", 8), "…machine"},
+		{fitR("7", 3), "  7"},
+		{spark([]float64{0, 1, 2, 3, 4, 5, 6, 7}, 10), "  ▁▂▃▄▅▆▇█"},
+		{spark([]float64{5, 5}, 2), "▄▄"},
+	}
+	for i, c := range cases {
+		if c.got != c.want {
+			t.Errorf("case %d: got %q, want %q", i, c.got, c.want)
+		}
+	}
+	ch := chart([]float64{0, 10}, 16, 2)
+	if len(ch) != 2 || !strings.HasSuffix(ch[0], " █") || !strings.HasSuffix(ch[1], "▁█") {
+		t.Errorf("chart = %q", ch)
+	}
+}
+
+func TestRowsJob(t *testing.T) {
+	b := generated(1000)
+	m := New(b, Options{Now: func() time.Time { return epoch }, NoColor: true, Role: RoleEngineer})
+	s := m.s
+	cases := []struct {
+		name    string
+		prefix  string
+		filter  string
+		nonGood bool
+		col     int
+		rev     bool
+		n       int
+		first   string
+	}{
+		{"all", "", "", false, sortName, false, 1000, "acme/site0/area0/line00/machine000/tag0000"},
+		{"machine", "acme/site0/area0/line00/machine003", "", false, sortName, false, 100, "acme/site0/area0/line00/machine003/tag0000"},
+		{"prefix is not a path prefix", "acme/site0/area0/line00/machine00", "", false, sortName, false, 0, ""},
+		{"filter", "", "tag0042", false, sortName, false, 10, "acme/site0/area0/line00/machine000/tag0042"},
+		{"filter by status", "", "uncertain", false, sortName, false, 11, "acme/site0/area0/line00/machine000/tag0000"},
+		{"non-good", "", "", true, sortName, false, 11, "acme/site0/area0/line00/machine000/tag0000"},
+		{"reverse", "", "", false, sortName, true, 1000, "acme/site0/area0/line00/machine009/tag0099"},
+		{"by age, oldest first", "", "", false, sortAge, false, 1000, "acme/site0/area0/line00/machine009/tag0099"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			j := &rowsJob{meta: s.meta, prefix: c.prefix, filter: c.filter, nonGood: c.nonGood, col: c.col, rev: c.rev}
+			if j.needsDyn() {
+				j.dyn = s.dyn.snapshot()
+			}
+			rows := j.run()
+			if len(rows) != c.n {
+				t.Fatalf("%d rows, want %d", len(rows), c.n)
+			}
+			if c.n > 0 && s.meta[rows[0]].id != c.first {
+				t.Errorf("first row %s, want %s", s.meta[rows[0]].id, c.first)
+			}
+		})
+	}
+}
+
+// A filter job on a big table runs as a command, and a result that a
+// newer job has overtaken is dropped.
+func TestStaleRowsDropped(t *testing.T) {
+	m := New(generated(syncRows+100), Options{Now: func() time.Time { return epoch }, NoColor: true, Role: RoleEngineer})
+	s := m.s
+	if len(s.rows) != syncRows+100 {
+		t.Fatalf("initial rows = %d", len(s.rows))
+	}
+	_, _ = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'/'}})
+	_, slow := m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'x'}}) // matches nothing
+	_, fast := m.Update(tea.KeyMsg{Type: tea.KeyBackspace})                 // matches all
+	if slow == nil || fast == nil {
+		t.Fatal("big tables must filter in a command")
+	}
+	if len(s.rows) != syncRows+100 {
+		t.Fatalf("rows changed before the job finished: %d", len(s.rows))
+	}
+	m.Update(fast())
+	m.Update(slow()) // stale
+	if len(s.rows) != syncRows+100 {
+		t.Errorf("stale result applied: %d rows", len(s.rows))
+	}
+}
+
+// Feed updates reach the screen on the next frame, not at once.
+func TestFrameCoalescing(t *testing.T) {
+	b := generated(200)
+	m := New(b, Options{Now: func() time.Time { return epoch }, NoColor: true, Role: RoleEngineer})
+	m.Init()
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
+	before := m.View()
+	up := b.tags[0]
+	up.Value = 123456
+	_, cmd := m.Update(feedMsg{Update{Samples: []normalize.Sample{up}}})
+	if cmd == nil {
+		t.Fatal("no re-armed feed / frame tick")
+	}
+	if m.View() != before {
+		t.Error("view changed before the frame")
+	}
+	if !m.s.tickPending {
+		t.Error("no frame scheduled")
+	}
+	m.Update(feedMsg{Update{Samples: []normalize.Sample{up}}})
+	m.Update(frameMsg{})
+	if v := m.View(); v == before || !strings.Contains(v, "123456") {
+		t.Errorf("frame did not show the update:\n%s", v)
+	}
+}
+
+func TestAlertUpsert(t *testing.T) {
+	b := generated(10)
+	b.alerts = []normalize.Alert{{ID: "stale:a", Target: b.tags[0].ID, Severity: normalize.SeverityHigh, State: normalize.ActiveUnacked}}
+	m := New(b, Options{Now: func() time.Time { return epoch }, NoColor: true})
+	s := m.s
+	if n := s.index[b.tags[0].Asset]; n.alerts != 1 || n.worst != normalize.SeverityHigh {
+		t.Fatalf("node alerts %d worst %d", n.alerts, n.worst)
+	}
+	s.apply(Update{Alerts: []normalize.Alert{
+		{ID: "stale:a", Target: b.tags[0].ID, State: normalize.Normal},
+		{ID: "frozen:b", Target: b.tags[1].ID, Severity: normalize.SeverityLow, State: normalize.ActiveAcked},
+	}})
+	s.refreshAlerts()
+	if len(s.alerts) != 1 || s.alerts[0].ID != "frozen:b" {
+		t.Fatalf("alerts %+v", s.alerts)
+	}
+	if n := s.root; n.alerts != 1 || n.worst != normalize.SeverityLow {
+		t.Errorf("root alerts %d worst %d", n.alerts, n.worst)
+	}
+}
+
+func benchModel(b *testing.B, n int, role Role) Model {
+	m := New(generated(n), Options{Now: func() time.Time { return epoch }, Role: role})
+	m.Update(tea.WindowSizeMsg{Width: 200, Height: 60})
+	return m
+}
+
+// BenchmarkView renders the tag table of 100k tags at 200×60.
+func BenchmarkView(b *testing.B) {
+	for _, role := range []Role{RoleEngineer, RoleOperator} {
+		b.Run(string(role), func(b *testing.B) {
+			m := benchModel(b, 100_000, role)
+			b.ReportAllocs()
+			for b.Loop() {
+				m.s.invalidate()
+				_ = m.View()
+			}
+		})
+	}
+}
+
+// BenchmarkFilter filters 100k tags (the job, off the update loop).
+func BenchmarkFilter(b *testing.B) {
+	m := benchModel(b, 100_000, RoleEngineer)
+	s := m.s
+	for _, c := range []struct {
+		name, filter string
+		col          int
+	}{{"substring", "tag0042", sortName}, {"status", "uncertain", sortName}, {"sort-value", "", sortValue}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				s.filter, s.sortC = c.filter, c.col
+				cmd := s.recompute()
+				if msg, ok := cmd().(rowsMsg); !ok || len(msg.rows) == 0 {
+					b.Fatal("no rows")
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkRecomputeOnLoop is the part of a filter that runs on the
+// update loop: preparing the job.
+func BenchmarkRecomputeOnLoop(b *testing.B) {
+	m := benchModel(b, 100_000, RoleEngineer)
+	s := m.s
+	s.filter = "tag0042"
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = s.recompute()
+	}
+}
+
+// BenchmarkMergeNewTags merges 1000 new tags into 100k (on a frame).
+func BenchmarkMergeNewTags(b *testing.B) {
+	m := benchModel(b, 100_000, RoleOperator)
+	s := m.s
+	extra := generated(101_000).tags[100_000:]
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		s.tags = s.tags[:100_000]
+		s.added = map[string]normalize.Sample{}
+		for _, t := range extra {
+			s.added[t.ID] = t
+		}
+		b.StartTimer()
+		s.mergeAdded()
+	}
+}
