@@ -58,6 +58,10 @@ func ExprRefs(machine, src string) (refs []string, err error) {
 type exprRef struct {
 	name string
 	from int
+	// lit is the string the reference is compared with by == or !=
+	// (state == "Running"), when hasLit.
+	lit    string
+	hasLit bool
 }
 
 // ExprError is an expression problem at a position within the
@@ -142,6 +146,15 @@ func (w *refWalker) add(n ast.Node, name string) {
 	w.refs = append(w.refs, exprRef{name: name, from: n.Location().From})
 }
 
+// isRefNode reports whether n is a node that reads one tag.
+func isRefNode(n ast.Node) bool {
+	switch n.(type) {
+	case *ast.IdentifierNode, *ast.MemberNode, *ast.CallNode:
+		return true
+	}
+	return false
+}
+
 // walk visits n with the let-bound names in scope.
 func (w *refWalker) walk(n ast.Node, scope []string) {
 	if n == nil || w.err != nil {
@@ -162,8 +175,18 @@ func (w *refWalker) walk(n ast.Node, scope []string) {
 	case *ast.UnaryNode:
 		w.walk(n.Node, scope)
 	case *ast.BinaryNode:
+		l0 := len(w.refs)
 		w.walk(n.Left, scope)
+		l1 := len(w.refs)
 		w.walk(n.Right, scope)
+		if w.err == nil && (n.Operator == "==" || n.Operator == "!=") {
+			if s, ok := n.Right.(*ast.StringNode); ok && l1-l0 == 1 && isRefNode(n.Left) {
+				w.refs[l0].lit, w.refs[l0].hasLit = s.Value, true
+			}
+			if s, ok := n.Left.(*ast.StringNode); ok && len(w.refs)-l1 == 1 && isRefNode(n.Right) {
+				w.refs[l1].lit, w.refs[l1].hasLit = s.Value, true
+			}
+		}
 	case *ast.ChainNode:
 		w.walk(n.Node, scope)
 	case *ast.MemberNode:

@@ -850,9 +850,13 @@ func (v *validator) expressions() {
 					if strings.HasPrefix(name, "\x00/") {
 						name = m.Name + name[1:]
 					}
-					if _, ok := v.tags[name]; !ok {
+					rt, ok := v.tags[name]
+					if !ok {
 						v.unknownRef(v.exprPos(v.tagPath(o, s.field), s.text, r.from, p), m, name)
 						continue
+					}
+					if r.hasLit {
+						v.stateLiteral(v.exprPos(v.tagPath(o, s.field), s.text, r.from, p), name, rt, r.lit)
 					}
 					if s.dep {
 						v.deps[id] = append(v.deps[id], name)
@@ -863,6 +867,24 @@ func (v *validator) expressions() {
 				}
 			}
 		}
+	}
+}
+
+// stateLiteral checks a comparison of a state machine tag with a string.
+func (v *validator) stateLiteral(p pos, name string, rt *rtag, lit string) {
+	if rt.tag.Model == nil || rt.tag.Model.StateMachine == nil {
+		return
+	}
+	if typ := effType(rt.tag); typ != String {
+		v.add(p, "make the tag a string to compare with state names", "%s is a numeric state code (%s); comparing it with %q is always false", name, typ, lit)
+		return
+	}
+	var states []string
+	for _, st := range rt.tag.Model.StateMachine.States {
+		states = append(states, st.Name)
+	}
+	if !slices.Contains(states, lit) {
+		v.add(p, didYouMean(lit, states), "%q is not a state of %s", lit, name)
 	}
 }
 
