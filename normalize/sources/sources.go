@@ -25,7 +25,7 @@ type Source struct {
 	// Modbus configures a Modbus TCP device.
 	Modbus *Modbus `yaml:"modbus,omitempty" json:"modbus,omitempty"`
 	// Points are the values read from the endpoint.
-	Points []Point `yaml:"points" json:"points"`
+	Points []Point `yaml:"points,omitempty" json:"points,omitempty"`
 }
 
 // OPCUA is an OPC UA endpoint.
