@@ -1,7 +1,9 @@
 package tui
 
 import (
+	"flag"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -294,5 +296,31 @@ func BenchmarkMergeNewTags(b *testing.B) {
 		}
 		b.StartTimer()
 		s.mergeAdded()
+	}
+}
+
+// TestReadmeKeys keeps the key table of README.md equal to the key map
+// (go test -run TestReadmeKeys -update rewrites it).
+func TestReadmeKeys(t *testing.T) {
+	const begin, end = "<!-- keys:begin -->\n", "<!-- keys:end -->"
+	raw, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(raw)
+	b, e := strings.Index(doc, begin), strings.Index(doc, end)
+	if b < 0 || e < b {
+		t.Fatal("README.md lacks the key table markers")
+	}
+	want := markdownKeys()
+	if got := doc[b+len(begin) : e]; got != want {
+		if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
+			doc = doc[:b+len(begin)] + want + doc[e:]
+			if err := os.WriteFile("README.md", []byte(doc), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		t.Errorf("README.md key table is stale (run with -update):\n%s", want)
 	}
 }

@@ -164,3 +164,23 @@ func helpLines(keyWidth int) []string {
 func KeyHelp() string {
 	return strings.Join(helpLines(12), "\n") + "\n"
 }
+
+// markdownKeys renders the key reference as Markdown tables per scope.
+func markdownKeys() string {
+	var b strings.Builder
+	esc := func(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
+	for sc := scopeGlobal; sc <= scopeDetail; sc++ {
+		fmt.Fprintf(&b, "**%s**\n\n| key | action |\n| --- | --- |\n", scopeNames[sc])
+		for _, k := range keymap {
+			if k.scope == sc {
+				fmt.Fprintf(&b, "| `%s` | %s |\n", esc(k.label), esc(k.help))
+			}
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("**Commands**\n\n| command | action |\n| --- | --- |\n")
+	for _, c := range commands {
+		fmt.Fprintf(&b, "| `%s` | %s |\n", c[0], c[1])
+	}
+	return b.String()
+}
