@@ -61,7 +61,7 @@ func TestServerStopsAndRestarts(t *testing.T) {
 	})
 	for _, a := range []string{nodeAddr("X"), nodeAddr("Y")} {
 		r, _ := latest(rs, a, isNoComm)
-		if d := r.Received.Sub(stopped); d > timeout+500*time.Millisecond {
+		if d := r.Received.Sub(stopped); d > timeout+time.Second {
 			t.Errorf("%s: no-communication reading %v after the server stopped, want within %v", a, d, timeout)
 		}
 		if r.Raw != nil || !r.SourceTime.IsZero() {
@@ -124,7 +124,7 @@ func TestSilentServerTripsWatchdog(t *testing.T) {
 		return ok
 	})
 	r, _ := latest(h.all(), nodeAddr("X"), isNoComm)
-	if d := r.Received.Sub(frozen); d > timeout+500*time.Millisecond {
+	if d := r.Received.Sub(frozen); d > timeout+time.Second {
 		t.Errorf("silence noticed after %v, want within %v", d, timeout)
 	}
 	if hl := h.c.Health(); hl.State == connectors.Connected {

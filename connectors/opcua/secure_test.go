@@ -1,0 +1,231 @@
+package opcua
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	awserver "github.com/awcullen/opcua/server"
+	awua "github.com/awcullen/opcua/ua"
+	"github.com/gopcua/opcua/id"
+
+	"github.com/otwin/otwin/connectors"
+)
+
+// identities caches test certificates: RSA key generation is slow under
+// the race detector.
+var identities struct {
+	sync.Mutex
+	m map[string]identity
+}
+
+type identity struct {
+	der []byte
+	key *rsa.PrivateKey
+}
+
+// serverIdentity returns the self-signed certificate named name (made
+// once per test binary) for 127.0.0.1.
+func serverIdentity(t testing.TB, name string) ([]byte, *rsa.PrivateKey) {
+	t.Helper()
+	identities.Lock()
+	defer identities.Unlock()
+	if id, ok := identities.m[name]; ok {
+		return id.der, id.key
+	}
+	der, key := makeIdentity(t)
+	if identities.m == nil {
+		identities.m = map[string]identity{}
+	}
+	identities.m[name] = identity{der, key}
+	return der, key
+}
+
+// makeIdentity makes a self-signed certificate for 127.0.0.1.
+func makeIdentity(t testing.TB) ([]byte, *rsa.PrivateKey) {
+	t.Helper()
+	var key *rsa.PrivateKey
+	for key == nil || !keyUsable(key) {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key = k
+	}
+	u, _ := url.Parse("urn:otwin:test:server")
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+		Subject:               pkix.Name{CommonName: "test server"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment | x509.KeyUsageKeyEncipherment | x509.KeyUsageDataEncipherment | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		BasicConstraintsValid: true,
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		URIs:                  []*url.URL{u},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der, key
+}
+
+// writeCert writes der as PEM into dir/name.
+func writeCert(t testing.TB, dir, name string, der []byte) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startAwcullenServer runs awcullen/opcua's server (the library the twin
+// uses, but without any twin code) with Basic256Sha256 endpoints and one
+// user, and a Double variable ns=<n>;s=X. That library cannot bind a host
+// or port 0: it listens on every interface on a free port for the test.
+func startAwcullenServer(t *testing.T, der []byte, key *rsa.PrivateKey) (url string, certPEM string) {
+	t.Helper()
+	dir := t.TempDir()
+	certPEM = filepath.Join(dir, "server.crt")
+	writeCert(t, dir, "server.crt", der)
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	if err := os.WriteFile(filepath.Join(dir, "server.key"), keyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	url = "opc.tcp://127.0.0.1:" + strconv.Itoa(port)
+	srv, err := awserver.New(
+		awua.ApplicationDescription{
+			ApplicationURI:  "urn:otwin:test:server",
+			ApplicationName: awua.LocalizedText{Text: "test server"},
+			ApplicationType: awua.ApplicationTypeServer,
+			DiscoveryURLs:   []string{url},
+		},
+		certPEM, filepath.Join(dir, "server.key"), url,
+		awserver.WithInsecureSkipVerify(),
+		awserver.WithAuthenticateUserNameIdentityFunc(func(u awua.UserNameIdentity, _, _ string) error {
+			if u.UserName == "operator" && u.Password == "secret" {
+				return nil
+			}
+			return awua.BadUserAccessDenied
+		}),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nm := srv.NamespaceManager()
+	ns := nm.Add(testNS)
+	v := awserver.NewVariableNode(srv, awua.NewNodeIDString(ns, "X"), awua.NewQualifiedName(ns, "X"), awua.NewLocalizedText("X", ""),
+		awua.NewLocalizedText("", ""), nil,
+		[]awua.Reference{{ReferenceTypeID: awua.ReferenceTypeIDHasComponent, IsInverse: true, TargetID: awua.NewExpandedNodeID(awua.ObjectIDObjectsFolder)}},
+		awua.NewDataValue(4.5, 0, time.Now(), 0, time.Now(), 0), awua.DataTypeIDDouble, awua.ValueRankScalar, []uint32{},
+		awua.AccessLevelsCurrentRead, 100, false, nil)
+	if err := nm.AddNode(v); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.ListenAndServe()
+	}()
+	t.Cleanup(func() {
+		srv.Close()
+		<-done
+	})
+	return url, certPEM
+}
+
+func TestSignAndEncryptWithUsername(t *testing.T) {
+	if testing.Short() {
+		t.Skip("awcullen's server takes 3s to close")
+	}
+	der, key := serverIdentity(t, "server")
+	url, _ := startAwcullenServer(t, der, key)
+	trust := t.TempDir()
+	writeCert(t, trust, "server.pem", der)
+	data := t.TempDir()
+	cfg := Config{
+		URL: url, Nodes: []string{nodeAddr("X")}, PublishingInterval: 50 * time.Millisecond, Timeout: 3 * time.Second,
+		SecurityMode: ModeSignAndEncrypt, SecurityPolicy: PolicyBasic256Sha256, DataDir: data, TrustDir: trust,
+		Username: "operator", Password: "secret",
+	}
+	h := runConnector(t, cfg)
+	h.waitFor(10*time.Second, "X over an encrypted channel", hasValue(nodeAddr("X"), 4.5))
+	h.stop()
+	<-h.done
+	h.done <- nil
+
+	// The generated client certificate is kept and reused.
+	first, err := os.ReadFile(filepath.Join(data, generatedCertFile))
+	if err != nil {
+		t.Fatalf("generated certificate: %v", err)
+	}
+	cfg.SecurityMode = ModeSign
+	h2 := runConnector(t, cfg)
+	h2.waitFor(10*time.Second, "X over a signed channel", hasValue(nodeAddr("X"), 4.5))
+	again, _ := os.ReadFile(filepath.Join(data, generatedCertFile))
+	if !bytes.Equal(first, again) {
+		t.Errorf("client certificate regenerated on the second run")
+	}
+
+	// A wrong password is refused: no values, the link is down.
+	cfg.Password = "wrong"
+	h3 := runConnector(t, cfg)
+	rs := h3.waitFor(10*time.Second, "BadNoCommunication for X", func(rs []connectors.Reading) bool {
+		_, ok := latest(rs, nodeAddr("X"), isNoComm)
+		return ok
+	})
+	for _, r := range rs {
+		if r.Raw != nil {
+			t.Errorf("value %v read with a wrong password", r.Raw)
+		}
+	}
+	if hl := h3.c.Health(); hl.State == connectors.Connected || hl.LastError == nil {
+		t.Errorf("health %+v after a wrong password, want down with an error", hl)
+	}
+}
+
+func TestUntrustedServerRefused(t *testing.T) {
+	der, key := serverIdentity(t, "server")
+	ts := startTestServer(t, serverOpts{cert: der, key: key, vars: []testVar{{name: "X", value: 4.5, dataType: id.Double}}})
+	other, otherKey := serverIdentity(t, "other")
+	trust := t.TempDir()
+	writeCert(t, trust, "other.pem", other)
+	// The client uses a certificate from files this time.
+	dir := t.TempDir()
+	writeCert(t, dir, "client.pem", other)
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(otherKey)})
+	if err := os.WriteFile(filepath.Join(dir, "client.key"), keyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := runConnector(t, Config{
+		URL: ts.url(), Nodes: []string{nodeAddr("X")}, Timeout: 2 * time.Second,
+		SecurityMode: ModeSign, Certificate: filepath.Join(dir, "client.pem"), Key: filepath.Join(dir, "client.key"), TrustDir: trust,
+	})
+	hl := h.waitHealth(5*time.Second, "a refusal", func(hl connectors.Health) bool { return hl.LastError != nil })
+	if !errors.Is(hl.LastError, errUntrusted) {
+		t.Errorf("LastError = %v, want %v", hl.LastError, errUntrusted)
+	}
+	rs := h.waitFor(5*time.Second, "BadNoCommunication for X", func(rs []connectors.Reading) bool {
+		_, ok := latest(rs, nodeAddr("X"), isNoComm)
+		return ok
+	})
+	for _, r := range rs {
+		if r.Raw != nil {
+			t.Errorf("value %v read from an untrusted server", r.Raw)
+		}
+	}
+}
