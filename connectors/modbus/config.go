@@ -58,6 +58,12 @@ type Config struct {
 	Logger *slog.Logger `yaml:"-" json:"-"`
 }
 
+// DefaultConfig returns a Config with every default filled in; set Name,
+// Address, UnitID and Points.
+func DefaultConfig() Config {
+	return Config{PollInterval: DefaultPollInterval, Timeout: DefaultTimeout, MaxGap: DefaultMaxGap}
+}
+
 // withDefaults returns c with its zero fields defaulted.
 func (c Config) withDefaults() Config {
 	if c.PollInterval == 0 {

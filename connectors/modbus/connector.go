@@ -59,7 +59,9 @@ type Stats struct {
 }
 
 // New validates cfg (every problem at once, naming the device and each
-// bad point) and returns a connector that has not yet connected.
+// bad point) and returns a connector that has not yet connected. It logs
+// a warning for addresses that look like Modicon numbers (holding
+// 40001-49999, input 30001-39999).
 func New(cfg Config) (*Connector, error) {
 	cfg = cfg.withDefaults()
 	regs, err := cfg.parse()
@@ -72,6 +74,13 @@ func New(cfg Config) (*Connector, error) {
 		regs:    regs,
 		log:     cfg.Logger.With("source", cfg.Name, "endpoint", cfg.Address),
 		reprobe: defaultReprobe,
+	}
+	for i, r := range regs {
+		if r.Table == Holding && r.Address > 40000 && r.Address < 50000 ||
+			r.Table == Input && r.Address > 30000 && r.Address < 40000 {
+			c.log.Warn("modbus point looks like a Modicon number; addresses are 0-based (40001 is holding:0)",
+				"point", cfg.Points[i])
+		}
 	}
 	c.health = connectors.Health{
 		Source:   cfg.Name,
