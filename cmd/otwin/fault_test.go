@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/otwin/otwin/scenarios"
+	"github.com/otwin/otwin/twin"
+	"github.com/otwin/otwin/twin/control"
+)
+
+// controlTwin runs a real engine behind the control API on 127.0.0.1.
+func controlTwin(t *testing.T) (*twin.Engine, string) {
+	t.Helper()
+	d := func(x time.Duration) scenarios.Duration { return scenarios.Duration(x) }
+	sc := &scenarios.Scenario{
+		Name: "cli", Seed: 1, Tick: d(100 * time.Millisecond), TimeScale: 1,
+		Machines: []scenarios.Machine{{Name: "press1", Tags: []scenarios.Tag{
+			{Name: "force", Type: scenarios.Float64, Model: &scenarios.Model{Sine: &scenarios.Sine{Offset: 50, Amplitude: 5, Period: d(10 * time.Second)}}},
+		}}},
+		Faults: []scenarios.Fault{
+			{Name: "force_stuck", Kind: scenarios.Stuck, Target: "press1/force", Duration: d(time.Minute)},
+			{Name: "press_down", Kind: scenarios.CommLoss, Target: "press1"},
+		},
+	}
+	e, err := twin.New(sc, twin.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(control.Handler(e, slog.New(slog.DiscardHandler)))
+	t.Cleanup(srv.Close)
+	return e, srv.URL
+}
+
+// otwin runs the command line args and returns its output.
+func otwin(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	root := newRoot()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(args)
+	err := root.ExecuteContext(context.Background())
+	return out.String(), err
+}
+
+func TestFaultCommands(t *testing.T) {
+	e, url := controlTwin(t)
+	tests := []struct {
+		args    []string
+		want    []string // substrings of the output, or of the error
+		wantErr bool
+	}{
+		{[]string{"fault", "list", "--control", url}, []string{"NAME", "force_stuck", "stuck", "press1/force", "no", "scenario"}, false},
+		{[]string{"fault", "inject", "force_stuck", "--control", url}, []string{"injected force_stuck (stuck on press1/force) at 0s, until 1m0s"}, false},
+		{[]string{"fault", "inject", "--control", url, "--kind", "drift", "--target", "press1/force", "--rate", "0.5", "--duration", "30s"},
+			[]string{"injected drift-1 (drift on press1/force)", "until 30s"}, false},
+		{[]string{"fault", "inject", "wobble", "--control", url, "--kind", "out_of_range", "--target", "press1/force", "--value", "-1"},
+			[]string{"injected wobble"}, false},
+		{[]string{"fault", "inject", "modbus_busy", "--control", url, "--kind", "modbus_exception", "--target", "press1", "--exception", "6", "--protocol", "modbus"},
+			[]string{"injected modbus_busy"}, false},
+		{[]string{"fault", "inject", "--control", url, "--kind", "latency", "--target", "press1"}, []string{"latency:"}, true},
+		{[]string{"fault", "inject", "nope", "--control", url}, []string{"unknown fault", "HTTP 404"}, true},
+		{[]string{"fault", "list", "--control", url}, []string{"force_stuck  stuck", "yes", "drift-1", "ad hoc", "press1 (modbus)"}, false},
+		{[]string{"fault", "clear", "force_stuck", "--control", url}, []string{"cleared force_stuck"}, false},
+		{[]string{"fault", "clear", "press_down", "--control", url}, []string{"not active", "HTTP 409"}, true},
+	}
+	for _, tt := range tests {
+		out, err := otwin(t, tt.args...)
+		text := out
+		if err != nil {
+			text += err.Error()
+		}
+		if (err != nil) != tt.wantErr {
+			t.Fatalf("%v: err %v, want error %v; output %s", tt.args, err, tt.wantErr, out)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(text, w) {
+				t.Fatalf("%v: output %q lacks %q", tt.args, text, w)
+			}
+		}
+	}
+	if l := e.Link("press1", "modbus"); l.Exception != 6 {
+		t.Fatalf("modbus exception fault did not reach the engine: %+v", l)
+	}
+}
+
+func TestControlLocation(t *testing.T) {
+	_, url := controlTwin(t)
+	dir := t.TempDir()
+	ready := filepath.Join(dir, "ready.json")
+	if err := os.WriteFile(ready, []byte(`{"control":"`+url+`"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("ready file", func(t *testing.T) {
+		if out, err := otwin(t, "clock", "status", "--ready-file", ready); err != nil || !strings.Contains(out, "scenario:") {
+			t.Fatalf("%s %v", out, err)
+		}
+	})
+	t.Run("environment", func(t *testing.T) {
+		t.Setenv("OTWIN_CONTROL", url)
+		if out, err := otwin(t, "fault", "list"); err != nil || !strings.Contains(out, "force_stuck") {
+			t.Fatalf("%s %v", out, err)
+		}
+	})
+	t.Run("nothing given", func(t *testing.T) {
+		t.Setenv("OTWIN_CONTROL", "")
+		if _, err := otwin(t, "fault", "list"); err == nil || !strings.Contains(err.Error(), "--control") {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("not reachable", func(t *testing.T) {
+		srv := httptest.NewServer(nil)
+		dead := srv.URL
+		srv.Close()
+		_, err := otwin(t, "clock", "status", "--control", dead)
+		if !errors.Is(err, control.ErrUnreachable) || !strings.Contains(err.Error(), "is the twin running") {
+			t.Fatalf("got %v", err)
+		}
+	})
+}
