@@ -1,0 +1,302 @@
+package opcua
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopcua/opcua/ua"
+
+	"github.com/otwin/otwin/connectors"
+)
+
+func TestParseNode(t *testing.T) {
+	tests := []struct {
+		in      string
+		wantURI string
+		wantIdx uint16
+		wantID  string
+		byIndex bool
+		err     string
+	}{
+		{in: "nsu=urn:a:b;s=Line1.Temp", wantURI: "urn:a:b", wantID: "s=Line1.Temp"},
+		{in: "nsu=http://x.org/UA/;i=1001", wantURI: "http://x.org/UA/", wantID: "i=1001"},
+		{in: "nsu=urn:a;g=72962B91-FA75-4AE6-8D28-B404DC7DAF63", wantURI: "urn:a", wantID: "g=72962B91-FA75-4AE6-8D28-B404DC7DAF63"},
+		{in: "nsu=urn:a;b=aGVsbG8=", wantURI: "urn:a", wantID: "b=aGVsbG8="},
+		{in: "nsu=urn:a;s=with;semicolon", wantURI: "urn:a", wantID: "s=with;semicolon"},
+		{in: "ns=3;s=Temp", wantIdx: 3, wantID: "s=Temp", byIndex: true},
+		{in: "i=2258", wantID: "i=2258"},
+		{in: "nsu=;s=x", err: "empty namespace URI"},
+		{in: "nsu=urn:a", err: "needs"},
+		{in: "ns=x;s=a", err: "namespace index"},
+		{in: "ns=70000;s=a", err: "namespace index"},
+		{in: "nsu=urn:a;q=1", err: "identifier must be"},
+		{in: "nsu=urn:a;i=notanumber", err: "node"},
+		{in: "nsu=urn:a;g=not-a-guid", err: "node"},
+		{in: "", err: "identifier must be"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			r, err := parseNode(tt.in)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("parseNode(%q) error %v, want containing %q", tt.in, err, tt.err)
+				}
+				if !strings.Contains(err.Error(), tt.in) {
+					t.Errorf("error %q does not name the node", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("parseNode(%q): %v", tt.in, err)
+			}
+			if r.uri != tt.wantURI || r.index != tt.wantIdx || r.id != tt.wantID || r.byIndex() != tt.byIndex {
+				t.Errorf("parseNode(%q) = %+v (byIndex %v)", tt.in, r, r.byIndex())
+			}
+		})
+	}
+}
+
+func TestResolveAndCanonical(t *testing.T) {
+	ns := []string{"http://opcfoundation.org/UA/", "urn:server", "urn:plant"}
+	r, _ := parseNode("nsu=urn:plant;s=Temp")
+	id, err := r.resolve(ns)
+	if err != nil || id.Namespace() != 2 || id.StringID() != "Temp" {
+		t.Fatalf("resolve = %v, %v; want ns=2;s=Temp", id, err)
+	}
+	if _, err := r.resolve(ns[:2]); err == nil || !strings.Contains(err.Error(), "urn:plant") {
+		t.Errorf("resolve without the namespace: %v, want an error naming it", err)
+	}
+	r2, _ := parseNode("ns=5;i=7")
+	if _, err := r2.resolve(ns); err == nil {
+		t.Errorf("ns=5 resolved on a server with 3 namespaces")
+	}
+	for _, tt := range []struct {
+		id   *ua.NodeID
+		want string
+	}{
+		{ua.NewStringNodeID(2, "Line1.Temp"), "nsu=urn:plant;s=Line1.Temp"},
+		{ua.NewNumericNodeID(1, 1001), "nsu=urn:server;i=1001"},
+		{ua.NewNumericNodeID(0, 2258), "i=2258"},
+		{ua.NewStringNodeID(9, "x"), "ns=9;s=x"},
+	} {
+		if got := canonicalAddress(tt.id, ns); got != tt.want {
+			t.Errorf("canonicalAddress(%v) = %q, want %q", tt.id, got, tt.want)
+		}
+	}
+}
+
+func TestNewValidation(t *testing.T) {
+	valid := Config{Name: "plc1", URL: "opc.tcp://127.0.0.1:4840", Nodes: []string{"nsu=urn:a;s=x"}}
+	tests := []struct {
+		name  string
+		edit  func(c *Config)
+		wants []string // every one must appear in the one error
+	}{
+		{name: "valid", edit: func(*Config) {}},
+		{name: "browse root only", edit: func(c *Config) { c.Nodes = nil; c.BrowseRoot = "nsu=urn:a;s=Plant" }},
+		{name: "everything wrong at once", edit: func(c *Config) {
+			c.Name = ""
+			c.URL = "http://x"
+			c.SecurityMode = "Encrypt"
+			c.SecurityPolicy = "Basic128"
+			c.Nodes = []string{"nsu=urn:a;s=x", "bogus", "nsu=urn:a;s=x"}
+			c.Timeout = -time.Second
+			c.Deadband = -1
+			c.Password = "p"
+		}, wants: []string{"name: required", "url \"http://x\"", "security_mode \"Encrypt\"", "security_policy \"Basic128\"",
+			"nodes[1]", "bogus", "nodes[2]", "duplicate of nodes[0]", "timeout: -1s", "deadband", "password"}},
+		{name: "no points", edit: func(c *Config) { c.Nodes = nil }, wants: []string{"nodes: none configured"}},
+		{name: "secure needs a place for its certificate", edit: func(c *Config) { c.SecurityMode = ModeSignAndEncrypt },
+			wants: []string{"data_dir: required"}},
+		{name: "none with a policy", edit: func(c *Config) { c.SecurityPolicy = PolicyBasic256Sha256 },
+			wants: []string{"None goes with None"}},
+		{name: "certificate without key", edit: func(c *Config) { c.SecurityMode = ModeSign; c.Certificate = "testdata/garbage.pem" },
+			wants: []string{"certificate and key: set both or neither"}},
+		{name: "unreadable certificate and key", edit: func(c *Config) {
+			c.SecurityMode = ModeSign
+			c.Certificate = "testdata/garbage.pem"
+			c.Key = "testdata/missing.pem"
+		}, wants: []string{"certificate:", "garbage.pem", "key:", "missing.pem"}},
+		{name: "trust dir missing", edit: func(c *Config) { c.TrustDir = "testdata/nope" }, wants: []string{"trust_dir"}},
+		{name: "timeout shorter than keep-alives", edit: func(c *Config) { c.Timeout = 200 * time.Millisecond; c.PublishingInterval = time.Second },
+			wants: []string{"twice publishing_interval"}},
+		{name: "bad browse root", edit: func(c *Config) { c.BrowseRoot = "Plant" }, wants: []string{"browse_root"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := valid
+			cfg.Nodes = append([]string(nil), valid.Nodes...)
+			cfg.Logger = testLogger(t)
+			tt.edit(&cfg)
+			c, err := New(cfg)
+			if len(tt.wants) == 0 {
+				if err != nil {
+					t.Fatalf("New: %v", err)
+				}
+				if c.Name() != "plc1" || c.Health().State != connectors.Connecting || c.Health().Protocol != "opcua" {
+					t.Errorf("new connector: name %q health %+v", c.Name(), c.Health())
+				}
+				d := c.Config()
+				if d.PublishingInterval != DefaultPublishingInterval || d.SamplingInterval != DefaultPublishingInterval/2 ||
+					d.QueueSize != DefaultQueueSize || d.Timeout != DefaultTimeout || d.SecurityMode != ModeNone || d.SecurityPolicy != PolicyNone {
+					t.Errorf("defaults not applied: %+v", d)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("New accepted %+v", cfg)
+			}
+			for _, w := range tt.wants {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not mention %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+func TestSeqTracker(t *testing.T) {
+	type msg struct {
+		seq       uint32
+		keepAlive bool
+		missing   uint32
+	}
+	tests := []struct {
+		name string
+		msgs []msg
+	}{
+		{"in order", []msg{{1, false, 0}, {2, false, 0}, {3, false, 0}}},
+		{"starts anywhere", []msg{{500, false, 0}, {501, false, 0}}},
+		{"one lost", []msg{{1, false, 0}, {3, false, 1}, {4, false, 0}}},
+		{"several lost", []msg{{10, false, 0}, {15, false, 4}}},
+		{"keep-alive carries the next number", []msg{{1, false, 0}, {2, true, 0}, {2, true, 0}, {2, false, 0}}},
+		{"keep-alive reveals a loss", []msg{{1, false, 0}, {4, true, 2}, {4, false, 0}}},
+		{"first message a keep-alive", []msg{{7, true, 0}, {7, false, 0}, {9, false, 1}}},
+		{"repeated or old message", []msg{{5, false, 0}, {5, false, 0}, {3, false, 0}, {6, false, 0}}},
+		{"keep-alive with the last number", []msg{{5, false, 0}, {5, true, 0}, {6, false, 0}}},
+		{"wraps without using 0", []msg{{0xFFFFFFFE, false, 0}, {0xFFFFFFFF, false, 0}, {1, false, 0}, {2, false, 0}}},
+		{"loss across the wrap", []msg{{0xFFFFFFFE, false, 0}, {2, false, 2}}},
+		{"zero is ignored", []msg{{3, false, 0}, {0, false, 0}, {4, false, 0}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var s seqTracker
+			for i, m := range tt.msgs {
+				if got := s.observe(m.seq, m.keepAlive); got != m.missing {
+					t.Errorf("message %d (seq %d keepAlive %v): missing %d, want %d", i, m.seq, m.keepAlive, got, m.missing)
+				}
+			}
+		})
+	}
+}
+
+func TestMissingBefore(t *testing.T) {
+	tests := []struct {
+		seq, n uint32
+		max    int
+		want   []uint32
+	}{
+		{seq: 10, n: 3, max: 64, want: []uint32{7, 8, 9}},
+		{seq: 2, n: 2, max: 64, want: []uint32{0xFFFFFFFF, 1}},
+		{seq: 100, n: 1000, max: 2, want: []uint32{98, 99}},
+		{seq: 5, n: 0, max: 64, want: nil},
+	}
+	for _, tt := range tests {
+		got := missingBefore(tt.seq, tt.n, tt.max)
+		if len(got) != len(tt.want) {
+			t.Errorf("missingBefore(%d,%d,%d) = %v, want %v", tt.seq, tt.n, tt.max, got, tt.want)
+			continue
+		}
+		for i := range got {
+			if got[i] != tt.want[i] {
+				t.Errorf("missingBefore(%d,%d,%d) = %v, want %v", tt.seq, tt.n, tt.max, got, tt.want)
+				break
+			}
+		}
+	}
+}
+
+func TestFromDataValue(t *testing.T) {
+	ts := time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)
+	srv := ts.Add(time.Millisecond)
+	dv := func(v any, mask byte, code ua.StatusCode) *ua.DataValue {
+		d := &ua.DataValue{EncodingMask: mask | ua.DataValueSourceTimestamp | ua.DataValueServerTimestamp, Status: code, SourceTimestamp: ts, ServerTimestamp: srv}
+		if v != nil {
+			d.EncodingMask |= ua.DataValueValue
+			d.Value = ua.MustVariant(v)
+		}
+		if code != 0 {
+			d.EncodingMask |= ua.DataValueStatusCode
+		}
+		return d
+	}
+	guid := ua.NewGUID("72962B91-FA75-4AE6-8D28-B404DC7DAF63")
+	tests := []struct {
+		name   string
+		in     *ua.DataValue
+		raw    any
+		status error
+	}{
+		{"bool", dv(true, 0, 0), true, nil},
+		{"sbyte", dv(int8(-3), 0, 0), int64(-3), nil},
+		{"int16", dv(int16(-300), 0, 0), int64(-300), nil},
+		{"int32", dv(int32(-70000), 0, 0), int64(-70000), nil},
+		{"int64", dv(int64(-1<<40), 0, 0), int64(-1 << 40), nil},
+		{"byte", dv(uint8(200), 0, 0), uint64(200), nil},
+		{"uint16", dv(uint16(65000), 0, 0), uint64(65000), nil},
+		{"uint32", dv(uint32(4e9), 0, 0), uint64(4e9), nil},
+		{"uint64", dv(uint64(1<<63), 0, 0), uint64(1 << 63), nil},
+		{"float", dv(float32(0.5), 0, 0), float64(0.5), nil},
+		{"double", dv(1.25, 0, 0), 1.25, nil},
+		{"string", dv("abc", 0, 0), "abc", nil},
+		{"datetime", dv(ts, 0, 0), "2026-01-02T03:04:05.000006Z", nil},
+		{"localized text", dv(ua.NewLocalizedText("hello"), 0, 0), "hello", nil},
+		{"guid", dv(guid, 0, 0), guid.String(), nil},
+		{"bytestring", dv([]byte("hi"), 0, 0), "aGk=", nil},
+		{"array is a type mismatch", dv([]float64{1, 2}, 0, 0), nil, connectors.BadTypeMismatch},
+		{"bad status without value", dv(nil, 0, ua.StatusBadSensorFailure), nil, connectors.BadSensorFailure},
+		{"uncertain keeps its value", dv(2.5, 0, ua.StatusUncertainLastUsableValue), 2.5, connectors.UncertainLastUsableValue},
+		{"good with info bits keeps the code", dv(1.0, 0, ua.StatusCode(0x00000400)), 1.0, connectors.StatusCode(0x00000400)},
+		{"good without value", dv(nil, 0, 0), nil, connectors.BadWaitingForInitialData},
+		{"bad array keeps the server's status", dv([]int32{1}, 0, ua.StatusBadOutOfService), nil, connectors.BadOutOfService},
+		{"nil", nil, nil, connectors.BadNoCommunication},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := fromDataValue(tt.in)
+			if f.raw != tt.raw {
+				t.Errorf("raw = %#v, want %#v", f.raw, tt.raw)
+			}
+			if !errors.Is(f.status, tt.status) && f.status != tt.status {
+				t.Errorf("status = %v, want %v", f.status, tt.status)
+			}
+			if tt.in != nil && (!f.sourceTime.Equal(ts) || !f.serverTime.Equal(srv)) {
+				t.Errorf("times = %v, %v", f.sourceTime, f.serverTime)
+			}
+		})
+	}
+	// No timestamps on the wire: zero times.
+	if f := fromDataValue(&ua.DataValue{EncodingMask: ua.DataValueValue, Value: ua.MustVariant(1.0), SourceTimestamp: ts}); !f.sourceTime.IsZero() {
+		t.Errorf("source time %v taken from a field the mask does not cover", f.sourceTime)
+	}
+}
+
+func TestDataTypeName(t *testing.T) {
+	for _, tt := range []struct {
+		id   *ua.NodeID
+		want string
+	}{
+		{ua.NewNumericNodeID(0, 11), "Double"},
+		{ua.NewNumericNodeID(0, 5), "UInt16"},
+		{ua.NewNumericNodeID(0, 1), "Boolean"},
+		{ua.NewNumericNodeID(0, 29), "Enumeration"},
+		{ua.NewNumericNodeID(3, 3003), "ns=3;i=3003"},
+		{nil, ""},
+	} {
+		if got := dataTypeName(tt.id); got != tt.want {
+			t.Errorf("dataTypeName(%v) = %q, want %q", tt.id, got, tt.want)
+		}
+	}
+}
