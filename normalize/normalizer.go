@@ -143,6 +143,7 @@ type Normalizer struct {
 	byID    map[string]*tagState
 	tags    []*tagState
 	sources map[string]*sourceState
+	srcList []*sourceState // in creation order, for a deterministic Tick
 	automap map[string]string
 	defs    Rules
 	alerts  *Alerts
@@ -215,6 +216,7 @@ func (n *Normalizer) source(name string) *sourceState {
 			s.commLoss = n.defs.CommLoss
 		}
 		n.sources[name] = s
+		n.srcList = append(n.srcList, s)
 	}
 	return s
 }
@@ -746,7 +748,7 @@ func (n *Normalizer) Tick(now time.Time, dst []Sample) []Sample {
 			n.raise(t, bitFrozen, AlertFrozen, now, "value %g unchanged for %s (limit %s)", t.frozenVal, now.Sub(t.frozenSince).Round(time.Millisecond), t.rules.frozen)
 		}
 	}
-	for _, src := range n.sources {
+	for _, src := range n.srcList {
 		if src.down && !src.commActive && src.commLoss > 0 && now.Sub(src.downSince) >= src.commLoss {
 			src.commActive = true
 			msg := fmt.Sprintf("no answer for %s (limit %s)", now.Sub(src.downSince).Round(time.Millisecond), src.commLoss)

@@ -52,7 +52,13 @@ type Pipeline struct {
 	Buffer int
 
 	mu     sync.Mutex
-	failed map[string]error
+	failed map[string]failure
+}
+
+// failure is a connector whose Run returned an error.
+type failure struct {
+	err error
+	at  time.Time
 }
 
 // Run runs until ctx is done, then waits for the connectors to return and
@@ -80,7 +86,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		buf = DefaultBuffer
 	}
 	p.mu.Lock()
-	p.failed = make(map[string]error)
+	p.failed = make(map[string]failure)
 	p.mu.Unlock()
 
 	p.Store.Publish(p.Normalizer.Initial()...)
@@ -94,8 +100,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			err := runConnector(ctx, c, ch)
 			if err != nil && ctx.Err() == nil {
 				log.Error("connector stopped", "source", c.Name(), "err", err)
+				at := now()
 				p.mu.Lock()
-				p.failed[c.Name()] = err
+				p.failed[c.Name()] = failure{err: err, at: at}
 				p.mu.Unlock()
 			}
 		}()
@@ -158,12 +165,8 @@ func (p *Pipeline) tick(now time.Time, buf []normalize.Sample) {
 		if h.Source == "" {
 			h.Source = c.Name()
 		}
-		if err, ok := p.failed[c.Name()]; ok {
-			if h.State != connectors.Down {
-				h.Since = now
-			}
-			h.State = connectors.Down
-			h.LastError = err
+		if f, ok := p.failed[c.Name()]; ok {
+			h.State, h.Since, h.LastError = connectors.Down, f.at, f.err
 		}
 		hs = append(hs, h)
 	}

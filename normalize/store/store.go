@@ -260,8 +260,10 @@ func (s *Store) SnapshotInto(dst []normalize.Sample) []normalize.Sample {
 	return dst
 }
 
-// History appends to dst[:0] the kept values of tag id that have one
-// (Number and Bool samples whose status is not Bad), oldest first.
+// History appends to dst[:0] the kept measured values of tag id, oldest
+// first: those of Number and Bool samples whose status is not Bad and not
+// a re-emitted last usable value (Uncertain_LastUsableValue,
+// Uncertain_NoCommunicationLastUsableValue).
 func (s *Store) History(id string, dst []float64) []float64 {
 	dst = dst[:0]
 	s.mu.RLock()
@@ -271,11 +273,19 @@ func (s *Store) History(id string, dst []float64) []float64 {
 		return dst
 	}
 	e.each(func(p histPoint) {
-		if !p.st.IsBad() {
+		if measured(p.st) {
 			dst = append(dst, p.v)
 		}
 	})
 	return dst
+}
+
+func measured(st connectors.StatusCode) bool {
+	switch st & 0xFFFF0000 {
+	case connectors.UncertainLastUsableValue, connectors.UncertainNoCommunicationLastUsableValue:
+		return false
+	}
+	return !st.IsBad()
 }
 
 // HistorySamples returns every kept point of tag id, oldest first.
