@@ -36,6 +36,7 @@ var (
 	srvA      *Server
 	srvB      *Server
 	clientDER []byte
+	testDir   string // DataDir of every test server: one certificate
 	clientKey *rsa.PrivateKey
 )
 
@@ -71,6 +72,7 @@ func runMain(m *testing.M) (int, error) {
 		return 0, err
 	}
 	defer os.RemoveAll(dir)
+	testDir = dir
 
 	certPEM, keyPEM, err := generateCertificate("urn:otwin:test:client", nil)
 	if err != nil {
@@ -804,7 +806,7 @@ func TestMaxConnections(t *testing.T) {
 	f := newFakeSource()
 	f.addMachine("m", scenarios.Location{}, twin.TagInfo{Name: "x"})
 	cfg := DefaultConfig("m")
-	cfg.DataDir = t.TempDir()
+	cfg.DataDir = testDir
 	cfg.MaxConnections = 2
 	cfg.HelloTimeout = 5 * time.Second
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -858,7 +860,7 @@ func TestNewErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := DefaultConfig("m")
-			cfg.DataDir = t.TempDir()
+			cfg.DataDir = testDir
 			cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 			tt.cfg(&cfg)
 			s, err := New(f, cfg)
@@ -877,7 +879,7 @@ func TestStartAfterClose(t *testing.T) {
 	f := newFakeSource()
 	f.addMachine("m", scenarios.Location{}, twin.TagInfo{Name: "x"})
 	cfg := DefaultConfig("m")
-	cfg.DataDir = t.TempDir()
+	cfg.DataDir = testDir
 	s, err := New(f, cfg)
 	if err != nil {
 		t.Fatal(err)
