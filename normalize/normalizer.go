@@ -150,7 +150,15 @@ type Normalizer struct {
 	stats   Stats
 	started time.Time
 	lastNow time.Time
+	// unknownSeen remembers unmapped addresses (bounded), newUnknown the
+	// ones not yet taken by TakeUnknown.
+	unknownSeen map[addrKey]struct{}
+	newUnknown  []string
 }
+
+// maxUnknownSeen bounds the unmapped addresses remembered for
+// TakeUnknown.
+const maxUnknownSeen = 1000
 
 // New builds a Normalizer from cfg; it returns every configuration problem
 // at once (see Config.Validate).
@@ -294,6 +302,29 @@ func (n *Normalizer) resolve(r *connectors.Reading) *tagState {
 	return t
 }
 
+func (n *Normalizer) noteUnknown(source, address string) {
+	k := addrKey{source, address}
+	if _, seen := n.unknownSeen[k]; seen || len(n.unknownSeen) >= maxUnknownSeen {
+		return
+	}
+	if n.unknownSeen == nil {
+		n.unknownSeen = make(map[addrKey]struct{})
+	}
+	n.unknownSeen[k] = struct{}{}
+	n.newUnknown = append(n.newUnknown, source+" "+address)
+}
+
+// TakeUnknown returns the unmapped addresses ("source address") seen for
+// the first time since the previous call, so that the caller can log each
+// once (at most 1000 distinct addresses are remembered).
+func (n *Normalizer) TakeUnknown() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := n.newUnknown
+	n.newUnknown = nil
+	return out
+}
+
 func (n *Normalizer) applyInfo(t *tagState, in *connectors.PointInfo) {
 	if !t.unitFixed && in.HasUnit {
 		if u, ok := UnitFromID(in.UnitID); ok {
@@ -430,6 +461,7 @@ func (n *Normalizer) Apply(r connectors.Reading) (Sample, bool) {
 	if t == nil {
 		if t = n.resolve(&r); t == nil {
 			n.stats.Unknown++
+			n.noteUnknown(r.Source, r.Address)
 			return Sample{}, false
 		}
 	}

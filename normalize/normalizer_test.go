@@ -87,6 +87,13 @@ func TestApplyMapping(t *testing.T) {
 				if n.Stats().Unknown != 1 {
 					t.Errorf("unknown not counted: %+v", n.Stats())
 				}
+				n.Apply(tt.r)
+				if u := n.TakeUnknown(); len(u) != 1 || u[0] != "plc nope" {
+					t.Errorf("TakeUnknown = %q", u)
+				}
+				if u := n.TakeUnknown(); len(u) != 0 {
+					t.Errorf("TakeUnknown again = %q", u)
+				}
 				return
 			}
 			if s.Kind != tt.kind || s.Value != tt.value || s.Text != tt.text || s.Status != tt.status {

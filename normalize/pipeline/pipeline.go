@@ -51,6 +51,7 @@ type Pipeline struct {
 	// Buffer is the capacity of the readings channel. Default 4096.
 	Buffer int
 
+	log    *slog.Logger
 	mu     sync.Mutex
 	failed map[string]failure
 }
@@ -73,6 +74,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	p.log = log
 	now := p.Now
 	if now == nil {
 		now = time.Now
@@ -177,6 +179,9 @@ func (p *Pipeline) tick(now time.Time, buf []normalize.Sample) {
 	}
 	p.Store.SetHealth(hs...)
 	p.publish(out)
+	for _, u := range p.Normalizer.TakeUnknown() {
+		p.log.Warn("readings of an unmapped address dropped", "address", u)
+	}
 }
 
 func (p *Pipeline) publish(samples []normalize.Sample) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -64,6 +65,24 @@ func (c *clock) now() time.Time {
 	return c.t
 }
 
+// logBuf is a concurrency-safe log sink.
+type logBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 type events struct {
 	mu sync.Mutex
 	ev []Event
@@ -113,10 +132,12 @@ func TestPipeline(t *testing.T) {
 	bad := &fakeConn{name: "bad", err: errors.New("invalid endpoint URL")}
 	boom := &fakeConn{name: "boom", panicMsg: "nil map"}
 	var evs events
+	var logs logBuf
 	clk := &clock{t: t0}
 	p := &Pipeline{
 		Connectors: []connectors.Connector{good, bad, boom}, Normalizer: n, Store: st,
 		TickInterval: 2 * time.Millisecond, OnEvent: evs.add, Now: clk.now,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -173,6 +194,10 @@ func TestPipeline(t *testing.T) {
 	if n.Stats().Unknown != 1 {
 		t.Errorf("stats %+v", n.Stats())
 	}
+	poll(t, "logs", func() bool {
+		l := logs.String()
+		return strings.Contains(l, `address="good zzz"`) && strings.Contains(l, "invalid endpoint URL")
+	})
 	cancel()
 	select {
 	case err := <-done:

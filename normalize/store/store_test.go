@@ -79,10 +79,16 @@ func TestLatestSnapshotHistory(t *testing.T) {
 	if len(hs) != 3 || hs[2].Status != connectors.BadSensorFailure || !hs[0].Time.Equal(t0.Add(4*time.Second)) {
 		t.Fatalf("history samples %+v", hs)
 	}
+	stale := smp("b", 5, 7)
+	stale.Status = connectors.UncertainLastUsableValue
+	s.Publish(stale, smp("b", 8, 8))
+	if h := s.History("b", nil); fmt.Sprint(h) != "[8]" {
+		t.Fatalf("history with a re-emitted value %v", h)
+	}
 	if h := s.History("nope", nil); len(h) != 0 {
 		t.Fatalf("unknown tag history %v", h)
 	}
-	if st := s.Stats(); st.Published != 7 || st.Tags != 2 {
+	if st := s.Stats(); st.Published != 9 || st.Tags != 2 {
 		t.Fatalf("stats %+v", st)
 	}
 }
