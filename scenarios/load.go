@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -101,9 +102,33 @@ func decodeFile(data []byte, probs *problemSet) (*Scenario, *decoder) {
 	return s, d
 }
 
-// origin says where a resolved tag's fields come from: the paths of the
-// machine's own tag and of the template's tag ("" when absent).
-type origin struct{ own, tmpl string }
+// origin says where a resolved tag's fields come from: the path of the
+// machine's own tag ("" when none) and the template and index of the
+// template's tag (tmpl "" when none).
+type origin struct {
+	own  string
+	tmpl string
+	ti   int
+}
+
+// tmplPath is the path of the template's tag, "" when none.
+func (o origin) tmplPath() string {
+	if o.tmpl == "" {
+		return ""
+	}
+	return "templates." + o.tmpl + ".tags[" + strconv.Itoa(o.ti) + "]"
+}
+
+// paths are the own and template paths ("" when absent).
+func (o origin) paths() [2]string { return [2]string{o.own, o.tmplPath()} }
+
+// base is the own path, else the template path.
+func (o origin) base() string {
+	if o.own != "" {
+		return o.own
+	}
+	return o.tmplPath()
+}
 
 // mergeTag returns base overridden field by field by the non-zero fields
 // of over.

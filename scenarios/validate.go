@@ -158,7 +158,7 @@ func (v *validator) bad(path string) bool { return v.d.bad[path] }
 // tagAt returns the position of a resolved tag's field, from the
 // machine's own tag when it sets the field, else from the template's.
 func (v *validator) tagAt(o origin, field string) pos {
-	for _, base := range []string{o.own, o.tmpl} {
+	for _, base := range o.paths() {
 		if base == "" {
 			continue
 		}
@@ -169,14 +169,14 @@ func (v *validator) tagAt(o origin, field string) pos {
 	if o.own != "" {
 		return v.at(o.own, field)
 	}
-	return v.at(o.tmpl, field)
+	return v.at(o.tmplPath(), field)
 }
 
 // tagPath returns the path of a resolved tag's field in the file: the
 // machine's own tag when it sets the field, else the template's ("" when
 // neither does).
 func (v *validator) tagPath(o origin, field string) string {
-	for _, base := range []string{o.own, o.tmpl} {
+	for _, base := range o.paths() {
 		if base != "" && v.has(join(base, field)) {
 			return join(base, field)
 		}
@@ -200,7 +200,7 @@ func (v *validator) exprPos(path, src string, from int, at pos) pos {
 
 // tagHas reports whether the resolved tag's field was given in the file.
 func (v *validator) tagHas(o origin, field string) bool {
-	return o.own != "" && v.has(join(o.own, field)) || o.tmpl != "" && v.has(join(o.tmpl, field))
+	return o.own != "" && v.has(join(o.own, field)) || o.tmpl != "" && v.has(join(o.tmplPath(), field))
 }
 
 func (v *validator) add(p pos, hint, format string, args ...any) {
@@ -298,7 +298,7 @@ func (v *validator) templates() {
 				v.add(v.at(tp, "name"), "", "duplicate tag %q in template %q", tag.Name, n)
 			}
 			seen[tag.Name] = true
-			v.checkTag(tag, origin{tmpl: tp}, -1)
+			v.checkTag(tag, origin{tmpl: n, ti: i}, -1)
 		}
 	}
 }
@@ -309,9 +309,23 @@ func (v *validator) machineList() {
 		tmplNames = append(tmplNames, n)
 	}
 	v.origins = make([][]origin, len(v.s.Machines))
+	// Index each template's tags once, and size the tag index.
+	tmplIndex := make(map[string]map[string]int, len(v.s.Templates))
+	total := 0
+	for n, t := range v.s.Templates {
+		idx := make(map[string]int, len(t.Tags))
+		for k, tag := range t.Tags {
+			idx[tag.Name] = k
+		}
+		tmplIndex[n] = idx
+	}
+	for i := range v.s.Machines {
+		total += len(v.s.Machines[i].Tags) + len(v.s.Templates[v.s.Machines[i].Template].Tags)
+	}
+	v.tags = make(map[string]*rtag, total)
 	for i := range v.s.Machines {
 		m := &v.s.Machines[i]
-		path := fmt.Sprintf("machines[%d]", i)
+		path := "machines[" + strconv.Itoa(i) + "]"
 		v.name(path+".name", "machine", m.Name)
 		if j, dup := v.machines[m.Name]; dup && m.Name != "" {
 			v.add(v.at(path, "name"), "", "duplicate machine %q (first at line %d)", m.Name, v.at(fmt.Sprintf("machines[%d]", j), "name").line)
@@ -321,47 +335,51 @@ func (v *validator) machineList() {
 		v.location(path+".location", m.Location)
 
 		// Resolve the tag list: template tags overridden by own tags.
-		var tags []Tag
-		var origins []origin
-		index := map[string]int{}
-		if m.Template != "" {
-			t, ok := v.s.Templates[m.Template]
-			if !ok {
-				v.add(v.at(path, "template"), didYouMean(m.Template, tmplNames), "unknown template %q", m.Template)
-			} else {
-				for k, tag := range t.Tags {
-					index[tag.Name] = len(tags)
-					tags = append(tags, tag)
-					origins = append(origins, origin{tmpl: fmt.Sprintf("templates.%s.tags[%d]", m.Template, k)})
-				}
-			}
+		tmpl, hasTmpl := v.s.Templates[m.Template]
+		if m.Template != "" && !hasTmpl {
+			v.add(v.at(path, "template"), didYouMean(m.Template, tmplNames), "unknown template %q", m.Template)
 		}
-		own := map[string]bool{}
+		tags := make([]Tag, 0, len(tmpl.Tags)+len(m.Tags))
+		origins := make([]origin, 0, cap(tags))
+		tags = append(tags, tmpl.Tags...)
+		for k := range tmpl.Tags {
+			origins = append(origins, origin{tmpl: m.Template, ti: k})
+		}
+		var own map[string]int // own new tags by name
 		for k, tag := range m.Tags {
-			tp := fmt.Sprintf("%s.tags[%d]", path, k)
-			if own[tag.Name] && tag.Name != "" {
+			tp := path + ".tags[" + strconv.Itoa(k) + "]"
+			if _, dup := own[tag.Name]; dup && tag.Name != "" {
 				v.add(v.at(tp, "name"), "", "duplicate tag %q in machine %q", tag.Name, m.Name)
 				continue
 			}
-			own[tag.Name] = true
-			if j, ok := index[tag.Name]; ok {
+			if own == nil {
+				own = map[string]int{}
+			}
+			j, ok := tmplIndex[m.Template][tag.Name]
+			if ok && origins[j].own == "" {
 				tags[j] = mergeTag(tags[j], tag)
 				origins[j].own = tp
+				own[tag.Name] = j
 				continue
 			}
-			index[tag.Name] = len(tags)
+			own[tag.Name] = len(tags)
 			tags = append(tags, tag)
 			origins = append(origins, origin{own: tp})
 		}
 		m.Tags = tags
 		v.origins[i] = origins
-		if len(tags) == 0 && !v.bad(path) && !v.bad(path+".tags") && (m.Template == "" || v.s.Templates[m.Template].Tags != nil) {
+		if len(tags) == 0 && !v.bad(path) && !v.bad(path+".tags") && (m.Template == "" || tmpl.Tags != nil) {
 			v.add(v.at(path, "name"), "give it a template or tags", "machine %q has no tags", m.Name)
 		}
+		if m.Name == "" {
+			continue
+		}
+		rts := make([]rtag, len(m.Tags))
 		for k := range m.Tags {
 			t := &m.Tags[k]
-			if m.Name != "" && t.Name != "" {
-				v.tags[m.Name+"/"+t.Name] = &rtag{m: i, tag: t, o: origins[k]}
+			if t.Name != "" {
+				rts[k] = rtag{m: i, tag: t, o: origins[k]}
+				v.tags[m.Name+"/"+t.Name] = &rts[k]
 			}
 		}
 	}
@@ -383,7 +401,9 @@ func effType(t *Tag) DataType {
 // checkTag checks one tag (resolved when machine >= 0, a template's
 // tag when machine is -1).
 func (v *validator) checkTag(t *Tag, o origin, machine int) {
-	v.name(firstNonEmpty(o.own, o.tmpl)+".name", "tag", t.Name)
+	if !validName(t.Name) {
+		v.name(o.base()+".name", "tag", t.Name)
+	}
 	typ := effType(t)
 	if !typ.Known() {
 		v.add(v.tagAt(o, "type"), didYouMean(string(t.Type), typeNames()), "unknown data type %q", t.Type)
@@ -467,7 +487,7 @@ func (v *validator) checkModel(t *Tag, typ DataType, o origin) {
 	kinds := modelKinds(m)
 	switch {
 	case len(kinds) == 0 && m.Noise == nil:
-		if !v.bad(join(firstNonEmpty(o.own, o.tmpl), "model")) {
+		if !v.bad(join(o.base(), "model")) {
 			v.add(v.tagKey(o, "model"), "want one of constant, sine, ramp, square, random_walk, noise, counter, steps, state_machine, expr, integrate or lag", "model has no kind")
 		}
 		return
@@ -499,7 +519,7 @@ func (v *validator) checkModel(t *Tag, typ DataType, o origin) {
 		}
 	}
 	period := func(f string, d Duration) {
-		if d <= 0 && !v.bad(join(firstNonEmpty(o.own, o.tmpl), "model."+f)) {
+		if d <= 0 && !v.bad(join(o.base(), "model."+f)) {
 			v.add(mp(f), "e.g. period: 60s", "period must be > 0, got %s", d)
 		}
 	}
@@ -545,7 +565,7 @@ func (v *validator) checkModel(t *Tag, typ DataType, o origin) {
 		}
 	case "steps":
 		st := m.Steps
-		if len(st.Steps) == 0 && !v.bad(join(firstNonEmpty(o.own, o.tmpl), "model.steps.steps")) {
+		if len(st.Steps) == 0 && !v.bad(join(o.base(), "model.steps.steps")) {
 			v.add(mp("steps"), "", "steps has no steps")
 		}
 		var last Duration
@@ -569,7 +589,7 @@ func (v *validator) checkModel(t *Tag, typ DataType, o origin) {
 	case "state_machine":
 		v.checkStateMachine(m.StateMachine, typ, mp, func(f string) pos { return v.tagKey(o, join("model", f)) })
 	case "lag":
-		if m.Lag.Tau <= 0 && !v.bad(join(firstNonEmpty(o.own, o.tmpl), "model.lag.tau")) {
+		if m.Lag.Tau <= 0 && !v.bad(join(o.base(), "model.lag.tau")) {
 			v.add(mp("lag.tau"), "e.g. tau: 30s", "lag tau must be > 0, got %s", m.Lag.Tau)
 		}
 	case "integrate":
@@ -641,7 +661,7 @@ func (v *validator) checkStateMachine(sm *StateMachine, typ DataType, mp, kp fun
 
 // tagKey returns the position of the key of a resolved tag's field.
 func (v *validator) tagKey(o origin, field string) pos {
-	for _, base := range []string{o.own, o.tmpl} {
+	for _, base := range o.paths() {
 		if base == "" {
 			continue
 		}
@@ -749,7 +769,7 @@ func (v *validator) checkRegister(t *Tag, typ DataType, o origin) {
 	bits := table == "coil" || table == "discrete"
 	switch {
 	case !slices.Contains(Tables, table):
-		if !v.bad(join(firstNonEmpty(o.own, o.tmpl), "modbus.table")) {
+		if !v.bad(join(o.base(), "modbus.table")) {
 			v.add(mp("table"), hintOr(didYouMean(r.Table, Tables), "want holding, input, coil or discrete"), "unknown Modbus table %q", r.Table)
 		}
 		return
@@ -837,7 +857,7 @@ func (v *validator) expressions() {
 			}
 			for _, s := range srcs {
 				p := v.tagAt(o, s.field)
-				if v.bad(join(firstNonEmpty(o.own, o.tmpl), s.field)) {
+				if v.bad(join(o.base(), s.field)) {
 					continue
 				}
 				parsed := v.parseExpr(s.text)
