@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/normalize"
+	"github.com/otwin/otwin/normalize/store"
+	"github.com/otwin/otwin/tui"
+	"github.com/otwin/otwin/tui/sshserve"
+	"github.com/otwin/otwin/twin/control"
+)
+
+// policy is what a session's user may do. Local sessions (the person who
+// started otwin) may do everything; SSH sessions get their role's rights,
+// enforced here, on the server side, whatever the UI shows.
+type policy struct {
+	Ack    bool // acknowledge and shelve alerts
+	Faults bool // inject and clear faults, control the clock
+}
+
+// localPolicy is the policy of the terminal that started otwin.
+var localPolicy = policy{Ack: true, Faults: true}
+
+// rolePolicy is the policy of a remote user: operators, supervisors,
+// maintenance and quality acknowledge and shelve; trainers (and engineers
+// the users file allows) inject faults and control the clock; everyone
+// views.
+func rolePolicy(role string, allowFaults bool) policy {
+	switch role {
+	case "operator", "supervisor", "maintenance", "quality":
+		return policy{Ack: true}
+	case "trainer":
+		return policy{Faults: true}
+	case "engineer":
+		return policy{Faults: allowFaults}
+	}
+	return policy{}
+}
+
+// actionHook sees every action a session attempts (the workshop
+// scoreboard); refused is "" when the action was carried out.
+type actionHook func(user, role, kind, target, comment, refused string)
+
+// session is one viewer's binding to the live store: who they are, what
+// they may do, and where their actions are recorded.
+type session struct {
+	user, role string
+	policy     policy
+	audit      *sshserve.AuditLog
+	remote     string
+	onAction   actionHook
+}
+
+func (s *session) record(kind, target, comment string, err error) {
+	result := "ok"
+	refused := ""
+	if err != nil {
+		result = err.Error()
+		if errors.Is(err, errRefused) {
+			refused = err.Error()
+		}
+	}
+	s.audit.Record(sshserve.AuditEvent{Event: kind, User: s.user, Role: s.role, Remote: s.remote, Target: target, Comment: comment, Result: result})
+	if s.onAction != nil {
+		s.onAction(s.user, s.role, kind, target, comment, refused)
+	}
+}
+
+var errRefused = errors.New("refused")
+
+func (s *session) refuse(what string) error {
+	return fmt.Errorf("%w: %ss cannot %s", errRefused, s.role, what)
+}
+
+// storeBackend is the TUI's Backend over the live store, for one session.
+type storeBackend struct {
+	st   *store.Store
+	sess *session
+}
+
+var _ tui.Backend = (*storeBackend)(nil)
+
+func (b *storeBackend) Subscribe() tui.Feed                  { return newStoreFeed(b.st.Subscribe()) }
+func (b *storeBackend) Snapshot() []normalize.Sample         { return b.st.Snapshot() }
+func (b *storeBackend) Alerts() []normalize.Alert            { return b.st.Alerts() }
+func (b *storeBackend) Health() []connectors.Health          { return b.st.Health() }
+func (b *storeBackend) History(id string, dst []float64) []float64 { return b.st.History(id, dst) }
+func (b *storeBackend) AlertHistory(id string) []normalize.AlertEvent {
+	return b.st.AlertHistory(id)
+}
+
+func (b *storeBackend) Ack(id, comment string) error {
+	var err error
+	if !b.sess.policy.Ack {
+		err = b.sess.refuse("acknowledge alerts")
+	} else {
+		err = b.st.Ack(id, b.sess.user, comment)
+	}
+	b.sess.record("acknowledge", id, comment, err)
+	return err
+}
+
+func (b *storeBackend) Shelve(id, reason string, d time.Duration, oneShot bool) error {
+	var err error
+	if !b.sess.policy.Ack {
+		err = b.sess.refuse("shelve alerts")
+	} else {
+		var until time.Time // zero: one-shot, until the condition clears
+		if !oneShot {
+			until = time.Now().Add(d)
+		}
+		err = b.st.Shelve(id, b.sess.user, reason, until)
+	}
+	b.sess.record("shelve", id, reason, err)
+	return err
+}
+
+// storeFeed adapts a store subscription to the TUI's feed.
+type storeFeed struct {
+	sub *store.Subscription
+	c   chan tui.Update
+}
+
+func newStoreFeed(sub *store.Subscription) *storeFeed {
+	f := &storeFeed{sub: sub, c: make(chan tui.Update, 1)}
+	go func() {
+		defer close(f.c)
+		for b := range sub.C() {
+			f.c <- tui.Update{Samples: b.Samples, Alerts: b.Alerts, Health: b.Health}
+		}
+	}()
+	return f
+}
+
+func (f *storeFeed) C() <-chan tui.Update { return f.c }
+func (f *storeFeed) Close()               { f.sub.Close() }
+func (f *storeFeed) Dropped() uint64      { return f.sub.Dropped() }
+
+// controlTimeout bounds one call to the twin's control API.
+const controlTimeout = 5 * time.Second
+
+// controlFaults is the TUI's fault panel over the twin's control API.
+type controlFaults struct {
+	c    *control.Client
+	sess *session
+}
+
+var _ tui.FaultControl = (*controlFaults)(nil)
+
+func (f *controlFaults) Faults() ([]tui.Fault, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), controlTimeout)
+	defer cancel()
+	fs, err := f.c.Faults(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]tui.Fault, 0, len(fs))
+	for _, x := range fs {
+		tf := tui.Fault{Name: x.Name, Kind: string(x.Kind), Target: x.Target, Active: x.Active}
+		if x.Active && !x.Started.IsZero() {
+			tf.Since = x.Started
+		}
+		out = append(out, tf)
+	}
+	return out, nil
+}
+
+func (f *controlFaults) Inject(name string) error {
+	var err error
+	if !f.sess.policy.Faults {
+		err = f.sess.refuse("inject faults")
+	} else {
+		ctx, cancel := context.WithTimeout(context.Background(), controlTimeout)
+		defer cancel()
+		_, err = f.c.InjectNamed(ctx, name)
+	}
+	f.sess.record("inject", name, "", err)
+	return err
+}
+
+func (f *controlFaults) Clear(name string) error {
+	var err error
+	if !f.sess.policy.Faults {
+		err = f.sess.refuse("clear faults")
+	} else {
+		ctx, cancel := context.WithTimeout(context.Background(), controlTimeout)
+		defer cancel()
+		err = f.c.Clear(ctx, name)
+	}
+	f.sess.record("clear", name, "", err)
+	return err
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/otwin/otwin/twin/control"
+)
+
+func init() { register(newDemoCmd) }
+
+func newDemoCmd() *cobra.Command {
+	var (
+		dataDir  string
+		view     viewOptions
+		logFlags logOptions
+	)
+	cmd := &cobra.Command{
+		Use:   "demo [SCENARIO]",
+		Short: "Run the twin, the connectors and the dashboard together on loopback",
+		Long: `Start the twin on loopback (the built-in bottling line unless a scenario is given),
+point the real OPC UA and Modbus connectors at it through its exported sources,
+and open the dashboard. Press f for the fault panel: inject a fault and watch its
+alert appear; ? shows every key; q quits.
+
+SCENARIO is a scenario file or the name of a built-in example (` + exampleNames() + `).`,
+		Example: `  otwin demo
+  otwin demo cnc --role maintenance
+  otwin demo scenarios/pasteurizer.yaml`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := context.WithCancel(cmd.Context())
+			defer cancel()
+			if logFlags.file == "" {
+				logFlags.file = defaultLogFile(dataDir)
+			}
+			logger, closeLog, err := logFlags.logger(cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer closeLog()
+			sc, err := loadScenarioArg(args)
+			if err != nil {
+				return err
+			}
+			opts, err := view.tuiOptions("otwin demo — " + sc.Name)
+			if err != nil {
+				return err
+			}
+			rt, err := startTwin(ctx, sc, twinConfig{Host: "127.0.0.1", Ephemeral: true, DataDir: dataDir, Logger: logger.With("part", "twin")})
+			if err != nil {
+				return err
+			}
+			defer rt.Close()
+			f, err := exportSources(sc, rt.Endpoints)
+			if err != nil {
+				return err
+			}
+			col, err := newCollector(f, dataDir, logger.With("part", "collector"))
+			if err != nil {
+				return fmt.Errorf("exported sources: %w", err)
+			}
+			ctl, err := control.NewClient(rt.ControlURL, nil)
+			if err != nil {
+				return err
+			}
+			return runDashboard(ctx, col, opts, ctl)
+		},
+	}
+	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "directory for certificates and the log")
+	view.register(cmd)
+	logFlags.register(cmd.Flags())
+	return cmd
+}

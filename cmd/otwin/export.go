@@ -1,0 +1,114 @@
+package main
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/otwin/otwin/normalize/sources"
+	"github.com/otwin/otwin/scenarios"
+)
+
+// exportSources writes the connector configuration that points the
+// production connectors at a running twin: one source per machine and
+// protocol. A tag is read once: over OPC UA when its machine is served
+// there, else over Modbus when it has a register mapping; so the asset/tag
+// ids stay unique when a machine is exposed on both protocols.
+func exportSources(sc *scenarios.Scenario, eps []endpoint) (*sources.File, error) {
+	byMachine := map[string]map[string]endpoint{}
+	for _, ep := range eps {
+		if byMachine[ep.Machine] == nil {
+			byMachine[ep.Machine] = map[string]endpoint{}
+		}
+		byMachine[ep.Machine][ep.Protocol] = ep
+	}
+	f := &sources.File{}
+	for i := range sc.Machines {
+		m := &sc.Machines[i]
+		asset := m.AssetPath()
+		var ua, mb []sources.Point
+		uaEP, hasUA := byMachine[m.Name]["opcua"]
+		mbEP, hasMB := byMachine[m.Name]["modbus"]
+		for j := range m.Tags {
+			t := &m.Tags[j]
+			p := sources.Point{Asset: asset, Tag: t.Name, Unit: exportUnit(t.Unit)}
+			if t.Range != nil {
+				p.Range = &sources.Range{Low: t.Range.Low, High: t.Range.High}
+			}
+			switch {
+			case hasUA:
+				id := t.NodeID
+				if id == "" {
+					id = asset + "/" + t.Name
+				}
+				p.Node = fmt.Sprintf("nsu=%s;s=%s", uaEP.Namespace, id)
+				ua = append(ua, p)
+			case hasMB && t.Modbus != nil:
+				r := t.Modbus
+				p.Register = fmt.Sprintf("%s:%d:%s", r.Table, r.Address, r.Type)
+				if r.Table == "holding" || r.Table == "input" {
+					if w := registerWidth(r.Type); w > 1 {
+						p.Register += ":" + r.Order
+					}
+				}
+				if r.Scale != 0 && r.Scale != 1 {
+					p.Scale = r.Scale
+				}
+				p.Offset = r.Offset
+				mb = append(mb, p)
+			}
+		}
+		if len(ua) > 0 {
+			f.Sources = append(f.Sources, sources.Source{
+				Name: m.Name + "-opcua",
+				OPCUA: &sources.OPCUA{
+					URL:                uaEP.URL,
+					PublishingInterval: 250 * time.Millisecond,
+					SamplingInterval:   100 * time.Millisecond,
+					QueueSize:          10,
+					Timeout:            5 * time.Second,
+				},
+				Points: ua,
+			})
+		}
+		if len(mb) > 0 {
+			f.Sources = append(f.Sources, sources.Source{
+				Name: m.Name + "-modbus",
+				Modbus: &sources.Modbus{
+					Address:      mbEP.Address,
+					UnitID:       mbEP.UnitID,
+					PollInterval: 500 * time.Millisecond,
+					Timeout:      time.Second,
+				},
+				Points: mb,
+			})
+		}
+	}
+	sort.SliceStable(f.Sources, func(i, j int) bool { return f.Sources[i].Name < f.Sources[j].Name })
+	return f, nil
+}
+
+// exportUnit writes a scenario unit as its UNECE code, which both halves
+// accept; unknown units are passed through for the sources validator to
+// name.
+func exportUnit(u string) string {
+	if u == "" {
+		return ""
+	}
+	if unit, ok := scenarios.LookupUnit(u); ok {
+		return unit.Code
+	}
+	return u
+}
+
+// registerWidth is how many 16-bit registers a Modbus type takes.
+func registerWidth(t scenarios.DataType) int {
+	switch t {
+	case scenarios.Int32, scenarios.Uint32, scenarios.Float32:
+		return 2
+	case scenarios.Int64, scenarios.Uint64, scenarios.Float64:
+		return 4
+	default:
+		return 1
+	}
+}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+
+	"github.com/goccy/go-yaml"
+	"github.com/spf13/cobra"
+
+	"github.com/otwin/otwin/scenarios"
+)
+
+func init() { register(newSimCmd) }
+
+// readyFile is what `otwin sim --ready-file` writes once every server listens.
+type readyFile struct {
+	Scenario  string     `json:"scenario"`
+	Endpoints []endpoint `json:"endpoints"`
+	Control   string     `json:"control,omitempty"`
+	Sources   string     `json:"sources,omitempty"`
+}
+
+func newSimCmd() *cobra.Command {
+	var (
+		cfg       twinConfig
+		readyPath string
+		export    string
+		logFlags  logOptions
+	)
+	cmd := &cobra.Command{
+		Use:   "sim [SCENARIO]",
+		Short: "Serve a scenario's machines over OPC UA and Modbus TCP",
+		Long: `Run the twin: every machine of the scenario is served on its OPC UA and Modbus TCP
+endpoints, tag values follow their models, and faults fire on the timeline or
+when injected through the control endpoint (see 'otwin fault' and 'otwin clock').
+
+SCENARIO is a scenario file, or the name of a built-in example (` + exampleNames() + `);
+without it the built-in default scenario runs.`,
+		Example: `  otwin sim scenarios/bottling.yaml
+  otwin sim cnc --ephemeral --ready-file /tmp/twin.json --export-sources /tmp/sources.yaml
+  otwin sim scenarios/pasteurizer.yaml --port-offset 100 --control 127.0.0.1:8700`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			logger, closeLog, err := logFlags.logger(cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer closeLog()
+			sc, err := loadScenarioArg(args)
+			if err != nil {
+				return err
+			}
+			cfg.Logger = logger
+			rt, err := startTwin(ctx, sc, cfg)
+			if err != nil {
+				return err
+			}
+			defer rt.Close()
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "otwin: serving scenario %q (%d machines)\n", sc.Name, len(sc.Machines))
+			printEndpoints(out, rt.Endpoints)
+			if rt.ControlURL != "" {
+				fmt.Fprintf(out, "control: %s\n", rt.ControlURL)
+			}
+			rf := readyFile{Scenario: sc.Name, Endpoints: rt.Endpoints, Control: rt.ControlURL}
+			if export != "" {
+				f, err := exportSources(sc, rt.Endpoints)
+				if err != nil {
+					return err
+				}
+				data, err := yaml.Marshal(f)
+				if err != nil {
+					return fmt.Errorf("export sources: %w", err)
+				}
+				hdr := fmt.Sprintf("# Sources of the otwin twin of scenario %q, written by 'otwin sim --export-sources'.\n# Point the addresses at real devices and the same file reads them.\n", sc.Name)
+				if err := writeFileAtomic(export, append([]byte(hdr), data...)); err != nil {
+					return fmt.Errorf("export sources: %w", err)
+				}
+				rf.Sources = export
+				fmt.Fprintf(out, "sources: %s\n", export)
+			}
+			if readyPath != "" {
+				data, _ := json.MarshalIndent(rf, "", "  ")
+				if err := writeFileAtomic(readyPath, append(data, '\n')); err != nil {
+					return fmt.Errorf("ready file: %w", err)
+				}
+			}
+			select {
+			case <-ctx.Done():
+				logger.Info("shutting down")
+			case err := <-rt.Done():
+				if err != nil {
+					return fmt.Errorf("engine: %w", err)
+				}
+			}
+			return rt.Close()
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Host, "host", "127.0.0.1", "address every server binds")
+	f.IntVar(&cfg.PortOffset, "port-offset", 0, "add N to every port of the scenario (run several sims side by side)")
+	f.BoolVar(&cfg.Ephemeral, "ephemeral", false, "serve every endpoint on a free port (see the ready file for the addresses)")
+	f.StringVar(&cfg.Control, "control", "", `control endpoint listen address (default: host with a free port; "-" for none)`)
+	f.StringVar(&cfg.DataDir, "data-dir", defaultDataDir(), "directory for the OPC UA certificate and key")
+	f.StringVar(&readyPath, "ready-file", "", "write the endpoints as JSON to this file once every server listens")
+	f.StringVar(&export, "export-sources", "", "write a sources file pointing the connectors at this twin")
+	logFlags.register(f)
+	return cmd
+}
+
+// loadScenarioArg loads the scenario named by args: a file, a built-in
+// example's name, or (no args) the default.
+func loadScenarioArg(args []string) (*scenarios.Scenario, error) {
+	if len(args) == 0 {
+		return scenarios.Default(), nil
+	}
+	name := args[0]
+	if _, err := os.Stat(name); err != nil {
+		for _, ex := range scenarios.Examples() {
+			if ex == name {
+				return scenarios.Example(name)
+			}
+		}
+	}
+	return scenarios.Load(name)
+}
+
+func exampleNames() string {
+	var s string
+	for i, n := range scenarios.Examples() {
+		if i > 0 {
+			s += ", "
+		}
+		s += n
+	}
+	return s
+}
+
+func printEndpoints(w io.Writer, eps []endpoint) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MACHINE\tPROTOCOL\tADDRESS\tUNIT ID")
+	for _, ep := range eps {
+		addr, unit := ep.URL, "-"
+		if ep.Protocol == "modbus" {
+			addr, unit = ep.Address, fmt.Sprint(ep.UnitID)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ep.Machine, ep.Protocol, addr, unit)
+	}
+	tw.Flush()
+}
+
+// writeFileAtomic writes data to path through a temporary file and a
+// rename, so that a reader polling for the file never sees it half written.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

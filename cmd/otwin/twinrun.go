@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/otwin/otwin/scenarios"
+	"github.com/otwin/otwin/twin"
+	"github.com/otwin/otwin/twin/control"
+	"github.com/otwin/otwin/twin/modbusserver"
+	"github.com/otwin/otwin/twin/opcuaserver"
+)
+
+// twinConfig says where and how a twin serves its scenario.
+type twinConfig struct {
+	// Host every server binds.
+	Host string
+	// PortOffset is added to every non-zero port of the scenario.
+	PortOffset int
+	// Ephemeral serves every endpoint on a free port (machines that share a
+	// port in the scenario still share one).
+	Ephemeral bool
+	// Control is the control endpoint's listen address ("" = host:0, "-" = none).
+	Control string
+	// DataDir keeps the OPC UA certificate.
+	DataDir string
+	Logger  *slog.Logger
+}
+
+// endpoint is one protocol server of a running twin, as the ready file
+// lists it (one entry per machine).
+type endpoint struct {
+	Machine  string `json:"machine"`
+	Protocol string `json:"protocol"`
+	URL      string `json:"url,omitempty"`
+	Address  string `json:"address,omitempty"`
+	UnitID   int    `json:"unit_id,omitempty"`
+	// Namespace is the OPC UA namespace URI of the machine's nodes.
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// runningTwin is an engine with its protocol servers and control endpoint.
+type runningTwin struct {
+	Scenario  *scenarios.Scenario
+	Engine    *twin.Engine
+	Endpoints []endpoint
+	// ControlURL is "http://host:port", or "" without a control endpoint.
+	ControlURL string
+
+	closers []func() error
+	cancel  context.CancelFunc
+	done    chan error
+}
+
+// group is the set of machines served by one server.
+type group struct {
+	protocol string
+	port     int
+	machines []string
+}
+
+// groupEndpoints groups machines by (protocol, port): machines that give the
+// same non-zero port share a server; port 0 is a server of its own.
+func groupEndpoints(sc *scenarios.Scenario, cfg twinConfig) []*group {
+	byKey := map[string]*group{}
+	var groups []*group
+	add := func(proto string, port int, machine string) {
+		if port != 0 {
+			port += cfg.PortOffset
+		}
+		key := proto + ":" + strconv.Itoa(port)
+		if port == 0 {
+			key += ":" + machine
+		}
+		g := byKey[key]
+		if g == nil {
+			g = &group{protocol: proto, port: port}
+			byKey[key] = g
+			groups = append(groups, g)
+		}
+		g.machines = append(g.machines, machine)
+	}
+	for i := range sc.Machines {
+		m := &sc.Machines[i]
+		if m.OPCUA != nil {
+			add("opcua", m.OPCUA.Port, m.Name)
+		}
+		if m.Modbus != nil {
+			add("modbus", m.Modbus.Port, m.Name)
+		}
+	}
+	if cfg.Ephemeral {
+		for _, g := range groups {
+			g.port = 0
+		}
+	}
+	return groups
+}
+
+// startTwin starts the engine, one server per endpoint group and the
+// control endpoint. The twin runs until ctx is done or Close is called.
+func startTwin(ctx context.Context, sc *scenarios.Scenario, cfg twinConfig) (_ *runningTwin, err error) {
+	if cfg.Host == "" {
+		cfg.Host = "127.0.0.1"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	eng, err := twin.New(sc, twin.Options{Logger: cfg.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	rt := &runningTwin{Scenario: sc, Engine: eng, cancel: cancel, done: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			rt.Close()
+		}
+	}()
+	machines := map[string]*scenarios.Machine{}
+	for i := range sc.Machines {
+		machines[sc.Machines[i].Name] = &sc.Machines[i]
+	}
+	users := make([]opcuaserver.User, 0, len(sc.OPCUA.Users))
+	for _, u := range sc.OPCUA.Users {
+		users = append(users, opcuaserver.User{Name: u.Name, Password: u.Password, Write: u.Write == nil || *u.Write})
+	}
+	for _, g := range groupEndpoints(sc, cfg) {
+		switch g.protocol {
+		case "opcua":
+			ns := machines[g.machines[0]].OPCUA.Namespace
+			srv, err := opcuaserver.New(opcuaserver.FromEngine(eng), opcuaserver.Config{
+				Host:      cfg.Host,
+				Port:      g.port,
+				Namespace: ns,
+				Machines:  g.machines,
+				DataDir:   cfg.DataDir,
+				Security:  sc.OPCUA.Security,
+				Anonymous: sc.OPCUA.Anonymous == nil || *sc.OPCUA.Anonymous,
+				Users:     users,
+				Logger:    cfg.Logger.With("server", "opcua"),
+			})
+			if err != nil {
+				return nil, fmt.Errorf("opc ua endpoint of %v: %w", g.machines, err)
+			}
+			if err := srv.Start(rctx); err != nil {
+				return nil, fmt.Errorf("opc ua endpoint of %v: %w", g.machines, err)
+			}
+			rt.closers = append(rt.closers, srv.Close)
+			for _, m := range g.machines {
+				rt.Endpoints = append(rt.Endpoints, endpoint{Machine: m, Protocol: "opcua", URL: srv.URL(), Namespace: machines[m].OPCUA.Namespace})
+			}
+		case "modbus":
+			srv, err := modbusserver.New(eng, modbusserver.Config{
+				Host:     cfg.Host,
+				Port:     g.port,
+				Machines: g.machines,
+				Logger:   cfg.Logger.With("server", "modbus"),
+			})
+			if err != nil {
+				return nil, fmt.Errorf("modbus endpoint of %v: %w", g.machines, err)
+			}
+			if err := srv.Start(rctx); err != nil {
+				return nil, fmt.Errorf("modbus endpoint of %v: %w", g.machines, err)
+			}
+			rt.closers = append(rt.closers, srv.Close)
+			for _, m := range g.machines {
+				rt.Endpoints = append(rt.Endpoints, endpoint{Machine: m, Protocol: "modbus", Address: srv.Addr(), UnitID: machines[m].Modbus.UnitID})
+			}
+		}
+	}
+	sort.SliceStable(rt.Endpoints, func(i, j int) bool {
+		if rt.Endpoints[i].Machine != rt.Endpoints[j].Machine {
+			return rt.Endpoints[i].Machine < rt.Endpoints[j].Machine
+		}
+		return rt.Endpoints[i].Protocol > rt.Endpoints[j].Protocol
+	})
+	if cfg.Control != "-" {
+		addr := cfg.Control
+		if addr == "" {
+			addr = net.JoinHostPort(cfg.Host, "0")
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("control endpoint: %w", err)
+		}
+		hs := &http.Server{Handler: control.Handler(eng), ReadHeaderTimeout: 5 * time.Second}
+		go hs.Serve(ln)
+		rt.ControlURL = "http://" + ln.Addr().String()
+		rt.closers = append(rt.closers, func() error {
+			sctx, c := context.WithTimeout(context.Background(), 2*time.Second)
+			defer c()
+			return hs.Shutdown(sctx)
+		})
+	}
+	go func() { rt.done <- eng.Run(rctx) }()
+	return rt, nil
+}
+
+// Done is closed with the engine's result when it stops.
+func (rt *runningTwin) Done() <-chan error { return rt.done }
+
+// Close stops the engine and every server.
+func (rt *runningTwin) Close() error {
+	rt.cancel()
+	// Servers close in parallel: an OPC UA server takes seconds to close.
+	errs := make([]error, len(rt.closers))
+	var wg sync.WaitGroup
+	for i, c := range rt.closers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = c()
+		}()
+	}
+	wg.Wait()
+	rt.closers = nil
+	return errors.Join(errs...)
+}

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/spf13/cobra"
+
+	"github.com/otwin/otwin/normalize/pipeline"
+	"github.com/otwin/otwin/normalize/sources"
+	"github.com/otwin/otwin/tui"
+	"github.com/otwin/otwin/twin/control"
+)
+
+func init() { register(newWatchCmd) }
+
+// viewOptions are the dashboard flags shared by watch and demo.
+type viewOptions struct {
+	role    string
+	user    string
+	noColor bool
+}
+
+func (v *viewOptions) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&v.role, "role", "operator", "opening view: operator, supervisor, maintenance, quality, engineer or trainer")
+	f.StringVar(&v.user, "user", "", "your name in acknowledgements (default: $USER)")
+	f.BoolVar(&v.noColor, "no-color", os.Getenv("NO_COLOR") != "", "no colours (also $NO_COLOR)")
+}
+
+func (v *viewOptions) tuiOptions(title string) (tui.Options, error) {
+	role, err := tui.ParseRole(v.role)
+	if err != nil {
+		return tui.Options{}, fmt.Errorf("--role: %w", err)
+	}
+	user := v.user
+	if user == "" {
+		user = os.Getenv("USER")
+	}
+	if user == "" {
+		user = "local"
+	}
+	return tui.Options{User: user, Role: role, Title: title, NoColor: v.noColor}, nil
+}
+
+func newWatchCmd() *cobra.Command {
+	var (
+		headless bool
+		dataDir  string
+		view     viewOptions
+		logFlags logOptions
+	)
+	cmd := &cobra.Command{
+		Use:   "watch SOURCES",
+		Short: "Read the endpoints of a sources file into the dashboard (or JSON lines)",
+		Long: `Run the production connectors on every endpoint of a sources file (OPC UA servers,
+Modbus TCP devices), normalize every reading, raise data-quality alerts, and show
+them in the dashboard. With --headless, stream normalized samples and alert
+transitions as JSON lines on standard output instead (the log goes to standard
+error).
+
+The sources file format is described in normalize/sources/README.md; 'otwin sim
+--export-sources' writes one for a running twin.`,
+		Example: `  otwin watch sources.yaml
+  otwin watch sources.yaml --headless | jq 'select(.type=="alert")'
+  otwin watch plant.yaml --role maintenance`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			f, err := sources.Load(args[0])
+			if err != nil {
+				return err
+			}
+			if !headless && logFlags.file == "" {
+				logFlags.file = defaultLogFile(dataDir)
+			}
+			logger, closeLog, err := logFlags.logger(cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer closeLog()
+			col, err := newCollector(f, dataDir, logger)
+			if err != nil {
+				return err
+			}
+			if headless {
+				return runHeadless(ctx, col, cmd.OutOrStdout())
+			}
+			opts, err := view.tuiOptions("otwin watch — " + filepath.Base(args[0]))
+			if err != nil {
+				return err
+			}
+			return runDashboard(ctx, col, opts, nil)
+		},
+	}
+	cmd.Flags().BoolVar(&headless, "headless", false, "no dashboard: samples and alert transitions as JSON lines on stdout")
+	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "directory for the OPC UA client certificate")
+	view.register(cmd)
+	logFlags.register(cmd.Flags())
+	return cmd
+}
+
+// defaultLogFile is where the log goes while the dashboard owns the terminal.
+func defaultLogFile(dataDir string) string {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return filepath.Join(os.TempDir(), "otwin.log")
+	}
+	return filepath.Join(dataDir, "otwin.log")
+}
+
+// runHeadless streams the pipeline's events as JSON lines until ctx ends.
+func runHeadless(ctx context.Context, col *collector, w io.Writer) error {
+	var mu sync.Mutex
+	enc := json.NewEncoder(w)
+	col.Pipeline.OnEvent = func(e pipeline.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		_ = enc.Encode(e)
+	}
+	return col.Run(ctx)
+}
+
+// runDashboard runs the collector and the dashboard in this terminal until
+// the user quits or ctx ends.
+// With a control client, the fault panel drives that twin.
+func runDashboard(ctx context.Context, col *collector, opts tui.Options, ctl *control.Client) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	runErr := make(chan error, 1)
+	go func() { runErr <- col.Run(ctx) }()
+	sess := &session{user: opts.User, role: string(opts.Role), policy: localPolicy}
+	if ctl != nil {
+		opts.Faults = &controlFaults{c: ctl, sess: sess}
+	}
+	m := tui.New(&storeBackend{st: col.Store, sess: sess}, opts)
+	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx), tea.WithMouseCellMotion())
+	_, err := p.Run()
+	cancel()
+	if perr := <-runErr; perr != nil && err == nil && ctx.Err() == nil {
+		err = perr
+	}
+	if err == tea.ErrProgramKilled {
+		err = nil
+	}
+	return err
+}
