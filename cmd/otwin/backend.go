@@ -84,10 +84,10 @@ type storeBackend struct {
 
 var _ tui.Backend = (*storeBackend)(nil)
 
-func (b *storeBackend) Subscribe() tui.Feed                  { return newStoreFeed(b.st.Subscribe()) }
-func (b *storeBackend) Snapshot() []normalize.Sample         { return b.st.Snapshot() }
-func (b *storeBackend) Alerts() []normalize.Alert            { return b.st.Alerts() }
-func (b *storeBackend) Health() []connectors.Health          { return b.st.Health() }
+func (b *storeBackend) Subscribe() tui.Feed                        { return newStoreFeed(b.st.Subscribe()) }
+func (b *storeBackend) Snapshot() []normalize.Sample               { return b.st.Snapshot() }
+func (b *storeBackend) Alerts() []normalize.Alert                  { return b.st.Alerts() }
+func (b *storeBackend) Health() []connectors.Health                { return b.st.Health() }
 func (b *storeBackend) History(id string, dst []float64) []float64 { return b.st.History(id, dst) }
 func (b *storeBackend) AlertHistory(id string) []normalize.AlertEvent {
 	return b.st.AlertHistory(id)
