@@ -370,10 +370,14 @@ func isDecodeStatus(c connectors.StatusCode) bool {
 	return false
 }
 
+// isNoComm says c means the endpoint does not answer: it starts the
+// endpoint's comm-loss timer instead of raising a per-tag alert. A single
+// failed request (Bad_Timeout, Bad_CommunicationError) is a per-tag bad
+// quality.
 func isNoComm(c connectors.StatusCode) bool {
 	switch c & 0xFFFF0000 {
 	case connectors.BadNoCommunication, connectors.BadNotConnected, connectors.BadServerNotConnected,
-		connectors.BadConnectionClosed, connectors.BadCommunicationError, connectors.BadTimeout:
+		connectors.BadConnectionClosed:
 		return true
 	}
 	return false

@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -105,6 +106,22 @@ func TestRules(t *testing.T) {
 				{d: 2 * time.Second, raw: 1.0, want: RTNUnacked},
 			},
 			msg: "Bad_SensorFailure",
+		},
+		{
+			name: "failed request is per-tag bad quality", cfg: base(nil, 0), kind: AlertBadQuality, target: tag,
+			steps: []step{
+				{d: 0, status: errors.New("read holding 3 on s: i/o timeout"), want: ActiveUnacked},
+				{d: 10 * time.Second, tick: true, want: ActiveUnacked},
+			},
+			msg: "i/o timeout",
+		},
+		{
+			name: "failed request is no comm loss", cfg: base(nil, 0), kind: AlertCommLoss, target: "s",
+			steps: []step{
+				{d: 0, tick: true, want: -1},
+				{d: time.Second, status: connectors.BadTimeout, want: -1},
+				{d: 20 * time.Second, tick: true, want: -1},
+			},
 		},
 		{
 			name: "uncertain quality", cfg: base(nil, 0), kind: AlertUncertain, target: tag,
