@@ -767,3 +767,36 @@ func TestClassify(t *testing.T) {
 		}
 	}
 }
+
+// TestDeviceClosesConnection: a device that closes the connection now and
+// then (as many do when idle) costs an immediate redial, not an outage:
+// every reading stays good.
+func TestDeviceClosesConnection(t *testing.T) {
+	ts := newTestServer(t)
+	ts.mb.HoldingRegisters[3] = 33
+	ts.mb.Coils[1] = 1
+	ts.closeEvery = 3
+	var units atomic.Int64
+	ts.hook = func(_ int64, f *mbserver.TCPFrame) time.Duration {
+		units.Store(int64(f.Device))
+		return 0
+	}
+	ts.start("127.0.0.1:0")
+	r := start(t, Config{Name: "idle", Address: ts.addr(), UnitID: 7, PollInterval: 10 * time.Millisecond, Points: []string{"holding:3:int16", "coil:1:bool"}})
+	for range 10 {
+		p := r.poll()
+		if p["holding:3:int16"].Raw != int64(33) || p["coil:1:bool"].Raw != true || !allStatus(nil)(p) {
+			t.Fatalf("poll: %v", p)
+		}
+	}
+	h := r.c.Health()
+	if h.State != connectors.Connected || h.Reconnects < 5 {
+		t.Errorf("health %+v: want connected after at least 5 reconnects", h)
+	}
+	if ts.accepted.Load() < 6 {
+		t.Errorf("device accepted %d connections", ts.accepted.Load())
+	}
+	if u := units.Load(); u != 7 {
+		t.Errorf("unit id on the wire %d, want 7", u)
+	}
+}

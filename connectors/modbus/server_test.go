@@ -32,6 +32,9 @@ type testServer struct {
 	// start.
 	handlers map[byte]handlerFunc
 	hook     func(n int64, f *mbserver.TCPFrame) time.Duration
+	// closeEvery, when set, closes the connection after every
+	// closeEvery-th answer (like devices that drop idle connections).
+	closeEvery int64
 
 	requests  atomic.Int64
 	responses atomic.Int64
@@ -170,7 +173,7 @@ func (ts *testServer) serve(c net.Conn) {
 		}
 		_, err = c.Write(resp.Bytes())
 		ts.responses.Add(1)
-		if err != nil {
+		if err != nil || ts.closeEvery > 0 && num%ts.closeEvery == 0 {
 			return
 		}
 	}
