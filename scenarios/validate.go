@@ -802,7 +802,7 @@ func (v *validator) checkRegister(t *Tag, typ DataType, o origin) {
 			v.add(mp("order"), "want one of "+strings.Join(orders, ", "), "order %q does not fit a %d-register %s", r.Order, width, rt)
 		}
 	}
-	if v.tagHas(o, "modbus.scale") && r.Scale == 0 {
+	if r.Scale == 0 && v.tagHas(o, "modbus.scale") {
 		v.add(mp("scale"), "omit it for 1", "scale must not be 0")
 	}
 }
