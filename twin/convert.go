@@ -225,8 +225,8 @@ func coerce(t scenarios.DataType, rng *scenarios.Range, v any) (num float64, str
 	if !ok {
 		return 0, "", fmt.Errorf("%w: want a %s, got %T", ErrType, t, v)
 	}
-	if math.IsNaN(f) {
-		return 0, "", fmt.Errorf("%w: NaN", ErrOutOfRange)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, "", fmt.Errorf("%w: %v", ErrOutOfRange, f)
 	}
 	if lo, hi, isInt := limits(t); isInt {
 		if f != math.Trunc(f) {
@@ -236,7 +236,7 @@ func coerce(t scenarios.DataType, rng *scenarios.Range, v any) (num float64, str
 			return 0, "", fmt.Errorf("%w: %v does not fit %s", ErrOutOfRange, v, t)
 		}
 	}
-	if t == scenarios.Float32 && math.Abs(f) > math.MaxFloat32 && !math.IsInf(f, 0) {
+	if t == scenarios.Float32 && math.Abs(f) > math.MaxFloat32 {
 		return 0, "", fmt.Errorf("%w: %v does not fit float32", ErrOutOfRange, v)
 	}
 	if rng != nil && t != scenarios.Bool && (f < rng.Low || f > rng.High) {

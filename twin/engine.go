@@ -20,7 +20,9 @@ import (
 // Options configure an Engine.
 type Options struct {
 	// Now is the wall clock (default time.Now); tests inject one. It
-	// stamps source timestamps and paces Run.
+	// stamps source timestamps, events and the scenario start. Run paces
+	// itself by the real monotonic clock whatever Now is, so a frozen test
+	// clock never makes Run spin.
 	Now func() time.Time
 	// Logger receives the engine's log (default slog.Default()).
 	Logger *slog.Logger
@@ -371,12 +373,12 @@ func (e *Engine) Run(ctx context.Context) error {
 				continue
 			}
 		}
-		base := e.now()
+		base := time.Now()
 		fired := 0
 	schedule:
 		for {
 			next := base.Add(time.Duration(float64(fired+1) * float64(e.tick) / rate))
-			if d := next.Sub(e.now()); d > 0 {
+			if d := time.Until(next); d > 0 {
 				timer.Reset(d)
 				select {
 				case <-ctx.Done():
@@ -392,7 +394,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			due := int(float64(e.now().Sub(base))*rate/float64(e.tick)) - fired
+			due := int(float64(time.Since(base))*rate/float64(e.tick)) - fired
 			if due < 1 {
 				due = 1
 			}

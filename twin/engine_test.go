@@ -282,7 +282,6 @@ func TestRunPacesTicks(t *testing.T) {
 	sc.Tick = dur(10 * time.Millisecond)
 	sc.TimeScale = 10 // one tick per wall millisecond
 	e := newEngine(t, sc)
-	e.now = time.Now
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	start := time.Now()

@@ -140,6 +140,16 @@ func (e *Engine) resolveFault(f scenarios.Fault) (*activeFault, error) {
 	default:
 		bad("protocol", "%q: want opcua or modbus", f.Protocol)
 	}
+	finite := func(field string, v float64) {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			bad(field, "must be a finite number")
+		}
+	}
+	finite("rate", f.Rate)
+	finite("magnitude", f.Magnitude)
+	if f.Value != nil {
+		finite("value", *f.Value)
+	}
 	numeric := a.tag < 0 || (e.tags[a.tag].Type != scenarios.String && e.tags[a.tag].Type != scenarios.Bool)
 	switch f.Kind {
 	case scenarios.Drift:

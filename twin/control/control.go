@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -73,6 +74,7 @@ type TagValue struct {
 	Unit     string             `json:"unit,omitempty"`
 	Writable bool               `json:"writable,omitempty"`
 	Value    any                `json:"value"`
+	// Value is null when the value is NaN or infinite.
 	// Status is the OPC UA StatusCode and StatusName its name.
 	Status     uint32    `json:"status"`
 	StatusName string    `json:"status_name"`
@@ -296,9 +298,20 @@ func (h *handler) tags(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		v := h.e.Value(t.Index)
+		val := v.V
+		switch f := val.(type) {
+		case float64:
+			if math.IsNaN(f) || math.IsInf(f, 0) {
+				val = nil // JSON has no NaN or infinity
+			}
+		case float32:
+			if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+				val = nil
+			}
+		}
 		out = append(out, TagValue{
 			ID: t.ID, Machine: t.Machine, Name: t.Name, Type: t.Type, Unit: t.Unit.Symbol, Writable: t.Writable,
-			Value: v.V, Status: v.Status, StatusName: twin.StatusName(v.Status), Source: v.Source,
+			Value: val, Status: v.Status, StatusName: twin.StatusName(v.Status), Source: v.Source,
 		})
 	}
 	writeJSON(w, http.StatusOK, out)
