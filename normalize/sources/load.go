@@ -92,7 +92,7 @@ func Parse(name string, data []byte) (*File, error) {
 	}
 	pf.walk(body, reflect.TypeOf(File{}), "")
 	var f File
-	if err := yaml.NodeToValue(body, &f); err != nil && pf.badDurations == 0 {
+	if err := decode(body, &f); err != nil && pf.badDurations == 0 {
 		pf.yamlErr(err)
 	}
 	if len(pf.probs) == 0 {
@@ -104,8 +104,23 @@ func Parse(name string, data []byte) (*File, error) {
 	return &f, nil
 }
 
+// decode decodes body into f, turning a panic of the YAML decoder (it has
+// some on malformed input) into an error.
+func decode(body ast.Node, f *File) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			l := 0
+			if tk := body.GetToken(); tk != nil && tk.Position != nil {
+				l = tk.Position.Line
+			}
+			err = fmt.Errorf("cannot decode the document (starting at line %d): %v", l, v)
+		}
+	}()
+	return yaml.NodeToValue(body, f)
+}
+
 type parsed struct {
-	badDurations int // reported by walk; the decoder's own error adds nothing
+	badDurations int // values walk reported; the decoder's own error adds nothing
 	name         string
 	pos          map[string]token.Position // value position by path
 	probs        []Problem
@@ -175,6 +190,18 @@ func unwrap(n ast.Node) ast.Node {
 // walk records the position of every value and reports unknown fields.
 func (pf *parsed) walk(n ast.Node, t reflect.Type, path string) {
 	if n == nil {
+		return
+	}
+	if tn, ok := n.(*ast.TagNode); ok {
+		tag := ""
+		if tn.Start != nil {
+			tag = tn.Start.Value
+		}
+		if tk := tn.GetToken(); tk != nil && tk.Position != nil {
+			pf.pos[path] = *tk.Position
+		}
+		pf.add(path, "YAML tag %q is not supported in a sources file", tag)
+		pf.badDurations++ // the decoder's view of it adds nothing
 		return
 	}
 	n = unwrap(n)
