@@ -61,7 +61,7 @@ func buildConnectors(f *sources.File, dataDir string, logger *slog.Logger) ([]co
 		errs  []error
 	)
 	for _, s := range f.Sources {
-		log := logger.With("source", s.Name)
+		log := logger
 		switch {
 		case s.OPCUA != nil:
 			o := s.OPCUA

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/spf13/cobra"
+
+	"github.com/otwin/otwin/normalize/sources"
+	"github.com/otwin/otwin/tui"
+	"github.com/otwin/otwin/tui/sshserve"
+	"github.com/otwin/otwin/twin/control"
+)
+
+func init() { register(newSSHCmd) }
+
+// sshOptions are the flags of the commands that serve the dashboard over SSH.
+type sshOptions struct {
+	listen      string
+	usersFile   string
+	hostKey     string
+	auditFile   string
+	maxSessions int
+	idle        time.Duration
+}
+
+func (o *sshOptions) register(cmd *cobra.Command, dataDir *string) {
+	f := cmd.Flags()
+	f.StringVar(&o.listen, "listen", "127.0.0.1:2222", "address to accept SSH connections on")
+	f.StringVar(&o.usersFile, "users", "", "users file: who may log in, with which keys and role (required)")
+	f.StringVar(&o.hostKey, "host-key", "", "SSH host key (default: <data-dir>/ssh_host_ed25519, generated once)")
+	f.StringVar(&o.auditFile, "audit", "", "audit log of logins, refusals and actions, JSON lines (default: <data-dir>/audit.jsonl)")
+	f.IntVar(&o.maxSessions, "max-sessions", 64, "most sessions at once")
+	f.DurationVar(&o.idle, "idle-timeout", 30*time.Minute, "close a session after this long without a key press")
+	_ = cmd.MarkFlagRequired("users")
+}
+
+// sshHooks let the workshop follow sessions and actions.
+type sshHooks struct {
+	join     func(user, role string)
+	leave    func(user string)
+	onAction actionHook
+}
+
+// sshService is a running SSH dashboard server.
+type sshService struct {
+	srv   *sshserve.Server
+	addr  string
+	audit *sshserve.AuditLog
+	close func() error
+}
+
+// startSSH serves the dashboard of col over SSH: each session its own model
+// bound to its user, role and policy, fed by its own store subscription.
+// With a control client, trainers (and engineers the users file allows)
+// drive the twin's faults.
+func startSSH(ctx context.Context, o sshOptions, dataDir string, col *collector, ctl *control.Client, title string, hooks sshHooks, logger *slog.Logger) (*sshService, error) {
+	users, err := sshserve.LoadUsers(o.usersFile)
+	if err != nil {
+		return nil, err
+	}
+	if o.hostKey == "" {
+		o.hostKey = filepath.Join(dataDir, "ssh_host_ed25519")
+	}
+	if o.auditFile == "" {
+		if err := os.MkdirAll(dataDir, 0o700); err != nil {
+			return nil, err
+		}
+		o.auditFile = filepath.Join(dataDir, "audit.jsonl")
+	}
+	af, err := os.OpenFile(o.auditFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
+	audit := sshserve.NewAuditLog(af)
+	srv, err := sshserve.New(sshserve.Config{
+		HostKeyPath: o.hostKey,
+		Users:       users,
+		MaxSessions: o.maxSessions,
+		IdleTimeout: o.idle,
+		Audit:       audit,
+		Logger:      logger,
+		NewModel: func(s *sshserve.Session) (tea.Model, error) {
+			role, err := tui.ParseRole(s.User.Role)
+			if err != nil {
+				return nil, err
+			}
+			sess := &session{
+				user: s.User.Name, role: s.User.Role, remote: s.Remote,
+				policy: rolePolicy(s.User.Role, s.User.AllowFaults), audit: audit, onAction: hooks.onAction,
+			}
+			opts := tui.Options{User: s.User.Name, Role: role, Title: title, Renderer: s.Renderer}
+			if ctl != nil {
+				opts.Faults = &controlFaults{c: ctl, sess: sess}
+			}
+			if hooks.join != nil {
+				hooks.join(s.User.Name, s.User.Role)
+				go func() {
+					<-s.Context.Done()
+					hooks.leave(s.User.Name)
+				}()
+			}
+			return tui.New(&storeBackend{st: col.Store, sess: sess}, opts), nil
+		},
+	})
+	if err != nil {
+		af.Close()
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		af.Close()
+		return nil, fmt.Errorf("ssh: %w", err)
+	}
+	go func() {
+		if err := srv.Serve(ln); err != nil {
+			logger.Error("ssh server stopped", "err", err)
+		}
+	}()
+	return &sshService{srv: srv, addr: ln.Addr().String(), audit: audit, close: func() error {
+		err := srv.Close()
+		return errors.Join(err, af.Close())
+	}}, nil
+}
+
+func newSSHCmd() *cobra.Command {
+	var (
+		o           sshOptions
+		sourcesFile string
+		scenario    string
+		dataDir     string
+		logFlags    logOptions
+	)
+	cmd := &cobra.Command{
+		Use:   "ssh --users FILE (--sources FILE | --scenario SCENARIO)",
+		Short: "Serve the dashboard over SSH, each user with their role",
+		Long: `Serve the live dashboard over SSH: 'ssh -p 2222 host' drops a listed user into it with
+their own role. One set of connectors and one live store serve every session.
+
+With --sources the connectors read those endpoints (real PLCs). With --scenario
+the twin runs in the same process and the connectors read it; trainers (and
+engineers the users file allows) may then inject faults.
+
+Only public keys listed in the users file get in; passwords are refused. Roles
+are enforced here, on the server: operators, supervisors, maintenance and quality
+acknowledge and shelve alerts; trainers inject faults; everyone views. Logins,
+refusals and every action are written to the audit log.`,
+		Example: `  otwin ssh --users users.yaml --sources plant.yaml --listen 0.0.0.0:2222
+  otwin ssh --users users.yaml --scenario bottling
+  ssh -p 2222 localhost`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if (sourcesFile == "") == (scenario == "") {
+				return errors.New("give exactly one of --sources and --scenario")
+			}
+			logger, closeLog, err := logFlags.logger(cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer closeLog()
+			var (
+				f     *sources.File
+				ctl   *control.Client
+				title string
+			)
+			if scenario != "" {
+				sc, err := loadScenarioArg([]string{scenario})
+				if err != nil {
+					return err
+				}
+				rt, err := startTwin(ctx, sc, twinConfig{Host: "127.0.0.1", Ephemeral: true, DataDir: dataDir, Logger: logger.With("part", "twin")})
+				if err != nil {
+					return err
+				}
+				defer rt.Close()
+				if f, err = exportSources(sc, rt.Endpoints); err != nil {
+					return err
+				}
+				if ctl, err = control.NewClient(rt.ControlURL, nil); err != nil {
+					return err
+				}
+				title = "otwin — " + sc.Name
+			} else {
+				if f, err = sources.Load(sourcesFile); err != nil {
+					return err
+				}
+				title = "otwin — " + filepath.Base(sourcesFile)
+			}
+			col, err := newCollector(f, dataDir, logger.With("part", "collector"))
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			runErr := make(chan error, 1)
+			go func() { runErr <- col.Run(ctx) }()
+			svc, err := startSSH(ctx, o, dataDir, col, ctl, title, sshHooks{}, logger.With("part", "ssh"))
+			if err != nil {
+				return err
+			}
+			defer svc.close()
+			fmt.Fprintf(cmd.OutOrStdout(), "otwin: dashboard over SSH on %s (ssh -p %s <host>)\n", svc.addr, portOf(svc.addr))
+			select {
+			case <-ctx.Done():
+			case err := <-runErr:
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&sourcesFile, "sources", "", "sources file of the endpoints to read")
+	cmd.Flags().StringVar(&scenario, "scenario", "", "run this scenario's twin in-process and read it")
+	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "directory for the host key, certificates and the audit log")
+	o.register(cmd, &dataDir)
+	logFlags.register(cmd.Flags())
+	return cmd
+}
+
+func portOf(addr string) string {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return p
+}
