@@ -9,6 +9,7 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/otwin/otwin/connectors"
 	"github.com/otwin/otwin/normalize"
@@ -324,3 +325,55 @@ func TestReadmeKeys(t *testing.T) {
 		t.Errorf("README.md key table is stale (run with -update):\n%s", want)
 	}
 }
+
+// FuzzKeys drives a model with arbitrary key sequences and sizes: no
+// panic, and every frame fills the screen exactly.
+func FuzzKeys(f *testing.F) {
+	f.Add([]byte("jjl\x01l\x02a hi\x01"), uint8(80), uint8(24))
+	f.Add([]byte(":role trainer\x01\x03\x03/x\x04\x05"), uint8(200), uint8(60))
+	f.Add([]byte("?G\x05\x03z\x01\x01\x07sS"), uint8(30), uint8(8))
+	specials := []tea.KeyType{tea.KeyEnter, tea.KeyEnter, tea.KeyTab, tea.KeyEsc, tea.KeyBackspace, tea.KeyShiftTab,
+		tea.KeyUp, tea.KeyDown, tea.KeyLeft, tea.KeyRight, tea.KeyPgDown, tea.KeyPgUp, tea.KeyHome, tea.KeyEnd, tea.KeyCtrlU, tea.KeyCtrlW, tea.KeyDelete}
+	f.Fuzz(func(t *testing.T, keys []byte, w, h uint8) {
+		b := generated(300)
+		b.alerts = []normalize.Alert{
+			{ID: "stale:a", Target: b.tags[0].ID, Severity: normalize.SeverityHigh, State: normalize.ActiveUnacked},
+			{ID: "comm_loss:src", Target: "src", Severity: normalize.SeverityCritical, State: normalize.RTNUnacked},
+		}
+		m := New(b, Options{Now: func() time.Time { return epoch }, NoColor: true, Faults: stubFaults{}})
+		width, height := max(int(w), 20), max(int(h), 6)
+		m.Update(tea.WindowSizeMsg{Width: width, Height: height})
+		for _, k := range keys {
+			var msg tea.KeyMsg
+			switch {
+			case k == 'q' || k == 3: // quitting ends the run; skip
+				continue
+			case int(k) < len(specials)+1 && k > 0:
+				msg = tea.KeyMsg{Type: specials[k-1]}
+			default:
+				msg = tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{rune(k)}}
+			}
+			_, cmd := m.Update(msg)
+			_ = cmd // commands (backend actions, ticks) are not run here
+			if m.s.quitting {
+				return
+			}
+		}
+		v := m.View()
+		lines := strings.Split(v, "\n")
+		if len(lines) != height {
+			t.Fatalf("%d lines, want %d", len(lines), height)
+		}
+		for i, l := range lines {
+			if lw := ansi.StringWidth(l); lw != width {
+				t.Fatalf("line %d is %d wide, want %d: %q", i, lw, width, l)
+			}
+		}
+	})
+}
+
+type stubFaults struct{}
+
+func (stubFaults) Faults() ([]Fault, error) { return []Fault{{Name: "f1"}}, nil }
+func (stubFaults) Inject(string) error      { return nil }
+func (stubFaults) Clear(string) error       { return nil }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/otwin/otwin/connectors"
 	"github.com/otwin/otwin/normalize"
@@ -221,6 +222,15 @@ func (s *state) render() string {
 	lines = append(lines, s.header(w))
 	lines = append(lines, body[:bh]...)
 	lines = append(lines, s.statusBar(w), s.bottomLine(w))
+	for i, l := range lines {
+		// panes size themselves; this only catches what a very small
+		// screen squeezes out
+		if lw := ansi.StringWidth(l); lw > w {
+			lines[i] = ansi.Truncate(l, w, "")
+		} else if lw < w {
+			lines[i] = l + strings.Repeat(" ", w-lw)
+		}
+	}
 	return strings.Join(lines, "\n")
 }
 
