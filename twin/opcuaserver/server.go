@@ -171,6 +171,15 @@ func New(src Source, cfg Config) (*Server, error) {
 
 // build creates the OPC UA stack and the address space.
 func (s *Server) build() error {
+	if err := s.newStack(); err != nil {
+		return err
+	}
+	return s.populate()
+}
+
+// newStack creates the OPC UA stack with its certificate, security and
+// identity settings.
+func (s *Server) newStack() error {
 	certPath, keyPath, err := ensureCertificate(s.cfg.DataDir, ApplicationURI, []string{s.cfg.Host})
 	if err != nil {
 		return fmt.Errorf("certificate in %s: %w", s.cfg.DataDir, err)
@@ -218,10 +227,12 @@ func (s *Server) build() error {
 		return fmt.Errorf("create stack: %w", err)
 	}
 	s.ua = srv
-	if err := restrictEndpoints(srv.Endpoints(), s.url, modes); err != nil {
-		return err
-	}
+	return restrictEndpoints(srv.Endpoints(), s.url, modes)
+}
 
+// populate adds the folders, machines and tags of the served machines.
+func (s *Server) populate() error {
+	srv := s.ua
 	nm := srv.NamespaceManager()
 	s.ns = nm.Add(s.cfg.Namespace)
 	as := newAddressSpace(s.ns)

@@ -1,0 +1,188 @@
+package opcuaserver
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gopcua/opcua"
+	gua "github.com/gopcua/opcua/ua"
+
+	"github.com/otwin/otwin/scenarios"
+	"github.com/otwin/otwin/twin"
+)
+
+// benchEngine builds an engine of n counter tags (each changes every 1 s
+// tick), 500 per machine, 20 machines per line.
+func benchEngine(b *testing.B, n int) (*twin.Engine, []string) {
+	b.Helper()
+	const perMachine, perLine = 500, 20
+	var y strings.Builder
+	y.WriteString("name: bench\ntick: 1s\nlocation: {enterprise: e, site: s, area: a}\ntemplates:\n  M:\n    tags:\n")
+	for k := range perMachine {
+		fmt.Fprintf(&y, "      - {name: t%d, type: uint32, model: {counter: {rate: 1}}}\n", k)
+	}
+	y.WriteString("machines:\n")
+	var names []string
+	for m := range (n + perMachine - 1) / perMachine {
+		name := fmt.Sprintf("m%d", m)
+		names = append(names, name)
+		fmt.Fprintf(&y, "  - {name: %s, template: M, location: {line: l%d}, opcua: {port: 0}}\n", name, m/perLine)
+	}
+	sc, err := scenarios.Parse("bench.yaml", []byte(y.String()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := twin.New(sc, twin.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return e, names
+}
+
+func benchConfig(b *testing.B, machines []string) Config {
+	cfg := DefaultConfig(machines...)
+	cfg.DataDir = b.TempDir()
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	return cfg
+}
+
+// BenchmarkAddressSpace measures adding the folders, machines and tag
+// variables (with no units) of n tags to a fresh stack.
+func BenchmarkAddressSpace(b *testing.B) {
+	for _, n := range []int{10_000, 100_000} {
+		b.Run(fmt.Sprintf("tags=%d", n), func(b *testing.B) {
+			e, machines := benchEngine(b, n)
+			cfg := benchConfig(b, machines).withDefaults()
+			for b.Loop() {
+				b.StopTimer()
+				s := &Server{cfg: cfg, src: FromEngine(e), log: cfg.Logger, machines: e.Machines(),
+					url: "opc.tcp://127.0.0.1:4840", closing: make(chan struct{})}
+				if err := s.newStack(); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if err := s.populate(); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				s.ua.Close()
+				s.ua.WorkerPool().StopWait()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(n), "tags")
+		})
+	}
+}
+
+// BenchmarkDelivery measures data changes delivered to one gopcua
+// subscriber while all n tags change at 1 Hz: each iteration is one
+// engine step, one second apart; after the last one the subscriber gets
+// up to catchUp to catch up. changes/s is the delivered rate from the first
+// step to the last notification, behind the changes never delivered,
+// lag-s the time from the last step to its last notification.
+func BenchmarkDelivery(b *testing.B) {
+	for _, n := range []int{10_000, 100_000} {
+		b.Run(fmt.Sprintf("tags=%d", n), func(b *testing.B) {
+			e, machines := benchEngine(b, n)
+			s, err := New(FromEngine(e), benchConfig(b, machines))
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if err := s.Start(ctx); err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			c, err := opcua.NewClient(s.URL(), opcua.SecurityMode(gua.MessageSecurityModeNone), opcua.RequestTimeout(time.Minute))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := c.Connect(ctx); err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close(context.Background())
+
+			var got, last atomic.Int64
+			ch := make(chan *opcua.PublishNotificationData, 256)
+			go func() {
+				for d := range ch {
+					if dc, ok := d.Value.(*gua.DataChangeNotification); ok {
+						got.Add(int64(len(dc.MonitoredItems)))
+						last.Store(time.Now().UnixNano())
+					}
+				}
+			}()
+			sub, err := c.Subscribe(ctx, &opcua.SubscriptionParameters{
+				Interval:                   time.Second,
+				MaxNotificationsPerPublish: uint32(4 * n),
+				LifetimeCount:              10000,
+				MaxKeepAliveCount:          3000,
+			}, ch)
+			if err != nil {
+				b.Fatal(err)
+			}
+			tags := s.Tags()
+			for lo := 0; lo < len(tags); lo += 1000 {
+				var reqs []*gua.MonitoredItemCreateRequest
+				for k, t := range tags[lo:min(lo+1000, len(tags))] {
+					r := opcua.NewMonitoredItemCreateRequestWithDefaults(gua.NewStringNodeID(s.NamespaceIndex(), t.NodeID), gua.AttributeIDValue, uint32(lo+k))
+					// Sampling at twice the change rate: a 1 s sampler
+					// drops changes that jitter into one interval.
+					r.RequestedParameters.SamplingInterval = 500
+					r.RequestedParameters.QueueSize = 1
+					reqs = append(reqs, r)
+				}
+				if _, err := sub.Monitor(ctx, gua.TimestampsToReturnBoth, reqs...); err != nil {
+					b.Fatal(err)
+				}
+			}
+			waitCount(b, &got, int64(n), 60*time.Second)
+			base := got.Load()
+
+			tick := time.NewTicker(time.Second)
+			defer tick.Stop()
+			b.ResetTimer()
+			start := time.Now()
+			steps := 0
+			for b.Loop() {
+				<-tick.C
+				e.Step(1)
+				steps++
+			}
+			lastStep := time.Now()
+			want := base + int64(steps*n)
+			deadline := time.Now().Add(catchUp)
+			for got.Load() < want && time.Now().Before(deadline) {
+				time.Sleep(50 * time.Millisecond)
+			}
+			b.StopTimer()
+			delivered := got.Load() - base
+			elapsed := time.Unix(0, last.Load()).Sub(start)
+			b.ReportMetric(float64(delivered)/elapsed.Seconds(), "changes/s")
+			b.ReportMetric(float64(max(want-got.Load(), 0)), "behind")
+			b.ReportMetric(time.Unix(0, last.Load()).Sub(lastStep).Seconds(), "lag-s")
+			b.ReportMetric(float64(s.Published()), "pushed")
+		})
+	}
+}
+
+// catchUp is how long the subscriber may take to receive the last step.
+const catchUp = 15 * time.Second
+
+func waitCount(b *testing.B, got *atomic.Int64, want int64, timeout time.Duration) {
+	b.Helper()
+	deadline := time.Now().Add(timeout)
+	for got.Load() < want {
+		if time.Now().After(deadline) {
+			b.Fatalf("initial values: %d of %d notifications", got.Load(), want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
