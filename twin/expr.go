@@ -155,7 +155,12 @@ func (p patcher) Visit(node *ast.Node) {
 
 // compileExpr compiles src in the context of machine m. It returns the
 // program and the tags it reads, in order of first reference.
-func (e *Engine) compileExpr(m int, src string) (*vm.Program, []int, error) {
+func (e *Engine) compileExpr(m int, src string) (prog *vm.Program, refs []int, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			prog, refs, err = nil, nil, fmt.Errorf("expression %q: cannot compile: %v", src, r)
+		}
+	}()
 	tree, err := parser.Parse(src)
 	if err != nil {
 		return nil, nil, fmt.Errorf("expression %q: %w", src, err)
@@ -169,7 +174,7 @@ func (e *Engine) compileExpr(m int, src string) (*vm.Program, []int, error) {
 	for _, i := range r.refs {
 		env[envKey(i)] = envZero(e.tags[i].Type)
 	}
-	prog, err := expr.Compile(src, expr.Env(env), expr.Patch(patcher{r.at}))
+	prog, err = expr.Compile(src, expr.Env(env), expr.Patch(patcher{r.at}))
 	if err != nil {
 		return nil, nil, fmt.Errorf("expression %q: %w", src, err)
 	}

@@ -39,6 +39,9 @@ func fill(tags []scenarios.Tag) []scenarios.Tag {
 	return tags
 }
 
+// discard drops the engine's log in tests.
+var discard = slog.New(slog.DiscardHandler)
+
 func newEngine(t testing.TB, sc *scenarios.Scenario) *Engine {
 	t.Helper()
 	e, err := New(sc, Options{Now: fixedNow, Logger: slog.New(slog.DiscardHandler)})
