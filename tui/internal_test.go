@@ -377,3 +377,32 @@ type stubFaults struct{}
 func (stubFaults) Faults() ([]Fault, error) { return []Fault{{Name: "f1"}}, nil }
 func (stubFaults) Inject(string) error      { return nil }
 func (stubFaults) Clear(string) error       { return nil }
+
+// Tags that arrive after the session opened land where the role starts,
+// until the user moves in the tree.
+func TestLateTagsSelectRoleLevel(t *testing.T) {
+	full := generated(300)
+	b := &stub{}
+	m := New(b, Options{Now: func() time.Time { return epoch }, NoColor: true, Role: RoleOperator})
+	if m.s.selPath != "" {
+		t.Fatalf("empty store selects %q", m.s.selPath)
+	}
+	m.Update(feedMsg{Update{Samples: full.tags[:150]}})
+	m.Update(feedMsg{Update{Samples: full.tags[150:]}})
+	m.Update(frameMsg{})
+	if want := "acme/site0/area0/line00"; m.s.selPath != want {
+		t.Errorf("selected %q, want %q", m.s.selPath, want)
+	}
+	if len(m.s.tags) != 300 || len(m.s.rows) != 300 {
+		t.Errorf("tags %d rows %d", len(m.s.tags), len(m.s.rows))
+	}
+	// the user moves: later tags no longer move the selection
+	m.Update(tea.KeyMsg{Type: tea.KeyUp})
+	sel := m.s.selPath
+	extra := generated(2100).tags[2000:]
+	m.Update(feedMsg{Update{Samples: extra}})
+	m.Update(frameMsg{})
+	if m.s.selPath != sel {
+		t.Errorf("selection moved from %q to %q", sel, m.s.selPath)
+	}
+}

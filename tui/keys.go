@@ -45,6 +45,7 @@ const (
 	scopeTree
 	scopeTable
 	scopeAlerts
+	scopeConn
 	scopeFaults
 	scopeDetail
 )
@@ -54,6 +55,7 @@ var scopeNames = map[scope]string{
 	scopeTree:   "Asset tree",
 	scopeTable:  "Tag table",
 	scopeAlerts: "Alerts",
+	scopeConn:   "Connections",
 	scopeFaults: "Fault panel",
 	scopeDetail: "Detail views",
 }
@@ -101,6 +103,8 @@ var keymap = []binding{
 	{scopeAlerts, []string{"a"}, "a", "acknowledge (with optional comment)", actAck},
 	{scopeAlerts, []string{"S", "z"}, "S z", "shelve (reason, then duration: 15m, or empty for one-shot)", actShelve},
 	{scopeAlerts, []string{"/"}, "/", "filter (substring of id, target, message)", actFilter},
+
+	{scopeConn, []string{"enter"}, "enter", "show the endpoint's last error in full", actOpen},
 
 	{scopeFaults, []string{"enter"}, "enter", "inject / clear the fault", actToggle},
 	{scopeFaults, []string{"r"}, "r", "refresh", actRefresh},

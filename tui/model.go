@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 	"sync"
@@ -84,6 +85,7 @@ type state struct {
 	role        Role
 	focusTable  bool
 	quitting    bool
+	autoSelect  bool // the tree selection is the role's, not the user's
 	syncJobs    bool
 	feedClosed  bool
 	dropped     uint64
@@ -462,6 +464,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case actionMsg:
+		slog.Debug("tui action", "user", s.opts.User, "what", msg.what, "err", msg.err)
 		if msg.err != nil {
 			s.setMsg(fmt.Sprintf("%s: %v", msg.what, msg.err), true)
 		} else {
@@ -561,6 +564,11 @@ func (s *state) mergeAdded() {
 	}
 	s.tags = merged
 	s.reindex()
+	if s.autoSelect {
+		// tags arrived after the session opened: start where the role
+		// starts, unless the user has moved in the tree
+		s.roleSelect()
+	}
 	s.rows = nil
 	s.rowsAt = time.Time{}
 }
@@ -633,19 +641,17 @@ func (s *state) setRole(r Role) tea.Cmd {
 		s.alertFilter = string(normalize.AlertOutOfRange)
 	}
 	var cmd tea.Cmd
+	s.autoSelect = true
+	s.roleSelect()
 	switch r {
 	case RoleSupervisor:
 		s.view = viewAlerts
-		s.selectLevel(true, false)
 	case RoleMaintenance:
 		s.view = viewTree
-		s.selectLevel(false, true)
 	case RoleQuality, RoleEngineer:
 		s.view = viewTags
 		s.focusTable = true
-		s.selectLevel(false, false)
 	case RoleTrainer:
-		s.selectLevel(true, false)
 		s.view = viewTree
 		if s.opts.Faults != nil {
 			s.view = viewFaults
@@ -653,7 +659,6 @@ func (s *state) setRole(r Role) tea.Cmd {
 		}
 	default:
 		s.view = viewTree
-		s.selectLevel(true, false)
 	}
 	if s.view == viewTree {
 		s.focusTable = false
@@ -661,6 +666,18 @@ func (s *state) setRole(r Role) tea.Cmd {
 	s.refreshAlerts()
 	s.invalidate()
 	return tea.Batch(cmd, s.recompute())
+}
+
+// roleSelect selects the tree node the role starts from.
+func (s *state) roleSelect() {
+	switch s.role {
+	case RoleMaintenance:
+		s.selectLevel(false, true)
+	case RoleQuality, RoleEngineer:
+		s.selectLevel(false, false)
+	default:
+		s.selectLevel(true, false)
+	}
 }
 
 // selectLevel selects the first line (a node whose children hold tags
@@ -727,6 +744,8 @@ func (s *state) scope() scope {
 		return scopeTable
 	case viewAlerts:
 		return scopeAlerts
+	case viewConn:
+		return scopeConn
 	case viewFaults:
 		return scopeFaults
 	case viewTagDetail, viewAlertDetail, viewHelp:
@@ -825,6 +844,15 @@ func (s *state) key(k tea.KeyMsg) tea.Cmd {
 		}
 	case actOpen:
 		switch s.view {
+		case viewConn:
+			if s.conn.cur < len(s.health) {
+				h := s.health[s.conn.cur]
+				if h.LastError != nil {
+					s.setMsg(h.Source+": "+h.LastError.Error(), true)
+				} else {
+					s.setMsg(h.Source+" "+h.Endpoint+": no error", false)
+				}
+			}
 		case viewAlerts:
 			if a := s.curAlert(); a != nil {
 				s.alertID = a.ID
@@ -834,6 +862,7 @@ func (s *state) key(k tea.KeyMsg) tea.Cmd {
 		default:
 			if t := s.curTag(); t != nil {
 				s.tagID = t.ID
+				s.detail = listPos{}
 				s.back = s.view
 				s.view = viewTagDetail
 			}
@@ -1024,6 +1053,7 @@ func (s *state) move(d int) tea.Cmd {
 	}
 	switch s.scope() {
 	case scopeTree:
+		s.autoSelect = false
 		step(&s.tree, len(s.flat))
 		if n := s.curNode(); n != nil && n.path != s.selPath {
 			s.selPath = n.path
@@ -1036,10 +1066,8 @@ func (s *state) move(d int) tea.Cmd {
 		step(&s.al, len(s.alertRows))
 	case scopeFaults:
 		step(&s.flt, len(s.faults))
-	case scopeGlobal:
-		if s.view == viewConn {
-			step(&s.conn, len(s.health))
-		}
+	case scopeConn:
+		step(&s.conn, len(s.health))
 	case scopeDetail:
 		s.detail.top += d
 		if s.detail.top < 0 {

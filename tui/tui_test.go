@@ -168,6 +168,8 @@ func TestInteraction(t *testing.T) {
 		{name: "alerts filter", role: tui.RoleSupervisor, keys: []string{"/", "press1"}, want: []string{"(1 shown)"}, absent: []string{"press2-mb"}},
 		{name: "command esc cancels", role: tui.RoleOperator, keys: []string{":alerts", "esc"}, want: []string{"[Tree]", "cancelled"}},
 		{name: "resize", role: tui.RoleOperator, keys: []string{"size:100x30"}, want: []string{"ASSETS"}},
+		{name: "connection last error", role: tui.RoleMaintenance, keys: []string{":conn", "enter", "j", "enter"},
+			want: []string{"press2-mb: dial tcp 10.0.4.12:502: connect: connection refused"}},
 		{name: "help scroll", role: tui.RoleOperator, keys: []string{"?", "G"}, want: []string{":role NAME"}},
 	}
 	for _, c := range cases {

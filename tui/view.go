@@ -167,6 +167,9 @@ func (s *state) table(w, h int, cols []col, n int, pos *listPos, focused bool, c
 		}
 		out = append(out, line)
 	}
+	if n == 0 && h > 1 {
+		out = append(out, s.st.dim.Render(fit("  (none)", w)))
+	}
 	for len(out) < h {
 		out = append(out, strings.Repeat(" ", w))
 	}
@@ -303,6 +306,7 @@ var hints = map[scope]string{
 	scopeTable:  "enter:detail s/S:sort /:filter b:bad only n:names ←:tree ?:help",
 	scopeAlerts: "enter:detail a:ack S/z:shelve /:filter tab:view ::cmd ?:help",
 	scopeFaults: "enter:inject/clear r:refresh tab:view esc:back ?:help",
+	scopeConn:   "enter:last error tab:view ::cmd ?:help q:quit",
 	scopeDetail: "esc:back ↑↓:scroll a:ack S:shelve ?:help q:quit",
 	scopeGlobal: "tab:view ::cmd ?:help q:quit",
 }
