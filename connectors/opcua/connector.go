@@ -241,7 +241,6 @@ func (c *Connector) Run(ctx context.Context, out chan<- connectors.Reading) erro
 		case <-t.C:
 		}
 		backoff = min(backoff*2, maxBackoff)
-		c.setState(connectors.Connecting, nil)
 	}
 }
 

@@ -13,13 +13,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
 
-	awserver "github.com/awcullen/opcua/server"
-	awua "github.com/awcullen/opcua/ua"
 	"github.com/gopcua/opcua/id"
 
 	"github.com/otwin/otwin/connectors"
@@ -92,68 +89,13 @@ func writeCert(t testing.TB, dir, name string, der []byte) {
 	}
 }
 
-// startAwcullenServer runs awcullen/opcua's server (the library the twin
-// uses, but without any twin code) with Basic256Sha256 endpoints and one
-// user, and a Double variable ns=<n>;s=X. That library cannot bind a host
-// or port 0: it listens on every interface on a free port for the test.
-func startAwcullenServer(t *testing.T, der []byte, key *rsa.PrivateKey) (url string, certPEM string) {
-	t.Helper()
-	dir := t.TempDir()
-	certPEM = filepath.Join(dir, "server.crt")
-	writeCert(t, dir, "server.crt", der)
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
-	if err := os.WriteFile(filepath.Join(dir, "server.key"), keyPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	port := freePort(t)
-	url = "opc.tcp://127.0.0.1:" + strconv.Itoa(port)
-	srv, err := awserver.New(
-		awua.ApplicationDescription{
-			ApplicationURI:  "urn:otwin:test:server",
-			ApplicationName: awua.LocalizedText{Text: "test server"},
-			ApplicationType: awua.ApplicationTypeServer,
-			DiscoveryURLs:   []string{url},
-		},
-		certPEM, filepath.Join(dir, "server.key"), url,
-		awserver.WithInsecureSkipVerify(),
-		awserver.WithAuthenticateUserNameIdentityFunc(func(u awua.UserNameIdentity, _, _ string) error {
-			if u.UserName == "operator" && u.Password == "secret" {
-				return nil
-			}
-			return awua.BadUserAccessDenied
-		}),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nm := srv.NamespaceManager()
-	ns := nm.Add(testNS)
-	v := awserver.NewVariableNode(srv, awua.NewNodeIDString(ns, "X"), awua.NewQualifiedName(ns, "X"), awua.NewLocalizedText("X", ""),
-		awua.NewLocalizedText("", ""), nil,
-		[]awua.Reference{{ReferenceTypeID: awua.ReferenceTypeIDHasComponent, IsInverse: true, TargetID: awua.NewExpandedNodeID(awua.ObjectIDObjectsFolder)}},
-		awua.NewDataValue(4.5, 0, time.Now(), 0, time.Now(), 0), awua.DataTypeIDDouble, awua.ValueRankScalar, []uint32{},
-		awua.AccessLevelsCurrentRead, 100, false, nil)
-	if err := nm.AddNode(v); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = srv.ListenAndServe()
-	}()
-	t.Cleanup(func() {
-		srv.Close()
-		<-done
-	})
-	return url, certPEM
-}
-
 func TestSignAndEncryptWithUsername(t *testing.T) {
 	if testing.Short() {
 		t.Skip("awcullen's server takes 3s to close")
 	}
 	der, key := serverIdentity(t, "server")
-	url, _ := startAwcullenServer(t, der, key)
+	aw := startAwcullenServer(t, der, key, false, []awVar{{name: "X", value: 4.5}})
+	url := aw.url
 	trust := t.TempDir()
 	writeCert(t, trust, "server.pem", der)
 	data := t.TempDir()

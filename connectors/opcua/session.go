@@ -606,12 +606,8 @@ func (s *session) deliver(ctx context.Context, it *item, dv *ua.DataValue) bool 
 
 // poll reads every item each PollInterval.
 func (s *session) poll(ctx context.Context) error {
-	var live []*item
-	for _, it := range s.items {
-		live = append(live, it)
-	}
-	nodes := make([]*ua.ReadValueID, len(live))
-	for i, it := range live {
+	nodes := make([]*ua.ReadValueID, len(s.items))
+	for i, it := range s.items {
 		nodes[i] = &ua.ReadValueID{NodeID: it.id, AttributeID: ua.AttributeIDValue}
 	}
 	t := time.NewTicker(s.c.cfg.PollInterval)
@@ -623,7 +619,7 @@ func (s *session) poll(ctx context.Context) error {
 				return fmt.Errorf("poll: %w", err)
 			}
 			for i, dv := range res {
-				if !s.deliver(ctx, live[i], dv) {
+				if !s.deliver(ctx, s.items[i], dv) {
 					return ctx.Err()
 				}
 			}
