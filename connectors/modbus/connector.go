@@ -99,8 +99,9 @@ func (c *Connector) Name() string { return c.cfg.Name }
 func (c *Connector) Registers() []Register { return slices.Clone(c.regs) }
 
 // Health returns a snapshot of the device's state: Connecting until the
-// first dial of a Run ends, then Connected or Down; Down after Run
-// returns.
+// device first answers or fails in a Run; Connected while it answers
+// requests (an exception is an answer); Down from a failed dial or
+// request until it answers again, and after Run returns.
 func (c *Connector) Health() connectors.Health {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -299,7 +300,9 @@ func (s *session) dial(ctx context.Context) bool {
 		// afresh at the next poll.
 		s.needReplan = true
 	}
-	s.setState(connectors.Connected, nil)
+	// The state becomes Connected when the device answers, not on
+	// connect: a device that accepts connections but never answers stays
+	// Down.
 	return true
 }
 
@@ -312,6 +315,7 @@ func (s *session) scheduleRedial() {
 func (s *session) answered() {
 	s.backoff = minBackoff
 	s.outage = false
+	s.setState(connectors.Connected, nil)
 }
 
 // errKind classifies a request error.

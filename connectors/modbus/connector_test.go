@@ -800,3 +800,30 @@ func TestDeviceClosesConnection(t *testing.T) {
 		t.Errorf("unit id on the wire %d, want 7", u)
 	}
 }
+
+// TestDeviceNeverAnswers: a device that accepts connections but never
+// answers is Down, with Bad_NoCommunication at every poll, and never
+// reported Connected between redials.
+func TestDeviceNeverAnswers(t *testing.T) {
+	ts := newTestServer(t)
+	ts.hook = func(int64, *mbserver.TCPFrame) time.Duration { return time.Hour }
+	ts.start("127.0.0.1:0")
+	r := start(t, Config{Name: "mute", Address: ts.addr(), PollInterval: 20 * time.Millisecond, Timeout: 30 * time.Millisecond,
+		Points: []string{"holding:0:int16", "coil:0:bool"}})
+	deadline := time.Now().Add(10 * time.Second)
+	for ts.accepted.Load() < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d connections", ts.accepted.Load())
+		}
+		if p := r.poll(); !allStatus(connectors.BadNoCommunication)(p) {
+			t.Fatalf("poll: %v", p)
+		}
+		if st := r.c.Health().State; st == connectors.Connected {
+			t.Fatal("reported connected")
+		}
+	}
+	h := r.c.Health()
+	if h.State != connectors.Down || h.Reconnects < 2 {
+		t.Errorf("health %+v", h)
+	}
+}

@@ -118,8 +118,10 @@
 //
 // # Connection
 //
-// Run dials at once (Health.State Connecting), then polls. On a failure
-// it closes the connection, marks the device Down and redials with
+// Run dials at once (Health.State Connecting), then polls; the state is
+// Connected once the device answers a request (a device that accepts
+// connections but never answers stays Down). On a failure it closes the
+// connection, marks the device Down and redials with
 // exponential backoff from 100ms to 5s (reset by the first answered
 // request), between polls as well as at poll time; the first redial after
 // the device closed an idle connection is immediate. A successful redial
