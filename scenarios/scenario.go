@@ -438,7 +438,7 @@ type Fault struct {
 	// Value is forced while the fault lasts (out_of_range).
 	Value *float64 `yaml:"value,omitempty" json:"value,omitempty"`
 	// Status is the OPC UA status code name or number for quality faults,
-	// e.g. "Bad_SensorFailure" or 0x808B0000.
+	// e.g. "Bad_SensorFailure" or 0x808C0000.
 	Status string `yaml:"status,omitempty" json:"status,omitempty"`
 	// Latency is the added response delay (latency).
 	Latency Duration `yaml:"latency,omitempty" json:"latency,omitempty"`

@@ -1279,12 +1279,16 @@ func checkStatus(s string, kind FaultKind) string {
 	}
 	if n, err := strconv.ParseUint(s, 0, 32); err == nil {
 		if n>>30 != bits {
-			return fmt.Sprintf("status %s is not a %s status code (bits 31-30)", s, want)
+			return fmt.Sprintf("status %s is not %s %s status code (bits 31-30)", s, article(want), want)
 		}
 		return ""
 	}
 	if !strings.HasPrefix(s, want+"_") || len(s) == len(want)+1 {
-		return fmt.Sprintf("status %q is not a %s status (e.g. %s_SensorFailure or 0x%X0000)", s, want, want, bits<<14)
+		example := "Bad_SensorFailure or 0x808C0000"
+		if kind == UncertainQuality {
+			example = "Uncertain_SensorNotAccurate or 0x40930000"
+		}
+		return fmt.Sprintf("status %q is not %s %s status (e.g. %s)", s, article(want), want, example)
 	}
 	return ""
 }
