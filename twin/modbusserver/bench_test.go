@@ -81,3 +81,26 @@ func BenchmarkRead125(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkHandle125 measures the server's own work for one 125-register
+// read, without the network: handling and framing the response.
+func BenchmarkHandle125(b *testing.B) {
+	e := newEngine(b, benchScenario())
+	e.Step(1)
+	s, err := New(e, Config{Logger: quietLogger()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := &conn{s: s, epochs: s.currentEpochs()}
+	req := adu(1, 0, 1, pdu(3, 0, 125))
+	b.ReportAllocs()
+	for b.Loop() {
+		f, err := parseFrame(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if act, _ := c.handle(f); act != respond || len(f.Bytes()) != 9+250 {
+			b.Fatal("bad response")
+		}
+	}
+}
