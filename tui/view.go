@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +24,7 @@ type col struct {
 	right bool
 	tail  bool // truncate on the left, keeping the end (ids, paths)
 	prio  int
+	from  int // shown only when the table is at least this wide
 }
 
 // layout computes the widths of cols in width (cells, excluding the
@@ -31,7 +33,7 @@ func layout(cols []col, width int) []int {
 	ws := make([]int, len(cols))
 	on := make([]bool, len(cols))
 	for i := range cols {
-		on[i] = true
+		on[i] = cols[i].from <= width
 	}
 	for {
 		fixed, flex, n := 0, 0, 0
@@ -445,8 +447,8 @@ func (s *state) tagCols(w int) []col {
 		q,
 		{title: "AGE", w: 6, right: true, prio: 5},
 		{title: "TREND", w: trend, prio: 4},
-		{title: "SOURCE", w: 10, prio: 2},
-		{title: "ADDRESS", w: 24, flex: 2, prio: 1},
+		{title: "SOURCE", w: 10, prio: 2, from: 100},
+		{title: "ADDRESS", w: 24, flex: 2, prio: 1, from: 100},
 	}
 }
 
@@ -522,6 +524,8 @@ var alertCols = []col{
 	{title: "CNT", w: 3, right: true, prio: 3},
 	{title: "TARGET", w: 16, flex: 2, tail: true, prio: 7},
 	{title: "MESSAGE", w: 10, flex: 3, prio: 4},
+	{title: "KIND", w: 17, prio: 2, from: 120},
+	{title: "ACKED BY", w: 10, prio: 1, from: 140},
 }
 
 func (s *state) alertTable(w, h int, focused bool) []string {
@@ -559,6 +563,10 @@ func (s *state) alertTable(w, h int, focused bool) []string {
 				return a.Message, &s.st.dim
 			}
 			return a.Message, nil
+		case 7:
+			return string(a.Kind), nil
+		case 8:
+			return a.AckedBy, nil
 		}
 		return "", nil
 	})
@@ -580,7 +588,48 @@ func (s *state) viewAlerts(w, h int) []string {
 		line += fmt.Sprintf("  · filter /%s (%d shown)", s.alertFilter, len(s.alertRows))
 	}
 	out = append(out, fit(line, w))
-	return append(out, s.alertTable(w, h-2, true)...)
+	out = append(out, s.byLine(w))
+	return append(out, s.alertTable(w, h-3, true)...)
+}
+
+// byLine summarises active alerts per production line (a node whose
+// children hold tags), worst first.
+func (s *state) byLine(w int) string {
+	var lines []*node
+	var walk func(n *node)
+	walk = func(n *node) {
+		leafKids := len(n.children) > 0
+		for _, c := range n.children {
+			if len(c.children) > 0 {
+				leafKids = false
+			}
+		}
+		if leafKids && n.depth > 0 {
+			if n.alerts > 0 {
+				lines = append(lines, n)
+			}
+			return
+		}
+		for _, c := range n.children {
+			walk(c)
+		}
+	}
+	walk(s.root)
+	sort.SliceStable(lines, func(i, j int) bool {
+		if lines[i].worst != lines[j].worst {
+			return lines[i].worst > lines[j].worst
+		}
+		return lines[i].alerts > lines[j].alerts
+	})
+	var b strings.Builder
+	b.WriteString(" by line:")
+	if len(lines) == 0 {
+		b.WriteString(" no active alerts on tags")
+	}
+	for _, n := range lines {
+		fmt.Fprintf(&b, "  %s !%d %s", n.name, n.alerts, sevName(n.worst))
+	}
+	return fit(b.String(), w)
 }
 
 var connCols = []col{
