@@ -38,3 +38,29 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzExprRefs feeds arbitrary expressions to ExprRefs: it must never
+// panic, and what it returns must be sorted "machine/tag" names.
+func FuzzExprRefs(f *testing.F) {
+	for _, s := range []string{
+		`speed * 0.5`, `state == "Running" ? 1 : 0`, `tag("m2/fill-level") + m3.torque`,
+		`let x = a; x + b`, `all([a, b], # > 0)`, `max(a, b) / (c ?? 1)`, `m["x"] + t`,
+		`{a: b}.a`, `a[1:2]`, `"x" in ["x", y]`, `a +* b`, `(`, ``,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		refs, err := ExprRefs("m1", src)
+		if err != nil {
+			return
+		}
+		for i, r := range refs {
+			if !strings.Contains(r, "/") {
+				t.Fatalf("ref %q has no machine", r)
+			}
+			if i > 0 && refs[i-1] >= r {
+				t.Fatalf("refs not sorted and unique: %q", refs)
+			}
+		}
+	})
+}
