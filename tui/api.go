@@ -7,6 +7,7 @@
 package tui
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -152,4 +153,11 @@ type Options struct {
 	// FaultRefresh is how often the open fault panel re-reads the faults;
 	// 0 means 3s.
 	FaultRefresh time.Duration
+	// Width and Height are the screen size until the first
+	// tea.WindowSizeMsg (an SSH session knows it from the pty); 0 means
+	// 80×24.
+	Width, Height int
+	// Context, when set, ends the session: its feed is closed when the
+	// context is done, as by Model.Close (an SSH session's context).
+	Context context.Context
 }

@@ -72,13 +72,15 @@ type (
 type Model struct{ s *state }
 
 type state struct {
-	b     Backend
-	opts  Options
-	now   func() time.Time
-	frame time.Duration
-	feed  Feed
-	once  sync.Once
-	st    styles
+	b      Backend
+	opts   Options
+	now    func() time.Time
+	frame  time.Duration
+	feed   Feed       // set once in Init, under feedMu
+	feedMu sync.Mutex // Init and Close may race when Options.Context ends early
+	closed bool
+	once   sync.Once
+	st     styles
 
 	w, h        int
 	view, back  view
@@ -182,6 +184,9 @@ func New(b Backend, opts Options) Model {
 	}
 	s.st = newStyles(opts.Renderer, opts.NoColor)
 	s.w, s.h = 80, 24
+	if opts.Width > 0 && opts.Height > 0 {
+		s.w, s.h = opts.Width, opts.Height
+	}
 
 	s.loadSnapshot()
 	role := opts.Role
@@ -191,13 +196,23 @@ func New(b Backend, opts Options) Model {
 	s.syncJobs = true // the first table is computed before the first frame
 	s.setRole(role)
 	s.syncJobs = false
-	return Model{s}
+	m := Model{s}
+	if ctx := opts.Context; ctx != nil {
+		go func() {
+			<-ctx.Done()
+			m.Close()
+		}()
+	}
+	return m
 }
 
 // Close releases the session's feed; safe to call more than once and
 // after the program has ended.
 func (m Model) Close() {
 	m.s.once.Do(func() {
+		m.s.feedMu.Lock()
+		defer m.s.feedMu.Unlock()
+		m.s.closed = true
 		if m.s.feed != nil {
 			m.s.feed.Close()
 		}
@@ -207,9 +222,11 @@ func (m Model) Close() {
 // Init subscribes to the backend's feed and starts the clock.
 func (m Model) Init() tea.Cmd {
 	s := m.s
-	if s.feed == nil {
+	s.feedMu.Lock()
+	if s.feed == nil && !s.closed {
 		s.feed = s.b.Subscribe()
 	}
+	s.feedMu.Unlock()
 	cmds := []tea.Cmd{waitFeed(s.feed), clockTick()}
 	if s.view == viewFaults {
 		cmds = append(cmds, s.openFaults())

@@ -2,6 +2,7 @@ package tui_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -350,4 +351,22 @@ func TestKeyHelp(t *testing.T) {
 			t.Errorf("KeyHelp lacks %q", w)
 		}
 	}
+}
+
+func TestContextEndClosesFeed(t *testing.T) {
+	p := demo.NewLine()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	m := tui.New(p, tui.Options{Role: tui.RoleOperator, Now: fixedNow, NoColor: true, Context: ctx, Width: 100, Height: 30})
+	tm := teatest.NewTestModel(t, m)
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("ASSETS")) }, teatest.WithDuration(5*time.Second))
+	cancel()
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("feed closed")) }, teatest.WithDuration(5*time.Second))
+	if n := p.Subscribers(); n != 0 {
+		t.Errorf("subscribers = %d after the context ended", n)
+	}
+	if err := tm.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	checkFrame(t, tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).View(), 100, 30)
 }
