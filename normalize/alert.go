@@ -67,16 +67,17 @@ type Alert struct {
 	Cleared time.Time
 	// Count is how many times the condition became active.
 	Count int
-	// AckedBy, AckedAt and Comment record the acknowledgement.
+	// AckedBy is who acknowledged the alert, AckedAt when, and Comment
+	// what they noted.
 	AckedBy string
-	AckedAt time.Time
-	Comment string
+	AckedAt time.Time // see AckedBy
+	Comment string    // see AckedBy
 	// ShelvedUntil hides the alert until then (zero: not shelved); a
 	// one-shot shelve lasts until the condition next clears.
 	ShelvedUntil   time.Time
-	ShelvedOneShot bool
-	ShelvedBy      string
-	ShelveReason   string
+	ShelvedOneShot bool   // shelved until the condition next clears
+	ShelvedBy      string // who shelved it
+	ShelveReason   string // why
 	// Shelved says the alert is shelved (timed until ShelvedUntil, or
 	// one-shot): still tracked, but hidden from the operator's attention.
 	Shelved bool
@@ -121,11 +122,11 @@ func (s AlertSeverity) String() string {
 
 // AlertEvent is one transition in an alert's history.
 type AlertEvent struct {
-	At      time.Time
-	AlertID string
+	At      time.Time // when it happened
+	AlertID string    // the alert's ID
 	// What: "raised", "cleared", "acked", "shelved", "unshelved", "reset".
 	What    string
-	State   AlertState
-	User    string
-	Comment string
+	State   AlertState // the state after it
+	User    string     // who, for user actions
+	Comment string     // the ack comment, shelve reason or raise message
 }

@@ -33,6 +33,7 @@ func AlertID(kind AlertKind, target string) string { return string(kind) + ":" +
 
 // AlertChange is an alert after a transition, and which transition.
 type AlertChange struct {
+	// Alert is the alert after the transition.
 	Alert Alert
 	// What is one of the Event* names.
 	What string

@@ -12,8 +12,8 @@ import (
 
 // Range is an engineering range, Low < High.
 type Range struct {
-	Low  float64
-	High float64
+	Low  float64 // lowest value
+	High float64 // highest value
 }
 
 // Rules are data-quality rule settings, with the semantics of the sources
@@ -95,7 +95,7 @@ type Point struct {
 	Range *Range
 	// Scale and Offset: value = raw*Scale + Offset; Scale 0 means 1.
 	Scale  float64
-	Offset float64
+	Offset float64 // see Scale
 	// Clamp limits values to Range and marks them Good_Clamped.
 	Clamp bool
 	// Rules override Config.Defaults for this point.

@@ -28,50 +28,52 @@ type Event struct {
 	Transition string
 }
 
-// SampleJSON is the stable JSON form of a sample event.
+// SampleJSON is the stable JSON form of a sample event. Times are RFC 3339
+// in UTC with nanoseconds, omitted when unknown.
 type SampleJSON struct {
-	Type         string `json:"type"`
-	ID           string `json:"id"`
-	Asset        string `json:"asset"`
-	Tag          string `json:"tag"`
-	Value        any    `json:"value"`
-	Unit         string `json:"unit,omitempty"`
-	UnitCode     string `json:"unit_code,omitempty"`
-	Quality      string `json:"quality"`
-	Status       string `json:"status"`
-	StatusCode   uint32 `json:"status_code"`
-	Error        string `json:"error,omitempty"`
-	LastGood     any    `json:"last_good,omitempty"`
-	LastGoodTime string `json:"last_good_time,omitempty"`
-	SourceTime   string `json:"source_time,omitempty"`
-	ServerTime   string `json:"server_time,omitempty"`
-	Received     string `json:"received,omitempty"`
-	Source       string `json:"source"`
-	Address      string `json:"address"`
-	Seq          uint64 `json:"seq"`
+	Type         string `json:"type"`                     // "sample"
+	ID           string `json:"id"`                       // tag id, "site/area/line/machine/tag"
+	Asset        string `json:"asset"`                    // ISA-95 asset path
+	Tag          string `json:"tag"`                      // tag name
+	Value        any    `json:"value"`                    // number, bool or string; null when the status is Bad
+	Unit         string `json:"unit,omitempty"`           // unit symbol, e.g. "°C"
+	UnitCode     string `json:"unit_code,omitempty"`      // UNECE Rec 20 code, e.g. "CEL"
+	Quality      string `json:"quality"`                  // "Good", "Uncertain" or "Bad"
+	Status       string `json:"status"`                   // status name, e.g. "Uncertain_LastUsableValue"
+	StatusCode   uint32 `json:"status_code"`              // the full OPC UA StatusCode
+	Error        string `json:"error,omitempty"`          // why the status is not good
+	LastGood     any    `json:"last_good,omitempty"`      // the last good value, when one exists
+	LastGoodTime string `json:"last_good_time,omitempty"` // source time of last_good
+	SourceTime   string `json:"source_time,omitempty"`    // device timestamp
+	ServerTime   string `json:"server_time,omitempty"`    // OPC UA server timestamp
+	Received     string `json:"received,omitempty"`       // when the collector received it
+	Source       string `json:"source"`                   // endpoint name
+	Address      string `json:"address"`                  // address on the endpoint
+	Seq          uint64 `json:"seq"`                      // per-tag sequence number
 }
 
-// AlertJSON is the stable JSON form of an alert event.
+// AlertJSON is the stable JSON form of an alert event: the alert in its
+// state after the transition. Times as in SampleJSON.
 type AlertJSON struct {
-	Type         string `json:"type"`
-	Transition   string `json:"transition"`
-	ID           string `json:"id"`
-	Kind         string `json:"kind"`
-	Target       string `json:"target"`
-	Severity     string `json:"severity"`
-	State        string `json:"state"`
-	Message      string `json:"message,omitempty"`
-	FirstActive  string `json:"first_active,omitempty"`
-	LastActive   string `json:"last_active,omitempty"`
-	Cleared      string `json:"cleared,omitempty"`
-	Count        int    `json:"count"`
-	AckedBy      string `json:"acked_by,omitempty"`
-	AckedAt      string `json:"acked_at,omitempty"`
-	Comment      string `json:"comment,omitempty"`
-	Shelved      bool   `json:"shelved,omitempty"`
-	ShelvedUntil string `json:"shelved_until,omitempty"`
-	ShelvedBy    string `json:"shelved_by,omitempty"`
-	ShelveReason string `json:"shelve_reason,omitempty"`
+	Type         string `json:"type"`                    // "alert"
+	Transition   string `json:"transition"`              // raised, cleared, acked, shelved, unshelved
+	ID           string `json:"id"`                      // "<kind>:<target>"
+	Kind         string `json:"kind"`                    // e.g. "stale", "comm_loss"
+	Target       string `json:"target"`                  // tag id or source name
+	Severity     string `json:"severity"`                // low, medium, high, critical
+	State        string `json:"state"`                   // normal, active_unacked, active_acked, rtn_unacked
+	Message      string `json:"message,omitempty"`       // what was detected
+	FirstActive  string `json:"first_active,omitempty"`  // first raised
+	LastActive   string `json:"last_active,omitempty"`   // last raised
+	Cleared      string `json:"cleared,omitempty"`       // last returned to normal
+	Count        int    `json:"count"`                   // times raised
+	AckedBy      string `json:"acked_by,omitempty"`      // who acknowledged
+	AckedAt      string `json:"acked_at,omitempty"`      // when
+	Comment      string `json:"comment,omitempty"`       // acknowledgement comment
+	Shelved      bool   `json:"shelved,omitempty"`       // shelved now
+	ShelvedUntil string `json:"shelved_until,omitempty"` // end of a timed shelve
+	ShelvedBy    string `json:"shelved_by,omitempty"`    // who shelved
+	ShelveReason string `json:"shelve_reason,omitempty"` // why
 }
 
 func ts(t time.Time) string {

@@ -50,6 +50,7 @@ func (p Problem) String() string {
 
 // Error is every problem of a sources file, in file order.
 type Error struct {
+	// Problems are sorted by line and column.
 	Problems []Problem
 }
 

@@ -60,8 +60,8 @@ type HistoryPoint struct {
 	// Time is the sample's source time, or its received time when the
 	// source has none.
 	Time   time.Time
-	Value  float64
-	Status connectors.StatusCode
+	Value  float64               // the sample's Value
+	Status connectors.StatusCode // the sample's Status
 }
 
 type histPoint struct {
