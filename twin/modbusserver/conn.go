@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/tbrandon/mbserver"
@@ -65,6 +66,13 @@ func (c *conn) serve() {
 	defer c.s.removeConn(c)
 	defer c.nc.Close()
 	log := c.s.log.With("peer", c.peer)
+	defer func() {
+		// A bug must cost one connection, never the twin.
+		if r := recover(); r != nil {
+			c.s.panics.Add(1)
+			log.Error("closing connection after a panic", "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
 	log.Debug("connection opened")
 	rt, wt := c.s.cfg.ReadTimeout, c.s.cfg.WriteTimeout
 	br := bufio.NewReaderSize(c.nc, 1024)

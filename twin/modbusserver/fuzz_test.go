@@ -102,6 +102,9 @@ func FuzzFrames(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, chunk uint8) {
 		m := &memConn{in: data, chunk: 1 + int(chunk)%64}
 		s.serveConn(m)
+		if n := s.panics.Load(); n != 0 {
+			t.Fatalf("%d panics in the connection handler", n)
+		}
 		out := m.out.Bytes()
 		want := expectedAnswers(data)
 		for i, rq := range want {

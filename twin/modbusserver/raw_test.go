@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/otwin/otwin/twin"
 )
 
 // adu frames pdu (function code first) for unit with transaction id tid.
@@ -404,5 +406,34 @@ func TestIdleTimeout(t *testing.T) {
 	expectClosed(t, c)
 	if d := time.Since(start); d < 150*time.Millisecond {
 		t.Fatalf("closed after %v, before the idle timeout", d)
+	}
+}
+
+// panicky is the real engine with a bug planted in one tag's Value.
+type panicky struct {
+	engine
+	bad int
+}
+
+func (p panicky) Value(i int) twin.Value {
+	if i == p.bad {
+		panic("planted bug")
+	}
+	return p.engine.Value(i)
+}
+
+func TestPanicCostsOneConnection(t *testing.T) {
+	e := newEngine(t, gridScenario())
+	src := panicky{engine: e, bad: tagIndex(t, e, "grid", "hole_after")}
+	s := startServer(t, src, Config{})
+	good := dial(t, s.Addr(), 1, 2*time.Second)
+	c := rawConn(t, s.Addr())
+	c.Write(adu(1, 0, 1, pdu(3, 1002, 1)))
+	expectClosed(t, c)
+	if n := s.panics.Load(); n != 1 {
+		t.Fatalf("%d recovered panics, want 1", n)
+	}
+	if b, err := good.ReadHoldingRegisters(1000, 1); err != nil || !bytes.Equal(b, []byte{0, 1}) {
+		t.Fatalf("other connection after the panic: % x %v", b, err)
 	}
 }

@@ -70,6 +70,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/otwin/otwin/twin"
@@ -155,6 +156,8 @@ type Server struct {
 	conns   map[*conn]struct{}
 	started bool
 	closed  bool
+
+	panics atomic.Int64 // connections ended by a recovered panic
 
 	done      chan struct{}
 	closeOnce sync.Once
