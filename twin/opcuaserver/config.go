@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/otwin/otwin/scenarios"
+	"github.com/otwin/otwin/twin"
 )
 
 // The security modes of Config.Security. Signed modes use Basic256Sha256.
@@ -159,4 +160,40 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("anonymous access disabled and no users: nobody can log in"))
 	}
 	return errors.Join(errs...)
+}
+
+// GroupEndpoints returns one Config per OPC UA endpoint of machines:
+// machines with the same non-zero port share an endpoint (in scenario
+// order), each machine with port 0 gets its own. Machines without OPC UA
+// exposure are skipped. Port, Machines and Namespace are set from the
+// scenario; every other field is copied from base. Machines that share a
+// port must share a namespace; every conflict is reported at once.
+func GroupEndpoints(machines []twin.MachineInfo, base Config) ([]Config, error) {
+	var out []Config
+	byPort := map[int]int{}
+	var errs []error
+	for _, m := range machines {
+		if m.OPCUA == nil {
+			continue
+		}
+		if k, ok := byPort[m.OPCUA.Port]; ok && m.OPCUA.Port != 0 {
+			if ns := out[k].Namespace; ns != m.OPCUA.Namespace {
+				errs = append(errs, fmt.Errorf("machine %s: namespace %q differs from %q of the machines sharing port %d", m.Name, m.OPCUA.Namespace, ns, m.OPCUA.Port))
+				continue
+			}
+			out[k].Machines = append(out[k].Machines, m.Name)
+			continue
+		}
+		c := base
+		c.Port = m.OPCUA.Port
+		c.Namespace = m.OPCUA.Namespace
+		c.Machines = []string{m.Name}
+		c.Security = slices.Clone(base.Security)
+		c.Users = slices.Clone(base.Users)
+		if m.OPCUA.Port != 0 {
+			byPort[m.OPCUA.Port] = len(out)
+		}
+		out = append(out, c)
+	}
+	return out, errors.Join(errs...)
 }
