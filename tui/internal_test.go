@@ -406,3 +406,23 @@ func TestLateTagsSelectRoleLevel(t *testing.T) {
 		t.Errorf("selection moved from %q to %q", sel, m.s.selPath)
 	}
 }
+
+type countingFeed struct{ stubFeed }
+
+func (countingFeed) Dropped() uint64 { return 5 }
+
+type countingStub struct{ *stub }
+
+func (b countingStub) Subscribe() Feed { return &countingFeed{stubFeed{ch: make(chan Update)}} }
+
+func TestDroppedShown(t *testing.T) {
+	m := New(countingStub{generated(10)}, Options{Now: func() time.Time { return epoch }, NoColor: true})
+	m.Init()
+	if v := m.View(); !strings.Contains(v, "dropped 0") {
+		t.Fatalf("no drop count:\n%s", v)
+	}
+	m.Update(clockMsg{})
+	if v := m.View(); !strings.Contains(v, "dropped 5") {
+		t.Errorf("drop count not refreshed:\n%s", v)
+	}
+}

@@ -87,7 +87,7 @@ var keymap = []binding{
 	{scopeGlobal, []string{"home", "g"}, "home g", "first row", actTop},
 	{scopeGlobal, []string{"end", "G"}, "end G", "last row", actBottom},
 
-	{scopeTree, []string{"enter", " "}, "enter space", "expand / collapse node", actToggle},
+	{scopeTree, []string{"enter", " "}, "enter space", "expand / collapse node; on a machine, go to its tags", actToggle},
 	{scopeTree, []string{"right", "l"}, "→ l", "expand; on an open node, go to its tags", actExpand},
 	{scopeTree, []string{"left", "h"}, "← h", "collapse; go to parent", actCollapse},
 

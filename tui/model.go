@@ -826,9 +826,13 @@ func (s *state) key(k tea.KeyMsg) tea.Cmd {
 			return s.toggleFault()
 		}
 		n := s.curNode()
-		if n != nil && len(n.children) > 0 && n.depth > 0 {
+		switch {
+		case n == nil:
+		case len(n.children) > 0 && n.depth > 0:
 			s.expanded[n.path] = !s.expanded[n.path]
 			s.reflatten()
+		case len(n.children) == 0:
+			s.focusTable = true // a machine: go to its tags
 		}
 	case actExpand:
 		n := s.curNode()

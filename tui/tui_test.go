@@ -148,6 +148,8 @@ func TestInteraction(t *testing.T) {
 		{name: "tree to parent", role: tui.RoleOperator, keys: []string{"h"}, want: []string{"TAGS acme/berlin/body · 7 ·"}},
 		{name: "expand then tags then detail", role: tui.RoleOperator, keys: []string{"l", "l", "j", "enter"},
 			want: []string{"TAG acme/berlin/body/line1/press1/recipe", "door-left-v4"}},
+		{name: "enter on a machine goes to its tags", role: tui.RoleMaintenance, keys: []string{"enter", "j", "enter"},
+			want: []string{"TAG acme/berlin/body/line1/press1/recipe"}},
 		{name: "tree down selects next node", role: tui.RoleOperator, keys: []string{"j"}, want: []string{"TAGS acme/berlin/paint · 3 ·"}},
 		{name: "collapse", role: tui.RoleOperator, keys: []string{"h", "enter"}, want: []string{"▸ body"}, absent: []string{"▸ line1"}},
 		{name: "collapse and expand", role: tui.RoleOperator, keys: []string{"h", "enter", "enter"}, want: []string{"▾ body", "▸ line1"}},
