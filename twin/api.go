@@ -4,6 +4,38 @@
 // and accepts writes. The protocol servers (twin/opcuaserver,
 // twin/modbusserver) serve its values; the control API (twin/control)
 // drives it over HTTP.
+//
+// # Determinism
+//
+// Simulated time advances by exactly Tick per step, whatever the wall
+// clock does: Run only decides when steps happen. Every random model
+// draws from its own stream, derived from the scenario seed and the tag's
+// id, and fault noise from the seed, the fault and the tick, so the same
+// seed gives the same series, and adding a tag leaves the others' series
+// unchanged. Live actions (writes, injections) change the series from the
+// tick they happen at, as they would on a real line.
+//
+// # One tick
+//
+// At each step the engine: advances simulated time; computes the inputs
+// of integrate and lag models from the previous tick's values; ends the
+// faults whose duration has passed; plays the timeline entries now due
+// (named faults with a start first, then the timeline in file order);
+// evaluates every model in dependency order (expressions read the values
+// of the same tick, computed before them); applies the faults to each
+// tag's model value; and publishes what changed to Value and to the
+// watchers. Expressions read model values (with writes), never the values
+// with faults: a stuck sensor does not stop the process it measures.
+//
+// # Values
+//
+// Numeric models compute in float64; the result is converted to the
+// tag's type (integers rounded and clamped to the type, float32 rounded,
+// bool true when non-zero, numbers formatted for string tags). Integer
+// counters count whole units (fractions are kept internally). Source
+// timestamps are the wall time (Options.Now) of the tick at which the
+// value or its status last changed, shifted by clock_skew faults; with a
+// time scale the simulated time runs ahead of them, by design.
 package twin
 
 import (
@@ -42,8 +74,11 @@ type TagInfo struct {
 
 // MachineInfo is the static description of one machine.
 type MachineInfo struct {
-	Name     string
-	Asset    string
+	// Name is the machine's name.
+	Name string
+	// Asset is the machine's ISA-95 asset path.
+	Asset string
+	// Location is the machine's resolved ISA-95 location.
 	Location scenarios.Location
 	// OPCUA and Modbus are the machine's protocol exposure (nil: none).
 	OPCUA  *scenarios.MachineOPCUA
