@@ -18,8 +18,9 @@ type Watcher struct {
 	dirt bool
 }
 
-// Watch returns a new watcher; Close it when done. Safe for concurrent
-// use.
+// Watch returns a new watcher; Close it when done. It starts with an
+// empty set: read every value once, then follow Changed. Safe for
+// concurrent use.
 func (e *Engine) Watch() *Watcher {
 	w := &Watcher{e: e, c: make(chan struct{}, 1), set: make([]uint64, (len(e.tags)+63)/64)}
 	e.watchMu.Lock()

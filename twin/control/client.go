@@ -208,3 +208,27 @@ func (c *Client) Tags(ctx context.Context, prefix string) ([]TagValue, error) {
 	err := c.do(ctx, http.MethodGet, path, nil, &ts)
 	return ts, err
 }
+
+// Tag returns one tag ("machine/tag" or its full id) with its value.
+func (c *Client) Tag(ctx context.Context, id string) (TagValue, error) {
+	var t TagValue
+	err := c.do(ctx, http.MethodGet, "/v1/tags/"+escapeID(id), nil, &t)
+	return t, err
+}
+
+// Write writes v to the tag id as a client would (a setpoint change) and
+// returns the tag with its new value.
+func (c *Client) Write(ctx context.Context, id string, v any) (TagValue, error) {
+	var t TagValue
+	err := c.do(ctx, http.MethodPost, "/v1/tags/"+escapeID(id), WriteRequest{Value: v}, &t)
+	return t, err
+}
+
+// escapeID escapes each segment of a tag id.
+func escapeID(id string) string {
+	segs := strings.Split(id, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return strings.Join(segs, "/")
+}

@@ -36,6 +36,14 @@ type Engine interface {
 	Events(since int) ([]twin.Event, int)
 	Tags() []twin.TagInfo
 	Value(i int) twin.Value
+	Lookup(id string) (int, bool)
+	Write(i int, v any) error
+}
+
+// WriteRequest is the body of POST /v1/tags/{id}.
+type WriteRequest struct {
+	// Value to write: a number, bool or string of the tag's type.
+	Value any `json:"value"`
 }
 
 // FaultRequest is the body of POST /v1/faults: a fault of the scenario by
@@ -107,7 +115,9 @@ func Handler(e Engine, logger ...*slog.Logger) http.Handler {
 	mux.HandleFunc("POST /v1/step", h.step)
 	mux.HandleFunc("GET /v1/events", h.events)
 	mux.HandleFunc("GET /v1/tags", h.tags)
-	for _, p := range []string{"/v1/status", "/v1/faults", "/v1/faults/{name}", "/v1/clock", "/v1/step", "/v1/events", "/v1/tags"} {
+	mux.HandleFunc("GET /v1/tags/{id...}", h.tag)
+	mux.HandleFunc("POST /v1/tags/{id...}", h.write)
+	for _, p := range []string{"/v1/status", "/v1/faults", "/v1/faults/{name}", "/v1/clock", "/v1/step", "/v1/events", "/v1/tags", "/v1/tags/{id...}"} {
 		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s", r.Method, r.URL.Path))
 		})
@@ -297,22 +307,60 @@ func (h *handler) tags(w http.ResponseWriter, r *http.Request) {
 		if prefix != "" && !strings.HasPrefix(t.ID, prefix) && !strings.HasPrefix(t.Machine+"/"+t.Name, prefix) {
 			continue
 		}
-		v := h.e.Value(t.Index)
-		val := v.V
-		switch f := val.(type) {
-		case float64:
-			if math.IsNaN(f) || math.IsInf(f, 0) {
-				val = nil // JSON has no NaN or infinity
-			}
-		case float32:
-			if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
-				val = nil
-			}
-		}
-		out = append(out, TagValue{
-			ID: t.ID, Machine: t.Machine, Name: t.Name, Type: t.Type, Unit: t.Unit.Symbol, Writable: t.Writable,
-			Value: val, Status: v.Status, StatusName: twin.StatusName(v.Status), Source: v.Source,
-		})
+		out = append(out, h.tagValue(t))
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+func (h *handler) lookup(w http.ResponseWriter, r *http.Request) (twin.TagInfo, bool) {
+	id := r.PathValue("id")
+	i, ok := h.e.Lookup(id)
+	if !ok {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("unknown tag %q (use machine/tag or the full id)", id))
+		return twin.TagInfo{}, false
+	}
+	return h.e.Tags()[i], true
+}
+
+func (h *handler) tag(w http.ResponseWriter, r *http.Request) {
+	if t, ok := h.lookup(w, r); ok {
+		writeJSON(w, http.StatusOK, h.tagValue(t))
+	}
+}
+
+func (h *handler) write(w http.ResponseWriter, r *http.Request) {
+	t, ok := h.lookup(w, r)
+	if !ok {
+		return
+	}
+	var req WriteRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if err := h.e.Write(t.Index, req.Value); err != nil {
+		writeError(w, errorCode(err), "field value: "+err.Error())
+		return
+	}
+	h.log.Info("tag written over the control API", "remote", r.RemoteAddr, "tag", t.ID)
+	writeJSON(w, http.StatusOK, h.tagValue(t))
+}
+
+// tagValue is t with its current value.
+func (h *handler) tagValue(t twin.TagInfo) TagValue {
+	v := h.e.Value(t.Index)
+	val := v.V
+	switch f := val.(type) {
+	case float64:
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			val = nil // JSON has no NaN or infinity
+		}
+	case float32:
+		if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+			val = nil
+		}
+	}
+	return TagValue{
+		ID: t.ID, Machine: t.Machine, Name: t.Name, Type: t.Type, Unit: t.Unit.Symbol, Writable: t.Writable,
+		Value: val, Status: v.Status, StatusName: twin.StatusName(v.Status), Source: v.Source,
+	}
 }

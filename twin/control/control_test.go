@@ -28,6 +28,7 @@ func testScenario() *scenarios.Scenario {
 			Tags: []scenarios.Tag{
 				{Name: "temp", Type: scenarios.Float64, Unit: "degC", Model: &scenarios.Model{Ramp: &scenarios.Ramp{Max: 100, Period: scenarios.Duration(10 * time.Second)}}},
 				{Name: "state", Type: scenarios.String, Model: &scenarios.Model{Constant: &scenarios.Constant{Value: "Running"}}},
+				{Name: "sp", Type: scenarios.Int16, Writable: true, Range: &scenarios.Range{Low: 0, High: 100}},
 			},
 		}},
 		Faults: []scenarios.Fault{
@@ -84,6 +85,14 @@ func TestHandler(t *testing.T) {
 		{"events", "GET", "/v1/events?since=0", "", 200, `"next"`},
 		{"events bad cursor", "GET", "/v1/events?since=x", "", 400, `parameter since`},
 		{"tags", "GET", "/v1/tags?prefix=filler1/state", "", 200, `"value": "Running"`},
+		{"tag", "GET", "/v1/tags/filler1/temp", "", 200, `"unit": "°C"`},
+		{"tag by full id", "GET", "/v1/tags/filler1/state", "", 200, `"Running"`},
+		{"tag unknown", "GET", "/v1/tags/filler1/nope", "", 404, `unknown tag`},
+		{"write", "POST", "/v1/tags/filler1/sp", `{"value":42}`, 200, `"value": 42`},
+		{"write out of range", "POST", "/v1/tags/filler1/sp", `{"value":420}`, 400, `field value`},
+		{"write wrong type", "POST", "/v1/tags/filler1/sp", `{"value":"high"}`, 400, `type mismatch`},
+		{"write not writable", "POST", "/v1/tags/filler1/temp", `{"value":1}`, 409, `not writable`},
+		{"write no body", "POST", "/v1/tags/filler1/sp", ``, 400, `empty`},
 		{"wrong method", "PUT", "/v1/status", "", 405, `not allowed`},
 		{"unknown path", "GET", "/v2/x", "", 404, `no endpoint`},
 	}
@@ -167,6 +176,16 @@ func TestClient(t *testing.T) {
 	}
 	if got := strings.Join(kinds, ","); got != "note,inject,inject,clear" {
 		t.Fatalf("event kinds %s", got)
+	}
+	tv, err := c.Write(ctx, "filler1/sp", 17)
+	if err != nil || tv.Value != 17.0 {
+		t.Fatalf("write: %+v %v", tv, err)
+	}
+	if i, _ := e.Lookup("filler1/sp"); e.Value(i).V != int16(17) {
+		t.Fatalf("engine value after write: %v", e.Value(i).V)
+	}
+	if tv, err := c.Tag(ctx, "filler1/sp"); err != nil || tv.Type != scenarios.Int16 {
+		t.Fatalf("tag: %+v %v", tv, err)
 	}
 	if _, err := c.SetSpeed(ctx, 2); err != nil {
 		t.Fatal(err)

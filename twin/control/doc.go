@@ -67,4 +67,14 @@
 // source timestamp.
 //
 //	curl -s 'http://127.0.0.1:8089/v1/tags?prefix=filler1/'
+//
+// GET /v1/tags/{id} — one tag by "machine/tag" or full id.
+//
+//	curl -s http://127.0.0.1:8089/v1/tags/filler1/speed_sp
+//
+// POST /v1/tags/{id} — write a value as an OPC UA or Modbus client would
+// (a setpoint change); 409 when the tag is not writable, 400 when the
+// value does not fit the tag's type or range. The answer is the tag.
+//
+//	curl -s -X POST http://127.0.0.1:8089/v1/tags/filler1/speed_sp -d '{"value":450}'
 package control
