@@ -20,8 +20,13 @@ import (
 // benchEngine builds an engine of n counter tags (each changes every 1 s
 // tick), 500 per machine, 20 machines per line.
 func benchEngine(b *testing.B, n int) (*twin.Engine, []string) {
+	return benchEngineShape(b, n, 500)
+}
+
+// benchEngineShape builds n counter tags, perMachine per machine.
+func benchEngineShape(b *testing.B, n, perMachine int) (*twin.Engine, []string) {
 	b.Helper()
-	const perMachine, perLine = 500, 20
+	const perLine = 20
 	var y strings.Builder
 	y.WriteString("name: bench\ntick: 1s\nlocation: {enterprise: e, site: s, area: a}\ntemplates:\n  M:\n    tags:\n")
 	for k := range perMachine {
@@ -53,11 +58,13 @@ func benchConfig(b *testing.B, machines []string) Config {
 }
 
 // BenchmarkAddressSpace measures adding the folders, machines and tag
-// variables (with no units) of n tags to a fresh stack.
+// variables (with no units) of n tags to a fresh stack, 500 tags per
+// machine, and 100k tags under one machine (one parent node).
 func BenchmarkAddressSpace(b *testing.B) {
-	for _, n := range []int{10_000, 100_000} {
-		b.Run(fmt.Sprintf("tags=%d", n), func(b *testing.B) {
-			e, machines := benchEngine(b, n)
+	for _, shape := range []struct{ n, perMachine int }{{10_000, 500}, {100_000, 500}, {100_000, 100_000}} {
+		n := shape.n
+		b.Run(fmt.Sprintf("tags=%d/per-machine=%d", n, shape.perMachine), func(b *testing.B) {
+			e, machines := benchEngineShape(b, n, shape.perMachine)
 			cfg := benchConfig(b, machines).withDefaults()
 			for b.Loop() {
 				b.StopTimer()
