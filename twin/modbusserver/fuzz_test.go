@@ -7,6 +7,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/otwin/otwin/scenarios"
 )
 
 // memConn is a net.Conn that reads a fixed byte stream in chunks of a
@@ -69,6 +71,14 @@ func expectedAnswers(b []byte) []reqFrame {
 	return out
 }
 
+// Fuzz modes: the link state of unit 1 ("grid") during a run.
+const (
+	modeNormal = iota
+	modeException
+	modeDown
+	numModes
+)
+
 func FuzzFrames(f *testing.F) {
 	seeds := [][]byte{
 		adu(1, 0, 1, pdu(3, 0, 10)),
@@ -86,12 +96,12 @@ func FuzzFrames(f *testing.F) {
 		adu(1, 0, 1, []byte{15}),
 		adu(1, 0, 1, pdu(0x2B, 0x0E01)),
 		adu(1, 1, 1, pdu(3, 0, 1)),
-		append(append(adu(1, 0, 1, pdu(3, 1000, 1)), adu(2, 0, 1, pdu(3, 1002, 1))...), 0, 3, 0, 0, 0, 0xFF),
+		append(append(adu(1, 0, 1, pdu(3, 1000, 1)), adu(2, 0, 7, pdu(3, 0, 1))...), 0, 3, 0, 0, 0, 0xFF),
 		[]byte("\x00\x01\x00\x00\x00\x00"),
 		[]byte("GET / HTTP/1.1\r\n\r\n"),
 	}
 	for i, s := range seeds {
-		f.Add(s, uint8(1+i%9))
+		f.Add(s, uint8(1+i%9), uint8(i%numModes))
 	}
 	e := newEngine(f, gridScenario())
 	e.Step(1)
@@ -99,15 +109,33 @@ func FuzzFrames(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Fuzz(func(t *testing.T, data []byte, chunk uint8) {
+	f.Fuzz(func(t *testing.T, data []byte, chunk, mode uint8) {
+		mode %= numModes
+		switch mode {
+		case modeException:
+			if err := e.Inject(scenarios.Fault{Name: "fz", Kind: scenarios.ModbusException, Target: "grid", Protocol: "modbus", Exception: 6}); err != nil {
+				t.Fatal(err)
+			}
+		case modeDown:
+			if err := e.Inject(scenarios.Fault{Name: "fz", Kind: scenarios.CommLoss, Target: "grid", Protocol: "modbus"}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		m := &memConn{in: data, chunk: 1 + int(chunk)%64}
 		s.serveConn(m)
+		if mode != modeNormal {
+			if err := e.Clear("fz"); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if n := s.panics.Load(); n != 0 {
 			t.Fatalf("%d panics in the connection handler", n)
 		}
 		out := m.out.Bytes()
-		want := expectedAnswers(data)
-		for i, rq := range want {
+		for i, rq := range expectedAnswers(data) {
+			if rq.unit == 1 && mode == modeDown {
+				continue
+			}
 			if len(out) < 7 {
 				t.Fatalf("response %d missing: %d bytes left (requests % x)", i, len(out), data)
 			}
@@ -124,10 +152,13 @@ func FuzzFrames(f *testing.F) {
 			if fc&0x80 != 0 && n != 3 {
 				t.Fatalf("exception response %d has %d bytes", i, n)
 			}
+			if rq.unit == 1 && mode == modeException && (fc != rq.fc|0x80 || out[8] != 6) {
+				t.Fatalf("response %d under an exception fault: % x", i, out[6:6+n])
+			}
 			out = out[6+n:]
 		}
 		if len(out) != 0 {
-			t.Fatalf("%d bytes written beyond %d answers", len(out), len(want))
+			t.Fatalf("%d bytes written beyond the answers due", len(out))
 		}
 	})
 }
