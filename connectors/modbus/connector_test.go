@@ -827,3 +827,33 @@ func TestDeviceNeverAnswers(t *testing.T) {
 		t.Errorf("health %+v", h)
 	}
 }
+
+// TestReplanAfterOutage: a point refused before an outage is tried again
+// after the reconnect (the device may have been reprogrammed meanwhile),
+// without waiting for the minute between probes.
+func TestReplanAfterOutage(t *testing.T) {
+	addr := freePort(t)
+	serve := func(refused ...int) *testServer {
+		ts := newTestServer(t)
+		ts.mb.HoldingRegisters[0], ts.mb.HoldingRegisters[2] = 10, 12
+		ts.handlers[3] = refuse(mbserver.ReadHoldingRegisters, &mbserver.IllegalDataAddress, refused...)
+		return ts.start(addr)
+	}
+	points := []string{"holding:0:int16", "holding:2:int16"}
+	ts := serve(2)
+	r := start(t, Config{Name: "replan", Address: addr, PollInterval: 20 * time.Millisecond, Timeout: 200 * time.Millisecond, Points: points})
+	p := r.poll()
+	if p["holding:0:int16"].Raw != int64(10) || p["holding:2:int16"].Status != connectors.BadConfigurationError {
+		t.Fatalf("first poll: %v", p)
+	}
+	ts.stop()
+	r.pollUntil("the outage", allStatus(connectors.BadNoCommunication))
+	serve()
+	p = r.pollUntil("both points good", allStatus(nil))
+	if p["holding:0:int16"].Raw != int64(10) || p["holding:2:int16"].Raw != int64(12) {
+		t.Errorf("after the reconnect: %v", p)
+	}
+	if st := r.c.Stats(); st.BadPoints != 0 {
+		t.Errorf("BadPoints = %d", st.BadPoints)
+	}
+}
