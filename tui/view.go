@@ -25,6 +25,7 @@ type col struct {
 	tail  bool // truncate on the left, keeping the end (ids, paths)
 	prio  int
 	from  int // shown only when the table is at least this wide
+	max   int // a flex column grows no wider (0: no limit)
 }
 
 // layout computes the widths of cols in width (cells, excluding the
@@ -71,6 +72,7 @@ func layout(cols []col, width int) []int {
 			}
 			if lastFlex >= 0 {
 				ws[lastFlex] += rest - given
+				capFlex(cols, on, ws)
 			} else if n > 0 {
 				// no flex column: give the slack to the last one
 				for i := len(cols) - 1; i >= 0; i-- {
@@ -90,6 +92,29 @@ func layout(cols []col, width int) []int {
 			}
 		}
 		on[drop] = false
+	}
+}
+
+// capFlex limits flex columns to their max, giving the excess to the
+// uncapped flex columns (or leaving it as padding when there are none).
+func capFlex(cols []col, on []bool, ws []int) {
+	excess := 0
+	var open []int
+	for i, c := range cols {
+		if !on[i] || c.flex == 0 {
+			continue
+		}
+		if c.max > 0 && ws[i] > c.max {
+			excess += ws[i] - c.max
+			ws[i] = c.max
+		} else if c.max == 0 {
+			open = append(open, i)
+		}
+	}
+	for k, i := range open {
+		share := excess / (len(open) - k)
+		ws[i] += share
+		excess -= share
 	}
 }
 
@@ -422,10 +447,10 @@ func (s *state) treePane(w, h int) []string {
 func (s *state) tagCols(w int) []col {
 	if s.eng {
 		return []col{
-			{title: "TAG", w: 20, flex: 2, tail: true, prio: 9},
-			{title: "VALUE", w: 11, right: true, prio: 8},
-			{title: "RAW", w: 10, right: true, prio: 5},
-			{title: "ADDRESS", w: 14, flex: 2, prio: 7},
+			{title: "TAG", w: 20, flex: 2, tail: true, prio: 9, max: 64},
+			{title: "VALUE", w: 11, flex: 1, max: 18, right: true, prio: 8},
+			{title: "RAW", w: 10, flex: 1, max: 14, right: true, prio: 5},
+			{title: "ADDRESS", w: 14, flex: 2, prio: 7, max: 48},
 			{title: "STATUS", w: 14, flex: 1, prio: 6},
 			{title: "AGE", w: 6, right: true, prio: 4},
 		}
@@ -442,7 +467,7 @@ func (s *state) tagCols(w int) []col {
 		trend = 30
 	}
 	return []col{
-		{title: "TAG", w: 10, flex: 3, tail: true, prio: 9},
+		{title: "TAG", w: 10, flex: 3, tail: true, prio: 9, max: 56},
 		{title: "VALUE", w: 12, right: true, prio: 8},
 		q,
 		{title: "AGE", w: 6, right: true, prio: 5},
@@ -522,7 +547,7 @@ var alertCols = []col{
 	{title: "Z", w: 1, prio: 6},
 	{title: "AGE", w: 6, right: true, prio: 5},
 	{title: "CNT", w: 3, right: true, prio: 3},
-	{title: "TARGET", w: 16, flex: 2, tail: true, prio: 7},
+	{title: "TARGET", w: 16, flex: 2, tail: true, prio: 7, max: 56},
 	{title: "MESSAGE", w: 10, flex: 3, prio: 4},
 	{title: "KIND", w: 17, prio: 2, from: 120},
 	{title: "ACKED BY", w: 10, prio: 1, from: 140},
@@ -633,9 +658,9 @@ func (s *state) byLine(w int) string {
 }
 
 var connCols = []col{
-	{title: "SOURCE", w: 10, flex: 1, prio: 9},
+	{title: "SOURCE", w: 10, flex: 1, prio: 9, max: 24},
 	{title: "PROTO", w: 6, prio: 2},
-	{title: "ENDPOINT", w: 14, flex: 1, prio: 1},
+	{title: "ENDPOINT", w: 14, flex: 1, prio: 1, max: 40},
 	{title: "STATE", w: 12, prio: 8},
 	{title: "SINCE", w: 6, right: true, prio: 5},
 	{title: "LATENCY", w: 7, right: true, prio: 6},
@@ -707,9 +732,9 @@ func (s *state) viewConn(w, h int) []string {
 }
 
 var faultCols = []col{
-	{title: "NAME", w: 10, flex: 2, prio: 9},
-	{title: "KIND", w: 10, flex: 1, prio: 6},
-	{title: "TARGET", w: 10, flex: 2, prio: 7},
+	{title: "NAME", w: 10, flex: 2, prio: 9, max: 40},
+	{title: "KIND", w: 10, flex: 1, prio: 6, max: 20},
+	{title: "TARGET", w: 10, flex: 2, tail: true, prio: 7, max: 64},
 	{title: "STATE", w: 6, prio: 8},
 	{title: "SINCE", w: 6, right: true, prio: 5},
 }
