@@ -505,6 +505,17 @@ func (e *Engine) evalTag(i int, dt float64) {
 		}
 		num = rt.acc
 	}
+	// A write on a discrete model holds until the model's own output
+	// (before noise) changes.
+	if rt.ovr {
+		switch rt.kind {
+		case kindSteps, kindSquare, kindStateMachine, kindExpr:
+			if num != rt.rawNum || str != rt.rawStr {
+				rt.ovr = false // the model moved on
+			}
+		}
+	}
+	rt.rawNum, rt.rawStr = num, str
 	if rt.noise != nil {
 		num += rt.noise.Mean + rt.rng.NormFloat64()*rt.noise.StdDev
 	}
@@ -516,15 +527,6 @@ func (e *Engine) evalTag(i int, dt float64) {
 	} else {
 		num = quantize(rt.typ, num)
 	}
-	if rt.ovr {
-		switch rt.kind {
-		case kindSteps, kindSquare, kindStateMachine, kindExpr:
-			if num != rt.rawNum || str != rt.rawStr {
-				rt.ovr = false // the model moved on
-			}
-		}
-	}
-	rt.rawNum, rt.rawStr = num, str
 	if rt.ovr {
 		num, str = rt.ovrNum, rt.ovrStr
 	}
