@@ -73,6 +73,9 @@ type engineSource struct{ *twin.Engine }
 
 func (e engineSource) Watch() Watcher { return e.Engine.Watch() }
 
+// maxRequestSize bounds a request message assembled from chunks.
+const maxRequestSize = 16 << 20
+
 // ApplicationURI is the application URI of every twin OPC UA server; it is
 // also the URI in the server certificate.
 const ApplicationURI = "urn:otwin:twin:opcua"
@@ -201,6 +204,9 @@ func (s *Server) newStack() error {
 		server.WithMaxSubscriptionCount(uint32(s.cfg.MaxSubscriptions)),
 		server.WithGetRolesFunc(s.roles),
 		server.WithServerDiagnostics(false),
+		// Requests of at most 16 MiB (the library allows 64 MiB per
+		// connection); chunks of at most the door's 64 KiB.
+		server.WithTransportLimits(65536, maxRequestSize, maxRequestSize/65536),
 	}
 	if s.cfg.TrustedDir != "" {
 		opts = append(opts, server.WithTrustedCertificatesPaths(s.cfg.TrustedDir, ""))
