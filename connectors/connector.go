@@ -20,9 +20,10 @@ type Reading struct {
 	// Source is the connector's name (the endpoint's name in the sources
 	// file).
 	Source string
-	// Address is the value's address in the canonical form the sources
-	// file uses: "nsu=<uri>;s=<id>" for OPC UA, or
-	// "holding:100:float32:CDAB@unit=1" for Modbus.
+	// Address is the value's address exactly as the sources file gives it
+	// (the normalizer keys on it): "nsu=<uri>;s=<id>" for OPC UA, or
+	// "holding:100:float32:CDAB" for Modbus; for OPC UA nodes found by
+	// browsing, "nsu=<uri>;<id>".
 	Address string
 	// Raw is the decoded value: bool, int64, uint64, float64 or string
 	// (Modbus values are already decoded from registers, before scaling).

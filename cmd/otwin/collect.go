@@ -116,6 +116,7 @@ func buildConnectors(f *sources.File, dataDir string, logger *slog.Logger) ([]co
 				Timeout:      m.Timeout,
 				MaxGap:       m.MaxGap,
 				Points:       points,
+				Logger:       logger,
 			})
 			if err != nil {
 				errs = append(errs, fmt.Errorf("source %s: %w", s.Name, err))
