@@ -175,6 +175,11 @@ func TestStaleRowsDropped(t *testing.T) {
 	if len(s.rows) != syncRows+100 {
 		t.Fatalf("rows changed before the job finished: %d", len(s.rows))
 	}
+	// data frames do not overtake a running job
+	s.dirty = true
+	if cmd := s.onFrame(); cmd != nil {
+		t.Error("a frame started a job while one was running")
+	}
 	m.Update(fast())
 	m.Update(slow()) // stale
 	if len(s.rows) != syncRows+100 {

@@ -107,14 +107,17 @@ type state struct {
 	hist   []float64
 	rowGen uint64
 	rows   []int32
-	rowsAt time.Time
-	tbl    listPos
-	sortC  int
-	sortR  bool
-	filter string
-	bad    bool
-	names  bool
-	eng    bool
+	// keepTag is the tag index the cursor was on when the job started.
+	keepTag    int32
+	jobPending bool
+	rowsAt     time.Time
+	tbl        listPos
+	sortC      int
+	sortR      bool
+	filter     string
+	bad        bool
+	names      bool
+	eng        bool
 
 	// tree
 	root     *node
@@ -293,6 +296,7 @@ func (s *state) reindex() {
 	s.meta = meta
 	s.root, s.index = buildTree(meta)
 	s.rowGen++ // row indices of older jobs are stale
+	s.jobPending = false
 	s.reflatten()
 }
 
@@ -475,8 +479,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(clockTick(), s.onFrame())
 	case rowsMsg:
 		if msg.gen == s.rowGen {
-			s.rows = msg.rows
-			s.tbl.clamp(len(s.rows))
+			s.jobPending = false
+			s.setRows(msg.rows)
 			s.invalidate()
 		}
 		return m, nil
@@ -551,6 +555,9 @@ func (s *state) onFrame() tea.Cmd {
 	}
 	s.refreshAlerts()
 	s.invalidate()
+	if s.jobPending {
+		return nil // a running job is not overtaken by data changes
+	}
 	if s.rows == nil || (s.sortC != sortName || s.bad || s.filter != "") && s.now().Sub(s.rowsAt) >= time.Second {
 		return s.recompute()
 	}
@@ -605,17 +612,36 @@ func (s *state) resyncAlerts() {
 // tables, else as a tea.Cmd whose stale results are dropped.
 func (s *state) recompute() tea.Cmd {
 	s.rowGen++
+	s.keepTag = -1
+	if s.tbl.cur < len(s.rows) {
+		s.keepTag = s.rows[s.tbl.cur]
+	}
 	j := &rowsJob{gen: s.rowGen, meta: s.meta, prefix: s.selPath, filter: strings.ToLower(s.filter), nonGood: s.bad, col: s.sortC, rev: s.sortR}
 	if j.needsDyn() {
 		j.dyn = s.dyn.snapshot()
 	}
 	s.rowsAt = s.now()
 	if len(s.meta) <= syncRows || s.syncJobs {
-		s.rows = j.run()
-		s.tbl.clamp(len(s.rows))
+		s.jobPending = false
+		s.setRows(j.run())
 		return nil
 	}
+	s.jobPending = true
 	return func() tea.Msg { return rowsMsg{gen: j.gen, rows: j.run()} }
+}
+
+// setRows installs a job's rows, keeping the cursor on the tag it was on.
+func (s *state) setRows(rows []int32) {
+	s.rows = rows
+	if s.keepTag >= 0 {
+		for i, r := range rows {
+			if r == s.keepTag {
+				s.tbl.cur = i
+				break
+			}
+		}
+	}
+	s.tbl.clamp(len(s.rows))
 }
 
 func (p *listPos) clamp(n int) {

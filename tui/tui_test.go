@@ -161,6 +161,7 @@ func TestInteraction(t *testing.T) {
 			want: []string{"filter /out_of_range (1 shown)", "212.4 bar > high limit"}, absent: []string{"press2-mb"}},
 		{name: "sort by value", role: tui.RoleEngineer, keys: []string{"s"}, order: []string{"press1/running", "oven1/zone2_temp", "robot1/speed", "press1/recipe"}},
 		{name: "sort by value reversed", role: tui.RoleEngineer, keys: []string{"s", "S"}, order: []string{"press1/recipe", "robot1/speed", "press1/running"}},
+		{name: "sort keeps the cursor on its tag", role: tui.RoleEngineer, keys: []string{"jj", "s"}, want: []string{">…line1/press1/running"}},
 		{name: "sort by quality", role: tui.RoleEngineer, keys: []string{"ss"}, order: []string{"press2/temperature", "press1/pressure", "press1/recipe"}},
 		{name: "role switch", role: tui.RoleOperator, keys: []string{":role supervisor", "enter"}, want: []string{"[Alerts]", "supervisor", "role supervisor"}},
 		{name: "unknown role", role: tui.RoleOperator, keys: []string{":role boss", "enter"}, want: []string{"unknown role \"boss\""}},
