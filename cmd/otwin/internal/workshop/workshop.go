@@ -343,3 +343,38 @@ func relates(alertTarget, faultTarget string) bool {
 	}
 	return false
 }
+
+// ExerciseState is how far an exercise has got.
+type ExerciseState struct {
+	Name        string
+	Description string
+	// Steps is the number of steps; Fired how many of the latest run fired.
+	Steps, Fired int
+	// Running is true while a started run has steps to fire.
+	Running bool
+}
+
+// ExerciseStates lists every exercise of the scenario with its progress.
+func (w *Workshop) ExerciseStates() []ExerciseState {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []ExerciseState
+	for i := range w.sc.Exercises {
+		ex := &w.sc.Exercises[i]
+		st := ExerciseState{Name: ex.Name, Description: ex.Description, Steps: len(ex.Steps)}
+		for _, r := range w.runs {
+			if r.ex != ex {
+				continue
+			}
+			st.Fired = 0
+			for _, f := range r.fired {
+				if !f.IsZero() {
+					st.Fired++
+				}
+			}
+			st.Running = !r.done()
+		}
+		out = append(out, st)
+	}
+	return out
+}
