@@ -18,9 +18,11 @@ import (
 // "machines[2].tags[0].unit"), and reports every unknown field, missing
 // field and type mismatch instead of stopping at the first.
 
-// decodeBudget bounds the nodes decoded, aliases included, so that a small
-// file of nested aliases cannot expand without limit.
-const decodeBudget = 20_000_000
+// decodeBudget bounds the values decoded, aliases and merges included, so
+// that a small file of nested aliases cannot expand without limit: a
+// fixed allowance plus two per byte of input (every value takes at least
+// one byte when written out).
+func decodeBudget(size int) int { return 100_000 + 2*size }
 
 // maxDepth bounds nesting, aliases included.
 const maxDepth = 64
@@ -34,9 +36,10 @@ type decoder struct {
 	anchors map[string]ast.Node
 	active  map[string]bool // anchors being decoded (to refuse recursion)
 	budget  int
+	limit   int
 }
 
-func newDecoder(probs *problemSet) *decoder {
+func newDecoder(probs *problemSet, size int) *decoder {
 	return &decoder{
 		probs:   probs,
 		vals:    map[string]pos{},
@@ -45,7 +48,8 @@ func newDecoder(probs *problemSet) *decoder {
 		quoted:  map[string]bool{},
 		anchors: map[string]ast.Node{},
 		active:  map[string]bool{},
-		budget:  decodeBudget,
+		budget:  decodeBudget(size),
+		limit:   decodeBudget(size),
 	}
 }
 
@@ -174,7 +178,7 @@ func (d *decoder) decode(n ast.Node, v reflect.Value, path string, depth int) {
 	d.budget--
 	if d.budget < 0 {
 		if d.budget == -1 {
-			d.fail(path, nodePos(n), "document too large (aliases expand to more than %d values)", decodeBudget)
+			d.fail(path, nodePos(n), "document too large (aliases expand to more than %d values)", d.limit)
 		}
 		return
 	}
@@ -384,6 +388,13 @@ func (d *decoder) decodeFields(m *ast.MappingNode, v reflect.Value, path string,
 // merge applies a YAML merge key (<<: *anchor or a list of them) to a
 // struct: merged fields come first and the mapping's own fields override.
 func (d *decoder) merge(n ast.Node, v reflect.Value, path string, depth int, fs []fieldInfo, seen map[string]bool) {
+	d.budget--
+	if d.budget < 0 {
+		if d.budget == -1 {
+			d.fail(path, nodePos(n), "document too large (aliases expand to more than %d values)", d.limit)
+		}
+		return
+	}
 	if depth > maxDepth {
 		d.fail(path, nodePos(n), "nesting deeper than %d levels", maxDepth)
 		return

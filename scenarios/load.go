@@ -94,7 +94,7 @@ func decodeFile(data []byte, probs *problemSet) (*Scenario, *decoder) {
 		return nil, nil
 	}
 	s := &Scenario{}
-	d := newDecoder(probs)
+	d := newDecoder(probs, len(data))
 	d.decode(body, reflect.ValueOf(s).Elem(), "", 0)
 	if _, ok := d.vals[""]; !ok {
 		return nil, nil
