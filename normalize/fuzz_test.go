@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -17,6 +18,8 @@ func FuzzApply(f *testing.F) {
 	f.Add(uint8(3), math.NaN(), int64(-1), "", uint32(0x80310000), int64(-5), false)
 	f.Add(uint8(5), math.Inf(1), int64(1<<62), "ab", uint32(0x40940000), int64(7), true)
 	f.Fuzz(func(t *testing.T, kind uint8, fv float64, iv int64, sv string, status uint32, dt int64, info bool) {
+		tm := time.AfterFunc(5*time.Second, func() { panic(fmt.Sprintf("Apply hangs: %v %v %v %q %v %v %v", kind, fv, iv, sv, status, dt, info)) })
+		defer tm.Stop()
 		n, err := New(Config{Points: []Point{
 			{Source: "s", Address: "a", Asset: "x", Tag: "a", Range: &Range{Low: -10, High: 10}, Clamp: true, Rules: &Rules{Deadband: 0.1, Frozen: time.Second}},
 			{Source: "s", Address: "b", Asset: "x", Tag: "b", Interval: time.Second},

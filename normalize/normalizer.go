@@ -104,6 +104,7 @@ type tagState struct {
 
 type sourceState struct {
 	name       string
+	linkUp     bool // the connector's last Health said Connected
 	commLoss   time.Duration
 	down       bool
 	downSince  time.Time
@@ -555,8 +556,12 @@ func (n *Normalizer) Apply(r connectors.Reading) (Sample, bool) {
 		return Sample{}, false
 	}
 
-	// Endpoint-level rules.
-	if isNoComm(orig) {
+	// Endpoint-level rules. A no-communication status while the link is
+	// up comes from behind the endpoint (a gateway's device, an OPC UA
+	// server's PLC): that is a per-tag bad quality, not a silent
+	// endpoint.
+	tagNoComm := isNoComm(orig) && src.linkUp
+	if isNoComm(orig) && !src.linkUp {
 		if !src.down {
 			src.down, src.downSince = true, now
 		}
@@ -597,12 +602,17 @@ func (n *Normalizer) Apply(r connectors.Reading) (Sample, bool) {
 	default:
 		n.clear(t, bitDecode, AlertDecode, now)
 	}
-	if status.IsBad() && !isDecodeStatus(status) && !isNoComm(status) {
+	if status.IsBad() && !isDecodeStatus(status) && (!isNoComm(status) || tagNoComm) ||
+		tagNoComm && masked == connectors.UncertainNoCommunicationLastUsableValue {
 		msg := errText
 		if msg == "" {
 			msg = status.Error()
 		}
-		n.raise(t, bitBad, AlertBadQuality, now, "bad quality: %s", msg)
+		if tagNoComm {
+			n.raise(t, bitBad, AlertBadQuality, now, "no communication behind %s: %s", src.name, msg)
+		} else {
+			n.raise(t, bitBad, AlertBadQuality, now, "bad quality: %s", msg)
+		}
 	} else {
 		n.clear(t, bitBad, AlertBadQuality, now)
 	}
@@ -705,6 +715,7 @@ func (n *Normalizer) ObserveHealth(h connectors.Health) {
 	if at.IsZero() {
 		at = n.lastNow
 	}
+	src.linkUp = h.State == connectors.Connected
 	switch h.State {
 	case connectors.Connected:
 		if src.down {

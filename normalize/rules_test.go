@@ -124,6 +124,25 @@ func TestRules(t *testing.T) {
 			},
 		},
 		{
+			name: "no communication behind a connected endpoint is per tag", cfg: base(nil, 0), kind: AlertBadQuality, target: tag,
+			steps: []step{
+				{d: 0, health: &connectors.Health{Source: "s", State: connectors.Connected}, want: -1},
+				{d: time.Second, raw: 1.0, want: -1},
+				{d: 2 * time.Second, status: connectors.BadNoCommunication, want: ActiveUnacked},
+				{d: 3 * time.Second, raw: 1.0, want: RTNUnacked},
+			},
+			msg: "no communication behind s: Uncertain_NoCommunicationLastUsableValue",
+		},
+		{
+			name: "no communication behind a connected endpoint is no comm loss", cfg: base(nil, 0), kind: AlertCommLoss, target: "s",
+			steps: []step{
+				{d: 0, health: &connectors.Health{Source: "s", State: connectors.Connected}, want: -1},
+				{d: time.Second, status: connectors.BadNoCommunication, want: -1},
+				{d: 20 * time.Second, health: &connectors.Health{Source: "s", State: connectors.Connected}, want: -1},
+				{d: 21 * time.Second, tick: true, want: -1},
+			},
+		},
+		{
 			name: "uncertain quality", cfg: base(nil, 0), kind: AlertUncertain, target: tag,
 			steps: []step{
 				{d: 0, raw: 1.0, status: connectors.UncertainSensorNotAccurate, want: ActiveUnacked},
