@@ -953,6 +953,22 @@ func (s *state) key(k tea.KeyMsg) tea.Cmd {
 		return s.startInput(inputShelveReason, "shelve "+a.ID+" reason: ", "")
 	case actRefresh:
 		return s.loadFaults()
+	case actTarget:
+		if s.view != viewAlertDetail {
+			return nil
+		}
+		a := s.alertByID(s.alertID)
+		if a == nil {
+			return nil
+		}
+		if _, ok := s.byID[a.Target]; !ok {
+			s.setMsg(a.Target+" is an endpoint, not a tag (see :conn)", false)
+			return nil
+		}
+		s.tagID = a.Target
+		s.detail = listPos{}
+		s.back = viewAlerts
+		s.view = viewTagDetail
 	}
 	return nil
 }

@@ -174,6 +174,9 @@ func TestInteraction(t *testing.T) {
 		{name: "resize", role: tui.RoleOperator, keys: []string{"size:100x30"}, want: []string{"ASSETS"}},
 		{name: "connection last error", role: tui.RoleMaintenance, keys: []string{":conn", "enter", "j", "enter"},
 			want: []string{"press2-mb: dial tcp 10.0.4.12:502: connect: connection refused"}},
+		{name: "alert detail to its tag", role: tui.RoleSupervisor, keys: []string{"j", "enter", "t"},
+			want: []string{"TAG acme/berlin/body/line1/press1/pressure", "why bad?"}},
+		{name: "endpoint alert has no tag", role: tui.RoleSupervisor, keys: []string{"enter", "t"}, want: []string{"press2-mb is an endpoint"}},
 		{name: "help scroll", role: tui.RoleOperator, keys: []string{"?", "G"}, want: []string{":role NAME"}},
 	}
 	for _, c := range cases {

@@ -334,7 +334,7 @@ var hints = map[scope]string{
 	scopeAlerts: "enter:detail a:ack S/z:shelve /:filter tab:view ::cmd ?:help",
 	scopeFaults: "enter:inject/clear r:refresh tab:view esc:back ?:help",
 	scopeConn:   "enter:last error tab:view ::cmd ?:help q:quit",
-	scopeDetail: "esc:back ↑↓:scroll a:ack S:shelve ?:help q:quit",
+	scopeDetail: "esc:back ↑↓:scroll a:ack S:shelve t:tag ?:help q:quit",
 	scopeGlobal: "tab:view ::cmd ?:help q:quit",
 }
 
