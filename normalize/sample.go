@@ -1,7 +1,22 @@
 // Package normalize maps raw connector readings into otwin's unified model
 // (Sample), and raises data-quality alerts. It is pure: no goroutines, no
-// I/O; the live store (normalize/store) holds the state that the TUI and
-// other consumers read.
+// I/O, no clock (readings and Tick carry the time); the live store
+// (normalize/store) holds the state that the TUI and other consumers read,
+// and normalize/pipeline runs it all.
+//
+// Mapping: a Normalizer looks a reading up by (source, address); Modbus
+// addresses also match in canonical form (CanonicalAddress). A reading of
+// an address no Point names is dropped and counted (Stats.Unknown,
+// TakeUnknown for logging) — except for sources listed in Config.AutoMap
+// (OPC UA browsing): a reading whose Info carries a BrowsePath is mapped
+// to the tag AssetPrefix/<browse path>, with the default rules.
+//
+// Quality follows CONVENTIONS.md: every Sample carries an OPC UA
+// StatusCode, the last good value rides beside a bad one, and the
+// data-quality rules (stale, frozen, out of range, spike, bad and uncertain
+// quality, decode errors per tag; comm loss, clock skew and subscription
+// sequence gaps per endpoint) raise and clear alerts in an Alerts set with
+// the ISA-18.2 lifecycle.
 package normalize
 
 import (
