@@ -91,6 +91,20 @@ func Parse(name string, data []byte) (*File, error) {
 		pf.add("", "empty file: want a mapping with sources")
 		return nil, pf.err()
 	}
+	for _, d := range astFile.Docs[1:] {
+		if d.Body != nil {
+			p := Problem{File: name, Msg: "a sources file holds one YAML document; remove the '---' and merge"}
+			tk := d.Start // the '---'
+			if tk == nil {
+				tk = d.Body.GetToken()
+			}
+			if tk != nil && tk.Position != nil {
+				p.Line, p.Col = tk.Position.Line, tk.Position.Column
+			}
+			pf.probs = append(pf.probs, p)
+			break
+		}
+	}
 	pf.walk(body, reflect.TypeOf(File{}), "")
 	var f File
 	if err := decode(body, &f); err != nil && pf.badDurations == 0 {

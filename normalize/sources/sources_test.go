@@ -101,6 +101,22 @@ func TestInvalid(t *testing.T) {
 	}
 }
 
+func TestStructureErrors(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"sources: []\nsources: []\n", `s.yaml:2:1: mapping key "sources" already defined`},
+		{"sources: []\n---\nsources: []\n", "s.yaml:2:1: a sources file holds one YAML document"},
+		{"- a\n- b\n", "s.yaml:1:1: sequence was used where mapping is expected"},
+		{"", "s.yaml: empty file"},
+		{"sources: !!seq []\n", `s.yaml:1:10: YAML tag "!!seq" is not supported`},
+	}
+	for _, tt := range tests {
+		_, err := Parse("s.yaml", []byte(tt.in))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Parse(%q) = %v, want %q", tt.in, err, tt.want)
+		}
+	}
+}
+
 func TestCheckNodeID(t *testing.T) {
 	tests := []struct {
 		id string
