@@ -15,6 +15,7 @@ import (
 // slice holding it is replaced, never modified, when tags are added.
 type tagMeta struct {
 	id, asset, tag string
+	rawAsset       string // Sample.Asset; asset is it cleaned
 	idLower        string
 	tagLower       string
 }
@@ -101,6 +102,20 @@ type rowsMsg struct {
 
 func (j *rowsJob) needsDyn() bool {
 	return j.filter != "" || j.nonGood || j.col != sortName
+}
+
+// cleanPath drops empty segments of an asset path ("/a//b/" is "a/b").
+func cleanPath(p string) string {
+	if !strings.HasPrefix(p, "/") && !strings.HasSuffix(p, "/") && !strings.Contains(p, "//") {
+		return p
+	}
+	var segs []string
+	for _, s := range strings.Split(p, "/") {
+		if s != "" {
+			segs = append(segs, s)
+		}
+	}
+	return strings.Join(segs, "/")
 }
 
 // underPath says whether asset is path or below it.

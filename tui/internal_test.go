@@ -431,3 +431,22 @@ func TestDroppedShown(t *testing.T) {
 		t.Errorf("drop count not refreshed:\n%s", v)
 	}
 }
+
+func TestUncleanAssetPaths(t *testing.T) {
+	b := &stub{tags: []normalize.Sample{
+		{ID: "x/a", Asset: "/site//line/", Tag: "a"},
+		{ID: "x/b", Asset: "site/line", Tag: "b"},
+		{ID: "x/c", Asset: "", Tag: "c"},
+	}}
+	m := New(b, Options{Now: func() time.Time { return epoch }, NoColor: true, Role: RoleMaintenance})
+	s := m.s
+	if n := s.index["site/line"]; n == nil || n.tags != 2 {
+		t.Fatalf("site/line node: %+v", n)
+	}
+	if s.root.tags != 3 {
+		t.Errorf("root counts %d tags", s.root.tags)
+	}
+	if s.selPath != "site/line" || len(s.rows) != 2 {
+		t.Errorf("selected %q with %d rows", s.selPath, len(s.rows))
+	}
+}

@@ -287,10 +287,10 @@ func (s *state) reindex() {
 		for old < len(s.meta) && s.meta[old].id < t.ID {
 			old++
 		}
-		if old < len(s.meta) && s.meta[old].id == t.ID && s.meta[old].asset == t.Asset && s.meta[old].tag == t.Tag {
+		if old < len(s.meta) && s.meta[old].id == t.ID && s.meta[old].rawAsset == t.Asset && s.meta[old].tag == t.Tag {
 			meta[i] = s.meta[old]
 		} else {
-			meta[i] = tagMeta{id: t.ID, asset: t.Asset, tag: t.Tag, idLower: strings.ToLower(t.ID), tagLower: strings.ToLower(t.Tag)}
+			meta[i] = tagMeta{id: t.ID, asset: cleanPath(t.Asset), rawAsset: t.Asset, tag: t.Tag, idLower: strings.ToLower(t.ID), tagLower: strings.ToLower(t.Tag)}
 		}
 	}
 	s.meta = meta
@@ -437,7 +437,7 @@ func (s *state) refreshAlerts() {
 		if !ok {
 			continue
 		}
-		n := s.index[s.tags[ti].Asset]
+		n := s.index[s.meta[ti].asset]
 		for ; n != nil; n = n.parent {
 			n.alerts++
 			if a.Severity > n.worst {

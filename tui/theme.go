@@ -28,31 +28,35 @@ func newStyles(r *lipgloss.Renderer, noColor bool) styles {
 		r = lipgloss.DefaultRenderer()
 	}
 	c := func(s string) lipgloss.TerminalColor { return lipgloss.Color(s) }
+	// a: dark-background colour, light-background colour
+	a := func(dark, light string) lipgloss.TerminalColor {
+		return lipgloss.AdaptiveColor{Dark: dark, Light: light}
+	}
 	s := styles{
-		header:         r.NewStyle().Background(c("236")).Foreground(c("252")),
-		tab:            r.NewStyle().Background(c("236")).Foreground(c("245")),
+		header:         r.NewStyle().Background(a("236", "254")).Foreground(a("252", "236")),
+		tab:            r.NewStyle().Background(a("236", "254")).Foreground(a("245", "242")),
 		tabActive:      r.NewStyle().Background(c("31")).Foreground(c("231")).Bold(true),
-		title:          r.NewStyle().Background(c("236")).Foreground(c("45")).Bold(true),
-		status:         r.NewStyle().Background(c("235")).Foreground(c("250")),
-		statusErr:      r.NewStyle().Background(c("235")).Foreground(c("203")).Bold(true),
-		hint:           r.NewStyle().Foreground(c("243")),
-		dim:            r.NewStyle().Foreground(c("242")),
-		colHead:        r.NewStyle().Foreground(c("110")).Bold(true),
-		selected:       r.NewStyle().Background(c("24")).Foreground(c("231")),
+		title:          r.NewStyle().Background(a("236", "254")).Foreground(a("45", "25")).Bold(true),
+		status:         r.NewStyle().Background(a("235", "253")).Foreground(a("250", "238")),
+		statusErr:      r.NewStyle().Foreground(a("203", "160")).Bold(true),
+		hint:           r.NewStyle().Foreground(a("243", "245")),
+		dim:            r.NewStyle().Foreground(a("242", "246")),
+		colHead:        r.NewStyle().Foreground(a("110", "25")).Bold(true),
+		selected:       r.NewStyle().Background(a("24", "153")).Foreground(a("231", "16")),
 		focusBorder:    r.NewStyle().Foreground(c("31")),
-		good:           r.NewStyle().Foreground(c("78")),
-		uncertain:      r.NewStyle().Foreground(c("220")),
-		bad:            r.NewStyle().Foreground(c("203")).Bold(true),
-		linkUp:         r.NewStyle().Foreground(c("78")),
-		linkConnecting: r.NewStyle().Foreground(c("220")),
-		linkDown:       r.NewStyle().Foreground(c("203")).Bold(true),
-		label:          r.NewStyle().Foreground(c("110")),
-		spark:          r.NewStyle().Foreground(c("75")),
+		good:           r.NewStyle().Foreground(a("78", "28")),
+		uncertain:      r.NewStyle().Foreground(a("220", "130")),
+		bad:            r.NewStyle().Foreground(a("203", "160")).Bold(true),
+		linkUp:         r.NewStyle().Foreground(a("78", "28")),
+		linkConnecting: r.NewStyle().Foreground(a("220", "130")),
+		linkDown:       r.NewStyle().Foreground(a("203", "160")).Bold(true),
+		label:          r.NewStyle().Foreground(a("110", "25")),
+		spark:          r.NewStyle().Foreground(a("75", "26")),
 	}
 	s.sev[0] = r.NewStyle()
-	s.sev[normalize.SeverityLow] = r.NewStyle().Foreground(c("75"))
-	s.sev[normalize.SeverityMedium] = r.NewStyle().Foreground(c("220"))
-	s.sev[normalize.SeverityHigh] = r.NewStyle().Foreground(c("208")).Bold(true)
+	s.sev[normalize.SeverityLow] = r.NewStyle().Foreground(a("75", "26"))
+	s.sev[normalize.SeverityMedium] = r.NewStyle().Foreground(a("220", "130"))
+	s.sev[normalize.SeverityHigh] = r.NewStyle().Foreground(a("208", "166")).Bold(true)
 	s.sev[normalize.SeverityCritical] = r.NewStyle().Foreground(c("196")).Bold(true)
 	return s
 }
