@@ -5,36 +5,36 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gopcua/opcua/id"
 	"github.com/gopcua/opcua/ua"
 
 	"github.com/otwin/otwin/connectors"
 )
 
 func TestPollMode(t *testing.T) {
-	ts := startTestServer(t, serverOpts{vars: plantVars()})
-	h := runConnector(t, Config{URL: ts.url(), Nodes: plantNodes(), Poll: true, PollInterval: 50 * time.Millisecond, Timeout: 2 * time.Second})
+	ts := sharedServer(t)
+	a := func(n string) string { return nodeAddr("P." + n) }
+	h := runConnector(t, Config{URL: ts.url(), Nodes: plantNodes("P."), Poll: true, PollInterval: 50 * time.Millisecond, Timeout: 2 * time.Second})
 
 	h.waitFor(5*time.Second, "polled values", func(rs []connectors.Reading) bool {
-		return hasValue(nodeAddr("Temp"), float64(21.5))(rs) && hasValue(nodeAddr("Recipe"), "A-42")(rs) && hasValue(nodeAddr("Big"), uint64(65000))(rs)
+		return hasValue(a("Temp"), float64(21.5))(rs) && hasValue(a("Recipe"), "A-42")(rs) && hasValue(a("Big"), uint64(65000))(rs)
 	})
 	// Polling repeats: several readings of an unchanged point.
 	h.waitFor(5*time.Second, "three polls of Running", func(rs []connectors.Reading) bool {
 		n := 0
 		for _, r := range rs {
-			if r.Address == nodeAddr("Running") && r.Raw == true {
+			if r.Address == a("Running") && r.Raw == true {
 				n++
 			}
 		}
 		return n >= 3
 	})
-	ts.set("Temp", goodValue(float64(30), time.Now()))
-	ts.set("Count", statusValue(nil, ua.StatusBadOutOfService, time.Now()))
+	ts.set("P.Temp", goodValue(float64(30), time.Now()))
+	ts.set("P.Count", statusValue(nil, ua.StatusBadOutOfService, time.Now()))
 	rs := h.waitFor(5*time.Second, "new Temp and bad Count", func(rs []connectors.Reading) bool {
-		_, bad := latest(rs, nodeAddr("Count"), func(r connectors.Reading) bool { return r.Status != nil })
-		return bad && hasValue(nodeAddr("Temp"), float64(30))(rs)
+		_, bad := latest(rs, a("Count"), func(r connectors.Reading) bool { return r.Status != nil })
+		return bad && hasValue(a("Temp"), float64(30))(rs)
 	})
-	bad, _ := latest(rs, nodeAddr("Count"), func(r connectors.Reading) bool { return r.Status != nil })
+	bad, _ := latest(rs, a("Count"), func(r connectors.Reading) bool { return r.Status != nil })
 	var sc connectors.StatusCode
 	if !errors.As(bad.Status, &sc) || sc != connectors.BadOutOfService {
 		t.Errorf("Count status %v, want Bad_OutOfService", bad.Status)
@@ -42,7 +42,7 @@ func TestPollMode(t *testing.T) {
 	// Info rides on the first reading only.
 	n := 0
 	for _, r := range rs {
-		if r.Address == nodeAddr("Temp") && r.Info != nil {
+		if r.Address == a("Temp") && r.Info != nil {
 			n++
 			if !r.Info.HasUnit || r.Info.UnitSymbol != "°C" || !r.Info.HasRange {
 				t.Errorf("Temp info %+v lacks unit or range", *r.Info)
@@ -58,16 +58,7 @@ func TestPollMode(t *testing.T) {
 }
 
 func TestBrowseRootDiscovery(t *testing.T) {
-	ts := startTestServer(t, serverOpts{
-		folders: []string{"Plant", "Plant.Line1", "Plant.Line2", "Other"},
-		vars: []testVar{
-			{name: "Plant.Line1.Temp", parent: "Plant.Line1", value: 20.0, dataType: id.Double, rng: &ua.Range{Low: 0, High: 100}},
-			{name: "Plant.Line1.Speed", parent: "Plant.Line1", value: int32(1200), dataType: id.Int32},
-			{name: "Plant.Line2.Count", parent: "Plant.Line2", value: uint32(5), dataType: id.UInt32},
-			{name: "Plant.State", parent: "Plant", value: "run", dataType: id.String},
-			{name: "Other.Hidden", parent: "Other", value: 1.0, dataType: id.Double},
-		},
-	})
+	ts := sharedServer(t)
 	// One node is also configured explicitly: it keeps its configured
 	// address and is not read twice.
 	explicit := "nsu=" + testNS + ";s=Plant.Line1.Speed"
@@ -112,15 +103,15 @@ func TestBrowseRootDiscovery(t *testing.T) {
 }
 
 func TestUnknownNamespaceAndNode(t *testing.T) {
-	ts := startTestServer(t, serverOpts{vars: plantVars()})
+	ts := sharedServer(t)
 	missingNS := "nsu=urn:nowhere;s=X"
 	missingNode := nodeAddr("NoSuchVar")
-	h := runConnector(t, Config{URL: ts.url(), Nodes: []string{nodeAddr("Temp"), missingNS, missingNode},
+	h := runConnector(t, Config{URL: ts.url(), Nodes: []string{nodeAddr("U.Temp"), missingNS, missingNode},
 		PublishingInterval: 50 * time.Millisecond, Timeout: 2 * time.Second})
 	rs := h.waitFor(5*time.Second, "Temp and bad readings for the missing nodes", func(rs []connectors.Reading) bool {
 		_, a := latest(rs, missingNS, func(r connectors.Reading) bool { return r.Status != nil })
 		_, b := latest(rs, missingNode, func(r connectors.Reading) bool { return r.Status != nil })
-		return a && b && hasValue(nodeAddr("Temp"), 21.5)(rs)
+		return a && b && hasValue(nodeAddr("U.Temp"), 21.5)(rs)
 	})
 	for _, a := range []string{missingNS, missingNode} {
 		r, _ := latest(rs, a, nil)

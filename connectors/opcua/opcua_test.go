@@ -154,9 +154,10 @@ func hasValue(addr string, v any) func([]connectors.Reading) bool {
 	}
 }
 
-// plantVars are variables of several types, one with unit and range.
-func plantVars() []testVar {
-	return []testVar{
+// plantVars are variables of several types, one with unit and range,
+// named prefix+"Temp" and so on.
+func plantVars(prefix string) []testVar {
+	vars := []testVar{
 		{name: "Temp", value: float64(21.5), dataType: id.Double, unit: &ua.EUInformation{
 			NamespaceURI: "http://www.opcfoundation.org/UA/units/un/cefact", UnitID: 4408652,
 			DisplayName: ua.NewLocalizedText("°C"), Description: ua.NewLocalizedText("degree Celsius"),
@@ -167,27 +168,69 @@ func plantVars() []testVar {
 		{name: "Recipe", value: "A-42", dataType: id.String},
 		{name: "Ratio", value: float32(0.25), dataType: id.Float},
 	}
+	for i := range vars {
+		vars[i].name = prefix + vars[i].name
+	}
+	return vars
 }
 
-func plantNodes() []string {
+func plantNodes(prefix string) []string {
 	var ns []string
-	for _, v := range plantVars() {
+	for _, v := range plantVars(prefix) {
 		ns = append(ns, nodeAddr(v.name))
 	}
 	return ns
 }
 
+// browseFolders and browseVars are the tree below Plant.
+var browseFolders = []string{"Plant", "Plant.Line1", "Plant.Line2", "Other"}
+
+func browseVars() []testVar {
+	return []testVar{
+		{name: "Plant.Line1.Temp", parent: "Plant.Line1", value: 20.0, dataType: id.Double, rng: &ua.Range{Low: 0, High: 100}},
+		{name: "Plant.Line1.Speed", parent: "Plant.Line1", value: int32(1200), dataType: id.Int32},
+		{name: "Plant.Line2.Count", parent: "Plant.Line2", value: uint32(5), dataType: id.UInt32},
+		{name: "Plant.State", parent: "Plant", value: "run", dataType: id.String},
+		{name: "Other.Hidden", parent: "Other", value: 1.0, dataType: id.Double},
+	}
+}
+
+// shared is one gopcua server for the tests that do not stop it (its
+// start imports the whole standard address space: seconds under -race).
+// Each test uses its own variables.
+var shared struct {
+	once sync.Once
+	ts   *testServer
+}
+
+func sharedServer(t testing.TB) *testServer {
+	t.Helper()
+	shared.once.Do(func() {
+		var vars []testVar
+		for _, p := range []string{"S.", "P.", "U.", "W."} {
+			vars = append(vars, plantVars(p)...)
+		}
+		vars = append(vars, browseVars()...)
+		shared.ts = startTestServer(t, serverOpts{folders: browseFolders, vars: vars, keep: true})
+	})
+	if shared.ts == nil {
+		t.Fatal("shared test server did not start")
+	}
+	return shared.ts
+}
+
 func TestSubscribeTypesInfoAndStatus(t *testing.T) {
-	ts := startTestServer(t, serverOpts{vars: plantVars()})
-	h := runConnector(t, Config{URL: ts.url(), Nodes: plantNodes(), PublishingInterval: 50 * time.Millisecond, Timeout: 2 * time.Second})
+	ts := sharedServer(t)
+	a := func(n string) string { return nodeAddr("S." + n) }
+	h := runConnector(t, Config{URL: ts.url(), Nodes: plantNodes("S."), PublishingInterval: 50 * time.Millisecond, Timeout: 2 * time.Second})
 
 	want := map[string]any{
-		nodeAddr("Temp"):    float64(21.5),
-		nodeAddr("Count"):   int64(-7),
-		nodeAddr("Big"):     uint64(65000),
-		nodeAddr("Running"): true,
-		nodeAddr("Recipe"):  "A-42",
-		nodeAddr("Ratio"):   float64(0.25),
+		a("Temp"):    float64(21.5),
+		a("Count"):   int64(-7),
+		a("Big"):     uint64(65000),
+		a("Running"): true,
+		a("Recipe"):  "A-42",
+		a("Ratio"):   float64(0.25),
 	}
 	rs := h.waitFor(5*time.Second, "first value of every node", func(rs []connectors.Reading) bool {
 		for a, v := range want {
@@ -215,39 +258,39 @@ func TestSubscribeTypesInfoAndStatus(t *testing.T) {
 			t.Errorf("%s: first reading has no Info", a)
 		}
 	}
-	temp := first[nodeAddr("Temp")].Info
+	temp := first[a("Temp")].Info
 	if temp != nil {
-		wantInfo := connectors.PointInfo{DisplayName: "Display Temp", Description: "Description of Temp", DataType: "Double",
+		wantInfo := connectors.PointInfo{DisplayName: "Display Temp", Description: "Description of S.Temp", DataType: "Double",
 			HasUnit: true, UnitID: 4408652, UnitSymbol: "°C", HasRange: true, Low: -20, High: 120, Writable: true}
 		if *temp != wantInfo {
 			t.Errorf("Temp info = %+v\nwant %+v", *temp, wantInfo)
 		}
 	}
-	if ci := first[nodeAddr("Count")].Info; ci != nil && (ci.HasUnit || ci.HasRange || ci.DataType != "Int32" || ci.Writable) {
+	if ci := first[a("Count")].Info; ci != nil && (ci.HasUnit || ci.HasRange || ci.DataType != "Int32" || ci.Writable) {
 		t.Errorf("Count info = %+v, want Int32 without unit, range or write access", *ci)
 	}
 
 	// A change arrives, without Info this time.
-	ts.set("Temp", goodValue(float64(22.75), time.Now()))
-	rs = h.waitFor(5*time.Second, "changed Temp", hasValue(nodeAddr("Temp"), float64(22.75)))
-	if r, _ := latest(rs, nodeAddr("Temp"), nil); r.Info != nil {
+	ts.set("S.Temp", goodValue(float64(22.75), time.Now()))
+	rs = h.waitFor(5*time.Second, "changed Temp", hasValue(a("Temp"), float64(22.75)))
+	if r, _ := latest(rs, a("Temp"), nil); r.Info != nil {
 		t.Errorf("second reading of Temp carries Info again")
 	}
 
 	// A bad status passes through as the server's StatusCode.
-	ts.set("Count", statusValue(nil, ua.StatusBadSensorFailure, time.Now()))
-	ts.set("Ratio", statusValue(float32(0.5), ua.StatusUncertainLastUsableValue, time.Now()))
+	ts.set("S.Count", statusValue(nil, ua.StatusBadSensorFailure, time.Now()))
+	ts.set("S.Ratio", statusValue(float32(0.5), ua.StatusUncertainLastUsableValue, time.Now()))
 	rs = h.waitFor(5*time.Second, "bad Count and uncertain Ratio", func(rs []connectors.Reading) bool {
-		_, bad := latest(rs, nodeAddr("Count"), func(r connectors.Reading) bool { return r.Status != nil })
-		_, unc := latest(rs, nodeAddr("Ratio"), func(r connectors.Reading) bool { return r.Status != nil })
+		_, bad := latest(rs, a("Count"), func(r connectors.Reading) bool { return r.Status != nil })
+		_, unc := latest(rs, a("Ratio"), func(r connectors.Reading) bool { return r.Status != nil })
 		return bad && unc
 	})
-	bad, _ := latest(rs, nodeAddr("Count"), nil)
+	bad, _ := latest(rs, a("Count"), nil)
 	var sc connectors.StatusCode
 	if !errors.As(bad.Status, &sc) || sc != connectors.BadSensorFailure || bad.Raw != nil {
 		t.Errorf("Count: Status %v Raw %v, want BadSensorFailure and no value", bad.Status, bad.Raw)
 	}
-	unc, _ := latest(rs, nodeAddr("Ratio"), nil)
+	unc, _ := latest(rs, a("Ratio"), nil)
 	if !errors.As(unc.Status, &sc) || !sc.IsUncertain() || unc.Raw != float64(0.5) {
 		t.Errorf("Ratio: Status %v Raw %v, want Uncertain with value 0.5", unc.Status, unc.Raw)
 	}

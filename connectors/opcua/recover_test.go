@@ -109,21 +109,22 @@ func TestServerStopsAndRestarts(t *testing.T) {
 }
 
 func TestSilentServerTripsWatchdog(t *testing.T) {
-	ts := startTestServer(t, serverOpts{vars: []testVar{{name: "X", value: 1.0, dataType: id.Double}}})
+	ts := sharedServer(t)
 	px := startProxy(t, ts.url()[len("opc.tcp://"):])
 	const timeout = 600 * time.Millisecond
-	h := runConnector(t, Config{URL: px.url(), Nodes: []string{nodeAddr("X")}, PublishingInterval: 50 * time.Millisecond, Timeout: timeout})
-	h.waitFor(5*time.Second, "X", hasValue(nodeAddr("X"), 1.0))
+	x := nodeAddr("W.Temp")
+	h := runConnector(t, Config{URL: px.url(), Nodes: []string{x}, PublishingInterval: 50 * time.Millisecond, Timeout: timeout})
+	h.waitFor(5*time.Second, "W.Temp", hasValue(x, 21.5))
 	h.waitFor(5*time.Second, "a keep-alive", func([]connectors.Reading) bool { return h.c.Stats().KeepAlives > 0 })
 
 	// The link stays open but nothing comes through any more.
 	frozen := time.Now()
 	px.freeze()
-	h.waitFor(timeout+2*time.Second, "BadNoCommunication for X", func(rs []connectors.Reading) bool {
-		_, ok := latest(rs, nodeAddr("X"), isNoComm)
+	h.waitFor(timeout+2*time.Second, "BadNoCommunication for W.Temp", func(rs []connectors.Reading) bool {
+		_, ok := latest(rs, x, isNoComm)
 		return ok
 	})
-	r, _ := latest(h.all(), nodeAddr("X"), isNoComm)
+	r, _ := latest(h.all(), x, isNoComm)
 	if d := r.Received.Sub(frozen); d > timeout+time.Second {
 		t.Errorf("silence noticed after %v, want within %v", d, timeout)
 	}

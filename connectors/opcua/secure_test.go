@@ -17,8 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gopcua/opcua/id"
-
 	"github.com/otwin/otwin/connectors"
 )
 
@@ -142,7 +140,7 @@ func TestSignAndEncryptWithUsername(t *testing.T) {
 
 func TestUntrustedServerRefused(t *testing.T) {
 	der, key := serverIdentity(t, "server")
-	ts := startTestServer(t, serverOpts{cert: der, key: key, vars: []testVar{{name: "X", value: 4.5, dataType: id.Double}}})
+	aw := startAwcullenServer(t, der, key, false, []awVar{{name: "X", value: 4.5}})
 	other, otherKey := serverIdentity(t, "other")
 	trust := t.TempDir()
 	writeCert(t, trust, "other.pem", other)
@@ -154,7 +152,7 @@ func TestUntrustedServerRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := runConnector(t, Config{
-		URL: ts.url(), Nodes: []string{nodeAddr("X")}, Timeout: 2 * time.Second,
+		URL: aw.url, Nodes: []string{nodeAddr("X")}, Timeout: 2 * time.Second,
 		SecurityMode: ModeSign, Certificate: filepath.Join(dir, "client.pem"), Key: filepath.Join(dir, "client.key"), TrustDir: trust,
 	})
 	hl := h.waitHealth(5*time.Second, "a refusal", func(hl connectors.Health) bool { return hl.LastError != nil })

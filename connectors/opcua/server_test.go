@@ -65,6 +65,8 @@ type serverOpts struct {
 	// cert and key enable Basic256Sha256 SignAndEncrypt and user names.
 	cert []byte
 	key  *rsa.PrivateKey
+	// keep leaves the server running after the test.
+	keep bool
 }
 
 // freePort returns a port free on 127.0.0.1 now (gopcua's server cannot
@@ -176,7 +178,9 @@ func startTestServer(t testing.TB, o serverOpts) *testServer {
 		cancel()
 		t.Fatalf("start gopcua server: %v", err)
 	}
-	t.Cleanup(ts.stop)
+	if !o.keep {
+		t.Cleanup(ts.stop)
+	}
 	return ts
 }
 
