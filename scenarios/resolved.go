@@ -21,7 +21,12 @@ import "strings"
 //   - OPCUA.Security is set (default none, sign, sign_encrypt) and
 //     OPCUA.Anonymous is non-nil.
 //   - Every reference (template, tag, fault, role, state) resolves, no
-//     expression refers to an unknown tag, and expressions have no cycle.
+//     expression refers to an unknown tag, and expressions have no cycle
+//     among expr and counter-when models (integrate and lag break cycles:
+//     they carry their value over from the previous tick).
+//   - Tags of machines built from one template share the template's
+//     Model and Range values: treat a resolved scenario as read-only
+//     (Example returns a fresh one each call).
 
 // Segments returns the non-empty levels of l, from enterprise to cell.
 func (l Location) Segments() []string {
