@@ -94,8 +94,12 @@ func BenchmarkAddressSpace(b *testing.B) {
 // step to the last notification, behind the changes never delivered,
 // lag-s the time from the last step to its last notification.
 func BenchmarkDelivery(b *testing.B) {
-	for _, n := range []int{10_000, 100_000} {
-		b.Run(fmt.Sprintf("tags=%d", n), func(b *testing.B) {
+	for _, shape := range []struct {
+		n        int
+		sampling float64
+	}{{10_000, 500}, {10_000, 1000}, {100_000, 500}, {100_000, 1000}} {
+		n := shape.n
+		b.Run(fmt.Sprintf("tags=%d/sampling=%gms", n, shape.sampling), func(b *testing.B) {
 			e, machines := benchEngine(b, n)
 			s, err := New(FromEngine(e), benchConfig(b, machines))
 			if err != nil {
@@ -140,9 +144,9 @@ func BenchmarkDelivery(b *testing.B) {
 				var reqs []*gua.MonitoredItemCreateRequest
 				for k, t := range tags[lo:min(lo+1000, len(tags))] {
 					r := opcua.NewMonitoredItemCreateRequestWithDefaults(gua.NewStringNodeID(s.NamespaceIndex(), t.NodeID), gua.AttributeIDValue, uint32(lo+k))
-					// Sampling at twice the change rate: a 1 s sampler
-					// drops changes that jitter into one interval.
-					r.RequestedParameters.SamplingInterval = 500
+					// A 1 s sampler of 1 Hz changes loses the changes that
+					// jitter into one interval; 500 ms sees them all.
+					r.RequestedParameters.SamplingInterval = shape.sampling
 					r.RequestedParameters.QueueSize = 1
 					reqs = append(reqs, r)
 				}
