@@ -16,7 +16,7 @@ func TestSampleParses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.Sources) != 2 || f.Sources[1].Modbus.PollInterval != time.Second || f.Defaults.Stale != 10*time.Second {
+	if len(f.Sources) != 2 || f.Sources[1].Modbus.PollInterval != time.Second || f.Defaults.Spike != 0.5 {
 		t.Fatalf("%+v", f)
 	}
 	cfg := f.NormalizeConfig()
