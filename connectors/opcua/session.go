@@ -662,6 +662,7 @@ func (s *session) subscribe(ctx context.Context) error {
 		return fmt.Errorf("create subscription: %w", err)
 	}
 	subID := cres.SubscriptionID
+	s.checkKeepAlive(ctx, subID, cres, uint32(maxNotif))
 	defer func() {
 		if s.parent.Err() == nil {
 			return // the link failed; the server drops the subscription itself
@@ -674,6 +675,33 @@ func (s *session) subscribe(ctx context.Context) error {
 		return err
 	}
 	return s.publishLoop(ctx, subID)
+}
+
+// checkKeepAlive makes sure keep-alives come well within the timeout
+// after the server revised the subscription: if they would not, it asks
+// for a smaller keep-alive count, and warns when the server refuses.
+func (s *session) checkKeepAlive(ctx context.Context, subID uint32, res *ua.CreateSubscriptionResponse, maxNotif uint32) {
+	cfg := s.c.cfg
+	pi := time.Duration(res.RevisedPublishingInterval * float64(time.Millisecond))
+	if pi <= 0 || time.Duration(res.RevisedMaxKeepAliveCount)*pi <= cfg.Timeout/2 {
+		return
+	}
+	ka := uint32(max(1, int64(cfg.Timeout/3/pi)))
+	req := &ua.ModifySubscriptionRequest{
+		SubscriptionID:              subID,
+		RequestedPublishingInterval: res.RevisedPublishingInterval,
+		RequestedLifetimeCount:      max(res.RevisedLifetimeCount, 4*ka),
+		RequestedMaxKeepAliveCount:  ka,
+		MaxNotificationsPerPublish:  maxNotif,
+	}
+	var mres *ua.ModifySubscriptionResponse
+	s.begin()
+	err := s.cl.Send(ctx, req, func(r ua.Response) error { return assign(r, &mres) })
+	s.end()
+	if err != nil || time.Duration(mres.RevisedMaxKeepAliveCount)*time.Duration(mres.RevisedPublishingInterval*float64(time.Millisecond)) > cfg.Timeout {
+		s.c.log.Warn("server keeps keep-alives further apart than the timeout; raise timeout",
+			"publishing_interval", pi, "keep_alive_count", res.RevisedMaxKeepAliveCount, "err", err)
+	}
 }
 
 // monitor creates the monitored items in batches of the server's limit.
