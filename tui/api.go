@@ -3,7 +3,7 @@
 // connection health and a fault panel, built on bubbletea. One Model serves
 // one session (local terminal or one SSH session); it reads everything
 // through the small Backend interface defined here and knows nothing of
-// the store, the connectors or the twin behind it.
+// the store, the protocols or the twin behind it.
 package tui
 
 import (

@@ -144,6 +144,10 @@ type state struct {
 
 	conn listPos
 
+	// screen geometry of the last render, for the mouse
+	tabX         []tabHit
+	treeW, mainH int
+
 	// faults
 	faults   []Fault
 	flt      listPos
@@ -154,6 +158,12 @@ type state struct {
 	mode    inputMode
 	pending string // alert id of an ack or shelve in progress
 	reason  string
+}
+
+// tabHit is where a tab was drawn in the header.
+type tabHit struct {
+	x0, x1 int
+	v      view
 }
 
 // listPos is a cursor and scroll offset.
@@ -529,7 +539,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, s.key(msg)
 	case tea.MouseMsg:
-		if msg.Action == tea.MouseActionPress {
+		if msg.Action == tea.MouseActionPress && s.mode == inputNone {
 			switch msg.Button {
 			case tea.MouseButtonWheelUp:
 				s.invalidate()
@@ -537,6 +547,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			case tea.MouseButtonWheelDown:
 				s.invalidate()
 				return m, s.move(3)
+			case tea.MouseButtonLeft:
+				s.invalidate()
+				return m, s.click(msg.X, msg.Y)
 			}
 		}
 		return m, nil
@@ -971,6 +984,60 @@ func (s *state) key(k tea.KeyMsg) tea.Cmd {
 		s.view = viewTagDetail
 	}
 	return nil
+}
+
+// click selects what is under the pointer: a tab, or a row of the
+// focused list (a click on the selected row opens it).
+func (s *state) click(x, y int) tea.Cmd {
+	s.msg, s.msgErr = "", false
+	if y == 0 {
+		for _, t := range s.tabX {
+			if x >= t.x0 && x < t.x1 {
+				return s.switchView(t.v)
+			}
+		}
+		return nil
+	}
+	var (
+		first int // screen line of the list's first row
+		pos   *listPos
+		n     int
+		sc    scope
+	)
+	switch s.view {
+	case viewTree:
+		if y-1 >= s.mainH {
+			return nil // the strip below
+		}
+		if x < s.treeW {
+			first, pos, n, sc = 2, &s.tree, len(s.flat), scopeTree
+			s.focusTable = false
+		} else {
+			first, pos, n, sc = 3, &s.tbl, len(s.rows), scopeTable
+			s.focusTable = true
+		}
+	case viewTags:
+		first, pos, n, sc = 3, &s.tbl, len(s.rows), scopeTable
+	case viewAlerts:
+		first, pos, n, sc = 5, &s.al, len(s.alertRows), scopeAlerts
+	case viewConn:
+		first, pos, n, sc = 3, &s.conn, len(s.health), scopeConn
+	case viewFaults:
+		first, pos, n, sc = 3, &s.flt, len(s.faults), scopeFaults
+	default:
+		return nil
+	}
+	row := pos.top + y - first
+	if y < first || row >= n {
+		return nil
+	}
+	if row != pos.cur {
+		return s.move(row - pos.cur)
+	}
+	if sc == scopeFaults {
+		return nil // a fault is toggled by key only
+	}
+	return s.key(tea.KeyMsg{Type: tea.KeyEnter})
 }
 
 func (s *state) quit() tea.Cmd {

@@ -57,6 +57,10 @@ func (s *session) keys(tokens ...string) {
 			continue
 		}
 		var w, h int
+		if n, _ := fmt.Sscanf(k, "click:%d,%d", &w, &h); n == 2 {
+			s.tm.Send(tea.MouseMsg{X: w, Y: h, Button: tea.MouseButtonLeft, Action: tea.MouseActionPress})
+			continue
+		}
 		if n, _ := fmt.Sscanf(k, "size:%dx%d", &w, &h); n == 2 {
 			s.tm.Send(tea.WindowSizeMsg{Width: w, Height: h})
 			continue
@@ -177,6 +181,10 @@ func TestInteraction(t *testing.T) {
 		{name: "alert detail to its tag", role: tui.RoleSupervisor, keys: []string{"j", "enter", "t"},
 			want: []string{"TAG acme/berlin/body/line1/press1/pressure", "why bad?"}},
 		{name: "endpoint alert has no tag", role: tui.RoleSupervisor, keys: []string{"enter", "t"}, want: []string{"press2-mb is an endpoint"}},
+		{name: "click a tab", role: tui.RoleOperator, keys: []string{"click:30,0"}, want: []string{"[Conn]"}},
+		{name: "click a tag twice opens it", role: tui.RoleEngineer, keys: []string{"click:10,5", "click:10,5"}, want: []string{"TAG acme/berlin/body/line1/press1/running"}},
+		{name: "click an alert", role: tui.RoleSupervisor, keys: []string{"click:10,6"}, want: []string{">HIGH UNACK"}},
+		{name: "click a tree node", role: tui.RoleOperator, keys: []string{"click:5,7"}, want: []string{"TAGS acme/berlin/paint · 3"}},
 		{name: "help scroll", role: tui.RoleOperator, keys: []string{"?", "G"}, want: []string{":role NAME"}},
 	}
 	for _, c := range cases {

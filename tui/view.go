@@ -265,6 +265,7 @@ func (s *state) render() string {
 }
 
 func (s *state) header(w int) string {
+	s.tabX = s.tabX[:0]
 	var b strings.Builder
 	title := " " + s.opts.Title + " "
 	b.WriteString(s.st.title.Render(title))
@@ -280,7 +281,8 @@ func (s *state) header(w int) string {
 			cell = " " + name + " "
 			b.WriteString(s.st.tab.Render(cell))
 		}
-		used += len(cell)
+		s.tabX = append(s.tabX, tabHit{x0: used, x1: used + len([]rune(cell)), v: v})
+		used += len([]rune(cell))
 	}
 	right := string(s.role) + " " + s.now().Format("15:04:05") + " "
 	if s.view == viewTagDetail || s.view == viewAlertDetail || s.view == viewHelp {
@@ -377,6 +379,7 @@ func (s *state) viewTree(w, h int) []string {
 	if w-tw-1 < 30 {
 		tw = w / 2
 	}
+	s.treeW, s.mainH = tw, mh
 	left := s.treePane(tw, mh)
 	right := s.viewTable(w-tw-1, mh, s.focusTable)
 	sep := s.st.dim.Render("│")
