@@ -384,9 +384,8 @@ func (e *Engine) Run(ctx context.Context) error {
 				case <-ctx.Done():
 					return nil
 				case <-e.kick:
-					if !timer.Stop() {
-						<-timer.C
-					}
+					// Since Go 1.23 a stopped timer delivers no stale value.
+					timer.Stop()
 					break schedule
 				case <-timer.C:
 				}
