@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/otwin/otwin/cmd/otwin/internal/workshop"
+	"github.com/otwin/otwin/twin/control"
+)
+
+func init() { register(newWorkshopCmd) }
+
+func newWorkshopCmd() *cobra.Command {
+	var (
+		o         sshOptions
+		dataDir   string
+		reportDir string
+		autostart string
+		logFlags  logOptions
+	)
+	cmd := &cobra.Command{
+		Use:   "workshop SCENARIO --users FILE",
+		Short: "Run a role-based training workshop: twin, connectors and SSH dashboards in one process",
+		Long: `Run a workshop on a scenario: the twin, the connectors and an SSH server in one
+process. Each participant connects with ssh and works the same live line from
+their role (from the users file). The trainer's session opens on the instructor
+console: start, pause and speed up the scenario, run the scenario's exercises
+(faults on a timeline with the response expected of each role), inject ad-hoc
+faults, and watch the live scoreboard.
+
+When the workshop ends (Ctrl-C) — or when the trainer asks — the debrief is
+written as Markdown and HTML: the injected faults, the alerts, every
+participant's actions, and response times per role.`,
+		Example: `  otwin workshop bottling --users class.yaml --listen 0.0.0.0:2222
+  otwin workshop scenarios/pasteurizer.yaml --users class.yaml --exercise holding-temp-drop`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := context.WithCancel(cmd.Context())
+			defer cancel()
+			logger, closeLog, err := logFlags.logger(cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer closeLog()
+			sc, err := loadScenarioArg(args)
+			if err != nil {
+				return err
+			}
+			rt, err := startTwin(ctx, sc, twinConfig{Host: "127.0.0.1", Ephemeral: true, DataDir: dataDir, Logger: logger.With("part", "twin")})
+			if err != nil {
+				return err
+			}
+			defer rt.Close()
+			f, err := exportSources(sc, rt.Endpoints)
+			if err != nil {
+				return err
+			}
+			ctl, err := control.NewClient(rt.ControlURL, nil)
+			if err != nil {
+				return err
+			}
+			col, err := newCollector(f, dataDir, logger.With("part", "collector"))
+			if err != nil {
+				return err
+			}
+			if reportDir == "" {
+				reportDir = "otwin-debrief-" + time.Now().Format("20060102-150405")
+			}
+			ws := workshop.New(sc, rt.Engine, nil)
+			runErr := make(chan error, 1)
+			go func() { runErr <- col.Run(ctx) }()
+			go followWorkshop(ctx, ws, col, logger)
+			svc, err := startSSH(ctx, o, dataDir, col, ctl, "otwin workshop — "+sc.Name, sshHooks{
+				join:  ws.Join,
+				leave: ws.Leave,
+				onAction: func(user, role, kind, target, comment, refused string) {
+					ws.Record(workshop.Action{User: user, Role: role, Kind: kind, Target: target, Comment: comment, Refused: refused})
+				},
+			}, logger.With("part", "ssh"))
+			if err != nil {
+				return err
+			}
+			defer svc.close()
+			if autostart != "" {
+				if err := ws.StartExercise(autostart); err != nil {
+					return err
+				}
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "otwin: workshop %q on %s (ssh -p %s <host>); exercises: %v\n", sc.Name, svc.addr, portOf(svc.addr), ws.Exercises())
+			select {
+			case <-ctx.Done():
+			case err := <-runErr:
+				if err != nil {
+					return err
+				}
+			}
+			path, err := writeDebrief(ws, reportDir)
+			if err != nil {
+				return fmt.Errorf("debrief: %w", err)
+			}
+			fmt.Fprintf(out, "otwin: debrief written to %s (and .html)\n", path)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "directory for the host key, certificates and the audit log")
+	cmd.Flags().StringVar(&reportDir, "report-dir", "", "directory for the debrief (default: ./otwin-debrief-<time>)")
+	cmd.Flags().StringVar(&autostart, "exercise", "", "start this exercise at once")
+	o.register(cmd, &dataDir)
+	logFlags.register(cmd.Flags())
+	return cmd
+}
+
+// followWorkshop feeds the workshop: due exercise steps every 100ms, and
+// every alert change from the live store.
+func followWorkshop(ctx context.Context, ws *workshop.Workshop, col *collector, logger interface {
+	Warn(string, ...any)
+}) {
+	sub := col.Store.Subscribe()
+	defer sub.Close()
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			for _, err := range ws.Advance() {
+				logger.Warn("workshop", "err", err)
+			}
+		case b, ok := <-sub.C():
+			if !ok {
+				return
+			}
+			if len(b.Alerts) > 0 {
+				ws.ObserveAlerts(b.Alerts)
+			}
+		}
+	}
+}
+
+// writeDebrief writes debrief.md and debrief.html into dir and returns the
+// Markdown file's path.
+func writeDebrief(ws *workshop.Workshop, dir string) (string, error) {
+	rep := ws.Debrief()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	md := filepath.Join(dir, "debrief.md")
+	var errs []error
+	for path, write := range map[string]func(f *os.File) error{
+		md:                                 func(f *os.File) error { return rep.WriteMarkdown(f) },
+		filepath.Join(dir, "debrief.html"): func(f *os.File) error { return rep.WriteHTML(f) },
+	} {
+		f, err := os.Create(path)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		errs = append(errs, write(f), f.Close())
+	}
+	return md, errors.Join(errs...)
+}
