@@ -30,7 +30,10 @@ type Rules struct {
 	// Frozen: a good numeric value identical for this long. Default off.
 	Frozen time.Duration
 	// Spike: a jump between two good samples larger than this fraction of
-	// the range (absolute when the point has no range). Default 0.5.
+	// the range. Default 0.5. A point without a range (configured or from
+	// the server) is checked only when its own Rules set Spike, which is
+	// then an absolute change: counters and free-running values would
+	// otherwise trip a fraction meant for ranges.
 	Spike float64
 	// ClockSkew: |received - source time| above this. Default 5s.
 	ClockSkew time.Duration

@@ -78,6 +78,7 @@ type tagState struct {
 	rangeFixed      bool
 	scale, offset   float64
 	clamp           bool
+	spikeAbs        bool // the point's own rules set spike: absolute without a range
 	rules           effRules
 	kind            Kind
 	kindSet         bool
@@ -194,6 +195,7 @@ func New(cfg Config) (*Normalizer, error) {
 		if t.scale == 0 {
 			t.scale = 1
 		}
+		t.spikeAbs = p.Rules != nil && p.Rules.Spike > 0
 		if p.Unit != "" {
 			t.unit, _ = LookupUnit(p.Unit)
 			t.unitFixed = true
@@ -632,7 +634,7 @@ func (n *Normalizer) Apply(r connectors.Reading) (Sample, bool) {
 	} else if numGood {
 		n.clear(t, bitRange, AlertOutOfRange, now)
 	}
-	if numGood && t.rules.spike > 0 && t.hasGood {
+	if numGood && t.rules.spike > 0 && t.hasGood && (t.hasRange || t.spikeAbs) {
 		limit := t.rules.spike
 		if t.hasRange {
 			limit *= t.rng.High - t.rng.Low

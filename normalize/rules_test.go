@@ -95,6 +95,24 @@ func TestRules(t *testing.T) {
 			msg: "jump of 35 from 25 to 60 (limit 20)",
 		},
 		{
+			name: "spike absolute on a point without range", kind: AlertSpike, target: tag,
+			cfg: Config{Points: []Point{{Source: "s", Address: "v", Asset: "site/l/m", Tag: "v", Rules: &Rules{Spike: 10}}}},
+			steps: []step{
+				{d: 0, raw: 100.0, want: -1},
+				{d: time.Second, raw: 105.0, want: -1},
+				{d: 2 * time.Second, raw: 120.0, want: ActiveUnacked},
+			},
+			msg: "jump of 15 from 105 to 120 (limit 10)",
+		},
+		{
+			name: "default spike skips points without range", kind: AlertSpike, target: tag,
+			cfg: Config{Defaults: Rules{Spike: 0.1}, Points: []Point{{Source: "s", Address: "v", Asset: "site/l/m", Tag: "v"}}},
+			steps: []step{
+				{d: 0, raw: 0.0, want: -1},
+				{d: time.Second, raw: 1000.0, want: -1},
+			},
+		},
+		{
 			name: "spike disabled", cfg: base(&Rules{Spike: -1}, 0), kind: AlertSpike, target: tag,
 			steps: []step{{d: 0, raw: 0.0, want: -1}, {d: time.Second, raw: 99.0, want: -1}},
 		},

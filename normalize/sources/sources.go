@@ -134,8 +134,9 @@ type Rules struct {
 	Stale time.Duration `yaml:"stale,omitempty" json:"stale,omitempty"`
 	// Frozen: a numeric value identical for this long. Default off (0).
 	Frozen time.Duration `yaml:"frozen,omitempty" json:"frozen,omitempty"`
-	// Spike: a change larger than this fraction of the range (or absolute
-	// when no range) between two samples. Default 0.5.
+	// Spike: a change larger than this fraction of the range between two
+	// samples. Default 0.5. Points without a range are checked only when
+	// their own rules set spike, as an absolute change.
 	Spike float64 `yaml:"spike,omitempty" json:"spike,omitempty"`
 	// ClockSkew: |received - source time| above this. Default 5s.
 	ClockSkew time.Duration `yaml:"clock_skew,omitempty" json:"clock_skew,omitempty"`
