@@ -19,8 +19,14 @@ import (
 // MaxBody is the largest request body the handler reads.
 const MaxBody = 64 << 10
 
-// MaxStep is the largest number of ticks one POST /v1/step runs.
+// MaxStep is the largest number of ticks one POST /v1/step runs. For
+// large scenarios the limit is lower: ticks × tags may not exceed
+// StepBudget, so that one request cannot hold the engine for minutes.
 const MaxStep = 1_000_000
+
+// StepBudget bounds ticks × tags of one POST /v1/step (about 10 s of work
+// on one core).
+const StepBudget = 50_000_000
 
 // Engine is what the handler drives; *twin.Engine implements it.
 type Engine interface {
@@ -274,8 +280,12 @@ func (h *handler) step(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &s) {
 		return
 	}
-	if s.Ticks < 1 || s.Ticks > MaxStep {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("field ticks: %d, want 1..%d", s.Ticks, MaxStep))
+	limit := MaxStep
+	if n := len(h.e.Tags()); n > 0 {
+		limit = min(MaxStep, max(1, StepBudget/n))
+	}
+	if s.Ticks < 1 || s.Ticks > limit {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("field ticks: %d, want 1..%d for this scenario", s.Ticks, limit))
 		return
 	}
 	h.e.Step(s.Ticks)

@@ -49,8 +49,9 @@
 //	curl -s -X POST http://127.0.0.1:8089/v1/clock -d '{"action":"resume"}'
 //	curl -s -X POST http://127.0.0.1:8089/v1/clock -d '{"action":"speed","speed":10}'
 //
-// POST /v1/step — run n ticks at once (1..1000000), paused or not; the
-// answer is the status after them.
+// POST /v1/step — run n ticks at once, paused or not (1..1000000, and
+// ticks × tags at most 5e7 so that one request cannot hold the engine for
+// minutes); the answer is the status after them.
 //
 //	curl -s -X POST http://127.0.0.1:8089/v1/step -d '{"ticks":50}'
 //
