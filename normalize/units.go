@@ -59,7 +59,7 @@ var unitDefs = []unitDef{
 	{"MTR", "m", nil},
 	{"CMT", "cm", nil},
 	{"MMT", "mm", nil},
-	{"4H", "µm", []string{"um"}},
+	{"4H", "µm", []string{"um", "μm"}},
 	{"C16", "mm/s", nil},
 	{"MTS", "m/s", nil},
 	{"2X", "m/min", nil},
@@ -67,16 +67,29 @@ var unitDefs = []unitDef{
 	{"SEC", "s", []string{"sec"}},
 	{"C26", "ms", nil},
 	{"MIN", "min", nil},
-	{"HUR", "h", []string{"hour"}},
+	{"HUR", "h", []string{"hour", "hr"}},
 	{"NEW", "N", nil},
 	{"B47", "kN", nil},
-	{"NU", "N·m", []string{"Nm", "N.m"}},
+	{"NU", "N·m", []string{"Nm", "N.m", "N m"}},
 	{"H87", "pcs", []string{"piece", "pieces", "pc"}},
-	{"C62", "1", []string{"one"}},
+	{"C62", "1", []string{"one", "count"}},
 	{"OHM", "Ω", []string{"ohm"}},
-	{"DD", "°", []string{"deg"}},
+	{"DD", "°", []string{"deg", "degree"}},
 	{"2N", "dB", nil},
 	{"KMQ", "kg/m³", []string{"kg/m3"}},
+	{"59", "ppm", nil},
+	{"Q30", "pH", nil},
+	{"D10", "S/m", nil},
+	{"H61", "mS/cm", nil},
+	{"G42", "µS/cm", []string{"uS/cm", "μS/cm"}},
+	{"JOU", "J", nil},
+	{"KMH", "km/h", nil},
+	// Units without a UNECE code: accepted by symbol, served with
+	// UnitID NoUnitID.
+	{"", "bottles/min", []string{"bpm"}},
+	{"", "pcs/min", []string{"parts/min"}},
+	{"", "pcs/h", []string{"parts/h"}},
+	{"", "NTU", nil},
 }
 
 var (
@@ -91,8 +104,12 @@ func init() {
 	unitsByID = make(map[int32]Unit, len(unitDefs))
 	for _, d := range unitDefs {
 		u := Unit{Code: d.code, UnitID: PackUnitID(d.code), Symbol: d.symbol}
-		unitsByID[u.UnitID] = u
-		for _, n := range append([]string{d.code, d.symbol}, d.aliases...) {
+		names := append([]string{d.symbol}, d.aliases...)
+		if d.code != "" {
+			unitsByID[u.UnitID] = u
+			names = append(names, d.code)
+		}
+		for _, n := range names {
 			if _, dup := unitsByName[n]; !dup {
 				unitsByName[n] = u
 			}
@@ -101,6 +118,9 @@ func init() {
 	// Case-insensitive matches only for codes: symbols differ by case
 	// (mbar/Mbar, mm/Mm).
 	for _, d := range unitDefs {
+		if d.code == "" {
+			continue
+		}
 		f := strings.ToUpper(d.code)
 		if _, dup := unitsByFold[f]; !dup {
 			unitsByFold[f] = unitsByName[d.code]
@@ -108,19 +128,23 @@ func init() {
 	}
 }
 
+// NoUnitID is the UnitID of a unit without a UNECE code (OPC UA uses -1
+// for "no unit id").
+const NoUnitID int32 = -1
+
 // PackUnitID packs a UNECE common code of up to three characters into an
 // OPC UA EUInformation.UnitId (OPC UA Part 8 §5.6.3): c0<<16 | c1<<8 | c2,
-// left-aligned, e.g. "CEL" → 4408652 and "P1" → 20529. It returns -1 for
-// codes that are empty, longer than three characters or not ASCII.
+// e.g. "CEL" → 4408652 and "P1" → 20529. It returns NoUnitID for codes
+// that are empty, longer than three characters or not printable ASCII.
 func PackUnitID(code string) int32 {
 	if len(code) == 0 || len(code) > 3 {
-		return -1
+		return NoUnitID
 	}
 	var id int32
 	for i := 0; i < len(code); i++ {
 		c := code[i]
-		if c > 0x7F {
-			return -1
+		if c < 0x20 || c > 0x7E {
+			return NoUnitID
 		}
 		id = id<<8 | int32(c)
 	}
@@ -152,7 +176,9 @@ func UnpackUnitID(id int32) string {
 
 // LookupUnit resolves a unit written in configuration: a common symbol
 // ("degC", "°C", "bar", "rpm", "m3/h") or a UNECE Rec 20 code ("CEL",
-// "BAR"; codes match case-insensitively). It is safe for concurrent use.
+// "BAR"; codes match case-insensitively). A few units without a UNECE
+// code ("bottles/min", "pcs/min", "NTU") resolve with Code "" and UnitID
+// NoUnitID. It is safe for concurrent use.
 func LookupUnit(s string) (Unit, bool) {
 	s = strings.TrimSpace(s)
 	if u, ok := unitsByName[s]; ok {
@@ -176,12 +202,16 @@ func UnitFromID(id int32) (Unit, bool) {
 	return Unit{Code: code, UnitID: id, Symbol: code}, true
 }
 
-// KnownUnits lists the codes of every unit LookupUnit resolves by symbol,
-// for help texts and did-you-mean hints, each as "symbol (CODE)".
+// KnownUnits lists every unit LookupUnit resolves, for help texts, each as
+// "symbol (CODE)" or, without a UNECE code, "symbol".
 func KnownUnits() []string {
 	out := make([]string, 0, len(unitDefs))
 	for _, d := range unitDefs {
-		out = append(out, d.symbol+" ("+d.code+")")
+		if d.code == "" {
+			out = append(out, d.symbol)
+		} else {
+			out = append(out, d.symbol+" ("+d.code+")")
+		}
 	}
 	return out
 }

@@ -52,6 +52,11 @@ func TestLookupUnit(t *testing.T) {
 		{"N", "NEW", 5129559, "N"},
 		{"Nm", "NU", 20053, "N·m"},
 		{"pcs", "H87", 0x483837, "pcs"},
+		{"ppm", "59", 0x3539, "ppm"},
+		{"pH", "Q30", 5321520, "pH"},
+		{"mS/cm", "H61", 4732465, "mS/cm"},
+		{"uS/cm", "G42", 4666418, "µS/cm"},
+		{"km/h", "KMH", 4934984, "km/h"},
 	}
 	for _, tt := range tests {
 		u, ok := LookupUnit(tt.in)
@@ -65,6 +70,12 @@ func TestLookupUnit(t *testing.T) {
 		back, ok := UnitFromID(u.UnitID)
 		if !ok || back != u {
 			t.Errorf("UnitFromID(%d) = %+v, %v; want %+v", u.UnitID, back, ok, u)
+		}
+	}
+	for _, name := range []string{"bottles/min", "bpm", "NTU", "pcs/h"} {
+		u, ok := LookupUnit(name)
+		if !ok || u.Code != "" || u.UnitID != NoUnitID || u.Symbol == "" {
+			t.Errorf("LookupUnit(%q) = %+v, %v; want a unit without code", name, u, ok)
 		}
 	}
 	for _, bad := range []string{"", "furlongs", "C", "Mbar"} {

@@ -313,13 +313,16 @@ func keys(m map[string]reflect.StructField) []string {
 	return out
 }
 
-// suggest returns the candidate closest to s, if close enough.
+// suggest returns the candidate closest to s, if close enough: the
+// smallest case-insensitive edit distance, ties broken by the
+// case-sensitive distance, then by name.
 func suggest(s string, candidates []string) string {
-	best, bestD := "", 1<<30
+	best, bestD, bestCS := "", 1<<30, 1<<30
 	for _, c := range candidates {
 		d := levenshtein(strings.ToLower(s), strings.ToLower(c))
-		if d < bestD {
-			best, bestD = c, d
+		cs := levenshtein(s, c)
+		if d < bestD || d == bestD && (cs < bestCS || cs == bestCS && c < best) {
+			best, bestD, bestCS = c, d, cs
 		}
 	}
 	if bestD <= max(2, len(s)/3) {
