@@ -26,6 +26,13 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives the engine's log (default slog.Default()).
 	Logger *slog.Logger
+	// SourceRefresh is how old (in wall time) a value's source timestamp
+	// may grow while the value does not change: a device samples its
+	// inputs and stamps them even when they hold still, so an unchanged
+	// value is published again with a fresh Source (and reported to
+	// watchers) at this interval. Default 1s; negative: never, Source is
+	// then the time of the last change.
+	SourceRefresh time.Duration
 }
 
 // Engine simulates one resolved scenario: a deterministic clock that
@@ -38,12 +45,13 @@ type Options struct {
 // values are copied in); Write, Inject, Clear and Step wait for the
 // current tick to finish.
 type Engine struct {
-	sc    *scenarios.Scenario
-	now   func() time.Time
-	log   *slog.Logger
-	tick  time.Duration
-	scale float64
-	seed  uint64
+	sc      *scenarios.Scenario
+	now     func() time.Time
+	refresh time.Duration
+	log     *slog.Logger
+	tick    time.Duration
+	scale   float64
+	seed    uint64
 
 	tags       []TagInfo
 	machines   []MachineInfo
@@ -189,6 +197,7 @@ func New(sc *scenarios.Scenario, opts Options) (*Engine, error) {
 	e := &Engine{
 		sc:         sc,
 		now:        opts.Now,
+		refresh:    opts.SourceRefresh,
 		log:        opts.Logger.With("scenario", sc.Name),
 		tick:       sc.Tick.D(),
 		scale:      sc.TimeScale,
@@ -207,6 +216,9 @@ func New(sc *scenarios.Scenario, opts Options) (*Engine, error) {
 	}
 	if e.tick <= 0 {
 		e.tick = 100 * time.Millisecond
+	}
+	if e.refresh == 0 {
+		e.refresh = time.Second
 	}
 	if e.scale <= 0 || math.IsNaN(e.scale) || math.IsInf(e.scale, 0) {
 		e.scale = 1

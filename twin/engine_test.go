@@ -405,3 +405,42 @@ func TestValueDoesNotAllocate(t *testing.T) {
 		t.Fatalf("Value+Link allocate %v times", n)
 	}
 }
+
+func TestSourceRefresh(t *testing.T) {
+	now := fixedNow()
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	tests := []struct {
+		name    string
+		refresh time.Duration
+		want    time.Duration // age of Source after 1.5 s without change
+		changed bool
+	}{
+		{"default refresh", 0, 500 * time.Millisecond, true},
+		{"short refresh", 200 * time.Millisecond, 100 * time.Millisecond, true},
+		{"never", -1, 1500 * time.Millisecond, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			now = fixedNow()
+			e, err := New(scenario(scenarios.Tag{Name: "c", Model: &scenarios.Model{Constant: &scenarios.Constant{Value: 1}}}),
+				Options{Now: clock, Logger: discard, SourceRefresh: tt.refresh})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := e.Watch()
+			defer w.Close()
+			for range 15 {
+				advance(100 * time.Millisecond)
+				e.Step(1)
+			}
+			if age := clock().Sub(e.Value(0).Source); age != tt.want {
+				t.Fatalf("source is %v old, want %v", age, tt.want)
+			}
+			if got := len(w.Changed(nil)) > 0; got != tt.changed {
+				t.Fatalf("watcher saw a change: %v, want %v", got, tt.changed)
+			}
+		})
+	}
+}

@@ -612,13 +612,12 @@ func (e *Engine) publishTag(i int, now time.Time) {
 			}
 		}
 	}
-	if rt.pSet && rt.pNum == num && rt.pStr == str && rt.pStatus == status && rt.pSkew == skew {
+	same := rt.pSet && rt.pStatus == status && rt.pSkew == skew && rt.pStr == str &&
+		(rt.pNum == num || (math.IsNaN(num) && math.IsNaN(rt.pNum)))
+	if same && (e.refresh <= 0 || now.Sub(rt.pTime) < e.refresh) {
 		return
 	}
-	if rt.pSet && math.IsNaN(num) && math.IsNaN(rt.pNum) && rt.pStatus == status && rt.pSkew == skew {
-		return
-	}
-	rt.pSet, rt.pNum, rt.pStr, rt.pStatus, rt.pSkew = true, num, str, status, skew
+	rt.pSet, rt.pNum, rt.pStr, rt.pStatus, rt.pSkew, rt.pTime = true, num, str, status, skew, now
 	e.stage = append(e.stage, staged{i, Value{V: box(rt.typ, num, str), Status: status, Source: now.Add(skew)}})
 	e.changed = append(e.changed, i)
 }

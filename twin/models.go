@@ -77,6 +77,7 @@ type tagRT struct {
 	pStr    string
 	pStatus uint32
 	pSkew   time.Duration
+	pTime   time.Time // wall time of the last publication
 	pSet    bool
 }
 
