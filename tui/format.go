@@ -13,15 +13,26 @@ import (
 	"github.com/otwin/otwin/normalize"
 )
 
+// width is the display width of s (ANSI sequences count zero); plain
+// ASCII, the common case, skips grapheme segmentation.
+func width(s string) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x80 || c < 0x20 {
+			return ansi.StringWidth(s)
+		}
+	}
+	return len(s)
+}
+
 // fit truncates plain s to w cells (with an ellipsis) and pads it to w.
 func fit(s string, w int) string {
 	if w <= 0 {
 		return ""
 	}
-	sw := ansi.StringWidth(s)
+	sw := width(s)
 	if sw > w {
 		s = ansi.Truncate(s, w, "…")
-		sw = ansi.StringWidth(s)
+		sw = width(s)
 	}
 	if sw < w {
 		s += strings.Repeat(" ", w-sw)
@@ -34,15 +45,11 @@ func fitTail(s string, w int) string {
 	if w <= 0 {
 		return ""
 	}
-	sw := ansi.StringWidth(s)
+	sw := width(s)
 	if sw <= w {
 		return s + strings.Repeat(" ", w-sw)
 	}
-	r := []rune(s)
-	for len(r) > 0 && ansi.StringWidth(string(r))+1 > w {
-		r = r[1:]
-	}
-	return fit("…"+string(r), w)
+	return fit(ansi.TruncateLeft(s, sw-w+1, "…"), w)
 }
 
 // fitR is fit, aligned right.
@@ -50,7 +57,7 @@ func fitR(s string, w int) string {
 	if w <= 0 {
 		return ""
 	}
-	sw := ansi.StringWidth(s)
+	sw := width(s)
 	if sw > w {
 		return ansi.Truncate(s, w, "…")
 	}

@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"strings"
+
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 
@@ -8,15 +10,38 @@ import (
 	"github.com/otwin/otwin/normalize"
 )
 
+// paint is a style reduced to the escape sequences around its text,
+// computed once: applying it is a concatenation, not a lipgloss render.
+// It suits single-line text without padding, borders or widths.
+type paint struct{ pre, suf string }
+
+func newPaint(st lipgloss.Style) paint {
+	const mark = "\x00"
+	r := st.Render(mark)
+	i := strings.Index(r, mark)
+	if i < 0 {
+		return paint{}
+	}
+	return paint{pre: r[:i], suf: r[i+len(mark):]}
+}
+
+// Render returns text in the style.
+func (p paint) Render(text string) string {
+	if p.pre == "" && p.suf == "" {
+		return text
+	}
+	return p.pre + text + p.suf
+}
+
 // styles are the theme, built once per session from its renderer.
 type styles struct {
-	header, tab, tabActive, title    lipgloss.Style
-	status, statusErr, hint, dim     lipgloss.Style
-	colHead, selected, focusBorder   lipgloss.Style
-	good, uncertain, bad             lipgloss.Style
-	sev                              [5]lipgloss.Style
-	linkUp, linkConnecting, linkDown lipgloss.Style
-	label, spark                     lipgloss.Style
+	header, tab, tabActive, title    paint
+	status, statusErr, hint, dim     paint
+	colHead, selected, focusBorder   paint
+	good, uncertain, bad             paint
+	sev                              [5]paint
+	linkUp, linkConnecting, linkDown paint
+	label, spark                     paint
 }
 
 func newStyles(r *lipgloss.Renderer, noColor bool) styles {
@@ -33,42 +58,42 @@ func newStyles(r *lipgloss.Renderer, noColor bool) styles {
 		return lipgloss.AdaptiveColor{Dark: dark, Light: light}
 	}
 	s := styles{
-		header:         r.NewStyle().Background(a("236", "254")).Foreground(a("252", "236")),
-		tab:            r.NewStyle().Background(a("236", "254")).Foreground(a("245", "242")),
-		tabActive:      r.NewStyle().Background(c("31")).Foreground(c("231")).Bold(true),
-		title:          r.NewStyle().Background(a("236", "254")).Foreground(a("45", "25")).Bold(true),
-		status:         r.NewStyle().Background(a("235", "253")).Foreground(a("250", "238")),
-		statusErr:      r.NewStyle().Foreground(a("203", "160")).Bold(true),
-		hint:           r.NewStyle().Foreground(a("243", "245")),
-		dim:            r.NewStyle().Foreground(a("242", "246")),
-		colHead:        r.NewStyle().Foreground(a("110", "25")).Bold(true),
-		selected:       r.NewStyle().Background(a("24", "153")).Foreground(a("231", "16")),
-		focusBorder:    r.NewStyle().Foreground(c("31")),
-		good:           r.NewStyle().Foreground(a("78", "28")),
-		uncertain:      r.NewStyle().Foreground(a("220", "130")),
-		bad:            r.NewStyle().Foreground(a("203", "160")).Bold(true),
-		linkUp:         r.NewStyle().Foreground(a("78", "28")),
-		linkConnecting: r.NewStyle().Foreground(a("220", "130")),
-		linkDown:       r.NewStyle().Foreground(a("203", "160")).Bold(true),
-		label:          r.NewStyle().Foreground(a("110", "25")),
-		spark:          r.NewStyle().Foreground(a("75", "26")),
+		header:         newPaint(r.NewStyle().Background(a("236", "254")).Foreground(a("252", "236"))),
+		tab:            newPaint(r.NewStyle().Background(a("236", "254")).Foreground(a("245", "242"))),
+		tabActive:      newPaint(r.NewStyle().Background(c("31")).Foreground(c("231")).Bold(true)),
+		title:          newPaint(r.NewStyle().Background(a("236", "254")).Foreground(a("45", "25")).Bold(true)),
+		status:         newPaint(r.NewStyle().Background(a("235", "253")).Foreground(a("250", "238"))),
+		statusErr:      newPaint(r.NewStyle().Foreground(a("203", "160")).Bold(true)),
+		hint:           newPaint(r.NewStyle().Foreground(a("243", "245"))),
+		dim:            newPaint(r.NewStyle().Foreground(a("242", "246"))),
+		colHead:        newPaint(r.NewStyle().Foreground(a("110", "25")).Bold(true)),
+		selected:       newPaint(r.NewStyle().Background(a("24", "153")).Foreground(a("231", "16"))),
+		focusBorder:    newPaint(r.NewStyle().Foreground(c("31"))),
+		good:           newPaint(r.NewStyle().Foreground(a("78", "28"))),
+		uncertain:      newPaint(r.NewStyle().Foreground(a("220", "130"))),
+		bad:            newPaint(r.NewStyle().Foreground(a("203", "160")).Bold(true)),
+		linkUp:         newPaint(r.NewStyle().Foreground(a("78", "28"))),
+		linkConnecting: newPaint(r.NewStyle().Foreground(a("220", "130"))),
+		linkDown:       newPaint(r.NewStyle().Foreground(a("203", "160")).Bold(true)),
+		label:          newPaint(r.NewStyle().Foreground(a("110", "25"))),
+		spark:          newPaint(r.NewStyle().Foreground(a("75", "26"))),
 	}
-	s.sev[0] = r.NewStyle()
-	s.sev[normalize.SeverityLow] = r.NewStyle().Foreground(a("75", "26"))
-	s.sev[normalize.SeverityMedium] = r.NewStyle().Foreground(a("220", "130"))
-	s.sev[normalize.SeverityHigh] = r.NewStyle().Foreground(a("208", "166")).Bold(true)
-	s.sev[normalize.SeverityCritical] = r.NewStyle().Foreground(c("196")).Bold(true)
+	s.sev[0] = newPaint(r.NewStyle())
+	s.sev[normalize.SeverityLow] = newPaint(r.NewStyle().Foreground(a("75", "26")))
+	s.sev[normalize.SeverityMedium] = newPaint(r.NewStyle().Foreground(a("220", "130")))
+	s.sev[normalize.SeverityHigh] = newPaint(r.NewStyle().Foreground(a("208", "166")).Bold(true))
+	s.sev[normalize.SeverityCritical] = newPaint(r.NewStyle().Foreground(c("196")).Bold(true))
 	return s
 }
 
-func (s *styles) sevStyle(v normalize.AlertSeverity) lipgloss.Style {
+func (s *styles) sevStyle(v normalize.AlertSeverity) paint {
 	if v < 0 || int(v) >= len(s.sev) {
 		return s.sev[0]
 	}
 	return s.sev[v]
 }
 
-func (s *styles) quality(c connectors.StatusCode) lipgloss.Style {
+func (s *styles) quality(c connectors.StatusCode) paint {
 	switch c.Severity() {
 	case connectors.SeverityGood:
 		return s.good
@@ -79,7 +104,7 @@ func (s *styles) quality(c connectors.StatusCode) lipgloss.Style {
 	}
 }
 
-func (s *styles) link(st connectors.LinkState) lipgloss.Style {
+func (s *styles) link(st connectors.LinkState) paint {
 	switch st {
 	case connectors.Connected:
 		return s.linkUp
