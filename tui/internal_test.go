@@ -3,13 +3,16 @@ package tui
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/muesli/termenv"
 
 	"github.com/otwin/otwin/connectors"
 	"github.com/otwin/otwin/normalize"
@@ -448,5 +451,22 @@ func TestUncleanAssetPaths(t *testing.T) {
 	}
 	if s.selPath != "site/line" || len(s.rows) != 2 {
 		t.Errorf("selected %q with %d rows", s.selPath, len(s.rows))
+	}
+}
+
+func TestPaint(t *testing.T) {
+	r := lipgloss.NewRenderer(io.Discard)
+	r.SetColorProfile(termenv.ANSI256)
+	colour := newStyles(r, false)
+	if got := colour.bad.Render("x"); !strings.HasPrefix(got, "\x1b[") || !strings.Contains(got, "x") || !strings.HasSuffix(got, "m") {
+		t.Errorf("colour paint = %q", got)
+	}
+	if got := newStyles(r, true).bad.Render("x"); got != "x" {
+		t.Errorf("no-colour paint = %q", got)
+	}
+	ascii := lipgloss.NewRenderer(io.Discard)
+	ascii.SetColorProfile(termenv.Ascii)
+	if got := newStyles(ascii, false).selected.Render("x"); got != "x" {
+		t.Errorf("ascii renderer paint = %q", got)
 	}
 }
