@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -26,6 +27,10 @@ type Config struct {
 	Machines []string `yaml:"machines"`
 	// Host is the address to listen on. Default 127.0.0.1.
 	Host string `yaml:"host,omitempty"`
+	// AdvertiseHost is the host name in the endpoint URL clients are
+	// given. Default: Host, or the machine's host name when Host is an
+	// unspecified address (0.0.0.0, ::).
+	AdvertiseHost string `yaml:"advertise_host,omitempty"`
 	// Port to listen on; 0 picks a free port (see Server.URL).
 	Port int `yaml:"port,omitempty"`
 	// Namespace is the namespace URI of the twin's nodes. Default
@@ -98,6 +103,14 @@ func (c *Config) ApplySettings(s scenarios.OPCUASettings) {
 func (c Config) withDefaults() Config {
 	if c.Host == "" {
 		c.Host = "127.0.0.1"
+	}
+	if c.AdvertiseHost == "" {
+		c.AdvertiseHost = c.Host
+		if ip := net.ParseIP(c.Host); ip != nil && ip.IsUnspecified() {
+			if h, err := os.Hostname(); err == nil {
+				c.AdvertiseHost = h
+			}
+		}
 	}
 	if c.Namespace == "" {
 		c.Namespace = "urn:otwin:twin"

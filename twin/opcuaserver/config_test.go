@@ -213,3 +213,20 @@ func TestGroupEndpoints(t *testing.T) {
 		t.Errorf("namespace conflict: %v", err)
 	}
 }
+
+func TestAdvertiseHost(t *testing.T) {
+	host, _ := os.Hostname()
+	tests := []struct{ host, advertise, want string }{
+		{"", "", "127.0.0.1"},
+		{"127.0.0.1", "", "127.0.0.1"},
+		{"0.0.0.0", "", host},
+		{"::", "", host},
+		{"0.0.0.0", "twin.lan", "twin.lan"},
+	}
+	for _, tt := range tests {
+		c := Config{Host: tt.host, AdvertiseHost: tt.advertise}.withDefaults()
+		if c.AdvertiseHost != tt.want {
+			t.Errorf("host %q advertise %q: got %q, want %q", tt.host, tt.advertise, c.AdvertiseHost, tt.want)
+		}
+	}
+}

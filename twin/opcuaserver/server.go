@@ -158,7 +158,7 @@ func New(src Source, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.door = door
-	s.url = "opc.tcp://" + net.JoinHostPort(cfg.Host, strconv.Itoa(door.Addr().Port))
+	s.url = "opc.tcp://" + net.JoinHostPort(cfg.AdvertiseHost, strconv.Itoa(door.Addr().Port))
 	s.log = s.log.With("endpoint", s.url)
 	if err := s.build(); err != nil {
 		door.Close()
@@ -183,7 +183,7 @@ func (s *Server) build() error {
 // newStack creates the OPC UA stack with its certificate, security and
 // identity settings.
 func (s *Server) newStack() error {
-	certPath, keyPath, err := ensureCertificate(s.cfg.DataDir, ApplicationURI, []string{s.cfg.Host})
+	certPath, keyPath, err := ensureCertificate(s.cfg.DataDir, ApplicationURI, []string{s.cfg.Host, s.cfg.AdvertiseHost})
 	if err != nil {
 		return fmt.Errorf("certificate in %s: %w", s.cfg.DataDir, err)
 	}
@@ -397,7 +397,7 @@ func (s *Server) link() frontdoor.Link {
 	return l
 }
 
-// URL is the endpoint URL, opc.tcp://host:port with the actual port.
+// URL is the endpoint URL, opc.tcp://<AdvertiseHost>:<actual port>.
 func (s *Server) URL() string { return s.url }
 
 // NamespaceIndex is the index of Config.Namespace in the server's
