@@ -36,7 +36,9 @@ func newCollector(f *sources.File, dataDir string, logger *slog.Logger) (*collec
 	if err != nil {
 		return nil, err
 	}
-	st := store.New(store.Config{})
+	// The store acts on the normalizer's alerts: what rules raise is what
+	// Alerts lists and what users acknowledge and shelve.
+	st := store.New(store.Config{Alerts: n.Alerts()})
 	return &collector{
 		Sources:    f,
 		Connectors: conns,
