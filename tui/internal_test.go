@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -468,5 +469,25 @@ func TestPaint(t *testing.T) {
 	ascii.SetColorProfile(termenv.Ascii)
 	if got := newStyles(ascii, false).selected.Render("x"); got != "x" {
 		t.Errorf("ascii renderer paint = %q", got)
+	}
+}
+
+// The dashboard reads only the value types of the monitoring half.
+func TestImports(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	out, err := exec.Command("go", "list", "-deps", ".", "./demo").Output()
+	if err != nil {
+		t.Skipf("go list: %v", err)
+	}
+	allowed := map[string]bool{
+		"github.com/otwin/otwin/tui": true, "github.com/otwin/otwin/tui/demo": true,
+		"github.com/otwin/otwin/connectors": true, "github.com/otwin/otwin/normalize": true,
+	}
+	for _, p := range strings.Fields(string(out)) {
+		if strings.HasPrefix(p, "github.com/otwin/otwin") && !allowed[p] {
+			t.Errorf("tui depends on %s", p)
+		}
 	}
 }
