@@ -102,6 +102,15 @@
 // Health.Latency is the round trip of the last Read (polls, and a read of
 // the server clock every timeout/3 in subscription mode).
 //
+// # Known limit of the client library
+//
+// gopcua v0.8.0 decodes server messages in its own goroutine without
+// recover: a Variant array with a negative length panics and a huge
+// array-dimensions count allocates gigabytes (found by fuzzing; see
+// TestGopcuaDecoderPanics). A broken or hostile server can therefore end
+// the process; run the collector where it can be restarted, and point it
+// only at servers on a trusted network.
+//
 // # Concurrency
 //
 // New, Name, Config, Health and Stats are safe for concurrent use; Run may
