@@ -113,7 +113,7 @@ var keymap = []binding{
 	{scopeDetail, []string{"backspace"}, "backspace", "back", actBack},
 	{scopeDetail, []string{"a"}, "a", "acknowledge (alert detail)", actAck},
 	{scopeDetail, []string{"S", "z"}, "S z", "shelve (alert detail)", actShelve},
-	{scopeDetail, []string{"t"}, "t", "the alert's tag (alert detail)", actTarget},
+	{scopeDetail, []string{"t"}, "t", "the alert's tag or endpoint (alert detail)", actTarget},
 }
 
 // lookup returns the action of key in sc, falling back to the global scope.

@@ -975,7 +975,13 @@ func (s *state) key(k tea.KeyMsg) tea.Cmd {
 			return nil
 		}
 		if _, ok := s.byID[a.Target]; !ok {
-			s.setMsg(a.Target+" is an endpoint, not a tag (see :conn)", false)
+			for i, h := range s.health {
+				if h.Source == a.Target {
+					s.conn.cur = i
+					return s.switchView(viewConn)
+				}
+			}
+			s.setMsg(a.Target+" is neither a tag nor an endpoint here", true)
 			return nil
 		}
 		s.tagID = a.Target

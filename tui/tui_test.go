@@ -180,7 +180,7 @@ func TestInteraction(t *testing.T) {
 			want: []string{"press2-mb: dial tcp 10.0.4.12:502: connect: connection refused"}},
 		{name: "alert detail to its tag", role: tui.RoleSupervisor, keys: []string{"j", "enter", "t"},
 			want: []string{"TAG acme/berlin/body/line1/press1/pressure", "why bad?"}},
-		{name: "endpoint alert has no tag", role: tui.RoleSupervisor, keys: []string{"enter", "t"}, want: []string{"press2-mb is an endpoint"}},
+		{name: "endpoint alert to its endpoint", role: tui.RoleSupervisor, keys: []string{"enter", "t"}, want: []string{"[Conn]", ">press2-mb"}},
 		{name: "click a tab", role: tui.RoleOperator, keys: []string{"click:30,0"}, want: []string{"[Conn]"}},
 		{name: "click a tag twice opens it", role: tui.RoleEngineer, keys: []string{"click:10,5", "click:10,5"}, want: []string{"TAG acme/berlin/body/line1/press1/running"}},
 		{name: "click an alert", role: tui.RoleSupervisor, keys: []string{"click:10,6"}, want: []string{">HIGH UNACK"}},
