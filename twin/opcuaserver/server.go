@@ -92,10 +92,10 @@ type Server struct {
 	ns   uint16
 
 	machines []twin.MachineInfo
-	tags     []twin.TagInfo    // served tags
-	nodes    []*varNode        // by engine tag index; nil when not served
-	writers  map[string]bool   // user name -> may write
-	users    map[string]string // user name -> password
+	tags     []twin.TagInfo         // served tags
+	nodes    []*server.VariableNode // by engine tag index; nil when not served
+	writers  map[string]bool        // user name -> may write
+	users    map[string]string      // user name -> password
 
 	published atomic.Uint64
 
@@ -104,10 +104,6 @@ type Server struct {
 	closing  chan struct{}
 	pumpDone chan struct{}
 	once     sync.Once
-}
-
-type varNode struct {
-	n *server.VariableNode
 }
 
 // New builds the address space of cfg.Machines from src and binds the
@@ -243,7 +239,7 @@ func (s *Server) populate() error {
 	s.ns = nm.Add(s.cfg.Namespace)
 	as := newAddressSpace(s.ns)
 	all := s.src.Tags()
-	s.nodes = make([]*varNode, len(all))
+	s.nodes = make([]*server.VariableNode, len(all))
 	now := time.Now()
 	for _, m := range s.machines {
 		obj, err := as.addMachine(m)
@@ -262,7 +258,7 @@ func (s *Server) populate() error {
 			if t.Writable {
 				n.SetWriteValueHandler(s.writeHandler(t))
 			}
-			s.nodes[i] = &varNode{n: n}
+			s.nodes[i] = n
 			s.tags = append(s.tags, t)
 		}
 	}
@@ -484,7 +480,7 @@ func (s *Server) publish(idx []int) {
 			continue
 		}
 		v := s.src.Value(i)
-		s.nodes[i].n.SetValue(ua.NewDataValue(v.V, ua.StatusCode(v.Status), v.Source, 0, now, 0))
+		s.nodes[i].SetValue(ua.NewDataValue(v.V, ua.StatusCode(v.Status), v.Source, 0, now, 0))
 		n++
 	}
 	s.published.Add(n)
