@@ -534,6 +534,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 					break
 				}
 				cmds = append(cmds, s.key(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}}))
+				if s.quitting {
+					break
+				}
 			}
 			return m, tea.Batch(cmds...)
 		}
