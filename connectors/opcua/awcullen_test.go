@@ -10,16 +10,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otwin/otwin/connectors"
+
 	awserver "github.com/awcullen/opcua/server"
 	awua "github.com/awcullen/opcua/ua"
 )
 
-// awVar is a Double variable ns=<testNS>;s=<name> of awcullen's server,
-// under folder (none: the Objects folder).
+// awVar is a variable ns=<testNS>;s=<name> of awcullen's server, under
+// folder (none: the Objects folder); a float64 value makes a Double, a
+// string a String.
 type awVar struct {
 	name   string
 	folder string
-	value  float64
+	value  any
 }
 
 // awServer is awcullen/opcua's server (the library the twin uses, without
@@ -89,10 +92,14 @@ func startAwcullenServer(t testing.TB, der []byte, key *rsa.PrivateKey, none boo
 			}
 			parent = awua.NewExpandedNodeID(fid)
 		}
+		dataType := awua.DataTypeIDDouble
+		if _, ok := v.value.(string); ok {
+			dataType = awua.DataTypeIDString
+		}
 		n := awserver.NewVariableNode(srv, awua.NewNodeIDString(ns, v.name), awua.NewQualifiedName(ns, v.name), awua.NewLocalizedText(v.name, ""),
 			awua.NewLocalizedText("", ""), nil,
 			[]awua.Reference{{ReferenceTypeID: awua.ReferenceTypeIDHasComponent, IsInverse: true, TargetID: parent}},
-			awua.NewDataValue(v.value, 0, now, 0, now, 0), awua.DataTypeIDDouble, awua.ValueRankScalar, []uint32{},
+			awua.NewDataValue(v.value, 0, now, 0, now, 0), dataType, awua.ValueRankScalar, []uint32{},
 			awua.AccessLevelsCurrentRead, 100, false, nil)
 		if err := nm.AddNode(n); err != nil {
 			t.Fatal(err)
@@ -112,6 +119,34 @@ func startAwcullenServer(t testing.TB, der []byte, key *rsa.PrivateKey, none boo
 }
 
 // set changes a value; the server samples it at the item's interval.
-func (aw *awServer) set(name string, v float64, t time.Time) {
+func (aw *awServer) set(name string, v any, t time.Time) {
 	aw.nodes[name].SetValue(awua.NewDataValue(v, 0, t, 0, time.Now(), 0))
+}
+
+func TestDeadband(t *testing.T) {
+	if testing.Short() {
+		t.Skip("awcullen's server takes 3s to close")
+	}
+	der, key := serverIdentity(t, "server")
+	aw := startAwcullenServer(t, der, key, true, []awVar{{name: "X", value: 0.0}, {name: "Z", value: 0.0}, {name: "Text", value: "a"}})
+	x, z, text := nodeAddr("X"), nodeAddr("Z"), nodeAddr("Text")
+	h := runConnector(t, Config{URL: aw.url, Nodes: []string{x, z, text}, Deadband: 1.0,
+		PublishingInterval: 50 * time.Millisecond, SamplingInterval: 50 * time.Millisecond, Timeout: 3 * time.Second})
+	// The string item refuses a deadband and is monitored without one.
+	h.waitFor(10*time.Second, "initial values", func(rs []connectors.Reading) bool {
+		return hasValue(x, 0.0)(rs) && hasValue(z, 0.0)(rs) && hasValue(text, "a")(rs)
+	})
+	// X moves less than the deadband; Z, sampled with it, moves more.
+	now := time.Now()
+	aw.set("X", 0.5, now)
+	aw.set("Z", 10.0, now)
+	h.waitFor(5*time.Second, "Z=10", hasValue(z, 10.0))
+	aw.set("X", 2.0, time.Now())
+	aw.set("Text", "b", time.Now())
+	rs := h.waitFor(5*time.Second, "X=2 and Text=b", func(rs []connectors.Reading) bool {
+		return hasValue(x, 2.0)(rs) && hasValue(text, "b")(rs)
+	})
+	if _, ok := latest(rs, x, func(r connectors.Reading) bool { return r.Raw == 0.5 }); ok {
+		t.Errorf("X=0.5, within the deadband of 1.0 from 0, was delivered")
+	}
 }
