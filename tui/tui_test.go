@@ -384,3 +384,20 @@ func TestContextEndClosesFeed(t *testing.T) {
 	}
 	checkFrame(t, tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).View(), 100, 30)
 }
+
+// Sessions share the backend and nothing else (run with -race).
+func TestConcurrentSessions(t *testing.T) {
+	p := demo.NewLine()
+	p.User, p.Role = "alice", tui.RoleTrainer
+	a := newSessionOn(t, p, tui.RoleOperator, 80, 24)
+	b := newSessionOn(t, p, tui.RoleEngineer, 120, 40)
+	a.keys("l", "l", "s", "tab", "tab")
+	b.keys("/", "temp", "enter", "s", "S", "?")
+	p.Publish(tui.Update{Samples: p.Snapshot()[:3]})
+	a.waitOutput("[Alerts]")
+	b.waitOutput("Everywhere")
+	va, vb := a.final(), b.final()
+	if !strings.Contains(va, "[Alerts]") || !strings.Contains(vb, "HELP") {
+		t.Errorf("sessions:\n%s\n%s", va, vb)
+	}
+}
