@@ -236,9 +236,10 @@ func (as *Alerts) Get(id string) (Alert, bool) {
 	return *a, true
 }
 
-// List returns the alerts that need attention (active or waiting for an
-// acknowledgement), shelved ones included and flagged, sorted by severity
-// (worst first), then by LastActive (newest first), then by id.
+// List returns the alerts that are not Normal (active, or returned to
+// normal and waiting for an acknowledgement) and the shelved ones (flagged,
+// whatever their state), sorted by severity (worst first), then by
+// LastActive (newest first), then by id.
 func (as *Alerts) List() []Alert { return as.list(false) }
 
 // All returns every alert ever raised, Normal ones included, in List's
@@ -249,7 +250,7 @@ func (as *Alerts) list(all bool) []Alert {
 	as.mu.Lock()
 	out := make([]Alert, 0, len(as.byID))
 	for _, a := range as.byID {
-		if all || a.State != Normal {
+		if all || a.State != Normal || a.Shelved {
 			out = append(out, *a)
 		}
 	}

@@ -132,18 +132,24 @@ func TestAlertListOrderHistoryChanges(t *testing.T) {
 			t.Errorf("list[%d] = %s, want %s", i, list[i].ID, want[i])
 		}
 	}
+	// A shelved alert is listed whatever its state.
+	as.Shelve("frozen:c", "u", "work", at(100), at(6))
+	if l := as.List(); len(l) != 4 || !l[len(l)-1].Shelved {
+		t.Fatalf("shelved Normal alert not listed: %+v", l)
+	}
+	as.Unshelve("frozen:c", "u", at(7))
 	if len(as.All()) != 4 {
 		t.Errorf("All: %d", len(as.All()))
 	}
 	h := as.History("")
-	if len(h) != 4 || h[3].What != EventAcked || h[0].AlertID != "spike:b" {
+	if len(h) != 4 || h[3].What != EventUnshelved || h[0].AlertID != "frozen:c" {
 		t.Fatalf("bounded history: %+v", h)
 	}
-	if hc := as.History("frozen:c"); len(hc) != 3 {
+	if hc := as.History("frozen:c"); len(hc) != 4 {
 		t.Fatalf("history of c: %+v", hc)
 	}
 	ch := as.Changes()
-	if len(ch) != 6 || ch[5].What != EventAcked || ch[5].Alert.State != Normal {
+	if len(ch) != 8 || ch[5].What != EventAcked || ch[5].Alert.State != Normal || ch[7].What != EventUnshelved {
 		t.Fatalf("changes %+v", ch)
 	}
 	if as.Changes() != nil {

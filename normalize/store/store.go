@@ -307,8 +307,8 @@ func (s *Store) HistorySamples(id string) []HistoryPoint {
 	return out
 }
 
-// Alerts returns the alerts needing attention, worst first (see
-// normalize.Alerts.List).
+// Alerts returns the alerts that are not Normal, and the shelved ones,
+// worst first (see normalize.Alerts.List).
 func (s *Store) Alerts() []normalize.Alert { return s.alerts.List() }
 
 // AlertHistory returns the kept transitions of alert id ("" for all).
