@@ -114,6 +114,22 @@ func runMain(m *testing.M) (int, error) {
 
 	code := m.Run()
 
+	// Close with a client connected and subscribed: nothing may be left
+	// serving it afterwards.
+	c, err := dial(srvA.URL())
+	if err != nil {
+		return 1, fmt.Errorf("client before close: %w", err)
+	}
+	defer c.Close(context.Background())
+	sub, err := c.Subscribe(ctx, &opcua.SubscriptionParameters{Interval: 100 * time.Millisecond}, make(chan *opcua.PublishNotificationData, 16))
+	if err != nil {
+		return 1, fmt.Errorf("subscribe before close: %w", err)
+	}
+	if _, err := sub.Monitor(ctx, gua.TimestampsToReturnBoth, opcua.NewMonitoredItemCreateRequestWithDefaults(
+		gua.NewStringNodeID(srvA.NamespaceIndex(), eng.Tags()[0].NodeID), gua.AttributeIDValue, 1)); err != nil {
+		return 1, fmt.Errorf("monitor before close: %w", err)
+	}
+
 	var wg sync.WaitGroup
 	for _, s := range []*Server{srvA, srvB} {
 		wg.Add(1)
