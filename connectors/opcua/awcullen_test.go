@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/otwin/otwin/connectors"
-
 	awserver "github.com/awcullen/opcua/server"
 	awua "github.com/awcullen/opcua/ua"
+
+	"github.com/otwin/otwin/connectors"
 )
 
 // awVar is a variable ns=<testNS>;s=<name> of awcullen's server, under
