@@ -177,6 +177,17 @@ func fmtLatency(d time.Duration) string {
 	return strconv.FormatFloat(d.Seconds(), 'f', 2, 64) + "s"
 }
 
+// fmtSkew formats a clock skew, signed: the source clock may be ahead.
+func fmtSkew(d time.Duration) string {
+	if d < 0 {
+		return "-" + fmtLatency(-d)
+	}
+	if d == 0 {
+		return "0"
+	}
+	return fmtLatency(d)
+}
+
 // badge is the short quality badge.
 func badge(c connectors.StatusCode) string {
 	switch c.Severity() {

@@ -141,6 +141,7 @@ type state struct {
 	// health
 	health []connectors.Health
 	rates  map[string]rate
+	skew   map[string]skew // per source, of its newest sample
 
 	conn listPos
 
@@ -169,6 +170,12 @@ type tabHit struct {
 // listPos is a cursor and scroll offset.
 type listPos struct{ cur, top int }
 
+// skew is a source's clock skew (received - source time) as of at.
+type skew struct {
+	at time.Time
+	d  time.Duration
+}
+
 // rate derives samples/s from Health.Readings deltas.
 type rate struct {
 	readings uint64
@@ -179,7 +186,7 @@ type rate struct {
 // New returns the TUI model for one session reading b. It takes a
 // snapshot of b at once; the live feed is subscribed in Init.
 func New(b Backend, opts Options) Model {
-	s := &state{b: b, opts: opts, expanded: map[string]bool{}, rates: map[string]rate{}}
+	s := &state{b: b, opts: opts, expanded: map[string]bool{}, rates: map[string]rate{}, skew: map[string]skew{}}
 	s.now = opts.Now
 	if s.now == nil {
 		s.now = time.Now
@@ -271,9 +278,10 @@ func (s *state) loadSnapshot() {
 	s.tags = append([]normalize.Sample(nil), tags...)
 	sort.SliceStable(s.tags, func(i, j int) bool { return s.tags[i].ID < s.tags[j].ID })
 	s.reindex()
-	for _, a := range s.b.Alerts() {
-		s.alerts = append(s.alerts, a)
+	for i := range s.tags {
+		s.noteSkew(&s.tags[i])
 	}
+	s.alerts = append(s.alerts, s.b.Alerts()...)
 	s.health = append(s.health, s.b.Health()...)
 	now := s.now()
 	for _, h := range s.health {
@@ -325,9 +333,21 @@ func dynOf(t *normalize.Sample) tagDyn {
 	return tagDyn{code: t.Status, value: t.Value, text: t.Kind == normalize.Text, recv: t.Received.UnixNano()}
 }
 
+// noteSkew keeps the clock skew of the newest sample of each source.
+func (s *state) noteSkew(t *normalize.Sample) {
+	if t.SourceTime.IsZero() || t.Source == "" {
+		return
+	}
+	if k, ok := s.skew[t.Source]; ok && k.at.After(t.Received) {
+		return
+	}
+	s.skew[t.Source] = skew{at: t.Received, d: t.Skew()}
+}
+
 // apply merges one feed update into the state.
 func (s *state) apply(u Update) {
 	for _, smp := range u.Samples {
+		s.noteSkew(&smp)
 		if i, ok := s.byID[smp.ID]; ok {
 			s.tags[i] = smp
 			s.dyn.set(i, dynOf(&smp))

@@ -663,9 +663,9 @@ func (s *state) byLine(w int) string {
 }
 
 var connCols = []col{
-	{title: "SOURCE", w: 10, flex: 1, prio: 9, max: 24},
+	{title: "SOURCE", w: 10, flex: 1, prio: 9, max: 16},
 	{title: "PROTO", w: 6, prio: 2},
-	{title: "ENDPOINT", w: 14, flex: 1, prio: 1, max: 40},
+	{title: "ENDPOINT", w: 14, flex: 1, prio: 1, max: 28},
 	{title: "STATE", w: 12, prio: 8},
 	{title: "SINCE", w: 6, right: true, prio: 5},
 	{title: "LATENCY", w: 7, right: true, prio: 6},
@@ -673,6 +673,7 @@ var connCols = []col{
 	{title: "ERR", w: 4, right: true, prio: 4},
 	{title: "RECON", w: 5, right: true, prio: 3},
 	{title: "GAPS", w: 4, right: true, prio: 3},
+	{title: "SKEW", w: 7, right: true, prio: 2, from: 100},
 	{title: "LAST ERROR", w: 10, flex: 2, prio: 5},
 }
 
@@ -711,6 +712,11 @@ func (s *state) connTable(w, h int, focused bool) []string {
 		case 9:
 			return strconv.FormatUint(hl.SequenceGaps, 10), nil
 		case 10:
+			if k, ok := s.skew[hl.Source]; ok {
+				return fmtSkew(k.d), nil
+			}
+			return "—", nil
+		case 11:
 			if hl.LastError != nil {
 				return hl.LastError.Error(), &s.st.bad
 			}
