@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/otwin/otwin/connectors"
@@ -119,26 +120,40 @@ func (b *storeBackend) Shelve(id, reason string, d time.Duration, oneShot bool) 
 	return err
 }
 
-// storeFeed adapts a store subscription to the TUI's feed.
+// storeFeed adapts a store subscription to the TUI's feed. Its goroutine
+// ends when the subscription ends or Close is called, even if the TUI has
+// stopped reading (a session that ended).
 type storeFeed struct {
-	sub *store.Subscription
-	c   chan tui.Update
+	sub  *store.Subscription
+	c    chan tui.Update
+	done chan struct{}
+	once sync.Once
 }
 
 func newStoreFeed(sub *store.Subscription) *storeFeed {
-	f := &storeFeed{sub: sub, c: make(chan tui.Update, 1)}
+	f := &storeFeed{sub: sub, c: make(chan tui.Update, 1), done: make(chan struct{})}
 	go func() {
 		defer close(f.c)
 		for b := range sub.C() {
-			f.c <- tui.Update{Samples: b.Samples, Alerts: b.Alerts, Health: b.Health}
+			select {
+			case f.c <- tui.Update{Samples: b.Samples, Alerts: b.Alerts, Health: b.Health}:
+			case <-f.done:
+				return
+			}
 		}
 	}()
 	return f
 }
 
 func (f *storeFeed) C() <-chan tui.Update { return f.c }
-func (f *storeFeed) Close()               { f.sub.Close() }
-func (f *storeFeed) Dropped() uint64      { return f.sub.Dropped() }
+
+// Close ends the subscription and the feed's goroutine; safe to call more
+// than once.
+func (f *storeFeed) Close() {
+	f.once.Do(func() { close(f.done) })
+	f.sub.Close()
+}
+func (f *storeFeed) Dropped() uint64 { return f.sub.Dropped() }
 
 // controlTimeout bounds one call to the twin's control API.
 const controlTimeout = 5 * time.Second

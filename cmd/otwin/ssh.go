@@ -96,7 +96,12 @@ func startSSH(ctx context.Context, o sshOptions, dataDir string, col *collector,
 				user: s.User.Name, role: s.User.Role, remote: s.Remote,
 				policy: rolePolicy(s.User.Role, s.User.AllowFaults), audit: audit, onAction: hooks.onAction,
 			}
-			opts := tui.Options{User: s.User.Name, Role: role, Title: title, Renderer: s.Renderer}
+			opts := tui.Options{
+				User: s.User.Name, Role: role, Title: title, Renderer: s.Renderer,
+				Width: s.Width, Height: s.Height,
+				// the session's end closes its feed and store subscription
+				Context: s.Context,
+			}
 			if ctl != nil {
 				opts.Faults = &controlFaults{c: ctl, sess: sess}
 			}
