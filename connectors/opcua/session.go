@@ -632,12 +632,16 @@ func (s *session) poll(ctx context.Context) error {
 	}
 }
 
-// subscription parameters derived from the configuration.
+// subscriptionParams derives the keep-alive count (a keep-alive every
+// timeout/3) and the lifetime count (the server keeps the subscription
+// through a minute without Publish requests, e.g. while a slow consumer
+// holds the connector back, and at least 4 keep-alive periods).
 func (s *session) subscriptionParams() (keepAlive, lifetime uint32) {
 	cfg := s.c.cfg
 	ka := int64(cfg.Timeout / 3 / cfg.PublishingInterval)
 	ka = max(1, min(ka, math.MaxUint32/4))
-	return uint32(ka), uint32(ka * 4)
+	lt := max(4*ka, int64(time.Minute/cfg.PublishingInterval))
+	return uint32(ka), uint32(min(lt, math.MaxUint32))
 }
 
 // subscribe creates the subscription and its monitored items, then runs

@@ -300,3 +300,24 @@ func TestDataTypeName(t *testing.T) {
 		}
 	}
 }
+
+func TestSubscriptionParams(t *testing.T) {
+	for _, tt := range []struct {
+		timeout, publishing time.Duration
+		ka, lifetime        uint32
+	}{
+		{10 * time.Second, 500 * time.Millisecond, 6, 120},
+		{2 * time.Second, 50 * time.Millisecond, 13, 1200},
+		{time.Second, 500 * time.Millisecond, 1, 120},
+		{time.Hour, 10 * time.Second, 120, 480},
+	} {
+		s := &session{c: &Connector{cfg: Config{Timeout: tt.timeout, PublishingInterval: tt.publishing}}}
+		ka, lt := s.subscriptionParams()
+		if ka != tt.ka || lt != tt.lifetime {
+			t.Errorf("timeout %v publishing %v: keep-alive %d lifetime %d, want %d %d", tt.timeout, tt.publishing, ka, lt, tt.ka, tt.lifetime)
+		}
+		if time.Duration(ka)*tt.publishing > tt.timeout/2 && ka > 1 {
+			t.Errorf("keep-alives every %v do not fit the timeout %v", time.Duration(ka)*tt.publishing, tt.timeout)
+		}
+	}
+}
