@@ -10,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -703,4 +705,97 @@ func TestE2ESSHSessionEndOnOpenConnection(t *testing.T) {
 	tm2 := openTerm(t, c)
 	tm2.waitText(10*time.Second, "olga (operator)")
 	f.waitAudit(t, "olga's logout", func(e sshserve.AuditEvent) bool { return e.Event == "logout" && e.User == "olga" })
+}
+
+// tmuxPane drives a command in a detached tmux session on a private
+// server socket.
+type tmuxPane struct {
+	t      testing.TB
+	socket string
+}
+
+func (p *tmuxPane) run(args ...string) (string, error) {
+	out, err := exec.Command("tmux", append([]string{"-S", p.socket}, args...)...).CombinedOutput()
+	return string(out), err
+}
+
+// capture is the pane's screen as text.
+func (p *tmuxPane) capture() string {
+	out, err := p.run("capture-pane", "-p", "-t", "e2e")
+	if err != nil {
+		return ""
+	}
+	return out
+}
+
+// waitScreen waits until the pane shows every one of texts.
+func (p *tmuxPane) waitScreen(timeout time.Duration, texts ...string) {
+	p.t.Helper()
+	if !pollUntil(timeout, func() bool {
+		s := squeeze(p.capture())
+		for _, x := range texts {
+			if !strings.Contains(s, squeeze(x)) {
+				return false
+			}
+		}
+		return true
+	}) {
+		p.t.Fatalf("timed out after %s waiting for %q in tmux; the pane shows:\n%s", timeout, texts, p.capture())
+	}
+}
+
+// TestE2ESSHOpenSSH: the OpenSSH client, in a real terminal (tmux), logs
+// in with a listed key, sees its role's view, works the keys and quits;
+// with an unlisted key it is refused.
+func TestE2ESSHOpenSSH(t *testing.T) {
+	t.Parallel()
+	for _, tool := range []string{"ssh", "tmux"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed", tool)
+		}
+	}
+	f := startSSHFixture(t, sshOpts{})
+	host, port, err := net.SplitHostPort(f.svc.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	sshArgs := func(user, key string) string {
+		return strings.Join([]string{"ssh", "-tt", "-F", "/dev/null", "-i", key, "-p", port,
+			"-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+			"-o", "UserKnownHostsFile=" + filepath.Join(dir, "known_hosts"), "-o", "LogLevel=ERROR",
+			user + "@" + host}, " ")
+	}
+	p := &tmuxPane{t: t, socket: filepath.Join(dir, "tmux.sock")}
+	// remain-on-exit keeps the pane (and what ssh printed) after ssh ends.
+	start := func(cmd string) {
+		t.Helper()
+		if out, err := p.run("-f", "/dev/null", "new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40",
+			"sh", "-c", cmd+"; echo ssh-exit=$?; sleep 30"); err != nil {
+			t.Fatalf("tmux: %v: %s", err, out)
+		}
+	}
+	t.Cleanup(func() { p.run("kill-server") })
+
+	start(sshArgs("tom", f.users["tom"].privPath))
+	p.waitScreen(15*time.Second, "tom (trainer)", "[Faults]", "overheat")
+	// tab to the tree and down to the tags: the keys go through a real
+	// terminal, escape sequences and all.
+	if _, err := p.run("send-keys", "-t", "e2e", "Tab"); err != nil {
+		t.Fatal(err)
+	}
+	p.waitScreen(5*time.Second, "[Tree]", "press1/temp")
+	if _, err := p.run("send-keys", "-t", "e2e", "q"); err != nil {
+		t.Fatal(err)
+	}
+	p.waitScreen(10*time.Second, "ssh-exit=0")
+	f.waitAudit(t, "tom's logout", func(e sshserve.AuditEvent) bool { return e.Event == "logout" && e.User == "tom" })
+	p.run("kill-session", "-t", "e2e")
+
+	stranger := newSSHKey(t, dir, "mallory")
+	start(sshArgs("mallory", stranger.privPath))
+	p.waitScreen(10*time.Second, "Permission denied", "ssh-exit=255")
+	f.waitAudit(t, "mallory refused", func(e sshserve.AuditEvent) bool {
+		return e.Event == "refused" && e.User == "mallory" && e.Method == "publickey"
+	})
 }

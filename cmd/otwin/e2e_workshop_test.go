@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/otwin/otwin/cmd/otwin/internal/workshop"
+	"github.com/otwin/otwin/tui/sshserve"
+)
+
+// workshopScenario is sshScenario with the roles of a class and an
+// exercise: the press overheats 2s in; the operator must acknowledge
+// within 30s, maintenance comment within 5m.
+const workshopScenario = sshScenario + `
+roles:
+  - {name: operator, description: Runs the press.}
+  - {name: maintenance, description: Fixes the press.}
+  - {name: trainer, description: Runs the exercise.}
+exercises:
+  - name: hot-press
+    description: The press overheats. Acknowledge it and say what you did.
+    steps:
+      - at: 2s
+        fault: overheat
+        expect:
+          - {role: operator, action: acknowledge, within: 30s, hint: "Look at the temperature."}
+          - {role: maintenance, action: comment, within: 5m}
+`
+
+// startWorkshop builds a workshop in-process the way otwin workshop does:
+// the scenario file loaded as the command loads it, the twin, the
+// collector over the exported sources, the workshop following the store,
+// and the SSH server whose sessions and actions feed the workshop.
+func startWorkshop(t *testing.T) (*sshFixture, *workshop.Workshop) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "press.yaml")
+	if err := os.WriteFile(path, []byte(workshopScenario), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := loadScenarioArg([]string{path})
+	if err != nil {
+		t.Fatalf("load %s: %v", path, err)
+	}
+	tw := startE2ETwin(t, sc)
+	col := startE2ECollector(t, exportFast(t, sc, tw.Endpoints))
+	ws := workshop.New(sc, tw.Engine, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		followWorkshop(ctx, ws, col.collector, e2eLogger())
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	f := serveSSH(t, tw, col, "otwin workshop — "+sc.Name, sshOpts{
+		users: [][2]string{{"tom", "trainer"}, {"olga", "operator"}, {"max", "maintenance"}},
+	}, sshHooks{
+		join:  ws.Join,
+		leave: ws.Leave,
+		onAction: func(user, role, kind, target, comment, refused string) {
+			ws.Record(workshop.Action{User: user, Role: role, Kind: kind, Target: target, Comment: comment, Refused: refused})
+		},
+	})
+	return f, ws
+}
+
+// TestE2EWorkshopExercise: trainer, operator and maintenance join over
+// SSH; the trainer starts the exercise; its fault fires on time; the alert
+// reaches the operator, who acknowledges it over SSH; maintenance's
+// attempt to inject a fault is refused; the debrief (Markdown and HTML)
+// lists the fault, the alert, the ack with its response time and the
+// refusal.
+func TestE2EWorkshopExercise(t *testing.T) {
+	t.Parallel()
+	f, ws := startWorkshop(t)
+	trainer := openTerm(t, f.dial(t, "tom"))
+	op := openTerm(t, f.dial(t, "olga"))
+	mx := openTerm(t, f.dial(t, "max"))
+	trainer.waitText(10*time.Second, "tom (trainer)", "overheat")
+	op.waitText(10*time.Second, "olga (operator)", "press1/temp")
+	mx.waitText(10*time.Second, "max (maintenance)")
+	waitUntil(t, 5*time.Second, "three participants online", func() bool {
+		n := 0
+		for _, p := range ws.Participants() {
+			if p.Online {
+				n++
+			}
+		}
+		return n == 3
+	})
+
+	if err := ws.StartExercise("hot-press"); err != nil {
+		t.Fatal(err)
+	}
+	started := time.Now()
+	if err := ws.StartExercise("hot-press"); err == nil {
+		t.Error("a running exercise started twice")
+	}
+	waitUntil(t, 10*time.Second, "the exercise's fault", func() bool { return f.faultActive("overheat") })
+	fired := time.Since(started)
+	if fired < 1900*time.Millisecond || fired > 4*time.Second {
+		t.Errorf("fault at: 2s fired %s after the start", fired)
+	}
+	evs, _ := f.tw.Engine.Events(0)
+	var injected time.Time
+	for _, e := range evs {
+		if e.Kind == "inject" && e.Fault == "overheat" {
+			injected = e.Time
+		}
+	}
+	if injected.IsZero() {
+		t.Fatalf("the twin logged no injection of overheat: %+v", evs)
+	}
+
+	// The operator sees the alert and acknowledges it with a comment.
+	op.waitText(10*time.Second, "value 150 above high limit 100")
+	op.send(":")
+	op.waitText(2*time.Second, ":")
+	op.send("alerts\r")
+	op.waitText(5*time.Second, "[Alerts]")
+	op.send("/")
+	op.send("out_of_range\r")
+	op.Mark()
+	op.send("a")
+	op.waitText(5*time.Second, "ack "+overheatAlert+" comment:")
+	op.send("press stopped, cooling\r")
+	op.waitText(5*time.Second, "acknowledged "+overheatAlert)
+	acked := time.Now()
+
+	// Maintenance tries the fault panel: refused on the server.
+	mx.send("f")
+	mx.waitText(5*time.Second, "[Faults]", "jam")
+	mx.send("j")
+	mx.Mark()
+	mx.send("\r")
+	mx.waitText(5*time.Second, "refused: maintenances cannot inject faults")
+
+	waitUntil(t, 5*time.Second, "the workshop to record the ack and the refusal", func() bool {
+		var ack, refused bool
+		for _, s := range ws.Scoreboard() {
+			ack = ack || (s.User == "olga" && s.Acks == 1 && s.MeanAck > 0)
+			refused = refused || (s.User == "max" && s.Refused == 1)
+		}
+		return ack && refused
+	})
+
+	rep := ws.Debrief()
+	var opOutcome, mxOutcome *workshop.Outcome
+	for i := range rep.Outcomes {
+		o := &rep.Outcomes[i]
+		switch o.Role {
+		case "operator":
+			opOutcome = o
+		case "maintenance":
+			mxOutcome = o
+		}
+	}
+	if opOutcome == nil || mxOutcome == nil {
+		t.Fatalf("outcomes: %+v", rep.Outcomes)
+	}
+	if opOutcome.Result != "met" || opOutcome.By != "olga" || opOutcome.Fault != "overheat" {
+		t.Errorf("operator outcome: %+v", *opOutcome)
+	}
+	// The response runs from the injection to the ack.
+	if max := acked.Sub(opOutcome.Injected); opOutcome.Response <= 0 || opOutcome.Response > max {
+		t.Errorf("operator response %s, want in (0, %s]", opOutcome.Response, max)
+	}
+	if d := opOutcome.Injected.Sub(injected); d < -time.Second || d > time.Second {
+		t.Errorf("outcome injected at %s, the twin at %s", opOutcome.Injected, injected)
+	}
+	if mxOutcome.Result != "pending" {
+		t.Errorf("maintenance outcome %q within its open window, want pending", mxOutcome.Result)
+	}
+
+	dir := t.TempDir()
+	mdPath, err := writeDebrief(ws, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(mdPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html, err := os.ReadFile(filepath.Join(dir, "debrief.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := opOutcome.Response.Round(100 * time.Millisecond).String()
+	for _, tc := range []struct {
+		name string
+		doc  string
+		want []string
+	}{
+		{"debrief.md", string(md), []string{
+			"# Workshop debrief: sshline",
+			"fault overheat injected on press1/temp",
+			"alert " + overheatAlert + " raised: value 150 above high limit 100",
+			`olga (operator) acknowledge ` + overheatAlert + ` — "press stopped, cooling"`,
+			"| hot-press | overheat |",
+			"| operator | acknowledge | 30s | olga | " + resp + " | met |",
+			"| maintenance | comment | 5m0s | — | — | pending |",
+			"refused: maintenances cannot inject faults",
+			"| olga | operator |",
+		}},
+		{"debrief.html", string(html), []string{
+			"<h1>Workshop debrief: sshline</h1>",
+			"fault overheat injected on press1/temp",
+			"alert " + overheatAlert + " raised: value 150 above high limit 100",
+			"olga (operator) acknowledge " + overheatAlert,
+			"press stopped, cooling",
+			"<td>olga</td><td>" + resp + `</td><td class="met">met</td>`,
+			"refused: maintenances cannot inject faults",
+		}},
+	} {
+		for _, w := range tc.want {
+			if !strings.Contains(tc.doc, w) {
+				t.Errorf("%s lacks %q:\n%s", tc.name, w, tc.doc)
+			}
+		}
+	}
+
+	// Leaving is seen by the workshop and audited.
+	op.sess.Close()
+	waitUntil(t, 5*time.Second, "olga offline", func() bool {
+		for _, p := range ws.Participants() {
+			if p.User == "olga" {
+				return !p.Online
+			}
+		}
+		return false
+	})
+	f.waitAudit(t, "olga's logout", func(e sshserve.AuditEvent) bool { return e.Event == "logout" && e.User == "olga" })
+}
