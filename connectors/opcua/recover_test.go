@@ -131,4 +131,7 @@ func TestSilentServerTripsWatchdog(t *testing.T) {
 	if hl := h.c.Health(); hl.State == connectors.Connected {
 		t.Errorf("state %v after silence, want down", hl.State)
 	}
+	// Reconnecting through the silent link fails by itself too (the
+	// handshake would otherwise wait for ever): the connector keeps trying.
+	h.waitHealth(10*timeout, "a second failed attempt", func(hl connectors.Health) bool { return hl.Errors >= 2 })
 }

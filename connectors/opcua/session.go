@@ -180,7 +180,15 @@ func (c *Connector) dial(ctx context.Context) (*opcua.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("client: %w", err)
 	}
-	if err := cl.Connect(ctx); err != nil {
+	// The deadline bounds the HEL/ACK handshake too, which gopcua only
+	// limits when the context has one: a peer that accepts the TCP
+	// connection and stays silent would hang the connect for ever.
+	cctx, ccancel := context.WithTimeout(ctx, 3*cfg.Timeout)
+	defer ccancel()
+	if err := cl.Connect(cctx); err != nil {
+		xctx, xcancel := context.WithTimeout(context.Background(), time.Second)
+		_ = cl.Close(xctx)
+		xcancel()
 		return nil, fmt.Errorf("connect: %w", err)
 	}
 	return cl, nil
