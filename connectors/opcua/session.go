@@ -325,7 +325,12 @@ func (s *session) resolve(ctx context.Context) error {
 func (s *session) browse(ctx context.Context) error {
 	rootID, err := s.c.root.resolve(s.ns)
 	if err != nil {
-		return fmt.Errorf("browse root %s: %w", s.c.cfg.BrowseRoot, err)
+		// A configuration that does not fit this server: reconnecting
+		// would not help. Read the configured nodes and say so.
+		err = fmt.Errorf("browse root %s: %w", s.c.cfg.BrowseRoot, err)
+		s.c.log.Warn("browse root not on the server; reading the configured nodes only", "err", err)
+		s.c.countError(err)
+		return nil
 	}
 	known := make(map[string]*item, len(s.items))
 	for _, it := range s.items {
