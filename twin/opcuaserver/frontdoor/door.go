@@ -337,6 +337,7 @@ func (d *Door) serve(tc net.Conn) {
 	d.conns[c] = struct{}{}
 	d.mu.Unlock()
 	d.accepted.Add(1)
+	d.log.Debug("opc ua connection accepted", "peer", peer, "endpoint_url", h.EndpointURL)
 	d.handler(c)
 	_ = c.Close()
 	d.mu.Lock()
