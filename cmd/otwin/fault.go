@@ -141,7 +141,7 @@ func newFaultInjectCmd(cf *controlFlags) *cobra.Command {
 		value                      float64
 	)
 	cmd := &cobra.Command{
-		Use:   "inject NAME | inject [NAME] --kind KIND --target TARGET [settings]",
+		Use:   "inject [NAME] [--kind KIND --target TARGET [settings]]",
 		Short: "Start a fault of the scenario by name, or an ad-hoc fault",
 		Long: `inject starts the scenario's fault NAME, or with --kind an ad-hoc fault on
 --target ("machine/tag" for tag faults, "machine" for machine faults), named

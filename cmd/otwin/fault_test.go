@@ -67,6 +67,8 @@ func TestFaultCommands(t *testing.T) {
 			[]string{"injected wobble"}, false},
 		{[]string{"fault", "inject", "modbus_busy", "--control", url, "--kind", "modbus_exception", "--target", "press1", "--exception", "6", "--protocol", "modbus"},
 			[]string{"injected modbus_busy"}, false},
+		{[]string{"fault", "inject", "behind", "--control", url, "--kind", "clock_skew", "--target", "press1", "--skew", "-30s"},
+			[]string{"injected behind (clock_skew on press1)"}, false},
 		{[]string{"fault", "inject", "--control", url, "--kind", "latency", "--target", "press1"}, []string{"latency:"}, true},
 		{[]string{"fault", "inject", "nope", "--control", url}, []string{"unknown fault", "HTTP 404"}, true},
 		{[]string{"fault", "list", "--control", url}, []string{"force_stuck  stuck", "yes", "drift-1", "ad hoc", "press1 (modbus)"}, false},
@@ -87,6 +89,9 @@ func TestFaultCommands(t *testing.T) {
 				t.Fatalf("%v: output %q lacks %q", tt.args, text, w)
 			}
 		}
+	}
+	if i, _ := e.Lookup("press1/force"); e.Value(i).Source.After(time.Now().Add(-29 * time.Second)) {
+		t.Fatalf("clock skew fault did not shift the source timestamp: %v", e.Value(i).Source)
 	}
 	if l := e.Link("press1", "modbus"); l.Exception != 6 {
 		t.Fatalf("modbus exception fault did not reach the engine: %+v", l)
