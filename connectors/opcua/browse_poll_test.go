@@ -107,7 +107,7 @@ func TestUnknownNamespaceAndNode(t *testing.T) {
 	missingNS := "nsu=urn:nowhere;s=X"
 	missingNode := nodeAddr("NoSuchVar")
 	h := runConnector(t, Config{URL: ts.url(), Nodes: []string{nodeAddr("U.Temp"), missingNS, missingNode},
-		PublishingInterval: 50 * time.Millisecond, Timeout: 2 * time.Second})
+		BrowseRoot: "nsu=urn:nowhere;s=Root", PublishingInterval: 50 * time.Millisecond, Timeout: 2 * time.Second})
 	rs := h.waitFor(5*time.Second, "Temp and bad readings for the missing nodes", func(rs []connectors.Reading) bool {
 		_, a := latest(rs, missingNS, func(r connectors.Reading) bool { return r.Status != nil })
 		_, b := latest(rs, missingNode, func(r connectors.Reading) bool { return r.Status != nil })
@@ -119,5 +119,9 @@ func TestUnknownNamespaceAndNode(t *testing.T) {
 		if !errors.As(r.Status, &sc) || !sc.IsBad() || r.Raw != nil {
 			t.Errorf("%s: status %v raw %v, want a Bad status", a, r.Status, r.Raw)
 		}
+	}
+	// The missing browse root is an error, not a reason to reconnect.
+	if hl := h.c.Health(); hl.State != connectors.Connected || hl.Reconnects != 0 || hl.Errors == 0 {
+		t.Errorf("health %+v: want connected, no reconnects, the browse root error counted", hl)
 	}
 }
