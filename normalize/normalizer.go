@@ -577,14 +577,15 @@ func (n *Normalizer) Apply(r connectors.Reading) (Sample, bool) {
 	}
 	if t.rules.clockSkew > 0 && !r.SourceTime.IsZero() && !r.Received.IsZero() {
 		skew := r.Received.Sub(r.SourceTime)
+		dir := "behind"
 		if skew < 0 {
-			skew = -skew
+			skew, dir = -skew, "ahead"
 		}
 		if skew > t.rules.clockSkew {
 			if !src.skewActive {
 				src.skewActive = true
 				n.alerts.Raise(AlertClockSkew, src.name, SeverityOf(AlertClockSkew),
-					fmt.Sprintf("clock skew %s on %s (limit %s)", r.Received.Sub(r.SourceTime).Round(time.Millisecond), t.id, t.rules.clockSkew), now)
+					fmt.Sprintf("clock skew: source clock %s %s on %s (limit %s)", skew.Round(time.Millisecond), dir, t.id, t.rules.clockSkew), now)
 			}
 		} else if src.skewActive {
 			src.skewActive = false

@@ -182,7 +182,7 @@ func TestRules(t *testing.T) {
 				{d: 2 * time.Minute, raw: 1.0, src: -7 * time.Second, want: ActiveUnacked},
 				{d: 3 * time.Minute, raw: 1.0, want: RTNUnacked},
 			},
-			msg: "clock skew 7s",
+			msg: "clock skew: source clock 7s behind on site/l/m/v (limit 5s)",
 		},
 		{
 			name: "comm loss from readings", cfg: base(nil, 0), kind: AlertCommLoss, target: "s",
