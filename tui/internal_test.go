@@ -219,9 +219,15 @@ func TestFrameCoalescing(t *testing.T) {
 
 func TestAlertUpsert(t *testing.T) {
 	b := generated(10)
-	b.alerts = []normalize.Alert{{ID: "stale:a", Target: b.tags[0].ID, Severity: normalize.SeverityHigh, State: normalize.ActiveUnacked}}
+	b.alerts = []normalize.Alert{
+		{ID: "stale:a", Target: b.tags[0].ID, Severity: normalize.SeverityHigh, State: normalize.ActiveUnacked},
+		{ID: "spike:old", Target: b.tags[2].ID, Severity: normalize.SeverityHigh, State: normalize.Normal},
+	}
 	m := New(b, Options{Now: func() time.Time { return epoch }, NoColor: true})
 	s := m.s
+	if len(s.alerts) != 1 {
+		t.Fatalf("normal alert shown: %+v", s.alerts)
+	}
 	if n := s.index[b.tags[0].Asset]; n.alerts != 1 || n.worst != normalize.SeverityHigh {
 		t.Fatalf("node alerts %d worst %d", n.alerts, n.worst)
 	}

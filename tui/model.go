@@ -281,7 +281,7 @@ func (s *state) loadSnapshot() {
 	for i := range s.tags {
 		s.noteSkew(&s.tags[i])
 	}
-	s.alerts = append(s.alerts, s.b.Alerts()...)
+	s.alerts = s.visibleAlerts(s.alerts[:0], s.b.Alerts())
 	s.health = append(s.health, s.b.Health()...)
 	now := s.now()
 	for _, h := range s.health {
@@ -331,6 +331,18 @@ func (s *state) reflatten() {
 
 func dynOf(t *normalize.Sample) tagDyn {
 	return tagDyn{code: t.Status, value: t.Value, text: t.Kind == normalize.Text, recv: t.Received.UnixNano()}
+}
+
+// visibleAlerts appends the alerts worth showing: all but those back to
+// Normal and not shelved.
+func (s *state) visibleAlerts(dst, all []normalize.Alert) []normalize.Alert {
+	now := s.now().UnixNano()
+	for i := range all {
+		if all[i].State != normalize.Normal || shelved(&all[i], now) {
+			dst = append(dst, all[i])
+		}
+	}
+	return dst
 }
 
 // noteSkew keeps the clock skew of the newest sample of each source.
@@ -639,7 +651,7 @@ func (s *state) setMsg(m string, isErr bool) {
 }
 
 func (s *state) resyncAlerts() {
-	s.alerts = append(s.alerts[:0], s.b.Alerts()...)
+	s.alerts = s.visibleAlerts(s.alerts[:0], s.b.Alerts())
 	s.refreshAlerts()
 	s.invalidate()
 }
