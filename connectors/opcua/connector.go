@@ -59,8 +59,9 @@ type Connector struct {
 // pointState is what the connector remembers of one address.
 type pointState struct {
 	address string
-	// last is the newest timestamp delivered (source, else server time).
-	last time.Time
+	// lastSource is the newest SourceTime delivered; lastServer the
+	// newest ServerTime of a value delivered without a SourceTime.
+	lastSource, lastServer time.Time
 }
 
 // Stats are counters beyond connectors.Health.

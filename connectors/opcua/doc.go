@@ -95,9 +95,11 @@
 // "connected" without data); each connection is a fresh client.
 //
 // No value older than one already delivered is ever delivered for the same
-// address (compared by SourceTime, else ServerTime), across reconnects
-// too: such values are dropped and counted in Stats.OutOfOrder. Equal
-// timestamps are delivered (the normalizer deduplicates).
+// address, across reconnects too: a SourceTime older than the newest
+// SourceTime delivered (or, for values without one, a ServerTime older
+// than the newest such ServerTime) is dropped and counted in
+// Stats.OutOfOrder. Equal timestamps are delivered (the normalizer
+// deduplicates).
 //
 // Health.Latency is the round trip of the last Read (polls, and a read of
 // the server clock every timeout/3 in subscription mode).

@@ -587,17 +587,20 @@ func (s *session) readProperties(ctx context.Context) error {
 // delivered for the address.
 func (s *session) deliver(ctx context.Context, it *item, dv *ua.DataValue) bool {
 	f := fromDataValue(dv)
-	key := f.sourceTime
+	// Source times are compared with source times only, server times
+	// (of values without a source time) with server times only: the two
+	// clocks may differ.
+	key, last := f.sourceTime, &it.state.lastSource
 	if key.IsZero() {
-		key = f.serverTime
+		key, last = f.serverTime, &it.state.lastServer
 	}
 	if !key.IsZero() {
-		if key.Before(it.state.last) {
+		if key.Before(*last) {
 			s.c.outOfOrder.Add(1)
-			s.c.log.Debug("out-of-order value dropped", "node", it.ref, "time", key, "last", it.state.last)
+			s.c.log.Debug("out-of-order value dropped", "node", it.ref, "time", key, "last", *last)
 			return true
 		}
-		it.state.last = key
+		*last = key
 	}
 	if f.status == connectors.BadTypeMismatch {
 		s.c.typeErrors.Add(1)

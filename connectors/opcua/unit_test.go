@@ -1,6 +1,7 @@
 package opcua
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -319,5 +320,50 @@ func TestSubscriptionParams(t *testing.T) {
 		if time.Duration(ka)*tt.publishing > tt.timeout/2 && ka > 1 {
 			t.Errorf("keep-alives every %v do not fit the timeout %v", time.Duration(ka)*tt.publishing, tt.timeout)
 		}
+	}
+}
+
+func TestDeliverOrder(t *testing.T) {
+	c, err := New(Config{Name: "p", URL: "opc.tcp://127.0.0.1:4840", Nodes: []string{"nsu=urn:a;s=x"}, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(chan connectors.Reading, 16)
+	it := &item{ref: "nsu=urn:a;s=x", state: c.point("nsu=urn:a;s=x")}
+	s := &session{c: c, out: out}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	onlyServer := func(v float64, st time.Time) *ua.DataValue {
+		return &ua.DataValue{EncodingMask: ua.DataValueValue | ua.DataValueServerTimestamp, Value: ua.MustVariant(v), ServerTimestamp: st}
+	}
+	steps := []struct {
+		dv      *ua.DataValue
+		deliver bool
+	}{
+		{goodValue(1.0, t0), true},
+		{goodValue(2.0, t0.Add(time.Second)), true},
+		{goodValue(1.5, t0.Add(500 * time.Millisecond)), false}, // older source time
+		{goodValue(2.0, t0.Add(time.Second)), true},             // same time again
+		// A server time far ahead of the device clock does not hold
+		// back later source times, and vice versa.
+		{onlyServer(3.0, t0.Add(time.Hour)), true},
+		{goodValue(4.0, t0.Add(2 * time.Second)), true},
+		{onlyServer(5.0, t0.Add(time.Minute)), false}, // older server time
+		{statusValue(nil, ua.StatusBadSensorFailure, t0.Add(3*time.Second)), true},
+	}
+	for i, st := range steps {
+		before := len(out)
+		if !s.deliver(context.Background(), it, st.dv) {
+			t.Fatal("deliver reported a cancelled context")
+		}
+		if got := len(out) > before; got != st.deliver {
+			t.Errorf("step %d: delivered %v, want %v", i, got, st.deliver)
+		}
+	}
+	if n := c.Stats().OutOfOrder; n != 2 {
+		t.Errorf("OutOfOrder = %d, want 2", n)
+	}
+	first := <-out
+	if first.Info != nil || first.Source != "p" || first.Raw != 1.0 {
+		t.Errorf("first reading %+v", first)
 	}
 }
