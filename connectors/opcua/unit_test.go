@@ -341,12 +341,12 @@ func TestDeliverOrder(t *testing.T) {
 	}{
 		{goodValue(1.0, t0), true},
 		{goodValue(2.0, t0.Add(time.Second)), true},
-		{goodValue(1.5, t0.Add(500 * time.Millisecond)), false}, // older source time
-		{goodValue(2.0, t0.Add(time.Second)), true},             // same time again
+		{goodValue(1.5, t0.Add(500*time.Millisecond)), false}, // older source time
+		{goodValue(2.0, t0.Add(time.Second)), true},           // same time again
 		// A server time far ahead of the device clock does not hold
 		// back later source times, and vice versa.
 		{onlyServer(3.0, t0.Add(time.Hour)), true},
-		{goodValue(4.0, t0.Add(2 * time.Second)), true},
+		{goodValue(4.0, t0.Add(2*time.Second)), true},
 		{onlyServer(5.0, t0.Add(time.Minute)), false}, // older server time
 		{statusValue(nil, ua.StatusBadSensorFailure, t0.Add(3*time.Second)), true},
 	}
