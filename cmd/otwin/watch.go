@@ -139,6 +139,7 @@ func runDashboard(ctx context.Context, col *collector, opts tui.Options, ctl *co
 		opts.Faults = &controlFaults{c: ctl, sess: sess}
 	}
 	m := tui.New(&storeBackend{st: col.Store, sess: sess}, opts)
+	defer m.Close()
 	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx), tea.WithMouseCellMotion())
 	_, err := p.Run()
 	cancel()
