@@ -99,6 +99,11 @@ type Point struct {
 	// Scale and Offset: value = raw*Scale + Offset; Scale 0 means 1.
 	Scale  float64
 	Offset float64 // see Scale
+	// ConvertFrom, when set, is the unit the device delivers (after
+	// Scale and Offset); values are converted from it to Unit, which must
+	// then be set, and the pair convertible (see Convert): e.g. a device
+	// in degF shown in degC. Range is in Unit.
+	ConvertFrom string
 	// Clamp limits values to Range and marks them Good_Clamped.
 	Clamp bool
 	// Rules override Config.Defaults for this point.
@@ -241,6 +246,18 @@ func (c *Config) Validate() error {
 		if p.Unit != "" {
 			if _, ok := LookupUnit(p.Unit); !ok {
 				errs = append(errs, fmt.Errorf("%s: unknown unit %q", where, p.Unit))
+			}
+		}
+		if p.ConvertFrom != "" {
+			from, ok1 := LookupUnit(p.ConvertFrom)
+			to, ok2 := LookupUnit(p.Unit)
+			switch {
+			case !ok1:
+				errs = append(errs, fmt.Errorf("%s: unknown unit %q to convert from", where, p.ConvertFrom))
+			case p.Unit == "":
+				errs = append(errs, fmt.Errorf("%s: converting from %s needs a unit to convert to", where, p.ConvertFrom))
+			case ok2 && !Convertible(from, to):
+				errs = append(errs, fmt.Errorf("%s: cannot convert %s to %s", where, from.Symbol, to.Symbol))
 			}
 		}
 		if p.Range != nil && !(p.Range.Low < p.Range.High) {

@@ -200,6 +200,13 @@ func New(cfg Config) (*Normalizer, error) {
 			t.unit, _ = LookupUnit(p.Unit)
 			t.unitFixed = true
 		}
+		if p.ConvertFrom != "" {
+			// Fold the conversion into scale and offset: one multiply-add
+			// per reading whatever the configuration.
+			from, _ := LookupUnit(p.ConvertFrom)
+			mul, add, _ := conversionOf(from, t.unit)
+			t.scale, t.offset = t.scale*mul, t.offset*mul+add
+		}
 		if p.Range != nil {
 			t.rng, t.hasRange, t.rangeFixed = *p.Range, true, true
 		}

@@ -3,6 +3,7 @@ package normalize
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -168,6 +169,30 @@ func TestDeadband(t *testing.T) {
 	}
 	if n.Stats().Deadband != 3 {
 		t.Errorf("deadband count %d, want 3", n.Stats().Deadband)
+	}
+}
+
+func TestConvertFrom(t *testing.T) {
+	n := newN(t, Config{Points: []Point{
+		{Source: "s", Address: "f", Asset: "a", Tag: "f", Unit: "degC", ConvertFrom: "degF", Range: &Range{Low: 0, High: 90}},
+		{Source: "s", Address: "p", Asset: "a", Tag: "p", Unit: "kPa", ConvertFrom: "bar", Scale: 0.01},
+	}})
+	s, _ := n.Apply(rd("s", "f", 212.0, nil, 0))
+	if math.Abs(s.Value-100) > 1e-9 || s.Unit.Code != "CEL" || s.Status != connectors.UncertainEngineeringUnitsExceeded|connectors.LimitHigh {
+		t.Fatalf("degF→degC: %+v", s)
+	}
+	s, _ = n.Apply(rd("s", "p", int64(250), nil, 0)) // 2.5 bar
+	if math.Abs(s.Value-250) > 1e-9 || s.Unit.Code != "KPA" {
+		t.Fatalf("bar→kPa: %+v", s)
+	}
+	for _, p := range []Point{
+		{Source: "s", Address: "x", Asset: "a", Tag: "x", Unit: "degC", ConvertFrom: "bar"},
+		{Source: "s", Address: "x", Asset: "a", Tag: "x", ConvertFrom: "bar"},
+		{Source: "s", Address: "x", Asset: "a", Tag: "x", Unit: "bar", ConvertFrom: "nope"},
+	} {
+		if _, err := New(Config{Points: []Point{p}}); err == nil {
+			t.Errorf("%+v accepted", p)
+		}
 	}
 }
 

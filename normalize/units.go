@@ -257,17 +257,29 @@ var conversions = map[[2]string]conversion{
 	{"MTR", "MMT"}: {1000, 0},
 }
 
+// conversionOf returns the factors of from→to: to = from*mul + add.
+func conversionOf(from, to Unit) (mul, add float64, ok bool) {
+	if from == to || from.Code == to.Code && from.Code != "" {
+		return 1, 0, true
+	}
+	c, ok := conversions[[2]string{from.Code, to.Code}]
+	return c.mul, c.add, ok
+}
+
+// Convertible says Convert knows the pair from→to.
+func Convertible(from, to Unit) bool {
+	_, _, ok := conversionOf(from, to)
+	return ok
+}
+
 // Convert converts v from one unit to another for the simple pairs otwin
 // knows (°F/°C/K, bar/kPa/mbar/Pa/MPa/psi, l/h/l/min/m³/h, W/kW, ms/s,
 // mm/m). ok is false when the pair is not convertible; equal units convert
 // to themselves.
 func Convert(v float64, from, to Unit) (float64, bool) {
-	if from.Code == to.Code {
-		return v, true
-	}
-	c, ok := conversions[[2]string{from.Code, to.Code}]
+	mul, add, ok := conversionOf(from, to)
 	if !ok {
 		return v, false
 	}
-	return v*c.mul + c.add, true
+	return v*mul + add, true
 }

@@ -378,7 +378,7 @@ func (f *File) NormalizeConfig() normalize.Config {
 		}
 		for _, p := range s.Points {
 			np := normalize.Point{
-				Source: s.Name, Asset: p.Asset, Tag: p.Tag, Unit: p.Unit,
+				Source: s.Name, Asset: p.Asset, Tag: p.Tag, Unit: p.Unit, ConvertFrom: p.ConvertFrom,
 				Scale: p.Scale, Offset: p.Offset, Clamp: p.Clamp, Interval: interval,
 			}
 			if s.OPCUA != nil {

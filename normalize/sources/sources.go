@@ -105,7 +105,13 @@ type Point struct {
 	// Unit is a symbol ("degC", "bar", "rpm") or UNECE code ("CEL"). For
 	// OPC UA, unset takes the server's EngineeringUnits.
 	Unit string `yaml:"unit,omitempty" json:"unit,omitempty"`
-	// Range is the engineering range; for OPC UA, unset takes EURange.
+	// ConvertFrom is the unit the device delivers when it differs from
+	// Unit, e.g. "degF" for a point shown in degC; values (after scale and
+	// offset) are converted. Known pairs: °F/°C/K, bar/kPa/mbar/Pa/MPa/psi,
+	// l/h, l/min and m³/h, W/kW, ms/s, mm/m.
+	ConvertFrom string `yaml:"convert_from,omitempty" json:"convert_from,omitempty"`
+	// Range is the engineering range (in Unit); for OPC UA, unset takes
+	// EURange.
 	Range *Range `yaml:"range,omitempty" json:"range,omitempty"`
 	// Scale: value = raw*scale + offset. Default 1.
 	Scale float64 `yaml:"scale,omitempty" json:"scale,omitempty"`

@@ -20,8 +20,11 @@ func TestSampleParses(t *testing.T) {
 		t.Fatalf("%+v", f)
 	}
 	cfg := f.NormalizeConfig()
-	if len(cfg.Points) != 5 {
+	if len(cfg.Points) != 6 {
 		t.Fatalf("points %d", len(cfg.Points))
+	}
+	if p := cfg.Points[4]; p.ConvertFrom != "psi" || p.Unit != "bar" {
+		t.Fatalf("converted point %+v", p)
 	}
 	if p := cfg.Points[2]; p.Address != "holding:100:float32:CDAB" || p.Interval != time.Second || p.Unit != "kN" {
 		t.Fatalf("modbus point %+v", p)
@@ -66,13 +69,14 @@ func TestInvalid(t *testing.T) {
 			`invalid_values.yaml:9:15: unknown unit "degCC" (did you mean "degC"?)`,
 			`invalid_values.yaml:11:16: asset "site/bad path"`,
 			`invalid_values.yaml:13:16: range: low 10 must be below high 1`,
-			`invalid_values.yaml:14:11: source name "plc" already used by source 1`,
-			`invalid_values.yaml:16:16: source "plc": address "localhost": want host:port`,
-			`invalid_values.yaml:17:16: source "plc": unit_id 300 is not 0-255`,
-			`invalid_values.yaml:19:19: point "holding:70000:float32": address "70000"`,
-			`invalid_values.yaml:21:14: tag id site/line/a already used by point 1 of source "plc"`,
-			`invalid_values.yaml:22:19: point "coil:1:float32": coil holds bits`,
-			`invalid_values.yaml:25:16: clamp needs a range`,
+			`invalid_values.yaml:18:23: cannot convert bar to °C`,
+			`invalid_values.yaml:19:11: source name "plc" already used by source 1`,
+			`invalid_values.yaml:21:16: source "plc": address "localhost": want host:port`,
+			`invalid_values.yaml:22:16: source "plc": unit_id 300 is not 0-255`,
+			`invalid_values.yaml:24:19: point "holding:70000:float32": address "70000"`,
+			`invalid_values.yaml:26:14: tag id site/line/a already used by point 1 of source "plc"`,
+			`invalid_values.yaml:27:19: point "coil:1:float32": coil holds bits`,
+			`invalid_values.yaml:30:16: clamp needs a range`,
 			`source "both": set exactly one of opcua and modbus, not both`,
 		}},
 		{"bad_types.yaml", []string{`bad_types.yaml:5:22: invalid duration "often"`}},

@@ -274,6 +274,18 @@ func (p *Point) validate(pf *parsed, path string, s *Source) {
 			pf.add(path+".unit", "%s", msg)
 		}
 	}
+	if p.ConvertFrom != "" {
+		from, ok := normalize.LookupUnit(p.ConvertFrom)
+		to, okTo := normalize.LookupUnit(p.Unit)
+		switch {
+		case !ok:
+			pf.add(path+".convert_from", "unknown unit %q to convert from", p.ConvertFrom)
+		case p.Unit == "":
+			pf.add(path+".convert_from", "convert_from needs a unit to convert to")
+		case okTo && !normalize.Convertible(from, to):
+			pf.add(path+".convert_from", "cannot convert %s to %s", from.Symbol, to.Symbol)
+		}
+	}
 	if p.Range != nil {
 		if !finite(p.Range.Low) || !finite(p.Range.High) || !(p.Range.Low < p.Range.High) {
 			pf.add(path+".range", "range: low %g must be below high %g", p.Range.Low, p.Range.High)
