@@ -34,10 +34,10 @@
 // bool true when non-zero, numbers formatted for string tags). Integer
 // counters count whole units (fractions are kept internally). Source
 // timestamps are the wall time (Options.Now) of the tick at which the
-// value or its status last changed, or at which an unchanged value was
-// last re-stamped (Options.SourceRefresh, as a device sampling its inputs
-// does), shifted by clock_skew faults; they follow the wall clock, not
-// simulated time, so a time scale does not read as clock skew.
+// value or its status last changed (OPC UA Part 4, 7.7.3), shifted by
+// clock_skew faults; they follow the wall clock, not simulated time, so a
+// time scale does not read as clock skew. Options.SourceRefresh re-stamps
+// unchanged values for consumers that want a sampling device's stamps.
 package twin
 
 import (
@@ -97,9 +97,9 @@ type Value struct {
 	V any
 	// Status is the OPC UA StatusCode (0 = Good).
 	Status uint32
-	// Source is the source timestamp: the wall time the engine last
-	// published the value, at a change or at least every
-	// Options.SourceRefresh; clock-skew faults shift it.
+	// Source is the source timestamp: the wall time of the tick at which
+	// the value or its status last changed (or was last re-stamped, see
+	// Options.SourceRefresh); clock-skew faults shift it.
 	Source time.Time
 }
 

@@ -26,12 +26,11 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives the engine's log (default slog.Default()).
 	Logger *slog.Logger
-	// SourceRefresh is how old (in wall time) a value's source timestamp
-	// may grow while the value does not change: a device samples its
-	// inputs and stamps them even when they hold still, so an unchanged
-	// value is published again with a fresh Source (and reported to
-	// watchers) at this interval. Default 1s; negative: never, Source is
-	// then the time of the last change.
+	// SourceRefresh, when > 0, re-publishes an unchanged value with a
+	// fresh Source (reported to watchers) once its source timestamp is
+	// that old, as devices that stamp every sample do. Default 0: Source
+	// is the time of the last change of value or status, as OPC UA Part 4
+	// (7.7.3) asks of a SourceTimestamp.
 	SourceRefresh time.Duration
 }
 
@@ -216,9 +215,6 @@ func New(sc *scenarios.Scenario, opts Options) (*Engine, error) {
 	}
 	if e.tick <= 0 {
 		e.tick = 100 * time.Millisecond
-	}
-	if e.refresh == 0 {
-		e.refresh = time.Second
 	}
 	if e.scale <= 0 || math.IsNaN(e.scale) || math.IsInf(e.scale, 0) {
 		e.scale = 1

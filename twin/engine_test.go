@@ -417,9 +417,9 @@ func TestSourceRefresh(t *testing.T) {
 		want    time.Duration // age of Source after 1.5 s without change
 		changed bool
 	}{
-		{"default refresh", 0, 500 * time.Millisecond, true},
+		{"default: time of the last change", 0, 1500 * time.Millisecond, false},
+		{"refresh every second", time.Second, 500 * time.Millisecond, true},
 		{"short refresh", 200 * time.Millisecond, 100 * time.Millisecond, true},
-		{"never", -1, 1500 * time.Millisecond, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
