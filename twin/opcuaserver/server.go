@@ -73,8 +73,13 @@ type engineSource struct{ *twin.Engine }
 
 func (e engineSource) Watch() Watcher { return e.Engine.Watch() }
 
-// maxRequestSize bounds a request message assembled from chunks.
-const maxRequestSize = 16 << 20
+// Transport limits: the door forwards chunks of at most maxChunkSize
+// (the stack's receive buffer), the stack assembles requests of at most
+// maxRequestSize.
+const (
+	maxChunkSize   = 65536
+	maxRequestSize = 16 << 20
+)
 
 // ApplicationURI is the application URI of every twin OPC UA server; it is
 // also the URI in the server certificate.
@@ -146,6 +151,7 @@ func New(src Source, cfg Config) (*Server, error) {
 	door, err := frontdoor.Listen(frontdoor.Config{
 		Addr:         net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)),
 		MaxConns:     cfg.MaxConnections,
+		MaxChunkSize: maxChunkSize,
 		HelloTimeout: cfg.HelloTimeout,
 		Link:         s.link,
 		Logger:       s.log,
@@ -201,8 +207,8 @@ func (s *Server) newStack() error {
 		server.WithGetRolesFunc(s.roles),
 		server.WithServerDiagnostics(false),
 		// Requests of at most 16 MiB (the library allows 64 MiB per
-		// connection); chunks of at most the door's 64 KiB.
-		server.WithTransportLimits(65536, maxRequestSize, maxRequestSize/65536),
+		// connection), in chunks no larger than the door lets through.
+		server.WithTransportLimits(maxChunkSize, maxRequestSize, maxRequestSize/maxChunkSize),
 	}
 	if s.cfg.TrustedDir != "" {
 		opts = append(opts, server.WithTrustedCertificatesPaths(s.cfg.TrustedDir, ""))
