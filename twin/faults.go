@@ -239,14 +239,16 @@ func (e *Engine) Inject(f scenarios.Fault) error {
 func (e *Engine) InjectFault(f scenarios.Fault) (string, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if f.Name == "" {
-		e.adhocN++
-		f.Name = fmt.Sprintf("%s-%d", f.Kind, e.adhocN)
-	}
 	f.Start = nil
 	a, err := e.resolveFault(f)
 	if err != nil {
 		return "", err
+	}
+	if f.Name == "" {
+		e.adhocN++
+		f.Name = fmt.Sprintf("%s-%d", f.Kind, e.adhocN)
+		a.f.Name = f.Name
+		a.seed = hash64("fault:" + f.Name + ":" + f.Target)
 	}
 	if k, ok := e.defIdx[f.Name]; ok {
 		// A different fault under a defined name would blur the two.
