@@ -1,17 +1,29 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
+	"net"
 	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/goccy/go-yaml"
 
 	"github.com/otwin/otwin/connectors"
 	"github.com/otwin/otwin/normalize"
 	"github.com/otwin/otwin/normalize/sources"
 	"github.com/otwin/otwin/scenarios"
+	"github.com/otwin/otwin/twin"
+	"github.com/otwin/otwin/twin/modbusserver"
+	"github.com/otwin/otwin/twin/opcuaserver"
 )
 
 // End-to-end acceptance of the production connectors and the normalizer
@@ -528,3 +540,328 @@ machines:
 			col.Rec.Count("dev/v")-n, col.Normalizer.Stats().OutOfOrder)
 	}
 }
+
+// TestE2EEndpointRestart: stopping a twin endpoint raises comm loss within
+// its window and marks its tags Uncertain_NoCommunicationLastUsableValue
+// with the last good value kept; a new server on the same port recovers
+// the same collector (not restarted), with no duplicate and no
+// out-of-order sample per tag, in the pipeline's events and in a store
+// subscription.
+func TestE2EEndpointRestart(t *testing.T) {
+	t.Parallel()
+	sc := parseScenario(t, "e2erestart", twoProtocolScenario)
+	eng, err := twin.New(sc, twin.Options{Logger: e2eLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	engDone := make(chan error, 1)
+	go func() { engDone <- eng.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-engDone })
+	dataDir := t.TempDir()
+	ns := sc.Machines[0].OPCUA.Namespace
+	startUA := func(port int) *opcuaserver.Server {
+		srv, err := opcuaserver.New(opcuaserver.FromEngine(eng), opcuaserver.Config{
+			Host: "127.0.0.1", Port: port, Namespace: ns, Machines: []string{"ua"}, DataDir: dataDir,
+			Security: []string{opcuaserver.SecurityNone}, Anonymous: true, Logger: e2eLogger(),
+		})
+		if err != nil {
+			t.Fatalf("opc ua server on port %d: %v", port, err)
+		}
+		if err := srv.Start(ctx); err != nil {
+			t.Fatalf("opc ua server on port %d: %v", port, err)
+		}
+		return srv
+	}
+	startMB := func(port int) *modbusserver.Server {
+		srv, err := modbusserver.New(eng, modbusserver.Config{Host: "127.0.0.1", Port: port, Machines: []string{"mb"}, Logger: e2eLogger()})
+		if err != nil {
+			t.Fatalf("modbus server on port %d: %v", port, err)
+		}
+		if err := srv.Start(ctx); err != nil {
+			t.Fatalf("modbus server on port %d: %v", port, err)
+		}
+		return srv
+	}
+	ua, mb := startUA(0), startMB(0)
+	var mu sync.Mutex // guards ua and mb, replaced below
+	t.Cleanup(func() {
+		mu.Lock()
+		u, m := ua, mb
+		mu.Unlock()
+		u.Close()
+		m.Close()
+	})
+	uaURL, mbAddr := ua.URL(), mb.Addr()
+	f := exportFast(t, sc, []endpoint{
+		{Machine: "ua", Protocol: "opcua", URL: uaURL, Namespace: ns},
+		{Machine: "mb", Protocol: "modbus", Address: mbAddr, UnitID: 1},
+	})
+	col := startE2ECollector(t, f)
+	sub := subscribeStore(t, col.Store)
+	ids := pointIDs(f)
+	waitUntil(t, 20*time.Second, "every tag Good", func() bool {
+		for _, id := range ids {
+			if s, ok := col.Store.Latest(id); !ok || !s.Status.IsGood() {
+				return false
+			}
+		}
+		return true
+	})
+
+	tests := []struct {
+		name, source, machine string
+		window                time.Duration // request timeout + comm loss
+		stop                  func() error
+		restart               func()
+	}{
+		{name: "opcua", source: "ua-opcua", machine: "ua", window: 2 * time.Second,
+			stop: func() error { mu.Lock(); srv := ua; mu.Unlock(); return srv.Close() },
+			restart: func() {
+				_, p, _ := net.SplitHostPort(strings.TrimPrefix(uaURL, "opc.tcp://"))
+				port, _ := strconv.Atoi(p)
+				srv := startUA(port)
+				mu.Lock()
+				ua = srv
+				mu.Unlock()
+			}},
+		{name: "modbus", source: "mb-modbus", machine: "mb", window: 1500 * time.Millisecond,
+			stop: func() error { mu.Lock(); srv := mb; mu.Unlock(); return srv.Close() },
+			restart: func() {
+				_, p, _ := net.SplitHostPort(mbAddr)
+				port, _ := strconv.Atoi(p)
+				srv := startMB(port)
+				mu.Lock()
+				mb = srv
+				mu.Unlock()
+			}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			id := tc.machine + "/v"
+			alert := "comm_loss:" + tc.source
+			before, _ := col.Store.Latest(id)
+			mark := col.Rec.Mark()
+			start := time.Now()
+			stopped := make(chan error, 1)
+			go func() { stopped <- tc.stop() }() // an OPC UA server takes seconds to close
+			waitUntil(t, 2*tc.window+2*time.Second, alert+" raised", func() bool {
+				_, _, ok := col.Rec.AlertSince(mark, alert, "raised")
+				return ok
+			})
+			rec, i, _ := col.Rec.AlertSince(mark, alert, "raised")
+			t.Logf("%s raised %s after the stop: %s", alert, rec.At.Sub(start).Round(time.Millisecond), rec.Alert.Message)
+			if took := rec.At.Sub(start); took > 2*tc.window {
+				t.Errorf("%s raised after %s, want within %s", alert, took, 2*tc.window)
+			}
+			for _, tag := range []string{"v", "n"} {
+				tid := tc.machine + "/" + tag
+				waitUntil(t, 3*time.Second, tid+" Uncertain with its last good value", func() bool {
+					s, ok := col.Store.Latest(tid)
+					return ok && s.Status&0xFFFF0000 == connectors.UncertainNoCommunicationLastUsableValue && s.HasLastGood
+				})
+				s, _ := col.Store.Latest(tid)
+				if s.Value != s.LastGood {
+					t.Errorf("%s while down: value %g, want the last good %g", tid, s.Value, s.LastGood)
+				}
+			}
+			if err := <-stopped; err != nil {
+				t.Errorf("close the %s server: %v", tc.name, err)
+			}
+			tc.restart()
+			waitUntil(t, 15*time.Second, alert+" cleared", func() bool {
+				_, _, ok := col.Rec.AlertSince(i, alert, "cleared")
+				return ok
+			})
+			waitUntil(t, 5*time.Second, id+" Good again", func() bool {
+				s, ok := col.Store.Latest(id)
+				return ok && s.Status.IsGood() && s.Seq > before.Seq
+			})
+			waitUntil(t, 2*time.Second, tc.source+" reconnect counted in Health", func() bool {
+				h, _ := healthOf(col.Store, tc.source)
+				return h.Reconnects > 0 && h.State == connectors.Connected
+			})
+		})
+	}
+	t.Cleanup(func() {
+		// After both subtests: every tag's samples in order, without
+		// duplicates, from the pipeline and from the store subscription.
+		for _, id := range ids {
+			if err := checkOrder(col.Rec.Samples(id)); err != nil {
+				t.Errorf("pipeline events: %v", err)
+			}
+			if err := checkOrder(sub.Samples(id)); err != nil {
+				t.Errorf("store subscription: %v", err)
+			}
+			if n := len(col.Rec.Samples(id)); n < 4 {
+				t.Errorf("%s: only %d samples", id, n)
+			}
+		}
+	})
+}
+
+// twoProtocolScenario has one OPC UA machine (ua) and one Modbus machine
+// (mb), each with a moving value v (0..100 °C) and a counter n.
+const twoProtocolScenario = `
+name: e2erestart
+tick: 100ms
+opcua: {security: [none]}
+templates:
+  Sensor:
+    tags:
+      - name: v
+        unit: degC
+        range: {low: 0, high: 100}
+        model:
+          sine: {offset: 50, amplitude: 10, period: 20s}
+          noise: {stddev: 0.5}
+        modbus: {table: input, address: 0, type: float32}
+      - name: n
+        type: uint32
+        model: {counter: {rate: 10}}
+        modbus: {table: holding, address: 4, type: uint32}
+machines:
+  - {name: ua, template: Sensor, opcua: {port: 4904}}
+  - {name: mb, template: Sensor, modbus: {port: 5106}}
+`
+
+// TestE2EWatchHeadless runs `otwin watch --headless` through run (the
+// whole program) against an in-process twin's exported sources file: every
+// line on stdout is JSON, every tag has samples, and an injected fault
+// gives an alert line. Not parallel: it takes over os.Stdout while it runs.
+func TestE2EWatchHeadless(t *testing.T) {
+	sc := parseScenario(t, "e2erestart", twoProtocolScenario)
+	tw := startE2ETwin(t, sc)
+	f := exportFast(t, sc, tw.Endpoints)
+	data, err := yaml.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sources.yaml")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout := os.Stdout
+	os.Stdout = w
+	restored := false
+	restore := func() {
+		if !restored {
+			os.Stdout = stdout
+			restored = true
+		}
+	}
+	defer restore()
+	var (
+		mu    sync.Mutex
+		lines []string
+	)
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			mu.Lock()
+			lines = append(lines, sc.Text())
+			mu.Unlock()
+		}
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	code := make(chan int, 1)
+	go func() {
+		code <- run(ctx, []string{"watch", path, "--headless", "--data-dir", filepath.Join(dir, "data"), "--log-level", "error"})
+	}()
+	type line struct {
+		Type, ID, Kind, Target, Transition, Quality string
+	}
+	parsed := func() (map[string]int, []line, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		samples := map[string]int{}
+		var alerts []line
+		for i, l := range lines {
+			var x line
+			if err := json.Unmarshal([]byte(l), &x); err != nil {
+				return nil, nil, fmt.Errorf("line %d %q: %v", i+1, l, err)
+			}
+			switch x.Type {
+			case "sample":
+				samples[x.ID]++
+			case "alert":
+				alerts = append(alerts, x)
+			default:
+				return nil, nil, fmt.Errorf("line %d: type %q", i+1, x.Type)
+			}
+		}
+		return samples, alerts, nil
+	}
+	var perr error
+	ok := pollUntil(20*time.Second, func() bool {
+		samples, _, err := parsed()
+		if err != nil {
+			perr = err
+			return true
+		}
+		for _, id := range pointIDs(f) {
+			if samples[id] < 2 {
+				return false
+			}
+		}
+		return true
+	})
+	var injErr error
+	if ok && perr == nil {
+		_, injErr = tw.Control.Inject(ctx, scenarios.Fault{Name: "hot", Kind: scenarios.OutOfRange, Target: "mb/v", Value: ptr(250.0)})
+	}
+	gotAlert := ok && perr == nil && injErr == nil && pollUntil(5*time.Second, func() bool {
+		_, alerts, err := parsed()
+		if err != nil {
+			perr = err
+			return true
+		}
+		for _, a := range alerts {
+			if a.Kind == "out_of_range" && a.Target == "mb/v" && a.Transition == "raised" {
+				return true
+			}
+		}
+		return false
+	})
+	cancel()
+	var exit int
+	select {
+	case exit = <-code:
+	case <-time.After(10 * time.Second):
+		restore()
+		t.Fatal("otwin watch did not return within 10s of its context ending")
+	}
+	w.Close()
+	<-readDone
+	restore()
+	samples, _, err := parsed()
+	switch {
+	case perr != nil:
+		t.Fatalf("stdout: %v", perr)
+	case err != nil:
+		t.Fatalf("stdout: %v", err)
+	case !ok:
+		t.Fatalf("not every tag had samples within 20s: %v", samples)
+	case injErr != nil:
+		t.Fatalf("inject: %v", injErr)
+	case !gotAlert:
+		t.Fatalf("no out_of_range alert line within 5s of the fault")
+	}
+	if exit != 0 {
+		t.Errorf("otwin watch exit code %d, want 0", exit)
+	}
+	t.Logf("%d lines; samples per tag: %v", len(lines), samples)
+}
+
+func ptr[T any](v T) *T { return &v }
