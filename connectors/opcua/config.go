@@ -56,7 +56,7 @@ type Config struct {
 	DataDir string `yaml:"data_dir,omitempty"`
 	// TrustDir holds the certificates (PEM or DER) of trusted servers. A
 	// server whose certificate is not there is refused. Empty trusts any
-	// server certificate and logs a warning at each connect.
+	// server certificate and logs a warning once.
 	TrustDir string `yaml:"trust_dir,omitempty"`
 	// Username and Password log in as a user; an empty Username is
 	// anonymous.

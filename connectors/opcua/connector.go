@@ -51,6 +51,8 @@ type Connector struct {
 	// down says BadNoCommunication was sent for the current outage.
 	down      bool
 	connected bool
+	// warnedTrust says the missing trust_dir was logged.
+	warnedTrust bool
 	trusted   [][]byte
 	certDER   []byte
 	key       *rsa.PrivateKey

@@ -26,8 +26,8 @@
 //	                     opcua-client-key.pem) and reused; servers must trust it.
 //	data_dir             where the generated certificate lives
 //	trust_dir            trusted server certificates (PEM/DER, *.pem *.crt *.der
-//	                     *.cer); unset trusts any server and logs a warning on
-//	                     each connect. A server not in it is refused.
+//	                     *.cer); unset trusts any server and logs a warning
+//	                     once. A server not in it is refused.
 //	username, password   user login; unset is anonymous
 //	publishing_interval  subscription publishing interval (500ms)
 //	sampling_interval    monitored-item sampling interval (publishing/2)

@@ -141,7 +141,10 @@ func (c *Connector) dial(ctx context.Context) (*opcua.Client, error) {
 	}
 	if cfg.secure() {
 		if cfg.TrustDir == "" {
-			c.log.Warn("server certificate accepted without verification (no trust_dir)")
+			if !c.warnedTrust {
+				c.warnedTrust = true
+				c.log.Warn("server certificates accepted without verification (no trust_dir)")
+			}
 		} else {
 			trusted, err := loadTrusted(cfg.TrustDir)
 			if err != nil {
