@@ -53,9 +53,9 @@ type Connector struct {
 	connected bool
 	// warnedTrust says the missing trust_dir was logged.
 	warnedTrust bool
-	trusted   [][]byte
-	certDER   []byte
-	key       *rsa.PrivateKey
+	trusted     [][]byte
+	certDER     []byte
+	key         *rsa.PrivateKey
 }
 
 // pointState is what the connector remembers of one address.
