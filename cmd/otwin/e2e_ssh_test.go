@@ -612,14 +612,16 @@ func TestE2ESSHSharedLiveView(t *testing.T) {
 // logout is audited with the reason.
 func TestE2ESSHIdleTimeout(t *testing.T) {
 	t.Parallel()
-	const idle = 1500 * time.Millisecond
+	const idle = 3 * time.Second
 	f := startSSHFixture(t, sshOpts{idle: idle})
 	tm := openTerm(t, f.dial(t, "olga"))
 	start := time.Now()
 	tm.waitText(10*time.Second, "olga (operator)")
 	// The screen keeps changing (clock, values, sparklines) while idle.
 	n0 := tm.bytesRead()
-	waitUntil(t, idle/2, "the idle dashboard to keep redrawing", func() bool { return tm.bytesRead() > n0+2000 })
+	waitUntil(t, idle/2, "the idle dashboard to redraw", func() bool { return tm.bytesRead() > n0+200 })
+	n1 := tm.bytesRead()
+	waitUntil(t, idle/2, "the idle dashboard to redraw again", func() bool { return tm.bytesRead() > n1+200 })
 	if tm.closed() {
 		t.Fatal("session closed before its idle timeout")
 	}
@@ -766,18 +768,20 @@ func TestE2ESSHOpenSSH(t *testing.T) {
 			"-o", "UserKnownHostsFile=" + filepath.Join(dir, "known_hosts"), "-o", "LogLevel=ERROR",
 			user + "@" + host}, " ")
 	}
-	p := &tmuxPane{t: t, socket: filepath.Join(dir, "tmux.sock")}
-	// remain-on-exit keeps the pane (and what ssh printed) after ssh ends.
-	start := func(cmd string) {
+	// Each client gets its own tmux server (a private socket); the pane
+	// stays after ssh ends to show its exit status.
+	start := func(name, cmd string) *tmuxPane {
 		t.Helper()
+		p := &tmuxPane{t: t, socket: filepath.Join(dir, name+".sock")}
 		if out, err := p.run("-f", "/dev/null", "new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40",
-			"sh", "-c", cmd+"; echo ssh-exit=$?; sleep 30"); err != nil {
+			"sh", "-c", cmd+"; echo ssh-exit=$?; exec cat"); err != nil {
 			t.Fatalf("tmux: %v: %s", err, out)
 		}
+		t.Cleanup(func() { p.run("kill-server") })
+		return p
 	}
-	t.Cleanup(func() { p.run("kill-server") })
 
-	start(sshArgs("tom", f.users["tom"].privPath))
+	p := start("tom", sshArgs("tom", f.users["tom"].privPath))
 	p.waitScreen(15*time.Second, "tom (trainer)", "[Faults]", "overheat")
 	// tab to the tree and down to the tags: the keys go through a real
 	// terminal, escape sequences and all.
@@ -790,10 +794,9 @@ func TestE2ESSHOpenSSH(t *testing.T) {
 	}
 	p.waitScreen(10*time.Second, "ssh-exit=0")
 	f.waitAudit(t, "tom's logout", func(e sshserve.AuditEvent) bool { return e.Event == "logout" && e.User == "tom" })
-	p.run("kill-session", "-t", "e2e")
 
 	stranger := newSSHKey(t, dir, "mallory")
-	start(sshArgs("mallory", stranger.privPath))
+	p = start("mallory", sshArgs("mallory", stranger.privPath))
 	p.waitScreen(10*time.Second, "Permission denied", "ssh-exit=255")
 	f.waitAudit(t, "mallory refused", func(e sshserve.AuditEvent) bool {
 		return e.Event == "refused" && e.User == "mallory" && e.Method == "publickey"
