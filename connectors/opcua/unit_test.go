@@ -367,3 +367,43 @@ func TestDeliverOrder(t *testing.T) {
 		t.Errorf("first reading %+v", first)
 	}
 }
+
+func TestRunMisuse(t *testing.T) {
+	c, err := New(Config{Name: "p", URL: "opc.tcp://127.0.0.1:1", Nodes: []string{"nsu=urn:a;s=x"}, Poll: true, Timeout: 200 * time.Millisecond, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Run(context.Background(), nil); err == nil {
+		t.Errorf("Run with a nil channel returned nil")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	out := make(chan connectors.Reading, 16)
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx, out) }()
+	// Nothing listens on port 1: the point is reported without
+	// communication, and a second Run is refused meanwhile.
+	select {
+	case r := <-out:
+		var sc connectors.StatusCode
+		if !errors.As(r.Status, &sc) || sc != connectors.BadNoCommunication || r.Address != "nsu=urn:a;s=x" {
+			t.Errorf("first reading %+v, want BadNoCommunication for the node", r)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no reading while the endpoint is unreachable")
+	}
+	if err := c.Run(ctx, out); err == nil || !strings.Contains(err.Error(), "already running") {
+		t.Errorf("second Run: %v, want already running", err)
+	}
+	if hl := c.Health(); hl.State != connectors.Down || hl.LastError == nil {
+		t.Errorf("health %+v, want down with an error", hl)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run returned %v after cancel, want nil", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+}
