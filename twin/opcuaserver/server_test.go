@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"os"
 	"runtime"
@@ -910,4 +911,50 @@ func TestStartAfterClose(t *testing.T) {
 		c.Close()
 		t.Error("socket still open after Close")
 	}
+}
+
+// TestRandomChunksKeepServing sends random chunks (random bodies, wild
+// OPN fields) after a good Hello, 32 connections at a time, and checks
+// the server still serves: bodies are the stack's to decode, and none may
+// crash the process.
+func TestRandomChunksKeepServing(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	const total, parallel = 64, 32
+	msgs := make([][]byte, total)
+	for i := range msgs {
+		typ := []string{"OPNF", "MSGF", "CLOF", "MSGC", "MSGA"}[r.IntN(5)]
+		body := make([]byte, 8+r.IntN(300))
+		for k := range body {
+			body[k] = byte(r.IntN(256))
+		}
+		if typ == "OPNF" && r.IntN(2) == 0 {
+			// channel id 0 and a wild security policy length
+			binary.LittleEndian.PutUint32(body[0:], 0)
+			binary.LittleEndian.PutUint32(body[4:], uint32(r.Int32()))
+		}
+		msgs[i] = append(binary.LittleEndian.AppendUint32([]byte(typ), uint32(8+len(body))), body...)
+	}
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for _, msg := range msgs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			conn, err := net.Dial("tcp", srvA.door.Addr().String())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(500 * time.Millisecond))
+			conn.Write(hello(65536, 65536, 0, srvA.URL()))
+			io.ReadFull(conn, make([]byte, 28))
+			conn.Write(msg)
+			io.Copy(io.Discard, conn)
+		}()
+	}
+	wg.Wait()
+	read(t, connect(t, srvA.URL()), nodeOf(t, srvA, "filler1/level"))
 }
