@@ -84,6 +84,32 @@ func machineFault(k scenarios.FaultKind) bool {
 	return false
 }
 
+// faultFields lists the settings each fault kind takes (besides name,
+// kind, target, start, duration and protocol), as the loader does.
+var faultFields = map[scenarios.FaultKind][]string{
+	scenarios.Drift:            {"rate"},
+	scenarios.NoiseBurst:       {"magnitude"},
+	scenarios.Spike:            {"magnitude", "every"},
+	scenarios.BadQuality:       {"status"},
+	scenarios.UncertainQuality: {"status"},
+	scenarios.OutOfRange:       {"value"},
+	scenarios.Latency:          {"latency"},
+	scenarios.ModbusException:  {"exception"},
+	scenarios.ClockSkew:        {"skew"},
+}
+
+// genericStatus is the bare severity code for a status name the twin has
+// no code for, when the name has the prefix its fault kind asks for.
+func genericStatus(name string, kind scenarios.FaultKind) (uint32, bool) {
+	switch {
+	case kind == scenarios.BadQuality && strings.HasPrefix(name, "Bad_") && len(name) > 4:
+		return 0x80000000, true
+	case kind == scenarios.UncertainQuality && strings.HasPrefix(name, "Uncertain_") && len(name) > 10:
+		return 0x40000000, true
+	}
+	return 0, false
+}
+
 // validModbusExceptions are the exception codes a fault may answer with.
 var validModbusExceptions = []int{1, 2, 3, 4, 5, 6, 8, 10, 11}
 
@@ -179,6 +205,14 @@ func (e *Engine) resolveFault(f scenarios.Fault) (*activeFault, error) {
 		if f.Status != "" {
 			st, err := ParseStatus(f.Status)
 			if err != nil {
+				// The loader accepts any Bad_/Uncertain_ name; one the
+				// twin has no code for gets the bare severity code.
+				if generic, ok := genericStatus(f.Status, f.Kind); ok {
+					e.log.Warn("unknown status name; using the bare severity code", "status", f.Status, "code", fmt.Sprintf("0x%08X", generic))
+					st, err = generic, nil
+				}
+			}
+			if err != nil {
 				bad("status", "%v", err)
 			} else {
 				sev := st >> 30
@@ -202,6 +236,32 @@ func (e *Engine) resolveFault(f scenarios.Fault) (*activeFault, error) {
 	case scenarios.ClockSkew:
 		if f.Skew == 0 {
 			bad("skew", "clock_skew needs a non-zero skew")
+		}
+	}
+	for field, set := range map[string]bool{
+		"rate": f.Rate != 0, "magnitude": f.Magnitude != 0, "every": f.Every != 0, "value": f.Value != nil,
+		"status": f.Status != "", "latency": f.Latency != 0, "exception": f.Exception != 0, "skew": f.Skew != 0,
+	} {
+		if set && !slices.Contains(faultFields[f.Kind], field) && (tagFault(f.Kind) || machineFault(f.Kind) || f.Kind == scenarios.ClockSkew) {
+			bad(field, "does not apply to a %s fault", f.Kind)
+		}
+	}
+	if f.Kind == scenarios.OutOfRange && a.tag >= 0 && f.Value != nil {
+		if r := e.tags[a.tag].Range; r != nil && *f.Value >= r.Low && *f.Value <= r.High {
+			bad("value", "%v lies inside the range [%v, %v] of %s", *f.Value, r.Low, r.High, f.Target)
+		}
+	}
+	if machineFault(f.Kind) && a.machine >= 0 && a.tag < 0 {
+		m := &e.machines[a.machine]
+		switch {
+		case f.Kind == scenarios.ModbusException && m.Modbus == nil:
+			bad("target", "machine %q is not exposed over Modbus", m.Name)
+		case f.Protocol == ProtoOPCUA && m.OPCUA == nil:
+			bad("protocol", "machine %q is not exposed over OPC UA", m.Name)
+		case f.Protocol == ProtoModbus && m.Modbus == nil:
+			bad("protocol", "machine %q is not exposed over Modbus", m.Name)
+		case f.Protocol == "" && m.OPCUA == nil && m.Modbus == nil:
+			bad("target", "machine %q is exposed over no protocol", m.Name)
 		}
 	}
 	switch f.Kind {

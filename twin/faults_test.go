@@ -82,6 +82,8 @@ func TestQualityFaults(t *testing.T) {
 		{scenarios.BadQuality, "", StatusBadSensorFailure},
 		{scenarios.BadQuality, "Bad_DeviceFailure", StatusBadDeviceFailure},
 		{scenarios.BadQuality, "0x808D0000", StatusBadOutOfService},
+		{scenarios.BadQuality, "Bad_SomethingElse", 0x80000000},
+		{scenarios.BadQuality, "Bad_Timeout", 0x800A0000},
 		{scenarios.UncertainQuality, "", StatusUncertainSensorNotAccurate},
 		{scenarios.UncertainQuality, "uncertain_lastusablevalue", StatusUncertainLastUsableValue},
 	}
@@ -247,7 +249,13 @@ func TestInjectValidation(t *testing.T) {
 		{scenarios.Fault{Kind: scenarios.Drift, Target: "m1/s", Rate: 1}, "kind"},
 		{scenarios.Fault{Kind: scenarios.NoiseBurst, Target: "m1/x"}, "magnitude"},
 		{scenarios.Fault{Kind: scenarios.OutOfRange, Target: "m1/x"}, "value"},
-		{scenarios.Fault{Kind: scenarios.BadQuality, Target: "m1/x", Status: "Bad_Wrong"}, "status"},
+		{scenarios.Fault{Kind: scenarios.BadQuality, Target: "m1/x", Status: "Broken"}, "status"},
+		{scenarios.Fault{Kind: scenarios.UncertainQuality, Target: "m1/x", Status: "Bad_Whatever"}, "status"},
+		{scenarios.Fault{Kind: scenarios.Stuck, Target: "m1/x", Rate: 1}, "rate"},
+		{scenarios.Fault{Kind: scenarios.CommLoss, Target: "m1", Latency: 5}, "latency"},
+		{scenarios.Fault{Kind: scenarios.OutOfRange, Target: "m1/r", Value: f64(50)}, "value"},
+		{scenarios.Fault{Kind: scenarios.ModbusException, Target: "m2", Exception: 4}, "target"},
+		{scenarios.Fault{Kind: scenarios.CommLoss, Target: "m2", Protocol: "opcua"}, "protocol"},
 		{scenarios.Fault{Kind: scenarios.BadQuality, Target: "m1/x", Status: "Uncertain_LastUsableValue"}, "status"},
 		{scenarios.Fault{Kind: scenarios.Latency, Target: "m1"}, "latency"},
 		{scenarios.Fault{Kind: scenarios.ModbusException, Target: "m1", Exception: 7}, "exception"},
@@ -255,7 +263,10 @@ func TestInjectValidation(t *testing.T) {
 		{scenarios.Fault{Kind: scenarios.CommLoss, Target: "m1", Duration: -1}, "duration"},
 		{scenarios.Fault{Kind: scenarios.ClockSkew, Target: "m1"}, "skew"},
 	}
-	e := newEngine(t, rampScenario())
+	sc := rampScenario()
+	sc.Machines[0].Tags = append(sc.Machines[0].Tags, scenarios.Tag{Name: "r", Type: scenarios.Float64, Range: &scenarios.Range{Low: 0, High: 100}})
+	sc.Machines = append(sc.Machines, scenarios.Machine{Name: "m2", Modbus: nil, OPCUA: nil, Tags: fill([]scenarios.Tag{{Name: "y"}})})
+	e := newEngine(t, sc)
 	for _, tt := range tests {
 		t.Run(string(tt.fault.Kind)+" "+tt.field, func(t *testing.T) {
 			err := e.Inject(tt.fault)

@@ -24,7 +24,9 @@ func testScenario() *scenarios.Scenario {
 	return &scenarios.Scenario{
 		Name: "line", Seed: 1, Tick: scenarios.Duration(100 * time.Millisecond), TimeScale: 1,
 		Machines: []scenarios.Machine{{
-			Name: "filler1",
+			Name:   "filler1",
+			OPCUA:  &scenarios.MachineOPCUA{},
+			Modbus: &scenarios.MachineModbus{UnitID: 1},
 			Tags: []scenarios.Tag{
 				{Name: "temp", Type: scenarios.Float64, Unit: "degC", Model: &scenarios.Model{Ramp: &scenarios.Ramp{Max: 100, Period: scenarios.Duration(10 * time.Second)}}},
 				{Name: "state", Type: scenarios.String, Model: &scenarios.Model{Constant: &scenarios.Constant{Value: "Running"}}},
