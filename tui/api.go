@@ -153,6 +153,12 @@ type Options struct {
 	// FaultRefresh is how often the open fault panel re-reads the faults;
 	// 0 means 3s.
 	FaultRefresh time.Duration
+	// Trainer, when non-nil, enables the instructor console, and the
+	// trainer role opens on it. Give it only to trainers' sessions.
+	Trainer Trainer
+	// ConsoleRefresh is how often the open console re-reads the clock,
+	// the exercises and the scoreboard; 0 means 1s.
+	ConsoleRefresh time.Duration
 	// Width and Height are the screen size until the first
 	// tea.WindowSizeMsg (an SSH session knows it from the pty); 0 means
 	// 80×24.

@@ -347,6 +347,7 @@ func FuzzKeys(f *testing.F) {
 	f.Add([]byte("jjl\x01l\x02a hi\x01"), uint8(80), uint8(24))
 	f.Add([]byte(":role trainer\x01\x03\x03/x\x04\x05"), uint8(200), uint8(60))
 	f.Add([]byte("?G\x05\x03z\x01\x01\x07sS"), uint8(30), uint8(8))
+	f.Add([]byte("cj\x01 ++--d\x03f:console\x01"), uint8(61), uint8(13))
 	specials := []tea.KeyType{tea.KeyEnter, tea.KeyEnter, tea.KeyTab, tea.KeyEsc, tea.KeyBackspace, tea.KeyShiftTab,
 		tea.KeyUp, tea.KeyDown, tea.KeyLeft, tea.KeyRight, tea.KeyPgDown, tea.KeyPgUp, tea.KeyHome, tea.KeyEnd, tea.KeyCtrlU, tea.KeyCtrlW, tea.KeyDelete}
 	f.Fuzz(func(t *testing.T, keys []byte, w, h uint8) {
@@ -355,9 +356,10 @@ func FuzzKeys(f *testing.F) {
 			{ID: "stale:a", Target: b.tags[0].ID, Severity: normalize.SeverityHigh, State: normalize.ActiveUnacked},
 			{ID: "comm_loss:src", Target: "src", Severity: normalize.SeverityCritical, State: normalize.RTNUnacked},
 		}
-		m := New(b, Options{Now: func() time.Time { return epoch }, NoColor: true, Faults: stubFaults{}})
+		m := New(b, Options{Now: func() time.Time { return epoch }, NoColor: true, Faults: stubFaults{}, Trainer: stubTrainer{}})
 		width, height := max(int(w), 20), max(int(h), 6)
 		m.Update(tea.WindowSizeMsg{Width: width, Height: height})
+		m.Update(stubTrainer{}.load())
 		for _, k := range keys {
 			var msg tea.KeyMsg
 			switch {
@@ -388,6 +390,30 @@ func FuzzKeys(f *testing.F) {
 }
 
 type stubFaults struct{}
+
+// stubTrainer is a fixed console for the fuzzer; its actions do nothing.
+type stubTrainer struct{}
+
+func (stubTrainer) Exercises() []Exercise {
+	return []Exercise{{Name: "a-rather-long-exercise-name-that-needs-cutting", Description: "d", Steps: 3, Fired: 1, Running: true}, {Name: "b", Steps: 1, Fired: 1}}
+}
+func (stubTrainer) StartExercise(string) error { return nil }
+func (stubTrainer) Clock() (Clock, error) {
+	return Clock{Elapsed: 100*time.Hour + time.Second, Speed: 0.25, Paused: true}, nil
+}
+func (stubTrainer) Pause() error                  { return nil }
+func (stubTrainer) Resume() error                 { return nil }
+func (stubTrainer) SetSpeed(float64) error        { return nil }
+func (stubTrainer) WriteDebrief() (string, error) { return "x", nil }
+func (stubTrainer) Scoreboard() []Score {
+	return []Score{{User: "someone-with-a-long-name", Role: "maintenance", Online: true, AlertsSeen: 12345, Acks: 3, MeanAck: 2 * time.Hour, Refused: 2}}
+}
+
+// load is the message a console load of this trainer delivers.
+func (t stubTrainer) load() consoleMsg {
+	c, err := t.Clock()
+	return consoleMsg{clock: c, clockErr: err, ex: t.Exercises(), scores: t.Scoreboard()}
+}
 
 func (stubFaults) Faults() ([]Fault, error) { return []Fault{{Name: "f1"}}, nil }
 func (stubFaults) Inject(string) error      { return nil }

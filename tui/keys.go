@@ -36,6 +36,12 @@ const (
 	actShelve
 	actRefresh
 	actTarget
+	actConsole
+	actPause
+	actFaster
+	actSlower
+	actStart
+	actDebrief
 )
 
 // scope is where a binding applies.
@@ -48,17 +54,19 @@ const (
 	scopeAlerts
 	scopeConn
 	scopeFaults
+	scopeConsole
 	scopeDetail
 )
 
 var scopeNames = map[scope]string{
-	scopeGlobal: "Everywhere",
-	scopeTree:   "Asset tree",
-	scopeTable:  "Tag table",
-	scopeAlerts: "Alerts",
-	scopeConn:   "Connections",
-	scopeFaults: "Fault panel",
-	scopeDetail: "Detail views",
+	scopeGlobal:  "Everywhere",
+	scopeTree:    "Asset tree",
+	scopeTable:   "Tag table",
+	scopeAlerts:  "Alerts",
+	scopeConn:    "Connections",
+	scopeFaults:  "Fault panel",
+	scopeConsole: "Instructor console",
+	scopeDetail:  "Detail views",
 }
 
 // binding is one key binding: the key map is data, and both dispatch and
@@ -76,11 +84,12 @@ type binding struct {
 var keymap = []binding{
 	{scopeGlobal, []string{"q", "ctrl+c"}, "q ctrl+c", "quit", actQuit},
 	{scopeGlobal, []string{"?"}, "?", "help (this screen)", actHelp},
-	{scopeGlobal, []string{":"}, ":", "command line (:tree :tags :alerts :conn :faults :role NAME :q)", actCommand},
+	{scopeGlobal, []string{":"}, ":", "command line (:tree :tags :alerts :conn :faults :console :role NAME :q)", actCommand},
 	{scopeGlobal, []string{"tab"}, "tab", "next view", actNextView},
 	{scopeGlobal, []string{"shift+tab"}, "shift+tab", "previous view", actPrevView},
 	{scopeGlobal, []string{"esc"}, "esc", "back / clear filter", actBack},
 	{scopeGlobal, []string{"f"}, "f", "fault panel (when the simulator offers faults)", actFaults},
+	{scopeGlobal, []string{"c"}, "c", "instructor console (trainers in a workshop)", actConsole},
 	{scopeGlobal, []string{"up", "k"}, "↑ k", "move up", actUp},
 	{scopeGlobal, []string{"down", "j"}, "↓ j", "move down", actDown},
 	{scopeGlobal, []string{"pgup", "ctrl+b"}, "pgup ctrl+b", "page up", actPageUp},
@@ -109,6 +118,14 @@ var keymap = []binding{
 
 	{scopeFaults, []string{"enter"}, "enter", "inject / clear the fault", actToggle},
 	{scopeFaults, []string{"r"}, "r", "refresh", actRefresh},
+
+	{scopeConsole, []string{" "}, "space", "pause / resume the scenario clock", actPause},
+	{scopeConsole, []string{"+", "="}, "+ =", "double the speed (up to 64×)", actFaster},
+	{scopeConsole, []string{"-"}, "-", "halve the speed (down to 0.25×)", actSlower},
+	{scopeConsole, []string{"enter"}, "enter", "start the selected exercise", actStart},
+	{scopeConsole, []string{"d"}, "d", "write the debrief (the status line shows where)", actDebrief},
+	{scopeConsole, []string{"f"}, "f", "fault panel, for ad-hoc faults", actFaults},
+	{scopeConsole, []string{"r"}, "r", "refresh", actRefresh},
 
 	{scopeDetail, []string{"backspace"}, "backspace", "back", actBack},
 	{scopeDetail, []string{"a"}, "a", "acknowledge (alert detail)", actAck},
@@ -140,6 +157,7 @@ var commands = [][2]string{
 	{":alerts", "alerts"},
 	{":conn", "connections (endpoint health)"},
 	{":faults", "fault panel"},
+	{":console", "instructor console (trainers in a workshop)"},
 	{":role NAME", "switch role: operator supervisor maintenance quality engineer trainer"},
 	{":help", "this screen"},
 	{":q", "quit"},

@@ -26,11 +26,12 @@ const (
 	viewTagDetail
 	viewAlertDetail
 	viewHelp
+	viewConsole
 )
 
 var viewNames = map[view]string{
 	viewTree: "Tree", viewTags: "Tags", viewAlerts: "Alerts", viewConn: "Conn", viewFaults: "Faults",
-	viewTagDetail: "Tag", viewAlertDetail: "Alert", viewHelp: "Help",
+	viewTagDetail: "Tag", viewAlertDetail: "Alert", viewHelp: "Help", viewConsole: "Console",
 }
 
 // inputMode is what the bottom line's text input is for.
@@ -154,6 +155,9 @@ type state struct {
 	flt      listPos
 	faultGen uint64
 
+	// instructor console
+	con consoleState
+
 	// input
 	input   lineInput
 	mode    inputMode
@@ -202,6 +206,9 @@ func New(b Backend, opts Options) Model {
 	if s.opts.FaultRefresh <= 0 {
 		s.opts.FaultRefresh = 3 * time.Second
 	}
+	if s.opts.ConsoleRefresh <= 0 {
+		s.opts.ConsoleRefresh = time.Second
+	}
 	s.st = newStyles(opts.Renderer, opts.NoColor)
 	s.w, s.h = 80, 24
 	if opts.Width > 0 && opts.Height > 0 {
@@ -248,9 +255,7 @@ func (m Model) Init() tea.Cmd {
 	}
 	s.feedMu.Unlock()
 	cmds := []tea.Cmd{waitFeed(s.feed), clockTick()}
-	if s.view == viewFaults {
-		cmds = append(cmds, s.openFaults())
-	}
+	cmds = append(cmds, s.reopen())
 	return tea.Batch(cmds...)
 }
 
@@ -537,6 +542,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if s.view == viewFaults || strings.HasPrefix(msg.what, "inject") || strings.HasPrefix(msg.what, "clear") {
 			cmds = append(cmds, s.loadFaults())
 		}
+		if s.view == viewConsole {
+			cmds = append(cmds, s.loadConsole())
+		}
 		// the acted-on alert changes through the feed; re-read it now too
 		s.resyncAlerts()
 		return m, tea.Batch(cmds...)
@@ -554,6 +562,14 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		return m, tea.Batch(s.loadFaults(), s.faultTick())
+	case consoleMsg:
+		s.onConsole(msg)
+		return m, nil
+	case consoleTickMsg:
+		if msg.gen != s.con.gen || s.view != viewConsole {
+			return m, nil
+		}
+		return m, tea.Batch(s.loadConsole(), s.consoleTick())
 	case tea.KeyMsg:
 		s.invalidate()
 		if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste && s.mode == inputNone {
@@ -744,7 +760,10 @@ func (s *state) setRole(r Role) tea.Cmd {
 		s.focusTable = true
 	case RoleTrainer:
 		s.view = viewTree
-		if s.opts.Faults != nil {
+		if s.consoleAllowed() {
+			s.view = viewConsole
+			cmd = s.openConsole()
+		} else if s.opts.Faults != nil {
 			s.view = viewFaults
 			cmd = s.openFaults()
 		}
@@ -817,6 +836,9 @@ func (s *state) views() []view {
 	if s.faultsAllowed() {
 		v = append(v, viewFaults)
 	}
+	if s.consoleAllowed() {
+		v = append(v, viewConsole)
+	}
 	return v
 }
 
@@ -839,6 +861,8 @@ func (s *state) scope() scope {
 		return scopeConn
 	case viewFaults:
 		return scopeFaults
+	case viewConsole:
+		return scopeConsole
 	case viewTagDetail, viewAlertDetail, viewHelp:
 		return scopeDetail
 	}
@@ -883,6 +907,18 @@ func (s *state) key(k tea.KeyMsg) tea.Cmd {
 			return nil
 		}
 		return s.switchView(viewFaults)
+	case actConsole:
+		return s.switchView(viewConsole)
+	case actPause:
+		return s.togglePause()
+	case actFaster:
+		return s.scaleSpeed(2)
+	case actSlower:
+		return s.scaleSpeed(0.5)
+	case actStart:
+		return s.startExercise()
+	case actDebrief:
+		return s.writeDebrief()
 	case actUp:
 		return s.move(-1)
 	case actDown:
@@ -1000,6 +1036,9 @@ func (s *state) key(k tea.KeyMsg) tea.Cmd {
 		s.pending = a.ID
 		return s.startInput(inputShelveReason, "shelve "+a.ID+" reason: ", "")
 	case actRefresh:
+		if s.view == viewConsole {
+			return s.loadConsole()
+		}
 		return s.loadFaults()
 	case actTarget:
 		if s.view != viewAlertDetail {
@@ -1065,6 +1104,8 @@ func (s *state) click(x, y int) tea.Cmd {
 		first, pos, n, sc = 3, &s.conn, len(s.health), scopeConn
 	case viewFaults:
 		first, pos, n, sc = 3, &s.flt, len(s.faults), scopeFaults
+	case viewConsole:
+		first, pos, n, sc = 5, &s.con.exl, len(s.con.ex), scopeConsole
 	default:
 		return nil
 	}
@@ -1075,8 +1116,8 @@ func (s *state) click(x, y int) tea.Cmd {
 	if row != pos.cur {
 		return s.move(row - pos.cur)
 	}
-	if sc == scopeFaults {
-		return nil // a fault is toggled by key only
+	if sc == scopeFaults || sc == scopeConsole {
+		return nil // a fault is toggled, an exercise started, by key only
 	}
 	return s.key(tea.KeyMsg{Type: tea.KeyEnter})
 }
@@ -1091,6 +1132,7 @@ func (s *state) goBack() tea.Cmd {
 	switch s.view {
 	case viewHelp, viewTagDetail:
 		s.view = s.back
+		return s.reopen() // a panel's refresh stopped while it was hidden
 	case viewAlertDetail:
 		s.view = viewAlerts
 	case viewAlerts:
@@ -1115,6 +1157,10 @@ func (s *state) switchView(v view) tea.Cmd {
 		s.setMsg("no fault panel for this session", true)
 		return nil
 	}
+	if v == viewConsole && !s.consoleAllowed() {
+		s.setMsg("no instructor console for this session", true)
+		return nil
+	}
 	s.view = v
 	s.invalidate()
 	switch v {
@@ -1124,8 +1170,22 @@ func (s *state) switchView(v view) tea.Cmd {
 		s.focusTable = false
 	case viewFaults:
 		return s.openFaults()
+	case viewConsole:
+		return s.openConsole()
 	case viewHelp:
 		s.detail = listPos{}
+	}
+	return nil
+}
+
+// reopen restarts the refresh of the fault panel or the console when one
+// of them is the current view.
+func (s *state) reopen() tea.Cmd {
+	switch s.view {
+	case viewFaults:
+		return s.openFaults()
+	case viewConsole:
+		return s.openConsole()
 	}
 	return nil
 }
@@ -1237,6 +1297,8 @@ func (s *state) move(d int) tea.Cmd {
 		step(&s.al, len(s.alertRows))
 	case scopeFaults:
 		step(&s.flt, len(s.faults))
+	case scopeConsole:
+		step(&s.con.exl, len(s.con.ex))
 	case scopeConn:
 		step(&s.conn, len(s.health))
 	case scopeDetail:
@@ -1369,6 +1431,8 @@ func (s *state) command(line string) tea.Cmd {
 		return s.switchView(viewConn)
 	case "faults", "fault":
 		return s.switchView(viewFaults)
+	case "console", "con":
+		return s.switchView(viewConsole)
 	case "help":
 		s.back = s.view
 		return s.switchView(viewHelp)

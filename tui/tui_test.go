@@ -3,6 +3,7 @@ package tui_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -23,8 +24,23 @@ import (
 type session struct {
 	t     *testing.T
 	plant *demo.Plant
+	class *demo.Class // the trainer's console, when given
 	m     tui.Model
 	tm    *teatest.TestModel
+}
+
+// newConsoleSession is tom the trainer's session with the demo class as
+// its console, re-read every refresh.
+func newConsoleSession(t *testing.T, w, h int, refresh time.Duration) *session {
+	t.Helper()
+	p := demo.NewLine()
+	p.User, p.Role = "tom", tui.RoleTrainer
+	cl := demo.NewClass()
+	m := tui.New(p, tui.Options{User: "tom", Role: tui.RoleTrainer, Faults: p, Trainer: cl, Now: fixedNow, NoColor: true,
+		FaultRefresh: time.Hour, ConsoleRefresh: refresh})
+	t.Cleanup(m.Close)
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(w, h))
+	return &session{t: t, plant: p, class: cl, m: m, tm: tm}
 }
 
 func fixedNow() time.Time { return demo.Epoch }
@@ -96,25 +112,36 @@ func (s *session) final() string {
 
 func TestGolden(t *testing.T) {
 	cases := []struct {
-		name string
-		role tui.Role
-		keys []string
-		wait string // drawn once the view is complete
+		name    string
+		role    tui.Role
+		keys    []string
+		wait    string // drawn once the view is complete
+		console bool   // the session has the demo class as its console
 	}{
-		{"tree", tui.RoleOperator, nil, "ASSETS"},
-		{"tags_engineer", tui.RoleEngineer, nil, "ADDRESS"},
-		{"alerts", tui.RoleSupervisor, nil, "ALERTS"},
-		{"alert_detail", tui.RoleSupervisor, []string{"j", "enter"}, "HISTORY"},
-		{"tag_detail_bad", tui.RoleEngineer, []string{"jjjj", "enter"}, "why bad?"},
-		{"tag_detail_good", tui.RoleEngineer, []string{"jjj", "enter"}, "HISTORY"},
-		{"connections", tui.RoleMaintenance, []string{":conn", "enter"}, "CONNECTIONS"},
-		{"faults", tui.RoleTrainer, nil, "robot1-torque-stuck"},
-		{"help", tui.RoleOperator, []string{"?"}, "Everywhere"},
+		{"tree", tui.RoleOperator, nil, "ASSETS", false},
+		{"tags_engineer", tui.RoleEngineer, nil, "ADDRESS", false},
+		{"alerts", tui.RoleSupervisor, nil, "ALERTS", false},
+		{"alert_detail", tui.RoleSupervisor, []string{"j", "enter"}, "HISTORY", false},
+		{"tag_detail_bad", tui.RoleEngineer, []string{"jjjj", "enter"}, "why bad?", false},
+		{"tag_detail_good", tui.RoleEngineer, []string{"jjj", "enter"}, "HISTORY", false},
+		{"connections", tui.RoleMaintenance, []string{":conn", "enter"}, "CONNECTIONS", false},
+		{"faults", tui.RoleTrainer, nil, "robot1-torque-stuck", false},
+		{"help", tui.RoleOperator, []string{"?"}, "Everywhere", false},
+		{"console", tui.RoleTrainer, nil, "olga", true},
+		{"console_started", tui.RoleTrainer, []string{"enter"}, "running 1", true},
 	}
 	for _, size := range [][2]int{{80, 24}, {160, 48}} {
 		for _, c := range cases {
 			t.Run(fmt.Sprintf("%s_%dx%d", c.name, size[0], size[1]), func(t *testing.T) {
-				s := newSession(t, c.role, size[0], size[1])
+				var s *session
+				if c.console {
+					s = newConsoleSession(t, size[0], size[1], time.Hour)
+				} else {
+					s = newSession(t, c.role, size[0], size[1])
+				}
+				if c.console && len(c.keys) > 0 {
+					s.waitOutput("olga") // the console has read the class
+				}
 				s.keys(c.keys...)
 				s.waitOutput(c.wait)
 				v := s.final()
@@ -399,5 +426,91 @@ func TestConcurrentSessions(t *testing.T) {
 	va, vb := a.final(), b.final()
 	if !strings.Contains(va, "[Alerts]") || !strings.Contains(vb, "HELP") {
 		t.Errorf("sessions:\n%s\n%s", va, vb)
+	}
+}
+
+// TestConsole drives the instructor console: each key calls the Trainer
+// (in order), and the view and the status line show the result.
+func TestConsole(t *testing.T) {
+	cases := []struct {
+		name  string
+		keys  []string
+		fail  bool
+		wait  []string // in the output, once the actions are done
+		then  []string // more keys, once wait is drawn
+		wait2 []string // in the output after then
+		calls []string // exactly, in order
+		want  []string // in the final view
+	}{
+		{name: "enter starts the selected exercise", keys: []string{"enter"}, wait: []string{"started exercise frozen-torque", "running 1"},
+			calls: []string{"start frozen-torque"}, want: []string{"frozen-torque", "1/2 running"}},
+		{name: "down then enter starts the second", keys: []string{"j", "enter"}, wait: []string{"started exercise pallet-jam", "1/1 done"},
+			calls: []string{"start pallet-jam"}},
+		{name: "space pauses", keys: []string{" "}, wait: []string{"clock paused", "PAUSED"}, calls: []string{"pause"}},
+		{name: "space twice resumes", keys: []string{" ", " "}, wait: []string{"clock running"}, calls: []string{"pause", "resume"}, want: []string{"RUNNING"}},
+		{name: "plus doubles", keys: []string{"+", "+"}, wait: []string{"speed 4×"}, calls: []string{"speed 2", "speed 4"}, want: []string{"speed 4×"}},
+		{name: "minus halves", keys: []string{"-"}, wait: []string{"speed 0.5×"}, calls: []string{"speed 0.5"}},
+		{name: "speed stops at 64", keys: []string{"++++++"}, wait: []string{"speed 64×"}, then: []string{"+"}, wait2: []string{"speed stays at 64×"},
+			calls: []string{"speed 2", "speed 4", "speed 8", "speed 16", "speed 32", "speed 64"}},
+		{name: "speed stops at a quarter", keys: []string{"--"}, wait: []string{"speed 0.25×"}, then: []string{"-"}, wait2: []string{"speed stays at 0.25×"},
+			calls: []string{"speed 0.5", "speed 0.25"}},
+		{name: "d writes the debrief", keys: []string{"d"}, wait: []string{"debrief written to otwin-debrief-20261121-120000/debrief.md"}, calls: []string{"debrief"}},
+		{name: "a refusal shows in the status line", keys: []string{" "}, fail: true, wait: []string{"pause: refused: operators cannot pause the clock"},
+			calls: []string{"pause"}, want: []string{"RUNNING"}},
+		{name: "f opens the fault panel", keys: []string{"f"}, wait: []string{"[Faults]", "robot1-torque-stuck"}},
+		{name: "c comes back", keys: []string{"f"}, wait: []string{"[Faults]"}, then: []string{"c"}, wait2: []string{"[Console]"}, want: []string{"SCOREBOARD"}},
+		{name: ":console", keys: []string{"tab"}, wait: []string{"[Tree]"}, then: []string{":console", "enter"}, wait2: []string{"[Console]"}, want: []string{"SCOREBOARD"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := newConsoleSession(t, 80, 24, time.Hour)
+			if c.fail {
+				s.class.Fail = errors.New("refused: operators cannot pause the clock")
+			}
+			s.waitOutput("olga")
+			s.keys(c.keys...)
+			s.waitOutput(c.wait...)
+			if len(c.then) > 0 {
+				s.keys(c.then...)
+				s.waitOutput(c.wait2...)
+			}
+			v := s.final()
+			if got := s.class.Calls(); !slices.Equal(got, c.calls) {
+				t.Errorf("calls %q, want %q", got, c.calls)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(v, w) {
+					t.Errorf("view lacks %q:\n%s", w, v)
+				}
+			}
+		})
+	}
+}
+
+// TestConsoleRefresh: the open console re-reads the scoreboard by itself.
+func TestConsoleRefresh(t *testing.T) {
+	s := newConsoleSession(t, 80, 24, 20*time.Millisecond)
+	s.waitOutput("olga")
+	s.class.SetScore(tui.Score{User: "olga", Role: "operator", Online: true, AlertsSeen: 5, Acks: 4, MeanAck: 31 * time.Second, Comments: 2})
+	s.waitOutput("31s")
+	v := s.final()
+	if !strings.Contains(v, "31s") {
+		t.Errorf("scoreboard not refreshed:\n%s", v)
+	}
+}
+
+// TestNoConsole: without a Trainer there is no console, whatever the
+// role; a trainer opens on the fault panel.
+func TestNoConsole(t *testing.T) {
+	for _, role := range []tui.Role{tui.RoleTrainer, tui.RoleOperator} {
+		t.Run(string(role), func(t *testing.T) {
+			s := newSession(t, role, 80, 24)
+			s.keys("c")
+			s.waitOutput("no instructor console")
+			v := s.final()
+			if strings.Contains(v, "Console") || strings.Contains(v, "SCOREBOARD") {
+				t.Errorf("console shown:\n%s", v)
+			}
+		})
 	}
 }

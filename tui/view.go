@@ -118,10 +118,15 @@ func capFlex(cols []col, on []bool, ws []int) {
 }
 
 // table renders a header and the visible rows of an n-row list into h
-// lines of width w; cell is called only for visible rows.
+// lines of width w; cell is called only for visible rows. A nil pos shows
+// the first rows without a cursor.
 func (s *state) table(w, h int, cols []col, n int, pos *listPos, focused bool, cell func(row, c, w int) (string, *paint)) []string {
 	if h <= 0 {
 		return nil
+	}
+	noCursor := pos == nil
+	if noCursor {
+		pos = &listPos{}
 	}
 	ws := layout(cols, w-1)
 	out := make([]string, 0, h)
@@ -149,7 +154,7 @@ func (s *state) table(w, h int, cols []col, n int, pos *listPos, focused bool, c
 	var b strings.Builder
 	for r := pos.top; r < n && r < pos.top+body; r++ {
 		b.Reset()
-		sel := r == pos.cur
+		sel := r == pos.cur && !noCursor
 		switch {
 		case sel && focused:
 			b.WriteByte('>')
@@ -243,6 +248,8 @@ func (s *state) render() string {
 		body = s.viewAlertDetail(w, bh)
 	case viewHelp:
 		body = s.viewHelp(w, bh)
+	case viewConsole:
+		body = s.viewConsole(w, bh)
 	}
 	for len(body) < bh {
 		body = append(body, strings.Repeat(" ", w))
@@ -333,13 +340,14 @@ func (s *state) statusBar(w int) string {
 
 // hints are the short key hints per scope.
 var hints = map[scope]string{
-	scopeTree:   "enter:open/close →:tags /:filter tab:view ::cmd ?:help q:quit",
-	scopeTable:  "enter:detail s/S:sort /:filter b:bad only n:names ←:tree ?:help",
-	scopeAlerts: "enter:detail a:ack S/z:shelve /:filter tab:view ::cmd ?:help",
-	scopeFaults: "enter:inject/clear r:refresh tab:view esc:back ?:help",
-	scopeConn:   "enter:last error tab:view ::cmd ?:help q:quit",
-	scopeDetail: "esc:back ↑↓:scroll a:ack S:shelve t:tag ?:help q:quit",
-	scopeGlobal: "tab:view ::cmd ?:help q:quit",
+	scopeTree:    "enter:open/close →:tags /:filter tab:view ::cmd ?:help q:quit",
+	scopeTable:   "enter:detail s/S:sort /:filter b:bad only n:names ←:tree ?:help",
+	scopeAlerts:  "enter:detail a:ack S/z:shelve /:filter tab:view ::cmd ?:help",
+	scopeFaults:  "enter:inject/clear r:refresh tab:view esc:back ?:help",
+	scopeConsole: "space:pause/run +/-:speed enter:start d:debrief f:faults ?:help",
+	scopeConn:    "enter:last error tab:view ::cmd ?:help q:quit",
+	scopeDetail:  "esc:back ↑↓:scroll a:ack S:shelve t:tag ?:help q:quit",
+	scopeGlobal:  "tab:view ::cmd ?:help q:quit",
 }
 
 func (s *state) bottomLine(w int) string {
