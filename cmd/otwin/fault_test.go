@@ -23,7 +23,7 @@ func controlTwin(t *testing.T) (*twin.Engine, string) {
 	d := func(x time.Duration) scenarios.Duration { return scenarios.Duration(x) }
 	sc := &scenarios.Scenario{
 		Name: "cli", Seed: 1, Tick: d(100 * time.Millisecond), TimeScale: 1,
-		Machines: []scenarios.Machine{{Name: "press1", Tags: []scenarios.Tag{
+		Machines: []scenarios.Machine{{Name: "press1", OPCUA: &scenarios.MachineOPCUA{}, Modbus: &scenarios.MachineModbus{UnitID: 1}, Tags: []scenarios.Tag{
 			{Name: "force", Type: scenarios.Float64, Model: &scenarios.Model{Sine: &scenarios.Sine{Offset: 50, Amplitude: 5, Period: d(10 * time.Second)}}},
 		}}},
 		Faults: []scenarios.Fault{
