@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/otwin/otwin/normalize/pipeline"
+	"github.com/otwin/otwin/normalize/sources"
+)
+
+// End-to-end benchmarks of the collector against the twin: the whole path
+// twin → OPC UA server → connector → normalizer → store, in one process on
+// 127.0.0.1. They run only with -bench.
+
+// BenchmarkE2ELatencyOPCUA measures the time from a twin value change to
+// the store over OPC UA at 125ms publishing: each iteration writes a new
+// value to a setpoint (as a client would) and waits for it in the
+// pipeline's events, which are emitted after Store.Publish. The latency
+// is the event's time minus the sample's SourceTime, the engine's wall
+// time of the tick that changed the value. Writes come at a random phase
+// of the publishing cycle. Reports p50-ms, p99-ms and max-ms. The sampling interval is the connector's default (half the
+// publishing interval).
+func BenchmarkE2ELatencyOPCUA(b *testing.B) {
+	sc := parseScenario(b, "e2elatency", `
+name: e2elatency
+tick: 10ms
+opcua: {security: [none]}
+machines:
+  - name: m
+    opcua: {port: 4910}
+    tags:
+      - {name: sp, writable: true, range: {low: 0, high: 1000000}, model: {constant: {value: 0}}}
+`)
+	tw := startE2ETwin(b, sc)
+	f := exportFast(b, sc, tw.Endpoints)
+	f.Sources[0].OPCUA.PublishingInterval = 125 * time.Millisecond
+	f.Sources[0].OPCUA.SamplingInterval = 0
+	f.Sources[0].OPCUA.Timeout = 5 * time.Second
+	col, err := newCollector(f, b.TempDir(), e2eLogger())
+	if err != nil {
+		b.Fatal(err)
+	}
+	type seen struct {
+		v   float64
+		lat time.Duration
+	}
+	ch := make(chan seen, 1024)
+	col.Pipeline.OnEvent = func(e pipeline.Event) {
+		if e.Type == pipeline.EventSample && e.Sample.ID == "m/sp" && e.Sample.Status.IsGood() {
+			ch <- seen{e.Sample.Value, time.Since(e.Sample.SourceTime)}
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- col.Run(ctx) }()
+	b.Cleanup(func() { cancel(); <-done })
+	idx, ok := tw.Engine.Lookup("m/sp")
+	if !ok {
+		b.Fatal("no tag m/sp")
+	}
+	waitUntil(b, 20*time.Second, "m/sp Good", func() bool {
+		s, ok := col.Store.Latest("m/sp")
+		return ok && s.Status.IsGood()
+	})
+	lats := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < b.N; i++ {
+		// Write at a random phase of the publishing cycle: right after
+		// the previous arrival every write would wait a whole interval.
+		b.StopTimer()
+		<-time.After(time.Duration(rng.Int64N(int64(125 * time.Millisecond))))
+		b.StartTimer()
+		v := float64(i + 1)
+		if err := tw.Engine.Write(idx, v); err != nil {
+			b.Fatal(err)
+		}
+		deadline := time.After(5 * time.Second)
+	wait:
+		for {
+			select {
+			case s := <-ch:
+				if s.v == v {
+					lats = append(lats, s.lat)
+					break wait
+				}
+			case <-deadline:
+				b.Fatalf("value %g not in the store within 5s", v)
+			}
+		}
+	}
+	b.StopTimer()
+	slices.Sort(lats)
+	pct := func(p float64) float64 {
+		k := int(math.Ceil(p*float64(len(lats)))) - 1
+		return float64(lats[max(k, 0)]) / float64(time.Millisecond)
+	}
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(pct(1), "max-ms")
+}
+
+// bigScenario writes a scenario of machines × tags float64 tags changing
+// every 1s tick (sine, and noise on every other tag), served by one OPC UA
+// endpoint; machines hang 20 to a line so that no folder holds more than a
+// few hundred children.
+func bigScenario(machines, tags int) string {
+	var sb strings.Builder
+	sb.WriteString("name: e2ebig\ntick: 1s\nopcua: {security: [none]}\nlocation: {enterprise: acme, site: big, area: a}\n")
+	sb.WriteString("templates:\n  T:\n    tags:\n")
+	for j := 0; j < tags; j++ {
+		if j%2 == 0 {
+			fmt.Fprintf(&sb, "      - {name: t%03d, model: {sine: {offset: %d, amplitude: 10, period: %ds}}}\n", j, j, 20+j%40)
+		} else {
+			fmt.Fprintf(&sb, "      - {name: t%03d, model: {noise: {mean: %d, stddev: 1}}}\n", j, j)
+		}
+	}
+	sb.WriteString("machines:\n")
+	for i := 0; i < machines; i++ {
+		fmt.Fprintf(&sb, "  - {name: m%03d, template: T, location: {line: l%02d}, opcua: {port: 4920}}\n", i, i/20)
+	}
+	return sb.String()
+}
+
+// BenchmarkE2EThroughputOPCUA100k: 400 machines × 250 tags (100k) change
+// every second on one twin OPC UA endpoint; four connectors (100 machines,
+// 25k nodes each) subscribe at 1s publishing and feed one pipeline into
+// the store. After every tag has arrived, it counts the samples the
+// pipeline publishes over 10s and reports changes/s (target 100k/s) and
+// the samples not Good. One iteration takes minutes to set up: run with
+// -benchtime=1x. Needs ~2-3 GB of memory.
+func BenchmarkE2EThroughputOPCUA100k(b *testing.B) {
+	benchThroughput(b, 400, 250, 4)
+}
+
+// BenchmarkE2EThroughputOPCUA10k is BenchmarkE2EThroughputOPCUA100k at
+// a tenth of the size (40 machines, 1 connector).
+func BenchmarkE2EThroughputOPCUA10k(b *testing.B) {
+	benchThroughput(b, 40, 250, 1)
+}
+
+func benchThroughput(b *testing.B, machines, tags, conns int) {
+	setup := time.Now()
+	sc := parseScenario(b, "e2ebig", bigScenario(machines, tags))
+	tw := startE2ETwin(b, sc)
+	b.Logf("twin of %d tags up in %s", machines*tags, time.Since(setup).Round(time.Millisecond))
+	exp := exportFast(b, sc, tw.Endpoints)
+	// One source per connector instead of one per machine.
+	f := &sources.File{Defaults: exp.Defaults}
+	per := (len(exp.Sources) + conns - 1) / conns
+	for k := 0; k < len(exp.Sources); k += per {
+		s := exp.Sources[k]
+		s.Name = fmt.Sprintf("big%d", k/per)
+		s.Points = nil
+		for _, src := range exp.Sources[k:min(k+per, len(exp.Sources))] {
+			s.Points = append(s.Points, src.Points...)
+		}
+		o := *s.OPCUA
+		o.PublishingInterval = time.Second
+		o.SamplingInterval = 500 * time.Millisecond
+		o.QueueSize = 2
+		o.Timeout = 30 * time.Second
+		s.OPCUA = &o
+		f.Sources = append(f.Sources, s)
+	}
+	col, err := newCollector(f, b.TempDir(), e2eLogger())
+	if err != nil {
+		b.Fatal(err)
+	}
+	col.Pipeline.Buffer = 1 << 16
+	var count, notGood atomic.Int64
+	col.Pipeline.OnEvent = func(e pipeline.Event) {
+		if e.Type == pipeline.EventSample {
+			count.Add(1)
+			if !e.Sample.Status.IsGood() {
+				notGood.Add(1)
+			}
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- col.Run(ctx) }()
+	b.Cleanup(func() { cancel(); <-done })
+	ids := pointIDs(f)
+	waitUntil(b, 5*time.Minute, "every tag to arrive", func() bool {
+		for _, id := range ids {
+			if s, ok := col.Store.Latest(id); !ok || !s.Status.IsGood() {
+				return false
+			}
+		}
+		return true
+	})
+	b.Logf("%d tags Good in the store %s after the start", len(ids), time.Since(setup).Round(time.Millisecond))
+	b.ResetTimer()
+	var rate float64
+	for i := 0; i < b.N; i++ {
+		c0, bad0, t0 := count.Load(), notGood.Load(), time.Now()
+		pollUntil(10*time.Second, func() bool { return false })
+		el := time.Since(t0)
+		rate = float64(count.Load()-c0) / el.Seconds()
+		b.ReportMetric(float64(notGood.Load()-bad0), "not-good")
+	}
+	b.StopTimer()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(rate, "changes/s")
+	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MB")
+	st := col.Store.Stats()
+	b.Logf("store: %+v; normalizer: %+v", st, col.Normalizer.Stats())
+	for _, h := range col.Store.Health() {
+		b.Logf("%s: %s readings %d gaps %d reconnects %d", h.Source, h.State, h.Readings, h.SequenceGaps, h.Reconnects)
+	}
+}
