@@ -25,8 +25,7 @@
 // enabled are disabled by replacing their endpoint descriptions with
 // copies of enabled ones, so GetEndpoints lists duplicates; the stack's
 // Close waits 3 s; the stack polls every monitored item at its sampling
-// interval, so CPU grows with monitored items even when nothing changes
-// (about 0.7 of a core for 100k items at 1 Hz in profiles).
+// interval, so CPU grows with monitored items even when nothing changes.
 package opcuaserver
 
 import (
