@@ -228,6 +228,7 @@ func (c *Connector) Run(ctx context.Context, out chan<- connectors.Reading) erro
 			err = errors.New("session ended")
 		}
 		c.log.Warn("connection lost; reconnecting", "err", err, "backoff", backoff)
+		err = fmt.Errorf("opcua %s (%s): %w", c.cfg.Name, c.cfg.URL, err)
 		c.countError(err)
 		c.setState(connectors.Down, err)
 		if !c.down {

@@ -330,7 +330,7 @@ func (s *session) browse(ctx context.Context) error {
 	if err != nil {
 		// A configuration that does not fit this server: reconnecting
 		// would not help. Read the configured nodes and say so.
-		err = fmt.Errorf("browse root %s: %w", s.c.cfg.BrowseRoot, err)
+		err = fmt.Errorf("opcua %s (%s): browse root %s: %w", s.c.cfg.Name, s.c.cfg.URL, s.c.cfg.BrowseRoot, err)
 		s.c.log.Warn("browse root not on the server; reading the configured nodes only", "err", err)
 		s.c.countError(err)
 		return nil
