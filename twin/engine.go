@@ -363,12 +363,16 @@ func hash64(s string) uint64 {
 // Run advances simulated time in real time × time scale × speed until ctx
 // is done, firing one step every Tick/(scale×speed) of wall time. When it
 // falls behind it catches up by at most 100 ticks at once and drops the
-// rest of the backlog (logged), so the series stays the same but
-// simulated time may lag the wall clock. Pause, Resume and SetSpeed take
+// rest of the backlog (logged at most every 10 s), so the series stays
+// the same but simulated time may lag the wall clock. Pause, Resume and SetSpeed take
 // effect at once. Run returns nil when ctx is done; call it once.
 func (e *Engine) Run(ctx context.Context) error {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	var (
+		warned  time.Time // last warning about running late
+		skipped uint64    // ticks skipped since
+	)
 	for {
 		e.mu.Lock()
 		paused, rate := e.paused, e.scale*e.speed
@@ -406,7 +410,11 @@ func (e *Engine) Run(ctx context.Context) error {
 				due = 1
 			}
 			if due > maxCatchUp {
-				e.log.Warn("twin running late; skipping ticks", "behind_ticks", due, "run_ticks", maxCatchUp)
+				skipped += uint64(due - maxCatchUp)
+				if time.Since(warned) > 10*time.Second {
+					e.log.Warn("twin running late; simulated time falls behind the wall clock", "skipped_ticks", skipped, "tags", len(e.tags))
+					warned, skipped = time.Now(), 0
+				}
 				fired += due - maxCatchUp
 				due = maxCatchUp
 			}
