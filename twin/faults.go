@@ -129,7 +129,7 @@ func (e *Engine) resolveFault(f scenarios.Fault) (*activeFault, error) {
 	}
 	if f.Target == "" {
 		bad("target", "missing")
-	} else if mach, tag, isTag := strings.Cut(f.Target, "/"); isTag {
+	} else if strings.Contains(f.Target, "/") {
 		i, ok := e.lookup[f.Target]
 		switch {
 		case !ok:
@@ -139,7 +139,6 @@ func (e *Engine) resolveFault(f scenarios.Fault) (*activeFault, error) {
 		default:
 			a.tag = i
 			a.machine = e.machineIdx[e.tags[i].Machine]
-			_, _ = mach, tag
 		}
 	} else {
 		m, ok := e.machineIdx[f.Target]
