@@ -27,6 +27,21 @@
 // watchers. Expressions read model values (with writes), never the values
 // with faults: a stuck sensor does not stop the process it measures.
 //
+// # Models
+//
+// Where the scenario format leaves a choice, the engine makes these:
+// square starts high; a triangle ramp rises over Period and falls over
+// the next (a cycle of 2×Period); steps show the first step's value before
+// its At, and Hold defaults to the gap between the first two steps; a
+// counter without Rollover wraps at its integer type's maximum + 1 (float
+// counters never wrap) back to Start; a state machine stays at least one
+// tick in a state, makes at most one transition per tick and draws its
+// successor from the weights in name order; random_walk is clamped to
+// [Min, Max] when Max > Min; lag uses the exact first-order step
+// y += (input - y)(1 - e^(-dt/tau)); noise beside another kind is added
+// to it. An expression that fails at run time keeps the tag's previous
+// value and is logged once per tag.
+//
 // # Values
 //
 // Numeric models compute in float64; the result is converted to the
