@@ -444,3 +444,23 @@ func TestSourceRefresh(t *testing.T) {
 		})
 	}
 }
+
+func TestEventLogWraps(t *testing.T) {
+	e := newEngine(t, scenario(scenarios.Tag{Name: "sp", Type: scenarios.Float64, Writable: true}))
+	for k := range maxEvents + 5 {
+		if err := e.Write(0, float64(k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evs, next := e.Events(0)
+	if len(evs) != maxEvents || next != maxEvents+5 || evs[0].Seq != 5 || evs[len(evs)-1].Seq != maxEvents+4 {
+		t.Fatalf("%d events, next %d, first %d, last %d", len(evs), next, evs[0].Seq, evs[len(evs)-1].Seq)
+	}
+	if evs[0].Value != 5.0 {
+		t.Fatalf("oldest kept event has value %v, want 5", evs[0].Value)
+	}
+	tail, n := e.Events(next - 2)
+	if len(tail) != 2 || n != next || tail[1].Value != float64(maxEvents+4) {
+		t.Fatalf("tail %+v %d", tail, n)
+	}
+}
