@@ -47,6 +47,9 @@ type sshHooks struct {
 	join     func(user, role string)
 	leave    func(user string)
 	onAction actionHook
+	// console, when set, gives the session of each user whose role is
+	// trainer its instructor console; other roles never get one.
+	console func(sess *session) tui.Trainer
 }
 
 // sshService is a running SSH dashboard server.
@@ -104,6 +107,9 @@ func startSSH(ctx context.Context, o sshOptions, dataDir string, col *collector,
 			}
 			if ctl != nil {
 				opts.Faults = &controlFaults{c: ctl, sess: sess}
+			}
+			if hooks.console != nil && role == tui.RoleTrainer {
+				opts.Trainer = hooks.console(sess)
 			}
 			if hooks.join != nil {
 				hooks.join(s.User.Name, s.User.Role)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -73,6 +74,7 @@ participant's actions, and response times per role.`,
 				reportDir = "otwin-debrief-" + time.Now().Format("20060102-150405")
 			}
 			ws := workshop.New(sc, rt.Engine, nil)
+			debrief := &debriefWriter{ws: ws, dir: reportDir}
 			runErr := make(chan error, 1)
 			go func() { runErr <- col.Run(ctx) }()
 			go followWorkshop(ctx, ws, col, logger)
@@ -82,6 +84,7 @@ participant's actions, and response times per role.`,
 				onAction: func(user, role, kind, target, comment, refused string) {
 					ws.Record(workshop.Action{User: user, Role: role, Kind: kind, Target: target, Comment: comment, Refused: refused})
 				},
+				console: consoleHook(ws, rt.Engine, debrief),
 			}, logger.With("part", "ssh"))
 			if err != nil {
 				return err
@@ -101,7 +104,7 @@ participant's actions, and response times per role.`,
 					return err
 				}
 			}
-			path, err := writeDebrief(ws, reportDir)
+			path, err := debrief.write()
 			if err != nil {
 				return fmt.Errorf("debrief: %w", err)
 			}
@@ -146,24 +149,36 @@ func followWorkshop(ctx context.Context, ws *workshop.Workshop, col *collector, 
 }
 
 // writeDebrief writes debrief.md and debrief.html into dir and returns the
-// Markdown file's path.
+// Markdown file's path. Each file is written whole under a temporary name
+// and renamed, so a reader never sees half a report; an error names the
+// file.
 func writeDebrief(ws *workshop.Workshop, dir string) (string, error) {
 	rep := ws.Debrief()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
 	md := filepath.Join(dir, "debrief.md")
-	var errs []error
-	for path, write := range map[string]func(f *os.File) error{
-		md:                                 func(f *os.File) error { return rep.WriteMarkdown(f) },
-		filepath.Join(dir, "debrief.html"): func(f *os.File) error { return rep.WriteHTML(f) },
-	} {
-		f, err := os.Create(path)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		errs = append(errs, write(f), f.Close())
+	err := errors.Join(
+		writeWhole(md, rep.WriteMarkdown),
+		writeWhole(filepath.Join(dir, "debrief.html"), rep.WriteHTML),
+	)
+	return md, err
+}
+
+// writeWhole writes path through write under a temporary name in the same
+// directory, then renames it into place.
+func writeWhole(path string, write func(io.Writer) error) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
 	}
-	return md, errors.Join(errs...)
+	err = errors.Join(write(f), f.Chmod(0o644), f.Close())
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
 }
