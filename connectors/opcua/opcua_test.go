@@ -207,7 +207,7 @@ func sharedServer(t testing.TB) *testServer {
 	t.Helper()
 	shared.once.Do(func() {
 		var vars []testVar
-		for _, p := range []string{"S.", "P.", "U.", "W."} {
+		for _, p := range []string{"S.", "P.", "U.", "W.", "G."} {
 			vars = append(vars, plantVars(p)...)
 		}
 		vars = append(vars, browseVars()...)

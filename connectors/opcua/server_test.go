@@ -3,6 +3,7 @@ package opcua
 import (
 	"context"
 	"crypto/rsa"
+	"encoding/binary"
 	"io"
 	"net"
 	"strconv"
@@ -276,18 +277,28 @@ type proxy struct {
 	mu     sync.Mutex
 	frozen bool
 	conns  []net.Conn
+	// rewrite, when set, sees every whole UACP frame from the server and
+	// returns what the client gets instead.
+	rewrite func([]byte) []byte
 }
 
 func startProxy(t testing.TB, target string) *proxy {
+	t.Helper()
+	p := &proxy{target: target}
+	p.start(t)
+	return p
+}
+
+// start listens on 127.0.0.1:0 and forwards until the test ends.
+func (p *proxy) start(t testing.TB) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proxy{l: l, target: target}
+	p.l = l
 	go p.accept()
 	t.Cleanup(p.close)
-	return p
 }
 
 func (p *proxy) url() string { return "opc.tcp://" + p.l.Addr().String() }
@@ -306,7 +317,11 @@ func (p *proxy) accept() {
 		p.mu.Lock()
 		p.conns = append(p.conns, c, u)
 		p.mu.Unlock()
-		go p.pipe(c, u)
+		if p.rewrite != nil {
+			go p.pipeFrames(c, u)
+		} else {
+			go p.pipe(c, u)
+		}
 		go p.pipe(u, c)
 	}
 }
@@ -349,5 +364,30 @@ func (p *proxy) close() {
 	defer p.mu.Unlock()
 	for _, c := range p.conns {
 		c.Close()
+	}
+}
+
+// pipeFrames copies whole UACP frames (8-byte header with the size at
+// bytes 4-8) from src to dst through p.rewrite.
+func (p *proxy) pipeFrames(dst, src net.Conn) {
+	defer dst.Close()
+	var buf []byte
+	chunk := make([]byte, 32*1024)
+	for {
+		n, err := src.Read(chunk)
+		buf = append(buf, chunk[:n]...)
+		for len(buf) >= 8 {
+			size := int(binary.LittleEndian.Uint32(buf[4:8]))
+			if size < 8 || len(buf) < size {
+				break
+			}
+			if _, werr := dst.Write(p.rewrite(buf[:size])); werr != nil {
+				return
+			}
+			buf = buf[size:]
+		}
+		if err != nil {
+			return
+		}
 	}
 }
