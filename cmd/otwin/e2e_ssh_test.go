@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -114,10 +115,14 @@ func newSSHKey(t testing.TB, dir, name string) *sshUser {
 
 // sshOpts configures startSSHFixture.
 type sshOpts struct {
-	idle  time.Duration
-	users [][2]string // name, role
+	idle time.Duration
+	// users are name and role; a role "engineer+faults" is an engineer
+	// the users file allows to inject faults.
+	users [][2]string
 	// src overrides the scenario.
 	src string
+	// maxSessions defaults to 64.
+	maxSessions int
 }
 
 // startSSHFixture runs the scenario's twin and collector and serves the
@@ -129,7 +134,8 @@ func startSSHFixture(t testing.TB, o sshOpts) *sshFixture {
 		o.src = sshScenario
 	}
 	if o.users == nil {
-		o.users = [][2]string{{"olga", "operator"}, {"max", "maintenance"}, {"tom", "trainer"}, {"sue", "supervisor"}}
+		o.users = [][2]string{{"olga", "operator"}, {"max", "maintenance"}, {"tom", "trainer"}, {"sue", "supervisor"},
+			{"ed", "engineer"}, {"eve", "engineer+faults"}}
 	}
 	sc := parseScenario(t, "sshline", o.src)
 	tw := startE2ETwin(t, sc)
@@ -146,9 +152,10 @@ func serveSSH(t testing.TB, tw *e2eTwin, col *e2eCollector, title string, o sshO
 	yml.WriteString("users:\n")
 	for _, u := range o.users {
 		k := newSSHKey(t, dir, u[0])
-		k.role = u[1]
+		role, faults := strings.CutSuffix(u[1], "+faults")
+		k.role = role
 		f.users[u[0]] = k
-		fmt.Fprintf(&yml, "  - name: %s\n    role: %s\n    keys: [%q]\n", u[0], u[1], k.authorized)
+		fmt.Fprintf(&yml, "  - name: %s\n    role: %s\n    keys: [%q]\n    allow_faults: %t\n", u[0], role, k.authorized, faults)
 	}
 	usersFile := filepath.Join(dir, "users.yaml")
 	if err := os.WriteFile(usersFile, []byte(yml.String()), 0o600); err != nil {
@@ -160,7 +167,7 @@ func serveSSH(t testing.TB, tw *e2eTwin, col *e2eCollector, title string, o sshO
 	}
 	svc, err := startSSH(context.Background(), sshOptions{
 		listen: "127.0.0.1:0", usersFile: usersFile, auditFile: f.auditPath,
-		maxSessions: 64, idle: idle,
+		maxSessions: cmp.Or(o.maxSessions, 64), idle: idle,
 	}, filepath.Join(dir, "data"), col.collector, tw.Control, title, hooks, e2eLogger())
 	if err != nil {
 		t.Fatalf("start ssh: %v", err)
@@ -522,6 +529,30 @@ func TestE2ESSHFaultPolicy(t *testing.T) {
 			return e.Event == "inject" && e.User == "max" && e.Target == "overheat" && strings.HasPrefix(e.Result, "refused")
 		})
 
+		// engineers: the users file decides.
+		ed := openTerm(t, f.dial(t, "ed"))
+		ed.waitText(10*time.Second, "ed (engineer)", "[Tags]")
+		ed.send("f")
+		ed.waitText(5*time.Second, "[Faults]", "jam")
+		ed.send("j")
+		ed.Mark()
+		ed.send("\r")
+		ed.waitText(5*time.Second, "inject jam: refused: engineers cannot inject faults")
+		if f.faultActive("jam") {
+			t.Fatal("ed's injection (no allow_faults) is active in the engine")
+		}
+		eve := openTerm(t, f.dial(t, "eve"))
+		eve.waitText(10*time.Second, "eve (engineer)", "[Tags]")
+		eve.send("f")
+		eve.waitText(5*time.Second, "[Faults]", "jam")
+		eve.send("j")
+		eve.Mark()
+		eve.send("\r")
+		waitUntil(t, 5*time.Second, "eve's jam active in the engine", func() bool { return f.faultActive("jam") })
+		eve.waitText(5*time.Second, "active 1")
+		eve.send("\r")
+		waitUntil(t, 5*time.Second, "eve's jam cleared", func() bool { return !f.faultActive("jam") })
+
 		tm := openTerm(t, f.dial(t, "tom"))
 		tm.waitText(10*time.Second, "tom (trainer)", "[Faults]", "overheat")
 		tm.Mark()
@@ -830,4 +861,58 @@ func TestE2ESSHOpenSSH(t *testing.T) {
 	f.waitAudit(t, "mallory refused", func(e sshserve.AuditEvent) bool {
 		return e.Event == "refused" && e.User == "mallory" && e.Method == "publickey"
 	})
+}
+
+// TestE2ESSHSessionLimits: a session beyond --max-sessions and a session
+// without a terminal are refused with a message, and the first is audited.
+func TestE2ESSHSessionLimits(t *testing.T) {
+	t.Parallel()
+	f := startSSHFixture(t, sshOpts{maxSessions: 1})
+	first := openTerm(t, f.dial(t, "olga"))
+	first.waitText(10*time.Second, "olga (operator)")
+
+	for _, tc := range []struct {
+		name, user string
+		pty        bool
+		want       string
+	}{
+		{"over the limit", "sue", true, "too many sessions (1)"},
+		{"no terminal", "max", false, "needs a terminal"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := f.dial(t, tc.user).NewSession()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if tc.pty {
+				if err := s.RequestPty("xterm", 24, 80, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var stderr strings.Builder
+			s.Stderr = &stderr
+			s.Stdout = io.Discard
+			err = s.Shell()
+			if err == nil {
+				err = s.Wait()
+			}
+			var exit *gossh.ExitError
+			if !errors.As(err, &exit) || exit.ExitStatus() != 1 {
+				t.Errorf("session ended with %v, want exit status 1", err)
+			}
+			if !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("stderr %q, want %q", stderr.String(), tc.want)
+			}
+		})
+	}
+	f.waitAudit(t, "sue refused", func(e sshserve.AuditEvent) bool {
+		return e.Event == "refused" && e.User == "sue" && e.Result == "too many sessions"
+	})
+	if first.closed() {
+		t.Error("the first session ended")
+	}
+	if n := f.svc.srv.Active(); n != 1 {
+		t.Errorf("%d sessions active, want 1", n)
+	}
 }
