@@ -222,15 +222,24 @@ func TestE2EWorkshopExercise(t *testing.T) {
 		}
 	}
 
-	// Leaving is seen by the workshop and audited.
-	op.sess.Close()
-	waitUntil(t, 5*time.Second, "olga offline", func() bool {
+	// Leaving is seen by the workshop and audited; a second session of
+	// the same person closing leaves them online.
+	online := func(user string) bool {
 		for _, p := range ws.Participants() {
-			if p.User == "olga" {
-				return !p.Online
+			if p.User == user {
+				return p.Online
 			}
 		}
 		return false
-	})
-	f.waitAudit(t, "olga's logout", func(e sshserve.AuditEvent) bool { return e.Event == "logout" && e.User == "olga" })
+	}
+	op2 := openTerm(t, f.dial(t, "olga"))
+	op2.waitText(10*time.Second, "olga (operator)")
+	op2.sess.Close()
+	waitUntil(t, 5*time.Second, "olga's second session to end", func() bool { return f.svc.srv.Active() == 3 })
+	f.waitAudit(t, "olga's first logout", func(e sshserve.AuditEvent) bool { return e.Event == "logout" && e.User == "olga" })
+	if !online("olga") {
+		t.Error("olga offline while her first session is still open")
+	}
+	op.sess.Close()
+	waitUntil(t, 5*time.Second, "olga offline", func() bool { return !online("olga") })
 }

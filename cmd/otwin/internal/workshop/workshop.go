@@ -49,6 +49,8 @@ type Participant struct {
 	Joined time.Time
 	// Online is whether the participant has a session open.
 	Online bool
+
+	sessions int // open sessions: one person may have several
 }
 
 // Score is one participant's line of the scoreboard.
@@ -181,7 +183,9 @@ func (w *Workshop) Advance() []error {
 	return errs
 }
 
-// Join records that user (with role) opened a session.
+// Join records that user (with role) opened a session. Each Join is
+// matched by one Leave; a user with several sessions stays online until
+// the last one closes.
 func (w *Workshop) Join(user, role string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -190,15 +194,17 @@ func (w *Workshop) Join(user, role string) {
 		p = &Participant{User: user, Role: role, Joined: w.now()}
 		w.participants[user] = p
 	}
+	p.sessions++
 	p.Role, p.Online = role, true
 }
 
-// Leave records that user closed their session.
+// Leave records that user closed one of their sessions.
 func (w *Workshop) Leave(user string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if p := w.participants[user]; p != nil {
-		p.Online = false
+	if p := w.participants[user]; p != nil && p.sessions > 0 {
+		p.sessions--
+		p.Online = p.sessions > 0
 	}
 }
 

@@ -138,3 +138,24 @@ func TestRelates(t *testing.T) {
 		}
 	}
 }
+
+// TestJoinLeaveSessions: a participant with two sessions stays online
+// until both have closed.
+func TestJoinLeaveSessions(t *testing.T) {
+	w := New(&scenarios.Scenario{Name: "line"}, &fakeTwin{now: time.Now}, nil)
+	online := func() bool { return w.Participants()[0].Online }
+	steps := []struct {
+		join bool
+		want bool
+	}{{true, true}, {true, true}, {false, true}, {false, false}, {false, false}, {true, true}}
+	for i, st := range steps {
+		if st.join {
+			w.Join("olga", "operator")
+		} else {
+			w.Leave("olga")
+		}
+		if got := online(); got != st.want {
+			t.Fatalf("step %d: online %v, want %v", i, got, st.want)
+		}
+	}
+}
