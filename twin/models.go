@@ -71,6 +71,8 @@ type tagRT struct {
 	errLogged bool
 	mach      int    // index of the tag's machine
 	key       string // expression environment variable, "" when unread
+	envNum    float64
+	envStr    string // value last put in the environment
 
 	// Last published value, with faults.
 	pNum    float64
@@ -377,7 +379,10 @@ func (e *Engine) setEnv(i int) {
 	rt := &e.rt[i]
 	if rt.key == "" {
 		rt.key = envKey(i)
+	} else if rt.envNum == rt.num && rt.envStr == rt.str {
+		return // unchanged: keep the boxed value
 	}
+	rt.envNum, rt.envStr = rt.num, rt.str
 	e.env[rt.key] = envValue(rt.typ, rt.num, rt.str)
 }
 
