@@ -418,8 +418,9 @@ func TestE2ESSHRoleViews(t *testing.T) {
 	})
 }
 
-// TestE2ESSHRefusals: an unknown key and a password are refused, and both
-// refusals are audited with the method (and the key's fingerprint).
+// TestE2ESSHRefusals: an unknown key, a password and keyboard-interactive
+// are refused, and every refusal is audited with the method (and the
+// key's fingerprint).
 func TestE2ESSHRefusals(t *testing.T) {
 	t.Parallel()
 	f := startSSHFixture(t, sshOpts{})
@@ -437,12 +438,21 @@ func TestE2ESSHRefusals(t *testing.T) {
 		c.Close()
 		t.Fatal("an unknown key got in under a listed name")
 	}
+	if c, err := dialSSH(f.svc.addr, "olga", gossh.KeyboardInteractive(func(string, string, []string, []bool) ([]string, error) {
+		return []string{"hunter2"}, nil
+	})); err == nil {
+		c.Close()
+		t.Fatal("keyboard-interactive got in")
+	}
 	fp := gossh.FingerprintSHA256(stranger.signer.PublicKey())
 	f.waitAudit(t, "refused unknown key", func(e sshserve.AuditEvent) bool {
 		return e.Event == "refused" && e.User == "mallory" && e.Method == "publickey" && e.Key == fp && e.Result == "unknown key"
 	})
 	f.waitAudit(t, "refused password", func(e sshserve.AuditEvent) bool {
 		return e.Event == "refused" && e.User == "olga" && e.Method == "password" && strings.Contains(e.Result, "disabled")
+	})
+	f.waitAudit(t, "refused keyboard-interactive", func(e sshserve.AuditEvent) bool {
+		return e.Event == "refused" && e.User == "olga" && e.Method == "keyboard-interactive"
 	})
 	for _, e := range f.audit(t) {
 		if e.Event == "login" {
