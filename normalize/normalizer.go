@@ -101,6 +101,7 @@ type tagState struct {
 	autoMapped      bool
 	lastServer      time.Time
 	lastReceivedRaw any
+	skewed          bool
 }
 
 type sourceState struct {
@@ -115,6 +116,7 @@ type sourceState struct {
 	gapsSeen   bool
 	gapActive  bool
 	skewActive bool
+	skewed     int // tags whose last fresh sample was skewed
 }
 
 // Stats count what a Normalizer did.
@@ -582,23 +584,7 @@ func (n *Normalizer) Apply(r connectors.Reading) (Sample, bool) {
 	} else if src.down {
 		n.sourceUp(src, now)
 	}
-	if t.rules.clockSkew > 0 && !r.SourceTime.IsZero() && !r.Received.IsZero() {
-		skew := r.Received.Sub(r.SourceTime)
-		dir := "behind"
-		if skew < 0 {
-			skew, dir = -skew, "ahead"
-		}
-		if skew > t.rules.clockSkew {
-			if !src.skewActive {
-				src.skewActive = true
-				n.alerts.Raise(AlertClockSkew, src.name, SeverityOf(AlertClockSkew),
-					fmt.Sprintf("clock skew: source clock %s %s on %s (limit %s)", skew.Round(time.Millisecond), dir, t.id, t.rules.clockSkew), now)
-			}
-		} else if src.skewActive {
-			src.skewActive = false
-			n.alerts.Clear(AlertClockSkew, src.name, now)
-		}
-	}
+	n.checkSkew(t, src, r, now)
 
 	// Tag-level rules.
 	if t.stale {
@@ -828,5 +814,50 @@ func (k Kind) String() string {
 		return "text"
 	default:
 		return "number"
+	}
+}
+
+// checkSkew runs the clock-skew rule on one reading, before t.lastSrc is
+// updated. Skew is the source clock's offset: against the server's own
+// timestamp when the reading has one (an OPC UA ServerTimestamp is stamped
+// when the server took the value, so it holds for values that have not
+// changed for a while), else against the time received — but only for a
+// value newer than the tag's last one, since an unchanged value (the first
+// notification of a subscription, a re-read) carries the time it last
+// changed, not the time it was read. The endpoint's alert is active while
+// any of its tags is skewed.
+func (n *Normalizer) checkSkew(t *tagState, src *sourceState, r connectors.Reading, now time.Time) {
+	if t.rules.clockSkew <= 0 || r.SourceTime.IsZero() {
+		return
+	}
+	var skew time.Duration
+	switch {
+	case !r.ServerTime.IsZero():
+		skew = r.ServerTime.Sub(r.SourceTime)
+	case !r.Received.IsZero() && !t.lastSrc.IsZero() && r.SourceTime.After(t.lastSrc):
+		skew = r.Received.Sub(r.SourceTime)
+	default:
+		return
+	}
+	dir := "behind"
+	if skew < 0 {
+		skew, dir = -skew, "ahead"
+	}
+	switch over := skew > t.rules.clockSkew; {
+	case over && !t.skewed:
+		t.skewed = true
+		src.skewed++
+		if !src.skewActive {
+			src.skewActive = true
+			n.alerts.Raise(AlertClockSkew, src.name, SeverityOf(AlertClockSkew),
+				fmt.Sprintf("clock skew: source clock %s %s on %s (limit %s)", skew.Round(time.Millisecond), dir, t.id, t.rules.clockSkew), now)
+		}
+	case !over && t.skewed:
+		t.skewed = false
+		src.skewed--
+		if src.skewed == 0 && src.skewActive {
+			src.skewActive = false
+			n.alerts.Clear(AlertClockSkew, src.name, now)
+		}
 	}
 }

@@ -261,3 +261,51 @@ func TestStaleSample(t *testing.T) {
 		t.Fatalf("stale sample repeated: %+v", out)
 	}
 }
+
+// An unchanged value carries the time it last changed: the first
+// notification of a subscription for a tag that has been steady for a
+// minute is not clock skew. A server timestamp, when present, is the
+// reference; the endpoint's alert stays while any of its tags is skewed.
+func TestClockSkewJudgesFreshValues(t *testing.T) {
+	cfg := Config{Points: []Point{
+		{Source: "s", Address: "a", Asset: "site/m", Tag: "a"},
+		{Source: "s", Address: "b", Asset: "site/m", Tag: "b"},
+	}}
+	n, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC)
+	read := func(addr string, at, src, server time.Time) {
+		n.Apply(connectors.Reading{Source: "s", Address: addr, Raw: 1.0, SourceTime: src, ServerTime: server, Received: at})
+	}
+	state := func() AlertState { st, _ := alertState(n, AlertClockSkew, "s"); return st }
+
+	read("a", t0, t0.Add(-time.Minute), time.Time{}) // steady for a minute, first sample
+	if st := state(); st != -1 {
+		t.Fatalf("first sample of a steady tag raised skew: state %v", st)
+	}
+	read("a", t0.Add(time.Second), t0.Add(-time.Minute), time.Time{}) // same value re-read
+	if st := state(); st != -1 {
+		t.Fatalf("re-read of an unchanged value raised skew: state %v", st)
+	}
+	read("a", t0.Add(2*time.Second), t0.Add(-8*time.Second), time.Time{}) // a new value, 10s late
+	if st := state(); st != ActiveUnacked {
+		t.Fatalf("fresh value 10s behind: state %v, want active", st)
+	}
+	// Tag b is fine, judged against its server timestamp even on its first
+	// sample; the endpoint stays skewed because of a.
+	read("b", t0.Add(3*time.Second), t0.Add(-time.Hour), t0.Add(-time.Hour))
+	if st := state(); st != ActiveUnacked {
+		t.Fatalf("a good tag cleared the endpoint's skew while another is skewed: state %v", st)
+	}
+	read("b", t0.Add(4*time.Second), t0.Add(-time.Hour), t0.Add(-time.Hour+30*time.Second)) // server says 30s
+	read("a", t0.Add(5*time.Second), t0.Add(5*time.Second), time.Time{})
+	if st := state(); st != ActiveUnacked {
+		t.Fatalf("skew cleared while b is 30s off its server: state %v", st)
+	}
+	read("b", t0.Add(6*time.Second), t0.Add(6*time.Second), t0.Add(6*time.Second))
+	if st := state(); st != RTNUnacked {
+		t.Fatalf("every tag back in step: state %v, want returned to normal", st)
+	}
+}
