@@ -818,7 +818,8 @@ func (p *tmuxPane) waitScreen(timeout time.Duration, texts ...string) {
 
 // TestE2ESSHOpenSSH: the OpenSSH client, in a real terminal (tmux), logs
 // in with a listed key, sees its role's view, works the keys and quits;
-// with an unlisted key it is refused.
+// a second session reuses the connection the first one left open
+// (ControlMaster); with an unlisted key it is refused.
 func TestE2ESSHOpenSSH(t *testing.T) {
 	t.Parallel()
 	for _, tool := range []string{"ssh", "tmux"} {
@@ -851,7 +852,15 @@ func TestE2ESSHOpenSSH(t *testing.T) {
 		return p
 	}
 
-	p := start("tom", sshArgs("tom", f.users["tom"].privPath))
+	// tom shares one connection between his sessions (ControlMaster):
+	// his first session ends while the connection stays, as the second
+	// session over it shows.
+	ctlPath := filepath.Join(dir, "cm")
+	tomArgs := sshArgs("tom", f.users["tom"].privPath) + " -o ControlMaster=auto -o ControlPath=" + ctlPath + " -o ControlPersist=60s"
+	t.Cleanup(func() {
+		exec.Command("ssh", "-F", "/dev/null", "-o", "ControlPath="+ctlPath, "-O", "exit", "tom@"+host).Run()
+	})
+	p := start("tom", tomArgs)
 	p.waitScreen(15*time.Second, "tom (trainer)", "[Faults]", "overheat")
 	// tab to the tree and down to the tags: the keys go through a real
 	// terminal, escape sequences and all.
@@ -863,7 +872,30 @@ func TestE2ESSHOpenSSH(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.waitScreen(10*time.Second, "ssh-exit=0")
-	f.waitAudit(t, "tom's logout", func(e sshserve.AuditEvent) bool { return e.Event == "logout" && e.User == "tom" })
+	first := f.waitAudit(t, "tom's logout", func(e sshserve.AuditEvent) bool { return e.Event == "logout" && e.User == "tom" })
+	if _, err := os.Stat(ctlPath); err != nil {
+		t.Fatalf("no control master after the first session: %v", err)
+	}
+	p = start("tom2", tomArgs)
+	p.waitScreen(15*time.Second, "tom (trainer)", "[Faults]")
+	var logins []sshserve.AuditEvent
+	waitUntil(t, 5*time.Second, "tom's second login", func() bool {
+		logins = logins[:0]
+		for _, e := range f.audit(t) {
+			if e.Event == "login" && e.User == "tom" {
+				logins = append(logins, e)
+			}
+		}
+		return len(logins) == 2
+	})
+	if logins[1].Remote != first.Remote {
+		t.Errorf("second session from %s, the first from %s: not one shared connection", logins[1].Remote, first.Remote)
+	}
+	if _, err := p.run("send-keys", "-t", "e2e", "q"); err != nil {
+		t.Fatal(err)
+	}
+	p.waitScreen(10*time.Second, "ssh-exit=0")
+	waitUntil(t, 5*time.Second, "no session left", func() bool { return f.svc.srv.Active() == 0 })
 
 	stranger := newSSHKey(t, dir, "mallory")
 	p = start("mallory", sshArgs("mallory", stranger.privPath))
