@@ -87,6 +87,7 @@ type demoTerm struct {
 	logFile  string
 	deadline time.Time
 	last     string
+	quitting bool // q was pressed: the demo may exit
 }
 
 const demoShellMarker = "otwin-e2e: shell before the demo"
@@ -226,6 +227,11 @@ func (tm *demoTerm) waitFor(what string, timeout time.Duration, cond func(lines 
 		if cond(lines) {
 			return lines
 		}
+		if !tm.quitting {
+			if b, err := os.ReadFile(tm.exitFile); err == nil {
+				tm.t.Fatalf("otwin demo ended (%s) while waiting for %s; last screen:\n%s", strings.TrimSpace(string(b)), what, tm.last)
+			}
+		}
 		if time.Now().After(deadline) {
 			tm.t.Fatalf("timed out after %s waiting for %s; last screen:\n%s", timeout, what, tm.last)
 		}
@@ -254,6 +260,7 @@ func (tm *demoTerm) dump() {
 func (tm *demoTerm) quit() {
 	tm.t.Helper()
 	start := time.Now()
+	tm.quitting = true
 	tm.send("q")
 	var exit string
 	if !pollUntil(15*time.Second, func() bool {
