@@ -33,7 +33,11 @@ process. Each participant connects with ssh and works the same live line from
 their role (from the users file). The trainer's session opens on the instructor
 console: start, pause and speed up the scenario, run the scenario's exercises
 (faults on a timeline with the response expected of each role), inject ad-hoc
-faults, and watch the live scoreboard.
+faults, and watch the live scoreboard. Its keys: space pauses and resumes the
+clock, + and - double and halve the speed (0.25x to 64x), enter starts the
+selected exercise, d writes the debrief now, f opens the fault panel, c comes
+back. Only users whose role is trainer get the console, and every console
+action is written to the audit log with their name.
 
 When the workshop ends (Ctrl-C) — or when the trainer asks — the debrief is
 written as Markdown and HTML: the injected faults, the alerts, every
