@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -62,7 +63,8 @@ func (s *session) record(kind, target, comment string, err error) {
 	if err != nil {
 		result = err.Error()
 		if errors.Is(err, errRefused) {
-			refused = err.Error()
+			// the reason alone: the workshop writes "refused: <reason>"
+			refused = strings.TrimPrefix(err.Error(), errRefused.Error()+": ")
 		}
 	}
 	s.audit.Record(sshserve.AuditEvent{Event: kind, User: s.user, Role: s.role, Remote: s.remote, Target: target, Comment: comment, Result: result})

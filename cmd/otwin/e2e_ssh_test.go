@@ -629,9 +629,9 @@ func TestE2ESSHSharedLiveView(t *testing.T) {
 	a.Mark()
 	a.send("a")
 	a.waitText(5*time.Second, "ack "+overheatAlert+" comment:")
+	b.Mark() // before the ack: the renderer draws a changed line once
 	a.send("pressure relief checked\r")
 	a.waitText(5*time.Second, "acknowledged "+overheatAlert)
-	b.Mark()
 	b.waitText(5*time.Second, " ACK 1 RTN")
 	var got normalize.Alert
 	for _, x := range f.col.Store.Alerts() {
@@ -659,9 +659,9 @@ func TestE2ESSHSharedLiveView(t *testing.T) {
 	b.waitText(5*time.Second, "shelve "+overheatAlert+" reason:")
 	b.send("sensor swap planned\r")
 	b.waitText(5*time.Second, "shelve for")
+	a.Mark()
 	b.send("15m\r")
 	b.waitText(5*time.Second, "shelved "+overheatAlert+" for 15m0s")
-	a.Mark()
 	a.waitText(5*time.Second, "SHLV 1")
 	f.waitAudit(t, "max's shelve", func(e sshserve.AuditEvent) bool {
 		return e.Event == "shelve" && e.User == "max" && e.Role == "maintenance" && e.Target == overheatAlert &&

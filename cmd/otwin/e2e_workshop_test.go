@@ -225,6 +225,9 @@ func TestE2EWorkshopExercise(t *testing.T) {
 				t.Errorf("%s lacks %q:\n%s", tc.name, w, tc.doc)
 			}
 		}
+		if strings.Contains(tc.doc, "refused: refused") {
+			t.Errorf("%s repeats \"refused\":\n%s", tc.name, tc.doc)
+		}
 	}
 
 	// Leaving is seen by the workshop and audited; a second session of

@@ -148,7 +148,7 @@ func (w *Workshop) Debrief() Report {
 					if a.Role != exp.Role || a.Refused != "" || !matchesAction(a.Kind, exp.Action) || a.Time.Before(o.Injected) {
 						continue
 					}
-					if a.Kind != "clear" && !relates(a.AlertTarget, target) {
+					if a.Kind != "clear" && !relates(w.alertTarget(a), target) {
 						continue
 					}
 					if a.Kind == "clear" && a.Target != st.Fault {

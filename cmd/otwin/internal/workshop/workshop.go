@@ -223,6 +223,24 @@ func (w *Workshop) Record(a Action) {
 	w.actions = append(w.actions, a)
 }
 
+// alertTarget is the tag or source of the alert an action is about. An
+// action may arrive before the workshop has seen its alert (a quick ack
+// races the workshop's own store subscription), so it is resolved when
+// asked: from the action, else the alert seen since, else the alert id
+// ("<kind>:<target>"). Called with w.mu held.
+func (w *Workshop) alertTarget(a Action) string {
+	if a.AlertTarget != "" {
+		return a.AlertTarget
+	}
+	if r := w.alerts[a.Target]; r != nil && r.Target != "" {
+		return r.Target
+	}
+	if _, target, ok := strings.Cut(a.Target, ":"); ok {
+		return target
+	}
+	return ""
+}
+
 // ObserveAlerts follows alert changes from the live store: raises (entering
 // ActiveUnacked from Normal or RTN) and clears.
 func (w *Workshop) ObserveAlerts(alerts []normalize.Alert) {

@@ -159,3 +159,34 @@ func TestJoinLeaveSessions(t *testing.T) {
 		}
 	}
 }
+
+// TestAckBeforeAlertSeen: an acknowledgement recorded before the workshop
+// has seen its alert (the operator's session was faster than the
+// workshop's own subscription) still meets the expectation.
+func TestAckBeforeAlertSeen(t *testing.T) {
+	clock := time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC)
+	now := func() time.Time { return clock }
+	sc := &scenarios.Scenario{
+		Name:   "line",
+		Faults: []scenarios.Fault{{Name: "hot", Kind: scenarios.OutOfRange, Target: "filler1/temp"}},
+		Exercises: []scenarios.Exercise{{Name: "overheat", Steps: []scenarios.ExerciseStep{{
+			Fault:  "hot",
+			Expect: []scenarios.Expectation{{Role: "operator", Action: "acknowledge", Within: scenarios.Duration(time.Minute)}},
+		}}}},
+	}
+	w := New(sc, &fakeTwin{now: now}, now)
+	w.Join("olga", "operator")
+	if err := w.StartExercise("overheat"); err != nil {
+		t.Fatal(err)
+	}
+	w.Advance()
+	id := "out_of_range:acme/line1/filler1/temp"
+	clock = clock.Add(time.Second)
+	w.Record(Action{User: "olga", Role: "operator", Kind: "acknowledge", Target: id})
+	clock = clock.Add(100 * time.Millisecond)
+	w.ObserveAlerts([]normalize.Alert{{ID: id, Kind: normalize.AlertOutOfRange, Target: "acme/line1/filler1/temp", State: normalize.ActiveAcked, LastActive: clock.Add(-500 * time.Millisecond)}})
+	rep := w.Debrief()
+	if len(rep.Outcomes) != 1 || rep.Outcomes[0].Result != "met" || rep.Outcomes[0].By != "olga" || rep.Outcomes[0].Response != time.Second {
+		t.Errorf("outcomes = %+v", rep.Outcomes)
+	}
+}
