@@ -671,7 +671,7 @@ func TestE2ESSHSharedLiveView(t *testing.T) {
 
 // TestE2ESSHIdleTimeout: a session with no key press is closed after the
 // idle timeout even though the dashboard keeps redrawing it, and the
-// logout is audited with the reason.
+// logout is audited with the reason; a session whose user types stays.
 func TestE2ESSHIdleTimeout(t *testing.T) {
 	t.Parallel()
 	const idle = 3 * time.Second
@@ -679,6 +679,27 @@ func TestE2ESSHIdleTimeout(t *testing.T) {
 	tm := openTerm(t, f.dial(t, "olga"))
 	start := time.Now()
 	tm.waitText(10*time.Second, "olga (operator)")
+	// max types every 300ms (moving the cursor) and must outlive olga.
+	busy := openTerm(t, f.dial(t, "max"))
+	busy.waitText(10*time.Second, "max (maintenance)")
+	stopTyping := make(chan struct{})
+	typed := make(chan struct{})
+	go func() {
+		defer close(typed)
+		tk := time.NewTicker(300 * time.Millisecond)
+		defer tk.Stop()
+		keys := []string{"j", "k"}
+		for i := 0; ; i++ {
+			select {
+			case <-stopTyping:
+				return
+			case <-tk.C:
+				if _, err := io.WriteString(busy.in, keys[i%2]); err != nil {
+					return
+				}
+			}
+		}
+	}()
 	// The screen keeps changing (clock, values, sparklines) while idle.
 	n0 := tm.bytesRead()
 	waitUntil(t, idle/2, "the idle dashboard to redraw", func() bool { return tm.bytesRead() > n0+200 })
@@ -694,7 +715,23 @@ func TestE2ESSHIdleTimeout(t *testing.T) {
 	f.waitAudit(t, "idle logout", func(e sshserve.AuditEvent) bool {
 		return e.Event == "logout" && e.User == "olga" && e.Result == "idle timeout"
 	})
-	waitUntil(t, 5*time.Second, "no active session", func() bool { return f.svc.srv.Active() == 0 })
+	// Past the time max's session would have been closed (its timeout
+	// plus the check period of idle/4): it is open only because the keys
+	// count.
+	waitUntil(t, 5*time.Second, "max's session older than the idle timeout", func() bool { return time.Since(start) > idle+2*time.Second })
+	close(stopTyping)
+	<-typed
+	if busy.closed() {
+		t.Error("a session with key presses every 300ms was closed as idle")
+	}
+	if n := f.svc.srv.Active(); n != 1 {
+		t.Errorf("%d sessions active, want max's alone", n)
+	}
+	for _, e := range f.audit(t) {
+		if e.Event == "logout" && e.User == "max" {
+			t.Errorf("max logged out: %+v", e)
+		}
+	}
 }
 
 // sessionGoroutines returns the stacks of goroutines that belong to a
