@@ -83,12 +83,19 @@ const (
 type (
 	consoleMsg struct {
 		seq      uint64 // clock actions issued when the load started
+		idle     bool   // no console action was in flight then
 		clock    Clock
 		clockErr error
 		ex       []Exercise
 		scores   []Score
 	}
 	consoleTickMsg struct{ gen uint64 }
+	// consoleDoneMsg is a console action's result; handling it lets the
+	// next action run.
+	consoleDoneMsg struct {
+		act  actionMsg
+		done chan struct{}
+	}
 )
 
 // consoleState is what the console last read.
@@ -103,24 +110,42 @@ type consoleState struct {
 	// seq counts clock actions; a load started before the latest action
 	// carries an old clock and is not shown.
 	seq uint64
-	// last is closed when the latest action has returned: actions run one
-	// after another, in the order of the keys (pause, then resume).
+	// last is closed once the latest action's result has been handled:
+	// actions run, and their results arrive, one after another in the
+	// order of the keys (pause, then resume).
 	last chan struct{}
+	// pending counts actions whose result has not been handled yet; a
+	// load started meanwhile may read a clock half way through them.
+	pending int
 }
 
-// serial returns a tea.Cmd running f after every earlier console action
-// has returned. It never blocks the update loop: the waiting happens in
-// the command's goroutine.
-func (s *state) serial(f func() tea.Msg) tea.Cmd {
+// serial returns a tea.Cmd running f once every earlier console action's
+// result has been handled. It never blocks the update loop: the waiting
+// happens in the command's goroutine, which gives up when the session
+// closes.
+func (s *state) serial(f func() actionMsg) tea.Cmd {
 	prev, done := s.con.last, make(chan struct{})
 	s.con.last = done
+	s.con.pending++
+	stop := s.stop
 	return func() tea.Msg {
-		defer close(done)
 		if prev != nil {
-			<-prev
+			select {
+			case <-prev:
+			case <-stop:
+				return nil
+			}
 		}
-		return f()
+		return consoleDoneMsg{act: f(), done: done}
 	}
+}
+
+// onConsoleDone lets the next console action run and returns the
+// action's result.
+func (s *state) onConsoleDone(msg consoleDoneMsg) actionMsg {
+	close(msg.done)
+	s.con.pending--
+	return msg.act
 }
 
 func (s *state) consoleAllowed() bool { return s.opts.Trainer != nil }
@@ -142,17 +167,17 @@ func (s *state) loadConsole() tea.Cmd {
 	if tr == nil {
 		return nil
 	}
-	seq := s.con.seq
+	seq, idle := s.con.seq, s.con.pending == 0
 	return func() tea.Msg {
 		c, err := tr.Clock()
-		return consoleMsg{seq: seq, clock: c, clockErr: err, ex: tr.Exercises(), scores: tr.Scoreboard()}
+		return consoleMsg{seq: seq, idle: idle, clock: c, clockErr: err, ex: tr.Exercises(), scores: tr.Scoreboard()}
 	}
 }
 
 // onConsole installs a console load.
 func (s *state) onConsole(msg consoleMsg) {
 	c := &s.con
-	if msg.seq == c.seq {
+	if msg.seq == c.seq && msg.idle {
 		if msg.clockErr != nil && (c.clockErr == nil || c.clockErr.Error() != msg.clockErr.Error()) {
 			s.setMsg("clock: "+msg.clockErr.Error(), true)
 		}
@@ -173,7 +198,7 @@ func (s *state) togglePause() tea.Cmd {
 	s.con.seq++
 	if s.con.clock.Paused {
 		s.con.clock.Paused = false
-		return s.serial(func() tea.Msg {
+		return s.serial(func() actionMsg {
 			if err := tr.Resume(); err != nil {
 				return actionMsg{"resume", err}
 			}
@@ -181,7 +206,7 @@ func (s *state) togglePause() tea.Cmd {
 		})
 	}
 	s.con.clock.Paused = true
-	return s.serial(func() tea.Msg {
+	return s.serial(func() actionMsg {
 		if err := tr.Pause(); err != nil {
 			return actionMsg{"pause", err}
 		}
@@ -206,7 +231,7 @@ func (s *state) scaleSpeed(factor float64) tea.Cmd {
 	}
 	s.con.seq++
 	s.con.clock.Speed = next
-	return s.serial(func() tea.Msg {
+	return s.serial(func() actionMsg {
 		return actionMsg{"speed " + fmtSpeed(next), tr.SetSpeed(next)}
 	})
 }
@@ -218,7 +243,7 @@ func (s *state) startExercise() tea.Cmd {
 		return nil
 	}
 	name := s.con.ex[s.con.exl.cur].Name
-	return s.serial(func() tea.Msg {
+	return s.serial(func() actionMsg {
 		if err := tr.StartExercise(name); err != nil {
 			return actionMsg{"start " + name, err}
 		}
@@ -233,7 +258,7 @@ func (s *state) writeDebrief() tea.Cmd {
 		return nil
 	}
 	s.setMsg("writing the debrief…", false)
-	return s.serial(func() tea.Msg {
+	return s.serial(func() actionMsg {
 		path, err := tr.WriteDebrief()
 		if err != nil {
 			return actionMsg{"debrief", err}

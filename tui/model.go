@@ -81,6 +81,7 @@ type state struct {
 	feedMu sync.Mutex // Init and Close may race when Options.Context ends early
 	closed bool
 	once   sync.Once
+	stop   chan struct{} // closed by Close
 	st     styles
 
 	w, h        int
@@ -190,7 +191,7 @@ type rate struct {
 // New returns the TUI model for one session reading b. It takes a
 // snapshot of b at once; the live feed is subscribed in Init.
 func New(b Backend, opts Options) Model {
-	s := &state{b: b, opts: opts, expanded: map[string]bool{}, rates: map[string]rate{}, skew: map[string]skew{}}
+	s := &state{b: b, opts: opts, expanded: map[string]bool{}, rates: map[string]rate{}, skew: map[string]skew{}, stop: make(chan struct{})}
 	s.now = opts.Now
 	if s.now == nil {
 		s.now = time.Now
@@ -237,6 +238,7 @@ func New(b Backend, opts Options) Model {
 // after the program has ended.
 func (m Model) Close() {
 	m.s.once.Do(func() {
+		close(m.s.stop)
 		m.s.feedMu.Lock()
 		defer m.s.feedMu.Unlock()
 		m.s.closed = true
@@ -565,6 +567,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case consoleMsg:
 		s.onConsole(msg)
 		return m, nil
+	case consoleDoneMsg:
+		return m.Update(s.onConsoleDone(msg))
 	case consoleTickMsg:
 		if msg.gen != s.con.gen || s.view != viewConsole {
 			return m, nil
