@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 import (
@@ -8,8 +10,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -83,6 +87,7 @@ type demoTerm struct {
 	sock     string
 	dir      string
 	exitFile string
+	pidFile  string // the demo's process id
 	errFile  string
 	logFile  string
 	deadline time.Time
@@ -99,8 +104,9 @@ var demoSockSeq struct {
 
 // startDemoTerm opens a w×h terminal running `otwin demo args...` with
 // NO_COLOR=1 (the cursor is then marked with ">"), a temporary data
-// directory and the user e2e. The demo's standard error goes to a file:
-// whatever it holds was written over the dashboard.
+// directory and the user e2e. The demo's standard error goes to a file,
+// so that anything written there, which would scroll the dashboard, is
+// reported rather than corrupting the screen the test reads.
 func startDemoTerm(t *testing.T, bin string, w, h int, args ...string) *demoTerm {
 	t.Helper()
 	demoSockSeq.Lock()
@@ -114,6 +120,7 @@ func startDemoTerm(t *testing.T, bin string, w, h int, args ...string) *demoTerm
 	tm := &demoTerm{
 		t: t, sock: sock, dir: dir,
 		exitFile: filepath.Join(dir, "exit"),
+		pidFile:  filepath.Join(dir, "pid"),
 		errFile:  filepath.Join(dir, "stderr"),
 		logFile:  filepath.Join(dir, "data", "otwin.log"),
 		deadline: time.Now().Add(demoSessionLimit),
@@ -123,12 +130,12 @@ func startDemoTerm(t *testing.T, bin string, w, h int, args ...string) *demoTerm
 		quoted[i] = demoShellQuote(a)
 	}
 	script := fmt.Sprintf(`echo %s
-NO_COLOR=1 %s demo --data-dir %s --user e2e %s 2>%s
+NO_COLOR=1 sh -c 'echo $$ > "$0"; exec "$@"' %s %s demo --data-dir %s --user e2e %s 2>%s
 rc=$?
 echo "EXIT=$rc" > %s
 echo "EXIT=$rc"
 exec cat
-`, demoShellQuote(demoShellMarker), demoShellQuote(bin), demoShellQuote(filepath.Join(dir, "data")), strings.Join(quoted, " "),
+`, demoShellQuote(demoShellMarker), demoShellQuote(tm.pidFile), demoShellQuote(bin), demoShellQuote(filepath.Join(dir, "data")), strings.Join(quoted, " "),
 		demoShellQuote(tm.errFile), demoShellQuote(tm.exitFile))
 	runSh := filepath.Join(dir, "run.sh")
 	if err := os.WriteFile(runSh, []byte(script), 0o600); err != nil {
@@ -141,12 +148,9 @@ exec cat
 		kill := exec.Command("tmux", "-L", sock, "kill-server")
 		kill.Env = demoTmuxEnv()
 		_ = kill.Run()
-		// The demo gets SIGHUP with its terminal; give it a moment to
-		// leave its data directory before removing it.
-		pollUntil(5*time.Second, func() bool {
-			_, err := os.Stat(tm.exitFile)
-			return err == nil || !tm.alive()
-		})
+		// The demo gets SIGHUP with its terminal; it must be gone before
+		// its data directory is removed.
+		tm.reap()
 		_ = os.RemoveAll(dir)
 	})
 	tm.tmux("-f", os.DevNull, "new-session", "-d", "-s", "demo",
@@ -181,11 +185,22 @@ func demoTmuxEnv() []string {
 	return env
 }
 
-// alive reports whether the tmux server still answers.
-func (tm *demoTerm) alive() bool {
-	cmd := exec.Command("tmux", "-L", tm.sock, "has-session", "-t", "demo")
-	cmd.Env = demoTmuxEnv()
-	return cmd.Run() == nil
+// reap waits up to 10s for the demo's process to end, then kills it.
+func (tm *demoTerm) reap() {
+	b, err := os.ReadFile(tm.pidFile)
+	if err != nil {
+		return // never started
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 1 {
+		return
+	}
+	gone := func() bool { return syscall.Kill(pid, 0) == syscall.ESRCH }
+	if !pollUntil(10*time.Second, gone) {
+		tm.t.Errorf("otwin demo (pid %d) still running 10s after its terminal closed; killing it", pid)
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+		pollUntil(5*time.Second, gone)
+	}
 }
 
 // screen captures the visible pane, one string per row, trailing blanks
@@ -322,7 +337,7 @@ func checkDemoFrame(t *testing.T, lines []string) {
 
 // demoTagRow matches a row of the tag table: cursor mark, tag id, value (with
 // unit), quality badge.
-var demoTagRow = regexp.MustCompile(`^[>› ](\S+/\S+)\s+(\S.*?)\s+(GOOD|BAD|UNCERT|STALE|OLD)\s`)
+var demoTagRow = regexp.MustCompile(`^[>› ](\S+/\S+)\s+(\S.*?)\s+(GOOD|UNCR|BAD)\s`)
 
 // demoPaneRight is the part of a row right of the tree's divider (the whole
 // row when there is none).
