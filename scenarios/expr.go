@@ -98,20 +98,77 @@ func exprRefs(machine, src string) (refs []exprRef, err error) {
 		}
 		return nil, &ExprError{Line: 1, Column: 1, Msg: perr.Error()}
 	}
-	w := &refWalker{machine: machine, src: src}
-	w.walk(tree.Node, nil)
-	if w.err != nil {
-		return nil, w.err
+	visit := func(n ast.Node, name string) error {
+		from := n.Location().From
+		switch n := n.(type) {
+		case *ast.MemberNode:
+			// Point at the machine's name, where machine.tag starts.
+			from = n.Node.Location().From
+		case *ast.CallNode:
+			m, t, ok := strings.Cut(name, "/")
+			if !ok || m == "" || t == "" || strings.Contains(t, "/") {
+				return exprErrorAt(src, n.Arguments[0], "%s(%q): want \"machine/tag\"", TagFunc, name)
+			}
+		}
+		refs = append(refs, exprRef{name: name, from: from})
+		return nil
 	}
-	return w.refs, nil
+	compared := func(ref int, lit string) {
+		refs[ref].lit, refs[ref].hasLit = lit, true
+	}
+	if err := walkRefs(tree, machine, visit, compared); err != nil {
+		return nil, err
+	}
+	return refs, nil
 }
 
-// refWalker collects references from an expression tree.
+// WalkRefs calls visit for every tag reference of tree, an expression
+// parsed by github.com/expr-lang/expr/parser and written on a tag of
+// machine, in source order. It is the one reading of the rules ExprRefs
+// documents, shared by the validator and the engine.
+//
+// n is the node that reads the tag, the node to replace to read it
+// another way:
+//
+//   - an *ast.IdentifierNode speed: ref is machine + "/speed";
+//   - an *ast.MemberNode capper1.torque or capper1["torque"]: ref is
+//     "capper1/torque";
+//   - the *ast.CallNode tag("..."): ref is the argument as written.
+//     WalkRefs does not check its form: the validator requires
+//     "machine/tag", the engine also accepts a tag's full ID.
+//
+// The walk stops at the first error, which WalkRefs returns: visit's error
+// unchanged, or an *ExprError positioned in tree.Source when the
+// expression uses an element ExprRefs does not allow (a function other
+// than tag and expr's builtins, a tag named at run time, a $-name). A nil
+// tree has no references. WalkRefs does not modify tree and never panics
+// on a tree the parser returned; concurrent calls are safe as long as no
+// one modifies the tree meanwhile.
+func WalkRefs(tree *parser.Tree, machine string, visit func(n ast.Node, ref string) error) error {
+	return walkRefs(tree, machine, visit, nil)
+}
+
+// walkRefs is WalkRefs that also calls compared, when not nil, for each
+// reference compared with a string literal by == or != (state ==
+// "Running"), with the reference's 0-based index in visit order.
+func walkRefs(tree *parser.Tree, machine string, visit func(n ast.Node, ref string) error, compared func(ref int, lit string)) error {
+	if tree == nil {
+		return nil
+	}
+	w := &refWalker{machine: machine, src: tree.Source.String(), visit: visit, compared: compared}
+	w.walk(tree.Node, nil)
+	return w.err
+}
+
+// refWalker finds the references of an expression tree.
 type refWalker struct {
-	machine string
-	src     string
-	refs    []exprRef
-	err     *ExprError
+	machine  string
+	src      string
+	visit    func(n ast.Node, ref string) error
+	compared func(ref int, lit string)
+	// n counts the references visited so far.
+	n   int
+	err error
 }
 
 // fail records the first error, at node n.
@@ -119,8 +176,13 @@ func (w *refWalker) fail(n ast.Node, format string, args ...any) {
 	if w.err != nil {
 		return
 	}
-	line, col := position(w.src, n.Location().From)
-	w.err = &ExprError{Line: line, Column: col, Msg: fmt.Sprintf(format, args...)}
+	w.err = exprErrorAt(w.src, n, format, args...)
+}
+
+// exprErrorAt is an *ExprError at node n of the expression src.
+func exprErrorAt(src string, n ast.Node, format string, args ...any) *ExprError {
+	line, col := position(src, n.Location().From)
+	return &ExprError{Line: line, Column: col, Msg: fmt.Sprintf(format, args...)}
 }
 
 // position turns a rune offset into a 1-based line and column.
@@ -142,8 +204,16 @@ func position(src string, from int) (line, col int) {
 	return line, col
 }
 
+// add visits the reference name that node n reads.
 func (w *refWalker) add(n ast.Node, name string) {
-	w.refs = append(w.refs, exprRef{name: name, from: n.Location().From})
+	if w.err != nil {
+		return
+	}
+	if err := w.visit(n, name); err != nil {
+		w.err = err
+		return
+	}
+	w.n++
 }
 
 // isRefNode reports whether n is a node that reads one tag.
@@ -175,16 +245,16 @@ func (w *refWalker) walk(n ast.Node, scope []string) {
 	case *ast.UnaryNode:
 		w.walk(n.Node, scope)
 	case *ast.BinaryNode:
-		l0 := len(w.refs)
+		l0 := w.n
 		w.walk(n.Left, scope)
-		l1 := len(w.refs)
+		l1 := w.n
 		w.walk(n.Right, scope)
-		if w.err == nil && (n.Operator == "==" || n.Operator == "!=") {
+		if w.err == nil && w.compared != nil && (n.Operator == "==" || n.Operator == "!=") {
 			if s, ok := n.Right.(*ast.StringNode); ok && l1-l0 == 1 && isRefNode(n.Left) {
-				w.refs[l0].lit, w.refs[l0].hasLit = s.Value, true
+				w.compared(l0, s.Value)
 			}
-			if s, ok := n.Left.(*ast.StringNode); ok && len(w.refs)-l1 == 1 && isRefNode(n.Right) {
-				w.refs[l1].lit, w.refs[l1].hasLit = s.Value, true
+			if s, ok := n.Left.(*ast.StringNode); ok && w.n-l1 == 1 && isRefNode(n.Right) {
+				w.compared(l1, s.Value)
 			}
 		}
 	case *ast.ChainNode:
@@ -197,7 +267,7 @@ func (w *refWalker) walk(n ast.Node, scope []string) {
 				w.fail(n.Property, "tag of machine %q must be named literally (machine.tag or machine[\"tag\"])", id.Value)
 				return
 			}
-			w.add(id, id.Value+"/"+prop.Value)
+			w.add(n, id.Value+"/"+prop.Value)
 			return
 		}
 		w.walk(n.Node, scope)
@@ -223,11 +293,6 @@ func (w *refWalker) walk(n ast.Node, scope []string) {
 		s, ok := n.Arguments[0].(*ast.StringNode)
 		if !ok {
 			w.fail(n.Arguments[0], "%s needs a string literal \"machine/tag\"", TagFunc)
-			return
-		}
-		m, t, ok := strings.Cut(s.Value, "/")
-		if !ok || m == "" || t == "" || strings.Contains(t, "/") {
-			w.fail(n.Arguments[0], "%s(%q): want \"machine/tag\"", TagFunc, s.Value)
 			return
 		}
 		w.add(n, s.Value)
