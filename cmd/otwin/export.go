@@ -35,6 +35,9 @@ func exportSources(sc *scenarios.Scenario, eps []endpoint) (*sources.File, error
 			if t.Range != nil {
 				p.Range = &sources.Range{Low: t.Range.Low, High: t.Range.High}
 			}
+			if frozenWatch(t, !hasUA && hasMB) {
+				p.Rules = &sources.Rules{Frozen: frozenWindow}
+			}
 			switch {
 			case hasUA:
 				id := t.NodeID
@@ -111,4 +114,39 @@ func registerWidth(t scenarios.DataType) int {
 	default:
 		return 1
 	}
+}
+
+// frozenWindow is how long a noisy value may stay identical before the
+// exported sources call it frozen.
+const frozenWindow = 10 * time.Second
+
+// frozenWatch reports whether a tag's model keeps its value moving, so that
+// an identical value for frozenWindow means the sensor froze (a stuck
+// fault): the model has noise or a random walk whose step is well above
+// the resolution the value is read at (a Modbus integer register with a
+// scale reads in steps of that scale).
+func frozenWatch(t *scenarios.Tag, viaModbus bool) bool {
+	if t.Model == nil {
+		return false
+	}
+	var move float64
+	if t.Model.Noise != nil {
+		move = t.Model.Noise.StdDev
+	}
+	if rw := t.Model.RandomWalk; rw != nil && rw.Step > move {
+		move = rw.Step
+	}
+	if move <= 0 {
+		return false
+	}
+	resolution := 0.0
+	if viaModbus && t.Modbus != nil && t.Modbus.Type.Integer() {
+		resolution = t.Modbus.Scale
+		if resolution == 0 {
+			resolution = 1
+		}
+	} else if t.Type.Integer() {
+		resolution = 1
+	}
+	return move >= 2*resolution
 }

@@ -192,7 +192,7 @@ func startTwin(ctx context.Context, sc *scenarios.Scenario, cfg twinConfig) (_ *
 		if err != nil {
 			return nil, fmt.Errorf("control endpoint: %w", err)
 		}
-		hs := &http.Server{Handler: control.Handler(eng), ReadHeaderTimeout: 5 * time.Second}
+		hs := &http.Server{Handler: control.Handler(eng, cfg.Logger.With("part", "control")), ReadHeaderTimeout: 5 * time.Second}
 		go hs.Serve(ln)
 		rt.ControlURL = "http://" + ln.Addr().String()
 		rt.closers = append(rt.closers, func() error {

@@ -90,6 +90,7 @@ type Workshop struct {
 	tw  Twin
 	now func() time.Time
 
+	advMu        sync.Mutex // serializes Advance
 	mu           sync.Mutex
 	started      time.Time
 	participants map[string]*Participant
@@ -157,6 +158,10 @@ func (r *run) done() bool {
 // new events. Call it periodically (every ~100ms); it returns the errors
 // of faults that could not be injected.
 func (w *Workshop) Advance() []error {
+	// One Advance at a time (the follow loop and a debrief may both call
+	// it): the event cursor moves in order and no event is taken twice.
+	w.advMu.Lock()
+	defer w.advMu.Unlock()
 	elapsed := time.Duration(w.tw.Status().Elapsed)
 	var due []string
 	w.mu.Lock()
@@ -175,7 +180,10 @@ func (w *Workshop) Advance() []error {
 			errs = append(errs, fmt.Errorf("exercise fault %s: %w", f, err))
 		}
 	}
-	evs, next := w.tw.Events(w.cursor)
+	w.mu.Lock()
+	cursor := w.cursor
+	w.mu.Unlock()
+	evs, next := w.tw.Events(cursor)
 	w.mu.Lock()
 	w.events = append(w.events, evs...)
 	w.cursor = next
