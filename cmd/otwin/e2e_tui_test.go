@@ -85,6 +85,7 @@ func demoRaceBuild() bool {
 type demoTerm struct {
 	t        *testing.T
 	sock     string
+	socket   string // the server's socket file
 	dir      string
 	exitFile string
 	pidFile  string // the demo's process id
@@ -148,6 +149,9 @@ exec cat
 		kill := exec.Command("tmux", "-L", sock, "kill-server")
 		kill.Env = demoTmuxEnv()
 		_ = kill.Run()
+		if tm.socket != "" {
+			_ = os.Remove(tm.socket) // the server leaves it behind
+		}
 		// The demo gets SIGHUP with its terminal; it must be gone before
 		// its data directory is removed.
 		tm.reap()
@@ -155,6 +159,7 @@ exec cat
 	})
 	tm.tmux("-f", os.DevNull, "new-session", "-d", "-s", "demo",
 		"-x", fmt.Sprint(w), "-y", fmt.Sprint(h), "sh "+demoShellQuote(runSh))
+	tm.socket = strings.TrimSpace(tm.tmux("display", "-p", "-t", "demo", "#{socket_path}"))
 	return tm
 }
 
