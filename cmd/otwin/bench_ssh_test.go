@@ -143,6 +143,12 @@ func TestSSHSoak(t *testing.T) {
 		t.Errorf("soak client: %v", err)
 	}
 
+	// The client process is gone: every session and its goroutines end.
+	waitUntil(t, 30*time.Second, "every session to end", func() bool { return f.svc.srv.Active() == 0 })
+	var left []string
+	if !pollUntil(10*time.Second, func() bool { left = sessionGoroutines(); return len(left) == 0 }) {
+		t.Errorf("%d session goroutines left after every session ended", len(left))
+	}
 	if active != n || res.Closed != 0 || res.Silent != 0 {
 		t.Errorf("sessions: %d active at the end of the window, %d closed in it, %d silent; want %d, 0, 0", active, res.Closed, res.Silent, n)
 	}
@@ -248,4 +254,27 @@ func TestSSHSoakClient(t *testing.T) {
 			fmt.Println("SOAK " + string(out))
 		}
 	}
+}
+
+// BenchmarkSSHSessionOpen is the cost of one login as a class arrives:
+// connect, authenticate with a key, open a PTY session and draw the first
+// dashboard (user and role in the status bar), then close. Clients run in
+// the same process, so ns/op includes both ends of the SSH handshake.
+func BenchmarkSSHSessionOpen(b *testing.B) {
+	f := startSSHFixture(b, sshOpts{})
+	signer := f.users["olga"].signer
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		c, err := dialSSH(f.svc.addr, "olga", gossh.PublicKeys(signer))
+		if err != nil {
+			b.Fatal(err)
+		}
+		tm := openTerm(b, c)
+		tm.waitText(10*time.Second, "olga (operator)")
+		tm.sess.Close()
+		c.Close()
+	}
+	b.StopTimer()
+	waitUntil(b, 10*time.Second, "every session to end", func() bool { return f.svc.srv.Active() == 0 })
 }

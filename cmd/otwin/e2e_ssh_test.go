@@ -256,6 +256,8 @@ type term struct {
 	mark int
 	n    int64 // bytes read in total
 	done chan struct{}
+	// more is signalled (without blocking) after each read
+	more chan struct{}
 }
 
 // open starts a dashboard session on c.
@@ -279,7 +281,7 @@ func openTerm(t testing.TB, c *gossh.Client) *term {
 	if err := s.Shell(); err != nil {
 		t.Fatalf("shell: %v", err)
 	}
-	tm := &term{t: t, sess: s, in: in, done: make(chan struct{})}
+	tm := &term{t: t, sess: s, in: in, done: make(chan struct{}), more: make(chan struct{}, 1)}
 	go func() {
 		defer close(tm.done)
 		buf := make([]byte, 32<<10)
@@ -290,6 +292,10 @@ func openTerm(t testing.TB, c *gossh.Client) *term {
 				tm.out = append(tm.out, buf[:n]...)
 				tm.n += int64(n)
 				tm.mu.Unlock()
+				select {
+				case tm.more <- struct{}{}:
+				default:
+				}
 			}
 			if err != nil {
 				return
@@ -334,10 +340,11 @@ func (tm *term) Mark() {
 	tm.mu.Unlock()
 }
 
-// waitText waits until every one of texts appeared since the last Mark.
+// waitText waits until every one of texts appeared since the last Mark,
+// looking again after each read from the server.
 func (tm *term) waitText(timeout time.Duration, texts ...string) {
 	tm.t.Helper()
-	ok := pollUntil(timeout, func() bool {
+	shows := func() bool {
 		s := tm.screen()
 		for _, x := range texts {
 			if !strings.Contains(s, squeeze(x)) {
@@ -345,7 +352,19 @@ func (tm *term) waitText(timeout time.Duration, texts ...string) {
 			}
 		}
 		return true
-	})
+	}
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	ok := shows()
+	for !ok {
+		select {
+		case <-tm.more:
+			ok = shows()
+			continue
+		case <-deadline.C:
+		}
+		break
+	}
 	if !ok {
 		s := tm.screen()
 		if len(s) > 4000 {
