@@ -469,9 +469,10 @@ func (tm *demoTerm) waitLive() {
 	})
 }
 
-// TestDemoTerminal builds the otwin binary and runs `otwin demo` (the
-// bottling line) in real terminals: the user's path at 120×40 and a short
-// one at 80×24.
+// TestDemoTerminal builds the otwin binary and runs `otwin demo` in real
+// terminals, side by side: the bottling line along a user's path at
+// 120×40, the bottling line at 80×24 (values, help, quit), and the cnc and
+// pasteurizer examples (values, quit).
 func TestDemoTerminal(t *testing.T) {
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux is not installed: the terminal test of otwin demo needs it (.ci/run installs it)")
