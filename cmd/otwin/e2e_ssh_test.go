@@ -147,20 +147,9 @@ func startSSHFixture(t testing.TB, o sshOpts) *sshFixture {
 func serveSSH(t testing.TB, tw *e2eTwin, col *e2eCollector, title string, o sshOpts, hooks sshHooks) *sshFixture {
 	t.Helper()
 	dir := t.TempDir()
-	f := &sshFixture{tw: tw, col: col, users: map[string]*sshUser{}, dir: dir, auditPath: filepath.Join(dir, "audit.jsonl")}
-	var yml strings.Builder
-	yml.WriteString("users:\n")
-	for _, u := range o.users {
-		k := newSSHKey(t, dir, u[0])
-		role, faults := strings.CutSuffix(u[1], "+faults")
-		k.role = role
-		f.users[u[0]] = k
-		fmt.Fprintf(&yml, "  - name: %s\n    role: %s\n    keys: [%q]\n    allow_faults: %t\n", u[0], role, k.authorized, faults)
-	}
-	usersFile := filepath.Join(dir, "users.yaml")
-	if err := os.WriteFile(usersFile, []byte(yml.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	f := &sshFixture{tw: tw, col: col, dir: dir, auditPath: filepath.Join(dir, "audit.jsonl")}
+	var usersFile string
+	f.users, usersFile = writeUsers(t, dir, o.users)
 	idle := o.idle
 	if idle == 0 {
 		idle = time.Hour
@@ -179,6 +168,27 @@ func serveSSH(t testing.TB, tw *e2eTwin, col *e2eCollector, title string, o sshO
 	})
 	f.svc = svc
 	return f
+}
+
+// writeUsers makes a key for each user (name, role; "engineer+faults" is
+// an engineer allowed to inject faults) and writes dir/users.yaml.
+func writeUsers(t testing.TB, dir string, list [][2]string) (map[string]*sshUser, string) {
+	t.Helper()
+	users := map[string]*sshUser{}
+	var yml strings.Builder
+	yml.WriteString("users:\n")
+	for _, u := range list {
+		k := newSSHKey(t, dir, u[0])
+		role, faults := strings.CutSuffix(u[1], "+faults")
+		k.role = role
+		users[u[0]] = k
+		fmt.Fprintf(&yml, "  - name: %s\n    role: %s\n    keys: [%q]\n    allow_faults: %t\n", u[0], role, k.authorized, faults)
+	}
+	path := filepath.Join(dir, "users.yaml")
+	if err := os.WriteFile(path, []byte(yml.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return users, path
 }
 
 // audit returns the audit log's events so far.

@@ -4,9 +4,13 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/otwin/otwin/cmd/otwin/internal/workshop"
 	"github.com/otwin/otwin/tui/sshserve"
@@ -250,4 +254,122 @@ func TestE2EWorkshopExercise(t *testing.T) {
 	}
 	op.sess.Close()
 	waitUntil(t, 5*time.Second, "olga offline", func() bool { return !online("olga") })
+}
+
+// lockedBuffer is a strings.Builder safe for a command's writer goroutine.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestE2EWorkshopCommand runs otwin workshop itself (flags and all) on a
+// scenario file: --exercise starts the exercise at once, the operator
+// acknowledges over SSH, and ending the command writes the debrief into
+// --report-dir and the audit into --data-dir.
+func TestE2EWorkshopCommand(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	scenario := filepath.Join(dir, "press.yaml")
+	if err := os.WriteFile(scenario, []byte(workshopScenario), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	users, usersFile := writeUsers(t, dir, [][2]string{{"tom", "trainer"}, {"olga", "operator"}})
+	data, reports := filepath.Join(dir, "data"), filepath.Join(dir, "reports")
+
+	root := newRoot()
+	var out, errs lockedBuffer
+	root.SetOut(&out)
+	root.SetErr(&errs)
+	root.SetArgs([]string{"workshop", scenario, "--users", usersFile, "--listen", "127.0.0.1:0",
+		"--data-dir", data, "--report-dir", reports, "--exercise", "hot-press", "--idle-timeout", "1m", "--log-level", "warn"})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+
+	addrRE := regexp.MustCompile(`workshop "sshline" on (\S+) \(ssh -p \d+ <host>\); exercises: \[hot-press\]`)
+	var addr string
+	waitUntil(t, 20*time.Second, "the workshop's address on stdout", func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("otwin workshop ended: %v\nstderr: %s", err, errs.String())
+		default:
+		}
+		if m := addrRE.FindStringSubmatch(out.String()); m != nil {
+			addr = m[1]
+			return true
+		}
+		return false
+	})
+	c, err := dialSSH(addr, "olga", gossh.PublicKeys(users["olga"].signer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	op := openTerm(t, c)
+	op.waitText(10*time.Second, "olga (operator)", "press1/temp")
+	op.waitText(10*time.Second, "value 150 above high limit 100") // the exercise's fault, 2s in
+	op.send(":")
+	op.waitText(2*time.Second, ":")
+	op.send("alerts\r")
+	op.waitText(5*time.Second, "[Alerts]")
+	op.send("/")
+	op.send("out_of_range\r")
+	op.Mark()
+	op.send("a")
+	op.waitText(5*time.Second, "ack "+overheatAlert+" comment:")
+	op.send("on it\r")
+	op.waitText(5*time.Second, "acknowledged "+overheatAlert)
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("otwin workshop: %v\nstderr: %s", err, errs.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("otwin workshop did not end within 20s of its context")
+	}
+	if !strings.Contains(out.String(), "debrief written to "+filepath.Join(reports, "debrief.md")) {
+		t.Errorf("stdout: %s", out.String())
+	}
+	md, err := os.ReadFile(filepath.Join(reports, "debrief.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{
+		"fault overheat injected on press1/temp",
+		"olga (operator) acknowledge " + overheatAlert + ` — "on it"`,
+		"| hot-press | overheat |",
+		"| operator | acknowledge | 30s | olga |",
+		"| met |",
+	} {
+		if !strings.Contains(string(md), w) {
+			t.Errorf("debrief.md lacks %q:\n%s", w, md)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(reports, "debrief.html")); err != nil {
+		t.Error(err)
+	}
+	audit, err := os.ReadFile(filepath.Join(data, "audit.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{`"event":"login","user":"olga"`, `"event":"acknowledge","user":"olga"`} {
+		if !strings.Contains(string(audit), w) {
+			t.Errorf("audit lacks %s:\n%s", w, audit)
+		}
+	}
 }
