@@ -57,7 +57,8 @@ type Participant struct {
 type Score struct {
 	User string
 	Role string
-	// AlertsSeen counts alerts raised while the participant was online.
+	// AlertsSeen counts alerts raised since the participant first joined
+	// (also while they were offline).
 	AlertsSeen int
 	// Acks counts acknowledgements; MeanAck is their mean time from the
 	// alert's first activation.
