@@ -117,18 +117,10 @@ func TestE2EShippedScenarios(t *testing.T) {
 			}
 			t.Run("no_false_alerts", func(t *testing.T) {
 				// Without any fault, no alert but out_of_range may rise.
-				//
-				// Known bug (normalize), seen with bottling: normalize/normalizer.go,
-				// Apply, clock-skew rule. Skew is taken as Received − SourceTime, but an
-				// OPC UA SourceTimestamp is when the value last changed (Part 4), so the
-				// first notification of a value that has not changed for a while
-				// (filler1/speed_sp, a constant; palletizer1/layer, a step) is seconds to
-				// hours "old" and raises clock_skew on its source. And the alert is per
-				// source but judged per reading: the next reading of another tag with a
-				// small skew clears it, the next old one raises it again, so it flaps
-				// (filler1-opcua raised 7 times in 3s). Skew should be judged on values
-				// that changed (or ServerTime − SourceTime), never on the first reading
-				// after a (re)subscribe (Reading.Info set), and per source over a window.
+				// A regression test: the clock-skew rule once took Received −
+				// SourceTime of every reading, and an OPC UA source time is
+				// when the value last changed, so old unchanged values raised
+				// (and flapped) clock_skew (fixed in normalize d06c794).
 				// Watch a while: until twice as many samples as tags came.
 				pollUntil(5*time.Second, func() bool {
 					n := 0
@@ -145,7 +137,7 @@ func TestE2EShippedScenarios(t *testing.T) {
 					}
 				}
 				if len(bad) > 0 {
-					t.Skipf("known bug: false alerts without any fault (see the comment above): %v", bad)
+					t.Errorf("alerts without any fault: %v", bad)
 				}
 			})
 		})
@@ -223,9 +215,6 @@ func TestE2EFaults(t *testing.T) {
 	setRules(t, f, faultAsset+"uav/stuck", sources.Rules{Frozen: 1500 * time.Millisecond})
 	setRules(t, f, faultAsset+"mbslow/v", sources.Rules{Stale: time.Second})
 	sourceOf(t, f, faultAsset+"mbslow/v").Modbus.Timeout = 5 * time.Second
-	// A constant's source time is its last change, long ago: see
-	// TestE2ENoFalseAlerts.
-	setRules(t, f, faultAsset+"uav/sp", sources.Rules{ClockSkew: -1})
 	for _, tag := range []string{"v", "w"} {
 		setRules(t, f, faultAsset+"uax/"+tag, sources.Rules{ClockSkew: 2 * time.Second})
 	}
@@ -240,10 +229,6 @@ func TestE2EFaults(t *testing.T) {
 		return true
 	})
 	// The scenario must start clean for the alerts below to mean anything.
-	// The first values can carry a source time from before the engine's
-	// first tick (the twin takes seconds to start under load): the
-	// clock_skew they raise (see TestE2EShippedScenarios) clears with the
-	// next values.
 	var active []string
 	if !pollUntil(10*time.Second, func() bool {
 		active = active[:0]
@@ -511,14 +496,48 @@ machines:
         model:
           sine: {offset: 50, amplitude: 10, period: 20s}
           noise: {stddev: 0.5}
+      - name: c
+        model: {constant: {value: 5}}
 `)
 	tw := startE2ETwin(t, sc)
 	f := exportFast(t, sc, tw.Endpoints)
 	setRules(t, f, "dev/v", sources.Rules{ClockSkew: 2 * time.Second})
+	setRules(t, f, "dev/c", sources.Rules{ClockSkew: 2 * time.Second})
 	col := startE2ECollector(t, f)
-	waitUntil(t, 20*time.Second, "dev/v Good", func() bool {
-		s, ok := col.Store.Latest("dev/v")
-		return ok && s.Status.IsGood()
+	waitUntil(t, 20*time.Second, "dev/v and dev/c Good", func() bool {
+		v, ok1 := col.Store.Latest("dev/v")
+		c, ok2 := col.Store.Latest("dev/c")
+		return ok1 && ok2 && v.Status.IsGood() && c.Status.IsGood()
+	})
+
+	t.Run("resubscribe_old_constant", func(t *testing.T) {
+		// After a reconnect the server sends a constant again with the
+		// source time of its last change, older than the skew limit: that
+		// is no clock skew (a regression test, see
+		// TestE2EShippedScenarios/no_false_alerts).
+		c, _ := col.Store.Latest("dev/c")
+		waitUntil(t, 10*time.Second, "dev/c's source time older than 3s", func() bool {
+			return time.Since(c.SourceTime) > 3*time.Second
+		})
+		before, _ := healthOf(col.Store, "dev-opcua")
+		mark := col.Rec.Mark()
+		if _, err := tw.Control.Inject(context.Background(), scenarios.Fault{Name: "drop", Kind: scenarios.Disconnect, Target: "dev"}); err != nil {
+			t.Fatal(err)
+		}
+		waitUntil(t, 10*time.Second, "dev-opcua reconnected", func() bool {
+			h, _ := healthOf(col.Store, "dev-opcua")
+			return h.Reconnects > before.Reconnects && h.State == connectors.Connected
+		})
+		n := col.Rec.Count("dev/c")
+		waitUntil(t, 5*time.Second, "dev/c again after the reconnect", func() bool { return col.Rec.Count("dev/c") > n })
+		if a, _, ok := col.Rec.AlertSince(mark, "clock_skew:dev-opcua", "raised"); ok {
+			t.Errorf("a constant re-sent after a reconnect raised %s: %s", a.Alert.ID, a.Alert.Message)
+		}
+	})
+	// Let any clock_skew of the reconnect above clear first.
+	waitUntil(t, 5*time.Second, "no clock_skew active", func() bool {
+		a, ok := col.Normalizer.Alerts().Get("clock_skew:dev-opcua")
+		return !ok || !a.Active()
 	})
 	mark := col.Rec.Mark()
 	fault := scenarios.Fault{Name: "behind", Kind: scenarios.ClockSkew, Target: "dev", Skew: scenarios.Duration(-30 * time.Second)}
