@@ -82,6 +82,9 @@ func exportSources(sc *scenarios.Scenario, eps []endpoint) (*sources.File, error
 					UnitID:       mbEP.UnitID,
 					PollInterval: 500 * time.Millisecond,
 					Timeout:      time.Second,
+					// The twin refuses reads of unmapped registers, as most
+					// PLCs do: merge only adjacent points.
+					MaxGap: -1,
 				},
 				Points: mb,
 			})
@@ -92,14 +95,17 @@ func exportSources(sc *scenarios.Scenario, eps []endpoint) (*sources.File, error
 }
 
 // exportUnit writes a scenario unit as its UNECE code, which both halves
-// accept; unknown units are passed through for the sources validator to
-// name.
+// accept, or as its symbol when it has no code; unknown units are passed
+// through for the sources validator to name.
 func exportUnit(u string) string {
 	if u == "" {
 		return ""
 	}
 	if unit, ok := scenarios.LookupUnit(u); ok {
-		return unit.Code
+		if unit.Code != "" {
+			return unit.Code
+		}
+		return unit.Symbol // a unit with no UNECE code (e.g. bottles/min)
 	}
 	return u
 }

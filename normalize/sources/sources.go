@@ -84,7 +84,9 @@ type Modbus struct {
 	PollInterval time.Duration `yaml:"poll_interval,omitempty" json:"poll_interval,omitempty"`
 	// Timeout of one request. Default 1s.
 	Timeout time.Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
-	// MaxGap is how many unused registers a merged read may span. Default 16.
+	// MaxGap is how many unused registers a merged read may span. Default
+	// 16; negative merges adjacent points only (for devices that refuse
+	// reads of unmapped registers).
 	MaxGap int `yaml:"max_gap,omitempty" json:"max_gap,omitempty"`
 }
 
