@@ -952,6 +952,19 @@ func TestE2ESSHOpenSSH(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.waitScreen(5*time.Second, "[Tree]", "press1/temp")
+	// A smaller terminal: ssh forwards the window change and the dashboard
+	// lays itself out again, title on the first line, status bar on the
+	// second to last, nothing wrapped.
+	if out, err := p.run("resize-window", "-t", "e2e", "-x", "80", "-y", "24"); err != nil {
+		t.Fatalf("tmux resize: %v: %s", err, out)
+	}
+	if !pollUntil(5*time.Second, func() bool {
+		lines := strings.Split(strings.TrimRight(p.capture(), "\n"), "\n")
+		return len(lines) == 24 && strings.HasPrefix(strings.TrimSpace(lines[0]), "otwin — sshline") &&
+			strings.Contains(lines[22], "tom (trainer)")
+	}) {
+		t.Fatalf("after resizing to 80×24 the pane shows:\n%s", p.capture())
+	}
 	if _, err := p.run("send-keys", "-t", "e2e", "q"); err != nil {
 		t.Fatal(err)
 	}
