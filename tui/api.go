@@ -138,6 +138,10 @@ type Options struct {
 	Role Role
 	// Faults, when non-nil, enables the fault panel.
 	Faults FaultControl
+	// FaultsForAll offers the fault panel whatever the role (a local
+	// session: the person at the terminal runs the twin); otherwise
+	// operators are not offered it. The backend still decides.
+	FaultsForAll bool
 	// Title is shown at the top left; empty means "otwin".
 	Title string
 	// FrameRate caps redraws caused by live data, per second; 0 means 10.

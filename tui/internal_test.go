@@ -477,11 +477,11 @@ func (b countingStub) Subscribe() Feed { return &countingFeed{stubFeed{ch: make(
 func TestDroppedShown(t *testing.T) {
 	m := New(countingStub{generated(10)}, Options{Now: func() time.Time { return epoch }, NoColor: true})
 	m.Init()
-	if v := m.View(); !strings.Contains(v, "dropped 0") {
+	if v := m.View(); !strings.Contains(v, "coalesced 0") {
 		t.Fatalf("no drop count:\n%s", v)
 	}
 	m.Update(clockMsg{})
-	if v := m.View(); !strings.Contains(v, "dropped 5") {
+	if v := m.View(); !strings.Contains(v, "coalesced 5") {
 		t.Errorf("drop count not refreshed:\n%s", v)
 	}
 }

@@ -100,6 +100,7 @@ var keymap = []binding{
 	{scopeTree, []string{"enter", " "}, "enter space", "expand / collapse node; on a machine, go to its tags", actToggle},
 	{scopeTree, []string{"right", "l"}, "→ l", "expand; on an open node, go to its tags", actExpand},
 	{scopeTree, []string{"left", "h"}, "← h", "collapse; go to parent", actCollapse},
+	{scopeTree, []string{"/"}, "/", "filter the tags of the selected node", actFilter},
 
 	{scopeTable, []string{"enter"}, "enter", "tag detail", actOpen},
 	{scopeTable, []string{"left", "h"}, "← h", "back to the asset tree", actCollapse},

@@ -847,7 +847,7 @@ func (s *state) views() []view {
 }
 
 func (s *state) faultsAllowed() bool {
-	return s.opts.Faults != nil && s.role != RoleOperator
+	return s.opts.Faults != nil && (s.opts.FaultsForAll || s.role != RoleOperator)
 }
 
 func (s *state) scope() scope {

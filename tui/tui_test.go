@@ -514,3 +514,21 @@ func TestNoConsole(t *testing.T) {
 		})
 	}
 }
+
+// A local session (FaultsForAll) offers the fault panel to an operator;
+// the tree's "/" filters the selected node's tags.
+func TestLocalOperatorFaultsAndTreeFilter(t *testing.T) {
+	p := demo.NewLine()
+	p.User, p.Role = "alice", tui.RoleTrainer // the plant accepts injections
+	m := tui.New(p, tui.Options{User: "alice", Role: tui.RoleOperator, Faults: p, FaultsForAll: true, Now: fixedNow, NoColor: true, FaultRefresh: time.Hour})
+	t.Cleanup(m.Close)
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(80, 24))
+	s := &session{t: t, plant: p, m: m, tm: tm}
+	s.keys("/", "temp", "enter")
+	s.waitOutput("/temp")
+	s.keys("f")
+	v := s.final()
+	if !strings.Contains(v, "[Faults]") {
+		t.Errorf("local operator did not get the fault panel:\n%s", v)
+	}
+}

@@ -331,7 +331,7 @@ func (s *state) statusBar(w int) string {
 		user = "-"
 	}
 	u, a, r, z := s.alertCounts()
-	left := fmt.Sprintf(" %s (%s) │ UNACK %d ACK %d RTN %d SHLV %d │ dropped %d", user, s.role, u, a, r, z, s.dropped)
+	left := fmt.Sprintf(" %s (%s) │ UNACK %d ACK %d RTN %d SHLV %d │ coalesced %d", user, s.role, u, a, r, z, s.dropped)
 	if s.feedClosed {
 		left += " │ feed closed"
 	}
@@ -822,7 +822,7 @@ func (s *state) viewTagDetail(w, h int) []string {
 		s.kv(w, "source time", fmtTime(t.SourceTime)),
 		s.kv(w, "server time", fmtTime(t.ServerTime)),
 		s.kv(w, "received", fmtTime(t.Received)+"  ("+ageSince(now, t.Received)+" ago)"),
-		s.kv(w, "skew", t.Skew().String()),
+		s.kv(w, "skew", t.Skew().Round(time.Millisecond).String()),
 		s.kv(w, "last good", lastGoodLine(t, now)),
 	}
 	if !t.Status.IsGood() || t.Err != "" {
