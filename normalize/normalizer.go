@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -621,9 +622,9 @@ func (n *Normalizer) Apply(r connectors.Reading) (Sample, bool) {
 	numGood := kind == Number && !status.IsBad() && masked != connectors.UncertainNoCommunicationLastUsableValue
 	if low || high {
 		if low {
-			n.raise(t, bitRange, AlertOutOfRange, now, "value %g below low limit %g", v, t.rng.Low)
+			n.raise(t, bitRange, AlertOutOfRange, now, "value %s below low limit %s", num(v), num(t.rng.Low))
 		} else {
-			n.raise(t, bitRange, AlertOutOfRange, now, "value %g above high limit %g", v, t.rng.High)
+			n.raise(t, bitRange, AlertOutOfRange, now, "value %s above high limit %s", num(v), num(t.rng.High))
 		}
 	} else if numGood {
 		n.clear(t, bitRange, AlertOutOfRange, now)
@@ -634,7 +635,7 @@ func (n *Normalizer) Apply(r connectors.Reading) (Sample, bool) {
 			limit *= t.rng.High - t.rng.Low
 		}
 		if d := math.Abs(v - t.good); d > limit {
-			n.raise(t, bitSpike, AlertSpike, now, "jump of %g from %g to %g (limit %g)", d, t.good, v, limit)
+			n.raise(t, bitSpike, AlertSpike, now, "jump of %s from %s to %s (limit %s)", num(d), num(t.good), num(v), num(limit))
 		} else {
 			n.clear(t, bitSpike, AlertSpike, now)
 		}
@@ -642,7 +643,7 @@ func (n *Normalizer) Apply(r connectors.Reading) (Sample, bool) {
 	if numGood && t.rules.frozen > 0 {
 		if t.frozenSet && v == t.frozenVal {
 			if now.Sub(t.frozenSince) >= t.rules.frozen {
-				n.raise(t, bitFrozen, AlertFrozen, now, "value %g unchanged for %s (limit %s)", v, now.Sub(t.frozenSince).Round(time.Millisecond), t.rules.frozen)
+				n.raise(t, bitFrozen, AlertFrozen, now, "value %s unchanged for %s (limit %s)", num(v), now.Sub(t.frozenSince).Round(time.Millisecond), t.rules.frozen)
 			}
 		} else {
 			t.frozenSet, t.frozenVal, t.frozenSince = true, v, now
@@ -788,7 +789,7 @@ func (n *Normalizer) Tick(now time.Time, dst []Sample) []Sample {
 		}
 		if t.rules.frozen > 0 && t.frozenSet && t.active&bitFrozen == 0 && t.lastStatus.IsGood() &&
 			t.lastValue == t.frozenVal && now.Sub(t.frozenSince) >= t.rules.frozen {
-			n.raise(t, bitFrozen, AlertFrozen, now, "value %g unchanged for %s (limit %s)", t.frozenVal, now.Sub(t.frozenSince).Round(time.Millisecond), t.rules.frozen)
+			n.raise(t, bitFrozen, AlertFrozen, now, "value %s unchanged for %s (limit %s)", num(t.frozenVal), now.Sub(t.frozenSince).Round(time.Millisecond), t.rules.frozen)
 		}
 	}
 	for _, src := range n.srcList {
@@ -861,3 +862,7 @@ func (n *Normalizer) checkSkew(t *tagState, src *sourceState, r connectors.Readi
 		}
 	}
 }
+
+// num formats a value for an alert message: six significant digits, so
+// that 20.400000000000002 reads 20.4.
+func num(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }

@@ -79,9 +79,14 @@ func fmtNum(v float64) string {
 	return strings.TrimSuffix(s, ".")
 }
 
-// fmtValue formats a sample's value with its unit.
+// fmtValue formats a sample's value with its unit. A bad sample has no
+// current value: it shows its last good value in parentheses (never as if
+// current), or "—".
 func fmtValue(t *normalize.Sample) string {
-	if t.Status.IsBad() && t.Raw == nil {
+	if t.Status.IsBad() {
+		if t.HasLastGood {
+			return "(" + fmtLastGood(t) + ")"
+		}
 		return "—"
 	}
 	switch t.Kind {
