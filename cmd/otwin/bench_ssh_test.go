@@ -223,6 +223,9 @@ func TestSSHSoakClient(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
+	if t.Failed() { // a session's first screen never came (see the log)
+		t.FailNow()
+	}
 	fmt.Println("SOAK ready")
 	in := bufio.NewScanner(os.Stdin)
 	var (
