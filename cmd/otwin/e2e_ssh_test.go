@@ -818,7 +818,7 @@ func cpuOver(t testing.TB, window time.Duration) float64 {
 // TestE2ESSHSessionEndOnOpenConnection: ending a session while its
 // connection stays open (as under ControlMaster) stops every goroutine of
 // the session and leaves the CPU quiet; the connection still serves a new
-// session afterwards.
+// session afterwards, and dropping that connection ends its session too.
 func TestE2ESSHSessionEndOnOpenConnection(t *testing.T) {
 	// Not parallel: it counts goroutines and CPU of the whole process.
 	f := startSSHFixture(t, sshOpts{})
@@ -861,6 +861,13 @@ func TestE2ESSHSessionEndOnOpenConnection(t *testing.T) {
 	tm2 := openTerm(t, c)
 	tm2.waitText(10*time.Second, "olga (operator)")
 	f.waitAudit(t, "olga's logout", func(e sshserve.AuditEvent) bool { return e.Event == "logout" && e.User == "olga" })
+
+	// The connection dropping under a running session ends it as cleanly.
+	c.Close()
+	waitUntil(t, 5*time.Second, "the server to end the dropped session", func() bool { return f.svc.srv.Active() == 0 })
+	if !pollUntil(5*time.Second, func() bool { left = sessionGoroutines(); return len(left) == 0 }) {
+		t.Fatalf("%d session goroutines left after the connection dropped:\n%s", len(left), strings.Join(left, "\n\n"))
+	}
 }
 
 // tmuxPane drives a command in a detached tmux session on a private
