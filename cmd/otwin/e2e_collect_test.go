@@ -399,6 +399,15 @@ func TestE2EFaults(t *testing.T) {
 		// point of the device is refused): the alert returns to normal at
 		// that reprobe. OTWIN_E2E_LONG=1 waits 65s for it (or the duration
 		// it gives, e.g. OTWIN_E2E_LONG=3m).
+		//
+		// Known bug (connectors/modbus, session.probeBad): measured, the
+		// alert cleared 117s after the exception ended, not ~60s. With no
+		// request for a minute the twin's server closes the idle
+		// connection (modbusserver ReadTimeout, 60s, as many devices do);
+		// the reprobe then fails on the closed connection, and probeBad
+		// has already set s.bad[p] = time.Now(), so the point waits another
+		// full minute. A reprobe that fails on the transport should be
+		// retried after the redial, not a minute later.
 		if cleared(t, i, id, 3*time.Second) {
 			return
 		}
