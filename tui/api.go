@@ -142,6 +142,9 @@ type Options struct {
 	// session: the person at the terminal runs the twin); otherwise
 	// operators are not offered it. The backend still decides.
 	FaultsForAll bool
+	// LockRole refuses ":role" (an SSH session's role comes from the users
+	// file; showing another would mislead its user).
+	LockRole bool
 	// Title is shown at the top left; empty means "otwin".
 	Title string
 	// FrameRate caps redraws caused by live data, per second; 0 means 10.

@@ -1445,6 +1445,10 @@ func (s *state) command(line string) tea.Cmd {
 			s.setMsg("role: "+string(s.role), false)
 			return nil
 		}
+		if s.opts.LockRole {
+			s.setMsg("the role of this session is "+string(s.role)+": it comes from the users file", true)
+			return nil
+		}
 		r, err := ParseRole(f[1])
 		if err != nil {
 			s.setMsg(err.Error(), true)

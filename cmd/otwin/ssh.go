@@ -100,7 +100,7 @@ func startSSH(ctx context.Context, o sshOptions, dataDir string, col *collector,
 				policy: rolePolicy(s.User.Role, s.User.AllowFaults), audit: audit, onAction: hooks.onAction,
 			}
 			opts := tui.Options{
-				User: s.User.Name, Role: role, Title: title, Renderer: s.Renderer,
+				User: s.User.Name, Role: role, Title: title, Renderer: s.Renderer, LockRole: true,
 				Width: s.Width, Height: s.Height,
 				// the session's end closes its feed and store subscription
 				Context: s.Context,

@@ -210,8 +210,13 @@ func (s *Server) session(next ssh.Handler) ssh.Handler {
 		defer s.active.Add(-1)
 		s.cfg.Audit.Record(AuditEvent{Event: "login", User: user.Name, Role: user.Role, Remote: rem, Method: "publickey", Key: gossh.FingerprintSHA256(sess.PublicKey())})
 		start := time.Now()
+		var idled atomic.Bool // closed by the idle timeout
 		defer func() {
-			s.cfg.Audit.Record(AuditEvent{Event: "logout", User: user.Name, Role: user.Role, Remote: rem, Comment: time.Since(start).Round(time.Second).String()})
+			e := AuditEvent{Event: "logout", User: user.Name, Role: user.Role, Remote: rem, Comment: time.Since(start).Round(time.Second).String()}
+			if idled.Load() {
+				e.Result = "idle timeout"
+			}
+			s.cfg.Audit.Record(e)
 		}()
 
 		ctx, cancel := context.WithCancel(sess.Context())
@@ -237,18 +242,21 @@ func (s *Server) session(next ssh.Handler) ssh.Handler {
 			tea.WithInput(in), tea.WithOutput(sess), tea.WithAltScreen(),
 			tea.WithContext(ctx), tea.WithoutSignalHandler(),
 			tea.WithEnvironment(append(sess.Environ(), "TERM="+pty.Term)))
-		go s.watch(ctx, cancel, p, winCh, in, user, rem)
+		go s.watch(ctx, cancel, p, winCh, in, &idled)
 		if _, err := p.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) && !errors.Is(err, context.Canceled) {
 			s.cfg.Logger.Warn("ssh session ended with an error", "user", user.Name, "err", err)
 		}
 		p.Kill()
+		if idled.Load() {
+			fmt.Fprintf(sess.Stderr(), "\r\notwin: closed after %s without input\r\n", s.cfg.IdleTimeout)
+		}
 		_ = sess.Exit(0)
 	}
 }
 
 // watch forwards window changes and enforces the idle timeout; it returns
 // when the session ends or the window-change channel closes.
-func (s *Server) watch(ctx context.Context, cancel context.CancelFunc, p *tea.Program, winCh <-chan ssh.Window, in *inputClock, user *User, rem string) {
+func (s *Server) watch(ctx context.Context, cancel context.CancelFunc, p *tea.Program, winCh <-chan ssh.Window, in *inputClock, idled *atomic.Bool) {
 	var tick <-chan time.Time
 	if s.cfg.IdleTimeout > 0 {
 		period := s.cfg.IdleTimeout / 4
@@ -271,7 +279,7 @@ func (s *Server) watch(ctx context.Context, cancel context.CancelFunc, p *tea.Pr
 			p.Send(tea.WindowSizeMsg{Width: w.Width, Height: w.Height})
 		case <-tick:
 			if in.idle() >= s.cfg.IdleTimeout {
-				s.cfg.Audit.Record(AuditEvent{Event: "logout", User: user.Name, Role: user.Role, Remote: rem, Result: "idle timeout"})
+				idled.Store(true)
 				cancel()
 				return
 			}

@@ -245,8 +245,19 @@ func TestIdleTimeoutWhileRedrawing(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("idle session still open while redrawing")
 	}
-	if !hasEvent(auditEvents(t, f), func(e AuditEvent) bool { return e.Result == "idle timeout" && e.User == "tom" }) {
-		t.Errorf("idle timeout not audited:\n%s", f.audit.String())
+	waitFor(t, "the idle logout in the audit log", func() bool {
+		return hasEvent(auditEvents(t, f), func(e AuditEvent) bool {
+			return e.Event == "logout" && e.Result == "idle timeout" && e.User == "tom"
+		})
+	})
+	n := 0
+	for _, e := range auditEvents(t, f) {
+		if e.Event == "logout" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d logout lines for one session:\n%s", n, f.audit.String())
 	}
 }
 
