@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/spf13/cobra"
-
-	"github.com/otwin/otwin/twin/control"
 )
 
 func init() { register(newDemoCmd) }
@@ -49,24 +46,12 @@ SCENARIO is a scenario file or the name of a built-in example (` + exampleNames(
 			if err != nil {
 				return err
 			}
-			rt, err := startTwin(ctx, sc, twinConfig{Host: "127.0.0.1", Ephemeral: true, DataDir: dataDir, Logger: logger.With("part", "twin")})
+			line, err := startLocalLine(ctx, sc, dataDir, logger)
 			if err != nil {
 				return err
 			}
-			defer rt.Close()
-			f, err := exportSources(sc, rt.Endpoints)
-			if err != nil {
-				return err
-			}
-			col, err := newCollector(f, dataDir, logger.With("part", "collector"))
-			if err != nil {
-				return fmt.Errorf("exported sources: %w", err)
-			}
-			ctl, err := control.NewClient(rt.ControlURL, nil)
-			if err != nil {
-				return err
-			}
-			return runDashboard(ctx, col, opts, ctl)
+			defer line.Close()
+			return runDashboard(ctx, line.Collector, opts, line.Control)
 		},
 	}
 	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "directory for certificates and the log")

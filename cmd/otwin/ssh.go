@@ -178,7 +178,7 @@ refusals and every action are written to the audit log.`,
 			}
 			defer closeLog()
 			var (
-				f     *sources.File
+				col   *collector
 				ctl   *control.Client
 				title string
 			)
@@ -187,27 +187,21 @@ refusals and every action are written to the audit log.`,
 				if err != nil {
 					return err
 				}
-				rt, err := startTwin(ctx, sc, twinConfig{Host: "127.0.0.1", Ephemeral: true, DataDir: dataDir, Logger: logger.With("part", "twin")})
+				line, err := startLocalLine(ctx, sc, dataDir, logger)
 				if err != nil {
 					return err
 				}
-				defer rt.Close()
-				if f, err = exportSources(sc, rt.Endpoints); err != nil {
-					return err
-				}
-				if ctl, err = control.NewClient(rt.ControlURL, nil); err != nil {
-					return err
-				}
-				title = "otwin — " + sc.Name
+				defer line.Close()
+				col, ctl, title = line.Collector, line.Control, "otwin · "+sc.Name
 			} else {
-				if f, err = sources.Load(sourcesFile); err != nil {
+				f, err := sources.Load(sourcesFile)
+				if err != nil {
 					return err
 				}
-				title = "otwin — " + filepath.Base(sourcesFile)
-			}
-			col, err := newCollector(f, dataDir, logger.With("part", "collector"))
-			if err != nil {
-				return err
+				if col, err = newCollector(f, dataDir, logger.With("part", "collector")); err != nil {
+					return err
+				}
+				title = "otwin · " + filepath.Base(sourcesFile)
 			}
 			ctx, cancel := context.WithCancel(ctx)
 			defer cancel()

@@ -225,3 +225,44 @@ func (rt *runningTwin) Close() error {
 	rt.closers = nil
 	return errors.Join(errs...)
 }
+
+// localLine is a twin on loopback with the collector reading it over the
+// wire through the twin's exported sources: what demo, ssh --scenario and
+// workshop run in one process.
+type localLine struct {
+	Twin      *runningTwin
+	Collector *collector
+	// Control is a client of the twin's control API (the fault panel).
+	Control *control.Client
+}
+
+// startLocalLine starts sc's twin on free loopback ports and builds the
+// collector of its exported sources (not yet running: call
+// Collector.Run). Close stops the twin.
+func startLocalLine(ctx context.Context, sc *scenarios.Scenario, dataDir string, logger *slog.Logger) (_ *localLine, err error) {
+	rt, err := startTwin(ctx, sc, twinConfig{Host: "127.0.0.1", Ephemeral: true, DataDir: dataDir, Logger: logger.With("part", "twin")})
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			rt.Close()
+		}
+	}()
+	f, err := exportSources(sc, rt.Endpoints)
+	if err != nil {
+		return nil, err
+	}
+	col, err := newCollector(f, dataDir, logger.With("part", "collector"))
+	if err != nil {
+		return nil, fmt.Errorf("exported sources: %w", err)
+	}
+	ctl, err := control.NewClient(rt.ControlURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &localLine{Twin: rt, Collector: col, Control: ctl}, nil
+}
+
+// Close stops the twin and its servers.
+func (l *localLine) Close() error { return l.Twin.Close() }

@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/otwin/otwin/cmd/otwin/internal/workshop"
-	"github.com/otwin/otwin/twin/control"
 )
 
 func init() { register(newWorkshopCmd) }
@@ -57,23 +56,12 @@ participant's actions, and response times per role.`,
 			if err != nil {
 				return err
 			}
-			rt, err := startTwin(ctx, sc, twinConfig{Host: "127.0.0.1", Ephemeral: true, DataDir: dataDir, Logger: logger.With("part", "twin")})
+			line, err := startLocalLine(ctx, sc, dataDir, logger)
 			if err != nil {
 				return err
 			}
-			defer rt.Close()
-			f, err := exportSources(sc, rt.Endpoints)
-			if err != nil {
-				return err
-			}
-			ctl, err := control.NewClient(rt.ControlURL, nil)
-			if err != nil {
-				return err
-			}
-			col, err := newCollector(f, dataDir, logger.With("part", "collector"))
-			if err != nil {
-				return err
-			}
+			defer line.Close()
+			rt, col, ctl := line.Twin, line.Collector, line.Control
 			if reportDir == "" {
 				reportDir = "otwin-debrief-" + time.Now().Format("20060102-150405")
 			}
@@ -82,7 +70,7 @@ participant's actions, and response times per role.`,
 			runErr := make(chan error, 1)
 			go func() { runErr <- col.Run(ctx) }()
 			go followWorkshop(ctx, ws, col, logger)
-			svc, err := startSSH(ctx, o, dataDir, col, ctl, "otwin workshop — "+sc.Name, sshHooks{
+			svc, err := startSSH(ctx, o, dataDir, col, ctl, "workshop · "+sc.Name, sshHooks{
 				join:  ws.Join,
 				leave: ws.Leave,
 				onAction: func(user, role, kind, target, comment, refused string) {
