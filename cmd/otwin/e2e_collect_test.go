@@ -555,7 +555,6 @@ machines:
 	tw := startE2ETwin(t, sc)
 	f := exportFast(t, sc, tw.Endpoints)
 	setRules(t, f, "dev/v", sources.Rules{ClockSkew: 2 * time.Second})
-	setRules(t, f, "dev/c", sources.Rules{ClockSkew: 2 * time.Second})
 	col := startE2ECollector(t, f)
 	waitUntil(t, 20*time.Second, "dev/v and dev/c Good", func() bool {
 		v, ok1 := col.Store.Latest("dev/v")
@@ -569,8 +568,9 @@ machines:
 		// is no clock skew (a regression test, see
 		// TestE2EShippedScenarios/no_false_alerts).
 		c, _ := col.Store.Latest("dev/c")
-		waitUntil(t, 10*time.Second, "dev/c's source time older than 3s", func() bool {
-			return time.Since(c.SourceTime) > 3*time.Second
+		// Older than its skew limit (the default, 5s).
+		waitUntil(t, 15*time.Second, "dev/c's source time older than 6s", func() bool {
+			return time.Since(c.SourceTime) > 6*time.Second
 		})
 		before, _ := healthOf(col.Store, "dev-opcua")
 		mark := col.Rec.Mark()
@@ -587,11 +587,9 @@ machines:
 			t.Errorf("a constant re-sent after a reconnect raised %s: %s", a.Alert.ID, a.Alert.Message)
 		}
 	})
-	// Let any clock_skew of the reconnect above clear first.
-	waitUntil(t, 5*time.Second, "no clock_skew active", func() bool {
-		a, ok := col.Normalizer.Alerts().Get("clock_skew:dev-opcua")
-		return !ok || !a.Active()
-	})
+	// A clock 30s behind: the data must go on (dev/v changes every tick)
+	// and the skew must show.
+	pre, _ := col.Normalizer.Alerts().Get("clock_skew:dev-opcua")
 	mark := col.Rec.Mark()
 	fault := scenarios.Fault{Name: "behind", Kind: scenarios.ClockSkew, Target: "dev", Skew: scenarios.Duration(-30 * time.Second)}
 	if _, err := tw.Control.Inject(context.Background(), fault); err != nil {
@@ -599,13 +597,14 @@ machines:
 	}
 	t.Cleanup(func() { _ = tw.Control.Clear(context.Background(), "behind") })
 	n := col.Rec.Count("dev/v")
-	ok := pollUntil(4*time.Second, func() bool {
+	flowing := pollUntil(2*time.Second, func() bool { return col.Rec.Count("dev/v") >= n+3 })
+	shown := pre.Active() || pollUntil(2*time.Second, func() bool {
 		_, _, raised := col.Rec.AlertSince(mark, "clock_skew:dev-opcua", "raised")
 		return raised
 	})
-	if !ok {
-		t.Skipf("known bug: a clock 30s behind raised no clock_skew within 4s (limit 2s); samples of dev/v since: %d, normalizer out-of-order drops: %d",
-			col.Rec.Count("dev/v")-n, col.Normalizer.Stats().OutOfOrder)
+	if !flowing || !shown {
+		t.Skipf("known bug: with the device clock 30s behind, %d samples of dev/v in 2s (normalizer out-of-order drops: %d), clock_skew shown: %v",
+			col.Rec.Count("dev/v")-n, col.Normalizer.Stats().OutOfOrder, shown)
 	}
 }
 
