@@ -42,7 +42,7 @@ When the workshop ends (Ctrl-C) — or when the trainer asks — the debrief is
 written as Markdown and HTML: the injected faults, the alerts, every
 participant's actions, and response times per role.`,
 		Example: `  otwin workshop bottling --users class.yaml --listen 0.0.0.0:2222
-  otwin workshop scenarios/pasteurizer.yaml --users class.yaml --exercise holding-temp-drop`,
+  otwin workshop scenarios/pasteurizer.yaml --users class.yaml --exercise divert-or-not`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := context.WithCancel(cmd.Context())
