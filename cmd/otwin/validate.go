@@ -43,7 +43,7 @@ It exits 1 when any file has a problem.`,
 					for _, m := range s.Machines {
 						tags += len(m.Tags)
 					}
-					fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%d machines, %d tags)\n", path, len(s.Machines), tags)
+					fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%s, %s)\n", path, plural(len(s.Machines), "machine"), plural(tags, "tag"))
 				}
 			}
 			if failed {
@@ -54,4 +54,12 @@ It exits 1 when any file has a problem.`,
 	}
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only problems")
 	return cmd
+}
+
+// plural writes n and noun, with an s unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
