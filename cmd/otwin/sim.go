@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"fmt"
 	"io"
 	"os"
@@ -125,6 +127,9 @@ func loadScenarioArg(args []string) (*scenarios.Scenario, error) {
 			if ex == name {
 				return scenarios.Example(name)
 			}
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: no such scenario file, and not a built-in example (%s)", name, exampleNames())
 		}
 	}
 	return scenarios.Load(name)
