@@ -819,27 +819,25 @@ func (k Kind) String() string {
 }
 
 // checkSkew runs the clock-skew rule on one reading, before t.lastSrc is
-// updated. Skew is the source clock's offset: against the server's own
-// timestamp when the reading has one (an OPC UA ServerTimestamp is stamped
-// when the server took the value, so it holds for values that have not
-// changed for a while), else against the time received — but only for a
-// value newer than the tag's last one, since an unchanged value (the first
-// notification of a subscription, a re-read) carries the time it last
-// changed, not the time it was read. The endpoint's alert is active while
-// any of its tags is skewed.
+// updated. Only a value newer than the tag's last one is judged: an
+// unchanged value (the first notification of a subscription, a re-read, a
+// constant) carries the time it last changed, which says how old it is,
+// not how wrong the source clock is. Skew is then the source time against
+// the server's timestamp when the reading has one (stamped when the server
+// took the change), else against the time received. The endpoint's alert
+// is active while any of its tags is skewed.
 func (n *Normalizer) checkSkew(t *tagState, src *sourceState, r connectors.Reading, now time.Time) {
-	if t.rules.clockSkew <= 0 || r.SourceTime.IsZero() {
+	if t.rules.clockSkew <= 0 || r.SourceTime.IsZero() || t.lastSrc.IsZero() || !r.SourceTime.After(t.lastSrc) {
 		return
 	}
-	var skew time.Duration
-	switch {
-	case !r.ServerTime.IsZero():
-		skew = r.ServerTime.Sub(r.SourceTime)
-	case !r.Received.IsZero() && !t.lastSrc.IsZero() && r.SourceTime.After(t.lastSrc):
-		skew = r.Received.Sub(r.SourceTime)
-	default:
+	ref := r.ServerTime
+	if ref.IsZero() {
+		ref = r.Received
+	}
+	if ref.IsZero() {
 		return
 	}
+	skew := ref.Sub(r.SourceTime)
 	dir := "behind"
 	if skew < 0 {
 		skew, dir = -skew, "ahead"

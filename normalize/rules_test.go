@@ -264,8 +264,10 @@ func TestStaleSample(t *testing.T) {
 
 // An unchanged value carries the time it last changed: the first
 // notification of a subscription for a tag that has been steady for a
-// minute is not clock skew. A server timestamp, when present, is the
-// reference; the endpoint's alert stays while any of its tags is skewed.
+// minute is not clock skew, nor is a constant whose server timestamp is
+// newer than its source time. A server timestamp, when present, is the
+// reference for a fresh value; the endpoint's alert stays while any of its
+// tags is skewed.
 func TestClockSkewJudgesFreshValues(t *testing.T) {
 	cfg := Config{Points: []Point{
 		{Source: "s", Address: "a", Asset: "site/m", Tag: "a"},
@@ -282,8 +284,9 @@ func TestClockSkewJudgesFreshValues(t *testing.T) {
 	state := func() AlertState { st, _ := alertState(n, AlertClockSkew, "s"); return st }
 
 	read("a", t0, t0.Add(-time.Minute), time.Time{}) // steady for a minute, first sample
+	read("b", t0, t0.Add(-time.Minute), t0)          // a constant the server took a minute later
 	if st := state(); st != -1 {
-		t.Fatalf("first sample of a steady tag raised skew: state %v", st)
+		t.Fatalf("first samples of steady tags raised skew: state %v", st)
 	}
 	read("a", t0.Add(time.Second), t0.Add(-time.Minute), time.Time{}) // same value re-read
 	if st := state(); st != -1 {
@@ -293,13 +296,9 @@ func TestClockSkewJudgesFreshValues(t *testing.T) {
 	if st := state(); st != ActiveUnacked {
 		t.Fatalf("fresh value 10s behind: state %v, want active", st)
 	}
-	// Tag b is fine, judged against its server timestamp even on its first
-	// sample; the endpoint stays skewed because of a.
-	read("b", t0.Add(3*time.Second), t0.Add(-time.Hour), t0.Add(-time.Hour))
-	if st := state(); st != ActiveUnacked {
-		t.Fatalf("a good tag cleared the endpoint's skew while another is skewed: state %v", st)
-	}
-	read("b", t0.Add(4*time.Second), t0.Add(-time.Hour), t0.Add(-time.Hour+30*time.Second)) // server says 30s
+	// b's next change is 30s behind its server's timestamp.
+	read("b", t0.Add(3*time.Second), t0.Add(-27*time.Second), t0.Add(3*time.Second))
+	// a is back in step; the endpoint stays skewed because of b.
 	read("a", t0.Add(5*time.Second), t0.Add(5*time.Second), time.Time{})
 	if st := state(); st != ActiveUnacked {
 		t.Fatalf("skew cleared while b is 30s off its server: state %v", st)
