@@ -485,7 +485,7 @@ func (n *Normalizer) Apply(r connectors.Reading) (Sample, bool) {
 	if r.Info != nil {
 		n.applyInfo(t, r.Info)
 	}
-	if !r.SourceTime.IsZero() && r.SourceTime.Before(t.lastSrc) {
+	if n.outOfOrder(t, r) {
 		n.stats.OutOfOrder++
 		return Sample{}, false
 	}
@@ -818,8 +818,18 @@ func (k Kind) String() string {
 	}
 }
 
+// outOfOrder reports whether r is older than the tag's last sample: by the
+// server's timestamp when both have one (a device clock may step back while
+// its values are new), else by the source timestamp.
+func (n *Normalizer) outOfOrder(t *tagState, r connectors.Reading) bool {
+	if !r.ServerTime.IsZero() && !t.lastServer.IsZero() {
+		return r.ServerTime.Before(t.lastServer)
+	}
+	return !r.SourceTime.IsZero() && r.SourceTime.Before(t.lastSrc)
+}
+
 // checkSkew runs the clock-skew rule on one reading, before t.lastSrc is
-// updated. Only a value newer than the tag's last one is judged: an
+// updated. Only a value whose source time moved is judged: an
 // unchanged value (the first notification of a subscription, a re-read, a
 // constant) carries the time it last changed, which says how old it is,
 // not how wrong the source clock is. Skew is then the source time against
@@ -827,7 +837,7 @@ func (k Kind) String() string {
 // took the change), else against the time received. The endpoint's alert
 // is active while any of its tags is skewed.
 func (n *Normalizer) checkSkew(t *tagState, src *sourceState, r connectors.Reading, now time.Time) {
-	if t.rules.clockSkew <= 0 || r.SourceTime.IsZero() || t.lastSrc.IsZero() || !r.SourceTime.After(t.lastSrc) {
+	if t.rules.clockSkew <= 0 || r.SourceTime.IsZero() || t.lastSrc.IsZero() || r.SourceTime.Equal(t.lastSrc) {
 		return
 	}
 	ref := r.ServerTime

@@ -308,3 +308,29 @@ func TestClockSkewJudgesFreshValues(t *testing.T) {
 		t.Fatalf("every tag back in step: state %v, want returned to normal", st)
 	}
 }
+
+// A device clock that steps back: its values are still new by the server's
+// clock, so they are kept (not dropped as out of order) and the skew shows.
+func TestClockStepBackKeepsDataAndShowsSkew(t *testing.T) {
+	n, err := New(Config{Points: []Point{{Source: "s", Address: "a", Asset: "site/m", Tag: "a"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC)
+	apply := func(v float64, src, srv time.Time) bool {
+		_, ok := n.Apply(connectors.Reading{Source: "s", Address: "a", Raw: v, SourceTime: src, ServerTime: srv, Received: srv})
+		return ok
+	}
+	if !apply(1, t0, t0) || !apply(2, t0.Add(time.Second), t0.Add(time.Second)) {
+		t.Fatal("in-step values dropped")
+	}
+	if !apply(3, t0.Add(-28*time.Second), t0.Add(2*time.Second)) {
+		t.Fatalf("a value stamped 30s behind by a stepped-back clock was dropped (out of order: %d)", n.Stats().OutOfOrder)
+	}
+	if st, _ := alertState(n, AlertClockSkew, "s"); st != ActiveUnacked {
+		t.Fatalf("clock skew state %v, want active", st)
+	}
+	if apply(4, t0.Add(-27*time.Second), t0.Add(time.Second+500*time.Millisecond)) {
+		t.Fatal("a value older by the server's clock was kept")
+	}
+}

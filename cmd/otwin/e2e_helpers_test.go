@@ -277,14 +277,22 @@ func (r *eventRecorder) IDs() []string {
 }
 
 // checkOrder reports, for tag id, every duplicate or out-of-order sample:
-// Seq must increase strictly and SourceTime must not go back.
+// Seq must increase strictly, and time must not go back (see below).
 func checkOrder(samples []normalize.Sample) error {
 	for i := 1; i < len(samples); i++ {
 		p, s := samples[i-1], samples[i]
 		if s.Seq <= p.Seq {
 			return fmt.Errorf("sample %d of %s: seq %d after %d", i, s.ID, s.Seq, p.Seq)
 		}
-		if !s.SourceTime.IsZero() && !p.SourceTime.IsZero() && s.SourceTime.Before(p.SourceTime) {
+		// Ordered by the server's clock when both have one (a device clock
+		// may step back, as a clock-skew fault ending does), else by the
+		// source's.
+		if !s.ServerTime.IsZero() && !p.ServerTime.IsZero() {
+			if s.ServerTime.Before(p.ServerTime) {
+				return fmt.Errorf("sample %d of %s: server time %s before %s", i, s.ID,
+					s.ServerTime.Format(time.RFC3339Nano), p.ServerTime.Format(time.RFC3339Nano))
+			}
+		} else if !s.SourceTime.IsZero() && !p.SourceTime.IsZero() && s.SourceTime.Before(p.SourceTime) {
 			return fmt.Errorf("sample %d of %s: source time %s before %s", i, s.ID,
 				s.SourceTime.Format(time.RFC3339Nano), p.SourceTime.Format(time.RFC3339Nano))
 		}

@@ -95,10 +95,11 @@
 // "connected" without data); each connection is a fresh client.
 //
 // No value older than one already delivered is ever delivered for the same
-// address, across reconnects too: a SourceTime older than the newest
-// SourceTime delivered (or, for values without one, a ServerTime older
-// than the newest such ServerTime) is dropped and counted in
-// Stats.OutOfOrder. Equal timestamps are delivered (the normalizer
+// address, across reconnects too: a ServerTime older than the newest
+// ServerTime delivered (or, for values without one, a SourceTime older
+// than the newest such SourceTime) is dropped and counted in
+// Stats.OutOfOrder. The server's clock orders values because a device's
+// clock may step back; its skew is the normalizer's to report. Equal timestamps are delivered (the normalizer
 // deduplicates).
 //
 // Health.Latency is the round trip of the last Read (polls, and a read of

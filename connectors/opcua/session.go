@@ -590,12 +590,14 @@ func (s *session) readProperties(ctx context.Context) error {
 // delivered for the address.
 func (s *session) deliver(ctx context.Context, it *item, dv *ua.DataValue) bool {
 	f := fromDataValue(dv)
-	// Source times are compared with source times only, server times
-	// (of values without a source time) with server times only: the two
-	// clocks may differ.
-	key, last := f.sourceTime, &it.state.lastSource
+	// Order by the server's timestamp when the value has one: the server
+	// stamps each change as it takes it, while a device's clock may step
+	// back (a value stamped earlier than the last one is then still new,
+	// and its skew must show, not vanish). Values without a server time are
+	// ordered by their source time. The two clocks are never compared.
+	key, last := f.serverTime, &it.state.lastServer
 	if key.IsZero() {
-		key, last = f.serverTime, &it.state.lastServer
+		key, last = f.sourceTime, &it.state.lastSource
 	}
 	if !key.IsZero() {
 		if key.Before(*last) {

@@ -332,8 +332,13 @@ func TestDeliverOrder(t *testing.T) {
 	it := &item{ref: "nsu=urn:a;s=x", state: c.point("nsu=urn:a;s=x")}
 	s := &session{c: c, out: out}
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	onlyServer := func(v float64, st time.Time) *ua.DataValue {
-		return &ua.DataValue{EncodingMask: ua.DataValueValue | ua.DataValueServerTimestamp, Value: ua.MustVariant(v), ServerTimestamp: st}
+	onlySource := func(v float64, st time.Time) *ua.DataValue {
+		return &ua.DataValue{EncodingMask: ua.DataValueValue | ua.DataValueSourceTimestamp, Value: ua.MustVariant(v), SourceTimestamp: st}
+	}
+	stepBack := func(v float64, src, srv time.Time) *ua.DataValue {
+		dv := goodValue(v, src)
+		dv.ServerTimestamp = srv
+		return dv
 	}
 	steps := []struct {
 		dv      *ua.DataValue
@@ -341,13 +346,15 @@ func TestDeliverOrder(t *testing.T) {
 	}{
 		{goodValue(1.0, t0), true},
 		{goodValue(2.0, t0.Add(time.Second)), true},
-		{goodValue(1.5, t0.Add(500*time.Millisecond)), false}, // older source time
+		{goodValue(1.5, t0.Add(500*time.Millisecond)), false}, // older server time
 		{goodValue(2.0, t0.Add(time.Second)), true},           // same time again
-		// A server time far ahead of the device clock does not hold
-		// back later source times, and vice versa.
-		{onlyServer(3.0, t0.Add(time.Hour)), true},
-		{goodValue(4.0, t0.Add(2*time.Second)), true},
-		{onlyServer(5.0, t0.Add(time.Minute)), false}, // older server time
+		// The device clock steps back 30s: its values are still new by the
+		// server's clock, and go through (the normalizer shows the skew).
+		{stepBack(3.0, t0.Add(-30*time.Second), t0.Add(2*time.Second)), true},
+		// Values with no server time are ordered among themselves by
+		// their source time.
+		{onlySource(4.0, t0.Add(5*time.Second)), true},
+		{onlySource(5.0, t0.Add(4*time.Second)), false}, // older source time
 		{statusValue(nil, ua.StatusBadSensorFailure, t0.Add(3*time.Second)), true},
 	}
 	for i, st := range steps {
