@@ -35,12 +35,22 @@ exercises:
           - {role: maintenance, action: comment, within: 5m}
 `
 
+// workshopFixture is a workshop built in-process the way otwin workshop
+// builds it.
+type workshopFixture struct {
+	*sshFixture
+	ws *workshop.Workshop
+	tw *e2eTwin
+	// reports is where the debrief is written.
+	reports string
+}
+
 // startWorkshop builds a workshop in-process the way otwin workshop does:
 // the scenario file loaded as the command loads it, the twin, the
 // collector over the exported sources, the workshop following the store,
 // and the SSH server whose sessions and actions feed the workshop, with
-// the instructor console on trainers' sessions.
-func startWorkshop(t *testing.T) (*sshFixture, *workshop.Workshop) {
+// the instructor console on trainers' sessions. users are {name, role}.
+func startWorkshop(t *testing.T, users ...[2]string) *workshopFixture {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "press.yaml")
 	if err := os.WriteFile(path, []byte(workshopScenario), 0o600); err != nil {
@@ -60,10 +70,9 @@ func startWorkshop(t *testing.T) (*sshFixture, *workshop.Workshop) {
 		followWorkshop(ctx, ws, col.collector, e2eLogger())
 	}()
 	t.Cleanup(func() { cancel(); <-done })
-	debrief := &debriefWriter{ws: ws, dir: filepath.Join(t.TempDir(), "debrief")}
-	f := serveSSH(t, tw, col, "otwin workshop — "+sc.Name, sshOpts{
-		users: [][2]string{{"tom", "trainer"}, {"olga", "operator"}, {"max", "maintenance"}},
-	}, sshHooks{
+	reports := filepath.Join(t.TempDir(), "debrief")
+	debrief := &debriefWriter{ws: ws, dir: reports}
+	f := serveSSH(t, tw, col, "workshop · "+sc.Name, sshOpts{users: users}, sshHooks{
 		join:  ws.Join,
 		leave: ws.Leave,
 		onAction: func(user, role, kind, target, comment, refused string) {
@@ -71,7 +80,7 @@ func startWorkshop(t *testing.T) (*sshFixture, *workshop.Workshop) {
 		},
 		console: consoleHook(ws, tw.Engine, debrief),
 	})
-	return f, ws
+	return &workshopFixture{sshFixture: f, ws: ws, tw: tw, reports: reports}
 }
 
 // TestE2EWorkshopExercise: trainer, operator and maintenance join over
@@ -83,7 +92,8 @@ func startWorkshop(t *testing.T) (*sshFixture, *workshop.Workshop) {
 // refusal.
 func TestE2EWorkshopExercise(t *testing.T) {
 	t.Parallel()
-	f, ws := startWorkshop(t)
+	wf := startWorkshop(t, [2]string{"tom", "trainer"}, [2]string{"olga", "operator"}, [2]string{"max", "maintenance"})
+	f, ws := wf.sshFixture, wf.ws
 	trainer := openTerm(t, f.dial(t, "tom"))
 	op := openTerm(t, f.dial(t, "olga"))
 	mx := openTerm(t, f.dial(t, "max"))

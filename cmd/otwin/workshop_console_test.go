@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -22,37 +21,8 @@ import (
 // audited with the trainer's name and lands in the debrief.
 func TestE2EWorkshopConsole(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "press.yaml")
-	if err := os.WriteFile(path, []byte(workshopScenario), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sc, err := loadScenarioArg([]string{path})
-	if err != nil {
-		t.Fatalf("load %s: %v", path, err)
-	}
-	tw := startE2ETwin(t, sc)
-	col := startE2ECollector(t, exportFast(t, sc, tw.Endpoints))
-	ws := workshop.New(sc, tw.Engine, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		followWorkshop(ctx, ws, col.collector, e2eLogger())
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	reports := filepath.Join(t.TempDir(), "debrief")
-	debrief := &debriefWriter{ws: ws, dir: reports}
-	f := serveSSH(t, tw, col, "otwin workshop — "+sc.Name, sshOpts{
-		users: [][2]string{{"tom", "trainer"}, {"olga", "operator"}},
-	}, sshHooks{
-		join:  ws.Join,
-		leave: ws.Leave,
-		onAction: func(user, role, kind, target, comment, refused string) {
-			ws.Record(workshop.Action{User: user, Role: role, Kind: kind, Target: target, Comment: comment, Refused: refused})
-		},
-		console: consoleHook(ws, tw.Engine, debrief),
-	})
-
+	wf := startWorkshop(t, [2]string{"tom", "trainer"}, [2]string{"olga", "operator"})
+	f, ws, tw, reports := wf.sshFixture, wf.ws, wf.tw, wf.reports
 	tom := openTerm(t, f.dial(t, "tom"))
 	tom.waitText(10*time.Second, "tom (trainer)", "[Console]", "hot-press", "0/1 idle", "SCOREBOARD")
 	olga := openTerm(t, f.dial(t, "olga"))
