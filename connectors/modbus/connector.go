@@ -26,6 +26,8 @@ const (
 
 // defaultReprobe is how often points found misconfigured (exception 01,
 // 02 or 03 when read alone) are read again, in case the device changed.
+// While no other read goes to the device, one of them is read at every
+// poll regardless (see session.probeBad).
 const defaultReprobe = time.Minute
 
 // Connector polls one Modbus TCP device. It implements
@@ -200,15 +202,101 @@ type session struct {
 	client modbus.Client
 
 	plan       []block
-	bad        map[int]time.Time // misconfigured point → when last probed
-	everDialed bool              // a dial was attempted
-	everUp     bool              // a dial succeeded
-	outage     bool              // requests failed since the last good one
-	needReplan bool              // replan at the next poll
+	bad        map[int]refusal // misconfigured point → its last refusal
+	everDialed bool            // a dial was attempted
+	everUp     bool            // a dial succeeded
+	outage     bool            // requests failed since the last good one
+	needReplan bool            // replan at the next poll
 	backoff    time.Duration
 	nextDial   time.Time
 	readings   []connectors.Reading
 	ioTime     time.Duration
+	sent       int  // requests sent in this poll
+	retried    bool // this poll redialed at once after the device closed the connection
+}
+
+// refusal is a point the device refused when read alone (exception 01,
+// 02 or 03).
+type refusal struct {
+	probed time.Time // when it was last read
+	status error     // its Reading.Status: Bad_ConfigurationError, saying why
+}
+
+// statusError is a Reading.Status that says why: it carries a
+// connectors.StatusCode (found by errors.As, as connectors.StatusOf and
+// normalize.MapStatus do) and reads as the error behind it, e.g. "read
+// holding 100-101 on press3 (127.0.0.1:5020 unit 1): exception 2 (illegal
+// data address)". It is immutable, so one value may be shared by many
+// readings.
+type statusError struct {
+	code connectors.StatusCode
+	err  error
+}
+
+func (e *statusError) Error() string   { return e.err.Error() }
+func (e *statusError) Unwrap() []error { return []error{e.code, e.err} }
+
+// exceptionError is a Modbus exception answer, said plainly: "exception 2
+// (illegal data address)". It wraps goburrow's *modbus.ModbusError.
+type exceptionError struct{ me *modbus.ModbusError }
+
+func (e exceptionError) Error() string {
+	return fmt.Sprintf("exception %d (%s)", e.me.ExceptionCode, exceptionName(e.me.ExceptionCode))
+}
+
+func (e exceptionError) Unwrap() error { return e.me }
+
+// exceptionName names a Modbus exception code as the specification does.
+func exceptionName(code byte) string {
+	switch code {
+	case modbus.ExceptionCodeIllegalFunction:
+		return "illegal function"
+	case modbus.ExceptionCodeIllegalDataAddress:
+		return "illegal data address"
+	case modbus.ExceptionCodeIllegalDataValue:
+		return "illegal data value"
+	case modbus.ExceptionCodeServerDeviceFailure:
+		return "server device failure"
+	case modbus.ExceptionCodeAcknowledge:
+		return "acknowledge"
+	case modbus.ExceptionCodeServerDeviceBusy:
+		return "server device busy"
+	case modbus.ExceptionCodeMemoryParityError:
+		return "memory parity error"
+	case modbus.ExceptionCodeGatewayPathUnavailable:
+		return "gateway path unavailable"
+	case modbus.ExceptionCodeGatewayTargetDeviceFailedToRespond:
+		return "gateway target device failed to respond"
+	}
+	return "unknown exception"
+}
+
+// refused reports whether an exception code says the read itself is
+// wrong (function, address or quantity), not the device.
+func refused(code byte) bool {
+	switch code {
+	case modbus.ExceptionCodeIllegalFunction, modbus.ExceptionCodeIllegalDataAddress, modbus.ExceptionCodeIllegalDataValue:
+		return true
+	}
+	return false
+}
+
+// exceptionStatus is the Reading.Status of the points of a read answered
+// with exception code (err saying so), or nil when the answer means
+// "retry later" (busy, acknowledge) and the points get no reading.
+func exceptionStatus(code byte, err error) error {
+	var c connectors.StatusCode
+	switch {
+	case refused(code):
+		c = connectors.BadConfigurationError
+	case code == modbus.ExceptionCodeServerDeviceBusy, code == modbus.ExceptionCodeAcknowledge:
+		return nil
+	case code == modbus.ExceptionCodeGatewayPathUnavailable, code == modbus.ExceptionCodeGatewayTargetDeviceFailedToRespond:
+		c = connectors.BadNoCommunication
+	default:
+		c = connectors.BadDeviceFailure
+	}
+	return &statusError{code: c, err: err}
 }
 
 func (c *Connector) newSession() *session {
@@ -219,7 +307,7 @@ func (c *Connector) newSession() *session {
 		c:       c,
 		tr:      tr,
 		client:  modbus.NewClient2(pk, tr),
-		bad:     make(map[int]time.Time),
+		bad:     make(map[int]refusal),
 		backoff: minBackoff,
 	}
 	s.replan()
@@ -369,6 +457,7 @@ func (s *session) read(b block) ([]byte, error) {
 	s.c.mu.Lock()
 	s.c.stats.Requests++
 	s.c.mu.Unlock()
+	s.sent++
 	t0 := time.Now()
 	defer func() { s.ioTime += time.Since(t0) }()
 	switch b.Table {
@@ -383,9 +472,18 @@ func (s *session) read(b block) ([]byte, error) {
 	}
 }
 
-// describe names a block's read for errors: "read holding 0-9 on press1".
+// describe names a block's read for errors: "read holding 0-9 on press1
+// (10.0.0.7:502 unit 1)".
 func (s *session) describe(b block) string {
-	return fmt.Sprintf("read %s %d-%d on %s", b.Table, b.Start, b.end()-1, s.c.cfg.Name)
+	return fmt.Sprintf("read %s %d-%d on %s (%s unit %d)", b.Table, b.Start, b.end()-1, s.c.cfg.Name, s.c.cfg.Address, s.c.cfg.UnitID)
+}
+
+// exception words an exception answer to b's read (err, classified
+// errException) and returns it with the exception code.
+func (s *session) exception(b block, err error) (error, byte) {
+	var me *modbus.ModbusError
+	errors.As(err, &me)
+	return fmt.Errorf("%s: %w", s.describe(b), exceptionError{me}), me.ExceptionCode
 }
 
 // emit appends a reading of point i.
@@ -412,7 +510,8 @@ func (s *session) emitAll(b block, status error) {
 func (s *session) poll(ctx context.Context) []connectors.Reading {
 	s.readings = s.readings[:0]
 	s.ioTime = 0
-	retried := false
+	s.sent = 0
+	s.retried = false
 	var fresh []int // points found misconfigured in this poll
 	if !s.tr.connected() && !time.Now().Before(s.nextDial) {
 		s.dial(ctx)
@@ -448,34 +547,28 @@ func (s *session) poll(ctx context.Context) []connectors.Reading {
 			}
 		case errException:
 			s.answered()
-			err = fmt.Errorf("%s: %w", s.describe(b), err)
+			err, code := s.exception(b, err)
 			s.failed(err)
-			var me *modbus.ModbusError
-			errors.As(err, &me)
-			switch me.ExceptionCode {
-			case modbus.ExceptionCodeIllegalFunction, modbus.ExceptionCodeIllegalDataAddress, modbus.ExceptionCodeIllegalDataValue:
-				if len(b.Points) > 1 {
-					// Find the offending points: bisect the read.
-					h1, h2 := split(s.c.regs, b)
-					queue = append([]block{h1, h2}, queue...)
-					continue
-				}
+			status := exceptionStatus(code, err)
+			switch {
+			case refused(code) && len(b.Points) > 1:
+				// Find the offending points: bisect the read.
+				h1, h2 := split(s.c.regs, b)
+				queue = append([]block{h1, h2}, queue...)
+			case refused(code):
 				p := b.Points[0]
-				s.bad[p] = time.Now()
+				s.bad[p] = refusal{probed: time.Now(), status: status}
 				fresh = append(fresh, p)
 				s.c.mu.Lock()
 				s.c.stats.BadPoints = len(s.bad)
 				s.c.mu.Unlock()
 				s.c.log.Warn("modbus point refused by the device", "point", s.c.cfg.Points[p], "err", err)
-				s.emit(p, nil, connectors.BadConfigurationError)
-			case modbus.ExceptionCodeServerDeviceBusy, modbus.ExceptionCodeAcknowledge:
-				plan = append(plan, b) // retried next poll; no readings
-			case modbus.ExceptionCodeGatewayPathUnavailable, modbus.ExceptionCodeGatewayTargetDeviceFailedToRespond:
-				plan = append(plan, b)
-				s.emitAll(b, connectors.BadNoCommunication)
+				s.emit(p, nil, status)
+			case status == nil:
+				plan = append(plan, b) // busy: retried next poll; no readings
 			default:
 				plan = append(plan, b)
-				s.emitAll(b, connectors.BadDeviceFailure)
+				s.emitAll(b, status)
 			}
 		case errComm:
 			s.tr.close()
@@ -484,9 +577,9 @@ func (s *session) poll(ctx context.Context) []connectors.Reading {
 			}
 			err = fmt.Errorf("%s: %w", s.describe(b), err)
 			s.failed(err)
-			if closedByPeer(err) && !retried && !s.outage {
+			if closedByPeer(err) && !s.retried && !s.outage {
 				// Devices close idle connections: redial once at once.
-				retried = true
+				s.retried = true
 				s.c.log.Debug("modbus connection closed by the device; redialing", "err", err)
 				queue = append([]block{b}, queue...)
 				continue
@@ -514,9 +607,13 @@ func (s *session) poll(ctx context.Context) []connectors.Reading {
 }
 
 // probeBad reports the misconfigured points not yet reported in this
-// poll, reading each alone again once reprobe has passed since it was last
-// read; a point that now reads well goes back into the plan (and is
-// reported with its value).
+// poll. It reads alone again each one whose reprobe interval has passed
+// since it was last read and, when no other request went to the device
+// in this poll, the one read longest ago: a device whose every point is
+// refused is still asked something at every poll, so that its going
+// silent shows as an outage. A point that now reads well goes back into
+// the plan (and is reported with its value); the device has changed, so
+// every other refused point is then read again too, in the same poll.
 func (s *session) probeBad(ctx context.Context, fresh []int) {
 	if len(s.bad) == 0 {
 		return
@@ -528,42 +625,41 @@ func (s *session) probeBad(ctx context.Context, fresh []int) {
 		}
 	}
 	slices.Sort(pts)
+	var probe []int
+	if s.sent == 0 && len(pts) > 0 {
+		live := slices.MinFunc(pts, func(a, b int) int { return s.bad[a].probed.Compare(s.bad[b].probed) })
+		probe = append(probe, live)
+	}
 	for _, p := range pts {
-		if !s.tr.connected() || ctx.Err() != nil {
-			if s.outage {
-				s.emit(p, nil, connectors.BadNoCommunication)
-			} else {
-				s.emit(p, nil, connectors.BadConfigurationError)
-			}
-			continue
+		if time.Since(s.bad[p].probed) >= s.c.reprobe && !slices.Contains(probe, p) {
+			probe = append(probe, p)
 		}
-		if time.Since(s.bad[p]) < s.c.reprobe {
-			s.emit(p, nil, connectors.BadConfigurationError)
-			continue
+	}
+	done := probe[:0:0]
+	for i := 0; i < len(probe); i++ {
+		if ctx.Err() != nil {
+			return
 		}
-		b := spanOf(s.c.regs, s.c.regs[p].Table, []int{p})
-		data, err := s.read(b)
-		s.bad[p] = time.Now()
-		switch classify(err) {
-		case errNone:
-			s.answered()
-			if err := s.decode(b, data); err != nil {
-				s.tr.close()
-				s.failed(fmt.Errorf("%s: %w", s.describe(b), err))
-				s.emit(p, nil, connectors.BadDecodingError)
-				continue
+		p := probe[i]
+		emitted, back := s.probe(ctx, p)
+		if emitted {
+			done = append(done, p)
+		}
+		if back {
+			for _, q := range pts {
+				if !slices.Contains(probe, q) {
+					probe = append(probe, q)
+				}
 			}
-			delete(s.bad, p)
-			s.plan = append(s.plan, b)
-			s.c.log.Info("modbus point readable again", "point", s.c.cfg.Points[p])
-		case errException:
-			s.answered()
-			s.emit(p, nil, connectors.BadConfigurationError)
+		}
+	}
+	for _, p := range pts {
+		switch {
+		case slices.Contains(done, p):
+		case s.outage && !s.tr.connected():
+			s.emit(p, nil, connectors.BadNoCommunication)
 		default:
-			// Left to the next poll to notice and report as an outage.
-			s.tr.close()
-			s.failed(fmt.Errorf("%s: %w", s.describe(b), err))
-			s.emit(p, nil, connectors.BadConfigurationError)
+			s.emit(p, nil, s.bad[p].status)
 		}
 	}
 	slices.SortStableFunc(s.plan, func(a, b block) int {
@@ -575,6 +671,77 @@ func (s *session) probeBad(ctx context.Context, fresh []int) {
 	s.c.mu.Lock()
 	s.c.stats.BadPoints = len(s.bad)
 	s.c.mu.Unlock()
+}
+
+// probe reads the refused point p alone and emits its reading. It reports
+// whether it emitted one (not when there is no connection to read on)
+// and whether p read well and is back in the plan. Only
+// an answer updates the point's probe time: a read that fails on the
+// transport (the device closed an idle connection, or went away) is no
+// refusal, so the point is read again after the redial, not a reprobe
+// interval later. A connection closed by the device is redialed and the
+// read retried at once, as in poll.
+func (s *session) probe(ctx context.Context, p int) (emitted, back bool) {
+	if !s.tr.connected() {
+		return false, false
+	}
+	b := spanOf(s.c.regs, s.c.regs[p].Table, []int{p})
+	data, err := s.read(b)
+	if classify(err) == errComm && closedByPeer(err) && !s.retried && !s.outage && ctx.Err() == nil {
+		s.tr.close()
+		s.retried = true
+		s.failed(fmt.Errorf("%s: %w", s.describe(b), err))
+		s.c.log.Debug("modbus connection closed by the device; redialing", "err", err)
+		if !s.dial(ctx) {
+			return false, false
+		}
+		data, err = s.read(b)
+	}
+	switch classify(err) {
+	case errNone:
+		s.answered()
+		if err := s.decode(b, data); err != nil {
+			err = fmt.Errorf("%s: %w", s.describe(b), err)
+			s.failed(err)
+			s.c.log.Warn("modbus response malformed; reconnecting", "err", err)
+			s.tr.close()
+			s.emit(p, nil, connectors.BadDecodingError)
+			return true, false
+		}
+		delete(s.bad, p)
+		s.plan = append(s.plan, b)
+		s.c.log.Info("modbus point readable again", "point", s.c.cfg.Points[p])
+		return true, true
+	case errException:
+		s.answered()
+		err, code := s.exception(b, err)
+		s.failed(err)
+		status := exceptionStatus(code, err)
+		if refused(code) {
+			s.bad[p] = refusal{probed: time.Now(), status: status}
+		}
+		if status != nil {
+			s.emit(p, nil, status)
+		}
+	case errComm:
+		s.tr.close()
+		if ctx.Err() != nil {
+			return false, false
+		}
+		err = fmt.Errorf("%s: %w", s.describe(b), err)
+		s.failed(err)
+		s.outage = true
+		s.scheduleRedial()
+		s.setState(connectors.Down, err)
+		s.emit(p, nil, connectors.BadNoCommunication)
+	case errProtocol:
+		s.tr.close()
+		err = fmt.Errorf("%s: %w", s.describe(b), err)
+		s.failed(err)
+		s.c.log.Warn("modbus response malformed; reconnecting", "err", err)
+		s.emit(p, nil, connectors.BadDecodingError)
+	}
+	return true, false
 }
 
 // decode appends a reading for every point of b from the response data.

@@ -21,6 +21,7 @@ import (
 	"github.com/tbrandon/mbserver"
 
 	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/normalize"
 )
 
 // quiet is a logger for tests: only errors.
@@ -124,6 +125,16 @@ func allStatus(st error) func(map[string]connectors.Reading) bool {
 		}
 		return true
 	}
+}
+
+// codeOf is the StatusCode a Reading.Status carries (Good for nil), or
+// 0xFFFFFFFF when it carries none.
+func codeOf(st error) connectors.StatusCode {
+	c, ok := connectors.StatusOf(st)
+	if !ok {
+		return 0xFFFFFFFF
+	}
+	return c
 }
 
 // putWire stores wire bytes into registers from addr.
@@ -263,13 +274,14 @@ func TestExceptions(t *testing.T) {
 	tests := []struct {
 		name string
 		exc  *mbserver.Exception
-		want error // status of input points; nil: no readings at all
+		want connectors.StatusCode // status of input points; 0: no readings at all
+		why  string                // the status's text after "read input 4-5 on exc (<address> unit 0): "
 	}{
-		{"device failure", &mbserver.SlaveDeviceFailure, connectors.BadDeviceFailure},
-		{"busy", &mbserver.SlaveDeviceBusy, nil},
-		{"gateway path", &mbserver.GatewayPathUnavailable, connectors.BadNoCommunication},
-		{"gateway target", &mbserver.GatewayTargetDeviceFailedtoRespond, connectors.BadNoCommunication},
-		{"memory parity", &mbserver.MemoryParityError, connectors.BadDeviceFailure},
+		{"device failure", &mbserver.SlaveDeviceFailure, connectors.BadDeviceFailure, "exception 4 (server device failure)"},
+		{"busy", &mbserver.SlaveDeviceBusy, 0, ""},
+		{"gateway path", &mbserver.GatewayPathUnavailable, connectors.BadNoCommunication, "exception 10 (gateway path unavailable)"},
+		{"gateway target", &mbserver.GatewayTargetDeviceFailedtoRespond, connectors.BadNoCommunication, "exception 11 (gateway target device failed to respond)"},
+		{"memory parity", &mbserver.MemoryParityError, connectors.BadDeviceFailure, "exception 8 (memory parity error)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -286,7 +298,7 @@ func TestExceptions(t *testing.T) {
 			for range 3 {
 				// One poll: holding always, input per the exception.
 				n := 3
-				if tt.want == nil {
+				if tt.want == 0 {
 					n = 1
 				}
 				got := map[string]connectors.Reading{}
@@ -306,14 +318,23 @@ func TestExceptions(t *testing.T) {
 				}
 				for _, p := range points[1:] {
 					rd, ok := got[p]
-					if tt.want == nil {
+					if tt.want == 0 {
 						if ok {
 							t.Errorf("%s reported on busy: %+v", p, rd)
 						}
 						continue
 					}
-					if rd.Status != tt.want || rd.Raw != nil {
+					if codeOf(rd.Status) != tt.want || rd.Raw != nil {
 						t.Errorf("%s: %v, want status %v", p, rd.Status, tt.want)
+						continue
+					}
+					// The status says why, and the normalizer keeps it.
+					why := fmt.Sprintf("read input 4-5 on exc (%s unit 0): %s", ts.addr(), tt.why)
+					if rd.Status.Error() != why {
+						t.Errorf("%s: status text %q, want %q", p, rd.Status, why)
+					}
+					if c, text := normalize.MapStatus(rd.Status); c != tt.want || text != why {
+						t.Errorf("%s: normalize.MapStatus = %v, %q; want %v, %q", p, c, text, tt.want, why)
 					}
 				}
 			}
@@ -364,8 +385,15 @@ func TestIllegalAddressFindsBadPoints(t *testing.T) {
 				for _, pt := range points {
 					rd := p[pt]
 					if slices.Contains(bad, pt) {
-						if rd.Status != connectors.BadConfigurationError || rd.Raw != nil {
+						if codeOf(rd.Status) != connectors.BadConfigurationError || rd.Raw != nil {
 							t.Errorf("%s: %+v, want Bad_ConfigurationError", pt, rd)
+							continue
+						}
+						reg, _ := ParseRegister(pt)
+						why := fmt.Sprintf("read holding %d-%d on bad (%s unit 0): exception %d (%s)",
+							reg.Address, int(reg.Address)+reg.Count()-1, ts.addr(), byte(*exc), exceptionName(byte(*exc)))
+						if rd.Status.Error() != why {
+							t.Errorf("%s: status text %q, want %q", pt, rd.Status, why)
 						}
 						continue
 					}
@@ -843,7 +871,7 @@ func TestReplanAfterOutage(t *testing.T) {
 	ts := serve(2)
 	r := start(t, Config{Name: "replan", Address: addr, PollInterval: 20 * time.Millisecond, Timeout: 200 * time.Millisecond, Points: points})
 	p := r.poll()
-	if p["holding:0:int16"].Raw != int64(10) || p["holding:2:int16"].Status != connectors.BadConfigurationError {
+	if p["holding:0:int16"].Raw != int64(10) || codeOf(p["holding:2:int16"].Status) != connectors.BadConfigurationError {
 		t.Fatalf("first poll: %v", p)
 	}
 	ts.stop()

@@ -84,10 +84,16 @@
 //
 // # How errors map to quality
 //
-// Reading.Status is nil for a good value, otherwise a bare
-// connectors.StatusCode; the error behind it (naming the device and the
-// read, e.g. "read holding 0-9 on press1: i/o timeout") is in
-// Health().LastError and in the log.
+// Reading.Status is nil for a good value, otherwise an error carrying a
+// connectors.StatusCode (get it with connectors.StatusOf or errors.As,
+// never by comparing Status to a code). For an exception answer the
+// Status is that code with the reason as its text, naming the read, the
+// device and the exception, e.g. "read holding 100-101 on press3
+// (10.0.0.7:502 unit 1): exception 2 (illegal data address)" (the
+// normalizer puts this text in Sample.Err). Otherwise it is the bare
+// code, and the error behind it (e.g. "read holding 0-9 on press1
+// (10.0.0.7:502 unit 1): i/o timeout") is in Health().LastError and in
+// the log.
 //
 //	no connection, timeout, refused,    Bad_NoCommunication for every point of
 //	reset, closed by the device         the poll, and again at every poll while
@@ -115,6 +121,15 @@
 // Refused points are read again alone every minute, and the whole plan is
 // rebuilt after every reconnect that ended an outage (the device may have
 // been reprogrammed): a point the device accepts again reads normally.
+// A device whose every point is refused is still asked something at
+// every poll: the refused point read longest ago is read again alone. An
+// exception answer shows the device alive (Connected); a timeout or a
+// closed connection is an outage like any other, with
+// Bad_NoCommunication for every point. When such a read finds a point
+// readable again, every other refused point is read again in the same
+// poll. A reread that fails on the transport is no refusal: after the
+// device closed an idle connection it is redialed and retried at once,
+// otherwise retried at the first poll after the redial.
 //
 // # Connection
 //

@@ -136,8 +136,9 @@ func TestPymodbus(t *testing.T) {
 				t.Errorf("%s = %#v (%v), want %#v", a, rd.Raw, rd.Status, w)
 			}
 		}
-		if rd := p["holding:303:int16"]; rd.Status != connectors.BadConfigurationError {
-			t.Errorf("absent register: %+v, want Bad_ConfigurationError", rd)
+		if rd := p["holding:303:int16"]; codeOf(rd.Status) != connectors.BadConfigurationError ||
+			!strings.HasSuffix(rd.Status.Error(), "exception 2 (illegal data address)") {
+			t.Errorf("absent register: %+v, want Bad_ConfigurationError saying exception 2", rd)
 		}
 	}
 	if h := r.c.Health(); h.State != connectors.Connected || h.Reconnects != 0 {

@@ -35,6 +35,10 @@ type testServer struct {
 	// closeEvery, when set, closes the connection after every
 	// closeEvery-th answer (like devices that drop idle connections).
 	closeEvery int64
+	// drop, when set, runs after hook; when it returns true the
+	// connection is closed instead of answering (like a device that
+	// dropped an idle connection just as the request arrived).
+	drop func(n int64, f *mbserver.TCPFrame) bool
 
 	requests  atomic.Int64
 	responses atomic.Int64
@@ -156,6 +160,9 @@ func (ts *testServer) serve(c net.Conn) {
 					return
 				}
 			}
+		}
+		if ts.drop != nil && ts.drop(num, frame) {
+			return
 		}
 		resp := frame.Copy()
 		h := ts.handlers[frame.Function]
