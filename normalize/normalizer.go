@@ -595,7 +595,11 @@ func (n *Normalizer) Apply(r connectors.Reading) (Sample, bool) {
 	masked := status & 0xFFFF0000
 	switch {
 	case isDecodeStatus(status):
-		n.raise(t, bitDecode, AlertDecode, now, "%s: %s", status.Name(), errText)
+		if errText != "" {
+			n.raise(t, bitDecode, AlertDecode, now, "%s: %s", status.Name(), errText)
+		} else {
+			n.raise(t, bitDecode, AlertDecode, now, "%s", status.Name())
+		}
 	default:
 		n.clear(t, bitDecode, AlertDecode, now)
 	}

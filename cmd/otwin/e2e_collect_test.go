@@ -378,16 +378,7 @@ func TestE2EFaults(t *testing.T) {
 			t.Errorf("status %s under exception 02, want Bad_ConfigurationError", s.Status)
 		}
 		t.Run("says_why", func(t *testing.T) {
-			// Known bug (connectors/modbus and normalize): a refused point
-			// is emitted as the bare StatusCode Bad_ConfigurationError
-			// (connectors/modbus/connector.go, s.emit(p, nil,
-			// connectors.BadConfigurationError)), so the sample's Err is
-			// empty and the decode alert's message is
-			// "Bad_ConfigurationError: " (normalize.Normalizer.Apply formats
-			// "%s: %s" with an empty text). The reading should carry the
-			// exception and device ("read input 0-1 on mbx2-modbus:
-			// exception 02 illegal data address"), and an empty text should
-			// not leave a dangling colon.
+			// The reading says why: the device, the read and the exception.
 			rec, _, _ := col.Rec.AlertSince(mark, id, "raised")
 			if strings.HasSuffix(rec.Alert.Message, ": ") || !strings.Contains(s.Err, "exception 2 (illegal data address)") ||
 				!strings.Contains(s.Err, "mbx2") || !strings.HasSuffix(rec.Alert.Message, s.Err) {
@@ -395,46 +386,17 @@ func TestE2EFaults(t *testing.T) {
 			}
 		})
 		clearFault(t, "e2e-ex2")
-		// connectors/modbus reads a point refused with exception 01-03
-		// alone again only every minute (and polls nothing while every
-		// point of the device is refused): the alert returns to normal at
-		// that reprobe. OTWIN_E2E_LONG=1 waits 65s for it (or the duration
-		// it gives, e.g. OTWIN_E2E_LONG=3m).
-		//
-		// Known bug (connectors/modbus, session.probeBad): measured, the
-		// alert cleared 117s after the exception ended, not ~60s. With no
-		// request for a minute the twin's server closes the idle
-		// connection (modbusserver ReadTimeout, 60s, as many devices do);
-		// the reprobe then fails on the closed connection, and probeBad
-		// has already set s.bad[p] = time.Now(), so the point waits another
-		// full minute. A reprobe that fails on the transport should be
-		// retried after the redial, not a minute later.
-		if cleared(t, i, id, 3*time.Second) {
-			return
-		}
-		if os.Getenv("OTWIN_E2E_LONG") == "" {
-			t.Logf("%s still active 3s after the exception ended: the connector reprobes refused points every minute (OTWIN_E2E_LONG=1 waits for it)", id)
-			return
-		}
-		wait := 65 * time.Second // the reprobe (1 min) and slack
-		if d, err := time.ParseDuration(os.Getenv("OTWIN_E2E_LONG")); err == nil {
-			wait = d
-		}
-		end := time.Now()
-		if !cleared(t, i, id, wait) {
-			t.Errorf("%s not cleared within %s of the exception's end", id, wait)
-		} else {
-			t.Logf("%s cleared %s after the exception's end", id, time.Since(end).Round(time.Millisecond))
+		// A device whose every point is refused is still read each poll
+		// (one refused point, for liveness), so the alert returns to normal
+		// within a poll or two of the exception's end.
+		if !cleared(t, i, id, 3*time.Second) {
+			t.Errorf("%s not cleared within 3s of the exception's end", id)
 		}
 	})
 
 	t.Run("comm_loss_while_refused", func(t *testing.T) {
-		// Known bug (connectors/modbus): once every point of a device is
-		// refused (exception 01-03), the connector sends no request until
-		// its reprobe a minute later (connector.go, defaultReprobe), so a
-		// device that then stops answering raises no comm_loss for up to a
-		// minute. A refused device should still be polled for liveness
-		// (e.g. the reprobe of one point at every poll interval).
+		// A device whose every point is refused is still polled, so its
+		// going silent raises comm loss as for any device.
 		t.Parallel()
 		start, mark := inject(t, scenarios.Fault{Name: "e2e-ref", Kind: scenarios.ModbusException, Target: "mbref", Exception: 2})
 		raised(t, start, mark, "decode_error:"+faultAsset+"mbref/v", time.Second)
