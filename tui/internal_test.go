@@ -541,3 +541,86 @@ func TestImports(t *testing.T) {
 		}
 	}
 }
+
+// The bottom line's editor: the keys edit the text at the cursor, a
+// multi-rune packet is typed into an open prompt, the cursor is hidden under
+// NoColor and a reverse-video cell with colour, and no key blinks it.
+func TestLineEditor(t *testing.T) {
+	runes := func(s string) tea.KeyMsg { return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)} }
+	k := func(t tea.KeyType) tea.KeyMsg { return tea.KeyMsg{Type: t} }
+	alt := func(m tea.KeyMsg) tea.KeyMsg { m.Alt = true; return m }
+	cases := []struct {
+		name string
+		keys []tea.KeyMsg
+		want string
+	}{
+		{"typed", []tea.KeyMsg{runes("a"), runes("b"), k(tea.KeySpace), runes("c")}, "ab c"},
+		{"packet after the prompt", []tea.KeyMsg{runes("role x")}, "role x"},
+		{"backspace", []tea.KeyMsg{runes("abc"), k(tea.KeyBackspace)}, "ab"},
+		{"left insert", []tea.KeyMsg{runes("ac"), k(tea.KeyLeft), runes("b")}, "abc"},
+		{"home end", []tea.KeyMsg{runes("bc"), k(tea.KeyHome), runes("a"), k(tea.KeyEnd), runes("d")}, "abcd"},
+		{"ctrl+a ctrl+e", []tea.KeyMsg{runes("b"), k(tea.KeyCtrlA), runes("a"), k(tea.KeyCtrlE), runes("c")}, "abc"},
+		{"delete", []tea.KeyMsg{runes("abc"), k(tea.KeyHome), k(tea.KeyDelete)}, "bc"},
+		{"ctrl+u", []tea.KeyMsg{runes("ab cd"), k(tea.KeyLeft), k(tea.KeyCtrlU)}, "d"},
+		{"ctrl+k", []tea.KeyMsg{runes("ab cd"), k(tea.KeyLeft), k(tea.KeyLeft), k(tea.KeyCtrlK)}, "ab "},
+		{"ctrl+w", []tea.KeyMsg{runes("ab cd"), k(tea.KeyCtrlW)}, "ab "},
+		{"word back", []tea.KeyMsg{runes("ab cd"), alt(k(tea.KeyLeft)), runes("x")}, "ab xcd"},
+		{"paste", []tea.KeyMsg{{Type: tea.KeyRunes, Runes: []rune("a\tb"), Paste: true}}, "a b"},
+		{"ctrl+v reads no clipboard", []tea.KeyMsg{runes("a"), k(tea.KeyCtrlV)}, "a"},
+	}
+	moved := map[string]bool{"left insert": true, "delete": true, "ctrl+u": true, "ctrl+k": true, "word back": true}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := New(&stub{}, Options{Now: func() time.Time { return epoch }, NoColor: true, Role: RoleMaintenance})
+			defer m.Close()
+			m.Update(runes(":"))
+			for _, key := range c.keys {
+				if _, cmd := m.Update(key); cmd != nil && c.name == "ctrl+v reads no clipboard" {
+					t.Errorf("ctrl+v returned a command")
+				}
+			}
+			if got := m.s.input.Value(); got != c.want {
+				t.Errorf("value %q, want %q", got, c.want)
+			}
+			line := m.s.bottomLine(80)
+			if want := ":" + c.want + "█"; !strings.Contains(line, "█") || strings.ReplaceAll(line, "█", "") != fit(":"+c.want, 79) ||
+				!strings.HasPrefix(line, want) && !moved[c.name] || strings.Contains(line, "\x1b") || width(line) != 80 {
+				t.Errorf("bottom line %q, want plain %q and padding to 80", line, want)
+			}
+		})
+	}
+
+	r := lipgloss.NewRenderer(io.Discard)
+	r.SetColorProfile(termenv.ANSI256)
+	m := New(&stub{}, Options{Now: func() time.Time { return epoch }, Renderer: r, Role: RoleMaintenance})
+	defer m.Close()
+	m.Update(tea.WindowSizeMsg{Width: 20, Height: 10})
+	if _, cmd := m.Update(runes("/")); cmd != nil {
+		if msg := cmd(); msg != nil {
+			t.Errorf("opening a prompt sent %T", msg)
+		}
+	}
+	m.Update(runes("ab"))
+	line := m.s.bottomLine(20)
+	if !strings.Contains(line, "\x1b[7m") || ansi.Strip(line) != fit("/ab", 20) {
+		t.Errorf("colour bottom line %q: want a reverse-video cursor after /ab", line)
+	}
+
+	// Long text scrolls: the cursor's end of it stays on the screen.
+	m.Update(runes(strings.Repeat("x", 30) + "END"))
+	if line := ansi.Strip(m.s.bottomLine(20)); !strings.Contains(line, "END") || width(line) != 20 {
+		t.Errorf("long input line %q, want its end visible in 20 cells", line)
+	}
+
+	// The same under NoColor, with the cursor inside the text: the mark
+	// takes a cell and nothing is cut off with "…".
+	p := New(&stub{}, Options{Now: func() time.Time { return epoch }, NoColor: true, Role: RoleMaintenance})
+	defer p.Close()
+	p.Update(tea.WindowSizeMsg{Width: 20, Height: 10})
+	p.Update(runes(":"))
+	p.Update(runes(strings.Repeat("x", 30) + "END"))
+	p.Update(tea.KeyMsg{Type: tea.KeyLeft})
+	if line := p.s.bottomLine(20); !strings.Contains(line, "EN█D") || strings.Contains(line, "…") || width(line) != 20 {
+		t.Errorf("no-colour long input line %q, want EN█D visible in 20 cells", line)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/otwin/otwin/connectors"
@@ -160,7 +161,7 @@ type state struct {
 	con consoleState
 
 	// input
-	input   lineInput
+	input   textinput.Model
 	mode    inputMode
 	pending string // alert id of an ack or shelve in progress
 	reason  string
@@ -211,6 +212,7 @@ func New(b Backend, opts Options) Model {
 		s.opts.ConsoleRefresh = time.Second
 	}
 	s.st = newStyles(opts.Renderer, opts.NoColor)
+	s.input = newInput(opts.Renderer, opts.NoColor)
 	s.w, s.h = 80, 24
 	if opts.Width > 0 && opts.Height > 0 {
 		s.w, s.h = opts.Width, opts.Height
@@ -502,6 +504,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		s.w, s.h = msg.Width, msg.Height
+		s.fitInput()
 		s.invalidate()
 		return m, nil
 	case feedMsg:
@@ -1317,13 +1320,24 @@ func (s *state) move(d int) tea.Cmd {
 func (s *state) startInput(mode inputMode, prompt, value string) tea.Cmd {
 	s.mode = mode
 	s.input.Prompt = prompt
+	s.input.Reset()
 	s.input.SetValue(value)
-	return nil
+	s.input.CursorEnd()
+	s.fitInput()
+	return s.input.Focus()
 }
 
 func (s *state) endInput() {
 	s.mode = inputNone
-	s.input.SetValue("")
+	s.input.Blur()
+	s.input.Reset()
+}
+
+// fitInput makes the editor scroll its text within the bottom line: the
+// prompt, the visible text and the cursor cell fill the screen width.
+func (s *state) fitInput() {
+	s.input.Width = max(1, s.w-width(s.input.Prompt)-inputCursorCells(s.opts.NoColor))
+	s.input.SetCursor(s.input.Position()) // re-clips the visible text
 }
 
 // inputKey handles keys while the bottom line takes text.
@@ -1364,7 +1378,11 @@ func (s *state) inputKey(k tea.KeyMsg) tea.Cmd {
 		}
 		return nil
 	}
-	s.input.update(k)
+	if k.Type == tea.KeySpace && len(k.Runes) == 0 {
+		k.Runes = []rune{' '}
+	}
+	var cmd tea.Cmd
+	s.input, cmd = s.input.Update(k)
 	if s.mode == inputFilter {
 		v := s.input.Value()
 		if s.view == viewAlerts {
@@ -1374,10 +1392,10 @@ func (s *state) inputKey(k tea.KeyMsg) tea.Cmd {
 		} else if v != s.filter {
 			s.filter = v
 			s.tbl = listPos{}
-			return s.recompute()
+			return tea.Batch(cmd, s.recompute())
 		}
 	}
-	return nil
+	return cmd
 }
 
 func (s *state) ack(id, comment string) tea.Cmd {

@@ -3,6 +3,9 @@ package tui
 import (
 	"strings"
 
+	"github.com/charmbracelet/bubbles/cursor"
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 
@@ -44,14 +47,58 @@ type styles struct {
 	label, spark                     paint
 }
 
-func newStyles(r *lipgloss.Renderer, noColor bool) styles {
+// sessionRenderer is the renderer a session's styles use: r, the default
+// renderer when r is nil, or a plain-text (Ascii) one under noColor.
+func sessionRenderer(r *lipgloss.Renderer, noColor bool) *lipgloss.Renderer {
 	if noColor {
 		nr := lipgloss.NewRenderer(nil)
 		nr.SetColorProfile(termenv.Ascii)
-		r = nr
-	} else if r == nil {
-		r = lipgloss.DefaultRenderer()
+		return nr
 	}
+	if r == nil {
+		return lipgloss.DefaultRenderer()
+	}
+	return r
+}
+
+// newInput returns the bottom line's editor, styled by r. The cursor never
+// blinks (no ticks, so no redraws of their own): with colour it is a static
+// reverse-video cell; under noColor the library's cursor is hidden and the
+// line is plain text with a "█" before the cell the cursor is on (see
+// inputCursorCells). ctrl+v is unbound: the clipboard the library would
+// read is the server's, not the user's (a terminal paste arrives as keys
+// and is inserted).
+func newInput(r *lipgloss.Renderer, noColor bool) textinput.Model {
+	r = sessionRenderer(r, noColor)
+	in := textinput.New()
+	in.Prompt = ""
+	in.PromptStyle = r.NewStyle()
+	in.TextStyle = r.NewStyle()
+	in.PlaceholderStyle = r.NewStyle()
+	in.CompletionStyle = r.NewStyle()
+	in.Cursor.Style = r.NewStyle()
+	in.Cursor.TextStyle = r.NewStyle()
+	in.KeyMap.Paste = key.NewBinding(key.WithDisabled())
+	mode := cursor.CursorStatic
+	if noColor {
+		mode = cursor.CursorHide
+		// a hidden cursor renders its cell in TextStyle
+		in.Cursor.TextStyle = r.NewStyle().Transform(func(cell string) string { return "█" + cell })
+	}
+	in.Cursor.SetMode(mode)
+	return in
+}
+
+// inputCursorCells is how many cells the cursor adds to the editor's text.
+func inputCursorCells(noColor bool) int {
+	if noColor {
+		return 2 // the mark and the cell after the text
+	}
+	return 1
+}
+
+func newStyles(r *lipgloss.Renderer, noColor bool) styles {
+	r = sessionRenderer(r, noColor)
 	c := func(s string) lipgloss.TerminalColor { return lipgloss.Color(s) }
 	// a: dark-background colour, light-background colour
 	a := func(dark, light string) lipgloss.TerminalColor {

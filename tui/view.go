@@ -352,7 +352,7 @@ var hints = map[scope]string{
 
 func (s *state) bottomLine(w int) string {
 	if s.mode != inputNone {
-		return fit(s.input.view(), w)
+		return fit(s.input.View(), w)
 	}
 	if s.msg != "" {
 		if s.msgErr {
