@@ -26,6 +26,18 @@
 // copies of enabled ones, so GetEndpoints lists duplicates; the stack's
 // Close waits 3 s; the stack polls every monitored item at its sampling
 // interval, so CPU grows with monitored items even when nothing changes.
+//
+// Delivery at scale: the stack samples all items of one sampling interval
+// in one goroutine (a round of 100k items takes 0.1-0.3 s), gathers and
+// encodes a subscription's whole publish response in one goroutine under
+// the subscription's lock, and a gopcua client keeps one publish request
+// in flight, so each response waits for the previous one to be decoded.
+// A subscriber of tags that change every tick should sample at half the
+// tick or faster (a 1 s sampler of 1 Hz changes loses those that jitter
+// into one interval) and ask for a queue of 2 per item, so that a late
+// response that covers two ticks still carries both changes. With those
+// settings one subscriber keeps up with 100k tags at 1 Hz on 2 cores
+// (BenchmarkDelivery).
 package opcuaserver
 
 import (
