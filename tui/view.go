@@ -485,7 +485,7 @@ func (s *state) tagCols(w int) []col {
 		q,
 		{title: "AGE", w: 6, right: true, prio: 5},
 		{title: "TREND", w: trend, prio: 4},
-		{title: "SOURCE", w: 10, prio: 2, from: 100},
+		{title: "SOURCE", w: 14, prio: 2, from: 100},
 		{title: "ADDRESS", w: 24, flex: 2, prio: 1, from: 100},
 	}
 }
@@ -539,7 +539,7 @@ func (s *state) viewTable(w, h int, focused bool) []string {
 		case "RAW":
 			return fmtRaw(t.Raw), nil
 		case "ADDRESS":
-			return t.Address, &s.st.dim
+			return shortAddress(t.Address), &s.st.dim
 		case "SOURCE":
 			return t.Source, nil
 		case "AGE":
@@ -946,4 +946,17 @@ func (s *state) viewHelp(w, h int) []string {
 	head := out[:1]
 	rest := scrollLines(out[1:], w, h-1, &s.detail)
 	return append(head, rest...)
+}
+
+// shortAddress is an address for a table cell: an OPC UA node id without
+// its namespace URI ("nsu=urn:plant;s=line1/press1/temp" reads
+// "s=line1/press1/temp"; the source column and the tag detail name the
+// rest); Modbus addresses are short already.
+func shortAddress(a string) string {
+	if strings.HasPrefix(a, "nsu=") {
+		if _, id, ok := strings.Cut(a, ";"); ok {
+			return id
+		}
+	}
+	return a
 }
