@@ -15,8 +15,6 @@ var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 func at(d time.Duration) time.Time { return t0.Add(d) }
 
-func ptr[T any](v T) *T { return &v }
-
 func testConfig() Config {
 	return Config{
 		Points: []Point{

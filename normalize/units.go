@@ -202,20 +202,6 @@ func UnitFromID(id int32) (Unit, bool) {
 	return Unit{Code: code, UnitID: id, Symbol: code}, true
 }
 
-// KnownUnits lists every unit LookupUnit resolves, for help texts, each as
-// "symbol (CODE)" or, without a UNECE code, "symbol".
-func KnownUnits() []string {
-	out := make([]string, 0, len(unitDefs))
-	for _, d := range unitDefs {
-		if d.code == "" {
-			out = append(out, d.symbol)
-		} else {
-			out = append(out, d.symbol+" ("+d.code+")")
-		}
-	}
-	return out
-}
-
 // UnitNames returns every spelling LookupUnit accepts.
 func UnitNames() []string {
 	out := make([]string, 0, len(unitsByName))

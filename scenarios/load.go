@@ -161,20 +161,6 @@ func mergeTag(base, over Tag) Tag {
 	return out
 }
 
-// isIdent reports whether s is an expression identifier.
-func isIdent(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, r := range s {
-		if r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9' {
-			continue
-		}
-		return false
-	}
-	return true
-}
-
 // validName reports whether s is a non-empty name of [a-zA-Z0-9._-].
 func validName(s string) bool {
 	if s == "" {

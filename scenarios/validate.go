@@ -444,13 +444,6 @@ func hintOr(hint, fallback string) string {
 	return fallback
 }
 
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 func typeNames() []string {
 	out := make([]string, len(DataTypes))
 	for i, t := range DataTypes {

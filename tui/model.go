@@ -1023,20 +1023,14 @@ func (s *state) key(k tea.KeyMsg) tea.Cmd {
 		s.bad = !s.bad
 		return s.recompute()
 	case actAck:
-		a := s.curAlert()
-		if s.view == viewAlertDetail {
-			a = s.alertByID(s.alertID)
-		}
+		a := s.actionAlert()
 		if a == nil {
 			return nil
 		}
 		s.pending = a.ID
 		return s.startInput(inputAckComment, "ack "+a.ID+" comment: ", "")
 	case actShelve:
-		a := s.curAlert()
-		if s.view == viewAlertDetail {
-			a = s.alertByID(s.alertID)
-		}
+		a := s.actionAlert()
 		if a == nil {
 			return nil
 		}
@@ -1478,4 +1472,13 @@ func (s *state) command(line string) tea.Cmd {
 	}
 	s.setMsg(fmt.Sprintf("unknown command %q (try :help)", line), true)
 	return nil
+}
+
+// actionAlert is the alert an ack or shelve is about: the one open in the
+// alert detail, else the one under the cursor (nil when none).
+func (s *state) actionAlert() *normalize.Alert {
+	if s.view == viewAlertDetail {
+		return s.alertByID(s.alertID)
+	}
+	return s.curAlert()
 }

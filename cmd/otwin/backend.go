@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/otwin/otwin/connectors"
@@ -87,7 +86,15 @@ type storeBackend struct {
 
 var _ tui.Backend = (*storeBackend)(nil)
 
-func (b *storeBackend) Subscribe() tui.Feed                        { return newStoreFeed(b.st.Subscribe()) }
+// Subscribe is a store subscription as the TUI's feed; closing the feed
+// ends the subscription, even if the TUI stopped reading.
+func (b *storeBackend) Subscribe() tui.Feed {
+	sub := b.st.Subscribe()
+	return tui.AdaptFeed(sub.C(), func(x store.Batch) tui.Update {
+		return tui.Update{Samples: x.Samples, Alerts: x.Alerts, Health: x.Health}
+	}, sub.Close, sub.Dropped)
+}
+
 func (b *storeBackend) Snapshot() []normalize.Sample               { return b.st.Snapshot() }
 func (b *storeBackend) Alerts() []normalize.Alert                  { return b.st.Alerts() }
 func (b *storeBackend) Health() []connectors.Health                { return b.st.Health() }
@@ -121,41 +128,6 @@ func (b *storeBackend) Shelve(id, reason string, d time.Duration, oneShot bool) 
 	b.sess.record("shelve", id, reason, err)
 	return err
 }
-
-// storeFeed adapts a store subscription to the TUI's feed. Its goroutine
-// ends when the subscription ends or Close is called, even if the TUI has
-// stopped reading (a session that ended).
-type storeFeed struct {
-	sub  *store.Subscription
-	c    chan tui.Update
-	done chan struct{}
-	once sync.Once
-}
-
-func newStoreFeed(sub *store.Subscription) *storeFeed {
-	f := &storeFeed{sub: sub, c: make(chan tui.Update, 1), done: make(chan struct{})}
-	go func() {
-		defer close(f.c)
-		for b := range sub.C() {
-			select {
-			case f.c <- tui.Update{Samples: b.Samples, Alerts: b.Alerts, Health: b.Health}:
-			case <-f.done:
-				return
-			}
-		}
-	}()
-	return f
-}
-
-func (f *storeFeed) C() <-chan tui.Update { return f.c }
-
-// Close ends the subscription and the feed's goroutine; safe to call more
-// than once.
-func (f *storeFeed) Close() {
-	f.once.Do(func() { close(f.done) })
-	f.sub.Close()
-}
-func (f *storeFeed) Dropped() uint64 { return f.sub.Dropped() }
 
 // controlTimeout bounds one call to the twin's control API.
 const controlTimeout = 5 * time.Second

@@ -264,18 +264,6 @@ func (r *eventRecorder) Mark() int {
 	return len(r.alerts)
 }
 
-// IDs returns the tags that had samples.
-func (r *eventRecorder) IDs() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	ids := make([]string, 0, len(r.samples))
-	for id := range r.samples {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
-}
-
 // checkOrder reports, for tag id, every duplicate or out-of-order sample:
 // Seq must increase strictly, and time must not go back (see below).
 func checkOrder(samples []normalize.Sample) error {
@@ -348,22 +336,6 @@ func (r *storeRecorder) Samples(id string) []normalize.Sample {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.samples[id])
-}
-
-// Alert returns the latest state of alert id the subscription delivered.
-func (r *storeRecorder) Alert(id string) (normalize.Alert, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	a, ok := r.alerts[id]
-	return a, ok
-}
-
-// Health returns the latest health of source the subscription delivered.
-func (r *storeRecorder) Health(source string) (connectors.Health, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	h, ok := r.health[source]
-	return h, ok
 }
 
 // waitUntil polls cond every 20ms until it holds, failing the test with

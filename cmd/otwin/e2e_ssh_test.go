@@ -784,7 +784,7 @@ func sessionGoroutines() []string {
 	var out []string
 	for _, g := range strings.Split(string(buf), "\n\n") {
 		if strings.Contains(g, "charmbracelet/bubbletea") || strings.Contains(g, "sshserve.(*Server).watch") ||
-			strings.Contains(g, "sshserve.(*Server).session") || strings.Contains(g, "newStoreFeed") ||
+			strings.Contains(g, "sshserve.(*Server).session") || strings.Contains(g, "tui.AdaptFeed") ||
 			strings.Contains(g, "otwin/tui.") {
 			out = append(out, g)
 		}

@@ -1,7 +1,6 @@
 package sshserve
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -112,11 +111,6 @@ func (u *Users) Lookup(key gossh.PublicKey) *User {
 		return nil
 	}
 	return u.byKey[string(key.Marshal())]
-}
-
-// keyEqual reports whether a and b are the same key.
-func keyEqual(a, b gossh.PublicKey) bool {
-	return a != nil && b != nil && bytes.Equal(a.Marshal(), b.Marshal())
 }
 
 func validRole(r string) bool {

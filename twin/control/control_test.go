@@ -16,8 +16,6 @@ import (
 	"github.com/otwin/otwin/twin"
 )
 
-func durp(d time.Duration) *scenarios.Duration { x := scenarios.Duration(d); return &x }
-
 // testScenario is a small line: a filler with a temperature and a state,
 // one named tag fault and one named machine fault.
 func testScenario() *scenarios.Scenario {
