@@ -14,7 +14,7 @@ import (
 // protocol. A tag is read once: over OPC UA when its machine is served
 // there, else over Modbus when it has a register mapping; so the asset/tag
 // ids stay unique when a machine is exposed on both protocols.
-func exportSources(sc *scenarios.Scenario, eps []endpoint) (*sources.File, error) {
+func exportSources(sc *scenarios.Scenario, eps []endpoint) *sources.File {
 	byMachine := map[string]map[string]endpoint{}
 	for _, ep := range eps {
 		if byMachine[ep.Machine] == nil {
@@ -91,7 +91,7 @@ func exportSources(sc *scenarios.Scenario, eps []endpoint) (*sources.File, error
 		}
 	}
 	sort.SliceStable(f.Sources, func(i, j int) bool { return f.Sources[i].Name < f.Sources[j].Name })
-	return f, nil
+	return f
 }
 
 // exportUnit writes a scenario unit as its UNECE code, which both halves

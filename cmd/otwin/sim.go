@@ -71,11 +71,7 @@ without it the built-in default scenario runs.`,
 			}
 			rf := readyFile{Scenario: sc.Name, Endpoints: rt.Endpoints, Control: rt.ControlURL}
 			if export != "" {
-				f, err := exportSources(sc, rt.Endpoints)
-				if err != nil {
-					return err
-				}
-				data, err := yaml.Marshal(f)
+				data, err := yaml.Marshal(exportSources(sc, rt.Endpoints))
 				if err != nil {
 					return fmt.Errorf("export sources: %w", err)
 				}

@@ -249,11 +249,7 @@ func startLocalLine(ctx context.Context, sc *scenarios.Scenario, dataDir string,
 			rt.Close()
 		}
 	}()
-	f, err := exportSources(sc, rt.Endpoints)
-	if err != nil {
-		return nil, err
-	}
-	col, err := newCollector(f, dataDir, logger.With("part", "collector"))
+	col, err := newCollector(exportSources(sc, rt.Endpoints), dataDir, logger.With("part", "collector"))
 	if err != nil {
 		return nil, fmt.Errorf("exported sources: %w", err)
 	}
