@@ -184,6 +184,9 @@ func TestMalformedRequestsGetExceptions(t *testing.T) {
 			t.Fatalf("engine holds %v, want %d", v, 0x0102)
 		}
 	})
+	// The concurrent client keeps reading through all of it (the cases
+	// can finish before its first round trip: wait for one).
+	waitFor(t, "a read by the concurrent client", 10*time.Second, func() bool { return reads.Load() > 0 })
 	close(stop)
 	if err := wait(); err != nil {
 		t.Fatalf("concurrent client: %v", err)
@@ -230,6 +233,9 @@ func TestBrokenFramingClosesConnection(t *testing.T) {
 		c.Write([]byte{0, 1, 0, 0, 0, 6, 1, 3})
 		c.Close()
 	})
+	// The concurrent client keeps reading through all of it (the cases
+	// can finish before its first round trip: wait for one).
+	waitFor(t, "a read by the concurrent client", 10*time.Second, func() bool { return reads.Load() > 0 })
 	close(stop)
 	if err := wait(); err != nil {
 		t.Fatalf("concurrent client: %v", err)
@@ -321,6 +327,7 @@ func TestClientThatNeverReads(t *testing.T) {
 	}()
 	before := reads.Load()
 	waitFor(t, "the server to drop the client that does not read", 10*time.Second, func() bool { return s.numConns() == 1 })
+	waitFor(t, "10 reads by the other client", 10*time.Second, func() bool { return reads.Load()-before >= 10 })
 	close(stop)
 	<-flooding
 	if err := wait(); err != nil {
