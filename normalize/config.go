@@ -3,6 +3,7 @@ package normalize
 import (
 	"errors"
 	"fmt"
+	"github.com/otwin/otwin/units"
 	"math"
 	"regexp"
 	"strconv"
@@ -91,7 +92,7 @@ type Point struct {
 	Asset string
 	// Tag is the tag name; the tag id is Asset + "/" + Tag.
 	Tag string
-	// Unit is a symbol or UNECE code (see LookupUnit); empty takes the
+	// Unit is a symbol or UNECE code (see units.Lookup); empty takes the
 	// server's EngineeringUnits (PointInfo), if any.
 	Unit string
 	// Range is the engineering range; nil takes the server's EURange.
@@ -244,19 +245,19 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: tag %q must match [a-zA-Z0-9._-]+", where, p.Tag))
 		}
 		if p.Unit != "" {
-			if _, ok := LookupUnit(p.Unit); !ok {
+			if _, ok := units.Lookup(p.Unit); !ok {
 				errs = append(errs, fmt.Errorf("%s: unknown unit %q", where, p.Unit))
 			}
 		}
 		if p.ConvertFrom != "" {
-			from, ok1 := LookupUnit(p.ConvertFrom)
-			to, ok2 := LookupUnit(p.Unit)
+			from, ok1 := units.Lookup(p.ConvertFrom)
+			to, ok2 := units.Lookup(p.Unit)
 			switch {
 			case !ok1:
 				errs = append(errs, fmt.Errorf("%s: unknown unit %q to convert from", where, p.ConvertFrom))
 			case p.Unit == "":
 				errs = append(errs, fmt.Errorf("%s: converting from %s needs a unit to convert to", where, p.ConvertFrom))
-			case ok2 && !Convertible(from, to):
+			case ok2 && !units.Convertible(from, to):
 				errs = append(errs, fmt.Errorf("%s: cannot convert %s to %s", where, from.Symbol, to.Symbol))
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/otwin/otwin/units"
 	"math"
 	"os"
 	"sort"
@@ -200,14 +201,14 @@ func New(cfg Config) (*Normalizer, error) {
 		}
 		t.spikeAbs = p.Rules != nil && p.Rules.Spike > 0
 		if p.Unit != "" {
-			t.unit, _ = LookupUnit(p.Unit)
+			t.unit, _ = units.Lookup(p.Unit)
 			t.unitFixed = true
 		}
 		if p.ConvertFrom != "" {
 			// Fold the conversion into scale and offset: one multiply-add
 			// per reading whatever the configuration.
-			from, _ := LookupUnit(p.ConvertFrom)
-			mul, add, _ := conversionOf(from, t.unit)
+			from, _ := units.Lookup(p.ConvertFrom)
+			mul, add, _ := units.Conversion(from, t.unit)
 			t.scale, t.offset = t.scale*mul, t.offset*mul+add
 		}
 		if p.Range != nil {
@@ -340,7 +341,7 @@ func (n *Normalizer) TakeUnknown() []string {
 
 func (n *Normalizer) applyInfo(t *tagState, in *connectors.PointInfo) {
 	if !t.unitFixed && in.HasUnit {
-		if u, ok := UnitFromID(in.UnitID); ok {
+		if u, ok := units.FromID(in.UnitID); ok {
 			if in.UnitSymbol != "" {
 				u.Symbol = in.UnitSymbol
 			}

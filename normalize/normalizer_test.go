@@ -3,6 +3,7 @@ package normalize
 import (
 	"errors"
 	"fmt"
+	"github.com/otwin/otwin/units"
 	"math"
 	"strings"
 	"testing"
@@ -209,14 +210,14 @@ func TestTypeMismatchAfterKindChange(t *testing.T) {
 func TestServerInfoUsedWhenPointHasNone(t *testing.T) {
 	n := newN(t, testConfig())
 	r := rd("plc", "srv", 150.0, nil, 0)
-	r.Info = &connectors.PointInfo{HasUnit: true, UnitID: PackUnitID("BAR"), UnitSymbol: "bar", HasRange: true, Low: 0, High: 100}
+	r.Info = &connectors.PointInfo{HasUnit: true, UnitID: units.PackUnitID("BAR"), UnitSymbol: "bar", HasRange: true, Low: 0, High: 100}
 	s, _ := n.Apply(r)
 	if s.Unit.Code != "BAR" || s.Status != connectors.UncertainEngineeringUnitsExceeded|connectors.LimitHigh {
 		t.Fatalf("%+v", s)
 	}
 	// Configured unit and range win over the server's.
 	r = rd("plc", "temp", 150.0, nil, 0)
-	r.Info = &connectors.PointInfo{HasUnit: true, UnitID: PackUnitID("BAR"), HasRange: true, Low: 0, High: 100}
+	r.Info = &connectors.PointInfo{HasUnit: true, UnitID: units.PackUnitID("BAR"), HasRange: true, Low: 0, High: 100}
 	s, _ = n.Apply(r)
 	if s.Unit.Code != "CEL" || s.Status != connectors.Good {
 		t.Fatalf("%+v", s)

@@ -38,18 +38,6 @@ const (
 	Text
 )
 
-// Unit is an engineering unit as OPC UA EUInformation: the UNECE Rec 20
-// code packed into an int32 (namespace
-// http://www.opcfoundation.org/UA/units/un/cefact) and the display symbol.
-type Unit struct {
-	// Code is the UNECE common code, e.g. "CEL".
-	Code string
-	// UnitID is Code packed as OPC UA's EUInformation.UnitId.
-	UnitID int32
-	// Symbol is the display name, e.g. "°C".
-	Symbol string
-}
-
 // Sample is one normalized value: the only value type the store and the
 // TUI see.
 type Sample struct {

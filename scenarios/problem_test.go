@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/otwin/otwin/role"
 )
 
 func TestDidYouMean(t *testing.T) {
@@ -16,7 +18,7 @@ func TestDidYouMean(t *testing.T) {
 		{"tpye", []string{"name", "unit", "type"}, "type"},
 		{"holdings", Tables, "holding"},
 		{"degc", []string{"degC", "degF", "bar"}, "degC"}, // case only
-		{"operater", Roles, "operator"},
+		{"operater", role.Names(), "operator"},
 		{"xyz", []string{"name", "unit"}, ""}, // too far
 		{"unit", []string{"unit"}, ""},        // exact: no hint
 		{"", nil, ""},

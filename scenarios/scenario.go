@@ -12,6 +12,8 @@
 // normalize/ or tui/ may import it.
 package scenarios
 
+import "github.com/otwin/otwin/datatype"
+
 // Scenario is one scenario file: a line of virtual machines and what
 // happens to them.
 type Scenario struct {
@@ -192,21 +194,22 @@ type Register struct {
 	Offset float64 `yaml:"offset,omitempty" json:"offset,omitempty"`
 }
 
-// DataType is a tag's data type.
-type DataType string
+// DataType is a tag's data type (see package datatype, the one home of
+// the types' facts: widths, ranges, register orders).
+type DataType = datatype.Type
 
 // The data types of tags.
 const (
-	Bool    DataType = "bool"
-	Int16   DataType = "int16"
-	Int32   DataType = "int32"
-	Int64   DataType = "int64"
-	Uint16  DataType = "uint16"
-	Uint32  DataType = "uint32"
-	Uint64  DataType = "uint64"
-	Float32 DataType = "float32"
-	Float64 DataType = "float64"
-	String  DataType = "string"
+	Bool    = datatype.Bool
+	Int16   = datatype.Int16
+	Int32   = datatype.Int32
+	Int64   = datatype.Int64
+	Uint16  = datatype.Uint16
+	Uint32  = datatype.Uint32
+	Uint64  = datatype.Uint64
+	Float32 = datatype.Float32
+	Float64 = datatype.Float64
+	String  = datatype.String
 )
 
 // Model is how a tag's value evolves over simulated time. Exactly one kind

@@ -3,6 +3,9 @@ package scenarios
 import (
 	"cmp"
 	"fmt"
+	"github.com/otwin/otwin/datatype"
+	"github.com/otwin/otwin/role"
+	"github.com/otwin/otwin/units"
 	"math"
 	"slices"
 	"strconv"
@@ -14,9 +17,6 @@ import (
 // node it concerns, and resolves the scenario (templates, locations,
 // defaults) as resolved.go describes.
 
-// Roles are the workshop roles a scenario may declare.
-var Roles = []string{"operator", "supervisor", "maintenance", "quality", "engineer", "trainer"}
-
 // Actions are what an exercise may expect a role to do.
 var Actions = []string{"acknowledge", "comment", "shelve", "clear"}
 
@@ -27,7 +27,7 @@ var Tables = []string{"holding", "input", "coil", "discrete"}
 var SecurityModes = []string{"none", "sign", "sign_encrypt"}
 
 // DataTypes lists every tag data type.
-var DataTypes = []DataType{Bool, Int16, Int32, Int64, Uint16, Uint32, Uint64, Float32, Float64, String}
+var DataTypes = datatype.All
 
 // FaultKinds lists every fault kind.
 var FaultKinds = []FaultKind{Stuck, Drift, NoiseBurst, Spike, BadQuality, UncertainQuality, OutOfRange, CommLoss, Latency, Disconnect, ModbusException, ClockSkew}
@@ -35,43 +35,6 @@ var FaultKinds = []FaultKind{Stuck, Drift, NoiseBurst, Spike, BadQuality, Uncert
 // ModbusExceptions are the exception codes a modbus_exception fault may
 // answer with.
 var ModbusExceptions = []int{1, 2, 3, 4, 5, 6, 10, 11}
-
-// Registers returns how many 16-bit registers a value of type t takes in
-// Modbus: 1 for 16-bit, 2 for 32-bit and 4 for 64-bit types; 0 for bool
-// (one bit) and string (not mappable).
-func (t DataType) Registers() int {
-	switch t {
-	case Int16, Uint16:
-		return 1
-	case Int32, Uint32, Float32:
-		return 2
-	case Int64, Uint64, Float64:
-		return 4
-	}
-	return 0
-}
-
-// Numeric reports whether t is an integer or floating-point type.
-func (t DataType) Numeric() bool { return t.Registers() > 0 }
-
-// Integer reports whether t is an integer type.
-func (t DataType) Integer() bool { return t.Numeric() && t != Float32 && t != Float64 }
-
-// Known reports whether t is one of DataTypes.
-func (t DataType) Known() bool { return slices.Contains(DataTypes, t) }
-
-// Orders returns the byte/word orders valid for a value of n registers.
-func Orders(n int) []string {
-	switch n {
-	case 1:
-		return []string{"AB", "BA"}
-	case 2:
-		return []string{"ABCD", "DCBA", "BADC", "CDAB"}
-	case 4:
-		return []string{"ABCDEFGH", "HGFEDCBA", "BADCFEHG", "GHEFCDAB"}
-	}
-	return nil
-}
 
 // rtag is one resolved tag of one machine.
 type rtag struct {
@@ -410,8 +373,8 @@ func (v *validator) checkTag(t *Tag, o origin, machine int) {
 		return
 	}
 	if t.Unit != "" {
-		if _, ok := LookupUnit(t.Unit); !ok {
-			v.add(v.tagAt(o, "unit"), didYouMean(t.Unit, unitSpellings()), "unknown unit %q", t.Unit)
+		if _, ok := units.Lookup(t.Unit); !ok {
+			v.add(v.tagAt(o, "unit"), didYouMean(t.Unit, units.Names()), "unknown unit %q", t.Unit)
 		}
 	}
 	if t.Range != nil && t.Range.Low > t.Range.High {
@@ -706,7 +669,7 @@ func fits(v any, t DataType) string {
 	if !isInt {
 		return fmt.Sprintf("%v is not an integer (the tag is %s)", v, t)
 	}
-	lo, hi := intRange(t)
+	lo, hi, _ := t.Limits()
 	if u, ok := v.(uint64); ok {
 		if t == Uint64 {
 			return ""
@@ -720,25 +683,6 @@ func fits(v any, t DataType) string {
 		return fmt.Sprintf("%v is out of the %s range", v, t)
 	}
 	return ""
-}
-
-// intRange is the value range of an integer type.
-func intRange(t DataType) (lo, hi float64) {
-	switch t {
-	case Int16:
-		return math.MinInt16, math.MaxInt16
-	case Int32:
-		return math.MinInt32, math.MaxInt32
-	case Int64:
-		return math.MinInt64, math.MaxInt64
-	case Uint16:
-		return 0, math.MaxUint16
-	case Uint32:
-		return 0, math.MaxUint32
-	case Uint64:
-		return 0, math.MaxUint64
-	}
-	return math.Inf(-1), math.Inf(1)
 }
 
 // regDefaults returns a register's table (lower case) and encoding type
@@ -791,7 +735,7 @@ func (v *validator) checkRegister(t *Tag, typ DataType, o origin) {
 	if r.Order != "" {
 		if bits {
 			v.add(mp("order"), "", "order does not apply to %s bits", table)
-		} else if orders := Orders(width); !slices.Contains(orders, strings.ToUpper(r.Order)) {
+		} else if orders := datatype.Orders(width); !slices.Contains(orders, strings.ToUpper(r.Order)) {
 			v.add(mp("order"), "want one of "+strings.Join(orders, ", "), "order %q does not fit a %d-register %s", r.Order, width, rt)
 		}
 	}
@@ -1390,8 +1334,8 @@ func (v *validator) timeline() {
 func (v *validator) roleList() {
 	for i, r := range v.s.Roles {
 		p := v.at(fmt.Sprintf("roles[%d]", i), "name")
-		if !slices.Contains(Roles, r.Name) {
-			v.add(p, hintOr(didYouMean(r.Name, Roles), "want one of "+strings.Join(Roles, ", ")), "unknown role %q", r.Name)
+		if !role.Role(r.Name).Known() {
+			v.add(p, hintOr(didYouMean(r.Name, role.Names()), "want one of "+strings.Join(role.Names(), ", ")), "unknown role %q", r.Name)
 			continue
 		}
 		if v.roles[r.Name] {
@@ -1425,8 +1369,8 @@ func (v *validator) exercises() {
 				ep := fmt.Sprintf("%s.expect[%d]", sp, k)
 				switch {
 				case e.Role == "":
-				case !slices.Contains(Roles, e.Role):
-					v.add(v.at(ep, "role"), didYouMean(e.Role, Roles), "unknown role %q", e.Role)
+				case !role.Role(e.Role).Known():
+					v.add(v.at(ep, "role"), didYouMean(e.Role, role.Names()), "unknown role %q", e.Role)
 				case !v.roles[e.Role]:
 					v.add(v.at(ep, "role"), "add it under roles", "role %q is not declared in the scenario", e.Role)
 				}
@@ -1483,7 +1427,7 @@ func (v *validator) resolve() {
 			if t.Modbus != nil {
 				r := *t.Modbus
 				r.Table, r.Type = regDefaults(&r, t.Type)
-				if r.Order == "" {
+				if r.Order == "" && r.Type != Bool {
 					switch r.Type.Registers() {
 					case 1:
 						r.Order = "AB"

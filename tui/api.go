@@ -8,8 +8,7 @@ package tui
 
 import (
 	"context"
-	"fmt"
-	"strings"
+	"github.com/otwin/otwin/role"
 	"time"
 
 	"github.com/charmbracelet/lipgloss"
@@ -95,39 +94,20 @@ type FaultControl interface {
 	Clear(name string) error
 }
 
-// Role is the kind of user a session serves; it picks the opening view
-// and which actions the UI offers. The backend, not the UI, enforces
-// permissions.
-type Role string
+// Role is the kind of user a session serves (see package role, the one
+// list of roles); it picks the opening view and which actions the UI
+// offers. The backend, not the UI, enforces permissions.
+type Role = role.Role
 
-// The roles.
+// The roles, as the TUI names them.
 const (
-	RoleOperator    Role = "operator"
-	RoleSupervisor  Role = "supervisor"
-	RoleMaintenance Role = "maintenance"
-	RoleQuality     Role = "quality"
-	RoleEngineer    Role = "engineer"
-	RoleTrainer     Role = "trainer"
+	RoleOperator    = role.Operator
+	RoleSupervisor  = role.Supervisor
+	RoleMaintenance = role.Maintenance
+	RoleQuality     = role.Quality
+	RoleEngineer    = role.Engineer
+	RoleTrainer     = role.Trainer
 )
-
-// Roles lists every role in display order.
-var Roles = []Role{RoleOperator, RoleSupervisor, RoleMaintenance, RoleQuality, RoleEngineer, RoleTrainer}
-
-// ParseRole returns the role named s (case-insensitive), or an error
-// listing the valid names.
-func ParseRole(s string) (Role, error) {
-	r := Role(strings.ToLower(strings.TrimSpace(s)))
-	for _, v := range Roles {
-		if v == r {
-			return r, nil
-		}
-	}
-	names := make([]string, len(Roles))
-	for i, v := range Roles {
-		names[i] = string(v)
-	}
-	return "", fmt.Errorf("unknown role %q (want one of %s)", s, strings.Join(names, ", "))
-}
 
 // Options configure a Model. The zero value is usable: an operator
 // session titled "otwin" at 10 frames per second with the real clock.

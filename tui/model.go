@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"github.com/otwin/otwin/role"
 	"log/slog"
 	"sort"
 	"strings"
@@ -1461,7 +1462,7 @@ func (s *state) command(line string) tea.Cmd {
 			s.setMsg("the role of this session is "+string(s.role)+": it comes from the users file", true)
 			return nil
 		}
-		r, err := ParseRole(f[1])
+		r, err := role.Parse(f[1])
 		if err != nil {
 			s.setMsg(err.Error(), true)
 			return nil

@@ -13,7 +13,9 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/exp/golden"
+
 	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/otwin/otwin/role"
 
 	"github.com/otwin/otwin/normalize"
 	"github.com/otwin/otwin/tui"
@@ -242,10 +244,10 @@ func TestInteraction(t *testing.T) {
 }
 
 func TestResizeFrames(t *testing.T) {
-	for _, role := range tui.Roles {
+	for _, r := range role.All {
 		for _, size := range [][2]int{{80, 24}, {200, 60}, {100, 30}, {60, 16}} {
-			t.Run(fmt.Sprintf("%s_%dx%d", role, size[0], size[1]), func(t *testing.T) {
-				s := newSession(t, role, 80, 24)
+			t.Run(fmt.Sprintf("%s_%dx%d", r, size[0], size[1]), func(t *testing.T) {
+				s := newSession(t, r, 80, 24)
 				s.keys(fmt.Sprintf("size:%dx%d", size[0], size[1]))
 				checkFrame(t, s.final(), size[0], size[1])
 			})
@@ -370,18 +372,6 @@ func TestQuitClosesFeed(t *testing.T) {
 	s.tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
 	if n := s.plant.Subscribers(); n != 0 {
 		t.Errorf("subscribers after quit = %d, want 0", n)
-	}
-}
-
-func TestParseRole(t *testing.T) {
-	for _, r := range tui.Roles {
-		got, err := tui.ParseRole(strings.ToUpper(string(r)))
-		if err != nil || got != r {
-			t.Errorf("ParseRole(%q) = %q, %v", r, got, err)
-		}
-	}
-	if _, err := tui.ParseRole("boss"); err == nil || !strings.Contains(err.Error(), "operator") {
-		t.Errorf("ParseRole(boss) error = %v", err)
 	}
 }
 

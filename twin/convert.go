@@ -31,23 +31,14 @@ var (
 	ErrUnknownState = errors.New("unknown state")
 )
 
-// limits returns the representable range of an integer type.
+// limits returns the representable range of an integer type (see
+// datatype.Type.Limits); isInt is false for other types.
 func limits(t scenarios.DataType) (lo, hi float64, isInt bool) {
-	switch t {
-	case scenarios.Int16:
-		return math.MinInt16, math.MaxInt16, true
-	case scenarios.Int32:
-		return math.MinInt32, math.MaxInt32, true
-	case scenarios.Int64:
-		return math.MinInt64, math.MaxInt64, true
-	case scenarios.Uint16:
-		return 0, math.MaxUint16, true
-	case scenarios.Uint32:
-		return 0, math.MaxUint32, true
-	case scenarios.Uint64:
-		return 0, math.MaxUint64, true
+	if !t.Integer() {
+		return 0, 0, false
 	}
-	return 0, 0, false
+	lo, hi, _ = t.Limits()
+	return lo, hi, true
 }
 
 // quantize converts v to the nearest value the tag's type can hold:

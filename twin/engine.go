@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/otwin/otwin/units"
 	"hash/fnv"
 	"log/slog"
 	"math"
@@ -577,10 +578,10 @@ func (e *Engine) write(i int, v any, origin string) error {
 // rejects those) keeps its spelling as the symbol.
 func resolveUnit(s string) scenarios.Unit {
 	if s == "" {
-		return scenarios.Unit{}
+		return units.Unit{}
 	}
-	if u, ok := scenarios.LookupUnit(s); ok {
+	if u, ok := units.Lookup(s); ok {
 		return u
 	}
-	return scenarios.Unit{Symbol: s, Name: s, UnitID: scenarios.NoUnitID}
+	return units.Unit{Symbol: s, Name: s, UnitID: units.NoUnitID}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/otwin/otwin/role"
 	"strings"
 	"time"
 
@@ -30,13 +31,13 @@ var localPolicy = policy{Ack: true, Faults: true}
 // maintenance and quality acknowledge and shelve; trainers (and engineers
 // the users file allows) inject faults and control the clock; everyone
 // views.
-func rolePolicy(role string, allowFaults bool) policy {
-	switch role {
-	case "operator", "supervisor", "maintenance", "quality":
+func rolePolicy(r string, allowFaults bool) policy {
+	switch role.Role(r) {
+	case role.Operator, role.Supervisor, role.Maintenance, role.Quality:
 		return policy{Ack: true}
-	case "trainer":
+	case role.Trainer:
 		return policy{Faults: true}
-	case "engineer":
+	case role.Engineer:
 		return policy{Faults: allowFaults}
 	}
 	return policy{}

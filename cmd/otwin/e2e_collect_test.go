@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/otwin/otwin/units"
 	"net"
 	"os"
 	"path/filepath"
@@ -46,7 +47,7 @@ func TestE2EShippedScenarios(t *testing.T) {
 			f := exportFast(t, sc, tw.Endpoints)
 			col := startE2ECollector(t, f)
 
-			units := map[string]string{} // tag id -> UNECE code
+			codes := map[string]string{} // tag id -> UNECE code
 			ranges := map[string]*scenarios.Range{}
 			for i := range sc.Machines {
 				m := &sc.Machines[i]
@@ -54,11 +55,11 @@ func TestE2EShippedScenarios(t *testing.T) {
 					tag := &m.Tags[j]
 					id := m.AssetPath() + "/" + tag.Name
 					if tag.Unit != "" {
-						u, ok := scenarios.LookupUnit(tag.Unit)
+						u, ok := units.Lookup(tag.Unit)
 						if !ok {
 							t.Fatalf("%s: unknown unit %q in the scenario", id, tag.Unit)
 						}
-						units[id] = u.Code
+						codes[id] = u.Code
 					}
 					ranges[id] = tag.Range
 				}
@@ -82,8 +83,8 @@ func TestE2EShippedScenarios(t *testing.T) {
 			var outside []string
 			for _, id := range ids {
 				s, _ := col.Store.Latest(id)
-				if s.Unit.Code != units[id] {
-					t.Errorf("%s: unit %q (%s), want %q", id, s.Unit.Code, s.Unit.Symbol, units[id])
+				if s.Unit.Code != codes[id] {
+					t.Errorf("%s: unit %q (%s), want %q", id, s.Unit.Code, s.Unit.Symbol, codes[id])
 				}
 				if s.Status.IsGood() {
 					continue

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/otwin/otwin/units"
 	"sort"
 	"time"
 
@@ -101,7 +102,7 @@ func exportUnit(u string) string {
 	if u == "" {
 		return ""
 	}
-	if unit, ok := scenarios.LookupUnit(u); ok {
+	if unit, ok := units.Lookup(u); ok {
 		if unit.Code != "" {
 			return unit.Code
 		}

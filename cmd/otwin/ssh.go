@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/otwin/otwin/role"
 	"log/slog"
 	"net"
 	"os"
@@ -91,7 +92,7 @@ func startSSH(ctx context.Context, o sshOptions, dataDir string, col *collector,
 		Audit:       audit,
 		Logger:      logger,
 		NewModel: func(s *sshserve.Session) (tea.Model, error) {
-			role, err := tui.ParseRole(s.User.Role)
+			r, err := role.Parse(s.User.Role)
 			if err != nil {
 				return nil, err
 			}
@@ -100,7 +101,7 @@ func startSSH(ctx context.Context, o sshOptions, dataDir string, col *collector,
 				policy: rolePolicy(s.User.Role, s.User.AllowFaults), audit: audit, onAction: hooks.onAction,
 			}
 			opts := tui.Options{
-				User: s.User.Name, Role: role, Title: title, Renderer: s.Renderer, LockRole: true,
+				User: s.User.Name, Role: r, Title: title, Renderer: s.Renderer, LockRole: true,
 				Width: s.Width, Height: s.Height,
 				// the session's end closes its feed and store subscription
 				Context: s.Context,
@@ -108,7 +109,7 @@ func startSSH(ctx context.Context, o sshOptions, dataDir string, col *collector,
 			if ctl != nil {
 				opts.Faults = &controlFaults{c: ctl, sess: sess}
 			}
-			if hooks.console != nil && role == tui.RoleTrainer {
+			if hooks.console != nil && r == role.Trainer {
 				opts.Trainer = hooks.console(sess)
 			}
 			if hooks.join != nil {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/otwin/otwin/role"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -29,13 +31,13 @@ type viewOptions struct {
 
 func (v *viewOptions) register(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&v.role, "role", "operator", "opening view: operator, supervisor, maintenance, quality, engineer or trainer")
+	f.StringVar(&v.role, "role", "operator", "opening view: "+strings.Join(role.Names(), ", "))
 	f.StringVar(&v.user, "user", "", "your name in acknowledgements (default: $USER)")
 	f.BoolVar(&v.noColor, "no-color", os.Getenv("NO_COLOR") != "", "no colours (also $NO_COLOR)")
 }
 
 func (v *viewOptions) tuiOptions(title string) (tui.Options, error) {
-	role, err := tui.ParseRole(v.role)
+	r, err := role.Parse(v.role)
 	if err != nil {
 		return tui.Options{}, fmt.Errorf("--role: %w", err)
 	}
@@ -46,7 +48,7 @@ func (v *viewOptions) tuiOptions(title string) (tui.Options, error) {
 	if user == "" {
 		user = "local"
 	}
-	return tui.Options{User: user, Role: role, Title: title, NoColor: v.noColor}, nil
+	return tui.Options{User: user, Role: r, Title: title, NoColor: v.noColor}, nil
 }
 
 func newWatchCmd() *cobra.Command {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/otwin/otwin/datatype"
 	"math"
 	"strconv"
 	"strings"
@@ -73,24 +74,11 @@ func (t Type) String() string {
 }
 
 // Width is the number of 16-bit registers a value of t occupies in a
-// register table (1 for int16, uint16 and bool).
-func (t Type) Width() int {
-	switch t {
-	case Int32, Uint32, Float32:
-		return 2
-	case Int64, Uint64, Float64:
-		return 4
-	}
-	return 1
-}
+// register table (1 for int16, uint16 and bool): datatype's fact.
+func (t Type) Width() int { return t.DataType().Registers() }
 
-// The byte orders. A letter names a byte of the value in big-endian
-// significance (A is the most significant); the order lists the bytes as
-// they appear on the wire, register by register.
-var (
-	orders32 = []string{"ABCD", "DCBA", "BADC", "CDAB"}
-	orders64 = []string{"ABCDEFGH", "HGFEDCBA", "BADCFEHG", "GHEFCDAB"}
-)
+// DataType is t as a datatype.Type, the home of the types' facts.
+func (t Type) DataType() datatype.Type { return datatype.Type(t.String()) }
 
 // Register is a parsed point address: which table, where, and how the
 // value is encoded. The zero Register is "holding:0:int16".
@@ -183,11 +171,8 @@ func ParseRegister(s string) (Register, error) {
 		return Register{}, fmt.Errorf("point %q: %s holds bits: type must be bool, not %s", s, r.Table, r.Type)
 	}
 	var valid []string
-	switch r.Type.Width() {
-	case 2:
-		valid = orders32
-	case 4:
-		valid = orders64
+	if w := r.Type.Width(); w > 1 {
+		valid = datatype.Orders(w)
 	}
 	if len(parts) == 4 {
 		if valid == nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/otwin/otwin/units"
 	"log/slog"
 	"strings"
 	"sync"
@@ -219,7 +220,7 @@ func TestRunNeedsParts(t *testing.T) {
 }
 
 func TestEventJSON(t *testing.T) {
-	u, _ := normalize.LookupUnit("degC")
+	u, _ := units.Lookup("degC")
 	s := normalize.Sample{
 		ID: "s/l/m/t", Asset: "s/l/m", Tag: "t", Value: 21.5, Unit: u, Status: connectors.Good,
 		HasLastGood: true, LastGood: 21.5, LastGoodTime: t0, SourceTime: t0, Received: t0.Add(time.Millisecond),

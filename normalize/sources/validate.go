@@ -3,6 +3,7 @@ package sources
 import (
 	"encoding/base64"
 	"fmt"
+	"github.com/otwin/otwin/units"
 	"math"
 	"net"
 	"net/url"
@@ -266,23 +267,23 @@ func (p *Point) validate(pf *parsed, path string, s *Source) {
 		pf.add(path+".tag", "tag %q must match [a-zA-Z0-9._-]+", p.Tag)
 	}
 	if p.Unit != "" {
-		if _, ok := normalize.LookupUnit(p.Unit); !ok {
+		if _, ok := units.Lookup(p.Unit); !ok {
 			msg := fmt.Sprintf("unknown unit %q", p.Unit)
-			if hint := suggest(p.Unit, normalize.UnitNames()); hint != "" {
+			if hint := suggest(p.Unit, units.Names()); hint != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", hint)
 			}
 			pf.add(path+".unit", "%s", msg)
 		}
 	}
 	if p.ConvertFrom != "" {
-		from, ok := normalize.LookupUnit(p.ConvertFrom)
-		to, okTo := normalize.LookupUnit(p.Unit)
+		from, ok := units.Lookup(p.ConvertFrom)
+		to, okTo := units.Lookup(p.Unit)
 		switch {
 		case !ok:
 			pf.add(path+".convert_from", "unknown unit %q to convert from", p.ConvertFrom)
 		case p.Unit == "":
 			pf.add(path+".convert_from", "convert_from needs a unit to convert to")
-		case okTo && !normalize.Convertible(from, to):
+		case okTo && !units.Convertible(from, to):
 			pf.add(path+".convert_from", "cannot convert %s to %s", from.Symbol, to.Symbol)
 		}
 	}

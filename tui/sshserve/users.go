@@ -3,6 +3,7 @@ package sshserve
 import (
 	"errors"
 	"fmt"
+	"github.com/otwin/otwin/role"
 	"os"
 	"strings"
 
@@ -10,15 +11,12 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 )
 
-// Roles a user may have. What each may do is decided by the caller (the
-// actions the session's model is given), not by this package.
-var Roles = []string{"operator", "supervisor", "maintenance", "quality", "engineer", "trainer"}
-
 // User is one person who may log in.
 type User struct {
 	// Name identifies the user in the audit log and the UI.
 	Name string `yaml:"name"`
-	// Role is one of Roles.
+	// Role is one of role.All. What each may do is decided by the caller
+	// (the actions the session's model is given), not by this package.
 	Role string `yaml:"role"`
 	// Keys are the user's public keys, one authorized_keys line each
 	// ("ssh-ed25519 AAAA… comment").
@@ -76,7 +74,7 @@ func ParseUsers(name string, data []byte) (*Users, error) {
 		}
 		names[usr.Name] = true
 		if !validRole(usr.Role) {
-			errs = append(errs, fmt.Errorf("%s: unknown role %q (one of %s)", where, usr.Role, strings.Join(Roles, ", ")))
+			errs = append(errs, fmt.Errorf("%s: unknown role %q (one of %s)", where, usr.Role, strings.Join(role.Names(), ", ")))
 		}
 		if len(usr.Keys) == 0 {
 			errs = append(errs, fmt.Errorf("%s: no keys", where))
@@ -113,11 +111,4 @@ func (u *Users) Lookup(key gossh.PublicKey) *User {
 	return u.byKey[string(key.Marshal())]
 }
 
-func validRole(r string) bool {
-	for _, x := range Roles {
-		if x == r {
-			return true
-		}
-	}
-	return false
-}
+func validRole(r string) bool { return role.Role(r).Known() }

@@ -31,20 +31,6 @@ type codec struct {
 // representation in the tag's type (out of range, NaN for an integer).
 var errValue = errors.New("value out of range of the tag type")
 
-// regWidth is the number of registers a register type occupies, 0 when the
-// type cannot be held in registers.
-func regWidth(t scenarios.DataType) int {
-	switch t {
-	case scenarios.Bool, scenarios.Int16, scenarios.Uint16:
-		return 1
-	case scenarios.Int32, scenarios.Uint32, scenarios.Float32:
-		return 2
-	case scenarios.Int64, scenarios.Uint64, scenarios.Float64:
-		return 4
-	}
-	return 0
-}
-
 // orderPerm parses a byte order for a value of nbytes bytes. Letters name
 // the big-endian bytes (A most significant); the order lists them as sent.
 // A 4-letter order on a 64-bit value means its 8-letter equivalent
@@ -103,7 +89,7 @@ func newCodec(tagType scenarios.DataType, r *scenarios.Register, bits bool) (*co
 	case scenarios.String, "":
 		return nil, fmt.Errorf("tag type %q cannot be served over Modbus", tagType)
 	}
-	if regWidth(tagType) == 0 {
+	if tagType.Registers() == 0 {
 		return nil, fmt.Errorf("unknown tag type %q", tagType)
 	}
 	if bits {
@@ -113,7 +99,7 @@ func newCodec(tagType scenarios.DataType, r *scenarios.Register, bits bool) (*co
 		c.words = 1
 		return c, nil
 	}
-	c.words = regWidth(c.regType)
+	c.words = c.regType.Registers()
 	if c.words == 0 {
 		return nil, fmt.Errorf("register type %q cannot be held in registers", c.regType)
 	}
@@ -177,29 +163,10 @@ func (n num) float() float64 {
 	return n.f
 }
 
-// intRange is the range of a signed or unsigned register type.
-func intRange(t scenarios.DataType) (lo int64, hi uint64) {
-	switch t {
-	case scenarios.Bool:
-		return 0, 1
-	case scenarios.Int16:
-		return math.MinInt16, math.MaxInt16
-	case scenarios.Uint16:
-		return 0, math.MaxUint16
-	case scenarios.Int32:
-		return math.MinInt32, math.MaxInt32
-	case scenarios.Uint32:
-		return 0, math.MaxUint32
-	case scenarios.Int64:
-		return math.MinInt64, math.MaxInt64
-	}
-	return 0, math.MaxUint64
-}
-
 // clampInt clamps n to the integer type t and returns its two's
 // complement bits.
 func clampInt(n num, t scenarios.DataType) uint64 {
-	lo, hi := intRange(t)
+	lo, hi, _ := t.IntRange()
 	switch n.kind {
 	case 'i':
 		if n.i < lo {
@@ -345,7 +312,7 @@ func (c *codec) fromNum(n num) (any, error) {
 		return math.Round(n.f) != 0, nil
 	}
 	// Integer tag types: exact, else rounded, and within range.
-	lo, hi := intRange(c.tagType)
+	lo, hi, _ := c.tagType.IntRange()
 	var neg bool
 	var mag uint64 // |value|
 	switch n.kind {

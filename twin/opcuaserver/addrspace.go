@@ -2,6 +2,7 @@ package opcuaserver
 
 import (
 	"fmt"
+	"github.com/otwin/otwin/units"
 	"strings"
 	"time"
 
@@ -11,10 +12,6 @@ import (
 	"github.com/otwin/otwin/scenarios"
 	"github.com/otwin/otwin/twin"
 )
-
-// UnitsNamespace is the namespace URI of EUInformation for UNECE Rec 20
-// codes.
-const UnitsNamespace = "http://www.opcfoundation.org/UA/units/un/cefact"
 
 // Suffixes of the property node ids of a tag ("<tag node id>#EURange").
 // '#' cannot occur in a tag's asset path, so they never collide with tags.
@@ -168,7 +165,7 @@ func (a *addressSpace) addTag(srv *server.Server, machine *objSpec, t twin.TagIn
 	refs := []ua.Reference{ua.NewReference(ua.ReferenceTypeIDHasTypeDefinition, false, ua.NewExpandedNodeID(typ))}
 	if t.Unit.Code != "" {
 		p, err := a.property(srv, sid+euSuffix, "EngineeringUnits", ua.DataTypeIDEUInformation, ua.EUInformation{
-			NamespaceURI: UnitsNamespace,
+			NamespaceURI: units.Namespace,
 			UnitID:       t.Unit.UnitID,
 			DisplayName:  ua.NewLocalizedText(t.Unit.Symbol, ""),
 			Description:  ua.NewLocalizedText(t.Unit.Name, ""),

@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"flag"
 	"fmt"
+	"github.com/otwin/otwin/units"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -408,9 +409,9 @@ func TestReadTypesUnitsRanges(t *testing.T) {
 			case tt.unit != "" && !hasEU:
 				t.Errorf("no EngineeringUnits property; properties %v", props)
 			case hasEU:
-				if eu.NamespaceURI != UnitsNamespace || eu.UnitID != scenarios.PackUnitID(tt.unit) ||
+				if eu.NamespaceURI != units.Namespace || eu.UnitID != units.PackUnitID(tt.unit) ||
 					eu.DisplayName == nil || eu.DisplayName.Text != ti.Unit.Symbol || eu.Description == nil || eu.Description.Text != ti.Unit.Name {
-					t.Errorf("EngineeringUnits = %+v %v %v, want %s %d %q %q", eu, eu.DisplayName, eu.Description, UnitsNamespace, scenarios.PackUnitID(tt.unit), ti.Unit.Symbol, ti.Unit.Name)
+					t.Errorf("EngineeringUnits = %+v %v %v, want %s %d %q %q", eu, eu.DisplayName, eu.Description, units.Namespace, units.PackUnitID(tt.unit), ti.Unit.Symbol, ti.Unit.Name)
 				}
 			}
 			r, hasRange := props["EURange"].(*gua.Range)

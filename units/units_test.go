@@ -1,11 +1,11 @@
-package normalize
+package units
 
 import (
 	"math"
 	"testing"
 )
 
-func TestLookupUnit(t *testing.T) {
+func TestLookup(t *testing.T) {
 	tests := []struct {
 		in     string
 		code   string
@@ -59,28 +59,28 @@ func TestLookupUnit(t *testing.T) {
 		{"km/h", "KMH", 4934984, "km/h"},
 	}
 	for _, tt := range tests {
-		u, ok := LookupUnit(tt.in)
+		u, ok := Lookup(tt.in)
 		if !ok {
-			t.Errorf("LookupUnit(%q): not found", tt.in)
+			t.Errorf("Lookup(%q): not found", tt.in)
 			continue
 		}
 		if u.Code != tt.code || u.UnitID != tt.id || u.Symbol != tt.symbol {
-			t.Errorf("LookupUnit(%q) = %+v, want %s/%d/%s", tt.in, u, tt.code, tt.id, tt.symbol)
+			t.Errorf("Lookup(%q) = %+v, want %s/%d/%s", tt.in, u, tt.code, tt.id, tt.symbol)
 		}
-		back, ok := UnitFromID(u.UnitID)
+		back, ok := FromID(u.UnitID)
 		if !ok || back != u {
-			t.Errorf("UnitFromID(%d) = %+v, %v; want %+v", u.UnitID, back, ok, u)
+			t.Errorf("FromID(%d) = %+v, %v; want %+v", u.UnitID, back, ok, u)
 		}
 	}
 	for _, name := range []string{"bottles/min", "bpm", "NTU", "pcs/h"} {
-		u, ok := LookupUnit(name)
+		u, ok := Lookup(name)
 		if !ok || u.Code != "" || u.UnitID != NoUnitID || u.Symbol == "" {
-			t.Errorf("LookupUnit(%q) = %+v, %v; want a unit without code", name, u, ok)
+			t.Errorf("Lookup(%q) = %+v, %v; want a unit without code", name, u, ok)
 		}
 	}
 	for _, bad := range []string{"", "furlongs", "C", "Mbar"} {
-		if u, ok := LookupUnit(bad); ok {
-			t.Errorf("LookupUnit(%q) = %+v, want not found", bad, u)
+		if u, ok := Lookup(bad); ok {
+			t.Errorf("Lookup(%q) = %+v, want not found", bad, u)
 		}
 	}
 }
@@ -107,19 +107,19 @@ func TestUnitIDPacking(t *testing.T) {
 		}
 	}
 	// A valid code otwin does not list comes back with the code as symbol.
-	u, ok := UnitFromID(PackUnitID("KNT"))
+	u, ok := FromID(PackUnitID("KNT"))
 	if !ok || u.Code != "KNT" || u.Symbol != "KNT" {
-		t.Errorf("UnitFromID(KNT) = %+v, %v", u, ok)
+		t.Errorf("FromID(KNT) = %+v, %v", u, ok)
 	}
 	for _, id := range []int32{0, -5, 0x01000000, 0x430041} {
-		if u, ok := UnitFromID(id); ok {
-			t.Errorf("UnitFromID(%#x) = %+v, want not ok", id, u)
+		if u, ok := FromID(id); ok {
+			t.Errorf("FromID(%#x) = %+v, want not ok", id, u)
 		}
 	}
 }
 
 func TestConvert(t *testing.T) {
-	u := func(s string) Unit { x, _ := LookupUnit(s); return x }
+	u := func(s string) Unit { x, _ := Lookup(s); return x }
 	tests := []struct {
 		v        float64
 		from, to string
@@ -143,18 +143,46 @@ func TestConvert(t *testing.T) {
 	}
 }
 
-func TestCanonicalAddress(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"Holding:100:FLOAT32:cdab@unit=1", "holding:100:float32:CDAB"},
-		{"holding:100:float32:CDAB", "holding:100:float32:CDAB"},
-		{"holding:100:float32:CDAB@unit=03", "holding:100:float32:CDAB@unit=3"},
-		{"coil:5:bool", "coil:5:bool"},
-		{"nsu=urn:x;s=Line1.Temp", "nsu=urn:x;s=Line1.Temp"},
-		{"i=2258", "i=2258"},
+func TestPackUnitIDReference(t *testing.T) {
+	// Reference values from the OPC UA companion specifications' unit
+	// tables (UnitId column).
+	tests := []struct {
+		code string
+		want int32
+	}{
+		{"CEL", 4408652},
+		{"KGM", 4933453},
+		{"MMT", 5066068},
+		{"RPM", 5394509},
+		{"C16", 4403510},
+		{"P1", 20529},
+		{"NU", 20053},
+		{"4H", '4'<<8 | 'H'},
+		{"", NoUnitID},
+		{"ABCD", NoUnitID},
+		{"é", NoUnitID},
 	}
 	for _, tt := range tests {
-		if got := CanonicalAddress(tt.in); got != tt.want {
-			t.Errorf("CanonicalAddress(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := PackUnitID(tt.code); got != tt.want {
+			t.Errorf("PackUnitID(%q) = %d, want %d", tt.code, got, tt.want)
+		}
+	}
+}
+
+func TestEveryUnitHasANameAndOneSpelling(t *testing.T) {
+	seen := map[string]string{}
+	for _, d := range table {
+		if d.symbol == "" || d.name == "" {
+			t.Errorf("unit %q/%q lacks a symbol or a name", d.code, d.symbol)
+		}
+		for _, s := range append([]string{d.symbol, d.code}, d.aliases...) {
+			if s == "" {
+				continue
+			}
+			if other, dup := seen[s]; dup {
+				t.Errorf("spelling %q names both %s and %s", s, other, d.symbol)
+			}
+			seen[s] = d.symbol
 		}
 	}
 }
