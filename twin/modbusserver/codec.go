@@ -223,17 +223,15 @@ func (c *codec) raw(v any) uint64 {
 	return clampInt(n, c.regType)
 }
 
-// encode writes the registers of value v into dst (len ≥ c.words).
-func (c *codec) encode(v any, dst []uint16) {
+// encode writes the registers of value v into dst (len ≥ 2*c.words) as
+// they are sent: byte k is byte c.perm[k] of the big-endian raw value.
+func (c *codec) encode(v any, dst []byte) {
 	r := c.raw(v)
 	nb := 2 * c.words
-	var be, out [8]byte
+	var be [8]byte
 	binary.BigEndian.PutUint64(be[:], r<<(64-8*uint(nb)))
 	for k := 0; k < nb; k++ {
-		out[k] = be[c.perm[k]]
-	}
-	for w := 0; w < c.words; w++ {
-		dst[w] = binary.BigEndian.Uint16(out[2*w:])
+		dst[k] = be[c.perm[k]]
 	}
 }
 

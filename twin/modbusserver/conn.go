@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/otwin/otwin/twin/connslot"
 	"github.com/tbrandon/mbserver"
 )
 
@@ -33,14 +34,24 @@ const (
 	addressSpaceEnd = 65536
 )
 
+// Buffer sizes of a connection: reads take every pipelined request the
+// client has sent; responses are gathered and written once no further
+// whole request is waiting.
+const (
+	readBuffer  = 4 << 10
+	writeBuffer = 4 << 10
+)
+
 // conn is one client connection, served by its own goroutine.
 type conn struct {
 	s    *Server
 	nc   net.Conn
 	peer string
+	slot *connslot.Slot // nil when served outside the accept loop (tests)
 	// epochs are the disconnect epochs of the server's units when the
 	// connection was accepted.
 	epochs []uint64
+	out    [maxADU]byte // the response being built
 }
 
 func (c *conn) stale(cur []uint64) bool {
@@ -65,6 +76,9 @@ func (c *conn) serve() {
 	defer c.s.wg.Done()
 	defer c.s.removeConn(c)
 	defer c.nc.Close()
+	if c.slot != nil {
+		defer c.slot.Release()
+	}
 	log := c.s.log.With("peer", c.peer)
 	defer func() {
 		// A bug must cost one connection, never the twin.
@@ -74,38 +88,26 @@ func (c *conn) serve() {
 		}
 	}()
 	log.Debug("connection opened")
-	rt, wt := c.s.cfg.ReadTimeout, c.s.cfg.WriteTimeout
-	br := bufio.NewReaderSize(c.nc, 1024)
-	var buf [maxADU]byte
+	br := bufio.NewReaderSize(c.nc, readBuffer)
+	bw := bufio.NewWriterSize(c.nc, writeBuffer)
+	// Responses already due are sent before the connection closes, as
+	// if each had been written at once.
+	defer c.flush(bw)
 	for {
-		if rt > 0 {
-			c.nc.SetReadDeadline(time.Now().Add(rt))
-		}
-		if _, err := io.ReadFull(br, buf[:mbapHeader]); err != nil {
-			c.logEnd(log, "read header", err)
+		frame, err := c.next(br, bw)
+		if err != nil {
+			c.logEnd(log, err)
 			return
 		}
-		proto := binary.BigEndian.Uint16(buf[2:4])
-		length := int(binary.BigEndian.Uint16(buf[4:6]))
-		if proto != 0 {
-			log.Warn("closing connection: protocol id is not 0", "protocol_id", proto)
+		if frame == nil {
+			log.Warn("closing connection: broken MBAP header", "protocol_id", be16(c.out[2:]), "length", be16(c.out[4:]))
 			return
 		}
-		if length < minLength || length > maxLength {
-			log.Warn("closing connection: MBAP length out of range 2-254", "length", length)
-			return
+		if c.slot != nil {
+			c.slot.Touch()
 		}
-		n := mbapHeader - 1 + length
-		if _, err := io.ReadFull(br, buf[mbapHeader:n]); err != nil {
-			c.logEnd(log, "read frame body", err)
-			return
-		}
-		frame, err := parseFrame(buf[:n])
-		if err != nil { // cannot happen with the checks above; never trust it
-			log.Warn("closing connection: bad frame", "err", err)
-			return
-		}
-		act, delay := c.handle(frame)
+		resp, act, delay := c.handle(frame, c.out[:0])
+		br.Discard(len(frame))
 		switch act {
 		case discard:
 			continue
@@ -114,6 +116,10 @@ func (c *conn) serve() {
 			return
 		}
 		if delay > 0 {
+			if err := c.flush(bw); err != nil {
+				c.logEnd(log, err)
+				return
+			}
 			t := time.NewTimer(delay)
 			select {
 			case <-t.C:
@@ -122,71 +128,131 @@ func (c *conn) serve() {
 				return
 			}
 		}
-		if wt > 0 {
-			c.nc.SetWriteDeadline(time.Now().Add(wt))
+		if bw.Available() < len(resp) {
+			if err := c.flush(bw); err != nil {
+				c.logEnd(log, err)
+				return
+			}
 		}
-		if _, err := c.nc.Write(frame.Bytes()); err != nil {
-			c.logEnd(log, "write response", err)
-			return
-		}
+		bw.Write(resp)
 	}
 }
 
-func (c *conn) logEnd(log *slog.Logger, op string, err error) {
+// next returns the next whole request ADU, valid until the next read of
+// br. Before waiting for more input it sends the responses gathered in
+// bw. A frame whose header cannot be trusted (protocol id not 0, MBAP
+// length out of 2..254) returns nil with its header copied to c.out.
+func (c *conn) next(br *bufio.Reader, bw *bufio.Writer) ([]byte, error) {
+	if !wholeFrame(br) {
+		now := time.Now()
+		if err := c.flushAt(bw, now); err != nil {
+			return nil, err
+		}
+		if rt := c.s.cfg.ReadTimeout; rt > 0 {
+			c.nc.SetReadDeadline(now.Add(rt))
+		}
+	}
+	h, err := br.Peek(mbapHeader)
+	if err != nil {
+		return nil, midFrame(len(h), err)
+	}
+	length := int(binary.BigEndian.Uint16(h[4:6]))
+	if binary.BigEndian.Uint16(h[2:4]) != 0 || length < minLength || length > maxLength {
+		copy(c.out[:], h)
+		return nil, nil
+	}
+	f, err := br.Peek(mbapHeader - 1 + length)
+	if err != nil {
+		return nil, midFrame(len(f), err)
+	}
+	return f, nil
+}
+
+// wholeFrame reports whether br holds a whole request (or a header that
+// will be refused) without reading from the connection.
+func wholeFrame(br *bufio.Reader) bool {
+	n := br.Buffered()
+	if n < mbapHeader {
+		return false
+	}
+	h, _ := br.Peek(mbapHeader)
+	return n >= mbapHeader-1+int(binary.BigEndian.Uint16(h[4:6]))
+}
+
+// errMidFrame marks a connection that ended inside a frame.
+var errMidFrame = errors.New("connection closed mid-frame")
+
+func midFrame(got int, err error) error {
+	if got > 0 && errors.Is(err, io.EOF) {
+		return errMidFrame
+	}
+	return err
+}
+
+// flush sends the gathered responses within WriteTimeout.
+func (c *conn) flush(bw *bufio.Writer) error {
+	if bw.Buffered() == 0 {
+		return nil
+	}
+	return c.flushAt(bw, time.Now())
+}
+
+// flushAt is flush with the time already read.
+func (c *conn) flushAt(bw *bufio.Writer, now time.Time) error {
+	if bw.Buffered() == 0 {
+		return nil
+	}
+	if wt := c.s.cfg.WriteTimeout; wt > 0 {
+		c.nc.SetWriteDeadline(now.Add(wt))
+	}
+	return bw.Flush()
+}
+
+func (c *conn) logEnd(log *slog.Logger, err error) {
 	switch {
 	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
-		log.Debug("connection closed", "op", op)
+		log.Debug("connection closed")
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		log.Info("closing connection: timeout", "op", op)
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		log.Info("connection closed mid-frame", "op", op)
+		log.Info("closing connection: timeout", "err", err)
+	case errors.Is(err, errMidFrame):
+		log.Info("connection closed mid-frame")
 	default:
-		log.Info("connection closed", "op", op, "err", err)
+		log.Info("connection closed", "err", err)
 	}
 }
 
-// parseFrame decodes one whole ADU. mbserver.NewTCPFrame wants at least
-// one data byte; a bare function code is a valid frame whose PDU is then
-// refused with exception 3, so it is decoded here.
-func parseFrame(b []byte) (*mbserver.TCPFrame, error) {
-	if len(b) == mbapHeader+1 {
-		return &mbserver.TCPFrame{
-			TransactionIdentifier: binary.BigEndian.Uint16(b),
-			ProtocolIdentifier:    binary.BigEndian.Uint16(b[2:]),
-			Length:                binary.BigEndian.Uint16(b[4:]),
-			Device:                b[6],
-			Function:              b[7],
-			Data:                  []byte{},
-		}, nil
-	}
-	return mbserver.NewTCPFrame(b)
-}
-
-// handle answers one request in place: frame becomes the response.
-func (c *conn) handle(frame *mbserver.TCPFrame) (action, time.Duration) {
-	u := c.s.units[frame.Device]
+// handle answers one request ADU (7-byte MBAP header, function code, data)
+// by appending the response ADU to out.
+func (c *conn) handle(req, out []byte) ([]byte, action, time.Duration) {
+	out = append(out, req[:mbapHeader+1]...) // header and function code
+	unitID, fc := req[6], req[7]
+	u := c.s.units[unitID]
 	if u == nil {
-		setException(frame, mbserver.GatewayTargetDeviceFailedtoRespond)
-		return respond, 0
+		return exception(out, mbserver.GatewayTargetDeviceFailedtoRespond), respond, 0
 	}
 	link := c.s.src.Link(u.machine, "modbus")
 	if link.Epoch > c.epochs[u.idx] {
-		return hangUp, 0
+		return nil, hangUp, 0
 	}
 	if link.Down {
-		return discard, 0
+		return nil, discard, 0
 	}
 	if link.Exception != 0 {
-		setException(frame, mbserver.Exception(link.Exception))
-		return respond, link.Latency
+		return exception(out, mbserver.Exception(link.Exception)), respond, link.Latency
 	}
-	data, ex := c.s.exec(u, frame.Function, frame.Data)
+	resp, ex := c.s.exec(u, fc, req[mbapHeader+1:], out)
 	if ex != mbserver.Success {
-		setException(frame, ex)
-	} else {
-		frame.SetData(data)
+		return exception(out, ex), respond, link.Latency
 	}
-	return respond, link.Latency
+	binary.BigEndian.PutUint16(resp[4:], uint16(len(resp)-(mbapHeader-1)))
+	return resp, respond, link.Latency
 }
 
-func setException(f *mbserver.TCPFrame, ex mbserver.Exception) { f.SetException(&ex) }
+// exception turns out (a response header and function code) into an
+// exception response.
+func exception(out []byte, ex mbserver.Exception) []byte {
+	out = append(out[:mbapHeader+1], byte(ex))
+	out[mbapHeader] |= 0x80
+	binary.BigEndian.PutUint16(out[4:], 3)
+	return out
+}

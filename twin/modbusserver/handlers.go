@@ -9,8 +9,9 @@ import (
 )
 
 // exec runs one request PDU (function code fc, data after it) against
-// unit u and returns the response data or an exception.
-func (s *Server) exec(u *unit, fc byte, d []byte) ([]byte, mbserver.Exception) {
+// unit u and appends the response data to out, or returns an exception
+// (out then holds garbage after its original length).
+func (s *Server) exec(u *unit, fc byte, d, out []byte) ([]byte, mbserver.Exception) {
 	switch fc {
 	case 1, 2, 3, 4:
 		if len(d) != 4 {
@@ -19,13 +20,13 @@ func (s *Server) exec(u *unit, fc byte, d []byte) ([]byte, mbserver.Exception) {
 		addr, qty := int(be16(d)), int(be16(d[2:]))
 		switch fc {
 		case 1:
-			return s.readBits(u, tCoil, addr, qty)
+			return s.readBits(u, tCoil, addr, qty, out)
 		case 2:
-			return s.readBits(u, tDiscrete, addr, qty)
+			return s.readBits(u, tDiscrete, addr, qty, out)
 		case 3:
-			return s.readRegs(u, tHolding, addr, qty)
+			return s.readRegs(u, tHolding, addr, qty, out)
 		default:
-			return s.readRegs(u, tInput, addr, qty)
+			return s.readRegs(u, tInput, addr, qty, out)
 		}
 	case 5:
 		if len(d) != 4 {
@@ -42,7 +43,7 @@ func (s *Server) exec(u *unit, fc byte, d []byte) ([]byte, mbserver.Exception) {
 		if ex := s.writeBits(u, int(be16(d)), 1, []byte{b2u8(on)}); ex != mbserver.Success {
 			return nil, ex
 		}
-		return append([]byte(nil), d...), mbserver.Success
+		return append(out, d...), mbserver.Success
 	case 6:
 		if len(d) != 4 {
 			return nil, mbserver.IllegalDataValue
@@ -50,7 +51,7 @@ func (s *Server) exec(u *unit, fc byte, d []byte) ([]byte, mbserver.Exception) {
 		if ex := s.writeRegs(u, int(be16(d)), 1, d[2:4]); ex != mbserver.Success {
 			return nil, ex
 		}
-		return append([]byte(nil), d...), mbserver.Success
+		return append(out, d...), mbserver.Success
 	case 15:
 		if len(d) < 5 {
 			return nil, mbserver.IllegalDataValue
@@ -62,7 +63,7 @@ func (s *Server) exec(u *unit, fc byte, d []byte) ([]byte, mbserver.Exception) {
 		if ex := s.writeBits(u, addr, qty, d[5:]); ex != mbserver.Success {
 			return nil, ex
 		}
-		return append([]byte(nil), d[:4]...), mbserver.Success
+		return append(out, d[:4]...), mbserver.Success
 	case 16:
 		if len(d) < 5 {
 			return nil, mbserver.IllegalDataValue
@@ -74,7 +75,7 @@ func (s *Server) exec(u *unit, fc byte, d []byte) ([]byte, mbserver.Exception) {
 		if ex := s.writeRegs(u, addr, qty, d[5:]); ex != mbserver.Success {
 			return nil, ex
 		}
-		return append([]byte(nil), d[:4]...), mbserver.Success
+		return append(out, d[:4]...), mbserver.Success
 	case 23:
 		if len(d) < 9 {
 			return nil, mbserver.IllegalDataValue
@@ -84,16 +85,13 @@ func (s *Server) exec(u *unit, fc byte, d []byte) ([]byte, mbserver.Exception) {
 		if rqty < 1 || rqty > maxReadRegs || wqty < 1 || wqty > maxRWWriteRegs || n != 2*wqty || len(d) != 9+n {
 			return nil, mbserver.IllegalDataValue
 		}
-		if raddr+rqty > addressSpaceEnd {
-			return nil, mbserver.IllegalDataAddress
-		}
-		if _, ok := u.span(tHolding, raddr, rqty); !ok {
+		if raddr+rqty > addressSpaceEnd || !u.images[tHolding].covered(raddr, rqty) {
 			return nil, mbserver.IllegalDataAddress
 		}
 		if ex := s.writeRegs(u, waddr, wqty, d[9:]); ex != mbserver.Success {
 			return nil, ex
 		}
-		return s.readRegs(u, tHolding, raddr, rqty)
+		return s.readRegs(u, tHolding, raddr, rqty, out)
 	}
 	return nil, mbserver.IllegalFunction
 }
@@ -107,53 +105,42 @@ func b2u8(b bool) byte {
 	return 0
 }
 
-// readRegs answers fc3/fc4: byte count, then qty registers.
-func (s *Server) readRegs(u *unit, t, addr, qty int) ([]byte, mbserver.Exception) {
+// readRegs answers fc3/fc4: byte count, then qty registers, copied from
+// the image.
+func (s *Server) readRegs(u *unit, t, addr, qty int, out []byte) ([]byte, mbserver.Exception) {
 	if qty < 1 || qty > maxReadRegs {
 		return nil, mbserver.IllegalDataValue
 	}
-	end := addr + qty
-	if end > addressSpaceEnd {
+	im := &u.images[t]
+	if addr+qty > addressSpaceEnd || !im.covered(addr, qty) {
 		return nil, mbserver.IllegalDataAddress
 	}
-	slots, ok := u.span(t, addr, qty)
-	if !ok {
-		return nil, mbserver.IllegalDataAddress
-	}
-	out := make([]byte, 1+2*qty)
-	out[0] = byte(2 * qty)
-	var w [4]uint16
-	for _, sl := range slots {
-		sl.codec.encode(s.src.Value(sl.tag).V, w[:])
-		for k := 0; k < sl.width; k++ {
-			if a := sl.start + k; a >= addr && a < end {
-				binary.BigEndian.PutUint16(out[1+2*(a-addr):], w[k])
-			}
-		}
-	}
+	s.hub.sync()
+	s.hub.mu.RLock()
+	out = append(append(out, byte(2*qty)), im.regs(addr, qty)...)
+	s.hub.mu.RUnlock()
 	return out, mbserver.Success
 }
 
 // readBits answers fc1/fc2: byte count, then qty bits, LSB first.
-func (s *Server) readBits(u *unit, t, addr, qty int) ([]byte, mbserver.Exception) {
+func (s *Server) readBits(u *unit, t, addr, qty int, out []byte) ([]byte, mbserver.Exception) {
 	if qty < 1 || qty > maxReadBits {
 		return nil, mbserver.IllegalDataValue
 	}
-	if addr+qty > addressSpaceEnd {
+	im := &u.images[t]
+	if addr+qty > addressSpaceEnd || !im.covered(addr, qty) {
 		return nil, mbserver.IllegalDataAddress
 	}
-	slots, ok := u.span(t, addr, qty)
-	if !ok {
-		return nil, mbserver.IllegalDataAddress
+	n := (qty + 7) / 8
+	out = append(out, byte(n))
+	start := len(out)
+	out = append(out, make([]byte, n)...)
+	s.hub.sync()
+	s.hub.mu.RLock()
+	for k, b := range im.bits(addr, qty) {
+		out[start+k/8] |= b << (k % 8)
 	}
-	out := make([]byte, 1+(qty+7)/8)
-	out[0] = byte(len(out) - 1)
-	for _, sl := range slots {
-		if sl.codec.bit(s.src.Value(sl.tag).V) {
-			k := sl.start - addr
-			out[1+k/8] |= 1 << (k % 8)
-		}
-	}
+	s.hub.mu.RUnlock()
 	return out, mbserver.Success
 }
 

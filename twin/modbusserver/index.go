@@ -37,10 +37,60 @@ type slot struct {
 	start    int
 	width    int
 	writable bool
+	bit      bool // in a bit table
 	codec    *codec
+	// img is the slot's part of its table's image: 2*width bytes in wire
+	// order, or one byte 0/1 for a bit. Guarded by hub.mu.
+	img []byte
+	// next chains the slots showing the same tag (hub.byTag).
+	next *slot
 }
 
 func (s *slot) end() int { return s.start + s.width }
+
+// store encodes v into the slot's image. hub.mu is held for writing.
+func (s *slot) store(v any) {
+	if s.bit {
+		s.img[0] = b2u8(s.codec.bit(v))
+		return
+	}
+	s.codec.encode(v, s.img)
+}
+
+// image is one table of a unit as sent on the wire: the registers (two
+// bytes each) or bits (one byte each) from address lo; runs are its
+// gap-free mapped ranges, sorted.
+type image struct {
+	lo    int
+	bytes []byte
+	runs  []run
+}
+
+// run is a gap-free range [start, end) of mapped addresses.
+type run struct{ start, end int }
+
+// covered reports whether every address of [addr, addr+qty) is mapped.
+func (im *image) covered(addr, qty int) bool {
+	i, _ := slices.BinarySearchFunc(im.runs, addr, func(r run, a int) int {
+		if r.end <= a {
+			return -1
+		}
+		return 1
+	})
+	return i < len(im.runs) && im.runs[i].start <= addr && addr+qty <= im.runs[i].end
+}
+
+// regs returns the image bytes of registers [addr, addr+qty); covered
+// must hold.
+func (im *image) regs(addr, qty int) []byte {
+	return im.bytes[2*(addr-im.lo) : 2*(addr+qty-im.lo)]
+}
+
+// bits returns the image bytes (0/1) of bits [addr, addr+qty); covered
+// must hold.
+func (im *image) bits(addr, qty int) []byte {
+	return im.bytes[addr-im.lo : addr+qty-im.lo]
+}
 
 // unit is one machine served under one unit id, with its address index.
 type unit struct {
@@ -50,6 +100,34 @@ type unit struct {
 	// tables are the slots of each table, sorted by start, never
 	// overlapping.
 	tables [numTables][]*slot
+	// images are the tables as sent (see image.go).
+	images [numTables]image
+}
+
+// buildImages allocates the images of u's tables and points every slot
+// at its part. The slots must be sorted and not overlap.
+func (u *unit) buildImages() {
+	for t, ss := range u.tables {
+		if len(ss) == 0 {
+			continue
+		}
+		per := 2
+		if t == tCoil || t == tDiscrete {
+			per = 1
+		}
+		im := &u.images[t]
+		im.lo = ss[0].start
+		im.bytes = make([]byte, per*(ss[len(ss)-1].end()-im.lo))
+		for _, sl := range ss {
+			off := per * (sl.start - im.lo)
+			sl.img = im.bytes[off : off+per*sl.width : off+per*sl.width]
+			if n := len(im.runs); n > 0 && im.runs[n-1].end == sl.start {
+				im.runs[n-1].end = sl.end()
+			} else {
+				im.runs = append(im.runs, run{sl.start, sl.end()})
+			}
+		}
+	}
 }
 
 // span returns the slots that cover [addr, addr+qty) of table t without a
@@ -135,15 +213,20 @@ func buildUnits(src Source, names []string) ([]*unit, error) {
 			tab, _ := tableOf(t.Modbus.Table)
 			u.tables[tab] = append(u.tables[tab], s)
 		}
+		overlap := false
 		for tab := range u.tables {
 			ss := u.tables[tab]
 			slices.SortStableFunc(ss, func(a, b *slot) int { return a.start - b.start })
 			for k := 1; k < len(ss); k++ {
 				if ss[k].start < ss[k-1].end() {
+					overlap = true
 					errs = append(errs, fmt.Errorf("machine %q: %s %d of tag %q overlaps tag %q (%d-%d)",
 						name, tableNames[tab], ss[k].start, ss[k].id, ss[k-1].id, ss[k-1].start, ss[k-1].end()-1))
 				}
 			}
+		}
+		if !overlap {
+			u.buildImages()
 		}
 		units = append(units, u)
 	}
@@ -165,7 +248,7 @@ func newSlot(t twin.TagInfo) (*slot, error) {
 		return nil, err
 	}
 	s := &slot{tag: t.Index, id: t.Machine + "/" + t.Name, start: r.Address, width: c.words,
-		writable: t.Writable && (tab == tCoil || tab == tHolding), codec: c}
+		writable: t.Writable && (tab == tCoil || tab == tHolding), bit: bits, codec: c}
 	if bits {
 		s.width = 1
 	}

@@ -13,8 +13,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/otwin/otwin/twin"
 )
 
 // adu frames pdu (function code first) for unit with transaction id tid.
@@ -416,26 +414,26 @@ func TestIdleTimeout(t *testing.T) {
 	}
 }
 
-// panicky is the real engine with a bug planted in one tag's Value.
+// panicky is the real engine with a bug planted in writes to one tag.
 type panicky struct {
 	engine
 	bad int
 }
 
-func (p panicky) Value(i int) twin.Value {
+func (p panicky) Write(i int, v any) error {
 	if i == p.bad {
 		panic("planted bug")
 	}
-	return p.engine.Value(i)
+	return p.engine.Write(i, v)
 }
 
 func TestPanicCostsOneConnection(t *testing.T) {
 	e := newEngine(t, gridScenario())
-	src := panicky{engine: e, bad: tagIndex(t, e, "grid", "hole_after")}
+	src := panicky{engine: e, bad: tagIndex(t, e, "grid", "w_uint16")}
 	s := startServer(t, src, Config{})
 	good := dial(t, s.Addr(), 1, 2*time.Second)
 	c := rawConn(t, s.Addr())
-	c.Write(adu(1, 0, 1, pdu(3, 1002, 1)))
+	c.Write(adu(1, 0, 1, pdu(6, uint16(e.Tags()[src.bad].Modbus.Address), 7)))
 	expectClosed(t, c)
 	if n := s.panics.Load(); n != 1 {
 		t.Fatalf("%d recovered panics, want 1", n)

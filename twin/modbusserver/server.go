@@ -14,7 +14,7 @@
 // the port it bound, and panics when closed twice. This package owns, in
 // one place, the accept loop (one goroutine per connection), MBAP framing
 // by the length field, the limits of the Modbus specification, and the
-// handlers, which encode the engine's current values on each request.
+// handlers. Only mbserver's exception values are used.
 //
 // # Behaviour on the wire
 //
@@ -49,9 +49,11 @@
 //     order per the tag's mapping (AB, BA for 16-bit values; ABCD, DCBA,
 //     BADC, CDAB for 32-bit; ABCDEFGH, HGFEDCBA, BADCFEHG, GHEFCDAB for
 //     64-bit; a 4-letter order on a 64-bit value means its 8-letter
-//     equivalent). Values are encoded from Source.Value on each request,
-//     through a per-unit, per-table address index built by New. The
-//     Modbus table carries no quality: a Bad value is served as is.
+//     equivalent). Each unit keeps its tables as sent on the wire (a
+//     register image), re-encoded from Source.Value for the tags that
+//     changed whenever a request finds the engine's watcher signalled; a
+//     request that starts after a write or tick has returned sees it.
+//     The Modbus table carries no quality: a Bad value is served as is.
 //   - Faults of Link(machine, "modbus"): Down reads and discards the
 //     machine's requests; Latency delays each response on that connection
 //     only; Exception answers every request to the unit with that code; a
@@ -60,6 +62,16 @@
 //   - Slow clients: each connection has its own goroutine, a 16 KiB socket
 //     send buffer and Config.WriteTimeout, so a client that stops reading
 //     is dropped and never stalls the others.
+//   - Pipelining: a client may send requests without waiting for answers;
+//     they are answered in order, and the answers to every whole request
+//     received are sent together once no further whole request is waiting.
+//   - Connection slots (package connslot): at most Config.MaxConns
+//     connections. A connection is idle until it has sent a whole request
+//     and again after Config.IdleAfter of silence; when every slot is
+//     taken, a new connection closes the one idle the longest, and is
+//     itself closed at once only when every slot holds a live connection.
+//     Refused and yielded connections are logged as a rate (one line per
+//     10 s at most, with counts and peer hosts).
 package modbusserver
 
 import (
@@ -74,6 +86,7 @@ import (
 	"time"
 
 	"github.com/otwin/otwin/twin"
+	"github.com/otwin/otwin/twin/connslot"
 )
 
 // Source is what the server needs of the twin engine. All methods must be
@@ -90,6 +103,9 @@ type Source interface {
 	Write(i int, v any) error
 	// Link is the transport fault state of a machine for a protocol.
 	Link(machine, protocol string) twin.Link
+	// Watch follows value changes (the register image is refreshed from
+	// it); the engine signals before a write or tick returns.
+	Watch() *twin.Watcher
 }
 
 // Config configures one Modbus TCP port.
@@ -101,11 +117,17 @@ type Config struct {
 	// Machines are the names of the machines served on this port, each
 	// under its own unit id. Empty: every machine with a Modbus exposure.
 	Machines []string `yaml:"machines,omitempty"`
-	// MaxConns is the number of open client connections; further
-	// connections are accepted and closed at once. Default 64.
+	// MaxConns is the number of connection slots. When all are taken, a
+	// new connection makes the connection idle the longest yield (see
+	// IdleAfter); when every slot holds a live connection, the new one is
+	// closed at once. Default 64.
 	MaxConns int `yaml:"max_conns,omitempty"`
+	// IdleAfter is how long a connection may be silent after a request
+	// before its slot may go to a new connection. A connection that has
+	// not sent a whole request yet is idle from the start. Default 10s.
+	IdleAfter time.Duration `yaml:"idle_after,omitempty"`
 	// ReadTimeout closes a connection that sends no complete frame for this
-	// long (idle timeout). Default 60s; negative: never.
+	// long, whether slots are scarce or not. Default 60s; negative: never.
 	ReadTimeout time.Duration `yaml:"read_timeout,omitempty"`
 	// WriteTimeout closes a connection whose client does not take a
 	// response within this long. Default 10s; negative: never.
@@ -123,7 +145,10 @@ func (c *Config) defaults() {
 		c.Host = "127.0.0.1"
 	}
 	if c.MaxConns <= 0 {
-		c.MaxConns = 64
+		c.MaxConns = connslot.DefaultMax
+	}
+	if c.IdleAfter <= 0 {
+		c.IdleAfter = connslot.DefaultIdleAfter
 	}
 	if c.ReadTimeout == 0 {
 		c.ReadTimeout = 60 * time.Second
@@ -150,6 +175,8 @@ type Server struct {
 	units [256]*unit
 	list  []*unit // units in configuration order
 	log   *slog.Logger
+	hub   *hub // the register image, shared with other servers of src
+	slots *connslot.Limiter
 
 	mu      sync.Mutex
 	ln      net.Listener
@@ -159,10 +186,11 @@ type Server struct {
 
 	panics atomic.Int64 // connections ended by a recovered panic
 
-	done      chan struct{}
-	closeOnce sync.Once
-	closeErr  error
-	wg        sync.WaitGroup
+	done        chan struct{}
+	closeOnce   sync.Once
+	releaseOnce sync.Once
+	closeErr    error
+	wg          sync.WaitGroup
 }
 
 // New indexes the registers of cfg.Machines of src and returns a server
@@ -183,6 +211,7 @@ func New(src Source, cfg Config) (*Server, error) {
 		s.units[u.id] = u
 	}
 	s.log = cfg.Logger.With("component", "modbusserver")
+	s.hub = attach(src, units)
 	return s, nil
 }
 
@@ -204,6 +233,8 @@ func (s *Server) Start(ctx context.Context) error {
 	s.ln = ln
 	s.started = true
 	s.log = s.log.With("addr", ln.Addr().String())
+	s.slots = connslot.New(connslot.Config{Max: s.cfg.MaxConns, IdleAfter: s.cfg.IdleAfter,
+		Endpoint: "modbus", Logger: s.log})
 	s.log.Info("listening", "units", len(s.list))
 	s.wg.Add(3)
 	go s.acceptLoop()
@@ -229,11 +260,19 @@ func (s *Server) Addr() string {
 	return s.ln.Addr().String()
 }
 
-// Close stops listening, closes every open connection and waits for their
-// goroutines. It is idempotent; later calls return the first result.
+// Close stops listening, closes every open connection, waits for their
+// goroutines and releases the register image. A server made by New must
+// be closed even if never started. It is idempotent; later calls return
+// the first result.
 func (s *Server) Close() error {
 	s.shutdown()
 	s.wg.Wait()
+	s.releaseOnce.Do(func() {
+		if s.slots != nil {
+			s.slots.Close()
+		}
+		s.hub.detach(s.list)
+	})
 	return s.closeErr
 }
 
@@ -288,13 +327,16 @@ func (s *Server) acceptLoop() {
 			tc.SetWriteBuffer(sendBuffer)
 		}
 		c := &conn{s: s, nc: nc, peer: nc.RemoteAddr().String(), epochs: s.currentEpochs()}
+		slot, ok := s.slots.Admit(c.peer, func() { nc.Close() })
+		if !ok {
+			nc.Close() // counted and logged as a rate by s.slots
+			continue
+		}
+		c.slot = slot
 		s.mu.Lock()
-		if s.closed || len(s.conns) >= s.cfg.MaxConns {
-			full := !s.closed
+		if s.closed {
 			s.mu.Unlock()
-			if full {
-				s.log.Warn("connection refused: too many connections", "peer", c.peer, "max_conns", s.cfg.MaxConns)
-			}
+			slot.Release()
 			nc.Close()
 			continue
 		}
