@@ -240,8 +240,12 @@ func (c *conn) handle(req, out []byte) ([]byte, action, time.Duration) {
 	if link.Exception != 0 {
 		return exception(out, mbserver.Exception(link.Exception)), respond, link.Latency
 	}
-	resp, ex := c.s.exec(u, fc, req[mbapHeader+1:], out)
+	var why refusal
+	resp, ex := c.s.exec(u, fc, req[mbapHeader+1:], out, &why)
 	if ex != mbserver.Success {
+		if why.reason != "" {
+			c.s.refusals.log(c.s.log, c.peer, unitID, fc, &why)
+		}
 		return exception(out, ex), respond, link.Latency
 	}
 	binary.BigEndian.PutUint16(resp[4:], uint16(len(resp)-(mbapHeader-1)))

@@ -11,7 +11,10 @@ import (
 // exec runs one request PDU (function code fc, data after it) against
 // unit u and appends the response data to out, or returns an exception
 // (out then holds garbage after its original length).
-func (s *Server) exec(u *unit, fc byte, d, out []byte) ([]byte, mbserver.Exception) {
+//
+// A write refused for a reason a user should see (address not writable,
+// value out of range, ...) fills why for the log.
+func (s *Server) exec(u *unit, fc byte, d, out []byte, why *refusal) ([]byte, mbserver.Exception) {
 	switch fc {
 	case 1, 2, 3, 4:
 		if len(d) != 4 {
@@ -40,7 +43,7 @@ func (s *Server) exec(u *unit, fc byte, d, out []byte) ([]byte, mbserver.Excepti
 		default:
 			return nil, mbserver.IllegalDataValue
 		}
-		if ex := s.writeBits(u, int(be16(d)), 1, []byte{b2u8(on)}); ex != mbserver.Success {
+		if ex := s.writeBits(u, int(be16(d)), 1, []byte{b2u8(on)}, why); ex != mbserver.Success {
 			return nil, ex
 		}
 		return append(out, d...), mbserver.Success
@@ -48,7 +51,7 @@ func (s *Server) exec(u *unit, fc byte, d, out []byte) ([]byte, mbserver.Excepti
 		if len(d) != 4 {
 			return nil, mbserver.IllegalDataValue
 		}
-		if ex := s.writeRegs(u, int(be16(d)), 1, d[2:4]); ex != mbserver.Success {
+		if ex := s.writeRegs(u, int(be16(d)), 1, d[2:4], why); ex != mbserver.Success {
 			return nil, ex
 		}
 		return append(out, d...), mbserver.Success
@@ -60,7 +63,7 @@ func (s *Server) exec(u *unit, fc byte, d, out []byte) ([]byte, mbserver.Excepti
 		if qty < 1 || qty > maxWriteCoils || n != (qty+7)/8 || len(d) != 5+n {
 			return nil, mbserver.IllegalDataValue
 		}
-		if ex := s.writeBits(u, addr, qty, d[5:]); ex != mbserver.Success {
+		if ex := s.writeBits(u, addr, qty, d[5:], why); ex != mbserver.Success {
 			return nil, ex
 		}
 		return append(out, d[:4]...), mbserver.Success
@@ -72,7 +75,7 @@ func (s *Server) exec(u *unit, fc byte, d, out []byte) ([]byte, mbserver.Excepti
 		if qty < 1 || qty > maxWriteRegs || n != 2*qty || len(d) != 5+n {
 			return nil, mbserver.IllegalDataValue
 		}
-		if ex := s.writeRegs(u, addr, qty, d[5:]); ex != mbserver.Success {
+		if ex := s.writeRegs(u, addr, qty, d[5:], why); ex != mbserver.Success {
 			return nil, ex
 		}
 		return append(out, d[:4]...), mbserver.Success
@@ -88,7 +91,7 @@ func (s *Server) exec(u *unit, fc byte, d, out []byte) ([]byte, mbserver.Excepti
 		if raddr+rqty > addressSpaceEnd || !u.images[tHolding].covered(raddr, rqty) {
 			return nil, mbserver.IllegalDataAddress
 		}
-		if ex := s.writeRegs(u, waddr, wqty, d[9:]); ex != mbserver.Success {
+		if ex := s.writeRegs(u, waddr, wqty, d[9:], why); ex != mbserver.Success {
 			return nil, ex
 		}
 		return s.readRegs(u, tHolding, raddr, rqty, out)
@@ -146,73 +149,70 @@ func (s *Server) readBits(u *unit, t, addr, qty int, out []byte) ([]byte, mbserv
 
 // writeRegs writes qty holding registers from addr (regs: 2*qty bytes).
 // Everything is checked before the first Write.
-func (s *Server) writeRegs(u *unit, addr, qty int, regs []byte) mbserver.Exception {
+func (s *Server) writeRegs(u *unit, addr, qty int, regs []byte, why *refusal) mbserver.Exception {
 	end := addr + qty
-	if end > addressSpaceEnd {
-		return mbserver.IllegalDataAddress
-	}
 	slots, ok := u.span(tHolding, addr, qty)
-	if !ok {
-		return mbserver.IllegalDataAddress
+	if end > addressSpaceEnd || !ok {
+		return why.set(mbserver.IllegalDataAddress, nil, "holding "+rangeText(addr, qty)+" is not mapped", nil, nil)
 	}
 	vals := make([]any, len(slots))
 	var w [4]uint16
 	for i, sl := range slots {
-		if !sl.writable || sl.start < addr || sl.end() > end {
-			return mbserver.IllegalDataAddress
+		if !sl.writable {
+			return why.set(mbserver.IllegalDataAddress, sl, "the tag is not writable", nil, nil)
+		}
+		if sl.start < addr || sl.end() > end {
+			return why.set(mbserver.IllegalDataAddress, sl, "the write covers only part of the tag's registers "+rangeText(sl.start, sl.width), nil, nil)
 		}
 		for k := 0; k < sl.width; k++ {
 			w[k] = be16(regs[2*(sl.start-addr+k):])
 		}
 		v, err := sl.codec.decode(w[:])
 		if err != nil {
-			s.log.Info("write refused", "unit", u.id, "tag", sl.id, "err", err)
-			return mbserver.IllegalDataValue
+			return why.set(mbserver.IllegalDataValue, sl, "the value does not fit the tag's type", nil, err)
 		}
 		vals[i] = v
 	}
-	return s.commit(u, slots, vals)
+	return s.commit(slots, vals, why)
 }
 
 // writeBits writes qty coils from addr (bits LSB first).
-func (s *Server) writeBits(u *unit, addr, qty int, bits []byte) mbserver.Exception {
-	if addr+qty > addressSpaceEnd {
-		return mbserver.IllegalDataAddress
-	}
+func (s *Server) writeBits(u *unit, addr, qty int, bits []byte, why *refusal) mbserver.Exception {
 	slots, ok := u.span(tCoil, addr, qty)
-	if !ok {
-		return mbserver.IllegalDataAddress
+	if addr+qty > addressSpaceEnd || !ok {
+		return why.set(mbserver.IllegalDataAddress, nil, "coil "+rangeText(addr, qty)+" is not mapped", nil, nil)
 	}
 	vals := make([]any, len(slots))
 	for i, sl := range slots {
 		if !sl.writable {
-			return mbserver.IllegalDataAddress
+			return why.set(mbserver.IllegalDataAddress, sl, "the tag is not writable", nil, nil)
 		}
 		k := sl.start - addr
 		v, err := sl.codec.decodeBit(bits[k/8]&(1<<(k%8)) != 0)
 		if err != nil {
-			s.log.Info("write refused", "unit", u.id, "tag", sl.id, "err", err)
-			return mbserver.IllegalDataValue
+			return why.set(mbserver.IllegalDataValue, sl, "the value does not fit the tag's type", nil, err)
 		}
 		vals[i] = v
 	}
-	return s.commit(u, slots, vals)
+	return s.commit(slots, vals, why)
 }
 
-// commit hands checked values to the engine.
-func (s *Server) commit(u *unit, slots []*slot, vals []any) mbserver.Exception {
+// commit hands checked values to the engine. The tags before a refused
+// one keep their new values.
+func (s *Server) commit(slots []*slot, vals []any, why *refusal) mbserver.Exception {
 	for i, sl := range slots {
-		if err := s.src.Write(sl.tag, vals[i]); err != nil {
-			s.log.Info("engine refused write", "unit", u.id, "tag", sl.id, "value", vals[i], "err", err)
-			switch {
-			case errors.Is(err, twin.ErrOutOfRange), errors.Is(err, twin.ErrType):
-				return mbserver.IllegalDataValue
-			case errors.Is(err, twin.ErrNotWritable), errors.Is(err, twin.ErrUnknownTag):
-				return mbserver.IllegalDataAddress
-			}
-			return mbserver.SlaveDeviceFailure
+		err := s.src.Write(sl.tag, vals[i])
+		switch {
+		case err == nil:
+			continue
+		case errors.Is(err, twin.ErrOutOfRange):
+			return why.set(mbserver.IllegalDataValue, sl, "the value is out of range", vals[i], err)
+		case errors.Is(err, twin.ErrType):
+			return why.set(mbserver.IllegalDataValue, sl, "the value is not of the tag's type", vals[i], err)
+		case errors.Is(err, twin.ErrNotWritable), errors.Is(err, twin.ErrUnknownTag):
+			return why.set(mbserver.IllegalDataAddress, sl, "the tag is not writable", vals[i], err)
 		}
-		s.log.Debug("write", "unit", u.id, "tag", sl.id, "value", vals[i])
+		return why.set(mbserver.SlaveDeviceFailure, sl, "the twin refused the write", vals[i], err)
 	}
 	return mbserver.Success
 }

@@ -34,16 +34,27 @@
 //     (as most PLCs do): a read of a block with a hole is refused whole.
 //     A read may cover part of a multi-register value.
 //   - Writes (fc5, 6, 15, 16, 23) go to coils and holding registers only.
-//     A write to a tag that is not writable, or to part of a multi-register
-//     value (a write must cover each value whole), gets exception 2: that
-//     combination of address and length is not allowed. A value that does
-//     not fit the tag's type (after scale and offset) gets exception 3.
-//     Every address and encoding is checked before the first Write, so such
-//     a refused request changes nothing. The engine's own refusals map to
-//     exceptions too: twin.ErrOutOfRange (e.g. outside the tag's
-//     engineering range, NaN) and twin.ErrType to 3, twin.ErrNotWritable to
-//     2, anything else to 4; tags of a multi-tag write before the refused
-//     one keep their new values.
+//     Every address and encoding is checked before the first Write, so a
+//     refused request changes nothing, except when the engine refuses one
+//     tag of a multi-tag write: the tags before it keep their new values.
+//     The exception code of a refused write says why, and a "write
+//     refused" log line names the reason, the tag and the peer (at most 20
+//     lines per 10 s per port; the rest are counted in the next line):
+//     02 illegal data address: an address of the request is not mapped,
+//     the tag is not writable (input registers and discrete inputs never
+//     are), or the write covers only part of a multi-register value (a
+//     write must cover each value whole); 03 illegal data value: the value
+//     does not fit the tag's type after scale and offset, or the twin
+//     refuses it as out of range (outside the tag's range, NaN, ±Inf;
+//     twin.ErrOutOfRange) or of the wrong type (twin.ErrType); also, with
+//     no log line, a malformed request (quantity or byte count outside the
+//     limits above, a coil value other than 0x0000 or 0xFF00); 04 server
+//     device failure: the twin refused the write for another reason.
+//   - 64-bit integers: with scale 1 and offset 0, an integer tag in an
+//     integer register is encoded and decoded bit for bit, never through a
+//     float64 (12345678901234567891 in a uint64 tag is served and written
+//     exactly). A scale or offset, or a float register, makes the
+//     conversion float64 arithmetic (53 bits of mantissa).
 //   - Encoding: raw = (value − offset) / scale, rounded and clamped to the
 //     register type (NaN becomes 0 in integer registers); byte and word
 //     order per the tag's mapping (AB, BA for 16-bit values; ABCD, DCBA,
@@ -177,6 +188,8 @@ type Server struct {
 	log   *slog.Logger
 	hub   *hub // the register image, shared with other servers of src
 	slots *connslot.Limiter
+	// refusals rate-limits the log lines of refused writes.
+	refusals refusalLog
 
 	mu      sync.Mutex
 	ln      net.Listener

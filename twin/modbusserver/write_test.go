@@ -3,7 +3,9 @@ package modbusserver
 import (
 	"encoding/binary"
 	"fmt"
+	"log/slog"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,7 +25,7 @@ func beBytes(u uint64, n int) []byte {
 	return b[8-n:]
 }
 
-func tagIndex(t *testing.T, e engine, machine, name string) int {
+func tagIndex(t testing.TB, e Source, machine, name string) int {
 	t.Helper()
 	for _, ti := range e.Tags() {
 		if ti.Machine == machine && ti.Name == name {
@@ -127,39 +129,81 @@ func TestWritesReachEngine(t *testing.T) {
 	})
 }
 
+// TestWriteRefused checks the exception code of every kind of refused
+// write, and that the log names the reason and the tag.
 func TestWriteRefused(t *testing.T) {
-	e := newEngine(t, gridScenario())
-	s := startServer(t, e, Config{})
+	sc := gridScenario()
+	ranged := mbTag("w_ranged", scenarios.Int16, "holding", 2100, scenarios.Int16, "AB", constant(int64(50)))
+	ranged.Writable, ranged.Range = true, &scenarios.Range{Low: 0, High: 100}
+	narrow := mbTag("w_narrow", scenarios.Int16, "holding", 2102, scenarios.Int32, "ABCD", constant(int64(0)))
+	narrow.Writable = true
+	sc.Machines[0].Tags = append(sc.Machines[0].Tags, ranged, narrow)
+	e := newEngine(t, sc)
+	var logs syncBuf
+	s := startServer(t, e, Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	c := dial(t, s.Addr(), 1, 2*time.Second)
 	addrOf := func(name string) uint16 { return uint16(e.Tags()[tagIndex(t, e, "grid", name)].Modbus.Address) }
+	const (
+		notMapped   = "is not mapped"
+		notWritable = "the tag is not writable"
+		partial     = "the write covers only part of the tag's registers"
+	)
 	tests := []struct {
-		name string
-		call func() error
-		want byte
+		name   string
+		call   func() error
+		want   byte
+		reason string
+		tag    string
 	}{
-		{"read-only register", func() error { _, err := c.WriteSingleRegister(addrOf("ro_setpoint"), 1); return err }, 2},
-		{"read-only identity tag", func() error { _, err := c.WriteSingleRegister(0, 1); return err }, 2},
-		{"half a float32", func() error { _, err := c.WriteSingleRegister(addrOf("w_float32"), 1); return err }, 2},
+		{"read-only register", func() error { _, err := c.WriteSingleRegister(addrOf("ro_setpoint"), 1); return err }, 2, notWritable, "grid/ro_setpoint"},
+		{"read-only identity tag", func() error { _, err := c.WriteSingleRegister(0, 1); return err }, 2, notWritable, "grid/holding_int16_AB"},
+		{"half a float32", func() error { _, err := c.WriteSingleRegister(addrOf("w_float32"), 1); return err }, 2, partial, "grid/w_float32"},
 		{"3 of 4 float64 registers", func() error {
 			_, err := c.WriteMultipleRegisters(addrOf("w_float64"), 3, make([]byte, 6))
 			return err
-		}, 2},
+		}, 2, partial, "grid/w_float64"},
 		{"block ending in a value", func() error {
 			_, err := c.WriteMultipleRegisters(addrOf("w_uint16"), 2, make([]byte, 4))
 			return err
-		}, 2},
-		{"unmapped register", func() error { _, err := c.WriteSingleRegister(1001, 1); return err }, 2},
-		{"read-only coil", func() error { _, err := c.WriteSingleCoil(110, 0xFF00); return err }, 2},
-		{"coil block reaching read-only", func() error { _, err := c.WriteMultipleCoils(109, 2, []byte{3}); return err }, 2},
+		}, 2, partial, "grid/w_int32"},
+		{"unmapped register", func() error { _, err := c.WriteSingleRegister(1001, 1); return err }, 2, "holding 1001 " + notMapped, ""},
+		{"read-only coil", func() error { _, err := c.WriteSingleCoil(110, 0xFF00); return err }, 2, notWritable, "grid/ro_coil"},
+		{"coil block reaching read-only", func() error { _, err := c.WriteMultipleCoils(109, 2, []byte{3}); return err }, 2, notWritable, "grid/ro_coil"},
 		{"NaN into a float64 tag", func() error {
 			_, err := c.WriteMultipleRegisters(addrOf("w_float64"), 4, encodeTest(beBytes(math.Float64bits(math.NaN()), 8), "GHEFCDAB"))
 			return err
-		}, 3},
+		}, 3, "the value is out of range", "grid/w_float64"},
+		{"outside the tag's range", func() error { _, err := c.WriteSingleRegister(2100, 500); return err }, 3, "the value is out of range", "grid/w_ranged"},
+		{"int32 70000 into an int16 tag", func() error {
+			_, err := c.WriteMultipleRegisters(2102, 2, beBytes(70000, 4))
+			return err
+		}, 3, "the value does not fit the tag's type", "grid/w_narrow"},
+		{"accepted: 65535 into a uint16 tag", func() error {
+			_, err := c.WriteMultipleRegisters(addrOf("w_uint16"), 1, []byte{0xFF, 0xFF})
+			return err
+		}, 0, "", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			before := len(logs.String())
 			if got := exceptionOf(tc.call()); got != tc.want {
 				t.Fatalf("exception %d, want %d", got, tc.want)
+			}
+			line := logs.String()[before:]
+			if tc.want == 0 {
+				if strings.Contains(line, "write refused") {
+					t.Fatalf("accepted write logged as refused: %s", line)
+				}
+				return
+			}
+			wantEx := map[byte]string{2: `exception="02 illegal data address"`, 3: `exception="03 illegal data value"`}[tc.want]
+			for _, w := range []string{`msg="write refused"`, wantEx, tc.reason, "tag=" + tc.tag, "peer=127.0.0.1:"} {
+				if tc.tag == "" && strings.HasPrefix(w, "tag=") {
+					continue
+				}
+				if !strings.Contains(line, w) {
+					t.Errorf("log lacks %q:\n%s", w, line)
+				}
 			}
 		})
 	}
@@ -169,6 +213,26 @@ func TestWriteRefused(t *testing.T) {
 	}
 	if v := e.Value(tagIndex(t, e, "grid", "wcoil_109")).V; v != false {
 		t.Errorf("wcoil_109 = %v after a refused block, want false", v)
+	}
+	if v := e.Value(tagIndex(t, e, "grid", "w_ranged")).V; v != int16(50) {
+		t.Errorf("w_ranged = %v after a refused write, want 50", v)
+	}
+}
+
+// TestRefusalLogIsBounded hammers a read-only register: the log keeps a
+// bounded number of lines and counts the rest.
+func TestRefusalLogIsBounded(t *testing.T) {
+	e := newEngine(t, gridScenario())
+	var logs syncBuf
+	s := startServer(t, e, Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	c := dial(t, s.Addr(), 1, 2*time.Second)
+	for range 3 * refusalBurst {
+		if _, err := c.WriteSingleRegister(0, 1); exceptionOf(err) != 2 {
+			t.Fatalf("write to a read-only register: %v, want exception 2", err)
+		}
+	}
+	if n := strings.Count(logs.String(), "write refused"); n != refusalBurst {
+		t.Fatalf("%d refusal lines for %d refusals, want %d", n, 3*refusalBurst, refusalBurst)
 	}
 }
 
