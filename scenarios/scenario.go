@@ -35,6 +35,9 @@ type Scenario struct {
 	// OPCUA holds the settings shared by every OPC UA endpoint: security
 	// modes and users.
 	OPCUA OPCUASettings `yaml:"opcua,omitempty" json:"opcua,omitempty"`
+	// Modbus holds the settings shared by every Modbus TCP port:
+	// connection limits.
+	Modbus ModbusSettings `yaml:"modbus,omitempty" json:"modbus,omitempty"`
 	// Templates are machine types defined once and instantiated by
 	// machines, keyed by template name (e.g. "Filler").
 	Templates map[string]Template `yaml:"templates,omitempty" json:"templates,omitempty"`

@@ -172,6 +172,7 @@ func (v *validator) add(p pos, hint, format string, args ...any) {
 
 func (v *validator) run() {
 	v.scenario()
+	v.modbusSettings()
 	v.templates()
 	v.machineList()
 	v.expressions()

@@ -107,6 +107,7 @@ without it the built-in default scenario runs.`,
 	f.StringVar(&cfg.DataDir, "data-dir", defaultDataDir(), "directory for the OPC UA certificate and key")
 	f.StringVar(&readyPath, "ready-file", "", "write the endpoints as JSON to this file once every server listens")
 	f.StringVar(&export, "export-sources", "", "write a sources file pointing the connectors at this twin")
+	cfg.Modbus.register(f)
 	logFlags.register(f)
 	return cmd
 }

@@ -32,7 +32,9 @@ type twinConfig struct {
 	Control string
 	// DataDir keeps the OPC UA certificate.
 	DataDir string
-	Logger  *slog.Logger
+	// Modbus overrides the scenario's modbus settings (command-line flags).
+	Modbus modbusFlags
+	Logger *slog.Logger
 }
 
 // endpoint is one protocol server of a running twin, as the ready file
@@ -114,6 +116,10 @@ func startTwin(ctx context.Context, sc *scenarios.Scenario, cfg twinConfig) (_ *
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	mbSettings, err := cfg.Modbus.settings(sc.Modbus)
+	if err != nil {
+		return nil, err
+	}
 	eng, err := twin.New(sc, twin.Options{Logger: cfg.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
@@ -159,12 +165,7 @@ func startTwin(ctx context.Context, sc *scenarios.Scenario, cfg twinConfig) (_ *
 				rt.Endpoints = append(rt.Endpoints, endpoint{Machine: m, Protocol: "opcua", URL: srv.URL(), Namespace: machines[m].OPCUA.Namespace})
 			}
 		case "modbus":
-			srv, err := modbusserver.New(eng, modbusserver.Config{
-				Host:     cfg.Host,
-				Port:     g.port,
-				Machines: g.machines,
-				Logger:   cfg.Logger.With("server", "modbus"),
-			})
+			srv, err := modbusserver.New(eng, modbusConfig(cfg, mbSettings, g))
 			if err != nil {
 				return nil, fmt.Errorf("modbus endpoint of %v: %w", g.machines, err)
 			}
