@@ -1,10 +1,11 @@
 /*
  * A Modbus TCP server built on libmodbus, the anchor of
  * BenchmarkVsLibmodbus: modbus_tcp_listen, then one thread serving every
- * connection through select(), modbus_receive and modbus_reply, the way
- * libmodbus's documentation serves several clients (with TCP_NODELAY on
- * every connection, as Go sets it). It maps holding
- * registers 0-124, like the benchmark scenario of the Go server.
+ * connection through select(), modbus_receive and modbus_reply (libmodbus
+ * receives from one socket at a time, so a select() loop is how it serves
+ * several clients), with TCP_NODELAY on every connection as Go sets it. It
+ * maps holding registers 0-124, like the benchmark scenario of the Go
+ * server.
  *
  * It listens on 127.0.0.1 on a free port, prints that port on stdout and
  * serves until its standard input closes.
