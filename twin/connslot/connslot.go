@@ -216,8 +216,12 @@ func (l *Limiter) remove(s *Slot) {
 
 // Touch records that the connection has delivered a complete request now:
 // it is live until IdleAfter passes without another Touch. It is lock-free.
-func (s *Slot) Touch() {
-	s.last.Store(s.l.now())
+func (s *Slot) Touch() { s.TouchAt(s.l.cfg.Now()) }
+
+// TouchAt is Touch for a caller that has just read the time from the
+// limiter's clock (Config.Now; time.Now by default) anyway.
+func (s *Slot) TouchAt(now time.Time) {
+	s.last.Store(int64(now.Sub(s.l.base)))
 	if !s.live.Load() {
 		s.live.Store(true)
 	}

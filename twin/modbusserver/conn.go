@@ -52,6 +52,10 @@ type conn struct {
 	// connection was accepted.
 	epochs []uint64
 	out    [maxADU]byte // the response being built
+	// now is the time read when the last request arrived (zero before);
+	// the deadlines are set from it. readDL and writeDL are the deadlines
+	// set on nc.
+	now, readDL, writeDL time.Time
 }
 
 func (c *conn) stale(cur []uint64) bool {
@@ -103,8 +107,9 @@ func (c *conn) serve() {
 			log.Warn("closing connection: broken MBAP header", "protocol_id", be16(c.out[2:]), "length", be16(c.out[4:]))
 			return
 		}
+		c.now = time.Now()
 		if c.slot != nil {
-			c.slot.Touch()
+			c.slot.TouchAt(c.now)
 		}
 		resp, act, delay := c.handle(frame, c.out[:0])
 		br.Discard(len(frame))
@@ -127,6 +132,7 @@ func (c *conn) serve() {
 				t.Stop()
 				return
 			}
+			c.now = time.Now()
 		}
 		if bw.Available() < len(resp) {
 			if err := c.flush(bw); err != nil {
@@ -144,13 +150,13 @@ func (c *conn) serve() {
 // length out of 2..254) returns nil with its header copied to c.out.
 func (c *conn) next(br *bufio.Reader, bw *bufio.Writer) ([]byte, error) {
 	if !wholeFrame(br) {
-		now := time.Now()
-		if err := c.flushAt(bw, now); err != nil {
+		if c.now.IsZero() {
+			c.now = time.Now()
+		}
+		if err := c.flushAt(bw, c.now); err != nil {
 			return nil, err
 		}
-		if rt := c.s.cfg.ReadTimeout; rt > 0 {
-			c.nc.SetReadDeadline(now.Add(rt))
-		}
+		c.readDL = extend(c.nc.SetReadDeadline, c.readDL, c.now, c.s.cfg.ReadTimeout)
 	}
 	h, err := br.Peek(mbapHeader)
 	if err != nil {
@@ -202,10 +208,22 @@ func (c *conn) flushAt(bw *bufio.Writer, now time.Time) error {
 	if bw.Buffered() == 0 {
 		return nil
 	}
-	if wt := c.s.cfg.WriteTimeout; wt > 0 {
-		c.nc.SetWriteDeadline(now.Add(wt))
-	}
+	c.writeDL = extend(c.nc.SetWriteDeadline, c.writeDL, now, c.s.cfg.WriteTimeout)
 	return bw.Flush()
+}
+
+// extend keeps a deadline at least timeout after now and returns it. It
+// moves the deadline only when less than timeout is left, and then to an
+// eighth beyond, so a busy connection sets it once per timeout/8 rather
+// than once per request: a timeout fires after timeout to 9/8 timeout.
+// timeout ≤ 0 means none.
+func extend(set func(time.Time) error, dl, now time.Time, timeout time.Duration) time.Time {
+	if timeout <= 0 || dl.Sub(now) >= timeout {
+		return dl
+	}
+	dl = now.Add(timeout + timeout/8)
+	set(dl)
+	return dl
 }
 
 func (c *conn) logEnd(log *slog.Logger, err error) {

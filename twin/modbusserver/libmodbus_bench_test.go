@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,9 +40,24 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// serverProfileEnv names a file for the CPU profile of the server process
+// of BenchmarkVsLibmodbus (go tool pprof reads it).
+const serverProfileEnv = "OTWIN_MODBUS_BENCH_CPUPROFILE"
+
 // serveBenchScenario runs the twin of benchScenario and its Modbus server
 // on 127.0.0.1, prints the port and serves until stdin closes.
 func serveBenchScenario() error {
+	if name := os.Getenv(serverProfileEnv); name != "" {
+		f, err := os.Create(name)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	e, err := twin.New(benchScenario(), twin.Options{Logger: quietLogger()})
 	if err != nil {
 		return err
@@ -62,9 +78,34 @@ func serveBenchScenario() error {
 	return s.Close()
 }
 
+// serverProc is a server process under benchmark.
+type serverProc struct {
+	addr string
+	pid  int
+}
+
+// cpu is the CPU time the process's threads have used so far, from
+// /proc/PID/task/*/schedstat (nanoseconds); 0 where that is not
+// available.
+func (p serverProc) cpu() time.Duration {
+	files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", p.pid))
+	var sum time.Duration
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue // a thread that just ended
+		}
+		if fs := strings.Fields(string(b)); len(fs) > 0 {
+			ns, _ := strconv.ParseInt(fs[0], 10, 64)
+			sum += time.Duration(ns)
+		}
+	}
+	return sum
+}
+
 // startProcess runs cmd, reads the port it prints and stops it (by closing
 // its stdin) when the benchmark ends.
-func startProcess(b *testing.B, cmd *exec.Cmd) string {
+func startProcess(b *testing.B, cmd *exec.Cmd) serverProc {
 	b.Helper()
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -95,13 +136,13 @@ func startProcess(b *testing.B, cmd *exec.Cmd) string {
 	if err != nil || perr != nil {
 		b.Fatalf("%s printed %q, want its port (%v); stderr: %s", cmd.Path, line, err, stderr.String())
 	}
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	return serverProc{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), pid: cmd.Process.Pid}
 }
 
 // startLibmodbus builds testdata/libmodbus_server.c against Debian's
 // libmodbus-dev and runs it; the benchmark is skipped when the compiler or
 // the library is missing.
-func startLibmodbus(b *testing.B) string {
+func startLibmodbus(b *testing.B) serverProc {
 	b.Helper()
 	cc, err := exec.LookPath("cc")
 	if err != nil {
@@ -123,7 +164,7 @@ func startLibmodbus(b *testing.B) string {
 }
 
 // startGoServer runs this test binary as a server process (TestMain).
-func startGoServer(b *testing.B) string {
+func startGoServer(b *testing.B) serverProc {
 	b.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), serverProcessEnv+"=1")
@@ -204,11 +245,15 @@ func (l *rawLoad) run(n int) error {
 // server and of a libmodbus server (built from testdata/libmodbus_server.c)
 // with the same raw-frame client, in three modes: one connection, eight
 // connections, and one connection with four requests pipelined. Both
-// servers run in their own process; eight rounds alternate between them
-// so that a change in machine load hits both. It reports reads/s of each
-// over all rounds and the median of the rounds' ratios (otwin/libmodbus:
-// above 1 is faster than libmodbus). Skipped without a C compiler and
-// libmodbus-dev. Run it with a fixed count, e.g. -benchtime 40000x.
+// servers run in their own process; 40 rounds alternate between them so
+// that a change in machine load hits both. It reports reads/s of each over
+// all rounds, "ratio", the median of the rounds' throughput ratios
+// (otwin/libmodbus: above 1 is faster than libmodbus), and "cpu-ratio",
+// libmodbus's CPU time per read over this server's (above 1: this server
+// spends less CPU per read; from /proc, so it shows what the load of a
+// shared machine hides from wall-clock figures). Skipped without a C
+// compiler and libmodbus-dev. Run it with a fixed count, e.g.
+// -benchtime 40000x.
 func BenchmarkVsLibmodbus(b *testing.B) {
 	lib := startLibmodbus(b)
 	ours := startGoServer(b)
@@ -218,32 +263,34 @@ func BenchmarkVsLibmodbus(b *testing.B) {
 		{"conns=1,pipelined=4", 1, 4},
 	} {
 		b.Run(m.name, func(b *testing.B) {
-			lo, ll := newRawLoad(b, ours, m), newRawLoad(b, lib, m)
-			const rounds = 8
+			servers := [2]serverProc{ours, lib}
+			loads := [2]*rawLoad{newRawLoad(b, ours.addr, m), newRawLoad(b, lib.addr, m)}
+			const rounds = 40
 			batch := m.conns * m.depth
 			per := max(b.N/rounds/batch, 1) * batch // requests per round and server
-			var dOurs, dLib time.Duration
+			var wall, cpu [2]time.Duration
 			ratios := make([]float64, 0, rounds)
 			for range rounds {
-				start := time.Now()
-				if err := lo.run(per); err != nil {
-					b.Fatal(err)
+				var d [2]time.Duration
+				for k, l := range loads {
+					c0, start := servers[k].cpu(), time.Now()
+					if err := l.run(per); err != nil {
+						b.Fatal(err)
+					}
+					d[k] = time.Since(start)
+					wall[k] += d[k]
+					cpu[k] += servers[k].cpu() - c0
 				}
-				d1 := time.Since(start)
-				start = time.Now()
-				if err := ll.run(per); err != nil {
-					b.Fatal(err)
-				}
-				d2 := time.Since(start)
-				dOurs, dLib = dOurs+d1, dLib+d2
-				ratios = append(ratios, d2.Seconds()/d1.Seconds())
+				ratios = append(ratios, d[1].Seconds()/d[0].Seconds())
 			}
 			slices.Sort(ratios)
 			done := float64(rounds * per)
-			rOurs, rLib := done/dOurs.Seconds(), done/dLib.Seconds()
-			b.ReportMetric(rOurs, "otwin-reads/s")
-			b.ReportMetric(rLib, "libmodbus-reads/s")
+			b.ReportMetric(done/wall[0].Seconds(), "otwin-reads/s")
+			b.ReportMetric(done/wall[1].Seconds(), "libmodbus-reads/s")
 			b.ReportMetric(ratios[rounds/2], "ratio")
+			if cpu[0] > 0 && cpu[1] > 0 {
+				b.ReportMetric(cpu[1].Seconds()/cpu[0].Seconds(), "cpu-ratio")
+			}
 		})
 	}
 }

@@ -138,10 +138,12 @@ type Config struct {
 	// not sent a whole request yet is idle from the start. Default 10s.
 	IdleAfter time.Duration `yaml:"idle_after,omitempty"`
 	// ReadTimeout closes a connection that sends no complete frame for this
-	// long, whether slots are scarce or not. Default 60s; negative: never.
+	// long (to an eighth more), whether slots are scarce or not. Default
+	// 60s; negative: never.
 	ReadTimeout time.Duration `yaml:"read_timeout,omitempty"`
 	// WriteTimeout closes a connection whose client does not take a
-	// response within this long. Default 10s; negative: never.
+	// response within this long (to an eighth more). Default 10s;
+	// negative: never.
 	WriteTimeout time.Duration `yaml:"write_timeout,omitempty"`
 	// FaultPoll is how often idle connections are checked against the
 	// disconnect epoch of their machines. Default 100ms.
