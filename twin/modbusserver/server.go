@@ -4,17 +4,18 @@
 //
 // # Why the connection loop is our own
 //
-// The frame codec of github.com/tbrandon/mbserver (NewTCPFrame, the Frame
-// methods, the Exception values) is used as is. Its server loop is not: it
-// reads one frame per conn.Read without MBAP length framing (split or
-// pipelined frames drop the connection), panics on fc15/fc16 with fewer
-// than five data bytes, has no quantity limits, serializes every client
-// through one goroutine (a client that never reads stalls all others),
-// shares register slices between goroutines without locking, cannot report
-// the port it bound, and panics when closed twice. This package owns, in
-// one place, the accept loop (one goroutine per connection), MBAP framing
-// by the length field, the limits of the Modbus specification, and the
-// handlers. Only mbserver's exception values are used.
+// Of github.com/tbrandon/mbserver only the Exception values are used. Its
+// frame codec allocates a frame per request, which a server answering
+// hundreds of thousands of requests per second cannot afford, and its server
+// loop reads one frame per conn.Read without MBAP length framing (split or
+// pipelined frames drop the connection), panics on fc15/fc16 with fewer than
+// five data bytes, has no quantity limits, serializes every client through
+// one goroutine (a client that never reads stalls all others), shares
+// register slices between goroutines without locking, cannot report the port
+// it bound, and panics when closed twice. This package owns, in one place,
+// the accept loop (one goroutine per connection), MBAP framing by the length
+// field (parsed in place, answers built in a per-connection buffer), the
+// limits of the Modbus specification, and the handlers.
 //
 // # Behaviour on the wire
 //
