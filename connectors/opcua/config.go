@@ -5,10 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/otwin/otwin/connectors"
 )
 
 // Security modes accepted in Config.SecurityMode.
@@ -32,64 +36,76 @@ const (
 	DefaultTimeout            = 10 * time.Second
 )
 
-// Config configures one OPC UA endpoint. The zero value of every optional
-// field takes the default documented on it; New reports every invalid
-// field at once.
+// Config configures one OPC UA endpoint. It is the "opcua" section of a
+// sources file: the yaml keys below are the file's, and these comments
+// are its documentation and its JSON schema. Name, Nodes, DataDir and
+// Logger are not in the section (the file gives the source's name and
+// points; the process its data directory and log). The zero value of
+// every optional field takes the default documented on it; New reports
+// every invalid field at once.
 type Config struct {
 	// Name identifies the endpoint in readings (Reading.Source) and logs.
 	// Required.
-	Name string `yaml:"name"`
+	Name string `yaml:"-" json:"-"`
 	// URL of the endpoint, "opc.tcp://host:port[/path]". Required.
-	URL string `yaml:"url"`
+	URL string `yaml:"url" json:"url"`
 	// SecurityMode is None (default), Sign or SignAndEncrypt.
-	SecurityMode string `yaml:"security_mode,omitempty"`
+	SecurityMode string `yaml:"security_mode,omitempty" json:"security_mode,omitempty"`
 	// SecurityPolicy is None or Basic256Sha256. Default: None with mode
 	// None, Basic256Sha256 otherwise.
-	SecurityPolicy string `yaml:"security_policy,omitempty"`
-	// Certificate and Key are the client's PEM certificate and RSA key
-	// files. Both or neither. When neither is set and the mode is secure,
-	// a self-signed certificate is generated into DataDir once and reused.
-	Certificate string `yaml:"certificate,omitempty"`
-	Key         string `yaml:"key,omitempty"`
+	SecurityPolicy string `yaml:"security_policy,omitempty" json:"security_policy,omitempty"`
+	// Certificate is the PEM file of the client's certificate, set with
+	// Key. When neither is set and the mode is secure, a self-signed
+	// certificate is generated into the data directory once and reused.
+	Certificate string `yaml:"certificate,omitempty" json:"certificate,omitempty"`
+	// Key is the PEM file of Certificate's RSA private key.
+	Key string `yaml:"key,omitempty" json:"key,omitempty"`
 	// DataDir holds the generated client certificate. Required for a
 	// secure mode without Certificate and Key.
-	DataDir string `yaml:"data_dir,omitempty"`
+	DataDir string `yaml:"-" json:"-"`
 	// TrustDir holds the certificates (PEM or DER) of trusted servers. A
-	// server whose certificate is not there is refused. Empty trusts any
+	// server whose certificate is not there is refused. Unset trusts any
 	// server certificate and logs a warning once.
-	TrustDir string `yaml:"trust_dir,omitempty"`
-	// Username and Password log in as a user; an empty Username is
-	// anonymous.
-	Username string `yaml:"username,omitempty"`
-	Password string `yaml:"password,omitempty"`
+	TrustDir string `yaml:"trust_dir,omitempty" json:"trust_dir,omitempty"`
+	// Username logs in as a user; unset is anonymous.
+	Username string `yaml:"username,omitempty" json:"username,omitempty"`
+	// Password of Username.
+	Password string `yaml:"password,omitempty" json:"password,omitempty"`
 	// PublishingInterval of the subscription. Default 500ms.
-	PublishingInterval time.Duration `yaml:"publishing_interval,omitempty"`
-	// SamplingInterval of the monitored items. Default PublishingInterval/2.
-	SamplingInterval time.Duration `yaml:"sampling_interval,omitempty"`
+	PublishingInterval time.Duration `yaml:"publishing_interval,omitempty" json:"publishing_interval,omitempty"`
+	// SamplingInterval of the monitored items. Default
+	// PublishingInterval/2.
+	SamplingInterval time.Duration `yaml:"sampling_interval,omitempty" json:"sampling_interval,omitempty"`
 	// QueueSize of each monitored item on the server. Default 10.
-	QueueSize uint32 `yaml:"queue_size,omitempty"`
+	QueueSize uint32 `yaml:"queue_size,omitempty" json:"queue_size,omitempty"`
 	// Deadband is an absolute data-change deadband; 0 (default) reports
 	// every change. Items whose type has no deadband get none.
-	Deadband float64 `yaml:"deadband,omitempty"`
-	// Poll reads the points every PollInterval instead of subscribing.
-	Poll bool `yaml:"poll,omitempty"`
+	Deadband float64 `yaml:"deadband,omitempty" json:"deadband,omitempty"`
+	// Poll reads the points every PollInterval instead of subscribing (a
+	// fallback for servers without subscriptions).
+	Poll bool `yaml:"poll,omitempty" json:"poll,omitempty"`
 	// PollInterval between polls. Default 1s.
-	PollInterval time.Duration `yaml:"poll_interval,omitempty"`
+	PollInterval time.Duration `yaml:"poll_interval,omitempty" json:"poll_interval,omitempty"`
 	// Timeout of every request and of the no-data watchdog: a request
 	// unanswered, or no notification and no keep-alive, for this long
-	// drops the connection and reconnects. Default 10s.
-	Timeout time.Duration `yaml:"timeout,omitempty"`
+	// drops the connection and reconnects. Default 10s, at least 100ms
+	// and, when subscribing, at least twice PublishingInterval.
+	Timeout time.Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 	// BrowseRoot, when set, reads every variable found by browsing below
 	// this node ("nsu=<uri>;<id>"); their addresses are "nsu=<uri>;<id>"
 	// and Info.BrowsePath is the path of browse names below the root.
-	BrowseRoot string `yaml:"browse_root,omitempty"`
-	// Nodes are the points read, as "nsu=<uri>;<id>" where <id> is
-	// i=<number>, s=<string>, g=<guid> or b=<base64>. "ns=<index>;<id>"
-	// is accepted with a warning: indexes can change when the server
-	// restarts. Reading.Address is the string exactly as given here.
-	Nodes []string `yaml:"nodes,omitempty"`
+	// Configured points then only override mappings.
+	BrowseRoot string `yaml:"browse_root,omitempty" json:"browse_root,omitempty"`
+	// AssetPrefix is the asset path browsed variables hang under: a
+	// variable at browse path "filler1/speed" becomes tag id
+	// "<asset_prefix>/filler1/speed". Only with BrowseRoot; the
+	// connector itself does not use it.
+	AssetPrefix string `yaml:"asset_prefix,omitempty" json:"asset_prefix,omitempty"`
+	// Nodes are the points read (see ParseNode). Reading.Address is the
+	// string exactly as given here.
+	Nodes []string `yaml:"-" json:"-"`
 	// Logger receives the connector's log; nil uses slog.Default().
-	Logger *slog.Logger `yaml:"-"`
+	Logger *slog.Logger `yaml:"-" json:"-"`
 }
 
 // withDefaults returns cfg with defaults applied.
@@ -128,8 +144,100 @@ func (cfg Config) withDefaults() Config {
 // secure says the channel is signed or encrypted.
 func (cfg Config) secure() bool { return cfg.SecurityMode != ModeNone }
 
-// validate checks cfg (with defaults applied) and parses its nodes; it
-// reports every problem at once, each naming the field or node.
+// Check checks the settings of cfg as a sources file writes them, after
+// defaults: without Name, Nodes and DataDir, and without reading the
+// files it names. It returns every problem at once, each a
+// *connectors.FieldError at its key (connectors.Config).
+func (cfg *Config) Check() error {
+	c := cfg.withDefaults()
+	var errs []error
+	add := func(key, format string, args ...any) {
+		errs = append(errs, connectors.FieldErrorf(key, format, args...))
+	}
+
+	if c.URL == "" {
+		add("", "opcua needs a url (opc.tcp://host:4840)")
+	} else if err := checkURL(c.URL); err != nil {
+		add("url", "%v", err)
+	}
+	switch c.SecurityMode {
+	case ModeNone, ModeSign, ModeSignAndEncrypt:
+	default:
+		add("security_mode", "security_mode %q: want None, Sign or SignAndEncrypt", c.SecurityMode)
+	}
+	switch c.SecurityPolicy {
+	case PolicyNone, PolicyBasic256Sha256:
+	default:
+		add("security_policy", "security_policy %q: want None or Basic256Sha256", c.SecurityPolicy)
+	}
+	switch {
+	case c.SecurityMode != ModeNone && c.SecurityPolicy == PolicyNone:
+		add("security_policy", "security_mode %s needs security_policy Basic256Sha256", c.SecurityMode)
+	case c.SecurityMode == ModeNone && c.SecurityPolicy == PolicyBasic256Sha256:
+		add("security_mode", "security_policy %s needs security_mode Sign or SignAndEncrypt", c.SecurityPolicy)
+	}
+	if (c.Certificate == "") != (c.Key == "") {
+		add("", "certificate and key: set both or neither")
+	}
+	if c.Password != "" && c.Username == "" {
+		add("password", "password: set without username")
+	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{
+		{"publishing_interval", c.PublishingInterval},
+		{"sampling_interval", c.SamplingInterval},
+		{"poll_interval", c.PollInterval},
+		{"timeout", c.Timeout},
+	} {
+		if d.v < 0 {
+			add(d.key, "%s: %v is negative", d.key, d.v)
+		}
+	}
+	if c.Timeout > 0 && c.Timeout < 100*time.Millisecond {
+		add("timeout", "timeout: %v is below 100ms", c.Timeout)
+	}
+	if !c.Poll && c.Timeout > 0 && c.PublishingInterval*2 > c.Timeout {
+		add("timeout", "timeout: %v must be at least twice publishing_interval %v (keep-alives must arrive within it)", c.Timeout, c.PublishingInterval)
+	}
+	if c.Deadband < 0 || math.IsNaN(c.Deadband) || math.IsInf(c.Deadband, 0) {
+		add("deadband", "deadband: %v: want a number >= 0", c.Deadband)
+	}
+	if c.BrowseRoot != "" {
+		if _, err := parseNode(c.BrowseRoot); err != nil {
+			add("browse_root", "browse_root: %w", err)
+		}
+	}
+	if c.AssetPrefix != "" && c.BrowseRoot == "" {
+		add("asset_prefix", "asset_prefix needs browse_root")
+	}
+	return errors.Join(errs...)
+}
+
+// checkURL checks an endpoint URL: opc.tcp, a host, a port 1-65535.
+func checkURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("url %q: %v", s, err)
+	}
+	if u.Scheme != "opc.tcp" {
+		return fmt.Errorf("url %q: scheme must be opc.tcp", s)
+	}
+	if u.Hostname() == "" {
+		return fmt.Errorf("url %q: no host", s)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("url %q: port %q is not 1-65535", s, p)
+		}
+	}
+	return nil
+}
+
+// validate checks cfg (with defaults applied) — its settings, name, nodes
+// and the files it names — and parses its nodes; it reports every problem
+// at once, each naming the field or node.
 func (cfg Config) validate() (nodes []nodeRef, root *nodeRef, err error) {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
@@ -137,34 +245,17 @@ func (cfg Config) validate() (nodes []nodeRef, root *nodeRef, err error) {
 	if strings.TrimSpace(cfg.Name) == "" {
 		add("name: required")
 	}
-	if u, perr := url.Parse(cfg.URL); cfg.URL == "" {
-		add("url: required")
-	} else if perr != nil || u.Scheme != "opc.tcp" || u.Host == "" {
-		add("url %q: want opc.tcp://host:port", cfg.URL)
+	if err := cfg.Check(); err != nil {
+		errs = append(errs, err)
 	}
-	switch cfg.SecurityMode {
-	case ModeNone, ModeSign, ModeSignAndEncrypt:
-	default:
-		add("security_mode %q: want None, Sign or SignAndEncrypt", cfg.SecurityMode)
-	}
-	switch cfg.SecurityPolicy {
-	case PolicyNone, PolicyBasic256Sha256:
-	default:
-		add("security_policy %q: want None or Basic256Sha256", cfg.SecurityPolicy)
-	}
-	if (cfg.SecurityMode == ModeNone) != (cfg.SecurityPolicy == PolicyNone) {
-		add("security_mode %s with security_policy %s: None goes with None only", cfg.SecurityMode, cfg.SecurityPolicy)
-	}
-	if (cfg.Certificate == "") != (cfg.Key == "") {
-		add("certificate and key: set both or neither")
-	} else if cfg.Certificate != "" {
+	if cfg.Certificate != "" && cfg.Key != "" {
 		if _, cerr := loadCertificate(cfg.Certificate); cerr != nil {
 			add("certificate: %w", cerr)
 		}
 		if _, kerr := loadKey(cfg.Key); kerr != nil {
 			add("key: %w", kerr)
 		}
-	} else if cfg.secure() && cfg.DataDir == "" {
+	} else if cfg.Certificate == "" && cfg.Key == "" && cfg.secure() && cfg.DataDir == "" {
 		add("data_dir: required to keep a generated client certificate (security_mode %s without certificate and key)", cfg.SecurityMode)
 	}
 	if cfg.TrustDir != "" {
@@ -173,31 +264,6 @@ func (cfg Config) validate() (nodes []nodeRef, root *nodeRef, err error) {
 		} else if !st.IsDir() {
 			add("trust_dir %s: not a directory", cfg.TrustDir)
 		}
-	}
-	if cfg.Password != "" && cfg.Username == "" {
-		add("password: set without username")
-	}
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{
-		{"publishing_interval", cfg.PublishingInterval},
-		{"sampling_interval", cfg.SamplingInterval},
-		{"poll_interval", cfg.PollInterval},
-		{"timeout", cfg.Timeout},
-	} {
-		if d.v < 0 {
-			add("%s: %v is negative", d.name, d.v)
-		}
-	}
-	if cfg.Timeout > 0 && cfg.Timeout < 100*time.Millisecond {
-		add("timeout: %v is below 100ms", cfg.Timeout)
-	}
-	if !cfg.Poll && cfg.Timeout > 0 && cfg.PublishingInterval*2 > cfg.Timeout {
-		add("timeout: %v must be at least twice publishing_interval %v (keep-alives must arrive within it)", cfg.Timeout, cfg.PublishingInterval)
-	}
-	if cfg.Deadband < 0 {
-		add("deadband: %v is negative", cfg.Deadband)
 	}
 	if len(cfg.Nodes) == 0 && cfg.BrowseRoot == "" {
 		add("nodes: none configured and no browse_root")
@@ -217,10 +283,7 @@ func (cfg Config) validate() (nodes []nodeRef, root *nodeRef, err error) {
 		nodes = append(nodes, r)
 	}
 	if cfg.BrowseRoot != "" {
-		r, perr := parseNode(cfg.BrowseRoot)
-		if perr != nil {
-			add("browse_root: %w", perr)
-		} else {
+		if r, perr := parseNode(cfg.BrowseRoot); perr == nil {
 			root = &r
 		}
 	}

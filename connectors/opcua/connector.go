@@ -87,8 +87,7 @@ type Stats struct {
 }
 
 // New validates cfg (reporting every problem at once, each naming its
-// field or node) and returns a connector ready to Run. Nodes given by
-// namespace index are accepted with a logged warning.
+// field or node) and returns a connector ready to Run.
 func New(cfg Config) (*Connector, error) {
 	cfg = cfg.withDefaults()
 	nodes, root, err := cfg.validate()
@@ -96,14 +95,6 @@ func New(cfg Config) (*Connector, error) {
 		return nil, err
 	}
 	log := cfg.Logger.With("source", cfg.Name, "url", cfg.URL)
-	for i, n := range nodes {
-		if n.byIndex() {
-			log.Warn("node names its namespace by index, which can change when the server restarts; use nsu=<uri>", "node", cfg.Nodes[i])
-		}
-	}
-	if root != nil && root.byIndex() {
-		log.Warn("browse root names its namespace by index, which can change when the server restarts; use nsu=<uri>", "node", cfg.BrowseRoot)
-	}
 	c := &Connector{
 		cfg:    cfg,
 		log:    log,

@@ -1,63 +1,85 @@
 package opcua
 
 import (
+	"encoding/base64"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/gopcua/opcua/ua"
 )
 
-// nodeRef is a parsed node string: a namespace given by URI (nsu=) or by
-// index (ns=), and the identifier part ("s=…", "i=…", "g=…", "b=…").
+// nodeRef is a parsed node string: a namespace given by URI (empty for
+// namespace 0) and the identifier part ("s=…", "i=…", "g=…", "b=…").
 type nodeRef struct {
-	// uri is the namespace URI; empty when the namespace is an index.
+	// uri is the namespace URI; empty for namespace 0.
 	uri string
-	// index is the namespace index when uri is empty.
-	index uint16
 	// id is the identifier part, e.g. "s=Line1.Temp".
 	id string
 }
 
-// byIndex says the node names its namespace by index, which can change
-// when the server restarts.
-func (r nodeRef) byIndex() bool { return r.uri == "" && r.index != 0 }
+var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
-// parseNode parses "nsu=<uri>;<id>", "ns=<n>;<id>" or a bare "<id>"
-// (namespace 0), where <id> is one of i=, s=, g=, b=. The identifier part
-// is checked by building a node id from it.
+// ParseNode checks a node id as otwin writes it — in a sources file, in
+// Config.Nodes and Config.BrowseRoot — and returns it unchanged as its
+// canonical form (Reading.Address is the node id exactly as written). The
+// one rule:
+//
+//   - "nsu=<namespace uri>;<id>", or "<id>" alone for namespace 0;
+//   - <id> is i=<uint32>, s=<string>, g=<guid> or b=<base64>;
+//   - a namespace index ("ns=2;…") is refused: indexes can change when a
+//     server restarts, URIs do not.
+//
+// Errors name the node id and what is wrong. ParseNode is a pure function.
+func ParseNode(s string) (string, error) {
+	if _, err := parseNode(s); err != nil {
+		return "", err
+	}
+	return s, nil
+}
+
+// parseNode parses s by the rule of ParseNode.
 func parseNode(s string) (nodeRef, error) {
 	var r nodeRef
 	rest := s
 	switch {
 	case strings.HasPrefix(s, "nsu="):
-		semi := strings.IndexByte(s, ';')
-		if semi < 0 {
-			return r, fmt.Errorf("node %q: nsu= needs \";<id>\" after the namespace URI", s)
+		uri, after, found := strings.Cut(s[len("nsu="):], ";")
+		if !found {
+			return r, fmt.Errorf("node id %q: nsu= needs \";<id>\" after the namespace URI, e.g. nsu=urn:plc;s=Line1.Temp", s)
 		}
-		r.uri = s[len("nsu="):semi]
-		if r.uri == "" {
-			return r, fmt.Errorf("node %q: empty namespace URI", s)
+		if uri == "" {
+			return r, fmt.Errorf("node id %q: empty namespace URI", s)
 		}
-		rest = s[semi+1:]
+		r.uri, rest = uri, after
 	case strings.HasPrefix(s, "ns="):
-		semi := strings.IndexByte(s, ';')
-		if semi < 0 {
-			return r, fmt.Errorf("node %q: ns= needs \";<id>\" after the namespace index", s)
-		}
-		n, err := strconv.ParseUint(s[len("ns="):semi], 10, 16)
-		if err != nil {
-			return r, fmt.Errorf("node %q: namespace index: %w", s, err)
-		}
-		r.index = uint16(n)
-		rest = s[semi+1:]
+		return r, fmt.Errorf("node id %q: use nsu=<namespace uri> instead of a namespace index (indexes can change when the server restarts)", s)
 	}
-	if len(rest) < 3 || rest[1] != '=' || !strings.ContainsRune("isgb", rune(rest[0])) {
-		return r, fmt.Errorf("node %q: identifier must be i=<n>, s=<string>, g=<guid> or b=<base64>", s)
+	kind, v, ok := strings.Cut(rest, "=")
+	if !ok || len(kind) != 1 || v == "" {
+		return r, fmt.Errorf("node id %q: identifier must be i=<uint32>, s=<string>, g=<guid> or b=<base64>", s)
+	}
+	switch kind {
+	case "i":
+		if _, err := strconv.ParseUint(v, 10, 32); err != nil {
+			return r, fmt.Errorf("node id %q: numeric id %q is not a uint32", s, v)
+		}
+	case "s":
+	case "g":
+		if !guidRE.MatchString(v) {
+			return r, fmt.Errorf("node id %q: %q is not a GUID", s, v)
+		}
+	case "b":
+		if _, err := base64.StdEncoding.DecodeString(v); err != nil {
+			return r, fmt.Errorf("node id %q: %q is not base64", s, v)
+		}
+	default:
+		return r, fmt.Errorf("node id %q: identifier must be i=<uint32>, s=<string>, g=<guid> or b=<base64>", s)
 	}
 	r.id = rest
 	if _, err := r.nodeID(1); err != nil {
-		return r, fmt.Errorf("node %q: %w", s, err)
+		return r, fmt.Errorf("node id %q: %w", s, err)
 	}
 	return r, nil
 }
@@ -79,10 +101,7 @@ func (r nodeRef) nodeID(ns uint16) (*ua.NodeID, error) {
 // resolve finds the namespace index of r in the server's namespace array.
 func (r nodeRef) resolve(namespaces []string) (*ua.NodeID, error) {
 	if r.uri == "" {
-		if int(r.index) >= len(namespaces) && len(namespaces) > 0 {
-			return nil, fmt.Errorf("namespace index %d not on server (%d namespaces)", r.index, len(namespaces))
-		}
-		return r.nodeID(r.index)
+		return r.nodeID(0)
 	}
 	for i, u := range namespaces {
 		if u == r.uri {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/otwin/otwin/connectors"
 )
 
 // TestSample keeps testdata/sample.yaml, the documented example, valid.
@@ -18,16 +20,20 @@ func TestSample(t *testing.T) {
 	if err := yaml.UnmarshalWithOptions(b, &cfg, yaml.Strict()); err != nil {
 		t.Fatalf("sample.yaml: %v", err)
 	}
-	// The directories are those of a deployment; validate the rest.
+	if err := cfg.Check(); err != nil {
+		t.Fatalf("sample.yaml does not check: %v", err)
+	}
+	// The directory is a deployment's; the name and points come from
+	// beside the section, the data directory from the process.
 	cfg.TrustDir = t.TempDir()
-	cfg.Logger = testLogger(t)
-	c, err := New(cfg)
+	c, err := cfg.NewConnector("press3", []string{"nsu=urn:acme:press3;s=Press3.Hydraulics.Pressure", "nsu=urn:acme:press3;i=1001"},
+		connectors.Env{DataDir: t.TempDir(), Logger: testLogger(t)})
 	if err != nil {
 		t.Fatalf("sample.yaml does not validate: %v", err)
 	}
-	got := c.Config()
+	got := c.(*Connector).Config()
 	if got.PublishingInterval != 500*time.Millisecond || got.SamplingInterval != 250*time.Millisecond || got.Timeout != 10*time.Second ||
-		got.Deadband != 0.1 || len(got.Nodes) != 2 || got.BrowseRoot == "" || got.Username != "otwin" {
+		got.Deadband != 0.1 || len(got.Nodes) != 2 || got.BrowseRoot == "" || got.Username != "otwin" || got.Name != "press3" {
 		t.Errorf("sample decoded as %+v", got)
 	}
 }

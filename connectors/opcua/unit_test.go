@@ -16,9 +16,7 @@ func TestParseNode(t *testing.T) {
 	tests := []struct {
 		in      string
 		wantURI string
-		wantIdx uint16
 		wantID  string
-		byIndex bool
 		err     string
 	}{
 		{in: "nsu=urn:a:b;s=Line1.Temp", wantURI: "urn:a:b", wantID: "s=Line1.Temp"},
@@ -26,25 +24,34 @@ func TestParseNode(t *testing.T) {
 		{in: "nsu=urn:a;g=72962B91-FA75-4AE6-8D28-B404DC7DAF63", wantURI: "urn:a", wantID: "g=72962B91-FA75-4AE6-8D28-B404DC7DAF63"},
 		{in: "nsu=urn:a;b=aGVsbG8=", wantURI: "urn:a", wantID: "b=aGVsbG8="},
 		{in: "nsu=urn:a;s=with;semicolon", wantURI: "urn:a", wantID: "s=with;semicolon"},
-		{in: "ns=3;s=Temp", wantIdx: 3, wantID: "s=Temp", byIndex: true},
 		{in: "i=2258", wantID: "i=2258"},
+		{in: "s=x", wantID: "s=x"},
+		{in: "ns=3;s=Temp", err: "instead of a namespace index"},
+		{in: "ns=2;i=5", err: "use nsu=<namespace uri>"},
 		{in: "nsu=;s=x", err: "empty namespace URI"},
 		{in: "nsu=urn:a", err: "needs"},
-		{in: "ns=x;s=a", err: "namespace index"},
-		{in: "ns=70000;s=a", err: "namespace index"},
 		{in: "nsu=urn:a;q=1", err: "identifier must be"},
-		{in: "nsu=urn:a;i=notanumber", err: "node"},
-		{in: "nsu=urn:a;g=not-a-guid", err: "node"},
+		{in: "nsu=urn:a;i=notanumber", err: "not a uint32"},
+		{in: "nsu=urn:a;i=-1", err: "not a uint32"},
+		{in: "nsu=urn:a;i=4294967296", err: "not a uint32"},
+		{in: "nsu=urn:a;g=not-a-guid", err: "not a GUID"},
+		{in: "nsu=urn:a;b=***", err: "not base64"},
+		{in: "nsu=urn:a;s=", err: "identifier must be"},
+		{in: "x", err: "identifier must be"},
 		{in: "", err: "identifier must be"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
 			r, err := parseNode(tt.in)
+			canon, perr := ParseNode(tt.in)
+			if (err == nil) != (perr == nil) {
+				t.Fatalf("parseNode and ParseNode disagree on %q: %v, %v", tt.in, err, perr)
+			}
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("parseNode(%q) error %v, want containing %q", tt.in, err, tt.err)
 				}
-				if !strings.Contains(err.Error(), tt.in) {
+				if !strings.Contains(err.Error(), `"`+tt.in+`"`) {
 					t.Errorf("error %q does not name the node", err)
 				}
 				return
@@ -52,8 +59,8 @@ func TestParseNode(t *testing.T) {
 			if err != nil {
 				t.Fatalf("parseNode(%q): %v", tt.in, err)
 			}
-			if r.uri != tt.wantURI || r.index != tt.wantIdx || r.id != tt.wantID || r.byIndex() != tt.byIndex {
-				t.Errorf("parseNode(%q) = %+v (byIndex %v)", tt.in, r, r.byIndex())
+			if r.uri != tt.wantURI || r.id != tt.wantID || canon != tt.in {
+				t.Errorf("parseNode(%q) = %+v, canonical %q", tt.in, r, canon)
 			}
 		})
 	}
@@ -69,9 +76,9 @@ func TestResolveAndCanonical(t *testing.T) {
 	if _, err := r.resolve(ns[:2]); err == nil || !strings.Contains(err.Error(), "urn:plant") {
 		t.Errorf("resolve without the namespace: %v, want an error naming it", err)
 	}
-	r2, _ := parseNode("ns=5;i=7")
-	if _, err := r2.resolve(ns); err == nil {
-		t.Errorf("ns=5 resolved on a server with 3 namespaces")
+	r2, _ := parseNode("i=2258")
+	if id, err := r2.resolve(ns); err != nil || id.Namespace() != 0 || id.IntID() != 2258 {
+		t.Errorf("i=2258 resolved to %v, %v; want namespace 0", id, err)
 	}
 	for _, tt := range []struct {
 		id   *ua.NodeID
@@ -112,7 +119,7 @@ func TestNewValidation(t *testing.T) {
 		{name: "secure needs a place for its certificate", edit: func(c *Config) { c.SecurityMode = ModeSignAndEncrypt },
 			wants: []string{"data_dir: required"}},
 		{name: "none with a policy", edit: func(c *Config) { c.SecurityPolicy = PolicyBasic256Sha256 },
-			wants: []string{"None goes with None"}},
+			wants: []string{"security_policy Basic256Sha256 needs security_mode Sign or SignAndEncrypt"}},
 		{name: "certificate without key", edit: func(c *Config) { c.SecurityMode = ModeSign; c.Certificate = "testdata/garbage.pem" },
 			wants: []string{"certificate and key: set both or neither"}},
 		{name: "unreadable certificate and key", edit: func(c *Config) {
