@@ -45,6 +45,10 @@ type Kind struct {
 	// form: two spellings of one point have the same canonical form. The
 	// error names the address and what is wrong with it.
 	ParseAddress func(addr string) (canonical string, err error)
+	// Describes says the endpoint describes its points (OPC UA's
+	// EngineeringUnits and EURange): a point may leave its unit and range
+	// to it, so clamp needs no configured range.
+	Describes bool
 	// Isolate says the kind's connectors run in a child process unless a
 	// source says otherwise: set for kinds whose client library a broken
 	// or hostile endpoint can crash or exhaust.

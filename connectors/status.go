@@ -204,6 +204,24 @@ func StatusOf(err error) (StatusCode, bool) {
 	return 0, false
 }
 
+// StatusError is a Reading.Status that says why: it carries Code (found
+// by errors.As and StatusOf, as normalize.MapStatus does) and reads as
+// Err, e.g. "read holding 100-101 on press3 (10.0.0.7:502 unit 1):
+// exception 2 (illegal data address)". Treat it as immutable, so that one
+// value may be shared by many readings.
+type StatusError struct {
+	// Code is the status.
+	Code StatusCode
+	// Err is why; its text is the error's text.
+	Err error
+}
+
+// Error is Err's text.
+func (e *StatusError) Error() string { return e.Err.Error() }
+
+// Unwrap returns Code and Err.
+func (e *StatusError) Unwrap() []error { return []error{e.Code, e.Err} }
+
 // statusKey folds a name for lookup: lower case, no underscores.
 func statusKey(s string) string {
 	return strings.ToLower(strings.ReplaceAll(s, "_", ""))

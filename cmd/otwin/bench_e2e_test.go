@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/otwin/otwin/normalize/pipeline"
+	"github.com/otwin/otwin/connectors/opcua"
 	"github.com/otwin/otwin/normalize/sources"
 )
 
@@ -41,9 +42,10 @@ machines:
 `)
 	tw := startE2ETwin(b, sc)
 	f := exportFast(b, sc, tw.Endpoints)
-	f.Sources[0].OPCUA.PublishingInterval = 125 * time.Millisecond
-	f.Sources[0].OPCUA.SamplingInterval = 0
-	f.Sources[0].OPCUA.Timeout = 5 * time.Second
+	o := f.Sources[0].Config.(*opcua.Config)
+	o.PublishingInterval = 125 * time.Millisecond
+	o.SamplingInterval = 0
+	o.Timeout = 5 * time.Second
 	col, err := newCollector(f, b.TempDir(), e2eLogger())
 	if err != nil {
 		b.Fatal(err)
@@ -165,12 +167,12 @@ func benchThroughput(b *testing.B, machines, tags, conns int) {
 		for _, src := range exp.Sources[k:min(k+per, len(exp.Sources))] {
 			s.Points = append(s.Points, src.Points...)
 		}
-		o := *s.OPCUA
+		o := *s.Config.(*opcua.Config)
 		o.PublishingInterval = time.Second
 		o.SamplingInterval = 500 * time.Millisecond
 		o.QueueSize = 2
 		o.Timeout = 30 * time.Second
-		s.OPCUA = &o
+		s.Config = &o
 		f.Sources = append(f.Sources, s)
 	}
 	col, err := newCollector(f, b.TempDir(), e2eLogger())

@@ -7,8 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/otwin/otwin/connectors"
-	"github.com/otwin/otwin/connectors/modbus"
-	"github.com/otwin/otwin/connectors/opcua"
+	"github.com/otwin/otwin/connectors/isolate"
 	"github.com/otwin/otwin/normalize"
 	"github.com/otwin/otwin/normalize/pipeline"
 	"github.com/otwin/otwin/normalize/sources"
@@ -26,9 +25,16 @@ type collector struct {
 }
 
 // newCollector builds the connectors of every source and the pipeline that
-// normalizes their readings into a new store.
+// normalizes their readings into a new store. Sources whose kind or
+// sources-file entry asks for it run in child processes of this program.
 func newCollector(f *sources.File, dataDir string, logger *slog.Logger) (*collector, error) {
-	conns, err := buildConnectors(f, dataDir, logger)
+	return newCollectorWith(f, connectors.Env{DataDir: dataDir, Logger: logger}, isolate.Options{})
+}
+
+// newCollectorWith is newCollector with the supervision of isolated
+// connectors tuned by iso.
+func newCollectorWith(f *sources.File, env connectors.Env, iso isolate.Options) (*collector, error) {
+	conns, err := buildConnectors(f, env, iso)
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +54,7 @@ func newCollector(f *sources.File, dataDir string, logger *slog.Logger) (*collec
 			Connectors: conns,
 			Normalizer: n,
 			Store:      st,
-			Logger:     logger,
+			Logger:     env.Logger,
 		},
 	}, nil
 }
@@ -56,76 +62,30 @@ func newCollector(f *sources.File, dataDir string, logger *slog.Logger) (*collec
 // Run runs the pipeline until ctx is done.
 func (c *collector) Run(ctx context.Context) error { return c.Pipeline.Run(ctx) }
 
-// buildConnectors makes one connector per source of f.
-func buildConnectors(f *sources.File, dataDir string, logger *slog.Logger) ([]connectors.Connector, error) {
+// buildConnectors makes one connector per source of f: its kind builds
+// it, in this process or, when the source is isolated, in a child process
+// (see connectors/isolate).
+func buildConnectors(f *sources.File, env connectors.Env, iso isolate.Options) ([]connectors.Connector, error) {
 	var (
 		conns []connectors.Connector
 		errs  []error
 	)
-	for _, s := range f.Sources {
-		log := logger
-		switch {
-		case s.OPCUA != nil:
-			o := s.OPCUA
-			nodes := make([]string, 0, len(s.Points))
-			for _, p := range s.Points {
-				if p.Node != "" {
-					nodes = append(nodes, p.Node)
-				}
-			}
-			c, err := opcua.New(opcua.Config{
-				Name:               s.Name,
-				URL:                o.URL,
-				SecurityMode:       o.SecurityMode,
-				SecurityPolicy:     o.SecurityPolicy,
-				Certificate:        o.Certificate,
-				Key:                o.Key,
-				DataDir:            dataDir,
-				TrustDir:           o.TrustDir,
-				Username:           o.Username,
-				Password:           o.Password,
-				PublishingInterval: o.PublishingInterval,
-				SamplingInterval:   o.SamplingInterval,
-				QueueSize:          o.QueueSize,
-				Deadband:           o.Deadband,
-				Poll:               o.Poll,
-				PollInterval:       o.PollInterval,
-				Timeout:            o.Timeout,
-				BrowseRoot:         o.BrowseRoot,
-				Nodes:              nodes,
-				Logger:             log,
-			})
-			if err != nil {
-				errs = append(errs, fmt.Errorf("source %s: %w", s.Name, err))
-				continue
-			}
-			conns = append(conns, c)
-		case s.Modbus != nil:
-			m := s.Modbus
-			points := make([]string, 0, len(s.Points))
-			for _, p := range s.Points {
-				points = append(points, p.Register)
-			}
-			unit := m.UnitID
-			if unit == 0 {
-				unit = 1
-			}
-			c, err := modbus.New(modbus.Config{
-				Name:         s.Name,
-				Address:      m.Address,
-				UnitID:       byte(unit),
-				PollInterval: m.PollInterval,
-				Timeout:      m.Timeout,
-				MaxGap:       m.MaxGap,
-				Points:       points,
-				Logger:       logger,
-			})
-			if err != nil {
-				errs = append(errs, fmt.Errorf("source %s: %w", s.Name, err))
-				continue
-			}
-			conns = append(conns, c)
+	for i := range f.Sources {
+		s := &f.Sources[i]
+		var (
+			c   connectors.Connector
+			err error
+		)
+		if s.Isolated() {
+			c, err = isolate.New(s.Spec(), env, iso)
+		} else {
+			c, err = s.Spec().New(env)
 		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("source %s: %w", s.Name, err))
+			continue
+		}
+		conns = append(conns, c)
 	}
 	return conns, errors.Join(errs...)
 }

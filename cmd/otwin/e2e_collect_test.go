@@ -19,6 +19,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/connectors/modbus"
 	"github.com/otwin/otwin/normalize"
 	"github.com/otwin/otwin/normalize/sources"
 	"github.com/otwin/otwin/scenarios"
@@ -216,7 +217,7 @@ func TestE2EFaults(t *testing.T) {
 	f := exportFast(t, sc, tw.Endpoints)
 	setRules(t, f, faultAsset+"uav/stuck", sources.Rules{Frozen: 1500 * time.Millisecond})
 	setRules(t, f, faultAsset+"mbslow/v", sources.Rules{Stale: time.Second})
-	sourceOf(t, f, faultAsset+"mbslow/v").Modbus.Timeout = 5 * time.Second
+	sourceOf(t, f, faultAsset+"mbslow/v").Config.(*modbus.Config).Timeout = 5 * time.Second
 	for _, tag := range []string{"v", "w"} {
 		setRules(t, f, faultAsset+"uax/"+tag, sources.Rules{ClockSkew: 2 * time.Second})
 	}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/connectors/modbus"
+	"github.com/otwin/otwin/connectors/opcua"
 	"github.com/otwin/otwin/normalize"
 	"github.com/otwin/otwin/normalize/pipeline"
 	"github.com/otwin/otwin/normalize/sources"
@@ -86,15 +88,14 @@ func exportFast(t testing.TB, sc *scenarios.Scenario, eps []endpoint) *sources.F
 	f := exportSources(sc, eps)
 	f.Defaults.CommLoss = time.Second
 	for i := range f.Sources {
-		s := &f.Sources[i]
-		if s.OPCUA != nil {
-			s.OPCUA.PublishingInterval = 100 * time.Millisecond
-			s.OPCUA.SamplingInterval = 50 * time.Millisecond
-			s.OPCUA.Timeout = time.Second
-		}
-		if s.Modbus != nil {
-			s.Modbus.PollInterval = 100 * time.Millisecond
-			s.Modbus.Timeout = 500 * time.Millisecond
+		switch c := f.Sources[i].Config.(type) {
+		case *opcua.Config:
+			c.PublishingInterval = 100 * time.Millisecond
+			c.SamplingInterval = 50 * time.Millisecond
+			c.Timeout = time.Second
+		case *modbus.Config:
+			c.PollInterval = 100 * time.Millisecond
+			c.Timeout = 500 * time.Millisecond
 		}
 	}
 	return f

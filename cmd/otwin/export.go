@@ -2,12 +2,14 @@ package main
 
 import (
 	"fmt"
-	"github.com/otwin/otwin/units"
 	"sort"
 	"time"
 
+	"github.com/otwin/otwin/connectors/modbus"
+	"github.com/otwin/otwin/connectors/opcua"
 	"github.com/otwin/otwin/normalize/sources"
 	"github.com/otwin/otwin/scenarios"
+	"github.com/otwin/otwin/units"
 )
 
 // exportSources writes the connector configuration that points the
@@ -45,15 +47,13 @@ func exportSources(sc *scenarios.Scenario, eps []endpoint) *sources.File {
 				if id == "" {
 					id = asset + "/" + t.Name
 				}
-				p.Node = fmt.Sprintf("nsu=%s;s=%s", uaEP.Namespace, id)
+				p.Address = fmt.Sprintf("nsu=%s;s=%s", uaEP.Namespace, id)
 				ua = append(ua, p)
 			case hasMB && t.Modbus != nil:
 				r := t.Modbus
-				p.Register = fmt.Sprintf("%s:%d:%s", r.Table, r.Address, r.Type)
-				if r.Table == "holding" || r.Table == "input" {
-					if w := registerWidth(r.Type); w > 1 {
-						p.Register += ":" + r.Order
-					}
+				p.Address = fmt.Sprintf("%s:%d:%s", r.Table, r.Address, r.Type)
+				if (r.Table == "holding" || r.Table == "input") && r.Type.Registers() > 1 {
+					p.Address += ":" + r.Order
 				}
 				if r.Scale != 0 && r.Scale != 1 {
 					p.Scale = r.Scale
@@ -65,7 +65,7 @@ func exportSources(sc *scenarios.Scenario, eps []endpoint) *sources.File {
 		if len(ua) > 0 {
 			f.Sources = append(f.Sources, sources.Source{
 				Name: m.Name + "-opcua",
-				OPCUA: &sources.OPCUA{
+				Config: &opcua.Config{
 					URL:                uaEP.URL,
 					PublishingInterval: 250 * time.Millisecond,
 					SamplingInterval:   100 * time.Millisecond,
@@ -78,7 +78,7 @@ func exportSources(sc *scenarios.Scenario, eps []endpoint) *sources.File {
 		if len(mb) > 0 {
 			f.Sources = append(f.Sources, sources.Source{
 				Name: m.Name + "-modbus",
-				Modbus: &sources.Modbus{
+				Config: &modbus.Config{
 					Address:      mbEP.Address,
 					UnitID:       mbEP.UnitID,
 					PollInterval: 500 * time.Millisecond,
@@ -109,18 +109,6 @@ func exportUnit(u string) string {
 		return unit.Symbol // a unit with no UNECE code (e.g. bottles/min)
 	}
 	return u
-}
-
-// registerWidth is how many 16-bit registers a Modbus type takes.
-func registerWidth(t scenarios.DataType) int {
-	switch t {
-	case scenarios.Int32, scenarios.Uint32, scenarios.Float32:
-		return 2
-	case scenarios.Int64, scenarios.Uint64, scenarios.Float64:
-		return 4
-	default:
-		return 1
-	}
 }
 
 // frozenWindow is how long a noisy value may stay identical before the

@@ -223,20 +223,6 @@ type refusal struct {
 	status error     // its Reading.Status: Bad_ConfigurationError, saying why
 }
 
-// statusError is a Reading.Status that says why: it carries a
-// connectors.StatusCode (found by errors.As, as connectors.StatusOf and
-// normalize.MapStatus do) and reads as the error behind it, e.g. "read
-// holding 100-101 on press3 (127.0.0.1:5020 unit 1): exception 2 (illegal
-// data address)". It is immutable, so one value may be shared by many
-// readings.
-type statusError struct {
-	code connectors.StatusCode
-	err  error
-}
-
-func (e *statusError) Error() string   { return e.err.Error() }
-func (e *statusError) Unwrap() []error { return []error{e.code, e.err} }
-
 // exceptionError is a Modbus exception answer, said plainly: "exception 2
 // (illegal data address)". It wraps goburrow's *modbus.ModbusError.
 type exceptionError struct{ me *modbus.ModbusError }
@@ -297,7 +283,7 @@ func exceptionStatus(code byte, err error) error {
 	default:
 		c = connectors.BadDeviceFailure
 	}
-	return &statusError{code: c, err: err}
+	return &connectors.StatusError{Code: c, Err: err}
 }
 
 func (c *Connector) newSession() *session {
@@ -331,7 +317,7 @@ func (s *session) replan() {
 // setState records a link state change (and the error that caused it).
 func (s *session) setState(st connectors.LinkState, err error) {
 	if st == connectors.Down && err != nil {
-		s.lost = &statusError{code: connectors.BadNoCommunication, err: err}
+		s.lost = &connectors.StatusError{Code: connectors.BadNoCommunication, Err: err}
 	}
 	c := s.c
 	c.mu.Lock()

@@ -23,6 +23,7 @@ func init() {
 			"when a server restarts. OPC UA sources only.",
 		NewConfig:    func() connectors.Config { return &Config{} },
 		ParseAddress: ParseNode,
+		Describes:    true,
 		// gopcua's decoder panics, or allocates gigabytes, on some
 		// malformed server messages, in a goroutine of its own where no
 		// recover reaches (see doc.go).

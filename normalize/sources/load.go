@@ -15,6 +15,7 @@ import (
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
 
+	"github.com/otwin/otwin/connectors"
 	"github.com/otwin/otwin/normalize"
 )
 
@@ -77,7 +78,7 @@ func Load(path string) (*File, error) {
 // values — is reported at once in an *Error, each with file:line:col.
 // Parse is a pure function, safe for concurrent use.
 func Parse(name string, data []byte) (*File, error) {
-	pf := &parsed{name: name, pos: map[string]token.Position{}}
+	pf := &parsed{name: name, pos: map[string]token.Position{}, kinds: map[int]*sourceKind{}, addrs: map[[2]int]string{}, names: map[int]string{}}
 	astFile, err := parser.ParseBytes(data, 0)
 	if err != nil {
 		pf.yamlErr(err)
@@ -107,8 +108,12 @@ func Parse(name string, data []byte) (*File, error) {
 	}
 	pf.walk(body, reflect.TypeOf(File{}), "")
 	var f File
-	if err := decode(body, &f); err != nil && pf.badDurations == 0 {
-		pf.yamlErr(err)
+	if err := decode(body, &f); err != nil {
+		if pf.badDurations == 0 {
+			pf.yamlErr(err)
+		}
+	} else {
+		pf.fill(&f)
 	}
 	if len(pf.probs) == 0 {
 		f.validate(pf)
@@ -119,9 +124,30 @@ func Parse(name string, data []byte) (*File, error) {
 	return &f, nil
 }
 
-// decode decodes body into f, turning a panic of the YAML decoder (it has
+// fill completes f, as decoded, with what a kind owns: each source's
+// section decoded into its kind's configuration (holding the kind's
+// defaults), and each point's address.
+func (pf *parsed) fill(f *File) {
+	for i := range f.Sources {
+		src := &f.Sources[i]
+		sk := pf.kinds[i]
+		if sk != nil && len(sk.keys) == 1 {
+			cfg := sk.kind.NewConfig()
+			if err := decode(sk.node, cfg); err != nil {
+				pf.yamlErr(err)
+			} else {
+				src.Config = cfg
+			}
+		}
+		for j := range src.Points {
+			src.Points[j].Address = pf.addrs[[2]int{i, j}]
+		}
+	}
+}
+
+// decode decodes body into v, turning a panic of the YAML decoder (it has
 // some on malformed input) into an error.
-func decode(body ast.Node, f *File) (err error) {
+func decode(body ast.Node, v any) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			l := 0
@@ -131,7 +157,7 @@ func decode(body ast.Node, f *File) (err error) {
 			err = fmt.Errorf("cannot decode the document (starting at line %d): %v", l, v)
 		}
 	}()
-	return yaml.NodeToValue(body, f)
+	return yaml.NodeToValue(body, v)
 }
 
 type parsed struct {
@@ -139,6 +165,16 @@ type parsed struct {
 	name         string
 	pos          map[string]token.Position // value position by path
 	probs        []Problem
+	kinds        map[int]*sourceKind // by source index
+	addrs        map[[2]int]string   // point addresses by source and point index
+	names        map[int]string      // source names by index
+}
+
+// sourceKind is the connector kind a source's keys name.
+type sourceKind struct {
+	kind connectors.Kind
+	node ast.Node // the kind's section
+	keys []string // every kind key the source has, in file order
 }
 
 func (pf *parsed) err() error {
@@ -202,21 +238,30 @@ func unwrap(n ast.Node) ast.Node {
 	}
 }
 
+// tagged reports a YAML tag on n at path, and whether there was one.
+func (pf *parsed) tagged(n ast.Node, path string) bool {
+	tn, ok := n.(*ast.TagNode)
+	if !ok {
+		return false
+	}
+	tag := ""
+	if tn.Start != nil {
+		tag = tn.Start.Value
+	}
+	if tk := tn.GetToken(); tk != nil && tk.Position != nil {
+		pf.pos[path] = *tk.Position
+	}
+	pf.add(path, "YAML tag %q is not supported in a sources file", tag)
+	pf.badDurations++ // the decoder's view of it adds nothing
+	return true
+}
+
 // walk records the position of every value and reports unknown fields.
 func (pf *parsed) walk(n ast.Node, t reflect.Type, path string) {
 	if n == nil {
 		return
 	}
-	if tn, ok := n.(*ast.TagNode); ok {
-		tag := ""
-		if tn.Start != nil {
-			tag = tn.Start.Value
-		}
-		if tk := tn.GetToken(); tk != nil && tk.Position != nil {
-			pf.pos[path] = *tk.Position
-		}
-		pf.add(path, "YAML tag %q is not supported in a sources file", tag)
-		pf.badDurations++ // the decoder's view of it adds nothing
+	if pf.tagged(n, path) {
 		return
 	}
 	n = unwrap(n)
@@ -239,53 +284,202 @@ func (pf *parsed) walk(n ast.Node, t reflect.Type, path string) {
 	}
 	switch t.Kind() {
 	case reflect.Struct:
-		var values []*ast.MappingValueNode
-		switch m := n.(type) {
-		case *ast.MappingNode:
-			values = m.Values
-		case *ast.MappingValueNode:
-			values = []*ast.MappingValueNode{m}
-		case *ast.NullNode:
-			return
-		default:
-			return // the decoder reports the type error
-		}
 		fields := yamlFields(t)
-		for _, mv := range values {
-			key := mv.Key.String()
-			if k, ok := unwrap(mv.Key).(*ast.StringNode); ok {
-				key = k.Value
-			}
-			child := key
-			if path != "" {
-				child = path + "." + key
-			}
+		pf.mapping(n, path, func(key, child string, mv *ast.MappingValueNode) {
 			f, ok := fields[key]
 			if !ok {
-				if tk := mv.Key.GetToken(); tk != nil && tk.Position != nil {
-					pf.pos[child] = *tk.Position
-				}
-				msg := fmt.Sprintf("unknown field %q", key)
-				if hint := suggest(key, keys(fields)); hint != "" {
-					msg += fmt.Sprintf(" (did you mean %q?)", hint)
-				}
-				pf.add(child, "%s", msg)
-				continue
-			}
-			if tk := mv.Key.GetToken(); tk != nil && tk.Position != nil {
-				pf.pos[child+"#key"] = *tk.Position
+				pf.unknown(key, child, keys(fields))
+				return
 			}
 			pf.walk(mv.Value, f.Type, child)
-		}
+		})
 	case reflect.Slice:
 		seq, ok := n.(*ast.SequenceNode)
 		if !ok {
 			return
 		}
 		for i, v := range seq.Values {
-			pf.walk(v, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
+			child := fmt.Sprintf("%s[%d]", path, i)
+			if t.Elem() == sourceType {
+				pf.source(v, child, i)
+				continue
+			}
+			pf.walk(v, t.Elem(), child)
 		}
 	}
+}
+
+var (
+	sourceType = reflect.TypeOf(Source{})
+	pointType  = reflect.TypeOf(Point{})
+)
+
+// mapping calls f for every key of the mapping n at path (nothing when n
+// is no mapping: the decoder reports the type error), with the key's
+// path, after recording the key's position.
+func (pf *parsed) mapping(n ast.Node, path string, f func(key, child string, mv *ast.MappingValueNode)) {
+	var values []*ast.MappingValueNode
+	switch m := unwrap(n).(type) {
+	case *ast.MappingNode:
+		values = m.Values
+	case *ast.MappingValueNode:
+		values = []*ast.MappingValueNode{m}
+	default:
+		return
+	}
+	for _, mv := range values {
+		key := mv.Key.String()
+		if k, ok := unwrap(mv.Key).(*ast.StringNode); ok {
+			key = k.Value
+		}
+		child := key
+		if path != "" {
+			child = path + "." + key
+		}
+		if tk := mv.Key.GetToken(); tk != nil && tk.Position != nil {
+			pf.pos[child+"#key"] = *tk.Position
+		}
+		f(key, child, mv)
+	}
+}
+
+// unknown reports an unknown key at path, with the closest known one.
+func (pf *parsed) unknown(key, path string, known []string) {
+	if p, ok := pf.pos[path+"#key"]; ok {
+		pf.pos[path] = p
+	}
+	msg := fmt.Sprintf("unknown field %q", key)
+	if hint := suggest(key, known); hint != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", hint)
+	}
+	pf.add(path, "%s", msg)
+}
+
+// source walks source i at path: its own keys, the section of the kind
+// it names (checked against the kind's configuration type) and its
+// points.
+func (pf *parsed) source(n ast.Node, path string, i int) {
+	if n == nil || pf.tagged(n, path) {
+		return
+	}
+	if tk := unwrap(n).GetToken(); tk != nil && tk.Position != nil {
+		pf.pos[path] = *tk.Position
+	}
+	fields := yamlFields(sourceType)
+	known := append(keys(fields), connectors.KindNames()...)
+	sort.Strings(known)
+	var sk *sourceKind
+	pf.mapping(n, path, func(key, _ string, mv *ast.MappingValueNode) {
+		if k, ok := connectors.Lookup(key); ok {
+			if sk == nil {
+				sk = &sourceKind{kind: k, node: mv.Value}
+			}
+			sk.keys = append(sk.keys, key)
+		}
+	})
+	if sk != nil {
+		pf.kinds[i] = sk
+	}
+	pf.mapping(n, path, func(key, child string, mv *ast.MappingValueNode) {
+		if k, ok := connectors.Lookup(key); ok {
+			pf.walk(mv.Value, reflect.TypeOf(k.NewConfig()), child)
+			return
+		}
+		switch f, ok := fields[key]; {
+		case !ok:
+			pf.unknown(key, child, known)
+		case key == "points":
+			pf.points(mv.Value, child, i, sk)
+		default:
+			if sn, ok := unwrap(mv.Value).(*ast.StringNode); ok && key == "name" {
+				pf.names[i] = sn.Value
+			}
+			pf.walk(mv.Value, f.Type, child)
+		}
+	})
+}
+
+// points walks the points of source i at path; sk is the source's kind,
+// nil when it names none.
+func (pf *parsed) points(n ast.Node, path string, i int, sk *sourceKind) {
+	if n == nil || pf.tagged(n, path) {
+		return
+	}
+	if tk := unwrap(n).GetToken(); tk != nil && tk.Position != nil {
+		pf.pos[path] = *tk.Position
+	}
+	seq, ok := unwrap(n).(*ast.SequenceNode)
+	if !ok {
+		return
+	}
+	fields := yamlFields(pointType)
+	known := keys(fields)
+	if sk != nil {
+		known = append(known, sk.kind.PointKey)
+		sort.Strings(known)
+	}
+	for j, v := range seq.Values {
+		pp := fmt.Sprintf("%s[%d]", path, j)
+		if pf.tagged(v, pp) {
+			continue
+		}
+		if tk := unwrap(v).GetToken(); tk != nil && tk.Position != nil {
+			pf.pos[pp] = *tk.Position
+		}
+		pf.mapping(v, pp, func(key, child string, mv *ast.MappingValueNode) {
+			if f, ok := fields[key]; ok {
+				pf.walk(mv.Value, f.Type, child)
+				return
+			}
+			k, isPointKey := pointKind(key)
+			switch {
+			case isPointKey && (sk == nil || k.Name == sk.kind.Name):
+				pf.address(mv.Value, child, i, j)
+			case isPointKey:
+				pf.pos[child] = pf.pos[child+"#key"]
+				pf.add(child, "%s is for %s sources; %q is %s (use %s)", key, k.Title, pf.sourceName(i), sk.kind.Title, sk.kind.PointKey)
+			default:
+				pf.unknown(key, child, known)
+			}
+		})
+	}
+}
+
+// pointKind returns the kind whose point key is key.
+func pointKind(key string) (connectors.Kind, bool) {
+	for _, k := range connectors.Kinds() {
+		if k.PointKey == key {
+			return k, true
+		}
+	}
+	return connectors.Kind{}, false
+}
+
+// address records the address of point j of source i, a string.
+func (pf *parsed) address(n ast.Node, path string, i, j int) {
+	n = unwrap(n)
+	if tk := n.GetToken(); tk != nil && tk.Position != nil {
+		pf.pos[path] = *tk.Position
+	}
+	switch v := n.(type) {
+	case *ast.StringNode:
+		pf.addrs[[2]int{i, j}] = v.Value
+	case *ast.LiteralNode:
+		pf.addrs[[2]int{i, j}] = v.Value.Value
+	case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode:
+		pf.addrs[[2]int{i, j}] = v.GetToken().Value
+	default:
+		pf.add(path, "the address must be a string")
+	}
+}
+
+// sourceName is the name of source i as the file writes it, for messages
+// written before the file is decoded.
+func (pf *parsed) sourceName(i int) string {
+	if n, ok := pf.names[i]; ok {
+		return n
+	}
+	return fmt.Sprintf("source %d", i+1)
 }
 
 func yamlFields(t reflect.Type) map[string]reflect.StructField {
@@ -353,38 +547,24 @@ func levenshtein(a, b string) int {
 }
 
 // NormalizeConfig returns the normalizer's configuration: one Point per
-// configured point (Address is the node id, or the register string as
-// written, which is what the connectors put in Reading.Address), the
-// default rules, and an AutoMap for every browsing OPC UA source. f must
-// have been validated (Load, Parse).
+// configured point (Address as written, which is what the connectors put
+// in Reading.Address; Interval the kind's update interval), the default
+// rules, and an AutoMap for every source whose connector finds points by
+// itself (OPC UA browsing). f must have been validated (Load, Parse).
 func (f *File) NormalizeConfig() normalize.Config {
 	cfg := normalize.Config{Defaults: f.Defaults.toNormalize()}
 	for _, s := range f.Sources {
 		var interval time.Duration
-		switch {
-		case s.Modbus != nil:
-			interval = s.Modbus.PollInterval
-			if interval == 0 {
-				interval = time.Second
+		if s.Config != nil {
+			interval = s.Config.UpdateInterval()
+			if d := s.Config.Discovery(); d != nil {
+				cfg.AutoMap = append(cfg.AutoMap, normalize.AutoMap{Source: s.Name, AssetPrefix: d.AssetPrefix})
 			}
-		case s.OPCUA != nil && s.OPCUA.Poll:
-			interval = s.OPCUA.PollInterval
-			if interval == 0 {
-				interval = time.Second
-			}
-		}
-		if s.OPCUA != nil && s.OPCUA.BrowseRoot != "" {
-			cfg.AutoMap = append(cfg.AutoMap, normalize.AutoMap{Source: s.Name, AssetPrefix: s.OPCUA.AssetPrefix})
 		}
 		for _, p := range s.Points {
 			np := normalize.Point{
-				Source: s.Name, Asset: p.Asset, Tag: p.Tag, Unit: p.Unit, ConvertFrom: p.ConvertFrom,
+				Source: s.Name, Address: p.Address, Asset: p.Asset, Tag: p.Tag, Unit: p.Unit, ConvertFrom: p.ConvertFrom,
 				Scale: p.Scale, Offset: p.Offset, Clamp: p.Clamp, Interval: interval,
-			}
-			if s.OPCUA != nil {
-				np.Address = p.Node
-			} else {
-				np.Address = p.Register
 			}
 			if p.Range != nil {
 				np.Range = &normalize.Range{Low: p.Range.Low, High: p.Range.High}

@@ -3,10 +3,14 @@ package sources
 import (
 	_ "embed"
 	"encoding/json"
+	"fmt"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/invopop/jsonschema"
+
+	"github.com/otwin/otwin/connectors"
 )
 
 //go:embed schema.json
@@ -38,14 +42,72 @@ func reflector(comments map[string]string) *jsonschema.Reflector {
 	}
 }
 
-// generateSchema builds the schema document.
+// generateSchema builds the schema document: the file's own types, with
+// every registered connector kind's contribution — its section (reflected
+// from its configuration type and that type's doc comments) as a key of
+// Source, exactly one of which a source sets, and its point key in Point.
 func generateSchema(comments map[string]string) ([]byte, error) {
-	s := reflector(comments).Reflect(&File{})
+	r := reflector(comments)
+	s := r.Reflect(&File{})
 	s.ID = "https://github.com/otwin/otwin/normalize/sources/schema.json"
 	s.Title = "otwin sources file"
+	src, pt := s.Definitions["Source"], s.Definitions["Point"]
+	if src == nil || pt == nil {
+		return nil, fmt.Errorf("schema: no Source or Point definition")
+	}
+	// Source: name, the kinds' sections, then its other keys.
+	var rest []string
+	for pair := src.Properties.Oldest(); pair != nil; pair = pair.Next() {
+		if pair.Key != "name" {
+			rest = append(rest, pair.Key)
+		}
+	}
+	moved := moveLast(src, rest)
+	// Point: the kinds' address keys first.
+	var all []string
+	for pair := pt.Properties.Oldest(); pair != nil; pair = pair.Next() {
+		all = append(all, pair.Key)
+	}
+	movedPoint := moveLast(pt, all)
+	for _, k := range connectors.Kinds() {
+		ks := r.Reflect(k.NewConfig())
+		name := strings.TrimPrefix(ks.Ref, "#/$defs/")
+		for dn, d := range ks.Definitions {
+			if dn == name {
+				dn = k.Name
+			}
+			if _, dup := s.Definitions[dn]; dup {
+				return nil, fmt.Errorf("schema: kind %s: definition %s already exists", k.Name, dn)
+			}
+			s.Definitions[dn] = d
+		}
+		src.Properties.Set(k.Name, &jsonschema.Schema{
+			Ref:         "#/$defs/" + k.Name,
+			Description: fmt.Sprintf("A %s endpoint: the %s connector's settings.", k.Title, k.Name),
+		})
+		src.OneOf = append(src.OneOf, &jsonschema.Schema{Required: []string{k.Name}})
+		pt.Properties.Set(k.PointKey, &jsonschema.Schema{Type: "string", Description: k.PointDoc})
+	}
+	moved()
+	movedPoint()
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return nil, err
 	}
 	return append(b, '\n'), nil
+}
+
+// moveLast removes the properties keys from def and returns a function
+// that adds them back, in order, after whatever was added meanwhile.
+func moveLast(def *jsonschema.Schema, keys []string) func() {
+	vals := make([]*jsonschema.Schema, len(keys))
+	for i, k := range keys {
+		vals[i], _ = def.Properties.Get(k)
+		def.Properties.Delete(k)
+	}
+	return func() {
+		for i, k := range keys {
+			def.Properties.Set(k, vals[i])
+		}
+	}
 }

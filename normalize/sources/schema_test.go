@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,9 +16,22 @@ import (
 
 var update = flag.Bool("update", false, "rewrite schema.json")
 
+// TestSchemaUpToDate keeps schema.json the generated one: the file's own
+// types and every connector kind's section, documented by their Go doc
+// comments.
 func TestSchemaUpToDate(t *testing.T) {
+	out, err := filepath.Abs("schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
 	r := &jsonschema.Reflector{}
 	if err := r.AddGoComments("github.com/otwin/otwin/normalize/sources", "./"); err != nil {
+		t.Fatal(err)
+	}
+	// The kinds' configuration types document themselves in their own
+	// packages, below connectors/.
+	t.Chdir("../../connectors")
+	if err := r.AddGoComments("github.com/otwin/otwin/connectors", "."); err != nil {
 		t.Fatal(err)
 	}
 	got, err := generateSchema(r.CommentMap)
@@ -25,7 +39,7 @@ func TestSchemaUpToDate(t *testing.T) {
 		t.Fatal(err)
 	}
 	if *update {
-		if err := os.WriteFile("schema.json", got, 0o644); err != nil {
+		if err := os.WriteFile(out, got, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return

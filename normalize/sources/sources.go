@@ -1,11 +1,27 @@
 // Package sources is the sources file: the production endpoints otwin
-// reads (OPC UA servers, Modbus TCP devices) and how each reading maps into
-// the unified model (asset path, canonical tag, unit, range, scaling and
-// data-quality rules). The same file works against the twin and against a
-// real PLC; only addresses change.
+// reads (OPC UA servers, Modbus TCP devices, any registered connector
+// kind) and how each reading maps into the unified model (asset path,
+// canonical tag, unit, range, scaling and data-quality rules). The same
+// file works against the twin and against a real PLC; only addresses
+// change.
+//
+// The file knows no protocol itself: each connector kind (see
+// connectors.Kind; connectors/all registers them) owns the section a
+// source writes under the kind's name, its checks, the key and syntax of
+// its point addresses, and its part of the JSON schema. A new kind needs
+// no change here.
 package sources
 
-import "time"
+import (
+	"fmt"
+	"time"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/otwin/otwin/connectors"
+	// Every connector kind: the keys a source may use.
+	_ "github.com/otwin/otwin/connectors/all"
+)
 
 // File is a sources file.
 type File struct {
@@ -16,90 +32,91 @@ type File struct {
 	Sources []Source `yaml:"sources" json:"sources"`
 }
 
-// Source is one endpoint: exactly one of OPCUA and Modbus is set.
+// Source is one endpoint: its name, exactly one connector kind's section
+// (e.g. opcua: or modbus:), and its points.
 type Source struct {
 	// Name identifies the endpoint in readings, alerts and the TUI.
 	Name string `yaml:"name" json:"name"`
-	// OPCUA configures an OPC UA server endpoint.
-	OPCUA *OPCUA `yaml:"opcua,omitempty" json:"opcua,omitempty"`
-	// Modbus configures a Modbus TCP device.
-	Modbus *Modbus `yaml:"modbus,omitempty" json:"modbus,omitempty"`
+	// Isolate runs the endpoint's connector in a child process of its
+	// own, so that a broken or hostile endpoint crashing or exhausting its
+	// client library takes down only that process (restarted with
+	// backoff), not the collector. Unset takes the kind's default: OPC UA
+	// isolated, Modbus not; false runs it inside the collector.
+	Isolate *bool `yaml:"isolate,omitempty" json:"isolate,omitempty"`
+	// Config is the kind's section, decoded into the kind's own
+	// configuration type (e.g. *opcua.Config); its type names the kind.
+	Config connectors.Config `yaml:"-" json:"-"`
 	// Points are the values read from the endpoint.
 	Points []Point `yaml:"points,omitempty" json:"points,omitempty"`
 }
 
-// OPCUA is an OPC UA endpoint.
-type OPCUA struct {
-	// URL of the endpoint, e.g. opc.tcp://plc1:4840.
-	URL string `yaml:"url" json:"url"`
-	// SecurityMode is None (default), Sign or SignAndEncrypt.
-	SecurityMode string `yaml:"security_mode,omitempty" json:"security_mode,omitempty"`
-	// SecurityPolicy is None (default) or Basic256Sha256.
-	SecurityPolicy string `yaml:"security_policy,omitempty" json:"security_policy,omitempty"`
-	// Certificate is the PEM file of the client's certificate; when unset
-	// with a secure mode, one is generated in the data directory.
-	Certificate string `yaml:"certificate,omitempty" json:"certificate,omitempty"`
-	// Key is the PEM file of the certificate's private key.
-	Key string `yaml:"key,omitempty" json:"key,omitempty"`
-	// TrustDir holds the PEM certificates of trusted servers; unset trusts
-	// any server certificate (and says so in the log).
-	TrustDir string `yaml:"trust_dir,omitempty" json:"trust_dir,omitempty"`
-	// Username logs in as a user; unset is anonymous.
-	Username string `yaml:"username,omitempty" json:"username,omitempty"`
-	// Password of Username.
-	Password string `yaml:"password,omitempty" json:"password,omitempty"`
-	// PublishingInterval of the subscription. Default 500ms.
-	PublishingInterval time.Duration `yaml:"publishing_interval,omitempty" json:"publishing_interval,omitempty"`
-	// SamplingInterval of monitored items. Default: PublishingInterval/2.
-	SamplingInterval time.Duration `yaml:"sampling_interval,omitempty" json:"sampling_interval,omitempty"`
-	// QueueSize of monitored items. Default 10.
-	QueueSize uint32 `yaml:"queue_size,omitempty" json:"queue_size,omitempty"`
-	// Deadband is an absolute data-change deadband. Default 0.
-	Deadband float64 `yaml:"deadband,omitempty" json:"deadband,omitempty"`
-	// Poll reads the points every PollInterval instead of subscribing (a
-	// fallback for servers without subscriptions).
-	Poll bool `yaml:"poll,omitempty" json:"poll,omitempty"`
-	// PollInterval of polling. Default 1s.
-	PollInterval time.Duration `yaml:"poll_interval,omitempty" json:"poll_interval,omitempty"`
-	// Timeout of requests and of the no-data watchdog: no notification or
-	// keep-alive for this long reconnects. Default 10s.
-	Timeout time.Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
-	// BrowseRoot, when set, reads every variable below this node
-	// ("nsu=…;s=…"); asset and tag names come from the browse path below
-	// the root ("asset/…/tag"). Points then only override mappings.
-	BrowseRoot string `yaml:"browse_root,omitempty" json:"browse_root,omitempty"`
-	// AssetPrefix is the asset path browsed variables hang under: a
-	// variable at browse path "filler1/speed" becomes tag id
-	// "<asset_prefix>/filler1/speed". Only with BrowseRoot.
-	AssetPrefix string `yaml:"asset_prefix,omitempty" json:"asset_prefix,omitempty"`
+// Kind returns the connector kind of s.Config.
+func (s *Source) Kind() (connectors.Kind, bool) {
+	if s.Config == nil {
+		return connectors.Kind{}, false
+	}
+	return connectors.KindOf(s.Config)
 }
 
-// Modbus is a Modbus TCP device.
-type Modbus struct {
-	// Address is host:port.
-	Address string `yaml:"address" json:"address"`
-	// UnitID is the unit (slave) id. Default 1.
-	UnitID int `yaml:"unit_id,omitempty" json:"unit_id,omitempty"`
-	// PollInterval between polls. Default 1s.
-	PollInterval time.Duration `yaml:"poll_interval,omitempty" json:"poll_interval,omitempty"`
-	// Timeout of one request. Default 1s.
-	Timeout time.Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
-	// MaxGap is how many unused registers a merged read may span. Default
-	// 16; negative merges adjacent points only (for devices that refuse
-	// reads of unmapped registers).
-	MaxGap int `yaml:"max_gap,omitempty" json:"max_gap,omitempty"`
+// Isolated reports whether s's connector runs in a child process: Isolate
+// when set, else the kind's default.
+func (s *Source) Isolated() bool {
+	if s.Isolate != nil {
+		return *s.Isolate
+	}
+	k, _ := s.Kind()
+	return k.Isolate
+}
+
+// Spec is what the kind's constructor needs of s: its name, its
+// configuration and its point addresses.
+func (s *Source) Spec() connectors.Spec {
+	points := make([]string, 0, len(s.Points))
+	for _, p := range s.Points {
+		if p.Address != "" {
+			points = append(points, p.Address)
+		}
+	}
+	return connectors.Spec{Name: s.Name, Config: s.Config, Points: points}
+}
+
+// MarshalYAML writes s as a sources file does: name, the kind's section
+// under the kind's name, isolate, and the points with their address under
+// the kind's point key.
+func (s Source) MarshalYAML() (any, error) {
+	k, ok := s.Kind()
+	if !ok {
+		return nil, fmt.Errorf("source %s: configuration %T is no registered connector kind", s.Name, s.Config)
+	}
+	out := yaml.MapSlice{{Key: "name", Value: s.Name}, {Key: k.Name, Value: s.Config}}
+	if s.Isolate != nil {
+		out = append(out, yaml.MapItem{Key: "isolate", Value: *s.Isolate})
+	}
+	if len(s.Points) > 0 {
+		points := make([]yaml.MapSlice, len(s.Points))
+		for i, p := range s.Points {
+			// The point's own fields in their order, after its address.
+			b, err := yaml.Marshal(p)
+			if err != nil {
+				return nil, fmt.Errorf("source %s point %d: %w", s.Name, i+1, err)
+			}
+			var fields yaml.MapSlice
+			if err := yaml.UnmarshalWithOptions(b, &fields, yaml.UseOrderedMap()); err != nil {
+				return nil, fmt.Errorf("source %s point %d: %w", s.Name, i+1, err)
+			}
+			points[i] = append(yaml.MapSlice{{Key: k.PointKey, Value: p.Address}}, fields...)
+		}
+		out = append(out, yaml.MapItem{Key: "points", Value: points})
+	}
+	return out, nil
 }
 
 // Point is one value of a source and its mapping into the unified model.
 type Point struct {
-	// Node is the OPC UA node id, "nsu=<namespace uri>;s=<id>" (or i=, g=,
-	// b=). OPC UA only.
-	Node string `yaml:"node,omitempty" json:"node,omitempty"`
-	// Register is the Modbus address string
-	// "table:address:type[:order]", e.g. "holding:100:float32:CDAB".
-	// Address is 0-based: holding register 40001 is "holding:0". Modbus
-	// only.
-	Register string `yaml:"register,omitempty" json:"register,omitempty"`
+	// Address is the point's address in its kind's syntax, written under
+	// the kind's point key: node (OPC UA), register (Modbus). It is
+	// Reading.Address, exactly as written.
+	Address string `yaml:"-" json:"-"`
 	// Asset is the ISA-95 asset path, e.g. "acme/plant1/packaging/line1/filler1".
 	Asset string `yaml:"asset" json:"asset"`
 	// Tag is the canonical tag name.

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otwin/otwin/connectors/modbus"
+	"github.com/otwin/otwin/connectors/opcua"
 	"github.com/otwin/otwin/normalize"
 )
 
@@ -16,8 +18,12 @@ func TestSampleParses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.Sources) != 2 || f.Sources[1].Modbus.PollInterval != time.Second || f.Defaults.Spike != 0.5 {
+	mb, ok := f.Sources[1].Config.(*modbus.Config)
+	if len(f.Sources) != 2 || !ok || mb.PollInterval != time.Second || f.Defaults.Spike != 0.5 {
 		t.Fatalf("%+v", f)
+	}
+	if _, ok := f.Sources[0].Config.(*opcua.Config); !ok || !f.Sources[0].Isolated() || f.Sources[1].Isolated() {
+		t.Fatalf("kinds and isolation of the sample: %T %v, %T %v", f.Sources[0].Config, f.Sources[0].Isolated(), mb, f.Sources[1].Isolated())
 	}
 	cfg := f.NormalizeConfig()
 	if len(cfg.Points) != 6 {
@@ -117,30 +123,6 @@ func TestStructureErrors(t *testing.T) {
 		_, err := Parse("s.yaml", []byte(tt.in))
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("Parse(%q) = %v, want %q", tt.in, err, tt.want)
-		}
-	}
-}
-
-func TestCheckNodeID(t *testing.T) {
-	tests := []struct {
-		id string
-		ok bool
-	}{
-		{"nsu=urn:a:b;s=x.y", true},
-		{"nsu=http://x/;i=5", true},
-		{"i=2258", true},
-		{"nsu=urn:a;g=72962B91-FA75-4AE6-8D28-B404DC7DAF63", true},
-		{"nsu=urn:a;b=aGVsbG8=", true},
-		{"ns=2;s=x", false},
-		{"nsu=;s=x", false},
-		{"nsu=urn:a;i=-1", false},
-		{"nsu=urn:a;g=nope", false},
-		{"nsu=urn:a;q=1", false},
-		{"x", false},
-	}
-	for _, tt := range tests {
-		if err := CheckNodeID(tt.id); (err == nil) != tt.ok {
-			t.Errorf("CheckNodeID(%q) = %v, want ok %v", tt.id, err, tt.ok)
 		}
 	}
 }

@@ -1,93 +1,14 @@
 package sources
 
 import (
-	"encoding/base64"
 	"fmt"
-	"github.com/otwin/otwin/units"
 	"math"
-	"net"
-	"net/url"
-	"regexp"
-	"strconv"
 	"strings"
 
-	"github.com/otwin/otwin/connectors/modbus"
+	"github.com/otwin/otwin/connectors"
 	"github.com/otwin/otwin/normalize"
+	"github.com/otwin/otwin/units"
 )
-
-var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
-// CheckNodeID checks an OPC UA node id as the sources file writes it:
-// "nsu=<namespace uri>;<id>" or, for namespace 0, "<id>", where <id> is
-// i=<uint32>, s=<string>, g=<guid> or b=<base64>. A bare namespace index
-// ("ns=2;…") is refused: indexes can change between server restarts.
-func CheckNodeID(s string) error {
-	id := s
-	if rest, ok := strings.CutPrefix(s, "nsu="); ok {
-		uri, after, found := strings.Cut(rest, ";")
-		if !found || uri == "" {
-			return fmt.Errorf("node id %q: want nsu=<namespace uri>;s=<id>", s)
-		}
-		id = after
-	} else if strings.HasPrefix(s, "ns=") {
-		return fmt.Errorf("node id %q: use nsu=<namespace uri> instead of a namespace index (indexes can change)", s)
-	}
-	kind, v, ok := strings.Cut(id, "=")
-	if !ok || v == "" {
-		return fmt.Errorf("node id %q: want i=, s=, g= or b= after the namespace", s)
-	}
-	switch kind {
-	case "i":
-		if _, err := strconv.ParseUint(v, 10, 32); err != nil {
-			return fmt.Errorf("node id %q: numeric id %q is not a uint32", s, v)
-		}
-	case "s":
-	case "g":
-		if !guidRE.MatchString(v) {
-			return fmt.Errorf("node id %q: %q is not a GUID", s, v)
-		}
-	case "b":
-		if _, err := base64.StdEncoding.DecodeString(v); err != nil {
-			return fmt.Errorf("node id %q: %q is not base64", s, v)
-		}
-	default:
-		return fmt.Errorf("node id %q: unknown id type %q (want i, s, g or b)", s, kind)
-	}
-	return nil
-}
-
-func checkURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil {
-		return fmt.Errorf("url %q: %v", s, err)
-	}
-	if u.Scheme != "opc.tcp" {
-		return fmt.Errorf("url %q: scheme must be opc.tcp", s)
-	}
-	if u.Hostname() == "" {
-		return fmt.Errorf("url %q: no host", s)
-	}
-	if p := u.Port(); p != "" {
-		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return fmt.Errorf("url %q: port %q is not 1-65535", s, p)
-		}
-	}
-	return nil
-}
-
-func checkHostPort(s string) error {
-	host, port, err := net.SplitHostPort(s)
-	if err != nil {
-		return fmt.Errorf("address %q: want host:port (%v)", s, err)
-	}
-	if host == "" {
-		return fmt.Errorf("address %q: no host", s)
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return fmt.Errorf("address %q: port %q is not 1-65535", s, port)
-	}
-	return nil
-}
 
 func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
 
@@ -113,42 +34,40 @@ func (f *File) validate(pf *parsed) {
 				names[s.Name] = i
 			}
 		}
-		switch {
-		case s.OPCUA != nil && s.Modbus != nil:
-			pf.add(sp, "source %q: set exactly one of opcua and modbus, not both", s.Name)
-		case s.OPCUA == nil && s.Modbus == nil:
-			pf.add(sp, "source %q: set one of opcua or modbus", s.Name)
-		case s.OPCUA != nil:
-			s.OPCUA.validate(pf, sp+".opcua", s.Name)
-			if len(s.Points) == 0 && s.OPCUA.BrowseRoot == "" {
-				pf.add(sp, "source %q: no points (and no browse_root)", s.Name)
-			}
-		case s.Modbus != nil:
-			s.Modbus.validate(pf, sp+".modbus", s.Name)
-			if len(s.Points) == 0 {
-				pf.add(sp, "source %q: no points", s.Name)
-			}
-		}
+		k, ok := s.validateKind(pf, sp, pf.kinds[i])
 		addrs := map[string]int{}
 		for j := range s.Points {
 			p := &s.Points[j]
 			pp := fmt.Sprintf("%s.points[%d]", sp, j)
-			p.validate(pf, pp, s)
-			addr := p.Node
-			if s.Modbus != nil {
-				addr = normalize.CanonicalAddress(p.Register)
+			p.validate(pf, pp)
+			if !ok {
+				continue
 			}
-			if addr != "" {
-				if k, dup := addrs[addr]; dup {
-					pf.add(pp, "%s: address already read by point %d of source %q", addr, k+1, s.Name)
-				} else {
-					addrs[addr] = j
-				}
+			if p.Clamp && p.Range == nil && !k.Describes {
+				pf.add(pp+".clamp", "clamp needs a range")
 			}
+			ap := pp + "." + k.PointKey
+			if p.Address == "" {
+				pf.add(pp, "point needs a %s (%s)", k.PointKey, k.PointSyntax)
+				continue
+			}
+			addr, err := k.ParseAddress(p.Address)
+			if err != nil {
+				pf.add(ap, "%v", err)
+				continue
+			}
+			if k2, dup := addrs[addr]; dup {
+				pf.add(pp, "%s: address already read by point %d of source %q", addr, k2+1, s.Name)
+			} else {
+				addrs[addr] = j
+			}
+		}
+		for j := range s.Points {
+			p := &s.Points[j]
 			if p.Asset != "" && p.Tag != "" {
 				id := p.Asset + "/" + p.Tag
 				if prev, dup := ids[id]; dup {
-					pf.add(pp+".tag", "tag id %s already used by %s", id, prev)
+					pf.add(fmt.Sprintf("%s.points[%d].tag", sp, j), "tag id %s already used by %s", id, prev)
 				} else {
 					ids[id] = fmt.Sprintf("point %d of source %q", j+1, s.Name)
 				}
@@ -157,105 +76,41 @@ func (f *File) validate(pf *parsed) {
 	}
 }
 
-func (o *OPCUA) validate(pf *parsed, path, name string) {
-	if o.URL == "" {
-		pf.add(path, "source %q: opcua needs a url (opc.tcp://host:4840)", name)
-	} else if err := checkURL(o.URL); err != nil {
-		pf.add(path+".url", "source %q: %v", name, err)
+// validateKind checks that s names exactly one connector kind (sk, as the
+// file writes it) and lets the kind check its section; it returns the kind
+// when there is exactly one.
+func (s *Source) validateKind(pf *parsed, sp string, sk *sourceKind) (connectors.Kind, bool) {
+	if sk == nil {
+		pf.add(sp, "source %q: set one of %s", s.Name, strings.Join(connectors.KindNames(), " or "))
+		return connectors.Kind{}, false
 	}
-	switch o.SecurityMode {
-	case "", "None", "Sign", "SignAndEncrypt":
-	default:
-		pf.add(path+".security_mode", "source %q: security_mode %q: want None, Sign or SignAndEncrypt", name, o.SecurityMode)
+	if len(sk.keys) > 1 {
+		pf.add(sp, "source %q: set exactly one of %s, not both", s.Name, strings.Join(sk.keys, " and "))
+		return connectors.Kind{}, false
 	}
-	switch o.SecurityPolicy {
-	case "", "None", "Basic256Sha256":
-	default:
-		pf.add(path+".security_policy", "source %q: security_policy %q: want None or Basic256Sha256", name, o.SecurityPolicy)
+	k := sk.kind
+	kp := sp + "." + k.Name
+	if s.Config == nil {
+		return k, false // the decoder reported why
 	}
-	secure := o.SecurityMode == "Sign" || o.SecurityMode == "SignAndEncrypt"
-	if secure && (o.SecurityPolicy == "" || o.SecurityPolicy == "None") {
-		pf.add(path+".security_policy", "source %q: security_mode %s needs security_policy Basic256Sha256", name, o.SecurityMode)
-	}
-	if !secure && o.SecurityPolicy == "Basic256Sha256" {
-		pf.add(path+".security_mode", "source %q: security_policy Basic256Sha256 needs security_mode Sign or SignAndEncrypt", name)
-	}
-	if (o.Certificate == "") != (o.Key == "") {
-		pf.add(path, "source %q: certificate and key go together", name)
-	}
-	if o.Password != "" && o.Username == "" {
-		pf.add(path+".password", "source %q: password without username", name)
-	}
-	for _, d := range []struct {
-		field string
-		v     int64
-	}{
-		{"publishing_interval", int64(o.PublishingInterval)}, {"sampling_interval", int64(o.SamplingInterval)},
-		{"poll_interval", int64(o.PollInterval)}, {"timeout", int64(o.Timeout)},
-	} {
-		if d.v < 0 {
-			pf.add(path+"."+d.field, "source %q: %s must not be negative", name, d.field)
+	for _, fe := range connectors.FieldErrors(s.Config.Check()) {
+		at := kp
+		if fe.Key != "" {
+			at += "." + fe.Key
 		}
+		pf.add(at, "source %q: %v", s.Name, fe.Err)
 	}
-	if o.Deadband < 0 || !finite(o.Deadband) {
-		pf.add(path+".deadband", "source %q: deadband must be a number >= 0", name)
+	d := s.Config.Discovery()
+	if d != nil && d.AssetPrefix != "" && !normalize.ValidPath(d.AssetPrefix) {
+		pf.add(kp+"."+d.PrefixKey, "source %q: %s %q: segments must match [a-zA-Z0-9._-]+", s.Name, d.PrefixKey, d.AssetPrefix)
 	}
-	if o.BrowseRoot != "" {
-		if err := CheckNodeID(o.BrowseRoot); err != nil {
-			pf.add(path+".browse_root", "source %q: browse_root: %v", name, err)
-		}
+	if len(s.Points) == 0 && d == nil {
+		pf.add(sp, "source %q: no points", s.Name)
 	}
-	if o.AssetPrefix != "" {
-		if o.BrowseRoot == "" {
-			pf.add(path+".asset_prefix", "source %q: asset_prefix needs browse_root", name)
-		}
-		if !normalize.ValidPath(o.AssetPrefix) {
-			pf.add(path+".asset_prefix", "source %q: asset_prefix %q: segments must match [a-zA-Z0-9._-]+", name, o.AssetPrefix)
-		}
-	}
+	return k, true
 }
 
-func (m *Modbus) validate(pf *parsed, path, name string) {
-	if m.Address == "" {
-		pf.add(path, "source %q: modbus needs an address (host:502)", name)
-	} else if err := checkHostPort(m.Address); err != nil {
-		pf.add(path+".address", "source %q: %v", name, err)
-	}
-	if m.UnitID < 0 || m.UnitID > 255 {
-		pf.add(path+".unit_id", "source %q: unit_id %d is not 0-255", name, m.UnitID)
-	}
-	if m.PollInterval < 0 {
-		pf.add(path+".poll_interval", "source %q: poll_interval must not be negative", name)
-	}
-	if m.Timeout < 0 {
-		pf.add(path+".timeout", "source %q: timeout must not be negative", name)
-	}
-}
-
-func (p *Point) validate(pf *parsed, path string, s *Source) {
-	switch {
-	case s.OPCUA != nil:
-		if p.Register != "" {
-			pf.add(path+".register", "register is for Modbus sources; %q is OPC UA (use node)", s.Name)
-		}
-		if p.Node == "" {
-			pf.add(path, "point needs a node (nsu=<namespace uri>;s=<id>)")
-		} else if err := CheckNodeID(p.Node); err != nil {
-			pf.add(path+".node", "%v", err)
-		}
-	case s.Modbus != nil:
-		if p.Node != "" {
-			pf.add(path+".node", "node is for OPC UA sources; %q is Modbus (use register)", s.Name)
-		}
-		if p.Register == "" {
-			pf.add(path, "point needs a register (table:address:type[:order], e.g. holding:100:float32)")
-		} else if _, err := modbus.ParseRegister(p.Register); err != nil {
-			pf.add(path+".register", "%v", err)
-		}
-		if p.Clamp && p.Range == nil {
-			pf.add(path+".clamp", "clamp needs a range")
-		}
-	}
+func (p *Point) validate(pf *parsed, path string) {
 	if p.Asset == "" {
 		pf.add(path, "point needs an asset (site/area/line/machine)")
 	} else if !normalize.ValidPath(p.Asset) {
