@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/connectors/isolate"
 	"github.com/otwin/otwin/connectors/modbus"
 	"github.com/otwin/otwin/connectors/opcua"
 	"github.com/otwin/otwin/normalize"
@@ -152,7 +153,14 @@ type e2eCollector struct {
 // runs it until the test ends.
 func startE2ECollector(t testing.TB, f *sources.File) *e2eCollector {
 	t.Helper()
-	col, err := newCollector(f, t.TempDir(), e2eLogger())
+	return startE2ECollectorWith(t, f, isolate.Options{})
+}
+
+// startE2ECollectorWith is startE2ECollector with isolated connectors
+// supervised as iso says.
+func startE2ECollectorWith(t testing.TB, f *sources.File, iso isolate.Options) *e2eCollector {
+	t.Helper()
+	col, err := newCollectorWith(f, connectors.Env{DataDir: t.TempDir(), Logger: e2eLogger()}, iso)
 	if err != nil {
 		t.Fatalf("collector: %v", err)
 	}

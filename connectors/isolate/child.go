@@ -140,7 +140,7 @@ func (w *childWriter) end(err error) {
 
 // run runs conn until ctx ends or conn gives up, forwarding its readings
 // as they come (flushed whenever none is waiting) and its health when it
-// changes, checked every healthEvery.
+// changes, checked before each batch of readings and every healthEvery.
 func (w *childWriter) run(ctx context.Context, conn connectors.Connector, healthEvery time.Duration) error {
 	ch := make(chan connectors.Reading, 1024)
 	runErr := make(chan error, 1)
@@ -163,6 +163,10 @@ func (w *childWriter) run(ctx context.Context, conn connectors.Connector, health
 	for {
 		select {
 		case r := <-ch:
+			// A change of state goes out before the readings that follow
+			// it (the connectors set Down before their no-communication
+			// readings).
+			sendHealth(false)
 			w.readings(r, ch)
 		case <-tick.C:
 			sendHealth(false)

@@ -27,8 +27,9 @@ const (
 	DefaultMinBackoff  = 200 * time.Millisecond
 	DefaultMaxBackoff  = 5 * time.Second
 	// DefaultHealthEvery is how often a child checks its connector's
-	// health for a change to send.
-	DefaultHealthEvery = 100 * time.Millisecond
+	// health for a change to send (it also checks before every batch of
+	// readings).
+	DefaultHealthEvery = 25 * time.Millisecond
 )
 
 // stopGrace is how long a child may take to stop after its input closed

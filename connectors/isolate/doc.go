@@ -25,8 +25,9 @@
 //	readings   every field of connectors.Reading, compact: source, address
 //	           and status texts once and then by number, varints, raw
 //	           float64; flushed whenever no reading is waiting
-//	health     connectors.Health whenever it changes (checked every
-//	           Options.HealthEvery, 100ms)
+//	health     connectors.Health whenever it changes (checked before each
+//	           batch of readings, so a state change precedes the readings
+//	           that follow it, and every Options.HealthEvery, 25ms)
 //	log        the connector's slog records, logged again by the parent
 //	end        the connector gave up (its Run returned an error)
 //
