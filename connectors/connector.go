@@ -2,6 +2,15 @@
 // readings from a production endpoint, and the endpoint's health. The
 // implementations live in subpackages (opcua, modbus); they are the code
 // users point at real PLCs, and they know nothing of the twin.
+//
+// It is also the registry of connector kinds (Kind, Register, Lookup):
+// each kind's package registers itself from init, connectors/all imports
+// every kind, and the sources file and the collector know the kinds only
+// through the registry. Adding a kind (MQTT, S7, …) is one package —
+// its configuration type implementing Config, its address parser, one
+// Register call — plus one import line in connectors/all; nothing else
+// changes. connectors/isolate runs any kind's connector in a child
+// process.
 package connectors
 
 import (

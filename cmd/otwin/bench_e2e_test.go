@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/otwin/otwin/normalize/pipeline"
 	"github.com/otwin/otwin/connectors/opcua"
+	"github.com/otwin/otwin/normalize/pipeline"
 	"github.com/otwin/otwin/normalize/sources"
 )
 

@@ -13,22 +13,22 @@
 //
 // # Configuration
 //
-// Config is one device:
+// Config is one device, and the "modbus" section of a sources file (the
+// package registers the connector kind "modbus"; its points' key is
+// "register"):
 //
-//	name:          press1            # Reading.Source, health, logs (required)
 //	address:       10.0.0.7:502      # host:port (required)
-//	unit_id:       1                 # unit (slave) id, 0-255, sent as is
+//	unit_id:       1                 # unit (slave) id, 0-255, sent as is (0 too);
+//	                                 # default 1 (DefaultConfig)
 //	poll_interval: 1s                # default 1s, min 10ms
 //	timeout:       1s                # per dial and per request; default 1s, min 10ms
 //	max_gap:       16                # unused registers a merged read may span;
 //	                                 # default 16, negative: adjacent only
-//	points:                          # Reading.Address is each string verbatim
-//	  - holding:0:float32:CDAB
-//	  - input:12:int16
-//	  - coil:3:bool
 //
-// New validates everything up front and reports every problem at once,
-// naming the device and each bad point.
+// Name (Reading.Source) and Points (each string verbatim is
+// Reading.Address) come from beside the section: the source's name and
+// its points' registers. New validates everything up front and reports
+// every problem at once, naming the device and each bad point.
 //
 // # Point syntax
 //
@@ -90,10 +90,12 @@
 // Status is that code with the reason as its text, naming the read, the
 // device and the exception, e.g. "read holding 100-101 on press3
 // (10.0.0.7:502 unit 1): exception 2 (illegal data address)" (the
-// normalizer puts this text in Sample.Err). Otherwise it is the bare
-// code, and the error behind it (e.g. "read holding 0-9 on press1
-// (10.0.0.7:502 unit 1): i/o timeout") is in Health().LastError and in
-// the log.
+// normalizer puts this text in Sample.Err). A point that cannot be read
+// for want of a connection reads Bad_NoCommunication saying why: the
+// error that began the outage, e.g. "read holding 0-9 on press1
+// (10.0.0.7:502 unit 1): i/o timeout" or "dial 10.0.0.7:502 on press1:
+// connection refused" (also in Health().LastError and in the log), so
+// that a comm-loss alert names its cause. Otherwise it is the bare code.
 //
 //	no connection, timeout, refused,    Bad_NoCommunication for every point of
 //	reset, closed by the device         the poll, and again at every poll while

@@ -11,20 +11,25 @@
 //	go c.Run(ctx, out) // returns nil when ctx ends; never closes out
 //	h := c.Health()    // any goroutine
 //
+// The package registers the connector kind "opcua" (connectors.Register):
+// Config is the "opcua" section of a sources file, its points' key is
+// "node" (ParseNode), and the collector runs it isolated in a child
+// process by default (see the known limit below).
+//
 // # Configuration reference
 //
 // Config is the reference; testdata/sample.yaml is a complete, tested
-// example in the sources-file spelling (yaml tags).
+// example of the section. Name, Nodes (the points), DataDir and Logger
+// come from beside it (the source's name and points, the process).
 //
-//	name                 endpoint name, Reading.Source (required)
 //	url                  opc.tcp://host:port[/path] (required)
 //	security_mode        None (default) | Sign | SignAndEncrypt
 //	security_policy      None | Basic256Sha256 (default with a secure mode)
 //	certificate, key     client certificate and RSA key (PEM); both or neither.
 //	                     Neither with a secure mode: a self-signed certificate is
-//	                     generated into data_dir once (opcua-client-cert.pem,
-//	                     opcua-client-key.pem) and reused; servers must trust it.
-//	data_dir             where the generated certificate lives
+//	                     generated into the data directory once
+//	                     (opcua-client-cert.pem, opcua-client-key.pem) and reused;
+//	                     servers must trust it.
 //	trust_dir            trusted server certificates (PEM/DER, *.pem *.crt *.der
 //	                     *.cer); unset trusts any server and logs a warning
 //	                     once. A server not in it is refused.
@@ -35,20 +40,23 @@
 //	deadband             absolute data-change deadband (0 = every change);
 //	                     items whose type refuses it are monitored without
 //	poll, poll_interval  read every poll_interval (1s) instead of subscribing
-//	timeout              every request, and the no-data watchdog (10s)
+//	timeout              every request, and the no-data watchdog (10s; at least
+//	                     100ms and, subscribed, twice publishing_interval)
 //	browse_root          read every variable below this node too
-//	nodes                the points (see Addresses)
+//	asset_prefix         where the normalizer hangs browsed variables
 //
 // # Addresses
 //
-// A node is "nsu=<namespace uri>;<id>" with <id> one of i=<number>,
-// s=<string>, g=<guid>, b=<base64>. "ns=<index>;<id>" is accepted with a
-// warning: indexes can change when a server restarts. The namespace URI is
-// resolved to its index after every (re)connect. Reading.Address is the
-// node string exactly as configured; a variable found below browse_root
-// has the address "nsu=<uri>;<id>" and Info.BrowsePath the browse names
-// below the root ("Line1/Temp"). Browsing follows hierarchical references
-// (not HasProperty) through objects; variables are not descended into.
+// A node is "nsu=<namespace uri>;<id>" with <id> one of i=<uint32>,
+// s=<string>, g=<guid>, b=<base64>; a namespace 0 id stands alone
+// ("i=2258"). A namespace index ("ns=2;…") is refused: indexes can change
+// when a server restarts. ParseNode is this rule, for the sources file
+// and the connector alike. The namespace URI is resolved to its index
+// after every (re)connect. Reading.Address is the node string exactly as
+// configured; a variable found below browse_root has the address
+// "nsu=<uri>;<id>" and Info.BrowsePath the browse names below the root
+// ("Line1/Temp"). Browsing follows hierarchical references (not
+// HasProperty) through objects; variables are not descended into.
 //
 // # What a reading says
 //
@@ -111,8 +119,10 @@
 // recover: a Variant array with a negative length panics and a huge
 // array-dimensions count allocates gigabytes (found by fuzzing; see
 // TestGopcuaDecoderPanics). A broken or hostile server can therefore end
-// the process; run the collector where it can be restarted, and point it
-// only at servers on a trusted network.
+// the process that runs this connector. The kind is registered with
+// Isolate set: the collector runs each OPC UA source in a child process
+// of its own (connectors/isolate), so such a server ends only that
+// process, which is restarted, and the other endpoints go on.
 //
 // # Concurrency
 //

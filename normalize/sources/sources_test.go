@@ -4,9 +4,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/goccy/go-yaml"
 
 	"github.com/otwin/otwin/connectors/modbus"
 	"github.com/otwin/otwin/connectors/opcua"
@@ -142,5 +145,56 @@ sources:
 	cfg := f.NormalizeConfig()
 	if len(cfg.AutoMap) != 1 || cfg.AutoMap[0] != (normalize.AutoMap{Source: "ua", AssetPrefix: "acme/plant1"}) {
 		t.Fatalf("%+v", cfg.AutoMap)
+	}
+}
+
+// TestUnitID: a sources file that sets no unit_id reads unit 1; one that
+// sets 0 sends 0 (unit 0 is a unit id, e.g. behind some gateways).
+func TestUnitID(t *testing.T) {
+	for _, tt := range []struct {
+		line string
+		want int
+	}{{"", 1}, {"      unit_id: 0\n", 0}, {"      unit_id: 7\n", 7}} {
+		f, err := Parse("u.yaml", []byte("sources:\n  - name: d\n    modbus:\n      address: h:502\n"+tt.line+
+			"    points:\n      - {register: 'holding:0:int16', asset: a, tag: b}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.Sources[0].Config.(*modbus.Config).UnitID; got != tt.want {
+			t.Errorf("%q: unit id %d, want %d", tt.line, got, tt.want)
+		}
+	}
+}
+
+// TestMarshalRoundTrip: a file written back (as `otwin sim
+// --export-sources` writes one) reads as the same file: each kind's
+// section under its key, each address under its kind's point key.
+func TestMarshalRoundTrip(t *testing.T) {
+	f, err := Parse("sample.yaml", Sample())
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := false
+	f.Sources[1].Isolate = &off
+	f.Sources[1].Config.(*modbus.Config).UnitID = 0
+	b, err := yaml.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"\n  opcua:\n    url:", "\n  modbus:\n    address:", "unit_id: 0", "isolate: false",
+		"- node: nsu=urn:otwin:twin;s=bottling/line1/filler1/speed\n", "- register: holding:100:float32:CDAB\n"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("written file lacks %q:\n%s", want, b)
+		}
+	}
+	g, err := Parse("written.yaml", b)
+	if err != nil {
+		t.Fatalf("the written file does not read back: %v\n%s", err, b)
+	}
+	if !reflect.DeepEqual(f, g) {
+		t.Errorf("read back differs:\n got %+v\nwant %+v", g, f)
+	}
+	if _, err := yaml.Marshal(File{Sources: []Source{{Name: "x"}}}); err == nil {
+		t.Error("a source without a kind was written")
 	}
 }
