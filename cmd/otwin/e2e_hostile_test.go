@@ -11,26 +11,6 @@ import (
 	"github.com/otwin/otwin/normalize/sources"
 )
 
-const hostileScenario = `
-name: e2ehostile
-tick: 100ms
-opcua: {security: [none]}
-templates:
-  Sensor:
-    tags:
-      - name: v
-        unit: degC
-        range: {low: 0, high: 100}
-        model:
-          sine: {offset: 50, amplitude: 10, period: 20s}
-          noise: {stddev: 0.5}
-        modbus: {table: input, address: 0, type: float32}
-machines:
-  - {name: ok, template: Sensor, opcua: {port: 4931}}
-  - {name: bad, template: Sensor, opcua: {port: 4932}}
-  - {name: mb, template: Sensor, modbus: {port: 5131}}
-`
-
 // TestE2EHostileServerContained: an OPC UA server that is not ours sends
 // what gopcua v0.8.0 cannot survive — a Variant array of negative length
 // (a panic in the library's own goroutine), then a 2^30-1 array-dimension
@@ -41,7 +21,8 @@ machines:
 // the reason, and recovers once the server behaves.
 func TestE2EHostileServerContained(t *testing.T) {
 	t.Parallel()
-	sc := parseScenario(t, "e2ehostile", hostileScenario)
+	// Endpoints ua-opcua and mb-modbus, and bad-opcua behind the front.
+	sc := parseScenario(t, "e2ehostile", twoProtocolScenario+"  - {name: bad, template: Sensor, opcua: {port: 4932}}\n")
 	tw := startE2ETwin(t, sc)
 	f := exportFast(t, sc, tw.Endpoints)
 	var bad *sources.Source

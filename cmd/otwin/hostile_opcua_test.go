@@ -189,22 +189,6 @@ func (f *hostileFront) hostile(c net.Conn, m int32) error {
 				ResponseHeader: respHeader(req.RequestHeader),
 				SecurityToken:  &ua.ChannelSecurityToken{ChannelID: 1, TokenID: 1, CreatedAt: time.Now(), RevisedLifetime: req.RequestedLifetime},
 			}, id.OpenSecureChannelResponse_Encoding_DefaultBinary
-			b, err := (&uasc.Message{
-				MessageHeader: &uasc.MessageHeader{
-					Header:                   uasc.NewHeader("OPN", uasc.ChunkTypeFinal, 1),
-					AsymmetricSecurityHeader: &uasc.AsymmetricSecurityHeader{SecurityPolicyURI: ua.SecurityPolicyURINone},
-					SequenceHeader:           &uasc.SequenceHeader{SequenceNumber: seq, RequestID: reqID},
-				},
-				TypeID:  ua.NewFourByteExpandedNodeID(0, typeID),
-				Service: resp,
-			}).Encode()
-			if err != nil {
-				return err
-			}
-			if _, err := c.Write(b); err != nil {
-				return err
-			}
-			continue
 		case *ua.GetEndpointsRequest:
 			resp, typeID = &ua.GetEndpointsResponse{ResponseHeader: respHeader(req.RequestHeader), Endpoints: []*ua.EndpointDescription{ep}},
 				id.GetEndpointsResponse_Encoding_DefaultBinary
@@ -235,15 +219,16 @@ func (f *hostileFront) hostile(c net.Conn, m int32) error {
 		default:
 			return fmt.Errorf("unexpected %T", msg.Service)
 		}
-		b, err := (&uasc.Message{
-			MessageHeader: &uasc.MessageHeader{
-				Header:                  uasc.NewHeader("MSG", uasc.ChunkTypeFinal, 1),
-				SymmetricSecurityHeader: &uasc.SymmetricSecurityHeader{TokenID: 1},
-				SequenceHeader:          &uasc.SequenceHeader{SequenceNumber: seq, RequestID: reqID},
-			},
-			TypeID:  ua.NewFourByteExpandedNodeID(0, typeID),
-			Service: resp,
-		}).Encode()
+		h := &uasc.MessageHeader{
+			Header:                  uasc.NewHeader("MSG", uasc.ChunkTypeFinal, 1),
+			SymmetricSecurityHeader: &uasc.SymmetricSecurityHeader{TokenID: 1},
+			SequenceHeader:          &uasc.SequenceHeader{SequenceNumber: seq, RequestID: reqID},
+		}
+		if msg.MessageHeader.Header.MessageType == "OPN" {
+			h.Header.MessageType, h.SymmetricSecurityHeader = "OPN", nil
+			h.AsymmetricSecurityHeader = &uasc.AsymmetricSecurityHeader{SecurityPolicyURI: ua.SecurityPolicyURINone}
+		}
+		b, err := (&uasc.Message{MessageHeader: h, TypeID: ua.NewFourByteExpandedNodeID(0, typeID), Service: resp}).Encode()
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package isolate
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,12 +14,13 @@ import (
 	"time"
 
 	"github.com/otwin/otwin/connectors"
+	_ "github.com/otwin/otwin/connectors/all"
 )
 
 // fill sets every field of the struct v points to, recursively, to a
-// distinct non-zero value. A field of a kind it does not know fails the
-// test: a field added to Reading or Health must be taught here and to
-// the codec.
+// distinct non-zero value; fields tagged json:"-" are left alone. A field
+// of a kind it does not know fails the test: a field added to Reading or
+// Health must be taught here and to the codec.
 func fill(t *testing.T, v reflect.Value, path string, seed *int) {
 	t.Helper()
 	*seed++
@@ -34,7 +36,9 @@ func fill(t *testing.T, v reflect.Value, path string, seed *int) {
 	switch v.Kind() {
 	case reflect.Struct:
 		for i := 0; i < v.NumField(); i++ {
-			fill(t, v.Field(i), path+"."+v.Type().Field(i).Name, seed)
+			if f := v.Type().Field(i); f.Tag.Get("json") != "-" {
+				fill(t, v.Field(i), path+"."+f.Name, seed)
+			}
 		}
 	case reflect.Pointer:
 		p := reflect.New(v.Type().Elem())
@@ -350,4 +354,28 @@ func BenchmarkCodec(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(bytesOut)/float64(b.N), "bytes/reading")
+}
+
+// TestKindConfigsCrossThePipe: every registered kind's configuration
+// reaches the child whole (the parent sends it as JSON), every field the
+// sources file can set included.
+func TestKindConfigsCrossThePipe(t *testing.T) {
+	for _, k := range connectors.Kinds() {
+		t.Run(k.Name, func(t *testing.T) {
+			cfg := k.NewConfig()
+			seed := 0
+			fill(t, reflect.ValueOf(cfg).Elem(), k.Name, &seed)
+			b, err := json.Marshal(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := k.ZeroConfig()
+			if err := json.Unmarshal(b, got); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(cfg, got) {
+				t.Errorf("%s configuration through JSON:\n got %+v\nwant %+v", k.Name, got, cfg)
+			}
+		})
+	}
 }

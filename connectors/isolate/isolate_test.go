@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"sync"
 	"syscall"
@@ -15,7 +14,6 @@ import (
 	"time"
 
 	"github.com/otwin/otwin/connectors"
-	_ "github.com/otwin/otwin/connectors/all"
 	"github.com/otwin/otwin/connectors/isolate"
 )
 
@@ -293,52 +291,6 @@ func mbConfig(addr string) connectors.Config {
 		panic(err)
 	}
 	return cfg
-}
-
-// TestKindConfigsCrossThePipe: every registered kind's configuration
-// reaches the child whole (the parent sends it as JSON), every field the
-// sources file can set included.
-func TestKindConfigsCrossThePipe(t *testing.T) {
-	for _, k := range connectors.Kinds() {
-		t.Run(k.Name, func(t *testing.T) {
-			cfg := k.NewConfig()
-			v := reflect.ValueOf(cfg).Elem()
-			n := 0
-			for i := 0; i < v.NumField(); i++ {
-				f := v.Type().Field(i)
-				if tag := f.Tag.Get("json"); tag == "-" || !f.IsExported() {
-					continue
-				}
-				n++
-				switch fv := v.Field(i); fv.Kind() {
-				case reflect.String:
-					fv.SetString(fmt.Sprintf("v%d", n))
-				case reflect.Bool:
-					fv.SetBool(true)
-				case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-					fv.SetInt(int64(n))
-				case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-					fv.SetUint(uint64(n))
-				case reflect.Float32, reflect.Float64:
-					fv.SetFloat(float64(n) + 0.5)
-				default:
-					// Anything else must survive encoding/json: try it.
-					fv.Set(reflect.Zero(fv.Type()))
-				}
-			}
-			b, err := json.Marshal(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := k.ZeroConfig()
-			if err := json.Unmarshal(b, got); err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(cfg, got) {
-				t.Errorf("%s configuration through JSON:\n got %+v\nwant %+v", k.Name, got, cfg)
-			}
-		})
-	}
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
