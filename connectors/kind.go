@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
-	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -218,7 +217,7 @@ func KindNames() []string {
 	for i, k := range ks {
 		names[i] = k.Name
 	}
-	return slices.Clip(names)
+	return names
 }
 
 // ZeroConfig returns a new zero configuration of the kind (not holding

@@ -15,10 +15,12 @@ func init() { register(newConnectorChildCmd) }
 // over standard input and output, never to a user.
 func newConnectorChildCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:    isolate.ChildArg,
+		Use:    isolate.ChildArg + " [SOURCE]",
 		Short:  "Run one connector for a collector (started by otwin itself)",
 		Hidden: true,
-		Args:   cobra.NoArgs,
+		// SOURCE names the endpoint in process listings; what to run
+		// comes on standard input.
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return isolate.Serve(cmd.Context(), os.Stdin, os.Stdout)
 		},

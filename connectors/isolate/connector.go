@@ -40,8 +40,9 @@ const stopGrace = 5 * time.Second
 // takes every default.
 type Options struct {
 	// Command is the program and arguments that start a child, a program
-	// that calls Serve on its standard input and output. Default: this
-	// program's executable with the argument ChildArg.
+	// that calls Serve on its standard input and output; the endpoint's
+	// name is added as the last argument (for process listings). Default:
+	// this program's executable with the argument ChildArg.
 	Command []string
 	// MemoryLimit is a child's memory limit in bytes: its runtime's soft
 	// limit is 3/4 of it, and a child that maps more ends at once (on
@@ -307,8 +308,8 @@ func (c *Connector) emitDown(ctx context.Context, out chan<- connectors.Reading,
 // child ended when it was not asked to, the error the child's connector
 // gave up with (fatal), or an error starting it.
 func (c *Connector) runChild(ctx context.Context, out chan<- connectors.Reading) (why string, fatal, err error) {
-	cmd := exec.Command(c.opts.Command[0], c.opts.Command[1:]...)
-	cmd.Env = os.Environ()
+	args := append(c.opts.Command[1:len(c.opts.Command):len(c.opts.Command)], c.spec.Name)
+	cmd := exec.Command(c.opts.Command[0], args...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return "", nil, err
@@ -378,6 +379,9 @@ func (c *Connector) runChild(ctx context.Context, out chan<- connectors.Reading)
 	c.mu.Unlock()
 	if ctx.Err() != nil || fatal != nil {
 		return "", fatal, nil
+	}
+	if out := tail.text(); out != "" {
+		c.log.Debug("connector process's standard error", "source", c.spec.Name, "pid", pid, "stderr", out)
 	}
 	switch {
 	case tail.reason() != "":
@@ -480,11 +484,17 @@ func (c *Connector) childHealth(h connectors.Health) {
 	c.health = h
 }
 
-// stderrTail keeps what a child said on standard error that explains its
-// end: the first line of a Go panic or fatal error.
+// stderrLines is how many of a child's last lines of standard error are
+// kept for the log.
+const stderrLines = 40
+
+// stderrTail keeps what a child said on standard error: the first line of
+// a Go panic or fatal error, which explains its end, and the last lines
+// (the goroutine trace) for the log.
 type stderrTail struct {
 	mu    sync.Mutex
 	first string
+	last  []string
 }
 
 func (t *stderrTail) read(r io.Reader) {
@@ -495,8 +505,21 @@ func (t *stderrTail) read(r io.Reader) {
 		if strings.HasPrefix(line, "panic: ") || strings.HasPrefix(line, "fatal error: ") {
 			t.set(line)
 		}
+		t.mu.Lock()
+		if len(t.last) == stderrLines {
+			t.last = t.last[1:]
+		}
+		t.last = append(t.last, line)
+		t.mu.Unlock()
 	}
 	_, _ = io.Copy(io.Discard, r)
+}
+
+// text is the last lines kept.
+func (t *stderrTail) text() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return strings.Join(t.last, "\n")
 }
 
 // set keeps line as the reason unless one is already kept.
