@@ -141,17 +141,21 @@ func bigScenario(machines, tags int) string {
 // a minute: run with -benchtime=1x. Needs ~2-3 GB of memory.
 func BenchmarkE2EThroughputOPCUA100k(b *testing.B) {
 	for _, conns := range []int{4, 16} {
-		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) { benchThroughput(b, 400, 250, conns) })
+		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) { benchThroughput(b, 400, 250, conns, true) })
 	}
 }
 
 // BenchmarkE2EThroughputOPCUA10k is BenchmarkE2EThroughputOPCUA100k at
-// a tenth of the size (40 machines, 1 connector).
+// a tenth of the size (40 machines, 1 connector), with the connector in
+// its own process (OPC UA's default) and in the collector's: the cost of
+// isolation against a real server.
 func BenchmarkE2EThroughputOPCUA10k(b *testing.B) {
-	benchThroughput(b, 40, 250, 1)
+	for _, isolated := range []bool{true, false} {
+		b.Run(fmt.Sprintf("isolated=%v", isolated), func(b *testing.B) { benchThroughput(b, 40, 250, 1, isolated) })
+	}
 }
 
-func benchThroughput(b *testing.B, machines, tags, conns int) {
+func benchThroughput(b *testing.B, machines, tags, conns int, isolated bool) {
 	setup := time.Now()
 	sc := parseScenario(b, "e2ebig", bigScenario(machines, tags))
 	tw := startE2ETwin(b, sc)
@@ -173,6 +177,7 @@ func benchThroughput(b *testing.B, machines, tags, conns int) {
 		o.QueueSize = 2
 		o.Timeout = 30 * time.Second
 		s.Config = &o
+		s.Isolate = &isolated
 		f.Sources = append(f.Sources, s)
 	}
 	col, err := newCollector(f, b.TempDir(), e2eLogger())
