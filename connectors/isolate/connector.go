@@ -390,6 +390,9 @@ func (c *Connector) runChild(ctx context.Context, out chan<- connectors.Reading)
 		why = perr.Error()
 	case werr != nil:
 		why = werr.Error()
+		if first := tail.firstLine(); first != "" {
+			why += ": " + first
+		}
 	default:
 		why = "exit status 0"
 	}
@@ -489,12 +492,13 @@ func (c *Connector) childHealth(h connectors.Health) {
 const stderrLines = 40
 
 // stderrTail keeps what a child said on standard error: the first line of
-// a Go panic or fatal error, which explains its end, and the last lines
-// (the goroutine trace) for the log.
+// a Go panic or fatal error, which explains its end, the first line, and
+// the last lines (the goroutine trace) for the log.
 type stderrTail struct {
-	mu    sync.Mutex
-	first string
-	last  []string
+	mu      sync.Mutex
+	first   string // the panic or fatal error
+	opening string // the first line
+	last    []string
 }
 
 func (t *stderrTail) read(r io.Reader) {
@@ -506,6 +510,9 @@ func (t *stderrTail) read(r io.Reader) {
 			t.set(line)
 		}
 		t.mu.Lock()
+		if t.opening == "" {
+			t.opening = line
+		}
 		if len(t.last) == stderrLines {
 			t.last = t.last[1:]
 		}
@@ -513,6 +520,14 @@ func (t *stderrTail) read(r io.Reader) {
 		t.mu.Unlock()
 	}
 	_, _ = io.Copy(io.Discard, r)
+}
+
+// firstLine is the first line the child wrote: what a program that ends
+// with an error usually says first.
+func (t *stderrTail) firstLine() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.opening
 }
 
 // text is the last lines kept.

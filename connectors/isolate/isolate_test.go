@@ -303,3 +303,18 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestChildThatIsNoChild: a command that does not speak the pipe (here
+// one that says why it ends) is an end with that reason (its exit status
+// and first line), restarted with backoff, never a hang.
+func TestChildThatIsNoChild(t *testing.T) {
+	opts := fast
+	opts.Command = []string{os.Args[0], "-test.run=^$", "-test.badflag"}
+	c := newIsolated(t, scriptSpec("mute", scriptConfig{Every: 5 * time.Millisecond}, "x"), opts)
+	r := run(t, c)
+	rd := r.until("Bad_NoCommunication", func(rd connectors.Reading) bool { return rd.Status != nil })
+	if !strings.Contains(rd.Status.Error(), "exit status 2") || !strings.Contains(rd.Status.Error(), "badflag") {
+		t.Errorf("status %q, want the exit status and the first line the command wrote", rd.Status)
+	}
+	waitFor(t, "a restart", func() bool { return c.Stats().Starts >= 2 })
+}
