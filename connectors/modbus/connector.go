@@ -211,9 +211,8 @@ type session struct {
 	nextDial   time.Time
 	readings   []connectors.Reading
 	ioTime     time.Duration
-	lost       error // Status of the current outage's readings (see noComm)
-	sent       int   // requests sent in this poll
-	retried    bool  // this poll redialed at once after the device closed the connection
+	sent       int  // requests sent in this poll
+	retried    bool // this poll redialed at once after the device closed the connection
 }
 
 // refusal is a point the device refused when read alone (exception 01,
@@ -316,9 +315,6 @@ func (s *session) replan() {
 
 // setState records a link state change (and the error that caused it).
 func (s *session) setState(st connectors.LinkState, err error) {
-	if st == connectors.Down && err != nil {
-		s.lost = &connectors.StatusError{Code: connectors.BadNoCommunication, Err: err}
-	}
 	c := s.c
 	c.mu.Lock()
 	changed := c.health.State != st
@@ -338,16 +334,6 @@ func (s *session) setState(st connectors.LinkState, err error) {
 	} else {
 		c.log.Warn("modbus device "+st.String(), "err", err)
 	}
-}
-
-// noComm is the Status of a point that cannot be read for want of a
-// connection: Bad_NoCommunication saying why (the error that began the
-// outage), or the bare code before any.
-func (s *session) noComm() error {
-	if s.lost == nil {
-		return connectors.BadNoCommunication
-	}
-	return s.lost
 }
 
 // failed records a failed request or dial.
@@ -530,7 +516,7 @@ func (s *session) poll(ctx context.Context) []connectors.Reading {
 		}
 		if !s.tr.connected() && (time.Now().Before(s.nextDial) || !s.dial(ctx)) {
 			plan = append(plan, b)
-			s.emitAll(b, s.noComm())
+			s.emitAll(b, connectors.BadNoCommunication)
 			continue
 		}
 		data, err := s.read(b)
@@ -588,7 +574,7 @@ func (s *session) poll(ctx context.Context) []connectors.Reading {
 			s.scheduleRedial()
 			s.setState(connectors.Down, err)
 			plan = append(plan, b)
-			s.emitAll(b, s.noComm())
+			s.emitAll(b, connectors.BadNoCommunication)
 		case errProtocol:
 			s.tr.close()
 			err = fmt.Errorf("%s: %w", s.describe(b), err)
@@ -657,7 +643,7 @@ func (s *session) probeBad(ctx context.Context, fresh []int) {
 		switch {
 		case slices.Contains(done, p):
 		case s.outage && !s.tr.connected():
-			s.emit(p, nil, s.noComm())
+			s.emit(p, nil, connectors.BadNoCommunication)
 		default:
 			s.emit(p, nil, s.bad[p].status)
 		}
@@ -733,7 +719,7 @@ func (s *session) probe(ctx context.Context, p int) (emitted, back bool) {
 		s.outage = true
 		s.scheduleRedial()
 		s.setState(connectors.Down, err)
-		s.emit(p, nil, s.noComm())
+		s.emit(p, nil, connectors.BadNoCommunication)
 	case errProtocol:
 		s.tr.close()
 		err = fmt.Errorf("%s: %w", s.describe(b), err)

@@ -115,12 +115,11 @@ func (r *running) pollUntil(what string, cond func(map[string]connectors.Reading
 	return nil
 }
 
-// allStatus reports whether every reading of p has status st (nil:
-// good), by its code: a Status may say why besides.
+// allStatus reports whether every reading of p has status st (nil: good).
 func allStatus(st error) func(map[string]connectors.Reading) bool {
 	return func(p map[string]connectors.Reading) bool {
 		for _, rd := range p {
-			if (rd.Status == nil) != (st == nil) || st != nil && codeOf(rd.Status) != codeOf(st) {
+			if rd.Status != st {
 				return false
 			}
 		}
@@ -443,13 +442,10 @@ func TestOutageAndRecovery(t *testing.T) {
 	if st := r.c.Health().State; st != connectors.Connecting && st != connectors.Down {
 		t.Errorf("state before any answer: %v", st)
 	}
-	p := r.pollUntil("Bad_NoCommunication", allStatus(connectors.BadNoCommunication))
+	r.pollUntil("Bad_NoCommunication", allStatus(connectors.BadNoCommunication))
 	if h := r.c.Health(); h.State != connectors.Down || h.LastError == nil || !strings.Contains(h.LastError.Error(), "press1") {
 		t.Errorf("health with no device: %+v", h)
 	}
-	// Each no-communication reading says why (the normalizer's comm-loss
-	// message quotes it): here the refused dial.
-	wantCause(t, p, "dial "+addr+" on press1", "refused")
 
 	serve := func(v uint16) *testServer {
 		ts := newTestServer(t)
@@ -473,7 +469,7 @@ func TestOutageAndRecovery(t *testing.T) {
 	reconnects := r.c.Health().Reconnects
 
 	ts.stop()
-	wantCause(t, r.pollUntil("Bad_NoCommunication after the device stopped", allStatus(connectors.BadNoCommunication)), "on press1", addr)
+	r.pollUntil("Bad_NoCommunication after the device stopped", allStatus(connectors.BadNoCommunication))
 	if h := r.c.Health(); h.State != connectors.Down {
 		t.Errorf("state %v, want down", h.State)
 	}
@@ -497,19 +493,6 @@ func TestOutageAndRecovery(t *testing.T) {
 	for range 3 {
 		if p := r.poll(); !good(20)(p) {
 			t.Errorf("poll after recovery: %v", p)
-		}
-	}
-}
-
-// wantCause checks that every reading of a poll carries, in its Status
-// text, each of want (the error that began the outage).
-func wantCause(t *testing.T, p map[string]connectors.Reading, want ...string) {
-	t.Helper()
-	for a, r := range p {
-		for _, w := range want {
-			if r.Status == nil || !strings.Contains(r.Status.Error(), w) {
-				t.Errorf("%s: status %v, want its cause (containing %q)", a, r.Status, w)
-			}
 		}
 	}
 }
@@ -860,11 +843,9 @@ func TestDeviceNeverAnswers(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("only %d connections", ts.accepted.Load())
 		}
-		p := r.poll()
-		if !allStatus(connectors.BadNoCommunication)(p) {
+		if p := r.poll(); !allStatus(connectors.BadNoCommunication)(p) {
 			t.Fatalf("poll: %v", p)
 		}
-		wantCause(t, p, "on mute (", "timeout")
 		if st := r.c.Health().State; st == connectors.Connected {
 			t.Fatal("reported connected")
 		}

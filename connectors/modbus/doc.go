@@ -90,12 +90,10 @@
 // Status is that code with the reason as its text, naming the read, the
 // device and the exception, e.g. "read holding 100-101 on press3
 // (10.0.0.7:502 unit 1): exception 2 (illegal data address)" (the
-// normalizer puts this text in Sample.Err). A point that cannot be read
-// for want of a connection reads Bad_NoCommunication saying why: the
-// error that began the outage, e.g. "read holding 0-9 on press1
-// (10.0.0.7:502 unit 1): i/o timeout" or "dial 10.0.0.7:502 on press1:
-// connection refused" (also in Health().LastError and in the log), so
-// that a comm-loss alert names its cause. Otherwise it is the bare code.
+// normalizer puts this text in Sample.Err). Otherwise it is the bare
+// code, and the error behind it (e.g. "read holding 0-9 on press1
+// (10.0.0.7:502 unit 1): i/o timeout") is in Health().LastError and in
+// the log.
 //
 //	no connection, timeout, refused,    Bad_NoCommunication for every point of
 //	reset, closed by the device         the poll, and again at every poll while
