@@ -51,9 +51,15 @@
 //
 // # Cost
 //
-// BenchmarkPipe measures readings per second through a child against the
-// same connector in-process (see the package's benchmark and the
-// repository's README for figures).
+// BenchmarkPipe measures readings per second a consumer receives from a
+// connector sending as fast as it can, through a child against the same
+// connector in-process. Measured on a 2-core AMD EPYC VM under heavy load
+// (load average 12), medians of five runs: 1.5M readings/s through a
+// child against 5.7M/s in-process — 15 times the 100k changes/s a
+// collector is sized for. A float reading takes ~18 bytes on the pipe and
+// ~0.2µs to encode and decode (BenchmarkCodec). Against a real server
+// (cmd/otwin's BenchmarkE2EThroughputOPCUA10k, 10k tags at 1 Hz) the rate
+// is the same isolated or not.
 //
 // # Opting out
 //
