@@ -28,11 +28,16 @@ func decodeBudget(size int) int { return 100_000 + 2*size }
 const maxDepth = 64
 
 type decoder struct {
-	probs   *problemSet
-	vals    map[string]pos // path → position of the value
-	keys    map[string]pos // path → position of the key naming it
-	bad     map[string]bool
-	quoted  map[string]bool // paths of quoted string values
+	probs  *problemSet
+	vals   map[string]pos // path → position of the value
+	keys   map[string]pos // path → position of the key naming it
+	bad    map[string]bool
+	quoted map[string]bool // paths of quoted string values
+	// lits holds the text of numbers whose decoded value is not exactly
+	// the number written (a fraction that float64 rounds to an integer,
+	// an integer beyond 2^53 in a float64 field, one beyond 64 bits), by
+	// path: the checks of integer values read the text instead.
+	lits    map[string]string
 	anchors map[string]ast.Node
 	active  map[string]bool // anchors being decoded (to refuse recursion)
 	budget  int
@@ -46,6 +51,7 @@ func newDecoder(probs *problemSet, size int) *decoder {
 		keys:    map[string]pos{},
 		bad:     map[string]bool{},
 		quoted:  map[string]bool{},
+		lits:    map[string]string{},
 		anchors: map[string]ast.Node{},
 		active:  map[string]bool{},
 		budget:  decodeBudget(size),
@@ -256,6 +262,9 @@ func (d *decoder) decode(n ast.Node, v reflect.Value, path string, depth int) {
 			d.fail(path, p, "want a finite number, got %v", f)
 			return
 		}
+		if text, inexact := inexactLiteral(n, val); inexact {
+			d.lits[path] = text
+		}
 		if val != nil {
 			v.Set(reflect.ValueOf(val))
 		}
@@ -302,6 +311,9 @@ func (d *decoder) decode(n ast.Node, v reflect.Value, path string, depth int) {
 		if math.IsNaN(f) || math.IsInf(f, 0) {
 			d.fail(path, p, "want a finite number, got %v", f)
 			return
+		}
+		if text, inexact := inexactLiteral(n, f); inexact {
+			d.lits[path] = text
 		}
 		v.SetFloat(f)
 	default:
@@ -452,7 +464,10 @@ func (d *decoder) decodeDuration(n ast.Node, v reflect.Value, path string, p pos
 }
 
 // scalar returns the Go value of a scalar node: bool, int64, uint64,
-// float64 or string (nil for null).
+// float64 or string (nil for null). A number that is an integer within 64
+// bits is an int64 (a uint64 above int64's maximum) however it is written
+// (20.0, 1e3); an unquoted number that YAML reads as text (an integer
+// beyond 64 bits, 1e19) is a number too.
 func scalar(n ast.Node) (any, bool) {
 	switch n := n.(type) {
 	case *ast.NullNode:
@@ -468,12 +483,21 @@ func scalar(n ast.Node) (any, bool) {
 		}
 		return nil, false
 	case *ast.FloatNode:
+		if num, ok := parseNumber(n.GetToken().Value); ok && num.isInt {
+			return num.goValue(), true
+		}
 		return n.Value, true
 	case *ast.InfinityNode:
 		return n.Value, true
 	case *ast.NanNode:
 		return math.NaN(), true
 	case *ast.StringNode:
+		if num, ok := plainNumber(n); ok {
+			if num.isInt {
+				return num.goValue(), true
+			}
+			return num.f, true
+		}
 		return n.Value, true
 	case *ast.LiteralNode:
 		if n.Value == nil {
@@ -482,6 +506,55 @@ func scalar(n ast.Node) (any, bool) {
 		return n.Value.Value, true
 	}
 	return nil, false
+}
+
+// plainNumber reads an unquoted string node that is a decimal number
+// literal (YAML reads integers beyond 64 bits and some exponents as text).
+func plainNumber(n *ast.StringNode) (number, bool) {
+	if n.Token == nil || n.Token.Type == token.DoubleQuoteType || n.Token.Type == token.SingleQuoteType {
+		return number{}, false
+	}
+	return parseNumber(n.Value)
+}
+
+// inexactLiteral returns the text of the number node n when v, the value
+// decoded from it, is not exactly the number written: an integer that v
+// (a float64) cannot hold, or a fraction that v rounded to an integer.
+func inexactLiteral(n ast.Node, v any) (string, bool) {
+	var text string
+	switch n := n.(type) {
+	case *ast.IntegerNode, *ast.FloatNode:
+		text = n.GetToken().Value
+	case *ast.StringNode:
+		if _, ok := plainNumber(n); !ok {
+			return "", false
+		}
+		text = n.Value
+	default:
+		return "", false
+	}
+	f, isFloat := v.(float64)
+	if !isFloat {
+		return "", false // an exact integer
+	}
+	num, ok := parseNumber(strings.ReplaceAll(text, "_", ""))
+	if !ok {
+		// A hexadecimal or octal integer: exact when float64 holds it.
+		if i, isInt := n.(*ast.IntegerNode); isInt {
+			switch x := i.Value.(type) {
+			case int64:
+				return text, float64(x) != f || f >= 1<<63 || int64(f) != x
+			case uint64:
+				return text, f >= two64 || uint64(f) != x
+			}
+		}
+		return "", false
+	}
+	if num.isInt {
+		exact := floatNumber(f)
+		return text, !exact.isInt || exact.neg != num.neg || exact.mag != num.mag
+	}
+	return text, f == math.Trunc(f) // a fraction rounded away, or beyond 64 bits
 }
 
 func intValue(n ast.Node) (int64, bool) {
@@ -505,6 +578,10 @@ func intValue(n ast.Node) (int64, bool) {
 
 func floatValue(n ast.Node) (float64, bool) {
 	switch n := n.(type) {
+	case *ast.StringNode:
+		if num, ok := plainNumber(n); ok {
+			return num.float(), true
+		}
 	case *ast.IntegerNode:
 		switch i := n.Value.(type) {
 		case int64:

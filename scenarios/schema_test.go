@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/goccy/go-yaml"
+	"github.com/otwin/otwin/role"
 	"github.com/invopop/jsonschema"
 	jsv "github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -53,6 +54,32 @@ func generateSchema(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	s := r.Reflect(&Scenario{})
+	// Lists of names have one home each in Go; the schema takes them from
+	// there.
+	for _, e := range []struct {
+		def, prop string
+		names     []string
+	}{
+		{"Role", "name", role.Names()},
+		{"Expectation", "role", role.Names()},
+		{"Expectation", "action", Actions},
+		{"Fault", "protocol", Protocols},
+		{"Ramp", "shape", RampShapes},
+	} {
+		p, ok := s.Definitions[e.def].Properties.Get(e.prop)
+		if !ok {
+			t.Fatalf("schema has no %s.%s", e.def, e.prop)
+		}
+		p.Enum = nil
+		for _, n := range e.names {
+			p.Enum = append(p.Enum, n)
+		}
+	}
+	if p, ok := s.Definitions["Fault"].Properties.Get("exception"); ok {
+		for _, c := range ModbusExceptions {
+			p.Enum = append(p.Enum, c)
+		}
+	}
 	s.ID = "https://github.com/otwin/otwin/scenarios/schema.json"
 	s.Title = "otwin scenario"
 	out, err := json.MarshalIndent(s, "", "  ")

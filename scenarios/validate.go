@@ -2,11 +2,11 @@ package scenarios
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"github.com/otwin/otwin/datatype"
 	"github.com/otwin/otwin/role"
 	"github.com/otwin/otwin/units"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,24 +17,8 @@ import (
 // node it concerns, and resolves the scenario (templates, locations,
 // defaults) as resolved.go describes.
 
-// Actions are what an exercise may expect a role to do.
-var Actions = []string{"acknowledge", "comment", "shelve", "clear"}
-
-// Tables are the Modbus tables a tag may be mapped to.
-var Tables = []string{"holding", "input", "coil", "discrete"}
-
-// SecurityModes are the accepted OPC UA security modes.
-var SecurityModes = []string{"none", "sign", "sign_encrypt"}
-
 // DataTypes lists every tag data type.
 var DataTypes = datatype.All
-
-// FaultKinds lists every fault kind.
-var FaultKinds = []FaultKind{Stuck, Drift, NoiseBurst, Spike, BadQuality, UncertainQuality, OutOfRange, CommLoss, Latency, Disconnect, ModbusException, ClockSkew}
-
-// ModbusExceptions are the exception codes a modbus_exception fault may
-// answer with.
-var ModbusExceptions = []int{1, 2, 3, 4, 5, 6, 10, 11}
 
 // rtag is one resolved tag of one machine.
 type rtag struct {
@@ -213,7 +197,7 @@ func (v *validator) scenario() {
 	v.location("location", s.Location)
 	for i, m := range s.OPCUA.Security {
 		if !slices.Contains(SecurityModes, m) {
-			v.add(v.at(fmt.Sprintf("opcua.security[%d]", i), ""), hintOr(didYouMean(m, SecurityModes), "want none, sign or sign_encrypt"), "unknown security mode %q", m)
+			v.add(v.at(fmt.Sprintf("opcua.security[%d]", i), ""), hintOr(didYouMean(m, SecurityModes), "want "+orList(SecurityModes)), "unknown security mode %q", m)
 		}
 	}
 	users := map[string]bool{}
@@ -385,7 +369,9 @@ func (v *validator) checkTag(t *Tag, o origin, machine int) {
 		v.add(v.tagAt(o, "range"), "", "a %s tag has no engineering range", typ)
 	}
 	if t.Model != nil {
-		v.checkModel(t, typ, o)
+		for _, fd := range checkModel(t.Model, typ, true, v.literal(o)) {
+			v.reportTag(o, fd)
+		}
 	}
 	if t.Modbus != nil {
 		v.checkRegister(t, typ, o)
@@ -416,206 +402,6 @@ func typeNames() []string {
 	return out
 }
 
-// modelKinds lists the kinds set in m (noise excluded).
-func modelKinds(m *Model) []string {
-	var k []string
-	add := func(set bool, name string) {
-		if set {
-			k = append(k, name)
-		}
-	}
-	add(m.Constant != nil, "constant")
-	add(m.Sine != nil, "sine")
-	add(m.Ramp != nil, "ramp")
-	add(m.Square != nil, "square")
-	add(m.RandomWalk != nil, "random_walk")
-	add(m.Counter != nil, "counter")
-	add(m.Steps != nil, "steps")
-	add(m.StateMachine != nil, "state_machine")
-	add(m.Expr != nil, "expr")
-	add(m.Integrate != nil, "integrate")
-	add(m.Lag != nil, "lag")
-	return k
-}
-
-func (v *validator) checkModel(t *Tag, typ DataType, o origin) {
-	m := t.Model
-	mp := func(f string) pos { return v.tagAt(o, join("model", f)) }
-	kinds := modelKinds(m)
-	switch {
-	case len(kinds) == 0 && m.Noise == nil:
-		if !v.bad(join(o.base(), "model")) {
-			v.add(v.tagKey(o, "model"), "want one of constant, sine, ramp, square, random_walk, noise, counter, steps, state_machine, expr, integrate or lag", "model has no kind")
-		}
-		return
-	case len(kinds) > 1:
-		v.add(v.tagKey(o, "model"), "noise may be added to one other kind", "model has several kinds: %s; want one", strings.Join(kinds, ", "))
-		return
-	}
-	kind := "noise"
-	if len(kinds) == 1 {
-		kind = kinds[0]
-	}
-	allowed := true
-	switch typ {
-	case String:
-		allowed = slices.Contains([]string{"constant", "steps", "state_machine", "expr"}, kind)
-	case Bool:
-		allowed = slices.Contains([]string{"constant", "steps", "square", "expr"}, kind)
-	}
-	if !allowed {
-		v.add(mp(kind), "", "a %s model cannot drive a %s tag", kind, typ)
-		return
-	}
-	if m.Noise != nil {
-		if !typ.Numeric() {
-			v.add(mp("noise"), "", "noise needs a numeric tag, not %s", typ)
-		}
-		if m.Noise.StdDev < 0 {
-			v.add(mp("noise.stddev"), "", "noise stddev must be >= 0, got %v", m.Noise.StdDev)
-		}
-	}
-	period := func(f string, d Duration) {
-		if d <= 0 && !v.bad(join(o.base(), "model."+f)) {
-			v.add(mp(f), "e.g. period: 60s", "period must be > 0, got %s", d)
-		}
-	}
-	switch kind {
-	case "constant":
-		if m.Constant.Value != nil {
-			if msg := fits(m.Constant.Value, typ); msg != "" {
-				v.add(mp("constant.value"), "", "constant value %s", msg)
-			}
-		}
-	case "sine":
-		period("sine.period", m.Sine.Period)
-	case "ramp":
-		period("ramp.period", m.Ramp.Period)
-		if m.Ramp.Min > m.Ramp.Max {
-			v.add(mp("ramp.min"), "", "ramp min %v is above max %v", m.Ramp.Min, m.Ramp.Max)
-		}
-		if s := m.Ramp.Shape; s != "" && s != "sawtooth" && s != "triangle" {
-			v.add(mp("ramp.shape"), hintOr(didYouMean(s, []string{"sawtooth", "triangle"}), "want sawtooth or triangle"), "unknown ramp shape %q", s)
-		}
-	case "square":
-		period("square.period", m.Square.Period)
-		if m.Square.Duty < 0 || m.Square.Duty > 1 {
-			v.add(mp("square.duty"), "", "duty must be between 0 and 1, got %v", m.Square.Duty)
-		}
-	case "random_walk":
-		r := m.RandomWalk
-		switch {
-		case r.Min > r.Max:
-			v.add(mp("random_walk.min"), "", "random_walk min %v is above max %v", r.Min, r.Max)
-		case r.Step < 0:
-			v.add(mp("random_walk.step"), "", "random_walk step must be >= 0, got %v", r.Step)
-		case r.Start < r.Min || r.Start > r.Max:
-			v.add(mp("random_walk.start"), "", "random_walk start %v is outside [%v, %v]", r.Start, r.Min, r.Max)
-		}
-	case "counter":
-		c := m.Counter
-		if c.Rate < 0 {
-			v.add(mp("counter.rate"), "", "counter rate must be >= 0, got %v", c.Rate)
-		}
-		if c.Rollover != 0 && c.Rollover <= c.Start {
-			v.add(mp("counter.rollover"), "", "counter rollover %v must be above start %v", c.Rollover, c.Start)
-		}
-	case "steps":
-		st := m.Steps
-		if len(st.Steps) == 0 && !v.bad(join(o.base(), "model.steps.steps")) {
-			v.add(mp("steps"), "", "steps has no steps")
-		}
-		var last Duration
-		for i, s := range st.Steps {
-			sp := fmt.Sprintf("steps.steps[%d]", i)
-			if s.At < 0 {
-				v.add(mp(sp+".at"), "", "step at %s is negative", s.At)
-			} else if i > 0 && s.At < last {
-				v.add(mp(sp+".at"), "", "step at %s comes before the previous step's %s", s.At, last)
-			}
-			last = s.At
-			if s.Value != nil {
-				if msg := fits(s.Value, typ); msg != "" {
-					v.add(mp(sp+".value"), "", "step value %s", msg)
-				}
-			}
-		}
-		if st.Hold < 0 {
-			v.add(mp("steps.hold"), "", "hold must be >= 0, got %s", st.Hold)
-		}
-	case "state_machine":
-		v.checkStateMachine(m.StateMachine, typ, mp, func(f string) pos { return v.tagKey(o, join("model", f)) })
-	case "lag":
-		if m.Lag.Tau <= 0 && !v.bad(join(o.base(), "model.lag.tau")) {
-			v.add(mp("lag.tau"), "e.g. tau: 30s", "lag tau must be > 0, got %s", m.Lag.Tau)
-		}
-	case "integrate":
-		if m.Integrate.Min != nil && m.Integrate.Max != nil && *m.Integrate.Min > *m.Integrate.Max {
-			v.add(mp("integrate.min"), "", "integrate min %v is above max %v", *m.Integrate.Min, *m.Integrate.Max)
-		}
-	}
-}
-
-func (v *validator) checkStateMachine(sm *StateMachine, typ DataType, mp, kp func(string) pos) {
-	if len(sm.States) == 0 {
-		v.add(mp("state_machine"), "", "state_machine has no states")
-		return
-	}
-	names := make([]string, 0, len(sm.States))
-	for _, s := range sm.States {
-		names = append(names, s.Name)
-	}
-	seen := map[string]bool{}
-	codes := map[int64]string{}
-	for i, s := range sm.States {
-		sp := fmt.Sprintf("state_machine.states[%d]", i)
-		if s.Name == "" {
-			v.add(mp(sp), "", "state has no name")
-		} else if !validName(s.Name) {
-			v.add(mp(sp+".name"), "use letters, digits, '.', '_' and '-'", "state name %q has characters outside [a-zA-Z0-9._-]", s.Name)
-		}
-		if seen[s.Name] {
-			v.add(mp(sp+".name"), "", "duplicate state %q", s.Name)
-		}
-		seen[s.Name] = true
-		code := int64(i)
-		if s.Code != nil {
-			code = *s.Code
-		}
-		if typ.Integer() {
-			if msg := fits(code, typ); msg != "" {
-				v.add(mp(sp+".code"), "", "state code %s", msg)
-			}
-		}
-		if other, dup := codes[code]; dup {
-			v.add(mp(sp+".code"), "", "state %q has the same code %d as %q", s.Name, code, other)
-		}
-		codes[code] = s.Name
-		if s.Dwell.Min < 0 || s.Dwell.Max < 0 {
-			v.add(mp(sp+".dwell"), "", "dwell times must be >= 0")
-		} else if s.Dwell.Min > s.Dwell.Max {
-			v.add(mp(sp+".dwell.min"), "", "dwell min %s is above max %s", s.Dwell.Min, s.Dwell.Max)
-		}
-		nexts := make([]string, 0, len(s.Next))
-		for n := range s.Next {
-			nexts = append(nexts, n)
-		}
-		slices.Sort(nexts)
-		for _, n := range nexts {
-			np := sp + ".next." + n
-			if !slices.Contains(names, n) {
-				v.add(kp(np), didYouMean(n, names), "unknown state %q in next", n)
-			}
-			if w := s.Next[n]; w < 0 {
-				v.add(mp(np), "", "transition weight to %q must be >= 0, got %v", n, w)
-			}
-		}
-	}
-	if sm.Initial != "" && !slices.Contains(names, sm.Initial) {
-		v.add(mp("state_machine.initial"), didYouMean(sm.Initial, names), "unknown initial state %q", sm.Initial)
-	}
-}
-
 // tagKey returns the position of the key of a resolved tag's field.
 func (v *validator) tagKey(o origin, field string) pos {
 	for _, base := range o.paths() {
@@ -627,63 +413,6 @@ func (v *validator) tagKey(o origin, field string) pos {
 		}
 	}
 	return v.tagAt(o, field)
-}
-
-// fits says why value v does not fit type t, or "" when it does.
-func fits(v any, t DataType) string {
-	var f float64
-	var isNum, isInt bool
-	switch x := v.(type) {
-	case bool:
-		if t != Bool {
-			return fmt.Sprintf("%v is not %s %s", x, article(string(t)), t)
-		}
-		return ""
-	case string:
-		if t != String {
-			return fmt.Sprintf("%q is not %s %s", x, article(string(t)), t)
-		}
-		return ""
-	case int64:
-		f, isNum, isInt = float64(x), true, true
-	case uint64:
-		f, isNum, isInt = float64(x), true, true
-	case int:
-		f, isNum, isInt = float64(x), true, true
-	case float64:
-		f, isNum, isInt = x, true, x == math.Trunc(x)
-	}
-	if !isNum {
-		return fmt.Sprintf("%v is not %s %s", v, article(string(t)), t)
-	}
-	switch t {
-	case Bool, String:
-		return fmt.Sprintf("%v is not %s %s", v, article(string(t)), t)
-	case Float64:
-		return ""
-	case Float32:
-		if math.Abs(f) > math.MaxFloat32 {
-			return fmt.Sprintf("%v is out of the float32 range", v)
-		}
-		return ""
-	}
-	if !isInt {
-		return fmt.Sprintf("%v is not an integer (the tag is %s)", v, t)
-	}
-	lo, hi, _ := t.Limits()
-	if u, ok := v.(uint64); ok {
-		if t == Uint64 {
-			return ""
-		}
-		if float64(u) > hi {
-			return fmt.Sprintf("%v is out of the %s range", v, t)
-		}
-		return ""
-	}
-	if f < lo || f > hi {
-		return fmt.Sprintf("%v is out of the %s range", v, t)
-	}
-	return ""
 }
 
 // regDefaults returns a register's table (lower case) and encoding type
@@ -708,7 +437,7 @@ func (v *validator) checkRegister(t *Tag, typ DataType, o origin) {
 	switch {
 	case !slices.Contains(Tables, table):
 		if !v.bad(join(o.base(), "modbus.table")) {
-			v.add(mp("table"), hintOr(didYouMean(r.Table, Tables), "want holding, input, coil or discrete"), "unknown Modbus table %q", r.Table)
+			v.add(mp("table"), hintOr(didYouMean(r.Table, Tables), "want "+orList(Tables)), "unknown Modbus table %q", r.Table)
 		}
 		return
 	case typ == String:
@@ -780,18 +509,15 @@ func (v *validator) expressions() {
 				dep         bool
 			}
 			var srcs []src
-			md := t.Model
-			if md.Expr != nil {
-				srcs = append(srcs, src{"model.expr.expr", md.Expr.Expr, true})
-			}
-			if md.Counter != nil && md.Counter.When != "" {
-				srcs = append(srcs, src{"model.counter.when", md.Counter.When, true})
-			}
-			if md.Integrate != nil {
-				srcs = append(srcs, src{"model.integrate.rate", md.Integrate.Rate, false})
-			}
-			if md.Lag != nil {
-				srcs = append(srcs, src{"model.lag.input", md.Lag.Input, false})
+			names, set := t.Model.kinds()
+			for j, k := range set {
+				if ke, ok := k.(ModelExprs); ok {
+					for _, x := range ke.Exprs() {
+						if x.Src != "" {
+							srcs = append(srcs, src{"model." + names[j] + "." + x.Field, x.Src, x.SameTick})
+						}
+					}
+				}
 			}
 			for _, s := range srcs {
 				p := v.tagAt(o, s.field)
@@ -837,10 +563,7 @@ func (v *validator) stateLiteral(p pos, name string, rt *rtag, lit string) {
 		v.add(p, "make the tag a string to compare with state names", "%s is a numeric state code (%s); comparing it with %q is always false", name, typ, lit)
 		return
 	}
-	var states []string
-	for _, st := range rt.tag.Model.StateMachine.States {
-		states = append(states, st.Name)
-	}
+	states := rt.tag.Model.StateMachine.StateNames()
 	if !slices.Contains(states, lit) {
 		v.add(p, didYouMean(lit, states), "%q is not a state of %s", lit, name)
 	}
@@ -1045,191 +768,97 @@ func (v *validator) overlaps(i int) {
 	}
 }
 
-// faultParams lists the parameters each fault kind takes (besides name,
-// kind, target, start and duration), and which are required.
-var faultParams = map[FaultKind]struct {
-	allowed, required []string
-	tag, machine      bool
-}{
-	Stuck:            {nil, nil, true, false},
-	Drift:            {[]string{"rate"}, []string{"rate"}, true, false},
-	NoiseBurst:       {[]string{"magnitude"}, []string{"magnitude"}, true, false},
-	Spike:            {[]string{"magnitude", "every"}, []string{"magnitude"}, true, false},
-	BadQuality:       {[]string{"status"}, nil, true, false},
-	UncertainQuality: {[]string{"status"}, nil, true, false},
-	OutOfRange:       {[]string{"value"}, []string{"value"}, true, false},
-	CommLoss:         {[]string{"protocol"}, nil, false, true},
-	Latency:          {[]string{"protocol", "latency"}, []string{"latency"}, false, true},
-	Disconnect:       {[]string{"protocol"}, nil, false, true},
-	ModbusException:  {[]string{"protocol", "exception"}, []string{"exception"}, false, true},
-	ClockSkew:        {[]string{"skew"}, []string{"skew"}, true, true},
-}
-
-var faultParamNames = []string{"protocol", "rate", "magnitude", "every", "value", "status", "latency", "exception", "skew"}
-
 func (v *validator) faultList() {
-	kinds := make([]string, len(FaultKinds))
-	for i, k := range FaultKinds {
-		kinds[i] = string(k)
-	}
 	for i := range v.s.Faults {
 		f := &v.s.Faults[i]
 		path := fmt.Sprintf("faults[%d]", i)
-		v.name(path+".name", "fault", f.Name)
+		if f.Name == "" && v.has(path+".name") && !v.bad(path+".name") {
+			v.add(v.at(path, "name"), "", "fault name is empty")
+		}
 		if _, dup := v.faults[f.Name]; dup && f.Name != "" {
 			v.add(v.at(path, "name"), "", "duplicate fault %q", f.Name)
 		} else if f.Name != "" {
 			v.faults[f.Name] = f
 		}
-		spec, ok := faultParams[f.Kind]
-		if !ok {
-			if !v.bad(path + ".kind") {
-				v.add(v.at(path, "kind"), didYouMean(string(f.Kind), kinds), "unknown fault kind %q", f.Kind)
-			}
-			continue
-		}
-		if f.Start != nil && *f.Start < 0 {
-			v.add(v.at(path, "start"), "", "start %s is negative", *f.Start)
-		}
-		if f.Duration < 0 {
-			v.add(v.at(path, "duration"), "", "duration %s is negative", f.Duration)
-		}
-		for _, p := range faultParamNames {
-			if v.has(path+"."+p) && !slices.Contains(spec.allowed, p) {
-				v.add(v.key(path+"."+p), "", "%s does not apply to a %s fault", p, f.Kind)
-			}
-		}
-		missing := false
-		for _, p := range spec.required {
-			if !v.has(path + "." + p) {
-				v.add(v.at(path, "kind"), "", "a %s fault needs %s", f.Kind, p)
-				missing = true
-			}
-		}
-		// Target.
-		mname, tname, isTag := strings.Cut(f.Target, "/")
-		tp := v.at(path, "target")
-		var rt *rtag
-		mi, mok := v.machines[mname]
-		switch {
-		case f.Target == "":
-			if v.has(path + ".target") {
-				v.add(tp, "", "fault target is empty")
-			}
-			continue
-		case isTag && !spec.tag:
-			v.add(tp, fmt.Sprintf("target the machine: %q", mname), "a %s fault targets a machine, not a tag", f.Kind)
-			continue
-		case !isTag && !spec.machine:
-			v.add(tp, "write machine/tag", "a %s fault targets a tag, not a machine", f.Kind)
-			continue
-		case !mok:
-			v.add(tp, didYouMean(mname, mapKeys(v.machines)), "fault target: unknown machine %q", mname)
-			continue
-		case isTag:
-			rt = v.tags[f.Target]
-			if rt == nil {
-				v.add(tp, didYouMean(tname, tagNames(&v.s.Machines[mi])), "fault target: unknown tag %q", f.Target)
-				continue
-			}
-		}
-		m := &v.s.Machines[mi]
-		if missing {
-			continue
-		}
-		if rt != nil {
-			typ := effType(rt.tag)
-			if (f.Kind == Drift || f.Kind == NoiseBurst || f.Kind == Spike || f.Kind == OutOfRange) && !typ.Numeric() {
-				v.add(tp, "", "a %s fault needs a numeric tag; %s is %s", f.Kind, f.Target, typ)
-			}
-		}
-		switch f.Kind {
-		case Drift:
-			if f.Rate == 0 {
-				v.add(v.at(path, "rate"), "", "drift rate must not be 0")
-			}
-		case NoiseBurst:
-			if f.Magnitude <= 0 {
-				v.add(v.at(path, "magnitude"), "", "noise magnitude (standard deviation) must be > 0")
-			}
-		case Spike:
-			if f.Magnitude == 0 {
-				v.add(v.at(path, "magnitude"), "", "spike magnitude must not be 0")
-			}
-			if f.Every < 0 {
-				v.add(v.at(path, "every"), "", "every must be >= 0")
-			}
-		case BadQuality, UncertainQuality:
-			if f.Status != "" {
-				if msg := checkStatus(f.Status, f.Kind); msg != "" {
-					v.add(v.at(path, "status"), "", "%s", msg)
-				}
-			}
-		case OutOfRange:
-			if r := rt.tag.Range; r != nil && f.Value != nil && *f.Value >= r.Low && *f.Value <= r.High {
-				v.add(v.at(path, "value"), "pick a value outside it", "out_of_range value %v lies inside the range [%v, %v] of %s", *f.Value, r.Low, r.High, f.Target)
-			}
-		case Latency:
-			if f.Latency <= 0 {
-				v.add(v.at(path, "latency"), "", "latency must be > 0")
-			}
-		case ModbusException:
-			if !slices.Contains(ModbusExceptions, f.Exception) {
-				v.add(v.at(path, "exception"), "1 illegal function, 2 illegal address, 3 illegal value, 4 device failure, 5 acknowledge, 6 busy, 10 gateway path, 11 gateway target", "invalid Modbus exception code %d", f.Exception)
-			}
-			if f.Protocol == "opcua" {
-				v.add(v.at(path, "protocol"), "", "a modbus_exception fault applies to Modbus only")
-			}
-			if m.Modbus == nil {
-				v.add(tp, "", "machine %q is not exposed over Modbus", mname)
-			}
-		case ClockSkew:
-			if f.Skew == 0 {
-				v.add(v.at(path, "skew"), "", "skew must not be 0")
-			}
-		}
-		if spec.machine && !isTag {
-			switch f.Protocol {
-			case "":
-				if m.OPCUA == nil && m.Modbus == nil {
-					v.add(tp, "", "machine %q is exposed over no protocol", mname)
-				}
-			case "opcua":
-				if m.OPCUA == nil {
-					v.add(v.at(path, "protocol"), "", "machine %q is not exposed over OPC UA", mname)
-				}
-			case "modbus":
-				if m.Modbus == nil {
-					v.add(v.at(path, "protocol"), "", "machine %q is not exposed over Modbus", mname)
-				}
-			default:
-				v.add(v.at(path, "protocol"), hintOr(didYouMean(f.Protocol, []string{"opcua", "modbus"}), "want opcua or modbus"), "unknown protocol %q", f.Protocol)
-			}
+		given := func(p string) bool { return v.has(path + "." + p) }
+		for _, fd := range CheckFault(f, v, given) {
+			v.reportFault(path, fd)
 		}
 	}
 }
 
-// checkStatus checks a quality fault's status code against its kind.
-func checkStatus(s string, kind FaultKind) string {
-	want, bits := "Bad", uint64(2)
-	if kind == UncertainQuality {
-		want, bits = "Uncertain", 1
+// reportFault places a finding of the fault at path: at its field, at
+// the field's key for a parameter that does not apply, at the kind for a
+// missing parameter. A missing kind or target is the decoder's to report.
+func (v *validator) reportFault(path string, fd Finding) {
+	full := join(path, fd.Field)
+	if v.bad(full) {
+		return
 	}
-	if n, err := strconv.ParseUint(s, 0, 32); err == nil {
-		if n>>30 != bits {
-			return fmt.Sprintf("status %s is not %s %s status code (bits 31-30)", s, article(want), want)
+	p := v.at(path, fd.Field)
+	switch {
+	case fd.Missing && (fd.Field == "kind" || fd.Field == "target"):
+		if !v.has(full) {
+			return
 		}
-		return ""
+	case fd.Missing:
+		p = v.at(path, "kind")
+	case fd.Key:
+		p = v.key(full)
 	}
-	if !strings.HasPrefix(s, want+"_") || len(s) == len(want)+1 {
-		example := "Bad_SensorFailure or 0x808C0000"
-		if kind == UncertainQuality {
-			example = "Uncertain_SensorNotAccurate or 0x40930000"
-		}
-		return fmt.Sprintf("status %q is not %s %s status (e.g. %s)", s, article(want), want, example)
-	}
-	return ""
+	v.add(p, fd.Hint, "%s", fd.Msg)
 }
+
+// reportTag places a finding of the tag of origin o (a field path relative
+// to the tag) where the file sets that field.
+func (v *validator) reportTag(o origin, fd Finding) {
+	if v.bad(join(o.base(), fd.Field)) || fd.Missing && !v.tagHas(o, fd.Field) {
+		return
+	}
+	p := v.tagAt(o, fd.Field)
+	if fd.Key {
+		p = v.tagKey(o, fd.Field)
+	}
+	v.add(p, fd.Hint, "%s", fd.Msg)
+}
+
+// literal returns the checks' view of the numbers written in the tag of
+// origin o: the text of those not decoded exactly (see decoder.lits).
+func (v *validator) literal(o origin) func(string) (string, bool) {
+	return func(field string) (string, bool) {
+		for _, base := range o.paths() {
+			if base == "" {
+				continue
+			}
+			if p := join(base, field); v.has(p) {
+				text, ok := v.d.lits[p]
+				return text, ok
+			}
+		}
+		return "", false
+	}
+}
+
+// FaultMachine resolves a fault target's machine (FaultScope).
+func (v *validator) FaultMachine(name string) (*Machine, bool) {
+	i, ok := v.machines[name]
+	if !ok {
+		return nil, false
+	}
+	return &v.s.Machines[i], true
+}
+
+// FaultTag resolves a fault target's tag (FaultScope).
+func (v *validator) FaultTag(machine, tag string) (*Tag, bool) {
+	rt, ok := v.tags[machine+"/"+tag]
+	if !ok {
+		return nil, false
+	}
+	return rt.tag, true
+}
+
+// MachineNames lists the machines (FaultScope).
+func (v *validator) MachineNames() []string { return mapKeys(v.machines) }
 
 func mapKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
@@ -1307,9 +936,12 @@ func (v *validator) timeline() {
 			if !rt.tag.Writable {
 				v.add(v.at(path, "set.tag"), "mark it writable: true", "tag %q is not writable", e.Set.Tag)
 			}
-			if e.Set.Value != nil {
-				if msg := fits(e.Set.Value, effType(rt.tag)); msg != "" {
-					v.add(v.at(path, "set.value"), "", "value %s", msg)
+			if val := e.Set.Value; val != nil {
+				if text, ok := v.d.lits[path+".set.value"]; ok {
+					val = json.Number(text)
+				}
+				if _, err := Exact(effType(rt.tag), val); err != nil {
+					v.add(v.at(path, "set.value"), "", "value %v", err)
 				}
 			}
 		case e.State != nil:
@@ -1321,10 +953,7 @@ func (v *validator) timeline() {
 				v.add(v.at(path, "state.tag"), "", "tag %q has no state machine", e.State.Tag)
 				continue
 			}
-			var names []string
-			for _, s := range rt.tag.Model.StateMachine.States {
-				names = append(names, s.Name)
-			}
+			names := rt.tag.Model.StateMachine.StateNames()
 			if !slices.Contains(names, e.State.State) {
 				v.add(v.at(path, "state.state"), didYouMean(e.State.State, names), "unknown state %q of %s", e.State.State, e.State.Tag)
 			}
@@ -1376,7 +1005,7 @@ func (v *validator) exercises() {
 					v.add(v.at(ep, "role"), "add it under roles", "role %q is not declared in the scenario", e.Role)
 				}
 				if e.Action != "" && !slices.Contains(Actions, e.Action) {
-					v.add(v.at(ep, "action"), hintOr(didYouMean(e.Action, Actions), "want acknowledge, comment, shelve or clear"), "unknown action %q", e.Action)
+					v.add(v.at(ep, "action"), hintOr(didYouMean(e.Action, Actions), "want "+orList(Actions)), "unknown action %q", e.Action)
 				}
 				if v.has(ep+".within") && !v.bad(ep+".within") && e.Within <= 0 {
 					v.add(v.at(ep, "within"), "", "within must be > 0")

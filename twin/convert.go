@@ -31,47 +31,108 @@ var (
 	ErrUnknownState = errors.New("unknown state")
 )
 
-// limits returns the representable range of an integer type (see
-// datatype.Type.Limits); isInt is false for other types.
-func limits(t scenarios.DataType) (lo, hi float64, isInt bool) {
-	if !t.Integer() {
-		return 0, 0, false
-	}
-	lo, hi, _ = t.Limits()
-	return lo, hi, true
-}
+// tval is a tag's numeric value, held exactly as its type holds it: an
+// integer type's value as its two's-complement bits (int64 sign-extended,
+// a uint64 as itself), bool as 0 or 1, a float type's as the bits of a
+// float64 (float32 values rounded to float32 first). String tags keep
+// their value beside it, as a string, and tval 0. Equal values have equal
+// bits, so a tval compares with ==.
+type tval uint64
 
-// quantize converts v to the nearest value the tag's type can hold:
-// integers are rounded and clamped, float32 loses precision, bool is 0/1.
-func quantize(t scenarios.DataType, v float64) float64 {
-	switch t {
-	case scenarios.Bool:
-		if v != 0 && !math.IsNaN(v) {
+// signBit flips the order of signed values into unsigned order.
+const signBit = 1 << 63
+
+// fromFloat converts a computed value to type t: integers are rounded and
+// clamped to the type (NaN is 0), float32 loses precision, bool is true
+// when not zero.
+func fromFloat(t scenarios.DataType, f float64) tval {
+	switch {
+	case t == scenarios.Bool:
+		if f != 0 && !math.IsNaN(f) {
 			return 1
 		}
 		return 0
-	case scenarios.Float32:
-		return float64(float32(v))
-	case scenarios.Float64, scenarios.String, "":
-		return v
+	case t == scenarios.Float32:
+		return tval(math.Float64bits(float64(float32(f))))
+	case !t.Integer():
+		return tval(math.Float64bits(f))
 	}
-	lo, hi, _ := limits(t)
-	if math.IsNaN(v) {
+	if math.IsNaN(f) {
 		return 0
 	}
-	v = math.Round(v)
-	if v < lo {
-		return lo
+	f = math.Round(f)
+	lo, hi, _ := t.IntRange()
+	switch {
+	case f <= float64(lo):
+		return tval(lo)
+	case f >= float64(hi): // float64(hi) may round up past hi: clamp first
+		return tval(hi)
+	case f < 0:
+		return tval(int64(f))
 	}
-	if v > hi {
-		return hi
-	}
-	return v
+	return tval(uint64(f))
 }
 
-// box returns the Go value of a tag of type t whose quantized value is v
-// (or s for string tags).
-func box(t scenarios.DataType, v float64, s string) any {
+// fromInt converts an integer to type t exactly, clamped to the type.
+func fromInt(t scenarios.DataType, i int64) tval {
+	if !t.Integer() {
+		return fromFloat(t, float64(i))
+	}
+	lo, hi, _ := t.IntRange()
+	switch {
+	case i < lo:
+		return tval(lo)
+	case i >= 0 && uint64(i) > hi:
+		return tval(hi)
+	}
+	return tval(i)
+}
+
+// fromUint converts an unsigned integer to type t exactly, clamped.
+func fromUint(t scenarios.DataType, u uint64) tval {
+	if !t.Integer() {
+		return fromFloat(t, float64(u))
+	}
+	if _, hi, _ := t.IntRange(); u > hi {
+		return tval(hi)
+	}
+	return tval(u)
+}
+
+// float returns v, of type t, as a float64 (the nearest one for integers
+// beyond 2^53).
+func (v tval) float(t scenarios.DataType) float64 {
+	switch {
+	case t == scenarios.Bool:
+		return float64(v)
+	case t.Integer() && t.Signed():
+		return float64(int64(v))
+	case t.Integer():
+		return float64(uint64(v))
+	}
+	return math.Float64frombits(uint64(v))
+}
+
+// key maps an integer value of type t to an unsigned number in the same
+// order (signed values shifted by 2^63), for arithmetic without overflow.
+func (v tval) key(t scenarios.DataType) uint64 {
+	if t.Signed() {
+		return uint64(v) ^ signBit
+	}
+	return uint64(v)
+}
+
+// fromKey is the inverse of key.
+func fromKey(t scenarios.DataType, k uint64) tval {
+	if t.Signed() {
+		return tval(k ^ signBit)
+	}
+	return tval(k)
+}
+
+// box returns the Go value of a tag of type t whose value is v (or s for
+// string tags).
+func box(t scenarios.DataType, v tval, s string) any {
 	switch t {
 	case scenarios.Bool:
 		return v != 0
@@ -80,46 +141,72 @@ func box(t scenarios.DataType, v float64, s string) any {
 	case scenarios.Int32:
 		return int32(v)
 	case scenarios.Int64:
-		if v >= math.MaxInt64 {
-			return int64(math.MaxInt64)
-		}
 		return int64(v)
 	case scenarios.Uint16:
 		return uint16(v)
 	case scenarios.Uint32:
 		return uint32(v)
 	case scenarios.Uint64:
-		if v >= math.MaxUint64 {
-			return uint64(math.MaxUint64)
-		}
 		return uint64(v)
 	case scenarios.Float32:
-		return float32(v)
+		return float32(math.Float64frombits(uint64(v)))
 	case scenarios.String:
 		return s
 	}
-	return v
+	return math.Float64frombits(uint64(v))
 }
 
-// envValue is a tag's value as expressions see it: int for integer types,
-// float64, bool or string.
-func envValue(t scenarios.DataType, v float64, s string) any {
-	switch t {
-	case scenarios.Bool:
+// unbox converts the Go value of type t (as scenarios.Exact returns it)
+// to a tval; ok is false for any other value.
+func unbox(t scenarios.DataType, x any) (tval, bool) {
+	switch x := x.(type) {
+	case bool:
+		if x {
+			return 1, true
+		}
+		return 0, true
+	case int16:
+		return tval(int64(x)), true
+	case int32:
+		return tval(int64(x)), true
+	case int64:
+		return tval(x), true
+	case uint16:
+		return tval(x), true
+	case uint32:
+		return tval(x), true
+	case uint64:
+		return tval(x), true
+	case float32:
+		return tval(math.Float64bits(float64(x))), true
+	case float64:
+		return tval(math.Float64bits(x)), true
+	}
+	return 0, false
+}
+
+// envValue is a tag's value as expressions see it: int for integer types
+// (a uint64 above int's maximum is int's maximum), float64, bool or
+// string.
+func envValue(t scenarios.DataType, v tval, s string) any {
+	switch {
+	case t == scenarios.Bool:
 		return v != 0
-	case scenarios.String:
+	case t == scenarios.String:
 		return s
-	case scenarios.Float32, scenarios.Float64, "":
-		return v
+	case t.Integer() && t.Signed():
+		return int(int64(v))
+	case t.Integer():
+		if uint64(v) > math.MaxInt64 {
+			return int(math.MaxInt64)
+		}
+		return int(v)
 	}
-	if v >= math.MaxInt64 {
-		return int(math.MaxInt64)
-	}
-	return int(v)
+	return math.Float64frombits(uint64(v))
 }
 
 // envZero is the zero value of a tag's type as expressions see it.
-func envZero(t scenarios.DataType) any { return envValue(t, 0, "") }
+func envZero(t scenarios.DataType) any { return envValue(t, fromFloat(t, 0), "") }
 
 // toNumber converts a Go or YAML/JSON value to float64 (bools are 0/1).
 func toNumber(v any) (float64, bool) {
@@ -160,10 +247,11 @@ func toNumber(v any) (float64, bool) {
 	return 0, false
 }
 
-// lenient converts a scenario value (constant, step, expression result)
-// to a tag of type t: numbers are quantized, strings formatted, numeric
-// strings parsed. ok is false when v cannot become a t at all.
-func lenient(t scenarios.DataType, v any) (num float64, str string, ok bool) {
+// lenient converts a scenario value (a constant, a step, an expression's
+// result) to a tag of type t: exactly when it is a value of t, else
+// numbers rounded and clamped, strings formatted, numeric strings parsed.
+// ok is false when v cannot become a t at all.
+func lenient(t scenarios.DataType, v any) (num tval, str string, ok bool) {
 	if t == scenarios.String {
 		switch x := v.(type) {
 		case string:
@@ -176,62 +264,135 @@ func lenient(t scenarios.DataType, v any) (num float64, str string, ok bool) {
 		return 0, fmt.Sprint(v), true
 	}
 	if v == nil {
-		return 0, "", true
+		return fromFloat(t, 0), "", true
 	}
-	if s, isStr := v.(string); isStr {
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			if b, berr := strconv.ParseBool(s); berr == nil && t == scenarios.Bool {
-				if b {
-					return 1, "", true
-				}
-				return 0, "", true
-			}
-			return 0, "", false
+	if x, err := scenarios.Exact(t, v); err == nil {
+		n, _ := unbox(t, x)
+		return n, "", true
+	}
+	switch x := v.(type) {
+	case string:
+		if n, err := scenarios.Exact(t, json.Number(x)); err == nil {
+			u, _ := unbox(t, n)
+			return u, "", true
 		}
-		return quantize(t, f), "", true
+		if f, err := strconv.ParseFloat(x, 64); err == nil {
+			return fromFloat(t, f), "", true
+		}
+		if b, err := strconv.ParseBool(x); err == nil && t == scenarios.Bool {
+			if b {
+				return 1, "", true
+			}
+			return 0, "", true
+		}
+		return 0, "", false
+	case int:
+		return fromInt(t, int64(x)), "", true
+	case int64:
+		return fromInt(t, x), "", true
+	case uint64:
+		return fromUint(t, x), "", true
 	}
 	f, ok := toNumber(v)
 	if !ok {
 		return 0, "", false
 	}
-	return quantize(t, f), "", true
+	return fromFloat(t, f), "", true
 }
 
-// coerce converts a client write to a tag of type t strictly: integer
-// tags take only integral values within the type, string tags only
-// strings, and a range, when given, is enforced.
-func coerce(t scenarios.DataType, rng *scenarios.Range, v any) (num float64, str string, err error) {
+// coerce converts a client write to a tag of type t strictly (see
+// scenarios.Exact: integers exactly, only integral values within the
+// type; bools only for bool tags, strings only for string tags), and
+// enforces the tag's range when it has one.
+func coerce(t scenarios.DataType, rng *scenarios.Range, v any) (num tval, str string, err error) {
+	x, err := scenarios.Exact(t, v)
+	if err != nil {
+		if errors.Is(err, scenarios.ErrValueRange) {
+			return 0, "", fmt.Errorf("%w: %v", ErrOutOfRange, err)
+		}
+		return 0, "", fmt.Errorf("%w: %v (a %T)", ErrType, err, v)
+	}
 	if t == scenarios.String {
-		s, ok := v.(string)
-		if !ok {
-			return 0, "", fmt.Errorf("%w: want a string, got %T", ErrType, v)
-		}
-		return 0, s, nil
+		return 0, x.(string), nil
 	}
-	if _, isStr := v.(string); isStr || v == nil {
-		return 0, "", fmt.Errorf("%w: want a %s, got %T", ErrType, t, v)
-	}
-	f, ok := toNumber(v)
-	if !ok {
-		return 0, "", fmt.Errorf("%w: want a %s, got %T", ErrType, t, v)
-	}
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, "", fmt.Errorf("%w: %v", ErrOutOfRange, f)
-	}
-	if lo, hi, isInt := limits(t); isInt {
-		if f != math.Trunc(f) {
-			return 0, "", fmt.Errorf("%w: %v is not an integer (%s)", ErrType, v, t)
-		}
-		if f < lo || f > hi {
-			return 0, "", fmt.Errorf("%w: %v does not fit %s", ErrOutOfRange, v, t)
-		}
-	}
-	if t == scenarios.Float32 && math.Abs(f) > math.MaxFloat32 {
-		return 0, "", fmt.Errorf("%w: %v does not fit float32", ErrOutOfRange, v)
-	}
-	if rng != nil && t != scenarios.Bool && (f < rng.Low || f > rng.High) {
+	num, _ = unbox(t, x)
+	if rng != nil && t != scenarios.Bool && (num.cmpFloat(t, rng.Low) < 0 || num.cmpFloat(t, rng.High) > 0) {
 		return 0, "", fmt.Errorf("%w: %v outside the range [%v, %v]", ErrOutOfRange, v, rng.Low, rng.High)
 	}
-	return quantize(t, f), "", nil
+	return num, "", nil
+}
+
+// cmpFloat compares v, of numeric type t, with f exactly: -1, 0 or +1 (a
+// NaN bound compares equal, so it never refuses a value).
+func (v tval) cmpFloat(t scenarios.DataType, f float64) int {
+	if math.IsNaN(f) {
+		return 0
+	}
+	if !t.Integer() {
+		switch x := v.float(t); {
+		case x < f:
+			return -1
+		case x > f:
+			return 1
+		}
+		return 0
+	}
+	switch {
+	case f >= two64:
+		return -1
+	case f < -two63:
+		return 1
+	}
+	// Compare with the integer part of f exactly, then the fraction.
+	tr := math.Trunc(f)
+	var c int
+	if t.Signed() {
+		i := int64(v)
+		if tr >= two63 {
+			return -1
+		}
+		c = cmpInt(i, int64(tr))
+	} else {
+		u := uint64(v)
+		if tr < 0 {
+			return 1
+		}
+		c = cmpUint(u, uint64(tr))
+	}
+	if c != 0 {
+		return c
+	}
+	switch {
+	case f > tr:
+		return -1
+	case f < tr:
+		return 1
+	}
+	return 0
+}
+
+// 2^63 and 2^64 as float64 (exact).
+const (
+	two63 = 9223372036854775808.0
+	two64 = 18446744073709551616.0
+)
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func cmpUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }

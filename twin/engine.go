@@ -250,7 +250,7 @@ func New(sc *scenarios.Scenario, opts Options) (*Engine, error) {
 	}
 	e.order = order
 	for i := range e.rt {
-		if k := e.rt[i].kind; k == kindIntegrate || k == kindLag {
+		if e.rt[i].prog != nil {
 			e.inputs = append(e.inputs, i)
 		}
 	}

@@ -3,7 +3,6 @@ package twin
 import (
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -51,7 +50,7 @@ type activeFault struct {
 	seed    uint64
 	// stuck value, captured at the first tick of the fault
 	stuckSet bool
-	stuckNum float64
+	stuckNum tval
 	stuckStr string
 }
 
@@ -61,220 +60,57 @@ type linkKey struct {
 	protocol string
 }
 
-// Protocol names for Link and Fault.Protocol.
-const (
-	ProtoOPCUA  = "opcua"
-	ProtoModbus = "modbus"
-)
-
-func tagFault(k scenarios.FaultKind) bool {
-	switch k {
-	case scenarios.Stuck, scenarios.Drift, scenarios.NoiseBurst, scenarios.Spike,
-		scenarios.BadQuality, scenarios.UncertainQuality, scenarios.OutOfRange:
-		return true
+// FaultMachine resolves a fault target's machine (scenarios.FaultScope).
+func (e *Engine) FaultMachine(name string) (*scenarios.Machine, bool) {
+	m, ok := e.machineIdx[name]
+	if !ok {
+		return nil, false
 	}
-	return false
+	return &e.sc.Machines[m], true
 }
 
-func machineFault(k scenarios.FaultKind) bool {
-	switch k {
-	case scenarios.CommLoss, scenarios.Latency, scenarios.Disconnect, scenarios.ModbusException:
-		return true
+// FaultTag resolves a fault target's tag (scenarios.FaultScope).
+func (e *Engine) FaultTag(machine, tag string) (*scenarios.Tag, bool) {
+	i, ok := e.lookup[machine+"/"+tag]
+	if !ok || e.tags[i].Machine != machine {
+		return nil, false
 	}
-	return false
+	mi := e.machineIdx[machine]
+	return &e.sc.Machines[mi].Tags[i-e.machines[mi].Tags[0]], true
 }
 
-// faultFields lists the settings each fault kind takes (besides name,
-// kind, target, start, duration and protocol), as the loader does.
-var faultFields = map[scenarios.FaultKind][]string{
-	scenarios.Drift:            {"rate"},
-	scenarios.NoiseBurst:       {"magnitude"},
-	scenarios.Spike:            {"magnitude", "every"},
-	scenarios.BadQuality:       {"status"},
-	scenarios.UncertainQuality: {"status"},
-	scenarios.OutOfRange:       {"value"},
-	scenarios.Latency:          {"latency"},
-	scenarios.ModbusException:  {"exception"},
-	scenarios.ClockSkew:        {"skew"},
-}
-
-// genericStatus is the bare severity code for a status name the twin has
-// no code for, when the name has the prefix its fault kind asks for.
-func genericStatus(name string, kind scenarios.FaultKind) (uint32, bool) {
-	switch {
-	case kind == scenarios.BadQuality && strings.HasPrefix(name, "Bad_") && len(name) > 4:
-		return 0x80000000, true
-	case kind == scenarios.UncertainQuality && strings.HasPrefix(name, "Uncertain_") && len(name) > 10:
-		return 0x40000000, true
+// MachineNames lists the machines' names (scenarios.FaultScope).
+func (e *Engine) MachineNames() []string {
+	out := make([]string, len(e.machines))
+	for i, m := range e.machines {
+		out[i] = m.Name
 	}
-	return 0, false
+	return out
 }
 
-// validModbusExceptions are the exception codes a fault may answer with.
-var validModbusExceptions = []int{1, 2, 3, 4, 5, 6, 8, 10, 11}
-
-// resolveFault validates f as the loader would and returns its runtime
-// form. Every problem is reported at once, each naming its field.
+// resolveFault checks f with scenarios.CheckFault, the check the
+// validator makes, and returns its runtime form. Every problem is reported
+// at once, each naming its field.
 func (e *Engine) resolveFault(f scenarios.Fault) (*activeFault, error) {
-	a := &activeFault{f: f, tag: -1, machine: -1}
-	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
-	}
-	switch {
-	case f.Kind == "":
-		bad("kind", "missing")
-	case !tagFault(f.Kind) && !machineFault(f.Kind) && f.Kind != scenarios.ClockSkew:
-		bad("kind", "unknown kind %q", f.Kind)
-	}
-	if f.Target == "" {
-		bad("target", "missing")
-	} else if strings.Contains(f.Target, "/") {
-		i, ok := e.lookup[f.Target]
-		switch {
-		case !ok:
-			bad("target", "unknown tag %q", f.Target)
-		case machineFault(f.Kind):
-			bad("target", "%s is a machine fault: target a machine, not %q", f.Kind, f.Target)
-		default:
-			a.tag = i
-			a.machine = e.machineIdx[e.tags[i].Machine]
-		}
-	} else {
-		m, ok := e.machineIdx[f.Target]
-		switch {
-		case !ok:
-			bad("target", "unknown machine %q", f.Target)
-		case tagFault(f.Kind):
-			bad("target", "%s is a tag fault: target \"machine/tag\", not %q", f.Kind, f.Target)
-		default:
-			a.machine = m
-		}
-	}
-	if f.Duration < 0 {
-		bad("duration", "must not be negative")
-	}
-	if f.Start != nil && *f.Start < 0 {
-		bad("start", "must not be negative")
-	}
-	switch f.Protocol {
-	case "", ProtoOPCUA, ProtoModbus:
-		if f.Protocol != "" && !machineFault(f.Kind) {
-			bad("protocol", "only machine faults take a protocol")
-		}
-	default:
-		bad("protocol", "%q: want opcua or modbus", f.Protocol)
-	}
-	finite := func(field string, v float64) {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			bad(field, "must be a finite number")
-		}
-	}
-	finite("rate", f.Rate)
-	finite("magnitude", f.Magnitude)
-	if f.Value != nil {
-		finite("value", *f.Value)
-	}
-	numeric := a.tag < 0 || (e.tags[a.tag].Type != scenarios.String && e.tags[a.tag].Type != scenarios.Bool)
-	switch f.Kind {
-	case scenarios.Drift:
-		if f.Rate == 0 {
-			bad("rate", "drift needs a non-zero rate")
-		}
-	case scenarios.NoiseBurst:
-		if !(f.Magnitude > 0) {
-			bad("magnitude", "noise needs a magnitude > 0")
-		}
-	case scenarios.Spike:
-		if f.Magnitude == 0 {
-			bad("magnitude", "spike needs a non-zero magnitude")
-		}
-		if f.Every < 0 {
-			bad("every", "must not be negative")
-		}
-	case scenarios.OutOfRange:
-		if f.Value == nil {
-			bad("value", "out_of_range needs a value")
-		}
-	case scenarios.BadQuality, scenarios.UncertainQuality:
-		a.status = StatusBadSensorFailure
-		if f.Kind == scenarios.UncertainQuality {
-			a.status = StatusUncertainSensorNotAccurate
-		}
-		if f.Status != "" {
-			st, err := ParseStatus(f.Status)
-			if err != nil {
-				// The loader accepts any Bad_/Uncertain_ name; one the
-				// twin has no code for gets the bare severity code.
-				if generic, ok := genericStatus(f.Status, f.Kind); ok {
-					e.log.Warn("unknown status name; using the bare severity code", "status", f.Status, "code", fmt.Sprintf("0x%08X", generic))
-					st, err = generic, nil
-				}
-			}
-			if err != nil {
-				bad("status", "%v", err)
-			} else {
-				sev := st >> 30
-				if (f.Kind == scenarios.BadQuality && sev != 2) || (f.Kind == scenarios.UncertainQuality && sev != 1) {
-					bad("status", "%s is not a %s status", StatusName(st), strings.TrimSuffix(string(f.Kind), "_quality"))
-				}
-				a.status = st
-			}
-		}
-	case scenarios.Latency:
-		if f.Latency <= 0 {
-			bad("latency", "latency needs a duration > 0")
-		}
-	case scenarios.ModbusException:
-		if !slices.Contains(validModbusExceptions, f.Exception) {
-			bad("exception", "%d is not a Modbus exception code (1, 2, 3, 4, 5, 6, 8, 10, 11)", f.Exception)
-		}
-		if f.Protocol == ProtoOPCUA {
-			bad("protocol", "modbus_exception applies to modbus only")
-		}
-	case scenarios.ClockSkew:
-		if f.Skew == 0 {
-			bad("skew", "clock_skew needs a non-zero skew")
-		}
-	}
-	for field, set := range map[string]bool{
-		"rate": f.Rate != 0, "magnitude": f.Magnitude != 0, "every": f.Every != 0, "value": f.Value != nil,
-		"status": f.Status != "", "latency": f.Latency != 0, "exception": f.Exception != 0, "skew": f.Skew != 0,
-	} {
-		if set && !slices.Contains(faultFields[f.Kind], field) && (tagFault(f.Kind) || machineFault(f.Kind) || f.Kind == scenarios.ClockSkew) {
-			bad(field, "does not apply to a %s fault", f.Kind)
-		}
-	}
-	if f.Kind == scenarios.OutOfRange && a.tag >= 0 && f.Value != nil {
-		if r := e.tags[a.tag].Range; r != nil && *f.Value >= r.Low && *f.Value <= r.High {
-			bad("value", "%v lies inside the range [%v, %v] of %s", *f.Value, r.Low, r.High, f.Target)
-		}
-	}
-	if machineFault(f.Kind) && a.machine >= 0 && a.tag < 0 {
-		m := &e.machines[a.machine]
-		switch {
-		case f.Kind == scenarios.ModbusException && m.Modbus == nil:
-			bad("target", "machine %q is not exposed over Modbus", m.Name)
-		case f.Protocol == ProtoOPCUA && m.OPCUA == nil:
-			bad("protocol", "machine %q is not exposed over OPC UA", m.Name)
-		case f.Protocol == ProtoModbus && m.Modbus == nil:
-			bad("protocol", "machine %q is not exposed over Modbus", m.Name)
-		case f.Protocol == "" && m.OPCUA == nil && m.Modbus == nil:
-			bad("target", "machine %q is exposed over no protocol", m.Name)
-		}
-	}
-	switch f.Kind {
-	case scenarios.Drift, scenarios.NoiseBurst, scenarios.Spike, scenarios.OutOfRange:
-		if !numeric {
-			bad("kind", "%s needs a numeric tag; %s is %s", f.Kind, f.Target, e.tags[a.tag].Type)
-		}
-	}
-	if len(errs) > 0 {
+	if fs := scenarios.CheckFault(&f, e, nil); len(fs) > 0 {
 		name := f.Name
 		if name == "" {
 			name = string(f.Kind)
 		}
-		return nil, fmt.Errorf("fault %q: %w: %w", name, ErrInvalidFault, errors.Join(errs...))
+		return nil, fmt.Errorf("fault %q: %w: %w", name, ErrInvalidFault, scenarios.FindingsError(fs))
+	}
+	a := &activeFault{f: f, tag: -1, machine: -1}
+	mname, _, isTag := strings.Cut(f.Target, "/")
+	a.machine = e.machineIdx[mname]
+	if isTag {
+		a.tag = e.lookup[f.Target]
+	}
+	if f.Kind == scenarios.BadQuality || f.Kind == scenarios.UncertainQuality {
+		st, generic, _ := scenarios.FaultStatus(&f)
+		if generic {
+			e.log.Warn("unknown status name; using the bare severity code", "status", f.Status, "code", fmt.Sprintf("0x%08X", st))
+		}
+		a.status = st
 	}
 	a.seed = hash64("fault:" + f.Name + ":" + f.Target)
 	return a, nil
@@ -427,7 +263,7 @@ func (e *Engine) protocols(a *activeFault) []string {
 	if a.f.Protocol != "" {
 		return []string{a.f.Protocol}
 	}
-	return []string{ProtoOPCUA, ProtoModbus}
+	return scenarios.Protocols
 }
 
 // index rebuilds the per-tag and per-machine fault lists.
@@ -447,7 +283,7 @@ func (e *Engine) index() {
 func (e *Engine) updateLinks(m int) {
 	e.linkMu.Lock()
 	defer e.linkMu.Unlock()
-	for _, p := range []string{ProtoOPCUA, ProtoModbus} {
+	for _, p := range scenarios.Protocols {
 		k := linkKey{m, p}
 		l := Link{Epoch: e.epochs[k]}
 		for _, a := range e.byMach[m] {
@@ -460,7 +296,7 @@ func (e *Engine) updateLinks(m int) {
 			case scenarios.Latency:
 				l.Latency += a.f.Latency.D()
 			case scenarios.ModbusException:
-				if p == ProtoModbus {
+				if p == scenarios.ProtocolModbus {
 					l.Exception = byte(a.f.Exception)
 				}
 			}
@@ -574,9 +410,9 @@ func (e *Engine) setFromTimeline(s *scenarios.SetValue) error {
 		return fmt.Errorf("set %s: %w", s.Tag, ErrUnknownTag)
 	}
 	info := &e.tags[i]
-	num, str, ok := lenient(info.Type, s.Value)
-	if !ok {
-		return fmt.Errorf("set %s: %w: %v is not a %s", s.Tag, ErrType, s.Value, info.Type)
+	num, str, err := coerce(info.Type, nil, s.Value)
+	if err != nil {
+		return fmt.Errorf("set %s: %w", s.Tag, err)
 	}
 	e.applyWrite(i, num, str)
 	e.logEvent(Event{Kind: EventSet, Origin: "timeline", Target: s.Tag, Value: box(info.Type, num, str)})
@@ -589,14 +425,15 @@ func (e *Engine) forceState(s *scenarios.SetState) error {
 		return fmt.Errorf("state %s: %w", s.Tag, ErrUnknownTag)
 	}
 	rt := &e.rt[i]
-	if rt.sm == nil {
+	sm, isSM := rt.m.(*stateMachineModel)
+	if !isSM {
 		return fmt.Errorf("state %s: not a state machine", s.Tag)
 	}
-	j, ok := rt.sm.byName[s.State]
+	j, ok := sm.byName[s.State]
 	if !ok {
 		return fmt.Errorf("state %s: %w %q", s.Tag, ErrUnknownState, s.State)
 	}
-	e.enter(rt, j)
+	sm.enter(e, j)
 	rt.ovr = false
 	e.logEvent(Event{Kind: EventState, Origin: "timeline", Target: s.Tag, Value: s.State})
 	return nil
@@ -621,7 +458,9 @@ func (e *Engine) faultNoise(a *activeFault) float64 {
 }
 
 // publishTag applies tag i's faults to its model value and stages the
-// result when it differs from what was published.
+// result when it differs from what was published. Faults that compute
+// (drift, noise, spike, out_of_range) do so in float64 and convert the
+// result to the tag's type; stuck keeps the value exactly.
 func (e *Engine) publishTag(i int, now time.Time) {
 	rt := &e.rt[i]
 	num, str := rt.num, rt.str
@@ -638,25 +477,22 @@ func (e *Engine) publishTag(i int, now time.Time) {
 				}
 				num, str = a.stuckNum, a.stuckStr
 			case scenarios.Drift:
-				num += a.f.Rate * (e.elapsed - a.since).Seconds()
+				num = fromFloat(rt.typ, num.float(rt.typ)+a.f.Rate*(e.elapsed-a.since).Seconds())
 			case scenarios.NoiseBurst:
-				num += e.faultNoise(a) * a.f.Magnitude
+				num = fromFloat(rt.typ, num.float(rt.typ)+e.faultNoise(a)*a.f.Magnitude)
 			case scenarios.Spike:
 				d := e.elapsed - a.since
 				every := a.f.Every.D()
 				if d == 0 || (every > 0 && d >= every && d/every != (d-e.tick)/every) {
-					num += a.f.Magnitude
+					num = fromFloat(rt.typ, num.float(rt.typ)+a.f.Magnitude)
 				}
 			case scenarios.BadQuality, scenarios.UncertainQuality:
 				status = a.status
 			case scenarios.OutOfRange:
-				num = *a.f.Value
+				num = fromFloat(rt.typ, *a.f.Value)
 			case scenarios.ClockSkew:
 				skew += a.f.Skew.D()
 			}
-		}
-		if rt.typ != scenarios.String {
-			num = quantize(rt.typ, num)
 		}
 	}
 	if len(e.byMach) == 0 {
@@ -665,7 +501,7 @@ func (e *Engine) publishTag(i int, now time.Time) {
 		for _, a := range fs {
 			switch a.f.Kind {
 			case scenarios.CommLoss:
-				if a.f.Protocol == "" || a.f.Protocol == ProtoOPCUA {
+				if a.f.Protocol == "" || a.f.Protocol == scenarios.ProtocolOPCUA {
 					status = StatusBadNoCommunication
 				}
 			case scenarios.ClockSkew:
@@ -673,8 +509,7 @@ func (e *Engine) publishTag(i int, now time.Time) {
 			}
 		}
 	}
-	same := rt.pSet && rt.pStatus == status && rt.pSkew == skew && rt.pStr == str &&
-		(rt.pNum == num || (math.IsNaN(num) && math.IsNaN(rt.pNum)))
+	same := rt.pSet && rt.pStatus == status && rt.pSkew == skew && rt.pStr == str && rt.pNum == num
 	if same && (e.refresh <= 0 || now.Sub(rt.pTime) < e.refresh) {
 		return
 	}

@@ -1,0 +1,27 @@
+package twin
+
+import (
+	"fmt"
+
+	"github.com/otwin/otwin/scenarios"
+)
+
+func init() { registerModel(buildConstant) }
+
+// constantModel holds its value; a write replaces it for good.
+type constantModel struct {
+	v tval
+	s string
+}
+
+func buildConstant(b *builder, k *scenarios.Constant) (model, error) {
+	v, s, ok := lenient(b.typ, k.Value)
+	if !ok {
+		return nil, fmt.Errorf("%v is not a %s", k.Value, b.typ)
+	}
+	return &constantModel{v, s}, nil
+}
+
+func (m *constantModel) eval(*Engine, int, float64) out { return exactly(m.v, m.s) }
+
+func (m *constantModel) write(v tval, s string) { m.v, m.s = v, s }
