@@ -483,7 +483,7 @@ func scalar(n ast.Node) (any, bool) {
 		}
 		return nil, false
 	case *ast.FloatNode:
-		if num, ok := parseNumber(n.GetToken().Value); ok && num.isInt {
+		if num, ok := parseNumber(n.GetToken().Value); ok && num.inGo() {
 			return num.goValue(), true
 		}
 		return n.Value, true
@@ -493,10 +493,10 @@ func scalar(n ast.Node) (any, bool) {
 		return math.NaN(), true
 	case *ast.StringNode:
 		if num, ok := plainNumber(n); ok {
-			if num.isInt {
+			if num.inGo() {
 				return num.goValue(), true
 			}
-			return num.f, true
+			return num.float(), true
 		}
 		return n.Value, true
 	case *ast.LiteralNode:

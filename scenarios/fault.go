@@ -342,6 +342,9 @@ func (c *faultCheck) target(spec *faultSpec, scope FaultScope) bool {
 func (c *faultCheck) protocol(spec *faultSpec) {
 	f, m := c.f, c.machine
 	p := f.Protocol
+	if spec.protocols == nil {
+		p = "" // a kind without protocols: reported as not applying
+	}
 	switch {
 	case p != "" && !slices.Contains(Protocols, p):
 		c.add("protocol", hintOr(didYouMean(p, Protocols), "want "+strings.Join(Protocols, " or ")), "unknown protocol %q", p)

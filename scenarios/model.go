@@ -237,7 +237,7 @@ func (c *ModelCheck) Integer(field, what string, f float64, top bool) {
 	}
 	if text, ok := c.lit(field); ok {
 		if n, _ := parseNumber(text); n.isInt {
-			c.Want(field, "integer settings are exact up to 2^53", "%s %s cannot be held exactly (it would be %v)", what, text, f)
+			c.Want(field, "counter start and rollover are exact up to 2^53", "%s %s cannot be held exactly (it would be %s)", what, text, fmt.Sprintf("%.0f", f))
 			return
 		}
 		c.Want(field, "", "%s %s is not an integer (the tag is %s)", what, text, c.Type)

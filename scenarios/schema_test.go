@@ -11,9 +11,10 @@ import (
 	"testing"
 
 	"github.com/goccy/go-yaml"
-	"github.com/otwin/otwin/role"
 	"github.com/invopop/jsonschema"
 	jsv "github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/otwin/otwin/role"
 )
 
 var update = flag.Bool("update", false, "rewrite schema.json from the Go types")

@@ -93,6 +93,9 @@ func Exact(t DataType, v any) (any, error) {
 		return f, nil
 	}
 	if !n.isInt {
+		if math.IsNaN(n.f) || math.IsInf(n.f, 0) && !n.overflow {
+			return nil, rangeErr("%v is not a finite number", v)
+		}
 		if n.overflow {
 			return nil, rangeErr("%v is out of the %s range", v, t)
 		}
@@ -200,8 +203,11 @@ func (n number) float() float64 {
 	return f
 }
 
-// goValue returns the integer n (within 64 bits) as an int64, or a uint64
-// above int64's maximum.
+// inGo reports whether the integer n is an int64 or a uint64.
+func (n number) inGo() bool { return n.isInt && (!n.neg || n.mag <= 1<<63) }
+
+// goValue returns the integer n (inGo) as an int64, or a uint64 above
+// int64's maximum.
 func (n number) goValue() any {
 	switch {
 	case n.neg:

@@ -1,6 +1,7 @@
 package control
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,7 +49,9 @@ type Engine interface {
 
 // WriteRequest is the body of POST /v1/tags/{id}.
 type WriteRequest struct {
-	// Value to write: a number, bool or string of the tag's type.
+	// Value to write: a number, bool or string of the tag's type. The
+	// handler reads a number as a json.Number, by its text: integers are
+	// exact over the whole int64 and uint64 range.
 	Value any `json:"value"`
 }
 
@@ -80,6 +83,9 @@ type EventsResponse struct {
 }
 
 // TagValue is one tag of GET /v1/tags.
+//
+// A Client decodes Value exactly: a number is a float64 when float64
+// holds it exactly, else an int64 or uint64 (integers beyond 2^53).
 type TagValue struct {
 	ID       string             `json:"id"`
 	Machine  string             `json:"machine"`
@@ -93,6 +99,40 @@ type TagValue struct {
 	Status     uint32    `json:"status"`
 	StatusName string    `json:"status_name"`
 	Source     time.Time `json:"source"`
+}
+
+// UnmarshalJSON decodes a TagValue with its Value exact (see TagValue).
+func (t *TagValue) UnmarshalJSON(b []byte) error {
+	type plain TagValue
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode((*plain)(t)); err != nil {
+		return err
+	}
+	if n, ok := t.Value.(json.Number); ok {
+		t.Value = exactNumber(n)
+	}
+	return nil
+}
+
+// exactNumber is n as a float64 when float64 holds it exactly, else as
+// the int64 or uint64 it is (an integer beyond 2^53), else the nearest
+// float64.
+func exactNumber(n json.Number) any {
+	f, ferr := n.Float64()
+	if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
+		if ferr != nil || float64(i) != f || f >= 1<<63 || int64(f) != i {
+			return i
+		}
+		return f
+	}
+	if u, err := strconv.ParseUint(string(n), 10, 64); err == nil {
+		if ferr != nil || f >= 1<<64 || uint64(f) != u {
+			return u
+		}
+		return f
+	}
+	return f
 }
 
 // ErrorResponse is the body of every error: {"error":"..."}.
@@ -157,6 +197,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	body := http.MaxBytesReader(w, r.Body, MaxBody)
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
+	dec.UseNumber() // a written value keeps every digit (see twin.Engine.Write)
 	err := dec.Decode(v)
 	if err == nil {
 		if dec.More() {

@@ -9,7 +9,10 @@
 // names the field), 404 for an unknown fault, tag or path, 405 for a wrong
 // method, 409 for a fault that is not active, 413 for a body too large.
 // Durations are strings such as "500ms" or "2m30s"; elapsed times are
-// simulated time since the scenario start.
+// simulated time since the scenario start. Numbers are exact both ways:
+// a value written is read by its JSON text (never through float64), so
+// an int64 or uint64 tag takes any integer of its type digit for digit,
+// and values are answered with every digit.
 //
 // # Endpoints
 //
@@ -75,7 +78,9 @@
 //
 // POST /v1/tags/{id} — write a value as an OPC UA or Modbus client would
 // (a setpoint change); 409 when the tag is not writable, 400 when the
-// value does not fit the tag's type or range. The answer is the tag.
+// value does not fit the tag's type or range (a fraction or an integer
+// beyond the type is refused, never rounded). The answer is the tag.
 //
 //	curl -s -X POST http://127.0.0.1:8089/v1/tags/filler1/speed_sp -d '{"value":450}'
+//	curl -s -X POST http://127.0.0.1:8089/v1/tags/filler1/serial -d '{"value":12345678901234567891}'
 package control
