@@ -84,8 +84,8 @@ type EventsResponse struct {
 
 // TagValue is one tag of GET /v1/tags.
 //
-// A Client decodes Value exactly: a number is a float64 when float64
-// holds it exactly, else an int64 or uint64 (integers beyond 2^53).
+// A Client decodes Value exactly: a number is a float64, except an
+// integer beyond ±2^53, which is an int64 or a uint64.
 type TagValue struct {
 	ID       string             `json:"id"`
 	Machine  string             `json:"machine"`
@@ -115,23 +115,17 @@ func (t *TagValue) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// exactNumber is n as a float64 when float64 holds it exactly, else as
-// the int64 or uint64 it is (an integer beyond 2^53), else the nearest
-// float64.
+// exactNumber is n as a float64, or, for an integer beyond ±2^53 (where
+// float64 stops holding every integer), as the int64 or uint64 it is.
 func exactNumber(n json.Number) any {
-	f, ferr := n.Float64()
-	if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
-		if ferr != nil || float64(i) != f || f >= 1<<63 || int64(f) != i {
-			return i
-		}
-		return f
+	const limit = 1 << 53
+	if i, err := strconv.ParseInt(string(n), 10, 64); err == nil && (i > limit || i < -limit) {
+		return i
 	}
-	if u, err := strconv.ParseUint(string(n), 10, 64); err == nil {
-		if ferr != nil || f >= 1<<64 || uint64(f) != u {
-			return u
-		}
-		return f
+	if u, err := strconv.ParseUint(string(n), 10, 64); err == nil && u > limit {
+		return u
 	}
+	f, _ := n.Float64()
 	return f
 }
 
@@ -200,8 +194,8 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec.UseNumber() // a written value keeps every digit (see twin.Engine.Write)
 	err := dec.Decode(v)
 	if err == nil {
-		if dec.More() {
-			writeError(w, http.StatusBadRequest, "body: one JSON object expected")
+		if _, after := dec.Token(); after != io.EOF {
+			writeError(w, http.StatusBadRequest, "body: one JSON object expected, and nothing after it")
 			return false
 		}
 		return true
