@@ -288,8 +288,8 @@ func CheckFault(f *Fault, scope FaultScope, given func(param string) bool) []Fin
 	if !c.target(spec, scope) || missing {
 		return c.findings
 	}
-	if c.tag != nil && spec.numeric && !effType(c.tag).Numeric() {
-		c.add("kind", "", "a %s fault needs a numeric tag; %s is %s", f.Kind, f.Target, effType(c.tag))
+	if c.tag != nil && spec.numeric && !c.tag.DataType().Numeric() {
+		c.add("kind", "", "a %s fault needs a numeric tag; %s is %s", f.Kind, f.Target, c.tag.DataType())
 	}
 	if spec.check != nil {
 		spec.check(c)

@@ -170,6 +170,21 @@ type Tag struct {
 	Modbus *Register `yaml:"modbus,omitempty" json:"modbus,omitempty"`
 }
 
+// DefaultType is the type of a tag that gives none.
+const DefaultType = Float64
+
+// DataType is the tag's type, DefaultType when it gives none.
+func (t *Tag) DataType() DataType {
+	if t.Type == "" {
+		return DefaultType
+	}
+	return t.Type
+}
+
+// DefaultNamespace is the OPC UA namespace URI of the machines of the
+// scenario named name that give none: "urn:otwin:<name>".
+func DefaultNamespace(name string) string { return "urn:otwin:" + name }
+
 // Range is an engineering range [low, high].
 type Range struct {
 	Low  float64 `yaml:"low" json:"low"`

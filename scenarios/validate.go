@@ -338,21 +338,13 @@ func (v *validator) machineList() {
 	}
 }
 
-// effType is a tag's type with the default applied.
-func effType(t *Tag) DataType {
-	if t.Type == "" {
-		return Float64
-	}
-	return t.Type
-}
-
 // checkTag checks one tag (resolved when machine >= 0, a template's
 // tag when machine is -1).
 func (v *validator) checkTag(t *Tag, o origin, machine int) {
 	if !validName(t.Name) {
 		v.name(o.base()+".name", "tag", t.Name)
 	}
-	typ := effType(t)
+	typ := t.DataType()
 	if !typ.Known() {
 		v.add(v.tagAt(o, "type"), didYouMean(string(t.Type), typeNames()), "unknown data type %q", t.Type)
 		return
@@ -559,7 +551,7 @@ func (v *validator) stateLiteral(p pos, name string, rt *rtag, lit string) {
 	if rt.tag.Model == nil || rt.tag.Model.StateMachine == nil {
 		return
 	}
-	if typ := effType(rt.tag); typ != String {
+	if typ := rt.tag.DataType(); typ != String {
 		v.add(p, "make the tag a string to compare with state names", "%s is a numeric state code (%s); comparing it with %q is always false", name, typ, lit)
 		return
 	}
@@ -679,7 +671,7 @@ func (v *validator) exposure() {
 			}
 			ns := m.OPCUA.Namespace
 			if ns == "" {
-				ns = "urn:otwin:" + v.s.Name
+				ns = DefaultNamespace(v.s.Name)
 			}
 			for k := range m.Tags {
 				t := &m.Tags[k]
@@ -740,7 +732,7 @@ func (v *validator) overlaps(i int) {
 			continue
 		}
 		mapped++
-		table, rt := regDefaults(t.Modbus, effType(t))
+		table, rt := regDefaults(t.Modbus, t.DataType())
 		w := max(1, rt.Registers())
 		byTable[table] = append(byTable[table], span{t.Modbus.Address, t.Modbus.Address + w - 1, t.Name, k})
 	}
@@ -940,7 +932,7 @@ func (v *validator) timeline() {
 				if text, ok := v.d.lits[path+".set.value"]; ok {
 					val = json.Number(text)
 				}
-				if _, err := Exact(effType(rt.tag), val); err != nil {
+				if _, err := Exact(rt.tag.DataType(), val); err != nil {
 					v.add(v.at(path, "set.value"), "", "value %v", err)
 				}
 			}
@@ -1040,7 +1032,7 @@ func (v *validator) resolve() {
 		if m.OPCUA != nil {
 			o := *m.OPCUA
 			if o.Namespace == "" {
-				o.Namespace = "urn:otwin:" + s.Name
+				o.Namespace = DefaultNamespace(s.Name)
 			}
 			m.OPCUA = &o
 		}
@@ -1053,19 +1045,12 @@ func (v *validator) resolve() {
 		}
 		for k := range m.Tags {
 			t := &m.Tags[k]
-			t.Type = effType(t)
+			t.Type = t.DataType()
 			if t.Modbus != nil {
 				r := *t.Modbus
 				r.Table, r.Type = regDefaults(&r, t.Type)
-				if r.Order == "" && r.Type != Bool {
-					switch r.Type.Registers() {
-					case 1:
-						r.Order = "AB"
-					case 2:
-						r.Order = "ABCD"
-					case 4:
-						r.Order = "ABCDEFGH"
-					}
+				if orders := datatype.Orders(r.Type.Registers()); r.Order == "" && r.Type != Bool && len(orders) > 0 {
+					r.Order = orders[0] // big-endian
 				} else {
 					r.Order = strings.ToUpper(r.Order)
 				}

@@ -284,10 +284,7 @@ func (e *Engine) buildStatic() {
 		for ti := range m.Tags {
 			t := &m.Tags[ti]
 			i := len(e.tags)
-			typ := t.Type
-			if typ == "" {
-				typ = scenarios.Float64
-			}
+			typ := t.DataType()
 			info := TagInfo{
 				Index:       i,
 				Machine:     m.Name,
