@@ -44,10 +44,18 @@
 //
 // # Values
 //
-// Numeric models compute in float64; the result is converted to the
-// tag's type (integers rounded and clamped to the type, float32 rounded,
-// bool true when non-zero, numbers formatted for string tags). Integer
-// counters count whole units (fractions are kept internally). Source
+// A tag's value is held exactly as its type holds it: int64 and uint64
+// over their whole range. Constants, steps, state codes, integer
+// expression results and writes are exact (a write of a value the type
+// cannot hold is refused, never rounded: scenarios.Exact is the rule, the
+// one the validator applies to the file); counters on integer tags count
+// in integers (fractions of a count carry over), exactly up to the type's
+// maximum. Models that compute (sine, ramp, noise, integrate, lag, …) and
+// faults that compute (drift, noise, spike) work in float64; their result
+// is converted to the tag's type (integers rounded and clamped to the
+// type, float32 rounded, bool true when non-zero, numbers formatted for
+// string tags). Expressions see integer tags as int (a uint64 above int's
+// maximum as int's maximum). Source
 // timestamps are the wall time (Options.Now) of the tick at which the
 // value or its status last changed (OPC UA Part 4, 7.7.3), shifted by
 // clock_skew faults; they follow the wall clock, not simulated time, so a

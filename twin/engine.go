@@ -522,10 +522,13 @@ func (e *Engine) Value(i int) Value {
 	return v
 }
 
-// Write writes v to tag i as a client would (a setpoint change). Numeric
-// Go types (and json.Number) are converted to the tag's type: integer
-// tags take only integral values within the type, and a tag's range is
-// enforced. The written value is visible to Value at once and to
+// Write writes v to tag i as a client would (a setpoint change). v must
+// be exactly a value of the tag's type (scenarios.Exact): any Go number or
+// a json.Number (read by its text) for numeric tags — integer tags take
+// only integral values within the type, int64 and uint64 exactly over
+// their whole range —, a bool for bool tags, a string for string tags;
+// and within the tag's range when it has one (compared exactly). The
+// written value is visible to Value at once and to
 // expressions from the next tick. What a write does depends on the model:
 //   - constant (or no model): the value replaces the constant for good;
 //   - counter, integrate, lag, random_walk: the value becomes the model's
