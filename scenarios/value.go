@@ -115,6 +115,16 @@ func notA(v any, t DataType) error {
 	return typeErr("%v is not %s %s", v, article(string(t)), t)
 }
 
+// Float returns v, any Go integer or float or a json.Number, as the
+// nearest float64; ok is false for any other value.
+func Float(v any) (f float64, ok bool) {
+	n, ok := numberOf(v)
+	if !ok {
+		return 0, false
+	}
+	return n.float(), true
+}
+
 // number is a numeric value as read: an exact integer (neg, mag) when
 // isInt, else a float f; overflow marks an integer beyond 64 bits.
 type number struct {

@@ -1,6 +1,7 @@
 package twin
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -210,41 +211,13 @@ func envZero(t scenarios.DataType) any { return envValue(t, fromFloat(t, 0), "")
 
 // toNumber converts a Go or YAML/JSON value to float64 (bools are 0/1).
 func toNumber(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, true
-	case float32:
-		return float64(x), true
-	case int:
-		return float64(x), true
-	case int8:
-		return float64(x), true
-	case int16:
-		return float64(x), true
-	case int32:
-		return float64(x), true
-	case int64:
-		return float64(x), true
-	case uint:
-		return float64(x), true
-	case uint8:
-		return float64(x), true
-	case uint16:
-		return float64(x), true
-	case uint32:
-		return float64(x), true
-	case uint64:
-		return float64(x), true
-	case bool:
-		if x {
+	if b, ok := v.(bool); ok {
+		if b {
 			return 1, true
 		}
 		return 0, true
-	case json.Number:
-		f, err := x.Float64()
-		return f, err == nil
 	}
-	return 0, false
+	return scenarios.Float(v)
 }
 
 // lenient converts a scenario value (a constant, a step, an expression's
@@ -351,13 +324,13 @@ func (v tval) cmpFloat(t scenarios.DataType, f float64) int {
 		if tr >= two63 {
 			return -1
 		}
-		c = cmpInt(i, int64(tr))
+		c = cmp.Compare(i, int64(tr))
 	} else {
 		u := uint64(v)
 		if tr < 0 {
 			return 1
 		}
-		c = cmpUint(u, uint64(tr))
+		c = cmp.Compare(u, uint64(tr))
 	}
 	if c != 0 {
 		return c
@@ -376,23 +349,3 @@ const (
 	two63 = 9223372036854775808.0
 	two64 = 18446744073709551616.0
 )
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
