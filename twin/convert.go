@@ -221,8 +221,9 @@ func toNumber(v any) (float64, bool) {
 }
 
 // lenient converts a scenario value (a constant, a step, an expression's
-// result) to a tag of type t: exactly when it is a value of t, else
-// numbers rounded and clamped, strings formatted, numeric strings parsed.
+// result) to a tag of type t: exactly when it is a value of t (integers
+// are never taken through float64), else numbers rounded and clamped,
+// strings formatted, numeric strings parsed.
 // ok is false when v cannot become a t at all.
 func lenient(t scenarios.DataType, v any) (num tval, str string, ok bool) {
 	if t == scenarios.String {
@@ -236,14 +237,19 @@ func lenient(t scenarios.DataType, v any) (num tval, str string, ok bool) {
 		}
 		return 0, fmt.Sprint(v), true
 	}
-	if v == nil {
-		return fromFloat(t, 0), "", true
-	}
-	if x, err := scenarios.Exact(t, v); err == nil {
-		n, _ := unbox(t, x)
-		return n, "", true
-	}
 	switch x := v.(type) {
+	case nil:
+		return fromFloat(t, 0), "", true
+	case float64:
+		return fromFloat(t, x), "", true
+	case int:
+		return fromInt(t, int64(x)), "", true
+	case int64:
+		return fromInt(t, x), "", true
+	case uint64:
+		return fromUint(t, x), "", true
+	case json.Number:
+		return lenient(t, string(x))
 	case string:
 		if n, err := scenarios.Exact(t, json.Number(x)); err == nil {
 			u, _ := unbox(t, n)
@@ -259,12 +265,6 @@ func lenient(t scenarios.DataType, v any) (num tval, str string, ok bool) {
 			return 0, "", true
 		}
 		return 0, "", false
-	case int:
-		return fromInt(t, int64(x)), "", true
-	case int64:
-		return fromInt(t, x), "", true
-	case uint64:
-		return fromUint(t, x), "", true
 	}
 	f, ok := toNumber(v)
 	if !ok {
