@@ -188,17 +188,6 @@ var ModbusExceptions = func() []int {
 	return out
 }()
 
-// ModbusExceptionName returns the name of a Modbus exception code, "" for
-// one that is not in ModbusExceptions.
-func ModbusExceptionName(code int) string {
-	for _, e := range modbusExceptions {
-		if e.code == code {
-			return e.name
-		}
-	}
-	return ""
-}
-
 func modbusExceptionHint() string {
 	parts := make([]string, len(modbusExceptions))
 	for i, e := range modbusExceptions {

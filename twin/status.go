@@ -21,13 +21,6 @@ const (
 	StatusBadNodeIDUnknown                        = scenarios.StatusBadNodeIDUnknown
 )
 
-// ParseStatus parses an OPC UA status code by name or number (see
-// scenarios.ParseStatus). Safe for concurrent use.
-func ParseStatus(s string) (uint32, error) { return scenarios.ParseStatus(s) }
-
 // StatusName returns the name of code with the info bits masked, or its
 // hexadecimal form (see scenarios.StatusName). Safe for concurrent use.
 func StatusName(code uint32) string { return scenarios.StatusName(code) }
-
-// StatusNames lists the status names ParseStatus accepts, sorted.
-func StatusNames() []string { return scenarios.StatusNames() }
