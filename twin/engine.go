@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"sort"
 	"sync"
 	"time"
@@ -70,6 +71,7 @@ type Engine struct {
 	elapsed  time.Duration
 	speed    float64
 	paused   bool
+	slabs    map[reflect.Type]any // chunks of models by type (newModel), while building
 	sched    []schedEntry
 	schedPos int
 	defined  []scenarios.Fault
@@ -213,6 +215,7 @@ func New(sc *scenarios.Scenario, opts Options) (*Engine, error) {
 		epochs:     map[linkKey]uint64{},
 		links:      map[linkKey]Link{},
 		watchers:   map[*Watcher]struct{}{},
+		slabs:      map[reflect.Type]any{},
 	}
 	if e.tick <= 0 {
 		e.tick = 100 * time.Millisecond
@@ -244,6 +247,7 @@ func New(sc *scenarios.Scenario, opts Options) (*Engine, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("twin: scenario %s: %w", sc.Name, errors.Join(errs...))
 	}
+	e.slabs = nil // the models keep their chunks
 	order, err := e.topo(deps)
 	if err != nil {
 		return nil, fmt.Errorf("twin: scenario %s: %w", sc.Name, err)

@@ -74,6 +74,21 @@ func (b *builder) rng() *rand.Rand {
 	return b.rt.rng
 }
 
+// newModel returns a new zero T for the tag's model. Models of one type
+// come from contiguous chunks, in tag order, so that a tick's pass over
+// the tags reads each kind's state in order (a separate allocation per tag
+// costs a cache miss per tag and tick on a large scenario).
+func newModel[T any](b *builder) *T {
+	key := reflect.TypeFor[T]()
+	s, _ := b.e.slabs[key].([]T)
+	if len(s) == cap(s) {
+		s = make([]T, 0, 1024)
+	}
+	s = s[:len(s)+1]
+	b.e.slabs[key] = s
+	return &s[len(s)-1]
+}
+
 // prog returns the compiled expression of the kind's setting field, nil
 // when it has none.
 func (b *builder) prog(field string) *vm.Program { return b.progs[field] }
@@ -93,10 +108,12 @@ func registerModel[P scenarios.ModelKind](build func(*builder, P) (model, error)
 // tagRT is the simulation state of one tag. It is owned by the engine
 // and guarded by Engine.mu.
 type tagRT struct {
-	typ   scenarios.DataType
-	m     model
-	noise *scenarios.Noise // added to another kind
-	rng   *rand.Rand       // random models only
+	typ scenarios.DataType
+	m   model
+	// discrete: m implements discrete (asked once, not every tick).
+	discrete bool
+	noise    *scenarios.Noise // added to another kind
+	rng      *rand.Rand       // random models only
 	// prog is the expression read from the previous tick (integrate.rate,
 	// lag.input), input its value at the start of this tick.
 	prog  *vm.Program
@@ -183,6 +200,7 @@ func (e *Engine) buildTag(i, mi int, t *scenarios.Tag) ([]int, error) {
 		return nil, fmt.Errorf("model.%s: %w", name, err)
 	}
 	rt.m = mod
+	_, rt.discrete = mod.(discrete)
 	return deps, nil
 }
 
@@ -293,7 +311,7 @@ func (e *Engine) evalTag(i int, dt float64) {
 	}
 	// A write on a discrete model holds until the model's own output
 	// (before noise) changes.
-	if _, isDiscrete := rt.m.(discrete); rt.ovr && isDiscrete && (num != rt.rawNum || str != rt.rawStr) {
+	if rt.ovr && rt.discrete && (num != rt.rawNum || str != rt.rawStr) {
 		rt.ovr = false // the model moved on
 	}
 	rt.rawNum, rt.rawStr = num, str

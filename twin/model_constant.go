@@ -19,7 +19,9 @@ func buildConstant(b *builder, k *scenarios.Constant) (model, error) {
 	if !ok {
 		return nil, fmt.Errorf("%v is not a %s", k.Value, b.typ)
 	}
-	return &constantModel{v, s}, nil
+	m := newModel[constantModel](b)
+	*m = constantModel{v, s}
+	return m, nil
 }
 
 func (m *constantModel) eval(*Engine, int, float64) out { return exactly(m.v, m.s) }

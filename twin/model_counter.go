@@ -33,7 +33,8 @@ type counterModel struct {
 }
 
 func buildCounter(b *builder, k *scenarios.Counter) (model, error) {
-	m := &counterModel{k: k, when: b.prog("when"), typ: b.typ, acc: k.Start, roll: k.Rollover}
+	m := newModel[counterModel](b)
+	*m = counterModel{k: k, when: b.prog("when"), typ: b.typ, acc: k.Start, roll: k.Rollover}
 	if !b.typ.Integer() {
 		return m, nil
 	}

@@ -16,10 +16,12 @@ type exprModel struct {
 }
 
 func buildExpr(b *builder, _ *scenarios.Expr) (model, error) {
-	return exprModel{b.prog("expr"), b.typ}, nil
+	m := newModel[exprModel](b)
+	*m = exprModel{b.prog("expr"), b.typ}
+	return m, nil
 }
 
-func (m exprModel) eval(e *Engine, i int, _ float64) out {
+func (m *exprModel) eval(e *Engine, i int, _ float64) out {
 	if v, ok := e.eval(i, m.prog); ok {
 		if n, s, ok := lenient(m.typ, v); ok {
 			return exactly(n, s)
@@ -28,4 +30,4 @@ func (m exprModel) eval(e *Engine, i int, _ float64) out {
 	return out{keep: true}
 }
 
-func (exprModel) discrete() {}
+func (*exprModel) discrete() {}

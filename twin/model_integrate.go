@@ -13,7 +13,9 @@ type integrateModel struct {
 }
 
 func buildIntegrate(b *builder, k *scenarios.Integrate) (model, error) {
-	return &integrateModel{k: k, typ: b.typ, acc: k.Initial}, nil
+	m := newModel[integrateModel](b)
+	*m = integrateModel{k: k, typ: b.typ, acc: k.Initial}
+	return m, nil
 }
 
 func (m *integrateModel) eval(e *Engine, i int, dt float64) out {

@@ -18,7 +18,9 @@ type lagModel struct {
 }
 
 func buildLag(b *builder, k *scenarios.Lag) (model, error) {
-	return &lagModel{tau: k.Tau.D().Seconds(), typ: b.typ, y: k.Initial}, nil
+	m := newModel[lagModel](b)
+	*m = lagModel{tau: k.Tau.D().Seconds(), typ: b.typ, y: k.Initial}
+	return m, nil
 }
 
 func (m *lagModel) eval(e *Engine, i int, dt float64) out {

@@ -1,24 +1,35 @@
 package twin
 
-import "github.com/otwin/otwin/scenarios"
+import (
+	"time"
+
+	"github.com/otwin/otwin/scenarios"
+)
 
 func init() { registerModel(buildRamp) }
 
 // rampModel rises from min to max over the period, then jumps back
 // (sawtooth) or falls over the next period (triangle).
-type rampModel struct{ k *scenarios.Ramp }
+type rampModel struct {
+	min, max float64
+	period   time.Duration
+	triangle bool
+}
 
-func buildRamp(_ *builder, k *scenarios.Ramp) (model, error) { return rampModel{k}, nil }
+func buildRamp(b *builder, k *scenarios.Ramp) (model, error) {
+	m := newModel[rampModel](b)
+	*m = rampModel{k.Min, k.Max, k.Period.D(), k.Shape == "triangle"}
+	return m, nil
+}
 
-func (m rampModel) eval(e *Engine, _ int, _ float64) out {
-	r := m.k
-	p := r.Period.D()
-	if r.Shape == "triangle" {
+func (m *rampModel) eval(e *Engine, _ int, _ float64) out {
+	p := m.period
+	if m.triangle {
 		frac := float64(e.elapsed%(2*p)) / float64(p)
 		if frac > 1 {
 			frac = 2 - frac
 		}
-		return computed(r.Min + (r.Max-r.Min)*frac)
+		return computed(m.min + (m.max-m.min)*frac)
 	}
-	return computed(r.Min + (r.Max-r.Min)*float64(e.elapsed%p)/float64(p))
+	return computed(m.min + (m.max-m.min)*float64(e.elapsed%p)/float64(p))
 }

@@ -12,23 +12,23 @@ func init() { registerModel(buildRandomWalk) }
 // randomWalkModel moves by a uniform step each tick, clamped to [min, max]
 // when max > min; a write moves it.
 type randomWalkModel struct {
-	k   *scenarios.RandomWalk
-	rng *rand.Rand
-	typ scenarios.DataType
-	at  float64
+	step, min, max, at float64
+	rng                *rand.Rand
+	typ                scenarios.DataType
 }
 
 func buildRandomWalk(b *builder, k *scenarios.RandomWalk) (model, error) {
-	return &randomWalkModel{k: k, rng: b.rng(), typ: b.typ, at: k.Start}, nil
+	m := newModel[randomWalkModel](b)
+	*m = randomWalkModel{step: k.Step, min: k.Min, max: k.Max, at: k.Start, rng: b.rng(), typ: b.typ}
+	return m, nil
 }
 
 func (m *randomWalkModel) eval(_ *Engine, _ int, dt float64) out {
-	w := m.k
 	if dt > 0 {
-		m.at += (m.rng.Float64()*2 - 1) * w.Step
+		m.at += (m.rng.Float64()*2 - 1) * m.step
 	}
-	if w.Max > w.Min {
-		m.at = math.Min(math.Max(m.at, w.Min), w.Max)
+	if m.max > m.min {
+		m.at = math.Min(math.Max(m.at, m.min), m.max)
 	}
 	return computed(m.at)
 }

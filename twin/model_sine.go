@@ -9,12 +9,17 @@ import (
 func init() { registerModel(buildSine) }
 
 // sineModel is offset + amplitude*sin(2π t/period + phase).
-type sineModel struct{ k *scenarios.Sine }
+type sineModel struct {
+	offset, amplitude, period, phase float64 // period in seconds, phase in degrees
+}
 
-func buildSine(_ *builder, k *scenarios.Sine) (model, error) { return sineModel{k}, nil }
+func buildSine(b *builder, k *scenarios.Sine) (model, error) {
+	m := newModel[sineModel](b)
+	*m = sineModel{k.Offset, k.Amplitude, k.Period.D().Seconds(), k.Phase}
+	return m, nil
+}
 
-func (m sineModel) eval(e *Engine, _ int, _ float64) out {
-	s := m.k
+func (m *sineModel) eval(e *Engine, _ int, _ float64) out {
 	t := e.elapsed.Seconds()
-	return computed(s.Offset + s.Amplitude*math.Sin(2*math.Pi*t/s.Period.D().Seconds()+s.Phase*math.Pi/180))
+	return computed(m.offset + m.amplitude*math.Sin(2*math.Pi*t/m.period+m.phase*math.Pi/180))
 }

@@ -1,26 +1,34 @@
 package twin
 
-import "github.com/otwin/otwin/scenarios"
+import (
+	"time"
+
+	"github.com/otwin/otwin/scenarios"
+)
 
 func init() { registerModel(buildSquare) }
 
 // squareModel is high for duty of each period (starting high), low for
-// the rest.
-type squareModel struct{ k *scenarios.Square }
-
-func buildSquare(_ *builder, k *scenarios.Square) (model, error) { return squareModel{k}, nil }
-
-func (m squareModel) eval(e *Engine, _ int, _ float64) out {
-	s := m.k
-	duty := s.Duty
-	if duty <= 0 {
-		duty = 0.5
-	}
-	p := s.Period.D()
-	if float64(e.elapsed%p) < duty*float64(p) {
-		return computed(s.High)
-	}
-	return computed(s.Low)
+// the rest; duty 0 is 0.5.
+type squareModel struct {
+	low, high, duty float64
+	period          time.Duration
 }
 
-func (squareModel) discrete() {}
+func buildSquare(b *builder, k *scenarios.Square) (model, error) {
+	m := newModel[squareModel](b)
+	*m = squareModel{k.Low, k.High, k.Duty, k.Period.D()}
+	if m.duty <= 0 {
+		m.duty = 0.5
+	}
+	return m, nil
+}
+
+func (m *squareModel) eval(e *Engine, _ int, _ float64) out {
+	if float64(e.elapsed%m.period) < m.duty*float64(m.period) {
+		return computed(m.high)
+	}
+	return computed(m.low)
+}
+
+func (*squareModel) discrete() {}

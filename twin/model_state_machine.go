@@ -31,7 +31,8 @@ type smState struct {
 }
 
 func buildStateMachine(b *builder, k *scenarios.StateMachine) (model, error) {
-	sm := &stateMachineModel{byName: map[string]int{}, rng: b.rng()}
+	sm := newModel[stateMachineModel](b)
+	*sm = stateMachineModel{byName: map[string]int{}, rng: b.rng()}
 	for n, s := range k.States {
 		sm.states = append(sm.states, smState{name: s.Name, code: fromInt(b.typ, k.StateCode(n)), min: s.Dwell.Min.D(), max: s.Dwell.Max.D()})
 		sm.byName[s.Name] = n

@@ -25,7 +25,8 @@ type step struct {
 }
 
 func buildSteps(b *builder, k *scenarios.Steps) (model, error) {
-	m := &stepsModel{repeat: k.Repeat}
+	m := newModel[stepsModel](b)
+	m.repeat = k.Repeat
 	for n, s := range k.Steps {
 		v, str, ok := lenient(b.typ, s.Value)
 		if !ok {
