@@ -60,17 +60,20 @@ type linkKey struct {
 	protocol string
 }
 
-// FaultMachine resolves a fault target's machine (scenarios.FaultScope).
-func (e *Engine) FaultMachine(name string) (*scenarios.Machine, bool) {
-	m, ok := e.machineIdx[name]
+// faultScope resolves fault targets for scenarios.CheckFault over the
+// engine's indexes.
+type faultScope struct{ e *Engine }
+
+func (s faultScope) FaultMachine(name string) (*scenarios.Machine, bool) {
+	m, ok := s.e.machineIdx[name]
 	if !ok {
 		return nil, false
 	}
-	return &e.sc.Machines[m], true
+	return &s.e.sc.Machines[m], true
 }
 
-// FaultTag resolves a fault target's tag (scenarios.FaultScope).
-func (e *Engine) FaultTag(machine, tag string) (*scenarios.Tag, bool) {
+func (s faultScope) FaultTag(machine, tag string) (*scenarios.Tag, bool) {
+	e := s.e
 	i, ok := e.lookup[machine+"/"+tag]
 	if !ok || e.tags[i].Machine != machine {
 		return nil, false
@@ -79,10 +82,9 @@ func (e *Engine) FaultTag(machine, tag string) (*scenarios.Tag, bool) {
 	return &e.sc.Machines[mi].Tags[i-e.machines[mi].Tags[0]], true
 }
 
-// MachineNames lists the machines' names (scenarios.FaultScope).
-func (e *Engine) MachineNames() []string {
-	out := make([]string, len(e.machines))
-	for i, m := range e.machines {
+func (s faultScope) MachineNames() []string {
+	out := make([]string, len(s.e.machines))
+	for i, m := range s.e.machines {
 		out[i] = m.Name
 	}
 	return out
@@ -92,7 +94,7 @@ func (e *Engine) MachineNames() []string {
 // validator makes, and returns its runtime form. Every problem is reported
 // at once, each naming its field.
 func (e *Engine) resolveFault(f scenarios.Fault) (*activeFault, error) {
-	if fs := scenarios.CheckFault(&f, e, nil); len(fs) > 0 {
+	if fs := scenarios.CheckFault(&f, faultScope{e}, nil); len(fs) > 0 {
 		name := f.Name
 		if name == "" {
 			name = string(f.Kind)
