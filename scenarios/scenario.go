@@ -181,10 +181,6 @@ func (t *Tag) DataType() DataType {
 	return t.Type
 }
 
-// DefaultNamespace is the OPC UA namespace URI of the machines of the
-// scenario named name that give none: "urn:otwin:<name>".
-func DefaultNamespace(name string) string { return "urn:otwin:" + name }
-
 // Range is an engineering range [low, high].
 type Range struct {
 	Low  float64 `yaml:"low" json:"low"`

@@ -407,6 +407,80 @@ func (v *validator) tagKey(o origin, field string) pos {
 	return v.tagAt(o, field)
 }
 
+// exposure checks ports, unit ids, register overlaps and node ids.
+func (v *validator) exposure() {
+	type use struct {
+		proto, machine string
+		at             pos
+	}
+	ports := map[int]use{}
+	units := map[[2]int]string{}
+	nodeIDs := map[string]string{}
+	for i := range v.s.Machines {
+		m := &v.s.Machines[i]
+		path := fmt.Sprintf("machines[%d]", i)
+		if m.OPCUA != nil {
+			pp := path + ".opcua.port"
+			if m.OPCUA.Port < 0 || m.OPCUA.Port > 65535 {
+				v.add(v.at(pp, ""), "", "port %d is outside 0-65535 (0 picks a free port)", m.OPCUA.Port)
+			} else if m.OPCUA.Port != 0 {
+				if u, ok := ports[m.OPCUA.Port]; ok && u.proto != "opcua" {
+					v.add(v.at(pp, ""), "", "port %d is already used for Modbus by machine %q", m.OPCUA.Port, u.machine)
+				} else if !ok {
+					ports[m.OPCUA.Port] = use{"opcua", m.Name, v.at(pp, "")}
+				}
+			}
+			server := fmt.Sprint(m.OPCUA.Port)
+			if m.OPCUA.Port == 0 {
+				server = "0/" + m.Name
+			}
+			ns := m.OPCUA.Namespace
+			if ns == "" {
+				ns = "urn:otwin:" + v.s.Name
+			}
+			for k := range m.Tags {
+				t := &m.Tags[k]
+				if t.NodeID == "" {
+					continue
+				}
+				key := server + "|" + ns + "|" + t.NodeID
+				if other, dup := nodeIDs[key]; dup {
+					v.add(v.tagAt(v.origins[i][k], "node_id"), "", "node id %q is already used by %s in namespace %s", t.NodeID, other, ns)
+					continue
+				}
+				nodeIDs[key] = m.Name + "/" + t.Name
+			}
+		}
+		if m.Modbus != nil {
+			pp := path + ".modbus.port"
+			if m.Modbus.Port < 0 || m.Modbus.Port > 65535 {
+				v.add(v.at(pp, ""), "", "port %d is outside 0-65535 (0 picks a free port)", m.Modbus.Port)
+			} else if m.Modbus.Port != 0 {
+				if u, ok := ports[m.Modbus.Port]; ok && u.proto != "modbus" {
+					v.add(v.at(pp, ""), "", "port %d is already used for OPC UA by machine %q", m.Modbus.Port, u.machine)
+				} else if !ok {
+					ports[m.Modbus.Port] = use{"modbus", m.Name, v.at(pp, "")}
+				}
+			}
+			uid := m.Modbus.UnitID
+			if !v.has(path + ".modbus.unit_id") {
+				uid = DefaultUnitID
+			}
+			if uid < 0 || uid > 247 {
+				v.add(v.at(path, "modbus.unit_id"), "", "unit id %d is outside 0-247", uid)
+			} else if m.Modbus.Port != 0 {
+				k := [2]int{m.Modbus.Port, uid}
+				if other, dup := units[k]; dup {
+					v.add(v.at(path, "modbus.unit_id"), "give each machine on a port its own unit_id", "unit id %d on port %d is already used by machine %q", uid, m.Modbus.Port, other)
+				} else {
+					units[k] = m.Name
+				}
+			}
+			v.overlaps(i)
+		}
+	}
+}
+
 func (v *validator) faultList() {
 	for i := range v.s.Faults {
 		f := &v.s.Faults[i]
@@ -679,7 +753,7 @@ func (v *validator) resolve() {
 		if m.OPCUA != nil {
 			o := *m.OPCUA
 			if o.Namespace == "" {
-				o.Namespace = DefaultNamespace(s.Name)
+				o.Namespace = "urn:otwin:" + s.Name
 			}
 			m.OPCUA = &o
 		}
