@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -405,6 +406,64 @@ func (v *validator) tagKey(o origin, field string) pos {
 		}
 	}
 	return v.tagAt(o, field)
+}
+
+// cycles reports dependency cycles among expr and counter-when
+// expressions. Integrate and lag read their inputs to change a state
+// that carries over from the previous tick, so they break cycles.
+func (v *validator) cycles() {
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := map[string]int{}
+	ids := make([]string, 0, len(v.deps))
+	for id := range v.deps {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b string) int {
+		pa, pb := v.depAt[a], v.depAt[b]
+		return cmp.Or(cmp.Compare(pa.line, pb.line), cmp.Compare(pa.col, pb.col), cmp.Compare(a, b))
+	})
+	type frame struct {
+		id   string
+		next int
+	}
+	for _, start := range ids {
+		if color[start] != white {
+			continue
+		}
+		stack := []frame{{id: start}}
+		color[start] = grey
+		for len(stack) > 0 {
+			f := &stack[len(stack)-1]
+			deps := v.deps[f.id]
+			if f.next >= len(deps) {
+				color[f.id] = black
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			d := deps[f.next]
+			f.next++
+			switch color[d] {
+			case white:
+				color[d] = grey
+				stack = append(stack, frame{id: d})
+			case grey:
+				var cyc []string
+				for i := len(stack) - 1; i >= 0; i-- {
+					cyc = append(cyc, stack[i].id)
+					if stack[i].id == d {
+						break
+					}
+				}
+				slices.Reverse(cyc)
+				cyc = append(cyc, d)
+				v.add(v.depAt[d], "an integrate or lag model in the loop would break it", "expression cycle: %s", strings.Join(cyc, " -> "))
+			}
+		}
+	}
 }
 
 // exposure checks ports, unit ids, register overlaps and node ids.
