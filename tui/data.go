@@ -1,278 +1,336 @@
 package tui
 
 import (
-	"cmp"
-	"math"
-	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/otwin/otwin/connectors"
 	"github.com/otwin/otwin/normalize"
 )
 
-// tagMeta is the immutable part of a tag, shared with filter jobs. The
-// slice holding it is replaced, never modified, when tags are added.
-type tagMeta struct {
-	id, asset, tag string
-	rawAsset       string // Sample.Asset; asset is it cleaned
-	idLower        string
-	tagLower       string
+// data is what one session has read from its backend: the latest sample
+// of every tag with the asset tree built from them, the alerts worth
+// showing, and endpoint health with derived rates and clock skews. Every
+// page reads it; only the update loop changes it (apply for a feed update,
+// mergeAdded on a frame).
+type data struct {
+	b   Backend
+	now func() time.Time
+
+	tags  []normalize.Sample          // sorted by id
+	meta  []tagMeta                   // parallel to tags; replaced, never modified
+	dyn   dynStore                    // parallel to tags; shared copy-on-write with filter jobs
+	byID  map[string]int              // index into tags
+	added map[string]normalize.Sample // new tags, merged on the next frame
+
+	root  *node            // the asset tree
+	index map[string]*node // by asset path
+
+	alerts []normalize.Alert // sorted by sortAlerts
+
+	health []connectors.Health
+	rates  map[string]rate
+	skew   map[string]skew // per source, of its newest sample
 }
 
-// tagDyn is the changing part of a tag a filter job may sort by; copied
-// for each job that needs it.
-type tagDyn struct {
-	code  connectors.StatusCode
-	value float64
-	text  bool
-	recv  int64
+// skew is a source's clock skew (received - source time) as of at.
+type skew struct {
+	at time.Time
+	d  time.Duration
 }
 
-// dynStore holds the tagDyn of every tag in chunks that are copied on
-// write: a job takes a snapshot of the chunk list (O(chunks)), and an
-// update copies only a chunk a job may still be reading.
-type dynStore struct {
-	chunks [][]tagDyn
-	owned  []bool
+// rate derives samples/s from Health.Readings deltas.
+type rate struct {
+	readings uint64
+	at       time.Time
+	perSec   float64
 }
 
-const dynChunk = 1024
-
-func newDynStore(n int) dynStore {
-	var d dynStore
-	for i := 0; i < n; i += dynChunk {
-		d.chunks = append(d.chunks, make([]tagDyn, min(dynChunk, n-i)))
-		d.owned = append(d.owned, true)
+// newData reads b's snapshot.
+func newData(b Backend, now func() time.Time) *data {
+	d := &data{b: b, now: now, rates: map[string]rate{}, skew: map[string]skew{}}
+	tags := b.Snapshot()
+	d.tags = append([]normalize.Sample(nil), tags...)
+	sort.SliceStable(d.tags, func(i, j int) bool { return d.tags[i].ID < d.tags[j].ID })
+	d.reindex()
+	for i := range d.tags {
+		d.noteSkew(&d.tags[i])
+	}
+	d.alerts = d.visibleAlerts(d.alerts[:0], b.Alerts())
+	d.health = append(d.health, b.Health()...)
+	at := now()
+	for _, h := range d.health {
+		d.rates[h.Source] = rate{readings: h.Readings, at: at}
 	}
 	return d
 }
 
-func (d *dynStore) set(i int, v tagDyn) {
-	c := i / dynChunk
-	if !d.owned[c] {
-		d.chunks[c] = append([]tagDyn(nil), d.chunks[c]...)
-		d.owned[c] = true
+// reindex rebuilds the id index, the shared metadata and the tree after
+// the tag set changed.
+func (d *data) reindex() {
+	d.byID = make(map[string]int, len(d.tags))
+	meta := make([]tagMeta, len(d.tags))
+	d.dyn = newDynStore(len(d.tags))
+	old := 0
+	for i := range d.tags {
+		t := &d.tags[i]
+		d.byID[t.ID] = i
+		d.dyn.set(i, dynOf(t))
+		// both lists are sorted by id: reuse the lower-cased names
+		for old < len(d.meta) && d.meta[old].id < t.ID {
+			old++
+		}
+		if old < len(d.meta) && d.meta[old].id == t.ID && d.meta[old].rawAsset == t.Asset && d.meta[old].tag == t.Tag {
+			meta[i] = d.meta[old]
+		} else {
+			meta[i] = tagMeta{id: t.ID, asset: cleanPath(t.Asset), rawAsset: t.Asset, tag: t.Tag, idLower: strings.ToLower(t.ID), tagLower: strings.ToLower(t.Tag)}
+		}
 	}
-	d.chunks[c][i%dynChunk] = v
+	d.meta = meta
+	d.root, d.index = buildTree(meta)
 }
 
-// snapshot returns a read-only view; later sets do not change it.
-func (d *dynStore) snapshot() dynView {
-	for i := range d.owned {
-		d.owned[i] = false
-	}
-	return dynView(append([][]tagDyn(nil), d.chunks...))
+func dynOf(t *normalize.Sample) tagDyn {
+	return tagDyn{code: t.Status, value: t.Value, text: t.Kind == normalize.Text, recv: t.Received.UnixNano()}
 }
 
-// dynView is a snapshot of a dynStore.
-type dynView [][]tagDyn
-
-func (v dynView) at(i int32) *tagDyn { return &v[i/dynChunk][i%dynChunk] }
-
-// sort columns of the tag table.
-const (
-	sortName = iota
-	sortValue
-	sortQuality
-	sortAge
-	numSortCols
-)
-
-var sortNames = [numSortCols]string{"name", "value", "quality", "age"}
-
-// rowsJob is a filter-and-sort of the tag table, run off the update loop
-// for large tables; its result is discarded if gen is stale.
-type rowsJob struct {
-	gen     uint64
-	meta    []tagMeta
-	dyn     dynView // nil when neither filter nor sort needs it
-	prefix  string  // node path; "" is every tag
-	filter  string  // lower case
-	nonGood bool
-	col     int
-	rev     bool
+// tag returns the tag with id, or nil.
+func (d *data) tag(id string) *normalize.Sample {
+	if i, ok := d.byID[id]; ok {
+		return &d.tags[i]
+	}
+	return nil
 }
 
-// rowsMsg carries a rowsJob's result.
-type rowsMsg struct {
-	gen  uint64
-	rows []int32
-}
-
-func (j *rowsJob) needsDyn() bool {
-	return j.filter != "" || j.nonGood || j.col != sortName
-}
-
-// cleanPath drops empty segments of an asset path ("/a//b/" is "a/b").
-func cleanPath(p string) string {
-	if !strings.HasPrefix(p, "/") && !strings.HasSuffix(p, "/") && !strings.Contains(p, "//") {
-		return p
-	}
-	var segs []string
-	for _, s := range strings.Split(p, "/") {
-		if s != "" {
-			segs = append(segs, s)
-		}
-	}
-	return strings.Join(segs, "/")
-}
-
-// underPath says whether asset is path or below it.
-func underPath(asset, path string) bool {
-	if path == "" {
-		return true
-	}
-	return asset == path || (len(asset) > len(path) && asset[len(path)] == '/' && strings.HasPrefix(asset, path))
-}
-
-// run filters and sorts; it reads only the job's own data.
-func (j *rowsJob) run() []int32 {
-	rows := make([]int32, 0, 64)
-	var names map[connectors.StatusCode]string
-	if j.filter != "" {
-		names = map[connectors.StatusCode]string{}
-	}
-	for i := range j.meta {
-		m := &j.meta[i]
-		if !underPath(m.asset, j.prefix) {
-			continue
-		}
-		if j.nonGood && j.dyn.at(int32(i)).code.IsGood() {
-			continue
-		}
-		if j.filter != "" && !strings.Contains(m.idLower, j.filter) && !strings.Contains(m.tagLower, j.filter) {
-			c := j.dyn.at(int32(i)).code
-			n, ok := names[c]
-			if !ok {
-				n = strings.ToLower(c.Name() + " " + c.Severity().String())
-				names[c] = n
-			}
-			if !strings.Contains(n, j.filter) {
-				continue
-			}
-		}
-		rows = append(rows, int32(i))
-	}
-	if j.col != sortName {
-		// sort (key, index) pairs: the index breaks ties, keeping id order
-		type kv struct {
-			k float64
-			i int32
-		}
-		keys := make([]kv, len(rows))
-		for x, r := range rows {
-			d := j.dyn.at(r)
-			var k float64
-			switch j.col {
-			case sortValue:
-				k = d.value
-				if d.text {
-					k = math.Inf(1)
-				}
-			case sortQuality:
-				k = -float64(d.code.Severity()) // worst first
-			case sortAge:
-				k = float64(d.recv) // oldest first
-			}
-			keys[x] = kv{k, r}
-		}
-		slices.SortFunc(keys, func(a, b kv) int {
-			if c := cmp.Compare(a.k, b.k); c != 0 {
-				return c
-			}
-			return cmp.Compare(a.i, b.i)
-		})
-		for x := range keys {
-			rows[x] = keys[x].i
-		}
-	}
-	if j.rev {
-		for l, r := 0, len(rows)-1; l < r; l, r = l+1, r-1 {
-			rows[l], rows[r] = rows[r], rows[l]
-		}
-	}
-	return rows
-}
-
-// node is one asset in the ISA-95 tree.
-type node struct {
-	name, path string
-	depth      int
-	parent     *node
-	children   []*node
-	tags       int
-	alerts     int
-	worst      normalize.AlertSeverity
-}
-
-// buildTree derives the asset tree from the tags' asset paths.
-func buildTree(meta []tagMeta) (*node, map[string]*node) {
-	root := &node{name: "all assets", depth: 0}
-	index := map[string]*node{"": root}
-	for i := range meta {
-		a := meta[i].asset
-		n, ok := index[a]
-		if !ok {
-			n = root
-			path := ""
-			for _, seg := range strings.Split(a, "/") {
-				if seg == "" {
-					continue
-				}
-				if path == "" {
-					path = seg
-				} else {
-					path += "/" + seg
-				}
-				c, ok := index[path]
-				if !ok {
-					c = &node{name: seg, path: path, depth: n.depth + 1, parent: n}
-					n.children = append(n.children, c)
-					index[path] = c
-				}
-				n = c
-			}
-			index[a] = n
-		}
-		for p := n; p != nil; p = p.parent {
-			p.tags++
-		}
-	}
-	var sortKids func(n *node)
-	sortKids = func(n *node) {
-		sort.Slice(n.children, func(i, j int) bool { return n.children[i].name < n.children[j].name })
-		for _, c := range n.children {
-			sortKids(c)
-		}
-	}
-	sortKids(root)
-	return root, index
-}
-
-// flatten lists the visible nodes depth-first.
-func flatten(root *node, expanded map[string]bool, dst []*node) []*node {
-	dst = append(dst, root)
-	if root.depth == 0 || expanded[root.path] {
-		for _, c := range root.children {
-			dst = flatten(c, expanded, dst)
+// visibleAlerts appends the alerts worth showing: all but those back to
+// Normal and not shelved.
+func (d *data) visibleAlerts(dst, all []normalize.Alert) []normalize.Alert {
+	now := d.now().UnixNano()
+	for i := range all {
+		if all[i].State != normalize.Normal || shelved(&all[i], now) {
+			dst = append(dst, all[i])
 		}
 	}
 	return dst
 }
 
-// alertActive says whether an alert counts as active in the tree and
-// the overview: not Normal and not shelved.
-func alertActive(a *normalize.Alert, now int64) bool {
-	if a.State == normalize.Normal {
-		return false
-	}
-	return !shelved(a, now)
+// resyncAlerts re-reads the alerts from the backend (after an action,
+// before the feed brings the change).
+func (d *data) resyncAlerts() {
+	d.alerts = d.visibleAlerts(d.alerts[:0], d.b.Alerts())
 }
 
-func shelved(a *normalize.Alert, now int64) bool {
-	if a.ShelvedOneShot {
-		return true
+// noteSkew keeps the clock skew of the newest sample of each source.
+func (d *data) noteSkew(t *normalize.Sample) {
+	if t.SourceTime.IsZero() || t.Source == "" {
+		return
 	}
-	return !a.ShelvedUntil.IsZero() && a.ShelvedUntil.UnixNano() > now
+	if k, ok := d.skew[t.Source]; ok && k.at.After(t.Received) {
+		return
+	}
+	d.skew[t.Source] = skew{at: t.Received, d: t.Skew()}
+}
+
+// apply merges one feed update. Samples of known tags replace them at
+// once; new tags wait in added for the next frame.
+func (d *data) apply(u Update) {
+	for _, smp := range u.Samples {
+		d.noteSkew(&smp)
+		if i, ok := d.byID[smp.ID]; ok {
+			d.tags[i] = smp
+			d.dyn.set(i, dynOf(&smp))
+		} else {
+			if d.added == nil {
+				d.added = map[string]normalize.Sample{}
+			}
+			d.added[smp.ID] = smp // merged on the next frame
+		}
+	}
+	if len(u.Alerts) > 0 {
+		d.upsertAlerts(u.Alerts)
+	}
+	if len(u.Health) > 0 {
+		d.upsertHealth(u.Health)
+	}
+}
+
+// upsertAlerts replaces alerts by id, adds new ones and drops those back
+// to Normal and not shelved.
+func (d *data) upsertAlerts(as []normalize.Alert) {
+	pos := make(map[string]int, len(d.alerts))
+	for i := range d.alerts {
+		pos[d.alerts[i].ID] = i
+	}
+	now := d.now().UnixNano()
+	for _, a := range as {
+		remove := a.State == normalize.Normal && !shelved(&a, now)
+		if i, ok := pos[a.ID]; ok {
+			d.alerts[i] = a
+			if remove {
+				d.alerts[i].ID = "" // dropped below
+			}
+		} else if !remove {
+			pos[a.ID] = len(d.alerts)
+			d.alerts = append(d.alerts, a)
+		}
+	}
+	kept := d.alerts[:0]
+	for _, a := range d.alerts {
+		if a.ID != "" {
+			kept = append(kept, a)
+		}
+	}
+	d.alerts = kept
+}
+
+// upsertHealth replaces endpoints by source and derives their rates.
+func (d *data) upsertHealth(hs []connectors.Health) {
+	now := d.now()
+	for _, h := range hs {
+		found := false
+		for i := range d.health {
+			if d.health[i].Source == h.Source {
+				d.health[i] = h
+				found = true
+				break
+			}
+		}
+		if !found {
+			d.health = append(d.health, h)
+		}
+		r, ok := d.rates[h.Source]
+		if ok && now.After(r.at) && h.Readings >= r.readings {
+			dt := now.Sub(r.at).Seconds()
+			if dt >= 0.5 {
+				r.perSec = float64(h.Readings-r.readings) / dt
+				r.readings, r.at = h.Readings, now
+			}
+		} else {
+			r = rate{readings: h.Readings, at: now}
+		}
+		d.rates[h.Source] = r
+	}
+}
+
+// mergeAdded merges the tags first seen since the last frame into the
+// sorted tag list (one merge per frame however many batches brought them)
+// and reports whether there were any.
+func (d *data) mergeAdded() bool {
+	if len(d.added) == 0 {
+		return false
+	}
+	add := make([]normalize.Sample, 0, len(d.added))
+	for _, t := range d.added {
+		add = append(add, t)
+	}
+	clear(d.added)
+	sort.Slice(add, func(i, j int) bool { return add[i].ID < add[j].ID })
+	merged := make([]normalize.Sample, 0, len(d.tags)+len(add))
+	i, j := 0, 0
+	for i < len(d.tags) || j < len(add) {
+		if j == len(add) || i < len(d.tags) && d.tags[i].ID < add[j].ID {
+			merged = append(merged, d.tags[i])
+			i++
+		} else {
+			merged = append(merged, add[j])
+			j++
+		}
+	}
+	d.tags = merged
+	d.reindex()
+	return true
+}
+
+// sortAlerts orders the alerts: unshelved first, then unacknowledged,
+// then by severity (worst first), then newest first.
+func (d *data) sortAlerts() {
+	now := d.now().UnixNano()
+	sort.SliceStable(d.alerts, func(i, j int) bool {
+		a, b := &d.alerts[i], &d.alerts[j]
+		sa, sb := shelved(a, now), shelved(b, now)
+		if sa != sb {
+			return !sa
+		}
+		ua, ub := a.State == normalize.ActiveUnacked || a.State == normalize.RTNUnacked, b.State == normalize.ActiveUnacked || b.State == normalize.RTNUnacked
+		if ua != ub {
+			return ua
+		}
+		if a.Severity != b.Severity {
+			return a.Severity > b.Severity
+		}
+		if !a.LastActive.Equal(b.LastActive) {
+			return a.LastActive.After(b.LastActive)
+		}
+		return a.ID < b.ID
+	})
+}
+
+// countAlerts recounts the active alerts on tags per tree node, and each
+// node's worst severity.
+func (d *data) countAlerts() {
+	if d.root == nil {
+		return
+	}
+	now := d.now().UnixNano()
+	for _, n := range d.index {
+		n.alerts, n.worst = 0, 0
+	}
+	for i := range d.alerts {
+		a := &d.alerts[i]
+		if !alertActive(a, now) {
+			continue
+		}
+		ti, ok := d.byID[a.Target]
+		if !ok {
+			continue
+		}
+		for n := d.index[d.meta[ti].asset]; n != nil; n = n.parent {
+			n.alerts++
+			if a.Severity > n.worst {
+				n.worst = a.Severity
+			}
+		}
+	}
+}
+
+// alertByID returns the alert with id, or nil.
+func (d *data) alertByID(id string) *normalize.Alert {
+	for i := range d.alerts {
+		if d.alerts[i].ID == id {
+			return &d.alerts[i]
+		}
+	}
+	return nil
+}
+
+// alertCounts counts the alerts by state; shelved ones only as shelved.
+func (d *data) alertCounts() (unack, ack, rtn, shelvedN int) {
+	now := d.now().UnixNano()
+	for i := range d.alerts {
+		a := &d.alerts[i]
+		if shelved(a, now) {
+			shelvedN++
+			continue
+		}
+		switch a.State {
+		case normalize.ActiveUnacked:
+			unack++
+		case normalize.ActiveAcked:
+			ack++
+		case normalize.RTNUnacked:
+			rtn++
+		}
+	}
+	return
+}
+
+// endpoint returns the index of the endpoint named source, or -1.
+func (d *data) endpoint(source string) int {
+	for i := range d.health {
+		if d.health[i].Source == source {
+			return i
+		}
+	}
+	return -1
 }

@@ -7,62 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/x/ansi"
-
 	"github.com/otwin/otwin/connectors"
 	"github.com/otwin/otwin/normalize"
 )
-
-// width is the display width of s (ANSI sequences count zero); plain
-// ASCII, the common case, skips grapheme segmentation.
-func width(s string) int {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 0x80 || c < 0x20 {
-			return ansi.StringWidth(s)
-		}
-	}
-	return len(s)
-}
-
-// fit truncates plain s to w cells (with an ellipsis) and pads it to w.
-func fit(s string, w int) string {
-	if w <= 0 {
-		return ""
-	}
-	sw := width(s)
-	if sw > w {
-		s = ansi.Truncate(s, w, "…")
-		sw = width(s)
-	}
-	if sw < w {
-		s += strings.Repeat(" ", w-sw)
-	}
-	return s
-}
-
-// fitTail is fit keeping the end of s: "…line1/press1/pressure".
-func fitTail(s string, w int) string {
-	if w <= 0 {
-		return ""
-	}
-	sw := width(s)
-	if sw <= w {
-		return s + strings.Repeat(" ", w-sw)
-	}
-	return fit(ansi.TruncateLeft(s, sw-w+1, "…"), w)
-}
-
-// fitR is fit, aligned right.
-func fitR(s string, w int) string {
-	if w <= 0 {
-		return ""
-	}
-	sw := width(s)
-	if sw > w {
-		return ansi.Truncate(s, w, "…")
-	}
-	return strings.Repeat(" ", w-sw) + s
-}
 
 // fmtNum formats an engineering value compactly.
 func fmtNum(v float64) string {
@@ -243,94 +190,29 @@ func limitBits(c connectors.StatusCode) string {
 	return "none"
 }
 
-var blocks = []rune("▁▂▃▄▅▆▇█")
-
-// spark draws the last w values as a sparkline, right-aligned.
-func spark(vals []float64, w int) string {
-	if w <= 0 {
-		return ""
-	}
-	if len(vals) > w {
-		vals = vals[len(vals)-w:]
-	}
-	lo, hi := math.Inf(1), math.Inf(-1)
-	for _, v := range vals {
-		if !math.IsNaN(v) {
-			lo, hi = math.Min(lo, v), math.Max(hi, v)
-		}
-	}
-	buf := make([]rune, 0, w)
-	for i := len(vals); i < w; i++ {
-		buf = append(buf, ' ')
-	}
-	for _, v := range vals {
-		switch {
-		case math.IsNaN(v):
-			buf = append(buf, ' ')
-		case hi == lo:
-			buf = append(buf, blocks[3])
-		default:
-			buf = append(buf, blocks[int((v-lo)/(hi-lo)*7+0.5)])
-		}
-	}
-	return string(buf)
+// fmtSpeed formats a speed multiplier: "0.25×", "2×".
+func fmtSpeed(f float64) string {
+	return strconv.FormatFloat(f, 'g', 4, 64) + "×"
 }
 
-// chart draws vals as a bar chart of w×h cells with a value axis.
-func chart(vals []float64, w, h int) []string {
-	const axis = 10
-	pw := w - axis - 1
-	if pw < 4 || h < 2 {
-		return nil
+// fmtElapsed formats simulated elapsed time as h:mm:ss.
+func fmtElapsed(d time.Duration) string {
+	if d < 0 {
+		d = 0
 	}
-	if len(vals) > pw {
-		vals = vals[len(vals)-pw:]
-	}
-	lo, hi := math.Inf(1), math.Inf(-1)
-	for _, v := range vals {
-		if !math.IsNaN(v) {
-			lo, hi = math.Min(lo, v), math.Max(hi, v)
+	d = d.Truncate(time.Second)
+	return fmt.Sprintf("%d:%02d:%02d", int(d/time.Hour), int(d/time.Minute)%60, int(d/time.Second)%60)
+}
+
+// shortAddress is an address for a table cell: an OPC UA node id without
+// its namespace URI ("nsu=urn:plant;s=line1/press1/temp" reads
+// "s=line1/press1/temp"; the source column and the tag detail name the
+// rest); Modbus addresses are short already.
+func shortAddress(a string) string {
+	if strings.HasPrefix(a, "nsu=") {
+		if _, id, ok := strings.Cut(a, ";"); ok {
+			return id
 		}
 	}
-	levels := make([]int, len(vals))
-	for i, v := range vals {
-		switch {
-		case math.IsNaN(v):
-			levels[i] = 0
-		case hi == lo:
-			levels[i] = h * 4
-		default:
-			levels[i] = 1 + int((v-lo)/(hi-lo)*float64(h*8-1))
-		}
-	}
-	out := make([]string, h)
-	for r := 0; r < h; r++ {
-		var label string
-		switch {
-		case len(vals) == 0:
-		case r == 0:
-			label = fmtNum(hi)
-		case r == h-1:
-			label = fmtNum(lo)
-		}
-		var b strings.Builder
-		b.WriteString(fitR(label, axis-1))
-		b.WriteString(" ┤")
-		rb := h - 1 - r
-		for i := len(vals); i < pw; i++ {
-			b.WriteByte(' ')
-		}
-		for _, l := range levels {
-			switch {
-			case l >= (rb+1)*8:
-				b.WriteRune('█')
-			case l > rb*8:
-				b.WriteRune(blocks[l-rb*8-1])
-			default:
-				b.WriteByte(' ')
-			}
-		}
-		out[r] = b.String()
-	}
-	return out
+	return a
 }

@@ -3,182 +3,183 @@ package tui
 import (
 	"fmt"
 	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/otwin/otwin/role"
+	"github.com/otwin/otwin/tui/widget"
 )
 
-// action is what a key binding does.
-type action int
+// action names what a key binding does. The router runs the global ones;
+// a page runs those of its own bindings (see doMsg).
+type action string
 
-const (
-	actNone action = iota
-	actQuit
-	actHelp
-	actCommand
-	actNextView
-	actPrevView
-	actBack
-	actFaults
-	actUp
-	actDown
-	actPageUp
-	actPageDown
-	actTop
-	actBottom
-	actToggle
-	actExpand
-	actCollapse
-	actOpen
-	actSort
-	actSortReverse
-	actFilter
-	actNames
-	actNonGood
-	actAck
-	actShelve
-	actRefresh
-	actTarget
-	actConsole
-	actPause
-	actFaster
-	actSlower
-	actStart
-	actDebrief
-)
-
-// scope is where a binding applies.
-type scope int
-
-const (
-	scopeGlobal scope = iota
-	scopeTree
-	scopeTable
-	scopeAlerts
-	scopeConn
-	scopeFaults
-	scopeConsole
-	scopeDetail
-)
-
-var scopeNames = map[scope]string{
-	scopeGlobal:  "Everywhere",
-	scopeTree:    "Asset tree",
-	scopeTable:   "Tag table",
-	scopeAlerts:  "Alerts",
-	scopeConn:    "Connections",
-	scopeFaults:  "Fault panel",
-	scopeConsole: "Instructor console",
-	scopeDetail:  "Detail views",
-}
-
-// binding is one key binding: the key map is data, and both dispatch and
-// the help screen read it.
+// binding is one key binding, as data: the keys and what help says of
+// them (bubbles' key.Binding), the footer entry, and what it does — an
+// action, or showing a page. The dispatcher, the help page, the footer and
+// the README's key table all read the same bindings.
 type binding struct {
-	scope scope
-	keys  []string
-	label string // how the keys are shown in help
-	help  string
-	act   action
+	key.Binding
+	act  action
+	show string     // the id of the page the key shows, instead of act
+	foot widget.Key // footer entry; an empty Key leaves the binding out
 }
 
-// keymap holds every binding; the first match in the current scope wins,
-// then the global scope.
-var keymap = []binding{
-	{scopeGlobal, []string{"q", "ctrl+c"}, "q ctrl+c", "quit", actQuit},
-	{scopeGlobal, []string{"?"}, "?", "help (this screen)", actHelp},
-	{scopeGlobal, []string{":"}, ":", "command line (:tree :tags :alerts :conn :faults :console :role NAME :q)", actCommand},
-	{scopeGlobal, []string{"tab"}, "tab", "next view", actNextView},
-	{scopeGlobal, []string{"shift+tab"}, "shift+tab", "previous view", actPrevView},
-	{scopeGlobal, []string{"esc"}, "esc", "back / clear filter", actBack},
-	{scopeGlobal, []string{"f"}, "f", "fault panel (when the simulator offers faults)", actFaults},
-	{scopeGlobal, []string{"c"}, "c", "instructor console (trainers in a workshop)", actConsole},
-	{scopeGlobal, []string{"up", "k"}, "↑ k", "move up", actUp},
-	{scopeGlobal, []string{"down", "j"}, "↓ j", "move down", actDown},
-	{scopeGlobal, []string{"pgup", "ctrl+b"}, "pgup ctrl+b", "page up", actPageUp},
-	{scopeGlobal, []string{"pgdown", "ctrl+f"}, "pgdn ctrl+f", "page down", actPageDown},
-	{scopeGlobal, []string{"home", "g"}, "home g", "first row", actTop},
-	{scopeGlobal, []string{"end", "G"}, "end G", "last row", actBottom},
-
-	{scopeTree, []string{"enter", " "}, "enter space", "expand / collapse node; on a machine, go to its tags", actToggle},
-	{scopeTree, []string{"right", "l"}, "→ l", "expand; on an open node, go to its tags", actExpand},
-	{scopeTree, []string{"left", "h"}, "← h", "collapse; go to parent", actCollapse},
-	{scopeTree, []string{"/"}, "/", "filter the tags of the selected node", actFilter},
-
-	{scopeTable, []string{"enter"}, "enter", "tag detail", actOpen},
-	{scopeTable, []string{"left", "h"}, "← h", "back to the asset tree", actCollapse},
-	{scopeTable, []string{"s"}, "s", "sort by next column", actSort},
-	{scopeTable, []string{"S"}, "S", "reverse sort", actSortReverse},
-	{scopeTable, []string{"/"}, "/", "filter (substring of id, tag, status)", actFilter},
-	{scopeTable, []string{"n"}, "n", "show status names instead of badges", actNames},
-	{scopeTable, []string{"b"}, "b", "only bad and uncertain tags", actNonGood},
-
-	{scopeAlerts, []string{"enter"}, "enter", "alert detail with history", actOpen},
-	{scopeAlerts, []string{"a"}, "a", "acknowledge (with optional comment)", actAck},
-	{scopeAlerts, []string{"S", "z"}, "S z", "shelve (reason, then duration: 15m, or empty for one-shot)", actShelve},
-	{scopeAlerts, []string{"/"}, "/", "filter (substring of id, target, message)", actFilter},
-
-	{scopeConn, []string{"enter"}, "enter", "show the endpoint's last error in full", actOpen},
-
-	{scopeFaults, []string{"enter"}, "enter", "inject / clear the fault", actToggle},
-	{scopeFaults, []string{"r"}, "r", "refresh", actRefresh},
-
-	{scopeConsole, []string{" "}, "space", "pause / resume the scenario clock", actPause},
-	{scopeConsole, []string{"+", "="}, "+ =", "double the speed (up to 64×)", actFaster},
-	{scopeConsole, []string{"-"}, "-", "halve the speed (down to 0.25×)", actSlower},
-	{scopeConsole, []string{"enter"}, "enter", "start the selected exercise", actStart},
-	{scopeConsole, []string{"d"}, "d", "write the debrief (the status line shows where)", actDebrief},
-	{scopeConsole, []string{"f"}, "f", "fault panel, for ad-hoc faults", actFaults},
-	{scopeConsole, []string{"r"}, "r", "refresh", actRefresh},
-
-	{scopeDetail, []string{"backspace"}, "backspace", "back", actBack},
-	{scopeDetail, []string{"a"}, "a", "acknowledge (alert detail)", actAck},
-	{scopeDetail, []string{"S", "z"}, "S z", "shelve (alert detail)", actShelve},
-	{scopeDetail, []string{"t"}, "t", "the alert's tag or endpoint (alert detail)", actTarget},
+// bind returns a binding of keys (as tea.KeyMsg.String names them), shown
+// in help as label with help text.
+func bind(act action, label, help string, keys ...string) binding {
+	return binding{Binding: key.NewBinding(key.WithKeys(keys...), key.WithHelp(label, help)), act: act}
 }
 
-// lookup returns the action of key in sc, falling back to the global scope.
-func lookup(sc scope, key string) action {
-	for _, pass := range []scope{sc, scopeGlobal} {
-		for _, b := range keymap {
-			if b.scope != pass {
-				continue
-			}
-			for _, k := range b.keys {
-				if k == key {
-					return b.act
-				}
+// showKey returns a binding that shows the page id.
+func showKey(id, label, help string, keys ...string) binding {
+	b := bind("", label, help, keys...)
+	b.show = id
+	return b
+}
+
+// footer gives the binding a footer entry "k:desc".
+func (b binding) footer(k, desc string) binding {
+	b.foot = widget.Key{Key: k, Desc: desc, Prio: b.foot.Prio}
+	return b
+}
+
+// prio sets the footer entry's priority (lower gives way first on a
+// narrow screen; page entries have 0).
+func (b binding) prio(p int) binding {
+	b.foot.Prio = p
+	return b
+}
+
+// keyGroup is a titled list of bindings: a page's keys, or a part of
+// them another page shares (the tag table's keys serve the tree and the
+// tag table).
+type keyGroup struct {
+	title    string
+	bindings []binding
+}
+
+// find returns the first enabled binding of k, or nil.
+func (g *keyGroup) find(k tea.KeyMsg) *binding {
+	for i := range g.bindings {
+		if key.Matches(k, g.bindings[i].Binding) {
+			return &g.bindings[i]
+		}
+	}
+	return nil
+}
+
+// The global actions, run by the router on every page (a page's own
+// binding of the same key comes first).
+const (
+	actQuit     action = "quit"
+	actHelp     action = "help"
+	actCommand  action = "command"
+	actNextView action = "next-view"
+	actPrevView action = "prev-view"
+	actBack     action = "back" // esc: leave a page shown over another, else the page's own "back" (doMsg)
+	actUp       action = "up"
+	actDown     action = "down"
+	actPageUp   action = "page-up"
+	actPageDown action = "page-down"
+	actTop      action = "top"
+	actBottom   action = "bottom"
+)
+
+// globalKeys work everywhere; built in init from the page list (the ":"
+// line names the tabs' commands, and pages may add a key that shows them).
+var globalKeys keyGroup
+
+// footerGlobals are the global keys every footer ends with, in order.
+var footerGlobals = []action{actNextView, actCommand, actHelp, actQuit}
+
+// buildGlobalKeys fills globalKeys from the page list.
+func buildGlobalKeys(defs []*pageDef) {
+	cmds := []string{}
+	var hot []binding
+	for _, d := range defs {
+		if d.tab && len(d.cmds) > 0 {
+			cmds = append(cmds, ":"+d.cmds[0])
+		}
+		if len(d.hotkey.Keys()) > 0 {
+			b := d.hotkey
+			b.show = d.id
+			hot = append(hot, b)
+		}
+	}
+	cmds = append(cmds, ":role NAME", ":q")
+	g := keyGroup{title: "Everywhere", bindings: []binding{
+		bind(actQuit, "q ctrl+c", "quit", "q", "ctrl+c").footer("q", "quit").prio(-1),
+		bind(actHelp, "?", "help (this screen)", "?").footer("?", "help").prio(1),
+		bind(actCommand, ":", "command line ("+strings.Join(cmds, " ")+")", ":").footer(":", "cmd").prio(-1),
+		bind(actNextView, "tab", "next view", "tab").footer("tab", "view").prio(-1),
+		bind(actPrevView, "shift+tab", "previous view", "shift+tab"),
+		bind(actBack, "esc", "back / clear filter", "esc"),
+	}}
+	g.bindings = append(g.bindings, hot...)
+	g.bindings = append(g.bindings,
+		bind(actUp, "↑ k", "move up", "up", "k"),
+		bind(actDown, "↓ j", "move down", "down", "j"),
+		bind(actPageUp, "pgup ctrl+b", "page up", "pgup", "ctrl+b"),
+		bind(actPageDown, "pgdn ctrl+f", "page down", "pgdown", "ctrl+f"),
+		bind(actTop, "home g", "first row", "home", "g"),
+		bind(actBottom, "end G", "last row", "end", "G"),
+	)
+	globalKeys = g
+}
+
+// commandHelp is the help of the router's own ":" commands, after the
+// pages' commands.
+func commandHelp() [][2]string {
+	return [][2]string{
+		{":role NAME", "switch role: " + strings.Join(role.Names(), " ")},
+		{":q", "quit"},
+	}
+}
+
+// keyGroups lists every key group once: the global keys, then each page's
+// groups in page order.
+func keyGroups(defs []*pageDef) []*keyGroup {
+	out := []*keyGroup{&globalKeys}
+	seen := map[*keyGroup]bool{&globalKeys: true}
+	for _, d := range defs {
+		for _, g := range d.keys {
+			if !seen[g] {
+				seen[g] = true
+				out = append(out, g)
 			}
 		}
 	}
-	return actNone
+	return out
 }
 
-// commands is the help text of the ":" commands.
-var commands = [][2]string{
-	{":tree", "asset tree and the tags of the selected node"},
-	{":tags", "tag table, full width"},
-	{":alerts", "alerts"},
-	{":conn", "connections (endpoint health)"},
-	{":faults", "fault panel"},
-	{":console", "instructor console (trainers in a workshop)"},
-	{":role NAME", "switch role: operator supervisor maintenance quality engineer trainer"},
-	{":help", "this screen"},
-	{":q", "quit"},
+// commandList lists the ":" commands with their help: the pages' (the
+// first name of each), then the router's.
+func commandList(defs []*pageDef) [][2]string {
+	var out [][2]string
+	for _, d := range defs {
+		if len(d.cmds) > 0 {
+			out = append(out, [2]string{":" + d.cmds[0], d.cmdHelp})
+		}
+	}
+	return append(out, commandHelp()...)
 }
 
-// helpLines renders the key reference, one line per binding, grouped by
-// scope, keys padded to keyWidth.
+// helpLines renders the key reference, one line per binding, grouped,
+// keys padded to keyWidth.
 func helpLines(keyWidth int) []string {
 	var out []string
-	for sc := scopeGlobal; sc <= scopeDetail; sc++ {
-		out = append(out, scopeNames[sc])
-		for _, b := range keymap {
-			if b.scope == sc {
-				out = append(out, fmt.Sprintf("  %-*s %s", keyWidth, b.label, b.help))
-			}
+	for _, g := range keyGroups(pages) {
+		out = append(out, g.title)
+		for _, b := range g.bindings {
+			h := b.Help()
+			out = append(out, fmt.Sprintf("  %-*s %s", keyWidth, h.Key, h.Desc))
 		}
 		out = append(out, "")
 	}
 	out = append(out, "Commands")
-	for _, c := range commands {
+	for _, c := range commandList(pages) {
 		out = append(out, fmt.Sprintf("  %-*s %s", keyWidth, c[0], c[1]))
 	}
 	return out
@@ -190,22 +191,48 @@ func KeyHelp() string {
 	return strings.Join(helpLines(12), "\n") + "\n"
 }
 
-// markdownKeys renders the key reference as Markdown tables per scope.
+// markdownKeys renders the key reference as Markdown tables per group.
 func markdownKeys() string {
 	var b strings.Builder
 	esc := func(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
-	for sc := scopeGlobal; sc <= scopeDetail; sc++ {
-		fmt.Fprintf(&b, "**%s**\n\n| key | action |\n| --- | --- |\n", scopeNames[sc])
-		for _, k := range keymap {
-			if k.scope == sc {
-				fmt.Fprintf(&b, "| `%s` | %s |\n", esc(k.label), esc(k.help))
-			}
+	for _, g := range keyGroups(pages) {
+		fmt.Fprintf(&b, "**%s**\n\n| key | action |\n| --- | --- |\n", g.title)
+		for _, k := range g.bindings {
+			h := k.Help()
+			fmt.Fprintf(&b, "| `%s` | %s |\n", esc(h.Key), esc(h.Desc))
 		}
 		b.WriteString("\n")
 	}
 	b.WriteString("**Commands**\n\n| command | action |\n| --- | --- |\n")
-	for _, c := range commands {
+	for _, c := range commandList(pages) {
 		fmt.Fprintf(&b, "| `%s` | %s |\n", c[0], c[1])
 	}
 	return b.String()
+}
+
+// footerKeys are the footer's entries for groups: esc first on a page
+// shown over another (it goes back), the groups' entries in order, then
+// those of footerGlobals.
+func footerKeys(groups []*keyGroup, over bool) []widget.Key {
+	var out []widget.Key
+	if over {
+		out = append(out, widget.Key{Key: "esc", Desc: "back"})
+	}
+	for _, g := range groups {
+		for _, b := range g.bindings {
+			if b.foot.Key != "" {
+				f := b.foot
+				f.Disabled = !b.Enabled()
+				out = append(out, f)
+			}
+		}
+	}
+	for _, act := range footerGlobals {
+		for _, b := range globalKeys.bindings {
+			if b.act == act {
+				out = append(out, b.foot)
+			}
+		}
+	}
+	return out
 }

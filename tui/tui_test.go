@@ -19,14 +19,14 @@ import (
 
 	"github.com/otwin/otwin/normalize"
 	"github.com/otwin/otwin/tui"
-	"github.com/otwin/otwin/tui/demo"
+	"github.com/otwin/otwin/tui/tuifake"
 )
 
 // session runs one TUI program on the demo line.
 type session struct {
 	t     *testing.T
-	plant *demo.Plant
-	class *demo.Class // the trainer's console, when given
+	plant *tuifake.Plant
+	class *tuifake.Class // the trainer's console, when given
 	m     tui.Model
 	tm    *teatest.TestModel
 }
@@ -35,9 +35,9 @@ type session struct {
 // its console, re-read every refresh.
 func newConsoleSession(t *testing.T, w, h int, refresh time.Duration) *session {
 	t.Helper()
-	p := demo.NewLine()
+	p := tuifake.NewLine()
 	p.User, p.Role = "tom", tui.RoleTrainer
-	cl := demo.NewClass()
+	cl := tuifake.NewClass()
 	m := tui.New(p, tui.Options{User: "tom", Role: tui.RoleTrainer, Faults: p, Trainer: cl, Now: fixedNow, NoColor: true,
 		FaultRefresh: time.Hour, ConsoleRefresh: refresh})
 	t.Cleanup(m.Close)
@@ -45,16 +45,16 @@ func newConsoleSession(t *testing.T, w, h int, refresh time.Duration) *session {
 	return &session{t: t, plant: p, class: cl, m: m, tm: tm}
 }
 
-func fixedNow() time.Time { return demo.Epoch }
+func fixedNow() time.Time { return tuifake.Epoch }
 
 func newSession(t *testing.T, role tui.Role, w, h int) *session {
 	t.Helper()
-	p := demo.NewLine()
+	p := tuifake.NewLine()
 	p.User, p.Role = "alice", role
 	return newSessionOn(t, p, role, w, h)
 }
 
-func newSessionOn(t *testing.T, p *demo.Plant, role tui.Role, w, h int) *session {
+func newSessionOn(t *testing.T, p *tuifake.Plant, role tui.Role, w, h int) *session {
 	t.Helper()
 	m := tui.New(p, tui.Options{User: "alice", Role: role, Faults: p, Now: fixedNow, NoColor: true, FaultRefresh: time.Hour})
 	t.Cleanup(m.Close)
@@ -335,7 +335,7 @@ func TestFaultInject(t *testing.T) {
 }
 
 func TestFaultRefusedShownInStatus(t *testing.T) {
-	p := demo.NewLine()
+	p := tuifake.NewLine()
 	p.Role = tui.RoleOperator // the backend refuses; the session claims trainer
 	s := newSessionOn(t, p, tui.RoleTrainer, 80, 24)
 	s.waitOutput("robot1-torque-stuck")
@@ -353,7 +353,7 @@ func TestLiveUpdate(t *testing.T) {
 	snap := s.plant.Snapshot()
 	up := snap[3] // press1/temperature
 	up.Value = 99.5
-	added := normalize.Sample{ID: "acme/berlin/body/line1/press3/temperature", Asset: "acme/berlin/body/line1/press3", Tag: "temperature", Value: 21, Received: demo.Epoch}
+	added := normalize.Sample{ID: "acme/berlin/body/line1/press3/temperature", Asset: "acme/berlin/body/line1/press3", Tag: "temperature", Value: 21, Received: tuifake.Epoch}
 	s.plant.Publish(tui.Update{Samples: []normalize.Sample{up, added}})
 	s.waitOutput("99.5 °C")
 	v := s.final()
@@ -385,7 +385,7 @@ func TestKeyHelp(t *testing.T) {
 }
 
 func TestContextEndClosesFeed(t *testing.T) {
-	p := demo.NewLine()
+	p := tuifake.NewLine()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	m := tui.New(p, tui.Options{Role: tui.RoleOperator, Now: fixedNow, NoColor: true, Context: ctx, Width: 100, Height: 30})
@@ -404,7 +404,7 @@ func TestContextEndClosesFeed(t *testing.T) {
 
 // Sessions share the backend and nothing else (run with -race).
 func TestConcurrentSessions(t *testing.T) {
-	p := demo.NewLine()
+	p := tuifake.NewLine()
 	p.User, p.Role = "alice", tui.RoleTrainer
 	a := newSessionOn(t, p, tui.RoleOperator, 80, 24)
 	b := newSessionOn(t, p, tui.RoleEngineer, 120, 40)
@@ -508,7 +508,7 @@ func TestNoConsole(t *testing.T) {
 // A local session (FaultsForAll) offers the fault panel to an operator;
 // the tree's "/" filters the selected node's tags.
 func TestLocalOperatorFaultsAndTreeFilter(t *testing.T) {
-	p := demo.NewLine()
+	p := tuifake.NewLine()
 	p.User, p.Role = "alice", tui.RoleTrainer // the plant accepts injections
 	m := tui.New(p, tui.Options{User: "alice", Role: tui.RoleOperator, Faults: p, FaultsForAll: true, Now: fixedNow, NoColor: true, FaultRefresh: time.Hour})
 	t.Cleanup(m.Close)

@@ -1,4 +1,4 @@
-package demo
+package tuifake
 
 import (
 	"fmt"
@@ -25,7 +25,7 @@ type Class struct {
 	calls  []string
 }
 
-// NewClass returns the demo workshop: 4m05s into the scenario at normal
+// NewClass returns the fake workshop: 4m05s into the scenario at normal
 // speed, running; exercise "frozen-torque" (2 steps) and "pallet-jam"
 // (1 step) not started; four participants.
 func NewClass() *Class {

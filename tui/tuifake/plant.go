@@ -1,9 +1,12 @@
-// Package demo is a deterministic in-memory plant for the TUI: a
-// tui.Backend and tui.FaultControl with a small production line (or any
-// number of generated tags), alerts, endpoint health and faults. It backs
-// the TUI's tests and benchmarks and a dashboard demo without servers; it
-// is not the live store.
-package demo
+// Package tuifake is a fake backend for tests of the dashboard: a
+// deterministic in-memory plant implementing tui.Backend and
+// tui.FaultControl with a small production line (or any number of
+// generated tags), alerts, endpoint health and faults, and a workshop
+// class implementing tui.Trainer. It records the actions asked of it. It
+// backs the dashboard's golden views, tests and benchmarks; it is neither
+// the live store nor `otwin demo` (which runs the real twin and
+// connectors).
+package tuifake
 
 import (
 	"errors"
@@ -19,7 +22,7 @@ import (
 	"github.com/otwin/otwin/tui"
 )
 
-// Epoch is the fixed "now" of the demo plant's data.
+// Epoch is the fixed "now" of the fake plant's data.
 var Epoch = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 
 // Plant is an in-memory backend. All methods are safe for concurrent use.
@@ -45,7 +48,7 @@ type Plant struct {
 	calls []string
 }
 
-// NewLine returns the small demo production line.
+// NewLine returns the small fake production line.
 func NewLine() *Plant {
 	p := newPlant()
 	add := func(asset, tag string, kind normalize.Kind, v float64, text string, unit normalize.Unit, st connectors.StatusCode, src, addr string, age time.Duration) {
@@ -386,8 +389,8 @@ func (f *feed) Dropped() uint64 {
 	return f.dropped
 }
 
-// Tick advances the demo by one step at t: every numeric tag moves along
-// its wave and the update is published. Used by the live demo.
+// Tick advances the plant by one step at t: every numeric tag moves along
+// its wave and the update is published, as live data would.
 func (p *Plant) Tick(step int, t time.Time) {
 	p.mu.Lock()
 	var changed []normalize.Sample

@@ -1,0 +1,124 @@
+package tui
+
+import (
+	"fmt"
+	"strconv"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/otwin/otwin/tui/widget"
+)
+
+// The alert detail, over the alerts page: every field of the alert and
+// its history, newest first; acknowledge, shelve, and t for the alert's
+// tag or endpoint.
+
+const pageAlertDetail = "alert-detail"
+
+var alertDetailDef = pageDef{
+	id: pageAlertDetail, title: "Alert",
+	keys: []*keyGroup{&detailKeys, &alertDetailKeys},
+	new:  func(a *app) page { return &alertDetailPage{a: a} },
+}
+
+const actAlertTarget action = "alert-target"
+
+var alertDetailKeys = keyGroup{title: "Alert detail", bindings: []binding{
+	bind(actAlertAck, "a", "acknowledge (with optional comment)", "a").footer("a", "ack"),
+	bind(actAlertShelve, "S z", "shelve (reason, then duration)", "S", "z").footer("S", "shelve"),
+	bind(actAlertTarget, "t", "the alert's tag or endpoint", "t").footer("t", "tag"),
+}}
+
+type alertDetailPage struct {
+	a      *app
+	id     string
+	scroll widget.Pos
+}
+
+func (p *alertDetailPage) keys() []*keyGroup { return []*keyGroup{&detailKeys, &alertDetailKeys} }
+
+func (p *alertDetailPage) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case openMsg:
+		p.id, p.scroll = msg.arg, widget.Pos{}
+	case moveMsg:
+		p.scroll.Top = max(p.scroll.Top+msg.d, 0)
+	case doMsg:
+		switch msg.act {
+		case actBack:
+			return p.a.nav.back()
+		case actAlertAck:
+			return p.a.alerts.ack(p.a.d.alertByID(p.id))
+		case actAlertShelve:
+			return p.a.alerts.shelve(p.a.d.alertByID(p.id))
+		case actAlertTarget:
+			return p.target()
+		}
+	}
+	return nil
+}
+
+// target shows the alert's tag, or the endpoint it is about.
+func (p *alertDetailPage) target() tea.Cmd {
+	a := p.a.d.alertByID(p.id)
+	switch {
+	case a == nil:
+		return nil
+	case p.a.d.tag(a.Target) != nil:
+		return p.a.nav.show(pageTagDetail, a.Target)
+	case p.a.d.endpoint(a.Target) >= 0:
+		return p.a.nav.show(pageConn, a.Target)
+	}
+	p.a.setMsg(a.Target+" is neither a tag nor an endpoint here", true)
+	return nil
+}
+
+func (p *alertDetailPage) view(w, h int) []string {
+	st := &p.a.st
+	a := p.a.d.alertByID(p.id)
+	if a == nil {
+		return []string{widget.Fit(" alert "+p.id+" is no longer active", w)}
+	}
+	now := p.a.now()
+	shelf := "no"
+	if a.ShelvedOneShot {
+		shelf = "until it clears (one-shot) by " + a.ShelvedBy + ": " + a.ShelveReason
+	} else if !a.ShelvedUntil.IsZero() && a.ShelvedUntil.After(now) {
+		shelf = "until " + fmtTime(a.ShelvedUntil) + " by " + a.ShelvedBy + ": " + a.ShelveReason
+	}
+	acked := "—"
+	if a.AckedBy != "" {
+		acked = a.AckedBy + " at " + fmtTime(a.AckedAt)
+		if a.Comment != "" {
+			acked += ": " + a.Comment
+		}
+	}
+	lines := []string{
+		p.a.caption("ALERT "+a.ID, w),
+		st.kv(w, "kind", string(a.Kind)),
+		st.kv(w, "target", a.Target),
+		st.kvPaint(w, "severity", sevName(a.Severity), st.sevStyle(a.Severity)),
+		st.kv(w, "state", stateName(a.State)),
+		st.kv(w, "message", a.Message),
+		st.kv(w, "first active", fmtTime(a.FirstActive)),
+		st.kv(w, "last active", fmtTime(a.LastActive)+"  ("+ageSince(now, a.LastActive)+" ago)"),
+		st.kv(w, "cleared", fmtTime(a.Cleared)),
+		st.kv(w, "count", strconv.Itoa(a.Count)),
+		st.kv(w, "acked", acked),
+		st.kv(w, "shelved", shelf),
+		p.a.caption("HISTORY (newest first)", w),
+	}
+	hist := p.a.b.AlertHistory(a.ID)
+	for i := len(hist) - 1; i >= 0; i-- {
+		e := hist[i]
+		l := fmt.Sprintf(" %s  %-9s %-5s %s", fmtTime(e.At), e.What, stateName(e.State), e.User)
+		if e.Comment != "" {
+			l += "  " + strconv.Quote(e.Comment)
+		}
+		lines = append(lines, widget.Fit(l, w))
+	}
+	if len(hist) == 0 {
+		lines = append(lines, widget.Fit(" (none)", w))
+	}
+	return widget.Window(lines, h, &p.scroll)
+}

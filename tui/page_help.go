@@ -1,0 +1,68 @@
+package tui
+
+import (
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/otwin/otwin/tui/widget"
+)
+
+// The help page, over any page: every key and command, generated from
+// the key groups the router dispatches on; two columns on wide screens.
+
+const pageHelp = "help"
+
+var helpDef = pageDef{
+	id: pageHelp, title: "Help", overlay: true,
+	cmds: []string{"help"}, cmdHelp: "this screen",
+	keys: []*keyGroup{&detailKeys},
+	new:  func(a *app) page { return &helpPage{a: a} },
+}
+
+type helpPage struct {
+	a      *app
+	scroll widget.Pos
+}
+
+func (p *helpPage) keys() []*keyGroup { return []*keyGroup{&detailKeys} }
+
+func (p *helpPage) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case openMsg:
+		p.scroll = widget.Pos{}
+	case moveMsg:
+		p.scroll.Top = max(p.scroll.Top+msg.d, 0)
+	case doMsg:
+		if msg.act == actBack {
+			return p.a.nav.back()
+		}
+	}
+	return nil
+}
+
+func (p *helpPage) view(w, h int) []string {
+	lines := helpLines(12)
+	out := []string{p.a.caption("HELP · keys and commands (esc to go back)", w)}
+	if w >= 120 {
+		half := (len(lines) + 1) / 2
+		// break at a blank line near the middle
+		for i := half; i < len(lines); i++ {
+			if lines[i] == "" {
+				half = i + 1
+				break
+			}
+		}
+		cw := w / 2
+		for i := 0; i < half; i++ {
+			r := ""
+			if half+i < len(lines) {
+				r = lines[half+i]
+			}
+			out = append(out, widget.Fit(" "+lines[i], cw)+widget.Fit(" "+r, w-cw))
+		}
+	} else {
+		for _, l := range lines {
+			out = append(out, widget.Fit(" "+l, w))
+		}
+	}
+	return append(out[:1], widget.Window(out[1:], h-1, &p.scroll)...)
+}

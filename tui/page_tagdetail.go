@@ -1,0 +1,107 @@
+package tui
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/otwin/otwin/normalize"
+	"github.com/otwin/otwin/tui/widget"
+)
+
+// The tag detail, over the page it was opened from: asset, tag, unit,
+// source, address, raw and scaled value, the three timestamps and skew,
+// the last good value, the history chart, and for bad quality the status
+// name, severity, limit bits and error.
+
+const pageTagDetail = "tag-detail"
+
+var tagDetailDef = pageDef{
+	id: pageTagDetail, title: "Tag",
+	keys: []*keyGroup{&detailKeys},
+	new:  func(a *app) page { return &tagDetailPage{a: a} },
+}
+
+// detailKeys are the keys of every page shown over another (esc, the
+// global back, works there too).
+var detailKeys = keyGroup{title: "Detail views", bindings: []binding{
+	bind(actBack, "backspace", "back", "backspace"),
+}}
+
+type tagDetailPage struct {
+	a      *app
+	id     string
+	scroll widget.Pos
+	hist   []float64
+}
+
+func (p *tagDetailPage) keys() []*keyGroup { return []*keyGroup{&detailKeys} }
+
+func (p *tagDetailPage) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case openMsg:
+		p.id, p.scroll = msg.arg, widget.Pos{}
+	case moveMsg:
+		p.scroll.Top = max(p.scroll.Top+msg.d, 0)
+	case doMsg:
+		if msg.act == actBack {
+			return p.a.nav.back()
+		}
+	}
+	return nil
+}
+
+func (p *tagDetailPage) view(w, h int) []string {
+	a := p.a
+	st := &a.st
+	t := a.d.tag(p.id)
+	if t == nil {
+		return []string{widget.Fit(" tag "+p.id+" is gone", w)}
+	}
+	now := a.now()
+	unit := "—"
+	if t.Unit.Symbol != "" || t.Unit.Code != "" {
+		unit = fmt.Sprintf("%s (%s, UnitId %d)", t.Unit.Symbol, t.Unit.Code, t.Unit.UnitID)
+	}
+	q := st.quality(t.Status)
+	lines := []string{
+		a.caption("TAG "+t.ID, w),
+		st.kv(w, "asset", t.Asset),
+		st.kv(w, "tag", t.Tag),
+		st.kv(w, "unit", unit),
+		st.kv(w, "source", t.Source),
+		st.kv(w, "address", t.Address),
+		st.kv(w, "value", fmtValue(t)+"   raw "+fmtRaw(t.Raw)+"   seq "+strconv.FormatUint(t.Seq, 10)),
+		st.kvPaint(w, "quality", badge(t.Status)+"  "+t.Status.Error(), q),
+		st.kv(w, "source time", fmtTime(t.SourceTime)),
+		st.kv(w, "server time", fmtTime(t.ServerTime)),
+		st.kv(w, "received", fmtTime(t.Received)+"  ("+ageSince(now, t.Received)+" ago)"),
+		st.kv(w, "skew", t.Skew().Round(time.Millisecond).String()),
+		st.kv(w, "last good", lastGoodLine(t, now)),
+	}
+	if !t.Status.IsGood() || t.Err != "" {
+		why := fmt.Sprintf("%s: severity %s, limit %s", t.Status.Name(), t.Status.Severity(), limitBits(t.Status))
+		lines = append(lines, st.kvPaint(w, "why bad?", why, q))
+		if t.Err != "" {
+			lines = append(lines, st.kv(w, "error", t.Err))
+		}
+	}
+	p.hist = a.b.History(t.ID, p.hist[:0])
+	ch := min(h-len(lines)-1, 16)
+	if ch >= 3 && t.Kind != normalize.Text {
+		lines = append(lines, a.caption(fmt.Sprintf("HISTORY · %d values", len(p.hist)), w))
+		for _, l := range widget.Chart(p.hist, w-1, ch, fmtNum) {
+			lines = append(lines, " "+st.spark.Render(widget.Fit(l, w-1)))
+		}
+	}
+	return widget.Window(lines, h, &p.scroll)
+}
+
+func lastGoodLine(t *normalize.Sample, now time.Time) string {
+	if !t.HasLastGood {
+		return "—"
+	}
+	return fmtLastGood(t) + " at " + fmtTime(t.LastGoodTime) + " (" + fmtAge(now.Sub(t.LastGoodTime)) + " ago)"
+}
