@@ -35,7 +35,7 @@ type alertDetailPage struct {
 	scroll widget.Pos
 }
 
-func (p *alertDetailPage) keys() []*keyGroup { return []*keyGroup{&detailKeys, &alertDetailKeys} }
+func (p *alertDetailPage) keys() []*keyGroup { return alertDetailDef.keys }
 
 func (p *alertDetailPage) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {

@@ -40,7 +40,7 @@ var alertKeys = keyGroup{title: "Alerts", bindings: []binding{
 
 type alertsPage struct{ a *app }
 
-func (p *alertsPage) keys() []*keyGroup { return []*keyGroup{&alertKeys} }
+func (p *alertsPage) keys() []*keyGroup { return alertsDef.keys }
 
 func (p *alertsPage) update(msg tea.Msg) tea.Cmd {
 	l := p.a.alerts

@@ -34,7 +34,7 @@ type connPage struct {
 	pos widget.Pos
 }
 
-func (p *connPage) keys() []*keyGroup { return []*keyGroup{&connKeys} }
+func (p *connPage) keys() []*keyGroup { return connDef.keys }
 
 func (p *connPage) update(msg tea.Msg) tea.Cmd {
 	h := p.a.d.health

@@ -87,7 +87,7 @@ type consolePage struct {
 	pending int
 }
 
-func (p *consolePage) keys() []*keyGroup { return []*keyGroup{&consoleKeys} }
+func (p *consolePage) keys() []*keyGroup { return consoleDef.keys }
 
 func (p *consolePage) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
@@ -271,6 +271,17 @@ func (p *consolePage) writeDebrief() tea.Cmd {
 	})
 }
 
+// consoleHint is the console's keys as the clock line shows them.
+var consoleHint = func() string {
+	h := " "
+	for _, b := range consoleKeys.bindings {
+		if b.foot.Key != "" {
+			h += "  " + b.foot.Key + ":" + b.foot.Desc
+		}
+	}
+	return h
+}()
+
 var exerciseCols = []widget.Column{
 	{Title: "EXERCISE", W: 12, Flex: 1, Prio: 9, Max: 28},
 	{Title: "FIRED", W: 5, Right: true, Prio: 8},
@@ -347,12 +358,7 @@ func (p *consolePage) clockLine(w int) string {
 		}
 		clock = fmt.Sprintf(" elapsed %s   speed %s   %s", fmtElapsed(p.clock.Elapsed), fmtSpeed(max(p.clock.Speed, 0)), run)
 	}
-	hint := " "
-	for _, b := range consoleKeys.bindings {
-		if b.foot.Key != "" {
-			hint += "  " + b.foot.Key + ":" + b.foot.Desc
-		}
-	}
+	hint := consoleHint
 	if cw := widget.Width(clock); cw+widget.Width(hint) <= w {
 		return paint.Render(clock) + st.dim.Render(widget.Fit(hint, w-cw))
 	}

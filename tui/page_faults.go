@@ -54,7 +54,7 @@ type faultsPage struct {
 	gen    uint64 // refresh ticks of older openings are dropped
 }
 
-func (p *faultsPage) keys() []*keyGroup { return []*keyGroup{&faultKeys} }
+func (p *faultsPage) keys() []*keyGroup { return faultsDef.keys }
 
 func (p *faultsPage) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {

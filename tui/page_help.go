@@ -23,7 +23,7 @@ type helpPage struct {
 	scroll widget.Pos
 }
 
-func (p *helpPage) keys() []*keyGroup { return []*keyGroup{&detailKeys} }
+func (p *helpPage) keys() []*keyGroup { return helpDef.keys }
 
 func (p *helpPage) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {

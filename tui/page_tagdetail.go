@@ -37,7 +37,7 @@ type tagDetailPage struct {
 	hist   []float64
 }
 
-func (p *tagDetailPage) keys() []*keyGroup { return []*keyGroup{&detailKeys} }
+func (p *tagDetailPage) keys() []*keyGroup { return tagDetailDef.keys }
 
 func (p *tagDetailPage) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {

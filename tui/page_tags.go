@@ -16,7 +16,7 @@ var tagsDef = pageDef{
 
 type tagsPage struct{ a *app }
 
-func (p *tagsPage) keys() []*keyGroup { return []*keyGroup{&tableKeys} }
+func (p *tagsPage) keys() []*keyGroup { return tagsDef.keys }
 
 func (p *tagsPage) update(msg tea.Msg) tea.Cmd {
 	t := p.a.table

@@ -54,11 +54,17 @@ func newTreePage(a *app) page {
 	return p
 }
 
+// The keys of the focused pane.
+var (
+	treePaneKeys  = []*keyGroup{&treeKeys}
+	treeTableKeys = []*keyGroup{&tableKeys}
+)
+
 func (p *treePage) keys() []*keyGroup {
 	if p.focusTable {
-		return []*keyGroup{&tableKeys}
+		return treeTableKeys
 	}
-	return []*keyGroup{&treeKeys}
+	return treePaneKeys
 }
 
 func (p *treePage) update(msg tea.Msg) tea.Cmd {

@@ -74,11 +74,28 @@ type router struct {
 	in    *widget.Prompt
 	spec  promptSpec // what the open prompt is for
 	w, h  int
-	tabX  []tabHit // where the tabs were drawn, for the mouse
+	tabX  []tabHit  // where the tabs were drawn, for the mouse
+	tabv  []int     // tabs' buffer
+	cells []tabCell // each tab drawn, by page index
+	foot  footLine  // the last footer
+}
+
+// footLine is a footer as drawn for key groups at a width.
+type footLine struct {
+	groups []*keyGroup
+	over   bool
+	w      int
+	text   string
 }
 
 // frame is one page on the stack and the tab it belongs to (-1: none).
 type frame struct{ page, tab int }
+
+// tabCell is a tab as the header draws it, current or not, and its width.
+type tabCell struct {
+	on, off string
+	w       int
+}
 
 // tabHit is where a tab was drawn in the header.
 type tabHit struct {
@@ -99,6 +116,7 @@ func newRouter(a *app) *router {
 	r.in = widget.NewPrompt(sessionRenderer(a.opts.Renderer, a.opts.NoColor), a.opts.NoColor, r.w)
 	for _, d := range pages {
 		r.pages = append(r.pages, d.new(a))
+		r.cells = append(r.cells, tabCell{on: a.st.tabActive.Render("[" + d.title + "]"), off: a.st.tab.Render(" " + d.title + " "), w: widget.Width(d.title) + 2})
 	}
 	r.stack = []frame{{0, 0}}
 	return r
@@ -160,15 +178,16 @@ func (r *router) back() tea.Cmd {
 	return r.top().update(resumeMsg{}) // a panel's refresh stopped while it was hidden
 }
 
-// tabs lists the tabs the session has, by page index.
+// tabs lists the tabs the session has, by page index (valid until the
+// next call).
 func (r *router) tabs() []int {
-	var out []int
+	r.tabv = r.tabv[:0]
 	for i, d := range pages {
 		if d.tab && r.has(i) {
-			out = append(out, i)
+			r.tabv = append(r.tabv, i)
 		}
 	}
-	return out
+	return r.tabv
 }
 
 // cycle shows the tab step tabs from the current one.
@@ -187,7 +206,9 @@ func (r *router) cycle(step int) tea.Cmd {
 func (r *router) broadcast(msg tea.Msg) tea.Cmd {
 	var cmds []tea.Cmd
 	for _, p := range r.pages {
-		cmds = append(cmds, p.update(msg))
+		if cmd := p.update(msg); cmd != nil {
+			cmds = append(cmds, cmd)
+		}
 	}
 	return tea.Batch(cmds...)
 }
@@ -415,17 +436,14 @@ func (r *router) header(w int) string {
 	used := widget.Width(title)
 	top := r.stack[len(r.stack)-1]
 	for _, i := range r.tabs() {
-		var cell string
+		c := r.cells[i]
 		if i == top.tab {
-			cell = "[" + pages[i].title + "]"
-			b.WriteString(st.tabActive.Render(cell))
+			b.WriteString(c.on)
 		} else {
-			cell = " " + pages[i].title + " "
-			b.WriteString(st.tab.Render(cell))
+			b.WriteString(c.off)
 		}
-		cw := widget.Width(cell)
-		r.tabX = append(r.tabX, tabHit{x0: used, x1: used + cw, page: i})
-		used += cw
+		r.tabX = append(r.tabX, tabHit{x0: used, x1: used + c.w, page: i})
+		used += c.w
 	}
 	right := string(r.a.role) + " " + r.a.now().Format("15:04:05") + " "
 	if !pages[top.page].tab {
@@ -466,5 +484,17 @@ func (r *router) bottomLine(w int) string {
 		}
 		return st.label.Render(widget.Fit(" "+m, w))
 	}
-	return st.hint.Render(widget.Fit(" "+widget.Footer(footerKeys(r.top().keys(), len(r.stack) > 1), w-1), w))
+	return st.hint.Render(r.footer(w))
+}
+
+// footer is the footer line of the page on the screen, w cells wide
+// (kept while the page's keys stay the same).
+func (r *router) footer(w int) string {
+	groups, over := r.top().keys(), len(r.stack) > 1
+	if f := &r.foot; f.text != "" && slices.Equal(f.groups, groups) && f.over == over && f.w == w {
+		return f.text
+	}
+	r.foot = footLine{groups: slices.Clone(groups), over: over, w: w,
+		text: widget.Fit(" "+widget.Footer(footerKeys(groups, over), w-1), w)}
+	return r.foot.text
 }
