@@ -18,7 +18,7 @@ const pageAlertDetail = "alert-detail"
 var alertDetailDef = pageDef{
 	id: pageAlertDetail, title: "Alert",
 	keys: []*keyGroup{&detailKeys, &alertDetailKeys},
-	new:  func(a *app) page { return &alertDetailPage{a: a} },
+	new:  func(a *app) page { return &alertDetailPage{scrolled: scrolled{a: a}} },
 }
 
 const actAlertTarget action = "alert-target"
@@ -30,23 +30,21 @@ var alertDetailKeys = keyGroup{title: "Alert detail", bindings: []binding{
 }}
 
 type alertDetailPage struct {
-	a      *app
-	id     string
-	scroll widget.Pos
+	scrolled // and the app
+	id       string
 }
 
 func (p *alertDetailPage) keys() []*keyGroup { return alertDetailDef.keys }
 
 func (p *alertDetailPage) update(msg tea.Msg) tea.Cmd {
-	switch msg := msg.(type) {
-	case openMsg:
-		p.id, p.scroll = msg.arg, widget.Pos{}
-	case moveMsg:
-		p.scroll.Top = max(p.scroll.Top+msg.d, 0)
-	case doMsg:
+	if o, ok := msg.(openMsg); ok {
+		p.id = o.arg
+	}
+	if cmd, ok := p.scrolled.update(msg); ok {
+		return cmd
+	}
+	if msg, ok := msg.(doMsg); ok {
 		switch msg.act {
-		case actBack:
-			return p.a.nav.back()
 		case actAlertAck:
 			return p.a.alerts.ack(p.a.d.alertByID(p.id))
 		case actAlertShelve:
@@ -120,5 +118,5 @@ func (p *alertDetailPage) view(w, h int) []string {
 	if len(hist) == 0 {
 		lines = append(lines, widget.Fit(" (none)", w))
 	}
-	return widget.Window(lines, h, &p.scroll)
+	return p.window(lines, h)
 }

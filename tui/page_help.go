@@ -15,28 +15,18 @@ var helpDef = pageDef{
 	id: pageHelp, title: "Help", overlay: true,
 	cmds: []string{"help"}, cmdHelp: "this screen",
 	keys: []*keyGroup{&detailKeys},
-	new:  func(a *app) page { return &helpPage{a: a} },
+	new:  func(a *app) page { return &helpPage{scrolled: scrolled{a: a}} },
 }
 
 type helpPage struct {
-	a      *app
-	scroll widget.Pos
+	scrolled // and the app
 }
 
 func (p *helpPage) keys() []*keyGroup { return helpDef.keys }
 
 func (p *helpPage) update(msg tea.Msg) tea.Cmd {
-	switch msg := msg.(type) {
-	case openMsg:
-		p.scroll = widget.Pos{}
-	case moveMsg:
-		p.scroll.Top = max(p.scroll.Top+msg.d, 0)
-	case doMsg:
-		if msg.act == actBack {
-			return p.a.nav.back()
-		}
-	}
-	return nil
+	cmd, _ := p.scrolled.update(msg)
+	return cmd
 }
 
 func (p *helpPage) view(w, h int) []string {
@@ -64,5 +54,5 @@ func (p *helpPage) view(w, h int) []string {
 			out = append(out, widget.Fit(" "+l, w))
 		}
 	}
-	return append(out[:1], widget.Window(out[1:], h-1, &p.scroll)...)
+	return append(out[:1], p.window(out[1:], h-1)...)
 }

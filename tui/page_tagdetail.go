@@ -21,36 +21,23 @@ const pageTagDetail = "tag-detail"
 var tagDetailDef = pageDef{
 	id: pageTagDetail, title: "Tag",
 	keys: []*keyGroup{&detailKeys},
-	new:  func(a *app) page { return &tagDetailPage{a: a} },
+	new:  func(a *app) page { return &tagDetailPage{scrolled: scrolled{a: a}} },
 }
 
-// detailKeys are the keys of every page shown over another (esc, the
-// global back, works there too).
-var detailKeys = keyGroup{title: "Detail views", bindings: []binding{
-	bind(actBack, "backspace", "back", "backspace"),
-}}
-
 type tagDetailPage struct {
-	a      *app
-	id     string
-	scroll widget.Pos
-	hist   []float64
+	scrolled // and the app
+	id       string
+	hist     []float64
 }
 
 func (p *tagDetailPage) keys() []*keyGroup { return tagDetailDef.keys }
 
 func (p *tagDetailPage) update(msg tea.Msg) tea.Cmd {
-	switch msg := msg.(type) {
-	case openMsg:
-		p.id, p.scroll = msg.arg, widget.Pos{}
-	case moveMsg:
-		p.scroll.Top = max(p.scroll.Top+msg.d, 0)
-	case doMsg:
-		if msg.act == actBack {
-			return p.a.nav.back()
-		}
+	if o, ok := msg.(openMsg); ok {
+		p.id = o.arg
 	}
-	return nil
+	cmd, _ := p.scrolled.update(msg)
+	return cmd
 }
 
 func (p *tagDetailPage) view(w, h int) []string {
@@ -96,7 +83,7 @@ func (p *tagDetailPage) view(w, h int) []string {
 			lines = append(lines, " "+st.spark.Render(widget.Fit(l, w-1)))
 		}
 	}
-	return widget.Window(lines, h, &p.scroll)
+	return p.window(lines, h)
 }
 
 func lastGoodLine(t *normalize.Sample, now time.Time) string {

@@ -183,6 +183,22 @@ func TestFooter(t *testing.T) {
 	}
 }
 
+// A binding a session may not use (disabled) drops out of the footer and
+// no longer dispatches.
+func TestFooterDisabled(t *testing.T) {
+	g := keyGroup{title: "t", bindings: []binding{
+		bind("a", "a", "ack", "a").footer("a", "ack"),
+		bind("s", "s", "shelve", "s").footer("s", "shelve"),
+	}}
+	g.bindings[0].SetEnabled(false)
+	if got := widget.Footer(footerKeys([]*keyGroup{&g}, true), 80); got != "esc:back s:shelve tab:view ::cmd ?:help q:quit" {
+		t.Errorf("footer %q", got)
+	}
+	if b := g.find(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("a")}); b != nil {
+		t.Errorf("a disabled binding dispatches %q", b.act)
+	}
+}
+
 // Pages over pages: help over a tag detail returns to it, the tag detail
 // to the tree; the alert detail's t replaces it by the tag detail, which
 // returns to the alerts; a tab leaves them all.

@@ -1,11 +1,10 @@
 // Package tuifake is a fake backend for tests of the dashboard: a
 // deterministic in-memory plant implementing tui.Backend and
-// tui.FaultControl with a small production line (or any number of
-// generated tags), alerts, endpoint health and faults, and a workshop
-// class implementing tui.Trainer. It records the actions asked of it. It
-// backs the dashboard's golden views, tests and benchmarks; it is neither
-// the live store nor `otwin demo` (which runs the real twin and
-// connectors).
+// tui.FaultControl (a small production line with alerts, endpoint health
+// and faults) and a workshop class implementing tui.Trainer, both
+// recording the actions asked of them. The dashboard's golden views and
+// session tests run on it; it is neither the live store nor `otwin demo`
+// (which runs the real twin and connectors).
 package tuifake
 
 import (
@@ -35,14 +34,13 @@ type Plant struct {
 	// Now is the clock of actions; nil means Epoch.
 	Now func() time.Time
 
-	mu      sync.Mutex
-	tags    []normalize.Sample
-	alerts  []normalize.Alert
-	hist    map[string][]normalize.AlertEvent
-	health  []connectors.Health
-	faults  []tui.Fault
-	subs    map[*feed]struct{}
-	histLen int
+	mu     sync.Mutex
+	tags   []normalize.Sample
+	alerts []normalize.Alert
+	hist   map[string][]normalize.AlertEvent
+	health []connectors.Health
+	faults []tui.Fault
+	subs   map[*feed]struct{}
 	// Calls records actions in order, e.g. "ack stale:x comment", for
 	// tests to inspect.
 	calls []string
@@ -139,41 +137,8 @@ func NewLine() *Plant {
 	return p
 }
 
-// NewGenerated returns a plant of n numeric tags spread over sites,
-// lines and machines (100 tags per machine), for benchmarks.
-func NewGenerated(n int) *Plant {
-	p := newPlant()
-	p.histLen = 120
-	p.tags = make([]normalize.Sample, 0, n)
-	for i := 0; i < n; i++ {
-		m := i / 100
-		asset := fmt.Sprintf("acme/site%d/area%d/line%02d/machine%03d", m/2000, m/400%5, m/20%20, m%20)
-		tag := fmt.Sprintf("tag%04d", i%100)
-		st := connectors.Good
-		if i%97 == 0 {
-			st = connectors.UncertainLastUsableValue
-		}
-		if i%211 == 0 {
-			st = connectors.BadNoCommunication
-		}
-		p.tags = append(p.tags, normalize.Sample{
-			ID: asset + "/" + tag, Asset: asset, Tag: tag, Value: float64(i%1000) / 10, Raw: float64(i % 1000),
-			Status: st, Source: "gen", Address: fmt.Sprintf("holding:%d:float32:ABCD@unit=1", i%10000*2),
-			Received: Epoch.Add(-time.Duration(i%5000) * time.Millisecond), SourceTime: Epoch.Add(-time.Duration(i%5000+10) * time.Millisecond),
-		})
-	}
-	p.sortTags()
-	for i := 0; i < n; i += 997 {
-		t := p.tags[i]
-		p.alerts = append(p.alerts, normalize.Alert{ID: "stale:" + t.ID, Kind: normalize.AlertStale, Target: t.ID, Severity: normalize.AlertSeverity(1 + i%4),
-			State: normalize.ActiveUnacked, Message: "no update", FirstActive: Epoch.Add(-time.Minute), LastActive: Epoch.Add(-time.Minute), Count: 1})
-	}
-	p.health = []connectors.Health{{Source: "gen", Protocol: "modbus", Endpoint: "127.0.0.1:502", State: connectors.Connected, Since: Epoch.Add(-time.Hour), Readings: uint64(n)}}
-	return p
-}
-
 func newPlant() *Plant {
-	return &Plant{hist: map[string][]normalize.AlertEvent{}, subs: map[*feed]struct{}{}, histLen: 90}
+	return &Plant{hist: map[string][]normalize.AlertEvent{}, subs: map[*feed]struct{}{}}
 }
 
 func (p *Plant) sortTags() {
@@ -218,9 +183,7 @@ func (p *Plant) AlertHistory(id string) []normalize.AlertEvent {
 
 // History appends a deterministic wave per tag, ending at its value.
 func (p *Plant) History(id string, dst []float64) []float64 {
-	p.mu.Lock()
-	n := p.histLen
-	p.mu.Unlock()
+	const n = 90
 	h := fnv.New32a()
 	h.Write([]byte(id))
 	seed := float64(h.Sum32()%1000) / 1000
