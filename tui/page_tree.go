@@ -263,7 +263,7 @@ func (p *treePage) view(w, h int) []string {
 		tw = w / 2
 	}
 	p.treeW, p.mainH = tw, mh
-	out := widget.Beside(p.pane(tw, mh), a.table.view(w-tw-1, mh, p.focusTable), a.st.dim.Render("│"))
+	out := widget.Beside(make([]string, 0, h), p.pane(tw, mh), a.table.view(w-tw-1, mh, p.focusTable), a.st.dim.Render("│"))
 	if strip > 0 {
 		if a.role == RoleMaintenance {
 			out = append(out, connTable(a, w, strip, nil, false)...)

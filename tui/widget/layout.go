@@ -14,14 +14,14 @@ func Pad(lines []string, w, h int) []string {
 	return lines
 }
 
-// Beside joins left and right line by line with sep between them, for as
-// many lines as left has (right must have at least as many).
-func Beside(left, right []string, sep string) []string {
-	out := make([]string, len(left))
+// Beside appends to dst the lines of left and right joined with sep
+// between them, for as many lines as left has (right must have at least
+// as many).
+func Beside(dst, left, right []string, sep string) []string {
 	for i := range left {
-		out[i] = left[i] + sep + right[i]
+		dst = append(dst, left[i]+sep+right[i])
 	}
-	return out
+	return dst
 }
 
 // Exact cuts (keeping escape sequences) or pads each line to exactly w

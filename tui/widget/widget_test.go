@@ -189,7 +189,7 @@ func TestLayoutHelpers(t *testing.T) {
 	if got := Pad([]string{"ab"}, 2, 3); len(got) != 3 || got[2] != "  " {
 		t.Errorf("Pad = %q", got)
 	}
-	if got := Beside([]string{"a", "b"}, []string{"1", "2", "3"}, "|"); strings.Join(got, ",") != "a|1,b|2" {
+	if got := Beside([]string{"x"}, []string{"a", "b"}, []string{"1", "2", "3"}, "|"); strings.Join(got, ",") != "x,a|1,b|2" {
 		t.Errorf("Beside = %q", got)
 	}
 	lines := []string{"abcdef", "a", "\x1b[1mabcdef\x1b[0m"}
