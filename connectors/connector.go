@@ -48,7 +48,32 @@ type Reading struct {
 	// Info, when non-nil, is what the server says about the point; sent
 	// with the first reading of an address after each (re)connect.
 	Info *PointInfo
+	// LinkDown says the connector has lost its endpoint: the reading
+	// reports the endpoint's silence (Status carries Bad_NoCommunication
+	// and reads as the cause, see NoCommunication), not a fault of this
+	// address. A connector that loses its link sends one such reading per
+	// address, so that consumers learn of the outage in order with the
+	// values, at once. A no-communication status without LinkDown is the
+	// address's own: a gateway's device behind a working endpoint.
+	LinkDown bool
 }
+
+// NoCommunication returns the Status of a reading whose endpoint does not
+// answer: Bad_NoCommunication (found by errors.As and StatusOf) that reads
+// as its cause, or the bare code when cause is nil. The value is
+// immutable, so one may be shared by the readings of one outage.
+func NoCommunication(cause error) error {
+	if cause == nil {
+		return BadNoCommunication
+	}
+	return &noCommError{cause}
+}
+
+// noCommError is Bad_NoCommunication that reads as its cause.
+type noCommError struct{ cause error }
+
+func (e *noCommError) Error() string   { return e.cause.Error() }
+func (e *noCommError) Unwrap() []error { return []error{BadNoCommunication, e.cause} }
 
 // Connector reads one endpoint.
 type Connector interface {
@@ -56,10 +81,10 @@ type Connector interface {
 	Name() string
 	// Run connects and delivers readings into out until ctx is done. It
 	// retries transient faults itself (reconnecting with backoff) and
-	// reports them as readings whose Status is BadNoCommunication for every
-	// configured address, and in Health. It returns nil when ctx is done
-	// and an error only when it cannot go on (e.g. an invalid
-	// configuration). Run does not close out.
+	// reports a lost endpoint as readings with LinkDown set and Status
+	// NoCommunication(cause) for every configured address, and in Health.
+	// It returns nil when ctx is done and an error only when it cannot go
+	// on (e.g. an invalid configuration). Run does not close out.
 	Run(ctx context.Context, out chan<- Reading) error
 	// Health is a snapshot of the endpoint's state; safe for concurrent use.
 	Health() Health

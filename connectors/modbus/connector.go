@@ -210,6 +210,7 @@ type session struct {
 	backoff    time.Duration
 	nextDial   time.Time
 	readings   []connectors.Reading
+	lost       error // Status of link-down readings: Bad_NoCommunication saying why
 	ioTime     time.Duration
 	sent       int  // requests sent in this poll
 	retried    bool // this poll redialed at once after the device closed the connection
@@ -326,6 +327,9 @@ func (s *session) setState(st connectors.LinkState, err error) {
 		c.health.LastError = err
 	}
 	c.mu.Unlock()
+	if st == connectors.Down {
+		s.lost = connectors.NoCommunication(err)
+	}
 	if !changed {
 		return
 	}
@@ -490,6 +494,23 @@ func (s *session) emitAll(b block, status error) {
 	}
 }
 
+// emitLost appends a link-down reading of point i: the device does not
+// answer (see connectors.Reading.LinkDown).
+func (s *session) emitLost(i int) {
+	if s.lost == nil {
+		s.lost = connectors.BadNoCommunication
+	}
+	s.emit(i, nil, s.lost)
+	s.readings[len(s.readings)-1].LinkDown = true
+}
+
+// emitAllLost appends a link-down reading for every point of b.
+func (s *session) emitAllLost(b block) {
+	for _, i := range b.Points {
+		s.emitLost(i)
+	}
+}
+
 // poll reads every point once and returns the readings (valid until the
 // next poll): exactly one per point, except for points whose read the
 // device answered "busy".
@@ -516,7 +537,7 @@ func (s *session) poll(ctx context.Context) []connectors.Reading {
 		}
 		if !s.tr.connected() && (time.Now().Before(s.nextDial) || !s.dial(ctx)) {
 			plan = append(plan, b)
-			s.emitAll(b, connectors.BadNoCommunication)
+			s.emitAllLost(b)
 			continue
 		}
 		data, err := s.read(b)
@@ -574,7 +595,7 @@ func (s *session) poll(ctx context.Context) []connectors.Reading {
 			s.scheduleRedial()
 			s.setState(connectors.Down, err)
 			plan = append(plan, b)
-			s.emitAll(b, connectors.BadNoCommunication)
+			s.emitAllLost(b)
 		case errProtocol:
 			s.tr.close()
 			err = fmt.Errorf("%s: %w", s.describe(b), err)
@@ -643,7 +664,7 @@ func (s *session) probeBad(ctx context.Context, fresh []int) {
 		switch {
 		case slices.Contains(done, p):
 		case s.outage && !s.tr.connected():
-			s.emit(p, nil, connectors.BadNoCommunication)
+			s.emitLost(p)
 		default:
 			s.emit(p, nil, s.bad[p].status)
 		}
@@ -719,7 +740,7 @@ func (s *session) probe(ctx context.Context, p int) (emitted, back bool) {
 		s.outage = true
 		s.scheduleRedial()
 		s.setState(connectors.Down, err)
-		s.emit(p, nil, connectors.BadNoCommunication)
+		s.emitLost(p)
 	case errProtocol:
 		s.tr.close()
 		err = fmt.Errorf("%s: %w", s.describe(b), err)

@@ -127,6 +127,19 @@ func allStatus(st error) func(map[string]connectors.Reading) bool {
 	}
 }
 
+// allLost reports whether every reading of p is a link-down reading:
+// LinkDown, no value, Bad_NoCommunication saying why (the device and the
+// failed dial or read).
+func allLost(p map[string]connectors.Reading) bool {
+	for _, rd := range p {
+		if !rd.LinkDown || rd.Raw != nil || codeOf(rd.Status) != connectors.BadNoCommunication ||
+			!strings.Contains(rd.Status.Error(), " on ") {
+			return false
+		}
+	}
+	return true
+}
+
 // codeOf is the StatusCode a Reading.Status carries (Good for nil), or
 // 0xFFFFFFFF when it carries none.
 func codeOf(st error) connectors.StatusCode {
@@ -324,8 +337,8 @@ func TestExceptions(t *testing.T) {
 						}
 						continue
 					}
-					if codeOf(rd.Status) != tt.want || rd.Raw != nil {
-						t.Errorf("%s: %v, want status %v", p, rd.Status, tt.want)
+					if codeOf(rd.Status) != tt.want || rd.Raw != nil || rd.LinkDown {
+						t.Errorf("%s: %v (link down %v), want status %v from a device that answers", p, rd.Status, rd.LinkDown, tt.want)
 						continue
 					}
 					// The status says why, and the normalizer keeps it.
@@ -442,7 +455,7 @@ func TestOutageAndRecovery(t *testing.T) {
 	if st := r.c.Health().State; st != connectors.Connecting && st != connectors.Down {
 		t.Errorf("state before any answer: %v", st)
 	}
-	r.pollUntil("Bad_NoCommunication", allStatus(connectors.BadNoCommunication))
+	r.pollUntil("Bad_NoCommunication", allLost)
 	if h := r.c.Health(); h.State != connectors.Down || h.LastError == nil || !strings.Contains(h.LastError.Error(), "press1") {
 		t.Errorf("health with no device: %+v", h)
 	}
@@ -469,13 +482,13 @@ func TestOutageAndRecovery(t *testing.T) {
 	reconnects := r.c.Health().Reconnects
 
 	ts.stop()
-	r.pollUntil("Bad_NoCommunication after the device stopped", allStatus(connectors.BadNoCommunication))
+	r.pollUntil("Bad_NoCommunication after the device stopped", allLost)
 	if h := r.c.Health(); h.State != connectors.Down {
 		t.Errorf("state %v, want down", h.State)
 	}
 	// Every poll while away says so again.
 	for range 3 {
-		if p := r.poll(); !allStatus(connectors.BadNoCommunication)(p) {
+		if p := r.poll(); !allLost(p) {
 			t.Errorf("poll while down: %v", p)
 		}
 	}
@@ -555,7 +568,7 @@ func TestSlowReplyDoesNotDesync(t *testing.T) {
 		if p := r.poll(); !good(p) {
 			t.Fatalf("first poll: %v", p)
 		}
-		if p := r.poll(); !allStatus(connectors.BadNoCommunication)(p) {
+		if p := r.poll(); !allLost(p) {
 			t.Fatalf("poll with the slow reply: %v", p)
 		}
 		var ne interface{ Timeout() bool }
@@ -843,7 +856,7 @@ func TestDeviceNeverAnswers(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("only %d connections", ts.accepted.Load())
 		}
-		if p := r.poll(); !allStatus(connectors.BadNoCommunication)(p) {
+		if p := r.poll(); !allLost(p) {
 			t.Fatalf("poll: %v", p)
 		}
 		if st := r.c.Health().State; st == connectors.Connected {
@@ -875,7 +888,7 @@ func TestReplanAfterOutage(t *testing.T) {
 		t.Fatalf("first poll: %v", p)
 	}
 	ts.stop()
-	r.pollUntil("the outage", allStatus(connectors.BadNoCommunication))
+	r.pollUntil("the outage", allLost)
 	serve()
 	p = r.pollUntil("both points good", allStatus(nil))
 	if p["holding:0:int16"].Raw != int64(10) || p["holding:2:int16"].Raw != int64(12) {

@@ -95,9 +95,11 @@
 // (10.0.0.7:502 unit 1): i/o timeout") is in Health().LastError and in
 // the log.
 //
-//	no connection, timeout, refused,    Bad_NoCommunication for every point of
-//	reset, closed by the device         the poll, and again at every poll while
-//	                                    the device stays away; Health.State Down
+//	no connection, timeout, refused,    a link-down reading (LinkDown set,
+//	reset, closed by the device         Bad_NoCommunication saying why) for
+//	                                    every point of the poll, and again at
+//	                                    every poll while the device stays away;
+//	                                    Health.State Down
 //	exception 01, 02, 03 (illegal       the read is split (bisected) until the
 //	function, address, value)           refused points are found; each reads
 //	                                    Bad_ConfigurationError at every poll,

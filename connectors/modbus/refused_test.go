@@ -66,7 +66,7 @@ func TestRefusedDeviceStaysWatched(t *testing.T) {
 			polls := 0
 			r.pollUntil("Bad_NoCommunication", func(p map[string]connectors.Reading) bool {
 				polls++
-				return allStatus(connectors.BadNoCommunication)(p)
+				return allLost(p)
 			})
 			if polls > 3 {
 				t.Errorf("Bad_NoCommunication after %d polls, want within 3", polls)
@@ -76,7 +76,7 @@ func TestRefusedDeviceStaysWatched(t *testing.T) {
 			}
 			// And at every poll of the outage.
 			for range 3 {
-				if p := r.poll(); !allStatus(connectors.BadNoCommunication)(p) {
+				if p := r.poll(); !allLost(p) {
 					t.Errorf("poll during the outage: %v", p)
 				}
 			}

@@ -186,8 +186,8 @@ func (c *Connector) countError(err error) {
 
 // Run connects and delivers readings into out until ctx is done, then
 // returns nil. Connection faults are retried with backoff (100ms doubling
-// to 5s); when the link drops every known address gets a reading with
-// Status BadNoCommunication. It returns an error only when it cannot
+// to 5s); when the link drops every known address gets a link-down reading
+// (LinkDown, Status Bad_NoCommunication saying why). It returns an error only when it cannot
 // start (out is nil, Run is already running, or the client certificate
 // cannot be loaded or generated). Run does not close out.
 func (c *Connector) Run(ctx context.Context, out chan<- connectors.Reading) error {
@@ -224,7 +224,7 @@ func (c *Connector) Run(ctx context.Context, out chan<- connectors.Reading) erro
 		c.setState(connectors.Down, err)
 		if !c.down {
 			c.down = true
-			if !c.emitDown(ctx, out) {
+			if !c.emitDown(ctx, out, err) {
 				return nil
 			}
 		}
@@ -239,16 +239,18 @@ func (c *Connector) Run(ctx context.Context, out chan<- connectors.Reading) erro
 	}
 }
 
-// emitDown sends a BadNoCommunication reading for every known address;
-// false when ctx ended first.
-func (c *Connector) emitDown(ctx context.Context, out chan<- connectors.Reading) bool {
+// emitDown sends a link-down reading (Bad_NoCommunication saying cause)
+// for every known address; false when ctx ended first.
+func (c *Connector) emitDown(ctx context.Context, out chan<- connectors.Reading, cause error) bool {
 	now := time.Now()
+	status := connectors.NoCommunication(cause)
 	for _, p := range c.order {
 		r := connectors.Reading{
 			Source:   c.cfg.Name,
 			Address:  p.address,
-			Status:   connectors.BadNoCommunication,
+			Status:   status,
 			Received: now,
+			LinkDown: true,
 		}
 		if !c.emit(ctx, out, r) {
 			return false

@@ -94,8 +94,9 @@
 //
 // A request unanswered for timeout (a Publish included: no data and no
 // keep-alive) drops the connection, as does any failed request. Then Health
-// goes Down, every known address gets one reading with Status
-// BadNoCommunication and no value (downstream keeps the last good value),
+// goes Down, every known address gets one link-down reading (LinkDown set,
+// Status Bad_NoCommunication reading as the cause, no value; downstream
+// keeps the last good value and raises one alert for the endpoint),
 // and the connector reconnects with backoff from 100ms doubling to 5s:
 // new secure channel and session, namespaces resolved again, browse and
 // Info again, a new subscription whose first values are the server's

@@ -2,6 +2,7 @@ package opcua
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,10 +11,12 @@ import (
 	"github.com/otwin/otwin/connectors"
 )
 
-// isNoComm says r reports lost communication.
+// isNoComm says r reports lost communication: a link-down reading whose
+// Bad_NoCommunication says why (the endpoint and the failure).
 func isNoComm(r connectors.Reading) bool {
 	var sc connectors.StatusCode
-	return errors.As(r.Status, &sc) && sc == connectors.BadNoCommunication
+	return errors.As(r.Status, &sc) && sc == connectors.BadNoCommunication && r.LinkDown &&
+		strings.HasPrefix(r.Status.Error(), "opcua ")
 }
 
 // checkOrder fails when a point got an older timestamp after a newer one.

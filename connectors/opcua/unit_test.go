@@ -399,7 +399,7 @@ func TestRunMisuse(t *testing.T) {
 	select {
 	case r := <-out:
 		var sc connectors.StatusCode
-		if !errors.As(r.Status, &sc) || sc != connectors.BadNoCommunication || r.Address != "nsu=urn:a;s=x" {
+		if !errors.As(r.Status, &sc) || sc != connectors.BadNoCommunication || !r.LinkDown || r.Address != "nsu=urn:a;s=x" {
 			t.Errorf("first reading %+v, want BadNoCommunication for the node", r)
 		}
 	case <-time.After(5 * time.Second):
