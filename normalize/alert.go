@@ -2,22 +2,9 @@ package normalize
 
 import "time"
 
-// AlertKind is what a data-quality or process alert is about.
+// AlertKind is what a data-quality or process alert is about. The
+// data-quality kinds are declared each with its rule (rule_*.go).
 type AlertKind string
-
-// The alert kinds.
-const (
-	AlertStale       AlertKind = "stale"
-	AlertFrozen      AlertKind = "frozen"
-	AlertOutOfRange  AlertKind = "out_of_range"
-	AlertSpike       AlertKind = "spike"
-	AlertBadQuality  AlertKind = "bad_quality"
-	AlertUncertain   AlertKind = "uncertain_quality"
-	AlertCommLoss    AlertKind = "comm_loss"
-	AlertClockSkew   AlertKind = "clock_skew"
-	AlertDecode      AlertKind = "decode_error"
-	AlertSequenceGap AlertKind = "sequence_gap"
-)
 
 // AlertSeverity orders alerts; higher is worse.
 type AlertSeverity int
@@ -120,11 +107,45 @@ func (s AlertSeverity) String() string {
 	}
 }
 
+// The alert event names (AlertEvent.What).
+const (
+	EventRaised    = "raised"
+	EventCleared   = "cleared"
+	EventAcked     = "acked"
+	EventShelved   = "shelved"
+	EventUnshelved = "unshelved"
+)
+
+// AlertID is the stable id of the alert of kind on target.
+func AlertID(kind AlertKind, target string) string { return string(kind) + ":" + target }
+
+// Condition is a rule's verdict on one target: its condition became active
+// (raised) or ended (cleared). The normalizer returns conditions; the
+// store (normalize/store) alone turns them into alert transitions.
+type Condition struct {
+	// Kind of condition.
+	Kind AlertKind
+	// Target is the tag id, or the source name for endpoint conditions.
+	Target string
+	// Active is true for a raise, false for a clear.
+	Active bool
+	// Severity is the rule's severity (set on a raise).
+	Severity AlertSeverity
+	// Message says what was detected (set on a raise), e.g. "no update for
+	// 12s (limit 5s)".
+	Message string
+	// At is when the condition was raised or cleared.
+	At time.Time
+}
+
+// ID is the id of the alert the condition is about (see AlertID).
+func (c *Condition) ID() string { return AlertID(c.Kind, c.Target) }
+
 // AlertEvent is one transition in an alert's history.
 type AlertEvent struct {
 	At      time.Time // when it happened
 	AlertID string    // the alert's ID
-	// What: "raised", "cleared", "acked", "shelved", "unshelved", "reset".
+	// What: one of the Event* names.
 	What    string
 	State   AlertState // the state after it
 	User    string     // who, for user actions

@@ -27,13 +27,17 @@ func BenchmarkApply(b *testing.B) {
 	for i := range rs {
 		rs[i] = connectors.Reading{Source: "plc", Address: cfg.Points[i].Address, Raw: float64(i)}
 	}
+	var out Output
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
 		r := &rs[i%points]
 		r.Received = t0.Add(time.Duration(i))
 		r.SourceTime = r.Received
-		if _, ok := n.Apply(*r); !ok {
+		if i%64 == 0 {
+			out.Reset()
+		}
+		if !n.Apply(*r, &out) {
 			b.Fatal("dropped")
 		}
 	}
@@ -50,10 +54,12 @@ func BenchmarkTick(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	n.Tick(t0, nil)
+	var out Output
+	n.Tick(t0, &out)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		n.Tick(t0.Add(time.Duration(i)*time.Millisecond%time.Second), nil)
+		out.Reset()
+		n.Tick(t0.Add(time.Duration(i)*time.Millisecond%time.Second), &out)
 	}
 }

@@ -55,9 +55,6 @@ var BuiltinRules = Rules{
 	Deadband:  -1,
 }
 
-// MinStale is the smallest automatic stale limit.
-const MinStale = 5 * time.Second
-
 // Override returns r with every non-zero field of o replacing r's.
 func (r Rules) Override(o Rules) Rules {
 	if o.Stale != 0 {
@@ -140,8 +137,6 @@ type Config struct {
 	// AutoMap lists the sources whose unknown browsed readings are mapped
 	// by browse path instead of dropped.
 	AutoMap []AutoMap
-	// AlertHistory is how many alert transitions are kept (0: default).
-	AlertHistory int
 }
 
 var segmentRE = regexp.MustCompile(`^[a-zA-Z0-9._-]+$`)

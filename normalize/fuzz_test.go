@@ -11,8 +11,9 @@ import (
 
 // FuzzApply feeds arbitrary readings and checks the invariants: no panic,
 // Seq increases by one per emitted sample of a tag, SourceTime never goes
-// back, and a Good sample's value is finite and inside the range when
-// clamped.
+// back, a Good sample's value is finite and inside the range when clamped,
+// and conditions are edges (no raise of an active one, no clear of one
+// not active).
 func FuzzApply(f *testing.F) {
 	f.Add(uint8(0), 1.5, int64(3), "x", uint32(0), int64(0), true)
 	f.Add(uint8(3), math.NaN(), int64(-1), "", uint32(0x80310000), int64(-5), false)
@@ -27,6 +28,8 @@ func FuzzApply(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		log := newCondLog(t)
+		var out Output
 		lastSeq := map[string]uint64{}
 		lastSrc := map[string]time.Time{}
 		var raws = []any{fv, iv, sv, kind%2 == 0, nil, float32(fv), uint64(iv), []byte(sv), struct{}{}}
@@ -39,37 +42,48 @@ func FuzzApply(f *testing.F) {
 			if status != 0 && i%3 == 0 {
 				r.Status = connectors.StatusCode(status)
 			}
+			r.LinkDown = status != 0 && i%5 == 0
 			if info && i%4 == 0 {
 				r.Info = &connectors.PointInfo{BrowsePath: sv + "/" + addr, HasRange: true, Low: fv, High: float64(iv), HasUnit: true, UnitID: int32(iv)}
 			}
-			s, ok := n.Apply(r)
+			out.Reset()
+			ok := n.Apply(r, &out)
+			log.take(&out)
+			if ok {
+				checkSample(t, out.Samples[0], lastSeq, lastSrc)
+			}
 			if i%6 == 0 {
-				for _, ts := range n.Tick(r.Received, nil) {
-					lastSeq[ts.ID] = ts.Seq
+				out.Reset()
+				n.Tick(r.Received, &out)
+				n.ObserveHealth(connectors.Health{Source: "s", State: connectors.LinkState(i % 3), SequenceGaps: uint64(i / 2)}, &out)
+				for _, ts := range out.Samples {
+					checkSample(t, ts, lastSeq, lastSrc)
 				}
-				n.ObserveHealth(connectors.Health{Source: "s", State: connectors.LinkState(i % 3), SequenceGaps: uint64(i / 2)})
-			}
-			if !ok {
-				continue
-			}
-			if s.Seq != lastSeq[s.ID]+1 {
-				t.Fatalf("seq %d after %d", s.Seq, lastSeq[s.ID])
-			}
-			lastSeq[s.ID] = s.Seq
-			if !s.SourceTime.IsZero() {
-				if s.SourceTime.Before(lastSrc[s.ID]) {
-					t.Fatalf("source time went back")
-				}
-				lastSrc[s.ID] = s.SourceTime
-			}
-			if s.Status.IsGood() && s.Kind == Number {
-				if math.IsNaN(s.Value) || math.IsInf(s.Value, 0) {
-					t.Fatalf("good non-finite value %v", s.Value)
-				}
-				if s.ID == "x/a" && (s.Value < -10 || s.Value > 10) {
-					t.Fatalf("clamped value %v outside range", s.Value)
-				}
+				log.take(&out)
 			}
 		}
 	})
+}
+
+// checkSample checks the invariants of one sample against the tag's last.
+func checkSample(t *testing.T, s Sample, lastSeq map[string]uint64, lastSrc map[string]time.Time) {
+	t.Helper()
+	if s.Seq != lastSeq[s.ID]+1 {
+		t.Fatalf("seq %d after %d", s.Seq, lastSeq[s.ID])
+	}
+	lastSeq[s.ID] = s.Seq
+	if !s.SourceTime.IsZero() {
+		if s.SourceTime.Before(lastSrc[s.ID]) {
+			t.Fatalf("source time went back")
+		}
+		lastSrc[s.ID] = s.SourceTime
+	}
+	if s.Status.IsGood() && s.Kind == Number {
+		if math.IsNaN(s.Value) || math.IsInf(s.Value, 0) {
+			t.Fatalf("good non-finite value %v", s.Value)
+		}
+		if s.ID == "x/a" && (s.Value < -10 || s.Value > 10) {
+			t.Fatalf("clamped value %v outside range", s.Value)
+		}
+	}
 }

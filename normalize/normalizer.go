@@ -1,12 +1,9 @@
 package normalize
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"github.com/otwin/otwin/units"
 	"math"
-	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,74 +11,30 @@ import (
 	"time"
 
 	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/units"
 )
-
-// Condition bits of a tag, so that the common path (nothing wrong, nothing
-// to clear) never touches Alerts.
-const (
-	bitStale uint16 = 1 << iota
-	bitFrozen
-	bitRange
-	bitSpike
-	bitBad
-	bitUncertain
-	bitDecode
-)
-
-// Default severities of the data-quality alerts.
-var kindSeverity = map[AlertKind]AlertSeverity{
-	AlertCommLoss:    SeverityCritical,
-	AlertBadQuality:  SeverityHigh,
-	AlertDecode:      SeverityHigh,
-	AlertOutOfRange:  SeverityHigh,
-	AlertStale:       SeverityMedium,
-	AlertFrozen:      SeverityMedium,
-	AlertSpike:       SeverityMedium,
-	AlertUncertain:   SeverityLow,
-	AlertClockSkew:   SeverityLow,
-	AlertSequenceGap: SeverityLow,
-}
-
-// SeverityOf returns the severity the rules give alerts of kind.
-func SeverityOf(kind AlertKind) AlertSeverity {
-	if s, ok := kindSeverity[kind]; ok {
-		return s
-	}
-	return SeverityMedium
-}
 
 type addrKey struct{ source, address string }
 
-// effRules are a point's effective rules; a limit <= 0 is off.
-type effRules struct {
-	stale, frozen, clockSkew, commLoss time.Duration
-	spike, deadband                    float64
-}
-
-func effective(r Rules, interval time.Duration) effRules {
-	e := effRules{
-		stale: r.Stale, frozen: r.Frozen, clockSkew: r.ClockSkew, commLoss: r.CommLoss,
-		spike: r.Spike, deadband: r.Deadband,
-	}
-	if e.stale == 0 && interval > 0 {
-		e.stale = max(3*interval, MinStale)
-	}
-	return e
-}
-
+// tagState is what the normalizer knows of one tag. The rules keep their
+// own state per tag, indexed by idx.
 type tagState struct {
-	id, asset, tag, source, address string
-	src                             *sourceState
+	subject                     // id: the tag id
+	idx                         int
+	asset, tag, source, address string
+	src                         *sourceState
 
-	unit            Unit
-	unitFixed       bool // configured: the server's unit does not replace it
-	rng             Range
-	hasRange        bool
-	rangeFixed      bool
-	scale, offset   float64
-	clamp           bool
-	spikeAbs        bool // the point's own rules set spike: absolute without a range
-	rules           effRules
+	unit       Unit
+	unitFixed  bool // configured: the server's unit does not replace it
+	rng        Range
+	hasRange   bool
+	rangeFixed bool
+	scale      float64
+	offset     float64
+	clamp      bool
+	deadband   float64 // <= 0: off
+	autoMapped bool
+
 	kind            Kind
 	kindSet         bool
 	seq             uint64
@@ -90,35 +43,30 @@ type tagState struct {
 	lastValue       float64
 	lastText        string
 	lastSrc         time.Time
+	lastServer      time.Time
 	lastUpdate      time.Time
+	lastReceivedRaw any
 	hasGood         bool
 	good            float64
 	goodText        string
 	goodTime        time.Time
-	frozenSet       bool
-	frozenVal       float64
-	frozenSince     time.Time
-	active          uint16
-	stale           bool
-	autoMapped      bool
-	lastServer      time.Time
-	lastReceivedRaw any
-	skewed          bool
 }
 
+// sourceState is what the normalizer knows of one endpoint's link. The
+// rules keep their own state per endpoint, indexed by idx.
 type sourceState struct {
-	name       string
-	linkUp     bool // the connector's last Health said Connected
-	commLoss   time.Duration
-	down       bool
-	downSince  time.Time
-	lastErr    string
-	commActive bool
-	gaps       uint64
-	gapsSeen   bool
-	gapActive  bool
-	skewActive bool
-	skewed     int // tags whose last fresh sample was skewed
+	subject // id: the source name
+	idx     int
+	// linkUp says the endpoint answers: its last reading that was not a
+	// link-down one, or its last Health, said so.
+	linkUp bool
+	// down says the endpoint is lost, since downSince; upSince is when it
+	// was last found back.
+	down      bool
+	downSince time.Time
+	upSince   time.Time
+	// lastErr is why it is lost.
+	lastErr string
 }
 
 // Stats count what a Normalizer did.
@@ -137,13 +85,30 @@ type Stats struct {
 	Deadband uint64
 }
 
+// Output is what the normalizer produces: samples, and the conditions its
+// rules raised and cleared, in order. Apply, Tick and ObserveHealth append
+// to it; reuse one Output (Reset) so that the common path does not
+// allocate.
+type Output struct {
+	Samples    []Sample
+	Conditions []Condition
+}
+
+// Reset empties o, keeping its memory.
+func (o *Output) Reset() {
+	o.Samples = o.Samples[:0]
+	o.Conditions = o.Conditions[:0]
+}
+
 // Normalizer maps raw readings to Samples and runs the data-quality rules,
-// raising and clearing conditions in its Alerts. It is pure: no
-// goroutines, no clock (Tick and the readings carry the time), no I/O. All
-// methods are safe for concurrent use (one mutex); Apply, Tick and
-// ObserveHealth are meant to be called from one goroutine, the pipeline.
+// which return conditions (raised, cleared); it holds no alerts (the store
+// does). It is pure: no goroutines, no clock (Tick and the readings carry
+// the time), no I/O. All methods are safe for concurrent use (one mutex);
+// Apply, Tick and ObserveHealth are meant to be called from one goroutine,
+// the pipeline.
 type Normalizer struct {
 	mu      sync.Mutex
+	rules   []*ruleEntry
 	points  map[addrKey]*tagState
 	canon   map[addrKey]*tagState
 	byID    map[string]*tagState
@@ -152,7 +117,6 @@ type Normalizer struct {
 	srcList []*sourceState // in creation order, for a deterministic Tick
 	automap map[string]string
 	defs    Rules
-	alerts  *Alerts
 	stats   Stats
 	started time.Time
 	lastNow time.Time
@@ -160,6 +124,10 @@ type Normalizer struct {
 	// ones not yet taken by TakeUnknown.
 	unknownSeen map[addrKey]struct{}
 	newUnknown  []string
+	// The step under way (under mu): what the rules are given lives here,
+	// so that handing it to them through interfaces allocates nothing.
+	step check
+	rd   classified
 }
 
 // maxUnknownSeen bounds the unmapped addresses remembered for
@@ -173,13 +141,13 @@ func New(cfg Config) (*Normalizer, error) {
 		return nil, fmt.Errorf("normalizer config: %w", err)
 	}
 	n := &Normalizer{
+		rules:   newRules(),
 		points:  make(map[addrKey]*tagState, len(cfg.Points)),
 		canon:   make(map[addrKey]*tagState, len(cfg.Points)),
 		byID:    make(map[string]*tagState, len(cfg.Points)),
 		sources: make(map[string]*sourceState),
 		automap: make(map[string]string),
 		defs:    BuiltinRules.Override(cfg.Defaults),
-		alerts:  NewAlerts(cfg.AlertHistory),
 	}
 	for _, m := range cfg.AutoMap {
 		n.automap[m.Source] = m.AssetPrefix
@@ -187,19 +155,17 @@ func New(cfg Config) (*Normalizer, error) {
 	}
 	for i := range cfg.Points {
 		p := &cfg.Points[i]
-		rules := n.defs
+		s := tagSettings{eff: n.defs, own: p.Rules, interval: p.Interval}
 		if p.Rules != nil {
-			rules = rules.Override(*p.Rules)
+			s.eff = s.eff.Override(*p.Rules)
 		}
 		t := &tagState{
-			id: p.ID(), asset: p.Asset, tag: p.Tag, source: p.Source, address: p.Address,
+			subject: subject{id: p.ID()}, asset: p.Asset, tag: p.Tag, source: p.Source, address: p.Address,
 			scale: p.Scale, offset: p.Offset, clamp: p.Clamp,
-			rules: effective(rules, p.Interval),
 		}
 		if t.scale == 0 {
 			t.scale = 1
 		}
-		t.spikeAbs = p.Rules != nil && p.Rules.Spike > 0
 		if p.Unit != "" {
 			t.unit, _ = units.Lookup(p.Unit)
 			t.unitFixed = true
@@ -214,38 +180,42 @@ func New(cfg Config) (*Normalizer, error) {
 		if p.Range != nil {
 			t.rng, t.hasRange, t.rangeFixed = *p.Range, true, true
 		}
-		n.add(t)
+		n.add(t, &s)
 	}
 	return n, nil
 }
 
-func (n *Normalizer) add(t *tagState) {
+// add registers a tag with the mapping and with every rule.
+func (n *Normalizer) add(t *tagState, s *tagSettings) {
 	t.src = n.source(t.source)
-	if t.rules.commLoss > 0 && (t.src.commLoss <= 0 || t.rules.commLoss < t.src.commLoss) {
-		t.src.commLoss = t.rules.commLoss
-	}
+	t.idx = len(n.tags)
+	t.deadband = s.eff.Deadband
 	n.points[addrKey{t.source, t.address}] = t
 	n.canon[addrKey{t.source, CanonicalAddress(t.address)}] = t
 	n.byID[t.id] = t
 	n.tags = append(n.tags, t)
+	for _, e := range n.rules {
+		if e.tagSetup != nil {
+			e.tagSetup.addTag(t, s)
+		}
+	}
 }
 
+// source returns the state of endpoint name, creating it.
 func (n *Normalizer) source(name string) *sourceState {
 	s, ok := n.sources[name]
 	if !ok {
-		s = &sourceState{name: name}
-		if n.defs.CommLoss > 0 {
-			s.commLoss = n.defs.CommLoss
-		}
+		s = &sourceState{subject: subject{id: name}, idx: len(n.srcList)}
 		n.sources[name] = s
 		n.srcList = append(n.srcList, s)
+		for _, e := range n.rules {
+			if e.srcSetup != nil {
+				e.srcSetup.addSource(s, &n.defs)
+			}
+		}
 	}
 	return s
 }
-
-// Alerts returns the alert set the rules feed; users act on it (Ack,
-// Shelve) through the store.
-func (n *Normalizer) Alerts() *Alerts { return n.alerts }
 
 // Stats returns the counters.
 func (n *Normalizer) Stats() Stats {
@@ -304,14 +274,13 @@ func (n *Normalizer) resolve(r *connectors.Reading) *tagState {
 		asset = sanitizeSegment(r.Source)
 	}
 	t := &tagState{
-		id: asset + "/" + segs[len(segs)-1], asset: asset, tag: segs[len(segs)-1],
+		subject: subject{id: asset + "/" + segs[len(segs)-1]}, asset: asset, tag: segs[len(segs)-1],
 		source: r.Source, address: r.Address, scale: 1, autoMapped: true,
-		rules: effective(n.defs, 0),
 	}
 	if _, dup := n.byID[t.id]; dup {
 		return nil
 	}
-	n.add(t)
+	n.add(t, &tagSettings{eff: n.defs})
 	n.stats.AutoMapped++
 	return t
 }
@@ -355,123 +324,25 @@ func (n *Normalizer) applyInfo(t *tagState, in *connectors.PointInfo) {
 	}
 }
 
-// MapStatus maps a reading's Status to a StatusCode and an explanation: nil
-// is Good; a StatusCode is itself; an error wrapping a StatusCode is that
-// code with the error's text; a deadline is Bad_Timeout; any other error
-// is Bad_CommunicationError with the error's text.
-func MapStatus(err error) (connectors.StatusCode, string) {
-	if err == nil {
-		return connectors.Good, ""
-	}
-	if c, ok := err.(connectors.StatusCode); ok {
-		return c, ""
-	}
-	var c connectors.StatusCode
-	if errors.As(err, &c) {
-		return c, err.Error()
-	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
-		return connectors.BadTimeout, err.Error()
-	}
-	return connectors.BadCommunicationError, err.Error()
-}
-
-func isDecodeStatus(c connectors.StatusCode) bool {
-	switch c & 0xFFFF0000 {
-	case connectors.BadDecodingError, connectors.BadTypeMismatch, connectors.BadConfigurationError:
-		return true
-	}
-	return false
-}
-
-// isNoComm says c means the endpoint does not answer: it starts the
-// endpoint's comm-loss timer instead of raising a per-tag alert. A single
-// failed request (Bad_Timeout, Bad_CommunicationError) is a per-tag bad
-// quality.
-func isNoComm(c connectors.StatusCode) bool {
-	switch c & 0xFFFF0000 {
-	case connectors.BadNoCommunication, connectors.BadNotConnected, connectors.BadServerNotConnected,
-		connectors.BadConnectionClosed:
-		return true
-	}
-	return false
-}
-
-// decode converts a raw value. ok is false when it cannot be; then status
-// and msg say why.
-func decode(raw any) (k Kind, v float64, txt string, status connectors.StatusCode, msg string) {
-	switch x := raw.(type) {
-	case float64:
-		v = x
-	case float32:
-		v = float64(x)
-	case int64:
-		v = float64(x)
-	case uint64:
-		v = float64(x)
-	case int:
-		v = float64(x)
-	case int32:
-		v = float64(x)
-	case uint32:
-		v = float64(x)
-	case int16:
-		v = float64(x)
-	case uint16:
-		v = float64(x)
-	case int8:
-		v = float64(x)
-	case uint8:
-		v = float64(x)
-	case bool:
-		k = Bool
-		if x {
-			v = 1
-		}
-		return
-	case string:
-		return Text, 0, x, connectors.Good, ""
-	case []byte:
-		return Text, 0, string(x), connectors.Good, ""
-	case nil:
-		return Number, 0, "", connectors.BadDecodingError, "no value"
-	default:
-		return Number, 0, "", connectors.BadTypeMismatch, fmt.Sprintf("unsupported value type %T", raw)
-	}
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return Number, 0, "", connectors.BadDecodingError, fmt.Sprintf("not a finite number (%g)", v)
-	}
-	return Number, v, "", connectors.Good, ""
-}
-
-func (n *Normalizer) raise(t *tagState, bit uint16, kind AlertKind, at time.Time, format string, args ...any) {
-	if t.active&bit != 0 {
-		return
-	}
-	t.active |= bit
-	n.alerts.Raise(kind, t.id, SeverityOf(kind), fmt.Sprintf(format, args...), at)
-}
-
-func (n *Normalizer) clear(t *tagState, bit uint16, kind AlertKind, at time.Time) {
-	if t.active&bit == 0 {
-		return
-	}
-	t.active &^= bit
-	n.alerts.Clear(kind, t.id, at)
-}
-
-// Apply maps one reading to a Sample and runs the per-sample rules. The
-// bool is false when no sample results: the address is unknown (counted;
-// browsed OPC UA readings of an AutoMap source are mapped instead), the
-// reading's SourceTime is older than the tag's last (counted), or a good
-// numeric change lies within the deadband (counted). Status mapping: see
-// MapStatus; a value outside the engineering range is
+// Apply maps one reading to a Sample, appended to out with the conditions
+// the rules raised or cleared; it reports whether a sample resulted. None
+// does when the address is unknown (counted; browsed OPC UA readings of an
+// AutoMap source are mapped instead), the reading's time is older than the
+// tag's last (counted), or a good numeric change lies within the deadband
+// (counted).
+//
+// Status mapping: see MapStatus; a value outside the engineering range is
 // Uncertain_EngineeringUnitsExceeded with the LimitLow/LimitHigh bit (or,
 // with Clamp, clamped and Good_Clamped); Bad_NoCommunication with a last
 // good value becomes Uncertain_NoCommunicationLastUsableValue carrying
-// that value. The last good value always rides in LastGood*. Apply does not
-// allocate for good numeric readings of known points.
-func (n *Normalizer) Apply(r connectors.Reading) (Sample, bool) {
+// that value. The last good value always rides in LastGood*.
+//
+// A link-down reading (connectors.Reading.LinkDown) tells that the
+// endpoint is lost, at once: its tags show no communication, and the
+// endpoint's comm_loss alone speaks for them (no per-tag condition is
+// raised or cleared while it is lost). Apply does not allocate for good
+// numeric readings of known points.
+func (n *Normalizer) Apply(r connectors.Reading, out *Output) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.stats.Readings++
@@ -480,196 +351,106 @@ func (n *Normalizer) Apply(r connectors.Reading) (Sample, bool) {
 		if t = n.resolve(&r); t == nil {
 			n.stats.Unknown++
 			n.noteUnknown(r.Source, r.Address)
-			return Sample{}, false
+			return false
 		}
 	}
 	if r.Info != nil {
 		n.applyInfo(t, r.Info)
 	}
-	if n.outOfOrder(t, r) {
+	if n.outOfOrder(t, &r) {
 		n.stats.OutOfOrder++
-		return Sample{}, false
+		return false
 	}
-	now := r.Received
-	if now.IsZero() {
-		now = r.SourceTime
-		if now.IsZero() {
-			now = n.lastNow
+	rd := &n.rd
+	n.classify(t, &r, rd)
+	c := n.begin(out, r.Received)
+	if c.now.IsZero() {
+		c.now = r.SourceTime
+		if c.now.IsZero() {
+			c.now = n.lastNow
 		}
 	}
+	defer n.end()
+
+	// The endpoint's link, from the same channel as the values: a reading
+	// still queued when the link changed is older than that change and
+	// does not undo it.
 	src := t.src
-
-	orig, errText := MapStatus(r.Status)
-	status := orig
-	kind := t.kind
-	var v float64
-	var txt string
-	var low, high bool
-	if !status.IsBad() {
-		k, dv, dt, dstatus, msg := decode(r.Raw)
-		if dstatus != connectors.Good {
-			status, errText = dstatus, msg
-		} else if t.kindSet && k != t.kind {
-			status, errText = connectors.BadTypeMismatch, fmt.Sprintf("value type changed from %s to %s (%T)", t.kind, k, r.Raw)
-		} else {
-			kind, v, txt = k, dv, dt
-			if kind == Number {
-				v = v*t.scale + t.offset
-				if t.hasRange {
-					if v < t.rng.Low {
-						low = true
-					} else if v > t.rng.High {
-						high = true
-					}
-				}
-				if low || high {
-					var bits connectors.StatusCode
-					if low {
-						bits = connectors.LimitLow
-					} else {
-						bits = connectors.LimitHigh
-					}
-					if t.clamp {
-						if low {
-							v = t.rng.Low
-						} else {
-							v = t.rng.High
-						}
-						if status.IsGood() {
-							status = connectors.GoodClamped
-						}
-					} else if status.IsGood() {
-						status = connectors.UncertainEngineeringUnitsExceeded
-					}
-					status |= bits
-				}
-			}
+	switch {
+	case rd.lost && !c.now.Before(src.upSince):
+		why := rd.errText
+		if why == "" {
+			why = rd.orig.Name()
 		}
-	}
-	if status.IsBad() {
-		v, txt = 0, ""
-		if status&0xFFFF0000 == connectors.BadNoCommunication && t.hasGood {
-			status = connectors.UncertainNoCommunicationLastUsableValue
-			v, txt = t.good, t.goodText
-		}
+		n.linkLost(c, src, why)
+	case !rd.lost && !(src.down && c.now.Before(src.downSince)):
+		n.linkAnswered(c, src)
 	}
 
-	// Deadband: a small good change is not worth a sample.
-	if t.rules.deadband > 0 && kind == Number && status == connectors.Good && t.emitted &&
-		t.lastStatus == connectors.Good && t.kind == Number && math.Abs(v-t.lastValue) < t.rules.deadband {
+	if n.deadbanded(t, rd) {
 		n.stats.Deadband++
-		t.lastUpdate = now
+		t.lastUpdate = c.now
 		if !r.SourceTime.IsZero() {
 			t.lastSrc = r.SourceTime
 		}
-		if t.stale {
-			t.stale = false
-			n.clear(t, bitStale, AlertStale, now)
-		}
-		return Sample{}, false
+		n.runFresh(c, t)
+		return false
 	}
-
-	// Endpoint-level rules. A no-communication status while the link is
-	// up comes from behind the endpoint (a gateway's device, an OPC UA
-	// server's PLC): that is a per-tag bad quality, not a silent
-	// endpoint.
-	tagNoComm := isNoComm(orig) && src.linkUp
-	if isNoComm(orig) && !src.linkUp {
-		if !src.down {
-			src.down, src.downSince = true, now
-		}
-		if errText != "" {
-			src.lastErr = errText
-		} else {
-			src.lastErr = orig.Name()
-		}
-	} else if src.down {
-		n.sourceUp(src, now)
-	}
-	n.checkSkew(t, src, r, now)
-
-	// Tag-level rules.
-	if t.stale {
-		t.stale = false
-		n.clear(t, bitStale, AlertStale, now)
-	}
-	masked := status & 0xFFFF0000
-	switch {
-	case isDecodeStatus(status):
-		if errText != "" {
-			n.raise(t, bitDecode, AlertDecode, now, "%s: %s", status.Name(), errText)
-		} else {
-			n.raise(t, bitDecode, AlertDecode, now, "%s", status.Name())
-		}
-	default:
-		n.clear(t, bitDecode, AlertDecode, now)
-	}
-	if status.IsBad() && !isDecodeStatus(status) && (!isNoComm(status) || tagNoComm) ||
-		tagNoComm && masked == connectors.UncertainNoCommunicationLastUsableValue {
-		msg := errText
-		if msg == "" {
-			msg = status.Error()
-		}
-		if tagNoComm {
-			n.raise(t, bitBad, AlertBadQuality, now, "no communication behind %s: %s", src.name, msg)
-		} else {
-			n.raise(t, bitBad, AlertBadQuality, now, "bad quality: %s", msg)
-		}
-	} else {
-		n.clear(t, bitBad, AlertBadQuality, now)
-	}
-	if status.IsUncertain() && masked != connectors.UncertainEngineeringUnitsExceeded &&
-		masked != connectors.UncertainNoCommunicationLastUsableValue && masked != connectors.UncertainLastUsableValue {
-		n.raise(t, bitUncertain, AlertUncertain, now, "uncertain quality: %s", status.Error())
-	} else {
-		n.clear(t, bitUncertain, AlertUncertain, now)
-	}
-	numGood := kind == Number && !status.IsBad() && masked != connectors.UncertainNoCommunicationLastUsableValue
-	if low || high {
-		if low {
-			n.raise(t, bitRange, AlertOutOfRange, now, "value %s below low limit %s", num(v), num(t.rng.Low))
-		} else {
-			n.raise(t, bitRange, AlertOutOfRange, now, "value %s above high limit %s", num(v), num(t.rng.High))
-		}
-	} else if numGood {
-		n.clear(t, bitRange, AlertOutOfRange, now)
-	}
-	if numGood && t.rules.spike > 0 && t.hasGood && (t.hasRange || t.spikeAbs) {
-		limit := t.rules.spike
-		if t.hasRange {
-			limit *= t.rng.High - t.rng.Low
-		}
-		if d := math.Abs(v - t.good); d > limit {
-			n.raise(t, bitSpike, AlertSpike, now, "jump of %s from %s to %s (limit %s)", num(d), num(t.good), num(v), num(limit))
-		} else {
-			n.clear(t, bitSpike, AlertSpike, now)
-		}
-	}
-	if numGood && t.rules.frozen > 0 {
-		if t.frozenSet && v == t.frozenVal {
-			if now.Sub(t.frozenSince) >= t.rules.frozen {
-				n.raise(t, bitFrozen, AlertFrozen, now, "value %s unchanged for %s (limit %s)", num(v), now.Sub(t.frozenSince).Round(time.Millisecond), t.rules.frozen)
+	if !rd.lost {
+		n.runFresh(c, t)
+		for _, e := range n.rules {
+			if e.judge != nil {
+				c.cur = e
+				e.judge.judge(c, t, rd)
 			}
-		} else {
-			t.frozenSet, t.frozenVal, t.frozenSince = true, v, now
-			n.clear(t, bitFrozen, AlertFrozen, now)
 		}
 	}
+	out.Samples = slices.Grow(out.Samples, 1)
+	out.Samples = out.Samples[:len(out.Samples)+1]
+	n.record(t, &r, rd, c.now, &out.Samples[len(out.Samples)-1])
+	return true
+}
 
-	// State.
-	if status.IsGood() {
-		t.hasGood, t.good, t.goodText = true, v, txt
+// begin starts a step of the rules at now, reporting to out.
+func (n *Normalizer) begin(out *Output, now time.Time) *check {
+	n.step = check{n: n, out: out, now: now}
+	return &n.step
+}
+
+// end ends the step: nothing of the caller's is kept.
+func (n *Normalizer) end() { n.step.out = nil }
+
+// deadbanded says rd is a good numeric change within the tag's deadband:
+// not worth a sample.
+func (n *Normalizer) deadbanded(t *tagState, rd *classified) bool {
+	return t.deadband > 0 && rd.kind == Number && rd.status == connectors.Good && t.emitted &&
+		t.lastStatus == connectors.Good && t.kind == Number && math.Abs(rd.value-t.lastValue) < t.deadband
+}
+
+func (n *Normalizer) runFresh(c *check, t *tagState) {
+	for _, e := range n.rules {
+		if e.fresh != nil {
+			c.cur = e
+			e.fresh.fresh(c, t)
+		}
+	}
+}
+
+// record updates t with r, classified as rd, and writes its sample to s.
+func (n *Normalizer) record(t *tagState, r *connectors.Reading, rd *classified, now time.Time, s *Sample) {
+	if rd.status.IsGood() {
+		t.hasGood, t.good, t.goodText = true, rd.value, rd.text
 		t.goodTime = r.SourceTime
 		if t.goodTime.IsZero() {
 			t.goodTime = now
 		}
 	}
-	if !status.IsBad() || masked == connectors.UncertainNoCommunicationLastUsableValue {
-		t.kind, t.kindSet = kind, true
+	if !rd.status.IsBad() || rd.masked() == connectors.UncertainNoCommunicationLastUsableValue {
+		t.kind, t.kindSet = rd.kind, true
 	}
 	t.seq++
 	t.emitted = true
-	t.lastStatus, t.lastValue, t.lastText = status, v, txt
+	t.lastStatus, t.lastValue, t.lastText = rd.status, rd.value, rd.text
 	if !r.SourceTime.IsZero() {
 		t.lastSrc = r.SourceTime
 	}
@@ -677,15 +458,12 @@ func (n *Normalizer) Apply(r connectors.Reading) (Sample, bool) {
 	t.lastReceivedRaw = r.Raw
 	t.lastUpdate = now
 	n.stats.Emitted++
-
-	s := Sample{
-		ID: t.id, Asset: t.asset, Tag: t.tag, Kind: t.kind, Value: v, Text: txt, Raw: r.Raw,
-		Unit: t.unit, Status: status, SourceTime: r.SourceTime, ServerTime: r.ServerTime,
+	*s = Sample{
+		ID: t.id, Asset: t.asset, Tag: t.tag, Kind: t.kind, Value: rd.value, Text: rd.text, Raw: r.Raw,
+		Unit: t.unit, Status: rd.status, Err: rd.errText, SourceTime: r.SourceTime, ServerTime: r.ServerTime,
 		Received: r.Received, Source: t.source, Address: t.address, Seq: t.seq,
 	}
-	s.Err = errText
-	n.lastGood(t, &s)
-	return s, true
+	n.lastGood(t, s)
 }
 
 func (n *Normalizer) lastGood(t *tagState, s *Sample) {
@@ -694,121 +472,110 @@ func (n *Normalizer) lastGood(t *tagState, s *Sample) {
 	}
 }
 
-func (n *Normalizer) sourceUp(src *sourceState, at time.Time) {
-	src.down = false
-	src.downSince = time.Time{}
-	if src.commActive {
-		src.commActive = false
-		n.alerts.Clear(AlertCommLoss, src.name, at)
+// lastUsable re-emits t's last value as Uncertain_LastUsableValue with
+// why, unless its last sample already says it is not current (Bad, or the
+// last good value of a silent device) or it never had one.
+func (n *Normalizer) lastUsable(c *check, t *tagState, why string) {
+	if !t.emitted || t.lastStatus.IsBad() || t.lastStatus&0xFFFF0000 == connectors.UncertainNoCommunicationLastUsableValue {
+		return
+	}
+	t.seq++
+	t.lastStatus = connectors.UncertainLastUsableValue
+	s := Sample{
+		ID: t.id, Asset: t.asset, Tag: t.tag, Kind: t.kind, Value: t.lastValue, Text: t.lastText,
+		Raw: t.lastReceivedRaw, Unit: t.unit, Status: connectors.UncertainLastUsableValue, Err: why,
+		SourceTime: t.lastSrc, ServerTime: t.lastServer, Received: c.now,
+		Source: t.source, Address: t.address, Seq: t.seq,
+	}
+	n.lastGood(t, &s)
+	c.out.Samples = append(c.out.Samples, s)
+	n.stats.Emitted++
+}
+
+// linkLost records that src is lost, saying why.
+func (n *Normalizer) linkLost(c *check, src *sourceState, why string) {
+	src.linkUp = false
+	src.lastErr = why
+	if src.down {
+		return
+	}
+	src.down, src.downSince = true, c.now
+	n.runLink(c, src)
+}
+
+// linkAnswered records that src answered: it is back if it was lost.
+func (n *Normalizer) linkAnswered(c *check, src *sourceState) {
+	src.linkUp = true
+	if !src.down {
+		return
+	}
+	src.down, src.downSince, src.upSince = false, time.Time{}, c.now
+	n.runLink(c, src)
+}
+
+func (n *Normalizer) runLink(c *check, src *sourceState) {
+	for _, e := range n.rules {
+		if e.link != nil {
+			c.cur = e
+			e.link.link(c, src)
+		}
 	}
 }
 
-// ObserveHealth feeds an endpoint's health: a link that is not Connected
-// starts the communication-loss timer (raised by Tick once the source's
-// CommLoss limit has passed), Connected clears it; an increase of
-// SequenceGaps raises a sequence-gap alert on the source, which clears at
-// the next observation without new gaps. Times come from h.Since and the
-// last Tick.
-func (n *Normalizer) ObserveHealth(h connectors.Health) {
+// ObserveHealth feeds an endpoint's health, appending to out the
+// conditions that result: a link that is not Connected is lost (comm_loss
+// is raised by Tick once the source's CommLoss limit has passed),
+// Connected is back; health rules (sequence gaps) judge it. Times come from
+// h.Since and the last Tick.
+func (n *Normalizer) ObserveHealth(h connectors.Health, out *Output) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	src := n.source(h.Source)
-	at := h.Since
-	if at.IsZero() {
-		at = n.lastNow
+	c := n.begin(out, h.Since)
+	defer n.end()
+	if c.now.IsZero() {
+		c.now = n.lastNow
 	}
-	src.linkUp = h.State == connectors.Connected
-	switch h.State {
-	case connectors.Connected:
-		if src.down {
-			n.sourceUp(src, at)
-		}
-	default:
-		if !src.down {
-			src.down, src.downSince = true, at
-		}
+	if h.State == connectors.Connected {
+		n.linkAnswered(c, src)
+	} else {
+		why := src.lastErr
 		if h.LastError != nil {
-			src.lastErr = h.LastError.Error()
+			why = h.LastError.Error()
+		}
+		n.linkLost(c, src, why)
+	}
+	if !n.lastNow.IsZero() {
+		c.now = n.lastNow
+	}
+	for _, e := range n.rules {
+		if e.health != nil {
+			c.cur = e
+			e.health.health(c, src, &h)
 		}
 	}
-	now := n.lastNow
-	if now.IsZero() {
-		now = at
-	}
-	if src.gapsSeen && h.SequenceGaps > src.gaps {
-		if src.gapActive {
-			// Still missing notifications: keep the alert active.
-		} else {
-			src.gapActive = true
-			n.alerts.Raise(AlertSequenceGap, src.name, SeverityOf(AlertSequenceGap),
-				fmt.Sprintf("%d notifications missed (%d in total)", h.SequenceGaps-src.gaps, h.SequenceGaps), now)
-		}
-	} else if src.gapActive {
-		src.gapActive = false
-		n.alerts.Clear(AlertSequenceGap, src.name, now)
-	}
-	src.gaps, src.gapsSeen = h.SequenceGaps, true
 }
 
-// Tick runs the time-driven rules at now: stale tags (no update for their
-// limit; the first Tick starts the clock of tags never read) raise a stale
-// alert and get a sample appended to dst with status
-// Uncertain_LastUsableValue; frozen values raise; endpoints down longer
-// than their CommLoss limit raise comm_loss; timed shelves expire. It is
-// deterministic given now and returns dst.
-func (n *Normalizer) Tick(now time.Time, dst []Sample) []Sample {
+// Tick runs the time-driven rules at now, appending to out their
+// conditions and the samples they re-emit: stale tags (no update for their
+// limit; the first Tick starts the clock of tags never read) get a sample
+// with status Uncertain_LastUsableValue; frozen values; endpoints lost
+// longer than their CommLoss limit. It is deterministic given now.
+func (n *Normalizer) Tick(now time.Time, out *Output) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.started.IsZero() {
 		n.started = now
 	}
 	n.lastNow = now
-	for _, t := range n.tags {
-		if t.rules.stale > 0 && !t.stale {
-			last := t.lastUpdate
-			if last.IsZero() {
-				last = n.started
-			}
-			if age := now.Sub(last); age > t.rules.stale {
-				t.stale = true
-				if t.emitted {
-					n.raise(t, bitStale, AlertStale, now, "no update for %s (limit %s)", age.Round(time.Millisecond), t.rules.stale)
-				} else {
-					n.raise(t, bitStale, AlertStale, now, "no reading since start %s ago (limit %s)", age.Round(time.Millisecond), t.rules.stale)
-				}
-				if t.emitted && !t.lastStatus.IsBad() && t.lastStatus&0xFFFF0000 != connectors.UncertainNoCommunicationLastUsableValue {
-					t.seq++
-					t.lastStatus = connectors.UncertainLastUsableValue
-					s := Sample{
-						ID: t.id, Asset: t.asset, Tag: t.tag, Kind: t.kind, Value: t.lastValue, Text: t.lastText,
-						Raw: t.lastReceivedRaw, Unit: t.unit, Status: connectors.UncertainLastUsableValue,
-						Err:        fmt.Sprintf("no update for %s (limit %s)", age.Round(time.Millisecond), t.rules.stale),
-						SourceTime: t.lastSrc, ServerTime: t.lastServer, Received: now,
-						Source: t.source, Address: t.address, Seq: t.seq,
-					}
-					n.lastGood(t, &s)
-					dst = append(dst, s)
-					n.stats.Emitted++
-				}
-			}
-		}
-		if t.rules.frozen > 0 && t.frozenSet && t.active&bitFrozen == 0 && t.lastStatus.IsGood() &&
-			t.lastValue == t.frozenVal && now.Sub(t.frozenSince) >= t.rules.frozen {
-			n.raise(t, bitFrozen, AlertFrozen, now, "value %s unchanged for %s (limit %s)", num(t.frozenVal), now.Sub(t.frozenSince).Round(time.Millisecond), t.rules.frozen)
+	c := n.begin(out, now)
+	defer n.end()
+	for _, e := range n.rules {
+		if e.tick != nil {
+			c.cur = e
+			e.tick.tick(c)
 		}
 	}
-	for _, src := range n.srcList {
-		if src.down && !src.commActive && src.commLoss > 0 && now.Sub(src.downSince) >= src.commLoss {
-			src.commActive = true
-			msg := fmt.Sprintf("no answer for %s (limit %s)", now.Sub(src.downSince).Round(time.Millisecond), src.commLoss)
-			if src.lastErr != "" {
-				msg += ": " + src.lastErr
-			}
-			n.alerts.Raise(AlertCommLoss, src.name, SeverityOf(AlertCommLoss), msg, now)
-		}
-	}
-	n.alerts.Expire(now)
-	return dst
 }
 
 // String names the kind: "number", "bool", "text".
@@ -826,54 +593,11 @@ func (k Kind) String() string {
 // outOfOrder reports whether r is older than the tag's last sample: by the
 // server's timestamp when both have one (a device clock may step back while
 // its values are new), else by the source timestamp.
-func (n *Normalizer) outOfOrder(t *tagState, r connectors.Reading) bool {
+func (n *Normalizer) outOfOrder(t *tagState, r *connectors.Reading) bool {
 	if !r.ServerTime.IsZero() && !t.lastServer.IsZero() {
 		return r.ServerTime.Before(t.lastServer)
 	}
 	return !r.SourceTime.IsZero() && r.SourceTime.Before(t.lastSrc)
-}
-
-// checkSkew runs the clock-skew rule on one reading, before t.lastSrc is
-// updated. Only a value whose source time moved is judged: an
-// unchanged value (the first notification of a subscription, a re-read, a
-// constant) carries the time it last changed, which says how old it is,
-// not how wrong the source clock is. Skew is then the source time against
-// the server's timestamp when the reading has one (stamped when the server
-// took the change), else against the time received. The endpoint's alert
-// is active while any of its tags is skewed.
-func (n *Normalizer) checkSkew(t *tagState, src *sourceState, r connectors.Reading, now time.Time) {
-	if t.rules.clockSkew <= 0 || r.SourceTime.IsZero() || t.lastSrc.IsZero() || r.SourceTime.Equal(t.lastSrc) {
-		return
-	}
-	ref := r.ServerTime
-	if ref.IsZero() {
-		ref = r.Received
-	}
-	if ref.IsZero() {
-		return
-	}
-	skew := ref.Sub(r.SourceTime)
-	dir := "behind"
-	if skew < 0 {
-		skew, dir = -skew, "ahead"
-	}
-	switch over := skew > t.rules.clockSkew; {
-	case over && !t.skewed:
-		t.skewed = true
-		src.skewed++
-		if !src.skewActive {
-			src.skewActive = true
-			n.alerts.Raise(AlertClockSkew, src.name, SeverityOf(AlertClockSkew),
-				fmt.Sprintf("clock skew: source clock %s %s on %s (limit %s)", skew.Round(time.Millisecond), dir, t.id, t.rules.clockSkew), now)
-		}
-	case !over && t.skewed:
-		t.skewed = false
-		src.skewed--
-		if src.skewed == 0 && src.skewActive {
-			src.skewActive = false
-			n.alerts.Clear(AlertClockSkew, src.name, now)
-		}
-	}
 }
 
 // num formats a value for an alert message: six significant digits, so

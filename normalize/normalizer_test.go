@@ -38,6 +38,15 @@ func newN(t *testing.T, cfg Config) *Normalizer {
 	return n
 }
 
+// apply applies r and returns its sample, if any.
+func apply(n *Normalizer, r connectors.Reading) (Sample, bool) {
+	var out Output
+	if !n.Apply(r, &out) {
+		return Sample{}, false
+	}
+	return out.Samples[0], true
+}
+
 func rd(src, addr string, raw any, status error, d time.Duration) connectors.Reading {
 	return connectors.Reading{Source: src, Address: addr, Raw: raw, Status: status, SourceTime: at(d), Received: at(d)}
 }
@@ -79,7 +88,7 @@ func TestApplyMapping(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			n := newN(t, testConfig())
-			s, ok := n.Apply(tt.r)
+			s, ok := apply(n, tt.r)
 			if ok != tt.ok {
 				t.Fatalf("ok = %v, want %v", ok, tt.ok)
 			}
@@ -87,7 +96,7 @@ func TestApplyMapping(t *testing.T) {
 				if n.Stats().Unknown != 1 {
 					t.Errorf("unknown not counted: %+v", n.Stats())
 				}
-				n.Apply(tt.r)
+				apply(n, tt.r)
 				if u := n.TakeUnknown(); len(u) != 1 || u[0] != "plc nope" {
 					t.Errorf("TakeUnknown = %q", u)
 				}
@@ -117,21 +126,21 @@ func TestApplyMapping(t *testing.T) {
 
 func TestLastGoodKeptAndNoComm(t *testing.T) {
 	n := newN(t, testConfig())
-	n.Apply(rd("plc", "temp", 20.0, nil, 0))
-	s, _ := n.Apply(rd("plc", "temp", nil, connectors.BadSensorFailure, time.Second))
+	apply(n, rd("plc", "temp", 20.0, nil, 0))
+	s, _ := apply(n, rd("plc", "temp", nil, connectors.BadSensorFailure, time.Second))
 	if s.Status != connectors.BadSensorFailure || s.Value != 0 || !s.HasLastGood || s.LastGood != 20 || !s.LastGoodTime.Equal(at(0)) {
 		t.Fatalf("bad sample: %+v", s)
 	}
-	s, _ = n.Apply(rd("plc", "temp", nil, connectors.BadNoCommunication, 2*time.Second))
+	s, _ = apply(n, rd("plc", "temp", nil, connectors.BadNoCommunication, 2*time.Second))
 	if s.Status != connectors.UncertainNoCommunicationLastUsableValue || s.Value != 20 || s.LastGood != 20 {
 		t.Fatalf("no-comm with last value: %+v", s)
 	}
 	// Without a last value, Bad_NoCommunication stays bad.
-	s, _ = n.Apply(rd("plc", "scaled", nil, connectors.BadNoCommunication, 2*time.Second))
+	s, _ = apply(n, rd("plc", "scaled", nil, connectors.BadNoCommunication, 2*time.Second))
 	if s.Status != connectors.BadNoCommunication || s.HasLastGood {
 		t.Fatalf("no-comm without last value: %+v", s)
 	}
-	s, _ = n.Apply(rd("plc", "temp", 21.0, nil, 3*time.Second))
+	s, _ = apply(n, rd("plc", "temp", 21.0, nil, 3*time.Second))
 	if s.Status != connectors.Good || s.Value != 21 || s.LastGood != 21 || s.Seq != 4 {
 		t.Fatalf("recovered: %+v", s)
 	}
@@ -139,16 +148,16 @@ func TestLastGoodKeptAndNoComm(t *testing.T) {
 
 func TestOutOfOrderDropped(t *testing.T) {
 	n := newN(t, testConfig())
-	if _, ok := n.Apply(rd("plc", "temp", 1.0, nil, 10*time.Second)); !ok {
+	if _, ok := apply(n, rd("plc", "temp", 1.0, nil, 10*time.Second)); !ok {
 		t.Fatal("first dropped")
 	}
-	if _, ok := n.Apply(rd("plc", "temp", 2.0, nil, 5*time.Second)); ok {
+	if _, ok := apply(n, rd("plc", "temp", 2.0, nil, 5*time.Second)); ok {
 		t.Fatal("older sample emitted")
 	}
 	if n.Stats().OutOfOrder != 1 {
 		t.Fatalf("stats %+v", n.Stats())
 	}
-	s, ok := n.Apply(rd("plc", "temp", 3.0, nil, 10*time.Second))
+	s, ok := apply(n, rd("plc", "temp", 3.0, nil, 10*time.Second))
 	if !ok || s.Seq != 2 {
 		t.Fatalf("same time: ok %v seq %d", ok, s.Seq)
 	}
@@ -161,7 +170,7 @@ func TestDeadband(t *testing.T) {
 		ok bool
 	}{{10, true}, {10.2, false}, {10.49, false}, {10.6, true}, {10.2, false}, {9.0, true}}
 	for i, st := range steps {
-		_, ok := n.Apply(rd("plc", "db", st.v, nil, time.Duration(i)*time.Second))
+		_, ok := apply(n, rd("plc", "db", st.v, nil, time.Duration(i)*time.Second))
 		if ok != st.ok {
 			t.Errorf("step %d (%g): ok %v, want %v", i, st.v, ok, st.ok)
 		}
@@ -176,11 +185,11 @@ func TestConvertFrom(t *testing.T) {
 		{Source: "s", Address: "f", Asset: "a", Tag: "f", Unit: "degC", ConvertFrom: "degF", Range: &Range{Low: 0, High: 90}},
 		{Source: "s", Address: "p", Asset: "a", Tag: "p", Unit: "kPa", ConvertFrom: "bar", Scale: 0.01},
 	}})
-	s, _ := n.Apply(rd("s", "f", 212.0, nil, 0))
+	s, _ := apply(n, rd("s", "f", 212.0, nil, 0))
 	if math.Abs(s.Value-100) > 1e-9 || s.Unit.Code != "CEL" || s.Status != connectors.UncertainEngineeringUnitsExceeded|connectors.LimitHigh {
 		t.Fatalf("degF→degC: %+v", s)
 	}
-	s, _ = n.Apply(rd("s", "p", int64(250), nil, 0)) // 2.5 bar
+	s, _ = apply(n, rd("s", "p", int64(250), nil, 0)) // 2.5 bar
 	if math.Abs(s.Value-250) > 1e-9 || s.Unit.Code != "KPA" {
 		t.Fatalf("bar→kPa: %+v", s)
 	}
@@ -197,13 +206,16 @@ func TestConvertFrom(t *testing.T) {
 
 func TestTypeMismatchAfterKindChange(t *testing.T) {
 	n := newN(t, testConfig())
-	n.Apply(rd("plc", "srv", 1.0, nil, 0))
-	s, _ := n.Apply(rd("plc", "srv", "x", nil, time.Second))
+	apply(n, rd("plc", "srv", 1.0, nil, 0))
+	var out Output
+	n.Apply(rd("plc", "srv", "x", nil, time.Second), &out)
+	s := out.Samples[0]
 	if s.Status != connectors.BadTypeMismatch || s.Kind != Number || !s.HasLastGood {
 		t.Fatalf("%+v", s)
 	}
-	if _, ok := n.Alerts().Get(AlertID(AlertDecode, "site/line1/oven/srv")); !ok {
-		t.Fatal("no decode alert")
+	if len(out.Conditions) != 1 || out.Conditions[0].ID() != AlertID(AlertDecode, "site/line1/oven/srv") ||
+		out.Conditions[0].Message != "Bad_TypeMismatch: value type changed from number to text (string)" {
+		t.Fatalf("conditions %+v, want the decode error", out.Conditions)
 	}
 }
 
@@ -211,14 +223,14 @@ func TestServerInfoUsedWhenPointHasNone(t *testing.T) {
 	n := newN(t, testConfig())
 	r := rd("plc", "srv", 150.0, nil, 0)
 	r.Info = &connectors.PointInfo{HasUnit: true, UnitID: units.PackUnitID("BAR"), UnitSymbol: "bar", HasRange: true, Low: 0, High: 100}
-	s, _ := n.Apply(r)
+	s, _ := apply(n, r)
 	if s.Unit.Code != "BAR" || s.Status != connectors.UncertainEngineeringUnitsExceeded|connectors.LimitHigh {
 		t.Fatalf("%+v", s)
 	}
 	// Configured unit and range win over the server's.
 	r = rd("plc", "temp", 150.0, nil, 0)
 	r.Info = &connectors.PointInfo{HasUnit: true, UnitID: units.PackUnitID("BAR"), HasRange: true, Low: 0, High: 100}
-	s, _ = n.Apply(r)
+	s, _ = apply(n, r)
 	if s.Unit.Code != "CEL" || s.Status != connectors.Good {
 		t.Fatalf("%+v", s)
 	}
@@ -229,18 +241,18 @@ func TestAutoMap(t *testing.T) {
 	cfg.AutoMap = []AutoMap{{Source: "ua", AssetPrefix: "acme/plant"}}
 	n := newN(t, cfg)
 	r := rd("ua", "nsu=urn:x;s=L1.Filler.Speed", 3.0, nil, 0)
-	if _, ok := n.Apply(r); ok {
+	if _, ok := apply(n, r); ok {
 		t.Fatal("reading without browse path mapped")
 	}
 	r.Info = &connectors.PointInfo{BrowsePath: "Line 1/Filler/Speed"}
-	s, ok := n.Apply(r)
+	s, ok := apply(n, r)
 	if !ok || s.ID != "acme/plant/Line_1/Filler/Speed" || s.Asset != "acme/plant/Line_1/Filler" || s.Tag != "Speed" {
 		t.Fatalf("ok %v sample %+v", ok, s)
 	}
 	// Later readings need no Info.
 	r.Info = nil
 	r.SourceTime, r.Received = at(time.Second), at(time.Second)
-	if s, ok = n.Apply(r); !ok || s.Seq != 2 {
+	if s, ok = apply(n, r); !ok || s.Seq != 2 {
 		t.Fatalf("second: %v %+v", ok, s)
 	}
 	st := n.Stats()

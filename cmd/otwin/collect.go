@@ -42,9 +42,9 @@ func newCollectorWith(f *sources.File, env connectors.Env, iso isolate.Options) 
 	if err != nil {
 		return nil, err
 	}
-	// The store acts on the normalizer's alerts: what rules raise is what
-	// Alerts lists and what users acknowledge and shelve.
-	st := store.New(store.Config{Alerts: n.Alerts()})
+	// The store owns the alerts: the rules' conditions (through the
+	// pipeline) and the users' actions meet there.
+	st := store.New(store.Config{})
 	return &collector{
 		Sources:    f,
 		Connectors: conns,

@@ -105,7 +105,7 @@ func TestE2EShippedScenarios(t *testing.T) {
 				}
 			}
 			t.Logf("%d tags: all Good except these, outside their range by their model now: %v", len(ids), outside)
-			// Store.Alerts is the normalizer's set (the dashboard's view).
+			// Store.Alerts is what the dashboard shows.
 			var out []string
 			for _, a := range col.Store.Alerts() {
 				if a.Active() && a.Kind == normalize.AlertOutOfRange {
@@ -321,7 +321,7 @@ func TestE2EFaults(t *testing.T) {
 		}) {
 			return false
 		}
-		a, ok := col.Normalizer.Alerts().Get(id)
+		a, ok := col.Store.Alert(id)
 		if !ok || a.Active() || (a.State != normalize.Normal && a.State != normalize.RTNUnacked) {
 			t.Errorf("%s after clearing: %+v, want RTN or Normal", id, a)
 		}
@@ -442,7 +442,7 @@ func TestE2EFaults(t *testing.T) {
 				_, _, ok := col.Rec.AlertSince(raisedAt, tc.alert, "cleared")
 				return ok
 			})
-			a, ok := col.Normalizer.Alerts().Get(tc.alert)
+			a, ok := col.Store.Alert(tc.alert)
 			if !ok || a.Active() || (a.State != normalize.Normal && a.State != normalize.RTNUnacked) {
 				t.Errorf("%s after clearing: %+v, want RTN or Normal", tc.alert, a)
 			}
@@ -554,7 +554,7 @@ machines:
 	})
 	// A clock 30s behind: the data must go on (dev/v changes every tick)
 	// and the skew must show.
-	pre, _ := col.Normalizer.Alerts().Get("clock_skew:dev-opcua")
+	pre, _ := col.Store.Alert("clock_skew:dev-opcua")
 	mark := col.Rec.Mark()
 	fault := scenarios.Fault{Name: "behind", Kind: scenarios.ClockSkew, Target: "dev", Skew: scenarios.Duration(-30 * time.Second)}
 	if _, err := tw.Control.Inject(context.Background(), fault); err != nil {

@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"github.com/otwin/otwin/role"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/spf13/cobra"
@@ -116,16 +114,22 @@ func defaultLogFile(dataDir string) string {
 	return filepath.Join(dataDir, "otwin.log")
 }
 
-// runHeadless streams the pipeline's events as JSON lines until ctx ends.
+// runHeadless streams the pipeline's events as JSON lines until ctx ends,
+// or until a line cannot be written: then it stops and says why.
 func runHeadless(ctx context.Context, col *collector, w io.Writer) error {
-	var mu sync.Mutex
-	enc := json.NewEncoder(w)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	out := pipeline.NewJSONLines(w)
 	col.Pipeline.OnEvent = func(e pipeline.Event) {
-		mu.Lock()
-		defer mu.Unlock()
-		_ = enc.Encode(e)
+		if out.Write(e) != nil {
+			cancel()
+		}
 	}
-	return col.Run(ctx)
+	err := col.Run(ctx)
+	if werr := out.Err(); werr != nil {
+		return fmt.Errorf("watch --headless: %w", werr)
+	}
+	return err
 }
 
 // runDashboard runs the collector and the dashboard in this terminal until

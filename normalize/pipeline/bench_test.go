@@ -48,7 +48,7 @@ func BenchmarkPipeline(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	st := store.New(store.Config{Alerts: n.Alerts()})
+	st := store.New(store.Config{})
 	defer st.Close()
 	sub := st.Subscribe()
 	go func() {

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"sync"
 	"time"
@@ -141,7 +142,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 
 // JSONLines writes events as JSON lines to a writer; its Handle method is
 // an OnEvent hook. It is safe for concurrent use; after the first write
-// error it writes nothing more and Err returns that error.
+// error it writes nothing more, and Write and Err return that error.
 type JSONLines struct {
 	mu  sync.Mutex
 	enc *json.Encoder
@@ -155,14 +156,20 @@ func NewJSONLines(w io.Writer) *JSONLines {
 	return &JSONLines{enc: enc}
 }
 
-// Handle writes e as one line.
-func (j *JSONLines) Handle(e Event) {
+// Write writes e as one line and returns the first write error, if any.
+func (j *JSONLines) Write(e Event) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.err == nil {
-		j.err = j.enc.Encode(e)
+		if err := j.enc.Encode(e); err != nil {
+			j.err = fmt.Errorf("write %s event: %w", e.Type, err)
+		}
 	}
+	return j.err
 }
+
+// Handle writes e as one line (see Write); it is an OnEvent hook.
+func (j *JSONLines) Handle(e Event) { _ = j.Write(e) }
 
 // Err returns the first write error.
 func (j *JSONLines) Err() error {

@@ -26,7 +26,7 @@ func Example() {
 		slog.Error("normalizer", "err", err)
 		return
 	}
-	st := store.New(store.Config{Alerts: n.Alerts()}) // one alert set for rules and users
+	st := store.New(store.Config{}) // the alerts: the rules raise, users act
 	defer st.Close()
 	var conns []connectors.Connector // one per f.Sources entry
 	out := pipeline.NewJSONLines(os.Stdout)

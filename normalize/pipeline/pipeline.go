@@ -1,8 +1,9 @@
 // Package pipeline runs otwin's monitoring half: connectors read their
 // endpoints into one channel, the normalizer maps each reading and runs the
-// data-quality rules, and the live store receives samples, alert changes
-// and health. An optional hook sees every sample and alert transition (the
-// headless JSON-lines output of `otwin watch`).
+// data-quality rules, and the live store receives the samples, the rules'
+// conditions (it owns the alerts) and health. An optional hook sees every
+// sample and every alert transition once (the headless JSON-lines output
+// of `otwin watch`, see JSONLines).
 package pipeline
 
 import (
@@ -34,9 +35,9 @@ type Pipeline struct {
 	Connectors []connectors.Connector
 	// Normalizer maps readings; required.
 	Normalizer *normalize.Normalizer
-	// Store receives samples, alerts and health; required. Give it the
-	// Normalizer's Alerts (store.Config.Alerts) so that user actions and
-	// rules act on one alert set.
+	// Store receives samples, conditions and health; required. It owns
+	// the alerts: the rules' conditions and the users' actions meet
+	// there.
 	Store *store.Store
 	// Logger logs connector failures; nil discards.
 	Logger *slog.Logger
@@ -44,7 +45,9 @@ type Pipeline struct {
 	// rules run. Default 1s.
 	TickInterval time.Duration
 	// OnEvent, when set, is called from Run's goroutine for every sample
-	// published and every alert transition; it must not block for long.
+	// published and, once each, for every alert transition the store
+	// made (those of users' actions too, after the next batch or tick);
+	// it must not block for long.
 	OnEvent func(Event)
 	// Now is the clock of the time-driven rules. Default time.Now.
 	Now func() time.Time
@@ -54,6 +57,12 @@ type Pipeline struct {
 	log    *slog.Logger
 	mu     sync.Mutex
 	failed map[string]failure
+	// out is the normalizer's output of the batch or tick under way;
+	// seen the Seq of the last alert change given to OnEvent, changes
+	// the buffer of those to give.
+	out     normalize.Output
+	seen    uint64
+	changes []store.AlertChange
 }
 
 // failure is a connector whose Run returned an error.
@@ -110,8 +119,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		}()
 	}
 
-	samples := make([]normalize.Sample, 0, maxBatch)
-	p.tick(now(), samples)
+	p.out = normalize.Output{Samples: make([]normalize.Sample, 0, maxBatch)}
+	p.tick(now())
 	tk := time.NewTicker(every)
 	defer tk.Stop()
 	for {
@@ -127,24 +136,20 @@ func (p *Pipeline) Run(ctx context.Context) error {
 				}
 			}
 		case r := <-ch:
-			samples = samples[:0]
-			if s, ok := p.Normalizer.Apply(r); ok {
-				samples = append(samples, s)
-			}
+			p.out.Reset()
+			p.Normalizer.Apply(r, &p.out)
 		more:
-			for len(samples) < maxBatch {
+			for n := 1; n < maxBatch; n++ {
 				select {
 				case r := <-ch:
-					if s, ok := p.Normalizer.Apply(r); ok {
-						samples = append(samples, s)
-					}
+					p.Normalizer.Apply(r, &p.out)
 				default:
 					break more
 				}
 			}
-			p.publish(samples)
+			p.publish()
 		case <-tk.C:
-			p.tick(now(), samples[:0])
+			p.tick(now())
 		}
 	}
 }
@@ -159,7 +164,9 @@ func runConnector(ctx context.Context, c connectors.Connector, ch chan<- connect
 	return c.Run(ctx, ch)
 }
 
-func (p *Pipeline) tick(now time.Time, buf []normalize.Sample) {
+// tick observes every connector's health and runs the time-driven rules
+// and the store's shelve expiry at now.
+func (p *Pipeline) tick(now time.Time) {
 	hs := make([]connectors.Health, 0, len(p.Connectors))
 	p.mu.Lock()
 	for _, c := range p.Connectors {
@@ -173,37 +180,42 @@ func (p *Pipeline) tick(now time.Time, buf []normalize.Sample) {
 		hs = append(hs, h)
 	}
 	p.mu.Unlock()
-	out := p.Normalizer.Tick(now, buf)
+	p.out.Reset()
+	p.Normalizer.Tick(now, &p.out)
 	for _, h := range hs {
-		p.Normalizer.ObserveHealth(h)
+		p.Normalizer.ObserveHealth(h, &p.out)
 	}
 	p.Store.SetHealth(hs...)
-	p.publish(out)
+	p.Store.Expire(now)
+	p.publish()
 	for _, u := range p.Normalizer.TakeUnknown() {
 		p.log.Warn("readings of an unmapped address dropped", "address", u)
 	}
 }
 
-func (p *Pipeline) publish(samples []normalize.Sample) {
-	p.Store.Publish(samples...)
-	if p.OnEvent != nil {
-		for i := range samples {
-			s := samples[i]
-			p.OnEvent(Event{Type: EventSample, Sample: &s})
-		}
-	}
-	changes := p.Normalizer.Alerts().Changes()
-	if len(changes) == 0 {
+// publish hands the normalizer's output to the store, and every sample and
+// every new alert transition to OnEvent.
+func (p *Pipeline) publish() {
+	p.Store.Publish(p.out.Samples...)
+	p.Store.PublishConditions(p.out.Conditions...)
+	if p.OnEvent == nil {
 		return
 	}
-	as := make([]normalize.Alert, len(changes))
-	for i := range changes {
-		as[i] = changes[i].Alert
+	for i := range p.out.Samples {
+		s := p.out.Samples[i]
+		p.OnEvent(Event{Type: EventSample, Sample: &s})
 	}
-	p.Store.PublishAlerts(as...)
-	if p.OnEvent != nil {
-		for i := range changes {
-			p.OnEvent(Event{Type: EventAlert, Alert: &as[i], Transition: changes[i].What})
-		}
+	p.changes = p.Store.AlertChanges(p.seen, p.changes[:0])
+	if len(p.changes) == 0 {
+		return
 	}
+	if first := p.changes[0].Seq; first > p.seen+1 {
+		p.log.Warn("alert transitions lost: the store's log moved on", "lost", first-p.seen-1)
+	}
+	for i := range p.changes {
+		c := &p.changes[i]
+		a := c.Alert
+		p.OnEvent(Event{Type: EventAlert, Alert: &a, Transition: c.Event.What})
+	}
+	p.seen = p.changes[len(p.changes)-1].Seq
 }

@@ -57,13 +57,22 @@ func (f *fakeConn) Health() connectors.Health {
 type clock struct {
 	mu sync.Mutex
 	t  time.Time
+	n  int
 }
 
 func (c *clock) now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(time.Second)
+	c.n++
 	return c.t
+}
+
+// ticks is how often the clock was read.
+func (c *clock) ticks() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
 }
 
 // logBuf is a concurrency-safe log sink.
@@ -89,16 +98,19 @@ type events struct {
 	ev []Event
 }
 
-func (e *events) add(ev Event) { e.mu.Lock(); e.ev = append(e.ev, ev); e.mu.Unlock() }
-func (e *events) has(f func(Event) bool) bool {
+func (e *events) add(ev Event)                { e.mu.Lock(); e.ev = append(e.ev, ev); e.mu.Unlock() }
+func (e *events) has(f func(Event) bool) bool { return e.count(f) > 0 }
+
+func (e *events) count(f func(Event) bool) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	n := 0
 	for _, ev := range e.ev {
 		if f(ev) {
-			return true
+			n++
 		}
 	}
-	return false
+	return n
 }
 
 func poll(t *testing.T, what string, cond func() bool) {
@@ -122,7 +134,7 @@ func TestPipeline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := store.New(store.Config{Alerts: n.Alerts(), FrameInterval: 5 * time.Millisecond})
+	st := store.New(store.Config{FrameInterval: 5 * time.Millisecond})
 	defer st.Close()
 	good := &fakeConn{name: "good", readings: []connectors.Reading{
 		{Source: "good", Address: "a", Raw: 5.0, SourceTime: t0, Received: t0},
@@ -169,7 +181,7 @@ func TestPipeline(t *testing.T) {
 	}
 	// ...and, once the comm-loss limit passed on the pipeline's clock,
 	// raise comm_loss; the out-of-range value raised its alert too.
-	poll(t, "comm loss alert", func() bool { _, ok := n.Alerts().Get("comm_loss:bad"); return ok })
+	poll(t, "comm loss alert", func() bool { _, ok := st.Alert("comm_loss:bad"); return ok })
 	poll(t, "alerts in store", func() bool {
 		ids := map[string]bool{}
 		for _, a := range st.Alerts() {
@@ -185,13 +197,24 @@ func TestPipeline(t *testing.T) {
 	if !evs.has(func(e Event) bool { return e.Type == EventSample && e.Sample.ID == "site/l1/m1/b" }) {
 		t.Error("no sample event")
 	}
-	// A user ack through the store shows as an event too.
+	// A user ack through the store shows as an event too, once.
 	if err := st.Ack("comm_loss:bad", "ana", ""); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, "ack event", func() bool {
-		return evs.has(func(e Event) bool { return e.Type == EventAlert && e.Transition == "acked" })
-	})
+	acked := func(e Event) bool { return e.Type == EventAlert && e.Transition == "acked" }
+	poll(t, "ack event", func() bool { return evs.count(acked) > 0 })
+	// Every transition once: the ack and each raise of the alerts above,
+	// however many ticks and batches follow.
+	ticks := clk.ticks()
+	poll(t, "a few more ticks", func() bool { return clk.ticks() > ticks+3 })
+	if n := evs.count(acked); n != 1 {
+		t.Errorf("the ack was published %d times, want once", n)
+	}
+	for _, id := range []string{"comm_loss:bad", "comm_loss:boom", "out_of_range:site/l1/m1/a"} {
+		if n := evs.count(func(e Event) bool { return e.Type == EventAlert && e.Transition == "raised" && e.Alert.ID == id }); n != 1 {
+			t.Errorf("%s raised %d times in the events, want once", id, n)
+		}
+	}
 	if n.Stats().Unknown != 1 {
 		t.Errorf("stats %+v", n.Stats())
 	}
@@ -258,5 +281,43 @@ func TestEventJSON(t *testing.T) {
 	}
 	if m["value"] != nil || m["last_good"] != 21.5 || m["quality"] != "Bad" || m["error"] != "sensor" {
 		t.Errorf("bad sample: %v", m)
+	}
+}
+
+// failWriter accepts n bytes, then fails every write.
+type failWriter struct {
+	n, writes int
+}
+
+var errFull = errors.New("no space left on device")
+
+func (w *failWriter) Write(p []byte) (int, error) {
+	w.writes++
+	if len(p) > w.n {
+		k := w.n
+		w.n = 0
+		return k, errFull
+	}
+	w.n -= len(p)
+	return len(p), nil
+}
+
+// TestJSONLinesWriteError: the first write error is returned (by Write and
+// Err, naming what was written) and nothing more is written after it.
+func TestJSONLinesWriteError(t *testing.T) {
+	s := normalize.Sample{ID: "s/l/m/t", Status: connectors.Good, Source: "plc", Address: "a"}
+	w := &failWriter{n: 200}
+	j := NewJSONLines(w)
+	if err := j.Write(Event{Type: EventSample, Sample: &s}); err != nil {
+		t.Fatalf("first line: %v", err)
+	}
+	err := j.Write(Event{Type: EventSample, Sample: &s})
+	if !errors.Is(err, errFull) || !strings.Contains(err.Error(), "write sample event") {
+		t.Fatalf("second line: %v, want the write error naming the event", err)
+	}
+	writes := w.writes
+	j.Handle(Event{Type: EventSample, Sample: &s})
+	if w.writes != writes || !errors.Is(j.Err(), errFull) {
+		t.Fatalf("after the error: %d more writes, Err %v", w.writes-writes, j.Err())
 	}
 }

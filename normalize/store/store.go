@@ -1,6 +1,12 @@
 // Package store is otwin's live store: the latest normalized sample and a
-// short history per tag, the alert state, the endpoints' health, and a
+// short history per tag, the alerts, the endpoints' health, and a
 // non-blocking fan-out to subscribers (the TUI, SSH sessions, exporters).
+//
+// The store alone owns the alert lifecycle (ISA-18.2 / OPC UA Part 9): the
+// normalizer's rules feed it conditions (PublishConditions), users act on
+// alerts (Act: acknowledge, shelve, unshelve), timed shelves expire
+// (Expire). Each transition is numbered, kept in a bounded log
+// (AlertChanges, AlertHistory) and published once.
 //
 // Publish never waits for a subscriber: it takes one short lock, updates
 // the tag and marks it dirty for every subscriber. Each subscriber's own
@@ -32,10 +38,10 @@ type Config struct {
 	History int
 	// FrameInterval is how often subscribers get a batch. Default 100ms.
 	FrameInterval time.Duration
-	// Alerts is the alert set user actions go to (the Normalizer's);
-	// nil creates an empty one.
-	Alerts *normalize.Alerts
-	// Now is the clock of user actions (Ack, Shelve). Default time.Now.
+	// AlertHistory is how many alert transitions are kept. Default
+	// DefaultAlertHistory.
+	AlertHistory int
+	// Now is the clock of user actions (Act). Default time.Now.
 	Now func() time.Time
 }
 
@@ -108,19 +114,18 @@ type Stats struct {
 }
 
 // Store is the live store. All methods are safe for concurrent use;
-// Publish, PublishAlerts and SetHealth never block on subscribers.
+// Publish, PublishConditions and SetHealth never block on subscribers.
 type Store struct {
-	cfg    Config
-	alerts *normalize.Alerts
+	cfg Config
 
-	mu         sync.RWMutex
-	tags       map[string]*entry
-	order      []*entry // every entry; sorted by id when idsSorted
-	idsSorted  bool
-	health     map[string]connectors.Health
-	alertState map[string]normalize.Alert
-	subs       map[*Subscription]struct{}
-	closed     bool
+	mu        sync.RWMutex
+	tags      map[string]*entry
+	order     []*entry // every entry; sorted by id when idsSorted
+	idsSorted bool
+	health    map[string]connectors.Health
+	alerts    alertBook
+	subs      map[*Subscription]struct{}
+	closed    bool
 
 	published atomic.Uint64
 	dropped   atomic.Uint64
@@ -138,17 +143,13 @@ func New(cfg Config) *Store {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Alerts == nil {
-		cfg.Alerts = normalize.NewAlerts(0)
-	}
 	return &Store{
-		cfg:        cfg,
-		alerts:     cfg.Alerts,
-		tags:       make(map[string]*entry),
-		idsSorted:  true,
-		health:     make(map[string]connectors.Health),
-		alertState: make(map[string]normalize.Alert),
-		subs:       make(map[*Subscription]struct{}),
+		cfg:       cfg,
+		tags:      make(map[string]*entry),
+		idsSorted: true,
+		health:    make(map[string]connectors.Health),
+		alerts:    newAlertBook(cfg.AlertHistory),
+		subs:      make(map[*Subscription]struct{}),
 	}
 }
 
@@ -194,22 +195,6 @@ func (s *Store) Publish(samples ...normalize.Sample) {
 	if dropped > 0 {
 		s.dropped.Add(dropped)
 	}
-}
-
-// PublishAlerts records alerts in their latest state and marks them for
-// every subscriber. It never blocks on a subscriber.
-func (s *Store) PublishAlerts(alerts ...normalize.Alert) {
-	if len(alerts) == 0 {
-		return
-	}
-	s.mu.Lock()
-	for _, a := range alerts {
-		s.alertState[a.ID] = a
-		for sub := range s.subs {
-			sub.dirtyAlerts[a.ID] = struct{}{}
-		}
-	}
-	s.mu.Unlock()
 }
 
 // SetHealth records endpoints' health and marks it for every subscriber.
@@ -305,44 +290,6 @@ func (s *Store) HistorySamples(id string) []HistoryPoint {
 		out = append(out, hp)
 	})
 	return out
-}
-
-// Alerts returns the alerts that are not Normal, and the shelved ones,
-// worst first (see normalize.Alerts.List).
-func (s *Store) Alerts() []normalize.Alert { return s.alerts.List() }
-
-// AlertHistory returns the kept transitions of alert id ("" for all).
-func (s *Store) AlertHistory(id string) []normalize.AlertEvent { return s.alerts.History(id) }
-
-// Ack acknowledges alert id as user and publishes the change.
-func (s *Store) Ack(id, user, comment string) error {
-	a, err := s.alerts.Ack(id, user, comment, s.cfg.Now())
-	if err != nil {
-		return err
-	}
-	s.PublishAlerts(a)
-	return nil
-}
-
-// Shelve shelves alert id until the given time, or one-shot (until the
-// condition clears) when until is zero, and publishes the change.
-func (s *Store) Shelve(id, user, reason string, until time.Time) error {
-	a, err := s.alerts.Shelve(id, user, reason, until, s.cfg.Now())
-	if err != nil {
-		return err
-	}
-	s.PublishAlerts(a)
-	return nil
-}
-
-// Unshelve ends the shelving of alert id and publishes the change.
-func (s *Store) Unshelve(id, user string) error {
-	a, err := s.alerts.Unshelve(id, user, s.cfg.Now())
-	if err != nil {
-		return err
-	}
-	s.PublishAlerts(a)
-	return nil
 }
 
 // Health returns every endpoint's latest health, sorted by Source.

@@ -47,7 +47,7 @@ func (s *Store) Subscribe() *Subscription {
 	for id := range s.tags {
 		sub.dirty[id] = struct{}{}
 	}
-	for id := range s.alertState {
+	for id := range s.alerts.byID {
 		sub.dirtyAlerts[id] = struct{}{}
 	}
 	for id := range s.health {
@@ -132,7 +132,7 @@ func (sub *Subscription) collect() (Batch, bool) {
 	if len(sub.dirtyAlerts) > 0 {
 		b.Alerts = make([]normalize.Alert, 0, len(sub.dirtyAlerts))
 		for id := range sub.dirtyAlerts {
-			b.Alerts = append(b.Alerts, st.alertState[id])
+			b.Alerts = append(b.Alerts, *st.alerts.byID[id])
 		}
 		clear(sub.dirtyAlerts)
 		sort.Slice(b.Alerts, func(i, j int) bool { return b.Alerts[i].ID < b.Alerts[j].ID })
