@@ -12,11 +12,22 @@
 // to the tag AssetPrefix/<browse path>, with the default rules.
 //
 // Quality follows CONVENTIONS.md: every Sample carries an OPC UA
-// StatusCode, the last good value rides beside a bad one, and the
-// data-quality rules (stale, frozen, out of range, spike, bad and uncertain
-// quality, decode errors per tag; comm loss, clock skew and subscription
-// sequence gaps per endpoint) raise and clear alerts in an Alerts set with
-// the ISA-18.2 lifecycle.
+// StatusCode, and the last good value rides beside a bad one.
+//
+// Data-quality rules: a reading is first classified (decoded, type checked,
+// scaled and converted, judged against its range and clamped, its status
+// mapped), then a list of rules runs on it, one file each (rule_<kind>.go):
+// stale, frozen, out of range, spike, bad and uncertain quality and decode
+// errors per tag; comm loss, clock skew and subscription sequence gaps per
+// endpoint. A rule owns its kind, severity, settings and condition; the
+// normalizer returns the conditions raised and cleared (Output), and the
+// store (normalize/store) alone turns them into alerts with the ISA-18.2
+// lifecycle. A new rule is one file plus one line in ruleSet.
+//
+// A connector that loses its endpoint says so in its readings
+// (connectors.Reading.LinkDown): the endpoint's tags show no communication
+// at once, with their last good value, and the endpoint's comm_loss is the
+// only alert it raises.
 package normalize
 
 import (
