@@ -122,8 +122,8 @@ sources:
 		t.Fatalf("alert transitions during the outage: %v; want comm_loss:ua and comm_loss:mb raised, nothing else", got)
 	}
 
-	ua = startFloodServer(t, "opcua", uaPort)
-	mb = startFloodServer(t, "modbus", mbPort)
+	startFloodServer(t, "opcua", uaPort) // the test's end kills them
+	startFloodServer(t, "modbus", mbPort)
 	for _, src := range []string{"ua", "mb"} {
 		waitUntil(t, 15*time.Second, "comm_loss:"+src+" cleared", func() bool {
 			_, _, ok := col.Rec.AlertSince(mark, "comm_loss:"+src, normalize.EventCleared)

@@ -121,7 +121,7 @@ func runHeadless(ctx context.Context, col *collector, w io.Writer) error {
 	defer cancel()
 	out := pipeline.NewJSONLines(w)
 	col.Pipeline.OnEvent = func(e pipeline.Event) {
-		if out.Write(e) != nil {
+		if out.Handle(e); out.Err() != nil {
 			cancel()
 		}
 	}

@@ -142,7 +142,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 
 // JSONLines writes events as JSON lines to a writer; its Handle method is
 // an OnEvent hook. It is safe for concurrent use; after the first write
-// error it writes nothing more, and Write and Err return that error.
+// error it writes nothing more and Err returns that error.
 type JSONLines struct {
 	mu  sync.Mutex
 	enc *json.Encoder
@@ -156,8 +156,8 @@ func NewJSONLines(w io.Writer) *JSONLines {
 	return &JSONLines{enc: enc}
 }
 
-// Write writes e as one line and returns the first write error, if any.
-func (j *JSONLines) Write(e Event) error {
+// Handle writes e as one line, unless a write failed before.
+func (j *JSONLines) Handle(e Event) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.err == nil {
@@ -165,13 +165,9 @@ func (j *JSONLines) Write(e Event) error {
 			j.err = fmt.Errorf("write %s event: %w", e.Type, err)
 		}
 	}
-	return j.err
 }
 
-// Handle writes e as one line (see Write); it is an OnEvent hook.
-func (j *JSONLines) Handle(e Event) { _ = j.Write(e) }
-
-// Err returns the first write error.
+// Err returns the first write error, naming the event it could not write.
 func (j *JSONLines) Err() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()

@@ -302,17 +302,17 @@ func (w *failWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// TestJSONLinesWriteError: the first write error is returned (by Write and
-// Err, naming what was written) and nothing more is written after it.
+// TestJSONLinesWriteError: the first write error is kept (Err, naming what
+// was written) and nothing more is written after it.
 func TestJSONLinesWriteError(t *testing.T) {
 	s := normalize.Sample{ID: "s/l/m/t", Status: connectors.Good, Source: "plc", Address: "a"}
 	w := &failWriter{n: 200}
 	j := NewJSONLines(w)
-	if err := j.Write(Event{Type: EventSample, Sample: &s}); err != nil {
-		t.Fatalf("first line: %v", err)
+	if j.Handle(Event{Type: EventSample, Sample: &s}); j.Err() != nil {
+		t.Fatalf("first line: %v", j.Err())
 	}
-	err := j.Write(Event{Type: EventSample, Sample: &s})
-	if !errors.Is(err, errFull) || !strings.Contains(err.Error(), "write sample event") {
+	j.Handle(Event{Type: EventSample, Sample: &s})
+	if err := j.Err(); !errors.Is(err, errFull) || !strings.Contains(err.Error(), "write sample event") {
 		t.Fatalf("second line: %v, want the write error naming the event", err)
 	}
 	writes := w.writes
