@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -79,21 +78,8 @@ func TestSSHSoak(t *testing.T) {
 	for _, r := range roles {
 		keys = append(keys, r[0]+"="+f.users[r[0]].privPath)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestSSHSoakClient$", "-test.v")
-	cmd.Env = append(os.Environ(), "OTWIN_SOAK_CLIENT="+f.svc.addr, "OTWIN_SOAK_KEYS="+strings.Join(keys, ","),
-		"OTWIN_SOAK_SESSIONS="+strconv.Itoa(n))
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, stdin, stdout := startTestProcess(t, "TestSSHSoakClient", "OTWIN_SOAK_CLIENT="+f.svc.addr,
+		"OTWIN_SOAK_KEYS="+strings.Join(keys, ","), "OTWIN_SOAK_SESSIONS="+strconv.Itoa(n))
 	defer cmd.Process.Kill()
 	lines := make(chan string, 16)
 	go func() {

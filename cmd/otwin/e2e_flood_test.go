@@ -173,27 +173,18 @@ type floodServer struct {
 // on port, and returns once it listens. The test's end kills it.
 func startFloodServer(t *testing.T, kind string, port int) *floodServer {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestE2EFloodServerProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s:%d", floodServerEnv, kind, port))
-	stdin, err := cmd.StdinPipe() // closed when this process ends: the child exits
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start the %s server process: %v", kind, err)
-	}
+	// Its standard input closes when this process ends: then it exits.
+	cmd, stdin, stdout := startTestProcess(t, "TestE2EFloodServerProcess", fmt.Sprintf("%s=%s:%d", floodServerEnv, kind, port))
 	s := &floodServer{cmd: cmd, done: make(chan struct{})}
 	ready := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			select {
-			case ready <- sc.Text():
-			default:
+			if l, ok := strings.CutPrefix(sc.Text(), "FLOOD "); ok {
+				select {
+				case ready <- l:
+				default:
+				}
 			}
 		}
 		_ = cmd.Wait()
@@ -221,7 +212,7 @@ func (s *floodServer) kill() {
 }
 
 // TestE2EFloodServerProcess is the server process of TestE2EAlarmFlood:
-// it serves what floodServerEnv says, prints "ready" once it listens, and
+// it serves what floodServerEnv says, prints "FLOOD ready" once it listens, and
 // serves until it is killed or its parent goes away (standard input
 // closes).
 func TestE2EFloodServerProcess(t *testing.T) {
@@ -243,7 +234,7 @@ func TestE2EFloodServerProcess(t *testing.T) {
 	default:
 		t.Fatalf("%s=%q", floodServerEnv, spec)
 	}
-	fmt.Println("ready")
+	fmt.Println("FLOOD ready")
 	_, _ = io.Copy(io.Discard, os.Stdin)
 }
 

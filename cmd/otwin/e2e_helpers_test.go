@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"slices"
 	"sync"
 	"testing"
@@ -385,4 +387,27 @@ func healthOf(st *store.Store, source string) (connectors.Health, bool) {
 		}
 	}
 	return connectors.Health{}, false
+}
+
+// startTestProcess starts this test binary as a child process that runs
+// only the test named run, with env added to this process's environment;
+// its standard input and output are piped to the caller, its standard
+// error is this process's. The child's test tells from env what to do.
+func startTestProcess(t testing.TB, run string, env ...string) (*exec.Cmd, io.WriteCloser, io.ReadCloser) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+run+"$", "-test.v")
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start the process of %s: %v", run, err)
+	}
+	return cmd, stdin, stdout
 }

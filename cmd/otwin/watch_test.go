@@ -5,32 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/otwin/otwin/normalize/sources"
 )
 
-// brokenOutput accepts its first n bytes, then fails every write, like a
-// full disk.
-type brokenOutput struct{ n int }
-
-var errDiskFull = errors.New("no space left on device")
-
-func (w *brokenOutput) Write(p []byte) (int, error) {
-	if len(p) > w.n {
-		k := w.n
-		w.n = 0
-		return k, errDiskFull
-	}
-	w.n -= len(p)
-	return len(p), nil
-}
-
 // TestWatchHeadlessStopsOnWriteError: `watch --headless` whose output
-// cannot be written stops and says why, instead of running on with its
-// events lost. Its one Modbus device does not answer, which gives sample
+// cannot be written (here a full device) stops and says why, instead of
+// running on with its events lost. Its one Modbus device does not answer, which gives sample
 // events at every poll.
 func TestWatchHeadlessStopsOnWriteError(t *testing.T) {
 	t.Parallel()
@@ -55,13 +41,18 @@ sources:
 		t.Fatal(err)
 	}
 	defer col.Store.Close()
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0) // every write: no space left on device
+	if err != nil {
+		t.Skipf("no /dev/full to write to: %v", err)
+	}
+	defer full.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	err = runHeadless(ctx, col, &brokenOutput{n: 10})
+	err = runHeadless(ctx, col, full)
 	if ctx.Err() != nil {
 		t.Fatalf("watch --headless ran on after its output failed (returned %v only when the test's deadline passed)", err)
 	}
-	if !errors.Is(err, errDiskFull) || !strings.HasPrefix(err.Error(), "watch --headless: write sample event: ") {
+	if !errors.Is(err, syscall.ENOSPC) || !strings.HasPrefix(err.Error(), "watch --headless: write sample event: ") {
 		t.Fatalf("error %v, want one saying the events could not be written and why", err)
 	}
 }
