@@ -186,10 +186,11 @@ func (c *Connector) countError(err error) {
 
 // Run connects and delivers readings into out until ctx is done, then
 // returns nil. Connection faults are retried with backoff (100ms doubling
-// to 5s); when the link drops every known address gets a link-down reading
-// (LinkDown, Status Bad_NoCommunication saying why). It returns an error only when it cannot
-// start (out is nil, Run is already running, or the client certificate
-// cannot be loaded or generated). Run does not close out.
+// to 5s); when the link drops every known address gets a link-down
+// reading (LinkDown, Status Bad_NoCommunication saying why). It returns an
+// error only when it cannot start (out is nil, Run is already running, or
+// the client certificate cannot be loaded or generated). Run does not
+// close out.
 func (c *Connector) Run(ctx context.Context, out chan<- connectors.Reading) error {
 	if out == nil {
 		return fmt.Errorf("opcua %s: nil output channel", c.cfg.Name)
