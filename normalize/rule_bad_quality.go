@@ -1,9 +1,9 @@
 package normalize
 
-// AlertBadQuality: a tag's value is Bad for a reason of its own (a sensor
-// failure, a failed request, its device not answering behind a working
-// endpoint). A lost endpoint raises comm_loss instead; a value that cannot
-// be decoded raises decode_error.
+// AlertBadQuality is the alert of a tag whose value is Bad for a reason
+// of its own (a sensor failure, a failed request, its device not
+// answering behind a working endpoint). A lost endpoint raises comm_loss
+// instead; a value that cannot be decoded raises decode_error.
 const AlertBadQuality AlertKind = "bad_quality"
 
 // badQualityRule raises bad_quality on a tag while its readings are Bad.

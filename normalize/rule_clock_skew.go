@@ -5,9 +5,9 @@ import (
 	"time"
 )
 
-// AlertClockSkew: an endpoint's clock is off (source timestamps against the
-// server's or the collector's time) by more than the ClockSkew limit of
-// one of its tags.
+// AlertClockSkew is the alert of an endpoint whose clock is off (source
+// timestamps against the server's or the collector's time) by more than
+// the ClockSkew limit of one of its tags.
 const AlertClockSkew AlertKind = "clock_skew"
 
 // clockSkewRule judges, per tag, the source time of each value whose

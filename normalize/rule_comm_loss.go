@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// AlertCommLoss: an endpoint unanswered for its CommLoss limit. While it
-// is active it is the only alert its tags raise.
+// AlertCommLoss is the alert of an endpoint unanswered for its CommLoss
+// limit. While it is active it is the only alert its tags raise.
 const AlertCommLoss AlertKind = "comm_loss"
 
 // commLossRule raises comm_loss on an endpoint lost (a link-down reading,

@@ -1,8 +1,8 @@
 package normalize
 
-// AlertDecode: a value that cannot be decoded or does not fit its point
-// (Bad_DecodingError, Bad_TypeMismatch, Bad_ConfigurationError, e.g. a
-// Modbus address the device refuses).
+// AlertDecode is the alert of a tag whose value cannot be decoded or does
+// not fit its point (Bad_DecodingError, Bad_TypeMismatch,
+// Bad_ConfigurationError, e.g. a Modbus address the device refuses).
 const AlertDecode AlertKind = "decode_error"
 
 // decodeRule raises decode_error on a tag while its readings cannot be

@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// AlertFrozen: a good numeric value identical for the tag's Frozen limit
-// (a flatlined sensor).
+// AlertFrozen is the alert of a tag whose good numeric value stays
+// identical for its Frozen limit (a flatlined sensor).
 const AlertFrozen AlertKind = "frozen"
 
 // frozenRule raises frozen when a tag's measured value stays identical for

@@ -1,7 +1,7 @@
 package normalize
 
-// AlertOutOfRange: a value read outside the tag's engineering range
-// (configured, or the server's EURange).
+// AlertOutOfRange is the alert of a tag whose value read is outside its
+// engineering range (configured, or the server's EURange).
 const AlertOutOfRange AlertKind = "out_of_range"
 
 // outOfRangeRule raises out_of_range while a tag's values are outside its

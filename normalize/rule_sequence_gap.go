@@ -6,8 +6,8 @@ import (
 	"github.com/otwin/otwin/connectors"
 )
 
-// AlertSequenceGap: an OPC UA subscription missed notifications
-// (Health.SequenceGaps grew).
+// AlertSequenceGap is the alert of an endpoint whose OPC UA subscription
+// missed notifications (Health.SequenceGaps grew).
 const AlertSequenceGap AlertKind = "sequence_gap"
 
 // sequenceGapRule raises sequence_gap on an endpoint whose

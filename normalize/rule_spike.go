@@ -5,8 +5,8 @@ import (
 	"math"
 )
 
-// AlertSpike: a jump between two good values larger than the tag's Spike
-// limit.
+// AlertSpike is the alert of a tag whose value jumps between two good
+// values by more than its Spike limit.
 const AlertSpike AlertKind = "spike"
 
 // spikeRule raises spike when a measured value differs from the last good

@@ -5,7 +5,8 @@ import (
 	"time"
 )
 
-// AlertStale: no update of a tag for its Stale limit.
+// AlertStale is the alert of a tag without an update for its Stale
+// limit.
 const AlertStale AlertKind = "stale"
 
 // MinStale is the smallest automatic stale limit.

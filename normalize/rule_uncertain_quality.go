@@ -2,10 +2,10 @@ package normalize
 
 import "github.com/otwin/otwin/connectors"
 
-// AlertUncertain: a tag's value is Uncertain for a reason of the device's
-// (e.g. Uncertain_SensorNotAccurate). The Uncertain statuses the
-// normalizer itself gives (out of range, last usable value, no
-// communication) have rules of their own.
+// AlertUncertain is the alert of a tag whose value is Uncertain for a
+// reason of the device's (e.g. Uncertain_SensorNotAccurate). The Uncertain
+// statuses the normalizer itself gives (out of range, last usable value,
+// no communication) have rules of their own.
 const AlertUncertain AlertKind = "uncertain_quality"
 
 // uncertainRule raises uncertain_quality on a tag while its readings are
