@@ -107,19 +107,21 @@ func (o *Output) Reset() {
 // Apply, Tick and ObserveHealth are meant to be called from one goroutine,
 // the pipeline.
 type Normalizer struct {
-	mu      sync.Mutex
-	rules   []*ruleEntry
-	points  map[addrKey]*tagState
-	canon   map[addrKey]*tagState
-	byID    map[string]*tagState
-	tags    []*tagState
-	sources map[string]*sourceState
-	srcList []*sourceState // in creation order, for a deterministic Tick
-	automap map[string]string
-	defs    Rules
-	stats   Stats
-	started time.Time
-	lastNow time.Time
+	mu    sync.Mutex
+	rules []*ruleEntry
+	// judges and freshes are the rules with those hooks, for the hot path.
+	judges, freshes []*ruleEntry
+	points          map[addrKey]*tagState
+	canon           map[addrKey]*tagState
+	byID            map[string]*tagState
+	tags            []*tagState
+	sources         map[string]*sourceState
+	srcList         []*sourceState // in creation order, for a deterministic Tick
+	automap         map[string]string
+	defs            Rules
+	stats           Stats
+	started         time.Time
+	lastNow         time.Time
 	// unknownSeen remembers unmapped addresses (bounded), newUnknown the
 	// ones not yet taken by TakeUnknown.
 	unknownSeen map[addrKey]struct{}
@@ -148,6 +150,14 @@ func New(cfg Config) (*Normalizer, error) {
 		sources: make(map[string]*sourceState),
 		automap: make(map[string]string),
 		defs:    BuiltinRules.Override(cfg.Defaults),
+	}
+	for _, e := range n.rules {
+		if e.judge != nil {
+			n.judges = append(n.judges, e)
+		}
+		if e.fresh != nil {
+			n.freshes = append(n.freshes, e)
+		}
 	}
 	for _, m := range cfg.AutoMap {
 		n.automap[m.Source] = m.AssetPrefix
@@ -398,11 +408,9 @@ func (n *Normalizer) Apply(r connectors.Reading, out *Output) bool {
 	}
 	if !rd.lost {
 		n.runFresh(c, t)
-		for _, e := range n.rules {
-			if e.judge != nil {
-				c.cur = e
-				e.judge.judge(c, t, rd)
-			}
+		for _, e := range n.judges {
+			c.cur = e
+			e.judge.judge(c, t, rd)
 		}
 	}
 	out.Samples = slices.Grow(out.Samples, 1)
@@ -428,11 +436,9 @@ func (n *Normalizer) deadbanded(t *tagState, rd *classified) bool {
 }
 
 func (n *Normalizer) runFresh(c *check, t *tagState) {
-	for _, e := range n.rules {
-		if e.fresh != nil {
-			c.cur = e
-			e.fresh.fresh(c, t)
-		}
+	for _, e := range n.freshes {
+		c.cur = e
+		e.fresh.fresh(c, t)
 	}
 }
 
