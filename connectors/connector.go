@@ -59,21 +59,15 @@ type Reading struct {
 }
 
 // NoCommunication returns the Status of a reading whose endpoint does not
-// answer: Bad_NoCommunication (found by errors.As and StatusOf) that reads
-// as its cause, or the bare code when cause is nil. The value is
-// immutable, so one may be shared by the readings of one outage.
+// answer: Bad_NoCommunication reading as its cause (a StatusError), or the
+// bare code when cause is nil. The value is immutable, so one may be
+// shared by the readings of one outage.
 func NoCommunication(cause error) error {
 	if cause == nil {
 		return BadNoCommunication
 	}
-	return &noCommError{cause}
+	return &StatusError{Code: BadNoCommunication, Err: cause}
 }
-
-// noCommError is Bad_NoCommunication that reads as its cause.
-type noCommError struct{ cause error }
-
-func (e *noCommError) Error() string   { return e.cause.Error() }
-func (e *noCommError) Unwrap() []error { return []error{BadNoCommunication, e.cause} }
 
 // Connector reads one endpoint.
 type Connector interface {

@@ -684,6 +684,11 @@ func TestE2EEndpointRestart(t *testing.T) {
 			})
 			rec, i, _ := col.Rec.AlertSince(mark, alert, "raised")
 			t.Logf("%s raised %s after the stop: %s", alert, rec.At.Sub(start).Round(time.Millisecond), rec.Alert.Message)
+			// The message says why, naming the endpoint: e.g. "dial
+			// 127.0.0.1:5020 on mb-modbus: … connection refused".
+			if !strings.Contains(rec.Alert.Message, tc.source) {
+				t.Errorf("%s message %q lacks its cause", alert, rec.Alert.Message)
+			}
 			if took := rec.At.Sub(start); took > 2*tc.window {
 				t.Errorf("%s raised after %s, want within %s", alert, took, 2*tc.window)
 			}

@@ -63,6 +63,8 @@ const (
 	// receivedDelta: Received is written as the nanoseconds since the
 	// previous reading's.
 	receivedDelta
+	// linkDown: Reading.LinkDown.
+	linkDown
 )
 
 // errUnsupported is returned for a Reading.Raw of a type the pipe does
@@ -184,6 +186,9 @@ func (e *encoder) reading(r *connectors.Reading) error {
 	}
 	if r.Info != nil {
 		flags |= hasInfo
+	}
+	if r.LinkDown {
+		flags |= linkDown
 	}
 	e.buf = append(e.buf, flags)
 	e.str(r.Source)
@@ -476,6 +481,7 @@ func (d *decoder) done(what string) error {
 func (d *decoder) reading(r *connectors.Reading) error {
 	*r = connectors.Reading{}
 	flags := d.byte()
+	r.LinkDown = flags&linkDown != 0
 	r.Source = d.str()
 	r.Address = d.str()
 	switch k := d.byte(); k {

@@ -210,8 +210,8 @@ func (c *Connector) remember(address string) {
 // then stops the child (closing its input; killing it after 5s) and
 // returns nil. A child that ends otherwise — a panic, the memory limit, a
 // signal, a broken pipe — is started again after a backoff; meanwhile the
-// health is Down with why, and every known address gets one
-// Bad_NoCommunication reading saying why. Run returns an error when it
+// health is Down with why, and every known address gets one link-down
+// reading (Reading.LinkDown, Bad_NoCommunication saying why). Run returns an error when it
 // cannot start a child, or when the connector in the child gives up (its
 // Run returned an error): restarting would not help. Run does not close
 // out.
@@ -277,8 +277,8 @@ func (c *Connector) ended(cause error) {
 	h.LastError = cause
 }
 
-// emitDown sends a Bad_NoCommunication reading saying cause for every
-// known address, once per outage; false when ctx ended first.
+// emitDown sends a link-down reading (Bad_NoCommunication saying cause)
+// for every known address, once per outage; false when ctx ended first.
 func (c *Connector) emitDown(ctx context.Context, out chan<- connectors.Reading, cause error) bool {
 	c.mu.Lock()
 	if c.downSent {
@@ -288,10 +288,10 @@ func (c *Connector) emitDown(ctx context.Context, out chan<- connectors.Reading,
 	c.downSent = true
 	addrs := c.order[:len(c.order):len(c.order)]
 	c.mu.Unlock()
-	status := &connectors.StatusError{Code: connectors.BadNoCommunication, Err: cause}
+	status := connectors.NoCommunication(cause)
 	now := time.Now()
 	for _, a := range addrs {
-		r := connectors.Reading{Source: c.spec.Name, Address: a, Status: status, Received: now}
+		r := connectors.Reading{Source: c.spec.Name, Address: a, Status: status, Received: now, LinkDown: true}
 		select {
 		case out <- r:
 			c.mu.Lock()
@@ -457,10 +457,8 @@ func (c *Connector) delivered(r *connectors.Reading) {
 	if _, ok := c.known[r.Address]; !ok {
 		c.remember(r.Address)
 	}
-	if c.downSent {
-		if code, _ := connectors.StatusOf(r.Status); code&connectors.CodeMask != connectors.BadNoCommunication {
-			c.downSent = false
-		}
+	if c.downSent && !r.LinkDown {
+		c.downSent = false
 	}
 }
 

@@ -34,8 +34,8 @@
 // A child that ends otherwise is started again with backoff (200ms
 // doubling to 5s); meanwhile its Health is Down with the reason — the
 // first "panic:" or "fatal error:" line of the child's standard error, or
-// its exit status — and every address it read gets one Bad_NoCommunication
-// reading saying so. Counters (errors, reconnects, sequence gaps) carry
+// its exit status — and every address it read gets one link-down reading
+// (Reading.LinkDown, Bad_NoCommunication saying so). Counters (errors, reconnects, sequence gaps) carry
 // on across children; a restarted child that connects counts as a
 // reconnect.
 //

@@ -163,9 +163,9 @@ func TestCrashContained(t *testing.T) {
 
 	down := map[string]connectors.Reading{}
 	for len(down) < 2 {
-		rd := rh.until("Bad_NoCommunication", func(rd connectors.Reading) bool {
+		rd := rh.until("a link-down reading", func(rd connectors.Reading) bool {
 			code, _ := connectors.StatusOf(rd.Status)
-			return code == connectors.BadNoCommunication
+			return code == connectors.BadNoCommunication && rd.LinkDown
 		})
 		down[rd.Address] = rd
 	}
