@@ -103,12 +103,14 @@ type Machine struct {
 }
 
 // MachineOPCUA exposes a machine on an OPC UA endpoint. Machines that give
-// the same non-zero port share one server (one address space).
+// the same non-zero port share one server (one address space), each in
+// its own namespace (see opcua.go for the node ids).
 type MachineOPCUA struct {
 	// Port to listen on; 0 picks a free port when the twin starts.
 	Port int `yaml:"port" json:"port"`
 	// Namespace is the namespace URI of the machine's nodes. Default
-	// "urn:otwin:<scenario name>".
+	// "urn:otwin:<scenario name>"; "urn:otwin:<scenario name>:types" is
+	// taken by the templates' ObjectTypes.
 	Namespace string `yaml:"namespace,omitempty" json:"namespace,omitempty"`
 }
 
@@ -128,6 +130,10 @@ type OPCUASettings struct {
 	Security []string `yaml:"security,omitempty" json:"security,omitempty"`
 	// Anonymous allows anonymous sessions. Default true.
 	Anonymous *bool `yaml:"anonymous,omitempty" json:"anonymous,omitempty"`
+	// AnonymousWrite lets anonymous sessions write writable tags. Default
+	// false: anonymous sessions read, and their writes are refused with
+	// BadUserAccessDenied.
+	AnonymousWrite bool `yaml:"anonymous_write,omitempty" json:"anonymous_write,omitempty"`
 	// Users may log in with a user name and password.
 	Users []User `yaml:"users,omitempty" json:"users,omitempty"`
 }
@@ -138,7 +144,9 @@ type User struct {
 	Name string `yaml:"name" json:"name"`
 	// Password is the user's password.
 	Password string `yaml:"password" json:"password"`
-	// Write lets the user write writable tags. Default true.
+	// Write lets the user write writable tags. Default true; a user with
+	// write: false reads, and their writes are refused with
+	// BadUserAccessDenied.
 	Write *bool `yaml:"write,omitempty" json:"write,omitempty"`
 }
 

@@ -163,6 +163,7 @@ func (v *validator) run() {
 	v.expressions()
 	v.cycles()
 	v.exposure()
+	v.opcua()
 	v.faultList()
 	v.roleList()
 	v.timeline()
@@ -466,7 +467,8 @@ func (v *validator) cycles() {
 	}
 }
 
-// exposure checks ports, unit ids, register overlaps and node ids.
+// exposure checks ports, unit ids and register overlaps (node ids: see
+// validate_opcua.go).
 func (v *validator) exposure() {
 	type use struct {
 		proto, machine string
@@ -474,7 +476,6 @@ func (v *validator) exposure() {
 	}
 	ports := map[int]use{}
 	units := map[[2]int]string{}
-	nodeIDs := map[string]string{}
 	for i := range v.s.Machines {
 		m := &v.s.Machines[i]
 		path := fmt.Sprintf("machines[%d]", i)
@@ -488,26 +489,6 @@ func (v *validator) exposure() {
 				} else if !ok {
 					ports[m.OPCUA.Port] = use{"opcua", m.Name, v.at(pp, "")}
 				}
-			}
-			server := fmt.Sprint(m.OPCUA.Port)
-			if m.OPCUA.Port == 0 {
-				server = "0/" + m.Name
-			}
-			ns := m.OPCUA.Namespace
-			if ns == "" {
-				ns = "urn:otwin:" + v.s.Name
-			}
-			for k := range m.Tags {
-				t := &m.Tags[k]
-				if t.NodeID == "" {
-					continue
-				}
-				key := server + "|" + ns + "|" + t.NodeID
-				if other, dup := nodeIDs[key]; dup {
-					v.add(v.tagAt(v.origins[i][k], "node_id"), "", "node id %q is already used by %s in namespace %s", t.NodeID, other, ns)
-					continue
-				}
-				nodeIDs[key] = m.Name + "/" + t.Name
 			}
 		}
 		if m.Modbus != nil {
@@ -812,7 +793,7 @@ func (v *validator) resolve() {
 		if m.OPCUA != nil {
 			o := *m.OPCUA
 			if o.Namespace == "" {
-				o.Namespace = "urn:otwin:" + s.Name
+				o.Namespace = DefaultNamespace(s.Name)
 			}
 			m.OPCUA = &o
 		}

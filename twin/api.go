@@ -108,8 +108,27 @@ type MachineInfo struct {
 	// OPCUA and Modbus are the machine's protocol exposure (nil: none).
 	OPCUA  *scenarios.MachineOPCUA
 	Modbus *scenarios.MachineModbus
+	// Template is the template the machine is built from, nil when none;
+	// machines of one template share it. Its tags come first in Tags.
+	Template *TemplateInfo
 	// Tags are indexes into Engine.Tags, in scenario order.
 	Tags []int
+}
+
+// TemplateInfo is the static description of a template, a machine type
+// (the OPC UA server serves it as an ObjectType).
+type TemplateInfo struct {
+	// Name is the template's name.
+	Name string
+	// Description of the machine type.
+	Description string
+	// Namespace is the namespace URI of its ObjectType
+	// (scenarios.TypesNamespace of the scenario).
+	Namespace string
+	// Tags are the template's own tags with their defaults applied (type,
+	// unit), before any machine overrides them; Index is -1 and Machine,
+	// Asset, ID and NodeID are empty.
+	Tags []TagInfo
 }
 
 // Value is a tag's current value as the servers must present it: the

@@ -280,10 +280,17 @@ func New(sc *scenarios.Scenario, opts Options) (*Engine, error) {
 
 // buildStatic fills tags, machines and the lookup tables.
 func (e *Engine) buildStatic() {
+	templates := map[string]*TemplateInfo{}
 	for mi := range e.sc.Machines {
 		m := &e.sc.Machines[mi]
 		asset := m.AssetPath()
 		mInfo := MachineInfo{Name: m.Name, Asset: asset, Location: m.Location, OPCUA: m.OPCUA, Modbus: m.Modbus}
+		if m.Template != "" {
+			if templates[m.Template] == nil {
+				templates[m.Template] = e.templateInfo(m.Template)
+			}
+			mInfo.Template = templates[m.Template]
+		}
 		e.machineIdx[m.Name] = mi
 		for ti := range m.Tags {
 			t := &m.Tags[ti]
@@ -313,6 +320,28 @@ func (e *Engine) buildStatic() {
 		}
 		e.machines = append(e.machines, mInfo)
 	}
+}
+
+// templateInfo describes template name of the scenario.
+func (e *Engine) templateInfo(name string) *TemplateInfo {
+	t := e.sc.Templates[name]
+	ti := &TemplateInfo{Name: name, Description: t.Description, Namespace: scenarios.TypesNamespace(e.sc.Name)}
+	for _, tag := range t.Tags {
+		typ := tag.Type
+		if typ == "" {
+			typ = scenarios.Float64
+		}
+		ti.Tags = append(ti.Tags, TagInfo{
+			Index:       -1,
+			Name:        tag.Name,
+			Type:        typ,
+			Unit:        resolveUnit(tag.Unit),
+			Range:       tag.Range,
+			Description: tag.Description,
+			Writable:    tag.Writable,
+		})
+	}
+	return ti
 }
 
 // topo orders the tags so that every tag comes after the tags its

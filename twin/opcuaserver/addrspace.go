@@ -1,9 +1,8 @@
 package opcuaserver
 
 import (
+	"errors"
 	"fmt"
-	"github.com/otwin/otwin/units"
-	"strings"
 	"time"
 
 	"github.com/awcullen/opcua/server"
@@ -11,13 +10,7 @@ import (
 
 	"github.com/otwin/otwin/scenarios"
 	"github.com/otwin/otwin/twin"
-)
-
-// Suffixes of the property node ids of a tag ("<tag node id>#EURange").
-// '#' cannot occur in a tag's asset path, so they never collide with tags.
-const (
-	euSuffix    = "#EngineeringUnits"
-	rangeSuffix = "#EURange"
+	"github.com/otwin/otwin/units"
 )
 
 // dataTypeID maps a tag type to its OPC UA data type.
@@ -47,179 +40,241 @@ func dataTypeID(t scenarios.DataType) (ua.NodeID, bool) {
 	return nil, false
 }
 
-// objSpec is an object (folder or machine) before it becomes a node: its
-// forward references to children are collected first, because the
-// library adds inverse references in time linear in the number of
+// variableType is the VariableType of a tag: AnalogItemType when it has an
+// engineering range (EURange is mandatory there), else
+// BaseDataVariableType.
+func variableType(t twin.TagInfo) ua.NodeID {
+	if t.Range != nil {
+		return ua.VariableTypeIDAnalogItemType
+	}
+	return ua.VariableTypeIDBaseDataVariableType
+}
+
+// objSpec is an object (folder, machine or ObjectType) before it becomes
+// a node: its forward references to children are collected first, because
+// the library adds inverse references in time linear in the number of
 // children only when parents carry the forward ones and are added after
 // their children.
 type objSpec struct {
 	id     ua.NodeID
-	name   string
+	name   ua.QualifiedName
 	desc   string
 	folder bool
 	depth  int
 	refs   []ua.Reference
 }
 
-// addressSpace is the nodes of one endpoint, ordered children first.
+// addressSpace is the nodes of one endpoint, ordered children first. Node
+// ids follow scenarios.OPCUAAddressSpace, which also judges their
+// uniqueness, as validate does.
 type addressSpace struct {
-	ns      uint16
-	objects map[string]*objSpec
-	order   []*objSpec
-	ids     map[string]string // node id string -> what it is, for duplicates
+	srv     *server.Server
+	nm      *server.NamespaceManager
+	ids     *scenarios.OPCUAAddressSpace
+	now     time.Time
+	folders map[string]*objSpec // by location path
+	order   []*objSpec          // folders and machines
+	types   map[*twin.TemplateInfo]*objSpec
+	typeIDs []*objSpec // in order of first use
 	props   []server.Node
 	leaves  []server.Node // variables
-	vars    map[int]*server.VariableNode
 }
 
-func newAddressSpace(ns uint16) *addressSpace {
+func newAddressSpace(srv *server.Server, now time.Time) *addressSpace {
 	return &addressSpace{
-		ns:      ns,
-		objects: make(map[string]*objSpec),
-		ids:     make(map[string]string),
-		vars:    make(map[int]*server.VariableNode),
+		srv:     srv,
+		nm:      srv.NamespaceManager(),
+		ids:     scenarios.NewOPCUAAddressSpace(),
+		now:     now,
+		folders: map[string]*objSpec{},
+		types:   map[*twin.TemplateInfo]*objSpec{},
 	}
 }
 
-func (a *addressSpace) claim(id, what string) error {
-	if prev, ok := a.ids[id]; ok {
-		return fmt.Errorf("node id ns=%d;s=%s of %s already used by %s", a.ns, id, what, prev)
+// addMachine adds the location folders, the object and the tags of m in
+// namespace ns, with the tags' current values vals, and returns the
+// variable of each tag (in tags order).
+func (a *addressSpace) addMachine(m twin.MachineInfo, ns string, tags []twin.TagInfo, vals []twin.Value) ([]*server.VariableNode, error) {
+	om := scenarios.OPCUAMachine{Name: m.Name, Namespace: ns, Location: m.Location, Tags: make([]scenarios.OPCUATag, len(tags))}
+	for i, t := range tags {
+		om.Tags[i] = scenarios.OPCUATag{Name: t.Name, NodeID: t.NodeID, Unit: !t.Unit.IsZero(), Range: t.Range != nil}
 	}
-	a.ids[id] = what
-	return nil
-}
-
-// object returns the object for key (a "/"-joined path), creating it under
-// parent (nil: the Objects folder).
-func (a *addressSpace) object(key, name, desc string, folder bool, depth int, parent *objSpec) (*objSpec, error) {
-	if o, ok := a.objects[key]; ok {
-		if o.folder != folder {
-			return nil, fmt.Errorf("node id ns=%d;s=%s is both a location and a machine", a.ns, key)
+	ids, clashes := a.ids.Add(om)
+	if len(clashes) > 0 {
+		errs := make([]error, len(clashes))
+		for i, c := range clashes {
+			errs[i] = c.Err
 		}
-		return o, nil
+		return nil, errors.Join(errs...)
 	}
-	what := "location " + key
-	if !folder {
-		what = "machine " + key
-	}
-	if err := a.claim(key, what); err != nil {
-		return nil, err
-	}
-	o := &objSpec{id: ua.NewNodeIDString(a.ns, key), name: name, desc: desc, folder: folder, depth: depth}
-	typ := ua.ObjectTypeIDBaseObjectType
-	if folder {
-		typ = ua.ObjectTypeIDFolderType
-	}
-	o.refs = append(o.refs, ua.NewReference(ua.ReferenceTypeIDHasTypeDefinition, false, ua.NewExpandedNodeID(typ)))
-	if parent == nil {
-		o.refs = append(o.refs, ua.NewReference(ua.ReferenceTypeIDOrganizes, true, ua.NewExpandedNodeID(ua.ObjectIDObjectsFolder)))
-	} else {
-		parent.refs = append(parent.refs, ua.NewReference(ua.ReferenceTypeIDOrganizes, false, ua.NewExpandedNodeID(o.id)))
-	}
-	a.objects[key] = o
-	a.order = append(a.order, o)
-	return o, nil
-}
-
-// addMachine adds the location folders of m and its machine object, and
-// returns the machine object.
-func (a *addressSpace) addMachine(m twin.MachineInfo) (*objSpec, error) {
+	nsIdx := a.nm.Add(ns)
 	var parent *objSpec
-	segs := m.Location.Segments()
-	for k := range segs {
-		o, err := a.object(strings.Join(segs[:k+1], "/"), segs[k], "", true, k, parent)
-		if err != nil {
-			return nil, fmt.Errorf("machine %s: %w", m.Name, err)
+	for depth, f := range ids.Folders {
+		o := a.folders[f.ID]
+		if f.New {
+			idx := a.nm.Add(f.Namespace)
+			o = &objSpec{id: ua.NewNodeIDString(idx, f.ID), name: ua.NewQualifiedName(idx, f.Name), folder: true, depth: depth}
+			o.refs = append(o.refs, hasTypeDefinition(ua.ObjectTypeIDFolderType))
+			a.organize(parent, o)
+			a.folders[f.ID] = o
+			a.order = append(a.order, o)
 		}
 		parent = o
 	}
-	asset := m.Asset
-	if asset == "" {
-		asset = strings.Join(append(segs, m.Name), "/")
+	obj := &objSpec{id: ua.NewNodeIDString(nsIdx, ids.Object), name: ua.NewQualifiedName(nsIdx, m.Name), depth: len(ids.Folders)}
+	typ := a.objectType(m.Template)
+	if typ != nil {
+		obj.refs = append(obj.refs, hasTypeDefinition(typ.id))
+		// The type lists its instances (inverse HasTypeDefinition, which the
+		// library does not add by itself), so a client browses from the type
+		// to every machine of it.
+		typ.refs = append(typ.refs, ua.NewReference(ua.ReferenceTypeIDHasTypeDefinition, true, ua.NewExpandedNodeID(obj.id)))
+	} else {
+		obj.refs = append(obj.refs, hasTypeDefinition(ua.ObjectTypeIDBaseObjectType))
 	}
-	o, err := a.object(asset, m.Name, "", false, len(segs), parent)
-	if err != nil {
-		return nil, fmt.Errorf("machine %s: %w", m.Name, err)
+	a.organize(parent, obj)
+	a.order = append(a.order, obj)
+
+	vars := make([]*server.VariableNode, len(tags))
+	for i, t := range tags {
+		// Tags declared by the template carry the browse name of their
+		// InstanceDeclaration (in the types namespace), as instances of a
+		// type do; the machine's own tags are in its namespace.
+		browseNS := nsIdx
+		if typ != nil && i < len(m.Template.Tags) && m.Template.Tags[i].Name == t.Name {
+			browseNS = typ.name.NamespaceIndex
+		}
+		tid := ids.Tags[i]
+		dv := ua.NewDataValue(vals[i].V, ua.StatusCode(vals[i].Status), vals[i].Source, 0, a.now, 0)
+		v, err := a.variable(t, ua.NewNodeIDString(nsIdx, tid.ID), ua.NewQualifiedName(browseNS, t.Name), tid.Unit, tid.Range, nsIdx, false, dv)
+		if err != nil {
+			return nil, fmt.Errorf("tag %s: %w", t.ID, err)
+		}
+		obj.refs = append(obj.refs, ua.NewReference(ua.ReferenceTypeIDHasComponent, false, ua.NewExpandedNodeID(v.NodeID())))
+		vars[i] = v
 	}
-	return o, nil
+	return vars, nil
 }
 
-// addTag adds the variable of t (and its properties) under machine.
-func (a *addressSpace) addTag(srv *server.Server, machine *objSpec, t twin.TagInfo, v twin.Value, now time.Time) (*server.VariableNode, error) {
+// organize makes parent (nil: the Objects folder) organize o.
+func (a *addressSpace) organize(parent, o *objSpec) {
+	if parent == nil {
+		o.refs = append(o.refs, ua.NewReference(ua.ReferenceTypeIDOrganizes, true, ua.NewExpandedNodeID(ua.ObjectIDObjectsFolder)))
+		return
+	}
+	parent.refs = append(parent.refs, ua.NewReference(ua.ReferenceTypeIDOrganizes, false, ua.NewExpandedNodeID(o.id)))
+}
+
+func hasTypeDefinition(id ua.NodeID) ua.Reference {
+	return ua.NewReference(ua.ReferenceTypeIDHasTypeDefinition, false, ua.NewExpandedNodeID(id))
+}
+
+var hasModellingRuleMandatory = ua.NewReference(ua.ReferenceTypeIDHasModellingRule, false, ua.NewExpandedNodeID(ua.ObjectIDModellingRuleMandatory))
+
+// objectType returns the ObjectType of template t, creating it with its
+// tags as InstanceDeclarations (ModellingRule Mandatory) on first use; nil
+// when t is nil.
+func (a *addressSpace) objectType(t *twin.TemplateInfo) *objSpec {
+	if t == nil {
+		return nil
+	}
+	if o, ok := a.types[t]; ok {
+		return o
+	}
+	idx := a.nm.Add(t.Namespace)
+	o := &objSpec{id: ua.NewNodeIDString(idx, t.Name), name: ua.NewQualifiedName(idx, t.Name), desc: t.Description}
+	o.refs = append(o.refs, ua.NewReference(ua.ReferenceTypeIDHasSubtype, true, ua.NewExpandedNodeID(ua.ObjectTypeIDBaseObjectType)))
+	for _, tag := range t.Tags {
+		id := t.Name + "/" + tag.Name
+		var unit, rng string
+		if !tag.Unit.IsZero() {
+			unit = id + scenarios.EngineeringUnitsSuffix
+		}
+		if tag.Range != nil {
+			rng = id + scenarios.EURangeSuffix
+		}
+		// Declarations are described, not served: read-only, no value.
+		tag.Writable = false
+		v, err := a.variable(tag, ua.NewNodeIDString(idx, id), ua.NewQualifiedName(idx, tag.Name), unit, rng, idx, true,
+			ua.NewDataValue(nil, ua.Good, time.Time{}, 0, a.now, 0))
+		if err != nil {
+			// dataTypeID refused the type: the tag's instances fail the
+			// same way, with the machine named.
+			continue
+		}
+		o.refs = append(o.refs, ua.NewReference(ua.ReferenceTypeIDHasComponent, false, ua.NewExpandedNodeID(v.NodeID())))
+	}
+	a.types[t] = o
+	a.typeIDs = append(a.typeIDs, o)
+	return o
+}
+
+// variable adds the variable of t with node id id, value dv, and its
+// EngineeringUnits and EURange properties under the given ids ("" for
+// none) in namespace ns. A declaration and its properties carry
+// ModellingRule Mandatory.
+func (a *addressSpace) variable(t twin.TagInfo, id ua.NodeID, browse ua.QualifiedName, unitID, rangeID string, ns uint16, declaration bool, dv ua.DataValue) (*server.VariableNode, error) {
 	dt, ok := dataTypeID(t.Type)
 	if !ok {
-		return nil, fmt.Errorf("tag %s: data type %q has no OPC UA equivalent", t.ID, t.Type)
+		return nil, fmt.Errorf("data type %q has no OPC UA equivalent", t.Type)
 	}
-	sid := t.NodeID
-	if sid == "" {
-		sid = t.ID
+	refs := []ua.Reference{hasTypeDefinition(variableType(t))}
+	if declaration {
+		refs = append(refs, hasModellingRuleMandatory)
 	}
-	if err := a.claim(sid, "tag "+t.ID); err != nil {
-		return nil, fmt.Errorf("tag %s: %w", t.ID, err)
-	}
-	id := ua.NewNodeIDString(a.ns, sid)
-	typ := ua.VariableTypeIDBaseDataVariableType
-	if t.Unit.Code != "" || t.Range != nil {
-		typ = ua.VariableTypeIDBaseAnalogType
-	}
-	refs := []ua.Reference{ua.NewReference(ua.ReferenceTypeIDHasTypeDefinition, false, ua.NewExpandedNodeID(typ))}
-	if t.Unit.Code != "" {
-		p, err := a.property(srv, sid+euSuffix, "EngineeringUnits", ua.DataTypeIDEUInformation, ua.EUInformation{
-			NamespaceURI: units.Namespace,
-			UnitID:       t.Unit.UnitID,
-			DisplayName:  ua.NewLocalizedText(t.Unit.Symbol, ""),
-			Description:  ua.NewLocalizedText(t.Unit.Name, ""),
-		}, now)
-		if err != nil {
-			return nil, fmt.Errorf("tag %s: %w", t.ID, err)
-		}
+	if unitID != "" {
+		p := a.property(ua.NewNodeIDString(ns, unitID), "EngineeringUnits", ua.DataTypeIDEUInformation, euInformation(t.Unit), declaration)
 		refs = append(refs, ua.NewReference(ua.ReferenceTypeIDHasProperty, false, ua.NewExpandedNodeID(p)))
 	}
-	if t.Range != nil {
-		p, err := a.property(srv, sid+rangeSuffix, "EURange", ua.DataTypeIDRange, ua.Range{Low: t.Range.Low, High: t.Range.High}, now)
-		if err != nil {
-			return nil, fmt.Errorf("tag %s: %w", t.ID, err)
-		}
+	if rangeID != "" {
+		p := a.property(ua.NewNodeIDString(ns, rangeID), "EURange", ua.DataTypeIDRange, ua.Range{Low: t.Range.Low, High: t.Range.High}, declaration)
 		refs = append(refs, ua.NewReference(ua.ReferenceTypeIDHasProperty, false, ua.NewExpandedNodeID(p)))
 	}
 	access := ua.AccessLevelsCurrentRead
 	if t.Writable {
 		access |= ua.AccessLevelsCurrentWrite
 	}
-	n := server.NewVariableNode(srv, id,
-		ua.NewQualifiedName(a.ns, t.Name),
+	n := server.NewVariableNode(a.srv, id, browse,
 		ua.NewLocalizedText(t.Name, ""),
 		ua.NewLocalizedText(t.Description, ""),
-		nil, refs,
-		ua.NewDataValue(v.V, ua.StatusCode(v.Status), v.Source, 0, now, 0),
+		nil, refs, dv,
 		dt, ua.ValueRankScalar, []uint32{}, access, 0, false, nil)
-	machine.refs = append(machine.refs, ua.NewReference(ua.ReferenceTypeIDHasComponent, false, ua.NewExpandedNodeID(id)))
 	a.leaves = append(a.leaves, n)
-	a.vars[t.Index] = n
 	return n, nil
 }
 
-func (a *addressSpace) property(srv *server.Server, sid, name string, dt ua.NodeID, v any, now time.Time) (ua.NodeID, error) {
-	if err := a.claim(sid, "property "+name); err != nil {
-		return nil, err
+// euInformation is the EngineeringUnits value of a unit: its UNECE code
+// packed as UnitId, or -1 with the display name for a unit without one.
+func euInformation(u scenarios.Unit) ua.EUInformation {
+	return ua.EUInformation{
+		NamespaceURI: units.Namespace,
+		UnitID:       u.UnitID,
+		DisplayName:  ua.NewLocalizedText(u.Symbol, ""),
+		Description:  ua.NewLocalizedText(u.Name, ""),
 	}
-	id := ua.NewNodeIDString(a.ns, sid)
-	n := server.NewVariableNode(srv, id,
+}
+
+func (a *addressSpace) property(id ua.NodeID, name string, dt ua.NodeID, v any, declaration bool) ua.NodeID {
+	refs := []ua.Reference{hasTypeDefinition(ua.VariableTypeIDPropertyType)}
+	if declaration {
+		refs = append(refs, hasModellingRuleMandatory)
+	}
+	n := server.NewVariableNode(a.srv, id,
 		ua.NewQualifiedName(0, name),
 		ua.NewLocalizedText(name, ""),
 		ua.NewLocalizedText("", ""),
-		nil,
-		[]ua.Reference{ua.NewReference(ua.ReferenceTypeIDHasTypeDefinition, false, ua.NewExpandedNodeID(ua.VariableTypeIDPropertyType))},
-		ua.NewDataValue(v, ua.Good, time.Time{}, 0, now, 0),
+		nil, refs,
+		ua.NewDataValue(v, ua.Good, time.Time{}, 0, a.now, 0),
 		dt, ua.ValueRankScalar, []uint32{}, ua.AccessLevelsCurrentRead, 0, false, nil)
 	a.props = append(a.props, n)
-	return id, nil
+	return id
 }
 
 // nodes returns every node, each after the nodes its forward references
-// point to: properties, variables, machines, then folders deepest first.
-func (a *addressSpace) nodes(srv *server.Server) []server.Node {
-	out := make([]server.Node, 0, len(a.props)+len(a.leaves)+len(a.order))
+// point to: properties, variables, machines, ObjectTypes, then folders
+// deepest first.
+func (a *addressSpace) nodes() []server.Node {
+	out := make([]server.Node, 0, len(a.props)+len(a.leaves)+len(a.order)+len(a.typeIDs))
 	out = append(out, a.props...)
 	out = append(out, a.leaves...)
 	maxDepth := 0
@@ -228,23 +283,26 @@ func (a *addressSpace) nodes(srv *server.Server) []server.Node {
 	}
 	for _, o := range a.order {
 		if !o.folder {
-			out = append(out, a.objectNode(srv, o))
+			out = append(out, a.objectNode(o))
 		}
+	}
+	for _, o := range a.typeIDs {
+		out = append(out, server.NewObjectTypeNode(a.srv, o.id, o.name,
+			ua.NewLocalizedText(o.name.Name, ""), ua.NewLocalizedText(o.desc, ""), nil, o.refs, false))
 	}
 	for d := maxDepth; d >= 0; d-- {
 		for _, o := range a.order {
 			if o.folder && o.depth == d {
-				out = append(out, a.objectNode(srv, o))
+				out = append(out, a.objectNode(o))
 			}
 		}
 	}
 	return out
 }
 
-func (a *addressSpace) objectNode(srv *server.Server, o *objSpec) server.Node {
-	return server.NewObjectNode(srv, o.id,
-		ua.NewQualifiedName(a.ns, o.name),
-		ua.NewLocalizedText(o.name, ""),
+func (a *addressSpace) objectNode(o *objSpec) server.Node {
+	return server.NewObjectNode(a.srv, o.id, o.name,
+		ua.NewLocalizedText(o.name.Name, ""),
 		ua.NewLocalizedText(o.desc, ""),
 		nil, o.refs, 0)
 }

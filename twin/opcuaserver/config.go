@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/otwin/otwin/scenarios"
-	"github.com/otwin/otwin/twin"
 )
 
 // The security modes of Config.Security. Signed modes use Basic256Sha256.
@@ -33,8 +32,9 @@ type Config struct {
 	AdvertiseHost string `yaml:"advertise_host,omitempty"`
 	// Port to listen on; 0 picks a free port (see Server.URL).
 	Port int `yaml:"port,omitempty"`
-	// Namespace is the namespace URI of the twin's nodes. Default
-	// "urn:otwin:twin".
+	// Namespace is the namespace URI of the nodes of served machines whose
+	// MachineInfo.OPCUA gives none (each machine's nodes are in its own
+	// namespace). Default "urn:otwin:twin".
 	Namespace string `yaml:"namespace,omitempty"`
 	// DataDir keeps the server's certificate and key (PEM), generated on
 	// first use. Default: <user cache dir>/otwin/opcua.
@@ -87,12 +87,13 @@ func DefaultConfig(machines ...string) Config {
 }
 
 // ApplySettings copies a resolved scenario's OPC UA settings (security
-// modes, anonymous access, users) into c.
+// modes, anonymous access and writes, users and their write right) into c.
 func (c *Config) ApplySettings(s scenarios.OPCUASettings) {
 	c.Security = slices.Clone(s.Security)
 	if s.Anonymous != nil {
 		c.Anonymous = *s.Anonymous
 	}
+	c.AnonymousWrite = s.AnonymousWrite
 	c.Users = c.Users[:0]
 	for _, u := range s.Users {
 		c.Users = append(c.Users, User{Name: u.Name, Password: u.Password, Write: u.Write == nil || *u.Write})
@@ -173,40 +174,4 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("anonymous access disabled and no users: nobody can log in"))
 	}
 	return errors.Join(errs...)
-}
-
-// GroupEndpoints returns one Config per OPC UA endpoint of machines:
-// machines with the same non-zero port share an endpoint (in scenario
-// order), each machine with port 0 gets its own. Machines without OPC UA
-// exposure are skipped. Port, Machines and Namespace are set from the
-// scenario; every other field is copied from base. Machines that share a
-// port must share a namespace; every conflict is reported at once.
-func GroupEndpoints(machines []twin.MachineInfo, base Config) ([]Config, error) {
-	var out []Config
-	byPort := map[int]int{}
-	var errs []error
-	for _, m := range machines {
-		if m.OPCUA == nil {
-			continue
-		}
-		if k, ok := byPort[m.OPCUA.Port]; ok && m.OPCUA.Port != 0 {
-			if ns := out[k].Namespace; ns != m.OPCUA.Namespace {
-				errs = append(errs, fmt.Errorf("machine %s: namespace %q differs from %q of the machines sharing port %d", m.Name, m.OPCUA.Namespace, ns, m.OPCUA.Port))
-				continue
-			}
-			out[k].Machines = append(out[k].Machines, m.Name)
-			continue
-		}
-		c := base
-		c.Port = m.OPCUA.Port
-		c.Namespace = m.OPCUA.Namespace
-		c.Machines = []string{m.Name}
-		c.Security = slices.Clone(base.Security)
-		c.Users = slices.Clone(base.Users)
-		if m.OPCUA.Port != 0 {
-			byPort[m.OPCUA.Port] = len(out)
-		}
-		out = append(out, c)
-	}
-	return out, errors.Join(errs...)
 }

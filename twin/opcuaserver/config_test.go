@@ -16,7 +16,6 @@ import (
 	"github.com/awcullen/opcua/ua"
 
 	"github.com/otwin/otwin/scenarios"
-	"github.com/otwin/otwin/twin"
 )
 
 func TestApplySettings(t *testing.T) {
@@ -31,7 +30,7 @@ func TestApplySettings(t *testing.T) {
 			{Name: "c", Password: "r", Write: &yes},
 		},
 	})
-	if c.Anonymous || len(c.Security) != 1 || c.Security[0] != SecuritySignEncrypt {
+	if c.Anonymous || c.AnonymousWrite || len(c.Security) != 1 || c.Security[0] != SecuritySignEncrypt {
 		t.Errorf("config %+v", c)
 	}
 	want := []User{{"a", "p", true}, {"b", "q", false}, {"c", "r", true}}
@@ -42,6 +41,10 @@ func TestApplySettings(t *testing.T) {
 		if c.Users[i] != want[i] {
 			t.Errorf("user %d = %+v, want %+v", i, c.Users[i], want[i])
 		}
+	}
+	c.ApplySettings(scenarios.OPCUASettings{Anonymous: &yes, AnonymousWrite: true})
+	if !c.Anonymous || !c.AnonymousWrite || len(c.Users) != 0 {
+		t.Errorf("anonymous writers: config %+v", c)
 	}
 }
 
@@ -175,44 +178,6 @@ func shortExponentKey(t *testing.T) *rsa.PrivateKey {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
-func TestGroupEndpoints(t *testing.T) {
-	op := func(port int, ns string) *scenarios.MachineOPCUA {
-		return &scenarios.MachineOPCUA{Port: port, Namespace: ns}
-	}
-	machines := []twin.MachineInfo{
-		{Name: "a", OPCUA: op(4840, "urn:x")},
-		{Name: "b", OPCUA: op(0, "urn:x")},
-		{Name: "c", OPCUA: op(4840, "urn:x")},
-		{Name: "d"},
-		{Name: "e", OPCUA: op(0, "urn:y")},
-		{Name: "f", OPCUA: op(4841, "urn:x")},
-	}
-	base := DefaultConfig()
-	base.Users = []User{{Name: "u", Password: "p"}}
-	got, err := GroupEndpoints(machines, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []struct {
-		port     int
-		ns       string
-		machines string
-	}{{4840, "urn:x", "a,c"}, {0, "urn:x", "b"}, {0, "urn:y", "e"}, {4841, "urn:x", "f"}}
-	if len(got) != len(want) {
-		t.Fatalf("%d endpoints: %+v", len(got), got)
-	}
-	for i, w := range want {
-		g := got[i]
-		if g.Port != w.port || g.Namespace != w.ns || strings.Join(g.Machines, ",") != w.machines || len(g.Users) != 1 || !g.Anonymous {
-			t.Errorf("endpoint %d = port %d ns %s machines %v, want %+v", i, g.Port, g.Namespace, g.Machines, w)
-		}
-	}
-	machines = append(machines, twin.MachineInfo{Name: "g", OPCUA: op(4840, "urn:other")})
-	if _, err := GroupEndpoints(machines, base); err == nil || !strings.Contains(err.Error(), "machine g") {
-		t.Errorf("namespace conflict: %v", err)
-	}
-}
 
 func TestAdvertiseHost(t *testing.T) {
 	host, _ := os.Hostname()

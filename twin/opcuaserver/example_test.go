@@ -21,15 +21,15 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	base := opcuaserver.DefaultConfig()
-	base.DataDir = "/var/lib/otwin/opcua"
-	base.ApplySettings(sc.OPCUA)
-	cfgs, err := opcuaserver.GroupEndpoints(eng.Machines(), base)
-	if err != nil {
-		log.Fatal(err)
-	}
 	ctx := context.Background()
-	for _, cfg := range cfgs {
+	for _, ep := range sc.Endpoints() {
+		if ep.Protocol != scenarios.ProtocolOPCUA {
+			continue
+		}
+		cfg := opcuaserver.DefaultConfig(ep.Machines...)
+		cfg.Port = ep.Port
+		cfg.DataDir = "/var/lib/otwin/opcua"
+		cfg.ApplySettings(sc.OPCUA)
 		s, err := opcuaserver.New(opcuaserver.FromEngine(eng), cfg)
 		if err != nil {
 			log.Fatal(err)

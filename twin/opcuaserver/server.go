@@ -1,10 +1,29 @@
 // Package opcuaserver serves the twin's machines over OPC UA: one Server
-// per endpoint (GroupEndpoints groups machines that share a port), an
-// address space that mirrors the ISA-95 hierarchy (a folder per location
-// level in use under Objects, an object per machine, a variable per tag
-// with NodeID ns=<Namespace>;s=<TagInfo.NodeID>, its EngineeringUnits and
-// EURange properties), values pushed from the engine on every change, and
+// per endpoint (scenarios.Scenario.Endpoints groups the machines that
+// share a port), values pushed from the engine on every change, and
 // client writes passed to the engine.
+//
+// The address space mirrors the ISA-95 hierarchy, with the node ids of
+// scenarios.OPCUAAddressSpace (the rule validate applies too): a folder
+// (FolderType) per location level in use under Objects, an object per
+// machine, a variable per tag. Each machine's nodes are in its own
+// namespace, so the NamespaceArray of an endpoint holds every namespace of
+// its machines. A tag with an engineering range is an AnalogItemType with
+// EURange, others BaseDataVariableType; every tag with a unit has
+// EngineeringUnits (UNECE code as UnitId, or -1 with the display name for
+// a unit without one). Each template of the served machines is an
+// ObjectType (subtype of BaseObjectType, in the scenario's types
+// namespace) whose tags are InstanceDeclarations (ModellingRule
+// Mandatory); its machines have it as type definition, their template
+// tags carry the declarations' browse names, and the type lists its
+// instances by inverse HasTypeDefinition references. Every node has a
+// HasTypeDefinition.
+//
+// Access: anonymous sessions read (and write writable tags when
+// Config.AnonymousWrite); users read, and write writable tags when
+// User.Write. A refused write answers with its status code
+// (Bad_UserAccessDenied, Bad_NotWritable, Bad_TypeMismatch,
+// Bad_OutOfRange, ...) and is logged at info level with that name.
 //
 // The OPC UA stack is github.com/awcullen/opcua v1.4.0, and it never opens
 // a socket here. The front door (package frontdoor) owns the listener on
@@ -13,19 +32,22 @@
 // the machines' transport faults: the largest Latency of the endpoint's
 // machines delays every response, Down on all of them refuses and drops
 // connections, a new Epoch on any of them drops open connections. Checked
-// connections are handed to the stack's unexported per-connection loop
-// through go:linkname (backend.go), so the stack's own listener, which
-// binds every interface and is crashed by one bad Hello, is never started;
-// that ties this package to the pinned library version (a changed
-// signature fails the build). The endpoint descriptions the stack
-// advertises carry the front door's URL.
+// connections are served by this package's request loop (conn.go), built
+// from the stack's unexported secure channel and service dispatch through
+// go:linkname (backend.go), so the stack's own listener, which binds every
+// interface and is crashed by one bad Hello, is never started; that ties
+// this package to the pinned library version (a changed signature fails
+// the build). GetEndpoints lists one endpoint per enabled security mode
+// (Basic256Sha256 for the signed ones), each with the front door's URL.
+//
+// Close ends each session's connection with an ERR message
+// (Bad_ServerHalted) and returns at once; the stack's own shutdown, which
+// waits 3 s, runs on in the background.
 //
 // Known limits: signed modes accept any client certificate unless
-// Config.TrustedDir is set; security modes and policies that are not
-// enabled are disabled by replacing their endpoint descriptions with
-// copies of enabled ones, so GetEndpoints lists duplicates; the stack's
-// Close waits 3 s; the stack polls every monitored item at its sampling
-// interval, so CPU grows with monitored items even when nothing changes.
+// Config.TrustedDir is set; the stack polls every monitored item at its
+// sampling interval, so CPU grows with monitored items even when nothing
+// changes.
 //
 // Delivery at scale: the stack samples all items of one sampling interval
 // in one goroutine (a round of 100k items takes 0.1-0.3 s), gathers and
@@ -119,18 +141,27 @@ type Server struct {
 	ns   uint16
 
 	machines []twin.MachineInfo
-	tags     []twin.TagInfo         // served tags
-	nodes    []*server.VariableNode // by engine tag index; nil when not served
-	writers  map[string]bool        // user name -> may write
-	users    map[string]string      // user name -> password
+	tags     []twin.TagInfo             // served tags
+	nodes    []*server.VariableNode     // by engine tag index; nil when not served
+	byNode   map[ua.NodeID]twin.TagInfo // served tags by node id
+	writers  map[string]bool            // user name -> may write
+	users    map[string]string          // user name -> password
 
 	published atomic.Uint64
+	// writeErrs holds the engine's reason for the write refused last in a
+	// session, from the node's write handler to the request loop that
+	// logs it (both run in the session's connection goroutine).
+	writeErrs sync.Map // *server.Session -> error
 
 	mu       sync.Mutex
 	started  bool
 	closing  chan struct{}
 	pumpDone chan struct{}
 	once     sync.Once
+
+	chMu     sync.Mutex
+	channels map[*secureChannel]struct{} // open secure channels
+	chClosed bool                        // Close began: no new channel
 }
 
 // New builds the address space of cfg.Machines from src and binds the
@@ -142,12 +173,14 @@ func New(src Source, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("opc ua server config: %w", err)
 	}
 	s := &Server{
-		cfg:     cfg,
-		src:     src,
-		log:     cfg.Logger.With("component", "opcuaserver"),
-		closing: make(chan struct{}),
-		writers: make(map[string]bool),
-		users:   make(map[string]string),
+		cfg:      cfg,
+		src:      src,
+		log:      cfg.Logger.With("component", "opcuaserver"),
+		closing:  make(chan struct{}),
+		byNode:   make(map[ua.NodeID]twin.TagInfo),
+		writers:  make(map[string]bool),
+		users:    make(map[string]string),
+		channels: make(map[*secureChannel]struct{}),
 	}
 	for _, u := range cfg.Users {
 		s.users[u.Name] = u.Password
@@ -257,80 +290,79 @@ func (s *Server) newStack() error {
 		return fmt.Errorf("create stack: %w", err)
 	}
 	s.ua = srv
-	return restrictEndpoints(srv.Endpoints(), s.url, modes)
+	return restrictEndpoints(srv, s.url, modes)
 }
 
-// populate adds the folders, machines and tags of the served machines.
+// populate adds the folders, machines and tags of the served machines,
+// each machine in its own namespace, and the ObjectTypes of their
+// templates.
 func (s *Server) populate() error {
-	srv := s.ua
-	nm := srv.NamespaceManager()
-	s.ns = nm.Add(s.cfg.Namespace)
-	as := newAddressSpace(s.ns)
 	all := s.src.Tags()
 	s.nodes = make([]*server.VariableNode, len(all))
-	now := time.Now()
-	for _, m := range s.machines {
-		obj, err := as.addMachine(m)
-		if err != nil {
-			return err
+	as := newAddressSpace(s.ua, time.Now())
+	for k, m := range s.machines {
+		ns := s.cfg.Namespace
+		if m.OPCUA != nil && m.OPCUA.Namespace != "" {
+			ns = m.OPCUA.Namespace
 		}
+		if k == 0 {
+			s.ns = s.ua.NamespaceManager().Add(ns)
+		}
+		tags := make([]twin.TagInfo, 0, len(m.Tags))
+		vals := make([]twin.Value, 0, len(m.Tags))
 		for _, i := range m.Tags {
 			if i < 0 || i >= len(all) {
 				return fmt.Errorf("machine %s: tag index %d out of range", m.Name, i)
 			}
-			t := all[i]
-			n, err := as.addTag(srv, obj, t, s.src.Value(i), now)
-			if err != nil {
-				return fmt.Errorf("machine %s: %w", m.Name, err)
-			}
+			tags = append(tags, all[i])
+			vals = append(vals, s.src.Value(i))
+		}
+		vars, err := as.addMachine(m, ns, tags, vals)
+		if err != nil {
+			return fmt.Errorf("machine %s: %w", m.Name, err)
+		}
+		for k, t := range tags {
 			if t.Writable {
-				n.SetWriteValueHandler(s.writeHandler(t))
+				vars[k].SetWriteValueHandler(s.writeHandler(t))
 			}
-			s.nodes[i] = n
+			s.nodes[t.Index] = vars[k]
+			s.byNode[vars[k].NodeID()] = t
 			s.tags = append(s.tags, t)
 		}
 	}
-	if err := nm.AddNodes(as.nodes(srv)...); err != nil {
+	if err := s.ua.NamespaceManager().AddNodes(as.nodes()...); err != nil {
 		return fmt.Errorf("add nodes: %w", err)
 	}
 	return nil
 }
 
-// restrictEndpoints rewrites the stack's endpoint descriptions in place
-// (the slice is the stack's own cache): every one advertises url, and the
-// security policies and modes not enabled are replaced by copies of an
-// enabled endpoint, so that a channel opened with them finds no endpoint
-// and its session cannot be activated. Signed modes use Basic256Sha256.
-func restrictEndpoints(eds []ua.EndpointDescription, url string, modes map[string]bool) error {
+// restrictEndpoints sets the stack's endpoint descriptions to the enabled
+// security modes, once each, every one advertising url: None when enabled,
+// and Basic256Sha256 for the signed modes enabled. A channel opened with
+// any other policy or mode finds no endpoint, and its session cannot be
+// activated.
+func restrictEndpoints(srv *server.Server, url string, modes map[string]bool) error {
 	var keep []ua.EndpointDescription
-	ok := func(ep ua.EndpointDescription) bool {
+	for _, ep := range srv.Endpoints() {
+		ok := false
 		switch {
 		case ep.SecurityMode == ua.MessageSecurityModeNone:
-			return modes[SecurityNone]
+			ok = modes[SecurityNone]
 		case ep.SecurityPolicyURI != ua.SecurityPolicyURIBasic256Sha256:
-			return false
 		case ep.SecurityMode == ua.MessageSecurityModeSign:
-			return modes[SecuritySign]
+			ok = modes[SecuritySign]
 		case ep.SecurityMode == ua.MessageSecurityModeSignAndEncrypt:
-			return modes[SecuritySignEncrypt]
+			ok = modes[SecuritySignEncrypt]
 		}
-		return false
-	}
-	for i := range eds {
-		eds[i].EndpointURL = url
-		if ok(eds[i]) {
-			keep = append(keep, eds[i])
+		if ok {
+			ep.EndpointURL = url
+			keep = append(keep, ep)
 		}
 	}
 	if len(keep) == 0 {
 		return errors.New("no endpoint left for the configured security modes")
 	}
-	for i := range eds {
-		if !ok(eds[i]) {
-			eds[i] = keep[len(keep)-1]
-		}
-	}
-	return nil
+	return setEndpoints(srv, keep)
 }
 
 // Roles handed to the stack; shared and never modified, so that GetRoles,
@@ -371,9 +403,12 @@ func (s *Server) authenticate(id ua.UserNameIdentity, _ string, _ string) error 
 	return nil
 }
 
-// writeHandler passes client writes of tag t to the engine.
+// writeHandler passes client writes of tag t to the engine. The stack
+// calls it once the node's access, the session's write right and the
+// value's type are checked; an engine refusal is kept for the request
+// loop's log (see write).
 func (s *Server) writeHandler(t twin.TagInfo) func(*server.Session, ua.WriteValue) (ua.DataValue, ua.StatusCode) {
-	return func(_ *server.Session, wv ua.WriteValue) (ua.DataValue, ua.StatusCode) {
+	return func(sess *server.Session, wv ua.WriteValue) (ua.DataValue, ua.StatusCode) {
 		if wv.IndexRange != "" {
 			return ua.NilDataValue, ua.BadIndexRangeInvalid
 		}
@@ -382,11 +417,9 @@ func (s *Server) writeHandler(t twin.TagInfo) func(*server.Session, ua.WriteValu
 			return ua.NilDataValue, ua.BadTypeMismatch
 		}
 		if err := s.src.Write(t.Index, v); err != nil {
-			code := writeStatus(err)
-			s.log.Info("opc ua write refused", "tag", t.ID, "value", v, "status", code.Error(), "err", err)
-			return ua.NilDataValue, code
+			s.writeErrs.Store(sess, err)
+			return ua.NilDataValue, writeStatus(err)
 		}
-		s.log.Debug("opc ua write", "tag", t.ID, "value", v)
 		now := time.Now()
 		return ua.NewDataValue(v, ua.Good, now, 0, now, 0), ua.Good
 	}
@@ -424,9 +457,15 @@ func (s *Server) link() frontdoor.Link {
 // URL is the endpoint URL, opc.tcp://<AdvertiseHost>:<actual port>.
 func (s *Server) URL() string { return s.url }
 
-// NamespaceIndex is the index of Config.Namespace in the server's
-// namespace array.
+// NamespaceIndex is the index in the server's NamespaceArray of the
+// namespace of the first machine served (the only one when the machines
+// share a namespace).
 func (s *Server) NamespaceIndex() uint16 { return s.ns }
+
+// Namespaces is the server's NamespaceArray: OPC UA's own, the server's,
+// then each served machine's namespace and the templates' types namespace
+// in order of first use.
+func (s *Server) Namespaces() []string { return s.ua.NamespaceUris() }
 
 // Tags returns the tags served, in machine then scenario order.
 func (s *Server) Tags() []twin.TagInfo { return s.tags }
@@ -464,11 +503,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.pumpDone = make(chan struct{})
 	s.refreshAll()
 	go s.pump(ctx, w)
-	s.door.Start(func(c net.Conn) {
-		var wg sync.WaitGroup
-		wg.Add(1)
-		serveConn(s.ua, c, &wg)
-	})
+	s.door.Start(s.serveConn)
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -522,24 +557,32 @@ func (s *Server) refreshAll() {
 	s.publish(idx)
 }
 
-// Close drops every connection, stops the updates and shuts the stack
-// down; it waits until nothing is left serving (the stack takes 3 s). It
-// is idempotent and always returns nil.
+// Close ends every session's connection with an ERR message
+// (Bad_ServerHalted) and closes it, stops listening and stops the updates;
+// it returns once no client is served any more. The stack's own shutdown,
+// which waits 3 s for clients that are gone by then, finishes in the
+// background. Close is idempotent and always returns nil.
 func (s *Server) Close() error {
 	s.once.Do(func() {
 		s.mu.Lock()
 		close(s.closing)
 		started := s.started
 		s.mu.Unlock()
+		s.abortChannels(ua.BadServerHalted, closeGrace)
 		_ = s.door.Close()
 		if started {
 			<-s.pumpDone
 		}
 		if s.ua != nil {
-			_ = s.ua.Close()
-			s.ua.WorkerPool().StopWait()
+			go func() {
+				_ = s.ua.Close()
+				s.ua.WorkerPool().StopWait()
+			}()
 		}
 		s.log.Info("opc ua server closed")
 	})
 	return nil
 }
+
+// closeGrace bounds the wait for the ERR messages Close sends.
+const closeGrace = 100 * time.Millisecond

@@ -872,7 +872,7 @@ func TestNewErrors(t *testing.T) {
 		want string
 	}{
 		{"unknown machine", func(c *Config) { c.Machines = []string{"nope"} }, `unknown machine "nope"`},
-		{"duplicate node id", func(c *Config) {}, "already used by tag s/m/x"},
+		{"duplicate node id", func(c *Config) {}, `node id "s/m/x" of tag m/y is already used by tag m/x in namespace urn:otwin:twin`},
 		{"bad security", func(c *Config) { c.Security = []string{"tls"} }, `security mode "tls"`},
 		{"nobody can log in", func(c *Config) { c.Anonymous = false }, "nobody can log in"},
 		{"bad port", func(c *Config) { c.Port = 70000 }, "port 70000"},

@@ -1,0 +1,164 @@
+package opcuaserver
+
+import (
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/awcullen/opcua/server"
+	"github.com/awcullen/opcua/ua"
+
+	"github.com/otwin/otwin/twin"
+)
+
+// serveConn serves one connection the front door checked, until it
+// closes: it opens the secure channel and passes every request to the
+// stack, except the Write requests of an active session, which write runs
+// through the stack's own checks so that every refused write is logged
+// with its status code.
+func (s *Server) serveConn(conn net.Conn) {
+	ch := newSecureChannel(s.ua, conn, false)
+	if err := channelOpen(ch); err != nil {
+		if code, ok := err.(ua.StatusCode); ok {
+			_ = channelAbort(ch, code, "")
+		}
+		return
+	}
+	if !s.track(ch) {
+		_ = channelAbort(ch, ua.BadServerHalted, "server shutting down")
+		return
+	}
+	defer s.untrack(ch)
+	for {
+		req, id, err := channelRead(ch)
+		if err != nil {
+			return
+		}
+		if w, ok := req.(*ua.WriteRequest); ok {
+			if handled, err := s.write(ch, id, w); handled {
+				if err != nil {
+					return
+				}
+				continue
+			}
+		}
+		if err := handleRequest(s.ua, ch, req, id); err != nil {
+			return
+		}
+	}
+}
+
+func (s *Server) track(ch *secureChannel) bool {
+	s.chMu.Lock()
+	defer s.chMu.Unlock()
+	if s.chClosed {
+		return false
+	}
+	s.channels[ch] = struct{}{}
+	return true
+}
+
+func (s *Server) untrack(ch *secureChannel) {
+	s.chMu.Lock()
+	delete(s.channels, ch)
+	s.chMu.Unlock()
+}
+
+// abortChannels sends every open secure channel an ERR message with
+// reason and closes its connection, all at once, waiting at most wait for
+// the messages to go out (a latency fault holds them; closing the
+// connections afterwards releases them).
+func (s *Server) abortChannels(reason ua.StatusCode, wait time.Duration) {
+	s.chMu.Lock()
+	s.chClosed = true
+	chans := make([]*secureChannel, 0, len(s.channels))
+	for ch := range s.channels {
+		chans = append(chans, ch)
+	}
+	s.chMu.Unlock()
+	var wg sync.WaitGroup
+	for _, ch := range chans {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = channelAbort(ch, reason, "server shutting down")
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
+}
+
+// write answers a Write request of a session active on ch, node by node
+// through the stack's Write service (access level, the session's write
+// right, type, then the node's write handler), logging each refusal with
+// its status code. It leaves every other request (no or another session,
+// nothing to write, too many nodes) to the stack, which answers with the
+// service fault, and reports whether it answered.
+func (s *Server) write(ch *secureChannel, id uint32, req *ua.WriteRequest) (bool, error) {
+	sess, ok := s.ua.SessionManager().Get(req.AuthenticationToken)
+	n := len(req.NodesToWrite)
+	if !ok || sess.SecureChannelId() != channelID(ch) || n == 0 ||
+		n > int(s.ua.ServerCapabilities().OperationLimits.MaxNodesPerWrite) {
+		return false, nil
+	}
+	results := make([]ua.StatusCode, n)
+	for i, wv := range req.NodesToWrite {
+		results[i] = writeValue(s.ua, sess, wv)
+		s.logWrite(sess, wv, results[i])
+	}
+	return true, channelWrite(ch, &ua.WriteResponse{
+		ResponseHeader: ua.ResponseHeader{Timestamp: time.Now().UTC(), RequestHandle: req.RequestHandle},
+		Results:        results,
+	}, id)
+}
+
+// logWrite logs one write: at debug when accepted, at info when refused,
+// with the status code's name, who wrote, and the engine's reason when
+// the engine refused it.
+func (s *Server) logWrite(sess *server.Session, wv ua.WriteValue, code ua.StatusCode) {
+	reason, _ := s.writeErrs.LoadAndDelete(sess)
+	t, isTag := s.byNode[wv.NodeID]
+	if code == ua.Good {
+		if isTag && wv.AttributeID == ua.AttributeIDValue {
+			s.log.Debug("opc ua write", "tag", t.ID, "value", wv.Value.Value, "user", userName(sess))
+		}
+		return
+	}
+	attrs := []any{"node", s.nodeName(wv.NodeID), "value", wv.Value.Value, "status", twin.StatusName(uint32(code)), "user", userName(sess)}
+	if isTag {
+		attrs = append(attrs, "tag", t.ID)
+	}
+	if wv.AttributeID != ua.AttributeIDValue {
+		attrs = append(attrs, "attribute", wv.AttributeID)
+	}
+	if err, ok := reason.(error); ok {
+		attrs = append(attrs, "reason", err.Error())
+	}
+	s.log.Info("opc ua write refused", attrs...)
+}
+
+// nodeName is a node id as clients persist it: nsu=<namespace URI>;s=<id>
+// for the string ids of the twin's namespaces, else the stack's form.
+func (s *Server) nodeName(n ua.NodeID) string {
+	if id, ok := n.(ua.NodeIDString); ok {
+		if uris := s.ua.NamespaceUris(); int(id.NamespaceIndex) < len(uris) {
+			return "nsu=" + uris[id.NamespaceIndex] + ";s=" + id.ID
+		}
+	}
+	return fmt.Sprint(n)
+}
+
+// userName names a session's user: the user name, or "anonymous".
+func userName(sess *server.Session) string {
+	if id, ok := sess.UserIdentity().(ua.UserNameIdentity); ok {
+		return id.UserName
+	}
+	return "anonymous"
+}
