@@ -131,12 +131,12 @@ func startDemoTerm(t *testing.T, bin string, w, h int, args ...string) *demoTerm
 		quoted[i] = demoShellQuote(a)
 	}
 	script := fmt.Sprintf(`echo %s
-NO_COLOR=1 sh -c 'echo $$ > "$0"; exec "$@"' %s %s demo --data-dir %s --user e2e %s 2>%s
+NO_COLOR=1 GORACE=%s sh -c 'echo $$ > "$0"; exec "$@"' %s %s demo --data-dir %s --user e2e %s 2>%s
 rc=$?
 echo "EXIT=$rc" > %s
 echo "EXIT=$rc"
 exec cat
-`, demoShellQuote(demoShellMarker), demoShellQuote(tm.pidFile), demoShellQuote(bin), demoShellQuote(filepath.Join(dir, "data")), strings.Join(quoted, " "),
+`, demoShellQuote(demoShellMarker), demoShellQuote(noRaceExitSleep()), demoShellQuote(tm.pidFile), demoShellQuote(bin), demoShellQuote(filepath.Join(dir, "data")), strings.Join(quoted, " "),
 		demoShellQuote(tm.errFile), demoShellQuote(tm.exitFile))
 	runSh := filepath.Join(dir, "run.sh")
 	if err := os.WriteFile(runSh, []byte(script), 0o600); err != nil {
@@ -274,9 +274,10 @@ func (tm *demoTerm) dump() {
 	}
 }
 
-// quit presses q and checks that the demo exits 0 and gives the terminal
-// back: the shell's lines are on the screen again, the alternate screen
-// is off, and nothing was written to standard error over the dashboard.
+// quit presses q and checks that the demo exits 0 within exitBound and
+// gives the terminal back: the shell's lines are on the screen again, the
+// alternate screen is off, the cursor is visible, and nothing was written
+// to standard error over the dashboard.
 func (tm *demoTerm) quit() {
 	tm.t.Helper()
 	start := time.Now()
@@ -291,7 +292,12 @@ func (tm *demoTerm) quit() {
 		tm.screen()
 		tm.t.Fatalf("otwin demo did not exit within 15s of q")
 	}
-	tm.t.Logf("otwin demo exited %s, %s after q", exit, time.Since(start).Round(10*time.Millisecond))
+	took := time.Since(start)
+	tm.t.Logf("otwin demo exited %s, %s after q", exit, took.Round(10*time.Millisecond))
+	// The exit file is polled every 20ms: allow one poll beyond the bound.
+	if took > exitBound+20*time.Millisecond {
+		tm.t.Errorf("otwin demo exited %v after q, want within %v", took, exitBound)
+	}
 	if exit != "EXIT=0" {
 		tm.t.Errorf("otwin demo: %s, want EXIT=0", exit)
 	}
@@ -300,6 +306,9 @@ func (tm *demoTerm) quit() {
 	})
 	if alt := strings.TrimSpace(tm.tmux("display", "-p", "-t", "demo", "#{alternate_on}")); alt != "0" {
 		tm.t.Errorf("alternate screen still on after exit (alternate_on=%s)", alt)
+	}
+	if cur := strings.TrimSpace(tm.tmux("display", "-p", "-t", "demo", "#{cursor_flag}")); cur != "1" {
+		tm.t.Errorf("cursor hidden after exit (cursor_flag=%s)", cur)
 	}
 	for _, l := range tm.screen() {
 		if strings.Contains(l, "otwin demo —") {

@@ -41,13 +41,13 @@ func (m modbusFlags) settings(s scenarios.ModbusSettings) (scenarios.ModbusSetti
 	return s, nil
 }
 
-// modbusConfig is the server configuration of one Modbus port group, with
-// s the settings after the flags.
-func modbusConfig(cfg twinConfig, s scenarios.ModbusSettings, g *group) modbusserver.Config {
+// modbusConfig is the server configuration of the Modbus endpoint serving
+// machines on port, with s the settings after the flags.
+func modbusConfig(cfg twinConfig, s scenarios.ModbusSettings, port int, machines []string) modbusserver.Config {
 	return modbusserver.Config{
 		Host:      cfg.Host,
-		Port:      g.port,
-		Machines:  g.machines,
+		Port:      port,
+		Machines:  machines,
 		MaxConns:  s.MaxConnections,
 		IdleAfter: s.IdleAfter.D(),
 		Logger:    cfg.Logger.With("server", "modbus"),

@@ -87,6 +87,9 @@ without it the built-in default scenario runs.`,
 				if err := writeFileAtomic(readyPath, append(data, '\n')); err != nil {
 					return fmt.Errorf("ready file: %w", err)
 				}
+				// Gone once the twin stops serving: a reader polling for it
+				// never finds the endpoints of a twin that is not there.
+				defer os.Remove(readyPath)
 			}
 			select {
 			case <-ctx.Done():
@@ -105,7 +108,7 @@ without it the built-in default scenario runs.`,
 	f.BoolVar(&cfg.Ephemeral, "ephemeral", false, "serve every endpoint on a free port (see the ready file for the addresses)")
 	f.StringVar(&cfg.Control, "control", "", `control endpoint listen address (default: host with a free port; "-" for none)`)
 	f.StringVar(&cfg.DataDir, "data-dir", defaultDataDir(), "directory for the OPC UA certificate and key")
-	f.StringVar(&readyPath, "ready-file", "", "write the endpoints as JSON to this file once every server listens")
+	f.StringVar(&readyPath, "ready-file", "", "write the endpoints as JSON to this file once every server listens (removed on exit)")
 	f.StringVar(&export, "export-sources", "", "write a sources file pointing the connectors at this twin")
 	cfg.Modbus.register(f)
 	logFlags.register(f)

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"sort"
-	"strconv"
 	"sync"
 	"time"
 
@@ -62,49 +61,14 @@ type runningTwin struct {
 	done    chan error
 }
 
-// group is the set of machines served by one server.
-type group struct {
-	protocol string
-	port     int
-	machines []string
-}
-
-// groupEndpoints groups machines by (protocol, port): machines that give the
-// same non-zero port share a server; port 0 is a server of its own.
-func groupEndpoints(sc *scenarios.Scenario, cfg twinConfig) []*group {
-	byKey := map[string]*group{}
-	var groups []*group
-	add := func(proto string, port int, machine string) {
-		if port != 0 {
-			port += cfg.PortOffset
-		}
-		key := proto + ":" + strconv.Itoa(port)
-		if port == 0 {
-			key += ":" + machine
-		}
-		g := byKey[key]
-		if g == nil {
-			g = &group{protocol: proto, port: port}
-			byKey[key] = g
-			groups = append(groups, g)
-		}
-		g.machines = append(g.machines, machine)
+// serverPort is the port an endpoint of the scenario is served on: the
+// scenario's port plus the offset, or a free one (0) when it gives none
+// or the twin is ephemeral.
+func serverPort(ep scenarios.Endpoint, cfg twinConfig) int {
+	if ep.Port == 0 || cfg.Ephemeral {
+		return 0
 	}
-	for i := range sc.Machines {
-		m := &sc.Machines[i]
-		if m.OPCUA != nil {
-			add("opcua", m.OPCUA.Port, m.Name)
-		}
-		if m.Modbus != nil {
-			add("modbus", m.Modbus.Port, m.Name)
-		}
-	}
-	if cfg.Ephemeral {
-		for _, g := range groups {
-			g.port = 0
-		}
-	}
-	return groups
+	return ep.Port + cfg.PortOffset
 }
 
 // startTwin starts the engine, one server per endpoint group and the
@@ -135,46 +99,36 @@ func startTwin(ctx context.Context, sc *scenarios.Scenario, cfg twinConfig) (_ *
 	for i := range sc.Machines {
 		machines[sc.Machines[i].Name] = &sc.Machines[i]
 	}
-	users := make([]opcuaserver.User, 0, len(sc.OPCUA.Users))
-	for _, u := range sc.OPCUA.Users {
-		users = append(users, opcuaserver.User{Name: u.Name, Password: u.Password, Write: u.Write == nil || *u.Write})
-	}
-	for _, g := range groupEndpoints(sc, cfg) {
-		switch g.protocol {
-		case "opcua":
-			ns := machines[g.machines[0]].OPCUA.Namespace
-			srv, err := opcuaserver.New(opcuaserver.FromEngine(eng), opcuaserver.Config{
-				Host:      cfg.Host,
-				Port:      g.port,
-				Namespace: ns,
-				Machines:  g.machines,
-				DataDir:   cfg.DataDir,
-				Security:  sc.OPCUA.Security,
-				Anonymous: sc.OPCUA.Anonymous == nil || *sc.OPCUA.Anonymous,
-				Users:     users,
-				Logger:    cfg.Logger.With("server", "opcua"),
-			})
+	for _, ep := range sc.Endpoints() {
+		port := serverPort(ep, cfg)
+		switch ep.Protocol {
+		case scenarios.ProtocolOPCUA:
+			oc := opcuaserver.DefaultConfig(ep.Machines...)
+			oc.Host, oc.Port, oc.DataDir = cfg.Host, port, cfg.DataDir
+			oc.Logger = cfg.Logger.With("server", "opcua")
+			oc.ApplySettings(sc.OPCUA)
+			srv, err := opcuaserver.New(opcuaserver.FromEngine(eng), oc)
 			if err != nil {
-				return nil, fmt.Errorf("opc ua endpoint of %v: %w", g.machines, err)
+				return nil, fmt.Errorf("opc ua endpoint of %v: %w", ep.Machines, err)
 			}
 			if err := srv.Start(rctx); err != nil {
-				return nil, fmt.Errorf("opc ua endpoint of %v: %w", g.machines, err)
+				return nil, fmt.Errorf("opc ua endpoint of %v: %w", ep.Machines, err)
 			}
 			rt.closers = append(rt.closers, srv.Close)
-			for _, m := range g.machines {
-				rt.Endpoints = append(rt.Endpoints, endpoint{Machine: m, Protocol: "opcua", URL: srv.URL(), Namespace: machines[m].OPCUA.Namespace})
+			for _, m := range ep.Machines {
+				rt.Endpoints = append(rt.Endpoints, endpoint{Machine: m, Protocol: ep.Protocol, URL: srv.URL(), Namespace: machines[m].OPCUA.Namespace})
 			}
-		case "modbus":
-			srv, err := modbusserver.New(eng, modbusConfig(cfg, mbSettings, g))
+		case scenarios.ProtocolModbus:
+			srv, err := modbusserver.New(eng, modbusConfig(cfg, mbSettings, port, ep.Machines))
 			if err != nil {
-				return nil, fmt.Errorf("modbus endpoint of %v: %w", g.machines, err)
+				return nil, fmt.Errorf("modbus endpoint of %v: %w", ep.Machines, err)
 			}
 			if err := srv.Start(rctx); err != nil {
-				return nil, fmt.Errorf("modbus endpoint of %v: %w", g.machines, err)
+				return nil, fmt.Errorf("modbus endpoint of %v: %w", ep.Machines, err)
 			}
 			rt.closers = append(rt.closers, srv.Close)
-			for _, m := range g.machines {
-				rt.Endpoints = append(rt.Endpoints, endpoint{Machine: m, Protocol: "modbus", Address: srv.Addr(), UnitID: machines[m].Modbus.UnitID})
+			for _, m := range ep.Machines {
+				rt.Endpoints = append(rt.Endpoints, endpoint{Machine: m, Protocol: ep.Protocol, Address: srv.Addr(), UnitID: machines[m].Modbus.UnitID})
 			}
 		}
 	}

@@ -23,8 +23,12 @@ func Example() {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel() // ending ctx closes every server
-	for _, cfg := range modbusserver.PortGroups(engine.Machines()) {
-		cfg.Port = 0 // a free port here; a twin keeps the scenario's port
+	for _, ep := range sc.Endpoints() {
+		if ep.Protocol != scenarios.ProtocolModbus {
+			continue
+		}
+		// A free port here; a twin keeps the scenario's ep.Port.
+		cfg := modbusserver.Config{Machines: ep.Machines}
 		srv, err := modbusserver.New(engine, cfg)
 		if err != nil {
 			log.Fatal(err)

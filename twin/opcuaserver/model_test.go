@@ -3,12 +3,16 @@ package opcuaserver
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/awcullen/opcua/ua"
 	"github.com/gopcua/opcua"
 	"github.com/gopcua/opcua/id"
 	gua "github.com/gopcua/opcua/ua"
@@ -360,20 +364,92 @@ func TestWriteRefusalsSayWhy(t *testing.T) {
 	}
 }
 
+// openChannel opens a secure channel (security None) on a raw connection
+// to s, as any client does first, and returns the connection.
+func openChannel(t *testing.T, s *Server) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", s.door.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := conn.Write(hello(65536, 65536, 0, s.URL())); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(conn, make([]byte, 28)); err != nil {
+		t.Fatalf("ack: %v", err)
+	}
+	var body bytes.Buffer
+	enc := ua.NewBinaryEncoder(&body, ua.NewEncodingContext())
+	enc.WriteNodeID(ua.ObjectIDOpenSecureChannelRequestEncodingDefaultBinary)
+	if err := enc.Encode(&ua.OpenSecureChannelRequest{
+		RequestHeader:     ua.RequestHeader{Timestamp: time.Now(), RequestHandle: 1, TimeoutHint: 5000},
+		RequestType:       ua.SecurityTokenRequestTypeIssue,
+		SecurityMode:      ua.MessageSecurityModeNone,
+		RequestedLifetime: 60000,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var msg bytes.Buffer
+	hdr := ua.NewBinaryEncoder(&msg, ua.NewEncodingContext())
+	hdr.WriteUInt32(0) // secure channel id
+	hdr.WriteString(ua.SecurityPolicyURINone)
+	hdr.WriteByteString("")
+	hdr.WriteByteString("")
+	hdr.WriteUInt32(1) // sequence number
+	hdr.WriteUInt32(1) // request id
+	msg.Write(body.Bytes())
+	opn := binary.LittleEndian.AppendUint32([]byte("OPNF"), uint32(8+msg.Len()))
+	if _, err := conn.Write(append(opn, msg.Bytes()...)); err != nil {
+		t.Fatal(err)
+	}
+	typ, _ := readChunk(t, conn)
+	if typ != "OPNF" {
+		t.Fatalf("open secure channel answered with %s", typ)
+	}
+	conn.SetDeadline(time.Time{})
+	return conn
+}
+
+// readChunk reads one message chunk: its type and body.
+func readChunk(t *testing.T, conn net.Conn) (string, []byte) {
+	t.Helper()
+	var h [8]byte
+	if _, err := io.ReadFull(conn, h[:]); err != nil {
+		t.Fatalf("read chunk: %v", err)
+	}
+	body := make([]byte, binary.LittleEndian.Uint32(h[4:])-8)
+	if _, err := io.ReadFull(conn, body); err != nil {
+		t.Fatalf("read chunk body: %v", err)
+	}
+	return string(h[:4]), body
+}
+
 func TestCloseEndsSessionsAtOnce(t *testing.T) {
 	s, _, logs := modelServer(t)
-	c := connect(t, s.URL())
+	c := connect(t, s.URL(), opcua.AutoReconnect(false))
 	ns := nsIndex(t, c, "urn:x:kettle")
 	read(t, c, gua.NewStringNodeID(ns, "vessel-id"))
+	raw := openChannel(t, s)
 	start := time.Now()
 	s.Close()
 	if d := time.Since(start); d > 500*time.Millisecond {
 		t.Errorf("Close took %v, want < 500ms", d)
 	}
+	// The open channel is told why, then closed (FIN, not reset).
+	raw.SetReadDeadline(time.Now().Add(time.Second))
+	typ, body := readChunk(t, raw)
+	if typ != "ERRF" || len(body) < 4 || ua.StatusCode(binary.LittleEndian.Uint32(body)) != ua.BadServerHalted {
+		t.Errorf("chunk after Close: %s % x, want ERRF Bad_ServerHalted", typ, body)
+	}
+	if n, err := raw.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Errorf("after the ERR: %d bytes, %v; want EOF", n, err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if _, err := c.Node(gua.NewStringNodeID(ns, "vessel-id")).Value(ctx); err == nil {
-		t.Error("read after Close succeeded")
+		t.Error("gopcua read after Close succeeded")
 	}
 	if !strings.Contains(logs.String(), "opc ua server closed") {
 		t.Errorf("no close in the log:\n%s", logs)
