@@ -335,6 +335,8 @@ func TestWriteRefusalsSayWhy(t *testing.T) {
 		{"outside range", anon, sp, 150.0, gua.StatusBadOutOfRange, "status=Bad_OutOfRange user=anonymous tag=brewery/hot-side/kettle/setpoint reason="},
 		{"wrong type", anon, sp, "hot", gua.StatusBadTypeMismatch, "status=Bad_TypeMismatch user=anonymous tag=brewery/hot-side/kettle/setpoint"},
 		{"unknown node", anon, gua.NewStringNodeID(kettle, "nope"), 1.0, gua.StatusBadNodeIDUnknown, `node="nsu=urn:x:kettle;s=nope" value=1 status=Bad_NodeIdUnknown`},
+		{"another machine's id in this namespace", anon, gua.NewStringNodeID(kettle, "brewery/hot-side/mash-cell/mash/setpoint"), 70.0, gua.StatusBadNodeIDUnknown,
+			`node="nsu=urn:x:kettle;s=brewery/hot-side/mash-cell/mash/setpoint" value=70 status=Bad_NodeIdUnknown`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := write(t, tt.c, tt.node, tt.value); got != tt.status {
@@ -356,8 +358,8 @@ func TestWriteRefusalsSayWhy(t *testing.T) {
 			})
 		})
 	}
-	if n := strings.Count(logs.String(), "write refused"); n != 5 {
-		t.Errorf("%d refusals logged, want 5:\n%s", n, logs)
+	if n := strings.Count(logs.String(), "write refused"); n != 6 {
+		t.Errorf("%d refusals logged, want 6:\n%s", n, logs)
 	}
 	if !strings.Contains(logs.String(), `reason="write brewery/hot-side/kettle/setpoint: value out of range: 150 outside the range [0, 100]"`) {
 		t.Errorf("the engine's reason is not logged:\n%s", logs)
