@@ -101,30 +101,50 @@ type NodeIDClash struct {
 // OPCUAAddressSpace judges node ids on one OPC UA endpoint. It is not safe
 // for concurrent use.
 type OPCUAAddressSpace struct {
-	used    map[nsID]string   // node -> what it is
+	used    map[nsID]nodeUse  // node -> what it is
 	folders map[string]string // location path -> namespace of its folder
 }
 
 type nsID struct{ ns, id string }
 
-// NewOPCUAAddressSpace returns an empty address space.
-func NewOPCUAAddressSpace() *OPCUAAddressSpace {
-	return &OPCUAAddressSpace{used: map[nsID]string{}, folders: map[string]string{}}
+// nodeUse is what a node is, formatted only for a clash (an address space
+// of 100k tags claims 100k ids).
+type nodeUse struct {
+	kind          byte // 'l' location, 'm' machine, 't' tag, 'u' units, 'r' range
+	machine, name string
 }
 
-func (a *OPCUAAddressSpace) claim(ns, id, what string) error {
+func (u nodeUse) String() string {
+	switch u.kind {
+	case 'l':
+		return "location " + u.name
+	case 'm':
+		return "machine " + u.machine
+	case 't':
+		return "tag " + u.machine + "/" + u.name
+	case 'u':
+		return "the engineering units of tag " + u.machine + "/" + u.name
+	}
+	return "the range of tag " + u.machine + "/" + u.name
+}
+
+// NewOPCUAAddressSpace returns an empty address space.
+func NewOPCUAAddressSpace() *OPCUAAddressSpace {
+	return &OPCUAAddressSpace{used: map[nsID]nodeUse{}, folders: map[string]string{}}
+}
+
+func (a *OPCUAAddressSpace) claim(ns, id string, u nodeUse) error {
 	k := nsID{ns, id}
 	if prev, ok := a.used[k]; ok {
-		return fmt.Errorf("node id %q of %s is already used by %s in namespace %s", id, what, prev, ns)
+		return fmt.Errorf("node id %q of %s is already used by %s in namespace %s", id, u, prev, ns)
 	}
-	a.used[k] = what
+	a.used[k] = u
 	return nil
 }
 
 // Add places machine m in the address space and returns the node ids of
 // its nodes, with one clash per node id that another node of the same
-// namespace already has (the clashing node is then left out of the
-// returned ids' uniqueness, never of the ids themselves).
+// namespace already has.
 func (a *OPCUAAddressSpace) Add(m OPCUAMachine) (OPCUAMachineIDs, []NodeIDClash) {
 	var out OPCUAMachineIDs
 	var clashes []NodeIDClash
@@ -135,14 +155,14 @@ func (a *OPCUAAddressSpace) Add(m OPCUAMachine) (OPCUAMachineIDs, []NodeIDClash)
 		if f.Namespace == "" {
 			f.Namespace, f.New = m.Namespace, true
 			a.folders[path] = m.Namespace
-			if err := a.claim(m.Namespace, path, "location "+path); err != nil {
+			if err := a.claim(m.Namespace, path, nodeUse{kind: 'l', name: path}); err != nil {
 				clashes = append(clashes, NodeIDClash{Tag: -1, Err: fmt.Errorf("machine %s: %w", m.Name, err)})
 			}
 		}
 		out.Folders = append(out.Folders, f)
 	}
 	out.Object = strings.Join(append(segs, m.Name), "/")
-	if err := a.claim(m.Namespace, out.Object, "machine "+m.Name); err != nil {
+	if err := a.claim(m.Namespace, out.Object, nodeUse{kind: 'm', machine: m.Name}); err != nil {
 		clashes = append(clashes, NodeIDClash{Tag: -1, Err: err})
 	}
 	out.Tags = make([]OPCUATagIDs, len(m.Tags))
@@ -151,19 +171,18 @@ func (a *OPCUAAddressSpace) Add(m OPCUAMachine) (OPCUAMachineIDs, []NodeIDClash)
 		if ids.ID == "" {
 			ids.ID = out.Object + "/" + t.Name
 		}
-		what := "tag " + m.Name + "/" + t.Name
-		var errs []error
-		errs = append(errs, a.claim(m.Namespace, ids.ID, what))
+		if err := a.claim(m.Namespace, ids.ID, nodeUse{kind: 't', machine: m.Name, name: t.Name}); err != nil {
+			clashes = append(clashes, NodeIDClash{Tag: i, Err: err})
+		}
 		if t.Unit {
 			ids.Unit = ids.ID + EngineeringUnitsSuffix
-			errs = append(errs, a.claim(m.Namespace, ids.Unit, "the engineering units of "+what))
+			if err := a.claim(m.Namespace, ids.Unit, nodeUse{kind: 'u', machine: m.Name, name: t.Name}); err != nil {
+				clashes = append(clashes, NodeIDClash{Tag: i, Err: err})
+			}
 		}
 		if t.Range {
 			ids.Range = ids.ID + EURangeSuffix
-			errs = append(errs, a.claim(m.Namespace, ids.Range, "the range of "+what))
-		}
-		for _, err := range errs {
-			if err != nil {
+			if err := a.claim(m.Namespace, ids.Range, nodeUse{kind: 'r', machine: m.Name, name: t.Name}); err != nil {
 				clashes = append(clashes, NodeIDClash{Tag: i, Err: err})
 			}
 		}

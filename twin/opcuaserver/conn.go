@@ -124,7 +124,7 @@ func (s *Server) write(ch *secureChannel, id uint32, req *ua.WriteRequest) (bool
 // the engine refused it.
 func (s *Server) logWrite(sess *server.Session, wv ua.WriteValue, code ua.StatusCode) {
 	reason, _ := s.writeErrs.LoadAndDelete(sess)
-	t, isTag := s.byNode[wv.NodeID]
+	t, isTag := s.tagOf(wv.NodeID)
 	if code == ua.Good {
 		if isTag && wv.AttributeID == ua.AttributeIDValue {
 			s.log.Debug("opc ua write", "tag", t.ID, "value", wv.Value.Value, "user", userName(sess))
@@ -142,6 +142,19 @@ func (s *Server) logWrite(sess *server.Session, wv ua.WriteValue, code ua.Status
 		attrs = append(attrs, "reason", err.Error())
 	}
 	s.log.Info("opc ua write refused", attrs...)
+}
+
+// tagOf returns the served tag whose variable is node n. The index is
+// built on the first write, not at start: most endpoints never see one.
+func (s *Server) tagOf(n ua.NodeID) (twin.TagInfo, bool) {
+	s.byNodeOnce.Do(func() {
+		s.byNode = make(map[ua.NodeID]twin.TagInfo, len(s.tags))
+		for _, t := range s.tags {
+			s.byNode[s.nodes[t.Index].NodeID()] = t
+		}
+	})
+	t, ok := s.byNode[n]
+	return t, ok
 }
 
 // nodeName is a node id as clients persist it: nsu=<namespace URI>;s=<id>

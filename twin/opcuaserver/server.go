@@ -140,12 +140,13 @@ type Server struct {
 	url  string
 	ns   uint16
 
-	machines []twin.MachineInfo
-	tags     []twin.TagInfo             // served tags
-	nodes    []*server.VariableNode     // by engine tag index; nil when not served
-	byNode   map[ua.NodeID]twin.TagInfo // served tags by node id
-	writers  map[string]bool            // user name -> may write
-	users    map[string]string          // user name -> password
+	machines   []twin.MachineInfo
+	tags       []twin.TagInfo             // served tags
+	nodes      []*server.VariableNode     // by engine tag index; nil when not served
+	byNode     map[ua.NodeID]twin.TagInfo // served tags by node id, built on the first write (byNodeOnce)
+	byNodeOnce sync.Once
+	writers    map[string]bool   // user name -> may write
+	users      map[string]string // user name -> password
 
 	published atomic.Uint64
 	// writeErrs holds the engine's reason for the write refused last in a
@@ -177,7 +178,6 @@ func New(src Source, cfg Config) (*Server, error) {
 		src:      src,
 		log:      cfg.Logger.With("component", "opcuaserver"),
 		closing:  make(chan struct{}),
-		byNode:   make(map[ua.NodeID]twin.TagInfo),
 		writers:  make(map[string]bool),
 		users:    make(map[string]string),
 		channels: make(map[*secureChannel]struct{}),
@@ -326,7 +326,6 @@ func (s *Server) populate() error {
 				vars[k].SetWriteValueHandler(s.writeHandler(t))
 			}
 			s.nodes[t.Index] = vars[k]
-			s.byNode[vars[k].NodeID()] = t
 			s.tags = append(s.tags, t)
 		}
 	}
