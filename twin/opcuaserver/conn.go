@@ -19,17 +19,19 @@ import (
 // with its status code.
 func (s *Server) serveConn(conn net.Conn) {
 	ch := newSecureChannel(s.ua, conn, false)
+	// Tracked from the start, so that Close tells a client that has just
+	// opened its channel, too.
+	if !s.track(ch) {
+		_ = channelAbort(ch, ua.BadServerHalted, "server shutting down")
+		return
+	}
+	defer s.untrack(ch)
 	if err := channelOpen(ch); err != nil {
 		if code, ok := err.(ua.StatusCode); ok {
 			_ = channelAbort(ch, code, "")
 		}
 		return
 	}
-	if !s.track(ch) {
-		_ = channelAbort(ch, ua.BadServerHalted, "server shutting down")
-		return
-	}
-	defer s.untrack(ch)
 	for {
 		req, id, err := channelRead(ch)
 		if err != nil {
@@ -65,10 +67,11 @@ func (s *Server) untrack(ch *secureChannel) {
 	s.chMu.Unlock()
 }
 
-// abortChannels sends every open secure channel an ERR message with
-// reason and closes its connection, all at once, waiting at most wait for
-// the messages to go out (a latency fault holds them; closing the
-// connections afterwards releases them).
+// abortChannels sends every secure channel an ERR message with reason and
+// closes its connection, all at once, waiting at most wait for the
+// messages to go out (a latency fault holds them, and so does a channel
+// still waiting for its client's first messages; closing the connections
+// afterwards releases them).
 func (s *Server) abortChannels(reason ua.StatusCode, wait time.Duration) {
 	s.chMu.Lock()
 	s.chClosed = true
