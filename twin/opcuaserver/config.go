@@ -13,11 +13,12 @@ import (
 	"github.com/otwin/otwin/scenarios"
 )
 
-// The security modes of Config.Security. Signed modes use Basic256Sha256.
+// The security modes of Config.Security, the scenario format's. Signed
+// modes use Basic256Sha256.
 const (
-	SecurityNone        = "none"
-	SecuritySign        = "sign"
-	SecuritySignEncrypt = "sign_encrypt"
+	SecurityNone        = scenarios.SecurityNone
+	SecuritySign        = scenarios.SecuritySign
+	SecuritySignEncrypt = scenarios.SecuritySignEncrypt
 )
 
 // Config configures one OPC UA endpoint of the twin.
