@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"github.com/otwin/otwin/mbexception"
 	"math"
 	"slices"
 	"strconv"
@@ -167,15 +168,12 @@ func specOf(k FaultKind) (*faultSpec, bool) {
 // faultParams are the parameters of all kinds, in field order.
 var faultParams = []string{"protocol", "rate", "magnitude", "every", "value", "status", "latency", "exception", "skew"}
 
-// modbusExceptions are the exception codes of the Modbus application
-// protocol (v1.1b3, section 7) a modbus_exception fault may answer with.
-var modbusExceptions = []struct {
-	code int
-	name string
-}{
-	{1, "illegal function"}, {2, "illegal data address"}, {3, "illegal data value"},
-	{4, "server device failure"}, {5, "acknowledge"}, {6, "server device busy"},
-	{8, "memory parity error"}, {10, "gateway path unavailable"}, {11, "gateway target failed to respond"},
+// modbusExceptions are the exception codes a modbus_exception fault may
+// answer with (package mbexception names them).
+var modbusExceptions = []mbexception.Code{
+	mbexception.IllegalFunction, mbexception.IllegalDataAddress, mbexception.IllegalDataValue,
+	mbexception.ServerDeviceFailure, mbexception.Acknowledge, mbexception.ServerDeviceBusy,
+	mbexception.MemoryParityError, mbexception.GatewayPathUnavailable, mbexception.GatewayTargetDeviceFailedToRespond,
 }
 
 // ModbusExceptions are the exception codes a modbus_exception fault may
@@ -183,18 +181,12 @@ var modbusExceptions = []struct {
 var ModbusExceptions = func() []int {
 	out := make([]int, len(modbusExceptions))
 	for i, e := range modbusExceptions {
-		out[i] = e.code
+		out[i] = int(e)
 	}
 	return out
 }()
 
-func modbusExceptionHint() string {
-	parts := make([]string, len(modbusExceptions))
-	for i, e := range modbusExceptions {
-		parts[i] = strconv.Itoa(e.code) + " " + e.name
-	}
-	return strings.Join(parts, ", ")
-}
+func modbusExceptionHint() string { return mbexception.Hint(modbusExceptions) }
 
 // FaultScope resolves the targets of faults: the machines of a resolved
 // scenario (with their full tag lists) and their tags, by name. The

@@ -9,7 +9,8 @@ import (
 // TestLayers keeps the one rule of the house: the simulator half (scenarios,
 // twin) and the monitoring half (connectors, normalize, tui) never import
 // each other; they meet only on the wire and in cmd/. The leaf packages
-// both halves share (units, datatype, role) import nothing of otwin.
+// both halves share (units, datatype, role, statuscode, mbexception)
+// import nothing of otwin.
 func TestLayers(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("go tool not on PATH")
@@ -18,7 +19,7 @@ func TestLayers(t *testing.T) {
 	halves := map[string][]string{
 		"monitoring": {"connectors", "normalize", "tui"},
 		"simulator":  {"scenarios", "twin"},
-		"leaf":       {"units", "datatype", "role"},
+		"leaf":       {"units", "datatype", "role", "statuscode", "mbexception"},
 	}
 	forbidden := map[string][]string{
 		"monitoring": halves["simulator"],

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/otwin/otwin/mbexception"
 	"io"
 	"log/slog"
 	"math"
@@ -233,30 +234,9 @@ func (e exceptionError) Error() string {
 
 func (e exceptionError) Unwrap() error { return e.me }
 
-// exceptionName names a Modbus exception code as the specification does.
-func exceptionName(code byte) string {
-	switch code {
-	case modbus.ExceptionCodeIllegalFunction:
-		return "illegal function"
-	case modbus.ExceptionCodeIllegalDataAddress:
-		return "illegal data address"
-	case modbus.ExceptionCodeIllegalDataValue:
-		return "illegal data value"
-	case modbus.ExceptionCodeServerDeviceFailure:
-		return "server device failure"
-	case modbus.ExceptionCodeAcknowledge:
-		return "acknowledge"
-	case modbus.ExceptionCodeServerDeviceBusy:
-		return "server device busy"
-	case modbus.ExceptionCodeMemoryParityError:
-		return "memory parity error"
-	case modbus.ExceptionCodeGatewayPathUnavailable:
-		return "gateway path unavailable"
-	case modbus.ExceptionCodeGatewayTargetDeviceFailedToRespond:
-		return "gateway target device failed to respond"
-	}
-	return "unknown exception"
-}
+// exceptionName names a Modbus exception code as the specification does
+// (package mbexception).
+func exceptionName(code byte) string { return mbexception.Code(code).Name() }
 
 // refused reports whether an exception code says the read itself is
 // wrong (function, address or quantity), not the device.

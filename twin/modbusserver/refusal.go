@@ -1,6 +1,7 @@
 package modbusserver
 
 import (
+	"github.com/otwin/otwin/mbexception"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -9,33 +10,8 @@ import (
 	"github.com/tbrandon/mbserver"
 )
 
-// exceptionNames are the names of the exception codes, as the Modbus
-// application protocol specification gives them.
-var exceptionNames = map[mbserver.Exception]string{
-	mbserver.IllegalFunction:                    "illegal function",
-	mbserver.IllegalDataAddress:                 "illegal data address",
-	mbserver.IllegalDataValue:                   "illegal data value",
-	mbserver.SlaveDeviceFailure:                 "server device failure",
-	mbserver.AcknowledgeSlave:                   "acknowledge",
-	mbserver.SlaveDeviceBusy:                    "server device busy",
-	mbserver.NegativeAcknowledge:                "negative acknowledge",
-	mbserver.MemoryParityError:                  "memory parity error",
-	mbserver.GatewayPathUnavailable:             "gateway path unavailable",
-	mbserver.GatewayTargetDeviceFailedtoRespond: "gateway target device failed to respond",
-}
-
-// exceptionName is "02 illegal data address".
-func exceptionName(ex mbserver.Exception) string {
-	n := exceptionNames[ex]
-	if n == "" {
-		n = "unknown"
-	}
-	code := strconv.Itoa(int(ex))
-	if len(code) < 2 {
-		code = "0" + code
-	}
-	return code + " " + n
-}
+// exceptionName is "02 illegal data address" (package mbexception).
+func exceptionName(ex mbserver.Exception) string { return mbexception.Code(ex).String() }
 
 // refusal says why a write was refused, for the log line that goes with
 // the exception response.
