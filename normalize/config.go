@@ -27,23 +27,23 @@ type Rules struct {
 	// Interval, at least 5s; off for event-driven points (Interval 0,
 	// e.g. OPC UA subscriptions, which send nothing while a value does
 	// not change) unless set.
-	Stale time.Duration
+	Stale time.Duration `yaml:"stale,omitempty" json:"stale,omitempty"`
 	// Frozen: a good numeric value identical for this long. Default off.
-	Frozen time.Duration
+	Frozen time.Duration `yaml:"frozen,omitempty" json:"frozen,omitempty"`
 	// Spike: a jump between two good samples larger than this fraction of
 	// the range. Default 0.5. A point without a range (configured or from
 	// the server) is checked only when its own Rules set Spike, which is
 	// then an absolute change: counters and free-running values would
 	// otherwise trip a fraction meant for ranges.
-	Spike float64
+	Spike float64 `yaml:"spike,omitempty" json:"spike,omitempty"`
 	// ClockSkew: |received - source time| above this. Default 5s.
-	ClockSkew time.Duration
+	ClockSkew time.Duration `yaml:"clock_skew,omitempty" json:"clock_skew,omitempty"`
 	// CommLoss: the endpoint unanswered this long. Default 5s. The
 	// endpoint's limit is the smallest of its points' limits.
-	CommLoss time.Duration
+	CommLoss time.Duration `yaml:"comm_loss,omitempty" json:"comm_loss,omitempty"`
 	// Deadband drops good numeric changes smaller than this (absolute).
 	// Default 0 (off).
-	Deadband float64
+	Deadband float64 `yaml:"deadband,omitempty" json:"deadband,omitempty"`
 }
 
 // BuiltinRules are the defaults under Config.Defaults.

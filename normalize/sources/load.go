@@ -552,7 +552,7 @@ func levenshtein(a, b string) int {
 // rules, and an AutoMap for every source whose connector finds points by
 // itself (OPC UA browsing). f must have been validated (Load, Parse).
 func (f *File) NormalizeConfig() normalize.Config {
-	cfg := normalize.Config{Defaults: f.Defaults.toNormalize()}
+	cfg := normalize.Config{Defaults: f.Defaults}
 	for _, s := range f.Sources {
 		var interval time.Duration
 		if s.Config != nil {
@@ -570,18 +570,11 @@ func (f *File) NormalizeConfig() normalize.Config {
 				np.Range = &normalize.Range{Low: p.Range.Low, High: p.Range.High}
 			}
 			if p.Rules != nil {
-				r := p.Rules.toNormalize()
+				r := *p.Rules
 				np.Rules = &r
 			}
 			cfg.Points = append(cfg.Points, np)
 		}
 	}
 	return cfg
-}
-
-func (r Rules) toNormalize() normalize.Rules {
-	return normalize.Rules{
-		Stale: r.Stale, Frozen: r.Frozen, Spike: r.Spike,
-		ClockSkew: r.ClockSkew, CommLoss: r.CommLoss, Deadband: r.Deadband,
-	}
 }

@@ -14,11 +14,11 @@ package sources
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/goccy/go-yaml"
 
 	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/normalize"
 	// Every connector kind: the keys a source may use.
 	_ "github.com/otwin/otwin/connectors/all"
 )
@@ -150,23 +150,7 @@ type Range struct {
 	High float64 `yaml:"high" json:"high"`
 }
 
-// Rules are data-quality rule settings. A zero field keeps the default;
-// a negative duration or threshold disables the rule.
-type Rules struct {
-	// Stale: no update for this long. Default 3× the source's poll
-	// interval, at least 5s; off for subscribed OPC UA points (a server
-	// sends nothing while a value does not change) unless set.
-	Stale time.Duration `yaml:"stale,omitempty" json:"stale,omitempty"`
-	// Frozen: a numeric value identical for this long. Default off (0).
-	Frozen time.Duration `yaml:"frozen,omitempty" json:"frozen,omitempty"`
-	// Spike: a change larger than this fraction of the range between two
-	// samples. Default 0.5. Points without a range are checked only when
-	// their own rules set spike, as an absolute change.
-	Spike float64 `yaml:"spike,omitempty" json:"spike,omitempty"`
-	// ClockSkew: |received - source time| above this. Default 5s.
-	ClockSkew time.Duration `yaml:"clock_skew,omitempty" json:"clock_skew,omitempty"`
-	// CommLoss: the endpoint unanswered this long. Default 5s.
-	CommLoss time.Duration `yaml:"comm_loss,omitempty" json:"comm_loss,omitempty"`
-	// Deadband drops changes smaller than this (absolute). Default 0.
-	Deadband float64 `yaml:"deadband,omitempty" json:"deadband,omitempty"`
-}
+// Rules are data-quality rule settings (normalize.Rules, where each
+// setting is documented). A zero field keeps the default; a negative
+// duration or threshold disables the rule.
+type Rules = normalize.Rules

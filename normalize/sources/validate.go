@@ -16,7 +16,7 @@ func (f *File) validate(pf *parsed) {
 	if len(f.Sources) == 0 {
 		pf.add("sources", "no sources: list at least one endpoint under sources")
 	}
-	f.Defaults.validate(pf, "defaults")
+	validateRules(&f.Defaults, pf, "defaults")
 	names := map[string]int{}
 	ids := map[string]string{}
 	for i := range f.Sources {
@@ -151,11 +151,11 @@ func (p *Point) validate(pf *parsed, path string) {
 		pf.add(path, "scale and offset must be finite numbers")
 	}
 	if p.Rules != nil {
-		p.Rules.validate(pf, path+".rules")
+		validateRules(p.Rules, pf, path+".rules")
 	}
 }
 
-func (r *Rules) validate(pf *parsed, path string) {
+func validateRules(r *Rules, pf *parsed, path string) {
 	if !finite(r.Spike) {
 		pf.add(path+".spike", "spike must be a number")
 	}
