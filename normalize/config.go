@@ -6,7 +6,6 @@ import (
 	"github.com/otwin/otwin/units"
 	"math"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -82,8 +81,9 @@ func (r Rules) Override(o Rules) Rules {
 type Point struct {
 	// Source is the connector's name (Reading.Source).
 	Source string
-	// Address is the reading's address (Reading.Address); Modbus
-	// addresses are compared in canonical form (see CanonicalAddress).
+	// Address is the reading's address (Reading.Address), compared as
+	// written: the sources file gives the connector and the normalizer
+	// the same string (each connector kind owns its address syntax).
 	Address string
 	// Asset is the ISA-95 asset path, "site/area/line/machine".
 	Asset string
@@ -172,53 +172,6 @@ func sanitizeSegment(s string) string {
 	return string(b)
 }
 
-// CanonicalAddress returns the form in which addresses are compared.
-// OPC UA addresses ("nsu=…", "ns=…", "i=…", "s=…") are kept as they are.
-// Modbus addresses "table:address:type[:order][@unit=N]" get a lower-case
-// table and type, an upper-case byte order, and "@unit=1" (the default
-// unit) dropped, so "Holding:100:FLOAT32:cdab@unit=1" and
-// "holding:100:float32:CDAB" are the same point.
-func CanonicalAddress(a string) string {
-	a = strings.TrimSpace(a)
-	for _, pre := range []string{"nsu=", "ns=", "i=", "s=", "g=", "b="} {
-		if strings.HasPrefix(a, pre) {
-			return a
-		}
-	}
-	main, params, _ := strings.Cut(a, "@")
-	parts := strings.Split(main, ":")
-	for i := range parts {
-		parts[i] = strings.TrimSpace(parts[i])
-		if i == 3 && !strings.Contains(parts[i], "=") {
-			parts[i] = strings.ToUpper(parts[i])
-		} else {
-			parts[i] = strings.ToLower(parts[i])
-		}
-	}
-	out := strings.Join(parts, ":")
-	if params != "" {
-		var keep []string
-		for _, p := range strings.Split(params, ",") {
-			k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
-			k = strings.ToLower(strings.TrimSpace(k))
-			v = strings.TrimSpace(v)
-			if k == "unit" {
-				if n, err := strconv.Atoi(v); err == nil {
-					if n == 1 {
-						continue
-					}
-					v = strconv.Itoa(n)
-				}
-			}
-			keep = append(keep, k+"="+v)
-		}
-		if len(keep) > 0 {
-			out += "@" + strings.Join(keep, ",")
-		}
-	}
-	return out
-}
-
 // Validate reports every problem of c at once.
 func (c *Config) Validate() error {
 	var errs []error
@@ -262,7 +215,7 @@ func (c *Config) Validate() error {
 		if math.IsNaN(p.Scale) || math.IsInf(p.Scale, 0) || math.IsNaN(p.Offset) || math.IsInf(p.Offset, 0) {
 			errs = append(errs, fmt.Errorf("%s: scale and offset must be finite", where))
 		}
-		k := [2]string{p.Source, CanonicalAddress(p.Address)}
+		k := [2]string{p.Source, p.Address}
 		if j, dup := seenAddr[k]; dup {
 			errs = append(errs, fmt.Errorf("%s: address already mapped by point %d", where, j))
 		} else {

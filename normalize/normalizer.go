@@ -112,7 +112,6 @@ type Normalizer struct {
 	// judges and freshes are the rules with those hooks, for the hot path.
 	judges, freshes []*ruleEntry
 	points          map[addrKey]*tagState
-	canon           map[addrKey]*tagState
 	byID            map[string]*tagState
 	tags            []*tagState
 	sources         map[string]*sourceState
@@ -145,7 +144,6 @@ func New(cfg Config) (*Normalizer, error) {
 	n := &Normalizer{
 		rules:   newRules(),
 		points:  make(map[addrKey]*tagState, len(cfg.Points)),
-		canon:   make(map[addrKey]*tagState, len(cfg.Points)),
 		byID:    make(map[string]*tagState, len(cfg.Points)),
 		sources: make(map[string]*sourceState),
 		automap: make(map[string]string),
@@ -201,7 +199,6 @@ func (n *Normalizer) add(t *tagState, s *tagSettings) {
 	t.idx = len(n.tags)
 	t.deadband = s.eff.Deadband
 	n.points[addrKey{t.source, t.address}] = t
-	n.canon[addrKey{t.source, CanonicalAddress(t.address)}] = t
 	n.byID[t.id] = t
 	n.tags = append(n.tags, t)
 	for _, e := range n.rules {
@@ -251,14 +248,9 @@ func (n *Normalizer) Initial() []Sample {
 	return out
 }
 
-// resolve finds the point of an address not found as written: by its
-// canonical form (remembered for next time), or by auto-mapping a browsed
-// reading.
+// resolve maps a reading of an address no point names: a browsed
+// reading of an AutoMap source becomes a new point.
 func (n *Normalizer) resolve(r *connectors.Reading) *tagState {
-	if t := n.canon[addrKey{r.Source, CanonicalAddress(r.Address)}]; t != nil {
-		n.points[addrKey{r.Source, r.Address}] = t
-		return t
-	}
 	prefix, ok := n.automap[r.Source]
 	if !ok || r.Info == nil || r.Info.BrowsePath == "" {
 		return nil

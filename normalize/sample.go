@@ -4,8 +4,9 @@
 // (normalize/store) holds the state that the TUI and other consumers read,
 // and normalize/pipeline runs it all.
 //
-// Mapping: a Normalizer looks a reading up by (source, address); Modbus
-// addresses also match in canonical form (CanonicalAddress). A reading of
+// Mapping: a Normalizer looks a reading up by (source, address), the
+// address as the sources file wrote it (the normalizer does not parse
+// addresses: each connector kind owns its syntax). A reading of
 // an address no Point names is dropped and counted (Stats.Unknown,
 // TakeUnknown for logging) — except for sources listed in Config.AutoMap
 // (OPC UA browsing): a reading whose Info carries a BrowsePath is mapped
