@@ -450,10 +450,10 @@ func (s *session) describe(b block) string {
 
 // exception words an exception answer to b's read (err, classified
 // errException) and returns it with the exception code.
-func (s *session) exception(b block, err error) (error, byte) {
+func (s *session) exception(b block, err error) (byte, error) {
 	var me *modbus.ModbusError
 	errors.As(err, &me)
-	return fmt.Errorf("%s: %w", s.describe(b), exceptionError{me}), me.ExceptionCode
+	return me.ExceptionCode, fmt.Errorf("%s: %w", s.describe(b), exceptionError{me})
 }
 
 // emit appends a reading of point i.
@@ -534,7 +534,7 @@ func (s *session) poll(ctx context.Context) []connectors.Reading {
 			}
 		case errException:
 			s.answered()
-			err, code := s.exception(b, err)
+			code, err := s.exception(b, err)
 			s.failed(err)
 			status := exceptionStatus(code, err)
 			switch {
@@ -701,7 +701,7 @@ func (s *session) probe(ctx context.Context, p int) (emitted, back bool) {
 		return true, true
 	case errException:
 		s.answered()
-		err, code := s.exception(b, err)
+		code, err := s.exception(b, err)
 		s.failed(err)
 		status := exceptionStatus(code, err)
 		if refused(code) {

@@ -53,7 +53,6 @@ type Connector struct {
 	connected bool
 	// warnedTrust says the missing trust_dir was logged.
 	warnedTrust bool
-	trusted     [][]byte
 	certDER     []byte
 	key         *rsa.PrivateKey
 }
