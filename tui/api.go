@@ -79,6 +79,9 @@ type Fault struct {
 	Kind string
 	// Target is the machine, tag or endpoint it acts on.
 	Target string
+	// Protocol names the protocols on which clients see the fault, e.g.
+	// "opcua", "modbus", "opcua+modbus", "none"; empty when unknown.
+	Protocol string
 	// Active says the fault is injected now, since Since.
 	Active bool
 	Since  time.Time

@@ -125,9 +125,10 @@ func (p *faultsPage) toggle() tea.Cmd {
 }
 
 var faultCols = []widget.Column{
-	{Title: "NAME", W: 10, Flex: 2, Prio: 9, Max: 40},
+	{Title: "NAME", W: 10, Flex: 3, Prio: 9, Max: 40},
 	{Title: "KIND", W: 10, Flex: 1, Prio: 6, Max: 20},
 	{Title: "TARGET", W: 10, Flex: 2, Tail: true, Prio: 7, Max: 64},
+	{Title: "PROTOCOL", W: 12, Prio: 4},
 	{Title: "STATE", W: 6, Prio: 8},
 	{Title: "SINCE", W: 6, Right: true, Prio: 5},
 }
@@ -152,11 +153,13 @@ func (p *faultsPage) view(w, h int) []string {
 		case 2:
 			return f.Target, nil
 		case 3:
+			return f.Protocol, nil
+		case 4:
 			if f.Active {
 				return "ACTIVE", &st.bad
 			}
 			return "idle", &st.dim
-		case 4:
+		case 5:
 			if f.Active {
 				return ageSince(now, f.Since), nil
 			}

@@ -22,6 +22,9 @@ type FaultStatus struct {
 	Target string `json:"target"`
 	// Protocol limits a machine fault to "opcua" or "modbus".
 	Protocol string `json:"protocol,omitempty"`
+	// Protocols are the protocols on which clients see the fault
+	// (Engine.FaultProtocols): "opcua", "modbus", both or none.
+	Protocols []string `json:"protocols"`
 	// Defined: the fault is one of the scenario's named faults.
 	Defined bool `json:"defined"`
 	// Active: the fault is in effect.
@@ -333,7 +336,7 @@ func (e *Engine) Faults() []FaultStatus {
 	defer e.mu.Unlock()
 	out := make([]FaultStatus, 0, len(e.defined)+len(e.active))
 	status := func(f scenarios.Fault, defined bool) FaultStatus {
-		return FaultStatus{Name: f.Name, Kind: f.Kind, Target: f.Target, Protocol: f.Protocol, Defined: defined, Fault: f}
+		return FaultStatus{Name: f.Name, Kind: f.Kind, Target: f.Target, Protocol: f.Protocol, Protocols: e.FaultProtocols(f), Defined: defined, Fault: f}
 	}
 	fill := func(s *FaultStatus, a *activeFault) {
 		s.Active = true

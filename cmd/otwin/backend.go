@@ -150,7 +150,7 @@ func (f *controlFaults) Faults() ([]tui.Fault, error) {
 	}
 	out := make([]tui.Fault, 0, len(fs))
 	for _, x := range fs {
-		tf := tui.Fault{Name: x.Name, Kind: string(x.Kind), Target: x.Target, Active: x.Active}
+		tf := tui.Fault{Name: x.Name, Kind: string(x.Kind), Target: x.Target, Protocol: faultProtocols(x), Active: x.Active}
 		if x.Active && !x.Started.IsZero() {
 			tf.Since = x.Started
 		}

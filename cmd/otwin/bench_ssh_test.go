@@ -58,7 +58,7 @@ func TestSSHSoak(t *testing.T) {
 
 	sc := shippedScenario(t, "bottling")
 	tw := startE2ETwin(t, sc)
-	src := exportSources(sc, tw.Endpoints) // the command's own intervals
+	src := exportSources(sc, tw.Endpoints, exportBoth) // the command's own intervals
 	col := startE2ECollector(t, src)
 	f := serveSSH(t, tw, col, "otwin — "+sc.Name, sshOpts{users: roles}, sshHooks{})
 	waitUntil(t, 30*time.Second, "every tag in the store", func() bool {

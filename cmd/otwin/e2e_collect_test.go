@@ -61,8 +61,10 @@ func TestE2EShippedScenarios(t *testing.T) {
 							t.Fatalf("%s: unknown unit %q in the scenario", id, tag.Unit)
 						}
 						codes[id] = u.Code
+						codes[id+modbusTagSuffix] = u.Code // read over both
 					}
 					ranges[id] = tag.Range
+					ranges[id+modbusTagSuffix] = tag.Range
 				}
 			}
 			ids := pointIDs(f)

@@ -88,7 +88,7 @@ func startE2ETwin(t testing.TB, sc *scenarios.Scenario) *e2eTwin {
 // 100ms (see startE2ECollector).
 func exportFast(t testing.TB, sc *scenarios.Scenario, eps []endpoint) *sources.File {
 	t.Helper()
-	f := exportSources(sc, eps)
+	f := exportSources(sc, eps, exportBoth)
 	f.Defaults.CommLoss = time.Second
 	for i := range f.Sources {
 		switch c := f.Sources[i].Config.(type) {

@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/otwin/otwin/connectors/modbus"
@@ -12,12 +14,44 @@ import (
 	"github.com/otwin/otwin/units"
 )
 
+// The protocols --export-sources reads the tags of a machine served on
+// both OPC UA and Modbus over.
+const (
+	// exportBoth reads such a tag over both: the OPC UA point keeps the
+	// tag's name, the Modbus point is named "<tag>.modbus" (tag ids stay
+	// unique). The default: the file then reads every endpoint the twin
+	// serves, so a fault on either protocol raises its alert, and verify
+	// checks every address.
+	exportBoth = "both"
+	// exportOPCUA reads each tag once, over OPC UA (Modbus for machines
+	// served over Modbus alone).
+	exportOPCUA = "opcua"
+	// exportModbus reads each tag once, over Modbus where it has a
+	// register (OPC UA for the others and for machines without Modbus).
+	exportModbus = "modbus"
+)
+
+// exportChoices lists the values of --export-protocol.
+var exportChoices = []string{exportBoth, exportOPCUA, exportModbus}
+
+// checkExportChoice returns an error naming the valid choices when c is
+// none of them.
+func checkExportChoice(c string) error {
+	if slices.Contains(exportChoices, c) {
+		return nil
+	}
+	return fmt.Errorf("--export-protocol %q: want %s", c, strings.Join(exportChoices, ", "))
+}
+
+// modbusTagSuffix names the Modbus point of a tag also read over OPC UA
+// (exportBoth).
+const modbusTagSuffix = ".modbus"
+
 // exportSources writes the connector configuration that points the
 // production connectors at a running twin: one source per machine and
-// protocol. A tag is read once: over OPC UA when its machine is served
-// there, else over Modbus when it has a register mapping; so the asset/tag
-// ids stay unique when a machine is exposed on both protocols.
-func exportSources(sc *scenarios.Scenario, eps []endpoint) *sources.File {
+// protocol. choice (exportBoth, exportOPCUA, exportModbus) says which
+// protocol reads the tags of a machine served on both.
+func exportSources(sc *scenarios.Scenario, eps []endpoint, choice string) *sources.File {
 	byMachine := map[string]map[string]endpoint{}
 	for _, ep := range eps {
 		if byMachine[ep.Machine] == nil {
@@ -34,22 +68,33 @@ func exportSources(sc *scenarios.Scenario, eps []endpoint) *sources.File {
 		mbEP, hasMB := byMachine[m.Name]["modbus"]
 		for j := range m.Tags {
 			t := &m.Tags[j]
-			p := sources.Point{Asset: asset, Tag: t.Name, Unit: exportUnit(t.Unit)}
-			if t.Range != nil {
-				p.Range = &sources.Range{Low: t.Range.Low, High: t.Range.High}
+			viaMB := hasMB && t.Modbus != nil && (choice != exportOPCUA || !hasUA)
+			viaUA := hasUA && (choice != exportModbus || !viaMB)
+			point := func(name string, modbus bool) sources.Point {
+				p := sources.Point{Asset: asset, Tag: name, Unit: exportUnit(t.Unit)}
+				if t.Range != nil {
+					p.Range = &sources.Range{Low: t.Range.Low, High: t.Range.High}
+				}
+				if frozenWatch(t, modbus) {
+					p.Rules = &sources.Rules{Frozen: frozenWindow}
+				}
+				return p
 			}
-			if frozenWatch(t, !hasUA && hasMB) {
-				p.Rules = &sources.Rules{Frozen: frozenWindow}
-			}
-			switch {
-			case hasUA:
+			if viaUA {
+				p := point(t.Name, false)
 				id := t.NodeID
 				if id == "" {
 					id = asset + "/" + t.Name
 				}
 				p.Address = fmt.Sprintf("nsu=%s;s=%s", uaEP.Namespace, id)
 				ua = append(ua, p)
-			case hasMB && t.Modbus != nil:
+			}
+			if viaMB {
+				name := t.Name
+				if viaUA {
+					name += modbusTagSuffix
+				}
+				p := point(name, true)
 				r := t.Modbus
 				p.Address = fmt.Sprintf("%s:%d:%s", r.Table, r.Address, r.Type)
 				if (r.Table == "holding" || r.Table == "input") && r.Type.Registers() > 1 {

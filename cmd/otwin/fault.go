@@ -111,7 +111,7 @@ func newFaultListCmd(cf *controlFlags) *cobra.Command {
 // printFaults writes fs as a table.
 func printFaults(w io.Writer, fs []twin.FaultStatus) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tKIND\tTARGET\tACTIVE\tSINCE\tUNTIL\tSOURCE")
+	fmt.Fprintln(tw, "NAME\tKIND\tTARGET\tPROTOCOL\tACTIVE\tSINCE\tUNTIL\tSOURCE")
 	for _, f := range fs {
 		active, since, until := "no", "-", "-"
 		if f.Active {
@@ -124,13 +124,19 @@ func printFaults(w io.Writer, fs []twin.FaultStatus) {
 		if !f.Defined {
 			source = "ad hoc"
 		}
-		target := f.Target
-		if f.Protocol != "" {
-			target += " (" + f.Protocol + ")"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Name, f.Kind, target, active, since, until, source)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Name, f.Kind, f.Target, faultProtocols(f), active, since, until, source)
 	}
 	tw.Flush()
+}
+
+// faultProtocols names the protocols on which clients see fault f:
+// "opcua", "modbus", "opcua+modbus", or "none" (a fault no client can
+// see, e.g. bad quality on a tag served over Modbus alone).
+func faultProtocols(f twin.FaultStatus) string {
+	if len(f.Protocols) == 0 {
+		return "none"
+	}
+	return strings.Join(f.Protocols, "+")
 }
 
 func newFaultInjectCmd(cf *controlFlags) *cobra.Command {

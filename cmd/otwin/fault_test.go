@@ -71,7 +71,7 @@ func TestFaultCommands(t *testing.T) {
 			[]string{"injected behind (clock_skew on press1)"}, false},
 		{[]string{"fault", "inject", "--control", url, "--kind", "latency", "--target", "press1"}, []string{"latency:"}, true},
 		{[]string{"fault", "inject", "nope", "--control", url}, []string{"unknown fault", "HTTP 404"}, true},
-		{[]string{"fault", "list", "--control", url}, []string{"force_stuck  stuck", "yes", "drift-1", "ad hoc", "press1 (modbus)"}, false},
+		{[]string{"fault", "list", "--control", url}, []string{"force_stuck  stuck", "yes", "drift-1", "ad hoc", "PROTOCOL"}, false},
 		{[]string{"fault", "clear", "force_stuck", "--control", url}, []string{"cleared force_stuck"}, false},
 		{[]string{"fault", "clear", "press_down", "--control", url}, []string{"not active", "HTTP 409"}, true},
 	}
@@ -95,6 +95,66 @@ func TestFaultCommands(t *testing.T) {
 	}
 	if l := e.Link("press1", "modbus"); l.Exception != 6 {
 		t.Fatalf("modbus exception fault did not reach the engine: %+v", l)
+	}
+}
+
+// TestFaultListProtocols: fault list names the protocols on which clients
+// see each fault, as the engine says (a value fault on every protocol that
+// serves the tag, quality and clock faults over OPC UA only, transport
+// faults on the protocol given or every one of the machine, a Modbus
+// exception over Modbus), and "none" for a fault no client can see.
+func TestFaultListProtocols(t *testing.T) {
+	d := func(x time.Duration) scenarios.Duration { return scenarios.Duration(x) }
+	sine := &scenarios.Model{Sine: &scenarios.Sine{Offset: 50, Amplitude: 5, Period: d(10 * time.Second)}}
+	sc := &scenarios.Scenario{
+		Name: "protocols", Seed: 1, Tick: d(100 * time.Millisecond), TimeScale: 1,
+		Machines: []scenarios.Machine{
+			{Name: "both", OPCUA: &scenarios.MachineOPCUA{}, Modbus: &scenarios.MachineModbus{UnitID: 1}, Tags: []scenarios.Tag{
+				{Name: "reg", Type: scenarios.Float64, Model: sine, Modbus: &scenarios.Register{Table: "input", Address: 0, Type: scenarios.Float32, Order: "ABCD", Scale: 1}},
+				{Name: "noreg", Type: scenarios.Float64, Model: sine},
+			}},
+			{Name: "mbonly", Modbus: &scenarios.MachineModbus{UnitID: 2}, Tags: []scenarios.Tag{
+				{Name: "v", Type: scenarios.Float64, Model: sine, Modbus: &scenarios.Register{Table: "input", Address: 0, Type: scenarios.Float32, Order: "ABCD", Scale: 1}},
+			}},
+		},
+		Faults: []scenarios.Fault{
+			{Name: "reg_stuck", Kind: scenarios.Stuck, Target: "both/reg"},
+			{Name: "noreg_stuck", Kind: scenarios.Stuck, Target: "both/noreg"},
+			{Name: "reg_bad", Kind: scenarios.BadQuality, Target: "both/reg"},
+			{Name: "mb_bad", Kind: scenarios.BadQuality, Target: "mbonly/v"},
+			{Name: "both_down", Kind: scenarios.CommLoss, Target: "both"},
+			{Name: "mb_down", Kind: scenarios.CommLoss, Target: "both", Protocol: "modbus"},
+			{Name: "busy", Kind: scenarios.ModbusException, Target: "both", Exception: 6},
+			{Name: "skew", Kind: scenarios.ClockSkew, Target: "both", Skew: d(-time.Minute)},
+		},
+	}
+	e, err := twin.New(sc, twin.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(control.Handler(e, slog.New(slog.DiscardHandler)))
+	t.Cleanup(srv.Close)
+	out, err := otwin(t, "fault", "list", "--control", srv.URL)
+	if err != nil {
+		t.Fatalf("fault list: %v\n%s", err, out)
+	}
+	want := map[string]string{
+		"reg_stuck": "opcua+modbus", "noreg_stuck": "opcua", "reg_bad": "opcua", "mb_bad": "none",
+		"both_down": "opcua+modbus", "mb_down": "modbus", "busy": "modbus", "skew": "opcua",
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if hdr := strings.Fields(lines[0]); len(hdr) < 4 || hdr[3] != "PROTOCOL" {
+		t.Fatalf("header %q: want PROTOCOL fourth", lines[0])
+	}
+	for _, l := range lines[1:] {
+		f := strings.Fields(l)
+		if w, ok := want[f[0]]; !ok || f[3] != w {
+			t.Errorf("%s: protocol %q, want %q (line %q)", f[0], f[3], w, l)
+		}
+		delete(want, f[0])
+	}
+	if len(want) > 0 {
+		t.Errorf("faults not listed: %v\n%s", want, out)
 	}
 }
 

@@ -31,6 +31,7 @@ func newSimCmd() *cobra.Command {
 		cfg       twinConfig
 		readyPath string
 		export    string
+		exportVia string
 		logFlags  logOptions
 	)
 	cmd := &cobra.Command{
@@ -53,6 +54,9 @@ without it the built-in default scenario runs.`,
 				return err
 			}
 			defer closeLog()
+			if err := checkExportChoice(exportVia); err != nil {
+				return err
+			}
 			sc, err := loadScenarioArg(args)
 			if err != nil {
 				return err
@@ -71,7 +75,7 @@ without it the built-in default scenario runs.`,
 			}
 			rf := readyFile{Scenario: sc.Name, Endpoints: rt.Endpoints, Control: rt.ControlURL}
 			if export != "" {
-				data, err := yaml.Marshal(exportSources(sc, rt.Endpoints))
+				data, err := yaml.Marshal(exportSources(sc, rt.Endpoints, exportVia))
 				if err != nil {
 					return fmt.Errorf("export sources: %w", err)
 				}
@@ -110,6 +114,7 @@ without it the built-in default scenario runs.`,
 	f.StringVar(&cfg.DataDir, "data-dir", defaultDataDir(), "directory for the OPC UA certificate and key")
 	f.StringVar(&readyPath, "ready-file", "", "write the endpoints as JSON to this file once every server listens (removed on exit)")
 	f.StringVar(&export, "export-sources", "", "write a sources file pointing the connectors at this twin")
+	f.StringVar(&exportVia, "export-protocol", exportBoth, `which protocol the exported sources read a machine served on both over: both (every endpoint; Modbus points named "<tag>.modbus"), opcua or modbus (each tag once)`)
 	cfg.Modbus.register(f)
 	logFlags.register(f)
 	return cmd

@@ -204,7 +204,7 @@ func startLocalLine(ctx context.Context, sc *scenarios.Scenario, dataDir string,
 			rt.Close()
 		}
 	}()
-	col, err := newCollector(exportSources(sc, rt.Endpoints), dataDir, logger.With("part", "collector"))
+	col, err := newCollector(exportSources(sc, rt.Endpoints, exportBoth), dataDir, logger.With("part", "collector"))
 	if err != nil {
 		return nil, fmt.Errorf("exported sources: %w", err)
 	}

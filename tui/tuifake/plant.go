@@ -129,10 +129,10 @@ func NewLine() *Plant {
 			LastError: errors.New("secure channel closed: EOF"), Readings: 40211, Errors: 3, Reconnects: 2, SequenceGaps: 5},
 	}
 	p.faults = []tui.Fault{
-		{Name: "press2-unplug", Kind: "comm_loss", Target: "press2-mb", Active: true, Since: Epoch.Add(-14 * time.Second)},
-		{Name: "press1-overpressure", Kind: "drift", Target: "acme/berlin/body/line1/press1/pressure", Active: true, Since: Epoch.Add(-5 * time.Minute)},
-		{Name: "robot1-torque-stuck", Kind: "stuck", Target: "acme/berlin/body/line1/robot1/torque"},
-		{Name: "oven1-clock-skew", Kind: "clock_skew", Target: "oven-plc"},
+		{Name: "press2-unplug", Kind: "comm_loss", Target: "press2-mb", Protocol: "modbus", Active: true, Since: Epoch.Add(-14 * time.Second)},
+		{Name: "press1-overpressure", Kind: "drift", Target: "acme/berlin/body/line1/press1/pressure", Protocol: "opcua+modbus", Active: true, Since: Epoch.Add(-5 * time.Minute)},
+		{Name: "robot1-torque-stuck", Kind: "stuck", Target: "acme/berlin/body/line1/robot1/torque", Protocol: "modbus"},
+		{Name: "oven1-clock-skew", Kind: "clock_skew", Target: "oven-plc", Protocol: "opcua"},
 	}
 	return p
 }

@@ -42,6 +42,7 @@ type Engine interface {
 	Step(n int)
 	Events(since int) ([]twin.Event, int)
 	Tags() []twin.TagInfo
+	Machines() []twin.MachineInfo
 	Value(i int) twin.Value
 	Lookup(id string) (int, bool)
 	Write(i int, v any) error
@@ -157,7 +158,8 @@ func Handler(e Engine, logger ...*slog.Logger) http.Handler {
 	mux.HandleFunc("GET /v1/tags", h.tags)
 	mux.HandleFunc("GET /v1/tags/{id...}", h.tag)
 	mux.HandleFunc("POST /v1/tags/{id...}", h.write)
-	for _, p := range []string{"/v1/status", "/v1/faults", "/v1/faults/{name}", "/v1/clock", "/v1/step", "/v1/events", "/v1/tags", "/v1/tags/{id...}"} {
+	mux.HandleFunc("GET /v1/truth", h.truth)
+	for _, p := range []string{"/v1/truth", "/v1/status", "/v1/faults", "/v1/faults/{name}", "/v1/clock", "/v1/step", "/v1/events", "/v1/tags", "/v1/tags/{id...}"} {
 		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s", r.Method, r.URL.Path))
 		})

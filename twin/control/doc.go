@@ -83,4 +83,19 @@
 //
 //	curl -s -X POST http://127.0.0.1:8089/v1/tags/filler1/speed_sp -d '{"value":450}'
 //	curl -s -X POST http://127.0.0.1:8089/v1/tags/filler1/serial -d '{"value":12345678901234567891}'
+//
+// GET /v1/truth — the ground truth of every tag: id, type, unit, range,
+// writable, its OPC UA node (namespace URI and string id) and Modbus
+// register (unit id, table, 0-based address, type, order, scale, offset),
+// and its value, status and source time now, with the tick they are of
+// ("consistent": false when the clock ticked while they were read; pause
+// the clock to compare values with a client's). otwin verify reads it.
+//
+//	curl -s http://127.0.0.1:8089/v1/truth
+//	{"scenario":"bottling","ticks":625,"tick":"100ms","paused":true,"consistent":true,
+//	 "tags":[{"id":"acme/…/filler1/fill_volume","machine":"filler1","name":"fill_volume",
+//	   "type":"float64","unit":"ml","unit_code":"MLT","range":{"low":480,"high":520},
+//	   "opcua":{"namespace":"urn:otwin:bottling","node_id":"acme/…/filler1/fill_volume"},
+//	   "modbus":{"unit_id":1,"table":"input","address":14,"type":"float32","order":"CDAB","scale":1},
+//	   "value":499.93,"status":0,"status_name":"Good","source":"…"}, …]}
 package control
