@@ -7,6 +7,7 @@ import (
 	"os"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -78,7 +79,7 @@ func Load(path string) (*File, error) {
 // values — is reported at once in an *Error, each with file:line:col.
 // Parse is a pure function, safe for concurrent use.
 func Parse(name string, data []byte) (*File, error) {
-	pf := &parsed{name: name, pos: map[string]token.Position{}, kinds: map[int]*sourceKind{}, addrs: map[[2]int]string{}, names: map[int]string{}}
+	pf := &parsed{name: name, bad: map[string]bool{}, pos: map[string]token.Position{}, kinds: map[int]*sourceKind{}, addrs: map[[2]int]string{}, names: map[int]string{}}
 	astFile, err := parser.ParseBytes(data, 0)
 	if err != nil {
 		pf.yamlErr(err)
@@ -106,18 +107,20 @@ func Parse(name string, data []byte) (*File, error) {
 			break
 		}
 	}
-	pf.walk(body, reflect.TypeOf(File{}), "")
+	if pf.walk(body, reflect.TypeOf(File{}), "") {
+		return nil, pf.err()
+	}
+	// Values walk reported are blanked: the decoder sees the rest, and
+	// validation reports every other problem too.
 	var f File
 	if err := decode(body, &f); err != nil {
-		if pf.badDurations == 0 {
+		if len(pf.probs) == 0 {
 			pf.yamlErr(err)
 		}
-	} else {
-		pf.fill(&f)
+		return nil, pf.err()
 	}
-	if len(pf.probs) == 0 {
-		f.validate(pf)
-	}
+	pf.fill(&f)
+	f.validate(pf)
 	if len(pf.probs) > 0 {
 		return nil, pf.err()
 	}
@@ -133,14 +136,16 @@ func (pf *parsed) fill(f *File) {
 		sk := pf.kinds[i]
 		if sk != nil && len(sk.keys) == 1 {
 			cfg := sk.kind.NewConfig()
-			if err := decode(sk.node, cfg); err != nil {
+			if err := decode(sk.mv.Value, cfg); err != nil {
 				pf.yamlErr(err)
 			} else {
 				src.Config = cfg
 			}
 		}
 		for j := range src.Points {
-			src.Points[j].Address = pf.addrs[[2]int{i, j}]
+			pt := &src.Points[j]
+			pt.Address = pf.addrs[[2]int{i, j}]
+			pt.Line, pt.Col = pf.at(fmt.Sprintf("sources[%d].points[%d]", i, j))
 		}
 	}
 }
@@ -161,20 +166,22 @@ func decode(body ast.Node, v any) (err error) {
 }
 
 type parsed struct {
-	badDurations int // values walk reported; the decoder's own error adds nothing
-	name         string
-	pos          map[string]token.Position // value position by path
-	probs        []Problem
-	kinds        map[int]*sourceKind // by source index
-	addrs        map[[2]int]string   // point addresses by source and point index
-	names        map[int]string      // source names by index
+	// bad are the paths of values walk reported and blanked: problems
+	// at or below them are their consequences and not reported again.
+	bad   map[string]bool
+	name  string
+	pos   map[string]token.Position // value position by path
+	probs []Problem
+	kinds map[int]*sourceKind // by source index
+	addrs map[[2]int]string   // point addresses by source and point index
+	names map[int]string      // source names by index
 }
 
 // sourceKind is the connector kind a source's keys name.
 type sourceKind struct {
 	kind connectors.Kind
-	node ast.Node // the kind's section
-	keys []string // every kind key the source has, in file order
+	mv   *ast.MappingValueNode // the kind's section (its value, after blanking)
+	keys []string              // every kind key the source has, in file order
 }
 
 func (pf *parsed) err() error {
@@ -206,8 +213,49 @@ func (pf *parsed) at(path string) (int, int) {
 }
 
 func (pf *parsed) add(path, format string, args ...any) {
+	if pf.isBad(path) {
+		return
+	}
 	l, c := pf.at(path)
 	pf.probs = append(pf.probs, Problem{File: pf.name, Line: l, Col: c, Msg: fmt.Sprintf(format, args...)})
+}
+
+// isBad says path is a value walk reported, or lies below one.
+func (pf *parsed) isBad(path string) bool {
+	for p := path; ; {
+		if pf.bad[p] {
+			return true
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i < 0 {
+			return false
+		}
+		p = p[:i]
+	}
+}
+
+// report records a problem of the value at path and marks the path bad
+// (see blank).
+func (pf *parsed) report(path, format string, args ...any) {
+	pf.add(path, format, args...)
+	pf.bad[path] = true
+}
+
+// blank replaces the value of mv, reported bad, with null: the decoder
+// then leaves the field at its zero value.
+func blank(mv *ast.MappingValueNode) {
+	_ = mv.Replace(nullAt(mv.Value))
+}
+
+// nullAt is a null node at n's position.
+func nullAt(n ast.Node) ast.Node {
+	var pos *token.Position
+	if n != nil {
+		if tk := n.GetToken(); tk != nil {
+			pos = tk.Position
+		}
+	}
+	return ast.Null(token.New("null", "null", pos))
 }
 
 func (pf *parsed) yamlErr(err error) {
@@ -251,18 +299,19 @@ func (pf *parsed) tagged(n ast.Node, path string) bool {
 	if tk := tn.GetToken(); tk != nil && tk.Position != nil {
 		pf.pos[path] = *tk.Position
 	}
-	pf.add(path, "YAML tag %q is not supported in a sources file", tag)
-	pf.badDurations++ // the decoder's view of it adds nothing
+	pf.report(path, "YAML tag %q is not supported in a sources file", tag)
 	return true
 }
 
-// walk records the position of every value and reports unknown fields.
-func (pf *parsed) walk(n ast.Node, t reflect.Type, path string) {
+// walk records the position of every value and reports unknown fields
+// and values the field cannot hold. It returns true when the value at
+// path itself is such a value (reported): the caller blanks it.
+func (pf *parsed) walk(n ast.Node, t reflect.Type, path string) bool {
 	if n == nil {
-		return
+		return false
 	}
 	if pf.tagged(n, path) {
-		return
+		return true
 	}
 	n = unwrap(n)
 	if tk := n.GetToken(); tk != nil && tk.Position != nil {
@@ -273,14 +322,12 @@ func (pf *parsed) walk(n ast.Node, t reflect.Type, path string) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if t == durationType {
-		if sn, ok := n.(*ast.StringNode); ok {
-			if _, err := time.ParseDuration(sn.Value); err != nil {
-				pf.add(path, "invalid duration %q: use a number with a unit, e.g. 500ms, 2s, 1m30s", sn.Value)
-				pf.badDurations++
-			}
-		}
-		return
+	if _, null := n.(*ast.NullNode); null {
+		return false
+	}
+	if msg := mismatch(n, t); msg != "" {
+		pf.report(path, "%s", msg)
+		return true
 	}
 	switch t.Kind() {
 	case reflect.Struct:
@@ -291,22 +338,131 @@ func (pf *parsed) walk(n ast.Node, t reflect.Type, path string) {
 				pf.unknown(key, child, keys(fields))
 				return
 			}
-			pf.walk(mv.Value, f.Type, child)
+			if pf.walk(mv.Value, f.Type, child) {
+				blank(mv)
+			}
 		})
 	case reflect.Slice:
 		seq, ok := n.(*ast.SequenceNode)
 		if !ok {
-			return
+			return false
 		}
 		for i, v := range seq.Values {
 			child := fmt.Sprintf("%s[%d]", path, i)
 			if t.Elem() == sourceType {
-				pf.source(v, child, i)
+				if pf.source(v, child, i) {
+					seq.Values[i] = nullAt(v)
+				}
 				continue
 			}
-			pf.walk(v, t.Elem(), child)
+			if pf.walk(v, t.Elem(), child) {
+				seq.Values[i] = nullAt(v)
+			}
 		}
 	}
+	return false
+}
+
+// mismatch says why node n cannot be a value of type t ("" when it can),
+// as the YAML decoder would refuse it: a list or mapping for a scalar, a
+// scalar for a list or mapping, a number without a unit for a duration,
+// anything but true or false for a bool, a non-number for a number.
+func mismatch(n ast.Node, t reflect.Type) string {
+	if t == durationType {
+		switch v := n.(type) {
+		case *ast.StringNode:
+			if _, err := time.ParseDuration(v.Value); err != nil {
+				return fmt.Sprintf("invalid duration %q: use a number with a unit, e.g. 500ms, 2s, 1m30s", v.Value)
+			}
+			return ""
+		case *ast.IntegerNode, *ast.FloatNode:
+			tk := v.GetToken().Value
+			return fmt.Sprintf("duration %s has no unit: write %ss, %sms or another unit (e.g. 500ms, 2s, 1m30s)", tk, tk, tk)
+		}
+		return "want a duration (e.g. 500ms, 2s, 1m30s), got " + describe(n)
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		switch n.(type) {
+		case *ast.MappingNode, *ast.MappingValueNode:
+			return ""
+		}
+		return "want a mapping (key: value), got " + describe(n)
+	case reflect.Slice:
+		if _, ok := n.(*ast.SequenceNode); ok {
+			return ""
+		}
+		return "want a list, got " + describe(n)
+	case reflect.String:
+		switch n.(type) {
+		case *ast.StringNode, *ast.LiteralNode, *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode:
+			return ""
+		}
+		return "want a text, got " + describe(n)
+	case reflect.Bool:
+		if _, ok := n.(*ast.BoolNode); ok {
+			return ""
+		}
+		return "want true or false, got " + describe(n)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		if v, ok := n.(*ast.IntegerNode); ok {
+			if i, ok := v.Value.(int64); ok && !reflect.New(t).Elem().OverflowInt(i) {
+				return ""
+			}
+			if u, ok := v.Value.(uint64); ok && u <= 1<<(t.Bits()-1)-1 {
+				return ""
+			}
+			return fmt.Sprintf("integer %s out of range", v.GetToken().Value)
+		}
+		return "want an integer, got " + describe(n)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if v, ok := n.(*ast.IntegerNode); ok {
+			if u, ok := v.Value.(uint64); ok && !reflect.New(t).Elem().OverflowUint(u) {
+				return ""
+			}
+			if i, ok := v.Value.(int64); ok && i >= 0 && !reflect.New(t).Elem().OverflowUint(uint64(i)) {
+				return ""
+			}
+			return fmt.Sprintf("integer %s out of range (0 or more)", v.GetToken().Value)
+		}
+		return "want a whole number, got " + describe(n)
+	case reflect.Float32, reflect.Float64:
+		switch v := n.(type) {
+		case *ast.IntegerNode, *ast.FloatNode, *ast.InfinityNode, *ast.NanNode:
+			return ""
+		case *ast.StringNode:
+			if _, err := strconv.ParseFloat(v.Value, 64); err == nil {
+				return ""
+			}
+		}
+		return "want a number, got " + describe(n)
+	}
+	return ""
+}
+
+// describe names a node's kind for messages, with a short excerpt.
+func describe(n ast.Node) string {
+	switch n := n.(type) {
+	case *ast.MappingNode, *ast.MappingValueNode:
+		return "a mapping"
+	case *ast.SequenceNode:
+		return "a list"
+	case *ast.StringNode:
+		v := n.Value
+		if r := []rune(v); len(r) > 40 {
+			v = string(r[:37]) + "..."
+		}
+		return fmt.Sprintf("%q", v)
+	case *ast.LiteralNode:
+		return "a text block"
+	case *ast.BoolNode:
+		return fmt.Sprint(n.Value)
+	case *ast.IntegerNode, *ast.FloatNode, *ast.InfinityNode, *ast.NanNode:
+		return "the number " + n.GetToken().Value
+	case *ast.AliasNode:
+		return "an alias"
+	}
+	return strings.ToLower(n.Type().String())
 }
 
 var (
@@ -357,13 +513,22 @@ func (pf *parsed) unknown(key, path string, known []string) {
 
 // source walks source i at path: its own keys, the section of the kind
 // it names (checked against the kind's configuration type) and its
-// points.
-func (pf *parsed) source(n ast.Node, path string, i int) {
-	if n == nil || pf.tagged(n, path) {
-		return
+// points. It returns true when the source is no mapping (reported).
+func (pf *parsed) source(n ast.Node, path string, i int) bool {
+	if n == nil {
+		return false
+	}
+	if pf.tagged(n, path) {
+		return true
 	}
 	if tk := unwrap(n).GetToken(); tk != nil && tk.Position != nil {
 		pf.pos[path] = *tk.Position
+	}
+	if msg := mismatch(unwrap(n), sourceType); msg != "" {
+		if _, null := unwrap(n).(*ast.NullNode); !null {
+			pf.report(path, "a source: %s", msg)
+			return true
+		}
 	}
 	fields := yamlFields(sourceType)
 	known := append(keys(fields), connectors.KindNames()...)
@@ -372,7 +537,7 @@ func (pf *parsed) source(n ast.Node, path string, i int) {
 	pf.mapping(n, path, func(key, _ string, mv *ast.MappingValueNode) {
 		if k, ok := connectors.Lookup(key); ok {
 			if sk == nil {
-				sk = &sourceKind{kind: k, node: mv.Value}
+				sk = &sourceKind{kind: k, mv: mv}
 			}
 			sk.keys = append(sk.keys, key)
 		}
@@ -382,35 +547,50 @@ func (pf *parsed) source(n ast.Node, path string, i int) {
 	}
 	pf.mapping(n, path, func(key, child string, mv *ast.MappingValueNode) {
 		if k, ok := connectors.Lookup(key); ok {
-			pf.walk(mv.Value, reflect.TypeOf(k.NewConfig()), child)
+			if pf.walk(mv.Value, reflect.TypeOf(k.NewConfig()), child) {
+				blank(mv)
+			}
 			return
 		}
 		switch f, ok := fields[key]; {
 		case !ok:
 			pf.unknown(key, child, known)
 		case key == "points":
-			pf.points(mv.Value, child, i, sk)
+			if pf.points(mv.Value, child, i, sk) {
+				blank(mv)
+			}
 		default:
 			if sn, ok := unwrap(mv.Value).(*ast.StringNode); ok && key == "name" {
 				pf.names[i] = sn.Value
 			}
-			pf.walk(mv.Value, f.Type, child)
+			if pf.walk(mv.Value, f.Type, child) {
+				blank(mv)
+			}
 		}
 	})
+	return false
 }
 
 // points walks the points of source i at path; sk is the source's kind,
-// nil when it names none.
-func (pf *parsed) points(n ast.Node, path string, i int, sk *sourceKind) {
-	if n == nil || pf.tagged(n, path) {
-		return
+// nil when it names none. It returns true when the points are no list
+// (reported).
+func (pf *parsed) points(n ast.Node, path string, i int, sk *sourceKind) bool {
+	if n == nil {
+		return false
+	}
+	if pf.tagged(n, path) {
+		return true
 	}
 	if tk := unwrap(n).GetToken(); tk != nil && tk.Position != nil {
 		pf.pos[path] = *tk.Position
 	}
 	seq, ok := unwrap(n).(*ast.SequenceNode)
 	if !ok {
-		return
+		if _, null := unwrap(n).(*ast.NullNode); null {
+			return false
+		}
+		pf.report(path, "points: want a list, got %s", describe(unwrap(n)))
+		return true
 	}
 	fields := yamlFields(pointType)
 	known := keys(fields)
@@ -421,14 +601,22 @@ func (pf *parsed) points(n ast.Node, path string, i int, sk *sourceKind) {
 	for j, v := range seq.Values {
 		pp := fmt.Sprintf("%s[%d]", path, j)
 		if pf.tagged(v, pp) {
+			seq.Values[j] = nullAt(v)
 			continue
 		}
 		if tk := unwrap(v).GetToken(); tk != nil && tk.Position != nil {
 			pf.pos[pp] = *tk.Position
 		}
+		if msg := mismatch(unwrap(v), pointType); msg != "" {
+			pf.report(pp, "a point: %s", msg)
+			seq.Values[j] = nullAt(v)
+			continue
+		}
 		pf.mapping(v, pp, func(key, child string, mv *ast.MappingValueNode) {
 			if f, ok := fields[key]; ok {
-				pf.walk(mv.Value, f.Type, child)
+				if pf.walk(mv.Value, f.Type, child) {
+					blank(mv)
+				}
 				return
 			}
 			k, isPointKey := pointKind(key)
@@ -443,6 +631,7 @@ func (pf *parsed) points(n ast.Node, path string, i int, sk *sourceKind) {
 			}
 		})
 	}
+	return false
 }
 
 // pointKind returns the kind whose point key is key.
@@ -469,7 +658,7 @@ func (pf *parsed) address(n ast.Node, path string, i, j int) {
 	case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode:
 		pf.addrs[[2]int{i, j}] = v.GetToken().Value
 	default:
-		pf.add(path, "the address must be a string")
+		pf.report(path, "the address must be a string")
 	}
 }
 

@@ -140,6 +140,10 @@ type Point struct {
 	Clamp bool `yaml:"clamp,omitempty" json:"clamp,omitempty"`
 	// Rules override the file's default data-quality rules.
 	Rules *Rules `yaml:"rules,omitempty" json:"rules,omitempty"`
+	// Line and Col locate the point in the file it was parsed from (0
+	// when it was not).
+	Line int `yaml:"-" json:"-"`
+	Col  int `yaml:"-" json:"-"`
 }
 
 // Range is an engineering range, low < high.

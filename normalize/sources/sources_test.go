@@ -118,7 +118,7 @@ func TestStructureErrors(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"sources: []\nsources: []\n", `s.yaml:2:1: mapping key "sources" already defined`},
 		{"sources: []\n---\nsources: []\n", "s.yaml:2:1: a sources file holds one YAML document"},
-		{"- a\n- b\n", "s.yaml:1:1: sequence was used where mapping is expected"},
+		{"- a\n- b\n", "s.yaml:1:1: want a mapping (key: value), got a list"},
 		{"", "s.yaml: empty file"},
 		{"sources: !!seq []\n", `s.yaml:1:10: YAML tag "!!seq" is not supported`},
 	}
@@ -191,10 +191,82 @@ func TestMarshalRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the written file does not read back: %v\n%s", err, b)
 	}
+	// Positions are of the file read; the rest must be the same.
+	for _, x := range []*File{f, g} {
+		for i := range x.Sources {
+			for j := range x.Sources[i].Points {
+				p := &x.Sources[i].Points[j]
+				if p.Line == 0 || p.Col == 0 {
+					t.Errorf("point %s/%s has no position", p.Asset, p.Tag)
+				}
+				p.Line, p.Col = 0, 0
+			}
+		}
+	}
 	if !reflect.DeepEqual(f, g) {
 		t.Errorf("read back differs:\n got %+v\nwant %+v", g, f)
 	}
 	if _, err := yaml.Marshal(File{Sources: []Source{{Name: "x"}}}); err == nil {
 		t.Error("a source without a kind was written")
 	}
+}
+
+// TestEveryProblemAtOnce: values the decoder cannot hold (a duration
+// written as a bare number, a list for a text, a word for a bool) are
+// each reported at their own line:col, naming what to write, and do not
+// hide the problems after them (unknown fields, units, addresses).
+func TestEveryProblemAtOnce(t *testing.T) {
+	src := `defaults:
+  stale: 10
+sources:
+  - name: p
+    isolate: sometimes
+    modbus:
+      address: 127.0.0.1:502
+      poll_interval: 1.5
+      timout: 1s
+    points:
+      - register: holding:1:float33
+        asset: a/b
+        tag: [t]
+      - register: holding:2:int16
+        asset: a/b
+        tag: u
+        unit: degX
+        scale: ten
+`
+	_, err := Parse("all.yaml", []byte(src))
+	var pe *Error
+	if !errors.As(err, &pe) {
+		t.Fatalf("error %v, want *Error", err)
+	}
+	want := []string{
+		`all.yaml:2:10: duration 10 has no unit: write 10s`,
+		`all.yaml:5:14: want true or false, got "sometimes"`,
+		`all.yaml:8:22: duration 1.5 has no unit`,
+		`all.yaml:9:7: unknown field "timout" (did you mean "timeout"?)`,
+		`all.yaml:11:19: point "holding:1:float33": unknown type "float33"`,
+		`all.yaml:13:14: want a text, got a list`,
+		`all.yaml:17:15: unknown unit "degX"`,
+		`all.yaml:18:16: want a number, got "ten"`,
+	}
+	var got []string
+	for _, p := range pe.Problems {
+		got = append(got, p.String())
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d problems, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))
+	}
+	for i, w := range want {
+		if i >= len(got) || !strings.HasPrefix(got[i], w) {
+			t.Errorf("problem %d: %q, want prefix %q", i+1, at(got, i), w)
+		}
+	}
+}
+
+func at(s []string, i int) string {
+	if i < len(s) {
+		return s[i]
+	}
+	return ""
 }

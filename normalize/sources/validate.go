@@ -13,7 +13,7 @@ import (
 func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
 
 func (f *File) validate(pf *parsed) {
-	if len(f.Sources) == 0 {
+	if len(f.Sources) == 0 && !pf.isBad("sources") {
 		pf.add("sources", "no sources: list at least one endpoint under sources")
 	}
 	validateRules(&f.Defaults, pf, "defaults")
@@ -24,7 +24,9 @@ func (f *File) validate(pf *parsed) {
 		sp := fmt.Sprintf("sources[%d]", i)
 		switch {
 		case s.Name == "":
-			pf.add(sp, "source %d has no name", i+1)
+			if !pf.isBad(sp + ".name") {
+				pf.add(sp, "source %d has no name", i+1)
+			}
 		case !normalize.ValidSegment(s.Name):
 			pf.add(sp+".name", "source name %q: use letters, digits, '.', '_' and '-'", s.Name)
 		default:
@@ -48,7 +50,9 @@ func (f *File) validate(pf *parsed) {
 			}
 			ap := pp + "." + k.PointKey
 			if p.Address == "" {
-				pf.add(pp, "point needs a %s (%s)", k.PointKey, k.PointSyntax)
+				if !pf.isBad(ap) {
+					pf.add(pp, "point needs a %s (%s)", k.PointKey, k.PointSyntax)
+				}
 				continue
 			}
 			addr, err := k.ParseAddress(p.Address)
@@ -112,12 +116,16 @@ func (s *Source) validateKind(pf *parsed, sp string, sk *sourceKind) (connectors
 
 func (p *Point) validate(pf *parsed, path string) {
 	if p.Asset == "" {
-		pf.add(path, "point needs an asset (site/area/line/machine)")
+		if !pf.isBad(path + ".asset") {
+			pf.add(path, "point needs an asset (site/area/line/machine)")
+		}
 	} else if !normalize.ValidPath(p.Asset) {
 		pf.add(path+".asset", "asset %q: every segment must match [a-zA-Z0-9._-]+", p.Asset)
 	}
 	if p.Tag == "" {
-		pf.add(path, "point needs a tag")
+		if !pf.isBad(path + ".tag") {
+			pf.add(path, "point needs a tag")
+		}
 	} else if !normalize.ValidSegment(p.Tag) {
 		pf.add(path+".tag", "tag %q must match [a-zA-Z0-9._-]+", p.Tag)
 	}
