@@ -430,15 +430,20 @@ func (s *session) read(b block) ([]byte, error) {
 	s.sent++
 	t0 := time.Now()
 	defer func() { s.ioTime += time.Since(t0) }()
-	switch b.Table {
+	return readTable(s.client, b.Table, b.Start, b.Count)
+}
+
+// readTable sends the read of count entries of table t from start.
+func readTable(cl modbus.Client, t Table, start, count uint16) ([]byte, error) {
+	switch t {
 	case Holding:
-		return s.client.ReadHoldingRegisters(b.Start, b.Count)
+		return cl.ReadHoldingRegisters(start, count)
 	case Input:
-		return s.client.ReadInputRegisters(b.Start, b.Count)
+		return cl.ReadInputRegisters(start, count)
 	case Coil:
-		return s.client.ReadCoils(b.Start, b.Count)
+		return cl.ReadCoils(start, count)
 	default:
-		return s.client.ReadDiscreteInputs(b.Start, b.Count)
+		return cl.ReadDiscreteInputs(start, count)
 	}
 }
 

@@ -39,6 +39,17 @@ func ParseNode(s string) (string, error) {
 	return s, nil
 }
 
+// SplitNode checks a node id as ParseNode does and returns its namespace
+// URI ("" for namespace 0) and its identifier part ("s=…", "i=…", "g=…"
+// or "b=…"). It is a pure function.
+func SplitNode(s string) (namespaceURI, id string, err error) {
+	r, err := parseNode(s)
+	if err != nil {
+		return "", "", err
+	}
+	return r.uri, r.id, nil
+}
+
 // parseNode parses s by the rule of ParseNode.
 func parseNode(s string) (nodeRef, error) {
 	var r nodeRef
