@@ -154,13 +154,21 @@ func unitName(u units.Unit) string {
 	return u.Symbol
 }
 
-// unitKey is how a sources file writes u: its first alias that is plain
-// ASCII, else its code, else its symbol.
+// unitKey is how a sources file writes u: its symbol when that is plain
+// ASCII ("bar", "kW"), else its shortest plain spelling ("degF"), else
+// its code.
 func unitKey(u units.Unit) string {
+	if isPlain(u.Symbol) {
+		return u.Symbol
+	}
+	best := ""
 	for _, n := range units.Names() {
-		if l, ok := units.Lookup(n); ok && sameUnit(l, u) && isPlain(n) {
-			return n
+		if l, ok := units.Lookup(n); ok && sameUnit(l, u) && isPlain(n) && n != u.Code && (best == "" || len(n) < len(best)) {
+			best = n
 		}
+	}
+	if best != "" {
+		return best
 	}
 	if u.Code != "" {
 		return u.Code
@@ -229,7 +237,7 @@ func mappingAlts(scale, offset float64, convertFrom, label, tu units.Unit, twinO
 	alts := []mappingAlt{{m: base, label: label}}
 	for _, k := range powersOfTen {
 		m := base
-		m.scale = scale * k
+		m.scale = round12(scale * k)
 		alts = append(alts, mappingAlt{m: m, label: label, changes: []change{{
 			kind: KindScale,
 			msg:  fmt.Sprintf("scale off by a factor of %g: the value is raw × %g, not × %g", k, m.scale, scale),
@@ -239,7 +247,7 @@ func mappingAlts(scale, offset float64, convertFrom, label, tu units.Unit, twinO
 	offsets := []float64{}
 	if offset != 0 {
 		for _, k := range powersOfTen {
-			offsets = append(offsets, offset*k)
+			offsets = append(offsets, round12(offset*k))
 		}
 	}
 	if twinOffset != offset {
@@ -282,6 +290,13 @@ func mappingAlts(scale, offset float64, convertFrom, label, tu units.Unit, twinO
 		}
 	}
 	return alts
+}
+
+// round12 rounds f to 12 significant digits: 0.1 × 0.1 is 0.01, not
+// 0.010000000000000002.
+func round12(f float64) float64 {
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(f, 'g', 12, 64), 64)
+	return r
 }
 
 // num formats a number as a sources file writes it.
