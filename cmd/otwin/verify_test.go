@@ -213,6 +213,29 @@ func TestVerifyMistakes(t *testing.T) {
 			}
 		}
 	}
+	// The same report as JUnit (the JUnit structure, a failure per wrong
+	// point) and as GitHub annotations (one per wrong point, at its line).
+	bad := 0
+	for _, r := range rep.Results {
+		if !r.OK() {
+			bad++
+		}
+	}
+	var junit bytes.Buffer
+	if err := verifyJUnit(rep, false).write(&junit); err != nil {
+		t.Fatal(err)
+	}
+	if j := checkJUnit(t, junit.Bytes()); j.tests != len(rep.Results) || j.failures != bad {
+		t.Errorf("junit: %d tests, %d failures; want %d, %d", j.tests, j.failures, len(rep.Results), bad)
+	}
+	var gh bytes.Buffer
+	if err := writeVerifyReport(&gh, rep, "github", false); err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(gh.String()), "\n"); len(lines) != bad ||
+		!strings.HasPrefix(lines[0], "::error file="+path+",line=") {
+		t.Errorf("github: %d lines, want %d:\n%s", len(lines), bad, gh.String())
+	}
 	if t.Failed() {
 		var b strings.Builder
 		_ = rep.WriteText(&b)

@@ -377,7 +377,7 @@ func mismatch(n ast.Node, t reflect.Type) string {
 			return ""
 		case *ast.IntegerNode, *ast.FloatNode:
 			tk := v.GetToken().Value
-			return fmt.Sprintf("duration %s has no unit: write %ss, %sms or another unit (e.g. 500ms, 2s, 1m30s)", tk, tk, tk)
+			return fmt.Sprintf("duration %s has no unit: write it with one, e.g. %ss or %sms", tk, tk, tk)
 		}
 		return "want a duration (e.g. 500ms, 2s, 1m30s), got " + describe(n)
 	}
@@ -702,8 +702,8 @@ func keys(m map[string]reflect.StructField) []string {
 func suggest(s string, candidates []string) string {
 	best, bestD, bestCS := "", 1<<30, 1<<30
 	for _, c := range candidates {
-		d := levenshtein(strings.ToLower(s), strings.ToLower(c))
-		cs := levenshtein(s, c)
+		d := EditDistance(strings.ToLower(s), strings.ToLower(c))
+		cs := EditDistance(s, c)
 		if d < bestD || d == bestD && (cs < bestCS || cs == bestCS && c < best) {
 			best, bestD, bestCS = c, d, cs
 		}
@@ -714,7 +714,9 @@ func suggest(s string, candidates []string) string {
 	return ""
 }
 
-func levenshtein(a, b string) int {
+// EditDistance is the Levenshtein distance of a and b, in runes: what
+// "did you mean" hints rank candidates by. It is a pure function.
+func EditDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
 	prev := make([]int, len(rb)+1)
 	cur := make([]int, len(rb)+1)

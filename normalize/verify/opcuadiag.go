@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/otwin/otwin/connectors/opcua"
+	"github.com/otwin/otwin/normalize/sources"
 	"github.com/otwin/otwin/normalize"
 )
 
@@ -197,9 +198,9 @@ func (c *check) explainNode(pt *point, nodes []served, rounds2 []round) {
 		}
 	}
 	near := pool[0]
-	bestD := levenshtein(pt.p.Address, near.addr)
+	bestD := sources.EditDistance(pt.p.Address, near.addr)
 	for _, n := range pool[1:] {
-		if d := levenshtein(pt.p.Address, n.addr); d < bestD {
+		if d := sources.EditDistance(pt.p.Address, n.addr); d < bestD {
 			near, bestD = n, d
 		}
 	}
@@ -257,28 +258,6 @@ func (c *check) nodeFits(ti int, n served, rounds []round) bool {
 		k++
 	}
 	return k > 0
-}
-
-// levenshtein is the edit distance of a and b, in runes.
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
 
 // browseConfig is src's OPC UA configuration browsing the whole server.
