@@ -5,8 +5,8 @@ import (
 	"sort"
 
 	"github.com/otwin/otwin/connectors/opcua"
-	"github.com/otwin/otwin/normalize/sources"
 	"github.com/otwin/otwin/normalize"
+	"github.com/otwin/otwin/normalize/sources"
 )
 
 // The diagnosis of an OPC UA point browses its server with the connector
