@@ -1,8 +1,13 @@
 package main
 
 import (
+	"context"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/normalize/sources"
 	"github.com/otwin/otwin/scenarios"
 )
 
@@ -41,5 +46,112 @@ func TestExportUnit(t *testing.T) {
 		if got := exportUnit(in); got != want {
 			t.Errorf("exportUnit(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestExportProtocols: a machine served on both protocols is read over
+// both by default (the Modbus point named "<tag>.modbus"), once over OPC
+// UA with "opcua", over Modbus where it has a register with "modbus";
+// a machine served over one protocol is read over it whatever the choice.
+func TestExportProtocols(t *testing.T) {
+	sc := shippedScenario(t, "bottling")
+	var eps []endpoint
+	for _, m := range sc.Machines {
+		if m.OPCUA != nil {
+			eps = append(eps, endpoint{Machine: m.Name, Protocol: "opcua", URL: "opc.tcp://127.0.0.1:4840", Namespace: m.OPCUA.Namespace})
+		}
+		if m.Modbus != nil {
+			eps = append(eps, endpoint{Machine: m.Name, Protocol: "modbus", Address: "127.0.0.1:5020", UnitID: m.Modbus.UnitID})
+		}
+	}
+	count := func(f *sources.File) map[string]int {
+		n := map[string]int{}
+		for _, s := range f.Sources {
+			n[s.Name] = len(s.Points)
+		}
+		return n
+	}
+	both, ua, mb := count(exportSources(sc, eps, exportBoth)), count(exportSources(sc, eps, exportOPCUA)), count(exportSources(sc, eps, exportModbus))
+	// filler1: 13 tags, 11 with a register; labeler1 Modbus only (5);
+	// capper1 OPC UA only (10); palletizer1: 5 tags, 4 with a register.
+	want := []struct {
+		source        string
+		both, ua, mbc int
+	}{
+		{"filler1-opcua", 13, 13, 2},
+		{"filler1-modbus", 11, 0, 11},
+		{"labeler1-modbus", 5, 5, 5},
+		{"capper1-opcua", 10, 10, 10},
+		{"palletizer1-opcua", 5, 5, 1},
+		{"palletizer1-modbus", 4, 0, 4},
+	}
+	for _, w := range want {
+		if both[w.source] != w.both || ua[w.source] != w.ua || mb[w.source] != w.mbc {
+			t.Errorf("%s: both %d, opcua %d, modbus %d points; want %d, %d, %d", w.source, both[w.source], ua[w.source], mb[w.source], w.both, w.ua, w.mbc)
+		}
+	}
+	f := exportSources(sc, eps, exportBoth)
+	for _, s := range f.Sources {
+		for _, p := range s.Points {
+			dual := s.Name == "filler1-modbus" || s.Name == "palletizer1-modbus"
+			if strings.HasSuffix(p.Tag, modbusTagSuffix) != dual {
+				t.Errorf("%s: point %s", s.Name, p.Tag)
+			}
+		}
+	}
+	if err := checkExportChoice("both"); err != nil {
+		t.Error(err)
+	}
+	if err := checkExportChoice("mqtt"); err == nil || !strings.Contains(err.Error(), "both, opcua, modbus") {
+		t.Errorf("bad choice: %v", err)
+	}
+}
+
+// TestDemoModbusFault: the line demo runs (its twin and the collector of
+// its exported sources) reads a machine served on both protocols over
+// both, so a comm_loss fault on its Modbus endpoint alone raises the
+// Modbus source's comm-loss alert, and the fault list names the protocol.
+func TestDemoModbusFault(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	line, err := startLocalLine(ctx, shippedScenario(t, "bottling"), t.TempDir(), e2eLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := newEventRecorder()
+	line.Collector.Pipeline.OnEvent = rec.Handle
+	line.Collector.Pipeline.TickInterval = 100 * time.Millisecond
+	done := make(chan error, 1)
+	go func() { done <- line.Collector.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		line.Close()
+	})
+	waitUntil(t, 20*time.Second, "filler1's Modbus source connected", func() bool {
+		h, ok := healthOf(line.Collector.Store, "filler1-modbus")
+		return ok && h.State == connectors.Connected
+	})
+	mark := rec.Mark()
+	f := scenarios.Fault{Name: "plc-modbus-down", Kind: scenarios.CommLoss, Target: "filler1", Protocol: "modbus"}
+	if _, err := line.Control.Inject(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	fs, err := line.Control.Faults(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range fs {
+		if x.Name == f.Name && faultProtocols(x) != "modbus" {
+			t.Errorf("fault list: %s hits %q, want modbus", x.Name, faultProtocols(x))
+		}
+	}
+	// comm_loss defaults to 5s; the Modbus poll of the export is 500ms.
+	waitUntil(t, 15*time.Second, "comm_loss:filler1-modbus raised", func() bool {
+		_, _, ok := rec.AlertSince(mark, "comm_loss:filler1-modbus", "raised")
+		return ok
+	})
+	if _, _, ok := rec.AlertSince(mark, "comm_loss:filler1-opcua", "raised"); ok {
+		t.Error("the OPC UA source of filler1 lost communication too")
 	}
 }
