@@ -30,7 +30,7 @@ var verifyFormats = []string{"text", "json", "junit", "github"}
 type verifyOptions struct {
 	scenario, ready, format, dataDir string
 	rounds, step, portOffset         int
-	allowMissing                     bool
+	allowMissing, quiet              bool
 	timeout                          time.Duration
 	logFlags                         logOptions
 }
@@ -78,6 +78,7 @@ when it could not check (an unreachable twin, a broken sources file).`,
 	f.IntVar(&o.step, "step", 10, "ticks the twin runs between two rounds")
 	f.IntVar(&o.portOffset, "port-offset", 0, "with --scenario: add N to every port of the scenario")
 	f.BoolVar(&o.allowMissing, "allow-missing", false, "list twin tags no point reads, but do not fail for them")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "text format: list only what is wrong")
 	f.DurationVar(&o.timeout, "timeout", 5*time.Second, "give up on the twin's control API after this long per call")
 	f.StringVar(&o.dataDir, "data-dir", defaultDataDir(), "directory for the OPC UA client certificate")
 	o.logFlags.register(f)
@@ -151,7 +152,7 @@ func (o *verifyOptions) run(ctx context.Context, path string, stdout, stderr io.
 		return err
 	}
 	rep.File = path
-	if err := writeVerifyReport(stdout, rep, o.format, o.allowMissing); err != nil {
+	if err := writeVerifyReport(stdout, rep, o.format, o.allowMissing, o.quiet); err != nil {
 		return err
 	}
 	if !verifyPassed(rep, o.allowMissing) {
@@ -307,7 +308,7 @@ func truthValue(v any, typ datatype.Type) any {
 }
 
 // writeVerifyReport writes rep in format.
-func writeVerifyReport(w io.Writer, rep *verify.Report, format string, allowMissing bool) error {
+func writeVerifyReport(w io.Writer, rep *verify.Report, format string, allowMissing, quiet bool) error {
 	switch format {
 	case "json":
 		b, err := json.MarshalIndent(rep, "", "  ")
@@ -339,7 +340,7 @@ func writeVerifyReport(w io.Writer, rep *verify.Report, format string, allowMiss
 		}
 		return nil
 	}
-	return rep.WriteText(w)
+	return rep.WriteText(w, quiet)
 }
 
 // verifyJUnit is rep as JUnit: one suite, one case per point and per

@@ -229,7 +229,7 @@ func TestVerifyMistakes(t *testing.T) {
 		t.Errorf("junit: %d tests, %d failures; want %d, %d", j.tests, j.failures, len(rep.Results), bad)
 	}
 	var gh bytes.Buffer
-	if err := writeVerifyReport(&gh, rep, "github", false); err != nil {
+	if err := writeVerifyReport(&gh, rep, "github", false, false); err != nil {
 		t.Fatal(err)
 	}
 	if lines := strings.Split(strings.TrimSpace(gh.String()), "\n"); len(lines) != bad ||

@@ -39,11 +39,13 @@ func (c *check) diagnose(ctx context.Context, tw Twin, wrong []*point, rounds1 [
 	var bconns []connectors.Connector
 	settle := time.Duration(0)
 	for src := range uaSrcs {
-		conn, err := browseConfig(src).NewConnector(src.s.Name, nil, c.opts.Env)
-		if err != nil {
-			return fmt.Errorf("verify: browse %s: %w", src.s.Name, err)
+		for _, root := range c.browseRoots(src) {
+			conn, err := browseConfig(src, root).NewConnector(browseName(src), nil, c.opts.Env)
+			if err != nil {
+				return fmt.Errorf("verify: browse %s: %w", src.s.Name, err)
+			}
+			bconns = append(bconns, conn)
 		}
-		bconns = append(bconns, conn)
 		settle = max(settle, src.settle)
 	}
 	wait := browse.start(ctx, bconns, c.opts.Logger.Debug)
@@ -51,7 +53,7 @@ func (c *check) diagnose(ctx context.Context, tw Twin, wrong []*point, rounds1 [
 	if len(bconns) > 0 {
 		c.poll(ctx, time.Now().Add(c.opts.Settle), func() bool {
 			for src := range uaSrcs {
-				if len(browse.snapshot(src.s.Name)) == 0 {
+				if len(browse.snapshot(browseName(src))) == 0 {
 					return false
 				}
 			}
@@ -88,7 +90,7 @@ func (c *check) diagnose(ctx context.Context, tw Twin, wrong []*point, rounds1 [
 		if len(bconns) > 0 {
 			c.poll(ctx, mark.Add(settle), func() bool { return false })
 			for src := range uaSrcs {
-				snaps[src] = append(snaps[src], browse.snapshot(src.s.Name))
+				snaps[src] = append(snaps[src], browse.snapshot(browseName(src)))
 			}
 		}
 	}
@@ -122,3 +124,6 @@ func (c *check) readStages(ctx context.Context, d *mbDiag, p *modbus.Probe, roun
 	}
 	return nil
 }
+
+// browseName names the connector browsing src's server.
+func browseName(src *source) string { return src.s.Name + " (browsing)" }

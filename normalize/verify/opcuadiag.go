@@ -3,6 +3,7 @@ package verify
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/otwin/otwin/connectors/opcua"
 	"github.com/otwin/otwin/normalize"
@@ -10,12 +11,9 @@ import (
 )
 
 // The diagnosis of an OPC UA point browses its server with the connector
-// (every variable below the Objects folder, each read with its value) to
-// find the node the point meant: the same identifier in another
-// namespace, else the nearest node id whose values are the tag's.
-
-// objectsFolder is the node browsing starts from (namespace 0).
-const objectsFolder = "i=85"
+// (every variable below the twin's top folders, each read with its
+// value) to find the node the point meant: the same identifier in
+// another namespace, else the nearest node id whose values are the tag's.
 
 // served is one variable a browse found, with its values by round.
 type served struct {
@@ -171,7 +169,7 @@ func (c *check) explainNode(pt *point, nodes []served, rounds2 []round) {
 		if nsKnown {
 			where = "has no node " + pt.node
 		}
-		pt.res.Message = fmt.Sprintf("wrong namespace (%s): namespace %s %s; %s is in %s", status, pt.ns, where, pt.node, pick.ns)
+		pt.res.Message = fmt.Sprintf("wrong namespace: namespace %s %s; %s is in %s", pt.ns, where, pt.node, pick.ns)
 		pt.res.Fix = "node: " + pick.addr
 		return
 	}
@@ -179,7 +177,7 @@ func (c *check) explainNode(pt *point, nodes []served, rounds2 []round) {
 		c.unexplained(pt, nil)
 		pt.res.Kind = KindNodeID
 		pt.res.Kinds = []Kind{KindNodeID}
-		pt.res.Message = fmt.Sprintf("%s (%s); browsing the server found no variables to compare", pt.p.Address, status)
+		pt.res.Message = fmt.Sprintf("%s reads %s; browsing the server found no variables to compare", pt.p.Address, status)
 		return
 	}
 	// Nearest by edit distance: among the nodes whose values are the
@@ -210,8 +208,8 @@ func (c *check) explainNode(pt *point, nodes []served, rounds2 []round) {
 	if !nsKnown {
 		what = "unknown namespace " + pt.ns
 	}
-	pt.res.Message = fmt.Sprintf("%s (%s); the nearest node the server serves is %s", what, status, near.addr)
-	if tag := c.tagAt(near); tag >= 0 {
+	pt.res.Message = fmt.Sprintf("%s; the nearest node the server serves is %s", what, near.addr)
+	if tag := c.tagAt(near); tag >= 0 && tag != pt.tag {
 		pt.res.Message += " (tag " + c.tags[tag].ID + ")"
 	}
 	if confirmed {
@@ -260,9 +258,39 @@ func (c *check) nodeFits(ti int, n served, rounds []round) bool {
 	return k > 0
 }
 
-// browseConfig is src's OPC UA configuration browsing the whole server.
-func browseConfig(src *source) *opcua.Config {
+// browseRoots are the twin's top folders at src's endpoint: the first
+// level of its tags' asset paths (the twin's folders have their location
+// path as node id), in each namespace its tags are in. A root that is not
+// in a namespace finds nothing. Browsing starts there rather than at the
+// Objects folder, whose Server object the diagnosis does not need.
+func (c *check) browseRoots(src *source) []string {
+	seen := map[string]bool{}
+	var out []string
+	for i := range c.tags {
+		t := &c.tags[i]
+		if t.OPCUA == nil || !src.onMachine(t.Machine) {
+			continue
+		}
+		top, _, _ := strings.Cut(t.ID, "/")
+		for j := range c.tags {
+			u := c.tags[j].OPCUA
+			if u == nil || !src.onMachine(c.tags[j].Machine) {
+				continue
+			}
+			root := "nsu=" + u.Namespace + ";s=" + top
+			if !seen[root] {
+				seen[root] = true
+				out = append(out, root)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// browseConfig is src's OPC UA configuration browsing below root.
+func browseConfig(src *source, root string) *opcua.Config {
 	cfg := *src.ua
-	cfg.BrowseRoot, cfg.AssetPrefix = objectsFolder, ""
+	cfg.BrowseRoot, cfg.AssetPrefix = root, ""
 	return &cfg
 }

@@ -126,18 +126,34 @@ func (r *Report) Counts() map[Kind]int {
 	return out
 }
 
-// WriteText writes the report as a table, one line per point, with the
-// message and the fix indented below each wrong one, then a summary line.
-func (r *Report) WriteText(w io.Writer) error {
-	rows := [][]string{{"RESULT", "SOURCE", "ADDRESS", "TAG", "READ", "TWIN"}}
+// WriteText writes the report as a table, one line per point (tag ids
+// shortened by the path all share), with the address, the message and
+// the fix indented below each wrong one, then a summary line. With
+// problemsOnly the right points are left out of the table.
+func (r *Report) WriteText(w io.Writer, problemsOnly ...bool) error {
+	only := len(problemsOnly) > 0 && problemsOnly[0]
+	prefix := r.commonPrefix()
+	short := func(id string) string {
+		if prefix != "" && strings.HasPrefix(id, prefix) {
+			return "…/" + id[len(prefix):]
+		}
+		return id
+	}
+	header := []string{"RESULT", "SOURCE", "TAG", "READ", "TWIN"}
+	var shown []Result
+	rows := [][]string{header}
 	for _, x := range r.Results {
+		if only && x.OK() {
+			continue
+		}
 		src, tag := x.Source, x.Point
 		if x.Kind == KindMissing {
 			src, tag = "-", x.Tag
 		}
-		rows = append(rows, []string{strings.ToUpper(string(x.Kind)), orDash(src), x.Address, orDash(tag), orDash(x.Read), orDash(x.Want)})
+		shown = append(shown, x)
+		rows = append(rows, []string{strings.ToUpper(string(x.Kind)), orDash(src), short(tag), orDash(x.Read), orDash(x.Want)})
 	}
-	width := make([]int, len(rows[0]))
+	width := make([]int, len(header))
 	for _, row := range rows {
 		for i, c := range row {
 			width[i] = max(width[i], utf8.RuneCountInString(c))
@@ -145,6 +161,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	var b strings.Builder
 	for i, row := range rows {
+		if only && len(rows) == 1 {
+			break
+		}
 		for j, c := range row {
 			b.WriteString(c)
 			if j < len(row)-1 {
@@ -155,8 +174,8 @@ func (r *Report) WriteText(w io.Writer) error {
 		if i == 0 {
 			continue
 		}
-		if x := r.Results[i-1]; !x.OK() {
-			fmt.Fprintf(&b, "  %s\n", x.Message)
+		if x := shown[i-1]; !x.OK() {
+			fmt.Fprintf(&b, "  %s: %s\n", x.Address, x.Message)
 			if x.Fix != "" {
 				fmt.Fprintf(&b, "  fix: %s\n", x.Fix)
 			}
@@ -174,9 +193,41 @@ func (r *Report) WriteText(w io.Writer) error {
 	for _, k := range kinds {
 		summary += fmt.Sprintf(", %d %s", counts[Kind(k)], k)
 	}
-	fmt.Fprintf(&b, "\n%s: %s (scenario %s, %d rounds of %d ticks)\n", orDash(r.File), summary, r.Scenario, r.Rounds, r.Ticks)
+	if len(rows) > 1 {
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "%s: %s (scenario %s, %d rounds of %d ticks)", orDash(r.File), summary, r.Scenario, r.Rounds, r.Ticks)
+	if prefix != "" && len(rows) > 1 {
+		fmt.Fprintf(&b, "; …/ is %s", prefix)
+	}
+	b.WriteString("\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// commonPrefix is the path of whole segments every tag id of the report
+// starts with, ending in "/"; "" when they share none or there is one.
+func (r *Report) commonPrefix() string {
+	var ids []string
+	for _, x := range r.Results {
+		id := x.Point
+		if x.Kind == KindMissing {
+			id = x.Tag
+		}
+		if id != "" {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) < 2 {
+		return ""
+	}
+	p := ids[0][:strings.LastIndex(ids[0], "/")+1]
+	for _, id := range ids[1:] {
+		for !strings.HasPrefix(id, p) {
+			p = p[:strings.LastIndex(strings.TrimSuffix(p, "/"), "/")+1]
+		}
+	}
+	return p
 }
 
 func orDash(s string) string {

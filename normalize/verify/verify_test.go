@@ -263,18 +263,25 @@ func TestWriteText(t *testing.T) {
 	if err := rep.WriteText(&b); err != nil {
 		t.Fatal(err)
 	}
-	want := `RESULT      SOURCE  ADDRESS                 TAG     READ      TWIN
-OK          plc     holding:0:uint16        a/m/ok  1         1
-OFF_BY_ONE  plc     holding:5:float32:CDAB  a/m/f   2.46e-41  499.9 ml
-  off by one (0- vs 1-based): the value is at holding 4, not 5
+	want := `RESULT      SOURCE  TAG   READ      TWIN
+OK          plc     …/ok  1         1
+OFF_BY_ONE  plc     …/f   2.46e-41  499.9 ml
+  holding:5:float32:CDAB: off by one (0- vs 1-based): the value is at holding 4, not 5
   fix: register: holding:4:float32:CDAB
-MISSING     -       nsu=urn:x;s=a/m/g       a/m/g   -         -
-  no point of the file reads this twin tag
+MISSING     -       …/g   -         -
+  nsu=urn:x;s=a/m/g: no point of the file reads this twin tag
 
-s.yaml: 1 ok, 1 missing, 1 off_by_one (scenario line, 4 rounds of 10 ticks)
+s.yaml: 1 ok, 1 missing, 1 off_by_one (scenario line, 4 rounds of 10 ticks); …/ is a/m/
 `
 	if b.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+	b.Reset()
+	if err := rep.WriteText(&b, true); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "…/ok") || !strings.Contains(b.String(), "OFF_BY_ONE") {
+		t.Errorf("problems only:\n%s", b.String())
 	}
 	if rep.OK() {
 		t.Error("a report with mistakes is OK")
