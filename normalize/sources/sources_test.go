@@ -241,7 +241,7 @@ sources:
 		t.Fatalf("error %v, want *Error", err)
 	}
 	want := []string{
-		`all.yaml:2:10: duration 10 has no unit: write 10s`,
+		`all.yaml:2:10: duration 10 has no unit: write it with one, e.g. 10s`,
 		`all.yaml:5:14: want true or false, got "sometimes"`,
 		`all.yaml:8:22: duration 1.5 has no unit`,
 		`all.yaml:9:7: unknown field "timout" (did you mean "timeout"?)`,

@@ -286,7 +286,10 @@ func (f *feed) add(r connectors.Reading) {
 	var s normalize.Sample
 	ok := false
 	if f.norm != nil {
-		s, ok = f.norm.Apply(r)
+		var out normalize.Output
+		if f.norm.Apply(r, &out) && len(out.Samples) > 0 {
+			s, ok = out.Samples[len(out.Samples)-1], true
+		}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
