@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"strconv"
@@ -181,6 +182,9 @@ func contains(list []string, s string) bool {
 func readReadyFile(path string) (readyFile, error) {
 	var rf readyFile
 	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return rf, fmt.Errorf("ready file %s: not there: is the twin running? ('otwin sim --ready-file %s' writes it once every server listens and removes it when it stops)", path, path)
+	}
 	if err != nil {
 		return rf, fmt.Errorf("ready file: %w", err)
 	}
