@@ -21,15 +21,7 @@ import (
 // error.
 func runValidate(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	cmd := newValidateCmd()
-	var out, errOut bytes.Buffer
-	cmd.SetOut(&out)
-	cmd.SetErr(&errOut)
-	cmd.SetArgs(args)
-	cmd.SilenceUsage = true
-	cmd.SilenceErrors = true
-	err = cmd.Execute()
-	return out.String(), errOut.String(), err
+	return runOtwin(t, append([]string{"validate"}, args...)...)
 }
 
 func TestValidateShipped(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -253,7 +252,7 @@ func TestVerifyMistakes(t *testing.T) {
 // ports; exit status 0, and the table says so.
 func TestVerifyClean(t *testing.T) {
 	t.Parallel()
-	mb, ua := freePort(t), freePort(t)
+	mb, ua := floodPort(t), floodPort(t)
 	src := strings.ReplaceAll(strings.ReplaceAll(verifyScenario, "15020", strconv.Itoa(mb)), "14840", strconv.Itoa(ua))
 	sc := parseScenario(t, "verifyline", src)
 	// What the twin will serve: the scenario's ports on 127.0.0.1.
@@ -287,17 +286,6 @@ func TestVerifyClean(t *testing.T) {
 	if last := lines[len(lines)-1]; !strings.Contains(last, ": 15 ok (scenario verifyline") {
 		t.Errorf("summary %q", last)
 	}
-}
-
-// freePort returns a TCP port of 127.0.0.1 that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // runOtwin runs the command line args with separate standard output and

@@ -3,6 +3,7 @@ package verify
 import (
 	"encoding/binary"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -210,7 +211,7 @@ func TestBest(t *testing.T) {
 		for _, ch := range cand.changes {
 			kinds = append(kinds, ch.kind)
 		}
-		if cand.reg.reg.String() != c.want || cand.reg.unit != 1 || !equalKinds(kinds, c.kinds) {
+		if cand.reg.reg.String() != c.want || cand.reg.unit != 1 || !slices.Equal(kinds, c.kinds) {
 			t.Errorf("%s: %s unit %d %v, want %s unit 1 %v", c.cfg, cand.reg.reg, cand.reg.unit, kinds, c.want, c.kinds)
 		}
 	}
@@ -236,18 +237,6 @@ func TestBest(t *testing.T) {
 	if cand, ok := ck.best(d, 3, []int{0}, rounds, imgs); ok {
 		t.Errorf("far away: explained as %s %v", cand.reg.reg, cand.changes)
 	}
-}
-
-func equalKinds(a, b []Kind) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestWriteText: one line per result with its message and fix below a
