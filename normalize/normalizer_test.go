@@ -97,7 +97,7 @@ func TestApplyMapping(t *testing.T) {
 					t.Errorf("unknown not counted: %+v", n.Stats())
 				}
 				apply(n, tt.r)
-				if u := n.TakeUnknown(); len(u) != 1 || u[0] != "plc nope" {
+				if u := n.TakeUnknown(); len(u) != 1 || u[0] != tt.r.Source+" "+tt.r.Address {
 					t.Errorf("TakeUnknown = %q", u)
 				}
 				if u := n.TakeUnknown(); len(u) != 0 {
