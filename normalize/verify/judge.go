@@ -169,6 +169,18 @@ func (c *check) missing() []Result {
 			read[pt.tag] = true
 		}
 	}
+	// A source that finds its points by browsing reads what its endpoint
+	// serves (its values are not checked: the file names no point).
+	for _, src := range c.srcs {
+		if src.s.Config.Discovery() == nil {
+			continue
+		}
+		for i := range c.tags {
+			if c.tags[i].OPCUA != nil && src.onMachine(c.tags[i].Machine) {
+				read[i] = true
+			}
+		}
+	}
 	var out []Result
 	for i := range c.tags {
 		if read[i] {

@@ -132,7 +132,7 @@ func (r *Report) Counts() map[Kind]int {
 // problemsOnly the right points are left out of the table.
 func (r *Report) WriteText(w io.Writer, problemsOnly ...bool) error {
 	only := len(problemsOnly) > 0 && problemsOnly[0]
-	prefix := r.commonPrefix()
+	prefix := commonPrefix(r.Results, only)
 	short := func(id string) string {
 		if prefix != "" && strings.HasPrefix(id, prefix) {
 			return "…/" + id[len(prefix):]
@@ -205,11 +205,15 @@ func (r *Report) WriteText(w io.Writer, problemsOnly ...bool) error {
 	return err
 }
 
-// commonPrefix is the path of whole segments every tag id of the report
-// starts with, ending in "/"; "" when they share none or there is one.
-func (r *Report) commonPrefix() string {
+// commonPrefix is the path of whole segments every tag id of results
+// (the wrong ones only with problemsOnly) starts with, ending in "/"; ""
+// when they share none or there is one.
+func commonPrefix(results []Result, problemsOnly bool) string {
 	var ids []string
-	for _, x := range r.Results {
+	for _, x := range results {
+		if problemsOnly && x.OK() {
+			continue
+		}
 		id := x.Point
 		if x.Kind == KindMissing {
 			id = x.Tag

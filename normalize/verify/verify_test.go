@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/otwin/otwin/connectors/modbus"
+	"github.com/otwin/otwin/connectors/opcua"
+	"github.com/otwin/otwin/normalize/sources"
 	"github.com/otwin/otwin/units"
 )
 
@@ -274,5 +276,24 @@ s.yaml: 1 ok, 1 missing, 1 off_by_one (scenario line, 4 rounds of 10 ticks); …
 	}
 	if rep.OK() {
 		t.Error("a report with mistakes is OK")
+	}
+}
+
+// TestMissing: a twin tag no point reads is missing, with where the twin
+// serves it; a browsing source reads every tag of its endpoint.
+func TestMissing(t *testing.T) {
+	tags := []Tag{
+		{ID: "a/ua/t", Machine: "ua", Unit: "CEL", OPCUA: &Node{Namespace: "urn:x", ID: "a/ua/t"}},
+		{ID: "a/mb/v", Machine: "mb", Modbus: &Register{UnitID: 3, Table: "input", Address: 14, Type: "float32", Order: "CDAB", Scale: 0.5}},
+	}
+	c := &check{tags: tags}
+	got := c.missing()
+	if len(got) != 2 || got[0].Fix != "node: nsu=urn:x;s=a/ua/t, unit: degC" || got[1].Fix != "register: input:14:float32:CDAB (unit 3), scale: 0.5" || got[1].Protocol != "modbus" {
+		t.Fatalf("missing: %+v", got)
+	}
+	browse := &sources.Source{Name: "ua", Config: &opcua.Config{URL: "opc.tcp://h:4840", BrowseRoot: "nsu=urn:x;s=a"}}
+	c.srcs = []*source{{s: browse, machines: []string{"ua"}}}
+	if got := c.missing(); len(got) != 1 || got[0].Tag != "a/mb/v" {
+		t.Errorf("with a browsing source: %+v", got)
 	}
 }
