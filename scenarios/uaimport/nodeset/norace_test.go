@@ -1,0 +1,5 @@
+//go:build !race
+
+package nodeset_test
+
+const raceEnabled = false
