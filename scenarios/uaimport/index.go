@@ -8,14 +8,14 @@ import (
 type refKind uint8
 
 const (
-	kOther      refKind = iota // not followed (events, encodings, state machines …)
-	kOrganizes                 // Organizes: folders and their content
-	kComponent                 // HasComponent and its subtypes
-	kProperty                  // HasProperty
-	kChild                     // other hierarchical references (HasChild, Aggregates …)
-	kTypeDef                   // HasTypeDefinition
-	kSubtype                   // HasSubtype
-	kRule                      // HasModellingRule
+	kOther     refKind = iota // not followed (events, encodings, state machines …)
+	kOrganizes                // Organizes: folders and their content
+	kComponent                // HasComponent and its subtypes
+	kProperty                 // HasProperty
+	kChild                    // other hierarchical references (HasChild, Aggregates …)
+	kTypeDef                  // HasTypeDefinition
+	kSubtype                  // HasSubtype
+	kRule                     // HasModellingRule
 )
 
 // uaRefKinds are OPC UA's own reference types by numeric id.
