@@ -11,7 +11,7 @@ import (
 // assemble builds the scenario from the mapped templates and machines.
 func (m *mapper) assemble() *Result {
 	sc := &scenarios.Scenario{
-		Name:        m.scenarioName(),
+		Name:        m.name,
 		Description: m.opt.Description,
 		Location:    m.opt.Location,
 	}
@@ -37,27 +37,39 @@ func (m *mapper) assemble() *Result {
 		res.templateNotes[t.name] = t.note
 		res.declNotes[t.name] = notes
 	}
+	ms := m.orderMachines()
 	taken := names{}
-	ids := newIDGuard()
-	for _, mc := range m.orderMachines() {
-		nm := taken.unique(mc.name)
-		if nm != mc.node.BrowseName {
-			m.report(mc.node, Changed, "browse name %q is served as %q", mc.node.BrowseName, nm)
+	for _, mc := range ms {
+		mc.name = taken.unique(mc.name)
+		if mc.name != mc.node.BrowseName {
+			m.report(mc.node, Changed, "browse name %q is served as %q", mc.node.BrowseName, mc.name)
 		}
-		loc, note := m.locate(mc.folders)
-		mach := scenarios.Machine{
-			Name:        nm,
-			Description: description(mc.node.Description),
-			Location:    loc,
-			OPCUA:       &scenarios.MachineOPCUA{Port: m.opt.Port, Namespace: mc.ns},
-		}
+		var note string
+		mc.loc, note = m.locate(mc.folders)
 		if note != "" {
 			m.report(mc.node, Changed, "%s", note)
 		}
-		segs := mergeLocation(sc.Location, loc).Segments()
-		m.checkFolders(mc, segs)
-		asset := strings.Join(append(slices.Clone(segs), nm), "/")
-		ids.claimPath(mc.ns, segs, nm)
+		for _, tg := range mc.tags {
+			if base := tg.t.Name[strings.LastIndex(tg.t.Name, ".")+1:]; base != tg.node.BrowseName {
+				m.report(tg.node, Changed, "browse name %q is served as %q", tg.node.BrowseName, base)
+			}
+		}
+		if mc.ns == scenarios.TypesNamespace(sc.Name) {
+			sc.Name += "-imported" // the twin serves the templates there
+		}
+	}
+	m.nodeIDs(sc, ms)
+	folderNS := map[string]string{} // the namespace the twin gives each folder
+	for _, mc := range ms {
+		mach := scenarios.Machine{
+			Name:        mc.name,
+			Description: description(mc.node.Description),
+			Location:    mc.loc,
+			OPCUA:       &scenarios.MachineOPCUA{Port: m.opt.Port, Namespace: mc.ns},
+		}
+		segs := mergeLocation(sc.Location, mc.loc).Segments()
+		m.checkFolders(mc, segs, folderNS)
+		asset := strings.Join(append(slices.Clone(segs), mc.name), "/")
 		if sid, ok := mc.node.ID.StringID(); !ok || sid != asset || mc.node.ID.NS != mc.ns {
 			m.report(mc.node, Changed, "the machine's object is served with node id %q", asset)
 		}
@@ -66,10 +78,6 @@ func (m *mapper) assemble() *Result {
 		}
 		var notes []string
 		for _, tg := range mc.tags {
-			if base := tg.t.Name[strings.LastIndex(tg.t.Name, ".")+1:]; base != tg.node.BrowseName {
-				m.report(tg.node, Changed, "browse name %q is served as %q", tg.node.BrowseName, base)
-			}
-			m.claimTag(ids, mc.ns, asset, tg)
 			mach.Tags = append(mach.Tags, tg.t)
 			notes = append(notes, tg.note)
 		}
@@ -78,6 +86,75 @@ func (m *mapper) assemble() *Result {
 		res.tagNotes = append(res.tagNotes, notes)
 	}
 	return res
+}
+
+// nodeIDs judges the node ids the twin will serve by its own rule
+// (scenarios.OPCUAAddressSpace, which validate applies too): a tag's
+// node_id that another node of its namespace has is dropped (reported),
+// the tag served under its asset path; a machine whose object id another
+// node has is renamed. Every machine is on one port: one address space.
+func (m *mapper) nodeIDs(sc *scenarios.Scenario, ms []*machine) {
+	taken := names{}
+	for _, mc := range ms {
+		taken[mc.name] = true
+	}
+	for round := 0; round < 8; round++ {
+		as := scenarios.NewOPCUAAddressSpace()
+		clean := true
+		for _, mc := range ms {
+			om, tags := m.opcuaMachine(sc, mc)
+			_, clashes := as.Add(om)
+			for _, c := range clashes {
+				clean = false
+				switch tg := tags[max(c.Tag, 0)]; {
+				case c.Tag < 0:
+					old := mc.name
+					mc.name = taken.unique(mc.name)
+					m.report(mc.node, Changed, "%v: the machine %s is named %s", c.Err, old, mc.name)
+				case tg != nil && tg.t.NodeID != "":
+					m.report(tg.node, Changed, "%v: served under its asset path", c.Err)
+					tg.t.NodeID = ""
+				}
+			}
+		}
+		if clean {
+			return
+		}
+	}
+}
+
+// opcuaMachine is mc as the node-id rule sees it: its template's tags
+// (overridden by its own) and its own tags, with the tag each comes from
+// (nil for a template's tag the machine does not override).
+func (m *mapper) opcuaMachine(sc *scenarios.Scenario, mc *machine) (scenarios.OPCUAMachine, []*tag) {
+	om := scenarios.OPCUAMachine{Name: mc.name, Namespace: mc.ns, Location: mergeLocation(sc.Location, mc.loc)}
+	var from []*tag
+	own := map[string]*tag{}
+	for _, tg := range mc.tags {
+		own[tg.t.Name] = tg
+	}
+	if mc.tmpl != nil {
+		for _, d := range mc.tmpl.tags {
+			o := own[d.t.Name]
+			ot := scenarios.OPCUATag{Name: d.t.Name, Unit: d.t.Unit != "", Range: d.t.Range != nil}
+			if o != nil {
+				ot.NodeID = o.t.NodeID
+				ot.Unit = ot.Unit || o.t.Unit != ""
+				ot.Range = ot.Range || o.t.Range != nil
+				delete(own, d.t.Name)
+			}
+			om.Tags = append(om.Tags, ot)
+			from = append(from, o)
+		}
+	}
+	for _, tg := range mc.tags {
+		if own[tg.t.Name] == nil {
+			continue
+		}
+		om.Tags = append(om.Tags, scenarios.OPCUATag{Name: tg.t.Name, NodeID: tg.t.NodeID, Unit: tg.t.Unit != "", Range: tg.t.Range != nil})
+		from = append(from, tg)
+	}
+	return om, from
 }
 
 // mergeLocation is loc with the levels it leaves empty taken from def.
@@ -98,20 +175,23 @@ func mergeLocation(def, loc scenarios.Location) scenarios.Location {
 }
 
 // checkFolders reports the folders of mc the twin serves with another
-// node id or namespace (the twin's folder id is the location path, in the
-// namespace of the first machine placed below it).
-func (m *mapper) checkFolders(mc *machine, segs []string) {
-	if len(segs) != len(mc.folders) {
-		return // joined, skipped or given levels: reported with the machine
-	}
-	for k := range mc.folders {
+// node id or namespace: the twin's folder id is the location path, in the
+// namespace of the first machine placed below it (folderNS records them).
+func (m *mapper) checkFolders(mc *machine, segs []string, folderNS map[string]string) {
+	for k := range segs {
+		path := strings.Join(segs[:k+1], "/")
+		if folderNS[path] == "" {
+			folderNS[path] = mc.ns
+		}
+		if len(segs) != len(mc.folders) {
+			continue // joined, skipped or given levels: reported with the machine
+		}
 		f := m.folders[strings.Join(mc.folders[:k+1], "/")]
 		if f == nil || m.reported[f.ID] {
 			continue
 		}
-		path := strings.Join(segs[:k+1], "/")
-		if sid, ok := f.ID.StringID(); !ok || sid != path || f.ID.NS != mc.ns {
-			m.report(f, Changed, "the folder is served with node id %q in namespace %s", path, mc.ns)
+		if served := (NodeID{NS: folderNS[path], ID: "s=" + path}); f.ID != served {
+			m.report(f, Changed, "the folder is served as %s", served)
 			m.reported[f.ID] = true
 		}
 	}
@@ -156,59 +236,4 @@ func (m *mapper) orderMachines() []*machine {
 		return slices.Concat(groups...)
 	}
 	return order(nil, m.machines)
-}
-
-// idGuard claims node ids per namespace as the twin's server does, so
-// that no tag's node_id clashes with a folder, a machine or another tag.
-type idGuard map[[2]string]string
-
-func newIDGuard() idGuard { return idGuard{} }
-
-// claimPath claims the folders of segs (not yet claimed) and the machine
-// object's id.
-func (g idGuard) claimPath(ns string, segs []string, machine string) {
-	for k := range segs {
-		p := strings.Join(segs[:k+1], "/")
-		if _, ok := g[[2]string{ns, p}]; !ok {
-			g[[2]string{ns, p}] = "location " + p
-		}
-	}
-	p := strings.Join(append(slices.Clone(segs), machine), "/")
-	g[[2]string{ns, p}] = "machine " + machine
-}
-
-// claim claims id in ns for what; it returns the previous holder when id
-// is taken.
-func (g idGuard) claim(ns, id, what string) (string, bool) {
-	k := [2]string{ns, id}
-	if prev, ok := g[k]; ok {
-		return prev, false
-	}
-	g[k] = what
-	return "", true
-}
-
-// claimTag claims the node ids of tg (and its unit and range properties)
-// in ns; a node_id taken by another node is dropped (reported) and the
-// tag served under its asset path.
-func (m *mapper) claimTag(g idGuard, ns, asset string, tg *tag) {
-	id := tg.t.NodeID
-	if id == "" {
-		id = asset + "/" + tg.t.Name
-	}
-	ok := true
-	var prev string
-	for _, x := range []string{id, id + "#EngineeringUnits", id + "#EURange"} {
-		if p, free := g.claim(ns, x, "tag "+tg.t.Name); !free {
-			prev, ok = p, false
-			break
-		}
-	}
-	if ok || tg.t.NodeID == "" {
-		return
-	}
-	m.report(tg.node, Changed, "node id %q is taken by %s: served under its asset path", tg.t.NodeID, prev)
-	tg.t.NodeID = ""
-	id = asset + "/" + tg.t.Name
-	g.claim(ns, id, "tag "+tg.t.Name)
 }

@@ -41,9 +41,10 @@ type edge struct {
 // mapper holds the space's references indexed both ways, and what the
 // mapping found so far.
 type mapper struct {
-	s   *Space
-	opt Options
-	rep Report
+	s    *Space
+	opt  Options
+	rep  Report
+	name string // the scenario's
 
 	children map[NodeID][]edge  // forward hierarchical references, in source order
 	parents  map[NodeID][]edge  // the same, inverted

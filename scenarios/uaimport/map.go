@@ -64,6 +64,7 @@ type machine struct {
 	node    *Node
 	name    string
 	folders []string // location folders, top down, as names
+	loc     scenarios.Location
 	ns      string
 	tmpl    *template
 	tags    []*tag
@@ -96,6 +97,7 @@ func Map(s *Space, opt Options) (*Result, error) {
 		opt.Port = DefaultPort
 	}
 	m := newMapper(s, opt)
+	m.name = m.scenarioName()
 	m.templates = map[NodeID]*template{}
 	m.tmplNames = names{}
 	root := s.Root
@@ -411,8 +413,10 @@ func (m *mapper) scenarioName() string {
 		return m.opt.Name
 	}
 	for _, ns := range m.s.Namespaces {
+		// The twin serves its templates in TypesNamespace(name).
 		if rest, ok := strings.CutPrefix(ns, "urn:otwin:"); ok {
-			if n, ok := strings.CutSuffix(rest, ":types"); ok && name(n, "") == n {
+			n, _, _ := strings.Cut(rest, ":")
+			if name(n, "") == n && scenarios.TypesNamespace(n) == ns {
 				return n
 			}
 		}

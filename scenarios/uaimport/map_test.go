@@ -154,7 +154,7 @@ func TestMapNodeIDClash(t *testing.T) {
 	if len(tags) != 2 || tags[0].NodeID != "" || tags[1].NodeID != "F/m/ok" {
 		t.Errorf("tags %+v: the clashing node_id should be dropped, the other kept", tags)
 	}
-	if !strings.Contains(res.Report.String(), `node id "F/m" is taken by machine m`) {
+	if !strings.Contains(res.Report.String(), `node id "F/m" of tag m/self is already used by machine m in namespace urn:a: served under its asset path`) {
 		t.Errorf("report:\n%s", res.Report)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/otwin/otwin/scenarios"
+	"github.com/otwin/otwin/statuscode"
 )
 
 // How sampled values become models. The heuristics, in order, on the
@@ -34,7 +35,9 @@ import (
 //     least twice, a sawtooth ramp from the lowest to the highest value
 //     with the mean time between wraps as period; an integer counter that
 //     wrapped rolls over above the highest value seen.
-//   - Rising and falling in turn, each run at least MinRun samples, with
+//   - Rising and falling in turn (a value repeated now and then, at most a
+//     quarter of the samples, counts with the run), each run at least
+//     MinRun samples, with
 //     rising and falling rates within RampSlopeTolerance of each other: a
 //     triangle ramp between the lowest and the highest value, its period
 //     twice the mean run.
@@ -102,7 +105,7 @@ func constant(typ scenarios.DataType, v any) *scenarios.Model {
 func propose(typ scenarios.DataType, enum bool, states []EnumValue, samples []Sample, fallback any) (*scenarios.Model, string) {
 	good := make([]Sample, 0, len(samples))
 	for _, s := range samples {
-		if s.Value != nil && s.Status&0xC0000000 == 0 {
+		if s.Value != nil && statuscode.Code(s.Status).IsGood() {
 			if x, err := scenarios.Exact(typ, s.Value); err == nil {
 				s.Value = x
 				good = append(good, s)
@@ -223,10 +226,18 @@ func triangle(good []Sample, xs []float64) *scenarios.Model {
 		from, to int
 	}
 	var rs []run
+	flat := 0
 	for i := 1; i < len(xs); i++ {
 		d := xs[i] - xs[i-1]
 		if d == 0 {
-			return nil
+			// A value read twice between two updates of the server.
+			if flat++; flat*4 > len(xs) {
+				return nil
+			}
+			if len(rs) > 0 {
+				rs[len(rs)-1].to = i
+			}
+			continue
 		}
 		up := d > 0
 		if len(rs) > 0 && rs[len(rs)-1].up == up {

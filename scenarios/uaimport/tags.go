@@ -59,6 +59,10 @@ func (m *mapper) tag(v *Node, nm, ns string) *tag {
 			continue
 		}
 		switch c.BrowseName {
+		case "EngineeringUnits", "EURange":
+			m.propertyID(v, c, tg.t.NodeID, ns)
+		}
+		switch c.BrowseName {
 		case "EngineeringUnits":
 			var symbol string
 			tg.t.Unit, symbol = m.unit(c)
@@ -91,6 +95,22 @@ func (m *mapper) tag(v *Node, nm, ns string) *tag {
 	}
 	tg.note = strings.Join(notes, " · ")
 	return tg
+}
+
+// propertyID reports an EngineeringUnits or EURange property p of v that
+// the twin serves with another node id: "<tag node id>#<browse name>" in
+// the machine's namespace.
+func (m *mapper) propertyID(v, p *Node, tagID, ns string) {
+	if ns == "" || tagID == "" {
+		return // a declaration, or a tag without its node id: reported already
+	}
+	suffix := scenarios.EngineeringUnitsSuffix
+	if p.BrowseName == "EURange" {
+		suffix = scenarios.EURangeSuffix
+	}
+	if served := (NodeID{NS: ns, ID: "s=" + tagID + suffix}); p.ID != served {
+		m.report(p, Changed, "served as %s", served)
+	}
 }
 
 // dataTypeLabel names data type id for a tag's comment.

@@ -28,8 +28,8 @@ func (m *mapper) typeTemplate(td NodeID) *template {
 	if t.name != n.BrowseName {
 		m.report(n, Changed, "browse name %q is served as %q", n.BrowseName, t.name)
 	}
-	if sid, ok := n.ID.StringID(); !ok || sid != t.name {
-		m.report(n, Changed, "served with node id %q in the scenario's types namespace", t.name)
+	if served := (NodeID{NS: scenarios.TypesNamespace(m.name), ID: "s=" + t.name}); n.ID != served {
+		m.report(n, Changed, "served as %s, in the scenario's types namespace", served)
 	}
 	chain := []*Node{n}
 	for cur := td; len(chain) < maxTypeDepth; {
