@@ -118,9 +118,9 @@ func nodePeer(t *testing.T) (node, path string) {
 // nodeBrowse is a node the node-opcua browse found.
 type nodeBrowse struct {
 	ID, Parent, NodeClass, BrowseName, TypeDefinition, DataType, Unit string
-	ValueRank, AccessLevel                                          int
-	UnitID                                                          *int32
-	Low, High                                                       *float64
+	ValueRank, AccessLevel                                            int
+	UnitID                                                            *int32
+	Low, High                                                         *float64
 }
 
 // String is the node as the tests compare it.
