@@ -128,7 +128,7 @@ func (m *mapper) refKind(t NodeID, at *Node) refKind {
 	k, why := m.resolveRef(t)
 	m.kinds[t] = k
 	if why != "" {
-		f := NodeFinding(m.s, at, Dropped, "%s: its references are not followed", why)
+		f := nodeFinding(m.s, at, Dropped, "%s: its references are not followed", why)
 		f.Node, f.Name = t, ""
 		if n := m.s.Nodes[t]; n != nil {
 			f.Line, f.Element, f.Name = n.Line, n.Element, n.BrowseName
@@ -198,7 +198,7 @@ func (m *mapper) isSubtype(t, sub NodeID) bool {
 
 // report adds a finding about n.
 func (m *mapper) report(n *Node, sev Severity, format string, args ...any) {
-	m.rep = append(m.rep, NodeFinding(m.s, n, sev, format, args...))
+	m.rep = append(m.rep, nodeFinding(m.s, n, sev, format, args...))
 	if sev == Dropped {
 		m.reported[n.ID] = true
 	}

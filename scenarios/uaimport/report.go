@@ -106,8 +106,8 @@ func sortReport(r Report) {
 	})
 }
 
-// NodeFinding is a finding about node n of space s.
-func NodeFinding(s *Space, n *Node, sev Severity, format string, args ...any) Finding {
+// nodeFinding is a finding about node n of space s.
+func nodeFinding(s *Space, n *Node, sev Severity, format string, args ...any) Finding {
 	return Finding{
 		Source:   s.Source,
 		Line:     n.Line,

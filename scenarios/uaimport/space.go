@@ -218,8 +218,6 @@ func (s *Space) Add(n *Node) bool {
 var (
 	ObjectsFolder = UA(85)
 
-	References             = UA(31)
-	NonHierarchical        = UA(32)
 	HierarchicalReferences = UA(33)
 	HasChild               = UA(34)
 	Organizes              = UA(35)

@@ -3,7 +3,6 @@ package uaimport
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"regexp"
 	"slices"
 	"strconv"
@@ -85,16 +84,6 @@ func (r *Result) Render() []byte {
 		}
 	}
 	return b.Bytes()
-}
-
-// Write writes the result's scenario file to w (see YAML).
-func (r *Result) Write(w io.Writer) error {
-	b, err := r.YAML()
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(b)
-	return err
 }
 
 // header writes the file's opening comment.

@@ -139,7 +139,7 @@ func (p *parser) references(n *uaimport.Node) error {
 				continue
 			}
 			if p.refs++; p.refs > p.lim.MaxReferences {
-				return &Error{File: p.file, Line: line, Element: "Reference", Msg: fmt.Sprintf("more than %d references", p.lim.MaxReferences)}
+				return &Error{File: p.file, Line: line, Element: "Reference", Msg: fmt.Sprintf("more than %d references and fields", p.lim.MaxReferences)}
 			}
 			typ, err := p.nodeID(attr(t, "ReferenceType"))
 			if err != nil {
@@ -175,6 +175,9 @@ func (p *parser) definition(n *uaimport.Node) error {
 			}
 			if t.Name.Local != "Field" {
 				continue
+			}
+			if p.refs++; p.refs > p.lim.MaxReferences {
+				return &Error{File: p.file, Line: line, Element: "Field", Msg: fmt.Sprintf("more than %d references and fields", p.lim.MaxReferences)}
 			}
 			f := uaimport.EnumValue{Value: int64(len(n.Fields)), Name: attr(t, "Name")}
 			if v := attr(t, "Value"); v != "" {

@@ -15,7 +15,7 @@
 // cost: each token (text, tag, comment) is at most Limits.MaxToken bytes,
 // elements nest at most Limits.MaxDepth deep, a value is at most
 // Limits.MaxValue bytes, and the file holds at most Limits.MaxNodes nodes
-// and Limits.MaxReferences references. Memory grows with the nodes kept,
+// and Limits.MaxReferences references and enumeration fields. Memory grows with the nodes kept,
 // never with the file's size. Declarations (<!DOCTYPE …>) are refused
 // outright.
 //
@@ -48,7 +48,8 @@ type Limits struct {
 	MaxValue int
 	// MaxNodes is the most nodes a file may hold.
 	MaxNodes int
-	// MaxReferences is the most references a file may hold.
+	// MaxReferences is the most references (and enumeration fields) a
+	// file may hold.
 	MaxReferences int
 }
 
