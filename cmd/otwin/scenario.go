@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/otwin/otwin/scenarios"
 	"github.com/otwin/otwin/scenarios/uaimport"
 	"github.com/otwin/otwin/scenarios/uaimport/browse"
 	"github.com/otwin/otwin/scenarios/uaimport/nodeset"
@@ -108,7 +106,7 @@ func runImport(cmd *cobra.Command, source string, f importFlags) error {
 		opt.Levels = lv
 	}
 	if f.location != "" {
-		loc, err := parseLocation(f.location)
+		loc, err := uaimport.ParseLocation(f.location)
 		if err != nil {
 			return fmt.Errorf("--location: %w", err)
 		}
@@ -205,32 +203,4 @@ func writeReport(cmd *cobra.Command, path string, r uaimport.Report) error {
 	}
 	_, err := io.WriteString(w, r.String())
 	return err
-}
-
-// parseLocation reads "enterprise=acme,site=north".
-func parseLocation(s string) (scenarios.Location, error) {
-	var loc scenarios.Location
-	var errs []error
-	for kv := range strings.SplitSeq(s, ",") {
-		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
-		if !ok || v == "" {
-			errs = append(errs, fmt.Errorf("%q: want level=name", kv))
-			continue
-		}
-		switch strings.ToLower(k) {
-		case "enterprise":
-			loc.Enterprise = v
-		case "site":
-			loc.Site = v
-		case "area":
-			loc.Area = v
-		case "line":
-			loc.Line = v
-		case "cell":
-			loc.Cell = v
-		default:
-			errs = append(errs, fmt.Errorf("unknown level %q: want %s", k, strings.Join(uaimport.Levels, ", ")))
-		}
-	}
-	return loc, errors.Join(errs...)
 }

@@ -1,6 +1,7 @@
 package uaimport
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -102,8 +103,8 @@ func (m *mapper) locate(folders []string) (scenarios.Location, string) {
 	return loc, note
 }
 
-// setLevel sets level of loc to v.
-func setLevel(loc *scenarios.Location, level, v string) {
+// setLevel sets level of loc to v; false for an unknown level.
+func setLevel(loc *scenarios.Location, level, v string) bool {
 	switch level {
 	case "enterprise":
 		loc.Enterprise = v
@@ -115,5 +116,25 @@ func setLevel(loc *scenarios.Location, level, v string) {
 		loc.Line = v
 	case "cell":
 		loc.Cell = v
+	default:
+		return false
 	}
+	return true
+}
+
+// ParseLocation reads a location written as level=name pairs,
+// "enterprise=acme,site=north".
+func ParseLocation(s string) (scenarios.Location, error) {
+	var loc scenarios.Location
+	var errs []error
+	for kv := range strings.SplitSeq(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		switch {
+		case !ok || v == "":
+			errs = append(errs, fmt.Errorf("%q: want level=name", kv))
+		case !setLevel(&loc, strings.ToLower(k), v):
+			errs = append(errs, fmt.Errorf("unknown level %q: want %s", k, strings.Join(Levels, ", ")))
+		}
+	}
+	return loc, errors.Join(errs...)
 }

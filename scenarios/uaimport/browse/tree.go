@@ -100,27 +100,16 @@ func (b *browser) browseNext(ctx context.Context, cp []byte) ([]*ua.ReferenceDes
 	return out, nil
 }
 
-// class converts a node class.
-func class(c ua.NodeClass) uaimport.NodeClass {
-	switch c {
-	case ua.NodeClassObject:
-		return uaimport.ClassObject
-	case ua.NodeClassVariable:
-		return uaimport.ClassVariable
-	case ua.NodeClassMethod:
-		return uaimport.ClassMethod
-	case ua.NodeClassObjectType:
-		return uaimport.ClassObjectType
-	case ua.NodeClassVariableType:
-		return uaimport.ClassVariableType
-	case ua.NodeClassReferenceType:
-		return uaimport.ClassReferenceType
-	case ua.NodeClassDataType:
-		return uaimport.ClassDataType
-	case ua.NodeClassView:
-		return uaimport.ClassView
-	}
-	return uaimport.ClassUnknown
+// classes converts node classes.
+var classes = map[ua.NodeClass]uaimport.NodeClass{
+	ua.NodeClassObject:        uaimport.ClassObject,
+	ua.NodeClassVariable:      uaimport.ClassVariable,
+	ua.NodeClassMethod:        uaimport.ClassMethod,
+	ua.NodeClassObjectType:    uaimport.ClassObjectType,
+	ua.NodeClassVariableType:  uaimport.ClassVariableType,
+	ua.NodeClassReferenceType: uaimport.ClassReferenceType,
+	ua.NodeClassDataType:      uaimport.ClassDataType,
+	ua.NodeClassView:          uaimport.ClassView,
 }
 
 // tree browses the objects and variables below root through
@@ -187,7 +176,7 @@ func (b *browser) child(parent uaimport.NodeID, rd *ua.ReferenceDescription) (ua
 		if len(b.space.Nodes) >= b.cfg.MaxNodes {
 			return uaimport.NodeID{}, false, fmt.Errorf("more than %d nodes below the root: choose a root further down, or raise the limit", b.cfg.MaxNodes)
 		}
-		n = &uaimport.Node{ID: tid, Class: class(rd.NodeClass), ValueRank: -1, AccessLevel: 1}
+		n = &uaimport.Node{ID: tid, Class: classes[rd.NodeClass], ValueRank: -1, AccessLevel: 1}
 		if rd.BrowseName != nil {
 			n.BrowseName = rd.BrowseName.Name
 		}

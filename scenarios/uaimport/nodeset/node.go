@@ -43,23 +43,13 @@ func (p *parser) node(t xml.StartElement) error {
 		p.finding(line, el, id, n.BrowseName, "%v: node skipped", err)
 		return p.skip()
 	}
-	for {
-		tok, err := p.next()
-		if err != nil {
-			return err
-		}
-		switch c := tok.(type) {
-		case xml.EndElement:
-			if !p.space.Add(n) {
-				p.finding(line, el, id, n.BrowseName, "a second node with this id, skipped")
-			}
-			return nil
-		case xml.StartElement:
-			if err := p.nodeChild(c, n); err != nil {
-				return err
-			}
-		}
+	if err := p.children(func(c xml.StartElement, _ int) error { return p.nodeChild(c, n) }); err != nil {
+		return err
 	}
+	if !p.space.Add(n) {
+		p.finding(line, el, id, n.BrowseName, "a second node with this id, skipped")
+	}
+	return nil
 }
 
 // attributes reads the attributes of a node element.
@@ -121,74 +111,58 @@ func (p *parser) nodeChild(c xml.StartElement, n *uaimport.Node) error {
 // references reads <References><Reference ReferenceType="HasComponent"
 // IsForward="false">ns=1;i=5001</Reference>…</References>.
 func (p *parser) references(n *uaimport.Node) error {
-	for {
-		tok, err := p.next()
-		if err != nil {
+	return p.children(func(t xml.StartElement, line int) error {
+		s, err := p.text(maxIDLen + 64)
+		if err != nil || t.Name.Local != "Reference" {
 			return err
 		}
-		switch t := tok.(type) {
-		case xml.EndElement:
-			return nil
-		case xml.StartElement:
-			line := p.line
-			s, err := p.text(maxIDLen + 64)
-			if err != nil {
-				return err
-			}
-			if t.Name.Local != "Reference" {
-				continue
-			}
-			if p.refs++; p.refs > p.lim.MaxReferences {
-				return &Error{File: p.file, Line: line, Element: "Reference", Msg: fmt.Sprintf("more than %d references and fields", p.lim.MaxReferences)}
-			}
-			typ, err := p.nodeID(attr(t, "ReferenceType"))
-			if err != nil {
-				p.finding(line, "Reference", n.ID, n.BrowseName, "reference type: %v: reference skipped", err)
-				continue
-			}
-			target, err := p.nodeID(s)
-			if err != nil {
-				p.finding(line, "Reference", n.ID, n.BrowseName, "target: %v: reference skipped", err)
-				continue
-			}
-			fwd := strings.TrimSpace(attr(t, "IsForward"))
-			n.Refs = append(n.Refs, uaimport.Ref{Type: typ, Target: target, Forward: fwd != "false" && fwd != "0"})
+		if err := p.count(line, "Reference"); err != nil {
+			return err
 		}
+		typ, err := p.nodeID(attr(t, "ReferenceType"))
+		if err != nil {
+			p.finding(line, "Reference", n.ID, n.BrowseName, "reference type: %v: reference skipped", err)
+			return nil
+		}
+		target, err := p.nodeID(s)
+		if err != nil {
+			p.finding(line, "Reference", n.ID, n.BrowseName, "target: %v: reference skipped", err)
+			return nil
+		}
+		fwd := strings.TrimSpace(attr(t, "IsForward"))
+		n.Refs = append(n.Refs, uaimport.Ref{Type: typ, Target: target, Forward: fwd != "false" && fwd != "0"})
+		return nil
+	})
+}
+
+// count counts one more reference or field against the limit.
+func (p *parser) count(line int, element string) error {
+	if p.refs++; p.refs > p.lim.MaxReferences {
+		return &Error{File: p.file, Line: line, Element: element, Msg: fmt.Sprintf("more than %d references and fields", p.lim.MaxReferences)}
 	}
+	return nil
 }
 
 // definition reads the fields of a data type's Definition: <Field
 // Name="Running" Value="1"/>. A field without Value takes its index.
 func (p *parser) definition(n *uaimport.Node) error {
-	for {
-		tok, err := p.next()
-		if err != nil {
+	return p.children(func(t xml.StartElement, line int) error {
+		if err := p.skip(); err != nil || t.Name.Local != "Field" {
 			return err
 		}
-		switch t := tok.(type) {
-		case xml.EndElement:
-			return nil
-		case xml.StartElement:
-			line := p.line
-			if err := p.skip(); err != nil {
-				return err
-			}
-			if t.Name.Local != "Field" {
-				continue
-			}
-			if p.refs++; p.refs > p.lim.MaxReferences {
-				return &Error{File: p.file, Line: line, Element: "Field", Msg: fmt.Sprintf("more than %d references and fields", p.lim.MaxReferences)}
-			}
-			f := uaimport.EnumValue{Value: int64(len(n.Fields)), Name: attr(t, "Name")}
-			if v := attr(t, "Value"); v != "" {
-				x, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-				if err != nil {
-					p.finding(line, "Field", n.ID, n.BrowseName, "field %s: Value %q is not an integer: field skipped", clip(f.Name), clip(v))
-					continue
-				}
-				f.Value = x
-			}
-			n.Fields = append(n.Fields, f)
+		if err := p.count(line, "Field"); err != nil {
+			return err
 		}
-	}
+		f := uaimport.EnumValue{Value: int64(len(n.Fields)), Name: attr(t, "Name")}
+		if v := attr(t, "Value"); v != "" {
+			x, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				p.finding(line, "Field", n.ID, n.BrowseName, "field %s: Value %q is not an integer: field skipped", clip(f.Name), clip(v))
+				return nil
+			}
+			f.Value = x
+		}
+		n.Fields = append(n.Fields, f)
+		return nil
+	})
 }

@@ -213,7 +213,19 @@ func (p *parser) skip() error {
 
 // text reads the text of the element just started, up to its end; nested
 // elements are skipped. At most limit bytes are kept.
-func (p *parser) text(limit int) (string, error) {
+func (p *parser) text(limit int) (string, error) { return p.textOf(limit, "") }
+
+// localizedText reads a LocalizedText element (DisplayName, Description):
+// its text, or the text of its Text child.
+func (p *parser) localizedText() (string, error) {
+	s, err := p.textOf(maxText, "Text")
+	return strings.TrimSpace(s), err
+}
+
+// textOf reads the text of the element just started, or of its child
+// named child when it has one ("" for none); other children are skipped.
+// At most limit bytes are kept.
+func (p *parser) textOf(limit int, child string) (string, error) {
 	var b strings.Builder
 	for {
 		tok, err := p.next()
@@ -226,40 +238,20 @@ func (p *parser) text(limit int) (string, error) {
 				b.Write(t[:min(len(t), room)])
 			}
 		case xml.StartElement:
-			if err := p.skip(); err != nil {
-				return "", err
+			if child == "" || t.Name.Local != child {
+				if err := p.skip(); err != nil {
+					return "", err
+				}
+				continue
 			}
-		case xml.EndElement:
-			return b.String(), nil
-		}
-	}
-}
-
-// localizedText reads a LocalizedText element (DisplayName, Description):
-// its text, or the text of its Text child.
-func (p *parser) localizedText() (string, error) {
-	var b strings.Builder
-	for {
-		tok, err := p.next()
-		if err != nil {
-			return "", err
-		}
-		switch t := tok.(type) {
-		case xml.CharData:
-			if room := maxText - b.Len(); room > 0 {
-				b.Write(t[:min(len(t), room)])
-			}
-		case xml.StartElement:
-			s, err := p.text(maxText)
+			s, err := p.textOf(limit, "")
 			if err != nil {
 				return "", err
 			}
-			if t.Name.Local == "Text" {
-				b.Reset()
-				b.WriteString(s)
-			}
+			b.Reset()
+			b.WriteString(s)
 		case xml.EndElement:
-			return strings.TrimSpace(b.String()), nil
+			return b.String(), nil
 		}
 	}
 }
@@ -309,8 +301,10 @@ func (p *parser) end() error {
 	}
 }
 
-// nodeSet reads the children of UANodeSet.
-func (p *parser) nodeSet() error {
+// children calls f for each child element of the element just started,
+// with the line where it begins, until the element ends; f reads the
+// child to its end.
+func (p *parser) children(f func(t xml.StartElement, line int) error) error {
 	for {
 		tok, err := p.next()
 		if err != nil {
@@ -320,11 +314,16 @@ func (p *parser) nodeSet() error {
 		case xml.EndElement:
 			return nil
 		case xml.StartElement:
-			if err := p.section(t); err != nil {
+			if err := f(t, p.line); err != nil {
 				return err
 			}
 		}
 	}
+}
+
+// nodeSet reads the children of UANodeSet.
+func (p *parser) nodeSet() error {
+	return p.children(func(t xml.StartElement, _ int) error { return p.section(t) })
 }
 
 // section reads one child of UANodeSet.
@@ -343,58 +342,35 @@ func (p *parser) section(t xml.StartElement) error {
 	return p.skip()
 }
 
-// list reads the children named child of the element just started.
+// list reads the text of the children named child of the element just
+// started.
 func (p *parser) list(child string, add func(string)) error {
-	for {
-		tok, err := p.next()
-		if err != nil {
-			return err
+	return p.children(func(t xml.StartElement, _ int) error {
+		if t.Name.Local != child {
+			return p.skip()
 		}
-		switch t := tok.(type) {
-		case xml.EndElement:
-			return nil
-		case xml.StartElement:
-			if t.Name.Local != child {
-				if err := p.skip(); err != nil {
-					return err
-				}
-				continue
-			}
-			s, err := p.text(maxIDLen)
-			if err != nil {
-				return err
-			}
+		s, err := p.text(maxIDLen)
+		if err == nil {
 			add(s)
 		}
-	}
+		return err
+	})
 }
 
 // aliasList reads Aliases: <Alias Alias="Double">i=11</Alias>.
 func (p *parser) aliasList() error {
-	for {
-		tok, err := p.next()
-		if err != nil {
+	return p.children(func(t xml.StartElement, line int) error {
+		s, err := p.text(maxIDLen)
+		if err != nil || t.Name.Local != "Alias" {
 			return err
 		}
-		switch t := tok.(type) {
-		case xml.EndElement:
-			return nil
-		case xml.StartElement:
-			line := p.line
-			s, err := p.text(maxIDLen)
-			if err != nil {
-				return err
-			}
-			if t.Name.Local == "Alias" {
-				name := attr(t, "Alias")
-				if name == "" {
-					p.finding(line, "Alias", uaimport.NodeID{}, "", "an alias without a name, skipped")
-					continue
-				}
-				p.aliases[name] = strings.TrimSpace(s)
-			}
+		if name := attr(t, "Alias"); name != "" {
+			p.aliases[name] = strings.TrimSpace(s)
+		} else {
+			p.finding(line, "Alias", uaimport.NodeID{}, "", "an alias without a name, skipped")
 		}
-	}
+		return nil
+	})
 }
 
 // finding records something the reader could not take.
