@@ -86,6 +86,8 @@ func TestImportCommandRefuses(t *testing.T) {
 		{[]string{filepath.Join(dir, "missing.xml")}, "no such file"},
 		{[]string{lineNodeSet, "--levels", "line,site"}, "--levels: level \"site\" after \"line\""},
 		{[]string{lineNodeSet, "--location", "room=1"}, "--location: unknown level \"room\""},
+		{[]string{lineNodeSet, "--location", "site=North Plant"}, "--location: \"North Plant\": a name is letters"},
+		{[]string{lineNodeSet, "--name", "my line"}, "scenario name \"my line\": use letters"},
 		{[]string{lineNodeSet, "--user", "x"}, "apply to a server"},
 		{[]string{lineNodeSet, "--root", "nsu=urn:acme:line1;s=Nope"}, "--root: no node nsu=urn:acme:line1;s=Nope"},
 		{[]string{"opc.tcp://127.0.0.1:1", "--security-mode", "Sign", "--security-policy", "None"}, "needs a policy other than None"},

@@ -120,6 +120,9 @@ func runImport(cmd *cobra.Command, source string, f importFlags) error {
 		return err
 	}
 	res, mapErr := uaimport.Map(space, opt)
+	if res == nil {
+		return mapErr
+	}
 	if err := writeReport(cmd, f.report, res.Report); err != nil {
 		return err
 	}

@@ -132,6 +132,8 @@ func ParseLocation(s string) (scenarios.Location, error) {
 		switch {
 		case !ok || v == "":
 			errs = append(errs, fmt.Errorf("%q: want level=name", kv))
+		case name(v, "") != v:
+			errs = append(errs, fmt.Errorf("%q: a name is letters, digits, '.', '_' and '-'", v))
 		case !setLevel(&loc, strings.ToLower(k), v):
 			errs = append(errs, fmt.Errorf("unknown level %q: want %s", k, strings.Join(Levels, ", ")))
 		}

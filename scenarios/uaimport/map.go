@@ -91,10 +91,14 @@ type template struct {
 
 // Map maps the space to a scenario. It never fails on a node: what it
 // cannot map is in the Result's report. It returns ErrNothing (and the
-// report) when no machine could be made.
+// report) when no machine could be made, and an error without a result
+// when opt is invalid.
 func Map(s *Space, opt Options) (*Result, error) {
 	if opt.Port == 0 {
 		opt.Port = DefaultPort
+	}
+	if opt.Name != "" && name(opt.Name, "") != opt.Name {
+		return nil, fmt.Errorf("scenario name %q: use letters, digits, '.', '_' and '-'", opt.Name)
 	}
 	m := newMapper(s, opt)
 	m.name = m.scenarioName()

@@ -3,6 +3,7 @@ package uaimport
 import (
 	"math"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/otwin/otwin/scenarios"
 	"github.com/otwin/otwin/units"
@@ -34,9 +35,12 @@ func (m *mapper) tag(v *Node, nm, ns string) *tag {
 	tg := &tag{node: v, t: scenarios.Tag{Name: nm, Type: ti.typ}}
 	notes := []string{v.ID.String(), m.dataTypeLabel(v.DataType)}
 	if ns != "" {
-		if sid, ok := v.ID.StringID(); ok {
+		switch sid, ok := v.ID.StringID(); {
+		case ok && utf8.ValidString(sid):
 			tg.t.NodeID = sid
-		} else {
+		case ok:
+			m.report(v, Changed, "node id %q is not valid UTF-8: the twin serves the tag under its asset path", sid)
+		default:
 			m.report(v, Changed, "node id %s is not a string id: the twin serves the tag under its asset path", v.ID.ID)
 		}
 		if v.ID.NS != ns {

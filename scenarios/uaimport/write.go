@@ -260,8 +260,10 @@ func oneLine(s string) string {
 var plain = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_./-]*$`)
 
 // str is s as a YAML scalar: plain when that is unambiguous, else
-// double-quoted (Go's escapes are YAML's).
+// double-quoted (Go's escapes are YAML's); bytes that are not UTF-8
+// become U+FFFD.
 func str(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
 	switch strings.ToLower(s) {
 	case "true", "false", "yes", "no", "on", "off", "y", "n", "null":
 		return strconv.Quote(s)
