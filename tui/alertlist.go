@@ -14,13 +14,39 @@ import (
 
 // alertList is the alert list the alerts page, the alert detail and the
 // strip below the tree show: the session's alerts in data's order,
-// filtered, with a cursor; and the acknowledge and shelve actions.
+// filtered, with a cursor; and the actions on an alert (acknowledge,
+// shelve, comment). The cursor follows the newest alert from when an
+// alert view opens until the user moves it.
 type alertList struct {
 	a      *app
 	filter string
 	rows   []int // indices into data.alerts
 	pos    widget.Pos
+	// follow keeps the cursor on the newest alert (set when an alert
+	// view opens, cleared when the user moves the cursor).
+	follow bool
+	// fold is the path every tag's asset starts with (data.trunk and a
+	// "/"), left out of the target column; it never takes a machine.
+	fold string
+	// curID is the alert under the cursor, which the cursor stays on
+	// when alerts come, go and change order.
+	curID string
 }
+
+// The actions on an alert.
+const (
+	actAlertAck     action = "alert-ack"
+	actAlertShelve  action = "alert-shelve"
+	actAlertComment action = "alert-comment"
+)
+
+// alertActKeys act on the alert under the cursor wherever alerts are
+// shown: the alerts page, the alert detail, the alerts below the tree.
+var alertActKeys = keyGroup{title: "On an alert (alerts, alert detail, the alerts below the tree)", bindings: []binding{
+	bind(actAlertAck, "a", "acknowledge (with optional comment)", "a").footer("a", "ack").needs(PermAck),
+	bind(actAlertShelve, "S z", "shelve (reason, then duration: 15m, or empty for one-shot)", "S", "z").footer("S/z", "shelve").needs(PermShelve),
+	bind(actAlertComment, "C", "comment: a note in the alert's history, without acknowledging", "C").footer("C", "comment").needs(PermComment),
+}}
 
 // setRole resets the filter to the role's (quality: out-of-range alerts).
 func (l *alertList) setRole(r Role) {
@@ -31,13 +57,11 @@ func (l *alertList) setRole(r Role) {
 }
 
 // refresh re-sorts the alerts, re-filters the list keeping the cursor on
-// its alert, and recounts the alerts per tree node.
+// its alert (or on the newest, when following), and recounts the alerts
+// per tree node.
 func (l *alertList) refresh() {
 	d := l.a.d
-	keep := ""
-	if l.pos.Cur < len(l.rows) && l.rows[l.pos.Cur] < len(d.alerts) {
-		keep = d.alerts[l.rows[l.pos.Cur]].ID
-	}
+	keep := l.curID
 	d.sortAlerts()
 	f := strings.ToLower(l.filter)
 	l.rows = l.rows[:0]
@@ -51,8 +75,48 @@ func (l *alertList) refresh() {
 			l.pos.Cur = len(l.rows) - 1
 		}
 	}
+	if l.follow {
+		l.pos.Cur = l.newest()
+	}
 	l.pos.Clamp(len(l.rows))
+	l.setCur()
+	l.fold = ""
+	if d.trunk != "" {
+		l.fold = d.trunk + "/"
+	}
 	d.countAlerts()
+}
+
+// newest is the row of the most recently raised alert, unshelved ones
+// first (0 when there are none).
+func (l *alertList) newest() int {
+	d := l.a.d
+	now := l.a.now().UnixNano()
+	best := -1
+	var bestShelved bool
+	for r, i := range l.rows {
+		a := &d.alerts[i]
+		sh := shelved(a, now)
+		if best < 0 || bestShelved && !sh || sh == bestShelved && a.LastActive.After(d.alerts[l.rows[best]].LastActive) {
+			best, bestShelved = r, sh
+		}
+	}
+	return max(best, 0)
+}
+
+// selectNewest puts the cursor on the newest alert and keeps it there as
+// alerts come, until the user moves it (an alert view opens).
+func (l *alertList) selectNewest() {
+	l.follow = true
+	l.refresh()
+}
+
+// setCur notes the alert under the cursor.
+func (l *alertList) setCur() {
+	l.curID = ""
+	if a := l.cur(); a != nil {
+		l.curID = a.ID
+	}
 }
 
 // cur is the alert under the cursor, or nil.
@@ -63,9 +127,13 @@ func (l *alertList) cur() *normalize.Alert {
 	return &l.a.d.alerts[l.rows[l.pos.Cur]]
 }
 
+// move moves the cursor by d rows; the cursor no longer follows the
+// newest alert.
 func (l *alertList) move(d int) {
+	l.follow = false
 	l.pos.Cur += d
 	l.pos.Clamp(len(l.rows))
+	l.setCur()
 }
 
 // startFilter opens the filter prompt; the list follows the typing, esc
@@ -74,8 +142,7 @@ func (l *alertList) startFilter() tea.Cmd {
 	return l.a.nav.prompt("/", l.filter, promptSpec{
 		change: func(v string) tea.Cmd {
 			l.filter = v
-			l.pos = widget.Pos{}
-			l.refresh()
+			l.selectNewest()
 			return nil
 		},
 		cancel: func() tea.Cmd {
@@ -94,30 +161,68 @@ func (l *alertList) clearFilter() {
 	}
 }
 
-// ack asks for a comment and acknowledges a.
-func (l *alertList) ack(a *normalize.Alert) tea.Cmd {
+// do runs one of alertActKeys on alert a (nil: no alert there).
+func (l *alertList) do(act action, a *normalize.Alert) tea.Cmd {
 	if a == nil {
+		l.a.setMsg("no alert selected", false)
 		return nil
 	}
-	id, b := a.ID, l.a.b
-	return l.a.nav.prompt("ack "+id+" comment: ", "", promptSpec{submit: func(comment string) tea.Cmd {
-		return func() tea.Msg {
-			if err := b.Ack(id, comment); err != nil {
-				return actionMsg{"ack " + id, err}
-			}
-			return actionMsg{"acknowledged " + id, nil}
-		}
-	}})
+	switch act {
+	case actAlertAck:
+		return l.ack(a.ID)
+	case actAlertShelve:
+		return l.shelve(a.ID)
+	case actAlertComment:
+		return l.comment(a.ID)
+	}
+	return nil
 }
 
-// shelve asks for a reason, then a duration, and shelves a.
-func (l *alertList) shelve(a *normalize.Alert) tea.Cmd {
-	if a == nil {
-		return nil
+// msgIDWidth is how wide an alert id may be in a status message.
+const msgIDWidth = 44
+
+// alertPrompt is a prompt about alert id: verb, the id shortened to
+// leave the text typed room on a line w cells wide, then what is asked.
+func alertPrompt(verb, id, ask string) func(w int) string {
+	return func(w int) string {
+		room := w - min(widget.MinInput, w/2) - 2 - widget.Width(verb) - widget.Width(ask) - 1
+		return verb + " " + shortAlert(id, room) + ask
 	}
-	id := a.ID
-	return l.a.nav.prompt("shelve "+id+" reason: ", "", promptSpec{submit: func(reason string) tea.Cmd {
-		return l.a.nav.prompt("shelve for (e.g. 15m; empty = one-shot): ", "", promptSpec{submit: func(dur string) tea.Cmd {
+}
+
+// attempt runs a backend action for alert id in a tea.Cmd; its result
+// says done, or "<verb> <id>: <error>".
+func attempt(verb, id, done string, f func() error) tea.Cmd {
+	return func() tea.Msg {
+		if err := f(); err != nil {
+			return actionMsg{verb + " " + shortAlert(id, msgIDWidth), err}
+		}
+		return actionMsg{done, nil}
+	}
+}
+
+// ack asks for a comment and acknowledges alert id. A session the
+// backend refuses is not asked: its attempt goes to the backend at once,
+// which refuses (and audits) it.
+func (l *alertList) ack(id string) tea.Cmd {
+	b := l.a.b
+	send := func(comment string) tea.Cmd {
+		return attempt("ack", id, "acknowledged "+shortAlert(id, msgIDWidth), func() error { return b.Ack(id, comment) })
+	}
+	if !l.a.may(PermAck) {
+		return send("")
+	}
+	return l.a.nav.promptFor(alertPrompt("ack", id, " comment: "), promptSpec{submit: send})
+}
+
+// shelve asks for a reason, then a duration, and shelves alert id.
+func (l *alertList) shelve(id string) tea.Cmd {
+	if !l.a.may(PermShelve) {
+		b := l.a.b
+		return attempt("shelve", id, "", func() error { return b.Shelve(id, "", 0, true) })
+	}
+	return l.a.nav.promptFor(alertPrompt("shelve", id, " reason: "), promptSpec{submit: func(reason string) tea.Cmd {
+		return l.a.nav.prompt("shelve for (e.g. 15m; empty = until it clears): ", "", promptSpec{submit: func(dur string) tea.Cmd {
 			return l.shelveFor(id, reason, dur)
 		}})
 	}})
@@ -134,20 +239,34 @@ func (l *alertList) shelveFor(id, reason, dur string) tea.Cmd {
 		var err error
 		d, err = time.ParseDuration(dur)
 		if err != nil || d <= 0 {
-			l.a.setMsg(fmt.Sprintf("shelve %s: bad duration %q (e.g. 15m, 2h, or empty for one-shot)", id, dur), true)
+			l.a.setMsg(fmt.Sprintf("shelve %s: bad duration %q (e.g. 15m, 2h, or empty for until it clears)", shortAlert(id, msgIDWidth), dur), true)
 			return nil
 		}
 	}
 	b := l.a.b
-	return func() tea.Msg {
-		if err := b.Shelve(id, reason, d, oneShot); err != nil {
-			return actionMsg{"shelve " + id, err}
-		}
-		if oneShot {
-			return actionMsg{"shelved " + id + " until it clears", nil}
-		}
-		return actionMsg{"shelved " + id + " for " + d.String(), nil}
+	done := "shelved " + shortAlert(id, msgIDWidth) + " for " + d.String()
+	if oneShot {
+		done = "shelved " + shortAlert(id, msgIDWidth) + " until it clears"
 	}
+	return attempt("shelve", id, done, func() error { return b.Shelve(id, reason, d, oneShot) })
+}
+
+// comment asks for a note and adds it to alert id's history.
+func (l *alertList) comment(id string) tea.Cmd {
+	b := l.a.b
+	send := func(text string) tea.Cmd {
+		return attempt("comment on", id, "comment added to "+shortAlert(id, msgIDWidth), func() error { return b.Comment(id, text) })
+	}
+	if !l.a.may(PermComment) {
+		return send("")
+	}
+	return l.a.nav.promptFor(alertPrompt("comment on", id, ": "), promptSpec{submit: func(text string) tea.Cmd {
+		if text == "" {
+			l.a.setMsg("empty comment: nothing added", false)
+			return nil
+		}
+		return send(text)
+	}})
 }
 
 // alertCols are the alert table's columns.
@@ -163,17 +282,13 @@ var alertCols = []widget.Column{
 	{Title: "ACKED BY", W: 10, Prio: 1, From: 140},
 }
 
-// table renders the list in w×h cells with the list's cursor when
-// focused, else its first rows without one.
+// table renders the list in w×h cells with the list's cursor, marked
+// "›" when not focused.
 func (l *alertList) table(w, h int, focused bool) []string {
 	st := &l.a.st
 	now := l.a.now()
 	nowN := now.UnixNano()
-	pos := &l.pos
-	if !focused {
-		pos = &widget.Pos{} // the strip below the tree shows the first rows
-	}
-	return widget.Table(w, h, alertCols, len(l.rows), pos, focused, st.table, func(r, c, cw int) (string, *widget.Paint) {
+	return widget.Table(w, h, alertCols, len(l.rows), &l.pos, focused, st.table, func(r, c, cw int) (string, *widget.Paint) {
 		a := &l.a.d.alerts[l.rows[r]]
 		switch c {
 		case 0:
@@ -195,7 +310,7 @@ func (l *alertList) table(w, h int, focused bool) []string {
 		case 4:
 			return strconv.Itoa(a.Count), nil
 		case 5:
-			return a.Target, nil
+			return strings.TrimPrefix(a.Target, l.fold), nil
 		case 6:
 			if shelved(a, nowN) {
 				return a.Message, &st.dim

@@ -22,8 +22,14 @@ import (
 // enforces what that user may do. All methods must be safe for concurrent
 // use; the TUI calls the read methods from its update loop, so they must
 // return quickly (a copy of in-memory state), and calls the actions (Ack,
-// Shelve) from a tea.Cmd goroutine. An action's error is shown in the
+// Shelve, Comment) from a tea.Cmd goroutine. An action's error is shown in the
 // status bar.
+//
+// The backend decides what the session may do: Allowed answers before an
+// action (the dashboard marks what is refused in its footers and help),
+// and the action itself refuses in the same words (the dashboard still
+// sends the attempt, so that the backend audits and counts it like any
+// other).
 type Backend interface {
 	// Subscribe returns a feed of live updates; the TUI closes it on quit
 	// (and Model.Close closes it too).
@@ -45,7 +51,32 @@ type Backend interface {
 	Ack(alertID, comment string) error
 	// Shelve hides an alert for d, or until it next clears when oneShot.
 	Shelve(alertID, reason string, d time.Duration, oneShot bool) error
+	// Comment adds a note to an alert's history, as the session's user,
+	// without acknowledging it.
+	Comment(alertID, text string) error
+	// Allowed returns nil when the session's user may take the action,
+	// else the refusal its attempt would get (e.g. "refused: trainers
+	// cannot acknowledge alerts"). It must return quickly: the dashboard
+	// asks when the session starts and when its role changes.
+	Allowed(p Permission) error
 }
+
+// Permission is an action a backend may refuse a session. Its value says
+// what is refused, so that a refusal reads "<role>s cannot " + value.
+type Permission string
+
+// The permissions the dashboard asks about.
+const (
+	PermAck     Permission = "acknowledge alerts"
+	PermShelve  Permission = "shelve alerts"
+	PermComment Permission = "comment on alerts"
+	// PermFaults covers injecting and clearing simulator faults
+	// (FaultControl.Inject and Clear).
+	PermFaults Permission = "inject or clear faults"
+)
+
+// Permissions lists every Permission.
+var Permissions = []Permission{PermAck, PermShelve, PermComment, PermFaults}
 
 // Feed delivers live updates. The producer owns and closes the channel;
 // Close asks it to stop and must be safe to call more than once.
@@ -90,7 +121,8 @@ type Fault struct {
 // FaultControl injects and clears simulator faults. It is optional: a nil
 // FaultControl hides the fault panel. Methods are called from tea.Cmd
 // goroutines and must be safe for concurrent use; errors (for instance
-// "refused: operators cannot inject faults") are shown in the status bar.
+// "refused: operators cannot inject or clear faults", the words of
+// Backend.Allowed(PermFaults)) are shown in the status bar.
 type FaultControl interface {
 	Faults() ([]Fault, error)
 	Inject(name string) error
@@ -98,8 +130,8 @@ type FaultControl interface {
 }
 
 // Role is the kind of user a session serves (see package role, the one
-// list of roles); it picks the opening view and which actions the UI
-// offers. The backend, not the UI, enforces permissions.
+// list of roles); it picks the opening view and what the pages show
+// first. What a session may do is the backend's to say (Allowed).
 type Role = role.Role
 
 // The roles, as the TUI names them.
@@ -119,12 +151,9 @@ type Options struct {
 	User string
 	// Role picks the opening view; empty means operator.
 	Role Role
-	// Faults, when non-nil, enables the fault panel.
+	// Faults, when non-nil, enables the fault panel (for every role:
+	// the backend's Allowed(PermFaults) says who may inject).
 	Faults FaultControl
-	// FaultsForAll offers the fault panel whatever the role (a local
-	// session: the person at the terminal runs the twin); otherwise
-	// operators are not offered it. The backend still decides.
-	FaultsForAll bool
 	// LockRole refuses ":role" (an SSH session's role comes from the users
 	// file; showing another would mislead its user).
 	LockRole bool

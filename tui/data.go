@@ -26,6 +26,9 @@ type data struct {
 
 	root  *node            // the asset tree
 	index map[string]*node // by asset path
+	// trunk is the path every tag's asset starts with, down to the first
+	// node with more than one child (never a machine): "acme/berlin".
+	trunk string
 
 	alerts []normalize.Alert // sorted by sortAlerts
 
@@ -89,6 +92,10 @@ func (d *data) reindex() {
 	}
 	d.meta = meta
 	d.root, d.index = buildTree(meta)
+	d.trunk = ""
+	for n := d.root; len(n.children) == 1 && len(n.children[0].children) > 0; n = n.children[0] {
+		d.trunk = n.children[0].path
+	}
 }
 
 func dynOf(t *normalize.Sample) tagDyn {

@@ -84,14 +84,21 @@ func TestHealthRates(t *testing.T) {
 	}
 }
 
+// Updates a slow link lost are told in words while they grow, and not
+// at all before any was lost.
 func TestDroppedShown(t *testing.T) {
 	m := New(countingStub{generated(10)}, Options{Now: fixedClock, NoColor: true})
 	m.Init()
-	if v := m.View(); !strings.Contains(v, "coalesced 0") {
-		t.Fatalf("no drop count:\n%s", v)
+	if v := m.View(); strings.Contains(v, "skipped") {
+		t.Fatalf("a drop count before any drop:\n%s", v)
 	}
 	m.Update(clockMsg{})
-	if v := m.View(); !strings.Contains(v, "coalesced 5") {
-		t.Errorf("drop count not refreshed:\n%s", v)
+	if v := m.View(); !strings.Contains(v, "slow link: 5 updates skipped") {
+		t.Errorf("drop count not shown:\n%s", v)
+	}
+	m.s.droppedAt = m.s.droppedAt.Add(-dropShown)
+	m.s.a.invalidate()
+	if v := m.View(); strings.Contains(v, "skipped") {
+		t.Errorf("drop count still shown %s after it last grew:\n%s", dropShown, v)
 	}
 }

@@ -40,6 +40,8 @@ func (b *stub) AlertHistory(string) []normalize.AlertEvent       { return nil }
 func (b *stub) Health() []connectors.Health                      { return b.health }
 func (b *stub) Ack(string, string) error                         { return nil }
 func (b *stub) Shelve(string, string, time.Duration, bool) error { return nil }
+func (b *stub) Comment(string, string) error                     { return nil }
+func (b *stub) Allowed(Permission) error                         { return nil }
 func (b *stub) History(id string, dst []float64) []float64 {
 	for i := 0; i < 60; i++ {
 		dst = append(dst, float64((i*7+len(id))%13))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/otwin/otwin/connectors"
 	"github.com/otwin/otwin/normalize"
+	"github.com/otwin/otwin/tui/widget"
 )
 
 // fmtNum formats an engineering value compactly.
@@ -49,6 +50,36 @@ func fmtValue(t *normalize.Sample) string {
 		return fmtNum(t.Value) + " " + t.Unit.Symbol
 	}
 	return fmtNum(t.Value)
+}
+
+// fitValue is fmtValue fitted into w cells by meaning, never cutting a
+// number or a unit ("bottles/min" keeps its tail): fewer decimals first,
+// then the number without its unit (the tag detail has it), then the
+// number in fewer digits; "#" fills a cell too narrow for any of them.
+func fitValue(t *normalize.Sample, w int) string {
+	s := fmtValue(t)
+	if widget.Width(s) <= w || t.Kind != normalize.Number {
+		return s // text is cut by the table like any text
+	}
+	v, wrap := t.Value, func(s string) string { return s }
+	if t.Status.IsBad() {
+		v, wrap = t.LastGood, func(s string) string { return "(" + s + ")" }
+	}
+	var cands []string
+	for prec := 2; prec >= 0; prec-- {
+		n := strconv.FormatFloat(v, 'f', prec, 64)
+		if t.Unit.Symbol != "" {
+			cands = append(cands, n+" "+t.Unit.Symbol)
+		}
+		cands = append(cands, n)
+	}
+	cands = append(cands, strconv.FormatFloat(v, 'g', 3, 64), strconv.FormatFloat(v, 'g', 2, 64))
+	for _, c := range cands {
+		if c = wrap(c); widget.Width(c) <= w {
+			return c
+		}
+	}
+	return strings.Repeat("#", max(w, 0))
 }
 
 // fmtLastGood formats the last good value of a sample.
@@ -177,6 +208,19 @@ func stateName(s normalize.AlertState) string {
 	return "OK"
 }
 
+// stateText names a state in words, for the alert detail.
+func stateText(s normalize.AlertState) string {
+	switch s {
+	case normalize.ActiveUnacked:
+		return "UNACK: active, not acknowledged"
+	case normalize.ActiveAcked:
+		return "ACK: active, acknowledged"
+	case normalize.RTNUnacked:
+		return "RTN: back to normal, not acknowledged"
+	}
+	return "normal"
+}
+
 // limitBits names the limit bits of a status code.
 func limitBits(c connectors.StatusCode) string {
 	switch c & (connectors.LimitLow | connectors.LimitHigh) {
@@ -215,4 +259,22 @@ func shortAddress(a string) string {
 		}
 	}
 	return a
+}
+
+// shortAlert fits an alert id ("kind:target") into w cells by meaning:
+// the kind stays, and the target's leading path segments fold into "…"
+// ("out_of_range:…/press1/temp"); only when even that does not fit does
+// the kind go too. An id that fits is returned whole.
+func shortAlert(id string, w int) string {
+	if widget.Width(id) <= w {
+		return id
+	}
+	kind, target, ok := strings.Cut(id, ":")
+	if ok {
+		if room := w - widget.Width(kind) - 1; room >= 12 {
+			return kind + ":" + widget.TrimPath(target, room)
+		}
+		return widget.TrimPath(target, w)
+	}
+	return widget.TrimPath(id, w)
 }

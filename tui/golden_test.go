@@ -53,6 +53,63 @@ func TestGolden(t *testing.T) {
 	}
 }
 
+// TestGoldenRoles draws every view as every role sees it at 80×24 (the
+// trainer with the workshop's console, as otwin gives it): what fits,
+// what is shortened and how, what is marked refused.
+func TestGoldenRoles(t *testing.T) {
+	views := []struct {
+		name string
+		keys []string
+		wait string
+	}{
+		{"tree", []string{":tree", "enter"}, "ASSETS"},
+		{"tags", []string{":tags", "enter"}, "TAGS "},
+		{"alerts", []string{":alerts", "enter"}, "ALERTS"},
+		{"alert_detail", []string{":alerts", "enter", "enter"}, "HISTORY"},
+		{"tag_detail", []string{":press2/temperature", "enter", "enter"}, "why bad?"},
+		{"conn", []string{":conn", "enter"}, "CONNECTIONS"},
+		{"endpoint", []string{":conn", "enter", "j", "enter"}, "ALERTS ABOUT"},
+		{"faults", []string{":faults", "enter"}, "FAULTS"},
+		{"console", []string{":console", "enter"}, "console"},
+		{"help", []string{"?"}, "Everywhere"},
+		{"jump", []string{":", "press1"}, "JUMP TO"},
+		{"ack", []string{":alerts", "enter", "a"}, "ack "},
+	}
+	for _, r := range role.All {
+		for _, v := range views {
+			t.Run(fmt.Sprintf("%s_%s", r, v.name), func(t *testing.T) {
+				var s *session
+				if r == tui.RoleTrainer {
+					s = newConsoleSession(t, 80, 24, time.Hour)
+					s.waitOutput("olga")
+				} else {
+					s = newSession(t, r, 80, 24)
+				}
+				s.keys(v.keys...)
+				wait := v.wait
+				if v.name == "ack" {
+					if refused := r == tui.RoleTrainer || r == tui.RoleEngineer; refused {
+						wait = "refused" // sent at once, refused by the backend
+					} else {
+						s.waitOutput("comment:")
+						s.keys("checked the plc on site, reset the breaker")
+						wait = "breaker"
+					}
+				}
+				if v.name == "console" && r == tui.RoleTrainer {
+					wait = "" // the page it opened on: nothing new to draw
+				}
+				if wait != "" {
+					s.waitOutput(wait)
+				}
+				view := s.final()
+				checkFrame(t, view, 80, 24)
+				golden.RequireEqual(t, []byte(view))
+			})
+		}
+	}
+}
+
 func TestResizeFrames(t *testing.T) {
 	for _, r := range role.All {
 		for _, size := range [][2]int{{80, 24}, {200, 60}, {100, 30}, {60, 16}} {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/charmbracelet/x/exp/teatest"
 
@@ -32,30 +31,31 @@ func TestInteraction(t *testing.T) {
 		{name: "tree down selects next node", role: tui.RoleOperator, keys: []string{"j"}, want: []string{"TAGS acme/berlin/paint · 3 ·"}},
 		{name: "collapse", role: tui.RoleOperator, keys: []string{"h", "enter"}, want: []string{"▸ body"}, absent: []string{"▸ line1"}},
 		{name: "collapse and expand", role: tui.RoleOperator, keys: []string{"h", "enter", "enter"}, want: []string{"▾ body", "▸ line1"}},
-		{name: "filter id", role: tui.RoleEngineer, keys: []string{"/", "temp", "enter"}, want: []string{"TAGS all · 4 · sort name↑ · /temp"}},
+		{name: "filter id", role: tui.RoleEngineer, keys: []string{"/", "temp", "enter"}, want: []string{"TAGS all, under acme/berlin · 4 · sort name↑ · /temp"}},
 		{name: "filter status", role: tui.RoleEngineer, keys: []string{"/", "uncertain"}, want: []string{"· 2 ·", "press1/pressure", "oven1/zone2_temp"}, absent: []string{"robot1"}},
-		{name: "esc clears filter", role: tui.RoleEngineer, keys: []string{"/", "temp", "enter", "esc"}, want: []string{"TAGS all · 10 ·"}},
+		{name: "esc clears filter", role: tui.RoleEngineer, keys: []string{"/", "temp", "enter", "esc"}, want: []string{"TAGS all, under acme/berlin · 10 ·"}},
 		{name: "bad only", role: tui.RoleEngineer, keys: []string{"b"}, want: []string{"· 3 ·", "bad/uncertain"}},
 		{name: "quality role opens on bad tags and out-of-range alerts", role: tui.RoleQuality, keys: []string{"tab"},
 			want: []string{"filter /out_of_range (1 shown)", "212.4 bar > high limit"}, absent: []string{"press2-mb"}},
 		{name: "sort by value", role: tui.RoleEngineer, keys: []string{"s"}, order: []string{"press1/running", "oven1/zone2_temp", "robot1/speed", "press1/recipe"}},
 		{name: "sort by value reversed", role: tui.RoleEngineer, keys: []string{"s", "S"}, order: []string{"press1/recipe", "robot1/speed", "press1/running"}},
-		{name: "sort keeps the cursor on its tag", role: tui.RoleEngineer, keys: []string{"jj", "s"}, want: []string{">…line1/press1/running"}},
+		{name: "sort keeps the cursor on its tag", role: tui.RoleEngineer, keys: []string{"jj", "s"}, want: []string{">…/press1/running"}},
 		{name: "sort by quality", role: tui.RoleEngineer, keys: []string{"ss"}, order: []string{"press2/temperature", "press1/pressure", "press1/recipe"}},
 		{name: "role switch", role: tui.RoleOperator, keys: []string{":role supervisor", "enter"}, want: []string{"[Alerts]", "supervisor", "role supervisor"}},
 		{name: "unknown role", role: tui.RoleOperator, keys: []string{":role boss", "enter"}, want: []string{"unknown role \"boss\""}},
 		{name: "unknown command", role: tui.RoleOperator, keys: []string{":frobnicate", "enter"}, want: []string{"unknown command"}},
 		{name: "tab cycles", role: tui.RoleOperator, keys: []string{"tab", "tab"}, want: []string{"[Alerts]"}},
-		{name: "tab wraps (operator has no faults)", role: tui.RoleOperator, keys: []string{"tab", "tab", "tab", "tab"}, want: []string{"[Tree]"}, absent: []string{"Faults"}},
-		{name: "operator has no fault panel", role: tui.RoleOperator, keys: []string{"f"}, want: []string{"no fault panel"}},
+		{name: "tab wraps", role: tui.RoleOperator, keys: []string{"tab", "tab", "tab", "tab", "tab"}, want: []string{"[Tree]"}},
+		{name: "the operator's fault panel is marked refused", role: tui.RoleOperator, keys: []string{"f"},
+			want: []string{"[Faults]", "refused: operators cannot inject or clear faults", "enter:inject/clear✗"}},
 		{name: "alerts filter", role: tui.RoleSupervisor, keys: []string{"/", "press1"}, want: []string{"(1 shown)"}, absent: []string{"press2-mb"}},
 		{name: "command esc cancels", role: tui.RoleOperator, keys: []string{":alerts", "esc"}, want: []string{"[Tree]", "cancelled"}},
 		{name: "resize", role: tui.RoleOperator, keys: []string{"size:100x30"}, want: []string{"ASSETS"}},
-		{name: "connection last error", role: tui.RoleMaintenance, keys: []string{":conn", "enter", "j", "enter"},
-			want: []string{"press2-mb: dial tcp 10.0.4.12:502: connect: connection refused"}},
+		{name: "endpoint detail", role: tui.RoleMaintenance, keys: []string{":conn", "enter", "j", "enter"},
+			want: []string{"ENDPOINT press2-mb", "last error   dial tcp 10.0.4.12:502: connect: connection refused", "CRIT UNACK   no answer"}},
 		{name: "alert detail to its tag", role: tui.RoleSupervisor, keys: []string{"j", "enter", "t"},
 			want: []string{"TAG acme/berlin/body/line1/press1/pressure", "why bad?"}},
-		{name: "endpoint alert to its endpoint", role: tui.RoleSupervisor, keys: []string{"enter", "t"}, want: []string{"[Conn]", ">press2-mb"}},
+		{name: "endpoint alert to its endpoint", role: tui.RoleSupervisor, keys: []string{"enter", "t"}, want: []string{"[Alerts]", "ENDPOINT press2-mb"}},
 		{name: "click a tab", role: tui.RoleOperator, keys: []string{"click:30,0"}, want: []string{"[Conn]"}},
 		{name: "click a tag twice opens it", role: tui.RoleEngineer, keys: []string{"click:10,5", "click:10,5"}, want: []string{"TAG acme/berlin/body/line1/press1/running"}},
 		{name: "click an alert", role: tui.RoleSupervisor, keys: []string{"click:10,6"}, want: []string{">HIGH UNACK"}},
@@ -99,7 +99,7 @@ func TestLiveUpdate(t *testing.T) {
 	s.plant.Publish(tui.Update{Samples: []normalize.Sample{up, added}})
 	s.waitOutput("99.5 °C")
 	v := s.final()
-	if !strings.Contains(v, "TAGS all · 11 ·") || !strings.Contains(v, "press3/temperature") {
+	if !strings.Contains(v, "TAGS all, under acme/berlin · 11 ·") || !strings.Contains(v, "press3/temperature") {
 		t.Errorf("new tag not shown:\n%s", v)
 	}
 }
@@ -134,7 +134,7 @@ func TestContextEndClosesFeed(t *testing.T) {
 	tm := teatest.NewTestModel(t, m)
 	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("ASSETS")) }, teatest.WithDuration(waitLimit))
 	cancel()
-	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("feed closed")) }, teatest.WithDuration(waitLimit))
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("live data stopped")) }, teatest.WithDuration(waitLimit))
 	if n := p.Subscribers(); n != 0 {
 		t.Errorf("subscribers = %d after the context ended", n)
 	}
@@ -161,20 +161,15 @@ func TestConcurrentSessions(t *testing.T) {
 	}
 }
 
-// A local session (FaultsForAll) offers the fault panel to an operator;
-// the tree's "/" filters the selected node's tags.
-func TestLocalOperatorFaultsAndTreeFilter(t *testing.T) {
-	p := tuifake.NewLine()
-	p.User, p.Role = "alice", tui.RoleTrainer // the plant accepts injections
-	m := tui.New(p, tui.Options{User: "alice", Role: tui.RoleOperator, Faults: p, FaultsForAll: true, Now: fixedNow, NoColor: true, FaultRefresh: time.Hour})
-	t.Cleanup(m.Close)
-	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(80, 24))
-	s := &session{t: t, plant: p, m: m, tm: tm}
+// Every role has the fault panel; the tree's "/" filters the selected
+// node's tags.
+func TestOperatorFaultsAndTreeFilter(t *testing.T) {
+	s := newSession(t, tui.RoleOperator, 80, 24)
 	s.keys("/", "temp", "enter")
 	s.waitOutput("/temp")
 	s.keys("f")
 	v := s.final()
-	if !strings.Contains(v, "[Faults]") {
-		t.Errorf("local operator did not get the fault panel:\n%s", v)
+	if !strings.Contains(v, "[Faults]") || !strings.Contains(v, "refused: operators cannot inject or clear faults") {
+		t.Errorf("the operator's fault panel, marked refused:\n%s", v)
 	}
 }

@@ -24,6 +24,10 @@ type binding struct {
 	act  action
 	show string     // the id of the page the key shows, instead of act
 	foot widget.Key // footer entry; an empty Key leaves the binding out
+	// need is what the backend must allow for the action to succeed; a
+	// session refused it sees the key marked in the footer and the
+	// reason in help (the key still sends the attempt).
+	need Permission
 }
 
 // bind returns a binding of keys (as tea.KeyMsg.String names them), shown
@@ -42,6 +46,12 @@ func showKey(id, label, help string, keys ...string) binding {
 // footer gives the binding a footer entry "k:desc".
 func (b binding) footer(k, desc string) binding {
 	b.foot = widget.Key{Key: k, Desc: desc, Prio: b.foot.Prio}
+	return b
+}
+
+// needs says the action needs the backend to allow p.
+func (b binding) needs(p Permission) binding {
+	b.need = p
 	return b
 }
 
@@ -112,7 +122,7 @@ func buildGlobalKeys(defs []*pageDef) {
 	g := keyGroup{title: "Everywhere", bindings: []binding{
 		bind(actQuit, "q ctrl+c", "quit", "q", "ctrl+c").footer("q", "quit").prio(-1),
 		bind(actHelp, "?", "help (this screen)", "?").footer("?", "help").prio(1),
-		bind(actCommand, ":", "command line ("+strings.Join(cmds, " ")+")", ":").footer(":", "cmd").prio(-1),
+		bind(actCommand, ":", "command line: type a view, machine or tag by name and pick it from the list (↑↓, enter), or a command: "+strings.Join(cmds, " "), ":").footer(":", "cmd").prio(-1),
 		bind(actNextView, "tab", "next view", "tab").footer("tab", "view").prio(-1),
 		bind(actPrevView, "shift+tab", "previous view", "shift+tab"),
 		bind(actBack, "esc", "back / clear filter", "esc"),
@@ -167,14 +177,20 @@ func commandList(defs []*pageDef) [][2]string {
 }
 
 // helpLines renders the key reference, one line per binding, grouped,
-// keys padded to keyWidth.
-func helpLines(keyWidth int) []string {
+// keys padded to keyWidth; refusal, when set, gives the reason a session
+// may not use a binding's action ("" when it may), shown on the next line.
+func helpLines(keyWidth int, refusal func(Permission) string) []string {
 	var out []string
 	for _, g := range keyGroups(pages) {
 		out = append(out, g.title)
 		for _, b := range g.bindings {
 			h := b.Help()
 			out = append(out, fmt.Sprintf("  %-*s %s", keyWidth, h.Key, h.Desc))
+			if refusal != nil && b.need != "" {
+				if why := refusal(b.need); why != "" {
+					out = append(out, fmt.Sprintf("  %-*s %s %s", keyWidth, "", offMark, why))
+				}
+			}
 		}
 		out = append(out, "")
 	}
@@ -188,7 +204,7 @@ func helpLines(keyWidth int) []string {
 // KeyHelp returns the key reference as plain text, generated from the key
 // map the TUI dispatches on. It is safe for concurrent use.
 func KeyHelp() string {
-	return strings.Join(helpLines(12), "\n") + "\n"
+	return strings.Join(helpLines(12, nil), "\n") + "\n"
 }
 
 // markdownKeys renders the key reference as Markdown tables per group.
@@ -210,10 +226,15 @@ func markdownKeys() string {
 	return b.String()
 }
 
+// offMark marks what a session may not do: after a footer entry on a
+// terminal without attributes, and before the reason in help.
+const offMark = "✗"
+
 // footerKeys are the footer's entries for groups: esc first on a page
-// shown over another (it goes back), the groups' entries in order, then
-// those of footerGlobals.
-func footerKeys(groups []*keyGroup, over bool) []widget.Key {
+// shown over another (it goes back), the groups' entries in order (those
+// whose permission refused says is refused marked Off), then those of
+// footerGlobals.
+func footerKeys(groups []*keyGroup, over bool, refused func(Permission) bool) []widget.Key {
 	var out []widget.Key
 	if over {
 		out = append(out, widget.Key{Key: "esc", Desc: "back"})
@@ -222,7 +243,7 @@ func footerKeys(groups []*keyGroup, over bool) []widget.Key {
 		for _, b := range g.bindings {
 			if b.foot.Key != "" {
 				f := b.foot
-				f.Disabled = !b.Enabled()
+				f.Off = b.need != "" && refused != nil && refused(b.need)
 				out = append(out, f)
 			}
 		}

@@ -80,6 +80,9 @@ type navigator interface {
 	back() tea.Cmd
 	// prompt opens the bottom line's editor.
 	prompt(text, value string, p promptSpec) tea.Cmd
+	// promptFor opens the editor, empty, behind a prompt that depends on
+	// the line's width (see widget.Prompt.OpenFor).
+	promptFor(label func(w int) string, p promptSpec) tea.Cmd
 	// shown says whether p is the page on the screen.
 	shown(p page) bool
 	// done handles an action's result as if it came from a command.
@@ -115,14 +118,59 @@ type app struct {
 
 	msg     string
 	msgErr  bool
-	cacheOK bool // the last rendered frame is current
+	msgAt   time.Time // when the message was set
+	cacheOK bool      // the last rendered frame is current
+
+	// refused holds the backend's refusal of each permission it denies
+	// the session (read when the session starts and its role changes);
+	// permGen counts the readings, for what is cached from them.
+	refused map[Permission]string
+	permGen int
 }
 
-// setMsg shows m in the bottom line until the next key.
+// How long a status message stays: a notice, an error. A key press
+// clears it sooner.
+const (
+	msgTTL    = 5 * time.Second
+	msgErrTTL = 10 * time.Second
+)
+
+// setMsg shows m in the bottom line until the next key, or until it
+// expires (msgTTL, msgErrTTL).
 func (a *app) setMsg(m string, isErr bool) {
-	a.msg, a.msgErr = m, isErr
+	a.msg, a.msgErr, a.msgAt = m, isErr, a.now()
 	a.invalidate()
 }
+
+// expireMsg drops the status message once it has been shown long enough.
+func (a *app) expireMsg() {
+	ttl := msgTTL
+	if a.msgErr {
+		ttl = msgErrTTL
+	}
+	if a.msg != "" && a.now().Sub(a.msgAt) >= ttl {
+		a.msg, a.msgErr = "", false
+		a.invalidate()
+	}
+}
+
+// readPermissions asks the backend what the session may do.
+func (a *app) readPermissions() {
+	a.refused = map[Permission]string{}
+	for _, p := range Permissions {
+		if err := a.b.Allowed(p); err != nil {
+			a.refused[p] = err.Error()
+		}
+	}
+	a.permGen++
+	a.invalidate()
+}
+
+// refusal is why the session may not take p, or "".
+func (a *app) refusal(p Permission) string { return a.refused[p] }
+
+// may says whether the session may take p.
+func (a *app) may(p Permission) bool { return a.refused[p] == "" }
 
 // invalidate makes the next View render.
 func (a *app) invalidate() { a.cacheOK = false }
@@ -231,7 +279,8 @@ type session struct {
 	quitting    bool
 	feedClosed  bool
 	dropped     uint64
-	dirty       bool // data changed since the last frame
+	droppedAt   time.Time // when the drop count last grew
+	dirty       bool      // data changed since the last frame
 	tickPending bool
 	cache       string
 }
@@ -248,6 +297,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case feedMsg:
 		a.d.apply(msg.u)
+		if len(msg.u.Alerts) > 0 {
+			// at once, not on the next frame: the list's rows index the
+			// alerts, and a key pressed before that frame acts on them
+			a.alerts.refresh()
+		}
 		s.dirty = true
 		cmds := []tea.Cmd{waitFeed(s.feed)}
 		if !s.tickPending {
@@ -257,19 +311,25 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(cmds...)
 	case feedClosedMsg:
 		s.feedClosed = true
-		a.setMsg("live feed closed", true)
+		a.setMsg("live data stopped: the server closed this session's feed", true)
 		return m, nil
 	case frameMsg:
 		s.tickPending = false
 		return m, s.onFrame()
 	case clockMsg:
 		if dc, ok := s.feed.(DropCounter); ok {
-			s.dropped = dc.Dropped()
+			if n := dc.Dropped(); n != s.dropped {
+				s.dropped, s.droppedAt = n, a.now()
+			}
 		}
+		a.expireMsg()
 		a.invalidate() // ages move
 		return m, tea.Batch(clockTick(), s.onFrame())
 	case rowsMsg:
 		a.table.onRows(msg)
+		return m, nil
+	case jumpMsg:
+		s.onJump(msg)
 		return m, nil
 	case actionMsg:
 		return m, s.done(msg)

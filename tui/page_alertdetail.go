@@ -17,16 +17,14 @@ const pageAlertDetail = "alert-detail"
 
 var alertDetailDef = pageDef{
 	id: pageAlertDetail, title: "Alert",
-	keys: []*keyGroup{&detailKeys, &alertDetailKeys},
+	keys: []*keyGroup{&detailKeys, &alertActKeys, &alertDetailKeys},
 	new:  func(a *app) page { return &alertDetailPage{scrolled: scrolled{a: a}} },
 }
 
 const actAlertTarget action = "alert-target"
 
 var alertDetailKeys = keyGroup{title: "Alert detail", bindings: []binding{
-	bind(actAlertAck, "a", "acknowledge (with optional comment)", "a").footer("a", "ack"),
-	bind(actAlertShelve, "S z", "shelve (reason, then duration)", "S", "z").footer("S", "shelve"),
-	bind(actAlertTarget, "t", "the alert's tag or endpoint", "t").footer("t", "tag"),
+	bind(actAlertTarget, "t", "the alert's target: its tag, or its endpoint", "t").footer("t", "target"),
 }}
 
 type alertDetailPage struct {
@@ -45,10 +43,8 @@ func (p *alertDetailPage) update(msg tea.Msg) tea.Cmd {
 	}
 	if msg, ok := msg.(doMsg); ok {
 		switch msg.act {
-		case actAlertAck:
-			return p.a.alerts.ack(p.a.d.alertByID(p.id))
-		case actAlertShelve:
-			return p.a.alerts.shelve(p.a.d.alertByID(p.id))
+		case actAlertAck, actAlertShelve, actAlertComment:
+			return p.a.alerts.do(msg.act, p.a.d.alertByID(p.id))
 		case actAlertTarget:
 			return p.target()
 		}
@@ -65,7 +61,7 @@ func (p *alertDetailPage) target() tea.Cmd {
 	case p.a.d.tag(a.Target) != nil:
 		return p.a.nav.show(pageTagDetail, a.Target)
 	case p.a.d.endpoint(a.Target) >= 0:
-		return p.a.nav.show(pageConn, a.Target)
+		return p.a.nav.show(pageEndpoint, a.Target)
 	}
 	p.a.setMsg(a.Target+" is neither a tag nor an endpoint here", true)
 	return nil
@@ -91,29 +87,35 @@ func (p *alertDetailPage) view(w, h int) []string {
 			acked += ": " + a.Comment
 		}
 	}
-	lines := []string{
-		p.a.caption("ALERT "+a.ID, w),
-		st.kv(w, "kind", string(a.Kind)),
-		st.kv(w, "target", a.Target),
+	none := widget.Paint{}
+	lines := []string{p.a.caption("ALERT "+shortAlert(a.ID, w-7), w)}
+	lines = st.kvLines(lines, w, "kind", string(a.Kind), none)
+	lines = st.kvLines(lines, w, "target", a.Target, none)
+	lines = append(lines,
 		st.kvPaint(w, "severity", sevName(a.Severity), st.sevStyle(a.Severity)),
-		st.kv(w, "state", stateName(a.State)),
-		st.kv(w, "message", a.Message),
+		st.kv(w, "state", stateText(a.State)))
+	lines = st.kvLines(lines, w, "message", a.Message, none)
+	lines = append(lines,
 		st.kv(w, "first active", fmtTime(a.FirstActive)),
 		st.kv(w, "last active", fmtTime(a.LastActive)+"  ("+ageSince(now, a.LastActive)+" ago)"),
 		st.kv(w, "cleared", fmtTime(a.Cleared)),
-		st.kv(w, "count", strconv.Itoa(a.Count)),
-		st.kv(w, "acked", acked),
-		st.kv(w, "shelved", shelf),
-		p.a.caption("HISTORY (newest first)", w),
-	}
+		st.kv(w, "count", strconv.Itoa(a.Count)))
+	lines = st.kvLines(lines, w, "acked", acked, none)
+	lines = st.kvLines(lines, w, "shelved", shelf, none)
+	lines = append(lines, p.a.caption("HISTORY (newest first)", w))
 	hist := p.a.b.AlertHistory(a.ID)
 	for i := len(hist) - 1; i >= 0; i-- {
 		e := hist[i]
-		l := fmt.Sprintf(" %s  %-9s %-5s %s", fmtTime(e.At), e.What, stateName(e.State), e.User)
+		l := fmt.Sprintf("%s  %-9s %-5s %s", fmtTime(e.At), e.What, stateName(e.State), e.User)
 		if e.Comment != "" {
 			l += "  " + strconv.Quote(e.Comment)
 		}
-		lines = append(lines, widget.Fit(l, w))
+		for k, part := range widget.Wrap(l, w-4) {
+			if k > 0 {
+				part = "   " + part // under the time
+			}
+			lines = append(lines, widget.Fit(" "+part, w))
+		}
 	}
 	if len(hist) == 0 {
 		lines = append(lines, widget.Fit(" (none)", w))

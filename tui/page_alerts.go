@@ -20,21 +20,17 @@ const pageAlerts = "alerts"
 var alertsDef = pageDef{
 	id: pageAlerts, title: "Alerts", tab: true,
 	cmds: []string{"alerts", "alert", "al"}, cmdHelp: "alerts",
-	keys: []*keyGroup{&alertKeys},
+	keys: []*keyGroup{&alertKeys, &alertActKeys},
 	new:  func(a *app) page { return &alertsPage{a: a} },
 }
 
 const (
 	actAlertOpen   action = "alert-open"
-	actAlertAck    action = "alert-ack"
-	actAlertShelve action = "alert-shelve"
 	actAlertFilter action = "alert-filter"
 )
 
 var alertKeys = keyGroup{title: "Alerts", bindings: []binding{
 	bind(actAlertOpen, "enter", "alert detail with history", "enter").footer("enter", "detail"),
-	bind(actAlertAck, "a", "acknowledge (with optional comment)", "a").footer("a", "ack"),
-	bind(actAlertShelve, "S z", "shelve (reason, then duration: 15m, or empty for one-shot)", "S", "z").footer("S/z", "shelve"),
 	bind(actAlertFilter, "/", "filter (substring of id, target, message)", "/").footer("/", "filter"),
 }}
 
@@ -45,6 +41,8 @@ func (p *alertsPage) keys() []*keyGroup { return alertsDef.keys }
 func (p *alertsPage) update(msg tea.Msg) tea.Cmd {
 	l := p.a.alerts
 	switch msg := msg.(type) {
+	case openMsg:
+		l.selectNewest()
 	case moveMsg:
 		l.move(msg.d)
 	case clickMsg:
@@ -59,10 +57,8 @@ func (p *alertsPage) update(msg tea.Msg) tea.Cmd {
 		switch msg.act {
 		case actAlertOpen:
 			return p.open()
-		case actAlertAck:
-			return l.ack(l.cur())
-		case actAlertShelve:
-			return l.shelve(l.cur())
+		case actAlertAck, actAlertShelve, actAlertComment:
+			return l.do(msg.act, l.cur())
 		case actAlertFilter:
 			return l.startFilter()
 		case actBack:
@@ -92,6 +88,9 @@ func (p *alertsPage) view(w, h int) []string {
 		}
 	}
 	cap := fmt.Sprintf("ALERTS %d · UNACK %d · ACK %d · RTN %d · SHELVED %d", len(d.alerts), u, ack, rtn, z)
+	if d.trunk != "" {
+		cap += " · under " + d.trunk
+	}
 	out := []string{p.a.caption(cap, w)}
 	line := fmt.Sprintf(" active: CRIT %d  HIGH %d  MED %d  LOW %d", sev[normalize.SeverityCritical], sev[normalize.SeverityHigh], sev[normalize.SeverityMedium], sev[normalize.SeverityLow])
 	if l.filter != "" {

@@ -23,10 +23,10 @@ var connDef = pageDef{
 	new:  func(a *app) page { return &connPage{a: a} },
 }
 
-const actConnError action = "conn-error"
+const actConnOpen action = "conn-open"
 
 var connKeys = keyGroup{title: "Connections", bindings: []binding{
-	bind(actConnError, "enter", "show the endpoint's last error in full", "enter").footer("enter", "last error"),
+	bind(actConnOpen, "enter", "endpoint detail: every count, the last error in full, its alerts", "enter").footer("enter", "detail"),
 }}
 
 type connPage struct {
@@ -52,27 +52,22 @@ func (p *connPage) update(msg tea.Msg) tea.Cmd {
 		case row != p.pos.Cur:
 			p.pos.Cur = row
 		default:
-			p.showError()
+			return p.open()
 		}
 	case doMsg:
-		if msg.act == actConnError {
-			p.showError()
+		if msg.act == actConnOpen {
+			return p.open()
 		}
 	}
 	return nil
 }
 
-// showError puts the selected endpoint's last error in the status line.
-func (p *connPage) showError() {
+// open shows the selected endpoint's detail.
+func (p *connPage) open() tea.Cmd {
 	if p.pos.Cur >= len(p.a.d.health) {
-		return
+		return nil
 	}
-	h := p.a.d.health[p.pos.Cur]
-	if h.LastError != nil {
-		p.a.setMsg(h.Source+": "+h.LastError.Error(), true)
-	} else {
-		p.a.setMsg(h.Source+" "+h.Endpoint+": no error", false)
-	}
+	return p.a.nav.show(pageEndpoint, p.a.d.health[p.pos.Cur].Source)
 }
 
 func (p *connPage) view(w, h int) []string {

@@ -23,7 +23,7 @@ var consoleDef = pageDef{
 	hotkey:      bind("", "c", "instructor console (trainers in a workshop)", "c"),
 	keys:        []*keyGroup{&consoleKeys},
 	available:   func(a *app) bool { return a.opts.Trainer != nil },
-	unavailable: "no instructor console for this session",
+	unavailable: "no instructor console: it is for trainers in a workshop (otwin workshop)",
 	new:         func(a *app) page { return &consolePage{a: a} },
 }
 

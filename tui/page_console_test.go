@@ -87,7 +87,7 @@ func TestNoConsole(t *testing.T) {
 		t.Run(string(role), func(t *testing.T) {
 			s := newSession(t, role, 80, 24)
 			s.keys("c")
-			s.waitOutput("no instructor console")
+			s.waitOutput("no instructor console: it is for trainers in a workshop")
 			v := s.final()
 			if strings.Contains(v, "Console") || strings.Contains(v, "SCOREBOARD") {
 				t.Errorf("console shown:\n%s", v)

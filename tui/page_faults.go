@@ -11,21 +11,19 @@ import (
 )
 
 // The fault panel: the simulator's faults, injected and cleared with
-// enter. Sessions given a FaultControl have it, but operators only in a
-// local session (Options.FaultsForAll); it re-reads the faults every
-// FaultRefresh while shown.
+// enter. Every session given a FaultControl has it, whatever its role: a
+// session the backend refuses PermFaults sees enter marked, and its
+// attempt refused; it re-reads the faults every FaultRefresh while shown.
 
 const pageFaults = "faults"
 
 var faultsDef = pageDef{
 	id: pageFaults, title: "Faults", tab: true,
 	cmds: []string{"faults", "fault"}, cmdHelp: "fault panel",
-	hotkey: bind("", "f", "fault panel (when the simulator offers faults)", "f"),
-	keys:   []*keyGroup{&faultKeys},
-	available: func(a *app) bool {
-		return a.opts.Faults != nil && (a.opts.FaultsForAll || a.role != RoleOperator)
-	},
-	unavailable: "no fault panel for this session",
+	hotkey:      bind("", "f", "fault panel (when the simulator offers faults)", "f"),
+	keys:        []*keyGroup{&faultKeys},
+	available:   func(a *app) bool { return a.opts.Faults != nil },
+	unavailable: "no simulator attached: there are no faults to inject",
 	new:         func(a *app) page { return &faultsPage{a: a} },
 }
 
@@ -35,7 +33,7 @@ const (
 )
 
 var faultKeys = keyGroup{title: "Fault panel", bindings: []binding{
-	bind(actFaultToggle, "enter", "inject / clear the fault", "enter").footer("enter", "inject/clear"),
+	bind(actFaultToggle, "enter", "inject / clear the fault", "enter").footer("enter", "inject/clear").needs(PermFaults),
 	bind(actFaultReload, "r", "refresh", "r").footer("r", "refresh"),
 }}
 
@@ -142,7 +140,11 @@ func (p *faultsPage) view(w, h int) []string {
 		}
 	}
 	now := p.a.now()
-	out := []string{p.a.caption(fmt.Sprintf("FAULTS %d · active %d · enter injects or clears", len(p.faults), active), w)}
+	cap := fmt.Sprintf("FAULTS %d · active %d · enter injects or clears", len(p.faults), active)
+	if why := p.a.refusal(PermFaults); why != "" {
+		cap = fmt.Sprintf("FAULTS %d · active %d · %s", len(p.faults), active, why)
+	}
+	out := []string{p.a.caption(cap, w)}
 	return append(out, widget.Table(w, h-1, faultCols, len(p.faults), &p.pos, true, st.table, func(r, c, cw int) (string, *widget.Paint) {
 		f := &p.faults[r]
 		switch c {

@@ -32,7 +32,7 @@ func TestFaultRefusedShownInStatus(t *testing.T) {
 	s.keys("enter")
 	s.waitOutput("refused")
 	v := s.final()
-	if !strings.Contains(v, "clear press2-unplug: refused: operators cannot inject faults") {
+	if !strings.Contains(v, "clear press2-unplug: refused: operators cannot inject or clear faults") {
 		t.Errorf("refusal not shown:\n%s", v)
 	}
 }

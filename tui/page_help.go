@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"strings"
+
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/otwin/otwin/tui/widget"
@@ -30,7 +32,7 @@ func (p *helpPage) update(msg tea.Msg) tea.Cmd {
 }
 
 func (p *helpPage) view(w, h int) []string {
-	lines := helpLines(12)
+	lines := helpLines(12, p.a.refusal)
 	out := []string{p.a.caption("HELP · keys and commands (esc to go back)", w)}
 	if w >= 120 {
 		half := (len(lines) + 1) / 2
@@ -51,8 +53,29 @@ func (p *helpPage) view(w, h int) []string {
 		}
 	} else {
 		for _, l := range lines {
-			out = append(out, widget.Fit(" "+l, w))
+			out = appendWrapped(out, l, w)
 		}
 	}
 	return append(out[:1], p.window(out[1:], h-1)...)
+}
+
+// helpIndent is where a help line's description starts ("  " and a key
+// column of 12 and a space).
+const helpIndent = 15
+
+// appendWrapped appends help line l in w cells, a description too long
+// for the line wrapped under itself.
+func appendWrapped(out []string, l string, w int) []string {
+	if widget.Width(l) < w || len(l) <= helpIndent || w-1-helpIndent < 20 {
+		return append(out, widget.Fit(" "+l, w))
+	}
+	pad := strings.Repeat(" ", helpIndent)
+	for i, part := range widget.Wrap(l[helpIndent:], w-1-helpIndent) {
+		if i == 0 {
+			out = append(out, widget.Fit(" "+l[:helpIndent]+part, w))
+		} else {
+			out = append(out, widget.Fit(" "+pad+part, w))
+		}
+	}
+	return out
 }

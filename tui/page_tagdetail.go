@@ -53,26 +53,26 @@ func (p *tagDetailPage) view(w, h int) []string {
 		unit = fmt.Sprintf("%s (%s, UnitId %d)", t.Unit.Symbol, t.Unit.Code, t.Unit.UnitID)
 	}
 	q := st.quality(t.Status)
-	lines := []string{
-		a.caption("TAG "+t.ID, w),
-		st.kv(w, "asset", t.Asset),
-		st.kv(w, "tag", t.Tag),
-		st.kv(w, "unit", unit),
-		st.kv(w, "source", t.Source),
-		st.kv(w, "address", t.Address),
-		st.kv(w, "value", fmtValue(t)+"   raw "+fmtRaw(t.Raw)+"   seq "+strconv.FormatUint(t.Seq, 10)),
-		st.kvPaint(w, "quality", badge(t.Status)+"  "+t.Status.Error(), q),
+	none := widget.Paint{}
+	lines := []string{a.caption("TAG "+widget.TrimPath(t.ID, w-5), w)}
+	lines = st.kvLines(lines, w, "asset", t.Asset, none)
+	lines = st.kvLines(lines, w, "tag", t.Tag, none)
+	lines = append(lines, st.kv(w, "unit", unit))
+	lines = st.kvLines(lines, w, "source", t.Source, none)
+	lines = st.kvLines(lines, w, "address", t.Address, none)
+	lines = st.kvLines(lines, w, "value", fmtValue(t)+"   raw "+fmtRaw(t.Raw)+"   seq "+strconv.FormatUint(t.Seq, 10), none)
+	lines = st.kvLines(lines, w, "quality", badge(t.Status)+"  "+t.Status.Error(), q)
+	lines = append(lines,
 		st.kv(w, "source time", fmtTime(t.SourceTime)),
 		st.kv(w, "server time", fmtTime(t.ServerTime)),
 		st.kv(w, "received", fmtTime(t.Received)+"  ("+ageSince(now, t.Received)+" ago)"),
-		st.kv(w, "skew", t.Skew().Round(time.Millisecond).String()),
-		st.kv(w, "last good", lastGoodLine(t, now)),
-	}
+		st.kv(w, "clock skew", t.Skew().Round(time.Millisecond).String()))
+	lines = st.kvLines(lines, w, "last good", lastGoodLine(t, now), none)
 	if !t.Status.IsGood() || t.Err != "" {
 		why := fmt.Sprintf("%s: severity %s, limit %s", t.Status.Name(), t.Status.Severity(), limitBits(t.Status))
-		lines = append(lines, st.kvPaint(w, "why bad?", why, q))
+		lines = st.kvLines(lines, w, "why bad?", why, q)
 		if t.Err != "" {
-			lines = append(lines, st.kv(w, "error", t.Err))
+			lines = st.kvLines(lines, w, "error", t.Err, none)
 		}
 	}
 	p.hist = a.b.History(t.ID, p.hist[:0])

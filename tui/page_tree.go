@@ -12,15 +12,16 @@ import (
 
 // The tree page: the ISA-95 asset tree (tag counts, active alerts in the
 // colour of the worst) beside the tag table of the selected node; below
-// them, when tall enough, the first alerts (operator) or the endpoints
-// (maintenance). Either the tree or the table has the focus and its keys.
+// them, when tall enough, the alerts (the endpoints for maintenance).
+// The tree, the table or the alerts below have the focus and its keys;
+// the alert actions work on the alert marked below from the tree too.
 
 const pageTree = "tree"
 
 var treeDef = pageDef{
 	id: pageTree, title: "Tree", tab: true,
 	cmds: []string{"tree"}, cmdHelp: "asset tree and the tags of the selected node",
-	keys: []*keyGroup{&treeKeys, &tableKeys},
+	keys: []*keyGroup{&treeKeys, &tableKeys, &stripKeys, &stripOnKeys, &alertActKeys},
 	new:  newTreePage,
 }
 
@@ -28,6 +29,9 @@ const (
 	actTreeToggle   action = "tree-toggle"
 	actTreeExpand   action = "tree-expand"
 	actTreeCollapse action = "tree-collapse"
+	actStripFocus   action = "strip-focus"
+	actStripOpen    action = "strip-open"
+	actStripLeave   action = "strip-leave"
 )
 
 var treeKeys = keyGroup{title: "Asset tree", bindings: []binding{
@@ -37,16 +41,48 @@ var treeKeys = keyGroup{title: "Asset tree", bindings: []binding{
 	bind(actTagFilter, "/", "filter the tags of the selected node", "/").footer("/", "filter"),
 }}
 
+// stripKeys are the tree's keys for the alerts below it; the alert
+// actions (alertActKeys) work on the alert marked there.
+var stripKeys = keyGroup{title: "Asset tree, alerts below it", bindings: []binding{
+	bind(actStripFocus, "!", "move the cursor to the alerts below the tree", "!").footer("!", "alerts below"),
+}}
+
+// stripOnKeys are the keys of the alerts below the tree when they have
+// the cursor.
+var stripOnKeys = keyGroup{title: "Alerts below the tree", bindings: []binding{
+	bind(actStripOpen, "enter", "alert detail with history", "enter").footer("enter", "detail"),
+	bind(actStripLeave, "! ← h", "back to the tree", "!", "left", "h").footer("!", "tree"),
+}}
+
+// paneFocus is the pane of the tree page that has the cursor.
+type paneFocus int
+
+const (
+	focusTree paneFocus = iota
+	focusTable
+	focusStrip // the alerts below
+)
+
 type treePage struct {
 	a          *app
 	expanded   map[string]bool
 	flat       []*node // the visible nodes, depth-first
 	pos        widget.Pos
-	focusTable bool
+	focus      paneFocus
 	autoSelect bool // the selection is the role's, not the user's
-	// geometry of the last render, for the mouse
+	// geometry of the last render, for the mouse and the keys
 	treeW, mainH int
+	strip        stripKind
 }
+
+// stripKind is what the strip below the tree shows.
+type stripKind int
+
+const (
+	stripNone stripKind = iota
+	stripAlerts
+	stripConn
+)
 
 func newTreePage(a *app) page {
 	p := &treePage{a: a, expanded: map[string]bool{}}
@@ -57,12 +93,19 @@ func newTreePage(a *app) page {
 // The keys of the focused pane.
 var (
 	treePaneKeys  = []*keyGroup{&treeKeys}
+	treeAlertKeys = []*keyGroup{&treeKeys, &stripKeys, &alertActKeys}
 	treeTableKeys = []*keyGroup{&tableKeys}
+	treeStripKeys = []*keyGroup{&stripOnKeys, &alertActKeys}
 )
 
 func (p *treePage) keys() []*keyGroup {
-	if p.focusTable {
+	switch {
+	case p.focus == focusTable:
 		return treeTableKeys
+	case p.focus == focusStrip:
+		return treeStripKeys
+	case p.strip == stripAlerts:
+		return treeAlertKeys
 	}
 	return treePaneKeys
 }
@@ -70,7 +113,9 @@ func (p *treePage) keys() []*keyGroup {
 func (p *treePage) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case openMsg:
-		p.focusTable = false
+		p.focus = focusTree
+		p.a.alerts.selectNewest()
+		return p.jump(msg.arg)
 	case roleMsg:
 		p.autoSelect = true
 		p.roleSelect()
@@ -102,7 +147,7 @@ func (p *treePage) do(act action) tea.Cmd {
 			p.expanded[n.path] = !p.expanded[n.path]
 			p.reflatten()
 		case len(n.children) == 0:
-			p.focusTable = true // a machine: go to its tags
+			p.focus = focusTable // a machine: go to its tags
 		}
 	case actTreeExpand:
 		n := p.cur()
@@ -113,7 +158,7 @@ func (p *treePage) do(act action) tea.Cmd {
 			p.expanded[n.path] = true
 			p.reflatten()
 		} else {
-			p.focusTable = true
+			p.focus = focusTable
 		}
 	case actTreeCollapse:
 		n := p.cur()
@@ -126,13 +171,23 @@ func (p *treePage) do(act action) tea.Cmd {
 		} else if n.parent != nil {
 			return p.selectNode(n.parent)
 		}
-	case actTagLeft:
-		p.focusTable = false
-	case actBack:
-		if cmd, ok := t.clearFilter(); ok {
-			return cmd
+	case actTagLeft, actStripLeave:
+		p.focus = focusTree
+	case actStripFocus:
+		p.focus = focusStrip
+	case actStripOpen:
+		if al := p.a.alerts.cur(); al != nil {
+			return p.a.nav.show(pageAlertDetail, al.ID)
 		}
-		p.focusTable = false
+	case actAlertAck, actAlertShelve, actAlertComment:
+		return p.a.alerts.do(act, p.a.alerts.cur())
+	case actBack:
+		if p.focus != focusStrip {
+			if cmd, ok := t.clearFilter(); ok {
+				return cmd
+			}
+		}
+		p.focus = focusTree
 	default:
 		return t.do(act)
 	}
@@ -141,8 +196,12 @@ func (p *treePage) do(act action) tea.Cmd {
 
 // move moves the focused pane's cursor; in the tree, the table follows.
 func (p *treePage) move(d int) tea.Cmd {
-	if p.focusTable {
+	switch p.focus {
+	case focusTable:
 		p.a.table.move(d)
+		return nil
+	case focusStrip:
+		p.a.alerts.move(d)
 		return nil
 	}
 	p.autoSelect = false
@@ -158,13 +217,25 @@ func (p *treePage) move(d int) tea.Cmd {
 // selected row opens it.
 func (p *treePage) click(x, y int) tea.Cmd {
 	if y >= p.mainH {
-		return nil // the strip below
+		if p.strip != stripAlerts {
+			return nil
+		}
+		l := p.a.alerts
+		p.focus = focusStrip
+		switch row := l.pos.Row(y-p.mainH, 1, len(l.rows)); {
+		case row < 0:
+		case row != l.pos.Cur:
+			l.move(row - l.pos.Cur)
+		default:
+			return p.do(actStripOpen)
+		}
+		return nil
 	}
 	if x >= p.treeW {
-		p.focusTable = true
+		p.focus = focusTable
 		return p.a.table.click(y)
 	}
-	p.focusTable = false
+	p.focus = focusTree
 	switch row := p.pos.Row(y, 1, len(p.flat)); {
 	case row < 0:
 		return nil
@@ -254,8 +325,16 @@ func (p *treePage) selectLevel(line, machine bool) {
 func (p *treePage) view(w, h int) []string {
 	a := p.a
 	strip := 0
-	if (a.role == RoleOperator || a.role == RoleMaintenance) && h >= 14 {
+	p.strip = stripNone
+	if h >= 14 {
 		strip = min(h/3, 8)
+		p.strip = stripAlerts
+		if a.role == RoleMaintenance {
+			p.strip = stripConn
+		}
+	}
+	if p.focus == focusStrip && p.strip != stripAlerts {
+		p.focus = focusTree // the screen got too small for the strip
 	}
 	mh := h - strip
 	tw := min(max(w/3, 22), 40)
@@ -263,13 +342,12 @@ func (p *treePage) view(w, h int) []string {
 		tw = w / 2
 	}
 	p.treeW, p.mainH = tw, mh
-	out := widget.Beside(make([]string, 0, h), p.pane(tw, mh), a.table.view(w-tw-1, mh, p.focusTable), a.st.dim.Render("│"))
-	if strip > 0 {
-		if a.role == RoleMaintenance {
-			out = append(out, connTable(a, w, strip, nil, false)...)
-		} else {
-			out = append(out, a.alerts.table(w, strip, false)...)
-		}
+	out := widget.Beside(make([]string, 0, h), p.pane(tw, mh), a.table.view(w-tw-1, mh, p.focus == focusTable), a.st.dim.Render("│"))
+	switch p.strip {
+	case stripConn:
+		out = append(out, connTable(a, w, strip, nil, false)...)
+	case stripAlerts:
+		out = append(out, a.alerts.table(w, strip, p.focus == focusStrip)...)
 	}
 	return out
 }
@@ -281,7 +359,7 @@ func (p *treePage) pane(w, h int) []string {
 	out := make([]string, 0, h)
 	out = append(out, p.a.caption(fmt.Sprintf("ASSETS · %d tags", len(p.a.d.tags)), w))
 	body := h - 1
-	focused := !p.focusTable
+	focused := p.focus == focusTree
 	p.pos.Clamp(len(p.flat))
 	p.pos.Scroll(body)
 	countW := len(strconv.Itoa(root.tags))
@@ -319,4 +397,40 @@ func (p *treePage) pane(w, h int) []string {
 		}
 	}
 	return widget.Pad(out, w, h)
+}
+
+// jump shows what arg names (":" jump list): "node:PATH" selects that
+// node in the tree, "tag:ID" its tag in the table of its machine; other
+// args change nothing.
+func (p *treePage) jump(arg string) tea.Cmd {
+	d := p.a.d
+	kind, v, _ := strings.Cut(arg, ":")
+	var n *node
+	tag := int32(-1)
+	switch kind {
+	case "node":
+		n = d.index[v]
+	case "tag":
+		if i, ok := d.byID[v]; ok {
+			n, tag = d.index[d.meta[i].asset], int32(i)
+		}
+	}
+	if n == nil {
+		return nil
+	}
+	p.autoSelect = false
+	for a := n.parent; a != nil; a = a.parent {
+		if a.depth > 0 {
+			p.expanded[a.path] = true
+		}
+	}
+	var cmd tea.Cmd
+	if tag >= 0 {
+		cmd = p.a.table.showTag(n.path, tag)
+		p.focus = focusTable
+	} else {
+		cmd = p.a.table.selectPath(n.path)
+	}
+	p.reflatten()
+	return cmd
 }

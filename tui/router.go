@@ -47,7 +47,7 @@ var pages []*pageDef
 func init() {
 	pages = []*pageDef{
 		&treeDef, &tagsDef, &alertsDef, &connDef, &faultsDef, &consoleDef,
-		&tagDetailDef, &alertDetailDef, &helpDef,
+		&tagDetailDef, &alertDetailDef, &endpointDef, &helpDef,
 	}
 	buildGlobalKeys(pages)
 }
@@ -73,6 +73,7 @@ type router struct {
 	stack []frame
 	in    *widget.Prompt
 	spec  promptSpec // what the open prompt is for
+	jump  jumpList   // the ":" line's matches
 	w, h  int
 	tabX  []tabHit  // where the tabs were drawn, for the mouse
 	tabv  []int     // tabs' buffer
@@ -82,10 +83,11 @@ type router struct {
 
 // footLine is a footer as drawn for key groups at a width.
 type footLine struct {
-	groups []*keyGroup
-	over   bool
-	w      int
-	text   string
+	groups  []*keyGroup
+	over    bool
+	w       int
+	permGen int
+	text    string
 }
 
 // frame is one page on the stack and the tab it belongs to (-1: none).
@@ -217,6 +219,7 @@ func (r *router) broadcast(msg tea.Msg) tea.Cmd {
 func (r *router) setRole(to Role) tea.Cmd {
 	a := r.a
 	a.role = to
+	a.readPermissions()
 	a.table.setRole(to)
 	a.alerts.setRole(to)
 	r.broadcast(roleMsg{})
@@ -291,7 +294,7 @@ func (r *router) key(k tea.KeyMsg) tea.Cmd {
 	case actHelp:
 		return r.show(pageHelp, "")
 	case actCommand:
-		return r.prompt(":", "", promptSpec{submit: r.command})
+		return r.openCommand()
 	case actNextView:
 		return r.cycle(1)
 	case actPrevView:
@@ -336,6 +339,11 @@ func (r *router) prompt(text, value string, p promptSpec) tea.Cmd {
 	return r.in.Open(text, value)
 }
 
+func (r *router) promptFor(label func(w int) string, p promptSpec) tea.Cmd {
+	r.spec = p
+	return r.in.OpenFor(label, "")
+}
+
 // promptKey handles keys while the bottom line takes text.
 func (r *router) promptKey(k tea.KeyMsg) tea.Cmd {
 	switch k.Type {
@@ -349,6 +357,15 @@ func (r *router) promptKey(k tea.KeyMsg) tea.Cmd {
 		}
 		r.a.setMsg("cancelled", false)
 		return nil
+	case tea.KeyUp, tea.KeyDown, tea.KeyCtrlP, tea.KeyCtrlN:
+		if r.jump.on {
+			if k.Type == tea.KeyUp || k.Type == tea.KeyCtrlP {
+				r.moveJump(-1)
+			} else {
+				r.moveJump(1)
+			}
+			return nil
+		}
 	case tea.KeyEnter:
 		val := strings.TrimSpace(r.in.Value())
 		spec := r.spec
@@ -413,6 +430,9 @@ func (r *router) render() string {
 	w, h := max(r.w, 20), max(r.h, 6)
 	bh := h - 3
 	body := widget.Pad(r.top().view(w, bh), w, bh)
+	if r.jump.on && r.in.IsOpen() {
+		r.jumpView(body[:bh], w)
+	}
 	lines := make([]string, 0, h)
 	lines = append(lines, r.header(w))
 	lines = append(lines, body[:bh]...)
@@ -426,16 +446,51 @@ func (r *router) render() string {
 }
 
 // header is the title, the tabs (the current page's tab marked) and, on
-// the right, the page over the tabs, the role and the time.
+// the right, the page over the tabs, the role and the time. The role and
+// the time stay at every width: the page's name over the tabs gives way
+// first, then the title, then the tabs farthest from the current one.
 func (r *router) header(w int) string {
 	st := &r.a.st
 	r.tabX = r.tabX[:0]
-	var b strings.Builder
+	top := r.stack[len(r.stack)-1]
+	right := string(r.a.role) + " " + r.a.now().Format("15:04:05") + " "
+	over := ""
+	if !pages[top.page].tab {
+		over = pages[top.page].title + " · "
+	}
 	title := " " + r.a.opts.Title + " "
+	tabs := r.tabs()
+	tabsW := 0
+	for _, i := range tabs {
+		tabsW += r.cells[i].w
+	}
+	room := w - widget.Width(right) - 1 // at least one space before the right
+	if widget.Width(title)+tabsW+widget.Width(over) > room {
+		over = ""
+	}
+	if tw := widget.Width(title); tw+tabsW > room {
+		switch fit := room - tabsW; {
+		case fit >= 6:
+			title = widget.Fit(title[:len(title)-1], fit-1) + " "
+		default:
+			title = ""
+		}
+	}
+	cur := slices.Index(tabs, top.tab)
+	for len(tabs) > 1 && widget.Width(title)+tabsW > room {
+		// drop the tab farthest from the current one (the current stays)
+		far := 0
+		if cur < 0 || cur-0 < len(tabs)-1-cur {
+			far = len(tabs) - 1
+		}
+		tabsW -= r.cells[tabs[far]].w
+		tabs = slices.Delete(tabs, far, far+1)
+		cur = slices.Index(tabs, top.tab)
+	}
+	var b strings.Builder
 	b.WriteString(st.title.Render(title))
 	used := widget.Width(title)
-	top := r.stack[len(r.stack)-1]
-	for _, i := range r.tabs() {
+	for _, i := range tabs {
 		c := r.cells[i]
 		if i == top.tab {
 			b.WriteString(c.on)
@@ -445,27 +500,34 @@ func (r *router) header(w int) string {
 		r.tabX = append(r.tabX, tabHit{x0: used, x1: used + c.w, page: i})
 		used += c.w
 	}
-	right := string(r.a.role) + " " + r.a.now().Format("15:04:05") + " "
-	if !pages[top.page].tab {
-		right = pages[top.page].title + " · " + right
-	}
+	right = over + right
 	gap := w - used - widget.Width(right)
 	if gap < 1 {
-		return widget.Fit(b.String(), w)
+		// too narrow for even one tab beside the role and the time
+		r.tabX = r.tabX[:0]
+		return st.header.Render(widget.FitRight(right, w))
 	}
 	b.WriteString(st.header.Render(strings.Repeat(" ", gap) + right))
 	return b.String()
 }
 
+// dropShown is how long the status bar says updates were skipped after
+// the last one was.
+const dropShown = 10 * time.Second
+
+// statusBar is the user, the role and the alerts by state; while a slow
+// link loses intermediate updates, how many; when the feed ended, that.
 func (r *router) statusBar(w int) string {
 	user := r.a.opts.User
 	if user == "" {
 		user = "-"
 	}
 	u, ack, rtn, z := r.a.d.alertCounts()
-	left := fmt.Sprintf(" %s (%s) │ UNACK %d ACK %d RTN %d SHLV %d │ coalesced %d", user, r.a.role, u, ack, rtn, z, r.dropped)
+	left := fmt.Sprintf(" %s (%s) │ UNACK %d ACK %d RTN %d SHELVED %d", user, r.a.role, u, ack, rtn, z)
 	if r.feedClosed {
-		left += " │ feed closed"
+		left += " │ live data stopped"
+	} else if r.dropped > 0 && r.a.now().Sub(r.droppedAt) < dropShown {
+		left += fmt.Sprintf(" │ slow link: %d updates skipped", r.dropped)
 	}
 	return r.a.st.status.Render(widget.Fit(left, w))
 }
@@ -484,17 +546,23 @@ func (r *router) bottomLine(w int) string {
 		}
 		return st.label.Render(widget.Fit(" "+m, w))
 	}
-	return st.hint.Render(r.footer(w))
+	return r.footer(w)
 }
 
 // footer is the footer line of the page on the screen, w cells wide
-// (kept while the page's keys stay the same).
+// (kept while the page's keys and the session's permissions stay the
+// same). Keys the session may not use are struck through (plain: marked
+// offMark).
 func (r *router) footer(w int) string {
+	a := r.a
 	groups, over := r.top().keys(), len(r.stack) > 1
-	if f := &r.foot; f.text != "" && slices.Equal(f.groups, groups) && f.over == over && f.w == w {
+	if f := &r.foot; f.text != "" && slices.Equal(f.groups, groups) && f.over == over && f.w == w && f.permGen == a.permGen {
 		return f.text
 	}
-	r.foot = footLine{groups: slices.Clone(groups), over: over, w: w,
-		text: widget.Fit(" "+widget.Footer(footerKeys(groups, over), w-1), w)}
+	text := " " + widget.Footer(footerKeys(groups, over, func(p Permission) bool { return !a.may(p) }), w-1, a.st.footer)
+	if tw := widget.Width(text); tw < w {
+		text += strings.Repeat(" ", w-tw)
+	}
+	r.foot = footLine{groups: slices.Clone(groups), over: over, w: w, permGen: a.permGen, text: text}
 	return r.foot.text
 }

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -113,16 +114,16 @@ func TestPageRegistry(t *testing.T) {
 	r := m.s
 	for i, d := range pages {
 		p := r.pages[i]
-		for _, focus := range []bool{false, true} {
+		for _, focus := range []paneFocus{focusTree, focusTable, focusStrip} {
 			if tp, ok := p.(*treePage); ok {
-				tp.focusTable = focus
+				tp.focus, tp.strip = focus, stripAlerts
 			}
 			for _, g := range p.keys() {
 				if !slices.Contains(d.keys, g) {
 					t.Errorf("page %s uses key group %q that help does not list for it", d.id, g.title)
 				}
 			}
-			for _, f := range footerKeys(p.keys(), !d.tab) {
+			for _, f := range footerKeys(p.keys(), !d.tab, nil) {
 				ks := strings.Split(f.Key, "/")
 				if f.Key == "/" {
 					ks = []string{"/"}
@@ -166,7 +167,7 @@ func TestFooter(t *testing.T) {
 		{RoleOperator, nil, 80, "enter:open/close →:tags /:filter tab:view ::cmd ?:help q:quit"},
 		{RoleEngineer, nil, 80, "enter:detail ←:tree s/S:sort /:filter n:names b:bad only tab:view ::cmd ?:help"},
 		{RoleEngineer, nil, 40, "enter:detail ←:tree s/S:sort ?:help"},
-		{RoleSupervisor, []tea.KeyMsg{{Type: tea.KeyEnter}}, 80, "esc:back a:ack S:shelve t:tag tab:view ::cmd ?:help q:quit"},
+		{RoleSupervisor, []tea.KeyMsg{{Type: tea.KeyEnter}}, 80, "esc:back a:ack S/z:shelve C:comment t:target tab:view ::cmd ?:help q:quit"},
 		{RoleMaintenance, []tea.KeyMsg{{Type: tea.KeyRunes, Runes: []rune("?")}}, 80, "esc:back tab:view ::cmd ?:help q:quit"},
 	}
 	b := generated(300)
@@ -183,20 +184,56 @@ func TestFooter(t *testing.T) {
 	}
 }
 
-// A binding a session may not use (disabled) drops out of the footer and
-// no longer dispatches.
-func TestFooterDisabled(t *testing.T) {
-	g := keyGroup{title: "t", bindings: []binding{
-		bind("a", "a", "ack", "a").footer("a", "ack"),
-		bind("s", "s", "shelve", "s").footer("s", "shelve"),
-	}}
-	g.bindings[0].SetEnabled(false)
-	if got := widget.Footer(footerKeys([]*keyGroup{&g}, true), 80); got != "esc:back s:shelve tab:view ::cmd ?:help q:quit" {
-		t.Errorf("footer %q", got)
+// A key the backend refuses the session stays in the footer, marked, and
+// help says why; the key still sends the attempt, and the refusal is the
+// backend's.
+func TestFooterRefused(t *testing.T) {
+	b := &refusing{stub: generated(300)}
+	b.alerts = []normalize.Alert{{ID: "stale:a", Target: b.tags[0].ID, Severity: normalize.SeverityHigh, State: normalize.ActiveUnacked}}
+	m := New(b, Options{Now: fixedClock, NoColor: true, Role: RoleSupervisor, Faults: stubFaults{}})
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 24})
+	if got := m.s.bottomLine(100); !strings.Contains(got, "a:ack✗ S/z:shelve C:comment✗") {
+		t.Errorf("footer %q: want ack and comment marked refused, shelve not", got)
 	}
-	if b := g.find(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("a")}); b != nil {
-		t.Errorf("a disabled binding dispatches %q", b.act)
+	if h := strings.Join(helpLines(12, m.s.a.refusal), "\n"); !strings.Contains(h, "acknowledge (with optional comment)\n"+strings.Repeat(" ", 15)+"✗ refused: supervisors cannot acknowledge alerts") {
+		t.Errorf("help lacks the reason under the key:\n%s", h)
 	}
+	_, cmd := m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("a")})
+	if m.s.in.IsOpen() {
+		t.Fatal("a refused ack asks for a comment")
+	}
+	if cmd == nil {
+		t.Fatal("a refused ack sent nothing to the backend")
+	}
+	msg, ok := cmd().(actionMsg)
+	if !ok || msg.err == nil || msg.err.Error() != "refused: supervisors cannot acknowledge alerts" {
+		t.Fatalf("refused ack: %#v", msg)
+	}
+	if b.acks != 1 {
+		t.Errorf("backend saw %d ack attempts, want 1", b.acks)
+	}
+	m.Update(msg)
+	if got := m.s.bottomLine(100); !strings.Contains(got, "ack stale:a: refused: supervisors cannot acknowledge alerts") {
+		t.Errorf("status line %q", got)
+	}
+}
+
+// refusing is a backend that refuses acknowledging and commenting.
+type refusing struct {
+	*stub
+	acks int
+}
+
+func (b *refusing) Allowed(p Permission) error {
+	if p == PermAck || p == PermComment {
+		return fmt.Errorf("refused: supervisors cannot %s", p)
+	}
+	return nil
+}
+
+func (b *refusing) Ack(string, string) error {
+	b.acks++
+	return b.Allowed(PermAck)
 }
 
 // Pages over pages: help over a tag detail returns to it, the tag detail
@@ -246,7 +283,7 @@ func TestNavigation(t *testing.T) {
 	}
 	key("esc")
 	on(pageTree)
-	if !r.pages[0].(*treePage).focusTable {
+	if r.pages[0].(*treePage).focus != focusTable {
 		t.Error("back on the tree: the table lost the focus the detail was opened from")
 	}
 	key(":alerts")

@@ -152,6 +152,7 @@ type tagTable struct {
 	rows       []int32 // indices into data.tags
 	rowGen     uint64  // jobs of older generations are stale
 	keepTag    int32   // the tag index the cursor was on when the job started
+	want       int32   // the tag index the next job puts the cursor on (-1: none)
 	jobPending bool
 	rowsAt     time.Time
 	syncJobs   bool // run every job inline (the first table of a session)
@@ -166,7 +167,7 @@ type tagTable struct {
 	hist   []float64
 }
 
-func newTagTable(a *app) *tagTable { return &tagTable{a: a} }
+func newTagTable(a *app) *tagTable { return &tagTable{a: a, want: -1} }
 
 // setRole resets the table to the role's view of it.
 func (t *tagTable) setRole(r Role) {
@@ -205,6 +206,9 @@ func (t *tagTable) recompute() tea.Cmd {
 	t.keepTag = -1
 	if t.pos.Cur < len(t.rows) {
 		t.keepTag = t.rows[t.pos.Cur]
+	}
+	if t.want >= 0 {
+		t.keepTag, t.want = t.want, -1
 	}
 	j := &rowsJob{gen: t.rowGen, meta: d.meta, prefix: t.path, filter: strings.ToLower(t.filter), nonGood: t.bad, col: t.sortC, rev: t.sortR}
 	if j.needsDyn() {
@@ -250,6 +254,17 @@ func (t *tagTable) selectPath(path string) tea.Cmd {
 	}
 	t.path = path
 	t.pos = widget.Pos{}
+	return t.recompute()
+}
+
+// showTag shows the tags below path with the cursor on tag index i,
+// dropping a filter that would hide it.
+func (t *tagTable) showTag(path string, i int32) tea.Cmd {
+	t.path, t.pos, t.filter, t.want = path, widget.Pos{}, "", i
+	if t.bad && t.a.d.tags[i].Status.IsGood() {
+		t.bad = false
+		t.a.setMsg("showing all tags, not only bad and uncertain ones (b)", false)
+	}
 	return t.recompute()
 }
 
@@ -335,11 +350,13 @@ func (t *tagTable) click(y int) tea.Cmd {
 	return t.do(actTagOpen)
 }
 
-// cols are the table's columns at width w.
-func (t *tagTable) cols(w int) []widget.Column {
+// cols are the table's columns at width w, the tag column at least
+// tagW wide (up to half the table).
+func (t *tagTable) cols(w, tagW int) []widget.Column {
+	tagW = min(tagW, (w-1)/2)
 	if t.eng {
 		return []widget.Column{
-			{Title: "TAG", W: 20, Flex: 2, Tail: true, Prio: 9, Max: 64},
+			{Title: "TAG", W: max(tagW, 20), Flex: 2, Tail: true, Prio: 9, Max: 64},
 			{Title: "VALUE", W: 11, Flex: 1, Max: 18, Right: true, Prio: 8},
 			{Title: "RAW", W: 10, Flex: 1, Max: 14, Right: true, Prio: 5},
 			{Title: "ADDRESS", W: 14, Flex: 2, Prio: 7, Max: 48},
@@ -353,14 +370,33 @@ func (t *tagTable) cols(w int) []widget.Column {
 	}
 	trend := min(max(w/6, 6), 30)
 	return []widget.Column{
-		{Title: "TAG", W: 10, Flex: 3, Tail: true, Prio: 9, Max: 56},
-		{Title: "VALUE", W: 12, Right: true, Prio: 8},
+		{Title: "TAG", W: max(tagW, 12), Flex: 3, Tail: true, Prio: 9, Max: 56},
+		{Title: "VALUE", W: 12, Flex: 1, Max: 20, Right: true, Prio: 8},
 		q,
 		{Title: "AGE", W: 6, Right: true, Prio: 5},
 		{Title: "TREND", W: trend, Prio: 4},
 		{Title: "SOURCE", W: 14, Prio: 2, From: 100},
 		{Title: "ADDRESS", W: 24, Flex: 2, Prio: 1, From: 100},
 	}
+}
+
+// tagWidth is the width the rows shown in a body of rows lines need for
+// their machine and tag ("press1/temperature"), their id after prefix.
+func (t *tagTable) tagWidth(prefix string, rows int) int {
+	t.pos.Clamp(len(t.rows))
+	t.pos.Scroll(rows) // as the table will
+	meta := t.a.d.meta
+	need := 0
+	for r := t.pos.Top; r < len(t.rows) && r < t.pos.Top+rows; r++ {
+		id := strings.TrimPrefix(meta[t.rows[r]].id, prefix)
+		if i := strings.LastIndexByte(id, '/'); i > 0 {
+			if j := strings.LastIndexByte(id[:i], '/'); j >= 0 {
+				id = id[j+1:]
+			}
+		}
+		need = max(need, widget.Width(id))
+	}
+	return need
 }
 
 // view renders the caption and the table in w×h cells.
@@ -372,7 +408,13 @@ func (t *tagTable) view(w, h int, focused bool) []string {
 		sortMark = "↓"
 	}
 	where := t.path
-	if where == "" {
+	prefix := ""
+	switch {
+	case t.path != "":
+		prefix = t.path + "/"
+	case a.d.trunk != "":
+		where, prefix = "all, under "+a.d.trunk, a.d.trunk+"/"
+	default:
 		where = "all"
 	}
 	cap := fmt.Sprintf("TAGS %s · %d · sort %s%s", where, len(t.rows), sortNames[t.sortC], sortMark)
@@ -383,12 +425,8 @@ func (t *tagTable) view(w, h int, focused bool) []string {
 		cap += " · /" + t.filter
 	}
 	out := []string{a.caption(cap, w)}
-	cols := t.cols(w)
+	cols := t.cols(w, t.tagWidth(prefix, h-2))
 	now := a.now()
-	prefix := ""
-	if t.path != "" {
-		prefix = t.path + "/"
-	}
 	var cur *normalize.Sample
 	curRow := -1
 	tbl := widget.Table(w, h-1, cols, len(t.rows), &t.pos, focused, st.table, func(r, c, cw int) (string, *widget.Paint) {
@@ -402,9 +440,9 @@ func (t *tagTable) view(w, h int, focused bool) []string {
 		case "VALUE":
 			p := st.quality(tag.Status)
 			if tag.Status.IsGood() {
-				return fmtValue(tag), nil
+				return fitValue(tag, cw), nil
 			}
-			return fmtValue(tag), &p
+			return fitValue(tag, cw), &p
 		case "Q":
 			p := st.quality(tag.Status)
 			return badge(tag.Status), &p

@@ -19,6 +19,7 @@ type styles struct {
 	linkUp, linkConnecting, linkDown widget.Paint
 	label, spark                     widget.Paint
 	table                            widget.TableStyle
+	footer                           widget.FooterStyle
 }
 
 // sessionRenderer is the renderer a session's styles use: r, the default
@@ -63,6 +64,12 @@ func newStyles(r *lipgloss.Renderer, noColor bool) styles {
 		spark:          widget.NewPaint(r.NewStyle().Foreground(a("75", "26"))),
 	}
 	s.table = widget.TableStyle{Head: s.colHead, Selected: s.selected, Empty: s.dim}
+	// a key the session may not use: struck through and dim; plain text
+	// has no attributes, so a mark follows it
+	s.footer = widget.FooterStyle{On: s.hint, Off: widget.NewPaint(r.NewStyle().Foreground(a("240", "249")).Strikethrough(true))}
+	if r.ColorProfile() == termenv.Ascii {
+		s.footer.OffMark = offMark
+	}
 	s.sev[0] = widget.NewPaint(r.NewStyle())
 	s.sev[normalize.SeverityLow] = widget.NewPaint(r.NewStyle().Foreground(a("75", "26")))
 	s.sev[normalize.SeverityMedium] = widget.NewPaint(r.NewStyle().Foreground(a("220", "130")))
@@ -111,6 +118,24 @@ const kvWidth = 14
 // kv renders a "label  value" line of a detail page.
 func (s *styles) kv(w int, label, value string) string {
 	return s.kvPaint(w, label, value, widget.Paint{})
+}
+
+// kvLines appends a "label  value" entry to dst whose value wraps, the
+// lines after the first indented under it: a long message or error is
+// read whole.
+func (s *styles) kvLines(dst []string, w int, label, value string, p widget.Paint) []string {
+	vw := w - kvWidth
+	if vw < 8 {
+		return append(dst, s.kvPaint(w, label, value, p))
+	}
+	for i, l := range widget.Wrap(value, vw) {
+		if i == 0 {
+			dst = append(dst, s.label.Render(widget.Fit(" "+label, kvWidth))+p.Render(widget.Fit(l, vw)))
+		} else {
+			dst = append(dst, widget.Fit("", kvWidth)+p.Render(widget.Fit(l, vw)))
+		}
+	}
+	return dst
 }
 
 // kvPaint is kv with the value painted.

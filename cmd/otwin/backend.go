@@ -24,6 +24,19 @@ type policy struct {
 	Faults bool // inject and clear faults, control the clock
 }
 
+// allows says whether the policy lets its session take the dashboard's
+// action perm: Ack covers acknowledging, shelving and commenting on
+// alerts, Faults injecting and clearing faults.
+func (p policy) allows(perm tui.Permission) bool {
+	switch perm {
+	case tui.PermAck, tui.PermShelve, tui.PermComment:
+		return p.Ack
+	case tui.PermFaults:
+		return p.Faults
+	}
+	return false
+}
+
 // localPolicy is the policy of the terminal that started otwin.
 var localPolicy = policy{Ack: true, Faults: true}
 
@@ -79,6 +92,16 @@ func (s *session) refuse(what string) error {
 	return fmt.Errorf("%w: %ss cannot %s", errRefused, s.role, what)
 }
 
+// check returns nil when the session may take perm, else its refusal:
+// the dashboard shows it before the attempt (Allowed) and after it, in
+// the same words.
+func (s *session) check(perm tui.Permission) error {
+	if s.policy.allows(perm) {
+		return nil
+	}
+	return s.refuse(string(perm))
+}
+
 // storeBackend is the TUI's Backend over the live store, for one session.
 type storeBackend struct {
 	st   *store.Store
@@ -104,22 +127,36 @@ func (b *storeBackend) AlertHistory(id string) []normalize.AlertEvent {
 	return b.st.AlertHistory(id)
 }
 
+// Allowed answers from the session's policy, in the words its refusals
+// use.
+func (b *storeBackend) Allowed(p tui.Permission) error { return b.sess.check(p) }
+
 func (b *storeBackend) Ack(id, comment string) error {
-	var err error
-	if !b.sess.policy.Ack {
-		err = b.sess.refuse("acknowledge alerts")
-	} else {
+	err := b.sess.check(tui.PermAck)
+	if err == nil {
 		err = b.st.Ack(id, b.sess.user, comment)
 	}
 	b.sess.record("acknowledge", id, comment, err)
 	return err
 }
 
+// Comment adds a note to an alert's history without acknowledging it.
+func (b *storeBackend) Comment(id, text string) error {
+	err := b.sess.check(tui.PermComment)
+	if err == nil {
+		err = errNoComments
+	}
+	b.sess.record("comment", id, text, err)
+	return err
+}
+
+// errNoComments is the answer to a comment while the store keeps no
+// notes on alerts.
+var errNoComments = errors.New("this version of the store keeps no comments on alerts")
+
 func (b *storeBackend) Shelve(id, reason string, d time.Duration, oneShot bool) error {
-	var err error
-	if !b.sess.policy.Ack {
-		err = b.sess.refuse("shelve alerts")
-	} else {
+	err := b.sess.check(tui.PermShelve)
+	if err == nil {
 		var until time.Time // zero: one-shot, until the condition clears
 		if !oneShot {
 			until = time.Now().Add(d)
@@ -160,10 +197,8 @@ func (f *controlFaults) Faults() ([]tui.Fault, error) {
 }
 
 func (f *controlFaults) Inject(name string) error {
-	var err error
-	if !f.sess.policy.Faults {
-		err = f.sess.refuse("inject faults")
-	} else {
+	err := f.sess.check(tui.PermFaults)
+	if err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), controlTimeout)
 		defer cancel()
 		_, err = f.c.InjectNamed(ctx, name)
@@ -173,10 +208,8 @@ func (f *controlFaults) Inject(name string) error {
 }
 
 func (f *controlFaults) Clear(name string) error {
-	var err error
-	if !f.sess.policy.Faults {
-		err = f.sess.refuse("clear faults")
-	} else {
+	err := f.sess.check(tui.PermFaults)
+	if err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), controlTimeout)
 		defer cancel()
 		err = f.c.Clear(ctx, name)

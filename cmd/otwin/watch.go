@@ -143,7 +143,6 @@ func runDashboard(ctx context.Context, col *collector, opts tui.Options, ctl *co
 	sess := &session{user: opts.User, role: string(opts.Role), policy: localPolicy}
 	if ctl != nil {
 		opts.Faults = &controlFaults{c: ctl, sess: sess}
-		opts.FaultsForAll = true
 	}
 	m := tui.New(&storeBackend{st: col.Store, sess: sess}, opts)
 	defer m.Close()

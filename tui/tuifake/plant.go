@@ -28,8 +28,9 @@ var Epoch = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 type Plant struct {
 	// User is recorded as the acknowledging and shelving user.
 	User string
-	// Role: operators are refused fault injection, as a real control API
-	// would refuse them.
+	// Role is the user's role; Allowed refuses it what otwin's servers
+	// refuse it (fault injection but to trainers and engineers, alert
+	// actions to trainers and engineers), in the same words.
 	Role tui.Role
 	// Now is the clock of actions; nil means Epoch.
 	Now func() time.Time
@@ -207,6 +208,9 @@ func (p *Plant) Ack(id, comment string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.calls = append(p.calls, fmt.Sprintf("ack %s %s", id, comment))
+	if err := p.allowedLocked(tui.PermAck); err != nil {
+		return err
+	}
 	for i := range p.alerts {
 		a := &p.alerts[i]
 		if a.ID != id {
@@ -233,6 +237,9 @@ func (p *Plant) Shelve(id, reason string, d time.Duration, oneShot bool) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.calls = append(p.calls, fmt.Sprintf("shelve %s %s %s %t", id, reason, d, oneShot))
+	if err := p.allowedLocked(tui.PermShelve); err != nil {
+		return err
+	}
 	for i := range p.alerts {
 		a := &p.alerts[i]
 		if a.ID != id {
@@ -248,6 +255,42 @@ func (p *Plant) Shelve(id, reason string, d time.Duration, oneShot bool) error {
 		return nil
 	}
 	return fmt.Errorf("no alert %s", id)
+}
+
+// Comment adds a note to alert id's history as User.
+func (p *Plant) Comment(id, text string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls = append(p.calls, fmt.Sprintf("comment %s %s", id, text))
+	if err := p.allowedLocked(tui.PermComment); err != nil {
+		return err
+	}
+	for i := range p.alerts {
+		a := &p.alerts[i]
+		if a.ID != id {
+			continue
+		}
+		p.hist[id] = append(p.hist[id], normalize.AlertEvent{At: p.now(), AlertID: id, What: "commented", State: a.State, User: p.User, Comment: text})
+		p.publishLocked(tui.Update{Alerts: []normalize.Alert{*a}})
+		return nil
+	}
+	return fmt.Errorf("no alert %s", id)
+}
+
+// Allowed refuses the alert actions to trainers and engineers, and
+// faults to the other roles: "refused: <role>s cannot <permission>".
+func (p *Plant) Allowed(perm tui.Permission) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.allowedLocked(perm)
+}
+
+func (p *Plant) allowedLocked(perm tui.Permission) error {
+	faults := p.Role == tui.RoleTrainer || p.Role == tui.RoleEngineer
+	if (perm == tui.PermFaults) != faults {
+		return fmt.Errorf("refused: %ss cannot %s", p.Role, perm)
+	}
+	return nil
 }
 
 // Faults lists the faults.
@@ -267,8 +310,8 @@ func (p *Plant) setFault(verb, name string, on bool) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.calls = append(p.calls, verb+" "+name)
-	if p.Role == tui.RoleOperator {
-		return errors.New("refused: operators cannot inject faults")
+	if err := p.allowedLocked(tui.PermFaults); err != nil {
+		return err
 	}
 	for i := range p.faults {
 		if p.faults[i].Name == name {

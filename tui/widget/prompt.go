@@ -6,6 +6,7 @@ import (
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 )
 
 // Prompt is a one-line text editor behind a prompt ("/", ":", "ack …
@@ -20,7 +21,14 @@ type Prompt struct {
 	plain bool
 	open  bool
 	w     int
+	label func(w int) string // the prompt for a width, when it depends on it
+	text  string             // the prompt otherwise
 }
+
+// MinInput is the least a prompt leaves for the text typed, in cells
+// (less only on a line narrower than twice that): a prompt wider than the
+// rest is cut, keeping its end, which asks the question ("comment: ").
+const MinInput = 20
 
 // NewPrompt returns a closed prompt styled by r (for plain text, a
 // renderer with the Ascii profile) w cells wide.
@@ -55,17 +63,36 @@ func (p *Prompt) cursorCells() int {
 }
 
 // SetWidth makes the text scroll within w cells: the prompt, the visible
-// text and the cursor cell fill the line.
+// text and the cursor cell fill the line, the text at least MinInput
+// cells (or half the line when it is narrower than twice that).
 func (p *Prompt) SetWidth(w int) {
 	p.w = w
-	p.in.Width = max(1, w-Width(p.in.Prompt)-p.cursorCells())
+	label := p.text
+	if p.label != nil {
+		label = p.label(w)
+	}
+	if room := w - min(MinInput, w/2) - p.cursorCells(); Width(label) > room {
+		label = ansi.TruncateLeft(label, Width(label)-max(room, 1)+1, "…")
+	}
+	p.in.Prompt = label
+	p.in.Width = max(1, w-Width(label)-p.cursorCells())
 	p.in.SetCursor(p.in.Position()) // re-clips the visible text
 }
 
 // Open shows prompt with value to edit, the cursor at its end.
 func (p *Prompt) Open(prompt, value string) tea.Cmd {
+	return p.start(nil, prompt, value)
+}
+
+// OpenFor is Open with a prompt that depends on the line's width (an id
+// shortened to leave room for the text), asked again on every resize.
+func (p *Prompt) OpenFor(label func(w int) string, value string) tea.Cmd {
+	return p.start(label, "", value)
+}
+
+func (p *Prompt) start(label func(int) string, text, value string) tea.Cmd {
 	p.open = true
-	p.in.Prompt = prompt
+	p.label, p.text = label, text
 	p.in.Reset()
 	p.in.SetValue(value)
 	p.in.CursorEnd()
@@ -76,6 +103,7 @@ func (p *Prompt) Open(prompt, value string) tea.Cmd {
 // Close hides the prompt and drops its text.
 func (p *Prompt) Close() {
 	p.open = false
+	p.label, p.text = nil, ""
 	p.in.Blur()
 	p.in.Reset()
 }

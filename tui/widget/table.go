@@ -10,7 +10,7 @@ type Column struct {
 	W     int  // width, or minimum width of a flex column
 	Flex  int  // share of the width left over; 0 is a fixed column
 	Right bool // aligned right
-	Tail  bool // cut on the left, keeping the end (ids, paths)
+	Tail  bool // cut on the left at a "/" (FitPath), keeping the end (ids, paths)
 	Prio  int
 	From  int // shown only when the table is at least this wide
 	Max   int // a flex column grows no wider (0: no limit)
@@ -182,7 +182,7 @@ func row(b *strings.Builder, w int, cols []Column, ws []int, r int, sel, focused
 		text, p := cell(r, i, ws[i])
 		switch {
 		case c.Tail:
-			text = FitTail(text, ws[i])
+			text = FitPath(text, ws[i])
 		case c.Right:
 			text = FitRight(text, ws[i])
 		default:

@@ -35,17 +35,48 @@ func Fit(s string, w int) string {
 	return s
 }
 
-// FitTail is Fit keeping the end of s, for ids and paths:
-// "…line1/press1/pressure".
-func FitTail(s string, w int) string {
+// TrimPath shortens a "/"-separated path to at most w cells by folding
+// whole leading segments into "…": "…/press1/temperature". Only when the
+// last segment alone does not fit is it cut, keeping its end. A path that
+// fits is returned as it is; the result is not padded.
+func TrimPath(s string, w int) string {
 	if w <= 0 {
 		return ""
 	}
 	sw := Width(s)
 	if sw <= w {
-		return s + strings.Repeat(" ", w-sw)
+		return s
 	}
-	return Fit(ansi.TruncateLeft(s, sw-w+1, "…"), w)
+	for i := 0; i < len(s); i++ {
+		if s[i] == '/' && i+1 < len(s) {
+			if rest := s[i:]; Width(rest)+1 <= w {
+				return "…" + rest
+			}
+		}
+	}
+	return ansi.TruncateLeft(s, sw-w+1, "…")
+}
+
+// FitPath is TrimPath padded to exactly w cells.
+func FitPath(s string, w int) string {
+	s = TrimPath(s, w)
+	if sw := Width(s); sw < w {
+		s += strings.Repeat(" ", w-sw)
+	}
+	return s
+}
+
+// Wrap breaks plain s into lines of at most w cells, at spaces, and after
+// "/", ";", "," or "-" within a long word; a word longer than a line is
+// broken where it must. It returns at least one line.
+func Wrap(s string, w int) []string {
+	if w <= 0 {
+		return []string{""}
+	}
+	if Width(s) <= w && !strings.Contains(s, "\n") {
+		return []string{s}
+	}
+	return strings.Split(ansi.Wrap(s, w, "/;,"), "\n")
 }
 
 // FitRight is Fit aligned right.

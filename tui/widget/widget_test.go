@@ -51,8 +51,7 @@ func TestFit(t *testing.T) {
 		{Fit("ab", 4), "ab  "},
 		{Fit("°C", 3), "°C "},
 		{Fit("x", 0), ""},
-		{FitTail("site/line/machine", 8), "…machine"},
-		{FitTail("ab", 3), "ab "},
+		{FitPath("ab", 3), "ab "},
 		{FitRight("7", 3), "  7"},
 		{FitRight("12345", 3), "12…"},
 		{Spark([]float64{0, 1, 2, 3, 4, 5, 6, 7}, 10), "  ▁▂▃▄▅▆▇█"},
@@ -165,23 +164,63 @@ func TestTable(t *testing.T) {
 	}
 }
 
+// A footer keeps the entries that fit, by priority; a key the session
+// may not use stays, marked and painted apart, spaces between entries
+// unpainted.
 func TestFooter(t *testing.T) {
-	keys := []Key{{Key: "enter", Desc: "open"}, {Key: "a", Desc: "ack", Disabled: true}, {Key: "tab", Desc: "view", Prio: -1},
+	keys := []Key{{Key: "enter", Desc: "open"}, {Key: "a", Desc: "ack", Off: true}, {Key: "tab", Desc: "view", Prio: -1},
 		{Key: "?", Desc: "help", Prio: 1}, {Key: "q", Desc: "quit", Prio: -1}}
+	plain := FooterStyle{OffMark: "✗"}
 	cases := []struct {
 		w    int
 		want string
 	}{
-		{80, "enter:open tab:view ?:help q:quit"},
-		{32, "enter:open tab:view ?:help"},
-		{25, "enter:open ?:help"},
+		{80, "enter:open a:ack✗ tab:view ?:help q:quit"},
+		{35, "enter:open a:ack✗ tab:view ?:help"},
+		{32, "enter:open a:ack✗ ?:help"},
+		{20, "enter:open ?:help"},
 		{10, "?:help"},
 		{3, ""},
 	}
 	for _, c := range cases {
-		if got := Footer(keys, c.w); got != c.want {
+		if got := Footer(keys, c.w, plain); got != c.want {
 			t.Errorf("Footer(%d) = %q, want %q", c.w, got, c.want)
 		}
+	}
+	painted := FooterStyle{On: Paint{pre: "<", suf: ">"}, Off: Paint{pre: "[", suf: "]"}}
+	if got, want := Footer(keys, 80, painted), "<enter:open> [a:ack] <tab:view ?:help q:quit>"; got != want {
+		t.Errorf("painted footer %q, want %q", got, want)
+	}
+}
+
+// Paths are cut at a "/" where they can, keeping machine and tag; a
+// long message wraps at spaces and path separators.
+func TestPathsAndWrap(t *testing.T) {
+	cases := []struct{ got, want string }{
+		{TrimPath("acme/plant/press/line1/press1/temp", 40), "acme/plant/press/line1/press1/temp"},
+		{TrimPath("acme/plant/press/line1/press1/temp", 20), "…/line1/press1/temp"},
+		{TrimPath("acme/plant/press/line1/press1/temp", 13), "…/press1/temp"},
+		{TrimPath("acme/plant/press/line1/press1/temp", 6), "…/temp"},
+		{TrimPath("acme/plant/press/line1/press1/temperature", 6), "…ature"},
+		{FitPath("a/b", 5), "a/b  "},
+		{FitPath("site/line/machine", 8), "…machine"},
+	}
+	for _, c := range cases {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
+		}
+	}
+	lines := Wrap("read holding 100 on press2-mb: dial tcp 10.0.4.12:502: connect: connection refused", 30)
+	if len(lines) != 3 || lines[0] != "read holding 100 on press2-mb:" || lines[2] != "connect: connection refused" {
+		t.Errorf("Wrap = %q", lines)
+	}
+	for _, l := range Wrap("out_of_range:acme/plant/press/line1/press1/temperature", 20) {
+		if Width(l) > 20 {
+			t.Errorf("wrapped line %q wider than 20", l)
+		}
+	}
+	if got := Wrap("short", 20); len(got) != 1 || got[0] != "short" {
+		t.Errorf("Wrap(short) = %q", got)
 	}
 }
 
