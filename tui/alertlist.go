@@ -87,18 +87,26 @@ func (l *alertList) refresh() {
 	d.countAlerts()
 }
 
-// newest is the row of the most recently raised alert, unshelved ones
-// first (0 when there are none).
+// newest is the row of the most recently raised alert, those neither
+// shelved nor acknowledged first (0 when there are none).
 func (l *alertList) newest() int {
 	d := l.a.d
 	now := l.a.now().UnixNano()
-	best := -1
-	var bestShelved bool
+	rank := func(a *normalize.Alert) int { // lower comes first
+		switch {
+		case shelved(a, now):
+			return 2
+		case !a.Unacked():
+			return 1
+		}
+		return 0
+	}
+	best, bestRank := -1, 0
 	for r, i := range l.rows {
 		a := &d.alerts[i]
-		sh := shelved(a, now)
-		if best < 0 || bestShelved && !sh || sh == bestShelved && a.LastActive.After(d.alerts[l.rows[best]].LastActive) {
-			best, bestShelved = r, sh
+		k := rank(a)
+		if best < 0 || k < bestRank || k == bestRank && a.LastActive.After(d.alerts[l.rows[best]].LastActive) {
+			best, bestRank = r, k
 		}
 	}
 	return max(best, 0)
@@ -178,8 +186,15 @@ func (l *alertList) do(act action, a *normalize.Alert) tea.Cmd {
 	return nil
 }
 
-// msgIDWidth is how wide an alert id may be in a status message.
-const msgIDWidth = 44
+// msgWidth is the width status messages about an alert are made to fit,
+// their id shortened as needed: the smallest first-class screen.
+const msgWidth = 80 - 2
+
+// msgID is alert id shortened to fit a status message of msgWidth with
+// the rest of its text around it (an id always gets 16 cells).
+func msgID(id, around string) string {
+	return shortAlert(id, max(msgWidth-widget.Width(around), 16))
+}
 
 // alertPrompt is a prompt about alert id: verb, the id shortened to
 // leave the text typed room on a line w cells wide, then what is asked.
@@ -191,13 +206,13 @@ func alertPrompt(verb, id, ask string) func(w int) string {
 }
 
 // attempt runs a backend action for alert id in a tea.Cmd; its result
-// says done, or "<verb> <id>: <error>".
+// says done (a format with one %s, the id), or "<verb> <id>: <error>".
 func attempt(verb, id, done string, f func() error) tea.Cmd {
 	return func() tea.Msg {
 		if err := f(); err != nil {
-			return actionMsg{verb + " " + shortAlert(id, msgIDWidth), err}
+			return actionMsg{verb + " " + msgID(id, verb+"  : "+err.Error()), err}
 		}
-		return actionMsg{done, nil}
+		return actionMsg{fmt.Sprintf(done, msgID(id, fmt.Sprintf(done, ""))), nil}
 	}
 }
 
@@ -207,7 +222,7 @@ func attempt(verb, id, done string, f func() error) tea.Cmd {
 func (l *alertList) ack(id string) tea.Cmd {
 	b := l.a.b
 	send := func(comment string) tea.Cmd {
-		return attempt("ack", id, "acknowledged "+shortAlert(id, msgIDWidth), func() error { return b.Ack(id, comment) })
+		return attempt("ack", id, "acknowledged %s", func() error { return b.Ack(id, comment) })
 	}
 	if !l.a.may(PermAck) {
 		return send("")
@@ -219,7 +234,7 @@ func (l *alertList) ack(id string) tea.Cmd {
 func (l *alertList) shelve(id string) tea.Cmd {
 	if !l.a.may(PermShelve) {
 		b := l.a.b
-		return attempt("shelve", id, "", func() error { return b.Shelve(id, "", 0, true) })
+		return attempt("shelve", id, "shelved %s until it clears", func() error { return b.Shelve(id, "", 0, true) })
 	}
 	return l.a.nav.promptFor(alertPrompt("shelve", id, " reason: "), promptSpec{submit: func(reason string) tea.Cmd {
 		return l.a.nav.prompt("shelve for (e.g. 15m; empty = until it clears): ", "", promptSpec{submit: func(dur string) tea.Cmd {
@@ -239,14 +254,14 @@ func (l *alertList) shelveFor(id, reason, dur string) tea.Cmd {
 		var err error
 		d, err = time.ParseDuration(dur)
 		if err != nil || d <= 0 {
-			l.a.setMsg(fmt.Sprintf("shelve %s: bad duration %q (e.g. 15m, 2h, or empty for until it clears)", shortAlert(id, msgIDWidth), dur), true)
+			l.a.setMsg(fmt.Sprintf("shelve %s: bad duration %q (e.g. 15m, 2h, or empty for until it clears)", msgID(id, "shelve : bad duration (e.g. 15m, 2h, or empty for until it clears)"+dur), dur), true)
 			return nil
 		}
 	}
 	b := l.a.b
-	done := "shelved " + shortAlert(id, msgIDWidth) + " for " + d.String()
+	done := "shelved %s for " + d.String()
 	if oneShot {
-		done = "shelved " + shortAlert(id, msgIDWidth) + " until it clears"
+		done = "shelved %s until it clears"
 	}
 	return attempt("shelve", id, done, func() error { return b.Shelve(id, reason, d, oneShot) })
 }
@@ -255,7 +270,7 @@ func (l *alertList) shelveFor(id, reason, dur string) tea.Cmd {
 func (l *alertList) comment(id string) tea.Cmd {
 	b := l.a.b
 	send := func(text string) tea.Cmd {
-		return attempt("comment on", id, "comment added to "+shortAlert(id, msgIDWidth), func() error { return b.Comment(id, text) })
+		return attempt("comment on", id, "comment added to %s", func() error { return b.Comment(id, text) })
 	}
 	if !l.a.may(PermComment) {
 		return send("")

@@ -14,17 +14,29 @@ import (
 
 // fmtNum formats an engineering value compactly.
 func fmtNum(v float64) string {
+	var buf [32]byte
+	return string(appendNum(buf[:0], v))
+}
+
+// appendNum appends v as fmtNum formats it.
+func appendNum(dst []byte, v float64) []byte {
 	switch {
 	case math.IsNaN(v) || math.IsInf(v, 0):
-		return strconv.FormatFloat(v, 'g', -1, 64)
+		return strconv.AppendFloat(dst, v, 'g', -1, 64)
 	case v == math.Trunc(v) && math.Abs(v) < 1e15:
-		return strconv.FormatInt(int64(v), 10)
+		return strconv.AppendInt(dst, int64(v), 10)
 	case math.Abs(v) >= 1e6 || math.Abs(v) < 1e-3:
-		return strconv.FormatFloat(v, 'g', 4, 64)
+		return strconv.AppendFloat(dst, v, 'g', 4, 64)
 	}
-	s := strconv.FormatFloat(v, 'f', 3, 64)
-	s = strings.TrimRight(s, "0")
-	return strings.TrimSuffix(s, ".")
+	start := len(dst)
+	dst = strconv.AppendFloat(dst, v, 'f', 3, 64)
+	for len(dst) > start && dst[len(dst)-1] == '0' {
+		dst = dst[:len(dst)-1]
+	}
+	if len(dst) > start && dst[len(dst)-1] == '.' {
+		dst = dst[:len(dst)-1]
+	}
+	return dst
 }
 
 // fmtValue formats a sample's value with its unit. A bad sample has no
@@ -53,9 +65,10 @@ func fmtValue(t *normalize.Sample) string {
 }
 
 // fitValue is fmtValue fitted into w cells by meaning, never cutting a
-// number or a unit ("bottles/min" keeps its tail): fewer decimals first,
-// then the number without its unit (the tag detail has it), then the
-// number in fewer digits; "#" fills a cell too narrow for any of them.
+// number or a unit ("bottles/min" keeps its tail): fewer decimals with
+// the unit first, then the number without its unit (the tag detail has
+// it), then the number in fewer digits; "#" fills a cell too narrow for
+// any of them.
 func fitValue(t *normalize.Sample, w int) string {
 	s := fmtValue(t)
 	if widget.Width(s) <= w || t.Kind != normalize.Number {
@@ -65,14 +78,20 @@ func fitValue(t *normalize.Sample, w int) string {
 	if t.Status.IsBad() {
 		v, wrap = t.LastGood, func(s string) string { return "(" + s + ")" }
 	}
-	var cands []string
+	base := fmtNum(v)
+	nums := []string{base}
 	for prec := 2; prec >= 0; prec-- {
-		n := strconv.FormatFloat(v, 'f', prec, 64)
-		if t.Unit.Symbol != "" {
+		if n := strconv.FormatFloat(v, 'f', prec, 64); len(n) < len(nums[len(nums)-1]) {
+			nums = append(nums, n)
+		}
+	}
+	var cands []string
+	if t.Unit.Symbol != "" {
+		for _, n := range nums {
 			cands = append(cands, n+" "+t.Unit.Symbol)
 		}
-		cands = append(cands, n)
 	}
+	cands = append(cands, nums...)
 	cands = append(cands, strconv.FormatFloat(v, 'g', 3, 64), strconv.FormatFloat(v, 'g', 2, 64))
 	for _, c := range cands {
 		if c = wrap(c); widget.Width(c) <= w {
@@ -80,6 +99,36 @@ func fitValue(t *normalize.Sample, w int) string {
 		}
 	}
 	return strings.Repeat("#", max(w, 0))
+}
+
+// valueWidth is the width of fmtValue(t) in cells, computed without
+// building the text (buf is scratch space).
+func valueWidth(t *normalize.Sample, buf []byte) (int, []byte) {
+	v, paren := t.Value, 0
+	if t.Status.IsBad() {
+		if !t.HasLastGood {
+			return 1, buf // "—"
+		}
+		v, paren = t.LastGood, 2
+	}
+	switch t.Kind {
+	case normalize.Bool:
+		if v != 0 {
+			return 4 + paren, buf
+		}
+		return 5 + paren, buf
+	case normalize.Text:
+		if paren > 0 {
+			return widget.Width(t.LastGoodText) + paren, buf
+		}
+		return widget.Width(t.Text), buf
+	}
+	buf = appendNum(buf[:0], v)
+	n := len(buf) + paren
+	if t.Unit.Symbol != "" {
+		n += 1 + widget.Width(t.Unit.Symbol)
+	}
+	return n, buf
 }
 
 // fmtLastGood formats the last good value of a sample.

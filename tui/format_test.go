@@ -10,6 +10,8 @@ import (
 	"github.com/muesli/termenv"
 
 	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/normalize"
+	"github.com/otwin/otwin/tui/widget"
 )
 
 func TestFormat(t *testing.T) {
@@ -58,5 +60,61 @@ func TestStyles(t *testing.T) {
 	plain := newStyles(ascii, false)
 	if got := plain.kv(30, "tag", "temperature"); got != " tag          temperature     " {
 		t.Errorf("kv = %q", got)
+	}
+}
+
+// Values fit their cell by meaning: fewer decimals, then no unit, never
+// a cut number or unit; alert ids keep their kind, machine and tag.
+func TestFitByMeaning(t *testing.T) {
+	bpm := normalize.Unit{Symbol: "bottles/min"}
+	good := &normalize.Sample{Kind: normalize.Number, Value: 1234.567, Unit: bpm}
+	bad := &normalize.Sample{Kind: normalize.Number, Status: connectors.BadNoCommunication, HasLastGood: true, LastGood: 1234.567, Unit: bpm}
+	cases := []struct{ got, want string }{
+		{fitValue(good, 30), "1234.567 bottles/min"},
+		{fitValue(good, 19), "1234.57 bottles/min"},
+		{fitValue(good, 16), "1235 bottles/min"},
+		{fitValue(good, 12), "1234.567"},
+		{fitValue(good, 4), "1235"},
+		{fitValue(good, 3), "###"},
+		{fitValue(bad, 18), "(1235 bottles/min)"},
+		{fitValue(bad, 12), "(1234.567)"},
+		{shortAlert("stale:press2-mb", 40), "stale:press2-mb"},
+		{shortAlert("out_of_range:acme/plant/bottling/line1/filler1/bottles_per_min", 48), "out_of_range:…/line1/filler1/bottles_per_min"},
+		{shortAlert("out_of_range:acme/plant/bottling/line1/filler1/bottles_per_min", 40), "out_of_range:…/filler1/bottles_per_min"},
+		{shortAlert("out_of_range:acme/plant/bottling/line1/filler1/bottles_per_min", 24), "…/bottles_per_min"},
+	}
+	for i, c := range cases {
+		if c.got != c.want {
+			t.Errorf("%d: got %q, want %q", i, c.got, c.want)
+		}
+	}
+	for w := 1; w < 40; w++ {
+		if got := fitValue(good, w); widget.Width(got) > w && w >= 4 {
+			t.Errorf("fitValue at %d: %q is wider", w, got)
+		}
+		if got := shortAlert("out_of_range:acme/plant/bottling/line1/filler1/bottles_per_min", w); widget.Width(got) > w {
+			t.Errorf("shortAlert at %d: %q is wider", w, got)
+		}
+	}
+}
+
+// valueWidth measures what fmtValue draws, without drawing it.
+func TestValueWidth(t *testing.T) {
+	var buf []byte
+	for _, s := range []normalize.Sample{
+		{Kind: normalize.Number, Value: 600, Unit: normalize.Unit{Symbol: "bottles/min"}},
+		{Kind: normalize.Number, Value: 0.4237, Unit: normalize.Unit{Symbol: "m/s"}},
+		{Kind: normalize.Number, Value: 72.5, Unit: normalize.Unit{Symbol: "°C"}, Status: connectors.BadNoCommunication, HasLastGood: true, LastGood: 68.9},
+		{Kind: normalize.Number, Status: connectors.BadNoCommunication},
+		{Kind: normalize.Bool, Value: 1},
+		{Kind: normalize.Bool},
+		{Kind: normalize.Text, Text: "door-left-v4"},
+		{Kind: normalize.Number, Value: 1.5e-5},
+	} {
+		var n int
+		n, buf = valueWidth(&s, buf)
+		if want := widget.Width(fmtValue(&s)); n != want {
+			t.Errorf("valueWidth(%q) = %d, want %d", fmtValue(&s), n, want)
+		}
 	}
 }

@@ -69,7 +69,7 @@ func TestGoldenRoles(t *testing.T) {
 		{"tag_detail", []string{":press2/temperature", "enter", "enter"}, "why bad?"},
 		{"conn", []string{":conn", "enter"}, "CONNECTIONS"},
 		{"endpoint", []string{":conn", "enter", "j", "enter"}, "ALERTS ABOUT"},
-		{"faults", []string{":faults", "enter"}, "FAULTS"},
+		{"faults", []string{":faults", "enter"}, "press2-unplug"},
 		{"console", []string{":console", "enter"}, "console"},
 		{"help", []string{"?"}, "Everywhere"},
 		{"jump", []string{":", "press1"}, "JUMP TO"},

@@ -34,7 +34,7 @@ func TestAckRefusedShownInStatus(t *testing.T) {
 	s.keys("jjj", "a", "enter")
 	s.waitOutput("already acknowledged")
 	v := s.final()
-	if !strings.Contains(v, "ack stale:…/berlin/paint/line2/oven1/zone2_temp: already acknowledged") {
+	if !strings.Contains(v, "ack stale:acme/berlin/paint/line2/oven1/zone2_temp: already acknowledged") {
 		t.Errorf("error not in status line:\n%s", v)
 	}
 }

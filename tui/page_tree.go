@@ -337,7 +337,8 @@ func (p *treePage) view(w, h int) []string {
 		p.focus = focusTree // the screen got too small for the strip
 	}
 	mh := h - strip
-	tw := min(max(w/3, 22), 40)
+	// the tree as wide as its names need, within a third of the screen
+	tw := min(max(p.needWidth(), 18), min(max(w/3, 22), 40))
 	if w-tw-1 < 30 {
 		tw = w / 2
 	}
@@ -350,6 +351,17 @@ func (p *treePage) view(w, h int) []string {
 		out = append(out, a.alerts.table(w, strip, p.focus == focusStrip)...)
 	}
 	return out
+}
+
+// needWidth is the width the visible nodes need: cursor, indent, mark,
+// name, tag count and alert count.
+func (p *treePage) needWidth() int {
+	countW := len(strconv.Itoa(p.a.d.root.tags))
+	need := 0
+	for _, n := range p.flat {
+		need = max(need, 1+2*max(n.depth-1, 0)+2+widget.Width(n.name)+1+countW+4)
+	}
+	return need
 }
 
 // pane is the tree: caption, then one line per visible node.

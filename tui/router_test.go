@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
@@ -361,5 +362,77 @@ func TestPromptLine(t *testing.T) {
 	c.Update(tea.KeyMsg{Type: tea.KeyEsc})
 	if c.s.in.IsOpen() || c.s.a.table.filter != "" {
 		t.Errorf("esc left the prompt open (%v) or the filter %q", c.s.in.IsOpen(), c.s.a.table.filter)
+	}
+}
+
+// A status message goes after a while (an error stays longer); a key
+// clears it at once.
+func TestMessagesExpire(t *testing.T) {
+	now := epoch
+	m := New(&stub{}, Options{Now: func() time.Time { return now }, NoColor: true})
+	defer m.Close()
+	last := func() string { return m.s.bottomLine(80) }
+	typeLine := func(line string) {
+		m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(":")})
+		m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(line)})
+		m.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	}
+	typeLine("role")
+	steps := []struct {
+		after time.Duration
+		shown bool
+	}{{4 * time.Second, true}, {2 * time.Second, false}}
+	for _, st := range steps {
+		now = now.Add(st.after)
+		m.Update(clockMsg{})
+		if got := strings.Contains(last(), "role: operator"); got != st.shown {
+			t.Errorf("%s later: message shown %v, want %v: %q", now.Sub(epoch), got, st.shown, last())
+		}
+	}
+	typeLine("frobnicate")
+	start := now
+	for _, st := range []struct {
+		after time.Duration
+		shown bool
+	}{{6 * time.Second, true}, {5 * time.Second, false}} {
+		now = now.Add(st.after)
+		m.Update(clockMsg{})
+		if got := strings.Contains(last(), "unknown command"); got != st.shown {
+			t.Errorf("%s later: error shown %v, want %v: %q", now.Sub(start), got, st.shown, last())
+		}
+	}
+	typeLine("role")
+	m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("j")})
+	if strings.Contains(last(), "role: operator") {
+		t.Errorf("a key left the message: %q", last())
+	}
+}
+
+// The header keeps the role and the clock at every width, the page over
+// the tabs giving way first, then the title, then the tabs farthest from
+// the current one.
+func TestHeaderKeepsRoleAndClock(t *testing.T) {
+	b := generated(30)
+	b.alerts = []normalize.Alert{{ID: "stale:a", Target: b.tags[0].ID, Severity: normalize.SeverityHigh, State: normalize.ActiveUnacked}}
+	m := New(b, Options{Now: fixedClock, NoColor: true, Role: RoleTrainer, Title: "otwin workshop — bottling line 1",
+		Faults: stubFaults{}, Trainer: stubTrainer{}})
+	defer m.Close()
+	m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(":alerts")})
+	m.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	m.Update(tea.KeyMsg{Type: tea.KeyEnter}) // the alert detail, over the alerts
+	for w := 20; w <= 200; w++ {
+		h := m.s.header(w)
+		if !strings.HasSuffix(h, "trainer 12:00:00 ") || widget.Width(h) != w {
+			t.Fatalf("header at %d: %q", w, h)
+		}
+		if w >= 110 && !strings.Contains(h, "Alert · ") {
+			t.Errorf("header at %d lost the page's name: %q", w, h)
+		}
+		if w >= 40 && !strings.Contains(h, "[Alerts]") {
+			t.Errorf("header at %d lost the current tab: %q", w, h)
+		}
+		if w >= 80 && !strings.Contains(h, " otwin") {
+			t.Errorf("header at %d lost the title: %q", w, h)
+		}
 	}
 }

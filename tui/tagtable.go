@@ -165,6 +165,7 @@ type tagTable struct {
 	names  bool // status names instead of badges
 	eng    bool // engineer's columns
 	hist   []float64
+	numBuf []byte // scratch for measuring values
 }
 
 func newTagTable(a *app) *tagTable { return &tagTable{a: a, want: -1} }
@@ -351,13 +352,15 @@ func (t *tagTable) click(y int) tea.Cmd {
 }
 
 // cols are the table's columns at width w, the tag column at least
-// tagW wide (up to half the table).
-func (t *tagTable) cols(w, tagW int) []widget.Column {
+// tagW wide (up to half the table), the value column valW (up to 24):
+// the columns of least use give way to them.
+func (t *tagTable) cols(w, tagW, valW int) []widget.Column {
 	tagW = min(tagW, (w-1)/2)
+	valW = min(max(valW, 8), 24)
 	if t.eng {
 		return []widget.Column{
 			{Title: "TAG", W: max(tagW, 20), Flex: 2, Tail: true, Prio: 9, Max: 64},
-			{Title: "VALUE", W: 11, Flex: 1, Max: 18, Right: true, Prio: 8},
+			{Title: "VALUE", W: valW, Flex: 1, Max: max(valW, 18), Right: true, Prio: 8},
 			{Title: "RAW", W: 10, Flex: 1, Max: 14, Right: true, Prio: 5},
 			{Title: "ADDRESS", W: 14, Flex: 2, Prio: 7, Max: 48},
 			{Title: "STATUS", W: 14, Flex: 1, Prio: 6},
@@ -371,7 +374,7 @@ func (t *tagTable) cols(w, tagW int) []widget.Column {
 	trend := min(max(w/6, 6), 30)
 	return []widget.Column{
 		{Title: "TAG", W: max(tagW, 12), Flex: 3, Tail: true, Prio: 9, Max: 56},
-		{Title: "VALUE", W: 12, Flex: 1, Max: 20, Right: true, Prio: 8},
+		{Title: "VALUE", W: valW, Flex: 1, Max: max(valW, 20), Right: true, Prio: 8},
 		q,
 		{Title: "AGE", W: 6, Right: true, Prio: 5},
 		{Title: "TREND", W: trend, Prio: 4},
@@ -380,23 +383,27 @@ func (t *tagTable) cols(w, tagW int) []widget.Column {
 	}
 }
 
-// tagWidth is the width the rows shown in a body of rows lines need for
-// their machine and tag ("press1/temperature"), their id after prefix.
-func (t *tagTable) tagWidth(prefix string, rows int) int {
+// widths are the widths the rows shown in a body of rows lines need
+// for their machine and tag ("press1/temperature", their id after
+// prefix) and for their value with its unit.
+func (t *tagTable) widths(prefix string, rows int) (tagW, valW int) {
 	t.pos.Clamp(len(t.rows))
 	t.pos.Scroll(rows) // as the table will
-	meta := t.a.d.meta
-	need := 0
+	d := t.a.d
 	for r := t.pos.Top; r < len(t.rows) && r < t.pos.Top+rows; r++ {
-		id := strings.TrimPrefix(meta[t.rows[r]].id, prefix)
+		i := t.rows[r]
+		id := strings.TrimPrefix(d.meta[i].id, prefix)
 		if i := strings.LastIndexByte(id, '/'); i > 0 {
 			if j := strings.LastIndexByte(id[:i], '/'); j >= 0 {
 				id = id[j+1:]
 			}
 		}
-		need = max(need, widget.Width(id))
+		tagW = max(tagW, widget.Width(id))
+		var vw int
+		vw, t.numBuf = valueWidth(&d.tags[i], t.numBuf)
+		valW = max(valW, vw)
 	}
-	return need
+	return tagW, valW
 }
 
 // view renders the caption and the table in w×h cells.
@@ -425,7 +432,8 @@ func (t *tagTable) view(w, h int, focused bool) []string {
 		cap += " · /" + t.filter
 	}
 	out := []string{a.caption(cap, w)}
-	cols := t.cols(w, t.tagWidth(prefix, h-2))
+	tagW, valW := t.widths(prefix, h-2)
+	cols := t.cols(w, tagW, valW)
 	now := a.now()
 	var cur *normalize.Sample
 	curRow := -1

@@ -420,8 +420,8 @@ func TestE2ESSHRoleViews(t *testing.T) {
 		absent []string // never on the screen
 	}{
 		// operator: the asset tree with the line's tags and the alerts
-		// below; no fault panel.
-		{"olga", []string{"olga (operator)", "[Tree]", "press1/temp", "press1/strokes", "SEV STATE"}, []string{"Faults"}},
+		// below; the fault panel's tab, as every role has it.
+		{"olga", []string{"olga (operator)", "[Tree]", "press1/temp", "press1/strokes", "SEV STATE", "Faults"}, nil},
 		// maintenance: the tree with the first machine selected, and the
 		// connection health of its endpoints.
 		{"max", []string{"max (maintenance)", "[Tree]", "> press1", "press1-modbus", "connected"}, nil},
@@ -560,7 +560,7 @@ func TestE2ESSHFaultPolicy(t *testing.T) {
 		mx.waitText(5*time.Second, "[Faults]", "overheat")
 		mx.Mark()
 		mx.send("\r")
-		mx.waitText(5*time.Second, "inject overheat: refused: maintenances cannot inject faults")
+		mx.waitText(5*time.Second, "inject overheat: refused: maintenances cannot inject or clear faults")
 		if f.faultActive("overheat") {
 			t.Fatal("maintenance's injection is active in the engine")
 		}
@@ -577,9 +577,20 @@ func TestE2ESSHFaultPolicy(t *testing.T) {
 		op.waitText(2*time.Second, ":")
 		op.send("role trainer\r")
 		op.waitText(5*time.Second, "the role of this session is operator")
+		// the fault panel, as every role has it: enter marked refused in
+		// the footer, and refused by the server, audited, when pressed
 		op.Mark()
 		op.send("f")
-		op.waitText(5*time.Second, "no fault panel")
+		op.waitText(5*time.Second, "[Faults]", "overheat", "refused: operators cannot inject or clear faults", "enter:inject/clear")
+		op.Mark()
+		op.send("\r")
+		op.waitText(5*time.Second, "inject overheat: refused: operators cannot inject or clear faults")
+		if f.faultActive("overheat") {
+			t.Fatal("the operator's injection is active in the engine")
+		}
+		f.waitAudit(t, "olga's refused inject", func(e sshserve.AuditEvent) bool {
+			return e.Event == "inject" && e.User == "olga" && e.Target == "overheat" && strings.HasPrefix(e.Result, "refused")
+		})
 
 		// engineers: the users file decides.
 		ed := openTerm(t, f.dial(t, "ed"))
@@ -589,7 +600,7 @@ func TestE2ESSHFaultPolicy(t *testing.T) {
 		ed.send("j")
 		ed.Mark()
 		ed.send("\r")
-		ed.waitText(5*time.Second, "inject jam: refused: engineers cannot inject faults")
+		ed.waitText(5*time.Second, "inject jam: refused: engineers cannot inject or clear faults")
 		if f.faultActive("jam") {
 			t.Fatal("ed's injection (no allow_faults) is active in the engine")
 		}
@@ -704,7 +715,7 @@ func TestE2ESSHSharedLiveView(t *testing.T) {
 	a.Mark()
 	b.send("15m\r")
 	b.waitText(5*time.Second, "shelved "+overheatAlert+" for 15m0s")
-	a.waitText(5*time.Second, "SHLV 1")
+	a.waitText(5*time.Second, "SHELVED 1")
 	f.waitAudit(t, "max's shelve", func(e sshserve.AuditEvent) bool {
 		return e.Event == "shelve" && e.User == "max" && e.Role == "maintenance" && e.Target == overheatAlert &&
 			e.Comment == "sensor swap planned" && e.Result == "ok"

@@ -155,7 +155,7 @@ func TestE2EWorkshopExercise(t *testing.T) {
 	mx.send("j")
 	mx.Mark()
 	mx.send("\r")
-	mx.waitText(5*time.Second, "refused: maintenances cannot inject faults")
+	mx.waitText(5*time.Second, "refused: maintenances cannot inject or clear faults")
 
 	waitUntil(t, 5*time.Second, "the workshop to record the ack and the refusal", func() bool {
 		var ack, refused bool
@@ -221,7 +221,7 @@ func TestE2EWorkshopExercise(t *testing.T) {
 			"| hot-press | overheat |",
 			"| operator | acknowledge | 30s | olga | " + resp + " | met |",
 			"| maintenance | comment | 5m0s | — | — | pending |",
-			"refused: maintenances cannot inject faults",
+			"refused: maintenances cannot inject or clear faults",
 			"| olga | operator |",
 		}},
 		{"debrief.html", string(html), []string{
@@ -231,7 +231,7 @@ func TestE2EWorkshopExercise(t *testing.T) {
 			"olga (operator) acknowledge " + overheatAlert,
 			"press stopped, cooling",
 			"<td>olga</td><td>" + resp + `</td><td class="met">met</td>`,
-			"refused: maintenances cannot inject faults",
+			"refused: maintenances cannot inject or clear faults",
 		}},
 	} {
 		for _, w := range tc.want {

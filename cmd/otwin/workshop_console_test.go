@@ -28,7 +28,7 @@ func TestE2EWorkshopConsole(t *testing.T) {
 	olga := openTerm(t, f.dial(t, "olga"))
 	olga.waitText(10*time.Second, "olga (operator)", "press1/temp")
 	olga.send("c")
-	olga.waitText(5*time.Second, "no instructor console for this session")
+	olga.waitText(5*time.Second, "no instructor console: it is for trainers in a workshop")
 
 	// The clock: pause, resume, faster, slower, each on the twin itself.
 	clockSteps := []struct {

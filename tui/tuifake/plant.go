@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -322,7 +323,8 @@ func (p *Plant) setFault(verb, name string, on bool) error {
 	return fmt.Errorf("no fault %q", name)
 }
 
-// Publish applies u to the plant and sends it to every subscriber
+// Publish applies u to the plant (samples, health, alerts upserted by
+// id) and sends it to every subscriber
 // without blocking; a subscriber whose buffer is full loses it (counted).
 func (p *Plant) Publish(u tui.Update) {
 	p.mu.Lock()
@@ -341,6 +343,15 @@ func (p *Plant) Publish(u tui.Update) {
 			if p.health[i].Source == h.Source {
 				p.health[i] = h
 			}
+		}
+	}
+	for _, a := range u.Alerts {
+		i := slices.IndexFunc(p.alerts, func(x normalize.Alert) bool { return x.ID == a.ID })
+		if i < 0 {
+			p.alerts = append(p.alerts, a)
+			p.hist[a.ID] = append(p.hist[a.ID], normalize.AlertEvent{At: a.LastActive, AlertID: a.ID, What: "raised", State: a.State, Comment: a.Message})
+		} else {
+			p.alerts[i] = a
 		}
 	}
 	p.publishLocked(u)
