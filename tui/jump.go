@@ -254,7 +254,7 @@ func (r *router) jumpView(body []string, w int) {
 		return
 	}
 	top := len(body) - n - 1
-	body[top] = st.colHead.Render(widget.Fit(" JUMP TO · ↑↓ choose · enter go · esc cancel", w))
+	body[top] = st.colHead.Render(widget.Fit(" JUMP TO · type a view, machine or tag · ↑↓ choose · enter go", w))
 	for i := 0; i < n; i++ {
 		it := items[i]
 		mark := " "

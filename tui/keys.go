@@ -164,6 +164,22 @@ func keyGroups(defs []*pageDef) []*keyGroup {
 	return out
 }
 
+// legend says what the short words and marks on the screen mean, for
+// help and the README.
+var legend = [][2]string{
+	{"GOOD", "quality of a value: good"},
+	{"UNCR", "quality uncertain: stale, out of range, last usable value"},
+	{"BAD", "quality bad: no value; its last good one shows in parentheses"},
+	{"SEV", "severity of an alert: CRIT, HIGH, MED, LOW"},
+	{"UNACK", "alert active, not acknowledged"},
+	{"ACK", "alert active, acknowledged"},
+	{"RTN", "alert back to normal, not acknowledged yet"},
+	{"Z", "alert shelved: kept, out of the way for a while"},
+	{"!3", "three active alerts on the tags below a tree node"},
+	{"> ›", "the cursor; › where the keys are not (another pane)"},
+	{"✗ / struck", "an action this session may not take; help says why under its key"},
+}
+
 // commandList lists the ":" commands with their help: the pages' (the
 // first name of each), then the router's.
 func commandList(defs []*pageDef) [][2]string {
@@ -198,6 +214,10 @@ func helpLines(keyWidth int, refusal func(Permission) string) []string {
 	for _, c := range commandList(pages) {
 		out = append(out, fmt.Sprintf("  %-*s %s", keyWidth, c[0], c[1]))
 	}
+	out = append(out, "", "On the screen")
+	for _, l := range legend {
+		out = append(out, fmt.Sprintf("  %-*s %s", keyWidth, l[0], l[1]))
+	}
 	return out
 }
 
@@ -222,6 +242,10 @@ func markdownKeys() string {
 	b.WriteString("**Commands**\n\n| command | action |\n| --- | --- |\n")
 	for _, c := range commandList(pages) {
 		fmt.Fprintf(&b, "| `%s` | %s |\n", c[0], c[1])
+	}
+	b.WriteString("\n**On the screen**\n\n| mark | meaning |\n| --- | --- |\n")
+	for _, l := range legend {
+		fmt.Fprintf(&b, "| `%s` | %s |\n", l[0], l[1])
 	}
 	return b.String()
 }

@@ -279,7 +279,6 @@ type session struct {
 	quitting    bool
 	feedClosed  bool
 	dropped     uint64
-	droppedAt   time.Time // when the drop count last grew
 	dirty       bool      // data changed since the last frame
 	tickPending bool
 	cache       string
@@ -318,9 +317,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, s.onFrame()
 	case clockMsg:
 		if dc, ok := s.feed.(DropCounter); ok {
-			if n := dc.Dropped(); n != s.dropped {
-				s.dropped, s.droppedAt = n, a.now()
-			}
+			s.dropped = dc.Dropped()
 		}
 		a.expireMsg()
 		a.invalidate() // ages move

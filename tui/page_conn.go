@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -110,7 +111,18 @@ func connTable(a *app, w, h int, pos *widget.Pos, focused bool) []string {
 	if !focused {
 		pos = &widget.Pos{}
 	}
-	return widget.Table(w, h, connCols, len(d.health), pos, focused, st.table, func(r, c, cw int) (string, *widget.Paint) {
+	// the source column as wide as the names (the endpoints are few)
+	cols := connCols
+	srcW := 0
+	for i := range d.health {
+		srcW = max(srcW, widget.Width(d.health[i].Source))
+	}
+	if srcW > cols[0].W {
+		cols = slices.Clone(connCols)
+		cols[0].W = min(srcW, 24)
+		cols[0].Max = max(cols[0].Max, cols[0].W)
+	}
+	return widget.Table(w, h, cols, len(d.health), pos, focused, st.table, func(r, c, cw int) (string, *widget.Paint) {
 		hl := &d.health[r]
 		switch c {
 		case 0:

@@ -73,6 +73,7 @@ type treePage struct {
 	// geometry of the last render, for the mouse and the keys
 	treeW, mainH int
 	strip        stripKind
+	indent       int // cells per tree level
 }
 
 // stripKind is what the strip below the tree shows.
@@ -85,7 +86,7 @@ const (
 )
 
 func newTreePage(a *app) page {
-	p := &treePage{a: a, expanded: map[string]bool{}}
+	p := &treePage{a: a, expanded: map[string]bool{}, indent: 2}
 	p.reflatten()
 	return p
 }
@@ -337,8 +338,14 @@ func (p *treePage) view(w, h int) []string {
 		p.focus = focusTree // the screen got too small for the strip
 	}
 	mh := h - strip
-	// the tree as wide as its names need, within a third of the screen
-	tw := min(max(p.needWidth(), 18), min(max(w/3, 22), 40))
+	// the tree as wide as its names need, within a third of the screen;
+	// a deep tree indents by one cell a level when two do not fit
+	limit := min(max(w/3, 22), 40)
+	p.indent = 2
+	if p.needWidth() > limit {
+		p.indent = 1
+	}
+	tw := min(max(p.needWidth(), 18), limit)
 	if w-tw-1 < 30 {
 		tw = w / 2
 	}
@@ -359,7 +366,7 @@ func (p *treePage) needWidth() int {
 	countW := len(strconv.Itoa(p.a.d.root.tags))
 	need := 0
 	for _, n := range p.flat {
-		need = max(need, 1+2*max(n.depth-1, 0)+2+widget.Width(n.name)+1+countW+4)
+		need = max(need, 1+p.indent*max(n.depth-1, 0)+2+widget.Width(n.name)+1+countW+4)
 	}
 	return need
 }
@@ -384,10 +391,7 @@ func (p *treePage) pane(w, h int) []string {
 				cur = ">"
 			}
 		}
-		indent := 0
-		if n.depth > 1 {
-			indent = 2 * (n.depth - 1)
-		}
+		indent := p.indent * max(n.depth-1, 0)
 		mark := "  "
 		if len(n.children) > 0 && n.depth > 0 {
 			mark = "▸ "

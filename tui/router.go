@@ -511,12 +511,11 @@ func (r *router) header(w int) string {
 	return b.String()
 }
 
-// dropShown is how long the status bar says updates were skipped after
-// the last one was.
-const dropShown = 10 * time.Second
-
-// statusBar is the user, the role and the alerts by state; while a slow
-// link loses intermediate updates, how many; when the feed ended, that.
+// statusBar is the user, the role and the alerts by state; when the
+// feed ended, that; for engineers, how many intermediate values of fast
+// tags were replaced by newer ones before they were drawn (the newest
+// is always drawn: it says how much faster than the screen the plant
+// changes, nothing a technician acts on).
 func (r *router) statusBar(w int) string {
 	user := r.a.opts.User
 	if user == "" {
@@ -526,8 +525,8 @@ func (r *router) statusBar(w int) string {
 	left := fmt.Sprintf(" %s (%s) │ UNACK %d ACK %d RTN %d SHELVED %d", user, r.a.role, u, ack, rtn, z)
 	if r.feedClosed {
 		left += " │ live data stopped"
-	} else if r.dropped > 0 && r.a.now().Sub(r.droppedAt) < dropShown {
-		left += fmt.Sprintf(" │ slow link: %d updates skipped", r.dropped)
+	} else if r.dropped > 0 && r.a.role == RoleEngineer {
+		left += fmt.Sprintf(" │ %d values skipped, newest shown", r.dropped)
 	}
 	return r.a.st.status.Render(widget.Fit(left, w))
 }

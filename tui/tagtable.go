@@ -424,14 +424,17 @@ func (t *tagTable) view(w, h int, focused bool) []string {
 	default:
 		where = "all"
 	}
-	cap := fmt.Sprintf("TAGS %s · %d · sort %s%s", where, len(t.rows), sortNames[t.sortC], sortMark)
+	rest := fmt.Sprintf(" · %d · sort %s%s", len(t.rows), sortNames[t.sortC], sortMark)
 	if t.bad {
-		cap += " · bad/uncertain"
+		rest += " · bad/uncertain"
 	}
 	if t.filter != "" {
-		cap += " · /" + t.filter
+		rest += " · /" + t.filter
 	}
-	out := []string{a.caption(cap, w)}
+	if t.path != "" { // the node's path gives way by whole segments
+		where = widget.TrimPath(where, max(w-7-widget.Width(rest), 12))
+	}
+	out := []string{a.caption("TAGS "+where+rest, w)}
 	tagW, valW := t.widths(prefix, h-2)
 	cols := t.cols(w, tagW, valW)
 	now := a.now()
@@ -460,7 +463,11 @@ func (t *tagTable) view(w, h int, focused bool) []string {
 		case "RAW":
 			return fmtRaw(tag.Raw), nil
 		case "ADDRESS":
-			return shortAddress(tag.Address), &st.dim
+			addr := shortAddress(tag.Address)
+			if strings.Contains(addr, "/") {
+				addr = widget.TrimPath(addr, cw) // a node id naming a path: its end
+			}
+			return addr, &st.dim
 		case "SOURCE":
 			return tag.Source, nil
 		case "AGE":
