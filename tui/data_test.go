@@ -93,7 +93,7 @@ func TestDroppedShown(t *testing.T) {
 		t.Fatalf("a count before the feed told one:\n%s", v)
 	}
 	m.Update(clockMsg{})
-	if v := m.View(); !strings.Contains(v, "5 values skipped, newest shown") {
+	if v := m.View(); !strings.Contains(v, "5 older values skipped") {
 		t.Errorf("count not shown:\n%s", v)
 	}
 	op := New(countingStub{generated(10)}, Options{Now: fixedClock, NoColor: true, Role: RoleOperator})

@@ -63,11 +63,11 @@ func (p *endpointPage) view(w, h int) []string {
 	if k, ok := d.skew[hl.Source]; ok {
 		lines = append(lines, st.kv(w, "clock skew", fmtSkew(k.d)+" (received − source time, newest sample)"))
 	}
-	last := "none"
 	if hl.LastError != nil {
-		last = hl.LastError.Error()
+		lines = st.kvLines(lines, w, "last error", hl.LastError.Error(), st.bad)
+	} else {
+		lines = append(lines, st.kv(w, "last error", "none"))
 	}
-	lines = st.kvLines(lines, w, "last error", last, st.bad)
 	lines = append(lines, a.caption("ALERTS ABOUT "+hl.Source, w))
 	n := 0
 	for j := range d.alerts {

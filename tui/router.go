@@ -526,7 +526,7 @@ func (r *router) statusBar(w int) string {
 	if r.feedClosed {
 		left += " │ live data stopped"
 	} else if r.dropped > 0 && r.a.role == RoleEngineer {
-		left += fmt.Sprintf(" │ %d values skipped, newest shown", r.dropped)
+		left += fmt.Sprintf(" │ %d older values skipped", r.dropped)
 	}
 	return r.a.st.status.Render(widget.Fit(left, w))
 }
