@@ -216,31 +216,34 @@ func attempt(verb, id, done string, f func() error) tea.Cmd {
 	}
 }
 
-// ack asks for a comment and acknowledges alert id. A session the
-// backend refuses is not asked: its attempt goes to the backend at once,
-// which refuses (and audits) it.
+// ask asks about alert id ("<verb> <id><question>") and runs then with
+// the answer. A session the backend refuses perm is not asked: now runs
+// at once, sending the attempt to the backend, which refuses (and
+// audits) it.
+func (l *alertList) ask(perm Permission, verb, id, question string, then func(text string) tea.Cmd, now func() tea.Cmd) tea.Cmd {
+	if !l.a.may(perm) {
+		return now()
+	}
+	return l.a.nav.promptFor(alertPrompt(verb, id, question), promptSpec{submit: then})
+}
+
+// ack asks for a comment and acknowledges alert id.
 func (l *alertList) ack(id string) tea.Cmd {
 	b := l.a.b
 	send := func(comment string) tea.Cmd {
 		return attempt("ack", id, "acknowledged %s", func() error { return b.Ack(id, comment) })
 	}
-	if !l.a.may(PermAck) {
-		return send("")
-	}
-	return l.a.nav.promptFor(alertPrompt("ack", id, " comment: "), promptSpec{submit: send})
+	return l.ask(PermAck, "ack", id, " comment: ", send, func() tea.Cmd { return send("") })
 }
 
 // shelve asks for a reason, then a duration, and shelves alert id.
 func (l *alertList) shelve(id string) tea.Cmd {
-	if !l.a.may(PermShelve) {
-		b := l.a.b
-		return attempt("shelve", id, "shelved %s until it clears", func() error { return b.Shelve(id, "", 0, true) })
-	}
-	return l.a.nav.promptFor(alertPrompt("shelve", id, " reason: "), promptSpec{submit: func(reason string) tea.Cmd {
+	then := func(reason string) tea.Cmd {
 		return l.a.nav.prompt("shelve for (e.g. 15m; empty = until it clears): ", "", promptSpec{submit: func(dur string) tea.Cmd {
 			return l.shelveFor(id, reason, dur)
 		}})
-	}})
+	}
+	return l.ask(PermShelve, "shelve", id, " reason: ", then, func() tea.Cmd { return l.shelveFor(id, "", "") })
 }
 
 // shelveFor shelves alert id for dur ("" or "once": until it clears).
@@ -254,7 +257,8 @@ func (l *alertList) shelveFor(id, reason, dur string) tea.Cmd {
 		var err error
 		d, err = time.ParseDuration(dur)
 		if err != nil || d <= 0 {
-			l.a.setMsg(fmt.Sprintf("shelve %s: bad duration %q (e.g. 15m, 2h, or empty for until it clears)", msgID(id, "shelve : bad duration (e.g. 15m, 2h, or empty for until it clears)"+dur), dur), true)
+			tail := fmt.Sprintf(": bad duration %q (e.g. 15m, 2h, or empty for until it clears)", dur)
+			l.a.setMsg("shelve "+msgID(id, "shelve "+tail)+tail, true)
 			return nil
 		}
 	}
@@ -272,16 +276,14 @@ func (l *alertList) comment(id string) tea.Cmd {
 	send := func(text string) tea.Cmd {
 		return attempt("comment on", id, "comment added to %s", func() error { return b.Comment(id, text) })
 	}
-	if !l.a.may(PermComment) {
-		return send("")
-	}
-	return l.a.nav.promptFor(alertPrompt("comment on", id, ": "), promptSpec{submit: func(text string) tea.Cmd {
+	then := func(text string) tea.Cmd {
 		if text == "" {
 			l.a.setMsg("empty comment: nothing added", false)
 			return nil
 		}
 		return send(text)
-	}})
+	}
+	return l.ask(PermComment, "comment on", id, ": ", then, func() tea.Cmd { return send("") })
 }
 
 // alertCols are the alert table's columns.

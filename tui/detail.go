@@ -12,10 +12,12 @@ var detailKeys = keyGroup{title: "Detail views", bindings: []binding{
 	bind(actBack, "backspace", "back", "backspace"),
 }}
 
-// scrolled is what the pages shown over another share: a text scrolled
-// by the move keys, shown from its top when the page opens, and back.
+// scrolled is what the pages shown over another share: what the page
+// was opened about, a text scrolled by the move keys, shown from its top
+// when the page opens, and back.
 type scrolled struct {
 	a      *app
+	arg    string // the openMsg's: a tag id, an alert id, an endpoint
 	scroll widget.Pos
 }
 
@@ -24,7 +26,7 @@ type scrolled struct {
 func (s *scrolled) update(msg tea.Msg) (tea.Cmd, bool) {
 	switch msg := msg.(type) {
 	case openMsg:
-		s.scroll = widget.Pos{}
+		s.arg, s.scroll = msg.arg, widget.Pos{}
 	case moveMsg:
 		s.scroll.Top = max(s.scroll.Top+msg.d, 0)
 	case doMsg:

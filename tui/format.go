@@ -245,27 +245,33 @@ func sevName(v normalize.AlertSeverity) string {
 	return "—"
 }
 
+// alertStates names the alert states but Normal: as the tables show them
+// and in words (the alert detail, help's legend).
+var alertStates = []struct {
+	state       normalize.AlertState
+	name, words string
+}{
+	{normalize.ActiveUnacked, "UNACK", "active, not acknowledged"},
+	{normalize.ActiveAcked, "ACK", "active, acknowledged"},
+	{normalize.RTNUnacked, "RTN", "back to normal, not acknowledged yet"},
+}
+
+// stateName names a state as the tables show it.
 func stateName(s normalize.AlertState) string {
-	switch s {
-	case normalize.ActiveUnacked:
-		return "UNACK"
-	case normalize.ActiveAcked:
-		return "ACK"
-	case normalize.RTNUnacked:
-		return "RTN"
+	for i := range alertStates {
+		if alertStates[i].state == s {
+			return alertStates[i].name
+		}
 	}
 	return "OK"
 }
 
 // stateText names a state in words, for the alert detail.
 func stateText(s normalize.AlertState) string {
-	switch s {
-	case normalize.ActiveUnacked:
-		return "UNACK: active, not acknowledged"
-	case normalize.ActiveAcked:
-		return "ACK: active, acknowledged"
-	case normalize.RTNUnacked:
-		return "RTN: back to normal, not acknowledged"
+	for i := range alertStates {
+		if alertStates[i].state == s {
+			return alertStates[i].name + ": " + alertStates[i].words
+		}
 	}
 	return "normal"
 }

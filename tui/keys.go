@@ -166,19 +166,22 @@ func keyGroups(defs []*pageDef) []*keyGroup {
 
 // legend says what the short words and marks on the screen mean, for
 // help and the README.
-var legend = [][2]string{
-	{"GOOD", "quality of a value: good"},
-	{"UNCR", "quality uncertain: stale, out of range, last usable value"},
-	{"BAD", "quality bad: no value; its last good one shows in parentheses"},
-	{"SEV", "severity of an alert: CRIT, HIGH, MED, LOW"},
-	{"UNACK", "alert active, not acknowledged"},
-	{"ACK", "alert active, acknowledged"},
-	{"RTN", "alert back to normal, not acknowledged yet"},
-	{"Z", "alert shelved: kept, out of the way for a while"},
-	{"!3", "three active alerts on the tags below a tree node"},
-	{"> ›", "the cursor; › where the keys are not (another pane)"},
-	{"✗ / struck", "an action this session may not take; help says why under its key"},
-}
+var legend = func() [][2]string {
+	l := [][2]string{
+		{"GOOD", "quality of a value: good"},
+		{"UNCR", "quality uncertain: stale, out of range, last usable value"},
+		{"BAD", "quality bad: no value; its last good one shows in parentheses"},
+		{"SEV", "severity of an alert: CRIT, HIGH, MED, LOW"},
+	}
+	for _, s := range alertStates {
+		l = append(l, [2]string{s.name, "alert " + s.words})
+	}
+	return append(l,
+		[2]string{"Z", "alert shelved: kept, out of the way for a while"},
+		[2]string{"!3", "three active alerts on the tags below a tree node"},
+		[2]string{"> ›", "the cursor; › where the keys are not (another pane)"},
+		[2]string{"✗ / struck", "an action this session may not take; help says why under its key"})
+}()
 
 // commandList lists the ":" commands with their help: the pages' (the
 // first name of each), then the router's.

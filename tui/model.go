@@ -279,7 +279,7 @@ type session struct {
 	quitting    bool
 	feedClosed  bool
 	dropped     uint64
-	dirty       bool      // data changed since the last frame
+	dirty       bool // data changed since the last frame
 	tickPending bool
 	cache       string
 }

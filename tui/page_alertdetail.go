@@ -28,23 +28,19 @@ var alertDetailKeys = keyGroup{title: "Alert detail", bindings: []binding{
 }}
 
 type alertDetailPage struct {
-	scrolled // and the app
-	id       string
+	scrolled // the app, and the id it was opened about (arg)
 }
 
 func (p *alertDetailPage) keys() []*keyGroup { return alertDetailDef.keys }
 
 func (p *alertDetailPage) update(msg tea.Msg) tea.Cmd {
-	if o, ok := msg.(openMsg); ok {
-		p.id = o.arg
-	}
 	if cmd, ok := p.scrolled.update(msg); ok {
 		return cmd
 	}
 	if msg, ok := msg.(doMsg); ok {
 		switch msg.act {
 		case actAlertAck, actAlertShelve, actAlertComment:
-			return p.a.alerts.do(msg.act, p.a.d.alertByID(p.id))
+			return p.a.alerts.do(msg.act, p.a.d.alertByID(p.arg))
 		case actAlertTarget:
 			return p.target()
 		}
@@ -54,7 +50,7 @@ func (p *alertDetailPage) update(msg tea.Msg) tea.Cmd {
 
 // target shows the alert's tag, or the endpoint it is about.
 func (p *alertDetailPage) target() tea.Cmd {
-	a := p.a.d.alertByID(p.id)
+	a := p.a.d.alertByID(p.arg)
 	switch {
 	case a == nil:
 		return nil
@@ -69,9 +65,9 @@ func (p *alertDetailPage) target() tea.Cmd {
 
 func (p *alertDetailPage) view(w, h int) []string {
 	st := &p.a.st
-	a := p.a.d.alertByID(p.id)
+	a := p.a.d.alertByID(p.arg)
 	if a == nil {
-		return []string{widget.Fit(" alert "+p.id+" is no longer active", w)}
+		return []string{widget.Fit(" alert "+p.arg+" is no longer active", w)}
 	}
 	now := p.a.now()
 	shelf := "no"

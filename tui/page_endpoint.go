@@ -22,16 +22,12 @@ var endpointDef = pageDef{
 }
 
 type endpointPage struct {
-	scrolled // and the app
-	source   string
+	scrolled // the app, and the id it was opened about (arg)
 }
 
 func (p *endpointPage) keys() []*keyGroup { return endpointDef.keys }
 
 func (p *endpointPage) update(msg tea.Msg) tea.Cmd {
-	if o, ok := msg.(openMsg); ok {
-		p.source = o.arg
-	}
 	cmd, _ := p.scrolled.update(msg)
 	return cmd
 }
@@ -40,9 +36,9 @@ func (p *endpointPage) view(w, h int) []string {
 	a := p.a
 	st := &a.st
 	d := a.d
-	i := d.endpoint(p.source)
+	i := d.endpoint(p.arg)
 	if i < 0 {
-		return []string{widget.Fit(" endpoint "+p.source+" is gone", w)}
+		return []string{widget.Fit(" endpoint "+p.arg+" is gone", w)}
 	}
 	hl := &d.health[i]
 	now := a.now()

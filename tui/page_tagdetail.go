@@ -25,17 +25,13 @@ var tagDetailDef = pageDef{
 }
 
 type tagDetailPage struct {
-	scrolled // and the app
-	id       string
+	scrolled // the app, and the id it was opened about (arg)
 	hist     []float64
 }
 
 func (p *tagDetailPage) keys() []*keyGroup { return tagDetailDef.keys }
 
 func (p *tagDetailPage) update(msg tea.Msg) tea.Cmd {
-	if o, ok := msg.(openMsg); ok {
-		p.id = o.arg
-	}
 	cmd, _ := p.scrolled.update(msg)
 	return cmd
 }
@@ -43,9 +39,9 @@ func (p *tagDetailPage) update(msg tea.Msg) tea.Cmd {
 func (p *tagDetailPage) view(w, h int) []string {
 	a := p.a
 	st := &a.st
-	t := a.d.tag(p.id)
+	t := a.d.tag(p.arg)
 	if t == nil {
-		return []string{widget.Fit(" tag "+p.id+" is gone", w)}
+		return []string{widget.Fit(" tag "+p.arg+" is gone", w)}
 	}
 	now := a.now()
 	unit := "—"

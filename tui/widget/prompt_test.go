@@ -97,3 +97,23 @@ func TestPromptScrolls(t *testing.T) {
 		t.Errorf("closed prompt: open %v value %q", q.IsOpen(), q.Value())
 	}
 }
+
+// A prompt wider than the line leaves the text MinInput cells: it is cut
+// from the left, keeping the question; a prompt given for the width is
+// asked again when the width changes.
+func TestPromptKeepsRoomForText(t *testing.T) {
+	p := NewPrompt(plainRenderer(), true, 40)
+	p.Open("ack out_of_range:acme/plant/press/line1/press1/temp comment: ", "")
+	p.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("checked")})
+	line := p.View(40)
+	if !strings.HasPrefix(line, "…") || !strings.Contains(line, "comment: checked█") || Width(line) != 40 {
+		t.Errorf("cut prompt %q: want its end and the text", line)
+	}
+	asked := []int{}
+	q := NewPrompt(plainRenderer(), true, 80)
+	q.OpenFor(func(w int) string { asked = append(asked, w); return "x" + strings.Repeat("y", w/4) + ": " }, "")
+	q.SetWidth(60)
+	if len(asked) != 2 || asked[0] != 80 || asked[1] != 60 || !strings.HasPrefix(q.View(60), "x"+strings.Repeat("y", 15)+": █") {
+		t.Errorf("asked for widths %v; line %q", asked, q.View(60))
+	}
+}
