@@ -43,7 +43,7 @@ func TestInteraction(t *testing.T) {
 		{name: "sort by quality", role: tui.RoleEngineer, keys: []string{"ss"}, order: []string{"press2/temperature", "press1/pressure", "press1/recipe"}},
 		{name: "role switch", role: tui.RoleOperator, keys: []string{":role supervisor", "enter"}, want: []string{"[Alerts]", "supervisor", "role supervisor"}},
 		{name: "unknown role", role: tui.RoleOperator, keys: []string{":role boss", "enter"}, want: []string{"unknown role \"boss\""}},
-		{name: "unknown command", role: tui.RoleOperator, keys: []string{":frobnicate", "enter"}, want: []string{"unknown command"}},
+		{name: "unknown command", role: tui.RoleOperator, keys: []string{":frobnicate", "enter"}, want: []string{"no command, view, machine or tag called \"frobnicate\""}},
 		{name: "tab cycles", role: tui.RoleOperator, keys: []string{"tab", "tab"}, want: []string{"[Alerts]"}},
 		{name: "tab wraps", role: tui.RoleOperator, keys: []string{"tab", "tab", "tab", "tab", "tab"}, want: []string{"[Tree]"}},
 		{name: "the operator's fault panel is marked refused", role: tui.RoleOperator, keys: []string{"f"},

@@ -116,10 +116,16 @@ func (p *faultsPage) toggle() tea.Cmd {
 		return nil
 	}
 	f := p.faults[p.pos.Cur]
+	verb, done, act := "inject", "injected ", fc.Inject
 	if f.Active {
-		return func() tea.Msg { return actionMsg{"clear " + f.Name, fc.Clear(f.Name)} }
+		verb, done, act = "clear", "cleared ", fc.Clear
 	}
-	return func() tea.Msg { return actionMsg{"inject " + f.Name, fc.Inject(f.Name)} }
+	return func() tea.Msg {
+		if err := act(f.Name); err != nil {
+			return actionMsg{verb + " " + f.Name, err}
+		}
+		return actionMsg{done + f.Name, nil}
+	}
 }
 
 var faultCols = []widget.Column{

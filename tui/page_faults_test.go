@@ -13,7 +13,7 @@ func TestFaultInject(t *testing.T) {
 	s := newSession(t, tui.RoleTrainer, 80, 24)
 	s.waitOutput("robot1-torque-stuck")
 	s.keys("jj", "enter")
-	s.waitOutput("inject robot1-torque-stuck", "active 3")
+	s.waitOutput("injected robot1-torque-stuck", "active 3")
 	s.final()
 	if calls := s.plant.Calls(); !slices.Contains(calls, "inject robot1-torque-stuck") {
 		t.Errorf("calls %q", calls)

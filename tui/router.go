@@ -399,7 +399,7 @@ func (r *router) command(line string) tea.Cmd {
 			return r.show(d.id, "")
 		}
 	}
-	r.a.setMsg(fmt.Sprintf("unknown command %q (try :help)", line), true)
+	r.a.setMsg(fmt.Sprintf("no command, view, machine or tag called %q (? lists the commands)", line), true)
 	return nil
 }
 

@@ -397,7 +397,7 @@ func TestMessagesExpire(t *testing.T) {
 	}{{6 * time.Second, true}, {5 * time.Second, false}} {
 		now = now.Add(st.after)
 		m.Update(clockMsg{})
-		if got := strings.Contains(last(), "unknown command"); got != st.shown {
+		if got := strings.Contains(last(), "no command, view"); got != st.shown {
 			t.Errorf("%s later: error shown %v, want %v: %q", now.Sub(start), got, st.shown, last())
 		}
 	}
