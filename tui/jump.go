@@ -11,10 +11,11 @@ import (
 )
 
 // The ":" line's jump list, as k9s has it: while a command is typed, the
-// views, the tree's nodes (lines, machines) and the tags that match it
-// fuzzily are listed above the status bar, best first; ↑/↓ (ctrl+p,
-// ctrl+n) choose one, enter goes to it: a view opens, a node is selected
-// in the tree, a tag in the table of its machine. A line that is a
+// views, the tree's nodes (lines, machines), the endpoints and the tags
+// that match it fuzzily are listed above the status bar, best first; ↑/↓
+// (ctrl+p, ctrl+n) choose one, enter goes to it: a view opens, a node is
+// selected in the tree, a tag in the table of its machine, an endpoint's
+// detail opens. A line that is a
 // command (":alerts", ":role quality") runs as such unless a match was
 // chosen.
 
@@ -23,7 +24,7 @@ const jumpRows = 8
 
 // jumpItem is one match: what it is, how it is shown, where it goes.
 type jumpItem struct {
-	kind  string // "view", "line", "machine", "asset", "tag"
+	kind  string // "view", "line", "machine", "asset", "endpoint", "tag"
 	label string // the view's command, the node's path, the tag's id
 	page  string // the page to show
 	arg   string // about what: "node:PATH", "tag:ID", or "" for a view
@@ -94,6 +95,9 @@ func (r *router) jumpJob(text string) func() []jumpItem {
 	}
 	meta := r.a.d.meta
 	var nodes []jumpItem
+	for _, h := range r.a.d.health {
+		nodes = append(nodes, jumpItem{kind: "endpoint", label: h.Source, page: pageEndpoint, arg: h.Source})
+	}
 	for path, n := range r.a.d.index {
 		if n.depth == 0 || n.path != path {
 			continue
@@ -249,19 +253,19 @@ func (r *router) jumpView(body []string, w int) {
 	n := min(len(items), jumpRows, len(body)-1)
 	if n <= 0 {
 		if len(body) > 1 && len(strings.TrimSpace(r.in.Value())) > 0 {
-			body[len(body)-1] = st.dim.Render(widget.Fit("  no view, machine or tag matches", w))
+			body[len(body)-1] = st.dim.Render(widget.Fit("  no view, machine, endpoint or tag matches", w))
 		}
 		return
 	}
 	top := len(body) - n - 1
-	body[top] = st.colHead.Render(widget.Fit(" JUMP TO · type a view, machine or tag · ↑↓ choose · enter go", w))
+	body[top] = st.colHead.Render(widget.Fit(" JUMP TO · a view, machine, endpoint or tag · ↑↓ choose · enter go", w))
 	for i := 0; i < n; i++ {
 		it := items[i]
 		mark := " "
 		if i == r.jump.cur {
 			mark = ">"
 		}
-		line := mark + widget.Fit(it.kind, 8) + widget.FitPath(it.label, w-9)
+		line := mark + widget.Fit(it.kind, 9) + widget.FitPath(it.label, w-10)
 		if i == r.jump.cur {
 			body[top+1+i] = st.selected.Render(line)
 		} else {

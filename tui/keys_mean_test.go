@@ -111,7 +111,8 @@ func TestJump(t *testing.T) {
 		{"fuzzy", []string{":", "rbt1trq", "enter", "enter"}, []string{"TAG acme/berlin/body/line1/robot1/torque"}},
 		{"choose", []string{":", "oven1", "down", "enter", "enter"}, []string{"TAG acme/berlin/paint/line2/oven1/zone1_temp"}},
 		{"command", []string{":", "conn", "enter"}, []string{"[Conn]", "CONNECTIONS 4"}},
-		{"nothing", []string{":", "qqqzzz"}, []string{"no view, machine or tag matches"}},
+		{"endpoint", []string{":", "press2-mb", "enter"}, []string{"ENDPOINT press2-mb", "connection refused"}},
+		{"nothing", []string{":", "qqqzzz"}, []string{"no view, machine, endpoint or tag matches"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -76,7 +76,11 @@ func Wrap(s string, w int) []string {
 	if Width(s) <= w && !strings.Contains(s, "\n") {
 		return []string{s}
 	}
-	return strings.Split(ansi.Wrap(s, w, "/;,"), "\n")
+	// the library breaks after every "-": an arrow ("a->b", in network
+	// errors) stays whole behind a look-alike hyphen
+	const arrow, kept = "->", "\u2010>"
+	out := ansi.Wrap(strings.ReplaceAll(s, arrow, kept), w, "/;,")
+	return strings.Split(strings.ReplaceAll(out, kept, arrow), "\n")
 }
 
 // FitRight is Fit aligned right.

@@ -219,6 +219,11 @@ func TestPathsAndWrap(t *testing.T) {
 			t.Errorf("wrapped line %q wider than 20", l)
 		}
 	}
+	for _, l := range Wrap("read tcp 127.0.0.1:48670->127.0.0.1:45571: i/o timeout", 30) {
+		if strings.HasSuffix(l, "-") || strings.HasPrefix(l, ">") {
+			t.Errorf("an arrow broken: %q", l)
+		}
+	}
 	if got := Wrap("short", 20); len(got) != 1 || got[0] != "short" {
 		t.Errorf("Wrap(short) = %q", got)
 	}
