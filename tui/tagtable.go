@@ -378,7 +378,7 @@ func (t *tagTable) cols(w, tagW, valW int) []widget.Column {
 		q,
 		{Title: "AGE", W: 6, Right: true, Prio: 5},
 		{Title: "TREND", W: trend, Prio: 4},
-		{Title: "SOURCE", W: 14, Prio: 2, From: 100},
+		{Title: "SOURCE", W: 18, Prio: 2, From: 100},
 		{Title: "ADDRESS", W: 24, Flex: 2, Prio: 1, From: 100},
 	}
 }
