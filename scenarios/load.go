@@ -158,6 +158,9 @@ func mergeTag(base, over Tag) Tag {
 	if over.Modbus != nil {
 		out.Modbus = over.Modbus
 	}
+	if over.Historizing != nil {
+		out.Historizing = over.Historizing
+	}
 	return out
 }
 

@@ -21,6 +21,9 @@ import (
 //     ("acme/plant1/line1/filler1/speed"). Its EngineeringUnits and
 //     EURange properties are "<tag node id>#EngineeringUnits" and
 //     "<tag node id>#EURange".
+//   - A method of a machine is a Method node, node id "<machine object
+//     id>/<method>"; its InputArguments and OutputArguments properties are
+//     "<method node id>#InputArguments" and "#OutputArguments".
 //   - Two nodes may share a node id only in different namespaces.
 //   - Each template is an ObjectType in the scenario's types namespace
 //     (TypesNamespace), which no machine may use.
@@ -39,6 +42,12 @@ const (
 	EURangeSuffix          = "#EURange"
 )
 
+// Suffixes of the property node ids of a method.
+const (
+	InputArgumentsSuffix  = "#InputArguments"
+	OutputArgumentsSuffix = "#OutputArguments"
+)
+
 // OPCUAMachine is a machine as the node-id rule sees it.
 type OPCUAMachine struct {
 	// Name of the machine.
@@ -49,6 +58,23 @@ type OPCUAMachine struct {
 	Location Location
 	// Tags are the machine's tags, in order.
 	Tags []OPCUATag
+	// Methods are the machine's methods, in order.
+	Methods []OPCUAMethod
+}
+
+// OPCUAMethod is a method as the node-id rule sees it.
+type OPCUAMethod struct {
+	// Name of the method.
+	Name string
+	// Inputs and Outputs say whether the method has the InputArguments
+	// and OutputArguments properties.
+	Inputs, Outputs bool
+}
+
+// OPCUAMethodIDs are the node ids of a method and its properties ("" for
+// a property the method does not have).
+type OPCUAMethodIDs struct {
+	ID, Inputs, Outputs string
 }
 
 // OPCUATag is a tag as the node-id rule sees it.
@@ -87,13 +113,18 @@ type OPCUAMachineIDs struct {
 	Object string
 	// Tags are the node ids of its tags, in OPCUAMachine.Tags order.
 	Tags []OPCUATagIDs
+	// Methods are the node ids of its methods, in OPCUAMachine.Methods
+	// order.
+	Methods []OPCUAMethodIDs
 }
 
 // NodeIDClash is a node id of a machine that another node already has.
 type NodeIDClash struct {
 	// Tag is the index of the tag concerned, -1 for the machine itself
-	// (its object or a location folder it creates).
+	// (its object or a location folder it creates) and for its methods.
 	Tag int
+	// Method is the index of the method concerned, -1 for any other node.
+	Method int
 	// Err says which node id and which node has it.
 	Err error
 }
@@ -110,7 +141,7 @@ type nsID struct{ ns, id string }
 // nodeUse is what a node is, formatted only for a clash (an address space
 // of 100k tags claims 100k ids).
 type nodeUse struct {
-	kind          byte // 'l' location, 'm' machine, 't' tag, 'u' units, 'r' range
+	kind          byte // 'l' location, 'm' machine, 't' tag, 'u' units, 'r' range, 'f' method, 'a' arguments
 	machine, name string
 }
 
@@ -124,6 +155,10 @@ func (u nodeUse) String() string {
 		return "tag " + u.machine + "/" + u.name
 	case 'u':
 		return "the engineering units of tag " + u.machine + "/" + u.name
+	case 'f':
+		return "method " + u.machine + "/" + u.name
+	case 'a':
+		return "the arguments of method " + u.machine + "/" + u.name
 	}
 	return "the range of tag " + u.machine + "/" + u.name
 }
@@ -156,14 +191,14 @@ func (a *OPCUAAddressSpace) Add(m OPCUAMachine) (OPCUAMachineIDs, []NodeIDClash)
 			f.Namespace, f.New = m.Namespace, true
 			a.folders[path] = m.Namespace
 			if err := a.claim(m.Namespace, path, nodeUse{kind: 'l', name: path}); err != nil {
-				clashes = append(clashes, NodeIDClash{Tag: -1, Err: fmt.Errorf("machine %s: %w", m.Name, err)})
+				clashes = append(clashes, NodeIDClash{Tag: -1, Method: -1, Err: fmt.Errorf("machine %s: %w", m.Name, err)})
 			}
 		}
 		out.Folders = append(out.Folders, f)
 	}
 	out.Object = strings.Join(append(segs, m.Name), "/")
 	if err := a.claim(m.Namespace, out.Object, nodeUse{kind: 'm', machine: m.Name}); err != nil {
-		clashes = append(clashes, NodeIDClash{Tag: -1, Err: err})
+		clashes = append(clashes, NodeIDClash{Tag: -1, Method: -1, Err: err})
 	}
 	out.Tags = make([]OPCUATagIDs, len(m.Tags))
 	for i, t := range m.Tags {
@@ -172,21 +207,43 @@ func (a *OPCUAAddressSpace) Add(m OPCUAMachine) (OPCUAMachineIDs, []NodeIDClash)
 			ids.ID = out.Object + "/" + t.Name
 		}
 		if err := a.claim(m.Namespace, ids.ID, nodeUse{kind: 't', machine: m.Name, name: t.Name}); err != nil {
-			clashes = append(clashes, NodeIDClash{Tag: i, Err: err})
+			clashes = append(clashes, NodeIDClash{Tag: i, Method: -1, Err: err})
 		}
 		if t.Unit {
 			ids.Unit = ids.ID + EngineeringUnitsSuffix
 			if err := a.claim(m.Namespace, ids.Unit, nodeUse{kind: 'u', machine: m.Name, name: t.Name}); err != nil {
-				clashes = append(clashes, NodeIDClash{Tag: i, Err: err})
+				clashes = append(clashes, NodeIDClash{Tag: i, Method: -1, Err: err})
 			}
 		}
 		if t.Range {
 			ids.Range = ids.ID + EURangeSuffix
 			if err := a.claim(m.Namespace, ids.Range, nodeUse{kind: 'r', machine: m.Name, name: t.Name}); err != nil {
-				clashes = append(clashes, NodeIDClash{Tag: i, Err: err})
+				clashes = append(clashes, NodeIDClash{Tag: i, Method: -1, Err: err})
 			}
 		}
 		out.Tags[i] = ids
+	}
+	if len(m.Methods) > 0 {
+		out.Methods = make([]OPCUAMethodIDs, len(m.Methods))
+	}
+	for i, f := range m.Methods {
+		ids := OPCUAMethodIDs{ID: out.Object + "/" + f.Name}
+		claims := []struct {
+			id   *string
+			want bool
+			sfx  string
+			kind byte
+		}{{&ids.ID, true, "", 'f'}, {&ids.Inputs, f.Inputs, InputArgumentsSuffix, 'a'}, {&ids.Outputs, f.Outputs, OutputArgumentsSuffix, 'a'}}
+		for _, c := range claims {
+			if !c.want {
+				continue
+			}
+			*c.id = ids.ID + c.sfx
+			if err := a.claim(m.Namespace, *c.id, nodeUse{kind: c.kind, machine: m.Name, name: f.Name}); err != nil {
+				clashes = append(clashes, NodeIDClash{Tag: -1, Method: i, Err: err})
+			}
+		}
+		out.Methods[i] = ids
 	}
 	return out, clashes
 }

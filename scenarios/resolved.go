@@ -16,6 +16,10 @@ import "strings"
 //     has Modbus.Type (default: the tag type, or bool for coil/discrete),
 //     Modbus.Order (default ABCD or ABCDEFGH by width) and Modbus.Scale
 //     (default 1) set; Modbus.Table is lower case.
+//   - Every tag has Historizing set (default: its machine's, else true).
+//   - Every machine's Methods holds its full method list: its template's
+//     methods, each replaced by the machine's own of the same name,
+//     followed by its own new ones (see methods.go).
 //   - MachineModbus.UnitID is set (default 1); MachineOPCUA.Namespace is
 //     set (default "urn:otwin:<scenario name>").
 //   - OPCUA.Security is set (default none, sign, sign_encrypt) and

@@ -79,6 +79,9 @@ type Template struct {
 	Description string `yaml:"description,omitempty" json:"description,omitempty"`
 	// Tags of every machine built from this template.
 	Tags []Tag `yaml:"tags" json:"tags"`
+	// Methods of every machine built from this template (see methods.go);
+	// served on the template's ObjectType too.
+	Methods []Method `yaml:"methods,omitempty" json:"methods,omitempty"`
 }
 
 // Machine is one virtual machine (ISA-95 equipment), built from a template,
@@ -100,6 +103,12 @@ type Machine struct {
 	// Modbus exposes the machine over Modbus TCP when set; only tags with a
 	// modbus mapping are served.
 	Modbus *MachineModbus `yaml:"modbus,omitempty" json:"modbus,omitempty"`
+	// Methods are the machine's commands (see methods.go), after its
+	// template's.
+	Methods []Method `yaml:"methods,omitempty" json:"methods,omitempty"`
+	// Historizing is the default of the machine's tags' historizing
+	// setting. Default true.
+	Historizing *bool `yaml:"historizing,omitempty" json:"historizing,omitempty"`
 }
 
 // MachineOPCUA exposes a machine on an OPC UA endpoint. Machines that give
@@ -176,6 +185,9 @@ type Tag struct {
 	NodeID string `yaml:"node_id,omitempty" json:"node_id,omitempty"`
 	// Modbus maps the tag to Modbus registers or bits.
 	Modbus *Register `yaml:"modbus,omitempty" json:"modbus,omitempty"`
+	// Historizing serves the tag's history over OPC UA HistoryRead (see
+	// history.go). Default: the machine's historizing, else true.
+	Historizing *bool `yaml:"historizing,omitempty" json:"historizing,omitempty"`
 }
 
 // DefaultType is the type of a tag that gives none.

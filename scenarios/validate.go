@@ -35,6 +35,8 @@ type validator struct {
 
 	machines  map[string]int
 	origins   [][]origin
+	// methodPaths[i][k] is where method k of machine i is written.
+	methodPaths [][]string
 	tags      map[string]*rtag // "machine/tag"
 	faults    map[string]*Fault
 	roles     map[string]bool
@@ -160,11 +162,13 @@ func (v *validator) run() {
 	v.modbusSettings()
 	v.templates()
 	v.machineList()
+	v.resolveMethods()
 	v.expressions()
 	v.cycles()
 	v.exposure()
 	v.opcua()
 	v.faultList()
+	v.methods()
 	v.roleList()
 	v.timeline()
 	v.exercises()
@@ -804,6 +808,7 @@ func (v *validator) resolve() {
 			}
 			m.Modbus = &mb
 		}
+		resolveHistorizing(m)
 		for k := range m.Tags {
 			t := &m.Tags[k]
 			t.Type = t.DataType()

@@ -32,7 +32,7 @@ func (v *validator) opcua() {
 			seen[i] = true
 			_, clashes := as.Add(v.opcuaMachine(i))
 			for _, c := range clashes {
-				v.add(v.nodeIDAt(i, c.Tag), "give one of them another node_id, or another namespace", "%v", c.Err)
+				v.add(v.nodeIDAt(i, c.Tag, c.Method), "give one of them another node_id, or another namespace", "%v", c.Err)
 			}
 		}
 	}
@@ -55,13 +55,17 @@ func (v *validator) opcuaMachine(i int) OPCUAMachine {
 		t := &m.Tags[k]
 		om.Tags[k] = OPCUATag{Name: t.Name, NodeID: t.NodeID, Unit: t.Unit != "", Range: t.Range != nil}
 	}
+	om.Methods = OPCUAMethods(m.Methods)
 	return om
 }
 
 // nodeIDAt is where a node id clash of machine i is reported: the tag's
 // node_id when it gives one, else the tag's name; the machine's name for
-// the machine itself (tag -1).
-func (v *validator) nodeIDAt(i, tag int) pos {
+// the machine itself (tag -1); the method's name for a method.
+func (v *validator) nodeIDAt(i, tag, method int) pos {
+	if method >= 0 {
+		return v.at(v.methodPaths[i][method], "name")
+	}
 	if tag < 0 {
 		return v.at(fmt.Sprintf("machines[%d]", i), "name")
 	}

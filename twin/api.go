@@ -95,6 +95,8 @@ type TagInfo struct {
 	NodeID string
 	// Modbus is the resolved register mapping, nil when not mapped.
 	Modbus *scenarios.Register
+	// Historizing: the tag's history is served (scenarios.Tag.Historized).
+	Historizing bool
 }
 
 // MachineInfo is the static description of one machine.
@@ -113,6 +115,9 @@ type MachineInfo struct {
 	Template *TemplateInfo
 	// Tags are indexes into Engine.Tags, in scenario order.
 	Tags []int
+	// Methods are the machine's methods (see Engine.Call), its template's
+	// first.
+	Methods []MethodInfo
 }
 
 // TemplateInfo is the static description of a template, a machine type
@@ -129,6 +134,9 @@ type TemplateInfo struct {
 	// unit), before any machine overrides them; Index is -1 and Machine,
 	// Asset, ID and NodeID are empty.
 	Tags []TagInfo
+	// Methods are the template's own methods, before any machine
+	// replaces them; their outputs' Tag is -1.
+	Methods []MethodInfo
 }
 
 // Value is a tag's current value as the servers must present it: the

@@ -34,6 +34,10 @@ type Options struct {
 	// is the time of the last change of value or status, as OPC UA Part 4
 	// (7.7.3) asks of a SourceTimestamp.
 	SourceRefresh time.Duration
+	// HistoryRetention is how much simulated time of history the engine
+	// keeps the tick times of (default DefaultHistoryRetention; see
+	// journal.go for the memory it takes).
+	HistoryRetention time.Duration
 }
 
 // Engine simulates one resolved scenario: a deterministic clock that
@@ -97,6 +101,12 @@ type Engine struct {
 
 	watchMu  sync.Mutex
 	watchers map[*Watcher]struct{}
+
+	// jr records the run for history (nil in a replay); tap, set in a
+	// replay, sees every publication; hist holds idle history cursors.
+	jr   *journal
+	tap  func(i int, v Value)
+	hist historyCache
 }
 
 const (
@@ -139,10 +149,12 @@ type Event struct {
 	Elapsed scenarios.Duration `json:"elapsed"`
 	// Time is the wall time the event was logged.
 	Time time.Time `json:"time"`
-	// Kind is inject, clear, expire, set, state, note or write.
+	// Kind is inject, clear, expire, set, state, note, write or call (a
+	// method call: Target is the machine, Value the method).
 	Kind string `json:"kind"`
 	// Origin is what caused the event: scenario (a fault's start),
-	// timeline, api (Inject, InjectNamed, Clear) or client (Write).
+	// timeline, api (Inject, InjectNamed, Clear), client (Write, Call) or
+	// method (an action of a method call).
 	Origin string `json:"origin,omitempty"`
 	// Fault is the fault's name (inject, clear, expire).
 	Fault string `json:"fault,omitempty"`
@@ -165,6 +177,7 @@ const (
 	EventState  = "state"
 	EventNote   = "note"
 	EventWrite  = "write"
+	EventCall   = "call"
 )
 
 // schedEntry is one scheduled action: a timeline event or a fault's start.
@@ -187,6 +200,12 @@ type staged struct {
 // naming the machine and tag of every model that cannot be built. New
 // does not start any goroutine.
 func New(sc *scenarios.Scenario, opts Options) (*Engine, error) {
+	return build(sc, opts, nil)
+}
+
+// build builds an engine; a replay (tap non-nil) keeps no journal and
+// hands every publication to tap.
+func build(sc *scenarios.Scenario, opts Options, tap func(int, Value)) (*Engine, error) {
 	if sc == nil {
 		return nil, errors.New("twin: nil scenario")
 	}
@@ -223,6 +242,10 @@ func New(sc *scenarios.Scenario, opts Options) (*Engine, error) {
 	if e.scale <= 0 || math.IsNaN(e.scale) || math.IsInf(e.scale, 0) {
 		e.scale = 1
 	}
+	if tap == nil {
+		e.jr = newJournal(e.tick, e.scale, opts.HistoryRetention)
+	}
+	e.tap = tap
 	e.buildStatic()
 	var errs []error
 	e.rt = make([]tagRT, len(e.tags))
@@ -309,6 +332,7 @@ func (e *Engine) buildStatic() {
 				Writable:    t.Writable,
 				NodeID:      t.NodeID,
 				Modbus:      t.Modbus,
+				Historizing: t.Historized(),
 			}
 			if info.NodeID == "" {
 				info.NodeID = info.ID
@@ -318,6 +342,7 @@ func (e *Engine) buildStatic() {
 			e.lookup[m.Name+"/"+t.Name] = i
 			mInfo.Tags = append(mInfo.Tags, i)
 		}
+		mInfo.Methods = e.methodInfos(m.Methods, m.Tags, mInfo.Tags)
 		e.machines = append(e.machines, mInfo)
 	}
 }
@@ -339,8 +364,10 @@ func (e *Engine) templateInfo(name string) *TemplateInfo {
 			Range:       tag.Range,
 			Description: tag.Description,
 			Writable:    tag.Writable,
+			Historizing: tag.Historized(),
 		})
 	}
+	ti.Methods = e.methodInfos(t.Methods, t.Tags, nil)
 	return ti
 }
 
@@ -591,6 +618,26 @@ func (e *Engine) write(i int, v any, origin string) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.writeNow(i, num, str, origin)
+	return nil
+}
+
+// writeNow writes an exact value to tag i, publishes it and journals the
+// write. Called with e.mu held.
+func (e *Engine) writeNow(i int, num tval, str, origin string) {
+	e.setTag(i, num, str, origin)
+	now := e.stamp()
+	e.changed = e.changed[:0]
+	e.stage = e.stage[:0]
+	e.publishTag(i, now)
+	e.flush()
+	e.record(input{kind: inWrite, tag: int32(i), num: num, str: str}, now)
+}
+
+// setTag makes an exact value tag i's model value (as Write describes)
+// and logs it, without publishing. Called with e.mu held.
+func (e *Engine) setTag(i int, num tval, str, origin string) {
+	info := &e.tags[i]
 	e.applyWrite(i, num, str)
 	if e.inEnv[i] {
 		e.setEnv(i)
@@ -600,11 +647,26 @@ func (e *Engine) write(i int, v any, origin string) error {
 		kind = EventSet
 	}
 	e.logEvent(Event{Kind: kind, Origin: origin, Target: info.Machine + "/" + info.Name, Value: box(info.Type, num, str)})
-	e.changed = e.changed[:0]
-	e.stage = e.stage[:0]
-	e.publishTag(i, e.now())
-	e.flush()
-	return nil
+}
+
+// stamp returns the wall time of a publication: now, never earlier than
+// the previous one. Called with e.mu held.
+func (e *Engine) stamp() time.Time {
+	if e.jr == nil {
+		return e.now()
+	}
+	return e.jr.stamp(e.now())
+}
+
+// record journals a live action published at now. Called with e.mu held.
+func (e *Engine) record(in input, now time.Time) {
+	if e.jr == nil {
+		return
+	}
+	in.tick, in.wall = e.ticks, now.UnixNano()
+	if !e.jr.input(in) {
+		e.log.Warn("history journal full: history ends here", "tick", e.ticks, "actions", maxJournalInputs)
+	}
 }
 
 // resolveUnit resolves a scenario unit; an unknown one (the loader

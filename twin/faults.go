@@ -158,7 +158,9 @@ func (e *Engine) InjectFault(f scenarios.Fault) (string, error) {
 		a.defined = true
 	}
 	e.activate(a, "api")
-	e.republish()
+	now := e.republish()
+	fc := a.f
+	e.record(input{kind: inInject, name: fc.Name, fault: &fc}, now)
 	return f.Name, nil
 }
 
@@ -181,7 +183,7 @@ func (e *Engine) InjectNamed(name string) error {
 	if err := e.injectNamed(name, "api"); err != nil {
 		return err
 	}
-	e.republish()
+	e.record(input{kind: inInjectNamed, name: name}, e.republish())
 	return nil
 }
 
@@ -208,7 +210,7 @@ func (e *Engine) Clear(name string) error {
 	if err := e.clear(name, "api", EventClear); err != nil {
 		return err
 	}
-	e.republish()
+	e.record(input{kind: inClear, name: name}, e.republish())
 	return nil
 }
 
@@ -429,30 +431,39 @@ func (e *Engine) forceState(s *scenarios.SetState) error {
 	if !ok {
 		return fmt.Errorf("state %s: %w", s.Tag, ErrUnknownTag)
 	}
+	return e.enterState(i, s.State, "timeline")
+}
+
+// enterState forces the state machine of tag i into state and logs it.
+// Called with e.mu held.
+func (e *Engine) enterState(i int, state, origin string) error {
+	info := &e.tags[i]
 	rt := &e.rt[i]
 	sm, isSM := rt.m.(*stateMachineModel)
 	if !isSM {
-		return fmt.Errorf("state %s: not a state machine", s.Tag)
+		return fmt.Errorf("state %s/%s: not a state machine", info.Machine, info.Name)
 	}
-	j, ok := sm.byName[s.State]
+	j, ok := sm.byName[state]
 	if !ok {
-		return fmt.Errorf("state %s: %w %q", s.Tag, ErrUnknownState, s.State)
+		return fmt.Errorf("state %s/%s: %w %q", info.Machine, info.Name, ErrUnknownState, state)
 	}
 	sm.enter(e, j)
 	rt.ovr = false
-	e.logEvent(Event{Kind: EventState, Origin: "timeline", Target: s.Tag, Value: s.State})
+	e.logEvent(Event{Kind: EventState, Origin: origin, Target: info.Machine + "/" + info.Name, Value: state})
 	return nil
 }
 
-// republish publishes every tag after a fault change outside a tick.
-func (e *Engine) republish() {
-	now := e.now()
+// republish publishes every tag after a change outside a tick and
+// returns the time it stamped them with.
+func (e *Engine) republish() time.Time {
+	now := e.stamp()
 	e.changed = e.changed[:0]
 	e.stage = e.stage[:0]
 	for i := range e.rt {
 		e.publishTag(i, now)
 	}
 	e.flush()
+	return now
 }
 
 // faultNoise is a deterministic standard normal draw for fault a at the
@@ -533,5 +544,10 @@ func (e *Engine) flush() {
 		e.pub[s.i] = s.v
 	}
 	e.pubMu.Unlock()
+	if e.tap != nil {
+		for _, s := range e.stage {
+			e.tap(s.i, s.v)
+		}
+	}
 	e.notify(e.changed)
 }

@@ -207,7 +207,10 @@ func (e *Engine) buildTag(i, mi int, t *scenarios.Tag) ([]int, error) {
 // runTick plays the schedule, evaluates every model and publishes the
 // values of the current tick (e.elapsed). Called with e.mu held.
 func (e *Engine) runTick(first bool) {
-	now := e.now()
+	now := e.stamp()
+	if e.jr != nil {
+		e.jr.tick(now)
+	}
 	dt := e.tick.Seconds()
 	if first {
 		dt = 0
