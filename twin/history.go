@@ -321,12 +321,7 @@ func (c *HistoryCursor) Next(budget *int64) (p HistoryPoint, ok bool, err error)
 
 // Prev returns the point before the read position: the value in effect
 // just before it. ok is false when history starts at the read position.
-func (c *HistoryCursor) Prev() (HistoryPoint, bool) {
-	if c.pos == 0 || c.pos-1 < c.head {
-		return HistoryPoint{}, false
-	}
-	return c.ring[(c.pos-1)%ringSize], true
-}
+func (c *HistoryCursor) Prev() (HistoryPoint, bool) { return c.Before(1) }
 
 // Tag is the live engine's index of the cursor's tag.
 func (c *HistoryCursor) Tag() int { return c.tag }
@@ -389,4 +384,13 @@ func (e *Engine) subScenario(i int) (*scenarios.Scenario, map[int32]int) {
 		}
 	}
 	return &sc, subIdx
+}
+
+// Before returns the n-th point before the read position (Before(1) is
+// Prev), as far back as the cursor keeps points; ok is false beyond.
+func (c *HistoryCursor) Before(n int) (HistoryPoint, bool) {
+	if n < 1 || uint64(n) > c.pos || c.pos-uint64(n) < c.head {
+		return HistoryPoint{}, false
+	}
+	return c.ring[(c.pos-uint64(n))%ringSize], true
 }

@@ -62,6 +62,8 @@ type objSpec struct {
 	folder bool
 	depth  int
 	refs   []ua.Reference
+	// notifier: the object keeps event history (a machine's).
+	notifier bool
 }
 
 // addressSpace is the nodes of one endpoint, ordered children first. Node
@@ -78,6 +80,10 @@ type addressSpace struct {
 	typeIDs []*objSpec // in order of first use
 	props   []server.Node
 	leaves  []server.Node // variables
+	methods []server.Node
+	// owner is the server the nodes are for: its historian and method
+	// calls (nil in tests that build nodes alone).
+	owner *Server
 }
 
 func newAddressSpace(srv *server.Server, now time.Time) *addressSpace {
@@ -96,6 +102,9 @@ func newAddressSpace(srv *server.Server, now time.Time) *addressSpace {
 // variable of each tag (in tags order).
 func (a *addressSpace) addMachine(m twin.MachineInfo, ns string, tags []twin.TagInfo, vals []twin.Value) ([]*server.VariableNode, error) {
 	om := scenarios.OPCUAMachine{Name: m.Name, Namespace: ns, Location: m.Location, Tags: make([]scenarios.OPCUATag, len(tags))}
+	if a.owner != nil && a.owner.calls != nil && len(m.Methods) > 0 {
+		om.Methods = opcuaMethods(m.Methods)
+	}
 	for i, t := range tags {
 		om.Tags[i] = scenarios.OPCUATag{Name: t.Name, NodeID: t.NodeID, Unit: !t.Unit.IsZero(), Range: t.Range != nil}
 	}
@@ -153,6 +162,11 @@ func (a *addressSpace) addMachine(m twin.MachineInfo, ns string, tags []twin.Tag
 		obj.refs = append(obj.refs, ua.NewReference(ua.ReferenceTypeIDHasComponent, false, ua.NewExpandedNodeID(v.NodeID())))
 		vars[i] = v
 	}
+	a.addMethods(obj, m, nsIdx, typ, ids.Methods)
+	if a.owner != nil {
+		a.owner.objects[obj.id] = m
+		obj.notifier = a.owner.hist.events != nil
+	}
 	return vars, nil
 }
 
@@ -204,6 +218,7 @@ func (a *addressSpace) objectType(t *twin.TemplateInfo) *objSpec {
 		}
 		o.refs = append(o.refs, ua.NewReference(ua.ReferenceTypeIDHasComponent, false, ua.NewExpandedNodeID(v.NodeID())))
 	}
+	a.addTypeMethods(o, t, idx)
 	a.types[t] = o
 	a.typeIDs = append(a.typeIDs, o)
 	return o
@@ -234,11 +249,18 @@ func (a *addressSpace) variable(t twin.TagInfo, id ua.NodeID, browse ua.Qualifie
 	if t.Writable {
 		access |= ua.AccessLevelsCurrentWrite
 	}
+	historizing, historian := a.historizing(t)
+	if historizing {
+		access |= ua.AccessLevelsHistoryRead
+	}
 	n := server.NewVariableNode(a.srv, id, browse,
 		ua.NewLocalizedText(t.Name, ""),
 		ua.NewLocalizedText(t.Description, ""),
 		nil, refs, dv,
-		dt, ua.ValueRankScalar, []uint32{}, access, 0, false, nil)
+		dt, ua.ValueRankScalar, []uint32{}, access, 0, historizing, historian)
+	if a.owner != nil && !declaration {
+		a.owner.hist.tags[id] = t
+	}
 	a.leaves = append(a.leaves, n)
 	return n, nil
 }
@@ -274,9 +296,10 @@ func (a *addressSpace) property(id ua.NodeID, name string, dt ua.NodeID, v any, 
 // point to: properties, variables, machines, ObjectTypes, then folders
 // deepest first.
 func (a *addressSpace) nodes() []server.Node {
-	out := make([]server.Node, 0, len(a.props)+len(a.leaves)+len(a.order)+len(a.typeIDs))
+	out := make([]server.Node, 0, len(a.props)+len(a.leaves)+len(a.methods)+len(a.order)+len(a.typeIDs))
 	out = append(out, a.props...)
 	out = append(out, a.leaves...)
+	out = append(out, a.methods...)
 	maxDepth := 0
 	for _, o := range a.order {
 		maxDepth = max(maxDepth, o.depth)
@@ -301,8 +324,12 @@ func (a *addressSpace) nodes() []server.Node {
 }
 
 func (a *addressSpace) objectNode(o *objSpec) server.Node {
+	var notifier byte
+	if o.notifier {
+		notifier = ua.EventNotifierHistoryRead
+	}
 	return server.NewObjectNode(a.srv, o.id, o.name,
 		ua.NewLocalizedText(o.name.Name, ""),
 		ua.NewLocalizedText(o.desc, ""),
-		nil, o.refs, 0)
+		nil, o.refs, notifier)
 }

@@ -63,6 +63,9 @@ type Config struct {
 	// HelloTimeout bounds the wait for a client's first message. Default
 	// 10s.
 	HelloTimeout time.Duration `yaml:"hello_timeout,omitempty"`
+	// EventHistory is what HistoryRead of events reads; nil: the server's
+	// own EventLog (Server.EventLog).
+	EventHistory EventHistory `yaml:"-"`
 	// Logger receives the server's log. Default slog.Default().
 	Logger *slog.Logger `yaml:"-"`
 }

@@ -163,6 +163,12 @@ type Server struct {
 	chMu     sync.Mutex
 	channels map[*secureChannel]struct{} // open secure channels
 	chClosed bool                        // Close began: no new channel
+
+	// HistoryRead and methods (history.go, methods.go).
+	hist    *historian
+	events  *EventLog
+	calls   MethodSource                   // nil: the source has no methods
+	objects map[ua.NodeID]twin.MachineInfo // machine objects
 }
 
 // New builds the address space of cfg.Machines from src and binds the
@@ -186,6 +192,7 @@ func New(src Source, cfg Config) (*Server, error) {
 		s.users[u.Name] = u.Password
 		s.writers[u.Name] = u.Write
 	}
+	s.initExtensions()
 	byName := make(map[string]twin.MachineInfo)
 	for _, m := range src.Machines() {
 		byName[m.Name] = m
@@ -265,6 +272,7 @@ func (s *Server) newStack() error {
 		// connection), in chunks no larger than the door lets through.
 		server.WithTransportLimits(maxChunkSize, maxRequestSize, maxRequestSize/maxChunkSize),
 	}
+	opts = append(opts, s.historyOptions()...)
 	if s.cfg.TrustedDir != "" {
 		opts = append(opts, server.WithTrustedCertificatesPaths(s.cfg.TrustedDir, ""))
 	} else {
@@ -290,6 +298,7 @@ func (s *Server) newStack() error {
 		return fmt.Errorf("create stack: %w", err)
 	}
 	s.ua = srv
+	s.historyCapabilities()
 	return restrictEndpoints(srv, s.url, modes)
 }
 
@@ -300,6 +309,7 @@ func (s *Server) populate() error {
 	all := s.src.Tags()
 	s.nodes = make([]*server.VariableNode, len(all))
 	as := newAddressSpace(s.ua, time.Now())
+	as.owner = s
 	for k, m := range s.machines {
 		ns := s.cfg.Namespace
 		if m.OPCUA != nil && m.OPCUA.Namespace != "" {
@@ -569,6 +579,7 @@ func (s *Server) Close() error {
 		s.mu.Unlock()
 		s.abortChannels(ua.BadServerHalted, closeGrace)
 		_ = s.door.Close()
+		s.hist.cps.closeAll()
 		if started {
 			<-s.pumpDone
 		}

@@ -381,6 +381,9 @@ func TestReadTypesUnitsRanges(t *testing.T) {
 			if ti.Writable {
 				wantAccess |= byte(gua.AccessLevelTypeCurrentWrite)
 			}
+			if ti.Historizing {
+				wantAccess |= byte(gua.AccessLevelTypeHistoryRead)
+			}
 			if al, _ := attrs[3].Value.Value().(byte); al != wantAccess {
 				t.Errorf("AccessLevel = %v, want %v", attrs[3].Value.Value(), wantAccess)
 			}
