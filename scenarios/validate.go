@@ -33,16 +33,16 @@ type validator struct {
 	d *decoder
 	p *problemSet
 
-	machines  map[string]int
-	origins   [][]origin
+	machines map[string]int
+	origins  [][]origin
 	// methodPaths[i][k] is where method k of machine i is written.
 	methodPaths [][]string
-	tags      map[string]*rtag // "machine/tag"
-	faults    map[string]*Fault
-	roles     map[string]bool
-	exprCache map[string]exprParse
-	deps      map[string][]string // expression dependencies, for cycles
-	depAt     map[string]pos      // where each dependent's expression is
+	tags        map[string]*rtag // "machine/tag"
+	faults      map[string]*Fault
+	roles       map[string]bool
+	exprCache   map[string]exprParse
+	deps        map[string][]string // expression dependencies, for cycles
+	depAt       map[string]pos      // where each dependent's expression is
 }
 
 // exprParse is a cached expression parse; local refs start with "\x00/".

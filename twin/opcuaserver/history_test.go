@@ -47,7 +47,9 @@ func (p *pressTwin) step(n int) {
 }
 
 // at is the time of tick k.
-func (p *pressTwin) at(k int) time.Time { return p.start.Add(time.Duration(k) * 100 * time.Millisecond) }
+func (p *pressTwin) at(k int) time.Time {
+	return p.start.Add(time.Duration(k) * 100 * time.Millisecond)
+}
 
 // node is the node id of "machine/tag" (or of a machine's method,
 // "machine/method()").
