@@ -243,11 +243,12 @@ type dataRange struct {
 
 // rangeOf places iv against the history window [from, to].
 func rangeOf(iv interval, from, to time.Time) dataRange {
-	return dataRange{
-		before:   iv.hi.Before(from) || (!iv.backward && iv.hi.Equal(from)),
-		after:    iv.lo.After(to) || (iv.backward && iv.lo.Equal(to)),
-		overlaps: iv.lo.Before(from) || iv.hi.After(to),
+	r := dataRange{
+		before: iv.hi.Before(from) || (!iv.backward && iv.hi.Equal(from)),
+		after:  iv.lo.After(to) || (iv.backward && iv.lo.Equal(to)),
 	}
+	r.overlaps = !r.before && !r.after && (iv.lo.Before(from) || iv.hi.After(to))
+	return r
 }
 
 // result is the aggregate of the interval.

@@ -405,3 +405,172 @@ func TestHistoryReadBadInput(t *testing.T) {
 		t.Errorf("a budget of 1000 ticks: %d values over %d requests, want 12001 over at least 12", len(vals), requests)
 	}
 }
+
+// processed reads node's aggregate agg over [start, end) (backward when
+// end is before start) with processing interval pi, following
+// continuation points.
+func processed(t *testing.T, c *opcua.Client, n *gua.NodeID, agg uint32, start, end time.Time, pi time.Duration) []*gua.DataValue {
+	t.Helper()
+	var out []*gua.DataValue
+	var cp []byte
+	for k := 0; ; k++ {
+		d := &gua.ReadProcessedDetails{StartTime: start, EndTime: end, ProcessingInterval: float64(pi) / float64(time.Millisecond),
+			AggregateType: []*gua.NodeID{gua.NewNumericNodeID(0, agg)}, AggregateConfiguration: &gua.AggregateConfiguration{UseServerCapabilitiesDefaults: true}}
+		res, err := historyRequest(t, c, id.ReadProcessedDetails_Encoding_DefaultBinary, d, false, &gua.HistoryReadValueID{NodeID: n, ContinuationPoint: cp})
+		if err != nil {
+			t.Fatalf("read processed: %v", err)
+		}
+		if res.ResponseHeader.ServiceResult != gua.StatusOK {
+			t.Fatalf("read processed: service result %v", res.ResponseHeader.ServiceResult)
+		}
+		r := res.Results[0]
+		if r.StatusCode.Error() != "" && r.StatusCode != gua.StatusOK && r.StatusCode != gua.StatusGoodNoData {
+			t.Fatalf("read processed: %v", r.StatusCode)
+		}
+		out = append(out, values(t, r)...)
+		if cp = r.ContinuationPoint; len(cp) == 0 || k > 100 {
+			return out
+		}
+	}
+}
+
+// agg describes a processed value: value, status name and historian bits.
+func agg(v *gua.DataValue) string {
+	bits := ""
+	if v.Status&0x400 != 0 {
+		for _, b := range []struct {
+			mask gua.StatusCode
+			name string
+		}{{1, "Calculated"}, {2, "Interpolated"}, {4, "Partial"}, {0x10, "MultiValue"}} {
+			if v.Status&b.mask != 0 {
+				bits += " " + b.name
+			}
+		}
+		if v.Status&3 == 0 {
+			bits += " Raw"
+		}
+	}
+	val := "-"
+	if v.Value != nil && v.Value.Value() != nil {
+		switch x := v.Value.Value().(type) {
+		case string:
+			val = x
+		default:
+			val = fmtNum(num(v))
+		}
+	}
+	return val + " " + statusName(v.Status&^0x7ff) + bits
+}
+
+// TestHistoryReadProcessed reads the aggregates of Part 13 over gopcua:
+// their values, status codes and historian bits for full, partial and
+// empty intervals, backward, and what the server refuses.
+func TestHistoryReadProcessed(t *testing.T) {
+	p := pressServer(t)
+	p.step(100)
+	c := connect(t, p.s.URL())
+	ramp := p.node(t, "press1/ramp")
+	sec := time.Second
+	type want []string
+	for _, tt := range []struct {
+		name       string
+		agg        uint32
+		start, end time.Time
+		pi         time.Duration
+		want       want
+	}{
+		// Ramp value k at tick k: [1 s, 2 s) holds 10..19.
+		{"average", id.AggregateFunction_Average, p.at(10), p.at(30), sec, want{"14.5 Good Calculated", "24.5 Good Calculated"}},
+		{"minimum at start", id.AggregateFunction_Minimum, p.at(10), p.at(20), sec, want{"10 Good Raw"}},
+		{"maximum", id.AggregateFunction_Maximum, p.at(10), p.at(20), sec, want{"19 Good Calculated"}},
+		{"count", id.AggregateFunction_Count, p.at(10), p.at(20), sec, want{"10 Good Calculated"}},
+		{"start", id.AggregateFunction_Start, p.at(10), p.at(20), sec, want{"10 Good"}},
+		{"end", id.AggregateFunction_End, p.at(10), p.at(20), sec, want{"19 Good"}},
+		{"interpolative on a value", id.AggregateFunction_Interpolative, p.at(10), p.at(20), sec, want{"10 Good Raw"}},
+		{"interpolative between", id.AggregateFunction_Interpolative, p.at(10).Add(50 * time.Millisecond), p.at(20), sec, want{"10 Good Interpolated"}},
+		// ProcessingInterval 0: one interval.
+		{"one interval", id.AggregateFunction_Average, p.at(0), p.at(100), 0, want{"49.5 Good Calculated"}},
+		// The last interval is shorter: Partial.
+		{"partial", id.AggregateFunction_Count, p.at(0), p.at(25), sec, want{"10 Good Calculated", "10 Good Calculated", "5 Good Calculated Partial"}},
+		// Before the history: no data; overlapping its start: partial.
+		{"before the start", id.AggregateFunction_Average, p.at(-20), p.at(5), sec, want{"- Bad_NoData", "- Bad_NoData", "2 Good Calculated Partial"}},
+		// After the last tick (10 s): no data, Interpolative extrapolates.
+		{"after the end", id.AggregateFunction_Average, p.at(100), p.at(120), sec, want{"100 Good Calculated Partial", "- Bad_NoData"}},
+		{"extrapolated", id.AggregateFunction_Interpolative, p.at(110), p.at(120), sec, want{"100 Uncertain_DataSubNormal Interpolated"}},
+		// Backward: latest interval first, each (lo, hi] stamped at hi.
+		{"backward", id.AggregateFunction_Average, p.at(30), p.at(10), sec, want{"25.5 Good Calculated", "15.5 Good Calculated"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, v := range processed(t, c, ramp, tt.agg, tt.start, tt.end, tt.pi) {
+				got = append(got, agg(v))
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got  %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+
+	// Bad values in an interval: the average of the Good ones,
+	// Uncertain_DataSubNormal; only Bad ones: no data.
+	_ = p.e.InjectNamed("ramp-bad")
+	p.step(5)
+	_ = p.e.Clear("ramp-bad")
+	p.step(5)
+	var got []string
+	for _, v := range processed(t, c, ramp, id.AggregateFunction_Average, p.at(100), p.at(110), 5*100*time.Millisecond) {
+		got = append(got, agg(v))
+	}
+	// [10 s, 10.5 s): 100 Good, then 100..104 Bad; [10.5 s, 11 s): 105
+	// Bad at its tick, 105 Good at the clear, then 106..109.
+	if want := []string{"100 Uncertain_DataSubNormal Calculated", "107 Uncertain_DataSubNormal Calculated"}; !slices.Equal(got, want) {
+		t.Errorf("with bad values: %q, want %q", got, want)
+	}
+
+	// Refusals.
+	req := func(d *gua.ReadProcessedDetails, nodes ...*gua.HistoryReadValueID) *gua.HistoryReadResponse {
+		t.Helper()
+		res, err := historyRequest(t, c, id.ReadProcessedDetails_Encoding_DefaultBinary, d, false, nodes...)
+		if err != nil {
+			if code, ok := err.(gua.StatusCode); ok {
+				return &gua.HistoryReadResponse{ResponseHeader: &gua.ResponseHeader{ServiceResult: code}}
+			}
+			t.Fatal(err)
+		}
+		return res
+	}
+	avg := []*gua.NodeID{gua.NewNumericNodeID(0, id.AggregateFunction_Average)}
+	defaults := &gua.AggregateConfiguration{UseServerCapabilitiesDefaults: true} // gopcua writes nothing for nil
+	if r := req(&gua.ReadProcessedDetails{StartTime: p.at(0), EndTime: p.at(10), AggregateType: append(avg, avg...), AggregateConfiguration: defaults}, &gua.HistoryReadValueID{NodeID: ramp}); r.ResponseHeader.ServiceResult != gua.StatusBadAggregateListMismatch {
+		t.Errorf("two aggregates for one node: %v", r.ResponseHeader.ServiceResult)
+	}
+	for name, tt := range map[string]struct {
+		d    *gua.ReadProcessedDetails
+		node *gua.NodeID
+		want gua.StatusCode
+	}{
+		"start = end":       {&gua.ReadProcessedDetails{StartTime: p.at(5), EndTime: p.at(5), AggregateType: avg}, ramp, gua.StatusBadInvalidArgument},
+		"no end":            {&gua.ReadProcessedDetails{StartTime: p.at(5), AggregateType: avg}, ramp, gua.StatusBadInvalidArgument},
+		"TimeAverage":       {&gua.ReadProcessedDetails{StartTime: p.at(0), EndTime: p.at(5), AggregateType: []*gua.NodeID{gua.NewNumericNodeID(0, id.AggregateFunction_TimeAverage)}}, ramp, gua.StatusBadAggregateNotSupported},
+		"average of text":   {&gua.ReadProcessedDetails{StartTime: p.at(0), EndTime: p.at(5), AggregateType: avg}, p.node(t, "press1/state"), gua.StatusBadAggregateInvalidInputs},
+		"percent over 100":  {&gua.ReadProcessedDetails{StartTime: p.at(0), EndTime: p.at(5), AggregateType: avg, AggregateConfiguration: &gua.AggregateConfiguration{PercentDataGood: 101}}, ramp, gua.StatusBadAggregateInvalidInputs},
+		"not historizing":   {&gua.ReadProcessedDetails{StartTime: p.at(0), EndTime: p.at(5), AggregateType: avg}, p.node(t, "press1/quiet"), gua.StatusBadHistoryOperationUnsupported},
+		"negative interval": {&gua.ReadProcessedDetails{StartTime: p.at(0), EndTime: p.at(5), ProcessingInterval: -1, AggregateType: avg}, ramp, gua.StatusBadInvalidArgument},
+	} {
+		if tt.d.AggregateConfiguration == nil {
+			tt.d.AggregateConfiguration = defaults
+		}
+		r := req(tt.d, &gua.HistoryReadValueID{NodeID: tt.node})
+		if len(r.Results) != 1 || r.Results[0].StatusCode != tt.want {
+			t.Errorf("%s: %v %v, want %v", name, r.ResponseHeader.ServiceResult, r.Results, tt.want)
+		}
+	}
+	// Ten years of 1 ms intervals: 10000 a response, with a continuation
+	// point, each response bounded.
+	d := &gua.ReadProcessedDetails{StartTime: p.at(0), EndTime: p.at(0).Add(10 * 365 * 24 * time.Hour), ProcessingInterval: 1, AggregateType: avg,
+		AggregateConfiguration: &gua.AggregateConfiguration{UseServerCapabilitiesDefaults: true}}
+	r := req(d, &gua.HistoryReadValueID{NodeID: ramp})
+	if len(r.Results) != 1 || len(values(t, r.Results[0])) != historyMaxValues || len(r.Results[0].ContinuationPoint) == 0 {
+		t.Errorf("ten years of 1 ms intervals: %v", r.Results)
+	}
+}
