@@ -110,6 +110,19 @@ const (
 	UncertainNotAllNodesAvailable           Code = 0x40C00000
 	UncertainDominantValueChanged           Code = 0x40DE0000
 	UncertainDependentValueChanged          Code = 0x40E20000
+	// Codes of history reads and method calls.
+	BadContinuationPointInvalid    Code = 0x804A0000
+	BadNoContinuationPoints        Code = 0x804B0000
+	BadHistoryOperationInvalid     Code = 0x80710000
+	BadHistoryOperationUnsupported Code = 0x80720000
+	BadMethodInvalid               Code = 0x80750000
+	BadArgumentsMissing            Code = 0x80760000
+	BadTooManyArguments            Code = 0x80E50000
+	BadNotExecutable               Code = 0x81110000
+	BadBoundNotFound               Code = 0x80D70000
+	BadAggregateListMismatch       Code = 0x80D40000
+	BadAggregateNotSupported       Code = 0x80D50000
+	BadAggregateInvalidInputs      Code = 0x80D60000
 )
 
 // Limit bits (bits 8-9) of a status code (OPC UA Part 4 §7.39): whether
@@ -291,6 +304,18 @@ var statusNames = map[Code]string{
 	BadDisconnect:                           "Bad_Disconnect",
 	BadConnectionClosed:                     "Bad_ConnectionClosed",
 	BadInvalidState:                         "Bad_InvalidState",
+	BadContinuationPointInvalid:             "Bad_ContinuationPointInvalid",
+	BadNoContinuationPoints:                 "Bad_NoContinuationPoints",
+	BadHistoryOperationInvalid:              "Bad_HistoryOperationInvalid",
+	BadHistoryOperationUnsupported:          "Bad_HistoryOperationUnsupported",
+	BadMethodInvalid:                        "Bad_MethodInvalid",
+	BadArgumentsMissing:                     "Bad_ArgumentsMissing",
+	BadTooManyArguments:                     "Bad_TooManyArguments",
+	BadNotExecutable:                        "Bad_NotExecutable",
+	BadBoundNotFound:                        "Bad_BoundNotFound",
+	BadAggregateListMismatch:                "Bad_AggregateListMismatch",
+	BadAggregateNotSupported:                "Bad_AggregateNotSupported",
+	BadAggregateInvalidInputs:               "Bad_AggregateInvalidInputs",
 	BadConfigurationError:                   "Bad_ConfigurationError",
 	BadNotConnected:                         "Bad_NotConnected",
 	BadDeviceFailure:                        "Bad_DeviceFailure",

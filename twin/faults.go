@@ -449,6 +449,13 @@ func (e *Engine) enterState(i int, state, origin string) error {
 	}
 	sm.enter(e, j)
 	rt.ovr = false
+	// The model's value is the new state at once (a method call between
+	// ticks publishes it; within a tick the evaluation gives the same).
+	st := &sm.states[j]
+	rt.num, rt.str, rt.rawNum, rt.rawStr = st.code, st.name, st.code, st.name
+	if e.inEnv[i] {
+		e.setEnv(i)
+	}
 	e.logEvent(Event{Kind: EventState, Origin: origin, Target: info.Machine + "/" + info.Name, Value: state})
 	return nil
 }
