@@ -100,7 +100,7 @@ func readAll(t *testing.T, e *Engine, i int) []HistoryPoint {
 // writable tags, injections of the scenario's faults and of ad-hoc faults
 // of every kind, clears, and method calls, the clock moving by about a
 // tick (with jitter, and a pause now and then) between ticks.
-func liveRun(t *testing.T, e *Engine, clock *testClock, s *seen, r *rand.Rand, n int) {
+func liveRun(t *testing.T, e *Engine, clock *testClock, s *seen, r *rand.Rand, n int) (calls int) {
 	t.Helper()
 	tags := e.Tags()
 	var writable []int
@@ -164,11 +164,14 @@ func liveRun(t *testing.T, e *Engine, clock *testClock, s *seen, r *rand.Rand, n
 				for a, in := range me.Inputs {
 					args[a] = argValueOf(in, r)
 				}
-				_, _ = e.Call(m.Name, me.Name, args)
+				if _, err := e.Call(m.Name, me.Name, args); err == nil {
+					calls++
+				}
 			}
 		}
 		s.collect()
 	}
+	return calls
 }
 
 // writeValue is a random value of the tag's type within its range.
@@ -211,7 +214,9 @@ func TestHistoryIsWhatClientsSaw(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := watchAll(e, clock)
-			liveRun(t, e, clock, s, rand.New(rand.NewPCG(1, uint64(len(name)))), 3000)
+			if calls := liveRun(t, e, clock, s, rand.New(rand.NewPCG(1, uint64(len(name)))), 3000); calls < 10 {
+				t.Errorf("%d method calls went through: the test does not cover them", calls)
+			}
 			statuses := map[uint32]bool{}
 			for _, ti := range e.Tags() {
 				want := expected(s.points[ti.Index])
