@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -159,6 +158,7 @@ func Handler(e Engine, logger ...*slog.Logger) http.Handler {
 	mux.HandleFunc("GET /v1/tags/{id...}", h.tag)
 	mux.HandleFunc("POST /v1/tags/{id...}", h.write)
 	mux.HandleFunc("GET /v1/truth", h.truth)
+	registerMethods(mux, h)
 	for _, p := range []string{"/v1/truth", "/v1/status", "/v1/faults", "/v1/faults/{name}", "/v1/clock", "/v1/step", "/v1/events", "/v1/tags", "/v1/tags/{id...}"} {
 		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s", r.Method, r.URL.Path))
@@ -395,19 +395,8 @@ func (h *handler) write(w http.ResponseWriter, r *http.Request) {
 // tagValue is t with its current value.
 func (h *handler) tagValue(t twin.TagInfo) TagValue {
 	v := h.e.Value(t.Index)
-	val := v.V
-	switch f := val.(type) {
-	case float64:
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			val = nil // JSON has no NaN or infinity
-		}
-	case float32:
-		if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
-			val = nil
-		}
-	}
 	return TagValue{
 		ID: t.ID, Machine: t.Machine, Name: t.Name, Type: t.Type, Unit: t.Unit.Symbol, Writable: t.Writable,
-		Value: val, Status: v.Status, StatusName: twin.StatusName(v.Status), Source: v.Source,
+		Value: jsonValue(v.V), Status: v.Status, StatusName: twin.StatusName(v.Status), Source: v.Source,
 	}
 }

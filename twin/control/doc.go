@@ -98,4 +98,23 @@
 //	   "opcua":{"namespace":"urn:otwin:bottling","node_id":"acme/…/filler1/fill_volume"},
 //	   "modbus":{"unit_id":1,"table":"input","address":14,"type":"float32","order":"CDAB","scale":1},
 //	   "value":499.93,"status":0,"status_name":"Good","source":"…"}, …]}
+//
+// GET /v1/methods — every machine's methods (the scenario's methods:
+// start, stop, reset, …) with their input and output arguments and the
+// states they are allowed in.
+//
+//	curl -s http://127.0.0.1:8089/v1/methods
+//
+// POST /v1/machines/{machine}/methods/{method} — call a method as an OPC UA
+// client would, arguments by name; the answer is its outputs. 404 for an
+// unknown machine or method, 409 when the machine's state does not allow
+// the call, 400 for a missing, unknown, ill-typed or out-of-range
+// argument (named). A refused call changes nothing.
+//
+//	curl -s -X POST http://127.0.0.1:8089/v1/machines/filler1/methods/stop
+//	{"outputs":{"state":"Stopped"}}
+//	curl -s -X POST http://127.0.0.1:8089/v1/machines/filler1/methods/set_recipe \
+//	  -d '{"arguments":{"recipe":"lemonade-0.33l","fill_volume":330}}'
+//	curl -s -X POST http://127.0.0.1:8089/v1/machines/filler1/methods/stop
+//	{"error":"call filler1.stop: not allowed in the machine's state: state is Stopped; stop is allowed in Running, Starved, Blocked"}
 package control
