@@ -3,6 +3,7 @@ package twin
 import (
 	"errors"
 	"log/slog"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -273,7 +274,7 @@ func (c *HistoryCursor) apply(in []input) {
 // t (to the end when none is yet). It may replay the tag from the start
 // when the points before t are no longer kept.
 func (c *HistoryCursor) Seek(t time.Time, budget *int64) error {
-	tn := t.UnixNano()
+	tn := unixNano(t)
 	if c.head > 0 && c.ring[c.head%ringSize].Server.UnixNano() >= tn {
 		// The value in effect at t is no longer kept.
 		if err := c.restart(); err != nil {
@@ -394,3 +395,20 @@ func (c *HistoryCursor) Before(n int) (HistoryPoint, bool) {
 	}
 	return c.ring[(c.pos-uint64(n))%ringSize], true
 }
+
+// unixNano is t in Unix nanoseconds, saturated for times UnixNano cannot
+// hold (before 1678, after 2262).
+func unixNano(t time.Time) int64 {
+	switch {
+	case t.Before(minUnixNano):
+		return math.MinInt64
+	case t.After(maxUnixNano):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+var (
+	minUnixNano = time.Unix(0, math.MinInt64)
+	maxUnixNano = time.Unix(0, math.MaxInt64)
+)
