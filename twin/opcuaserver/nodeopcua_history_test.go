@@ -207,12 +207,12 @@ func TestNodeOPCUAHistoryAndMethods(t *testing.T) {
 		args    []string
 		outputs []any
 	}{
-		"start":                  {"Good", nil, []any{"Running"}},
-		"start again":            {"BadInvalidState", nil, nil},
-		"set_recipe":             {"Good", []string{"Good", "Good"}, []any{"cola", 75.0}},
-		"wrong type":             {"BadInvalidArgument", []string{"Good", "BadTypeMismatch"}, nil},
-		"missing":                {"BadArgumentsMissing", nil, nil},
-		"too many":               {"BadTooManyArguments", nil, nil},
+		"start":                 {"Good", nil, []any{"Running"}},
+		"start again":           {"BadInvalidState", nil, nil},
+		"set_recipe":            {"Good", []string{"Good", "Good"}, []any{"cola", 75.0}},
+		"wrong type":            {"BadInvalidArgument", []string{"Good", "BadTypeMismatch"}, nil},
+		"missing":               {"BadArgumentsMissing", nil, nil},
+		"too many":              {"BadTooManyArguments", nil, nil},
 		"type's stop on press1": {"Good", nil, nil},
 	} {
 		c := r.Calls[id]
