@@ -166,7 +166,7 @@ func (r *eventRead) read(_ *int64, max int, _ ua.TimestampsToReturn) (ua.Extensi
 // ReadEvent answers HistoryRead of events.
 func (h *historian) ReadEvent(_ context.Context, nodes []ua.HistoryReadValueID, d ua.ReadEventDetails, ttr ua.TimestampsToReturn, release bool) ([]ua.HistoryReadResult, ua.StatusCode) {
 	hasStart, hasEnd := given(d.StartTime), given(d.EndTime)
-	if !release && (!hasStart && !hasEnd || (!hasStart || !hasEnd) && d.NumValuesPerNode == 0) {
+	if !release && !continuing(nodes) && !domainGiven(hasStart, hasEnd, d.NumValuesPerNode) {
 		return nil, ua.BadHistoryOperationInvalid
 	}
 	return h.serve(nodes, release, "events", func(_ int, n ua.HistoryReadValueID) (reader, ua.StatusCode) {

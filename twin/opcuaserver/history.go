@@ -209,6 +209,23 @@ func historyData(vals []ua.DataValue, ttr ua.TimestampsToReturn) ua.HistoryData 
 	return ua.HistoryData{DataValues: vals}
 }
 
+// domainGiven reports whether a raw or event read gives at least two of
+// start, end and NumValuesPerNode (Part 11 6.5.2, 6.5.3).
+func domainGiven(hasStart, hasEnd bool, numValues uint32) bool {
+	return hasStart && hasEnd || (hasStart || hasEnd) && numValues > 0
+}
+
+// continuing reports whether every node of a request goes on from a
+// continuation point: the details of the first request apply then.
+func continuing(nodes []ua.HistoryReadValueID) bool {
+	for _, n := range nodes {
+		if len(n.ContinuationPoint) == 0 {
+			return false
+		}
+	}
+	return len(nodes) > 0
+}
+
 // stamps keeps the timestamps the client asked for.
 func stamps(dv ua.DataValue, ttr ua.TimestampsToReturn) ua.DataValue {
 	switch ttr {
@@ -227,8 +244,7 @@ func (h *historian) ReadRawModified(_ context.Context, nodes []ua.HistoryReadVal
 		return fill(len(nodes), ua.BadHistoryOperationUnsupported), ua.Good
 	}
 	hasStart, hasEnd := given(d.StartTime), given(d.EndTime)
-	// At least two of start, end and NumValuesPerNode (Part 11 6.5.3.1).
-	if !release && (!hasStart && !hasEnd || (!hasStart || !hasEnd) && d.NumValuesPerNode == 0) {
+	if !release && !continuing(nodes) && !domainGiven(hasStart, hasEnd, d.NumValuesPerNode) {
 		return nil, ua.BadHistoryOperationInvalid
 	}
 	return h.serve(nodes, release, "raw", func(_ int, n ua.HistoryReadValueID) (reader, ua.StatusCode) {
@@ -247,7 +263,7 @@ func (h *historian) ReadRawModified(_ context.Context, nodes []ua.HistoryReadVal
 // ReadProcessed answers ReadProcessed (Part 11 6.5.4, Part 13) with the
 // aggregates of aggregate.go.
 func (h *historian) ReadProcessed(_ context.Context, nodes []ua.HistoryReadValueID, d ua.ReadProcessedDetails, ttr ua.TimestampsToReturn, release bool) ([]ua.HistoryReadResult, ua.StatusCode) {
-	if !release && len(d.AggregateType) != len(nodes) {
+	if !release && !continuing(nodes) && len(d.AggregateType) != len(nodes) {
 		return nil, ua.BadAggregateListMismatch
 	}
 	cfg, cfgCode := aggConfigOf(d.AggregateConfiguration)
