@@ -350,7 +350,14 @@ func (e *Engine) subScenario(i int) (*scenarios.Scenario, map[int32]int) {
 	subIdx := map[int32]int{}
 	machines := map[string]bool{}
 	tags := map[string]bool{}
-	for mi := range e.sc.Machines {
+	var mis []int
+	for t := range need {
+		if mi := e.rt[t].mach; !slices.Contains(mis, mi) {
+			mis = append(mis, mi)
+		}
+	}
+	slices.Sort(mis)
+	for _, mi := range mis {
 		m := e.sc.Machines[mi]
 		var keep []scenarios.Tag
 		for ti, t := range m.Tags {
@@ -360,9 +367,6 @@ func (e *Engine) subScenario(i int) (*scenarios.Scenario, map[int32]int) {
 				keep = append(keep, t)
 				tags[m.Name+"/"+t.Name] = true
 			}
-		}
-		if keep == nil {
-			continue
 		}
 		m.Tags, m.Template, m.Methods = keep, "", nil
 		sc.Machines = append(sc.Machines, m)
