@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/otwin/otwin/scenarios"
+	"github.com/otwin/otwin/twin"
 )
 
 func init() { register(newSimCmd) }
@@ -115,6 +116,7 @@ without it the built-in default scenario runs.`,
 	f.StringVar(&readyPath, "ready-file", "", "write the endpoints as JSON to this file once every server listens (removed on exit)")
 	f.StringVar(&export, "export-sources", "", "write a sources file pointing the connectors at this twin")
 	f.StringVar(&exportVia, "export-protocol", exportBoth, `which protocol the exported sources read a machine served on both over: both (every endpoint; Modbus points named "<tag>.modbus"), opcua or modbus (each tag once)`)
+	f.DurationVar(&cfg.HistoryRetention, "history-retention", twin.DefaultHistoryRetention, "simulated time of history OPC UA HistoryRead serves (8 bytes a tick, at most 4194304 ticks)")
 	cfg.Modbus.register(f)
 	logFlags.register(f)
 	return cmd

@@ -33,6 +33,9 @@ type twinConfig struct {
 	DataDir string
 	// Modbus overrides the scenario's modbus settings (command-line flags).
 	Modbus modbusFlags
+	// HistoryRetention is the simulated time of history kept (0: the
+	// engine's default).
+	HistoryRetention time.Duration
 	Logger *slog.Logger
 }
 
@@ -84,7 +87,7 @@ func startTwin(ctx context.Context, sc *scenarios.Scenario, cfg twinConfig) (_ *
 	if err != nil {
 		return nil, err
 	}
-	eng, err := twin.New(sc, twin.Options{Logger: cfg.Logger})
+	eng, err := twin.New(sc, twin.Options{Logger: cfg.Logger, HistoryRetention: cfg.HistoryRetention})
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
