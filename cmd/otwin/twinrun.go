@@ -36,7 +36,7 @@ type twinConfig struct {
 	// HistoryRetention is the simulated time of history kept (0: the
 	// engine's default).
 	HistoryRetention time.Duration
-	Logger *slog.Logger
+	Logger           *slog.Logger
 }
 
 // endpoint is one protocol server of a running twin, as the ready file
