@@ -40,6 +40,15 @@
 // the build). GetEndpoints lists one endpoint per enabled security mode
 // (Basic256Sha256 for the signed ones), each with the front door's URL.
 //
+// HistoryRead (history.go, aggregate.go, events.go): every served tag
+// whose TagInfo.Historizing is set is a historizing Variable with the
+// HistoryRead access bit, read raw and processed (Part 11, Part 13) from
+// the history the engine computes (Source implementing HistorySource);
+// events come from an EventHistory. Methods (methods.go): the machines'
+// methods are Method nodes of their objects and of their templates'
+// ObjectTypes, called through the engine (Source implementing
+// MethodSource).
+//
 // Close ends each session's connection with an ERR message
 // (Bad_ServerHalted) and returns at once; the stack's own shutdown, which
 // waits 3 s, runs on in the background.
