@@ -72,13 +72,13 @@ func TestExportProtocols(t *testing.T) {
 		return n
 	}
 	both, ua, mb := count(exportSources(sc, eps, exportBoth)), count(exportSources(sc, eps, exportOPCUA)), count(exportSources(sc, eps, exportModbus))
-	// filler1: 13 tags, 11 with a register; labeler1 Modbus only (5);
+	// filler1: 15 tags, 11 with a register; labeler1 Modbus only (5 with a register);
 	// capper1 OPC UA only (10); palletizer1: 5 tags, 4 with a register.
 	want := []struct {
 		source        string
 		both, ua, mbc int
 	}{
-		{"filler1-opcua", 13, 13, 2},
+		{"filler1-opcua", 15, 15, 4},
 		{"filler1-modbus", 11, 0, 11},
 		{"labeler1-modbus", 5, 5, 5},
 		{"capper1-opcua", 10, 10, 10},

@@ -49,6 +49,9 @@ func (m *mapper) tag(v *Node, nm, ns string) *tag {
 	}
 	tg.t.Description = description(v.Description)
 	tg.t.Writable = v.AccessLevel&2 != 0
+	if v.AccessLevel&4 == 0 {
+		tg.t.Historizing = new(bool) // no HistoryRead bit: the twin serves no history either
+	}
 	states := ti.states
 	enum := ti.enum
 	for _, e := range m.children[v.ID] {

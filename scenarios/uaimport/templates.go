@@ -147,6 +147,13 @@ func (m *mapper) override(tg *tag, d scenarios.Tag, tmpl string) scenarios.Tag {
 	case !in.Writable && d.Writable:
 		m.report(tg.node, Changed, "read-only, but writable in %s: served writable", tmpl)
 	}
+	if in.Historized() != d.Historized() {
+		out.Historizing = in.Historizing
+		if out.Historizing == nil {
+			out.Historizing = new(bool)
+			*out.Historizing = true
+		}
+	}
 	return out
 }
 

@@ -142,6 +142,9 @@ func writeTag(w *yw, ind int, t *scenarios.Tag) {
 	if t.NodeID != "" {
 		w.kv(ind, "node_id", str(t.NodeID))
 	}
+	if t.Historizing != nil && !*t.Historizing {
+		w.kv(ind, "historizing", "false")
+	}
 	if t.Model != nil {
 		writeModel(w, ind, t.Model)
 	}
