@@ -41,7 +41,13 @@ func testScenario() *scenarios.Scenario {
 
 func newServer(t *testing.T) (*twin.Engine, *httptest.Server) {
 	t.Helper()
-	e, err := twin.New(testScenario(), twin.Options{Logger: slog.New(slog.DiscardHandler)})
+	return serveScenario(t, testScenario())
+}
+
+// serveScenario serves the control API of an engine of sc.
+func serveScenario(t *testing.T, sc *scenarios.Scenario) (*twin.Engine, *httptest.Server) {
+	t.Helper()
+	e, err := twin.New(sc, twin.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

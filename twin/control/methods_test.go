@@ -3,14 +3,11 @@ package control
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/otwin/otwin/scenarios"
-	"github.com/otwin/otwin/twin"
 )
 
 // TestMethodEndpoints calls the bottling line's methods over HTTP: the
@@ -21,12 +18,7 @@ func TestMethodEndpoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := twin.New(sc, twin.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(Handler(e, slog.New(slog.DiscardHandler)))
-	t.Cleanup(srv.Close)
+	_, srv := serveScenario(t, sc)
 	c, err := NewClient(srv.URL, nil)
 	if err != nil {
 		t.Fatal(err)

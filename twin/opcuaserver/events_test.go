@@ -2,6 +2,7 @@ package opcuaserver
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -59,21 +60,9 @@ func TestReadEvent(t *testing.T) {
 		}
 		return out
 	}
-	equal := func(a, b []uint16) bool {
-		if len(a) != len(b) {
-			return false
-		}
-		for i := range a {
-			if a[i] != b[i] {
-				return false
-			}
-		}
-		return true
-	}
-
 	// The log keeps the last 4 events (2..5); press1 has 2, 3 and 5.
 	r, st := read(machine, ua.ReadEventDetails{StartTime: t0, EndTime: t0.Add(time.Hour)}, "", false)
-	if st != ua.Good || r.StatusCode != ua.Good || !equal(severities(r), []uint16{200, 300, 500}) {
+	if st != ua.Good || r.StatusCode != ua.Good || !slices.Equal(severities(r), []uint16{200, 300, 500}) {
 		t.Fatalf("press1's events: %v %v %v", st, r.StatusCode, severities(r))
 	}
 	if he := r.HistoryData.(ua.HistoryEvent); he.Events[0].EventFields[1].(ua.LocalizedText).Text != "event c" {
@@ -82,20 +71,20 @@ func TestReadEvent(t *testing.T) {
 	// The Server object has them all; in pages of 3 with a continuation
 	// point.
 	r, _ = read(ua.ObjectIDServer, ua.ReadEventDetails{StartTime: t0, EndTime: t0.Add(time.Hour), NumValuesPerNode: 3}, "", false)
-	if !equal(severities(r), []uint16{200, 300, 400}) || len(r.ContinuationPoint) == 0 {
+	if !slices.Equal(severities(r), []uint16{200, 300, 400}) || len(r.ContinuationPoint) == 0 {
 		t.Fatalf("first page: %v %x", severities(r), r.ContinuationPoint)
 	}
 	r, _ = read(ua.ObjectIDServer, ua.ReadEventDetails{}, r.ContinuationPoint, false)
-	if !equal(severities(r), []uint16{500}) || len(r.ContinuationPoint) != 0 {
+	if !slices.Equal(severities(r), []uint16{500}) || len(r.ContinuationPoint) != 0 {
 		t.Errorf("second page: %v %x", severities(r), r.ContinuationPoint)
 	}
 	// Backwards: start after end, latest first; end and a count alone.
 	r, _ = read(machine, ua.ReadEventDetails{StartTime: t0.Add(5 * time.Second), EndTime: t0.Add(2 * time.Second)}, "", false)
-	if !equal(severities(r), []uint16{500, 300}) {
+	if !slices.Equal(severities(r), []uint16{500, 300}) {
 		t.Errorf("backwards (2 s, 5 s]: %v", severities(r))
 	}
 	r, _ = read(machine, ua.ReadEventDetails{EndTime: t0.Add(time.Hour), NumValuesPerNode: 1}, "", false)
-	if !equal(severities(r), []uint16{500}) || len(r.ContinuationPoint) == 0 {
+	if !slices.Equal(severities(r), []uint16{500}) || len(r.ContinuationPoint) == 0 {
 		t.Errorf("the last one: %v", severities(r))
 	}
 	// A where clause: OfType BaseEventType passes all, another type none.

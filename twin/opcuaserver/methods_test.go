@@ -44,13 +44,7 @@ func TestMethods(t *testing.T) {
 
 	// The machine's object has the methods as components, each with its
 	// arguments.
-	var names []string
-	for _, r := range refs(t, op, press1, id.HasComponent, gua.BrowseDirectionForward) {
-		if r.NodeClass == gua.NodeClassMethod {
-			names = append(names, r.BrowseName.Name)
-		}
-	}
-	if got := strings.Join(names, ","); got != "start,stop,reset,set_recipe" {
+	if got := methodNames(t, op, press1); got != "start,stop,reset,set_recipe" {
 		t.Errorf("methods of press1: %s", got)
 	}
 	args, err := op.Node(gua.NewStringNodeID(p.s.NamespaceIndex(), "plant/l1/press1/set_recipe#InputArguments")).Value(ctx)
@@ -98,7 +92,7 @@ func TestMethods(t *testing.T) {
 		{"one too many", []any{"cola", 80.0, true}, gua.StatusBadTooManyArguments, nil},
 	} {
 		res := call(t, op, press1, method("set_recipe"), tt.args...)
-		if res.StatusCode != tt.want || tt.each != nil && !equalCodes(res.InputArgumentResults, tt.each) {
+		if res.StatusCode != tt.want || tt.each != nil && !slices.Equal(res.InputArgumentResults, tt.each) {
 			t.Errorf("%s: %v %v, want %v %v", tt.name, res.StatusCode, res.InputArgumentResults, tt.want, tt.each)
 		}
 	}
@@ -118,13 +112,7 @@ func TestMethods(t *testing.T) {
 	types := nsIndex(t, op, "urn:otwin:press-test:types")
 	pressType := gua.NewStringNodeID(types, "Press")
 	stopDecl := gua.NewStringNodeID(types, "Press/stop")
-	var decl []string
-	for _, r := range refs(t, op, pressType, id.HasComponent, gua.BrowseDirectionForward) {
-		if r.NodeClass == gua.NodeClassMethod {
-			decl = append(decl, r.BrowseName.Name)
-		}
-	}
-	if got := strings.Join(decl, ","); got != "start,stop,reset,set_recipe" {
+	if got := methodNames(t, op, pressType); got != "start,stop,reset,set_recipe" {
 		t.Errorf("methods of the ObjectType: %s", got)
 	}
 	if res := call(t, op, pressType, stopDecl); res.StatusCode != gua.StatusBadNotExecutable {
@@ -163,16 +151,16 @@ func TestMethods(t *testing.T) {
 	}
 }
 
-func equalCodes(a, b []gua.StatusCode) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
+// methodNames are the browse names of n's Method components, in order.
+func methodNames(t *testing.T, c *opcua.Client, n *gua.NodeID) string {
+	t.Helper()
+	var names []string
+	for _, r := range refs(t, c, n, id.HasComponent, gua.BrowseDirectionForward) {
+		if r.NodeClass == gua.NodeClassMethod {
+			names = append(names, r.BrowseName.Name)
 		}
 	}
-	return true
+	return strings.Join(names, ",")
 }
 
 func mustLookup(t *testing.T, p *pressTwin, ref string) int {

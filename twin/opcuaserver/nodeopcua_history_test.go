@@ -1,11 +1,7 @@
 package opcuaserver
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -43,23 +39,8 @@ type nodeHistReport struct {
 
 func runNodeHistory(t *testing.T, plan map[string]any) nodeHistReport {
 	t.Helper()
-	node, dir := nodePeer(t)
-	p, err := json.Marshal(plan)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join(dir, "history_methods.js"), string(p))
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("node-opcua client: %v\n%s", err, stderr.String())
-	}
 	var r nodeHistReport
-	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
-		t.Fatalf("node-opcua client report: %v\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
-	}
+	runNodeScript(t, "history_methods.js", plan, &r)
 	return r
 }
 
@@ -257,12 +238,5 @@ func bitsName(bits int) string {
 	if bits&0x10 != 0 {
 		names = append(names, "MultiValue")
 	}
-	out := ""
-	for i, n := range names {
-		if i > 0 {
-			out += ","
-		}
-		out += n
-	}
-	return out
+	return strings.Join(names, ",")
 }

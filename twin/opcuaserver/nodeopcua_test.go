@@ -75,6 +75,23 @@ type nodeProperty struct {
 // runNodeClient runs client.js with plan and returns its report.
 func runNodeClient(t *testing.T, plan map[string]any) nodeReport {
 	t.Helper()
+	var r nodeReport
+	stderr := runNodeScript(t, "client.js", plan, &r)
+	// node-opcua warns about endpoints it finds inconsistent (duplicates,
+	// wrong URLs): none may be reported.
+	for _, l := range strings.Split(stderr, "\n") {
+		if strings.Contains(strings.ToLower(l), "endpoint") {
+			t.Errorf("node-opcua: %s", l)
+		}
+	}
+	return r
+}
+
+// runNodeScript runs a script of testdata/node with plan (JSON, its
+// argument), decodes the JSON report it prints into report and returns
+// what it wrote to stderr.
+func runNodeScript(t *testing.T, script string, plan, report any) string {
+	t.Helper()
 	node, dir := nodePeer(t)
 	p, err := json.Marshal(plan)
 	if err != nil {
@@ -82,24 +99,16 @@ func runNodeClient(t *testing.T, plan map[string]any) nodeReport {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join(dir, "client.js"), string(p))
+	cmd := exec.CommandContext(ctx, node, filepath.Join(dir, script), string(p))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("node-opcua client: %v\n%s", err, stderr.String())
+		t.Fatalf("node-opcua %s: %v\n%s", script, err, stderr.String())
 	}
-	var r nodeReport
-	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
-		t.Fatalf("node-opcua client report: %v\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	if err := json.Unmarshal(stdout.Bytes(), report); err != nil {
+		t.Fatalf("node-opcua %s report: %v\n%s\nstderr:\n%s", script, err, stdout.String(), stderr.String())
 	}
-	// node-opcua warns about endpoints it finds inconsistent (duplicates,
-	// wrong URLs): none may be reported.
-	for _, l := range strings.Split(stderr.String(), "\n") {
-		if strings.Contains(strings.ToLower(l), "endpoint") {
-			t.Errorf("node-opcua: %s", l)
-		}
-	}
-	return r
+	return stderr.String()
 }
 
 func TestNodeOPCUAInformationModel(t *testing.T) {

@@ -7,20 +7,11 @@
 // node-opcua writes its warnings with console.log: keep stdout for the
 // report.
 console.log = console.info = console.warn = (...args) => process.stderr.write(args.join(" ") + "\n");
-const {
-  OPCUAClient, MessageSecurityMode, SecurityPolicy, AttributeIds, BrowseDirection,
-  NodeClass, DataType, UserTokenType, resolveNodeId,
-} = require("node-opcua-client");
+const { OPCUAClient, MessageSecurityMode, AttributeIds, BrowseDirection, NodeClass, DataType } = require("node-opcua-client");
+const { nodeOf, session } = require("./peer");
 
 const plan = JSON.parse(process.argv[2]);
 
-function nodeOf(nsArray, s) {
-  const m = /^nsu=([^;]+);s=(.*)$/.exec(s);
-  if (!m) return resolveNodeId(s);
-  const ns = nsArray.indexOf(m[1]);
-  if (ns < 0) throw new Error(`namespace ${m[1]} not in the NamespaceArray ${nsArray}`);
-  return resolveNodeId(`ns=${ns};s=${m[2]}`);
-}
 
 async function browse(session, nodeId, referenceTypeId, direction) {
   const r = await session.browse({
@@ -60,18 +51,6 @@ async function properties(session, nodeId) {
   return out;
 }
 
-async function session(url, user) {
-  const client = OPCUAClient.create({
-    endpointMustExist: false,
-    securityMode: MessageSecurityMode.None,
-    securityPolicy: SecurityPolicy.None,
-    connectionStrategy: { maxRetry: 0 },
-  });
-  await client.connect(url);
-  const identity = user ? { type: UserTokenType.UserName, userName: user.name, password: user.password } : undefined;
-  const s = await client.createSession(identity);
-  return { client, s };
-}
 
 async function main() {
   const report = {};

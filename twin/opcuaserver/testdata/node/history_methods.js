@@ -7,33 +7,14 @@
 "use strict";
 console.log = console.info = console.warn = (...args) => process.stderr.write(args.join(" ") + "\n");
 const {
-  OPCUAClient, MessageSecurityMode, SecurityPolicy, AttributeIds, UserTokenType, resolveNodeId,
-  HistoryReadRequest, ReadRawModifiedDetails, ReadProcessedDetails, TimestampsToReturn, AggregateFunction,
-  AggregateConfiguration, DataType, Variant, StatusCodes,
+  AttributeIds, resolveNodeId, HistoryReadRequest, ReadRawModifiedDetails, ReadProcessedDetails,
+  TimestampsToReturn, AggregateFunction, AggregateConfiguration, DataType, Variant,
 } = require("node-opcua-client");
+const { nodeOf, session } = require("./peer");
 
 const plan = JSON.parse(process.argv[2]);
 
-function nodeOf(nsArray, s) {
-  const m = /^nsu=([^;]+);s=(.*)$/.exec(s);
-  if (!m) return resolveNodeId(s);
-  const ns = nsArray.indexOf(m[1]);
-  if (ns < 0) throw new Error(`namespace ${m[1]} not in the NamespaceArray ${nsArray}`);
-  return resolveNodeId(`ns=${ns};s=${m[2]}`);
-}
 
-async function session(url, user) {
-  const client = OPCUAClient.create({
-    endpointMustExist: false,
-    securityMode: MessageSecurityMode.None,
-    securityPolicy: SecurityPolicy.None,
-    connectionStrategy: { maxRetry: 0 },
-    requestedSessionTimeout: 60000,
-  });
-  await client.connect(url);
-  const identity = user ? { type: UserTokenType.UserName, userName: user.name, password: user.password } : undefined;
-  return { client, s: await client.createSession(identity) };
-}
 
 function value(dv) {
   const v = dv.value ? dv.value.value : null;
