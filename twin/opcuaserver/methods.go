@@ -2,6 +2,7 @@ package opcuaserver
 
 import (
 	"errors"
+	"reflect"
 	"slices"
 
 	"github.com/awcullen/opcua/server"
@@ -243,27 +244,19 @@ func (s *Server) logCall(sess *server.Session, machine, method string, r ua.Call
 // sameType reports whether v is exactly a value of type t, as OPC UA
 // requires of a method argument.
 func sameType(t scenarios.DataType, v ua.Variant) bool {
-	switch v.(type) {
-	case bool:
-		return t == scenarios.Bool
-	case int16:
-		return t == scenarios.Int16
-	case int32:
-		return t == scenarios.Int32
-	case int64:
-		return t == scenarios.Int64
-	case uint16:
-		return t == scenarios.Uint16
-	case uint32:
-		return t == scenarios.Uint32
-	case uint64:
-		return t == scenarios.Uint64
-	case float32:
-		return t == scenarios.Float32
-	case float64:
-		return t == scenarios.Float64
-	case string:
-		return t == scenarios.String
-	}
-	return false
+	return v != nil && goTypes[reflect.TypeOf(v)] == t
+}
+
+// goTypes maps the Go type of a decoded Variant to the tag data type.
+var goTypes = map[reflect.Type]scenarios.DataType{
+	reflect.TypeFor[bool]():    scenarios.Bool,
+	reflect.TypeFor[int16]():   scenarios.Int16,
+	reflect.TypeFor[int32]():   scenarios.Int32,
+	reflect.TypeFor[int64]():   scenarios.Int64,
+	reflect.TypeFor[uint16]():  scenarios.Uint16,
+	reflect.TypeFor[uint32]():  scenarios.Uint32,
+	reflect.TypeFor[uint64]():  scenarios.Uint64,
+	reflect.TypeFor[float32](): scenarios.Float32,
+	reflect.TypeFor[float64](): scenarios.Float64,
+	reflect.TypeFor[string]():  scenarios.String,
 }
