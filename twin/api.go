@@ -42,6 +42,19 @@
 // to it. An expression that fails at run time keeps the tag's previous
 // value and is logged once per tag.
 //
+// # History
+//
+// The engine keeps a journal of its run (the wall time of each tick and
+// each live action) and computes a tag's history from it on demand
+// (OpenHistory, history.go): what it published, replayed exactly, at 8
+// bytes a tick whatever the number of tags.
+//
+// # Methods
+//
+// A machine's methods (scenarios.Method) run with Call: argument checks,
+// then the state check, then the actions at once, journaled as one live
+// action.
+//
 // # Values
 //
 // A tag's value is held exactly as its type holds it: int64 and uint64

@@ -36,10 +36,14 @@ type MethodEngine interface {
 
 // MethodArgument is an argument of a method in GET /v1/methods.
 type MethodArgument struct {
-	Name        string             `json:"name"`
-	Type        scenarios.DataType `json:"type"`
-	Description string             `json:"description,omitempty"`
-	Range       *scenarios.Range   `json:"range,omitempty"`
+	// Name of the argument (the key of CallRequest.Arguments).
+	Name string `json:"name"`
+	// Type is the argument's data type (an output's: its tag's).
+	Type scenarios.DataType `json:"type"`
+	// Description of the argument.
+	Description string `json:"description,omitempty"`
+	// Range of the values accepted (inputs only).
+	Range *scenarios.Range `json:"range,omitempty"`
 }
 
 // Method is one method of GET /v1/methods.
@@ -47,7 +51,8 @@ type Method struct {
 	// Machine is the machine's name.
 	Machine string `json:"machine"`
 	// Name is the method's name.
-	Name        string `json:"name"`
+	Name string `json:"name"`
+	// Description of the method.
 	Description string `json:"description,omitempty"`
 	// Inputs are the input arguments, in call order.
 	Inputs []MethodArgument `json:"inputs,omitempty"`

@@ -59,9 +59,15 @@ type HistorySource interface {
 // HistoryCursor reads one tag's history in time order
 // (*twin.HistoryCursor implements it).
 type HistoryCursor interface {
+	// Seek moves to the first point published at or after t.
 	Seek(t time.Time, budget *int64) error
+	// Next returns the point at the position and moves past it; false
+	// when there is none yet.
 	Next(budget *int64) (twin.HistoryPoint, bool, error)
+	// Before returns the n-th point before the position, as far back as
+	// the cursor keeps points.
 	Before(n int) (twin.HistoryPoint, bool)
+	// Close hands the cursor back.
 	Close()
 }
 
