@@ -114,6 +114,7 @@ const (
 	EventAcked     = "acked"
 	EventShelved   = "shelved"
 	EventUnshelved = "unshelved"
+	EventCommented = "commented" // a note without acknowledging
 )
 
 // AlertID is the stable id of the alert of kind on target.
@@ -149,5 +150,5 @@ type AlertEvent struct {
 	What    string
 	State   AlertState // the state after it
 	User    string     // who, for user actions
-	Comment string     // the ack comment, shelve reason or raise message
+	Comment string     // the ack comment, shelve reason, note or raise message
 }

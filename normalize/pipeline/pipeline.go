@@ -99,6 +99,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	p.mu.Lock()
 	p.failed = make(map[string]failure)
 	p.mu.Unlock()
+	// A store restored from a previous run numbers its transitions after
+	// the restored ones; those were given out by that run.
+	p.seen = max(p.seen, p.Store.RestoredSeq())
 
 	p.Store.Publish(p.Normalizer.Initial()...)
 

@@ -3,7 +3,9 @@ package store
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/otwin/otwin/normalize"
@@ -11,9 +13,10 @@ import (
 
 // The store alone owns the alerts: the rules' conditions (PublishConditions)
 // and the users' actions (Act) are the only ways in, every transition goes
-// through alertBook.record, which numbers it, keeps it in the change log
-// and marks it for the subscribers, once. A durable store, alerts owned by
-// another collector, or a new action plug in at those three places.
+// through alertBook.record, which numbers it, keeps it in the change log,
+// hands it to the journal (Config.Journal) and marks it for the
+// subscribers, once. A previous run's state comes back through
+// Config.Restored (see restore).
 
 // Errors of the alert actions, wrapped with the alert id.
 var (
@@ -21,11 +24,38 @@ var (
 	ErrNotAckable   = errors.New("nothing to acknowledge")
 	ErrBadShelve    = errors.New("invalid shelve")
 	ErrBadAction    = errors.New("unknown action")
+	ErrNoComment    = errors.New("empty comment")
 )
 
 // DefaultAlertHistory is how many alert changes a store keeps when
 // Config.AlertHistory is 0.
 const DefaultAlertHistory = 2000
+
+// DefaultRestoreGrace is Config.RestoreGrace when it is 0: how long a
+// restored active alert waits for its condition to be raised again.
+const DefaultRestoreGrace = time.Minute
+
+// Journal receives every alert transition of a store (Config.Journal), in
+// the order of Seq, once, as it is made. Record is called under the
+// store's lock: it must not block and must not call the store (queue the
+// change and write it elsewhere, as alertdb does).
+type Journal interface {
+	Record(AlertChange)
+}
+
+// Restored is the alert state of a previous run (Config.Restored).
+type Restored struct {
+	// Alerts are the alerts as they were last saved, state, acks and
+	// shelving included.
+	Alerts []normalize.Alert
+	// History is the latest saved transitions, oldest first, with their
+	// Seq and Event; their Alert is not saved and is left zero. They are
+	// in AlertHistory, not in AlertChanges.
+	History []AlertChange
+	// Seq is the number of the last saved transition (at least that of
+	// the last History entry): the store numbers its own after it.
+	Seq uint64
+}
 
 // AlertChange is one transition of one alert: the event, and the alert
 // after it.
@@ -54,6 +84,11 @@ const (
 	// ActUnshelve ends a shelve; on an alert not shelved it changes
 	// nothing.
 	ActUnshelve ActionKind = "unshelve"
+	// ActComment notes Action.Comment on the alert, in any state, without
+	// acknowledging it: the note is a transition of its own
+	// (normalize.EventCommented) in the alert's history; the alert's
+	// state is unchanged. An empty comment is refused (ErrNoComment).
+	ActComment ActionKind = "comment"
 )
 
 // Action is a user's action on an alert (see Store.Act).
@@ -64,7 +99,8 @@ type Action struct {
 	AlertID string
 	// User is who acts.
 	User string
-	// Comment is the acknowledgement's comment or the shelve's reason.
+	// Comment is the acknowledgement's comment, the shelve's reason or
+	// the note (ActComment).
 	Comment string
 	// Until is the end of a timed shelve; zero shelves one-shot.
 	Until time.Time
@@ -74,27 +110,68 @@ type Action struct {
 // log of the latest transitions. It is guarded by Store.mu.
 type alertBook struct {
 	byID map[string]*normalize.Alert
-	log  []AlertChange // ring: change seq is at log[(seq-1)%len(log)]
-	seq  uint64        // the newest change
+	// log is a ring: change seq is at log[(seq-1)%len(log)] when that
+	// entry's Seq is seq (restored changes may have gaps).
+	log []AlertChange
+	seq uint64 // the newest change
 	// dirty are the alerts changed since the store last marked them for
 	// its subscribers.
-	dirty []string
+	dirty   []string
+	journal Journal
+	// base is the Seq of the last restored change: AlertChanges starts
+	// after it.
+	base uint64
+	// unconfirmed are the restored active alerts whose condition has not
+	// been raised or cleared since the restore; they return to normal at
+	// graceEnd, grace after the first expire (zero: not yet set).
+	unconfirmed map[string]struct{}
+	grace       time.Duration
+	graceEnd    time.Time
 }
 
-func newAlertBook(history int) alertBook {
+func newAlertBook(history int, journal Journal, grace time.Duration) alertBook {
 	if history <= 0 {
 		history = DefaultAlertHistory
 	}
-	return alertBook{byID: make(map[string]*normalize.Alert), log: make([]AlertChange, history)}
+	if grace == 0 {
+		grace = DefaultRestoreGrace
+	}
+	return alertBook{byID: make(map[string]*normalize.Alert), log: make([]AlertChange, history), journal: journal, grace: grace}
+}
+
+// restore takes in a previous run's state: its alerts as they were, its
+// latest changes into the log (history only), and the numbering after
+// them. Active alerts wait for their condition (see expire).
+func (b *alertBook) restore(r *Restored) {
+	b.unconfirmed = make(map[string]struct{})
+	for i := range r.Alerts {
+		a := r.Alerts[i]
+		b.byID[a.ID] = &a
+		if a.Active() {
+			b.unconfirmed[a.ID] = struct{}{}
+		}
+	}
+	b.seq = r.Seq
+	for _, c := range r.History {
+		b.seq = max(b.seq, c.Seq)
+		if c.Seq > 0 {
+			b.log[(c.Seq-1)%uint64(len(b.log))] = c
+		}
+	}
+	b.base = b.seq
 }
 
 // record logs a transition of a.
 func (b *alertBook) record(a *normalize.Alert, what string, at time.Time, user, comment string) {
 	b.seq++
-	b.log[(b.seq-1)%uint64(len(b.log))] = AlertChange{
+	c := &b.log[(b.seq-1)%uint64(len(b.log))]
+	*c = AlertChange{
 		Seq:   b.seq,
 		Event: normalize.AlertEvent{At: at, AlertID: a.ID, What: what, State: a.State, User: user, Comment: comment},
 		Alert: *a,
+	}
+	if b.journal != nil {
+		b.journal.Record(*c)
 	}
 	b.dirty = append(b.dirty, a.ID)
 }
@@ -107,6 +184,10 @@ func (b *alertBook) record(a *normalize.Alert, what string, at time.Time, user, 
 func (b *alertBook) apply(c *normalize.Condition) {
 	id := c.ID()
 	a, ok := b.byID[id]
+	if ok {
+		// a restored alert's condition speaks again: it is live
+		delete(b.unconfirmed, id)
+	}
 	if c.Active {
 		if !ok {
 			a = &normalize.Alert{ID: id, Kind: c.Kind, Target: c.Target, FirstActive: c.At}
@@ -127,15 +208,21 @@ func (b *alertBook) apply(c *normalize.Condition) {
 	if !ok || !a.Active() {
 		return
 	}
+	b.clear(a, c.At, "")
+}
+
+// clear returns active alert a to normal: RTNUnacked when unacknowledged,
+// else Normal; it ends a one-shot shelve.
+func (b *alertBook) clear(a *normalize.Alert, at time.Time, comment string) {
 	if a.State == normalize.ActiveUnacked {
 		a.State = normalize.RTNUnacked
 	} else {
 		a.State = normalize.Normal
 	}
-	a.Cleared = c.At
-	b.record(a, normalize.EventCleared, c.At, "", "")
+	a.Cleared = at
+	b.record(a, normalize.EventCleared, at, "", comment)
 	if a.Shelved && a.ShelvedOneShot {
-		b.unshelve(a, "", c.At)
+		b.unshelve(a, "", at)
 	}
 }
 
@@ -171,6 +258,11 @@ func (b *alertBook) act(x *Action, at time.Time) (normalize.Alert, error) {
 		if a.Shelved {
 			b.unshelve(a, x.User, at)
 		}
+	case ActComment:
+		if strings.TrimSpace(x.Comment) == "" {
+			return *a, fmt.Errorf("comment %s: %w", a.ID, ErrNoComment)
+		}
+		b.record(a, normalize.EventCommented, at, x.User, x.Comment)
 	default:
 		return *a, fmt.Errorf("%s %s: %w", x.Kind, a.ID, ErrBadAction)
 	}
@@ -183,7 +275,8 @@ func (b *alertBook) unshelve(a *normalize.Alert, user string, at time.Time) {
 	b.record(a, normalize.EventUnshelved, at, user, "")
 }
 
-// expire unshelves the timed shelves that ended by now.
+// expire unshelves the timed shelves that ended by now, and settles the
+// restored alerts when their grace ends.
 func (b *alertBook) expire(now time.Time) int {
 	n := 0
 	for _, a := range b.byID {
@@ -192,7 +285,37 @@ func (b *alertBook) expire(now time.Time) int {
 			n++
 		}
 	}
+	b.settle(now)
 	return n
+}
+
+// settle returns to normal, through the lifecycle (a clear: ActiveAcked
+// becomes Normal, ActiveUnacked RTNUnacked, a one-shot shelve ends), the
+// restored active alerts whose condition was neither raised nor cleared
+// within the grace. The grace counts from the first call; a negative
+// grace keeps them active until their condition clears.
+func (b *alertBook) settle(now time.Time) {
+	if len(b.unconfirmed) == 0 || b.grace < 0 {
+		return
+	}
+	if b.graceEnd.IsZero() {
+		b.graceEnd = now.Add(b.grace)
+	}
+	if now.Before(b.graceEnd) {
+		return
+	}
+	ids := make([]string, 0, len(b.unconfirmed))
+	for id := range b.unconfirmed {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	why := fmt.Sprintf("not raised again within %s of the restart", b.grace)
+	for _, id := range ids {
+		if a := b.byID[id]; a.Active() {
+			b.clear(a, now, why)
+		}
+	}
+	clear(b.unconfirmed)
 }
 
 // each calls f on the kept changes after seq after, oldest first.
@@ -202,7 +325,9 @@ func (b *alertBook) each(after uint64, f func(*AlertChange)) {
 		first = b.seq - kept + 1
 	}
 	for seq := first; seq <= b.seq; seq++ {
-		f(&b.log[(seq-1)%uint64(len(b.log))])
+		if c := &b.log[(seq-1)%uint64(len(b.log))]; c.Seq == seq {
+			f(c)
+		}
 	}
 }
 
@@ -227,7 +352,7 @@ func (s *Store) PublishConditions(conds ...normalize.Condition) {
 // Act carries out a user's action on an alert at the store's clock
 // (Config.Now) and returns the alert after it; the transition is recorded
 // and published as any other. Errors wrap ErrUnknownAlert, ErrNotAckable,
-// ErrBadShelve or ErrBadAction.
+// ErrBadShelve, ErrNoComment or ErrBadAction.
 func (s *Store) Act(x Action) (normalize.Alert, error) {
 	at := s.cfg.Now()
 	s.mu.Lock()
@@ -257,7 +382,10 @@ func (s *Store) Unshelve(id, user string) error {
 }
 
 // Expire unshelves the timed shelves that ended by now and returns how
-// many; the pipeline calls it on its clock.
+// many; the pipeline calls it on its clock. Its first call also starts the
+// grace of the restored active alerts (Config.RestoreGrace): a later call
+// past the grace returns to normal those whose condition was neither
+// raised nor cleared since the restore.
 func (s *Store) Expire(now time.Time) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -328,13 +456,19 @@ func (s *Store) AlertHistory(id string) []normalize.AlertEvent {
 	return out
 }
 
-// AlertChanges appends to dst the kept transitions numbered after after,
-// oldest first. A consumer that passes the Seq of the last change it took
-// sees every transition once; one that fell more than Config.AlertHistory
-// changes behind sees a gap in Seq.
+// AlertChanges appends to dst the kept transitions this store made
+// numbered after after, oldest first (restored ones are numbered up to
+// RestoredSeq and are not included). A consumer that passes the Seq of the
+// last change it took sees every transition once; one that fell more than
+// Config.AlertHistory changes behind sees a gap in Seq.
 func (s *Store) AlertChanges(after uint64, dst []AlertChange) []AlertChange {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	s.alerts.each(after, func(c *AlertChange) { dst = append(dst, *c) })
+	s.alerts.each(max(after, s.alerts.base), func(c *AlertChange) { dst = append(dst, *c) })
 	return dst
 }
+
+// RestoredSeq is the Seq of the last transition restored from a previous
+// run (Config.Restored), 0 without; this store's own transitions are
+// numbered after it.
+func (s *Store) RestoredSeq() uint64 { return s.alerts.base }

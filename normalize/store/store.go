@@ -4,9 +4,22 @@
 //
 // The store alone owns the alert lifecycle (ISA-18.2 / OPC UA Part 9): the
 // normalizer's rules feed it conditions (PublishConditions), users act on
-// alerts (Act: acknowledge, shelve, unshelve), timed shelves expire
-// (Expire). Each transition is numbered, kept in a bounded log
-// (AlertChanges, AlertHistory) and published once.
+// alerts (Act: acknowledge, shelve, unshelve, comment), timed shelves
+// expire (Expire). Each transition is numbered, kept in a bounded log
+// (AlertChanges, AlertHistory), handed to the journal (Config.Journal)
+// and published once.
+//
+// A store can start from a previous run's alert state (Config.Restored,
+// e.g. from alertdb): alerts come back as they were, acknowledged,
+// shelved and commented. A restored active alert whose condition is
+// raised again keeps its acknowledgement and shelve (a raise of an active
+// alert changes nothing); one whose condition is neither raised nor
+// cleared within Config.RestoreGrace of the first Expire (the pipeline's
+// first tick) returns to normal through the lifecycle, as a clear would:
+// ActiveAcked becomes Normal, ActiveUnacked becomes RTNUnacked and still
+// waits for an acknowledgement, and a one-shot shelve ends. The clear's
+// history entry says why. So no restored alert stays active on a stale
+// condition.
 //
 // Publish never waits for a subscriber: it takes one short lock, updates
 // the tag and marks it dirty for every subscriber. Each subscriber's own
@@ -43,6 +56,17 @@ type Config struct {
 	AlertHistory int
 	// Now is the clock of user actions (Act). Default time.Now.
 	Now func() time.Time
+	// Journal, when set, receives every alert transition as it is made
+	// (see Journal); alertdb.DB writes them to the data directory.
+	Journal Journal
+	// Restored, when set, is a previous run's alert state to start from
+	// (see the package doc).
+	Restored *Restored
+	// RestoreGrace is how long after the first Expire a restored active
+	// alert waits for its condition to be raised again before it returns
+	// to normal. Default DefaultRestoreGrace; negative: it waits until
+	// its condition clears.
+	RestoreGrace time.Duration
 }
 
 // Batch is what a subscriber receives per frame.
@@ -143,14 +167,18 @@ func New(cfg Config) *Store {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Store{
+	s := &Store{
 		cfg:       cfg,
 		tags:      make(map[string]*entry),
 		idsSorted: true,
 		health:    make(map[string]connectors.Health),
-		alerts:    newAlertBook(cfg.AlertHistory),
+		alerts:    newAlertBook(cfg.AlertHistory, cfg.Journal, cfg.RestoreGrace),
 		subs:      make(map[*Subscription]struct{}),
 	}
+	if cfg.Restored != nil {
+		s.alerts.restore(cfg.Restored)
+	}
+	return s
 }
 
 // Publish stores samples as the latest of their tags, appends them to the
