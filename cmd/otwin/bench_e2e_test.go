@@ -46,7 +46,7 @@ machines:
 	o.PublishingInterval = 125 * time.Millisecond
 	o.SamplingInterval = 0
 	o.Timeout = 5 * time.Second
-	col, err := newCollector(f, b.TempDir(), e2eLogger())
+	col, err := newCollector(f, b.TempDir(), nil, e2eLogger())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -180,7 +180,7 @@ func benchThroughput(b *testing.B, machines, tags, conns int, isolated bool) {
 		s.Isolate = &isolated
 		f.Sources = append(f.Sources, s)
 	}
-	col, err := newCollector(f, b.TempDir(), e2eLogger())
+	col, err := newCollector(f, b.TempDir(), nil, e2eLogger())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -25,15 +25,16 @@ type collector struct {
 }
 
 // newCollector builds the connectors of every source and the pipeline that
-// normalizes their readings into a new store. Sources whose kind or
-// sources-file entry asks for it run in child processes of this program.
-func newCollector(f *sources.File, dataDir string, logger *slog.Logger) (*collector, error) {
-	return newCollectorWith(f, connectors.Env{DataDir: dataDir, Logger: logger}, isolate.Options{})
+// normalizes their readings into a new store, restored from and saving to
+// the alert state (in memory when nil). Sources whose kind or sources-file
+// entry asks for it run in child processes of this program.
+func newCollector(f *sources.File, dataDir string, state *alertState, logger *slog.Logger) (*collector, error) {
+	return newCollectorWith(f, connectors.Env{DataDir: dataDir, Logger: logger}, isolate.Options{}, state)
 }
 
 // newCollectorWith is newCollector with the supervision of isolated
 // connectors tuned by iso.
-func newCollectorWith(f *sources.File, env connectors.Env, iso isolate.Options) (*collector, error) {
+func newCollectorWith(f *sources.File, env connectors.Env, iso isolate.Options, state *alertState) (*collector, error) {
 	conns, err := buildConnectors(f, env, iso)
 	if err != nil {
 		return nil, err
@@ -44,7 +45,7 @@ func newCollectorWith(f *sources.File, env connectors.Env, iso isolate.Options) 
 	}
 	// The store owns the alerts: the rules' conditions (through the
 	// pipeline) and the users' actions meet there.
-	st := store.New(store.Config{})
+	st := state.newStore()
 	return &collector{
 		Sources:    f,
 		Connectors: conns,

@@ -13,6 +13,7 @@ func newDemoCmd() *cobra.Command {
 		dataDir  string
 		view     viewOptions
 		logFlags logOptions
+		alerts   alertStateOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "demo [SCENARIO]",
@@ -38,6 +39,11 @@ SCENARIO is a scenario file or the name of a built-in example (` + exampleNames(
 				return err
 			}
 			defer closeLog()
+			state, err := alerts.open(dataDir, logger)
+			if err != nil {
+				return err
+			}
+			defer state.Close()
 			sc, err := loadScenarioArg(args)
 			if err != nil {
 				return err
@@ -46,7 +52,7 @@ SCENARIO is a scenario file or the name of a built-in example (` + exampleNames(
 			if err != nil {
 				return err
 			}
-			line, err := startLocalLine(ctx, sc, dataDir, logger)
+			line, err := startLocalLine(ctx, sc, dataDir, state, logger)
 			if err != nil {
 				return err
 			}
@@ -54,8 +60,9 @@ SCENARIO is a scenario file or the name of a built-in example (` + exampleNames(
 			return runDashboard(ctx, line.Collector, opts, line.Control)
 		},
 	}
-	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "directory for certificates and the log")
+	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "directory for certificates, the log and the saved alert state (one otwin at a time)")
 	view.register(cmd)
 	logFlags.register(cmd.Flags())
+	alerts.register(cmd.Flags())
 	return cmd
 }

@@ -162,7 +162,7 @@ func startE2ECollector(t testing.TB, f *sources.File) *e2eCollector {
 // supervised as iso says.
 func startE2ECollectorWith(t testing.TB, f *sources.File, iso isolate.Options) *e2eCollector {
 	t.Helper()
-	col, err := newCollectorWith(f, connectors.Env{DataDir: t.TempDir(), Logger: e2eLogger()}, iso)
+	col, err := newCollectorWith(f, connectors.Env{DataDir: t.TempDir(), Logger: e2eLogger()}, iso, nil)
 	if err != nil {
 		t.Fatalf("collector: %v", err)
 	}

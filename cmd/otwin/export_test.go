@@ -114,7 +114,7 @@ func TestExportProtocols(t *testing.T) {
 func TestDemoModbusFault(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
-	line, err := startLocalLine(ctx, shippedScenario(t, "bottling"), t.TempDir(), e2eLogger())
+	line, err := startLocalLine(ctx, shippedScenario(t, "bottling"), t.TempDir(), nil, e2eLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -149,6 +149,7 @@ func newSSHCmd() *cobra.Command {
 		scenario    string
 		dataDir     string
 		logFlags    logOptions
+		alerts      alertStateOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "ssh --users FILE (--sources FILE | --scenario SCENARIO)",
@@ -178,6 +179,11 @@ refusals and every action are written to the audit log.`,
 				return err
 			}
 			defer closeLog()
+			state, err := alerts.open(dataDir, logger)
+			if err != nil {
+				return err
+			}
+			defer state.Close()
 			var (
 				col   *collector
 				ctl   *control.Client
@@ -188,7 +194,7 @@ refusals and every action are written to the audit log.`,
 				if err != nil {
 					return err
 				}
-				line, err := startLocalLine(ctx, sc, dataDir, logger)
+				line, err := startLocalLine(ctx, sc, dataDir, state, logger)
 				if err != nil {
 					return err
 				}
@@ -199,7 +205,7 @@ refusals and every action are written to the audit log.`,
 				if err != nil {
 					return err
 				}
-				if col, err = newCollector(f, dataDir, logger.With("part", "collector")); err != nil {
+				if col, err = newCollector(f, dataDir, state, logger.With("part", "collector")); err != nil {
 					return err
 				}
 				title = "otwin · " + filepath.Base(sourcesFile)
@@ -226,9 +232,10 @@ refusals and every action are written to the audit log.`,
 	}
 	cmd.Flags().StringVar(&sourcesFile, "sources", "", "sources file of the endpoints to read")
 	cmd.Flags().StringVar(&scenario, "scenario", "", "run this scenario's twin in-process and read it")
-	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "directory for the host key, certificates and the audit log")
+	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "directory for the host key, certificates, the audit log and the saved alert state (one otwin at a time)")
 	o.register(cmd, &dataDir)
 	logFlags.register(cmd.Flags())
+	alerts.register(cmd.Flags())
 	return cmd
 }
 

@@ -196,8 +196,9 @@ type localLine struct {
 
 // startLocalLine starts sc's twin on free loopback ports and builds the
 // collector of its exported sources (not yet running: call
-// Collector.Run). Close stops the twin.
-func startLocalLine(ctx context.Context, sc *scenarios.Scenario, dataDir string, logger *slog.Logger) (_ *localLine, err error) {
+// Collector.Run), over the alert state (in memory when nil). Close stops
+// the twin.
+func startLocalLine(ctx context.Context, sc *scenarios.Scenario, dataDir string, state *alertState, logger *slog.Logger) (_ *localLine, err error) {
 	rt, err := startTwin(ctx, sc, twinConfig{Host: "127.0.0.1", Ephemeral: true, DataDir: dataDir, Logger: logger.With("part", "twin")})
 	if err != nil {
 		return nil, err
@@ -207,7 +208,7 @@ func startLocalLine(ctx context.Context, sc *scenarios.Scenario, dataDir string,
 			rt.Close()
 		}
 	}()
-	col, err := newCollector(exportSources(sc, rt.Endpoints, exportBoth), dataDir, logger.With("part", "collector"))
+	col, err := newCollector(exportSources(sc, rt.Endpoints, exportBoth), dataDir, state, logger.With("part", "collector"))
 	if err != nil {
 		return nil, fmt.Errorf("exported sources: %w", err)
 	}

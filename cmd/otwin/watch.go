@@ -55,6 +55,7 @@ func newWatchCmd() *cobra.Command {
 		dataDir  string
 		view     viewOptions
 		logFlags logOptions
+		alerts   alertStateOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "watch SOURCES",
@@ -85,7 +86,12 @@ The sources file format is described in normalize/sources/README.md; 'otwin sim
 				return err
 			}
 			defer closeLog()
-			col, err := newCollector(f, dataDir, logger)
+			state, err := alerts.open(dataDir, logger)
+			if err != nil {
+				return err
+			}
+			defer state.Close()
+			col, err := newCollector(f, dataDir, state, logger)
 			if err != nil {
 				return err
 			}
@@ -100,9 +106,10 @@ The sources file format is described in normalize/sources/README.md; 'otwin sim
 		},
 	}
 	cmd.Flags().BoolVar(&headless, "headless", false, "no dashboard: samples and alert transitions as JSON lines on stdout")
-	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "directory for the OPC UA client certificate")
+	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "directory for the OPC UA client certificate and the saved alert state (one otwin at a time)")
 	view.register(cmd)
 	logFlags.register(cmd.Flags())
+	alerts.register(cmd.Flags())
 	return cmd
 }
 

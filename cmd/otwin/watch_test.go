@@ -36,7 +36,7 @@ sources:
 	if err != nil {
 		t.Fatal(err)
 	}
-	col, err := newCollector(f, t.TempDir(), e2eLogger())
+	col, err := newCollector(f, t.TempDir(), nil, e2eLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ func newWorkshopCmd() *cobra.Command {
 		reportDir string
 		autostart string
 		logFlags  logOptions
+		alerts    alertStateOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "workshop SCENARIO --users FILE",
@@ -52,11 +53,16 @@ participant's actions, and response times per role.`,
 				return err
 			}
 			defer closeLog()
+			state, err := alerts.open(dataDir, logger)
+			if err != nil {
+				return err
+			}
+			defer state.Close()
 			sc, err := loadScenarioArg(args)
 			if err != nil {
 				return err
 			}
-			line, err := startLocalLine(ctx, sc, dataDir, logger)
+			line, err := startLocalLine(ctx, sc, dataDir, state, logger)
 			if err != nil {
 				return err
 			}
@@ -104,11 +110,12 @@ participant's actions, and response times per role.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "directory for the host key, certificates and the audit log")
+	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "directory for the host key, certificates, the audit log and the saved alert state (one otwin at a time)")
 	cmd.Flags().StringVar(&reportDir, "report-dir", "", "directory for the debrief (default: ./otwin-debrief-<time>)")
 	cmd.Flags().StringVar(&autostart, "exercise", "", "start this exercise at once")
 	o.register(cmd, &dataDir)
 	logFlags.register(cmd.Flags())
+	alerts.register(cmd.Flags())
 	return cmd
 }
 
