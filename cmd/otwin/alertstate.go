@@ -51,7 +51,7 @@ func (o *alertStateOptions) open(dataDir string, logger *slog.Logger) (*alertSta
 		return nil, err
 	}
 	r := db.Restored()
-	logger.Info("alert state restored", "file", db.Path(), "alerts", len(r.Alerts), "transitions", len(r.History))
+	logger.Info("saved alert state loaded", "file", db.Path(), "alerts", len(r.Alerts), "transitions", len(r.History))
 	return &alertState{db: db, grace: o.grace, logger: logger}, nil
 }
 
