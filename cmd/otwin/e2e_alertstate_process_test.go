@@ -54,17 +54,7 @@ func TestE2EAlertStateProcess(t *testing.T) {
 func startSSHProc(t *testing.T, bin string, args ...string) (*proc, string) {
 	t.Helper()
 	p := startProc(t, bin, append([]string{"ssh", "--listen", "127.0.0.1:0"}, args...)...)
-	var addr string
-	waitUntil(t, 30*time.Second, "the SSH address on stdout", func() bool {
-		for _, l := range p.stdout.all() {
-			if _, rest, ok := strings.Cut(l, " on "); ok {
-				addr, _, _ = strings.Cut(rest, " ")
-				return true
-			}
-		}
-		return false
-	})
-	return p, addr
+	return p, p.sshAddr()
 }
 
 // processDataDirInUse: while `otwin ssh` has a data directory, watch,

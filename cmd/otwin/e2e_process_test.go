@@ -144,6 +144,22 @@ func (p *proc) stop(sig syscall.Signal) time.Duration {
 	return d
 }
 
+// sshAddr waits for the SSH address that ssh and workshop print.
+func (p *proc) sshAddr() string {
+	p.t.Helper()
+	var addr string
+	waitUntil(p.t, 30*time.Second, "the SSH address on stdout", func() bool {
+		for _, l := range p.stdout.all() {
+			if _, rest, ok := strings.Cut(l, " on "); ok {
+				addr, _, _ = strings.Cut(rest, " ")
+				return true
+			}
+		}
+		return false
+	})
+	return addr
+}
+
 // noRaceExitSleep is GORACE with the race detector's sleep before exit
 // (1 s by default) turned off, so that a -race build exits as soon as a
 // plain one does.
@@ -368,16 +384,7 @@ func processSSHStop(t *testing.T, bin, command string) {
 		args = append(args, "--report-dir", filepath.Join(dir, "debrief"))
 	}
 	p := startProc(t, bin, args...)
-	var addr string
-	waitUntil(t, 30*time.Second, "the SSH address on stdout", func() bool {
-		for _, l := range p.stdout.all() {
-			if _, rest, ok := strings.Cut(l, " on "); ok {
-				addr, _, _ = strings.Cut(rest, " ")
-				return true
-			}
-		}
-		return false
-	})
+	addr := p.sshAddr()
 	c, err := dialSSH(addr, "tom", gossh.PublicKeys(users["tom"].signer))
 	if err != nil {
 		t.Fatalf("ssh %s: %v", addr, err)
