@@ -84,12 +84,13 @@
 // time. The writes are batched, so its commit cost hardly matters either
 // way.
 //
-// With this package (BenchmarkTransition, BenchmarkWrite, BenchmarkOpen,
-// same machine and load): a transition costs the store's hot path about
-// 1 µs more than in memory (1.6 µs against 0.66 µs: a queued copy); the
-// writer spends 0.66 ms per batch of one transition and 36 µs per
-// transition in batches of 100 (an fsync'd append to a plain file, the
-// anchor: 0.43 ms and 7.8 µs); Open of 100,000 transitions on 1,000 alerts
-// (15.1 MB) takes 0.18 s, quick_check included (reading the file whole,
-// the anchor: 18 ms).
+// With this package (BenchmarkTransition, BenchmarkWrite, BenchmarkOpen;
+// same machine, three runs at load 8-12, so ranges): a transition on the
+// store's hot path takes 0.6-1.9 µs journaled against 0.11-0.21 µs in
+// memory (the anchor; the difference is a queued copy); the writer spends
+// 0.45-0.54 ms on a batch of one transition and 39-55 µs per transition
+// in batches of 100 (an fsync'd append to a plain file, the anchor:
+// 0.25-0.31 ms and 3-6 µs); Open of 100,000 transitions on 1,000 alerts
+// (a 15.1 MB file) takes 44-55 ms, quick_check included (reading the file
+// whole, the anchor: 5-8 ms).
 package alertdb
