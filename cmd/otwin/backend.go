@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/otwin/otwin/role"
 	"strings"
 	"time"
 
 	"github.com/otwin/otwin/connectors"
 	"github.com/otwin/otwin/normalize"
 	"github.com/otwin/otwin/normalize/store"
+	"github.com/otwin/otwin/role"
 	"github.com/otwin/otwin/tui"
 	"github.com/otwin/otwin/tui/sshserve"
 	"github.com/otwin/otwin/twin/control"
@@ -144,15 +144,11 @@ func (b *storeBackend) Ack(id, comment string) error {
 func (b *storeBackend) Comment(id, text string) error {
 	err := b.sess.check(tui.PermComment)
 	if err == nil {
-		err = errNoComments
+		_, err = b.st.Act(store.Action{Kind: store.ActComment, AlertID: id, User: b.sess.user, Comment: text})
 	}
 	b.sess.record("comment", id, text, err)
 	return err
 }
-
-// errNoComments is the answer to a comment while the store keeps no
-// notes on alerts.
-var errNoComments = errors.New("this version of the store keeps no comments on alerts")
 
 func (b *storeBackend) Shelve(id, reason string, d time.Duration, oneShot bool) error {
 	err := b.sess.check(tui.PermShelve)
