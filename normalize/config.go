@@ -3,11 +3,12 @@ package normalize
 import (
 	"errors"
 	"fmt"
-	"github.com/otwin/otwin/units"
 	"math"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/otwin/otwin/units"
 )
 
 // Range is an engineering range, Low < High.

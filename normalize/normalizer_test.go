@@ -3,11 +3,12 @@ package normalize
 import (
 	"errors"
 	"fmt"
-	"github.com/otwin/otwin/units"
 	"math"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/otwin/otwin/units"
 
 	"github.com/otwin/otwin/connectors"
 )

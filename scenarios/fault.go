@@ -2,11 +2,12 @@ package scenarios
 
 import (
 	"fmt"
-	"github.com/otwin/otwin/mbexception"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/otwin/otwin/mbexception"
 )
 
 // FaultKind names what a fault does.

@@ -8,8 +8,9 @@ package tui
 
 import (
 	"context"
-	"github.com/otwin/otwin/role"
 	"time"
+
+	"github.com/otwin/otwin/role"
 
 	"github.com/charmbracelet/lipgloss"
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/otwin/otwin/units"
 	"hash/fnv"
 	"log/slog"
 	"math"
@@ -13,6 +12,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/otwin/otwin/units"
 
 	"github.com/expr-lang/expr/vm"
 

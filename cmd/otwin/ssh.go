@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/otwin/otwin/role"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/otwin/otwin/role"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/spf13/cobra"

@@ -3,11 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/otwin/otwin/role"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/otwin/otwin/role"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/spf13/cobra"

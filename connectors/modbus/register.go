@@ -4,10 +4,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/otwin/otwin/datatype"
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/otwin/otwin/datatype"
 )
 
 // Table is one of the four Modbus data tables.

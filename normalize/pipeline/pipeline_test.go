@@ -5,13 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/otwin/otwin/units"
 	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/otwin/otwin/units"
 
 	"github.com/otwin/otwin/connectors"
 	"github.com/otwin/otwin/normalize"

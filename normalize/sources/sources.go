@@ -19,6 +19,7 @@ import (
 
 	"github.com/otwin/otwin/connectors"
 	"github.com/otwin/otwin/normalize"
+
 	// Every connector kind: the keys a source may use.
 	_ "github.com/otwin/otwin/connectors/all"
 )

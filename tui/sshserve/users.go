@@ -3,9 +3,10 @@ package sshserve
 import (
 	"errors"
 	"fmt"
-	"github.com/otwin/otwin/role"
 	"os"
 	"strings"
+
+	"github.com/otwin/otwin/role"
 
 	"github.com/goccy/go-yaml"
 	gossh "golang.org/x/crypto/ssh"

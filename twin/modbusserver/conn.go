@@ -11,8 +11,9 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/otwin/otwin/twin/connslot"
 	"github.com/tbrandon/mbserver"
+
+	"github.com/otwin/otwin/twin/connslot"
 )
 
 // MBAP limits: the length field counts the unit id and the PDU (function

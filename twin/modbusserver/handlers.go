@@ -4,8 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 
-	"github.com/otwin/otwin/twin"
 	"github.com/tbrandon/mbserver"
+
+	"github.com/otwin/otwin/twin"
 )
 
 // exec runs one request PDU (function code fc, data after it) against

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/goburrow/modbus"
+
 	"github.com/otwin/otwin/scenarios"
 	"github.com/otwin/otwin/twin"
 )

@@ -1,11 +1,12 @@
 package modbusserver
 
 import (
-	"github.com/otwin/otwin/mbexception"
 	"log/slog"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/otwin/otwin/mbexception"
 
 	"github.com/tbrandon/mbserver"
 )

@@ -8,7 +8,6 @@ import (
 	"encoding/pem"
 	"flag"
 	"fmt"
-	"github.com/otwin/otwin/units"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -19,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/otwin/otwin/units"
 
 	"github.com/gopcua/opcua"
 	"github.com/gopcua/opcua/id"
