@@ -121,10 +121,6 @@ const (
 	UncertainDependentValueChanged          = statuscode.UncertainDependentValueChanged
 )
 
-// ParseStatus parses a status code by name or number (see
-// statuscode.Parse).
-func ParseStatus(s string) (StatusCode, bool) { return statuscode.Parse(s) }
-
 // StatusOf returns the StatusCode carried by err (err itself or one it
 // wraps), and false when err holds none. A nil err is Good.
 func StatusOf(err error) (StatusCode, bool) {

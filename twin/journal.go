@@ -165,23 +165,6 @@ func (j *journal) span() (n, first, lostAt uint64, lost bool) {
 	return j.n, j.first, j.lostAt, j.lost
 }
 
-// tickAtOrAfter returns the first kept tick whose wall time is at or after
-// t (Unix ns), or n when every kept tick is earlier.
-func (j *journal) tickAtOrAfter(t int64) uint64 {
-	j.mu.RLock()
-	defer j.mu.RUnlock()
-	lo, hi := j.first, j.n
-	for lo < hi {
-		mid := lo + (hi-lo)/2
-		if j.wallLocked(mid) < t {
-			lo = mid + 1
-		} else {
-			hi = mid
-		}
-	}
-	return lo
-}
-
 // window returns the wall times of the first kept tick and of the last
 // tick; ok false before the first tick.
 func (j *journal) window() (from, to int64, ok bool) {
