@@ -46,6 +46,9 @@ type Scenario struct {
 	// Faults are named faults: with a start they fire on their own; without
 	// one they wait for the timeline, an exercise or a live injection.
 	Faults []Fault `yaml:"faults,omitempty" json:"faults,omitempty"`
+	// Alarms are limit, discrete, off-normal and quality alarms on tags,
+	// served as OPC UA conditions (see alarms.go).
+	Alarms []Alarm `yaml:"alarms,omitempty" json:"alarms,omitempty"`
 	// Timeline is the script of events played from the scenario start.
 	Timeline []Event `yaml:"timeline,omitempty" json:"timeline,omitempty"`
 	// Roles are the workshop roles participants take.

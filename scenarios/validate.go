@@ -169,6 +169,7 @@ func (v *validator) run() {
 	v.opcua()
 	v.faultList()
 	v.methods()
+	v.alarmList()
 	v.roleList()
 	v.timeline()
 	v.exercises()

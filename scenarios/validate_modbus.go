@@ -98,7 +98,7 @@ func (v *validator) overlaps(i int) {
 		w := max(1, rt.Registers())
 		byTable[table] = append(byTable[table], span{t.Modbus.Address, t.Modbus.Address + w - 1, t.Name, k})
 	}
-	if mapped == 0 {
+	if mapped == 0 && !v.modbusAlarms(m.Name) {
 		v.add(v.at(fmt.Sprintf("machines[%d]", i), "modbus"), "add modbus mappings to its tags or remove modbus", "machine %q is exposed over Modbus but none of its tags is mapped", m.Name)
 	}
 	for _, table := range Tables {

@@ -108,6 +108,8 @@ type Engine struct {
 	jr   *journal
 	tap  func(i int, v Value)
 	hist historyCache
+
+	hooks []func(TickInfo) // tick hooks (tick.go); guarded by mu
 }
 
 const (

@@ -241,6 +241,7 @@ func (e *Engine) runTick(first bool) {
 		e.publishTag(i, now)
 	}
 	e.flush()
+	e.afterTick(now)
 }
 
 // eval runs prog for tag i, logging the first failure of each tag.
