@@ -151,13 +151,24 @@ type Watcher struct {
 // Watch returns a watcher that starts after the events so far; Close it
 // when done.
 func (s *Set) Watch() *Watcher {
+	w, _ := s.WatchStates()
+	return w
+}
+
+// WatchStates returns a watcher and every alarm's state when it starts:
+// the watcher's first events are the first changes after these states.
+func (s *Set) WatchStates() (*Watcher, []State) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	w := &Watcher{s: s, c: make(chan struct{}, 1), next: s.seq}
 	s.watchMu.Lock()
 	s.watchers[w] = struct{}{}
 	s.watchMu.Unlock()
-	return w
+	states := make([]State, len(s.st))
+	for i := range s.st {
+		states[i] = s.st[i].State.clone()
+	}
+	return w, states
 }
 
 // C is signalled after new events. It is never closed.

@@ -48,8 +48,10 @@ type State struct {
 	AckedTime     time.Time `json:"acked_time,omitzero"`
 	ConfirmedTime time.Time `json:"confirmed_time,omitzero"`
 	LatchedTime   time.Time `json:"latched_time,omitzero"`
-	// EventID is the id of the latest event (nil before the first).
-	EventID EventID `json:"event_id,omitempty"`
+	// EventID is the id of the latest event (nil before the first), Time
+	// when it happened.
+	EventID EventID   `json:"event_id,omitempty"`
+	Time    time.Time `json:"time,omitzero"`
 }
 
 func (st State) clone() State {
@@ -307,7 +309,7 @@ func (s *Set) emit(i int, cause string, now time.Time, elapsed time.Duration) {
 	a.seq++
 	a.Message = a.message()
 	a.Retain = a.Active || a.Latched || !a.Acked || !a.Confirmed
-	a.EventID = s.eventID(i, a.seq)
+	a.EventID, a.Time = s.eventID(i, a.seq), now
 	present := a.Active || a.Latched
 	if s.present[i].Swap(present) != present {
 		s.version.Add(1)

@@ -64,6 +64,7 @@ type objSpec struct {
 	refs   []ua.Reference
 	// notifier: the object keeps event history (a machine's).
 	notifier bool
+	notify byte // EventNotifier (alarms.go)
 }
 
 // addressSpace is the nodes of one endpoint, ordered children first. Node
@@ -166,6 +167,7 @@ func (a *addressSpace) addMachine(m twin.MachineInfo, ns string, tags []twin.Tag
 	if a.owner != nil {
 		a.owner.objects[obj.id] = m
 		obj.notifier = a.owner.hist.events != nil
+		a.owner.hist.notif[obj.id] = obj.notifier
 	}
 	return vars, nil
 }
@@ -331,5 +333,5 @@ func (a *addressSpace) objectNode(o *objSpec) server.Node {
 	return server.NewObjectNode(a.srv, o.id, o.name,
 		ua.NewLocalizedText(o.name.Name, ""),
 		ua.NewLocalizedText(o.desc, ""),
-		nil, o.refs, notifier)
+		nil, o.refs, notifier|o.notify)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/otwin/otwin/scenarios"
+	"github.com/otwin/otwin/twin/alarms"
 )
 
 // The security modes of Config.Security, the scenario format's. Signed
@@ -66,6 +67,10 @@ type Config struct {
 	// EventHistory is what HistoryRead of events reads; nil: the server's
 	// own EventLog (Server.EventLog).
 	EventHistory EventHistory `yaml:"-"`
+	// Alarms are the twin's alarms: those of the served machines are
+	// served as conditions, and ConditionRefresh is answered (alarms.go).
+	// nil: no alarms.
+	Alarms *alarms.Set `yaml:"-"`
 	// Logger receives the server's log. Default slog.Default().
 	Logger *slog.Logger `yaml:"-"`
 }

@@ -178,6 +178,8 @@ type Server struct {
 	events  *EventLog
 	calls   MethodSource                   // nil: the source has no methods
 	objects map[ua.NodeID]twin.MachineInfo // machine objects
+
+	alarms *alarmFace // nil without Config.Alarms (alarms.go)
 }
 
 // New builds the address space of cfg.Machines from src and binds the
@@ -347,6 +349,9 @@ func (s *Server) populate() error {
 			s.nodes[t.Index] = vars[k]
 			s.tags = append(s.tags, t)
 		}
+	}
+	if err := s.alarmSpace(as); err != nil {
+		return err
 	}
 	if err := s.ua.NamespaceManager().AddNodes(as.nodes()...); err != nil {
 		return fmt.Errorf("add nodes: %w", err)
@@ -521,6 +526,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.pumpDone = make(chan struct{})
 	s.refreshAll()
 	go s.pump(ctx, w)
+	s.startAlarms(ctx)
 	s.door.Start(s.serveConn)
 	go func() {
 		select {
