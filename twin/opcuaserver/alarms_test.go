@@ -259,12 +259,12 @@ func callMethod(t *testing.T, c *opcua.Client, obj, method *gua.NodeID, args ...
 func comment(s string) *gua.LocalizedText { return gua.NewLocalizedText(s) }
 
 var (
-	ackMethod     = gua.NewNumericNodeID(0, id.AcknowledgeableConditionType_Acknowledge)
-	confirmMethod = gua.NewNumericNodeID(0, id.AcknowledgeableConditionType_Confirm)
-	resetMethod   = gua.NewNumericNodeID(0, 18199) // AlarmConditionType.Reset (1.04)
-	refreshMethod = gua.NewNumericNodeID(0, id.ConditionType_ConditionRefresh)
+	ackMethod         = gua.NewNumericNodeID(0, id.AcknowledgeableConditionType_Acknowledge)
+	confirmMethod     = gua.NewNumericNodeID(0, id.AcknowledgeableConditionType_Confirm)
+	resetMethod       = gua.NewNumericNodeID(0, 18199) // AlarmConditionType.Reset (1.04)
+	refreshMethod     = gua.NewNumericNodeID(0, id.ConditionType_ConditionRefresh)
 	conditionTypeNode = gua.NewNumericNodeID(0, id.ConditionType)
-	serverObject  = gua.NewNumericNodeID(0, id.Server)
+	serverObject      = gua.NewNumericNodeID(0, id.Server)
 )
 
 // TestAlarmEventsAckConfirm: gopcua subscribes to the Server object's
@@ -522,7 +522,10 @@ func TestConditionRefresh(t *testing.T) {
 	}
 	seen := 0
 	isType := func(typ uint32) func(map[string]any) bool {
-		return func(ev map[string]any) bool { n, _ := ev["EventType"].(*gua.NodeID); return n != nil && n.IntID() == typ }
+		return func(ev map[string]any) bool {
+			n, _ := ev["EventType"].(*gua.NodeID)
+			return n != nil && n.IntID() == typ
+		}
 	}
 	start, _ := evs.next(t, "RefreshStartEvent", &seen, isType(id.RefreshStartEventType))
 	_, between := evs.next(t, "RefreshEndEvent", &seen, isType(id.RefreshEndEventType))
