@@ -139,6 +139,7 @@ func (s *Server) readBits(u *unit, t, addr, qty int, out []byte) ([]byte, mbserv
 	out = append(out, byte(n))
 	start := len(out)
 	out = append(out, make([]byte, n)...)
+	s.syncAlarms()
 	s.hub.sync()
 	s.hub.mu.RLock()
 	for k, b := range im.bits(addr, qty) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/otwin/otwin/twin"
+	"github.com/otwin/otwin/twin/alarms"
 )
 
 // Modbus tables.
@@ -44,6 +45,9 @@ type slot struct {
 	img []byte
 	// next chains the slots showing the same tag (hub.byTag).
 	next *slot
+	// alarm is 1 + the index of the alarm an alarm's bit shows (its tag
+	// is -1), else 0 (alarms.go).
+	alarm int
 }
 
 func (s *slot) end() int { return s.start + s.width }
@@ -157,7 +161,7 @@ func (u *unit) span(t, addr, qty int) (slots []*slot, ok bool) {
 
 // buildUnits indexes the machines named in names (every machine with a
 // Modbus exposure when empty). It reports every problem at once.
-func buildUnits(src Source, names []string) ([]*unit, error) {
+func buildUnits(src Source, names []string, al *alarms.Set) ([]*unit, error) {
 	machines := src.Machines()
 	tags := src.Tags()
 	byName := make(map[string]int, len(machines))
@@ -212,6 +216,9 @@ func buildUnits(src Source, names []string) ([]*unit, error) {
 			}
 			tab, _ := tableOf(t.Modbus.Table)
 			u.tables[tab] = append(u.tables[tab], s)
+		}
+		if err := u.addAlarmSlots(al); err != nil {
+			errs = append(errs, err)
 		}
 		overlap := false
 		for tab := range u.tables {

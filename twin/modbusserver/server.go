@@ -98,6 +98,7 @@ import (
 	"time"
 
 	"github.com/otwin/otwin/twin"
+	"github.com/otwin/otwin/twin/alarms"
 	"github.com/otwin/otwin/twin/connslot"
 )
 
@@ -149,6 +150,9 @@ type Config struct {
 	// FaultPoll is how often idle connections are checked against the
 	// disconnect epoch of their machines. Default 100ms.
 	FaultPoll time.Duration `yaml:"fault_poll,omitempty"`
+	// Alarms are the twin's alarms: those mapped to a discrete input of a
+	// served machine are served (alarms.go). nil: none.
+	Alarms *alarms.Set `yaml:"-"`
 	// Logger receives connection events and protocol errors. Default
 	// slog.Default().
 	Logger *slog.Logger `yaml:"-"`
@@ -202,6 +206,9 @@ type Server struct {
 
 	panics atomic.Int64 // connections ended by a recovered panic
 
+	alarmSlots []*slot       // the alarms' discrete inputs (alarms.go)
+	alarmSeen  atomic.Uint64 // 1 + the alarms' Version the bits show
+
 	done        chan struct{}
 	closeOnce   sync.Once
 	releaseOnce sync.Once
@@ -218,7 +225,7 @@ func New(src Source, cfg Config) (*Server, error) {
 	if cfg.Port < 0 || cfg.Port > 65535 {
 		return nil, fmt.Errorf("modbus server: port %d out of range 0-65535", cfg.Port)
 	}
-	units, err := buildUnits(src, cfg.Machines)
+	units, err := buildUnits(src, cfg.Machines, cfg.Alarms)
 	if err != nil {
 		return nil, fmt.Errorf("modbus server %s: %w", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), err)
 	}
@@ -228,6 +235,13 @@ func New(src Source, cfg Config) (*Server, error) {
 	}
 	s.log = cfg.Logger.With("component", "modbusserver")
 	s.hub = attach(src, units)
+	for _, u := range units {
+		for _, sl := range u.tables[tDiscrete] {
+			if sl.alarm > 0 {
+				s.alarmSlots = append(s.alarmSlots, sl)
+			}
+		}
+	}
 	return s, nil
 }
 
