@@ -159,11 +159,11 @@ func (l *AlarmLimits) Levels() []AlarmLevel {
 // AlarmLevel is one limit of a limit alarm.
 type AlarmLevel struct {
 	// Name is HighHigh, High, Low or LowLow.
-	Name string
+	Name string `json:"name"`
 	// Limit is the limit's value.
-	Limit float64
+	Limit float64 `json:"limit"`
 	// High: the limit is exceeded above it (else below).
-	High bool
+	High bool `json:"high,omitempty"`
 }
 
 // AlarmValues resolves the values of an alarm's States (or its Normal

@@ -127,8 +127,8 @@ type Info struct {
 	// Deadband of a limit alarm.
 	Deadband float64 `json:"deadband,omitempty"`
 	// OnDelay and OffDelay are in simulated time.
-	OnDelay  time.Duration `json:"on_delay,omitempty"`
-	OffDelay time.Duration `json:"off_delay,omitempty"`
+	OnDelay  scenarios.Duration `json:"on_delay,omitempty"`
+	OffDelay scenarios.Duration `json:"off_delay,omitempty"`
 	// Confirm: confirmable; Latch: latching.
 	Confirm bool `json:"confirm,omitempty"`
 	Latch   bool `json:"latch,omitempty"`
@@ -213,7 +213,7 @@ func (s *Set) info(sc *scenarios.Scenario, a *scenarios.Alarm) (Info, error) {
 	info := Info{
 		Name: a.Name, Machine: t.Machine, Tag: i, TagName: t.Machine + "/" + t.Name, Kind: a.Kind(),
 		Severity: uint16(min(max(a.Severity, 1), 1000)), Message: a.Message, Deadband: a.Deadband,
-		OnDelay: a.OnDelay.D(), OffDelay: a.OffDelay.D(), Confirm: a.Confirm, Latch: a.Latch,
+		OnDelay: a.OnDelay, OffDelay: a.OffDelay, Confirm: a.Confirm, Latch: a.Latch,
 		Quality: a.Quality, Discrete: -1,
 	}
 	if a.Severity == 0 {

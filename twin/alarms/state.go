@@ -39,7 +39,7 @@ type State struct {
 	Comment string `json:"comment,omitempty"`
 	User    string `json:"user,omitempty"`
 	// Value and Status are the tag's when the state was last evaluated
-	// into an event.
+	// into an event; Value is nil for a number that is not finite.
 	Value  any    `json:"value"`
 	Status uint32 `json:"status"`
 	// ActiveTime, AckedTime, ConfirmedTime and LatchedTime are the wall
@@ -151,7 +151,7 @@ func (s *Set) tick(ti twin.TickInfo) {
 		if !a.evaluate(v, ti.Elapsed) {
 			continue
 		}
-		a.Value, a.Status = v.V, v.Status
+		a.Value, a.Status = finite(v.V), v.Status
 		s.transition(i, ti)
 	}
 }
@@ -168,7 +168,7 @@ func (a *alarmState) evaluate(v twin.Value, elapsed time.Duration) bool {
 		if in.Quality == scenarios.QualityNotGood {
 			cond = v.Status>>30 != 0
 		}
-		changed = a.bits[0].update(cond, elapsed, in.OnDelay, in.OffDelay)
+		changed = a.bits[0].update(cond, elapsed, in.OnDelay.D(), in.OffDelay.D())
 	case scenarios.AlarmLimit:
 		x, ok := number(v.V)
 		for k, l := range in.Levels {
@@ -177,7 +177,7 @@ func (a *alarmState) evaluate(v twin.Value, elapsed time.Duration) bool {
 			if !bad && ok {
 				raw = exceeds(x, l, b.raw, in.Deadband)
 			}
-			if b.update(raw, elapsed, in.OnDelay, in.OffDelay) {
+			if b.update(raw, elapsed, in.OnDelay.D(), in.OffDelay.D()) {
 				changed = true
 			}
 		}
@@ -189,7 +189,7 @@ func (a *alarmState) evaluate(v twin.Value, elapsed time.Duration) bool {
 				raw = !raw
 			}
 		}
-		changed = a.bits[0].update(raw, elapsed, in.OnDelay, in.OffDelay)
+		changed = a.bits[0].update(raw, elapsed, in.OnDelay.D(), in.OffDelay.D())
 	}
 	return changed
 }
@@ -232,6 +232,19 @@ func number(v any) (float64, bool) {
 		return 0, false
 	}
 	return f, !math.IsNaN(f)
+}
+
+// finite is v, or nil for a NaN or infinite float (JSON has neither).
+func finite(v any) any {
+	if f, ok := number(v); !ok && v != nil {
+		switch v.(type) {
+		case float64, float32:
+			return nil
+		}
+	} else if ok && math.IsInf(f, 0) {
+		return nil
+	}
+	return v
 }
 
 // severityRank orders limit states for the exclusive limit state.

@@ -159,6 +159,7 @@ func Handler(e Engine, logger ...*slog.Logger) http.Handler {
 	mux.HandleFunc("POST /v1/tags/{id...}", h.write)
 	mux.HandleFunc("GET /v1/truth", h.truth)
 	registerMethods(mux, h)
+	registerAlarms(mux, h)
 	for _, p := range []string{"/v1/truth", "/v1/status", "/v1/faults", "/v1/faults/{name}", "/v1/clock", "/v1/step", "/v1/events", "/v1/tags", "/v1/tags/{id...}"} {
 		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s", r.Method, r.URL.Path))

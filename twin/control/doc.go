@@ -117,4 +117,21 @@
 //	  -d '{"arguments":{"recipe":"lemonade-0.33l","fill_volume":330}}'
 //	curl -s -X POST http://127.0.0.1:8089/v1/machines/filler1/methods/stop
 //	{"error":"call filler1.stop: not allowed in the machine's state: state is Stopped; stop is allowed in Running, Starved, Blocked"}
+//
+// GET /v1/alarms — every alarm of the scenario with its state: active,
+// limit, acked, confirmed, latched, retain, message, severity, the last
+// comment and user, the latest event id (see twin/alarms).
+//
+//	curl -s http://127.0.0.1:8089/v1/alarms
+//
+// GET /v1/alarms/events?since=N — the alarms' events from cursor N.
+//
+// POST /v1/alarms/{name}/ack, /confirm, /reset — act on an alarm as a
+// second operator would: an OPC UA client sees the event it causes. The
+// body is optional: a comment, a user (default "control") and the hex
+// event id the operator saw (default: the alarm's current state). 409
+// when there is nothing to acknowledge, confirm or reset.
+//
+//	curl -s -X POST http://127.0.0.1:8089/v1/alarms/filler1-co2-pressure/ack \
+//	  -d '{"comment":"venting","user":"shift lead"}'
 package control

@@ -143,10 +143,10 @@ func (f *alarmFace) conditionEvent(c *condNode, st alarms.State, t, now time.Tim
 	fl["InputNode"] = c.source
 	fl["SuppressedOrShelved"] = false
 	if in.OnDelay > 0 {
-		fl["OnDelay"] = float64(in.OnDelay) / float64(time.Millisecond)
+		fl["OnDelay"] = float64(in.OnDelay.D()) / float64(time.Millisecond)
 	}
 	if in.OffDelay > 0 {
-		fl["OffDelay"] = float64(in.OffDelay) / float64(time.Millisecond)
+		fl["OffDelay"] = float64(in.OffDelay.D()) / float64(time.Millisecond)
 	}
 	if in.Latch {
 		twoState(fl, "LatchedState", st.Latched, "Latched", "Unlatched", st.LatchedTime)
