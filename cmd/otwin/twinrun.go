@@ -13,6 +13,7 @@ import (
 
 	"github.com/otwin/otwin/scenarios"
 	"github.com/otwin/otwin/twin"
+	"github.com/otwin/otwin/twin/alarms"
 	"github.com/otwin/otwin/twin/control"
 	"github.com/otwin/otwin/twin/modbusserver"
 	"github.com/otwin/otwin/twin/opcuaserver"
@@ -55,6 +56,7 @@ type endpoint struct {
 type runningTwin struct {
 	Scenario  *scenarios.Scenario
 	Engine    *twin.Engine
+	Alarms    *alarms.Set
 	Endpoints []endpoint
 	// ControlURL is "http://host:port", or "" without a control endpoint.
 	ControlURL string
@@ -91,8 +93,12 @@ func startTwin(ctx context.Context, sc *scenarios.Scenario, cfg twinConfig) (_ *
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
+	set, err := alarms.New(eng, sc, alarms.Options{Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
 	rctx, cancel := context.WithCancel(ctx)
-	rt := &runningTwin{Scenario: sc, Engine: eng, cancel: cancel, done: make(chan error, 1)}
+	rt := &runningTwin{Scenario: sc, Engine: eng, Alarms: set, cancel: cancel, done: make(chan error, 1)}
 	defer func() {
 		if err != nil {
 			rt.Close()
@@ -110,6 +116,7 @@ func startTwin(ctx context.Context, sc *scenarios.Scenario, cfg twinConfig) (_ *
 			oc.Host, oc.Port, oc.DataDir = cfg.Host, port, cfg.DataDir
 			oc.Logger = cfg.Logger.With("server", "opcua")
 			oc.ApplySettings(sc.OPCUA)
+			oc.Alarms = set
 			srv, err := opcuaserver.New(opcuaserver.FromEngine(eng), oc)
 			if err != nil {
 				return nil, fmt.Errorf("opc ua endpoint of %v: %w", ep.Machines, err)
@@ -122,7 +129,9 @@ func startTwin(ctx context.Context, sc *scenarios.Scenario, cfg twinConfig) (_ *
 				rt.Endpoints = append(rt.Endpoints, endpoint{Machine: m, Protocol: ep.Protocol, URL: srv.URL(), Namespace: machines[m].OPCUA.Namespace})
 			}
 		case scenarios.ProtocolModbus:
-			srv, err := modbusserver.New(eng, modbusConfig(cfg, mbSettings, port, ep.Machines))
+			mc := modbusConfig(cfg, mbSettings, port, ep.Machines)
+			mc.Alarms = set
+			srv, err := modbusserver.New(eng, mc)
 			if err != nil {
 				return nil, fmt.Errorf("modbus endpoint of %v: %w", ep.Machines, err)
 			}
@@ -150,7 +159,7 @@ func startTwin(ctx context.Context, sc *scenarios.Scenario, cfg twinConfig) (_ *
 		if err != nil {
 			return nil, fmt.Errorf("control endpoint: %w", err)
 		}
-		hs := &http.Server{Handler: control.Handler(eng, cfg.Logger.With("part", "control")), ReadHeaderTimeout: 5 * time.Second}
+		hs := &http.Server{Handler: control.Handler(engineAlarms{eng, set}, cfg.Logger.With("part", "control")), ReadHeaderTimeout: 5 * time.Second}
 		go hs.Serve(ln)
 		rt.ControlURL = "http://" + ln.Addr().String()
 		rt.closers = append(rt.closers, func() error {

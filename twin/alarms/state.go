@@ -311,6 +311,8 @@ func (a *alarmState) message() string {
 		return a.info.Message
 	case a.Latched:
 		return a.info.Message + " (latched)"
+	case !a.ActiveTime.IsZero():
+		return a.info.Message + " (cleared)"
 	}
 	return a.info.Message + " (normal)"
 }
@@ -334,7 +336,10 @@ func (s *Set) emit(i int, cause string, now time.Time, elapsed time.Duration) {
 	} else {
 		s.evs[ev.Seq%uint64(s.max)] = ev
 	}
-	s.log.Info("alarm "+cause, "alarm", a.info.Name, "tag", a.info.TagName, "active", a.Active, "limit", a.Limit,
-		"acked", a.Acked, "confirmed", a.Confirmed, "retain", a.Retain, "user", a.User)
+	attrs := []any{"alarm", a.info.Name, "tag", a.info.TagName, "state", a.Message, "acked", a.Acked, "retain", a.Retain}
+	if cause == CauseAck || cause == CauseConfirm || cause == CauseReset {
+		attrs = append(attrs, "user", a.User, "comment", a.Comment)
+	}
+	s.log.Info("alarm "+cause, attrs...)
 	s.notify()
 }

@@ -363,7 +363,7 @@ func TestAlarmEventsAckConfirm(t *testing.T) {
 	}
 	f.e.Step(1)
 	cleared, _ := evs.next(t, "co2-high inactive", &seen, named("co2-high", field("ActiveState/Id", false)))
-	if cleared["Retain"] != false || cleared["Message"].(*gua.LocalizedText).Text != "CO2 pressure (normal)" {
+	if cleared["Retain"] != false || cleared["Message"].(*gua.LocalizedText).Text != "CO2 pressure (cleared)" {
 		t.Errorf("cleared event %v", cleared)
 	}
 	// Every event is in the server's event history, on the machine and on
