@@ -64,7 +64,7 @@ type objSpec struct {
 	refs   []ua.Reference
 	// notifier: the object keeps event history (a machine's).
 	notifier bool
-	notify byte // EventNotifier (alarms.go)
+	notify   byte // EventNotifier (alarms.go)
 }
 
 // addressSpace is the nodes of one endpoint, ordered children first. Node

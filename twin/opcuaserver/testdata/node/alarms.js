@@ -10,10 +10,10 @@
 "use strict";
 console.log = console.info = console.warn = (...args) => process.stderr.write(args.join(" ") + "\n");
 const {
-  OPCUAClient, MessageSecurityMode, SecurityPolicy, AttributeIds, TimestampsToReturn,
-  constructEventFilter, ofType, acknowledgeCondition, confirmCondition, callConditionRefresh,
-  installAlarmMonitoring, resolveNodeId,
+  AttributeIds, TimestampsToReturn, constructEventFilter, ofType, acknowledgeCondition, confirmCondition,
+  callConditionRefresh, installAlarmMonitoring, resolveNodeId,
 } = require("node-opcua-client");
+const peer = require("./peer");
 
 const plan = JSON.parse(process.argv[2]);
 const out = (o) => process.stdout.write(JSON.stringify(o) + "\n");
@@ -41,15 +41,10 @@ function plain(variants) {
   return ev;
 }
 
-// connect opens a client and an anonymous session without security.
+// connect opens an anonymous session without security.
 async function connect() {
-  const client = OPCUAClient.create({
-    endpointMustExist: false, securityMode: MessageSecurityMode.None, securityPolicy: SecurityPolicy.None,
-    connectionStrategy: { maxRetry: 0 }, keepSessionAlive: false,
-  });
-  await client.connect(plan.url);
-  const session = await client.createSession();
-  return { client, session };
+  const { client, s } = await peer.session(plan.url);
+  return { client, session: s };
 }
 
 // subscribe monitors the Server object's alarm events; waitFor(pred)
