@@ -208,41 +208,24 @@ func exceeds(x float64, l scenarios.AlarmLevel, was bool, deadband float64) bool
 	return x < l.Limit
 }
 
-// number is a numeric value as float64; NaN and non-numbers are not.
+// number is a numeric value as float64 (scenarios.Float); NaN and
+// non-numbers are not.
 func number(v any) (float64, bool) {
-	var f float64
-	switch x := v.(type) {
-	case float64:
-		f = x
-	case float32:
-		f = float64(x)
-	case int16:
-		f = float64(x)
-	case int32:
-		f = float64(x)
-	case int64:
-		f = float64(x)
-	case uint16:
-		f = float64(x)
-	case uint32:
-		f = float64(x)
-	case uint64:
-		f = float64(x)
-	default:
-		return 0, false
-	}
-	return f, !math.IsNaN(f)
+	f, ok := scenarios.Float(v)
+	return f, ok && !math.IsNaN(f)
 }
 
 // finite is v, or nil for a NaN or infinite float (JSON has neither).
 func finite(v any) any {
-	if f, ok := number(v); !ok && v != nil {
-		switch v.(type) {
-		case float64, float32:
+	switch x := v.(type) {
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return nil
 		}
-	} else if ok && math.IsInf(f, 0) {
-		return nil
+	case float32:
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return nil
+		}
 	}
 	return v
 }

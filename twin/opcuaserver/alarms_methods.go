@@ -101,11 +101,8 @@ func (f *alarmFace) operate(cause string) func(*server.Session, ua.CallMethodReq
 		if mc, own := f.methods[req.MethodID]; own && mc != c {
 			return ua.CallMethodResult{StatusCode: ua.BadMethodInvalid}
 		}
-		switch args := req.InputArguments; {
-		case len(args) < nargs:
-			return ua.CallMethodResult{StatusCode: ua.BadArgumentsMissing}
-		case len(args) > nargs:
-			return ua.CallMethodResult{StatusCode: ua.BadTooManyArguments}
+		if st := argCount(req.InputArguments, nargs); st != ua.Good {
+			return ua.CallMethodResult{StatusCode: st}
 		}
 		act := alarms.Action{User: userName(sess)}
 		if nargs == 2 {
@@ -148,6 +145,17 @@ func (f *alarmFace) operate(cause string) func(*server.Session, ua.CallMethodReq
 	}
 }
 
+// argCount checks the number of a call's arguments.
+func argCount(args []ua.Variant, n int) ua.StatusCode {
+	switch {
+	case len(args) < n:
+		return ua.BadArgumentsMissing
+	case len(args) > n:
+		return ua.BadTooManyArguments
+	}
+	return ua.Good
+}
+
 // alarmStatus maps an error of the alarms to a status code.
 func alarmStatus(err error) ua.StatusCode {
 	switch {
@@ -180,11 +188,8 @@ func (f *alarmFace) refreshHandler(two bool) func(*server.Session, ua.CallMethod
 		if req.ObjectID != ua.ObjectTypeIDConditionType {
 			return ua.CallMethodResult{StatusCode: ua.BadNodeIDInvalid}
 		}
-		switch args := req.InputArguments; {
-		case len(args) < nargs:
-			return ua.CallMethodResult{StatusCode: ua.BadArgumentsMissing}
-		case len(args) > nargs:
-			return ua.CallMethodResult{StatusCode: ua.BadTooManyArguments}
+		if st := argCount(req.InputArguments, nargs); st != ua.Good {
+			return ua.CallMethodResult{StatusCode: st}
 		}
 		ids := make([]uint32, nargs)
 		res := make([]ua.StatusCode, nargs)
