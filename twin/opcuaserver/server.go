@@ -47,7 +47,11 @@
 // events come from an EventHistory. Methods (methods.go): the machines'
 // methods are Method nodes of their objects and of their templates'
 // ObjectTypes, called through the engine (Source implementing
-// MethodSource).
+// MethodSource). Alarms and Conditions (alarms.go): the alarms of
+// Config.Alarms on the served machines are conditions whose events reach
+// subscribers of the machines, their folders and the Server object, and
+// the event history; Acknowledge, Confirm, Reset and ConditionRefresh
+// act on them.
 //
 // Close ends each session's connection with an ERR message
 // (Bad_ServerHalted) and returns at once; the stack's own shutdown, which
