@@ -38,7 +38,8 @@ import (
 // arrives Good with the unit of the scenario; a tag whose model is outside
 // its range at the time arrives Uncertain_EngineeringUnitsExceeded with
 // the matching limit bit (and has an out_of_range alert), and that is all
-// that may differ from Good. No other alert rises without a fault.
+// that may differ from Good. No other alert, and no alarm, rises without a
+// fault.
 func TestE2EShippedScenarios(t *testing.T) {
 	t.Parallel()
 	for _, name := range []string{"bottling", "cnc", "pasteurizer"} {
@@ -143,6 +144,11 @@ func TestE2EShippedScenarios(t *testing.T) {
 				}
 				if len(bad) > 0 {
 					t.Errorf("alerts without any fault: %v", bad)
+				}
+				// Nor an OPC UA alarm (ten simulated minutes of each
+				// scenario: twin/alarms TestShippedScenariosRaiseNoAlarmWithoutAFault).
+				if evs, _ := tw.Alarms.Events(0); len(evs) > 0 {
+					t.Errorf("alarm %s %s without any fault (value %v)", evs[0].Name, evs[0].Cause, evs[0].State.Value)
 				}
 			})
 		})
