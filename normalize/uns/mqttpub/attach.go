@@ -1,0 +1,57 @@
+package mqttpub
+
+import (
+	"time"
+
+	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/normalize"
+	"github.com/otwin/otwin/normalize/pipeline"
+)
+
+// This file is the publisher's only tie to the pipeline and the store:
+// the events it publishes come from the pipeline's OnEvent hook, the
+// endpoints' health from the store, and its own alerts go where the
+// pipeline's rules put theirs, so that they reach the store, the
+// dashboard and OnEvent (hence MQTT) like any other alert.
+
+// Attach makes pub publish pipeline p: every sample and alert transition
+// of p's OnEvent hook (after the hook set before, if any), the endpoints'
+// health of p's store, and pub's own health and alerts through p's store
+// and alert set. Call it before p.Run and pub.Start.
+func Attach(pub *Publisher, p *pipeline.Pipeline) {
+	pub.host = pipelineHost{p}
+	prev := p.OnEvent
+	p.OnEvent = func(e pipeline.Event) {
+		if prev != nil {
+			prev(e)
+		}
+		switch {
+		case e.Type == pipeline.EventSample && e.Sample != nil:
+			pub.Sample(e.Sample)
+		case e.Type == pipeline.EventAlert && e.Alert != nil:
+			pub.Alert(e.Alert, e.Transition)
+		}
+	}
+}
+
+// pipelineHost is the Host of a pipeline.
+type pipelineHost struct{ p *pipeline.Pipeline }
+
+func (h pipelineHost) Health() []connectors.Health { return h.p.Store.Health() }
+
+func (h pipelineHost) SetHealth(x connectors.Health) { h.p.Store.SetHealth(x) }
+
+func (h pipelineHost) IsTag(id string) bool {
+	_, ok := h.p.Store.Latest(id)
+	return ok
+}
+
+// Raise raises in the normalizer's alert set, which the pipeline passes to
+// the store and OnEvent at its next batch or tick.
+func (h pipelineHost) Raise(kind normalize.AlertKind, target string, sev normalize.AlertSeverity, msg string, at time.Time) {
+	h.p.Normalizer.Alerts().Raise(kind, target, sev, msg, at)
+}
+
+func (h pipelineHost) Clear(kind normalize.AlertKind, target string, at time.Time) {
+	h.p.Normalizer.Alerts().Clear(kind, target, at)
+}

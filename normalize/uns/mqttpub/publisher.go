@@ -1,0 +1,531 @@
+package mqttpub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/normalize"
+	"github.com/otwin/otwin/normalize/uns"
+)
+
+// HealthSource is the publisher's name in the endpoints' health (and the
+// target of its alerts).
+const HealthSource = "mqtt"
+
+// The publisher's alerts, on target HealthSource.
+const (
+	// AlertBuffer is raised when the outage buffer is 80 % full, before
+	// anything is dropped; cleared below 50 %.
+	AlertBuffer normalize.AlertKind = "mqtt_buffer"
+	// AlertDropped is raised at the first sample dropped (buffer full, or
+	// QoS 0 while disconnected); cleared with AlertBuffer.
+	AlertDropped normalize.AlertKind = "mqtt_dropped"
+	// AlertCommLoss is raised when the broker is unreachable for
+	// commLossAfter; cleared on reconnection.
+	AlertCommLoss normalize.AlertKind = "comm_loss"
+)
+
+const (
+	commLossAfter = 5 * time.Second
+	holdTimeout   = 30 * time.Second
+	maxBatch      = 1024
+	logEvery      = 10 * time.Second
+)
+
+// Host is what the publisher needs of the collector it publishes: the
+// endpoints' health, whether an alert's target is a tag, and where its own
+// health and alerts go. Attach gives a pipeline's. Its methods are called
+// from the publisher's goroutine.
+type Host interface {
+	// Health returns every endpoint's latest health.
+	Health() []connectors.Health
+	// SetHealth records the publisher's own health beside the endpoints'.
+	SetHealth(connectors.Health)
+	// IsTag says whether id is a tag's id (else an alert target is an
+	// endpoint or the collector).
+	IsTag(id string) bool
+	// Raise makes the condition kind on target active; Clear ends it.
+	Raise(kind normalize.AlertKind, target string, sev normalize.AlertSeverity, msg string, at time.Time)
+	Clear(kind normalize.AlertKind, target string, at time.Time)
+}
+
+// Stats are the publisher's counters.
+type Stats struct {
+	// Samples published as JSON.
+	Samples uint64
+	// Messages handed to the client library (JSON and Sparkplug).
+	Messages uint64
+	// Dropped samples: the buffer was full, QoS 0 while disconnected, the
+	// hand-off to the publisher full, or the client refused them.
+	Dropped uint64
+	// Buffered QoS 1 messages waiting for the broker's acknowledgement.
+	Buffered int
+	// Reconnects of the JSON connection.
+	Reconnects uint64
+	// Rebirths: Sparkplug births published after the first (rebirth
+	// commands, reconnections, new tags).
+	Rebirths uint64
+	// Malformed commands on the Sparkplug NCMD topic (skipped), and
+	// Ignored well-formed ones that ask for something else than a rebirth.
+	Malformed, Ignored uint64
+	// StoreFailures: operations of the file store that failed.
+	StoreFailures uint64
+}
+
+// item is one event handed to the publisher.
+type item struct {
+	sample     normalize.Sample
+	alert      *normalize.Alert
+	transition string
+}
+
+// Publisher publishes a collector's samples, alerts and health to an MQTT
+// broker as the JSON unified namespace (see uns.Topics, uns.AppendSample)
+// and, optionally, as Sparkplug B. Sample and Alert hand events over
+// without blocking; one goroutine (Start) publishes them. Its methods are
+// safe for concurrent use.
+type Publisher struct {
+	cfg    Config
+	topics uns.Topics
+	log    *slog.Logger
+	host   Host
+
+	in    chan item
+	json  mqtt.Client
+	store *bufferStore
+	spb   *sparkplug
+
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	high, low int // buffer watermarks
+
+	samples, messages, dropped, reconnects atomic.Uint64
+
+	mu        sync.Mutex
+	connected bool
+	since     time.Time
+	lastErr   error
+	everUp    bool
+
+	// owned by the publishing goroutine
+	bufferAlert, dropAlert, lossAlert bool
+	dropsLogged                       uint64
+	lastDropLog                       time.Time
+	sentHealth                        map[string]connectors.Health
+	scratch                           []byte
+}
+
+// New checks cfg and prepares a publisher; Start connects it.
+func New(cfg Config) (*Publisher, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("mqtt: %w", err)
+	}
+	cfg = cfg.withDefaults()
+	topics, _ := uns.NewTopics(cfg.Prefix, cfg.Node) // checked by Validate
+	tc, err := cfg.tlsConfig()
+	if err != nil {
+		return nil, fmt.Errorf("mqtt broker %s: %w", redact(cfg.Broker), err)
+	}
+	p := &Publisher{
+		cfg: cfg, topics: topics, log: cfg.Logger,
+		in:         make(chan item, cfg.Buffer),
+		done:       make(chan struct{}),
+		high:       cfg.Buffer * 8 / 10,
+		low:        cfg.Buffer / 2,
+		sentHealth: make(map[string]connectors.Health),
+	}
+	if cfg.JSON {
+		var inner mqtt.Store = mqtt.NewOrderedMemoryStore()
+		if cfg.StoreDir != "" {
+			inner = mqtt.NewFileStore(cfg.StoreDir)
+		}
+		p.store = newBufferStore(inner, func(err error) { p.log.Error("mqtt: message store failed", "err", err) })
+		o := clientOptions(&cfg, cfg.ClientID, tc).
+			SetCleanSession(false). // the broker keeps the session; the client resends what was not acknowledged
+			SetStore(p.store).
+			SetBinaryWill(topics.Status(), uns.StatusPayload(topics.Node(), false, time.Time{}), 1, true).
+			SetOnConnectHandler(p.onConnect).
+			SetConnectionLostHandler(p.onLost)
+		p.json = mqtt.NewClient(o)
+	}
+	if cfg.Sparkplug {
+		if p.spb, err = newSparkplug(&cfg, tc, p.log); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// Start connects to the broker, each connection within
+// Config.ConnectTimeout, and starts publishing until ctx is done or Close.
+// A broker that is unreachable, refuses the credentials or fails TLS is
+// an error naming it. After a successful start the connections reconnect
+// by themselves.
+func (p *Publisher) Start(ctx context.Context) error {
+	if p.json != nil {
+		if err := connect(ctx, p.json, p.cfg.Broker, p.cfg.ConnectTimeout); err != nil {
+			return err
+		}
+	}
+	if p.spb != nil {
+		if err := p.spb.connect(ctx); err != nil {
+			if p.json != nil {
+				p.json.Disconnect(250)
+			}
+			return err
+		}
+	}
+	ctx, p.cancel = context.WithCancel(ctx)
+	go p.run(ctx)
+	return nil
+}
+
+// Close stops publishing: what was handed over is published, the status
+// becomes offline (Sparkplug: NDEATH), and the connections close, waiting
+// up to a second for the broker's acknowledgements. QoS 1 messages still
+// unacknowledged then are lost unless Config.StoreDir keeps them for the
+// next start.
+func (p *Publisher) Close() error {
+	if p.cancel == nil {
+		return nil
+	}
+	p.cancel()
+	<-p.done
+	return nil
+}
+
+// Sample hands sample s over for publishing. It never blocks: when the
+// hand-off (Config.Buffer events) is full, s is dropped and counted.
+func (p *Publisher) Sample(s *normalize.Sample) {
+	select {
+	case p.in <- item{sample: *s}:
+	default:
+		p.dropped.Add(1)
+	}
+}
+
+// Alert hands alert a after transition over for publishing; it never
+// blocks (see Sample).
+func (p *Publisher) Alert(a *normalize.Alert, transition string) {
+	al := *a
+	select {
+	case p.in <- item{alert: &al, transition: transition}:
+	default:
+		p.dropped.Add(1)
+	}
+}
+
+// Stats returns the counters.
+func (p *Publisher) Stats() Stats {
+	st := Stats{
+		Samples: p.samples.Load(), Messages: p.messages.Load(), Dropped: p.dropped.Load(),
+		Reconnects: p.reconnects.Load(),
+	}
+	if p.store != nil {
+		st.Buffered = p.store.count()
+		st.StoreFailures = p.store.failed()
+	}
+	if p.spb != nil {
+		st.Messages += p.spb.messages.Load()
+		st.Rebirths = p.spb.rebirths.Load()
+		st.Malformed = p.spb.malformed.Load()
+		st.Ignored = p.spb.ignored.Load()
+	}
+	return st
+}
+
+// Health returns the publisher's health as an endpoint's: Source "mqtt",
+// the broker's URL, the connection's state, published samples as
+// Readings and dropped ones as Errors.
+func (p *Publisher) Health() connectors.Health {
+	st := p.Stats()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	h := connectors.Health{
+		Source: HealthSource, Protocol: "mqtt", Endpoint: redact(p.cfg.Broker),
+		State: connectors.Connecting, Since: p.since, LastError: p.lastErr,
+		Readings: st.Samples, Errors: st.Dropped, Reconnects: st.Reconnects,
+	}
+	switch {
+	case p.connected:
+		h.State = connectors.Connected
+	case p.everUp:
+		h.State = connectors.Down
+	}
+	return h
+}
+
+func (p *Publisher) onConnect(c mqtt.Client) {
+	now := p.cfg.Now()
+	p.mu.Lock()
+	reconnect := p.everUp
+	p.connected, p.everUp, p.since = true, true, now
+	p.mu.Unlock()
+	if reconnect {
+		p.reconnects.Add(1)
+		p.log.Info("mqtt: reconnected", "broker", redact(p.cfg.Broker), "buffered", p.store.count())
+	}
+	c.Publish(p.topics.Status(), 1, true, uns.StatusPayload(p.topics.Node(), true, now))
+}
+
+func (p *Publisher) onLost(_ mqtt.Client, err error) {
+	p.mu.Lock()
+	p.connected, p.since, p.lastErr = false, p.cfg.Now(), err
+	p.mu.Unlock()
+	p.store.release()
+	p.log.Warn("mqtt: connection lost; buffering QoS 1 messages until the broker is back",
+		"broker", redact(p.cfg.Broker), "err", err, "buffered", p.store.count(), "buffer", p.cfg.Buffer)
+}
+
+func (p *Publisher) isConnected() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.connected
+}
+
+func (p *Publisher) run(ctx context.Context) {
+	defer close(p.done)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	batch := make([]item, 0, maxBatch)
+	var wake <-chan struct{}
+	if p.spb != nil {
+		wake = p.spb.wake
+	}
+	p.tick()
+	for {
+		select {
+		case <-ctx.Done():
+			p.stop()
+			return
+		case it := <-p.in:
+			batch = append(batch[:0], it)
+		more:
+			for len(batch) < maxBatch {
+				select {
+				case it := <-p.in:
+					batch = append(batch, it)
+				default:
+					break more
+				}
+			}
+			p.publish(ctx, batch)
+			clear(batch) // drop the references to samples and alerts
+		case <-tick.C:
+			p.tick()
+		case <-wake:
+			p.spb.births()
+		}
+	}
+}
+
+// publish publishes a batch of events.
+func (p *Publisher) publish(ctx context.Context, batch []item) {
+	if p.json != nil {
+		for i := range batch {
+			if !p.waitResend(ctx) {
+				return
+			}
+			if it := &batch[i]; it.alert != nil {
+				p.publishAlert(it.alert, it.transition)
+			} else {
+				p.publishSample(&it.sample)
+			}
+		}
+	}
+	if p.spb != nil {
+		p.spb.data(batch)
+	}
+}
+
+// waitResend waits while the client resends the messages stored through
+// an outage (see bufferStore), at most holdTimeout; false when ctx ended.
+func (p *Publisher) waitResend(ctx context.Context) bool {
+	ch := p.store.hold()
+	if ch == nil {
+		return true
+	}
+	t := time.NewTimer(holdTimeout)
+	defer t.Stop()
+	select {
+	case <-ch:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		p.log.Warn("mqtt: the broker acknowledged not all resent messages", "within", holdTimeout, "buffered", p.store.count())
+		p.store.release()
+		return true
+	}
+}
+
+func (p *Publisher) publishSample(s *normalize.Sample) {
+	if p.cfg.QoS == 0 {
+		if !p.json.IsConnectionOpen() {
+			p.drop()
+			return
+		}
+	} else if n := p.store.count(); n >= p.cfg.Buffer {
+		p.drop()
+		return
+	} else if n >= p.high && !p.bufferAlert {
+		p.bufferAlert = true
+		p.raise(AlertBuffer, normalize.SeverityHigh, fmt.Sprintf(
+			"MQTT outage buffer %d of %d messages (%d%%) waiting for broker %s: samples are dropped when it is full",
+			n, p.cfg.Buffer, n*100/p.cfg.Buffer, redact(p.cfg.Broker)))
+	}
+	p.scratch = uns.AppendSample(p.scratch[:0], s)
+	payload := append([]byte(nil), p.scratch...) // the client keeps it until acknowledged
+	if p.send(p.topics.Sample(s.ID), p.cfg.QoS, payload) {
+		p.samples.Add(1)
+	} else {
+		p.drop()
+	}
+}
+
+func (p *Publisher) publishAlert(a *normalize.Alert, transition string) {
+	topic := p.topics.OtherAlert(a.Target, string(a.Kind))
+	if p.host != nil && p.host.IsTag(a.Target) {
+		topic = p.topics.TagAlert(a.Target, string(a.Kind))
+	}
+	p.send(topic, 1, uns.AlertPayload(a, transition))
+}
+
+// send publishes one retained message; false when it is lost: the client
+// refused it at once (not connected, no message id free), or, at QoS 0,
+// could not write it. A QoS 1 message is in the store before it is
+// written: a write error only delays it to the resend after the
+// reconnection.
+func (p *Publisher) send(topic string, qos byte, payload []byte) bool {
+	tok := p.json.Publish(topic, qos, true, payload)
+	select {
+	case <-tok.Done():
+		if err := tok.Error(); err != nil && (qos == 0 || notStored(err)) {
+			p.log.Debug("mqtt: publish refused", "topic", topic, "err", err)
+			return false
+		}
+	default:
+	}
+	p.messages.Add(1)
+	return true
+}
+
+// notStored says the client refused a message before storing it.
+func notStored(err error) bool {
+	return errors.Is(err, mqtt.ErrNotConnected) || strings.Contains(err.Error(), "no message IDs available")
+}
+
+func (p *Publisher) drop() {
+	p.dropped.Add(1)
+	if !p.dropAlert && p.cfg.QoS == 1 {
+		p.dropAlert = true
+		p.raise(AlertDropped, normalize.SeverityCritical, fmt.Sprintf(
+			"MQTT outage buffer full (%d messages): samples for broker %s are being dropped", p.cfg.Buffer, redact(p.cfg.Broker)))
+	}
+}
+
+func (p *Publisher) raise(kind normalize.AlertKind, sev normalize.AlertSeverity, msg string) {
+	p.log.Warn("mqtt: "+msg, "alert", kind)
+	if p.host != nil {
+		p.host.Raise(kind, HealthSource, sev, msg, p.cfg.Now())
+	}
+}
+
+func (p *Publisher) clearAlert(kind normalize.AlertKind) {
+	if p.host != nil {
+		p.host.Clear(kind, HealthSource, p.cfg.Now())
+	}
+}
+
+// tick runs every second: the publisher's alerts, health and the
+// endpoints' health, and a log line when samples were dropped.
+func (p *Publisher) tick() {
+	now := p.cfg.Now()
+	connected := p.isConnected()
+	if p.json != nil {
+		n := p.store.count()
+		if (p.bufferAlert || p.dropAlert) && connected && n < p.low {
+			if p.bufferAlert {
+				p.clearAlert(AlertBuffer)
+			}
+			if p.dropAlert {
+				p.clearAlert(AlertDropped)
+			}
+			p.bufferAlert, p.dropAlert = false, false
+		}
+		p.mu.Lock()
+		down := !p.connected && p.everUp && now.Sub(p.since) >= commLossAfter
+		p.mu.Unlock()
+		switch {
+		case down && !p.lossAlert:
+			p.lossAlert = true
+			p.raise(AlertCommLoss, normalize.SeverityHigh, fmt.Sprintf("MQTT broker %s unreachable for %s", redact(p.cfg.Broker), commLossAfter))
+		case connected && p.lossAlert:
+			p.lossAlert = false
+			p.clearAlert(AlertCommLoss)
+		}
+	}
+	if d := p.dropped.Load(); d > p.dropsLogged && now.Sub(p.lastDropLog) >= logEvery {
+		p.log.Warn("mqtt: samples dropped", "since_last", d-p.dropsLogged, "total", d, "buffer", p.cfg.Buffer, "broker", redact(p.cfg.Broker))
+		p.dropsLogged, p.lastDropLog = d, now
+	}
+	if p.host == nil {
+		return
+	}
+	p.host.SetHealth(p.Health())
+	if p.json == nil || !connected {
+		return
+	}
+	for _, h := range p.host.Health() {
+		if last, ok := p.sentHealth[h.Source]; ok && sameHealth(&last, &h) {
+			continue
+		}
+		if p.send(p.topics.Health(h.Source), 1, uns.HealthPayload(&h)) {
+			p.sentHealth[h.Source] = h
+		}
+	}
+}
+
+func sameHealth(a, b *connectors.Health) bool {
+	ae, be := "", ""
+	if a.LastError != nil {
+		ae = a.LastError.Error()
+	}
+	if b.LastError != nil {
+		be = b.LastError.Error()
+	}
+	la, lb := *a, *b
+	la.LastError, lb.LastError = nil, nil
+	return la == lb && ae == be
+}
+
+// stop publishes what is left, the offline status (and NDEATH), and
+// disconnects.
+func (p *Publisher) stop() {
+	batch := make([]item, 0, maxBatch)
+	for len(p.in) > 0 {
+		batch = batch[:0]
+		for len(batch) < maxBatch && len(p.in) > 0 {
+			batch = append(batch, <-p.in)
+		}
+		p.publish(context.Background(), batch)
+	}
+	if p.json != nil {
+		tok := p.json.Publish(p.topics.Status(), 1, true, uns.StatusPayload(p.topics.Node(), false, p.cfg.Now()))
+		tok.WaitTimeout(time.Second)
+		p.json.Disconnect(1000)
+	}
+	if p.spb != nil {
+		p.spb.close()
+	}
+}

@@ -1,0 +1,268 @@
+package uns
+
+import (
+	"encoding/json"
+	"math"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/normalize"
+)
+
+// AppendSample appends the JSON payload of sample s to dst and returns it:
+//
+//	{"id":"acme/plant1/bottling/line1/filler1/speed",
+//	 "value":1180.5,"unit":"r/min","unit_code":"RPM",
+//	 "quality":"Good","status":"Good","status_code":0,
+//	 "timestamp_ms":1796551200123,
+//	 "source_time":"2026-12-06T10:00:00.123Z","server_time":"2026-12-06T10:00:00.124Z",
+//	 "received":"2026-12-06T10:00:00.131Z",
+//	 "source":"filler-plc","seq":42,"context":{}}
+//
+// The fields are those of the collector's JSON lines (`otwin watch
+// --headless`), without "type", "asset", "tag" and "address" (the topic
+// says them), plus:
+//   - timestamp_ms: the source time in Unix milliseconds, or the received
+//     time when the device gives none (what most unified-namespace
+//     consumers read);
+//   - context: the production context of the value (work order, batch,
+//     product, shift); an empty object until the collector has one.
+//
+// value is a number, true/false or a string, and null when the status is
+// Bad (or the number is not finite); next to it, "error" says why a status
+// is not good, and "last_good" with "last_good_time" carry the last good
+// value. unit, unit_code, error and the times are left out when unknown.
+func AppendSample(dst []byte, s *normalize.Sample) []byte {
+	dst = append(dst, `{"id":`...)
+	dst = appendString(dst, s.ID)
+	dst = append(dst, `,"value":`...)
+	if s.Status.IsBad() {
+		dst = append(dst, "null"...)
+	} else {
+		dst = appendValue(dst, s.Kind, s.Value, s.Text)
+	}
+	if s.Unit.Symbol != "" {
+		dst = append(dst, `,"unit":`...)
+		dst = appendString(dst, s.Unit.Symbol)
+	}
+	if s.Unit.Code != "" {
+		dst = append(dst, `,"unit_code":`...)
+		dst = appendString(dst, s.Unit.Code)
+	}
+	dst = append(dst, `,"quality":"`...)
+	dst = append(dst, s.Status.Severity().String()...)
+	dst = append(dst, `","status":`...)
+	dst = appendString(dst, s.Status.Name())
+	dst = append(dst, `,"status_code":`...)
+	dst = strconv.AppendUint(dst, uint64(s.Status), 10)
+	if s.Err != "" {
+		dst = append(dst, `,"error":`...)
+		dst = appendString(dst, s.Err)
+	}
+	if s.HasLastGood {
+		dst = append(dst, `,"last_good":`...)
+		dst = appendValue(dst, s.Kind, s.LastGood, s.LastGoodText)
+		dst = appendTime(dst, "last_good_time", s.LastGoodTime)
+	}
+	if t := Timestamp(s); !t.IsZero() {
+		dst = append(dst, `,"timestamp_ms":`...)
+		dst = strconv.AppendInt(dst, t.UnixMilli(), 10)
+	}
+	dst = appendTime(dst, "source_time", s.SourceTime)
+	dst = appendTime(dst, "server_time", s.ServerTime)
+	dst = appendTime(dst, "received", s.Received)
+	dst = append(dst, `,"source":`...)
+	dst = appendString(dst, s.Source)
+	dst = append(dst, `,"seq":`...)
+	dst = strconv.AppendUint(dst, s.Seq, 10)
+	dst = append(dst, `,"context":{}}`...)
+	return dst
+}
+
+// Timestamp is the time a sample is about: its source time, or the time
+// it was received when the device gives none.
+func Timestamp(s *normalize.Sample) time.Time {
+	if !s.SourceTime.IsZero() {
+		return s.SourceTime
+	}
+	return s.Received
+}
+
+func appendValue(dst []byte, k normalize.Kind, v float64, text string) []byte {
+	switch k {
+	case normalize.Bool:
+		return strconv.AppendBool(dst, v != 0)
+	case normalize.Text:
+		return appendString(dst, text)
+	default:
+		return appendNumber(dst, v)
+	}
+}
+
+// appendNumber writes v as a JSON number: plain decimals for the usual
+// magnitudes, an exponent for very large or small ones, null when v is not
+// finite (JSON has no NaN or infinity).
+func appendNumber(dst []byte, v float64) []byte {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return append(dst, "null"...)
+	}
+	if a := math.Abs(v); a == 0 || (a >= 1e-6 && a < 1e21) {
+		return strconv.AppendFloat(dst, v, 'f', -1, 64)
+	}
+	return strconv.AppendFloat(dst, v, 'g', -1, 64)
+}
+
+func appendTime(dst []byte, name string, t time.Time) []byte {
+	if t.IsZero() {
+		return dst
+	}
+	dst = append(dst, `,"`...)
+	dst = append(dst, name...)
+	dst = append(dst, `":"`...)
+	dst = t.UTC().AppendFormat(dst, time.RFC3339Nano)
+	return append(dst, '"')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString writes s as a JSON string: quotes, backslashes and control
+// characters escaped, invalid UTF-8 replaced by U+FFFD.
+func appendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// Alert is the JSON payload of an alert transition: the alert after it.
+// Its fields are those of the collector's JSON lines (`otwin watch
+// --headless`) without "type", plus "context" (as in AppendSample).
+// Times are RFC 3339 in UTC, left out when unknown.
+type Alert struct {
+	Transition   string          `json:"transition"`              // raised, cleared, acked, shelved, unshelved
+	ID           string          `json:"id"`                      // "<kind>:<target>"
+	Kind         string          `json:"kind"`                    // e.g. "stale", "comm_loss"
+	Target       string          `json:"target"`                  // tag id, endpoint name, or "mqtt" for the publisher
+	Severity     string          `json:"severity"`                // low, medium, high, critical
+	State        string          `json:"state"`                   // normal, active_unacked, active_acked, rtn_unacked
+	Message      string          `json:"message,omitempty"`       // what was detected
+	FirstActive  string          `json:"first_active,omitempty"`  // first raised
+	LastActive   string          `json:"last_active,omitempty"`   // last raised
+	Cleared      string          `json:"cleared,omitempty"`       // last returned to normal
+	Count        int             `json:"count"`                   // times raised
+	AckedBy      string          `json:"acked_by,omitempty"`      // who acknowledged
+	AckedAt      string          `json:"acked_at,omitempty"`      // when
+	Comment      string          `json:"comment,omitempty"`       // acknowledgement comment
+	Shelved      bool            `json:"shelved,omitempty"`       // shelved now
+	ShelvedUntil string          `json:"shelved_until,omitempty"` // end of a timed shelve
+	ShelvedBy    string          `json:"shelved_by,omitempty"`    // who shelved
+	ShelveReason string          `json:"shelve_reason,omitempty"` // why
+	Context      json.RawMessage `json:"context"`                 // as in AppendSample
+}
+
+// AlertPayload returns the JSON payload of alert a after transition.
+func AlertPayload(a *normalize.Alert, transition string) []byte {
+	b, _ := json.Marshal(Alert{ // cannot fail: strings, ints and a fixed raw value
+		Transition: transition, ID: a.ID, Kind: string(a.Kind), Target: a.Target,
+		Severity: a.Severity.String(), State: a.State.String(), Message: a.Message,
+		FirstActive: rfc3339(a.FirstActive), LastActive: rfc3339(a.LastActive), Cleared: rfc3339(a.Cleared),
+		Count: a.Count, AckedBy: a.AckedBy, AckedAt: rfc3339(a.AckedAt), Comment: a.Comment,
+		Shelved: a.Shelved, ShelvedUntil: rfc3339(a.ShelvedUntil), ShelvedBy: a.ShelvedBy, ShelveReason: a.ShelveReason,
+		Context: emptyContext,
+	})
+	return b
+}
+
+var emptyContext = json.RawMessage(`{}`)
+
+// Health is the JSON payload of an endpoint's health.
+type Health struct {
+	Source       string  `json:"source"`               // endpoint name
+	Protocol     string  `json:"protocol"`             // opcua, modbus, mqtt
+	Endpoint     string  `json:"endpoint"`             // URL or host:port
+	State        string  `json:"state"`                // connected, connecting, down
+	Since        string  `json:"since,omitempty"`      // when State was entered
+	LastError    string  `json:"last_error,omitempty"` // the most recent error
+	LatencyMS    float64 `json:"latency_ms"`           // last request round trip
+	Readings     uint64  `json:"readings"`             // readings delivered (published, for mqtt)
+	Errors       uint64  `json:"errors"`               // failed requests (dropped samples, for mqtt)
+	Reconnects   uint64  `json:"reconnects"`           // reconnections
+	SequenceGaps uint64  `json:"sequence_gaps"`        // missing OPC UA notifications
+}
+
+// HealthPayload returns the JSON payload of health h.
+func HealthPayload(h *connectors.Health) []byte {
+	p := Health{
+		Source: h.Source, Protocol: h.Protocol, Endpoint: h.Endpoint, State: h.State.String(),
+		Since: rfc3339(h.Since), LatencyMS: float64(h.Latency) / float64(time.Millisecond),
+		Readings: h.Readings, Errors: h.Errors, Reconnects: h.Reconnects, SequenceGaps: h.SequenceGaps,
+	}
+	if h.LastError != nil {
+		p.LastError = h.LastError.Error()
+	}
+	b, _ := json.Marshal(p) // cannot fail: strings and numbers
+	return b
+}
+
+// Status is the JSON payload of the collector's status topic. The
+// collector publishes "online" when it connects and "offline" when it
+// stops; the broker publishes the "offline" will when the collector's
+// connection is lost.
+type Status struct {
+	State string `json:"state"`           // online, offline
+	Node  string `json:"node"`            // the collector's name
+	Since string `json:"since,omitempty"` // when it went online or offline (empty in the will)
+}
+
+// StatusPayload returns the JSON payload of the collector's status.
+func StatusPayload(node string, online bool, since time.Time) []byte {
+	st := Status{State: "offline", Node: node, Since: rfc3339(since)}
+	if online {
+		st.State = "online"
+	}
+	b, _ := json.Marshal(st) // cannot fail: strings
+	return b
+}
+
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
