@@ -14,6 +14,7 @@ func newDemoCmd() *cobra.Command {
 		view     viewOptions
 		logFlags logOptions
 		alerts   alertStateOptions
+		mqtt     mqttOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "demo [SCENARIO]",
@@ -26,7 +27,8 @@ alert appear; ? shows every key; q quits.
 SCENARIO is a scenario file or the name of a built-in example (` + exampleNames() + `).`,
 		Example: `  otwin demo
   otwin demo cnc --role maintenance
-  otwin demo scenarios/pasteurizer.yaml`,
+  otwin demo scenarios/pasteurizer.yaml
+  otwin demo --broker embedded    # and: mosquitto_sub -t '#' -v`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := context.WithCancel(cmd.Context())
@@ -57,11 +59,17 @@ SCENARIO is a scenario file or the name of a built-in example (` + exampleNames(
 				return err
 			}
 			defer line.Close()
+			stopMQTT, err := mqtt.startMQTT(ctx, line.Collector, dataDir, cmd.ErrOrStderr(), logger)
+			if err != nil {
+				return err
+			}
+			defer stopMQTT()
 			return runDashboard(ctx, line.Collector, opts, line.Control)
 		},
 	}
 	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "directory for certificates, the log and the saved alert state (one otwin at a time)")
 	view.register(cmd)
+	mqtt.register(cmd.Flags())
 	logFlags.register(cmd.Flags())
 	alerts.register(cmd.Flags())
 	return cmd

@@ -151,6 +151,7 @@ func newSSHCmd() *cobra.Command {
 		dataDir     string
 		logFlags    logOptions
 		alerts      alertStateOptions
+		mqtt        mqttOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "ssh --users FILE (--sources FILE | --scenario SCENARIO)",
@@ -213,6 +214,11 @@ refusals and every action are written to the audit log.`,
 			}
 			ctx, cancel := context.WithCancel(ctx)
 			defer cancel()
+			stopMQTT, err := mqtt.startMQTT(ctx, col, dataDir, cmd.OutOrStdout(), logger)
+			if err != nil {
+				return err
+			}
+			defer stopMQTT()
 			runErr := make(chan error, 1)
 			go func() { runErr <- col.Run(ctx) }()
 			svc, err := startSSH(ctx, o, dataDir, col, ctl, title, sshHooks{}, logger.With("part", "ssh"))
@@ -235,6 +241,7 @@ refusals and every action are written to the audit log.`,
 	cmd.Flags().StringVar(&scenario, "scenario", "", "run this scenario's twin in-process and read it")
 	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "directory for the host key, certificates, the audit log and the saved alert state (one otwin at a time)")
 	o.register(cmd, &dataDir)
+	mqtt.register(cmd.Flags())
 	logFlags.register(cmd.Flags())
 	alerts.register(cmd.Flags())
 	return cmd

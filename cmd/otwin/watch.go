@@ -57,6 +57,7 @@ func newWatchCmd() *cobra.Command {
 		view     viewOptions
 		logFlags logOptions
 		alerts   alertStateOptions
+		mqtt     mqttOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "watch SOURCES",
@@ -71,7 +72,8 @@ The sources file format is described in normalize/sources/README.md; 'otwin sim
 --export-sources' writes one for a running twin.`,
 		Example: `  otwin watch sources.yaml
   otwin watch sources.yaml --headless | jq 'select(.type=="alert")'
-  otwin watch plant.yaml --role maintenance`,
+  otwin watch plant.yaml --role maintenance
+  otwin watch plant.yaml --broker embedded --mqtt-prefix acme`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -96,6 +98,11 @@ The sources file format is described in normalize/sources/README.md; 'otwin sim
 			if err != nil {
 				return err
 			}
+			stopMQTT, err := mqtt.startMQTT(ctx, col, dataDir, cmd.ErrOrStderr(), logger)
+			if err != nil {
+				return err
+			}
+			defer stopMQTT()
 			if headless {
 				return runHeadless(ctx, col, cmd.OutOrStdout())
 			}
@@ -109,6 +116,7 @@ The sources file format is described in normalize/sources/README.md; 'otwin sim
 	cmd.Flags().BoolVar(&headless, "headless", false, "no dashboard: samples and alert transitions as JSON lines on stdout")
 	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "directory for the OPC UA client certificate and the saved alert state (one otwin at a time)")
 	view.register(cmd)
+	mqtt.register(cmd.Flags())
 	logFlags.register(cmd.Flags())
 	alerts.register(cmd.Flags())
 	return cmd
@@ -123,12 +131,17 @@ func defaultLogFile(dataDir string) string {
 }
 
 // runHeadless streams the pipeline's events as JSON lines until ctx ends,
-// or until a line cannot be written: then it stops and says why.
+// or until a line cannot be written: then it stops and says why. The hook
+// set before, if any (the MQTT publisher), sees every event first.
 func runHeadless(ctx context.Context, col *collector, w io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	out := pipeline.NewJSONLines(w)
+	prev := col.Pipeline.OnEvent
 	col.Pipeline.OnEvent = func(e pipeline.Event) {
+		if prev != nil {
+			prev(e)
+		}
 		if out.Handle(e); out.Err() != nil {
 			cancel()
 		}

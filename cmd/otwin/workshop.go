@@ -24,6 +24,7 @@ func newWorkshopCmd() *cobra.Command {
 		autostart string
 		logFlags  logOptions
 		alerts    alertStateOptions
+		mqtt      mqttOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "workshop SCENARIO --users FILE",
@@ -73,6 +74,11 @@ participant's actions, and response times per role.`,
 			}
 			ws := workshop.New(sc, rt.Engine, nil)
 			debrief := &debriefWriter{ws: ws, dir: reportDir}
+			stopMQTT, err := mqtt.startMQTT(ctx, col, dataDir, cmd.OutOrStdout(), logger)
+			if err != nil {
+				return err
+			}
+			defer stopMQTT()
 			runErr := make(chan error, 1)
 			go func() { runErr <- col.Run(ctx) }()
 			go followWorkshop(ctx, ws, col, logger)
@@ -114,6 +120,7 @@ participant's actions, and response times per role.`,
 	cmd.Flags().StringVar(&reportDir, "report-dir", "", "directory for the debrief (default: ./otwin-debrief-<time>)")
 	cmd.Flags().StringVar(&autostart, "exercise", "", "start this exercise at once")
 	o.register(cmd, &dataDir)
+	mqtt.register(cmd.Flags())
 	logFlags.register(cmd.Flags())
 	alerts.register(cmd.Flags())
 	return cmd

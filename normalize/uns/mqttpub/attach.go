@@ -16,8 +16,8 @@ import (
 
 // Attach makes pub publish pipeline p: every sample and alert transition
 // of p's OnEvent hook (after the hook set before, if any), the endpoints'
-// health of p's store, and pub's own health and alerts through p's store
-// and alert set. Call it before p.Run and pub.Start.
+// health of p's store, and pub's own health and alerts through p's store.
+// Call it before p.Run and pub.Start.
 func Attach(pub *Publisher, p *pipeline.Pipeline) {
 	pub.host = pipelineHost{p}
 	prev := p.OnEvent
@@ -46,12 +46,13 @@ func (h pipelineHost) IsTag(id string) bool {
 	return ok
 }
 
-// Raise raises in the normalizer's alert set, which the pipeline passes to
-// the store and OnEvent at its next batch or tick.
+// Raise gives the store a condition, as the pipeline does with the
+// rules' conditions: the store owns the alert's lifecycle, and the
+// pipeline gives its transitions to OnEvent at its next batch or tick.
 func (h pipelineHost) Raise(kind normalize.AlertKind, target string, sev normalize.AlertSeverity, msg string, at time.Time) {
-	h.p.Normalizer.Alerts().Raise(kind, target, sev, msg, at)
+	h.p.Store.PublishConditions(normalize.Condition{Kind: kind, Target: target, Active: true, Severity: sev, Message: msg, At: at})
 }
 
 func (h pipelineHost) Clear(kind normalize.AlertKind, target string, at time.Time) {
-	h.p.Normalizer.Alerts().Clear(kind, target, at)
+	h.p.Store.PublishConditions(normalize.Condition{Kind: kind, Target: target, At: at})
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 	"syscall"
 	"time"
@@ -42,6 +43,9 @@ func clientOptions(cfg *Config, clientID string, tc *tls.Config) *mqtt.ClientOpt
 	}
 	if tc != nil {
 		o.SetTLSConfig(tc)
+	}
+	if u, err := url.Parse(cfg.Broker); err == nil && u.Scheme != "ws" && u.Scheme != "wss" {
+		o.SetCustomOpenConnectionFn(openConn(tc, cfg.ConnectTimeout))
 	}
 	return o
 }

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/otwin/otwin/normalize/uns/broker"
+	"github.com/otwin/otwin/normalize/uns/mqttpub"
+)
+
+// mqttOptions are the flags of the collecting commands (watch, ssh, demo,
+// workshop) that publish the normalized stream over MQTT.
+type mqttOptions struct {
+	broker       string
+	brokerListen string
+	prefix       string
+	node         string
+	clientID     string
+	user         string
+	password     string
+	ca           string
+	cert, key    string
+	qos          int
+	format       string
+	group        string
+	buffer       int
+	storeDir     string
+}
+
+func (o *mqttOptions) register(f *pflag.FlagSet) {
+	f.StringVar(&o.broker, "broker", "", `publish the unified namespace over MQTT: "embedded" (a broker in this process) or a broker URL (mqtt://host:1883, mqtts://host:8883)`)
+	f.StringVar(&o.brokerListen, "broker-listen", broker.DefaultListen, "address of the embedded broker's MQTT listener")
+	f.StringVar(&o.prefix, "mqtt-prefix", "", "first topic levels, e.g. the enterprise (acme)")
+	f.StringVar(&o.node, "mqtt-node", "", "this collector's name in the topics and its Sparkplug edge node id (default: the host name)")
+	f.StringVar(&o.clientID, "mqtt-client-id", "", "MQTT client id; the broker keeps the persistent session under it (default otwin-<node>)")
+	f.StringVar(&o.user, "mqtt-user", "", "MQTT user name (with --broker embedded: the one the broker requires)")
+	f.StringVar(&o.password, "mqtt-password", "", "MQTT password (default $OTWIN_MQTT_PASSWORD)")
+	f.StringVar(&o.ca, "mqtt-ca", "", "PEM file of the CAs that sign the broker's certificate")
+	f.StringVar(&o.cert, "mqtt-cert", "", "client certificate (PEM), for brokers that demand one")
+	f.StringVar(&o.key, "mqtt-key", "", "key of --mqtt-cert (PEM)")
+	f.IntVar(&o.qos, "mqtt-qos", 1, "QoS of the JSON messages: 1 (buffered through outages) or 0")
+	f.StringVar(&o.format, "mqtt-format", "json", "json, sparkplug, or json,sparkplug")
+	f.StringVar(&o.group, "sparkplug-group", mqttpub.DefaultSparkplugGroup, "Sparkplug B group id")
+	f.IntVar(&o.buffer, "mqtt-buffer", mqttpub.DefaultBuffer, fmt.Sprintf("QoS 1 messages kept for the broker through an outage (at most %d); an alert at 80%%, drops counted past it", mqttpub.MaxBuffer))
+	f.StringVar(&o.storeDir, "mqtt-store", "", "keep the unacknowledged messages in files in this directory (they survive a restart); default: in memory")
+}
+
+// enabled says --broker was given.
+func (o *mqttOptions) enabled() bool { return o.broker != "" }
+
+// config turns the flags into the publisher's configuration for brokerURL.
+func (o *mqttOptions) config(brokerURL string, logger *slog.Logger) (mqttpub.Config, error) {
+	cfg := mqttpub.Config{
+		Broker: brokerURL, Node: o.node, ClientID: o.clientID, Username: o.user, Password: o.password,
+		CAFile: o.ca, CertFile: o.cert, KeyFile: o.key, Prefix: o.prefix, SparkplugGroup: o.group,
+		Buffer: o.buffer, StoreDir: o.storeDir, Logger: logger,
+	}
+	if cfg.Password == "" {
+		cfg.Password = os.Getenv("OTWIN_MQTT_PASSWORD")
+	}
+	switch o.qos {
+	case 0, 1:
+		cfg.QoS, cfg.QoSSet = byte(o.qos), true
+	default:
+		return cfg, fmt.Errorf("--mqtt-qos %d: use 0 or 1", o.qos)
+	}
+	for _, f := range strings.Split(o.format, ",") {
+		switch strings.TrimSpace(f) {
+		case "json":
+			cfg.JSON = true
+		case "sparkplug", "spb", "sparkplugb":
+			cfg.Sparkplug = true
+		default:
+			return cfg, fmt.Errorf("--mqtt-format %q: use json, sparkplug, or json,sparkplug", o.format)
+		}
+	}
+	return cfg, nil
+}
+
+// startMQTT starts what the flags ask for: the embedded broker, and a
+// publisher attached to col's pipeline (before it runs). It says where it
+// publishes on out. The returned stop closes both (publisher first); it is
+// a no-op without --broker.
+func (o *mqttOptions) startMQTT(ctx context.Context, col *collector, dataDir string, out io.Writer, logger *slog.Logger) (stop func(), err error) {
+	if !o.enabled() {
+		return func() {}, nil
+	}
+	log := logger.With("part", "mqtt")
+	url := o.broker
+	var emb *broker.Broker
+	if o.broker == "embedded" {
+		password := o.password
+		if password == "" {
+			password = os.Getenv("OTWIN_MQTT_PASSWORD")
+		}
+		if o.user == "" && password != "" {
+			return nil, errors.New("--broker embedded: a password needs --mqtt-user")
+		}
+		emb, err = broker.Start(broker.Config{
+			Listen: o.brokerListen, StoreDir: filepath.Join(dataDir, "broker"),
+			Username: o.user, Password: password, Logger: log,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("--broker embedded: %w", err)
+		}
+		url = emb.URL()
+	}
+	closeBroker := func() {
+		if emb != nil {
+			emb.Close()
+		}
+	}
+	cfg, err := o.config(url, log)
+	if err != nil {
+		closeBroker()
+		return nil, err
+	}
+	pub, err := mqttpub.New(cfg)
+	if err != nil {
+		closeBroker()
+		return nil, err
+	}
+	mqttpub.Attach(pub, col.Pipeline)
+	if err := pub.Start(ctx); err != nil {
+		closeBroker()
+		return nil, err
+	}
+	what := "broker " + url
+	if emb != nil {
+		what = "the embedded broker on " + url
+	}
+	fmt.Fprintf(out, "otwin: publishing over MQTT to %s (%s; topics under %q)\n", what, o.format, o.prefixShown())
+	return func() {
+		pub.Close()
+		closeBroker()
+	}, nil
+}
+
+func (o *mqttOptions) prefixShown() string {
+	if o.prefix == "" {
+		return "<asset path>/<tag>"
+	}
+	return o.prefix + "/…"
+}
