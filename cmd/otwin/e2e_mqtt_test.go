@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -63,11 +62,7 @@ func startCollectorMQTT(t *testing.T, tw *e2eTwin, sc *scenarios.Scenario, args 
 		cancel()
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile(`to (?:the embedded broker on |broker )(\S+) `).FindStringSubmatch(out.String())
-	if m == nil {
-		cancel()
-		t.Fatalf("no broker URL in %q", out.String())
-	}
+	url = brokerURLIn(t, out.String())
 	done := make(chan error, 1)
 	go func() { done <- col.Run(ctx) }()
 	var once sync.Once
@@ -84,7 +79,7 @@ func startCollectorMQTT(t *testing.T, tw *e2eTwin, sc *scenarios.Scenario, args 
 		})
 	}
 	t.Cleanup(stop)
-	return m[1], col, stop
+	return url, col, stop
 }
 
 // TestE2EMQTT: the twin's values, read by the real connectors and

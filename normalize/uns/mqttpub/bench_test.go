@@ -3,12 +3,16 @@ package mqttpub
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -233,4 +237,87 @@ func BenchmarkMosquittoPubAnchor(b *testing.B) {
 	b.ReportMetric(float64(cpu.Microseconds())/n, "cpu-us/msg")
 	b.ReportMetric(n/elapsed.Seconds(), "msgs/s")
 	b.ReportMetric(float64(len(line)), "payload-bytes")
+}
+
+// BenchmarkLatency10k: 10k tags change once a second (fed in 100 slices
+// of 10ms, each sample's source time the moment it is handed over); an
+// MQTT subscriber (QoS 0, in this process) receives them through the
+// broker. Latency = arrival - source time, the publisher's and the
+// broker's share of the end-to-end path (the twin and connector side is
+// BenchmarkE2EMQTTLatency10k in cmd/otwin). Each iteration is one second.
+func BenchmarkLatency10k(b *testing.B) {
+	b.Run("broker=mosquitto", func(b *testing.B) {
+		m := mqtttest.StartMosquitto(b)
+		benchLatency(b, m.URL())
+	})
+	b.Run("broker=embedded", func(b *testing.B) {
+		c := startChildBroker(b)
+		benchLatency(b, c.url)
+	})
+}
+
+func benchLatency(b *testing.B, url string) {
+	const tags = 10_000
+	samples := benchSamples(tags)
+	var (
+		mu      sync.Mutex
+		lats    []time.Duration
+		collect bool
+		seen    int
+	)
+	sub := &mqtttest.Subscriber{OnMessage: func(m mqtttest.Message) {
+		var p struct {
+			SourceTime time.Time `json:"source_time"`
+		}
+		if json.Unmarshal(m.Payload, &p) != nil || p.SourceTime.IsZero() {
+			return
+		}
+		mu.Lock()
+		seen++
+		if collect {
+			lats = append(lats, m.At.Sub(p.SourceTime))
+		}
+		mu.Unlock()
+	}}
+	sub.Connect(b, url, "", true, 0, nil, "acme/#")
+	p, err := New(Config{Broker: url, Node: "bench", ClientID: fmt.Sprintf("bench-%d", time.Now().UnixNano())})
+	must(b, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	must(b, p.Start(ctx))
+	defer p.Close()
+	feedSecond(p, samples, 1, time.Now()) // the broker creates the topics
+	mqtttest.Eventually(b, 60*time.Second, "the first round at the subscriber", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return seen >= tags
+	})
+	mu.Lock()
+	collect = true
+	mu.Unlock()
+	cpu0, start := selfCPU(), time.Now()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		feedSecond(p, samples, uint64(i+2), start.Add(time.Duration(i)*time.Second))
+	}
+	want := b.N * tags
+	mqtttest.Eventually(b, 60*time.Second, "every sample at the subscriber", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(lats) >= want
+	})
+	b.StopTimer()
+	cpu := selfCPU() - cpu0
+	mu.Lock()
+	got := slices.Clone(lats)
+	mu.Unlock()
+	slices.Sort(got)
+	pct := func(q float64) float64 {
+		k := int(math.Ceil(q*float64(len(got)))) - 1
+		return float64(got[max(k, 0)]) / float64(time.Millisecond)
+	}
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(pct(1), "max-ms")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(want), "cpu-us/sample")
 }

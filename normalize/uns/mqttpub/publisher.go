@@ -106,6 +106,10 @@ type Publisher struct {
 
 	cancel context.CancelFunc
 	done   chan struct{}
+	// announce asks the publishing goroutine for the online status (the
+	// connection is up); wake wakes it.
+	announce atomic.Bool
+	wake     chan struct{}
 
 	high, low int // buffer watermarks
 
@@ -140,6 +144,7 @@ func New(cfg Config) (*Publisher, error) {
 		cfg: cfg, topics: topics, log: cfg.Logger,
 		in:         make(chan item, cfg.Buffer),
 		done:       make(chan struct{}),
+		wake:       make(chan struct{}, 1),
 		high:       cfg.Buffer * 8 / 10,
 		low:        cfg.Buffer / 2,
 		sentHealth: make(map[string]connectors.Health),
@@ -150,6 +155,7 @@ func New(cfg Config) (*Publisher, error) {
 			inner = mqtt.NewFileStore(cfg.StoreDir)
 		}
 		p.store = newBufferStore(inner, func(err error) { p.log.Error("mqtt: message store failed", "err", err) })
+		p.store.idOrder = cfg.StoreDir != ""
 		o := clientOptions(&cfg, cfg.ClientID, tc).
 			SetCleanSession(false). // the broker keeps the session; the client resends what was not acknowledged
 			SetStore(p.store).
@@ -265,7 +271,7 @@ func (p *Publisher) Health() connectors.Health {
 	return h
 }
 
-func (p *Publisher) onConnect(c mqtt.Client) {
+func (p *Publisher) onConnect(mqtt.Client) {
 	now := p.cfg.Now()
 	p.mu.Lock()
 	reconnect := p.everUp
@@ -275,7 +281,14 @@ func (p *Publisher) onConnect(c mqtt.Client) {
 		p.reconnects.Add(1)
 		p.log.Info("mqtt: reconnected", "broker", redact(p.cfg.Broker), "buffered", p.store.count())
 	}
-	c.Publish(p.topics.Status(), 1, true, uns.StatusPayload(p.topics.Node(), true, now))
+	// The status goes out from the publishing goroutine, after the client
+	// has resent what it stored: a message published now could take the
+	// message id of a stored one not yet claimed by the resend.
+	p.announce.Store(true)
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
 }
 
 func (p *Publisher) onLost(_ mqtt.Client, err error) {
@@ -298,9 +311,9 @@ func (p *Publisher) run(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	batch := make([]item, 0, maxBatch)
-	var wake <-chan struct{}
+	var births <-chan struct{}
 	if p.spb != nil {
-		wake = p.spb.wake
+		births = p.spb.wake
 	}
 	p.tick()
 	for {
@@ -323,7 +336,14 @@ func (p *Publisher) run(ctx context.Context) {
 			clear(batch) // drop the references to samples and alerts
 		case <-tick.C:
 			p.tick()
-		case <-wake:
+		case <-p.wake:
+			if p.announce.Swap(false) && p.waitResend(ctx) {
+				p.mu.Lock()
+				since := p.since
+				p.mu.Unlock()
+				p.send(p.topics.Status(), 1, uns.StatusPayload(p.topics.Node(), true, since))
+			}
+		case <-births:
 			p.spb.births()
 		}
 	}

@@ -1,7 +1,9 @@
 package mqttpub
 
 import (
+	"context"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -166,4 +168,49 @@ func TestQoS0(t *testing.T) {
 	s = num("q/m/t", 2, 2)
 	p.Sample(&s)
 	mqtttest.Eventually(t, 5*time.Second, "the drop counted", func() bool { return p.Stats().Dropped == 1 })
+}
+
+// TestFileStoreSurvivesRestart: with Config.StoreDir, what the broker has
+// not acknowledged when the collector stops is in files, and the next
+// start with the same client id sends it.
+func TestFileStoreSurvivesRestart(t *testing.T) {
+	m := mqtttest.StartMosquitto(t)
+	sub := mqtttest.Subscribe(t, m.URL(), "store-sub", false, 1, "fs/#")
+	dir := t.TempDir()
+	cfg := Config{Broker: m.URL(), Node: "edge1", ClientID: "fs-pub", StoreDir: dir, Logger: testLogger(t)}
+	p, err := New(cfg)
+	must(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	must(t, p.Start(ctx))
+	m.Stop()
+	mqtttest.Eventually(t, 10*time.Second, "the publisher to see the broker gone", func() bool { return p.Health().State.String() == "down" })
+	for seq := uint64(1); seq <= 20; seq++ {
+		s := num("fs/m/t", float64(seq), seq)
+		p.Sample(&s)
+	}
+	mqtttest.Eventually(t, 10*time.Second, "20 samples in the store", func() bool { return p.Stats().Buffered >= 20 })
+	p.Close()
+	files, _ := os.ReadDir(dir)
+	if len(files) < 20 {
+		t.Fatalf("%d files in the store after the stop, want the 20 samples", len(files))
+	}
+
+	m.Restart()
+	p2 := startPublisher(t, cfg)
+	mqtttest.Eventually(t, 20*time.Second, "the 20 samples of the previous run", func() bool {
+		seqs := map[uint64]bool{}
+		for _, msg := range sub.Messages() {
+			if msg.Topic == "fs/m/t" {
+				seqs[decodeSample(t, msg.Payload).Seq] = true
+			}
+		}
+		return len(seqs) == 20
+	})
+	mqtttest.Eventually(t, 10*time.Second, "the store emptied", func() bool { return p2.Stats().Buffered == 0 })
+	late := mqtttest.Subscribe(t, m.URL(), "", true, 1, "fs/#")
+	mqtttest.Eventually(t, 10*time.Second, "the retained value", func() bool { _, ok := late.Last("fs/m/t"); return ok })
+	if r, _ := late.Last("fs/m/t"); decodeSample(t, r.Payload).Seq != 20 {
+		t.Errorf("retained %s, want the last sample, seq 20", r.Payload)
+	}
 }

@@ -2,6 +2,8 @@ package mqttpub
 
 import (
 	"fmt"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -32,8 +34,9 @@ import (
 //
 // The messages themselves stay in the library's store (memory or files).
 type bufferStore struct {
-	inner mqtt.Store
-	onErr func(error)
+	inner   mqtt.Store
+	onErr   func(error)
+	idOrder bool // list in message id order (see All)
 
 	mu       sync.Mutex
 	out      map[string]struct{} // outbound keys ("o.<id>") in the store
@@ -108,9 +111,14 @@ func (b *bufferStore) Get(key string) (m packets.ControlPacket) {
 
 // All implements mqtt.Store. The library calls it to resend the stored
 // messages after a reconnect: the publisher holds until they are
-// acknowledged.
+// acknowledged. The file store lists its messages by file time, which
+// does not tell apart messages written in the same tick; with idOrder
+// they are listed in the order of their message ids instead.
 func (b *bufferStore) All() (keys []string) {
 	b.guard("list", "", func() { keys = b.inner.All() })
+	if b.idOrder {
+		sortByID(keys)
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.resume = make(map[string]struct{})
@@ -193,3 +201,28 @@ func (b *bufferStore) failed() uint64 {
 }
 
 func outbound(key string) bool { return strings.HasPrefix(key, "o.") }
+
+// sortByID orders keys ("o.<id>", "i.<id>") by message id in the order
+// the client gave the ids: increasing, wrapping after 65535. The oldest is
+// the one after the widest gap between used ids on that circle.
+func sortByID(keys []string) {
+	id := func(k string) int {
+		n, err := strconv.Atoi(k[min(2, len(k)):])
+		if err != nil {
+			return 0
+		}
+		return n
+	}
+	sort.SliceStable(keys, func(i, j int) bool { return id(keys[i]) < id(keys[j]) })
+	if len(keys) < 2 {
+		return
+	}
+	start, gap := 0, id(keys[0])+65536-id(keys[len(keys)-1])
+	for i := 1; i < len(keys); i++ {
+		if g := id(keys[i]) - id(keys[i-1]); g > gap {
+			start, gap = i, g
+		}
+	}
+	rot := append(append([]string(nil), keys[start:]...), keys[:start]...)
+	copy(keys, rot)
+}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/otwin/otwin/normalize/sources"
+	"github.com/otwin/otwin/normalize/uns/mqtttest"
+)
+
+// BenchmarkE2EMQTTLatency10k: 40 machines × 250 tags (10k) change at
+// every 1s tick of the twin; one OPC UA connector subscribes to all of
+// them (publishing 100ms, sampling 50ms), the pipeline normalizes them and
+// the publisher sends them (JSON, QoS 1, retained) to the broker, where an
+// MQTT subscriber in this process receives them. The latency of a sample
+// is its arrival at the subscriber minus its source time (the wall time of
+// the twin's tick that changed it). Each iteration collects one second of
+// samples; it reports p50-ms, p99-ms, max-ms and samples/s received, for
+// the embedded broker and for mosquitto. Run with -benchtime 10x.
+func BenchmarkE2EMQTTLatency10k(b *testing.B) {
+	b.Run("broker=embedded", func(b *testing.B) {
+		benchMQTTLatency(b, "--broker", "embedded", "--broker-listen", "127.0.0.1:0")
+	})
+	b.Run("broker=mosquitto", func(b *testing.B) {
+		m := mqtttest.StartMosquitto(b)
+		benchMQTTLatency(b, "--broker", m.URL())
+	})
+}
+
+func benchMQTTLatency(b *testing.B, brokerArgs ...string) {
+	sc := parseScenario(b, "e2ebig", bigScenario(40, 250))
+	tw := startE2ETwin(b, sc)
+	exp := exportFast(b, sc, tw.Endpoints)
+	f := &sources.File{Defaults: exp.Defaults}
+	s := exp.Sources[0]
+	s.Name, s.Points = "big", nil
+	for _, src := range exp.Sources {
+		s.Points = append(s.Points, src.Points...)
+	}
+	o := *s.OPCUA
+	o.PublishingInterval, o.SamplingInterval, o.QueueSize, o.Timeout = 100*time.Millisecond, 50*time.Millisecond, 2, 30*time.Second
+	s.OPCUA = &o
+	f.Sources = []sources.Source{s}
+
+	fs := pflag.NewFlagSet("mqtt", pflag.ContinueOnError)
+	var opts mqttOptions
+	opts.register(fs)
+	if err := fs.Parse(append(brokerArgs, "--mqtt-node", "bench")); err != nil {
+		b.Fatal(err)
+	}
+	dataDir := b.TempDir()
+	col, err := newCollector(f, dataDir, e2eLogger())
+	if err != nil {
+		b.Fatal(err)
+	}
+	col.Pipeline.Buffer = 1 << 16
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out syncBuffer
+	stop, err := opts.startMQTT(ctx, col, dataDir, &out, e2eLogger())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer stop()
+	url := brokerURLIn(b, out.String())
+	done := make(chan error, 1)
+	go func() { done <- col.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	var (
+		mu      sync.Mutex
+		lats    []time.Duration
+		good    = map[string]bool{}
+		collect bool
+	)
+	sub := &mqtttest.Subscriber{OnMessage: func(m mqtttest.Message) {
+		var p struct {
+			ID         string    `json:"id"`
+			Quality    string    `json:"quality"`
+			SourceTime time.Time `json:"source_time"`
+		}
+		if json.Unmarshal(m.Payload, &p) != nil || p.ID == "" {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if p.Quality == "Good" {
+			good[p.ID] = true
+		}
+		if collect && !p.SourceTime.IsZero() {
+			lats = append(lats, m.At.Sub(p.SourceTime))
+		}
+	}}
+	sub.Connect(b, url, "", true, 0, nil, "acme/#")
+	ids := pointIDs(f)
+	waitUntil(b, 5*time.Minute, "every tag Good at the subscriber", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(good) == len(ids)
+	})
+	mu.Lock()
+	collect = true
+	mu.Unlock()
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		pollUntil(time.Second, func() bool { return false })
+	}
+	b.StopTimer()
+	mu.Lock()
+	collect = false
+	got := slices.Clone(lats)
+	mu.Unlock()
+	if len(got) == 0 {
+		b.Fatal("no samples received")
+	}
+	slices.Sort(got)
+	pct := func(p float64) float64 {
+		k := int(math.Ceil(p*float64(len(got)))) - 1
+		return float64(got[max(k, 0)]) / float64(time.Millisecond)
+	}
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(pct(1), "max-ms")
+	b.ReportMetric(float64(len(got))/time.Since(start).Seconds(), "samples/s")
+	b.Logf("%d samples; store %+v", len(got), col.Store.Stats())
+}
+
+// brokerURLIn returns the broker URL the MQTT start line names.
+func brokerURLIn(t testing.TB, out string) string {
+	t.Helper()
+	for _, prefix := range []string{"to the embedded broker on ", "to broker "} {
+		if _, rest, ok := strings.Cut(out, prefix); ok {
+			if url, _, ok := strings.Cut(rest, " "); ok {
+				return url
+			}
+		}
+	}
+	t.Fatalf("no broker URL in %q", out)
+	return ""
+}
