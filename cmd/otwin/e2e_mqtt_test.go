@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/otwin/otwin/normalize/uns/broker"
 	"github.com/otwin/otwin/normalize/uns/mqtttest"
 	"github.com/otwin/otwin/normalize/uns/sparkplugb"
 	"github.com/otwin/otwin/scenarios"
@@ -176,6 +177,7 @@ func TestMQTTFlagErrors(t *testing.T) {
 		{[]string{"--broker", "embedded", "--broker-listen", "nonsense"}, "embedded broker"},
 		{[]string{"--broker", "embedded", "--mqtt-password", "p"}, "needs --mqtt-user"},
 		{[]string{"--broker", "ftp://x"}, `scheme "ftp"`},
+		{[]string{"--broker", "mqtt://x", "--broker-leaf", "nats-leaf://c:7422"}, "need --broker embedded"},
 	} {
 		fs := pflag.NewFlagSet("mqtt", pflag.ContinueOnError)
 		var o mqttOptions
@@ -188,4 +190,33 @@ func TestMQTTFlagErrors(t *testing.T) {
 			t.Errorf("%v: err %v, want %q", tc.args, err, tc.want)
 		}
 	}
+}
+
+// TestE2EMQTTLeaf: two collectors, each with its embedded broker linked
+// as a leaf node (--broker-leaf) to a central broker: a subscriber of the
+// central broker sees both sites' samples and health.
+func TestE2EMQTTLeaf(t *testing.T) {
+	central, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", LeafListen: "127.0.0.1:0", Name: "central", StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer central.Close()
+	sub := mqtttest.Subscribe(t, central.URL(), "", true, 0, "#")
+	sc := parseScenario(t, "e2emqtt", twoProtocolScenario)
+	for _, site := range []string{"site1", "site2"} {
+		tw := startE2ETwin(t, sc)
+		startCollectorMQTT(t, tw, sc, "--broker", "embedded", "--broker-listen", "127.0.0.1:0",
+			"--broker-leaf", central.LeafURL(), "--mqtt-node", site, "--mqtt-prefix", "acme/"+site)
+	}
+	waitUntil(t, 30*time.Second, "both sites at the central broker", func() bool {
+		for _, site := range []string{"site1", "site2"} {
+			if _, ok := sub.Last("acme/" + site + "/mb/v"); !ok {
+				return false
+			}
+			if _, ok := sub.Last("acme/" + site + "/_otwin/" + site + "/health/ua-opcua"); !ok {
+				return false
+			}
+		}
+		return true
+	})
 }

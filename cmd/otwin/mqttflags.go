@@ -21,6 +21,8 @@ import (
 type mqttOptions struct {
 	broker       string
 	brokerListen string
+	leaves       []string
+	leafListen   string
 	prefix       string
 	node         string
 	clientID     string
@@ -38,6 +40,8 @@ type mqttOptions struct {
 func (o *mqttOptions) register(f *pflag.FlagSet) {
 	f.StringVar(&o.broker, "broker", "", `publish the unified namespace over MQTT: "embedded" (a broker in this process) or a broker URL (mqtt://host:1883, mqtts://host:8883)`)
 	f.StringVar(&o.brokerListen, "broker-listen", broker.DefaultListen, "address of the embedded broker's MQTT listener")
+	f.StringSliceVar(&o.leaves, "broker-leaf", nil, "link the embedded broker as a NATS leaf node to this central broker (nats-leaf://host:7422); repeatable")
+	f.StringVar(&o.leafListen, "broker-leaf-listen", "", "accept leaf node links from site brokers on this address (host:7422)")
 	f.StringVar(&o.prefix, "mqtt-prefix", "", "first topic levels, e.g. the enterprise (acme)")
 	f.StringVar(&o.node, "mqtt-node", "", "this collector's name in the topics and its Sparkplug edge node id (default: the host name)")
 	f.StringVar(&o.clientID, "mqtt-client-id", "", "MQTT client id; the broker keeps the persistent session under it (default otwin-<node>)")
@@ -96,6 +100,9 @@ func (o *mqttOptions) startMQTT(ctx context.Context, col *collector, dataDir str
 	log := logger.With("part", "mqtt")
 	url := o.broker
 	var emb *broker.Broker
+	if o.broker != "embedded" && (len(o.leaves) > 0 || o.leafListen != "") {
+		return nil, errors.New("--broker-leaf and --broker-leaf-listen need --broker embedded")
+	}
 	if o.broker == "embedded" {
 		password := o.password
 		if password == "" {
@@ -104,9 +111,14 @@ func (o *mqttOptions) startMQTT(ctx context.Context, col *collector, dataDir str
 		if o.user == "" && password != "" {
 			return nil, errors.New("--broker embedded: a password needs --mqtt-user")
 		}
+		name := o.node
+		if name == "" {
+			name, _ = os.Hostname()
+		}
 		emb, err = broker.Start(broker.Config{
 			Listen: o.brokerListen, StoreDir: filepath.Join(dataDir, "broker"),
 			Username: o.user, Password: password, Logger: log,
+			Name: brokerName(name), Leaves: o.leaves, LeafListen: o.leafListen,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("--broker embedded: %w", err)
@@ -136,6 +148,9 @@ func (o *mqttOptions) startMQTT(ctx context.Context, col *collector, dataDir str
 	what := "broker " + url
 	if emb != nil {
 		what = "the embedded broker on " + url
+		if u := emb.LeafURL(); u != "" {
+			fmt.Fprintf(out, "otwin: the embedded broker accepts leaf node links on %s\n", u)
+		}
 	}
 	fmt.Fprintf(out, "otwin: publishing over MQTT to %s (%s; topics under %q)\n", what, o.format, o.prefixShown())
 	return func() {
@@ -149,4 +164,20 @@ func (o *mqttOptions) prefixShown() string {
 		return "<asset path>/<tag>"
 	}
 	return o.prefix + "/…"
+}
+
+// brokerName makes a JetStream domain name of a host or collector name:
+// letters, digits, - and _ only.
+func brokerName(s string) string {
+	out := strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
+			return r
+		}
+		return '_'
+	}, s)
+	if out == "" {
+		return "otwin"
+	}
+	return out
 }

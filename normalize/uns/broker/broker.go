@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"sync"
@@ -49,8 +50,17 @@ type Config struct {
 	// ClientAuth set to tls.RequireAndVerifyClientCert it demands client
 	// certificates.
 	TLS *tls.Config
-	// Name is the server's name (JetStream needs one). Default "otwin".
+	// Name is the server's name and its JetStream domain. Default
+	// "otwin". Brokers linked by leaf nodes need names of their own.
 	Name string
+	// LeafListen, when set, accepts leaf node connections there (host:port,
+	// port 0 picks one): this broker is the central one that sites link
+	// to.
+	LeafListen string
+	// Leaves are the leaf node URLs (nats-leaf://host:7422) of central
+	// brokers this one links to: what is published here is seen by the
+	// central broker's subscribers, and the link reconnects by itself.
+	Leaves []string
 	// Logger receives the server's notices, warnings and errors; nil
 	// discards them.
 	Logger *slog.Logger
@@ -60,6 +70,7 @@ type Config struct {
 type Broker struct {
 	srv     *server.Server
 	url     string
+	leafURL string
 	tempDir string
 	once    sync.Once
 }
@@ -96,16 +107,21 @@ func Start(cfg Config) (*Broker, error) {
 		return nil, fmt.Errorf("embedded broker: store directory: %w", err)
 	}
 	opts := &server.Options{
-		ServerName: cfg.Name,
-		DontListen: true, // no NATS client port: MQTT only
-		JetStream:  true,
-		StoreDir:   dir,
+		ServerName:      cfg.Name,
+		DontListen:      true, // no NATS client port: MQTT only
+		JetStream:       true,
+		JetStreamDomain: cfg.Name,
+		StoreDir:        dir,
 		NoSigs:     true,
 		MQTT: server.MQTTOpts{
 			Host: host, Port: port,
 			Username: cfg.Username, Password: cfg.Password,
 			TLSConfig: cfg.TLS,
 		},
+	}
+	if err := leafOptions(&cfg, opts); err != nil {
+		b.removeTemp()
+		return nil, fmt.Errorf("embedded broker: %w", err)
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
@@ -137,8 +153,40 @@ func Start(cfg Config) (*Broker, error) {
 	// The server wrote the port it bound into its options (the same
 	// pointer) before ReadyForConnections saw the listener.
 	b.url = fmt.Sprintf("%s://%s", scheme, net.JoinHostPort(host, strconv.Itoa(opts.MQTT.Port)))
+	if cfg.LeafListen != "" {
+		b.leafURL = fmt.Sprintf("nats-leaf://%s", net.JoinHostPort(opts.LeafNode.Host, strconv.Itoa(opts.LeafNode.Port)))
+	}
 	return b, nil
 }
+
+// leafOptions sets the leaf node listener and remotes of cfg in opts.
+func leafOptions(cfg *Config, opts *server.Options) error {
+	if cfg.LeafListen != "" {
+		host, portStr, err := net.SplitHostPort(cfg.LeafListen)
+		if err != nil {
+			return fmt.Errorf("leaf listen address %q: %w", cfg.LeafListen, err)
+		}
+		port, err := strconv.Atoi(portStr)
+		if err != nil || port < 0 || port > 65535 {
+			return fmt.Errorf("leaf listen address %q: bad port", cfg.LeafListen)
+		}
+		if port == 0 {
+			port = server.RANDOM_PORT
+		}
+		opts.LeafNode.Host, opts.LeafNode.Port = host, port
+	}
+	for _, l := range cfg.Leaves {
+		u, err := url.Parse(l)
+		if err != nil || u.Host == "" {
+			return fmt.Errorf("leaf URL %q: want nats-leaf://host:port", l)
+		}
+		opts.LeafNode.Remotes = append(opts.LeafNode.Remotes, &server.RemoteLeafOpts{URLs: []*url.URL{u}})
+	}
+	return nil
+}
+
+// LeafURL returns the URL sites link to (Config.LeafListen), or "".
+func (b *Broker) LeafURL() string { return b.leafURL }
 
 // URL returns the MQTT listener's URL, e.g. "mqtt://127.0.0.1:1883".
 func (b *Broker) URL() string { return b.url }
