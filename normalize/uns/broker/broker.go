@@ -112,7 +112,7 @@ func Start(cfg Config) (*Broker, error) {
 		JetStream:       true,
 		JetStreamDomain: cfg.Name,
 		StoreDir:        dir,
-		NoSigs:     true,
+		NoSigs:          true,
 		MQTT: server.MQTTOpts{
 			Host: host, Port: port,
 			Username: cfg.Username, Password: cfg.Password,
