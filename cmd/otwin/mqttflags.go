@@ -35,6 +35,9 @@ type mqttOptions struct {
 	group        string
 	buffer       int
 	storeDir     string
+
+	// pub is the publisher startMQTT started (for tests).
+	pub *mqttpub.Publisher
 }
 
 func (o *mqttOptions) register(f *pflag.FlagSet) {
@@ -145,6 +148,7 @@ func (o *mqttOptions) startMQTT(ctx context.Context, col *collector, dataDir str
 		closeBroker()
 		return nil, err
 	}
+	o.pub = pub
 	what := "broker " + url
 	if emb != nil {
 		what = "the embedded broker on " + url

@@ -141,3 +141,59 @@ func TestOutageBuffer(t *testing.T) {
 		t.Errorf("the publisher's health is not in the store: %+v", h)
 	}
 }
+
+// TestStalledBroker: a broker that stops reading (connected, but stalled)
+// backs the publisher up into its hand-off: mqtt_buffer is raised at
+// 80 %, before the first drop; then samples are dropped, counted, and
+// mqtt_dropped raised.
+func TestStalledBroker(t *testing.T) {
+	m := mqtttest.StartMosquitto(t)
+	px := startProxy(t, m.Addr())
+	pub, err := New(Config{Broker: px.URL(), Node: "edge1", Buffer: 200, QoS: 0, QoSSet: true, Logger: testLogger(t)})
+	must(t, err)
+	_, st, _ := collectorWith(t, pub)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	must(t, pub.Start(ctx))
+	defer pub.Close()
+	px.Pause()
+	defer px.Resume()
+	// 100 samples at a time, each batch once the previous one is taken:
+	// the publisher keeps up until the socket and its buffers are full.
+	s := num("acme/m1/t", 1, 1)
+	for i := 0; pub.Stats().Dropped == 0 && i < 5000; i++ {
+		for k := 0; k < 100; k++ {
+			s.Seq++
+			pub.Sample(&s)
+		}
+		pollUntilTimeout(50*time.Millisecond, func() bool { return len(pub.in) == 0 })
+	}
+	st0 := pub.Stats()
+	if st0.Dropped == 0 || st0.Samples < 1000 {
+		t.Fatalf("stats %+v: want samples published until the broker stalled, then drops", st0)
+	}
+	mqtttest.Eventually(t, 10*time.Second, "mqtt_buffer and mqtt_dropped raised", func() bool {
+		return activeAlert(st, "mqtt_buffer:mqtt") && activeAlert(st, "mqtt_dropped:mqtt")
+	})
+	var buffer, dropped int = -1, -1
+	for i, a := range st.AlertHistory("") {
+		switch {
+		case a.AlertID == "mqtt_buffer:mqtt" && a.What == "raised" && buffer < 0:
+			buffer = i
+		case a.AlertID == "mqtt_dropped:mqtt" && a.What == "raised" && dropped < 0:
+			dropped = i
+		}
+	}
+	if buffer < 0 || dropped < 0 || dropped < buffer {
+		t.Errorf("mqtt_buffer raised as transition %d, mqtt_dropped as %d: want the buffer alert first", buffer, dropped)
+	}
+	t.Logf("stats %+v", st0)
+}
+
+// pollUntilTimeout polls cond every millisecond for at most d.
+func pollUntilTimeout(d time.Duration, cond func() bool) {
+	deadline := time.Now().Add(d)
+	for !cond() && time.Now().Before(deadline) {
+		<-time.After(time.Millisecond)
+	}
+}

@@ -3,7 +3,6 @@ package mqttpub
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -151,6 +150,34 @@ type proxy struct {
 	target string
 	mu     sync.Mutex
 	conns  []net.Conn
+	gate   sync.RWMutex // held for writing while paused
+}
+
+// Pause stops forwarding (the connections stay open: a stalled broker)
+// until Resume.
+func (p *proxy) Pause() { p.gate.Lock() }
+
+// Resume forwards again.
+func (p *proxy) Resume() { p.gate.Unlock() }
+
+// gated copies src to dst, waiting while the proxy is paused.
+func (p *proxy) gated(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.gate.RLock()
+			_, werr := dst.Write(buf[:n])
+			p.gate.RUnlock()
+			if werr != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	dst.Close()
 }
 
 func startProxy(t testing.TB, target string) *proxy {
@@ -181,8 +208,8 @@ func (p *proxy) serve() {
 		p.mu.Lock()
 		p.conns = append(p.conns, c, u)
 		p.mu.Unlock()
-		go func() { _, _ = io.Copy(u, c); u.Close() }()
-		go func() { _, _ = io.Copy(c, u); c.Close() }()
+		go p.gated(u, c)
+		go p.gated(c, u)
 	}
 }
 

@@ -23,10 +23,12 @@ const HealthSource = "mqtt"
 
 // The publisher's alerts, on target HealthSource.
 const (
-	// AlertBuffer is raised when the outage buffer is 80 % full, before
-	// anything is dropped; cleared below 50 %.
+	// AlertBuffer is raised when the outage buffer (messages waiting for
+	// the broker's acknowledgement) or the hand-off (samples waiting to be
+	// published while the broker is slow) is 80 % full, before anything is
+	// dropped; cleared when both are below 50 % and the broker connected.
 	AlertBuffer normalize.AlertKind = "mqtt_buffer"
-	// AlertDropped is raised at the first sample dropped (buffer full, or
+	// AlertDropped is raised at the first sample dropped (either full, or
 	// QoS 0 while disconnected); cleared with AlertBuffer.
 	AlertDropped normalize.AlertKind = "mqtt_dropped"
 	// AlertCommLoss is raised when the broker is unreachable for
@@ -35,6 +37,7 @@ const (
 )
 
 const (
+	drainFor      = 2 * time.Second
 	commLossAfter = 5 * time.Second
 	holdTimeout   = 30 * time.Second
 	maxBatch      = 1024
@@ -121,12 +124,16 @@ type Publisher struct {
 	lastErr   error
 	everUp    bool
 
+	// bufferAlert and dropAlert say AlertBuffer and AlertDropped are
+	// raised (by the hand-off or the publishing goroutine).
+	bufferAlert, dropAlert atomic.Bool
+
 	// owned by the publishing goroutine
-	bufferAlert, dropAlert, lossAlert bool
-	dropsLogged                       uint64
-	lastDropLog                       time.Time
-	sentHealth                        map[string]connectors.Health
-	scratch                           []byte
+	lossAlert   bool
+	dropsLogged uint64
+	lastDropLog time.Time
+	sentHealth  map[string]connectors.Health
+	scratch     []byte
 }
 
 // New checks cfg and prepares a publisher; Start connects it.
@@ -165,7 +172,12 @@ func New(cfg Config) (*Publisher, error) {
 		p.json = mqtt.NewClient(o)
 	}
 	if cfg.Sparkplug {
-		if p.spb, err = newSparkplug(&cfg, tc, p.log); err != nil {
+		var up func()
+		var down func(error)
+		if !cfg.JSON { // the Sparkplug connection is the publisher's
+			up, down = p.up, p.down
+		}
+		if p.spb, err = newSparkplug(&cfg, tc, p.log, up, down); err != nil {
 			return nil, err
 		}
 	}
@@ -210,24 +222,34 @@ func (p *Publisher) Close() error {
 	return nil
 }
 
-// Sample hands sample s over for publishing. It never blocks: when the
-// hand-off (Config.Buffer events) is full, s is dropped and counted.
-func (p *Publisher) Sample(s *normalize.Sample) {
-	select {
-	case p.in <- item{sample: *s}:
-	default:
-		p.dropped.Add(1)
-	}
-}
+// Sample hands sample s over for publishing. It never blocks: the
+// hand-off holds Config.Buffer events while the broker is slower than
+// the collector (it acknowledges slowly, or the network is slow); at 80 %
+// AlertBuffer is raised, and when it is full s is dropped, counted, and
+// AlertDropped raised.
+func (p *Publisher) Sample(s *normalize.Sample) { p.handOff(item{sample: *s}) }
 
 // Alert hands alert a after transition over for publishing; it never
 // blocks (see Sample).
 func (p *Publisher) Alert(a *normalize.Alert, transition string) {
 	al := *a
+	p.handOff(item{alert: &al, transition: transition})
+}
+
+func (p *Publisher) handOff(it item) {
 	select {
-	case p.in <- item{alert: &al, transition: transition}:
+	case p.in <- it:
+		if n := len(p.in); n >= p.high && p.bufferAlert.CompareAndSwap(false, true) {
+			p.raise(AlertBuffer, normalize.SeverityHigh, fmt.Sprintf(
+				"MQTT publisher %d of %d samples behind: broker %s takes them slower than they come; samples are dropped when it is full",
+				n, p.cfg.Buffer, redact(p.cfg.Broker)))
+		}
 	default:
 		p.dropped.Add(1)
+		if p.dropAlert.CompareAndSwap(false, true) {
+			p.raise(AlertDropped, normalize.SeverityCritical, fmt.Sprintf(
+				"MQTT publisher %d samples behind broker %s: samples are being dropped", p.cfg.Buffer, redact(p.cfg.Broker)))
+		}
 	}
 }
 
@@ -271,16 +293,28 @@ func (p *Publisher) Health() connectors.Health {
 	return h
 }
 
-func (p *Publisher) onConnect(mqtt.Client) {
-	now := p.cfg.Now()
+// up records that the connection (the JSON one, else the Sparkplug one)
+// is up.
+func (p *Publisher) up() {
 	p.mu.Lock()
 	reconnect := p.everUp
-	p.connected, p.everUp, p.since = true, true, now
+	p.connected, p.everUp, p.since = true, true, p.cfg.Now()
 	p.mu.Unlock()
 	if reconnect {
 		p.reconnects.Add(1)
-		p.log.Info("mqtt: reconnected", "broker", redact(p.cfg.Broker), "buffered", p.store.count())
+		p.log.Info("mqtt: reconnected", "broker", redact(p.cfg.Broker), "buffered", p.Stats().Buffered)
 	}
+}
+
+// down records that the connection was lost.
+func (p *Publisher) down(err error) {
+	p.mu.Lock()
+	p.connected, p.since, p.lastErr = false, p.cfg.Now(), err
+	p.mu.Unlock()
+}
+
+func (p *Publisher) onConnect(mqtt.Client) {
+	p.up()
 	// The status goes out from the publishing goroutine, after the client
 	// has resent what it stored: a message published now could take the
 	// message id of a stored one not yet claimed by the resend.
@@ -292,9 +326,7 @@ func (p *Publisher) onConnect(mqtt.Client) {
 }
 
 func (p *Publisher) onLost(_ mqtt.Client, err error) {
-	p.mu.Lock()
-	p.connected, p.since, p.lastErr = false, p.cfg.Now(), err
-	p.mu.Unlock()
+	p.down(err)
 	p.store.release()
 	p.log.Warn("mqtt: connection lost; buffering QoS 1 messages until the broker is back",
 		"broker", redact(p.cfg.Broker), "err", err, "buffered", p.store.count(), "buffer", p.cfg.Buffer)
@@ -349,11 +381,13 @@ func (p *Publisher) run(ctx context.Context) {
 	}
 }
 
-// publish publishes a batch of events.
+// publish publishes a batch of events; when ctx ends, the rest of the
+// batch is counted as dropped.
 func (p *Publisher) publish(ctx context.Context, batch []item) {
 	if p.json != nil {
 		for i := range batch {
-			if !p.waitResend(ctx) {
+			if ctx.Err() != nil || !p.waitResend(ctx) {
+				p.dropped.Add(uint64(len(batch) - i))
 				return
 			}
 			if it := &batch[i]; it.alert != nil {
@@ -398,8 +432,7 @@ func (p *Publisher) publishSample(s *normalize.Sample) {
 	} else if n := p.store.count(); n >= p.cfg.Buffer {
 		p.drop()
 		return
-	} else if n >= p.high && !p.bufferAlert {
-		p.bufferAlert = true
+	} else if n >= p.high && p.bufferAlert.CompareAndSwap(false, true) {
 		p.raise(AlertBuffer, normalize.SeverityHigh, fmt.Sprintf(
 			"MQTT outage buffer %d of %d messages (%d%%) waiting for broker %s: samples are dropped when it is full",
 			n, p.cfg.Buffer, n*100/p.cfg.Buffer, redact(p.cfg.Broker)))
@@ -447,8 +480,7 @@ func notStored(err error) bool {
 
 func (p *Publisher) drop() {
 	p.dropped.Add(1)
-	if !p.dropAlert && p.cfg.QoS == 1 {
-		p.dropAlert = true
+	if p.cfg.QoS == 1 && p.dropAlert.CompareAndSwap(false, true) {
 		p.raise(AlertDropped, normalize.SeverityCritical, fmt.Sprintf(
 			"MQTT outage buffer full (%d messages): samples for broker %s are being dropped", p.cfg.Buffer, redact(p.cfg.Broker)))
 	}
@@ -472,17 +504,19 @@ func (p *Publisher) clearAlert(kind normalize.AlertKind) {
 func (p *Publisher) tick() {
 	now := p.cfg.Now()
 	connected := p.isConnected()
+	behind := len(p.in)
 	if p.json != nil {
-		n := p.store.count()
-		if (p.bufferAlert || p.dropAlert) && connected && n < p.low {
-			if p.bufferAlert {
-				p.clearAlert(AlertBuffer)
-			}
-			if p.dropAlert {
-				p.clearAlert(AlertDropped)
-			}
-			p.bufferAlert, p.dropAlert = false, false
+		behind = max(behind, p.store.count())
+	}
+	if connected && behind < p.low {
+		if p.bufferAlert.Swap(false) {
+			p.clearAlert(AlertBuffer)
 		}
+		if p.dropAlert.Swap(false) {
+			p.clearAlert(AlertDropped)
+		}
+	}
+	if p.json != nil {
 		p.mu.Lock()
 		down := !p.connected && p.everUp && now.Sub(p.since) >= commLossAfter
 		p.mu.Unlock()
@@ -529,17 +563,21 @@ func sameHealth(a, b *connectors.Health) bool {
 	return la == lb && ae == be
 }
 
-// stop publishes what is left, the offline status (and NDEATH), and
-// disconnects.
+// stop publishes what is left (for at most drainFor: a stalled broker
+// must not hold the exit; what is not published is counted as dropped),
+// the offline status (and NDEATH), and disconnects.
 func (p *Publisher) stop() {
 	batch := make([]item, 0, maxBatch)
-	for len(p.in) > 0 {
+	ctx, cancel := context.WithTimeout(context.Background(), drainFor)
+	defer cancel()
+	for len(p.in) > 0 && ctx.Err() == nil {
 		batch = batch[:0]
 		for len(batch) < maxBatch && len(p.in) > 0 {
 			batch = append(batch, <-p.in)
 		}
-		p.publish(context.Background(), batch)
+		p.publish(ctx, batch)
 	}
+	p.dropped.Add(uint64(len(p.in)))
 	if p.json != nil {
 		tok := p.json.Publish(p.topics.Status(), 1, true, uns.StatusPayload(p.topics.Node(), false, p.cfg.Now()))
 		tok.WaitTimeout(time.Second)

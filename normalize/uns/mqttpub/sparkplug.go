@@ -26,6 +26,7 @@ type sparkplug struct {
 	cfg    *Config
 	log    *slog.Logger
 	client mqtt.Client
+	up     func() // nil when the JSON connection says the state
 
 	bdSeq atomic.Uint64 // of the current session
 	wake  chan struct{} // births wanted (cap 1)
@@ -41,18 +42,26 @@ type sparkplug struct {
 
 }
 
-func newSparkplug(cfg *Config, tc *tls.Config, log *slog.Logger) (*sparkplug, error) {
+// newSparkplug prepares the Sparkplug connection; up and down, when set,
+// are told when it connects and when it is lost.
+func newSparkplug(cfg *Config, tc *tls.Config, log *slog.Logger, up func(), down func(error)) (*sparkplug, error) {
 	node, err := uns.NewNode(cfg.SparkplugGroup, cfg.Node)
 	if err != nil {
 		return nil, err
 	}
-	s := &sparkplug{cfg: cfg, log: log, node: node, wake: make(chan struct{}, 1)}
+	s := &sparkplug{cfg: cfg, log: log, node: node, wake: make(chan struct{}, 1), up: up}
 	death := node.Death(0)
 	o := clientOptions(cfg, cfg.ClientID+"-spb", tc).
 		SetCleanSession(true).
 		SetBinaryWill(death.Topic, death.Payload, death.QoS, false).
 		SetOnConnectHandler(s.onConnect).
 		SetReconnectingHandler(s.onReconnecting)
+	if down != nil {
+		o.SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+			down(err)
+			log.Warn("mqtt sparkplug: connection lost; births follow the reconnection", "broker", redact(cfg.Broker), "err", err)
+		})
+	}
 	s.client = mqtt.NewClient(o)
 	return s, nil
 }
@@ -73,6 +82,9 @@ func (s *sparkplug) onReconnecting(_ mqtt.Client, o *mqtt.ClientOptions) {
 // onConnect subscribes to the node's commands, then asks the publishing
 // goroutine for the births (the Sparkplug order: NCMD subscription first).
 func (s *sparkplug) onConnect(c mqtt.Client) {
+	if s.up != nil {
+		s.up()
+	}
 	tok := c.Subscribe(s.node.CommandTopic(), 1, s.onCommand)
 	if !tok.WaitTimeout(s.cfg.ConnectTimeout) || tok.Error() != nil {
 		s.log.Error("mqtt sparkplug: cannot subscribe to the node's commands", "topic", s.node.CommandTopic(), "err", tok.Error())
