@@ -6,11 +6,13 @@
 package mqtttest
 
 import (
+	"bufio"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -335,4 +337,53 @@ func RunMosquittoPasswd(path, user, pass string) error {
 		return fmt.Errorf("%v: %s", err, out)
 	}
 	return nil
+}
+
+// MosquittoSub runs mosquitto_sub (Debian's mosquitto-clients) on broker
+// (an mqtt:// URL), subscribed to filter at QoS 0, in a process of its
+// own: a subscriber that is not ours and does not share this process's
+// CPU. Every message is passed to f (from one goroutine) with the time
+// mosquitto_sub received it (its %U). It skips the test when
+// mosquitto_sub is not installed and stops at the end of the test.
+func MosquittoSub(t testing.TB, broker, filter string, f func(Message)) {
+	t.Helper()
+	if _, err := exec.LookPath("mosquitto_sub"); err != nil {
+		t.Skip("mosquitto_sub not installed (Debian package mosquitto-clients)")
+	}
+	host, port, err := net.SplitHostPort(strings.TrimPrefix(broker, "mqtt://"))
+	if err != nil {
+		t.Fatalf("broker %q: %v", broker, err)
+	}
+	cmd := exec.Command("mosquitto_sub", "-h", host, "-p", port, "-t", filter, "-q", "0", "-F", "%U %t %p", "-i", fmt.Sprintf("sub-%d", time.Now().UnixNano()))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			parts := strings.SplitN(sc.Text(), " ", 3)
+			if len(parts) != 3 {
+				continue
+			}
+			sec, frac, _ := strings.Cut(parts[0], ".")
+			s, err1 := strconv.ParseInt(sec, 10, 64)
+			ns, err2 := strconv.ParseInt((frac + "000000000")[:9], 10, 64)
+			if err1 != nil || err2 != nil {
+				continue
+			}
+			f(Message{Topic: parts[1], Payload: []byte(parts[2]), At: time.Unix(s, ns)})
+		}
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		<-done
+	})
 }
