@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/otwin/otwin/connectors/opcua"
 	"github.com/otwin/otwin/normalize/sources"
 	"github.com/otwin/otwin/normalize/uns/mqtttest"
 )
@@ -49,9 +50,9 @@ func benchMQTTLatency(b *testing.B, brokerArgs ...string) {
 	for _, src := range exp.Sources {
 		s.Points = append(s.Points, src.Points...)
 	}
-	o := *s.OPCUA
+	o := *s.Config.(*opcua.Config)
 	o.PublishingInterval, o.SamplingInterval, o.QueueSize, o.Timeout = 100*time.Millisecond, 100*time.Millisecond, 2, 30*time.Second
-	s.OPCUA = &o
+	s.Config = &o
 	f.Sources = []sources.Source{s}
 
 	fs := pflag.NewFlagSet("mqtt", pflag.ContinueOnError)

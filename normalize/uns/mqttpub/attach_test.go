@@ -42,7 +42,7 @@ func collectorWith(t *testing.T, pub *Publisher) (*feedConn, *store.Store, *pipe
 	t.Helper()
 	n, err := normalize.New(normalize.Config{Points: []normalize.Point{{Source: "plc", Address: "a", Asset: "acme/m1", Tag: "t"}}})
 	must(t, err)
-	st := store.New(store.Config{Alerts: n.Alerts()})
+	st := store.New(store.Config{})
 	t.Cleanup(st.Close)
 	feed := &feedConn{ch: make(chan connectors.Reading)}
 	p := &pipeline.Pipeline{Connectors: []connectors.Connector{feed}, Normalizer: n, Store: st, TickInterval: 50 * time.Millisecond}
@@ -158,15 +158,16 @@ func TestStalledBroker(t *testing.T) {
 	defer pub.Close()
 	px.Pause()
 	defer px.Resume()
-	// 100 samples at a time, each batch once the previous one is taken:
-	// the publisher keeps up until the socket and its buffers are full.
+	// 100 samples at a time, each batch once the previous one is taken (or
+	// after 2s): the publisher keeps up until the socket and its buffers
+	// are full.
 	s := num("acme/m1/t", 1, 1)
 	for i := 0; pub.Stats().Dropped == 0 && i < 5000; i++ {
 		for k := 0; k < 100; k++ {
 			s.Seq++
 			pub.Sample(&s)
 		}
-		pollUntilTimeout(50*time.Millisecond, func() bool { return len(pub.in) == 0 })
+		pollUntilTimeout(2*time.Second, func() bool { return len(pub.in) == 0 })
 	}
 	st0 := pub.Stats()
 	if st0.Dropped == 0 || st0.Samples < 1000 {

@@ -86,8 +86,20 @@ func newBufConn(c net.Conn) *bufConn {
 	return b
 }
 
-// Read reads through the buffer.
-func (b *bufConn) Read(p []byte) (int, error) { return b.r.Read(p) }
+// Read reads through the buffer. When the flusher closed the connection
+// because a write failed, Read returns that write's error (it says why:
+// a reset, a TLS alert) rather than "use of closed network connection".
+func (b *bufConn) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && errors.Is(err, net.ErrClosed) {
+		b.mu.Lock()
+		if b.err != nil {
+			err = b.err
+		}
+		b.mu.Unlock()
+	}
+	return n, err
+}
 
 // Write appends p to the pending bytes for the flusher; it waits while
 // maxPending bytes are pending, and returns the error of an earlier flush.

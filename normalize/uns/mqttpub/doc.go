@@ -3,8 +3,8 @@
 // alert transition, every endpoint's health and the collector's status,
 // all retained; optionally Sparkplug B on a connection of its own. Attach
 // ties a Publisher to a pipeline (its OnEvent hook, its store's health,
-// and its alert set for the publisher's own alerts); it is the package's
-// only tie to the pipeline and the store.
+// and its store's alerts for the publisher's own conditions); attach.go is
+// the package's only tie to the pipeline and the store.
 //
 // # Client
 //
@@ -29,8 +29,8 @@
 // that a tag's retained value is its newest. A broker that is connected
 // but slower than the collector backs the publisher up into its hand-off
 // (Config.Buffer events): the same alerts, the same counting. At QoS 0
-// nothing is kept. The alerts go through the pipeline's alert set: they
-// show in the dashboard and, once the broker is back, on MQTT.
+// nothing is kept. The alerts go to the store as the rules' conditions
+// do: they show in the dashboard and, once the broker is back, on MQTT.
 //
 // # What was chosen, and what was measured
 //
