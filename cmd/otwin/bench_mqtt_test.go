@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -69,7 +68,7 @@ func benchMQTTLatency(b *testing.B, brokerArgs ...string) {
 	col.Pipeline.Buffer = 1 << 16
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out syncBuffer
+	var out lockedBuffer
 	stop, err := opts.startMQTT(ctx, col, dataDir, &out, e2eLogger())
 	if err != nil {
 		b.Fatal(err)
@@ -129,17 +128,8 @@ func benchMQTTLatency(b *testing.B, brokerArgs ...string) {
 	if len(got) == 0 {
 		b.Fatal("no samples received")
 	}
-	slices.Sort(got)
-	slices.Sort(col2)
-	pct := func(d []time.Duration, p float64) float64 {
-		k := int(math.Ceil(p*float64(len(d)))) - 1
-		return float64(d[max(k, 0)]) / float64(time.Millisecond)
-	}
-	b.ReportMetric(pct(got, 0.50), "p50-ms")
-	b.ReportMetric(pct(got, 0.99), "p99-ms")
-	b.ReportMetric(pct(got, 1), "max-ms")
-	b.ReportMetric(pct(col2, 0.50), "collector-p50-ms")
-	b.ReportMetric(pct(col2, 0.99), "collector-p99-ms")
+	mqtttest.ReportLatency(b, "", got)
+	mqtttest.ReportLatency(b, "collector-", col2)
 	b.ReportMetric(float64(len(got))/time.Since(start).Seconds(), "samples/s")
 	b.Logf("%d samples; store %+v; publisher %+v", len(got), col.Store.Stats(), opts.pub.Stats())
 }

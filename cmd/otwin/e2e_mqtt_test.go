@@ -18,24 +18,6 @@ import (
 	"github.com/otwin/otwin/scenarios"
 )
 
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startCollectorMQTT builds the collector of the twin's sources and starts
 // publishing it with the command-line flags args (as watch, ssh, demo and
 // workshop do), then runs it until the test ends. It returns the broker's
@@ -57,7 +39,7 @@ func startCollectorMQTT(t *testing.T, tw *e2eTwin, sc *scenarios.Scenario, args 
 	}
 	col.Pipeline.TickInterval = 100 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
+	var out lockedBuffer
 	stopMQTT, err := o.startMQTT(ctx, col, dataDir, &out, e2eLogger())
 	if err != nil {
 		cancel()

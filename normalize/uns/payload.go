@@ -9,6 +9,7 @@ import (
 
 	"github.com/otwin/otwin/connectors"
 	"github.com/otwin/otwin/normalize"
+	"github.com/otwin/otwin/normalize/pipeline"
 )
 
 // AppendSample appends the JSON payload of sample s to dst and returns it:
@@ -170,42 +171,17 @@ func appendString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// Alert is the JSON payload of an alert transition: the alert after it.
-// Its fields are those of the collector's JSON lines (`otwin watch
-// --headless`) without "type", plus "context" (as in AppendSample).
-// Times are RFC 3339 in UTC, left out when unknown.
+// Alert is the JSON payload of an alert transition: the alert after it,
+// as the collector's JSON lines (`otwin watch --headless`) write it, plus
+// "context" (as in AppendSample).
 type Alert struct {
-	Transition   string          `json:"transition"`              // raised, cleared, acked, shelved, unshelved
-	ID           string          `json:"id"`                      // "<kind>:<target>"
-	Kind         string          `json:"kind"`                    // e.g. "stale", "comm_loss"
-	Target       string          `json:"target"`                  // tag id, endpoint name, or "mqtt" for the publisher
-	Severity     string          `json:"severity"`                // low, medium, high, critical
-	State        string          `json:"state"`                   // normal, active_unacked, active_acked, rtn_unacked
-	Message      string          `json:"message,omitempty"`       // what was detected
-	FirstActive  string          `json:"first_active,omitempty"`  // first raised
-	LastActive   string          `json:"last_active,omitempty"`   // last raised
-	Cleared      string          `json:"cleared,omitempty"`       // last returned to normal
-	Count        int             `json:"count"`                   // times raised
-	AckedBy      string          `json:"acked_by,omitempty"`      // who acknowledged
-	AckedAt      string          `json:"acked_at,omitempty"`      // when
-	Comment      string          `json:"comment,omitempty"`       // acknowledgement comment
-	Shelved      bool            `json:"shelved,omitempty"`       // shelved now
-	ShelvedUntil string          `json:"shelved_until,omitempty"` // end of a timed shelve
-	ShelvedBy    string          `json:"shelved_by,omitempty"`    // who shelved
-	ShelveReason string          `json:"shelve_reason,omitempty"` // why
-	Context      json.RawMessage `json:"context"`                 // as in AppendSample
+	pipeline.AlertJSON
+	Context json.RawMessage `json:"context"`
 }
 
 // AlertPayload returns the JSON payload of alert a after transition.
 func AlertPayload(a *normalize.Alert, transition string) []byte {
-	b, _ := json.Marshal(Alert{ // cannot fail: strings, ints and a fixed raw value
-		Transition: transition, ID: a.ID, Kind: string(a.Kind), Target: a.Target,
-		Severity: a.Severity.String(), State: a.State.String(), Message: a.Message,
-		FirstActive: rfc3339(a.FirstActive), LastActive: rfc3339(a.LastActive), Cleared: rfc3339(a.Cleared),
-		Count: a.Count, AckedBy: a.AckedBy, AckedAt: rfc3339(a.AckedAt), Comment: a.Comment,
-		Shelved: a.Shelved, ShelvedUntil: rfc3339(a.ShelvedUntil), ShelvedBy: a.ShelvedBy, ShelveReason: a.ShelveReason,
-		Context: emptyContext,
-	})
+	b, _ := json.Marshal(Alert{AlertJSON: pipeline.AlertRecord(a, transition), Context: emptyContext}) // strings and numbers: cannot fail
 	return b
 }
 

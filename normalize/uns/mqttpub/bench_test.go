@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"os/exec"
 	"slices"
@@ -310,14 +309,7 @@ func benchLatency(b *testing.B, url string) {
 	mu.Lock()
 	got := slices.Clone(lats)
 	mu.Unlock()
-	slices.Sort(got)
-	pct := func(q float64) float64 {
-		k := int(math.Ceil(q*float64(len(got)))) - 1
-		return float64(got[max(k, 0)]) / float64(time.Millisecond)
-	}
-	b.ReportMetric(pct(0.50), "p50-ms")
-	b.ReportMetric(pct(0.99), "p99-ms")
-	b.ReportMetric(pct(1), "max-ms")
+	mqtttest.ReportLatency(b, "", got)
 	b.ReportMetric(float64(cpu.Microseconds())/float64(want), "cpu-us/sample")
 	b.ReportMetric(float64(p.Stats().Dropped), "dropped")
 }

@@ -8,10 +8,12 @@ package mqtttest
 import (
 	"bufio"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -386,4 +388,21 @@ func MosquittoSub(t testing.TB, broker, filter string, f func(Message)) {
 		_ = cmd.Wait()
 		<-done
 	})
+}
+
+// ReportLatency reports the p50, p99 and maximum of lats (which it sorts)
+// in milliseconds, as "<prefix>p50-ms", "<prefix>p99-ms" and
+// "<prefix>max-ms".
+func ReportLatency(b *testing.B, prefix string, lats []time.Duration) {
+	if len(lats) == 0 {
+		return
+	}
+	slices.Sort(lats)
+	pct := func(q float64) float64 {
+		k := int(math.Ceil(q*float64(len(lats)))) - 1
+		return float64(lats[max(k, 0)]) / float64(time.Millisecond)
+	}
+	b.ReportMetric(pct(0.50), prefix+"p50-ms")
+	b.ReportMetric(pct(0.99), prefix+"p99-ms")
+	b.ReportMetric(pct(1), prefix+"max-ms")
 }
