@@ -3,7 +3,6 @@ package mqttpub
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -265,16 +264,14 @@ func benchLatency(b *testing.B, url string) {
 		seen    int
 	)
 	mqtttest.MosquittoSub(b, url, "acme/#", func(m mqtttest.Message) {
-		var p struct {
-			SourceTime time.Time `json:"source_time"`
-		}
-		if json.Unmarshal(m.Payload, &p) != nil || p.SourceTime.IsZero() {
+		src := mqtttest.JSONTime(m.Payload, "source_time")
+		if src.IsZero() {
 			return
 		}
 		mu.Lock()
 		seen++
 		if collect {
-			lats = append(lats, m.At.Sub(p.SourceTime))
+			lats = append(lats, m.At.Sub(src))
 		}
 		mu.Unlock()
 	})
@@ -293,7 +290,7 @@ func benchLatency(b *testing.B, url string) {
 	mu.Lock()
 	collect = true
 	mu.Unlock()
-	cpu0, start := selfCPU(), time.Now()
+	start := time.Now()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		feedSecond(p, samples, uint64(i+2), start.Add(time.Duration(i)*time.Second))
@@ -305,11 +302,9 @@ func benchLatency(b *testing.B, url string) {
 		return len(lats) >= want
 	})
 	b.StopTimer()
-	cpu := selfCPU() - cpu0
 	mu.Lock()
 	got := slices.Clone(lats)
 	mu.Unlock()
 	mqtttest.ReportLatency(b, "", got)
-	b.ReportMetric(float64(cpu.Microseconds())/float64(want), "cpu-us/sample")
 	b.ReportMetric(float64(p.Stats().Dropped), "dropped")
 }

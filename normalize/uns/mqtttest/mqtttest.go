@@ -344,8 +344,9 @@ func RunMosquittoPasswd(path, user, pass string) error {
 // MosquittoSub runs mosquitto_sub (Debian's mosquitto-clients) on broker
 // (an mqtt:// URL), subscribed to filter at QoS 0, in a process of its
 // own: a subscriber that is not ours and does not share this process's
-// CPU. Every message is passed to f (from one goroutine) with the time
-// mosquitto_sub received it (its %U). It skips the test when
+// CPU. It returns once the subscription is in place (a probe message went
+// through). Every message is passed to f (from one goroutine) with the
+// time mosquitto_sub received it (its %U). It skips the test when
 // mosquitto_sub is not installed and stops at the end of the test.
 func MosquittoSub(t testing.TB, broker, filter string, f func(Message)) {
 	t.Helper()
@@ -356,7 +357,9 @@ func MosquittoSub(t testing.TB, broker, filter string, f func(Message)) {
 	if err != nil {
 		t.Fatalf("broker %q: %v", broker, err)
 	}
-	cmd := exec.Command("mosquitto_sub", "-h", host, "-p", port, "-t", filter, "-q", "0", "-F", "%U %t %p", "-i", fmt.Sprintf("sub-%d", time.Now().UnixNano()))
+	id := fmt.Sprintf("sub-%d", time.Now().UnixNano())
+	probe := "mqtttest/probe/" + id
+	cmd := exec.Command("mosquitto_sub", "-h", host, "-p", port, "-t", filter, "-t", probe, "-q", "0", "-F", "%U %t %p", "-i", id)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -364,14 +367,22 @@ func MosquittoSub(t testing.TB, broker, filter string, f func(Message)) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
+	done, ready := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
 		sc := bufio.NewScanner(out)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		probed := false
 		for sc.Scan() {
 			parts := strings.SplitN(sc.Text(), " ", 3)
 			if len(parts) != 3 {
+				continue
+			}
+			if parts[1] == probe {
+				if !probed {
+					probed = true
+					close(ready)
+				}
 				continue
 			}
 			sec, frac, _ := strings.Cut(parts[0], ".")
@@ -388,6 +399,25 @@ func MosquittoSub(t testing.TB, broker, filter string, f func(Message)) {
 		_ = cmd.Wait()
 		<-done
 	})
+	pub := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker).SetClientID(id + "-probe"))
+	if tok := pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("probe publisher: %v", tok.Error())
+	}
+	defer pub.Disconnect(0)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		pub.Publish(probe, 0, false, "probe")
+		select {
+		case <-ready:
+			return
+		case <-done:
+			t.Fatal("mosquitto_sub exited")
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("mosquitto_sub not subscribed within 30s")
+		}
+	}
 }
 
 // ReportLatency reports the p50, p99 and maximum of lats (which it sorts)
@@ -405,4 +435,22 @@ func ReportLatency(b *testing.B, prefix string, lats []time.Duration) {
 	b.ReportMetric(pct(0.50), prefix+"p50-ms")
 	b.ReportMetric(pct(0.99), prefix+"p99-ms")
 	b.ReportMetric(pct(1), prefix+"max-ms")
+}
+
+// JSONTime returns the RFC 3339 time of string field name in a flat JSON
+// object, found by search rather than decoding (cheap enough for a
+// benchmark's subscriber to keep up); zero when absent.
+func JSONTime(payload []byte, name string) time.Time {
+	key := `"` + name + `":"`
+	i := strings.Index(string(payload), key)
+	if i < 0 {
+		return time.Time{}
+	}
+	rest := payload[i+len(key):]
+	j := strings.IndexByte(string(rest), '"')
+	if j < 0 {
+		return time.Time{}
+	}
+	t, _ := time.Parse(time.RFC3339Nano, string(rest[:j]))
+	return t
 }
