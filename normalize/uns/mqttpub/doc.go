@@ -69,14 +69,17 @@
 //
 // Latency (BenchmarkLatency10k: 10k tags a second, spread over the second,
 // to a subscriber in its own process): mosquitto p50 2.5 ms, p99 31-215
-// ms; embedded p50 4.1-4.5 ms, p99 83-310 ms; at load averages of 15 and
+// ms; embedded p50 3.9-4.5 ms, p99 83-310 ms; at load averages of 15 and
 // more, runs with p50 up to 46 ms (mosquitto) and p99 over a second were
-// seen too. The whole path from the
-// twin's change to the subscriber (BenchmarkE2EMQTTLatency10k in
-// cmd/otwin: 10k tags changing at the same 1 s tick, the twin's OPC UA
-// server, the connector, the pipeline, the publisher and the broker in one
-// process) is dominated by the twin's server and the machine's load: see
-// that benchmark for the figures of a run.
+// seen too. The whole path from the twin's change to the subscriber
+// (BenchmarkE2EMQTTLatency10k in cmd/otwin: 10k tags changing at the
+// same 1 s tick, the twin's OPC UA server, the connector, the pipeline
+// and the publisher in one process) with mosquitto: p50 336 ms, p99 609
+// ms, of which the collector's share (connector's receipt to subscriber)
+// p50 117 ms, p99 296 ms (load average 9-10; at 13-16, p99 1.4-4.8 s);
+// with the embedded broker in that same process p50 0.7-5 s: its
+// JetStream writes and the twin's server share the two cores, and the
+// publisher's hand-off fills (alerted, counted).
 //
 // # Sparkplug B
 //
