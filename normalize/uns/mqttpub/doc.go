@@ -68,7 +68,7 @@
 // and several per packet read) the publisher took 5.3-6.1 µs per sample.
 //
 // Latency (BenchmarkLatency10k: 10k tags a second, spread over the second,
-// to a subscriber in its own process): mosquitto p50 2.5 ms, p99 31-215
+// to a subscriber in its own process): mosquitto p50 2.2-2.5 ms, p99 31-283
 // ms; embedded p50 3.9-4.5 ms, p99 83-310 ms; at load averages of 15 and
 // more, runs with p50 up to 46 ms (mosquitto) and p99 over a second were
 // seen too. The whole path from the twin's change to the subscriber
