@@ -61,7 +61,7 @@ func benchMQTTLatency(b *testing.B, brokerArgs ...string) {
 		b.Fatal(err)
 	}
 	dataDir := b.TempDir()
-	col, err := newCollector(f, dataDir, e2eLogger())
+	col, err := newCollector(f, dataDir, nil, e2eLogger())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -33,7 +33,7 @@ func startCollectorMQTT(t *testing.T, tw *e2eTwin, sc *scenarios.Scenario, args 
 	}
 	f := exportFast(t, sc, tw.Endpoints)
 	dataDir := t.TempDir()
-	col, err := newCollector(f, dataDir, e2eLogger())
+	col, err := newCollector(f, dataDir, nil, e2eLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
