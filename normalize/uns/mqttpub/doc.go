@@ -89,5 +89,8 @@
 // written into the will before the CONNECT, NBIRTH and DBIRTH after every
 // connection, on a host's NCMD "Node Control/Rebirth" and when a tag
 // appears; DDATA at QoS 0. Malformed commands are counted
-// (Stats.Malformed) and skipped.
+// (Stats.Malformed) and skipped. A reconnection waits a second: a broker
+// that sees the client id again before it noticed the lost connection
+// replaces the session without publishing the will (nats-server does, and
+// then hosts learn of the new session only from the NBIRTH's bdSeq).
 package mqttpub

@@ -70,9 +70,16 @@ func (s *sparkplug) connect(ctx context.Context) error {
 	return connect(ctx, s.client, s.cfg.Broker, s.cfg.ConnectTimeout)
 }
 
-// onReconnecting starts a new session: bdSeq+1, and the will that goes
-// with it.
+// reconnectPause delays a reconnection of the Sparkplug connection: a
+// broker that sees the same client id connect again before it noticed the
+// old connection's end replaces the session without publishing its will
+// (nats-server does), and hosts would see no NDEATH.
+const reconnectPause = time.Second
+
+// onReconnecting starts a new session, after reconnectPause: bdSeq+1, and
+// the will that goes with it.
 func (s *sparkplug) onReconnecting(_ mqtt.Client, o *mqtt.ClientOptions) {
+	time.Sleep(reconnectPause) // the client's reconnecting goroutine: nothing else waits on it
 	seq := (s.bdSeq.Load() + 1) % 256
 	s.bdSeq.Store(seq)
 	d := s.node.Death(seq)
