@@ -55,6 +55,9 @@ type Scenario struct {
 	Roles []Role `yaml:"roles,omitempty" json:"roles,omitempty"`
 	// Exercises are scripted workshop exercises.
 	Exercises []Exercise `yaml:"exercises,omitempty" json:"exercises,omitempty"`
+	// Checks are what the twin's clients must do while the scenario runs,
+	// judged by otwin test (see checks.go).
+	Checks []Check `yaml:"checks,omitempty" json:"checks,omitempty"`
 
 	// File is the path the scenario was loaded from ("" when embedded or
 	// built in code). Not part of the format.

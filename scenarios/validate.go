@@ -173,6 +173,7 @@ func (v *validator) run() {
 	v.roleList()
 	v.timeline()
 	v.exercises()
+	v.checkList()
 	v.resolve()
 }
 

@@ -13,20 +13,30 @@ import (
 
 	"github.com/otwin/otwin/twin"
 	"github.com/otwin/otwin/twin/alarms"
+	"github.com/otwin/otwin/twin/clientlog"
 	"github.com/otwin/otwin/twin/control"
 )
 
 func init() { register(newAlarmCmd) }
 
-// engineAlarms is the engine with its alarms, as the control API serves
-// them (control.AlarmEngine).
-type engineAlarms struct {
+// controlEngine is the engine with its alarms and client activity log, as
+// the control API serves them (control.AlarmEngine, control.ClientEngine).
+type controlEngine struct {
 	*twin.Engine
-	set *alarms.Set
+	set     *alarms.Set
+	clients *clientlog.Log
 }
 
 // Alarms returns the twin's alarms.
-func (e engineAlarms) Alarms() *alarms.Set { return e.set }
+func (e controlEngine) Alarms() *alarms.Set { return e.set }
+
+// ClientLog returns the twin's client activity log.
+func (e controlEngine) ClientLog() control.ClientActivity {
+	if e.clients == nil {
+		return nil
+	}
+	return e.clients
+}
 
 // newAlarmCmd builds `otwin alarm list|ack|confirm|reset`.
 func newAlarmCmd() *cobra.Command {

@@ -35,13 +35,21 @@ type junitSuite struct {
 	Cases    []junitCase `xml:"testcase"`
 }
 
-// junitCase is one check: a problem, a point.
+// junitCase is one check: a problem, a point. At most one of Skipped,
+// Error and Failure is set.
 type junitCase struct {
 	Name      string        `xml:"name,attr"`
 	Classname string        `xml:"classname,attr"`
 	Time      string        `xml:"time,attr"`
+	Skipped   *junitSkipped `xml:"skipped,omitempty"`
+	Error     *junitFailure `xml:"error,omitempty"`
 	Failure   *junitFailure `xml:"failure,omitempty"`
 	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+// junitSkipped marks a case that did not run, and says why.
+type junitSkipped struct {
+	Message string `xml:"message,attr"`
 }
 
 // junitFailure says why a case failed: Message in one line, Type the kind
@@ -55,10 +63,15 @@ type junitFailure struct {
 // add appends a suite, keeping the totals.
 func (j *junitSuites) add(s junitSuite) {
 	s.Tests = len(s.Cases)
-	s.Failures = 0
+	s.Failures, s.Errors, s.Skipped = 0, 0, 0
 	for _, c := range s.Cases {
-		if c.Failure != nil {
+		switch {
+		case c.Failure != nil:
 			s.Failures++
+		case c.Error != nil:
+			s.Errors++
+		case c.Skipped != nil:
+			s.Skipped++
 		}
 	}
 	if s.Time == "" {
@@ -67,6 +80,7 @@ func (j *junitSuites) add(s junitSuite) {
 	j.Suites = append(j.Suites, s)
 	j.Tests += s.Tests
 	j.Failures += s.Failures
+	j.Errors += s.Errors
 	if j.Time == "" {
 		j.Time = "0"
 	}

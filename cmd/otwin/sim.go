@@ -68,34 +68,11 @@ without it the built-in default scenario runs.`,
 				return err
 			}
 			defer rt.Close()
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "otwin: serving scenario %q (%d machines)\n", sc.Name, len(sc.Machines))
-			printEndpoints(out, rt.Endpoints)
-			if rt.ControlURL != "" {
-				fmt.Fprintf(out, "control: %s\n", rt.ControlURL)
+			done, err := announce(cmd.OutOrStdout(), rt, export, exportVia, readyPath)
+			if err != nil {
+				return err
 			}
-			rf := readyFile{Scenario: sc.Name, Endpoints: rt.Endpoints, Control: rt.ControlURL}
-			if export != "" {
-				data, err := yaml.Marshal(exportSources(sc, rt.Endpoints, exportVia))
-				if err != nil {
-					return fmt.Errorf("export sources: %w", err)
-				}
-				hdr := fmt.Sprintf("# Sources of the otwin twin of scenario %q, written by 'otwin sim --export-sources'.\n# Point the addresses at real devices and the same file reads them.\n", sc.Name)
-				if err := writeFileAtomic(export, append([]byte(hdr), data...)); err != nil {
-					return fmt.Errorf("export sources: %w", err)
-				}
-				rf.Sources = export
-				fmt.Fprintf(out, "sources: %s\n", export)
-			}
-			if readyPath != "" {
-				data, _ := json.MarshalIndent(rf, "", "  ")
-				if err := writeFileAtomic(readyPath, append(data, '\n')); err != nil {
-					return fmt.Errorf("ready file: %w", err)
-				}
-				// Gone once the twin stops serving: a reader polling for it
-				// never finds the endpoints of a twin that is not there.
-				defer os.Remove(readyPath)
-			}
+			defer done()
 			select {
 			case <-ctx.Done():
 				logger.Info("shutting down")
@@ -120,6 +97,41 @@ without it the built-in default scenario runs.`,
 	cfg.Modbus.register(f)
 	logFlags.register(f)
 	return cmd
+}
+
+// announce prints the endpoints and control URL of rt to out, writes the
+// sources file that reads it (export, over protocol via; none when "")
+// and the ready file (readyPath; none when ""). The returned func removes
+// the ready file: call it when the twin stops serving, so that a reader
+// polling for it never finds the endpoints of a twin that is not there.
+func announce(out io.Writer, rt *runningTwin, export, via, readyPath string) (func(), error) {
+	sc := rt.Scenario
+	fmt.Fprintf(out, "otwin: serving scenario %q (%d machines)\n", sc.Name, len(sc.Machines))
+	printEndpoints(out, rt.Endpoints)
+	if rt.ControlURL != "" {
+		fmt.Fprintf(out, "control: %s\n", rt.ControlURL)
+	}
+	rf := readyFile{Scenario: sc.Name, Endpoints: rt.Endpoints, Control: rt.ControlURL}
+	if export != "" {
+		data, err := yaml.Marshal(exportSources(sc, rt.Endpoints, via))
+		if err != nil {
+			return nil, fmt.Errorf("export sources: %w", err)
+		}
+		hdr := fmt.Sprintf("# Sources of the otwin twin of scenario %q, written by 'otwin sim --export-sources'.\n# Point the addresses at real devices and the same file reads them.\n", sc.Name)
+		if err := writeFileAtomic(export, append([]byte(hdr), data...)); err != nil {
+			return nil, fmt.Errorf("export sources: %w", err)
+		}
+		rf.Sources = export
+		fmt.Fprintf(out, "sources: %s\n", export)
+	}
+	if readyPath == "" {
+		return func() {}, nil
+	}
+	data, _ := json.MarshalIndent(rf, "", "  ")
+	if err := writeFileAtomic(readyPath, append(data, '\n')); err != nil {
+		return nil, fmt.Errorf("ready file: %w", err)
+	}
+	return func() { os.Remove(readyPath) }, nil
 }
 
 // loadScenarioArg loads the scenario named by args: a file, a built-in

@@ -14,6 +14,7 @@ import (
 	"github.com/otwin/otwin/scenarios"
 	"github.com/otwin/otwin/twin"
 	"github.com/otwin/otwin/twin/alarms"
+	"github.com/otwin/otwin/twin/clientlog"
 	"github.com/otwin/otwin/twin/control"
 	"github.com/otwin/otwin/twin/modbusserver"
 	"github.com/otwin/otwin/twin/opcuaserver"
@@ -37,7 +38,10 @@ type twinConfig struct {
 	// HistoryRetention is the simulated time of history kept (0: the
 	// engine's default).
 	HistoryRetention time.Duration
-	Logger           *slog.Logger
+	// OnEngine, when set, sees the engine and the client activity log
+	// before any server serves (otwin test adds its checks' listener).
+	OnEngine func(*twin.Engine, *clientlog.Log) error
+	Logger   *slog.Logger
 }
 
 // endpoint is one protocol server of a running twin, as the ready file
@@ -60,6 +64,8 @@ type runningTwin struct {
 	Endpoints []endpoint
 	// ControlURL is "http://host:port", or "" without a control endpoint.
 	ControlURL string
+	// Clients is the servers' client activity log.
+	Clients *clientlog.Log
 
 	closers []func() error
 	cancel  context.CancelFunc
@@ -104,6 +110,12 @@ func startTwin(ctx context.Context, sc *scenarios.Scenario, cfg twinConfig) (_ *
 			rt.Close()
 		}
 	}()
+	rt.Clients = clientlog.New(clientlog.Options{Logger: cfg.Logger.With("part", "clients")})
+	if cfg.OnEngine != nil {
+		if err := cfg.OnEngine(eng, rt.Clients); err != nil {
+			return nil, err
+		}
+	}
 	machines := map[string]*scenarios.Machine{}
 	for i := range sc.Machines {
 		machines[sc.Machines[i].Name] = &sc.Machines[i]
@@ -121,6 +133,7 @@ func startTwin(ctx context.Context, sc *scenarios.Scenario, cfg twinConfig) (_ *
 			if err != nil {
 				return nil, fmt.Errorf("opc ua endpoint of %v: %w", ep.Machines, err)
 			}
+			srv.SetObserver(rt.Clients)
 			if err := srv.Start(rctx); err != nil {
 				return nil, fmt.Errorf("opc ua endpoint of %v: %w", ep.Machines, err)
 			}
@@ -135,6 +148,7 @@ func startTwin(ctx context.Context, sc *scenarios.Scenario, cfg twinConfig) (_ *
 			if err != nil {
 				return nil, fmt.Errorf("modbus endpoint of %v: %w", ep.Machines, err)
 			}
+			srv.SetObserver(rt.Clients)
 			if err := srv.Start(rctx); err != nil {
 				return nil, fmt.Errorf("modbus endpoint of %v: %w", ep.Machines, err)
 			}
@@ -159,7 +173,7 @@ func startTwin(ctx context.Context, sc *scenarios.Scenario, cfg twinConfig) (_ *
 		if err != nil {
 			return nil, fmt.Errorf("control endpoint: %w", err)
 		}
-		hs := &http.Server{Handler: control.Handler(engineAlarms{eng, set}, cfg.Logger.With("part", "control")), ReadHeaderTimeout: 5 * time.Second}
+		hs := &http.Server{Handler: control.Handler(controlEngine{eng, set, rt.Clients}, cfg.Logger.With("part", "control")), ReadHeaderTimeout: 5 * time.Second}
 		go hs.Serve(ln)
 		rt.ControlURL = "http://" + ln.Addr().String()
 		rt.closers = append(rt.closers, func() error {
@@ -190,6 +204,9 @@ func (rt *runningTwin) Close() error {
 	}
 	wg.Wait()
 	rt.closers = nil
+	if rt.Clients != nil {
+		rt.Clients.Flush()
+	}
 	return errors.Join(errs...)
 }
 

@@ -186,8 +186,8 @@ type junitNode struct {
 
 // junitReport is what checkJUnit counted.
 type junitReport struct {
-	tests, failures int
-	suites          []*junitNode
+	tests, failures, errors, skipped int
+	suites                           []*junitNode
 }
 
 // junitSchema is the JUnit XML structure CI servers read (the Jenkins/Ant
@@ -314,30 +314,45 @@ func junitProblems(data []byte) (junitReport, []string) {
 	walk(root)
 	rep := junitReport{}
 	for _, s := range root.children {
-		cases, failed := 0, 0
+		cases, failed, errored, skipped := 0, 0, 0, 0
 		for _, c := range s.children {
 			if c.name != "testcase" {
 				continue
 			}
 			cases++
+			outcomes := 0
 			for _, x := range c.children {
-				if x.name == "failure" {
-					failed++
-					if x.attrs["message"] == "" || strings.TrimSpace(x.text) == "" {
-						bad("case %q: failure without message or text", c.attrs["name"])
+				switch x.name {
+				case "failure", "error":
+					outcomes++
+					if x.name == "failure" {
+						failed++
+					} else {
+						errored++
 					}
+					if x.attrs["message"] == "" || strings.TrimSpace(x.text) == "" {
+						bad("case %q: %s without message or text", c.attrs["name"], x.name)
+					}
+				case "skipped":
+					outcomes++
+					skipped++
 				}
 			}
+			if outcomes > 1 {
+				bad("case %q has %d of failure, error and skipped; at most one", c.attrs["name"], outcomes)
+			}
 		}
-		if intAttr(s, "tests") != cases || intAttr(s, "failures") != failed {
-			bad("suite %q says %s tests, %s failures; has %d, %d", s.attrs["name"], s.attrs["tests"], s.attrs["failures"], cases, failed)
+		if intAttr(s, "tests") != cases || intAttr(s, "failures") != failed || intAttr(s, "errors") != errored || intAttr(s, "skipped") != skipped {
+			bad("suite %q says %s tests, %s failures, %s errors, %s skipped; has %d, %d, %d, %d", s.attrs["name"], s.attrs["tests"], s.attrs["failures"], s.attrs["errors"], s.attrs["skipped"], cases, failed, errored, skipped)
 		}
 		rep.tests += cases
 		rep.failures += failed
+		rep.errors += errored
+		rep.skipped += skipped
 		rep.suites = append(rep.suites, s)
 	}
-	if intAttr(root, "tests") != rep.tests || intAttr(root, "failures") != rep.failures {
-		bad("testsuites says %s tests, %s failures; suites add up to %d, %d", root.attrs["tests"], root.attrs["failures"], rep.tests, rep.failures)
+	if intAttr(root, "tests") != rep.tests || intAttr(root, "failures") != rep.failures || intAttr(root, "errors") != rep.errors {
+		bad("testsuites says %s tests, %s failures, %s errors; suites add up to %d, %d, %d", root.attrs["tests"], root.attrs["failures"], root.attrs["errors"], rep.tests, rep.failures, rep.errors)
 	}
 	return rep, probs
 }
@@ -359,6 +374,9 @@ func TestJUnitChecker(t *testing.T) {
 		"bad time":       `<testsuites time="soon"/>`,
 		"empty failure":  `<testsuites tests="1" failures="1"><testsuite name="s" tests="1" failures="1"><testcase name="c"><failure/></testcase></testsuite></testsuites>`,
 		"negative count": `<testsuites tests="-1"/>`,
+		"error count":    `<testsuites tests="1" errors="0"><testsuite name="s" tests="1" errors="0"><testcase name="c"><error message="m">t</error></testcase></testsuite></testsuites>`,
+		"skipped count":  `<testsuites tests="1"><testsuite name="s" tests="1"><testcase name="c"><skipped message="m"/></testcase></testsuite></testsuites>`,
+		"two outcomes":   `<testsuites tests="1" failures="1"><testsuite name="s" tests="1" failures="1" skipped="1"><testcase name="c"><skipped/><failure message="m">t</failure></testcase></testsuite></testsuites>`,
 	} {
 		if _, probs := junitProblems([]byte(doc)); len(probs) == 0 {
 			t.Errorf("%s: no problem found in %s", name, doc)

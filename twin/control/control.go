@@ -160,6 +160,7 @@ func Handler(e Engine, logger ...*slog.Logger) http.Handler {
 	mux.HandleFunc("GET /v1/truth", h.truth)
 	registerMethods(mux, h)
 	registerAlarms(mux, h)
+	h.routeClients(mux)
 	for _, p := range []string{"/v1/truth", "/v1/status", "/v1/faults", "/v1/faults/{name}", "/v1/clock", "/v1/step", "/v1/events", "/v1/tags", "/v1/tags/{id...}"} {
 		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s", r.Method, r.URL.Path))

@@ -53,6 +53,7 @@ type conn struct {
 	// connection was accepted.
 	epochs []uint64
 	out    [maxADU]byte // the response being built
+	obs    connObs      // the client activity hook's (observe.go)
 	// now is the time read when the last request arrived (zero before);
 	// the deadlines are set from it. readDL and writeDL are the deadlines
 	// set on nc.
@@ -93,6 +94,7 @@ func (c *conn) serve() {
 		}
 	}()
 	log.Debug("connection opened")
+	defer c.observeConn()()
 	br := bufio.NewReaderSize(c.nc, readBuffer)
 	bw := bufio.NewWriterSize(c.nc, writeBuffer)
 	// Responses already due are sent before the connection closes, as
@@ -113,6 +115,9 @@ func (c *conn) serve() {
 			c.slot.TouchAt(c.now)
 		}
 		resp, act, delay := c.handle(frame, c.out[:0])
+		if c.s.obs != nil {
+			c.observe(frame, resp, act)
+		}
 		br.Discard(len(frame))
 		switch act {
 		case discard:

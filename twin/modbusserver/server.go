@@ -99,6 +99,7 @@ import (
 
 	"github.com/otwin/otwin/twin"
 	"github.com/otwin/otwin/twin/alarms"
+	"github.com/otwin/otwin/twin/clientlog"
 	"github.com/otwin/otwin/twin/connslot"
 )
 
@@ -197,6 +198,9 @@ type Server struct {
 	slots *connslot.Limiter
 	// refusals rate-limits the log lines of refused writes.
 	refusals refusalLog
+	// obs is the client activity hook (observe.go), nil when none.
+	obs         clientlog.Observer
+	obsMachines []string
 
 	mu      sync.Mutex
 	ln      net.Listener

@@ -32,6 +32,7 @@ func (s *Server) serveConn(conn net.Conn) {
 		}
 		return
 	}
+	defer s.observeConn(conn, ch)()
 	for {
 		req, id, err := channelRead(ch)
 		if err != nil {
@@ -48,6 +49,7 @@ func (s *Server) serveConn(conn net.Conn) {
 		if err := handleRequest(s.ua, ch, req, id); err != nil {
 			return
 		}
+		s.observeRequest(ch, req)
 	}
 }
 
@@ -127,6 +129,7 @@ func (s *Server) write(ch *secureChannel, id uint32, req *ua.WriteRequest) (bool
 // the engine refused it.
 func (s *Server) logWrite(sess *server.Session, wv ua.WriteValue, code ua.StatusCode) {
 	reason, _ := s.writeErrs.LoadAndDelete(sess)
+	s.observeWrite(sess, wv, code, reason)
 	t, isTag := s.tagOf(wv.NodeID)
 	if code == ua.Good {
 		if isTag && wv.AttributeID == ua.AttributeIDValue {

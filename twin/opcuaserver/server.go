@@ -165,7 +165,8 @@ type Server struct {
 	// writeErrs holds the engine's reason for the write refused last in a
 	// session, from the node's write handler to the request loop that
 	// logs it (both run in the session's connection goroutine).
-	writeErrs sync.Map // *server.Session -> error
+	writeErrs sync.Map  // *server.Session -> error
+	obs       *observer // client activity hook (observe.go), nil when none
 
 	mu       sync.Mutex
 	started  bool
