@@ -106,6 +106,15 @@ func (r *Report) Count(s Status) int {
 	return n
 }
 
+// Reads of one connection and tag list coalesce into one pending entry
+// while they come at most coalesceGap apart and within coalesceSpan of
+// the first: a fast reader costs one entry per coalesceSpan, a slow one
+// one per read, and no gap between reads is hidden.
+const (
+	coalesceGap  = 100 * time.Millisecond
+	coalesceSpan = time.Second
+)
+
 // Settle is how long after it happened an entry or fault event is judged:
 // the events that raced it have been collected by then.
 const Settle = 300 * time.Millisecond
@@ -153,6 +162,7 @@ type act struct {
 type Evaluator struct {
 	sc  *scenarios.Scenario
 	eng Engine
+	now func() time.Time // the wall clock (tests set it)
 
 	mu      sync.Mutex
 	pending []pendingEntry
@@ -191,7 +201,12 @@ type clockSample struct {
 // New returns an evaluator of sc's checks against eng. sc must be the
 // resolved scenario eng runs.
 func New(sc *scenarios.Scenario, eng Engine) (*Evaluator, error) {
-	ev := &Evaluator{sc: sc, eng: eng, reads: map[readKey]int{}}
+	return newEvaluator(sc, eng, time.Now)
+}
+
+// newEvaluator is New with the wall clock now.
+func newEvaluator(sc *scenarios.Scenario, eng Engine, now func() time.Time) (*Evaluator, error) {
+	ev := &Evaluator{sc: sc, eng: eng, now: now, reads: map[readKey]int{}}
 	ev.w = newWorld(sc, eng)
 	for i := range sc.Checks {
 		c := &sc.Checks[i]
@@ -224,9 +239,11 @@ func (ev *Evaluator) Observe(e clientlog.Entry) {
 		if e.Exception == 0 && e.Reason == "" {
 			if i, ok := ev.reads[k]; ok {
 				p := &ev.pending[i]
-				p.gap = max(p.gap, e.Time.Sub(p.last))
-				p.last = e.Time
-				return
+				if e.Time.Sub(p.last) <= coalesceGap && e.Time.Sub(p.e.Time) <= coalesceSpan {
+					p.gap = max(p.gap, e.Time.Sub(p.last))
+					p.last = e.Time
+					return
+				}
 			}
 			ev.reads[k] = len(ev.pending)
 		}
@@ -260,7 +277,7 @@ func (ev *Evaluator) Run(ctx context.Context) {
 		ev.mu.Lock()
 		if !ev.done {
 			ev.sample()
-			ev.process(time.Now().Add(-Settle))
+			ev.process(ev.now().Add(-Settle))
 		}
 		ev.mu.Unlock()
 	}
@@ -295,7 +312,7 @@ func (ev *Evaluator) Finish() *Report {
 // sample records the engine's clock now and reads its new events.
 // Called with mu held.
 func (ev *Evaluator) sample() {
-	now := time.Now()
+	now := ev.now()
 	st := ev.eng.Status()
 	rate := st.TimeScale * st.Speed
 	if st.Paused {

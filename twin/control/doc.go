@@ -134,4 +134,26 @@
 //
 //	curl -s -X POST http://127.0.0.1:8089/v1/alarms/filler1-co2-pressure/ack \
 //	  -d '{"comment":"venting","user":"shift lead"}'
+//
+// GET /v1/clients — what the twin's servers saw each client (a host at an
+// endpoint) do: connections (open, and reconnections), OPC UA session
+// names, users, live sessions, subscriptions and monitored items, reads,
+// writes and refused writes, and per Modbus function code the requests
+// (package clientlog). otwin sim and otwin test serve it.
+//
+//	curl -s http://127.0.0.1:8089/v1/clients
+//	{"clients":[{"protocol":"modbus","endpoint":"127.0.0.1:5020","host":"127.0.0.1",
+//	  "peer":"127.0.0.1:51234","connections":2,"open":1,"reconnects":1,"reads":361,
+//	  "writes":1,"refused":0,"functions":{"3":180,"4":180,"16":1},"first":"…","last":"…"}]}
+//
+// GET /v1/clients/activity?since=N — the client activity log from cursor
+// N: connections and disconnections, OPC UA sessions activated (or
+// resumed on a new connection) and ended, each subscription's monitored
+// items after a change, writes with the value and the twin's answer, and
+// a summary of each connection's reads every 10 s. It keeps the last 10000
+// entries.
+//
+//	curl -s 'http://127.0.0.1:8089/v1/clients/activity?since=0'
+//	{"entries":[{"seq":0,"time":"…","kind":"connect","protocol":"opcua",
+//	  "endpoint":"opc.tcp://127.0.0.1:4840","conn":3,"peer":"127.0.0.1:51240","machines":["filler1"]}, …],"next":12}
 package control

@@ -290,7 +290,10 @@ func (s *Server) sweepSessions() {
 		ob.mu.Lock()
 		var gone []*obsSession
 		for _, os := range ob.sessions {
-			if _, ok := s.ua.SessionManager().Get(os.sess.AuthenticationToken()); !ok {
+			// Not SessionManager.Get: it counts as the client's access
+			// and would keep the session alive. The stack clears the
+			// token of a session it deletes.
+			if os.sess.AuthenticationToken() == nil || os.sess.IsExpired() {
 				gone = append(gone, os)
 			}
 		}
