@@ -43,6 +43,8 @@ type Model struct {
 	Integrate *Integrate `yaml:"integrate,omitempty" json:"integrate,omitempty"`
 	// Lag follows an input expression with a first-order lag.
 	Lag *Lag `yaml:"lag,omitempty" json:"lag,omitempty"`
+	// Replay serves a recorded point's values and status codes.
+	Replay *Replay `yaml:"replay,omitempty" json:"replay,omitempty"`
 }
 
 // ModelKind is implemented by the settings type of every model kind

@@ -487,7 +487,7 @@ func (e *Engine) faultNoise(a *activeFault) float64 {
 func (e *Engine) publishTag(i int, now time.Time) {
 	rt := &e.rt[i]
 	num, str := rt.num, rt.str
-	var status uint32
+	status := rt.mstatus
 	var skew time.Duration
 	if len(e.byTag) == 0 {
 		// fast path: no tag faults

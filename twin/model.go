@@ -48,6 +48,9 @@ type out struct {
 	s     string  // a string tag's value (when exact)
 	exact bool
 	keep  bool // no new value this tick: keep the previous one
+	// status is the OPC UA status code of the value (0 Good): a model
+	// that replays a recording gives the status recorded.
+	status uint32
 }
 
 // computed is a float output, rounded and clamped to the tag's type.
@@ -120,9 +123,11 @@ type tagRT struct {
 	input float64
 	reads []int // tags the tag's expressions read
 
-	// Model output of this tick, and for string tags the string.
-	num tval
-	str string
+	// Model output of this tick, and for string tags the string, and its
+	// status code.
+	num     tval
+	str     string
+	mstatus uint32
 
 	// Write override.
 	ovr    bool
@@ -319,6 +324,9 @@ func (e *Engine) evalTag(i int, dt float64) {
 		rt.ovr = false // the model moved on
 	}
 	rt.rawNum, rt.rawStr = num, str
+	if !o.keep {
+		rt.mstatus = o.status
+	}
 	if rt.noise != nil {
 		n := rt.noise.Mean + rt.rng.NormFloat64()*rt.noise.StdDev
 		if rt.typ != scenarios.String {
@@ -329,7 +337,7 @@ func (e *Engine) evalTag(i int, dt float64) {
 		}
 	}
 	if rt.ovr {
-		num, str = rt.ovrNum, rt.ovrStr
+		num, str, rt.mstatus = rt.ovrNum, rt.ovrStr, 0
 	}
 	rt.num, rt.str = num, str
 }

@@ -25,6 +25,7 @@ func newScenarioCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 	}
 	cmd.AddCommand(newImportCmd())
+	cmd.AddCommand(newFromRecordingCmd())
 	return cmd
 }
 

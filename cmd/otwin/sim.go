@@ -34,6 +34,7 @@ func newSimCmd() *cobra.Command {
 		export    string
 		exportVia string
 		logFlags  logOptions
+		replay    replayFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "sim [SCENARIO]",
@@ -45,6 +46,7 @@ when injected through the control endpoint (see 'otwin fault' and 'otwin clock')
 SCENARIO is a scenario file, or the name of a built-in example (` + exampleNames() + `);
 without it the built-in default scenario runs.`,
 		Example: `  otwin sim scenarios/bottling.yaml
+  otwin sim --replay incident.otwrec --loop
   otwin sim cnc --ephemeral --ready-file /tmp/twin.json --export-sources /tmp/sources.yaml
   otwin sim scenarios/pasteurizer.yaml --port-offset 100 --control 127.0.0.1:8700`,
 		Args: cobra.MaximumNArgs(1),
@@ -58,7 +60,15 @@ without it the built-in default scenario runs.`,
 			if err := checkExportChoice(exportVia); err != nil {
 				return err
 			}
-			sc, err := loadScenarioArg(args)
+			var sc *scenarios.Scenario
+			switch {
+			case replay.path != "" && len(args) > 0:
+				return fmt.Errorf("give a SCENARIO or --replay, not both (make a scenario of the recording with 'otwin scenario from-recording' to add to it)")
+			case replay.path != "":
+				sc, err = replay.scenario(cmd.ErrOrStderr())
+			default:
+				sc, err = loadScenarioArg(args)
+			}
 			if err != nil {
 				return err
 			}
@@ -94,6 +104,9 @@ without it the built-in default scenario runs.`,
 	f.StringVar(&export, "export-sources", "", "write a sources file pointing the connectors at this twin")
 	f.StringVar(&exportVia, "export-protocol", exportBoth, `which protocol the exported sources read a machine served on both over: both (every endpoint; Modbus points named "<tag>.modbus"), opcua or modbus (each tag once)`)
 	f.DurationVar(&cfg.HistoryRetention, "history-retention", twin.DefaultHistoryRetention, "simulated time of history OPC UA HistoryRead serves (8 bytes a tick, at most 4194304 ticks)")
+	f.StringVar(&replay.path, "replay", "", "serve a recording (otwin watch --record) on the addresses it was read from, instead of a scenario")
+	f.BoolVar(&replay.loop, "loop", false, "with --replay: play the recording again from its start after its end")
+	f.Float64Var(&replay.timeScale, "time-scale", 1, "with --replay: play the recording this many times faster")
 	cfg.Modbus.register(f)
 	logFlags.register(f)
 	return cmd

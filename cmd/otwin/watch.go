@@ -58,6 +58,7 @@ func newWatchCmd() *cobra.Command {
 		logFlags logOptions
 		alerts   alertStateOptions
 		mqtt     mqttOptions
+		rec      recordFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "watch SOURCES",
@@ -73,7 +74,8 @@ The sources file format is described in normalize/sources/README.md; 'otwin sim
 		Example: `  otwin watch sources.yaml
   otwin watch sources.yaml --headless | jq 'select(.type=="alert")'
   otwin watch plant.yaml --role maintenance
-  otwin watch plant.yaml --broker embedded --mqtt-prefix acme`,
+  otwin watch plant.yaml --broker embedded --mqtt-prefix acme
+  otwin watch plant.yaml --headless --record incident.otwrec > /dev/null`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -103,6 +105,13 @@ The sources file format is described in normalize/sources/README.md; 'otwin sim
 				return err
 			}
 			defer stopMQTT()
+			closeRec, err := rec.start(col, args[0], logger)
+			if err != nil {
+				return err
+			}
+			if closeRec != nil {
+				defer closeRec()
+			}
 			if headless {
 				return runHeadless(ctx, col, cmd.OutOrStdout())
 			}
@@ -119,6 +128,7 @@ The sources file format is described in normalize/sources/README.md; 'otwin sim
 	mqtt.register(cmd.Flags())
 	logFlags.register(cmd.Flags())
 	alerts.register(cmd.Flags())
+	rec.register(cmd.Flags())
 	return cmd
 }
 
