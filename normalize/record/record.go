@@ -228,14 +228,18 @@ func (w *wrapped) Run(ctx context.Context, out chan<- connectors.Reading) error 
 		case rd := <-in:
 			pass(rd)
 		case <-t.C:
-			look()
+			if ctx.Err() == nil {
+				look()
+			}
 		case err := <-errc:
 			for {
 				select {
 				case rd := <-in:
 					pass(rd)
 				default:
-					look()
+					if ctx.Err() == nil {
+						look() // stopped by itself: say how it left the link
+					}
 					return err
 				}
 			}
