@@ -34,6 +34,7 @@ type testOptions struct {
 	junit      string
 	json       string
 	ready      string
+	cmdLog     string
 	export     string
 	exportVia  string
 	logFlags   logOptions
@@ -96,6 +97,7 @@ No terminal is needed: it prints a report and writes --junit and --json.`,
 	f.DurationVar(&o.waitClient, "wait-client", 0, "hold the clock until the first client connects, at most this long (0: start at once)")
 	f.StringVar(&o.junit, "junit", "", "write a JUnit XML report to this file")
 	f.StringVar(&o.json, "json", "", "write a JSON report to this file")
+	f.StringVar(&o.cmdLog, "command-log", "", "write the COMMAND's output to this file (default: standard error)")
 	f.StringVar(&o.ready, "ready-file", "", "write the endpoints as JSON to this file once every server listens (removed on exit)")
 	f.StringVar(&o.export, "export-sources", "", "write a sources file pointing the connectors at this twin")
 	f.StringVar(&o.exportVia, "export-protocol", exportBoth, "protocol of the exported sources: both, opcua or modbus")
@@ -179,7 +181,16 @@ func (o *testOptions) run(ctx context.Context, path string, command []string, st
 
 	var child *testChild
 	if len(command) > 0 {
-		child, err = startChild(command, stderr, ready, rt.ControlURL, o.export)
+		out := stderr
+		if o.cmdLog != "" {
+			f, err := os.Create(o.cmdLog)
+			if err != nil {
+				return fmt.Errorf("--command-log: %w", err)
+			}
+			defer f.Close()
+			out = f
+		}
+		child, err = startChild(command, out, ready, rt.ControlURL, o.export)
 		if err != nil {
 			return err
 		}

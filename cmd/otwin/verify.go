@@ -30,6 +30,7 @@ var verifyFormats = []string{"text", "json", "junit", "github"}
 // verifyOptions are verify's flags.
 type verifyOptions struct {
 	scenario, ready, format, dataDir string
+	junit                            string
 	rounds, step, portOffset         int
 	allowMissing, quiet              bool
 	timeout                          time.Duration
@@ -80,6 +81,7 @@ when it could not check (an unreachable twin, a broken sources file).`,
 	f.IntVar(&o.portOffset, "port-offset", 0, "with --scenario: add N to every port of the scenario")
 	f.BoolVar(&o.allowMissing, "allow-missing", false, "list twin tags no point reads, but do not fail for them")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "text format: list only what is wrong")
+	f.StringVar(&o.junit, "junit", "", "also write a JUnit report to this file (whatever --format)")
 	f.DurationVar(&o.timeout, "timeout", 5*time.Second, "give up on the twin's control API after this long per call")
 	f.StringVar(&o.dataDir, "data-dir", defaultDataDir(), "directory for the OPC UA client certificate")
 	o.logFlags.register(f)
@@ -155,6 +157,15 @@ func (o *verifyOptions) run(ctx context.Context, path string, stdout, stderr io.
 	rep.File = path
 	if err := writeVerifyReport(stdout, rep, o.format, o.allowMissing, o.quiet); err != nil {
 		return err
+	}
+	if o.junit != "" {
+		var b strings.Builder
+		if err := verifyJUnit(rep, o.allowMissing).write(&b); err != nil {
+			return err
+		}
+		if err := writeFileAtomic(o.junit, []byte(b.String())); err != nil {
+			return fmt.Errorf("--junit: %w", err)
+		}
 	}
 	if !verifyPassed(rep, o.allowMissing) {
 		return exitError{1}

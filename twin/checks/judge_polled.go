@@ -157,9 +157,17 @@ func (j *polled) verdict(w *world, end time.Duration) Result {
 			continue
 		}
 		bad++
+		if len(cov) == 0 {
+			details = append(details, fmt.Sprintf("%s: never read or subscribed", w.tagName(t)))
+			continue
+		}
 		long := slices.MaxFunc(gaps, func(a, b span) int { return int(a.to - a.from - (b.to - b.from)) })
-		details = append(details, fmt.Sprintf("%s: unread for %s from %s (%d gaps longer than %s)",
-			w.tagName(t), (long.to-long.from+j.every).Round(time.Millisecond), at(long.from-j.every), len(gaps), j.every))
+		more := ""
+		if len(gaps) > 1 {
+			more = fmt.Sprintf(" (the longest of %d gaps)", len(gaps))
+		}
+		details = append(details, fmt.Sprintf("%s: unread for %s from %s%s",
+			w.tagName(t), (long.to-long.from+j.every).Round(time.Millisecond), at(long.from-j.every), more))
 	}
 	if bad > 0 {
 		r := result(Failed, "%d of %d tags of %s were not read or subscribed every %s", bad, len(j.tags), j.c.Machine, j.every)
