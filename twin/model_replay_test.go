@@ -157,3 +157,31 @@ func TestReplayErrors(t *testing.T) {
 }
 
 func newTextLogger(w *strings.Builder) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
+
+// TestReplayUnderFaults: faults act on a replayed tag as on any other: a
+// quality fault's status wins over the recorded one, stuck freezes the
+// recorded value.
+func TestReplayUnderFaults(t *testing.T) {
+	path := writeRecording(t)
+	sc := scenario(replayTag("speed", scenarios.Float64, scenarios.Replay{File: path, Source: "plc", Address: "speed"}))
+	sc.Faults = []scenarios.Fault{
+		{Name: "bad", Kind: scenarios.BadQuality, Target: "m1/speed", Status: "Bad_DeviceFailure"},
+		{Name: "stuck", Kind: scenarios.Stuck, Target: "m1/speed"},
+	}
+	e := newEngine(t, sc)
+	i, _ := e.Lookup("m1/speed")
+	e.Step(2) // 200 ms: value 0
+	if err := e.InjectNamed("stuck"); err != nil {
+		t.Fatal(err)
+	}
+	e.Step(10) // 1.2 s: recorded 4, Bad_SensorFailure
+	if v := e.Value(i); v.V != 0.0 || v.Status != 0x808C0000 {
+		t.Errorf("stuck: %v 0x%08X, want the value frozen at 0 and the recorded status", v.V, v.Status)
+	}
+	if err := e.InjectNamed("bad"); err != nil {
+		t.Fatal(err)
+	}
+	if v := e.Value(i); v.Status != StatusBadDeviceFailure {
+		t.Errorf("bad_quality: status 0x%08X, want Bad_DeviceFailure over the recorded Bad_SensorFailure", v.Status)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -37,6 +38,8 @@ type replayOptions struct {
 	timeScale float64
 	// tick is the scenario's tick.
 	tick time.Duration
+	// warn, when set, is told of a recording cut mid-write.
+	warn io.Writer
 }
 
 // replayScenario builds the scenario that serves the recording rec again:
@@ -177,8 +180,8 @@ func (b *replayBuilder) opcua(s *sources.Source, cfg *opcua.Config) {
 		if tr.Info != nil && json.Unmarshal(tr.Info, &info) == nil {
 			tag.Type = opcuaType(info.DataType)
 			tag.Description, tag.Writable = info.Description, info.Writable
-			if u, ok := units.Lookup(info.UnitSymbol); info.HasUnit && ok {
-				tag.Unit = u.Symbol
+			if _, ok := units.Lookup(info.UnitSymbol); info.HasUnit && ok {
+				tag.Unit = info.UnitSymbol
 			}
 			if info.HasRange && tag.Type != "" && tag.Type.Numeric() {
 				tag.Range = &scenarios.Range{Low: info.Low, High: info.High}
@@ -438,10 +441,10 @@ func loadReplay(path, file string, o replayOptions) (*scenarios.Scenario, []byte
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	var notes []string
-	if rec.Truncated != nil {
-		notes = append(notes, fmt.Sprintf("%s: %v", path, rec.Truncated))
+	if rec.Truncated != nil && o.warn != nil {
+		fmt.Fprintf(o.warn, "otwin: recording %s: %v\n", path, rec.Truncated)
 	}
+	var notes []string
 	if o.name == "" {
 		o.name = "replay-" + sanitize(strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)))
 	}
@@ -500,6 +503,7 @@ read) is left out and listed on standard error.`,
 					}
 				}
 			}
+			o.warn = cmd.ErrOrStderr()
 			_, data, notes, err := loadReplay(args[0], file, o)
 			for _, n := range notes {
 				fmt.Fprintln(cmd.ErrOrStderr(), "left out:", n)
@@ -536,7 +540,7 @@ type replayFlags struct {
 }
 
 // scenario builds the scenario of --replay.
-func (r *replayFlags) scenario(stderr interface{ Write([]byte) (int, error) }) (*scenarios.Scenario, error) {
+func (r *replayFlags) scenario(stderr io.Writer) (*scenarios.Scenario, error) {
 	abs, err := filepath.Abs(r.path)
 	if err != nil {
 		return nil, err
