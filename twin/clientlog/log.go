@@ -54,6 +54,7 @@ type Log struct {
 	logStart   time.Time
 	logLines   int
 	logDropped int
+	lastDue    time.Time // when the summaries were last looked at
 }
 
 type clientKey struct{ protocol, endpoint, host string }
@@ -70,18 +71,18 @@ type subState struct {
 
 // connState is a connection's reads since its last summary.
 type connState struct {
-	key   clientKey
-	first Entry // the connection's Connect entry (who)
+	client *Client
+	first  Entry // the connection's Connect entry (who)
 	since time.Time
 	reads int
 	funcs map[byte]int
 	spans map[span]int
 }
 
-// span is a range of one Modbus table read (or a number of OPC UA tags).
+// span is a range of one Modbus table read by a function code (or, with
+// fc 0, a number of OPC UA tags).
 type span struct {
-	unit     byte
-	table    string
+	unit, fc byte
 	from, to int
 }
 
@@ -118,6 +119,7 @@ type Client struct {
 	Refused int    `json:"refused"`
 	// Functions counts Modbus requests by function code.
 	Functions map[string]int `json:"functions,omitempty"`
+	funcs     [256]int
 	// First and Last are when it was first and last seen.
 	First time.Time `json:"first"`
 	Last  time.Time `json:"last"`
@@ -237,12 +239,15 @@ func (l *Log) Clients() []Client {
 		cp := *c
 		cp.Names = append([]string(nil), c.Names...)
 		cp.Users = append([]string(nil), c.Users...)
-		if c.Functions != nil {
-			cp.Functions = make(map[string]int, len(c.Functions))
-			for k, v := range c.Functions {
-				cp.Functions[k] = v
+		for fc, n := range c.funcs {
+			if n > 0 {
+				if cp.Functions == nil {
+					cp.Functions = map[string]int{}
+				}
+				cp.Functions[strconv.Itoa(fc)] = n
 			}
 		}
+		cp.funcs = [256]int{}
 		out = append(out, cp)
 	}
 	l.mu.Unlock()
@@ -272,10 +277,7 @@ func (l *Log) client(e *Entry) *Client {
 		c.Peer = e.Peer
 	}
 	if e.Function != 0 {
-		if c.Functions == nil {
-			c.Functions = map[string]int{}
-		}
-		c.Functions[strconv.Itoa(int(e.Function))]++
+		c.funcs[e.Function]++
 	}
 	return c
 }
@@ -292,7 +294,7 @@ func (l *Log) track(e *Entry) {
 		if c.Connections > 1 {
 			c.Reconnects++
 		}
-		l.conns[e.Conn] = &connState{key: k, first: *e, since: e.Time}
+		l.conns[e.Conn] = &connState{client: c, first: *e, since: e.Time}
 	case Disconnect:
 		if _, ok := l.conns[e.Conn]; ok {
 			c.Open--
@@ -351,13 +353,15 @@ func addName(list *[]string, s string) {
 
 // read counts a read into its connection's summary. Called with mu held.
 func (l *Log) read(e *Entry) {
-	c := l.client(e)
-	c.Reads++
 	cs := l.conns[e.Conn]
 	if cs == nil {
-		cs = &connState{key: clientKey{e.Protocol, e.Endpoint, e.Host()}, first: *e, since: e.Time}
+		cs = &connState{client: l.client(e), first: *e, since: e.Time}
 		l.conns[e.Conn] = cs
 	}
+	c := cs.client
+	c.Reads++
+	c.Last = e.Time
+	c.funcs[e.Function]++
 	if cs.reads == 0 {
 		cs.since = e.Time
 	}
@@ -368,9 +372,9 @@ func (l *Log) read(e *Entry) {
 		}
 		cs.funcs[e.Function]++
 	}
-	sp := span{unit: e.Unit, table: TableOf(e.Function), from: e.Address, to: e.Address + e.Quantity - 1}
-	if e.Protocol != "modbus" {
-		sp = span{table: "tags", from: len(e.Tags)}
+	sp := span{unit: e.Unit, fc: e.Function, from: e.Address, to: e.Address + e.Quantity - 1}
+	if e.Function == 0 {
+		sp = span{from: len(e.Tags)}
 	}
 	if cs.spans == nil {
 		cs.spans = map[span]int{}
@@ -383,6 +387,10 @@ func (l *Log) read(e *Entry) {
 // due returns the reads summaries due at now (all pending ones when
 // all). Called with mu held.
 func (l *Log) due(now time.Time, all bool) []Entry {
+	if !all && now.Sub(l.lastDue) < time.Second {
+		return nil
+	}
+	l.lastDue = now
 	var out []Entry
 	for _, cs := range l.conns {
 		if cs.reads > 0 && (all || now.Sub(cs.since) >= l.opt.Summary) {
@@ -417,23 +425,23 @@ func (cs *connState) summary(now time.Time) Entry {
 		if a.unit != b.unit {
 			return a.unit < b.unit
 		}
-		if a.table != b.table {
-			return a.table < b.table
+		if a.fc != b.fc {
+			return a.fc < b.fc
 		}
 		return a.from < b.from
 	})
 	for _, s := range spans {
 		switch {
-		case s.table == "tags" && s.from == 0:
+		case s.fc == 0 && s.from == 0:
 			parts = append(parts, fmt.Sprintf("%d of other nodes", cs.spans[s]))
-		case s.table == "tags" && s.from == 1:
+		case s.fc == 0 && s.from == 1:
 			parts = append(parts, fmt.Sprintf("%d of 1 tag", cs.spans[s]))
-		case s.table == "tags":
+		case s.fc == 0:
 			parts = append(parts, fmt.Sprintf("%d of %d tags", cs.spans[s], s.from))
 		case s.from == s.to:
-			parts = append(parts, fmt.Sprintf("unit %d %s %d", s.unit, s.table, s.from))
+			parts = append(parts, fmt.Sprintf("unit %d %s %d", s.unit, TableOf(s.fc), s.from))
 		default:
-			parts = append(parts, fmt.Sprintf("unit %d %s %d-%d", s.unit, s.table, s.from, s.to))
+			parts = append(parts, fmt.Sprintf("unit %d %s %d-%d", s.unit, TableOf(s.fc), s.from, s.to))
 		}
 	}
 	e.Detail = fmt.Sprintf("%d reads in %s: %s", cs.reads, now.Sub(cs.since).Round(time.Millisecond), strings.Join(parts, ", "))

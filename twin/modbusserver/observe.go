@@ -125,8 +125,16 @@ func withCount(e clientlog.Entry) clientlog.Entry {
 // quantity qty from addr of the table function fc reads.
 func (c *conn) tagsAt(u *unit, fc byte, addr, qty int) []int {
 	c.obs.tags = c.obs.tags[:0]
-	t, ok := tableOf(clientlog.TableOf(fc))
-	if u == nil || !ok {
+	t := tHolding
+	switch fc {
+	case 1:
+		t = tCoil
+	case 2:
+		t = tDiscrete
+	case 4:
+		t = tInput
+	}
+	if u == nil {
 		return nil
 	}
 	ss := u.tables[t]
