@@ -73,10 +73,10 @@ type subState struct {
 type connState struct {
 	client *Client
 	first  Entry // the connection's Connect entry (who)
-	since time.Time
-	reads int
-	funcs map[byte]int
-	spans map[span]int
+	since  time.Time
+	reads  int
+	funcs  map[byte]int
+	spans  map[span]int
 }
 
 // span is a range of one Modbus table read by a function code (or, with
