@@ -139,3 +139,26 @@ func TestParseSize(t *testing.T) {
 		}
 	}
 }
+
+// TestOtwinTestWaitClient: with --wait-client the clock holds until a
+// client connects; a client that never comes fails the test at once
+// (exit status 2, saying so), a command that connects starts the clock.
+func TestOtwinTestWaitClient(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "line.yaml")
+	os.WriteFile(path, []byte(testLine+"  - {name: range, kind: write_range}\n"), 0o644)
+	start := time.Now()
+	out, err := execOtwin("test", path, "--ephemeral", "--data-dir", dir, "--wait-client", "1s", "--log-level", "error")
+	if code, ok := err.(exitError); !ok || code.code != 2 || !strings.Contains(out, "no client connected within --wait-client 1s") {
+		t.Errorf("no client: %v\n%s", err, out)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("gave up after %s", d)
+	}
+	t.Setenv("PATH", otwinOnPath(t))
+	code, _, st := runTest(t, "  - {name: range, kind: write_range}\n", "--wait-client", "20s", "--duration", "2s",
+		"--command-log", filepath.Join(dir, "cmd.log"), "--", "otwin", "watch", "$OTWIN_SOURCES", "--headless")
+	if code != 0 || !strings.HasPrefix(st["range"], "passed") {
+		t.Errorf("with a client: exit %d, %v", code, st)
+	}
+}
