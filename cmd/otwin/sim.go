@@ -44,7 +44,13 @@ endpoints, tag values follow their models, and faults fire on the timeline or
 when injected through the control endpoint (see 'otwin fault' and 'otwin clock').
 
 SCENARIO is a scenario file, or the name of a built-in example (` + exampleNames() + `);
-without it the built-in default scenario runs.`,
+without it the built-in default scenario runs. With --replay FILE it serves a
+recording made by 'otwin watch --record' instead, on the addresses it was read
+from ('otwin scenario from-recording' writes that scenario, to edit).
+
+The log says what the clients do: connections, OPC UA sessions and
+subscriptions, writes, and each connection's reads summed up every 10 s (at
+most 20 lines per 10 s; GET /v1/clients of the control API has the rest).`,
 		Example: `  otwin sim scenarios/bottling.yaml
   otwin sim --replay incident.otwrec --loop
   otwin sim cnc --ephemeral --ready-file /tmp/twin.json --export-sources /tmp/sources.yaml

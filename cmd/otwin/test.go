@@ -58,12 +58,12 @@ last timeline event or fault, plus the longest time a check allows; or
 the twin's servers: reconnecting after a fault, writes within a tag's range, a
 setpoint written after an event, every tag polled, sessions held.
 
-With a COMMAND after --, test starts it once the twin serves (with
-$OTWIN_READY_FILE, $OTWIN_CONTROL and $OTWIN_SOURCES set in its environment,
-and expanded in its arguments: quote them so that the shell leaves them), and
-stops it at the end: the integration under test. Without one, start your client yourself
-(--ready-file says where the twin is; --wait-client holds the clock until it
-connects).
+With a COMMAND after --, the integration under test, test starts it once the
+twin serves and stops it at the end. $OTWIN_READY_FILE, $OTWIN_CONTROL and
+$OTWIN_SOURCES (a sources file that reads the twin) are set in its environment
+and expanded in its arguments (quote them, so that the shell leaves them).
+Without a COMMAND, start your client yourself: --ready-file says where the twin
+is, --wait-client holds the clock until the client connects.
 
 It exits 0 when every check passed, 1 when any failed, never fired (what it is
 about never happened: a fault nobody was connected for, a machine nobody read)
