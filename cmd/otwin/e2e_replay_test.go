@@ -33,7 +33,7 @@ func recordRun(t *testing.T, tw *e2eTwin, f *sources.File, path string, until ti
 	if err != nil {
 		t.Fatal(err)
 	}
-	col, err := newCollectorWith(f, connectors.Env{DataDir: t.TempDir(), Logger: e2eLogger()}, isolate.Options{})
+	col, err := newCollectorWith(f, connectors.Env{DataDir: t.TempDir(), Logger: e2eLogger()}, isolate.Options{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
