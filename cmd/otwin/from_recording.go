@@ -27,8 +27,8 @@ import (
 	"github.com/otwin/otwin/units"
 )
 
-// replayOptions say how a recording is turned into a scenario.
-type replayOptions struct {
+// recordingScenarioOptions say how a recording is turned into a scenario.
+type recordingScenarioOptions struct {
 	// name is the scenario's name (default: from the file's name).
 	name string
 	// file is the recording's path as the scenario writes it.
@@ -42,14 +42,14 @@ type replayOptions struct {
 	warn io.Writer
 }
 
-// replayScenario builds the scenario that serves the recording rec again:
+// scenarioOfRecording builds the scenario that serves the recording rec again:
 // per source of its sources file a machine (one per namespace of an OPC UA
 // source) on the source's port, each recorded point a tag whose replay
 // model plays it, at the node id or register it was read from; and each
 // time a source's link was down a comm_loss fault of its machines on the
 // timeline. It returns the scenario and a note per point or source left
 // out, saying why.
-func replayScenario(rec *recording.Recording, o replayOptions) (*scenarios.Scenario, []string, error) {
+func scenarioOfRecording(rec *recording.Recording, o recordingScenarioOptions) (*scenarios.Scenario, []string, error) {
 	hdr := rec.Segments[0]
 	f, err := sources.Parse(orText(hdr.SourcesFile, "recorded sources"), []byte(hdr.Sources))
 	if err != nil {
@@ -66,7 +66,7 @@ func replayScenario(rec *recording.Recording, o replayOptions) (*scenarios.Scena
 	if o.timeScale != 1 && o.timeScale > 0 {
 		sc.TimeScale = o.timeScale
 	}
-	b := &replayBuilder{rec: rec, o: o, sc: sc, ports: map[int]string{}, units: map[string]string{}, names: map[string]bool{}, machinesOf: map[string][]string{}}
+	b := &recordingScenario{rec: rec, o: o, sc: sc, ports: map[int]string{}, units: map[string]string{}, names: map[string]bool{}, machinesOf: map[string][]string{}}
 	for i := range f.Sources {
 		b.source(&f.Sources[i])
 	}
@@ -77,10 +77,10 @@ func replayScenario(rec *recording.Recording, o replayOptions) (*scenarios.Scena
 	return sc, b.notes, nil
 }
 
-// replayBuilder holds the state of replayScenario.
-type replayBuilder struct {
+// recordingScenario holds the state of scenarioOfRecording.
+type recordingScenario struct {
 	rec   *recording.Recording
-	o     replayOptions
+	o     recordingScenarioOptions
 	sc    *scenarios.Scenario
 	notes []string
 	// ports maps a port to the protocol using it; units a Modbus
@@ -93,12 +93,12 @@ type replayBuilder struct {
 	machinesOf map[string][]string
 }
 
-func (b *replayBuilder) note(format string, args ...any) {
+func (b *recordingScenario) note(format string, args ...any) {
 	b.notes = append(b.notes, fmt.Sprintf(format, args...))
 }
 
 // source adds the machines of source s.
-func (b *replayBuilder) source(s *sources.Source) {
+func (b *recordingScenario) source(s *sources.Source) {
 	switch cfg := s.Config.(type) {
 	case *opcua.Config:
 		b.opcua(s, cfg)
@@ -112,7 +112,7 @@ func (b *replayBuilder) source(s *sources.Source) {
 
 // port returns the port of a source's endpoint for protocol p, or 0 (a
 // free port) with a note when another protocol took it.
-func (b *replayBuilder) port(source, p string, port int) int {
+func (b *recordingScenario) port(source, p string, port int) int {
 	if other, ok := b.ports[port]; ok && other != p {
 		b.note("source %s: port %d is %s's in this recording; served on a free port", source, port, other)
 		return 0
@@ -122,7 +122,7 @@ func (b *replayBuilder) port(source, p string, port int) int {
 }
 
 // machineName returns a machine name for base, unique in the scenario.
-func (b *replayBuilder) machineName(base string) string {
+func (b *recordingScenario) machineName(base string) string {
 	name := sanitize(base)
 	for k := 2; b.names[name]; k++ {
 		name = fmt.Sprintf("%s-%d", sanitize(base), k)
@@ -133,13 +133,13 @@ func (b *replayBuilder) machineName(base string) string {
 
 // replayModel is the model of a tag that plays the point at address of
 // source.
-func (b *replayBuilder) replayModel(source, address string) *scenarios.Model {
+func (b *recordingScenario) replayModel(source, address string) *scenarios.Model {
 	return &scenarios.Model{Replay: &scenarios.Replay{File: b.o.file, Source: source, Address: address, Loop: b.o.loop}}
 }
 
 // track returns the recorded readings of a point, noting the points never
 // read.
-func (b *replayBuilder) track(source, address string) *recording.Track {
+func (b *recordingScenario) track(source, address string) *recording.Track {
 	tr := b.rec.Track(source, address)
 	if tr == nil || len(tr.Readings) == 0 {
 		b.note("source %s point %s: never read in the recording; left out", source, address)
@@ -148,7 +148,7 @@ func (b *replayBuilder) track(source, address string) *recording.Track {
 	return tr
 }
 
-func (b *replayBuilder) opcua(s *sources.Source, cfg *opcua.Config) {
+func (b *recordingScenario) opcua(s *sources.Source, cfg *opcua.Config) {
 	u, err := url.Parse(cfg.URL)
 	port, perr := strconv.Atoi(u.Port())
 	if err != nil || perr != nil {
@@ -197,7 +197,7 @@ func (b *replayBuilder) opcua(s *sources.Source, cfg *opcua.Config) {
 	}
 }
 
-func (b *replayBuilder) modbus(s *sources.Source, cfg *modbus.Config) {
+func (b *recordingScenario) modbus(s *sources.Source, cfg *modbus.Config) {
 	_, ps, err := net.SplitHostPort(cfg.Address)
 	port, perr := strconv.Atoi(ps)
 	if err != nil || perr != nil {
@@ -258,14 +258,14 @@ func (b *replayBuilder) modbus(s *sources.Source, cfg *modbus.Config) {
 }
 
 // add adds machine m of source.
-func (b *replayBuilder) add(source string, m scenarios.Machine) {
+func (b *recordingScenario) add(source string, m scenarios.Machine) {
 	b.sc.Machines = append(b.sc.Machines, m)
 	b.machinesOf[source] = append(b.machinesOf[source], m.Name)
 }
 
 // addresses lists the points of s in the recording: those of its sources
 // file, then those it found by browsing.
-func (b *replayBuilder) addresses(s *sources.Source) []string {
+func (b *recordingScenario) addresses(s *sources.Source) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, p := range s.Points {
@@ -286,7 +286,7 @@ func (b *replayBuilder) addresses(s *sources.Source) []string {
 // linkFaults adds a comm_loss fault per time a source's link was down,
 // on the source's machines, from the link-down event to the next
 // connected one.
-func (b *replayBuilder) linkFaults() {
+func (b *recordingScenario) linkFaults() {
 	start := b.rec.Start()
 	down := map[string]time.Time{}
 	n := 0
@@ -433,10 +433,10 @@ func statusText(tr *recording.Track) string {
 	return connectors.StatusCode(r.Status).Name()
 }
 
-// loadReplay reads the recording at path and builds its scenario,
+// loadRecordingScenario reads the recording at path and builds its scenario,
 // validated as a scenario file is; file is how the scenario names the
 // recording. Notes of what was left out go to notes.
-func loadReplay(path, file string, o replayOptions) (*scenarios.Scenario, []byte, []string, error) {
+func loadRecordingScenario(path, file string, o recordingScenarioOptions) (*scenarios.Scenario, []byte, []string, error) {
 	rec, err := recording.ReadFile(path)
 	if err != nil {
 		return nil, nil, nil, err
@@ -449,7 +449,7 @@ func loadReplay(path, file string, o replayOptions) (*scenarios.Scenario, []byte
 		o.name = "replay-" + sanitize(strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)))
 	}
 	o.file = file
-	sc, more, err := replayScenario(rec, o)
+	sc, more, err := scenarioOfRecording(rec, o)
 	notes = append(notes, more...)
 	if err != nil {
 		return nil, nil, notes, fmt.Errorf("%s: %w", path, err)
@@ -469,7 +469,7 @@ func loadReplay(path, file string, o replayOptions) (*scenarios.Scenario, []byte
 func newFromRecordingCmd() *cobra.Command {
 	var (
 		out string
-		o   replayOptions
+		o   recordingScenarioOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "from-recording RECORDING",
@@ -504,7 +504,7 @@ read) is left out and listed on standard error.`,
 				}
 			}
 			o.warn = cmd.ErrOrStderr()
-			_, data, notes, err := loadReplay(args[0], file, o)
+			_, data, notes, err := loadRecordingScenario(args[0], file, o)
 			for _, n := range notes {
 				fmt.Fprintln(cmd.ErrOrStderr(), "left out:", n)
 			}
@@ -532,15 +532,15 @@ read) is left out and listed on standard error.`,
 	return cmd
 }
 
-// replayFlags are otwin sim's flags for --replay.
-type replayFlags struct {
+// simReplayFlags are otwin sim's flags for --replay.
+type simReplayFlags struct {
 	path      string
 	loop      bool
 	timeScale float64
 }
 
 // scenario builds the scenario of --replay.
-func (r *replayFlags) scenario(stderr io.Writer) (*scenarios.Scenario, error) {
+func (r *simReplayFlags) scenario(stderr io.Writer) (*scenarios.Scenario, error) {
 	abs, err := filepath.Abs(r.path)
 	if err != nil {
 		return nil, err
@@ -548,7 +548,7 @@ func (r *replayFlags) scenario(stderr io.Writer) (*scenarios.Scenario, error) {
 	if _, err := os.Stat(abs); err != nil {
 		return nil, err
 	}
-	sc, _, notes, err := loadReplay(abs, abs, replayOptions{loop: r.loop, timeScale: r.timeScale})
+	sc, _, notes, err := loadRecordingScenario(abs, abs, recordingScenarioOptions{loop: r.loop, timeScale: r.timeScale})
 	for _, n := range notes {
 		fmt.Fprintln(stderr, "otwin: replay leaves out", n)
 	}

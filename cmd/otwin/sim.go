@@ -34,7 +34,7 @@ func newSimCmd() *cobra.Command {
 		export    string
 		exportVia string
 		logFlags  logOptions
-		replay    replayFlags
+		replay    simReplayFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "sim [SCENARIO]",

@@ -139,7 +139,7 @@ func TestReplayOfTheBottlingLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	replaySc, _, notes, err := loadReplay(path, path, replayOptions{})
+	replaySc, _, notes, err := loadRecordingScenario(path, path, recordingScenarioOptions{})
 	if err != nil {
 		t.Fatalf("%v\nnotes: %v", err, notes)
 	}
