@@ -25,7 +25,7 @@ func TestClientsEndpoints(t *testing.T) {
 	log := clientlog.New(clientlog.Options{})
 	log.Observe(clientlog.Entry{Kind: clientlog.Connect, Protocol: "modbus", Endpoint: "127.0.0.1:5020", Conn: 1, Peer: "127.0.0.1:40000"})
 	log.Observe(clientlog.Entry{Kind: clientlog.Write, Protocol: "modbus", Endpoint: "127.0.0.1:5020", Conn: 1, Peer: "127.0.0.1:40000", Tag: "filler1/sp", Value: 150, Exception: 3, Reason: "out of range"})
-	srv := httptest.NewServer(Handler(WithClients(e, log), slog.New(slog.DiscardHandler)))
+	srv := httptest.NewServer(Handler(logEngine{e, log}, slog.New(slog.DiscardHandler)))
 	t.Cleanup(srv.Close)
 	c, err := NewClient(srv.URL, nil)
 	if err != nil {
@@ -72,3 +72,11 @@ func TestClientsEndpoints(t *testing.T) {
 		t.Errorf("Clients without a log: %v, want 404", err)
 	}
 }
+
+// logEngine is an engine with a client activity log (ClientEngine).
+type logEngine struct {
+	*twin.Engine
+	log ClientActivity
+}
+
+func (e logEngine) ClientLog() ClientActivity { return e.log }
