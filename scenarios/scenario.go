@@ -151,6 +151,26 @@ type OPCUASettings struct {
 	AnonymousWrite bool `yaml:"anonymous_write,omitempty" json:"anonymous_write,omitempty"`
 	// Users may log in with a user name and password.
 	Users []User `yaml:"users,omitempty" json:"users,omitempty"`
+	// MaxConnections is the number of client connections each endpoint
+	// holds at once. When every one is taken, a new connection closes the
+	// one idle the longest (see IdleAfter) and is refused only when every
+	// connection is live. Default 64; at most 10000.
+	MaxConnections int `yaml:"max_connections,omitempty" json:"max_connections,omitempty" jsonschema:"minimum=1,maximum=10000"`
+	// IdleAfter is how long a connection may send nothing, while it waits
+	// for no response, and still count as live; a connection that has not
+	// opened a secure channel yet is idle from the start. Default 10s.
+	IdleAfter Duration `yaml:"idle_after,omitempty" json:"idle_after,omitempty"`
+	// MaxSessions is the number of sessions each endpoint holds at once.
+	// Default 100; at most 10000.
+	MaxSessions int `yaml:"max_sessions,omitempty" json:"max_sessions,omitempty" jsonschema:"minimum=1,maximum=10000"`
+	// MaxSessionTimeout caps the session timeout a client may ask for: a
+	// session nobody uses for that long is closed, and its subscriptions
+	// with it. Default 2m; 10s to 1h.
+	MaxSessionTimeout Duration `yaml:"max_session_timeout,omitempty" json:"max_session_timeout,omitempty"`
+	// MaxSubscriptionLifetime caps how long a subscription outlives a
+	// client that stopped asking for its notifications; it is then deleted
+	// with its monitored items. Default 2m; 10s to 1h.
+	MaxSubscriptionLifetime Duration `yaml:"max_subscription_lifetime,omitempty" json:"max_subscription_lifetime,omitempty"`
 }
 
 // User is an OPC UA user of the twin.

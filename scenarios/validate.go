@@ -160,6 +160,7 @@ func (v *validator) add(p pos, hint, format string, args ...any) {
 func (v *validator) run() {
 	v.scenario()
 	v.modbusSettings()
+	v.opcuaLimits()
 	v.templates()
 	v.machineList()
 	v.resolveMethods()

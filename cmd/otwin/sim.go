@@ -114,6 +114,7 @@ most 20 lines per 10 s; GET /v1/clients of the control API has the rest).`,
 	f.BoolVar(&replay.loop, "loop", false, "with --replay: play the recording again from its start after its end")
 	f.Float64Var(&replay.timeScale, "time-scale", 1, "with --replay: play the recording this many times faster")
 	cfg.Modbus.register(f)
+	cfg.OPCUA.register(f)
 	logFlags.register(f)
 	return cmd
 }

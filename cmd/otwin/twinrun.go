@@ -41,7 +41,10 @@ type twinConfig struct {
 	// OnEngine, when set, sees the engine and the client activity log
 	// before any server serves (otwin test adds its checks' listener).
 	OnEngine func(*twin.Engine, *clientlog.Log) error
-	Logger   *slog.Logger
+	// OPCUA overrides the caps of the scenario's opcua settings
+	// (command-line flags).
+	OPCUA  opcuaFlags
+	Logger *slog.Logger
 }
 
 // endpoint is one protocol server of a running twin, as the ready file
@@ -95,6 +98,10 @@ func startTwin(ctx context.Context, sc *scenarios.Scenario, cfg twinConfig) (_ *
 	if err != nil {
 		return nil, err
 	}
+	uaSettings, err := cfg.OPCUA.settings(sc.OPCUA)
+	if err != nil {
+		return nil, err
+	}
 	eng, err := twin.New(sc, twin.Options{Logger: cfg.Logger, HistoryRetention: cfg.HistoryRetention})
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
@@ -127,7 +134,7 @@ func startTwin(ctx context.Context, sc *scenarios.Scenario, cfg twinConfig) (_ *
 			oc := opcuaserver.DefaultConfig(ep.Machines...)
 			oc.Host, oc.Port, oc.DataDir = cfg.Host, port, cfg.DataDir
 			oc.Logger = cfg.Logger.With("server", "opcua")
-			oc.ApplySettings(sc.OPCUA)
+			oc.ApplySettings(uaSettings)
 			oc.Alarms = set
 			srv, err := opcuaserver.New(opcuaserver.FromEngine(eng), oc)
 			if err != nil {
@@ -182,6 +189,7 @@ func startTwin(ctx context.Context, sc *scenarios.Scenario, cfg twinConfig) (_ *
 			return hs.Shutdown(sctx)
 		})
 	}
+	opcuaserver.LimitMemory()
 	go func() { rt.done <- eng.Run(rctx) }()
 	return rt, nil
 }

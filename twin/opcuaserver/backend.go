@@ -2,8 +2,11 @@ package opcuaserver
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"reflect"
+	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/awcullen/opcua/server"
@@ -19,7 +22,27 @@ import (
 // every write and its result (to log refusals with their reason), and
 // GetEndpoints lists each enabled mode and policy once. A change of any of
 // these in another library version fails the build (link error), New
-// (setEndpoints checks the field) or the tests, which exercise each one.
+// (setEndpoints checks the field) or the tests, which exercise each one;
+// TestBackendPinned fails when go.mod names another version.
+//
+// The request loop (conn.go) also revises requests to the caps before the
+// stack handles them, and follows some up (requests.go), with these:
+//
+//   - publishNow runs a subscription's publish cycle at once. The stack
+//     sets MoreNotifications when a response could not carry every queued
+//     notification, and then waits for the next publishing interval;
+//     honourMore uses publishNow to send the rest as soon as the client
+//     has queued its next Publish request.
+//   - takePublishRequest takes a session's oldest queued Publish request:
+//     when a connection closes, the requests queued on it can never be
+//     answered, yet the stack would spend one per publishing interval on
+//     them before a subscription starts to count down its lifetime (64 of
+//     them at 1 s: a minute more of work for nobody).
+//   - monitoredItemID is the library's monitored item id counter: the
+//     items of one CreateMonitoredItems call get ids above its value
+//     before the call, which is how the sampler finds them.
+//   - subState reads three unexported fields of a Subscription (with
+//     reflect, under the subscription's read lock, never writing them).
 
 // secureChannel stands for the stack's unexported *serverSecureChannel;
 // values are only ever passed back to the stack.
@@ -66,6 +89,53 @@ func handleRequest(srv *server.Server, ch *secureChannel, req ua.ServiceRequest,
 //
 //go:linkname writeValue github.com/awcullen/opcua/server.(*Server).writeValue
 func writeValue(srv *server.Server, session *server.Session, wv ua.WriteValue) ua.StatusCode
+
+//go:linkname takePublishRequest github.com/awcullen/opcua/server.(*Session).removePublishRequest
+func takePublishRequest(sess *server.Session) (*secureChannel, uint32, *ua.PublishRequest, []ua.StatusCode, bool, error)
+
+//go:linkname publishNow github.com/awcullen/opcua/server.(*Subscription).publish
+func publishNow(sub *server.Subscription, tn time.Time) error
+
+//go:linkname monitoredItemID github.com/awcullen/opcua/server.monitoredItemID
+var monitoredItemID uint32
+
+// lastItemID is the id of the last monitored item the library created.
+func lastItemID() uint32 { return atomic.LoadUint32(&monitoredItemID) }
+
+// Field paths of the unexported Subscription fields subState reads,
+// resolved once; subFieldsErr says why they could not be.
+var (
+	subMore, subLate, subInterval []int
+	subFieldsErr                  error
+)
+
+func init() {
+	t := reflect.TypeFor[server.Subscription]()
+	field := func(name string, kind reflect.Kind) []int {
+		f, ok := t.FieldByName(name)
+		if !ok || f.Type.Kind() != kind {
+			subFieldsErr = fmt.Errorf("awcullen/opcua server.Subscription has no %s field %q", kind, name)
+			return nil
+		}
+		return f.Index
+	}
+	subMore = field("moreNotifications", reflect.Bool)
+	subLate = field("isLate", reflect.Bool)
+	subInterval = field("publishingInterval", reflect.Float64)
+}
+
+// subState returns whether sub's last response left notifications behind
+// (more), whether it is waiting for a Publish request to send them at
+// once (late), and its publishing interval in milliseconds.
+func subState(sub *server.Subscription) (more, late bool, interval float64) {
+	if subFieldsErr != nil {
+		return false, false, 0
+	}
+	sub.RLock()
+	defer sub.RUnlock()
+	v := reflect.ValueOf(sub).Elem()
+	return v.FieldByIndex(subMore).Bool(), v.FieldByIndex(subLate).Bool(), v.FieldByIndex(subInterval).Float()
+}
 
 // setEndpoints replaces the endpoint descriptions the stack advertises
 // (GetEndpoints, CreateSession) and matches secure channels against. Its

@@ -21,17 +21,18 @@ import (
 // benchEngine builds an engine of n counter tags (each changes every 1 s
 // tick), 500 per machine, 20 machines per line.
 func benchEngine(b *testing.B, n int) (*twin.Engine, []string) {
-	return benchEngineShape(b, n, 500)
+	return benchEngineShape(b, n, 500, time.Second)
 }
 
-// benchEngineShape builds n counter tags, perMachine per machine.
-func benchEngineShape(b *testing.B, n, perMachine int) (*twin.Engine, []string) {
+// benchEngineShape builds n counter tags, perMachine per machine, that
+// count one per tick.
+func benchEngineShape(b testing.TB, n, perMachine int, tick time.Duration) (*twin.Engine, []string) {
 	b.Helper()
 	const perLine = 20
 	var y strings.Builder
-	y.WriteString("name: bench\ntick: 1s\nlocation: {enterprise: e, site: s, area: a}\ntemplates:\n  M:\n    tags:\n")
+	fmt.Fprintf(&y, "name: bench\ntick: %s\nlocation: {enterprise: e, site: s, area: a}\ntemplates:\n  M:\n    tags:\n", tick)
 	for k := range perMachine {
-		fmt.Fprintf(&y, "      - {name: t%d, type: uint32, model: {counter: {rate: 1}}}\n", k)
+		fmt.Fprintf(&y, "      - {name: t%d, type: uint32, model: {counter: {rate: %g}}}\n", k, float64(time.Second)/float64(tick))
 	}
 	y.WriteString("machines:\n")
 	var names []string
@@ -51,7 +52,7 @@ func benchEngineShape(b *testing.B, n, perMachine int) (*twin.Engine, []string) 
 	return e, names
 }
 
-func benchConfig(b *testing.B, machines []string) Config {
+func benchConfig(b testing.TB, machines []string) Config {
 	cfg := DefaultConfig(machines...)
 	cfg.DataDir = b.TempDir()
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -65,7 +66,7 @@ func BenchmarkAddressSpace(b *testing.B) {
 	for _, shape := range []struct{ n, perMachine int }{{10_000, 500}, {100_000, 500}, {100_000, 100_000}} {
 		n := shape.n
 		b.Run(fmt.Sprintf("tags=%d/per-machine=%d", n, shape.perMachine), func(b *testing.B) {
-			e, machines := benchEngineShape(b, n, shape.perMachine)
+			e, machines := benchEngineShape(b, n, shape.perMachine, time.Second)
 			cfg := benchConfig(b, machines).withDefaults()
 			var cpu time.Duration
 			for b.Loop() {

@@ -59,8 +59,15 @@ type Config struct {
 	MaxSessions int `yaml:"max_sessions,omitempty"`
 	// MaxSubscriptions bounds the subscriptions. Default 200.
 	MaxSubscriptions int `yaml:"max_subscriptions,omitempty"`
-	// MaxConnections bounds the open TCP connections. Default 64.
+	// MaxConnections bounds the open TCP connections. When all are taken,
+	// the connection idle the longest makes room for a new one; a new
+	// connection is refused only when every one is live. Default 64.
 	MaxConnections int `yaml:"max_connections,omitempty"`
+	// IdleAfter is how long a connection may send nothing, while it waits
+	// for no response, before it counts as idle; a connection is idle
+	// until it opens a secure channel (a Hello alone does not count).
+	// Default 10s.
+	IdleAfter time.Duration `yaml:"idle_after,omitempty"`
 	// HelloTimeout bounds the wait for a client's first message. Default
 	// 10s.
 	HelloTimeout time.Duration `yaml:"hello_timeout,omitempty"`
@@ -71,9 +78,28 @@ type Config struct {
 	// served as conditions, and ConditionRefresh is answered (alarms.go).
 	// nil: no alarms.
 	Alarms *alarms.Set `yaml:"-"`
+	// SendTimeout bounds each write to a client; a client that reads
+	// nothing for that long is disconnected. Default 10s.
+	SendTimeout time.Duration `yaml:"send_timeout,omitempty"`
+	// MaxSessionTimeout caps the session timeout a client may ask for:
+	// a session nobody uses for that long is closed. Default 2m, at
+	// least 10s.
+	MaxSessionTimeout time.Duration `yaml:"max_session_timeout,omitempty"`
+	// MaxSubscriptionLifetime caps how long a subscription outlives its
+	// client: one that gets no Publish request for that long (keep-alive
+	// and lifetime counts revised to fit) is deleted with its monitored
+	// items. Default 2m, at least 10s (the stack's minimum lifetime; at
+	// exactly 10s one publishing interval more).
+	MaxSubscriptionLifetime time.Duration `yaml:"max_subscription_lifetime,omitempty"`
 	// Logger receives the server's log. Default slog.Default().
 	Logger *slog.Logger `yaml:"-"`
 }
+
+// Defaults of the caps on what clients may ask for.
+const (
+	DefaultMaxSessionTimeout       = 2 * time.Minute
+	DefaultMaxSubscriptionLifetime = 2 * time.Minute
+)
 
 // User is a user who may log in with a password.
 type User struct {
@@ -96,7 +122,8 @@ func DefaultConfig(machines ...string) Config {
 }
 
 // ApplySettings copies a resolved scenario's OPC UA settings (security
-// modes, anonymous access and writes, users and their write right) into c.
+// modes, anonymous access and writes, users and their write right, the
+// caps on connections, sessions and subscriptions) into c.
 func (c *Config) ApplySettings(s scenarios.OPCUASettings) {
 	c.Security = slices.Clone(s.Security)
 	if s.Anonymous != nil {
@@ -107,6 +134,7 @@ func (c *Config) ApplySettings(s scenarios.OPCUASettings) {
 	for _, u := range s.Users {
 		c.Users = append(c.Users, User{Name: u.Name, Password: u.Password, Write: u.Write == nil || *u.Write})
 	}
+	c.applyLimits(s)
 }
 
 // withDefaults fills unset fields.
@@ -147,6 +175,15 @@ func (c Config) withDefaults() Config {
 	if c.HelloTimeout <= 0 {
 		c.HelloTimeout = 10 * time.Second
 	}
+	if c.SendTimeout <= 0 {
+		c.SendTimeout = 10 * time.Second
+	}
+	if c.MaxSessionTimeout <= 0 {
+		c.MaxSessionTimeout = DefaultMaxSessionTimeout
+	}
+	if c.MaxSubscriptionLifetime <= 0 {
+		c.MaxSubscriptionLifetime = DefaultMaxSubscriptionLifetime
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -161,6 +198,12 @@ func (c Config) Validate() error {
 	}
 	if c.Port < 0 || c.Port > 65535 {
 		errs = append(errs, fmt.Errorf("port %d outside 0-65535", c.Port))
+	}
+	if c.MaxSessionTimeout != 0 && c.MaxSessionTimeout < stackMinSessionTimeout {
+		errs = append(errs, fmt.Errorf("max session timeout %v below %v", c.MaxSessionTimeout, stackMinSessionTimeout))
+	}
+	if c.MaxSubscriptionLifetime != 0 && c.MaxSubscriptionLifetime < stackMinLifetime {
+		errs = append(errs, fmt.Errorf("max subscription lifetime %v below %v", c.MaxSubscriptionLifetime, stackMinLifetime))
 	}
 	for _, s := range c.Security {
 		switch s {

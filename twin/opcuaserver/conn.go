@@ -16,7 +16,8 @@ import (
 // closes: it opens the secure channel and passes every request to the
 // stack, except the Write requests of an active session, which write runs
 // through the stack's own checks so that every refused write is logged
-// with its status code.
+// with its status code. Every request is revised to the caps before the
+// stack handles it and followed up after (requests.go).
 func (s *Server) serveConn(conn net.Conn) {
 	ch := newSecureChannel(s.ua, conn, false)
 	// Tracked from the start, so that Close tells a client that has just
@@ -33,6 +34,9 @@ func (s *Server) serveConn(conn net.Conn) {
 		return
 	}
 	defer s.observeConn(conn, ch)()
+	// The sessions activated on this channel.
+	var sessions []*server.Session
+	defer func() { s.orphanRequests(ch, sessions) }()
 	for {
 		req, id, err := channelRead(ch)
 		if err != nil {
@@ -46,10 +50,18 @@ func (s *Server) serveConn(conn net.Conn) {
 				continue
 			}
 		}
+		first := lastItemID()
+		s.limits.reviseRequest(req, s.publishingInterval)
 		if err := handleRequest(s.ua, ch, req, id); err != nil {
 			return
 		}
 		s.observeRequest(ch, req)
+		if r, ok := req.(*ua.ActivateSessionRequest); ok {
+			if sess := s.session(r.RequestHeader); sess != nil && sess.SecureChannelId() == channelID(ch) {
+				sessions = append(sessions, sess)
+			}
+		}
+		s.after(req, first)
 	}
 }
 

@@ -22,21 +22,35 @@ import (
 // any client would get. The tests skip when node or the package is not
 // installed (.ci/run installs it with npm ci).
 
-// nodePeer returns the node binary and the folder of client.js.
-func nodePeer(t *testing.T) (string, string) {
-	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not installed: the node-opcua client tests need it (.ci/run installs it)")
-	}
-	dir, err := filepath.Abs("testdata/node")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "node-opcua-client")); err != nil {
-		t.Skip("node-opcua-client is not installed: run npm ci --prefix twin/opcuaserver/testdata/node (.ci/run does)")
+// nodePeer returns the node binary and the folder of the node-opcua
+// peers (client.js, subscriber.js, server.js), or skips tb when node or
+// node-opcua is not installed.
+func nodePeer(tb testing.TB) (string, string) {
+	tb.Helper()
+	node, dir, why := nodeMissing()
+	if why != "" {
+		tb.Skip(why)
 	}
 	return node, dir
+}
+
+// nodeMissing returns the node binary and the peers' folder, or why the
+// node-opcua peers cannot run.
+func nodeMissing() (node, dir, why string) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		return "", "", "node is not installed: the node-opcua tests need it (.ci/run installs it)"
+	}
+	dir, err = filepath.Abs("testdata/node")
+	if err != nil {
+		return "", "", err.Error()
+	}
+	for _, pkg := range []string{"node-opcua-client", "node-opcua-server"} {
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", pkg)); err != nil {
+			return "", "", pkg + " is not installed: run npm ci --prefix twin/opcuaserver/testdata/node (.ci/run does)"
+		}
+	}
+	return node, dir, ""
 }
 
 // nodeReport is what client.js prints.

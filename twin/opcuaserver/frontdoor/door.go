@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/awcullen/opcua/ua"
+
+	"github.com/otwin/otwin/twin/connslot"
 )
 
 // Link is the state of the transport faults of one endpoint.
@@ -29,10 +31,29 @@ type Config struct {
 	// Addr is the host:port to listen on; port 0 picks a free port.
 	Addr string
 	// MaxConns bounds the open connections, Hello handshakes included.
-	// Default 64.
+	// When every slot is taken, a new connection makes the connection
+	// idle the longest yield (it is closed); it is refused only when every
+	// connection is live. Default 64.
 	MaxConns int
+	// IdleAfter is how long a connection may go without sending a message,
+	// while it waits for no response, before it counts as idle. A
+	// connection is idle until its first message after the Hello (opening
+	// a secure channel). Default 10s.
+	IdleAfter time.Duration
+	// WaitLimit bounds how long a connection whose client waits for a
+	// response counts as live without receiving anything: a subscriber
+	// hears at least a keep-alive within its subscription's lifetime.
+	// Default 2m.
+	WaitLimit time.Duration
+	// Endpoint names the endpoint in the log lines about refused and
+	// yielded connections. Default: the listening address.
+	Endpoint string
 	// HelloTimeout bounds the wait for a complete Hello. Default 10s.
 	HelloTimeout time.Duration
+	// SendTimeout bounds each write to a client; a client that does not
+	// read for that long is disconnected, so that a response it never
+	// takes cannot hold the stack's goroutines. Default 10s.
+	SendTimeout time.Duration
 	// MaxChunkSize is the largest chunk forwarded; it must not exceed the
 	// receive buffer of the stack behind the door. Default 65536.
 	MaxChunkSize int
@@ -62,6 +83,11 @@ type Stats struct {
 	Refused uint64
 	// Dropped connections were closed by a Down or a new Epoch.
 	Dropped uint64
+	// Yielded connections were idle and closed to make room for a new one.
+	Yielded uint64
+	// Stalled connections were closed because the client did not read
+	// for SendTimeout.
+	Stalled uint64
 	// Active is the number of open connections.
 	Active int
 }
@@ -78,13 +104,14 @@ type Door struct {
 	epoch   atomic.Uint64
 	down    atomic.Bool
 
+	slots  *connslot.Limiter
+	noisy  rateLog // rejected Hellos and chunks
 	mu     sync.Mutex
 	conns  map[*Conn]struct{}
-	active int
 	closed bool
 
-	accepted, rejected, refused, dropped atomic.Uint64
-	refusing                             atomic.Int64
+	accepted, rejected, refused, dropped, stalled atomic.Uint64
+	refusing                                      atomic.Int64
 
 	done      chan struct{}
 	wg        sync.WaitGroup
@@ -103,6 +130,9 @@ func Listen(cfg Config) (*Door, error) {
 	if cfg.MaxChunkSize <= 0 {
 		cfg.MaxChunkSize = 65536
 	}
+	if cfg.SendTimeout <= 0 {
+		cfg.SendTimeout = 10 * time.Second
+	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 20 * time.Millisecond
 	}
@@ -113,6 +143,15 @@ func Listen(cfg Config) (*Door, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opc ua front door: %w", err)
 	}
+	if cfg.IdleAfter <= 0 {
+		cfg.IdleAfter = connslot.DefaultIdleAfter
+	}
+	if cfg.WaitLimit <= 0 {
+		cfg.WaitLimit = 2 * time.Minute
+	}
+	if cfg.Endpoint == "" {
+		cfg.Endpoint = "opc.tcp://" + ln.Addr().String()
+	}
 	d := &Door{
 		cfg:   cfg,
 		ln:    ln,
@@ -120,6 +159,13 @@ func Listen(cfg Config) (*Door, error) {
 		conns: make(map[*Conn]struct{}),
 		done:  make(chan struct{}),
 	}
+	d.slots = connslot.New(connslot.Config{
+		Max:       cfg.MaxConns,
+		IdleAfter: cfg.IdleAfter,
+		Endpoint:  cfg.Endpoint,
+		Logger:    cfg.Logger,
+	})
+	d.noisy = rateLog{log: d.log, every: connslot.DefaultLogEvery}
 	return d, nil
 }
 
@@ -136,10 +182,9 @@ func (d *Door) Start(h Handler) {
 		d.epoch.Store(l.Epoch)
 		d.down.Store(l.Down)
 		d.latency.Store(int64(l.Latency))
-		d.wg.Add(1)
-		go d.poll()
 	}
-	d.wg.Add(1)
+	d.wg.Add(2)
+	go d.poll()
 	go d.accept()
 }
 
@@ -148,15 +193,15 @@ func (d *Door) Addr() *net.TCPAddr { return d.ln.Addr().(*net.TCPAddr) }
 
 // Stats returns the door's counters.
 func (d *Door) Stats() Stats {
-	d.mu.Lock()
-	active := d.active
-	d.mu.Unlock()
+	st := d.slots.Stats()
 	return Stats{
 		Accepted: d.accepted.Load(),
 		Rejected: d.rejected.Load(),
 		Refused:  d.refused.Load(),
 		Dropped:  d.dropped.Load(),
-		Active:   active,
+		Stalled:  d.stalled.Load(),
+		Yielded:  st.Yielded,
+		Active:   st.InUse,
 	}
 }
 
@@ -178,6 +223,8 @@ func (d *Door) Close() error {
 		}
 	})
 	d.wg.Wait()
+	d.slots.Close()
+	d.noisy.flush()
 	return nil
 }
 
@@ -199,16 +246,38 @@ func (d *Door) Refresh() {
 	}
 }
 
+// poll applies the Link every PollInterval and keeps the connections
+// that wait for a response live.
 func (d *Door) poll() {
 	defer d.wg.Done()
 	t := time.NewTicker(d.cfg.PollInterval)
 	defer t.Stop()
+	live := time.NewTicker(d.cfg.IdleAfter / 4)
+	defer live.Stop()
 	for {
 		select {
 		case <-d.done:
 			return
 		case <-t.C:
 			d.Refresh()
+		case <-live.C:
+			d.touchWaiting()
+		}
+	}
+}
+
+// touchWaiting marks the connections whose client waits for a response
+// (a Publish request, typically) as live: a subscriber whose values do
+// not change sends nothing for a keep-alive interval, yet it is in use.
+// A connection that got nothing for WaitLimit is not kept live this way
+// (a request the stack dropped is never answered).
+func (d *Door) touchWaiting() {
+	now := time.Now().UnixNano()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for c := range d.conns {
+		if c.waiting.Load() > 0 && now-c.lastSent.Load() < int64(d.cfg.WaitLimit) {
+			c.slot.Touch()
 		}
 	}
 }
@@ -258,10 +327,8 @@ func (d *Door) accept() {
 			continue
 		}
 		d.mu.Lock()
-		full := d.active >= d.cfg.MaxConns
 		closed := d.closed
-		if !full && !closed {
-			d.active++
+		if !closed {
 			d.wg.Add(1)
 		}
 		d.mu.Unlock()
@@ -269,35 +336,33 @@ func (d *Door) accept() {
 			_ = tc.Close()
 			return
 		}
-		if full {
-			d.refused.Add(1)
-			d.log.Warn("opc ua connection refused: too many connections", "peer", tc.RemoteAddr().String(), "max", d.cfg.MaxConns)
-			if d.refusing.Add(1) > int64(d.cfg.MaxConns) {
-				// A flood: no ERR, no goroutine.
-				d.refusing.Add(-1)
-				_ = tc.Close()
-				continue
-			}
-			d.wg.Add(1)
-			go func() {
-				defer d.wg.Done()
-				defer d.refusing.Add(-1)
-				refuseConn(tc, ua.BadTCPNotEnoughResources, "too many connections")
-			}()
+		slot, ok := d.slots.Admit(tc.RemoteAddr().String(), func() { _ = tc.Close() })
+		if ok {
+			go d.serve(tc, slot)
 			continue
 		}
-		go d.serve(tc)
+		// Every slot is live: refused, and logged as a rate by the slots.
+		d.refused.Add(1)
+		if d.refusing.Add(1) > int64(d.cfg.MaxConns) {
+			// A flood: no ERR, no goroutine.
+			d.refusing.Add(-1)
+			d.wg.Done()
+			_ = tc.Close()
+			continue
+		}
+		go func() {
+			defer d.wg.Done()
+			defer d.refusing.Add(-1)
+			refuseConn(tc, ua.BadTCPNotEnoughResources, "too many connections")
+		}()
 	}
 }
 
-// serve checks the Hello of tc and runs the handler. It owns tc.
-func (d *Door) serve(tc net.Conn) {
+// serve checks the Hello of tc and runs the handler. It owns tc and its
+// slot.
+func (d *Door) serve(tc net.Conn, slot *connslot.Slot) {
 	defer d.wg.Done()
-	defer func() {
-		d.mu.Lock()
-		d.active--
-		d.mu.Unlock()
-	}()
+	defer slot.Release()
 	peer := tc.RemoteAddr().String()
 	stop := onDone(d.done, func() { _ = tc.Close() })
 	_ = tc.SetReadDeadline(time.Now().Add(d.cfg.HelloTimeout))
@@ -307,11 +372,11 @@ func (d *Door) serve(tc net.Conn) {
 		var he *HelloError
 		if errors.As(err, &he) {
 			d.rejected.Add(1)
-			d.log.Warn("opc ua hello rejected", "peer", peer, "err", he.Error())
+			d.noisy.add(peer, "hello rejected: "+he.Error())
 			refuseConn(tc, he.Code, he.Reason)
 		} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
 			d.rejected.Add(1)
-			d.log.Warn("opc ua hello timed out", "peer", peer, "timeout", d.cfg.HelloTimeout)
+			d.noisy.add(peer, "no complete hello within "+d.cfg.HelloTimeout.String())
 			refuseConn(tc, ua.BadTimeout, "no complete hello in time")
 		} else {
 			d.log.Debug("opc ua connection closed before hello", "peer", peer, "err", err)
@@ -323,6 +388,7 @@ func (d *Door) serve(tc net.Conn) {
 	c := &Conn{
 		Conn:       tc,
 		door:       d,
+		slot:       slot,
 		pending:    raw,
 		limit:      min(d.cfg.MaxChunkSize, int(h.SendBufferSize)),
 		afterFinal: true,
@@ -369,6 +435,12 @@ func onDone(done <-chan struct{}, f func()) (stop func()) {
 type Conn struct {
 	net.Conn
 	door *Door
+	slot *connslot.Slot
+	// waiting counts the client's messages not yet answered (requests
+	// minus responses, by final chunks of OPN and MSG messages).
+	waiting atomic.Int64
+	// lastSent is when the last chunk was sent, in Unix nanoseconds.
+	lastSent atomic.Int64
 
 	// read side, one reader
 	pending   []byte
@@ -402,7 +474,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 			var he *HelloError
 			errors.As(err, &he)
 			c.door.rejected.Add(1)
-			c.door.log.Warn("opc ua chunk rejected", "peer", c.RemoteAddr().String(), "err", err)
+			c.door.noisy.add(c.RemoteAddr().String(), "chunk rejected: "+err.Error())
 			c.closeOnce.Do(func() {
 				close(c.closed)
 				refuseConn(c.Conn, he.Code, he.Reason)
@@ -410,6 +482,12 @@ func (c *Conn) Read(p []byte) (int, error) {
 			return 0, err
 		}
 		c.remaining = size - HeaderSize
+		if string(c.hdr[:3]) != "CLO" {
+			c.slot.Touch()
+		}
+		if answered(c.hdr[:]) {
+			c.waiting.Add(1)
+		}
 		n := copy(p, c.hdr[:])
 		c.pending = c.hdr[n:]
 		return n, nil
@@ -442,8 +520,30 @@ func (c *Conn) Write(p []byte) (int, error) {
 		// One Write carries one chunk; its fourth byte says whether it
 		// ends a message (F, A, or an ACK/ERR).
 		c.afterFinal = p[3] != 'C'
+		if answered(p) {
+			c.waiting.Add(-1)
+		}
 	}
-	return c.Conn.Write(p)
+	now := time.Now()
+	c.lastSent.Store(now.UnixNano())
+	_ = c.Conn.SetWriteDeadline(now.Add(c.door.cfg.SendTimeout))
+	n, err := c.Conn.Write(p)
+	if err != nil {
+		// A chunk cut short leaves nothing the peer could decode.
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			c.door.stalled.Add(1)
+			c.door.log.Info("opc ua client stopped reading; disconnected", "peer", c.RemoteAddr().String(), "send_timeout", c.door.cfg.SendTimeout)
+		}
+		_ = c.Close()
+	}
+	return n, err
+}
+
+// answered reports whether the chunk with header hdr is the final chunk
+// of a message that gets an answer: an OPN or MSG request from the client,
+// or the response to one from the server.
+func answered(hdr []byte) bool {
+	return hdr[3] == 'F' && (string(hdr[:3]) == "MSG" || string(hdr[:3]) == "OPN")
 }
 
 // Close implements net.Conn; it is idempotent.
@@ -454,4 +554,62 @@ func (c *Conn) Close() error {
 		err = c.Conn.Close()
 	})
 	return err
+}
+
+// rateLog logs events that a flood would repeat (rejected Hellos and
+// chunks) as a rate: the first one at once, then at most one line per
+// interval with the count and the last reason. Safe for concurrent use.
+type rateLog struct {
+	log   *slog.Logger
+	every time.Duration
+
+	mu      sync.Mutex
+	last    time.Time // of the last line
+	timer   *time.Timer
+	closed  bool
+	pending int
+	peer    string
+	reason  string
+}
+
+// add records one event from peer.
+func (r *rateLog) add(peer, reason string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pending++
+	r.peer, r.reason = peer, reason
+	wait := r.every - time.Since(r.last)
+	switch {
+	case wait <= 0:
+		r.writeLocked()
+	case r.timer == nil && !r.closed:
+		r.timer = time.AfterFunc(wait, func() {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.timer = nil
+			r.writeLocked()
+		})
+	}
+}
+
+// flush writes the events not yet logged; later events are logged at
+// once.
+func (r *rateLog) flush() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = true
+	if r.timer != nil {
+		r.timer.Stop()
+		r.timer = nil
+	}
+	r.writeLocked()
+}
+
+func (r *rateLog) writeLocked() {
+	if r.pending == 0 {
+		return
+	}
+	r.log.Warn("opc ua connections rejected", "count", r.pending, "last_peer", r.peer, "last_reason", r.reason)
+	r.pending = 0
+	r.last = time.Now()
 }

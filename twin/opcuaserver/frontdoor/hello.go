@@ -4,6 +4,16 @@
 // every later chunk before a byte reaches the OPC UA stack behind it, and
 // applies the twin's transport faults (latency, comm loss, disconnects).
 //
+// Connections hold slots (package twin/connslot): a connection is idle
+// until it opens a secure channel (a Hello alone does not count) and again
+// after IdleAfter without a message, unless its client waits for a
+// response (a subscriber's Publish request) and has heard from the server
+// within WaitLimit. When every slot is taken, a new connection closes the
+// connection idle the longest; it is refused with an ERR only when every
+// connection is live. Refusals, yields and rejected Hellos or chunks are
+// logged as a rate, at most a line per 10 s each, never a line per
+// connection. A client that reads nothing for SendTimeout is disconnected.
+//
 // The stack behind the door (github.com/awcullen/opcua v1.4.0) crashes the
 // whole process on a Hello with a zero send buffer size and on any chunk
 // whose size field is below 8; the door answers such input with an OPC UA

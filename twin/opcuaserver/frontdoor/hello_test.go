@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/awcullen/opcua/ua"
+
+	"github.com/otwin/otwin/twin/connslot"
 )
 
 func hello(version, recv, send, maxMsg, chunks uint32, url string) []byte {
@@ -162,8 +164,11 @@ func (c *memConn) SetReadDeadline(time.Time) error  { return nil }
 func (c *memConn) SetWriteDeadline(time.Time) error { return nil }
 
 func newTestConn(mc *memConn, limit int) *Conn {
-	d := &Door{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	return &Conn{Conn: mc, door: d, limit: limit, closed: make(chan struct{})}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	d := &Door{log: log, cfg: Config{SendTimeout: time.Second}, noisy: rateLog{log: log, every: time.Second},
+		slots: connslot.New(connslot.Config{Logger: log})}
+	slot, _ := d.slots.Admit("test", nil)
+	return &Conn{Conn: mc, door: d, slot: slot, limit: limit, closed: make(chan struct{})}
 }
 
 func chunk(typ string, body []byte) []byte {

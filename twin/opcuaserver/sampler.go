@@ -1,0 +1,304 @@
+package opcuaserver
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/awcullen/opcua/server"
+	"github.com/awcullen/opcua/ua"
+)
+
+// sampler samples the monitored items of the twin's tags when their value
+// changed, instead of the stack's polling of every item at every sampling
+// interval. An item still gets the value its sampling interval would have
+// sampled — the latest value at each tick of its interval, which the stack
+// then queues and publishes as usual — but an item whose tag did not
+// change costs nothing: the work follows the engine's changes, not the
+// number of items times their sampling rate. Items on other nodes (the
+// stack's own Server object, properties) stay with the stack's poller.
+//
+// The pump marks the items of changed tags (mark); one goroutine per
+// granted sampling interval polls the marked items of that interval at
+// every tick. Items the stack deleted (DeleteMonitoredItems, a deleted or
+// expired subscription) are dropped by sweep, which also deletes the
+// subscriptions whose session has ended: this stack cannot transfer a
+// subscription to another session, so nobody could ever publish it again.
+// Methods are safe for concurrent use.
+type sampler struct {
+	srv     *server.Server
+	nodeTag map[ua.NodeID]int // node id of a tag variable -> engine tag index
+
+	mu     sync.RWMutex
+	byTag  [][]*tracked        // engine tag index -> its tracked items
+	byID   map[uint32]*tracked // monitored item id -> tracked item
+	groups map[time.Duration]*sampleGroup
+	closed bool
+
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+// tracked is one monitored item of a tag variable.
+type tracked struct {
+	mi    *server.DataChangeMonitoredItem
+	sess  *server.Session // of the subscription
+	sub   uint32
+	tag   int
+	group *sampleGroup
+	dirty atomic.Bool // queued in group.dirty
+	gone  atomic.Bool // dropped: never poll again
+}
+
+// sampleGroup polls the marked items of one sampling interval.
+type sampleGroup struct {
+	interval time.Duration
+	mu       sync.Mutex
+	dirty    []*tracked
+	spare    []*tracked
+}
+
+func newSampler(srv *server.Server, nodes []*server.VariableNode) *sampler {
+	sp := &sampler{
+		srv:     srv,
+		nodeTag: make(map[ua.NodeID]int),
+		byTag:   make([][]*tracked, len(nodes)),
+		byID:    make(map[uint32]*tracked),
+		groups:  make(map[time.Duration]*sampleGroup),
+		done:    make(chan struct{}),
+	}
+	for i, n := range nodes {
+		if n != nil {
+			sp.nodeTag[n.NodeID()] = i
+		}
+	}
+	return sp
+}
+
+// mark queues the items of the changed tags for their next sampling tick.
+func (sp *sampler) mark(tags []int) {
+	sp.mu.RLock()
+	defer sp.mu.RUnlock()
+	for _, i := range tags {
+		if i < 0 || i >= len(sp.byTag) {
+			continue
+		}
+		for _, t := range sp.byTag[i] {
+			if !t.dirty.Swap(true) {
+				g := t.group
+				g.mu.Lock()
+				g.dirty = append(g.dirty, t)
+				g.mu.Unlock()
+			}
+		}
+	}
+}
+
+// adopt takes over the sampling of the given items of subscription subID
+// from the stack: an item on a tag variable leaves the stack's poll group
+// and joins the sampler's group of its interval. Items already adopted are
+// moved when their interval changed (ModifyMonitoredItems and
+// SetMonitoringMode put them back with the stack's poller). With ids nil,
+// every item of the subscription the sampler does not have yet is adopted.
+// sess is the session the request came on.
+func (sp *sampler) adopt(sess *server.Session, subID uint32, ids []uint32) {
+	sub, ok := sp.srv.SubscriptionManager().Get(subID)
+	if !ok || sess == nil {
+		return
+	}
+	var items []server.MonitoredItem
+	if ids == nil {
+		sp.mu.RLock()
+		for _, it := range sub.Items() {
+			if _, ok := sp.byID[it.ID()]; !ok {
+				items = append(items, it)
+			}
+		}
+		sp.mu.RUnlock()
+	}
+	for _, id := range ids {
+		if it, ok := sub.FindItem(id); ok {
+			items = append(items, it)
+		}
+	}
+	for _, item := range items {
+		mi, ok := item.(*server.DataChangeMonitoredItem)
+		if !ok {
+			continue
+		}
+		rv := mi.ItemToMonitor()
+		if rv.AttributeID != ua.AttributeIDValue || rv.IndexRange != "" || rv.DataEncoding.Name != "" {
+			continue
+		}
+		tag, ok := sp.nodeTag[rv.NodeID]
+		if !ok {
+			continue
+		}
+		interval := time.Duration(mi.SamplingInterval()) * time.Millisecond
+		// The stack subscribed the item to the poll group of its interval
+		// (clamped to the stack's minimum, as GetPollGroup does).
+		sp.srv.Scheduler().GetPollGroup(interval).Unsubscribe(mi)
+		sp.track(&tracked{mi: mi, sess: sess, sub: subID, tag: tag}, interval)
+	}
+}
+
+func (sp *sampler) track(t *tracked, interval time.Duration) {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if sp.closed {
+		return
+	}
+	if old, ok := sp.byID[t.mi.ID()]; ok {
+		sp.dropLocked(old)
+	}
+	t.group = sp.groupLocked(interval)
+	sp.byID[t.mi.ID()] = t
+	sp.byTag[t.tag] = append(sp.byTag[t.tag], t)
+}
+
+// groupLocked returns the group of interval, starting it if needed.
+func (sp *sampler) groupLocked(interval time.Duration) *sampleGroup {
+	if g, ok := sp.groups[interval]; ok {
+		return g
+	}
+	g := &sampleGroup{interval: interval}
+	sp.groups[interval] = g
+	sp.wg.Add(1)
+	go sp.run(g)
+	return g
+}
+
+// run polls g's marked items every interval until the sampler closes.
+func (sp *sampler) run(g *sampleGroup) {
+	defer sp.wg.Done()
+	tick := time.NewTicker(g.interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-sp.done:
+			return
+		case <-tick.C:
+		}
+		g.mu.Lock()
+		batch := g.dirty
+		g.dirty, g.spare = g.spare[:0], nil
+		g.mu.Unlock()
+		for i, t := range batch {
+			t.dirty.Store(false)
+			// A disabled item's samples would pile up unread; an ended
+			// session's items are being deleted.
+			if !t.gone.Load() && t.mi.MonitoringMode() != ua.MonitoringModeDisabled && !ended(t.sess) {
+				// The stack reads the session's identity unlocked
+				// while it polls; holding the session's read lock
+				// orders that read with the session's deletion.
+				t.sess.RLock()
+				t.mi.Poll()
+				t.sess.RUnlock()
+			}
+			batch[i] = nil
+		}
+		g.mu.Lock()
+		if g.spare == nil {
+			g.spare = batch[:0]
+		}
+		g.mu.Unlock()
+	}
+}
+
+// forget drops the given items of subscription subID if the stack no
+// longer has them.
+func (sp *sampler) forget(subID uint32, ids []uint32) {
+	sub, subOK := sp.srv.SubscriptionManager().Get(subID)
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	for _, id := range ids {
+		t, ok := sp.byID[id]
+		if !ok {
+			continue
+		}
+		if subOK {
+			if it, ok := sub.FindItem(id); ok && it == any(t.mi) {
+				continue
+			}
+		}
+		sp.dropLocked(t)
+	}
+}
+
+// ended reports whether sess has been closed or has timed out.
+func ended(sess *server.Session) bool { return sess.AuthenticationToken() == nil }
+
+// sweep deletes the subscriptions of ended sessions, drops every item the
+// stack no longer has and returns how many items are left.
+func (sp *sampler) sweep() int {
+	sm := sp.srv.SubscriptionManager()
+	sp.mu.RLock()
+	var gone []*tracked
+	orphans := map[uint32]bool{}
+	for id, t := range sp.byID {
+		sub, ok := sm.Get(t.sub)
+		if ok && ended(t.sess) {
+			orphans[t.sub] = true
+			ok = false
+		}
+		if ok {
+			if it, ok := sub.FindItem(id); ok && it == any(t.mi) {
+				continue
+			}
+		}
+		gone = append(gone, t)
+	}
+	sp.mu.RUnlock()
+	for id := range orphans {
+		if sub, ok := sm.Get(id); ok {
+			sm.Delete(sub)
+			sub.Delete()
+		}
+	}
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	for _, t := range gone {
+		if sp.byID[t.mi.ID()] == t {
+			sp.dropLocked(t)
+		}
+	}
+	return len(sp.byID)
+}
+
+func (sp *sampler) dropLocked(t *tracked) {
+	t.gone.Store(true)
+	delete(sp.byID, t.mi.ID())
+	list := sp.byTag[t.tag]
+	for i, x := range list {
+		if x == t {
+			list[i] = list[len(list)-1]
+			list[len(list)-1] = nil
+			list = list[:len(list)-1]
+			break
+		}
+	}
+	if len(list) == 0 {
+		list = nil
+	}
+	sp.byTag[t.tag] = list
+}
+
+// stats returns the number of tracked items and of sampling groups.
+func (sp *sampler) stats() (items, groups int) {
+	sp.mu.RLock()
+	defer sp.mu.RUnlock()
+	return len(sp.byID), len(sp.groups)
+}
+
+// close stops every group and waits for them.
+func (sp *sampler) close() {
+	sp.mu.Lock()
+	if sp.closed {
+		sp.mu.Unlock()
+		return
+	}
+	sp.closed = true
+	close(sp.done)
+	sp.mu.Unlock()
+	sp.wg.Wait()
+}
