@@ -208,20 +208,20 @@ func (sp *sampler) run(g *sampleGroup) {
 // forget drops the given items of subscription subID if the stack no
 // longer has them.
 func (sp *sampler) forget(subID uint32, ids []uint32) {
-	sub, subOK := sp.srv.SubscriptionManager().Get(subID)
+	var have map[server.MonitoredItem]bool
+	if sub, ok := sp.srv.SubscriptionManager().Get(subID); ok {
+		items := sub.Items()
+		have = make(map[server.MonitoredItem]bool, len(items))
+		for _, it := range items {
+			have[it] = true
+		}
+	}
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
 	for _, id := range ids {
-		t, ok := sp.byID[id]
-		if !ok {
-			continue
+		if t, ok := sp.byID[id]; ok && !have[t.mi] {
+			sp.dropLocked(t)
 		}
-		if subOK {
-			if it, ok := sub.FindItem(id); ok && it == any(t.mi) {
-				continue
-			}
-		}
-		sp.dropLocked(t)
 	}
 }
 
@@ -229,30 +229,37 @@ func (sp *sampler) forget(subID uint32, ids []uint32) {
 func ended(sess *server.Session) bool { return sess.AuthenticationToken() == nil }
 
 // sweep deletes the subscriptions of ended sessions, drops every item the
-// stack no longer has and returns how many items are left.
+// stack no longer has and returns how many items are left. It takes each
+// subscription's lock once (its item list), not once per item: the stack
+// holds that lock through a whole publish cycle.
 func (sp *sampler) sweep() int {
 	sm := sp.srv.SubscriptionManager()
 	sp.mu.RLock()
-	var gone []*tracked
-	orphans := map[uint32]bool{}
-	for id, t := range sp.byID {
-		sub, ok := sm.Get(t.sub)
-		if ok && ended(t.sess) {
-			orphans[t.sub] = true
-			ok = false
-		}
-		if ok {
-			if it, ok := sub.FindItem(id); ok && it == any(t.mi) {
-				continue
-			}
-		}
-		gone = append(gone, t)
+	bySub := map[uint32][]*tracked{}
+	for _, t := range sp.byID {
+		bySub[t.sub] = append(bySub[t.sub], t)
 	}
 	sp.mu.RUnlock()
-	for id := range orphans {
-		if sub, ok := sm.Get(id); ok {
+	var gone []*tracked
+	for id, ts := range bySub {
+		sub, ok := sm.Get(id)
+		if ok && ended(ts[0].sess) {
 			sm.Delete(sub)
 			sub.Delete()
+			ok = false
+		}
+		if !ok {
+			gone = append(gone, ts...)
+			continue
+		}
+		have := make(map[server.MonitoredItem]bool, len(ts))
+		for _, it := range sub.Items() {
+			have[it] = true
+		}
+		for _, t := range ts {
+			if !have[t.mi] {
+				gone = append(gone, t)
+			}
 		}
 	}
 	sp.mu.Lock()
