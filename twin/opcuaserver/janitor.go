@@ -87,9 +87,9 @@ type Load struct {
 	// on change; Samplers the sampling intervals in use (one goroutine
 	// each).
 	SampledItems, Samplers int
-	// EarlyPublishes counts the responses sent at once because the
-	// previous one had MoreNotifications; MemoryReleases the times memory
-	// was handed back after clients went.
+	// EarlyPublishes counts the publish cycles run at once because a
+	// subscription's last response had MoreNotifications; MemoryReleases
+	// the times memory was handed back after clients went.
 	EarlyPublishes, MemoryReleases uint64
 }
 

@@ -287,8 +287,8 @@ func TestMoreNotificationsSentAtOnce(t *testing.T) {
 	if el := time.Since(start); el > 2*time.Second+time.Second {
 		t.Errorf("1000 changes took %v with MoreNotifications, want about one 2s interval", el)
 	}
-	if e := s.Load().EarlyPublishes - early; e < 9 {
-		t.Errorf("%d responses sent early, want 9", e)
+	if e := s.Load().EarlyPublishes - early; e == 0 {
+		t.Error("no publish cycle run early for MoreNotifications")
 	}
 }
 

@@ -89,6 +89,10 @@ func (s *Server) session(h ua.RequestHeader) *server.Session {
 	return sess
 }
 
+// maxPublishRequests is how many Publish requests the stack queues per
+// session (session.go: a channel of 64).
+const maxPublishRequests = 64
+
 // honourMore sends the rest of a subscription's notifications now that
 // the client has queued a Publish request, when the last response of the
 // subscription said MoreNotifications. The stack itself would wait for
@@ -103,9 +107,18 @@ func (s *Server) honourMore(req *ua.PublishRequest) {
 		return
 	}
 	for _, sub := range s.ua.SubscriptionManager().GetBySession(sess) {
-		if more, late, _ := subState(sub); more && !late {
+		// A client with several Publish requests in flight has more
+		// queued: each cycle takes one, until the notifications or the
+		// requests run out (the subscription is then late: the stack
+		// answers the next request as it arrives).
+		for range maxPublishRequests {
+			if more, late, _ := subState(sub); !more || late {
+				break
+			}
 			s.moreSent.Add(1)
-			_ = publishNow(sub, time.Now().UTC())
+			if publishNow(sub, time.Now().UTC()) != nil {
+				break
+			}
 		}
 	}
 }
