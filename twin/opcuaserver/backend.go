@@ -41,8 +41,9 @@ import (
 //   - monitoredItemID is the library's monitored item id counter: the
 //     items of one CreateMonitoredItems call get ids above its value
 //     before the call, which is how the sampler finds them.
-//   - subState reads three unexported fields of a Subscription (with
-//     reflect, under the subscription's read lock, never writing them).
+//   - subState reads three unexported fields of a Subscription, and
+//     queuedRequests the length of a Session's queue of Publish requests
+//     (with reflect, under the object's read lock, never writing them).
 
 // secureChannel stands for the stack's unexported *serverSecureChannel;
 // values are only ever passed back to the stack.
@@ -102,26 +103,39 @@ var monitoredItemID uint32
 // lastItemID is the id of the last monitored item the library created.
 func lastItemID() uint32 { return atomic.LoadUint32(&monitoredItemID) }
 
-// Field paths of the unexported Subscription fields subState reads,
-// resolved once; subFieldsErr says why they could not be.
+// Field paths of the unexported Subscription and Session fields subState
+// and queuedRequests read, resolved once; subFieldsErr says why they
+// could not be.
 var (
 	subMore, subLate, subInterval []int
+	sessRequests                  []int
 	subFieldsErr                  error
 )
 
 func init() {
-	t := reflect.TypeFor[server.Subscription]()
-	field := func(name string, kind reflect.Kind) []int {
+	field := func(t reflect.Type, name string, kind reflect.Kind) []int {
 		f, ok := t.FieldByName(name)
 		if !ok || f.Type.Kind() != kind {
-			subFieldsErr = fmt.Errorf("awcullen/opcua server.Subscription has no %s field %q", kind, name)
+			subFieldsErr = fmt.Errorf("awcullen/opcua %s has no %s field %q", t, kind, name)
 			return nil
 		}
 		return f.Index
 	}
-	subMore = field("moreNotifications", reflect.Bool)
-	subLate = field("isLate", reflect.Bool)
-	subInterval = field("publishingInterval", reflect.Float64)
+	sub := reflect.TypeFor[server.Subscription]()
+	subMore = field(sub, "moreNotifications", reflect.Bool)
+	subLate = field(sub, "isLate", reflect.Bool)
+	subInterval = field(sub, "publishingInterval", reflect.Float64)
+	sessRequests = field(reflect.TypeFor[server.Session](), "publishRequests", reflect.Chan)
+}
+
+// queuedRequests is the number of Publish requests sess has queued.
+func queuedRequests(sess *server.Session) int {
+	if subFieldsErr != nil {
+		return 0
+	}
+	sess.RLock()
+	defer sess.RUnlock()
+	return reflect.ValueOf(sess).Elem().FieldByIndex(sessRequests).Len()
 }
 
 // subState returns whether sub's last response left notifications behind

@@ -109,10 +109,11 @@ func (s *Server) honourMore(req *ua.PublishRequest) {
 	for _, sub := range s.ua.SubscriptionManager().GetBySession(sess) {
 		// A client with several Publish requests in flight has more
 		// queued: each cycle takes one, until the notifications or the
-		// requests run out (the subscription is then late: the stack
-		// answers the next request as it arrives).
+		// requests run out. (A cycle without a request would still walk
+		// every item, and leave the subscription late, which the stack
+		// then answers as requests arrive.)
 		for range maxPublishRequests {
-			if more, late, _ := subState(sub); !more || late {
+			if more, late, _ := subState(sub); !more || late || queuedRequests(sess) == 0 {
 				break
 			}
 			s.moreSent.Add(1)
