@@ -130,7 +130,7 @@ func init() {
 
 // queuedRequests is the number of Publish requests sess has queued.
 func queuedRequests(sess *server.Session) int {
-	if subFieldsErr != nil {
+	if subFieldsErr != nil || sess == nil {
 		return 0
 	}
 	sess.RLock()

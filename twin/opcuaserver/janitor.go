@@ -4,8 +4,11 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/awcullen/opcua/server"
 )
 
 // janitor notices when the sessions and subscriptions of clients go away
@@ -16,15 +19,18 @@ import (
 type janitor struct {
 	s     *Server
 	pokes chan struct{}
-	// releases counts the times memory was handed back.
-	releases atomic.Uint64
+	// releases counts the times memory was handed back; expired the
+	// subscriptions deleted for want of Publish requests.
+	releases, expired atomic.Uint64
+	// published holds when each session's last Publish request arrived.
+	published sync.Map // *server.Session -> *atomic.Int64 (Unix ns)
 }
 
 // Janitor timing: how often it looks, how long after the last departure
 // it releases memory (so that a burst of closing sessions costs one
 // collection), and how often it sweeps even when nothing was seen to go.
 const (
-	janitorEvery  = time.Second
+	janitorEvery  = 250 * time.Millisecond
 	releaseDelay  = 2 * time.Second
 	sweepInterval = 30 * time.Second
 )
@@ -39,6 +45,63 @@ func (j *janitor) poke() {
 	case j.pokes <- struct{}{}:
 	default:
 	}
+}
+
+// publishSeen records that sess sent a Publish request now.
+func (j *janitor) publishSeen(sess *server.Session) {
+	now := time.Now().UnixNano()
+	if v, ok := j.published.Load(sess); ok {
+		v.(*atomic.Int64).Store(now)
+		return
+	}
+	v := new(atomic.Int64)
+	v.Store(now)
+	j.published.Store(sess, v)
+}
+
+// lastPublish is when sess sent its last Publish request (the zero time
+// if none).
+func (j *janitor) lastPublish(sess *server.Session) time.Time {
+	if v, ok := j.published.Load(sess); ok {
+		return time.Unix(0, v.(*atomic.Int64).Load())
+	}
+	return time.Time{}
+}
+
+// expire deletes the subscriptions whose session has sent no Publish
+// request for the lifetime cap. The stack counts a lifetime in publishing
+// intervals, and its ticker drops ticks on a busy machine, so its own
+// expiry can come later than the cap in wall time; this one does not. A
+// live client's session sends one at least every keep-alive interval,
+// which the revisions hold to a quarter of the cap; a subscription whose
+// session has a request queued, or that is sending a response, is left
+// alone. It reports whether it deleted any.
+func (j *janitor) expire(now time.Time) bool {
+	ids := j.s.sampler.abandoned(now.Add(-j.s.limits.lifetime), j.lastPublish)
+	sm := j.s.ua.SubscriptionManager()
+	deleted := false
+	for _, id := range ids {
+		sub, ok := sm.Get(id)
+		if !ok || queuedRequests(j.s.sampler.session(id)) > 0 {
+			continue // a request waits for data: the client is there
+		}
+		if !sub.TryLock() {
+			continue // a response is on its way
+		}
+		sub.Unlock()
+		sm.Delete(sub)
+		sub.Delete()
+		j.expired.Add(1)
+		deleted = true
+	}
+	// Forget the sessions that ended.
+	j.published.Range(func(k, _ any) bool {
+		if ended(k.(*server.Session)) {
+			j.published.Delete(k)
+		}
+		return true
+	})
+	return deleted
 }
 
 // run looks after the server until done closes.
@@ -59,8 +122,9 @@ func (j *janitor) run(done <-chan struct{}) {
 			poked = true
 		}
 		now := time.Now()
+		expired := j.expire(now)
 		su, se := j.s.ua.SubscriptionManager().Len(), j.s.ua.SessionManager().Len()
-		gone := su < subs || se < sessions
+		gone := su < subs || se < sessions || expired
 		subs, sessions = su, se
 		if gone || poked || now.Sub(lastSweep) >= sweepInterval {
 			before, _ := j.s.sampler.stats()

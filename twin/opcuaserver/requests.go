@@ -106,6 +106,7 @@ func (s *Server) honourMore(req *ua.PublishRequest) {
 	if !ok {
 		return
 	}
+	s.janitor.publishSeen(sess)
 	for _, sub := range s.ua.SubscriptionManager().GetBySession(sess) {
 		// A client with several Publish requests in flight has more
 		// queued: each cycle takes one, until the notifications or the

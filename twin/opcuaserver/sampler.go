@@ -32,6 +32,7 @@ type sampler struct {
 	mu     sync.RWMutex
 	byTag  [][]*tracked        // engine tag index -> its tracked items
 	byID   map[uint32]*tracked // monitored item id -> tracked item
+	bySub  map[uint32]*subEntry
 	groups map[time.Duration]*sampleGroup
 	closed bool
 
@@ -50,6 +51,13 @@ type tracked struct {
 	gone  atomic.Bool // dropped: never poll again
 }
 
+// subEntry is a subscription with tracked items.
+type subEntry struct {
+	sess    *server.Session
+	adopted time.Time // when its first item was tracked
+	items   int
+}
+
 // sampleGroup polls the marked items of one sampling interval.
 type sampleGroup struct {
 	interval time.Duration
@@ -64,6 +72,7 @@ func newSampler(srv *server.Server, nodes []*server.VariableNode) *sampler {
 		nodeTag: make(map[ua.NodeID]int),
 		byTag:   make([][]*tracked, len(nodes)),
 		byID:    make(map[uint32]*tracked),
+		bySub:   make(map[uint32]*subEntry),
 		groups:  make(map[time.Duration]*sampleGroup),
 		done:    make(chan struct{}),
 	}
@@ -154,6 +163,12 @@ func (sp *sampler) track(t *tracked, interval time.Duration) {
 	t.group = sp.groupLocked(interval)
 	sp.byID[t.mi.ID()] = t
 	sp.byTag[t.tag] = append(sp.byTag[t.tag], t)
+	e := sp.bySub[t.sub]
+	if e == nil {
+		e = &subEntry{sess: t.sess, adopted: time.Now()}
+		sp.bySub[t.sub] = e
+	}
+	e.items++
 }
 
 // groupLocked returns the group of interval, starting it if needed.
@@ -275,6 +290,11 @@ func (sp *sampler) sweep() int {
 func (sp *sampler) dropLocked(t *tracked) {
 	t.gone.Store(true)
 	delete(sp.byID, t.mi.ID())
+	if e := sp.bySub[t.sub]; e != nil {
+		if e.items--; e.items <= 0 {
+			delete(sp.bySub, t.sub)
+		}
+	}
 	list := sp.byTag[t.tag]
 	for i, x := range list {
 		if x == t {
@@ -288,6 +308,31 @@ func (sp *sampler) dropLocked(t *tracked) {
 		list = nil
 	}
 	sp.byTag[t.tag] = list
+}
+
+// abandoned returns the subscriptions with tracked items whose session
+// has sent no Publish request since cutoff (nor were they adopted after
+// it); lastPublish gives a session's last request.
+func (sp *sampler) abandoned(cutoff time.Time, lastPublish func(*server.Session) time.Time) []uint32 {
+	sp.mu.RLock()
+	defer sp.mu.RUnlock()
+	var out []uint32
+	for id, e := range sp.bySub {
+		if e.adopted.Before(cutoff) && lastPublish(e.sess).Before(cutoff) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// session is the session of tracked subscription id, nil if none.
+func (sp *sampler) session(id uint32) *server.Session {
+	sp.mu.RLock()
+	defer sp.mu.RUnlock()
+	if e := sp.bySub[id]; e != nil {
+		return e.sess
+	}
+	return nil
 }
 
 // stats returns the number of tracked items and of sampling groups.
