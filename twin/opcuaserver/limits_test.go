@@ -1,7 +1,6 @@
 package opcuaserver
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -37,7 +36,13 @@ func limitServer(t *testing.T, n int, mut func(*Config)) (*fakeSource, *Server) 
 	if mut != nil {
 		mut(&cfg)
 	}
-	s, err := New(f, cfg)
+	return f, serve(t, f, cfg)
+}
+
+// serve starts a server of src with cfg; it is closed when t ends.
+func serve(t *testing.T, src Source, cfg Config) *Server {
+	t.Helper()
+	s, err := New(src, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +51,7 @@ func limitServer(t *testing.T, n int, mut func(*Config)) (*fakeSource, *Server) 
 	if err := s.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return f, s
+	return s
 }
 
 // tagNodes returns the node ids of s's tags.
@@ -439,12 +444,11 @@ func TestMoreNotificationsClientStopsReading(t *testing.T) {
 // per interval, not a line per socket.
 func TestIdleSocketsDoNotLockOut(t *testing.T) {
 	t.Parallel()
-	var logs bytes.Buffer
-	var logMu sync.Mutex
+	logs := &syncBuffer{}
 	_, s := limitServer(t, 2, func(c *Config) {
 		c.IdleAfter = 300 * time.Millisecond
 		c.HelloTimeout = 5 * time.Second
-		c.Logger = slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &logMu}, nil))
+		c.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	})
 	addr := strings.TrimPrefix(s.URL(), "opc.tcp://")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -494,22 +498,10 @@ func TestIdleSocketsDoNotLockOut(t *testing.T) {
 	if st.Yielded < 3 {
 		t.Errorf("stats %+v: idle sockets should have yielded", st)
 	}
-	logMu.Lock()
-	defer logMu.Unlock()
-	lines := strings.Count(logs.String(), "\n")
-	rate := strings.Count(logs.String(), "idle connections closed to make room")
+	out := logs.String()
+	lines := strings.Count(out, "\n")
+	rate := strings.Count(out, "idle connections closed to make room")
 	if rate == 0 || lines > 20 {
-		t.Errorf("%d log lines (%d rate lines) for %d yielded and %d rejected connections:\n%s", lines, rate, st.Yielded, st.Rejected, logs.String())
+		t.Errorf("%d log lines (%d rate lines) for %d yielded and %d rejected connections:\n%s", lines, rate, st.Yielded, st.Rejected, out)
 	}
-}
-
-type lockedWriter struct {
-	w  io.Writer
-	mu *sync.Mutex
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

@@ -59,16 +59,7 @@ func modelServer(t *testing.T) (*Server, *twin.Engine, *syncBuffer) {
 	cfg.ApplySettings(sc.OPCUA)
 	cfg.Users = append(cfg.Users, User{Name: "viewer", Password: "look"})
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s, err := New(FromEngine(e), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(func() { cancel(); s.Close() })
-	if err := s.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return s, e, logs
+	return serve(t, FromEngine(e), cfg), e, logs
 }
 
 // nsIndex is the index of uri in the server's NamespaceArray, read by c.
