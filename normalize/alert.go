@@ -68,6 +68,9 @@ type Alert struct {
 	// Shelved says the alert is shelved (timed until ShelvedUntil, or
 	// one-shot): still tracked, but hidden from the operator's attention.
 	Shelved bool
+	// Context is the production context of the target's asset when the
+	// condition was last raised (nil: none); shared and immutable.
+	Context *Context
 }
 
 // Active says the condition is active (ActiveUnacked or ActiveAcked).
@@ -137,6 +140,9 @@ type Condition struct {
 	Message string
 	// At is when the condition was raised or cleared.
 	At time.Time
+	// Context is the production context of the target's asset at that
+	// time (nil: none); shared and immutable.
+	Context *Context
 }
 
 // ID is the id of the alert the condition is about (see AlertID).

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/otwin/otwin/ctxrole"
 	"github.com/otwin/otwin/units"
 )
 
@@ -111,6 +112,14 @@ type Point struct {
 	// interval); 0 for event-driven points. It sets the automatic stale
 	// limit.
 	Interval time.Duration
+	// Context, when set, makes the point a context point: its value is
+	// the Context role it names (work order, product, batch, …) of the
+	// assets it applies to, and is attached to their samples and alerts.
+	Context ctxrole.Role
+	// AppliesTo are the asset paths a context point applies to, each with
+	// every asset below it; empty: ContextScope(Asset), the parent of the
+	// point's asset.
+	AppliesTo []string
 }
 
 // ID is the point's tag id.
@@ -228,10 +237,50 @@ func (c *Config) Validate() error {
 			seenID[p.ID()] = i + 1
 		}
 	}
+	errs = append(errs, c.validateContext()...)
 	for _, m := range c.AutoMap {
 		if m.AssetPrefix != "" && !ValidPath(m.AssetPrefix) {
 			errs = append(errs, fmt.Errorf("automap %s: asset prefix %q: segments must match [a-zA-Z0-9._-]+", m.Source, m.AssetPrefix))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validateContext reports context points with an unknown role or an
+// invalid scope, scopes without a role, and two points giving the same
+// role to the same scope.
+func (c *Config) validateContext() []error {
+	var errs []error
+	seen := map[[2]string]int{} // role, scope -> point
+	for i := range c.Points {
+		p := &c.Points[i]
+		where := fmt.Sprintf("point %d (%s %s)", i+1, p.Source, p.Address)
+		if p.Context == "" {
+			if len(p.AppliesTo) > 0 {
+				errs = append(errs, fmt.Errorf("%s: applies_to is for context points: give the point a context role (%s)", where, strings.Join(ctxrole.Names(), ", ")))
+			}
+			continue
+		}
+		if !p.Context.Known() {
+			errs = append(errs, fmt.Errorf("%s: unknown context role %q (want one of %s)", where, p.Context, strings.Join(ctxrole.Names(), ", ")))
+			continue
+		}
+		scopes := p.AppliesTo
+		if len(scopes) == 0 && ValidPath(p.Asset) {
+			scopes = []string{ContextScope(p.Asset)}
+		}
+		for _, sc := range scopes {
+			if !ValidPath(sc) {
+				errs = append(errs, fmt.Errorf("%s: applies_to %q: segments must match [a-zA-Z0-9._-]+", where, sc))
+				continue
+			}
+			k := [2]string{string(p.Context), sc}
+			if j, dup := seen[k]; dup {
+				errs = append(errs, fmt.Errorf("%s: the %s of %s is already given by point %d", where, p.Context, sc, j))
+				continue
+			}
+			seen[k] = i + 1
+		}
+	}
+	return errs
 }

@@ -50,6 +50,8 @@ type tagState struct {
 	good            float64
 	goodText        string
 	goodTime        time.Time
+	// ctxPoint is set for a context point: where its values go.
+	ctxPoint *contextPoint
 }
 
 // sourceState is what the normalizer knows of one endpoint's link. The
@@ -67,6 +69,10 @@ type sourceState struct {
 	upSince   time.Time
 	// lastErr is why it is lost.
 	lastErr string
+	// asset is the asset path every tag of the endpoint lies in (the
+	// longest common one): its context is the endpoint conditions'.
+	asset    string
+	hasAsset bool
 }
 
 // Stats count what a Normalizer did.
@@ -125,6 +131,8 @@ type Normalizer struct {
 	// ones not yet taken by TakeUnknown.
 	unknownSeen map[addrKey]struct{}
 	newUnknown  []string
+	// ctx is the production context: scopes, and the context per asset.
+	ctx contexts
 	// The step under way (under mu): what the rules are given lives here,
 	// so that handing it to them through interfaces allocates nothing.
 	step check
@@ -161,6 +169,13 @@ func New(cfg Config) (*Normalizer, error) {
 		n.automap[m.Source] = m.AssetPrefix
 		n.source(m.Source)
 	}
+	// The context scopes first: every asset then finds those above it.
+	ctxPoints := make(map[int]*contextPoint)
+	for i := range cfg.Points {
+		if p := &cfg.Points[i]; p.Context != "" {
+			ctxPoints[i] = &contextPoint{role: p.Context.Index(), scopes: n.ctx.scopesOf(p)}
+		}
+	}
 	for i := range cfg.Points {
 		p := &cfg.Points[i]
 		s := tagSettings{eff: n.defs, own: p.Rules, interval: p.Interval}
@@ -169,7 +184,7 @@ func New(cfg Config) (*Normalizer, error) {
 		}
 		t := &tagState{
 			subject: subject{id: p.ID()}, asset: p.Asset, tag: p.Tag, source: p.Source, address: p.Address,
-			scale: p.Scale, offset: p.Offset, clamp: p.Clamp,
+			scale: p.Scale, offset: p.Offset, clamp: p.Clamp, ctxPoint: ctxPoints[i],
 		}
 		if t.scale == 0 {
 			t.scale = 1
@@ -197,6 +212,8 @@ func New(cfg Config) (*Normalizer, error) {
 func (n *Normalizer) add(t *tagState, s *tagSettings) {
 	t.src = n.source(t.source)
 	t.idx = len(n.tags)
+	t.actx = n.ctx.asset(t.asset)
+	n.sourceAsset(t.src, t.asset)
 	t.deadband = s.eff.Deadband
 	n.points[addrKey{t.source, t.address}] = t
 	n.byID[t.id] = t
@@ -222,6 +239,33 @@ func (n *Normalizer) source(name string) *sourceState {
 		}
 	}
 	return s
+}
+
+// sourceAsset narrows the asset path common to src's tags with asset, and
+// gives src the context of that path.
+func (n *Normalizer) sourceAsset(src *sourceState, asset string) {
+	if !src.hasAsset {
+		src.asset, src.hasAsset = asset, true
+	} else {
+		src.asset = commonPath(src.asset, asset)
+	}
+	src.actx = nil
+	if src.asset != "" {
+		src.actx = n.ctx.asset(src.asset)
+	}
+}
+
+// commonPath is the longest asset path a and b both lie in ("" when
+// their first segments differ).
+func commonPath(a, b string) string {
+	for !under(b, a) {
+		i := strings.LastIndexByte(a, '/')
+		if i < 0 {
+			return ""
+		}
+		a = a[:i]
+	}
+	return a
 }
 
 // Stats returns the counters.
@@ -462,6 +506,10 @@ func (n *Normalizer) record(t *tagState, r *connectors.Reading, rd *classified, 
 		Received: r.Received, Source: t.source, Address: t.address, Seq: t.seq,
 	}
 	n.lastGood(t, s)
+	if t.ctxPoint != nil {
+		t.ctxPoint.file(s)
+	}
+	s.Context = t.actx.current()
 }
 
 func (n *Normalizer) lastGood(t *tagState, s *Sample) {
@@ -483,7 +531,7 @@ func (n *Normalizer) lastUsable(c *check, t *tagState, why string) {
 		ID: t.id, Asset: t.asset, Tag: t.tag, Kind: t.kind, Value: t.lastValue, Text: t.lastText,
 		Raw: t.lastReceivedRaw, Unit: t.unit, Status: connectors.UncertainLastUsableValue, Err: why,
 		SourceTime: t.lastSrc, ServerTime: t.lastServer, Received: c.now,
-		Source: t.source, Address: t.address, Seq: t.seq,
+		Source: t.source, Address: t.address, Seq: t.seq, Context: t.actx.current(),
 	}
 	n.lastGood(t, &s)
 	c.out.Samples = append(c.out.Samples, s)

@@ -96,6 +96,9 @@ type tagSettings struct {
 type subject struct {
 	id     string
 	active uint32
+	// actx is the context of the subject's asset (nil: none): its
+	// conditions carry it.
+	actx *assetContext
 }
 
 // ruleEntry is one registered rule and the hooks it implements (nil when
@@ -158,6 +161,7 @@ func (c *check) raise(s *subject, msg string) {
 	s.active |= c.cur.bit
 	c.out.Conditions = append(c.out.Conditions, Condition{
 		Kind: c.cur.kind, Target: s.id, Active: true, Severity: c.cur.sev, Message: msg, At: c.now,
+		Context: s.actx.current(),
 	})
 }
 
@@ -167,7 +171,7 @@ func (c *check) clear(s *subject) {
 		return
 	}
 	s.active &^= c.cur.bit
-	c.out.Conditions = append(c.out.Conditions, Condition{Kind: c.cur.kind, Target: s.id, At: c.now})
+	c.out.Conditions = append(c.out.Conditions, Condition{Kind: c.cur.kind, Target: s.id, At: c.now, Context: s.actx.current()})
 }
 
 // tags are every tag, in order of t.idx.

@@ -96,6 +96,9 @@ type Sample struct {
 	// Seq increases by one per sample of this tag; consumers use it to
 	// detect duplicates and order.
 	Seq uint64
+	// Context is the production context of the tag's asset when the
+	// sample was made (nil: none). Shared and immutable: never modify it.
+	Context *Context
 }
 
 // Skew is Received - SourceTime, or 0 when the source has no timestamp.

@@ -9,8 +9,8 @@ import (
 // TestLayers keeps the one rule of the house: the simulator half (scenarios,
 // twin) and the monitoring half (connectors, normalize, tui) never import
 // each other; they meet only on the wire and in cmd/. The leaf packages
-// both halves share (units, datatype, role, statuscode, mbexception,
-// recording) import nothing of otwin.
+// both halves share (units, datatype, role, ctxrole, statuscode,
+// mbexception, recording) import nothing of otwin.
 func TestLayers(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("go tool not on PATH")
@@ -19,7 +19,7 @@ func TestLayers(t *testing.T) {
 	halves := map[string][]string{
 		"monitoring": {"connectors", "normalize", "tui"},
 		"simulator":  {"scenarios", "twin"},
-		"leaf":       {"units", "datatype", "role", "statuscode", "mbexception", "recording"},
+		"leaf":       {"units", "datatype", "role", "ctxrole", "statuscode", "mbexception", "recording"},
 	}
 	forbidden := map[string][]string{
 		"monitoring": halves["simulator"],

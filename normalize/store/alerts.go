@@ -179,8 +179,9 @@ func (b *alertBook) record(a *normalize.Alert, what string, at time.Time, user, 
 // apply applies one condition: a raise makes a new or Normal alert
 // ActiveUnacked (Count+1, a fresh acknowledgement) and a RTNUnacked one
 // ActiveUnacked again (Count+1); a clear makes ActiveUnacked RTNUnacked
-// and ActiveAcked Normal, and ends a one-shot shelve. A raise of an active
-// alert or a clear of one not active changes nothing.
+// and ActiveAcked Normal, and ends a one-shot shelve. A raise takes the
+// condition's production context. A raise of an active alert or a clear
+// of one not active changes nothing.
 func (b *alertBook) apply(c *normalize.Condition) {
 	id := c.ID()
 	a, ok := b.byID[id]
@@ -200,7 +201,7 @@ func (b *alertBook) apply(c *normalize.Condition) {
 			a.AckedBy, a.AckedAt, a.Comment = "", time.Time{}, ""
 		}
 		a.State = normalize.ActiveUnacked
-		a.Severity, a.Message, a.LastActive = c.Severity, c.Message, c.At
+		a.Severity, a.Message, a.LastActive, a.Context = c.Severity, c.Message, c.At, c.Context
 		a.Count++
 		b.record(a, normalize.EventRaised, c.At, "", c.Message)
 		return
