@@ -49,6 +49,14 @@ func (cfg *Config) UpdateInterval() time.Duration {
 	return cfg.withDefaults().PollInterval
 }
 
+// Subscription is the sampling and publishing interval of a subscribed
+// source, defaults applied; ok is false when it polls. Data-quality
+// scorecards expect a subscribed point once per sampling interval.
+func (cfg *Config) Subscription() (sampling, publishing time.Duration, ok bool) {
+	c := cfg.withDefaults()
+	return c.SamplingInterval, c.PublishingInterval, !c.Poll
+}
+
 // NewConnector returns New of a copy of cfg with Name, Nodes, DataDir and
 // Logger set from its arguments (connectors.Config).
 func (cfg *Config) NewConnector(name string, points []string, env connectors.Env) (connectors.Connector, error) {

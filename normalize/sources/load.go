@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/otwin/otwin/connectors"
 	"github.com/otwin/otwin/normalize"
+	"github.com/otwin/otwin/normalize/score"
 )
 
 //go:embed sample.yaml
@@ -764,7 +766,41 @@ func (f *File) NormalizeConfig() normalize.Config {
 				r := *p.Rules
 				np.Rules = &r
 			}
+			np.Context, np.AppliesTo = p.Context, slices.Clone(p.AppliesTo)
 			cfg.Points = append(cfg.Points, np)
+		}
+	}
+	return cfg
+}
+
+// subscription is implemented by the configuration of a connector kind
+// that subscribes (OPC UA): the server's sampling interval and the
+// subscription's publishing interval, defaults applied; ok is false when
+// the source polls instead.
+type subscription interface {
+	Subscription() (sampling, publishing time.Duration, ok bool)
+}
+
+// ScoreConfig returns the scorecards' configuration: the file's scorecard
+// settings, every source with its poll interval or, for a subscription,
+// its sampling and publishing intervals, and every point. f must have
+// been validated (Load, Parse).
+func (f *File) ScoreConfig() score.Config {
+	var cfg score.Config
+	if f.Scorecard != nil {
+		cfg.Settings = *f.Scorecard
+	}
+	for _, s := range f.Sources {
+		src := score.Source{Name: s.Name}
+		if s.Config != nil {
+			src.Poll = s.Config.UpdateInterval()
+			if sub, ok := s.Config.(subscription); ok && src.Poll == 0 {
+				src.Sampling, src.Publishing, _ = sub.Subscription()
+			}
+		}
+		cfg.Sources = append(cfg.Sources, src)
+		for _, p := range s.Points {
+			cfg.Points = append(cfg.Points, score.Point{ID: p.Asset + "/" + p.Tag, Asset: p.Asset, Source: s.Name})
 		}
 	}
 	return cfg

@@ -11,6 +11,7 @@ import (
 	"github.com/invopop/jsonschema"
 
 	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/ctxrole"
 )
 
 //go:embed schema.json
@@ -30,6 +31,13 @@ func reflector(comments map[string]string) *jsonschema.Reflector {
 	return &jsonschema.Reflector{
 		CommentMap: comments,
 		Mapper: func(t reflect.Type) *jsonschema.Schema {
+			if t == reflect.TypeOf(ctxrole.Role("")) {
+				s := &jsonschema.Schema{Type: "string", Description: "A production-context role."}
+				for _, n := range ctxrole.Names() {
+					s.Enum = append(s.Enum, n)
+				}
+				return s
+			}
 			if t == reflect.TypeOf(time.Duration(0)) {
 				return &jsonschema.Schema{
 					Type:        "string",

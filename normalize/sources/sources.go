@@ -18,7 +18,9 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/ctxrole"
 	"github.com/otwin/otwin/normalize"
+	"github.com/otwin/otwin/normalize/score"
 
 	// Every connector kind: the keys a source may use.
 	_ "github.com/otwin/otwin/connectors/all"
@@ -31,7 +33,14 @@ type File struct {
 	Defaults Rules `yaml:"defaults,omitempty" json:"defaults,omitempty"`
 	// Sources are the endpoints.
 	Sources []Source `yaml:"sources" json:"sources"`
+	// Scorecard sets the data-quality scorecards' window and how asset
+	// paths name sites and lines.
+	Scorecard *Scorecard `yaml:"scorecard,omitempty" json:"scorecard,omitempty"`
 }
+
+// Scorecard is the scorecards' settings (score.Settings, where each is
+// documented).
+type Scorecard = score.Settings
 
 // Source is one endpoint: its name, exactly one connector kind's section
 // (e.g. opcua: or modbus:), and its points.
@@ -141,6 +150,16 @@ type Point struct {
 	Clamp bool `yaml:"clamp,omitempty" json:"clamp,omitempty"`
 	// Rules override the file's default data-quality rules.
 	Rules *Rules `yaml:"rules,omitempty" json:"rules,omitempty"`
+	// Context makes the point a context point: its value is the named
+	// part of the production context (work_order, product, batch,
+	// recipe, phase, shift) of the assets it applies to, attached to
+	// their every sample and alert.
+	Context ctxrole.Role `yaml:"context,omitempty" json:"context,omitempty"`
+	// AppliesTo are the asset paths a context point applies to, each with
+	// every asset below it. Default: the parent of the point's asset (a
+	// context point is usually a tag of the line's MES or PLC object,
+	// ".../line1/mes", and applies to the line).
+	AppliesTo []string `yaml:"applies_to,omitempty" json:"applies_to,omitempty"`
 	// Line and Col locate the point in the file it was parsed from (0
 	// when it was not).
 	Line int `yaml:"-" json:"-"`

@@ -14,6 +14,7 @@ import (
 	"github.com/otwin/otwin/connectors/modbus"
 	"github.com/otwin/otwin/connectors/opcua"
 	"github.com/otwin/otwin/normalize"
+	"github.com/otwin/otwin/normalize/score"
 )
 
 func TestSampleParses(t *testing.T) {
@@ -29,13 +30,16 @@ func TestSampleParses(t *testing.T) {
 		t.Fatalf("kinds and isolation of the sample: %T %v, %T %v", f.Sources[0].Config, f.Sources[0].Isolated(), mb, f.Sources[1].Isolated())
 	}
 	cfg := f.NormalizeConfig()
-	if len(cfg.Points) != 6 {
+	if len(cfg.Points) != 7 {
 		t.Fatalf("points %d", len(cfg.Points))
 	}
-	if p := cfg.Points[4]; p.ConvertFrom != "psi" || p.Unit != "bar" {
+	if p := cfg.Points[2]; p.Context != "work_order" || f.ScoreConfig().Window != 15*time.Minute {
+		t.Fatalf("context point %+v, scorecard %+v", p, f.Scorecard)
+	}
+	if p := cfg.Points[5]; p.ConvertFrom != "psi" || p.Unit != "bar" {
 		t.Fatalf("converted point %+v", p)
 	}
-	if p := cfg.Points[2]; p.Address != "holding:100:float32:CDAB" || p.Interval != time.Second || p.Unit != "kN" {
+	if p := cfg.Points[3]; p.Address != "holding:100:float32:CDAB" || p.Interval != time.Second || p.Unit != "kN" {
 		t.Fatalf("modbus point %+v", p)
 	}
 	if p := cfg.Points[1]; p.Interval != 0 || p.Rules == nil || p.Rules.Frozen != 10*time.Minute {
@@ -89,6 +93,14 @@ func TestInvalid(t *testing.T) {
 			`source "both": set exactly one of opcua and modbus, not both`,
 		}},
 		{"bad_types.yaml", []string{`bad_types.yaml:5:22: invalid duration "often"`}},
+		{"context.yaml", []string{
+			`context.yaml:2:11: scorecard window 5s is shorter than 10s`,
+			`context.yaml:3:16: line_levels must be 1 or more`,
+			`context.yaml:12:18: unknown context role "work_ordr" (did you mean "work_order"?)`,
+			`context.yaml:20:18: the work_order of acme/site/line1 is already given by point 2 of source "mes"`,
+			`context.yaml:24:21: applies_to is for context points`,
+			`context.yaml:29:33: applies_to "acme/bad path"`,
+		}},
 		{"syntax.yaml", []string{`syntax.yaml:2:`}},
 	}
 	for _, tt := range tests {
@@ -269,4 +281,49 @@ func at(s []string, i int) string {
 		return s[i]
 	}
 	return ""
+}
+
+func TestContextPointsAndScorecard(t *testing.T) {
+	f, err := Parse("c.yaml", []byte(`
+scorecard: {window: 5m, line_levels: 3}
+sources:
+  - name: mes
+    opcua: {url: "opc.tcp://localhost:4840", publishing_interval: 400ms}
+    points:
+      - {node: "nsu=urn:x;s=wo", asset: acme/site/line1/mes, tag: work_order, context: work_order}
+      - {node: "nsu=urn:x;s=shift", asset: acme/site/clock, tag: shift, context: shift, applies_to: [acme/site]}
+  - name: plc
+    modbus: {address: "localhost:502", poll_interval: 250ms}
+    points:
+      - {register: "holding:0:uint16", asset: acme/site/line1/m, tag: speed}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := f.NormalizeConfig()
+	if p := cfg.Points[0]; p.Context != "work_order" || p.AppliesTo != nil {
+		t.Errorf("work order point %+v", p)
+	}
+	if p := cfg.Points[1]; p.Context != "shift" || !reflect.DeepEqual(p.AppliesTo, []string{"acme/site"}) {
+		t.Errorf("shift point %+v", p)
+	}
+	if _, err := normalize.New(cfg); err != nil {
+		t.Fatal(err)
+	}
+	sc := f.ScoreConfig()
+	want := []score.Source{
+		{Name: "mes", Sampling: 200 * time.Millisecond, Publishing: 400 * time.Millisecond},
+		{Name: "plc", Poll: 250 * time.Millisecond},
+	}
+	if !reflect.DeepEqual(sc.Sources, want) || sc.Window != 5*time.Minute || sc.LineLevels != 3 || len(sc.Points) != 3 ||
+		sc.Points[2] != (score.Point{ID: "acme/site/line1/m/speed", Asset: "acme/site/line1/m", Source: "plc"}) {
+		t.Errorf("ScoreConfig = %+v", sc)
+	}
+	out, err := yaml.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "context: shift") || !strings.Contains(string(out), "- acme/site") {
+		t.Errorf("written file lacks the context:\n%s", out)
+	}
 }

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/ctxrole"
 	"github.com/otwin/otwin/normalize"
 	"github.com/otwin/otwin/units"
 )
@@ -17,6 +19,8 @@ func (f *File) validate(pf *parsed) {
 		pf.add("sources", "no sources: list at least one endpoint under sources")
 	}
 	validateRules(&f.Defaults, pf, "defaults")
+	f.validateScorecard(pf)
+	defer f.validateContext(pf)
 	names := map[string]int{}
 	ids := map[string]string{}
 	for i := range f.Sources {
@@ -169,5 +173,75 @@ func validateRules(r *Rules, pf *parsed, path string) {
 	}
 	if !finite(r.Deadband) {
 		pf.add(path+".deadband", "deadband must be a number")
+	}
+}
+
+// validateScorecard checks the scorecard settings.
+func (f *File) validateScorecard(pf *parsed) {
+	sc := f.Scorecard
+	if sc == nil {
+		return
+	}
+	if sc.Window != 0 && sc.Window < 10*time.Second {
+		pf.add("scorecard.window", "scorecard window %s is shorter than 10s", sc.Window)
+	}
+	if sc.SiteLevels < 0 {
+		pf.add("scorecard.site_levels", "site_levels must be 1 or more (0: the default, 2)")
+	}
+	if sc.LineLevels < 0 {
+		pf.add("scorecard.line_levels", "line_levels must be 1 or more (0: the default, 4)")
+	}
+}
+
+// validateContext checks context points: a known role, applies_to only
+// with one and of valid asset paths, and no two points giving the same
+// role to the same asset.
+func (f *File) validateContext(pf *parsed) {
+	given := map[[2]string]string{} // role, scope -> which point
+	for i := range f.Sources {
+		s := &f.Sources[i]
+		for j := range s.Points {
+			p := &s.Points[j]
+			pp := fmt.Sprintf("sources[%d].points[%d]", i, j)
+			if p.Context == "" {
+				if len(p.AppliesTo) > 0 {
+					pf.add(pp+".applies_to", "applies_to is for context points: set context (%s)", strings.Join(ctxrole.Names(), ", "))
+				}
+				continue
+			}
+			if !p.Context.Known() {
+				msg := fmt.Sprintf("unknown context role %q", p.Context)
+				if hint := suggest(string(p.Context), ctxrole.Names()); hint != "" {
+					msg += fmt.Sprintf(" (did you mean %q?)", hint)
+				} else {
+					msg += " (want one of " + strings.Join(ctxrole.Names(), ", ") + ")"
+				}
+				pf.add(pp+".context", "%s", msg)
+				continue
+			}
+			scopes, at := p.AppliesTo, pp+".applies_to[%d]"
+			if len(scopes) == 0 {
+				if !normalize.ValidPath(p.Asset) {
+					continue // reported as the asset's problem
+				}
+				scopes, at = []string{normalize.ContextScope(p.Asset)}, pp+".context"
+			}
+			for k, sc := range scopes {
+				where := at
+				if strings.Contains(at, "%d") {
+					where = fmt.Sprintf(at, k)
+				}
+				if !normalize.ValidPath(sc) {
+					pf.add(where, "applies_to %q: every segment must match [a-zA-Z0-9._-]+", sc)
+					continue
+				}
+				key := [2]string{string(p.Context), sc}
+				if prev, dup := given[key]; dup {
+					pf.add(where, "the %s of %s is already given by %s", p.Context, sc, prev)
+					continue
+				}
+				given[key] = fmt.Sprintf("point %d of source %q", j+1, s.Name)
+			}
+		}
 	}
 }
