@@ -8,17 +8,19 @@ import (
 	"time"
 
 	"github.com/otwin/otwin/normalize"
+	"github.com/otwin/otwin/normalize/score"
 )
 
 // Event types.
 const (
-	EventSample = "sample"
-	EventAlert  = "alert"
+	EventSample    = "sample"
+	EventAlert     = "alert"
+	EventScorecard = "scorecard"
 )
 
 // Event is one published sample or one alert transition.
 type Event struct {
-	// Type is EventSample or EventAlert.
+	// Type is EventSample, EventAlert or EventScorecard.
 	Type string
 	// Sample is set for EventSample.
 	Sample *normalize.Sample
@@ -27,6 +29,8 @@ type Event struct {
 	// Transition is the alert event: "raised", "cleared", "acked",
 	// "shelved", "unshelved".
 	Transition string
+	// Scorecard is set for EventScorecard.
+	Scorecard *score.Report
 }
 
 // SampleJSON is the stable JSON form of a sample event. Times are RFC 3339
@@ -51,6 +55,10 @@ type SampleJSON struct {
 	Source       string `json:"source"`                   // endpoint name
 	Address      string `json:"address"`                  // address on the endpoint
 	Seq          uint64 `json:"seq"`                      // per-tag sequence number
+	// Context is the production context of the tag's asset: work_order,
+	// product, batch, recipe, phase, shift (those known) and since;
+	// left out when there is none.
+	Context *normalize.Context `json:"context,omitempty"`
 }
 
 // AlertJSON is the stable JSON form of an alert event: the alert in its
@@ -75,6 +83,16 @@ type AlertJSON struct {
 	ShelvedUntil string `json:"shelved_until,omitempty"` // end of a timed shelve
 	ShelvedBy    string `json:"shelved_by,omitempty"`    // who shelved
 	ShelveReason string `json:"shelve_reason,omitempty"` // why
+	// Context is the production context when the alert was last raised,
+	// as in SampleJSON.
+	Context *normalize.Context `json:"context,omitempty"`
+}
+
+// ScorecardJSON is the JSON form of a scorecard event: the report (see
+// score.Report and score.Card) with a "type" field.
+type ScorecardJSON struct {
+	Type string `json:"type"` // "scorecard"
+	*score.Report
 }
 
 func ts(t time.Time) string {
@@ -102,7 +120,7 @@ func SampleRecord(s *normalize.Sample) SampleJSON {
 		Unit: s.Unit.Symbol, UnitCode: s.Unit.Code,
 		Quality: s.Status.Severity().String(), Status: s.Status.Name(), StatusCode: uint32(s.Status),
 		Error: s.Err, SourceTime: ts(s.SourceTime), ServerTime: ts(s.ServerTime), Received: ts(s.Received),
-		Source: s.Source, Address: s.Address, Seq: s.Seq,
+		Source: s.Source, Address: s.Address, Seq: s.Seq, Context: nonEmpty(s.Context),
 	}
 	if !s.Status.IsBad() {
 		r.Value = value(s.Kind, s.Value, s.Text)
@@ -122,7 +140,16 @@ func AlertRecord(a *normalize.Alert, transition string) AlertJSON {
 		FirstActive: ts(a.FirstActive), LastActive: ts(a.LastActive), Cleared: ts(a.Cleared), Count: a.Count,
 		AckedBy: a.AckedBy, AckedAt: ts(a.AckedAt), Comment: a.Comment,
 		Shelved: a.Shelved, ShelvedUntil: ts(a.ShelvedUntil), ShelvedBy: a.ShelvedBy, ShelveReason: a.ShelveReason,
+		Context: nonEmpty(a.Context),
 	}
+}
+
+// nonEmpty is c, or nil when it holds no value.
+func nonEmpty(c *normalize.Context) *normalize.Context {
+	if c.Empty() {
+		return nil
+	}
+	return c
 }
 
 // MarshalJSON encodes e as SampleJSON or AlertJSON, flat, with a "type"
@@ -133,6 +160,8 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		return json.Marshal(SampleRecord(e.Sample))
 	case e.Type == EventAlert && e.Alert != nil:
 		return json.Marshal(AlertRecord(e.Alert, e.Transition))
+	case e.Type == EventScorecard && e.Scorecard != nil:
+		return json.Marshal(ScorecardJSON{Type: EventScorecard, Report: e.Scorecard})
 	default:
 		return json.Marshal(struct {
 			Type string `json:"type"`

@@ -1,9 +1,10 @@
 // Package pipeline runs otwin's monitoring half: connectors read their
 // endpoints into one channel, the normalizer maps each reading and runs the
 // data-quality rules, and the live store receives the samples, the rules'
-// conditions (it owns the alerts) and health. An optional hook sees every
-// sample and every alert transition once (the headless JSON-lines output
-// of `otwin watch`, see JSONLines).
+// conditions (it owns the alerts) and health; an optional scorecard board
+// (normalize/score) counts them too. An optional hook sees every sample
+// and every alert transition once, and the scorecards now and then (the
+// headless JSON-lines output of `otwin watch`, see JSONLines).
 package pipeline
 
 import (
@@ -17,13 +18,15 @@ import (
 
 	"github.com/otwin/otwin/connectors"
 	"github.com/otwin/otwin/normalize"
+	"github.com/otwin/otwin/normalize/score"
 	"github.com/otwin/otwin/normalize/store"
 )
 
 // Defaults of Pipeline.
 const (
-	DefaultTickInterval = time.Second
-	DefaultBuffer       = 4096
+	DefaultTickInterval   = time.Second
+	DefaultBuffer         = 4096
+	DefaultScorecardEvery = time.Minute
 	// maxBatch is how many readings are applied before one Publish.
 	maxBatch = 512
 )
@@ -53,6 +56,12 @@ type Pipeline struct {
 	Now func() time.Time
 	// Buffer is the capacity of the readings channel. Default 4096.
 	Buffer int
+	// Scorecard, when set, counts every batch of samples and conditions
+	// and every tick's health (data-quality scorecards).
+	Scorecard *score.Board
+	// ScorecardEvery is how often OnEvent gets the Scorecard's report
+	// (EventScorecard), at a tick. Default 1m; negative: never.
+	ScorecardEvery time.Duration
 
 	log    *slog.Logger
 	mu     sync.Mutex
@@ -63,6 +72,8 @@ type Pipeline struct {
 	out     normalize.Output
 	seen    uint64
 	changes []store.AlertChange
+	// scored is when OnEvent last got the scorecards.
+	scored time.Time
 }
 
 // failure is a connector whose Run returned an error.
@@ -191,6 +202,10 @@ func (p *Pipeline) tick(now time.Time) {
 	p.Store.SetHealth(hs...)
 	p.Store.Expire(now)
 	p.publish()
+	if p.Scorecard != nil {
+		p.Scorecard.Tick(now, hs)
+		p.reportScores(now)
+	}
 	for _, u := range p.Normalizer.TakeUnknown() {
 		p.log.Warn("readings of an unmapped address dropped", "address", u)
 	}
@@ -201,6 +216,9 @@ func (p *Pipeline) tick(now time.Time) {
 func (p *Pipeline) publish() {
 	p.Store.Publish(p.out.Samples...)
 	p.Store.PublishConditions(p.out.Conditions...)
+	if p.Scorecard != nil {
+		p.Scorecard.Observe(&p.out)
+	}
 	if p.OnEvent == nil {
 		return
 	}
@@ -221,4 +239,26 @@ func (p *Pipeline) publish() {
 		p.OnEvent(Event{Type: EventAlert, Alert: &a, Transition: c.Event.What})
 	}
 	p.seen = p.changes[len(p.changes)-1].Seq
+}
+
+// reportScores gives OnEvent the scorecards when ScorecardEvery has
+// passed since it last did (the first tick waits a whole period).
+func (p *Pipeline) reportScores(now time.Time) {
+	every := p.ScorecardEvery
+	if every == 0 {
+		every = DefaultScorecardEvery
+	}
+	if p.OnEvent == nil || every < 0 {
+		return
+	}
+	if p.scored.IsZero() {
+		p.scored = now
+		return
+	}
+	if now.Sub(p.scored) < every {
+		return
+	}
+	p.scored = now
+	r := p.Scorecard.Report()
+	p.OnEvent(Event{Type: EventScorecard, Scorecard: &r})
 }
