@@ -161,6 +161,9 @@ func mergeTag(base, over Tag) Tag {
 	if over.Historizing != nil {
 		out.Historizing = over.Historizing
 	}
+	if over.Context != "" {
+		out.Context = over.Context
+	}
 	return out
 }
 

@@ -12,7 +12,10 @@
 // normalize/ or tui/ may import it.
 package scenarios
 
-import "github.com/otwin/otwin/datatype"
+import (
+	"github.com/otwin/otwin/ctxrole"
+	"github.com/otwin/otwin/datatype"
+)
 
 // Scenario is one scenario file: a line of virtual machines and what
 // happens to them.
@@ -58,6 +61,10 @@ type Scenario struct {
 	// Checks are what the twin's clients must do while the scenario runs,
 	// judged by otwin test (see checks.go).
 	Checks []Check `yaml:"checks,omitempty" json:"checks,omitempty"`
+	// Context are the sources of production context — work orders,
+	// batches, shifts — each served by a machine of its own (an MES or
+	// line PLC object) as tags that follow the schedule.
+	Context []Context `yaml:"context,omitempty" json:"context,omitempty"`
 
 	// File is the path the scenario was loaded from ("" when embedded or
 	// built in code). Not part of the format.
@@ -214,6 +221,11 @@ type Tag struct {
 	// Historizing serves the tag's history over OPC UA HistoryRead (see
 	// history.go). Default: the machine's historizing, else true.
 	Historizing *bool `yaml:"historizing,omitempty" json:"historizing,omitempty"`
+	// Context marks a tag that tells the production context of its line
+	// (the machine's location): work_order, product, batch, recipe,
+	// phase or shift. Sources files exported from the twin read it as a
+	// context point. The context section marks the tags it makes.
+	Context ctxrole.Role `yaml:"context,omitempty" json:"context,omitempty"`
 }
 
 // DefaultType is the type of a tag that gives none.

@@ -14,6 +14,7 @@ import (
 	"github.com/invopop/jsonschema"
 	jsv "github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/otwin/otwin/ctxrole"
 	"github.com/otwin/otwin/role"
 )
 
@@ -41,6 +42,12 @@ func generateSchema(t *testing.T) []byte {
 					s.Enum = append(s.Enum, string(d))
 				}
 				return s
+			case reflect.TypeFor[ctxrole.Role]():
+				s := &jsonschema.Schema{Type: "string", Description: "A production-context role."}
+				for _, n := range ctxrole.Names() {
+					s.Enum = append(s.Enum, n)
+				}
+				return s
 			case reflect.TypeFor[FaultKind]():
 				s := &jsonschema.Schema{Type: "string", Description: "A fault kind."}
 				for _, k := range FaultKinds {
@@ -66,6 +73,7 @@ func generateSchema(t *testing.T) []byte {
 		{"Expectation", "action", Actions},
 		{"Fault", "protocol", Protocols},
 		{"Ramp", "shape", RampShapes},
+		{"Context", "level", levelNames},
 	} {
 		p, ok := s.Definitions[e.def].Properties.Get(e.prop)
 		if !ok {

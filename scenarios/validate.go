@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/otwin/otwin/ctxrole"
 	"github.com/otwin/otwin/datatype"
 	"github.com/otwin/otwin/role"
 	"github.com/otwin/otwin/units"
@@ -43,6 +44,9 @@ type validator struct {
 	exprCache   map[string]exprParse
 	deps        map[string][]string // expression dependencies, for cycles
 	depAt       map[string]pos      // where each dependent's expression is
+	// fixed are the machines whose location is complete (a context's):
+	// the scenario's location does not fill their empty levels.
+	fixed map[int]bool
 }
 
 // exprParse is a cached expression parse; local refs start with "\x00/".
@@ -61,6 +65,7 @@ func newValidator(s *Scenario, d *decoder, p *problemSet) *validator {
 		exprCache: map[string]exprParse{},
 		deps:      map[string][]string{},
 		depAt:     map[string]pos{},
+		fixed:     map[int]bool{},
 	}
 }
 
@@ -161,6 +166,7 @@ func (v *validator) run() {
 	v.scenario()
 	v.modbusSettings()
 	v.opcuaLimits()
+	v.contexts()
 	v.templates()
 	v.machineList()
 	v.resolveMethods()
@@ -368,6 +374,9 @@ func (v *validator) checkTag(t *Tag, o origin, machine int) {
 	}
 	if t.Range != nil && !typ.Numeric() {
 		v.add(v.tagAt(o, "range"), "", "a %s tag has no engineering range", typ)
+	}
+	if t.Context != "" && !t.Context.Known() {
+		v.add(v.tagAt(o, "context"), hintOr(didYouMean(string(t.Context), ctxrole.Names()), "want "+orList(ctxrole.Names())), "unknown context role %q", t.Context)
 	}
 	if t.Model != nil {
 		for _, fd := range checkModel(t.Model, typ, true, v.literal(o)) {
@@ -796,7 +805,7 @@ func (v *validator) resolve() {
 	}
 	for i := range s.Machines {
 		m := &s.Machines[i]
-		m.Location = mergeLocation(s.Location, m.Location)
+		m.Location = v.machineLocation(i)
 		if m.OPCUA != nil {
 			o := *m.OPCUA
 			if o.Namespace == "" {
@@ -830,6 +839,16 @@ func (v *validator) resolve() {
 			}
 		}
 	}
+}
+
+// machineLocation is machine i's location: the scenario's, overridden by the
+// machine's non-empty levels — or the machine's own alone when it is
+// complete (a context's machine).
+func (v *validator) machineLocation(i int) Location {
+	if v.fixed[i] {
+		return v.s.Machines[i].Location
+	}
+	return mergeLocation(v.s.Location, v.s.Machines[i].Location)
 }
 
 // mergeLocation overrides base by the non-empty levels of over.

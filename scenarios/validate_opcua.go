@@ -45,7 +45,7 @@ func (v *validator) opcuaMachine(i int) OPCUAMachine {
 	om := OPCUAMachine{
 		Name:      m.Name,
 		Namespace: m.OPCUA.Namespace,
-		Location:  mergeLocation(v.s.Location, m.Location),
+		Location:  v.machineLocation(i),
 		Tags:      make([]OPCUATag, len(m.Tags)),
 	}
 	if om.Namespace == "" {

@@ -16,9 +16,11 @@ func init() { registerModel(buildCounter) }
 // tick to tick); on a float tag it counts in float64. A write sets the
 // count.
 type counterModel struct {
-	k    *scenarios.Counter
-	when *vm.Program
-	typ  scenarios.DataType
+	k        *scenarios.Counter
+	when, on *vm.Program
+	typ      scenarios.DataType
+	// was is the on event's value at the previous tick.
+	was bool
 
 	// Float counting.
 	acc, roll float64 // roll 0: no rollover
@@ -34,7 +36,7 @@ type counterModel struct {
 
 func buildCounter(b *builder, k *scenarios.Counter) (model, error) {
 	m := newModel[counterModel](b)
-	*m = counterModel{k: k, when: b.prog("when"), typ: b.typ, acc: k.Start, roll: k.Rollover}
+	*m = counterModel{k: k, when: b.prog("when"), on: b.prog("on"), typ: b.typ, acc: k.Start, roll: k.Rollover}
 	if !b.typ.Integer() {
 		return m, nil
 	}
@@ -59,12 +61,32 @@ func buildCounter(b *builder, k *scenarios.Counter) (model, error) {
 	return m, nil
 }
 
+// counts is what the counter adds this tick: Rate×dt while When holds,
+// or one when the On event became true (it was false, or this is the
+// first tick).
+func (m *counterModel) counts(e *Engine, i int, dt float64) float64 {
+	if m.on != nil {
+		now := e.evalTrue(i, m.on)
+		edge := now && !m.was
+		m.was = now
+		if edge && (m.when == nil || e.evalTrue(i, m.when)) {
+			return 1
+		}
+		return 0
+	}
+	if dt > 0 && (m.when == nil || e.evalTrue(i, m.when)) {
+		return m.k.Rate * dt
+	}
+	return 0
+}
+
 func (m *counterModel) eval(e *Engine, i int, dt float64) out {
-	counting := dt > 0 && (m.when == nil || e.evalTrue(i, m.when))
+	inc := m.counts(e, i, dt)
+	counting := inc > 0
 	if !m.integer {
 		c := m.k
 		if counting {
-			m.acc += c.Rate * dt
+			m.acc += inc
 		}
 		if m.roll != 0 && m.acc >= m.roll {
 			m.acc = c.Start + math.Mod(m.acc-c.Start, m.roll-c.Start)
@@ -72,7 +94,7 @@ func (m *counterModel) eval(e *Engine, i int, dt float64) out {
 		return computed(m.acc)
 	}
 	if counting {
-		x := m.frac + m.k.Rate*dt
+		x := m.frac + inc
 		w := math.Floor(x)
 		m.frac = x - w
 		switch {

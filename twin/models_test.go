@@ -51,6 +51,11 @@ func TestModels(t *testing.T) {
 			{Name: "run", Type: scenarios.String, Model: &scenarios.Model{Steps: &scenarios.Steps{Steps: []scenarios.Step{{At: 0, Value: "Idle"}, {At: dur(200 * ms), Value: "Running"}, {At: dur(400 * ms), Value: "Idle"}}}}},
 			{Name: "x", Type: scenarios.Uint32, Model: &scenarios.Model{Counter: &scenarios.Counter{Rate: 10, When: `run == "Running"`}}}},
 			"m1/x", []any{uint32(0), uint32(0), uint32(1), uint32(2), uint32(2), uint32(2)}},
+		{"counter on events", []scenarios.Tag{
+			{Name: "phase", Type: scenarios.String, Model: &scenarios.Model{Steps: &scenarios.Steps{Repeat: true, Hold: dur(200 * ms),
+				Steps: []scenarios.Step{{At: 0, Value: "a"}, {At: dur(200 * ms), Value: "b"}}}}},
+			{Name: "x", Type: scenarios.Uint32, Model: &scenarios.Model{Counter: &scenarios.Counter{Start: 9, On: `phase == "a"`}}}},
+			"m1/x", []any{uint32(10), uint32(10), uint32(10), uint32(10), uint32(11), uint32(11), uint32(11), uint32(11), uint32(12)}},
 		{"steps repeat hold", []scenarios.Tag{{Name: "x", Model: &scenarios.Model{Steps: &scenarios.Steps{Repeat: true, Hold: dur(200 * ms),
 			Steps: []scenarios.Step{{At: 0, Value: 1}, {At: dur(300 * ms), Value: 2}, {At: dur(500 * ms), Value: 3}}}}}},
 			"m1/x", []any{1.0, 1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 1.0, 1.0}},

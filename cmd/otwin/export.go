@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/otwin/otwin/connectors/modbus"
+	"github.com/otwin/otwin/ctxrole"
 	"github.com/otwin/otwin/connectors/opcua"
 	"github.com/otwin/otwin/normalize/sources"
 	"github.com/otwin/otwin/scenarios"
@@ -107,6 +108,7 @@ func exportSources(sc *scenarios.Scenario, eps []endpoint, choice string) *sourc
 				mb = append(mb, p)
 			}
 		}
+		markContext(m, ua, mb)
 		if len(ua) > 0 {
 			f.Sources = append(f.Sources, sources.Source{
 				Name: m.Name + "-opcua",
@@ -189,4 +191,30 @@ func frozenWatch(t *scenarios.Tag, viaModbus bool) bool {
 		resolution = 1
 	}
 	return move >= 2*resolution
+}
+
+// markContext makes context points of the points that read m's context
+// tags: per role, the first such point, those read over OPC UA first (the
+// text a string tag holds before a Modbus register's number). Each
+// applies to the machine's location, the parent of its asset, which is
+// the sources file's default.
+func markContext(m *scenarios.Machine, ua, mb []sources.Point) {
+	roles := map[string]ctxrole.Role{} // tag name -> role
+	for _, t := range m.Tags {
+		if t.Context != "" {
+			roles[t.Name] = t.Context
+			roles[t.Name+modbusTagSuffix] = t.Context
+		}
+	}
+	if len(roles) == 0 {
+		return
+	}
+	given := map[ctxrole.Role]bool{}
+	for _, ps := range [][]sources.Point{ua, mb} {
+		for i := range ps {
+			if r, ok := roles[ps[i].Tag]; ok && !given[r] {
+				ps[i].Context, given[r] = r, true
+			}
+		}
+	}
 }

@@ -93,7 +93,7 @@ func TestExportProtocols(t *testing.T) {
 	f := exportSources(sc, eps, exportBoth)
 	for _, s := range f.Sources {
 		for _, p := range s.Points {
-			dual := s.Name == "filler1-modbus" || s.Name == "palletizer1-modbus"
+			dual := s.Name == "filler1-modbus" || s.Name == "palletizer1-modbus" || s.Name == "mes-modbus"
 			if strings.HasSuffix(p.Tag, modbusTagSuffix) != dual {
 				t.Errorf("%s: point %s", s.Name, p.Tag)
 			}
