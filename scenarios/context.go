@@ -73,8 +73,8 @@ type Batches struct {
 	Recipe string `yaml:"recipe,omitempty" json:"recipe,omitempty"`
 	// Prefix and First make the batch ids: Prefix followed by the batch
 	// number, First for the first batch. Defaults "B-" and 1.
-	Prefix string  `yaml:"prefix,omitempty" json:"prefix,omitempty"`
-	First  *int64  `yaml:"first,omitempty" json:"first,omitempty"`
+	Prefix string `yaml:"prefix,omitempty" json:"prefix,omitempty"`
+	First  *int64 `yaml:"first,omitempty" json:"first,omitempty"`
 	// Phases are a batch's phases in order; a batch ends after the last,
 	// and the next begins with the first.
 	Phases []Phase `yaml:"phases" json:"phases"`

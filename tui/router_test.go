@@ -317,7 +317,7 @@ func TestImports(t *testing.T) {
 		"github.com/otwin/otwin/connectors": true, "github.com/otwin/otwin/normalize": true,
 		// leaf packages both halves share
 		"github.com/otwin/otwin/units": true, "github.com/otwin/otwin/role": true, "github.com/otwin/otwin/datatype": true,
-		"github.com/otwin/otwin/ctxrole": true,
+		"github.com/otwin/otwin/ctxrole":    true,
 		"github.com/otwin/otwin/statuscode": true, "github.com/otwin/otwin/mbexception": true,
 	}
 	for _, p := range strings.Fields(string(out)) {

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/otwin/otwin/connectors/modbus"
-	"github.com/otwin/otwin/ctxrole"
 	"github.com/otwin/otwin/connectors/opcua"
+	"github.com/otwin/otwin/ctxrole"
 	"github.com/otwin/otwin/normalize/sources"
 	"github.com/otwin/otwin/scenarios"
 	"github.com/otwin/otwin/units"
