@@ -67,7 +67,7 @@ func (l *alertList) refresh() {
 	l.rows = l.rows[:0]
 	for i := range d.alerts {
 		a := &d.alerts[i]
-		if f != "" && !strings.Contains(strings.ToLower(a.ID+" "+a.Target+" "+a.Message+" "+stateName(a.State)), f) {
+		if f != "" && !strings.Contains(strings.ToLower(a.ID+" "+a.Target+" "+a.Message+" "+stateName(a.State)), f) && !a.Context.Match(f) {
 			continue
 		}
 		l.rows = append(l.rows, i)

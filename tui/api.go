@@ -16,6 +16,7 @@ import (
 
 	"github.com/otwin/otwin/connectors"
 	"github.com/otwin/otwin/normalize"
+	"github.com/otwin/otwin/normalize/score"
 )
 
 // Backend is what the TUI reads and the actions it asks for. One Backend
@@ -186,4 +187,14 @@ type Options struct {
 	// Context, when set, ends the session: its feed is closed when the
 	// context is done, as by Model.Close (an SSH session's context).
 	Context context.Context
+	// Scorecards, when non-nil, enables the data-quality scorecard page
+	// (:scorecard).
+	Scorecards Scorecards
+}
+
+// Scorecards gives the data-quality scorecards (normalize/score.Board
+// does). Report is called from the update loop about once a second while
+// the scorecard page is open, and must return quickly.
+type Scorecards interface {
+	Report() score.Report
 }

@@ -99,7 +99,7 @@ func (d *data) reindex() {
 }
 
 func dynOf(t *normalize.Sample) tagDyn {
-	return tagDyn{code: t.Status, value: t.Value, text: t.Kind == normalize.Text, recv: t.Received.UnixNano()}
+	return tagDyn{code: t.Status, value: t.Value, text: t.Kind == normalize.Text, recv: t.Received.UnixNano(), ctx: t.Context}
 }
 
 // tag returns the tag with id, or nil.

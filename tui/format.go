@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/ctxrole"
 	"github.com/otwin/otwin/normalize"
 	"github.com/otwin/otwin/tui/widget"
 )
@@ -332,4 +333,16 @@ func shortAlert(id string, w int) string {
 		return widget.TrimPath(target, w)
 	}
 	return widget.TrimPath(id, w)
+}
+
+// contextLine names the values of a production context: "work order
+// WO-4711 · product cola-0.5l · shift early".
+func contextLine(c *normalize.Context) string {
+	var parts []string
+	for _, r := range ctxrole.All {
+		if v := c.Value(r); v != "" {
+			parts = append(parts, strings.ReplaceAll(string(r), "_", " ")+" "+v)
+		}
+	}
+	return strings.Join(parts, " · ")
 }

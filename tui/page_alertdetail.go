@@ -91,6 +91,9 @@ func (p *alertDetailPage) view(w, h int) []string {
 		st.kvPaint(w, "severity", sevName(a.Severity), st.sevStyle(a.Severity)),
 		st.kv(w, "state", stateText(a.State)))
 	lines = st.kvLines(lines, w, "message", a.Message, none)
+	if !a.Context.Empty() {
+		lines = st.kvLines(lines, w, "context", contextLine(a.Context), none)
+	}
 	lines = append(lines,
 		st.kv(w, "first active", fmtTime(a.FirstActive)),
 		st.kv(w, "last active", fmtTime(a.LastActive)+"  ("+ageSince(now, a.LastActive)+" ago)"),

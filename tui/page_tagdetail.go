@@ -64,6 +64,9 @@ func (p *tagDetailPage) view(w, h int) []string {
 		st.kv(w, "received", fmtTime(t.Received)+"  ("+ageSince(now, t.Received)+" ago)"),
 		st.kv(w, "clock skew", t.Skew().Round(time.Millisecond).String()))
 	lines = st.kvLines(lines, w, "last good", lastGoodLine(t, now), none)
+	if !t.Context.Empty() {
+		lines = st.kvLines(lines, w, "context", contextLine(t.Context), none)
+	}
 	if !t.Status.IsGood() || t.Err != "" {
 		why := fmt.Sprintf("%s: severity %s, limit %s", t.Status.Name(), t.Status.Severity(), limitBits(t.Status))
 		lines = st.kvLines(lines, w, "why bad?", why, q)

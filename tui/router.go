@@ -47,7 +47,7 @@ var pages []*pageDef
 func init() {
 	pages = []*pageDef{
 		&treeDef, &tagsDef, &alertsDef, &connDef, &faultsDef, &consoleDef,
-		&tagDetailDef, &alertDetailDef, &endpointDef, &helpDef,
+		&tagDetailDef, &alertDetailDef, &endpointDef, &scorecardDef, &helpDef,
 	}
 	buildGlobalKeys(pages)
 }

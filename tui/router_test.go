@@ -315,6 +315,7 @@ func TestImports(t *testing.T) {
 	allowed := map[string]bool{
 		"github.com/otwin/otwin/tui": true, "github.com/otwin/otwin/tui/tuifake": true, "github.com/otwin/otwin/tui/widget": true,
 		"github.com/otwin/otwin/connectors": true, "github.com/otwin/otwin/normalize": true,
+		"github.com/otwin/otwin/normalize/score": true,
 		// leaf packages both halves share
 		"github.com/otwin/otwin/units": true, "github.com/otwin/otwin/role": true, "github.com/otwin/otwin/datatype": true,
 		"github.com/otwin/otwin/ctxrole":    true,

@@ -24,6 +24,7 @@ type tagDyn struct {
 	value float64
 	text  bool
 	recv  int64
+	ctx   *normalize.Context // immutable, shared
 }
 
 // dynStore holds the tagDyn of every tag in chunks that are copied on

@@ -33,7 +33,7 @@ var tableKeys = keyGroup{title: "Tag table", bindings: []binding{
 	bind(actTagLeft, "← h", "back to the asset tree", "left", "h").footer("←", "tree"),
 	bind(actTagSort, "s", "sort by next column", "s").footer("s/S", "sort"),
 	bind(actTagReverse, "S", "reverse sort", "S"),
-	bind(actTagFilter, "/", "filter (substring of id, tag, status)", "/").footer("/", "filter"),
+	bind(actTagFilter, "/", "filter (substring of id, tag, status or context)", "/").footer("/", "filter"),
 	bind(actTagNames, "n", "show status names instead of badges", "n").footer("n", "names"),
 	bind(actTagNonGood, "b", "only bad and uncertain tags", "b").footer("b", "bad only"),
 }}
@@ -87,7 +87,7 @@ func (j *rowsJob) run() []int32 {
 		if j.nonGood && j.dyn.at(int32(i)).code.IsGood() {
 			continue
 		}
-		if j.filter != "" && !strings.Contains(m.idLower, j.filter) && !strings.Contains(m.tagLower, j.filter) {
+		if j.filter != "" && !strings.Contains(m.idLower, j.filter) && !strings.Contains(m.tagLower, j.filter) && !j.dyn.at(int32(i)).ctx.Match(j.filter) {
 			c := j.dyn.at(int32(i)).code
 			n, ok := names[c]
 			if !ok {
@@ -425,6 +425,9 @@ func (t *tagTable) view(w, h int, focused bool) []string {
 		where = "all"
 	}
 	rest := fmt.Sprintf(" · %d · sort %s%s", len(t.rows), sortNames[t.sortC], sortMark)
+	if c := t.context(); c != nil {
+		rest = " · " + c.String() + rest
+	}
 	if t.bad {
 		rest += " · bad/uncertain"
 	}
@@ -479,4 +482,35 @@ func (t *tagTable) view(w, h int, focused bool) []string {
 		return "", nil
 	})
 	return append(out, tbl...)
+}
+
+// maxContextRows bounds the rows context looks through.
+const maxContextRows = 5000
+
+// context is the production context the table's tags share (nil when
+// their contexts differ or none has one, and for the whole plant): the
+// line's work order, product, batch and shift, shown in the caption.
+func (t *tagTable) context() *normalize.Context {
+	if t.path == "" || len(t.rows) > maxContextRows {
+		return nil
+	}
+	var c *normalize.Context
+	for _, r := range t.rows {
+		x := t.a.d.tags[r].Context
+		switch {
+		case x.Empty():
+		case c == nil:
+			c = x
+		case !sameContext(c, x):
+			return nil
+		}
+	}
+	return c
+}
+
+// sameContext says a and b hold the same values (each asset has its
+// own Context value).
+func sameContext(a, b *normalize.Context) bool {
+	return a == b || a.WorkOrder == b.WorkOrder && a.Product == b.Product && a.Batch == b.Batch &&
+		a.Recipe == b.Recipe && a.Phase == b.Phase && a.Shift == b.Shift
 }

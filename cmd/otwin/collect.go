@@ -10,6 +10,7 @@ import (
 	"github.com/otwin/otwin/connectors/isolate"
 	"github.com/otwin/otwin/normalize"
 	"github.com/otwin/otwin/normalize/pipeline"
+	"github.com/otwin/otwin/normalize/score"
 	"github.com/otwin/otwin/normalize/sources"
 	"github.com/otwin/otwin/normalize/store"
 )
@@ -21,7 +22,9 @@ type collector struct {
 	Connectors []connectors.Connector
 	Normalizer *normalize.Normalizer
 	Store      *store.Store
-	Pipeline   *pipeline.Pipeline
+	// Board keeps the data-quality scorecards (the pipeline feeds it).
+	Board    *score.Board
+	Pipeline *pipeline.Pipeline
 }
 
 // newCollector builds the connectors of every source and the pipeline that
@@ -46,15 +49,18 @@ func newCollectorWith(f *sources.File, env connectors.Env, iso isolate.Options, 
 	// The store owns the alerts: the rules' conditions (through the
 	// pipeline) and the users' actions meet there.
 	st := state.newStore()
+	board := score.New(f.ScoreConfig())
 	return &collector{
 		Sources:    f,
 		Connectors: conns,
 		Normalizer: n,
 		Store:      st,
+		Board:      board,
 		Pipeline: &pipeline.Pipeline{
 			Connectors: conns,
 			Normalizer: n,
 			Store:      st,
+			Scorecard:  board,
 			Logger:     env.Logger,
 		},
 	}, nil

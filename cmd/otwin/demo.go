@@ -15,6 +15,7 @@ func newDemoCmd() *cobra.Command {
 		logFlags logOptions
 		alerts   alertStateOptions
 		mqtt     mqttOptions
+		met      metricsOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "demo [SCENARIO]",
@@ -64,6 +65,9 @@ SCENARIO is a scenario file or the name of a built-in example (` + exampleNames(
 				return err
 			}
 			defer stopMQTT()
+			if _, err := met.serve(ctx, line.Collector, logger); err != nil {
+				return err
+			}
 			return runDashboard(ctx, line.Collector, opts, line.Control)
 		},
 	}
@@ -72,5 +76,6 @@ SCENARIO is a scenario file or the name of a built-in example (` + exampleNames(
 	mqtt.register(cmd.Flags())
 	logFlags.register(cmd.Flags())
 	alerts.register(cmd.Flags())
+	met.register(cmd.Flags())
 	return cmd
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/otwin/otwin/connectors"
 	"github.com/otwin/otwin/connectors/modbus"
 	"github.com/otwin/otwin/normalize"
+	"github.com/otwin/otwin/normalize/score"
 	"github.com/otwin/otwin/normalize/sources"
 	"github.com/otwin/otwin/scenarios"
 	"github.com/otwin/otwin/twin"
@@ -822,16 +823,21 @@ func TestE2EWatchHeadless(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	code := make(chan int, 1)
+	metricsAddr := freeAddr(t)
 	go func() {
-		code <- run(ctx, []string{"watch", path, "--headless", "--data-dir", filepath.Join(dir, "data"), "--log-level", "error"})
+		code <- run(ctx, []string{"watch", path, "--headless", "--data-dir", filepath.Join(dir, "data"), "--log-level", "error",
+			"--scorecard-every", "1s", "--metrics", metricsAddr})
 	}()
 	type line struct {
 		Type, ID, Kind, Target, Transition, Quality string
+		Machines                                    []score.Card
 	}
+	var cards int // scorecard lines with every machine
 	parsed := func() (map[string]int, []line, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		samples := map[string]int{}
+		cards = 0
 		var alerts []line
 		for i, l := range lines {
 			var x line
@@ -843,6 +849,10 @@ func TestE2EWatchHeadless(t *testing.T) {
 				samples[x.ID]++
 			case "alert":
 				alerts = append(alerts, x)
+			case "scorecard":
+				if len(x.Machines) == 2 {
+					cards++
+				}
 			default:
 				return nil, nil, fmt.Errorf("line %d: type %q", i+1, x.Type)
 			}
@@ -880,6 +890,17 @@ func TestE2EWatchHeadless(t *testing.T) {
 		}
 		return false
 	})
+	// The scorecards come every second, and /metrics serves them.
+	gotCards := gotAlert && pollUntil(5*time.Second, func() bool { parsed(); return cards > 0 })
+	if gotCards {
+		fams := scrapeMetrics(t, "http://"+metricsAddr+"/metrics")
+		if v, ok := metricValue(fams, "otwin_scorecard_completeness_ratio", "level=machine"); !ok || v <= 0 {
+			t.Errorf("no completeness gauge of a machine: %v %v", v, ok)
+		}
+		if v, ok := metricValue(fams, "otwin_alerts_active", "kind=out_of_range"); !ok || v < 1 {
+			t.Errorf("otwin_alerts_active{kind=out_of_range} = %v (found %v)", v, ok)
+		}
+	}
 	cancel()
 	var exit int
 	select {
@@ -903,6 +924,8 @@ func TestE2EWatchHeadless(t *testing.T) {
 		t.Fatalf("inject: %v", injErr)
 	case !gotAlert:
 		t.Fatalf("no out_of_range alert line within 5s of the fault")
+	case !gotCards:
+		t.Fatalf("no scorecard line of both machines within 5s")
 	}
 	if exit != 0 {
 		t.Errorf("otwin watch exit code %d, want 0", exit)
@@ -911,3 +934,14 @@ func TestE2EWatchHeadless(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// freeAddr returns a loopback address with a port free a moment ago.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}

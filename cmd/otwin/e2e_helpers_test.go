@@ -162,12 +162,22 @@ func startE2ECollector(t testing.TB, f *sources.File) *e2eCollector {
 // supervised as iso says.
 func startE2ECollectorWith(t testing.TB, f *sources.File, iso isolate.Options) *e2eCollector {
 	t.Helper()
+	return startE2ECollectorHooked(t, f, iso, nil)
+}
+
+// startE2ECollectorHooked is startE2ECollectorWith whose pipeline also
+// gives every event to also (when not nil), after the recorder.
+func startE2ECollectorHooked(t testing.TB, f *sources.File, iso isolate.Options, also func(pipeline.Event)) *e2eCollector {
+	t.Helper()
 	col, err := newCollectorWith(f, connectors.Env{DataDir: t.TempDir(), Logger: e2eLogger()}, iso, nil)
 	if err != nil {
 		t.Fatalf("collector: %v", err)
 	}
 	rec := newEventRecorder()
 	col.Pipeline.OnEvent = rec.Handle
+	if also != nil {
+		col.Pipeline.OnEvent = func(e pipeline.Event) { rec.Handle(e); also(e) }
+	}
 	col.Pipeline.TickInterval = 100 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -105,7 +105,8 @@ func startSSH(ctx context.Context, o sshOptions, dataDir string, col *collector,
 				User: s.User.Name, Role: r, Title: title, Renderer: s.Renderer, LockRole: true,
 				Width: s.Width, Height: s.Height,
 				// the session's end closes its feed and store subscription
-				Context: s.Context,
+				Context:    s.Context,
+				Scorecards: col.Board,
 			}
 			if ctl != nil {
 				opts.Faults = &controlFaults{c: ctl, sess: sess}
@@ -152,6 +153,7 @@ func newSSHCmd() *cobra.Command {
 		logFlags    logOptions
 		alerts      alertStateOptions
 		mqtt        mqttOptions
+		met         metricsOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "ssh --users FILE (--sources FILE | --scenario SCENARIO)",
@@ -219,6 +221,9 @@ refusals and every action are written to the audit log.`,
 				return err
 			}
 			defer stopMQTT()
+			if _, err := met.serve(ctx, col, logger); err != nil {
+				return err
+			}
 			runErr := make(chan error, 1)
 			go func() { runErr <- col.Run(ctx) }()
 			svc, err := startSSH(ctx, o, dataDir, col, ctl, title, sshHooks{}, logger.With("part", "ssh"))
@@ -244,6 +249,7 @@ refusals and every action are written to the audit log.`,
 	mqtt.register(cmd.Flags())
 	logFlags.register(cmd.Flags())
 	alerts.register(cmd.Flags())
+	met.register(cmd.Flags())
 	return cmd
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/otwin/otwin/role"
 
@@ -52,13 +53,15 @@ func (v *viewOptions) tuiOptions(title string) (tui.Options, error) {
 
 func newWatchCmd() *cobra.Command {
 	var (
-		headless bool
-		dataDir  string
-		view     viewOptions
-		logFlags logOptions
-		alerts   alertStateOptions
-		mqtt     mqttOptions
-		rec      recordFlags
+		headless  bool
+		dataDir   string
+		view      viewOptions
+		logFlags  logOptions
+		alerts    alertStateOptions
+		mqtt      mqttOptions
+		met       metricsOptions
+		rec       recordFlags
+		cardEvery time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "watch SOURCES",
@@ -67,12 +70,15 @@ func newWatchCmd() *cobra.Command {
 Modbus TCP devices), normalize every reading, raise data-quality alerts, and show
 them in the dashboard. With --headless, stream normalized samples and alert
 transitions as JSON lines on standard output instead (the log goes to standard
-error).
+error), and every --scorecard-every the data-quality scorecards. --metrics serves
+Prometheus metrics of the connectors, the store, the alerts and the scorecards.
 
 The sources file format is described in normalize/sources/README.md; 'otwin sim
 --export-sources' writes one for a running twin.`,
 		Example: `  otwin watch sources.yaml
   otwin watch sources.yaml --headless | jq 'select(.type=="alert")'
+  otwin watch plant.yaml --headless --scorecard-every 5m | jq 'select(.type=="scorecard") | .lines'
+  otwin watch plant.yaml --metrics 127.0.0.1:9464
   otwin watch plant.yaml --role maintenance
   otwin watch plant.yaml --broker embedded --mqtt-prefix acme
   otwin watch plant.yaml --headless --record incident.otwrec > /dev/null`,
@@ -112,6 +118,13 @@ The sources file format is described in normalize/sources/README.md; 'otwin sim
 			if closeRec != nil {
 				defer closeRec()
 			}
+			col.Pipeline.ScorecardEvery = cardEvery
+			if cardEvery <= 0 {
+				col.Pipeline.ScorecardEvery = -1
+			}
+			if _, err := met.serve(ctx, col, logger); err != nil {
+				return err
+			}
 			if headless {
 				return runHeadless(ctx, col, cmd.OutOrStdout())
 			}
@@ -122,8 +135,10 @@ The sources file format is described in normalize/sources/README.md; 'otwin sim
 			return runDashboard(ctx, col, opts, nil)
 		},
 	}
-	cmd.Flags().BoolVar(&headless, "headless", false, "no dashboard: samples and alert transitions as JSON lines on stdout")
+	cmd.Flags().BoolVar(&headless, "headless", false, "no dashboard: samples, alert transitions and scorecards as JSON lines on stdout")
+	cmd.Flags().DurationVar(&cardEvery, "scorecard-every", pipeline.DefaultScorecardEvery, "with --headless, write the data-quality scorecards this often (0: never)")
 	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "directory for the OPC UA client certificate and the saved alert state (one otwin at a time)")
+	met.register(cmd.Flags())
 	view.register(cmd)
 	mqtt.register(cmd.Flags())
 	logFlags.register(cmd.Flags())
@@ -172,6 +187,7 @@ func runDashboard(ctx context.Context, col *collector, opts tui.Options, ctl *co
 	runErr := make(chan error, 1)
 	go func() { runErr <- col.Run(ctx) }()
 	sess := &session{user: opts.User, role: string(opts.Role), policy: localPolicy}
+	opts.Scorecards = col.Board
 	if ctl != nil {
 		opts.Faults = &controlFaults{c: ctl, sess: sess}
 	}

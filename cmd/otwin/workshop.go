@@ -25,6 +25,7 @@ func newWorkshopCmd() *cobra.Command {
 		logFlags  logOptions
 		alerts    alertStateOptions
 		mqtt      mqttOptions
+		met       metricsOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "workshop SCENARIO --users FILE",
@@ -69,6 +70,9 @@ participant's actions, and response times per role.`,
 			}
 			defer line.Close()
 			rt, col, ctl := line.Twin, line.Collector, line.Control
+			if _, err := met.serve(ctx, col, logger); err != nil {
+				return err
+			}
 			if reportDir == "" {
 				reportDir = "otwin-debrief-" + time.Now().Format("20060102-150405")
 			}
@@ -123,6 +127,7 @@ participant's actions, and response times per role.`,
 	mqtt.register(cmd.Flags())
 	logFlags.register(cmd.Flags())
 	alerts.register(cmd.Flags())
+	met.register(cmd.Flags())
 	return cmd
 }
 
