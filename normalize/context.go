@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/otwin/otwin/ctxrole"
@@ -35,15 +36,20 @@ type Context struct {
 	Since time.Time `json:"since,omitzero"`
 
 	// json is the context as a JSON object; lower is its values in lower
-	// case, for Match. Both are made once, with the context.
+	// case, for Match. Both are made once, with the context. gen orders
+	// the contexts this process made (0: read back from JSON).
 	json  []byte
 	lower string
+	gen   uint64
 }
+
+// contextGen numbers the contexts NewContext makes.
+var contextGen atomic.Uint64
 
 // NewContext returns the context with vals (indexed by ctxrole.Role.Index)
 // since since.
 func NewContext(vals [ctxrole.N]string, since time.Time) *Context {
-	c := &Context{Since: since}
+	c := &Context{Since: since, gen: contextGen.Add(1)}
 	for i, r := range ctxrole.All {
 		*c.field(r) = vals[i]
 	}
@@ -89,6 +95,22 @@ func (c *Context) Value(r ctxrole.Role) string {
 		return ""
 	}
 	return *c.field(r)
+}
+
+// Newer says c was made after o (a nil context is the oldest): in the
+// order NewContext made them — two changes of one sample time are two
+// contexts with the same Since — or, for contexts read back from JSON, by
+// Since.
+func (c *Context) Newer(o *Context) bool {
+	switch {
+	case c == nil:
+		return false
+	case o == nil:
+		return true
+	case c.gen != 0 && o.gen != 0:
+		return c.gen > o.gen
+	}
+	return c.Since.After(o.Since)
 }
 
 // Empty says c holds no value.

@@ -182,3 +182,19 @@ func TestApplyWithContextDoesNotAllocate(t *testing.T) {
 		t.Fatalf("context %+v", out.Samples[0].Context)
 	}
 }
+
+func TestContextNewer(t *testing.T) {
+	var v [ctxrole.N]string
+	a := NewContext(v, at(0))
+	b := NewContext(v, at(0)) // a second change at the same sample time
+	if !b.Newer(a) || a.Newer(b) || !a.Newer(nil) || (*Context)(nil).Newer(a) {
+		t.Fatal("Newer does not follow the order contexts were made")
+	}
+	var back Context // read back from JSON: by Since
+	if err := json.Unmarshal([]byte(`{"work_order":"x","since":"2026-01-02T03:04:06Z"}`), &back); err != nil {
+		t.Fatal(err)
+	}
+	if !back.Newer(b) || b.Newer(&back) {
+		t.Error("a context read back from JSON is not ordered by Since")
+	}
+}

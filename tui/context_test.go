@@ -122,7 +122,7 @@ func TestScorecardPage(t *testing.T) {
 	// stale alert: for the site, the line and the machine alike; the
 	// work order's and the batch's periods are open.
 	s.waitOutput("ROLLING WINDOW · 15m00s", "acme/berlin", "body/line1", "press1", "50.0%", "100.0%", "1 stale", "batch B-17", "order WO-4711")
-	s.keys("down", "down", "down", "enter")
+	s.keys("down", "down", "enter") // from the site to its line, to the machine
 	s.waitOutput("[Tree]", "TAGS acme/berlin/body/line1/press1")
 	v := s.final()
 	if !strings.Contains(v, "TAGS acme/berlin/body/line1/press1") {

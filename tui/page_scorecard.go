@@ -134,9 +134,18 @@ func (p *scorecardPage) read() {
 			if !c.To.IsZero() {
 				span += c.To.Format("15:04")
 			}
-			name := fmt.Sprintf("%s %s %s %s", shortRole(c.Level), c.Value, span, widget.TrimPath(c.Asset, 24))
+			line := c.Asset
+			for i := range r.Sites {
+				if s := r.Sites[i].Asset; line != s && under(line, s) {
+					line = strings.TrimPrefix(line, s+"/")
+				}
+			}
+			name := fmt.Sprintf("%s %s %s %s", shortRole(c.Level), c.Value, span, line)
 			p.rows = append(p.rows, scoreRow{name: name, card: c})
 		}
+	}
+	if p.pos.Cur == 0 && len(p.rows) > 1 {
+		p.pos.Cur = 1 // the first card, not the section's title
 	}
 	p.pos.Clamp(len(p.rows))
 }
@@ -206,7 +215,7 @@ func (p *scorecardPage) view(w, h int) []string {
 			if k.P95Age < 0 {
 				return "—", &st.dim
 			}
-			return fmtLatency(time.Duration(k.P95Age * float64(time.Second))), nil
+			return fmtAgeP95(k.P95Age), nil
 		case 5:
 			return alertsText(k.Alerts), nil
 		case 6:
@@ -231,6 +240,17 @@ func ratioPaint(st *styles, v float64) *widget.Paint {
 		p = st.quality(connectors.Bad)
 	}
 	return &p
+}
+
+// fmtAgeP95 formats a p95 age given in seconds: "20ms", "1.5s", "30s".
+func fmtAgeP95(s float64) string {
+	switch {
+	case s < 1:
+		return strconv.FormatFloat(s*1000, 'f', 0, 64) + "ms"
+	case s < 10:
+		return strconv.FormatFloat(s, 'f', 1, 64) + "s"
+	}
+	return strconv.FormatFloat(s, 'f', 0, 64) + "s"
 }
 
 // pct formats a ratio as a percentage; "—" when unknown (-1).

@@ -165,10 +165,13 @@ type tagTable struct {
 	names  bool // status names instead of badges
 	eng    bool // engineer's columns
 	hist   []float64
-	numBuf []byte // scratch for measuring values
+	numBuf []byte                        // scratch for measuring values
+	ctxBuf map[string]*normalize.Context // scratch of context
 }
 
-func newTagTable(a *app) *tagTable { return &tagTable{a: a, want: -1} }
+func newTagTable(a *app) *tagTable {
+	return &tagTable{a: a, want: -1, ctxBuf: map[string]*normalize.Context{}}
+}
 
 // setRole resets the table to the role's view of it.
 func (t *tagTable) setRole(r Role) {
@@ -487,18 +490,26 @@ func (t *tagTable) view(w, h int, focused bool) []string {
 // maxContextRows bounds the rows context looks through.
 const maxContextRows = 5000
 
-// context is the production context the table's tags share (nil when
-// their contexts differ or none has one, and for the whole plant): the
-// line's work order, product, batch and shift, shown in the caption.
+// context is the production context of the table's tags, shown in the
+// caption: each asset's newest (a sample carries the context of its
+// time, and a steady value's last sample may be old), when those of
+// every asset agree — the line's work order, product, batch and shift.
+// Nil for the whole plant, when they differ, and when none has one.
 func (t *tagTable) context() *normalize.Context {
 	if t.path == "" || len(t.rows) > maxContextRows {
 		return nil
 	}
-	var c *normalize.Context
+	newest := t.ctxBuf
+	clear(newest)
 	for _, r := range t.rows {
-		x := t.a.d.tags[r].Context
+		s := &t.a.d.tags[r]
+		if c := s.Context; !c.Empty() && c.Newer(newest[s.Asset]) {
+			newest[s.Asset] = c
+		}
+	}
+	var c *normalize.Context
+	for _, x := range newest {
 		switch {
-		case x.Empty():
 		case c == nil:
 			c = x
 		case !sameContext(c, x):
