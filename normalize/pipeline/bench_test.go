@@ -8,6 +8,7 @@ import (
 
 	"github.com/otwin/otwin/connectors"
 	"github.com/otwin/otwin/normalize"
+	"github.com/otwin/otwin/normalize/score"
 	"github.com/otwin/otwin/normalize/store"
 )
 
@@ -37,7 +38,13 @@ func (f *floodConn) Run(ctx context.Context, out chan<- connectors.Reading) erro
 
 // BenchmarkPipeline measures readings/s from a connector through the
 // normalizer into the store, with one subscriber, over 1000 tags.
-func BenchmarkPipeline(b *testing.B) {
+func BenchmarkPipeline(b *testing.B) { benchPipeline(b, false) }
+
+// BenchmarkPipelineScorecard is BenchmarkPipeline with the scorecard
+// board counting every sample.
+func BenchmarkPipelineScorecard(b *testing.B) { benchPipeline(b, true) }
+
+func benchPipeline(b *testing.B, scored bool) {
 	cfg := normalize.Config{}
 	addrs := make([]string, 1000)
 	for i := range addrs {
@@ -59,6 +66,13 @@ func BenchmarkPipeline(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	p := &Pipeline{Connectors: []connectors.Connector{&floodConn{addrs: addrs, n: b.N}}, Normalizer: n, Store: st, TickInterval: time.Hour}
+	if scored {
+		sc := score.Config{Sources: []score.Source{{Name: "flood", Poll: time.Millisecond}}}
+		for _, pt := range cfg.Points {
+			sc.Points = append(sc.Points, score.Point{ID: pt.ID(), Asset: pt.Asset, Source: pt.Source})
+		}
+		p.Scorecard = score.New(sc)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
