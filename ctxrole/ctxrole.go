@@ -6,11 +6,7 @@
 // leaf package both halves import.
 package ctxrole
 
-import (
-	"fmt"
-	"slices"
-	"strings"
-)
+import "slices"
 
 // Role is what a context tag's value is.
 type Role string
@@ -50,14 +46,4 @@ func Names() []string {
 		out[i] = string(r)
 	}
 	return out
-}
-
-// Parse returns the role named s (case-insensitive, surrounding space
-// ignored), or an error listing the valid names.
-func Parse(s string) (Role, error) {
-	r := Role(strings.ToLower(strings.TrimSpace(s)))
-	if r.Known() {
-		return r, nil
-	}
-	return "", fmt.Errorf("unknown context role %q (want one of %s)", s, strings.Join(Names(), ", "))
 }

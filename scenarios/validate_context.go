@@ -110,25 +110,16 @@ func (v *validator) batches(b *Batches, path string) {
 	if b.First != nil && (*b.First < 1 || *b.First > math.MaxUint32) {
 		v.add(v.at(path, "first"), "", "the first batch number must be 1 to 4294967295, got %d", *b.First)
 	}
-	names, codes := map[string]bool{}, map[int64]string{}
+	seen := codedNames{what: "phase", names: map[string]bool{}, codes: map[int64]string{}}
 	for i, p := range b.Phases {
 		pp := fmt.Sprintf("%s.phases[%d]", path, i)
 		if v.bad(pp) {
 			continue
 		}
-		v.name(pp+".name", "phase", p.Name)
 		if p.Name == "" && !v.has(pp+".name") {
 			v.add(v.at(pp, ""), "", "phase has no name")
 		}
-		if names[p.Name] {
-			v.add(v.at(pp, "name"), "", "duplicate phase %q", p.Name)
-		}
-		names[p.Name] = true
-		if other, dup := codes[phaseCode(p, i)]; dup {
-			v.add(v.at(pp, "code"), "", "phase %q has the same code %d as %q", p.Name, phaseCode(p, i), other)
-		}
-		codes[phaseCode(p, i)] = p.Name
-		v.code(pp+".code", phaseCode(p, i), math.MaxUint16)
+		seen.check(v, pp, p.Name, phaseCode(p, i))
 		switch {
 		case p.Dwell.Min < 0 || p.Dwell.Max < 0:
 			v.add(v.at(pp, "dwell"), "", "dwell times must be >= 0")
@@ -139,26 +130,40 @@ func (v *validator) batches(b *Batches, path string) {
 }
 
 func (v *validator) shifts(ss []Shift, path string) {
-	names, codes := map[string]bool{}, map[int64]string{}
+	seen := codedNames{what: "shift", names: map[string]bool{}, codes: map[int64]string{}}
 	for i, s := range ss {
 		sp := fmt.Sprintf("%s[%d]", path, i)
 		if v.bad(sp) {
 			continue
 		}
-		v.name(sp+".name", "shift", s.Name)
-		if names[s.Name] {
-			v.add(v.at(sp, "name"), "", "duplicate shift %q", s.Name)
-		}
-		names[s.Name] = true
-		if other, dup := codes[shiftCode(s, i)]; dup {
-			v.add(v.at(sp, "code"), "", "shift %q has the same code %d as %q", s.Name, shiftCode(s, i), other)
-		}
-		codes[shiftCode(s, i)] = s.Name
-		v.code(sp+".code", shiftCode(s, i), math.MaxUint16)
+		seen.check(v, sp, s.Name, shiftCode(s, i))
 		if s.Length <= 0 && !v.bad(sp+".length") {
 			v.add(v.at(sp, "length"), "e.g. length: 8h", "shift %q has no length", s.Name)
 		}
 	}
+}
+
+// codedNames are the names and codes of a list of phases or shifts seen
+// so far: each must be a valid name, and distinct, and each code a
+// distinct uint16.
+type codedNames struct {
+	what  string
+	names map[string]bool
+	codes map[int64]string
+}
+
+// check checks the entry at path, named name with code.
+func (c *codedNames) check(v *validator, path, name string, code int64) {
+	v.name(path+".name", c.what, name)
+	if c.names[name] {
+		v.add(v.at(path, "name"), "", "duplicate %s %q", c.what, name)
+	}
+	c.names[name] = true
+	if other, dup := c.codes[code]; dup {
+		v.add(v.at(path, "code"), "", "%s %q has the same code %d as %q", c.what, name, code, other)
+	}
+	c.codes[code] = name
+	v.code(path+".code", code, math.MaxUint16)
 }
 
 // code checks a number served on Modbus: 0 to top.

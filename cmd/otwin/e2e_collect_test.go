@@ -22,6 +22,7 @@ import (
 	"github.com/otwin/otwin/connectors"
 	"github.com/otwin/otwin/connectors/modbus"
 	"github.com/otwin/otwin/normalize"
+	"github.com/otwin/otwin/normalize/metrics/metricstest"
 	"github.com/otwin/otwin/normalize/score"
 	"github.com/otwin/otwin/normalize/sources"
 	"github.com/otwin/otwin/scenarios"
@@ -893,11 +894,11 @@ func TestE2EWatchHeadless(t *testing.T) {
 	// The scorecards come every second, and /metrics serves them.
 	gotCards := gotAlert && pollUntil(5*time.Second, func() bool { parsed(); return cards > 0 })
 	if gotCards {
-		fams := scrapeMetrics(t, "http://"+metricsAddr+"/metrics")
-		if v, ok := metricValue(fams, "otwin_scorecard_completeness_ratio", "level=machine"); !ok || v <= 0 {
+		fams := metricstest.Scrape(t, "http://"+metricsAddr+"/metrics")
+		if v, ok := metricstest.Value(fams, "otwin_scorecard_completeness_ratio", "level=machine"); !ok || v <= 0 {
 			t.Errorf("no completeness gauge of a machine: %v %v", v, ok)
 		}
-		if v, ok := metricValue(fams, "otwin_alerts_active", "kind=out_of_range"); !ok || v < 1 {
+		if v, ok := metricstest.Value(fams, "otwin_alerts_active", "kind=out_of_range"); !ok || v < 1 {
 			t.Errorf("otwin_alerts_active{kind=out_of_range} = %v (found %v)", v, ok)
 		}
 	}

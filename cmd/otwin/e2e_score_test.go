@@ -3,16 +3,11 @@ package main
 import (
 	"context"
 	"log/slog"
-	"net/http"
-	"strings"
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-
 	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/normalize/metrics/metricstest"
 	"github.com/otwin/otwin/normalize/score"
 	"github.com/otwin/otwin/normalize/sources"
 	"github.com/otwin/otwin/scenarios"
@@ -118,13 +113,13 @@ func TestE2EScorecardCommLoss(t *testing.T) {
 		})
 	}
 	// During the outage /metrics says so.
-	fams := scrapeMetrics(t, url)
+	fams := metricstest.Scrape(t, url)
 	for _, src := range []string{"mb1-modbus", "ua1-opcua"} {
-		if v, ok := metricValue(fams, "otwin_connector_up", "source="+src); !ok || v != 0 {
+		if v, ok := metricstest.Value(fams, "otwin_connector_up", "source="+src); !ok || v != 0 {
 			t.Errorf("otwin_connector_up{source=%s} = %v (found %v) during the outage, want 0", src, v, ok)
 		}
 	}
-	if v, ok := metricValue(fams, "otwin_alerts_active", "kind=comm_loss", "severity=critical"); !ok || v != 2 {
+	if v, ok := metricstest.Value(fams, "otwin_alerts_active", "kind=comm_loss", "severity=critical"); !ok || v != 2 {
 		t.Errorf("otwin_alerts_active{kind=comm_loss} = %v (found %v), want 2", v, ok)
 	}
 	// The twin ends the fault after 4s of its clock; wait for the links
@@ -161,68 +156,19 @@ func TestE2EScorecardCommLoss(t *testing.T) {
 		}
 	}
 	// The scorecard gauges are the board's figures.
-	fams = scrapeMetrics(t, url)
+	fams = metricstest.Scrape(t, url)
 	r3 := col.Board.Report()
 	for _, m := range []string{"mb1", "ua1"} {
 		want := machineCard(t, r3, scoreLine+m).Availability
-		got, ok := metricValue(fams, "otwin_scorecard_availability_ratio", "level=machine", "asset="+scoreLine+m)
+		got, ok := metricstest.Value(fams, "otwin_scorecard_availability_ratio", "level=machine", "asset="+scoreLine+m)
 		if !ok || got < want-0.01 || got > want+0.01 {
 			t.Errorf("otwin_scorecard_availability_ratio{machine %s} = %v (found %v), the board says %v", m, got, ok, want)
 		}
 	}
-	if v, ok := metricValue(fams, "otwin_store_tags"); !ok || v != 3 {
+	if v, ok := metricstest.Value(fams, "otwin_store_tags"); !ok || v != 3 {
 		t.Errorf("otwin_store_tags = %v (found %v), want 3", v, ok)
 	}
-	if v, ok := metricValue(fams, "otwin_connector_readings_total", "source=mb1-modbus", "protocol=modbus"); !ok || v == 0 {
+	if v, ok := metricstest.Value(fams, "otwin_connector_readings_total", "source=mb1-modbus", "protocol=modbus"); !ok || v == 0 {
 		t.Errorf("otwin_connector_readings_total{mb1-modbus} = %v (found %v)", v, ok)
 	}
-}
-
-// scrapeMetrics fetches url and parses it with the Prometheus text
-// parser.
-func scrapeMetrics(t testing.TB, url string) map[string]*dto.MetricFamily {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s", url, resp.Status)
-	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("parse %s: %v", url, err)
-	}
-	return fams
-}
-
-// metricValue is the value of the series of family name whose labels
-// include labels ("k=v").
-func metricValue(fams map[string]*dto.MetricFamily, name string, labels ...string) (float64, bool) {
-	f, ok := fams[name]
-	if !ok {
-		return 0, false
-	}
-next:
-	for _, m := range f.Metric {
-		have := map[string]string{}
-		for _, l := range m.Label {
-			have[l.GetName()] = l.GetValue()
-		}
-		for _, kv := range labels {
-			k, v, _ := strings.Cut(kv, "=")
-			if have[k] != v {
-				continue next
-			}
-		}
-		switch {
-		case m.Gauge != nil:
-			return m.Gauge.GetValue(), true
-		case m.Counter != nil:
-			return m.Counter.GetValue(), true
-		}
-	}
-	return 0, false
 }

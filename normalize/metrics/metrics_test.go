@@ -1,71 +1,19 @@
 package metrics
 
 import (
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-
 	"github.com/otwin/otwin/connectors"
 	"github.com/otwin/otwin/normalize"
+	"github.com/otwin/otwin/normalize/metrics/metricstest"
 	"github.com/otwin/otwin/normalize/score"
 	"github.com/otwin/otwin/normalize/store"
 )
 
 var t0 = time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
-
-// scrape fetches url and parses it with the Prometheus text parser.
-func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s", url, resp.Status)
-	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("parse %s: %v", url, err)
-	}
-	return fams
-}
-
-// value is the value of the series of family name whose labels include
-// labels ("k=v"), and whether there is one.
-func value(fams map[string]*dto.MetricFamily, name string, labels ...string) (float64, bool) {
-	f, ok := fams[name]
-	if !ok {
-		return 0, false
-	}
-next:
-	for _, m := range f.Metric {
-		have := map[string]string{}
-		for _, l := range m.Label {
-			have[l.GetName()] = l.GetValue()
-		}
-		for _, kv := range labels {
-			k, v, _ := strings.Cut(kv, "=")
-			if have[k] != v {
-				continue next
-			}
-		}
-		switch {
-		case m.Gauge != nil:
-			return m.Gauge.GetValue(), true
-		case m.Counter != nil:
-			return m.Counter.GetValue(), true
-		}
-	}
-	return 0, false
-}
 
 func TestScrape(t *testing.T) {
 	st := store.New(store.Config{})
@@ -96,7 +44,7 @@ func TestScrape(t *testing.T) {
 
 	srv := httptest.NewServer(Handler(Sources{Store: st, Board: b}))
 	defer srv.Close()
-	fams := scrape(t, srv.URL)
+	fams := metricstest.Scrape(t, srv.URL)
 	for _, tt := range []struct {
 		name   string
 		labels []string
@@ -121,15 +69,15 @@ func TestScrape(t *testing.T) {
 		{"otwin_scorecard_availability_ratio", []string{"level=site", "asset=acme/s1"}, 1},
 		{"otwin_scorecard_alerts", []string{"level=machine", "asset=acme/s1/a/l1/m1", "kind=stale"}, 1},
 	} {
-		got, ok := value(fams, tt.name, tt.labels...)
+		got, ok := metricstest.Value(fams, tt.name, tt.labels...)
 		if !ok || got != tt.want {
 			t.Errorf("%s%v = %v (found %v), want %v", tt.name, tt.labels, got, ok, tt.want)
 		}
 	}
-	if _, ok := value(fams, "otwin_alerts_unacked", "kind=comm_loss"); ok {
+	if _, ok := metricstest.Value(fams, "otwin_alerts_unacked", "kind=comm_loss"); ok {
 		t.Error("an acknowledged alert counted as unacked")
 	}
-	if _, ok := value(fams, "otwin_scorecard_p95_age_seconds"); ok {
+	if _, ok := metricstest.Value(fams, "otwin_scorecard_p95_age_seconds"); ok {
 		t.Error("a figure without data (no source times) was exported")
 	}
 	if _, ok := fams["go_goroutines"]; !ok {
