@@ -20,7 +20,8 @@ import (
 //	 "timestamp_ms":1796551200123,
 //	 "source_time":"2026-12-06T10:00:00.123Z","server_time":"2026-12-06T10:00:00.124Z",
 //	 "received":"2026-12-06T10:00:00.131Z",
-//	 "source":"filler-plc","seq":42,"context":{}}
+//	 "source":"filler-plc","seq":42,
+//	 "context":{"work_order":"WO-4711","product":"cola-0.5l","since":"2026-12-06T09:58:12.25Z"}}
 //
 // The fields are those of the collector's JSON lines (`otwin watch
 // --headless`), without "type", "asset", "tag" and "address" (the topic
@@ -28,8 +29,9 @@ import (
 //   - timestamp_ms: the source time in Unix milliseconds, or the received
 //     time when the device gives none (what most unified-namespace
 //     consumers read);
-//   - context: the production context of the value (work order, batch,
-//     product, shift); an empty object until the collector has one.
+//   - context: the production context of the value's asset when it was
+//     read (normalize.Context: work_order, product, batch, recipe, phase,
+//     shift, those known, and since); an empty object when there is none.
 //
 // value is a number, true/false or a string, and null when the status is
 // Bad (or the number is not finite); next to it, "error" says why a status
@@ -78,7 +80,9 @@ func AppendSample(dst []byte, s *normalize.Sample) []byte {
 	dst = appendString(dst, s.Source)
 	dst = append(dst, `,"seq":`...)
 	dst = strconv.AppendUint(dst, s.Seq, 10)
-	dst = append(dst, `,"context":{}}`...)
+	dst = append(dst, `,"context":`...)
+	dst = s.Context.AppendJSON(dst)
+	dst = append(dst, '}')
 	return dst
 }
 
@@ -181,11 +185,9 @@ type Alert struct {
 
 // AlertPayload returns the JSON payload of alert a after transition.
 func AlertPayload(a *normalize.Alert, transition string) []byte {
-	b, _ := json.Marshal(Alert{AlertJSON: pipeline.AlertRecord(a, transition), Context: emptyContext}) // strings and numbers: cannot fail
+	b, _ := json.Marshal(Alert{AlertJSON: pipeline.AlertRecord(a, transition), Context: a.Context.AppendJSON(nil)}) // strings and numbers: cannot fail
 	return b
 }
-
-var emptyContext = json.RawMessage(`{}`)
 
 // Health is the JSON payload of an endpoint's health.
 type Health struct {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/ctxrole"
 	"github.com/otwin/otwin/normalize"
 	"github.com/otwin/otwin/normalize/pipeline"
 	"github.com/otwin/otwin/units"
@@ -170,4 +171,24 @@ func BenchmarkAppendSample(b *testing.B) {
 		buf = AppendSample(buf[:0], &s)
 	}
 	b.SetBytes(int64(len(buf)))
+}
+
+// TestContextInPayloads: a sample's and an alert's production context is
+// the payload's context object, as in the JSON lines.
+func TestContextInPayloads(t *testing.T) {
+	var v [ctxrole.N]string
+	v[ctxrole.WorkOrder.Index()], v[ctxrole.Batch.Index()] = "WO-4711", "B-2401"
+	c := normalize.NewContext(v, t0)
+	s := normalize.Sample{ID: "a/b", Kind: normalize.Number, Value: 1, Status: connectors.Good, Received: t0, Source: "s", Seq: 1, Context: c}
+	want := map[string]any{"work_order": "WO-4711", "batch": "B-2401", "since": "2026-12-06T10:00:00.123Z"}
+	if m := decode(t, AppendSample(nil, &s)); !reflect.DeepEqual(m["context"], want) {
+		t.Errorf("sample context %v, want %v", m["context"], want)
+	}
+	a := normalize.Alert{ID: "stale:a/b", Kind: normalize.AlertStale, Target: "a/b", State: normalize.ActiveUnacked, Context: c}
+	if m := decode(t, AlertPayload(&a, "raised")); !reflect.DeepEqual(m["context"], want) {
+		t.Errorf("alert context %v, want %v", m["context"], want)
+	}
+	if allocs := testing.AllocsPerRun(100, func() { _ = AppendSample(make([]byte, 0, 1024), &s) }); allocs > 1 {
+		t.Errorf("AppendSample with a context allocates %v times", allocs)
+	}
 }
