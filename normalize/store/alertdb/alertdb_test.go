@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otwin/otwin/ctxrole"
 	"github.com/otwin/otwin/normalize"
 	"github.com/otwin/otwin/normalize/store"
 )
@@ -124,6 +125,13 @@ func fill(t *testing.T, v reflect.Value, n *int) {
 			f.SetInt(int64(*n))
 		case reflect.Bool:
 			f.SetBool(true)
+		case reflect.Pointer:
+			if f.Type() != reflect.TypeOf(&normalize.Context{}) {
+				t.Fatalf("field %s: a pointer the test does not fill", v.Type().Field(i).Name)
+			}
+			var vals [ctxrole.N]string
+			vals[ctxrole.WorkOrder.Index()] = fmt.Sprintf("WO-%d", *n)
+			f.Set(reflect.ValueOf(normalize.NewContext(vals, at(time.Duration(*n)*time.Second))))
 		case reflect.Struct:
 			if f.Type() != reflect.TypeOf(time.Time{}) {
 				t.Fatalf("field %s: a kind the test does not fill", v.Type().Field(i).Name)
@@ -146,7 +154,12 @@ func TestRecordsKeepEveryField(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := decodeAlert(v); err != nil || got != a {
+	got, err := decodeAlert(v)
+	// the context comes back as a value of its own
+	if err != nil || got.Context.String() != a.Context.String() || !got.Context.Since.Equal(a.Context.Since) {
+		t.Fatalf("alert context round trip: %+v, want %+v (%v)", got.Context, a.Context, err)
+	}
+	if got.Context = a.Context; got != a {
 		t.Fatalf("alert round trip:\n%+v\nwant\n%+v (%v)", got, a, err)
 	}
 	// An event goes through the file: its columns.

@@ -67,6 +67,8 @@ type alertRecord struct {
 	ShelvedOneShot bool      `json:"shelved_one_shot,omitempty"`
 	ShelvedBy      string    `json:"shelved_by,omitempty"`
 	ShelveReason   string    `json:"shelve_reason,omitempty"`
+	// Context is the production context of the last raise.
+	Context *normalize.Context `json:"context,omitempty"`
 }
 
 // nanos is t in Unix nanoseconds, 0 for the zero time.
@@ -108,6 +110,7 @@ func encodeAlert(a *normalize.Alert) ([]byte, error) {
 		Message: a.Message, FirstActive: a.FirstActive, LastActive: a.LastActive, Cleared: a.Cleared, Count: a.Count,
 		AckedBy: a.AckedBy, AckedAt: a.AckedAt, Comment: a.Comment,
 		Shelved: a.Shelved, ShelvedUntil: a.ShelvedUntil, ShelvedOneShot: a.ShelvedOneShot, ShelvedBy: a.ShelvedBy, ShelveReason: a.ShelveReason,
+		Context: a.Context,
 	})
 }
 
@@ -125,5 +128,6 @@ func decodeAlert(v []byte) (normalize.Alert, error) {
 		Message: r.Message, FirstActive: r.FirstActive, LastActive: r.LastActive, Cleared: r.Cleared, Count: r.Count,
 		AckedBy: r.AckedBy, AckedAt: r.AckedAt, Comment: r.Comment,
 		Shelved: r.Shelved, ShelvedUntil: r.ShelvedUntil, ShelvedOneShot: r.ShelvedOneShot, ShelvedBy: r.ShelvedBy, ShelveReason: r.ShelveReason,
+		Context: r.Context,
 	}, nil
 }
