@@ -13,6 +13,7 @@ import (
 	"github.com/otwin/otwin/normalize/score"
 	"github.com/otwin/otwin/normalize/sources"
 	"github.com/otwin/otwin/normalize/store"
+	"github.com/otwin/otwin/tui"
 )
 
 // collector is the monitoring half running: connectors, normalizer and the
@@ -64,6 +65,15 @@ func newCollectorWith(f *sources.File, env connectors.Env, iso isolate.Options, 
 			Logger:     env.Logger,
 		},
 	}, nil
+}
+
+// scorecards is the board as the dashboard's Scorecards: nil (no page)
+// without one.
+func (c *collector) scorecards() tui.Scorecards {
+	if c.Board == nil {
+		return nil
+	}
+	return c.Board
 }
 
 // Run runs the pipeline until ctx is done.

@@ -106,7 +106,7 @@ func startSSH(ctx context.Context, o sshOptions, dataDir string, col *collector,
 				Width: s.Width, Height: s.Height,
 				// the session's end closes its feed and store subscription
 				Context:    s.Context,
-				Scorecards: col.Board,
+				Scorecards: col.scorecards(),
 			}
 			if ctl != nil {
 				opts.Faults = &controlFaults{c: ctl, sess: sess}

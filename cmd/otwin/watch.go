@@ -187,7 +187,7 @@ func runDashboard(ctx context.Context, col *collector, opts tui.Options, ctl *co
 	runErr := make(chan error, 1)
 	go func() { runErr <- col.Run(ctx) }()
 	sess := &session{user: opts.User, role: string(opts.Role), policy: localPolicy}
-	opts.Scorecards = col.Board
+	opts.Scorecards = col.scorecards()
 	if ctl != nil {
 		opts.Faults = &controlFaults{c: ctl, sess: sess}
 	}
