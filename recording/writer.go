@@ -201,7 +201,7 @@ func (w *Writer) Write(source, address string, r Reading) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	k := trackKey{source, address}
-	id, known := w.points[k]
+	_, known := w.points[k]
 	need := 8 + len(w.encode(r, uint32(len(w.defs)), w.last))
 	if !known {
 		need += 8 + len(pointPayload(uint32(len(w.defs)), source, address))

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otwin/otwin/internal/testkit"
 	"github.com/otwin/otwin/scenarios"
 )
 
@@ -349,12 +350,8 @@ func TestRunPacesTicks(t *testing.T) {
 
 func waitTicks(t *testing.T, e *Engine, n uint64, within time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for e.Status().Ticks < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d ticks of %d within %v", e.Status().Ticks, n, within)
-		}
-		<-time.After(2 * time.Millisecond)
+	if !testkit.Poll(within, func() bool { return e.Status().Ticks >= n }) {
+		t.Fatalf("only %d ticks of %d within %v", e.Status().Ticks, n, within)
 	}
 }
 

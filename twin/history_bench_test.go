@@ -23,7 +23,7 @@ import (
 //     64 for the next reads).
 func BenchmarkHistory100k(b *testing.B) {
 	const ticks = 300
-	sc := bigScenario(200, 500)
+	sc := bigScenario(b, 200, 500)
 	clock := &testClock{t: time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)}
 	e, err := New(sc, Options{Now: clock.now, Logger: discard})
 	if err != nil {

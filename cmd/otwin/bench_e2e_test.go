@@ -7,12 +7,12 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/otwin/otwin/connectors/opcua"
+	"github.com/otwin/otwin/internal/testkit"
 	"github.com/otwin/otwin/normalize/pipeline"
 	"github.com/otwin/otwin/normalize/sources"
 )
@@ -110,26 +110,10 @@ machines:
 	b.ReportMetric(pct(1), "max-ms")
 }
 
-// bigScenario writes a scenario of machines × tags float64 tags changing
-// every 1s tick (sine, and noise on every other tag), served by one OPC UA
-// endpoint; machines hang 20 to a line so that no folder holds more than a
-// few hundred children.
+// bigScenario is a line of machines × tags float tags, every one changing
+// every 1s tick, served by one OPC UA endpoint.
 func bigScenario(machines, tags int) string {
-	var sb strings.Builder
-	sb.WriteString("name: e2ebig\ntick: 1s\nopcua: {security: [none]}\nlocation: {enterprise: acme, site: big, area: a}\n")
-	sb.WriteString("templates:\n  T:\n    tags:\n")
-	for j := 0; j < tags; j++ {
-		if j%2 == 0 {
-			fmt.Fprintf(&sb, "      - {name: t%03d, model: {sine: {offset: %d, amplitude: 10, period: %ds}}}\n", j, j, 20+j%40)
-		} else {
-			fmt.Fprintf(&sb, "      - {name: t%03d, model: {noise: {mean: %d, stddev: 1}}}\n", j, j)
-		}
-	}
-	sb.WriteString("machines:\n")
-	for i := 0; i < machines; i++ {
-		fmt.Fprintf(&sb, "  - {name: m%03d, template: T, location: {line: l%02d}, opcua: {port: 4920}}\n", i, i/20)
-	}
-	return sb.String()
+	return testkit.Line{Name: "e2ebig", Machines: machines, Tags: tags, OPCUAPort: 4920}.YAML()
 }
 
 // BenchmarkE2EThroughputOPCUA100k: 400 machines × 250 tags (100k) change

@@ -15,6 +15,7 @@ import (
 
 	"github.com/otwin/otwin/connectors"
 	"github.com/otwin/otwin/connectors/isolate"
+	"github.com/otwin/otwin/internal/testkit"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -174,7 +175,7 @@ func TestCrashContained(t *testing.T) {
 			t.Errorf("%s: status %q, want the crash's reason", a, rd.Status)
 		}
 	}
-	waitFor(t, "a second crash", func() bool { return hostile.Stats().Ends >= 2 })
+	testkit.Eventually(t, 15*time.Second, "a second crash", func() bool { return hostile.Stats().Ends >= 2 })
 	if h := hostile.Health(); h.State == connectors.Connected && h.LastError == nil {
 		t.Errorf("health while crashing: %+v", h)
 	}
@@ -188,7 +189,7 @@ func TestCrashContained(t *testing.T) {
 		t.Fatal(err)
 	}
 	rh.until("good values again", good)
-	waitFor(t, "Connected", func() bool { return hostile.Health().State == connectors.Connected })
+	testkit.Eventually(t, 15*time.Second, "Connected", func() bool { return hostile.Health().State == connectors.Connected })
 	h, st := hostile.Health(), hostile.Stats()
 	if h.Reconnects < 1 || h.Errors < st.Ends || st.Starts < st.Ends+1 || st.Ends > ends+1 {
 		t.Errorf("after recovery: health %+v, stats %+v (ends before %d)", h, st, ends)
@@ -272,7 +273,7 @@ func TestChildLogRelayed(t *testing.T) {
 		t.Fatal(err)
 	}
 	run(t, c)
-	waitFor(t, "the child's log", func() bool {
+	testkit.Eventually(t, 15*time.Second, "the child's log", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return strings.Contains(buf.String(), "modbus device down") && strings.Contains(buf.String(), "source=m")
@@ -293,17 +294,6 @@ func mbConfig(addr string) connectors.Config {
 	return cfg
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within 15s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // TestChildThatIsNoChild: a command that does not speak the pipe (here
 // one that says why it ends) is an end with that reason (its exit status
 // and first line), restarted with backoff, never a hang.
@@ -316,5 +306,5 @@ func TestChildThatIsNoChild(t *testing.T) {
 	if !strings.Contains(rd.Status.Error(), "exit status 2") || !strings.Contains(rd.Status.Error(), "badflag") {
 		t.Errorf("status %q, want the exit status and the first line the command wrote", rd.Status)
 	}
-	waitFor(t, "a restart", func() bool { return c.Stats().Starts >= 2 })
+	testkit.Eventually(t, 15*time.Second, "a restart", func() bool { return c.Stats().Starts >= 2 })
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/tbrandon/mbserver"
+
+	"github.com/otwin/otwin/internal/testkit"
 )
 
 func BenchmarkDecode(b *testing.B) {
@@ -37,7 +39,7 @@ func BenchmarkPoll125(b *testing.B) {
 			s := mbserver.NewServer()
 			var addr string
 			for attempt := 0; ; attempt++ {
-				addr = freePort(b)
+				addr = testkit.FreeAddr(b)
 				if err := s.ListenTCP(addr); err == nil {
 					break
 				} else if attempt == 10 {

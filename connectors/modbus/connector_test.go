@@ -21,6 +21,7 @@ import (
 	"github.com/tbrandon/mbserver"
 
 	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/internal/testkit"
 	"github.com/otwin/otwin/normalize"
 )
 
@@ -235,7 +236,7 @@ func TestStockServer(t *testing.T) {
 	s.Coils[3] = 1
 	var addr string
 	for attempt := 0; ; attempt++ {
-		addr = freePort(t)
+		addr = testkit.FreeAddr(t)
 		err := s.ListenTCP(addr)
 		if err == nil {
 			break
@@ -447,7 +448,7 @@ func TestIllegalAddressFindsBadPoints(t *testing.T) {
 // good values after, exactly one reading per point per poll throughout,
 // without restarting the connector.
 func TestOutageAndRecovery(t *testing.T) {
-	addr := freePort(t)
+	addr := testkit.FreeAddr(t)
 	points := []string{"holding:0:int16", "holding:1:uint16", "input:0:float32", "coil:0:bool"}
 	r := start(t, Config{Name: "press1", Address: addr, PollInterval: 20 * time.Millisecond, Timeout: 200 * time.Millisecond, Points: points})
 
@@ -873,7 +874,7 @@ func TestDeviceNeverAnswers(t *testing.T) {
 // after the reconnect (the device may have been reprogrammed meanwhile),
 // without waiting for the minute between probes.
 func TestReplanAfterOutage(t *testing.T) {
-	addr := freePort(t)
+	addr := testkit.FreeAddr(t)
 	serve := func(refused ...int) *testServer {
 		ts := newTestServer(t)
 		ts.mb.HoldingRegisters[0], ts.mb.HoldingRegisters[2] = 10, 12

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/internal/testkit"
 )
 
 // pythonWithPymodbus finds a python3 that imports pymodbus, or skips.
@@ -49,7 +50,7 @@ func startPymodbus(t *testing.T, spec map[string]map[string]any) string {
 		t.Fatal(err)
 	}
 	for attempt := 0; attempt < 3; attempt++ {
-		addr := freePort(t)
+		addr := testkit.FreeAddr(t)
 		_, port, _ := net.SplitHostPort(addr)
 		var logs bytes.Buffer
 		cmd := exec.Command(py, "testdata/pymodbus_server.py", port, file)

@@ -219,16 +219,3 @@ func refuse(next handlerFunc, exc *mbserver.Exception, addrs ...int) handlerFunc
 		return next(s, f)
 	}
 }
-
-// freePort returns a 127.0.0.1 address with a port that was free a
-// moment ago.
-func freePort(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}

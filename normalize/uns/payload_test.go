@@ -69,7 +69,7 @@ func TestAppendSample(t *testing.T) {
 // TestAppendSampleNumbers: every float64 becomes a JSON number that reads
 // back exactly, or null when it is not finite.
 func TestAppendSampleNumbers(t *testing.T) {
-	for _, v := range []float64{0, -0.0, 1, -1.5, 1e-7, 1e20, 1e21, 123456789.125, math.MaxFloat64, math.SmallestNonzeroFloat64, math.NaN(), math.Inf(1)} {
+	for _, v := range []float64{0, math.Copysign(0, -1), 1, -1.5, 1e-7, 1e20, 1e21, 123456789.125, math.MaxFloat64, math.SmallestNonzeroFloat64, math.NaN(), math.Inf(1)} {
 		s := normalize.Sample{ID: "a/b", Value: v, Status: connectors.Good}
 		m := decode(t, AppendSample(nil, &s))
 		switch {

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/otwin/otwin/internal/testkit"
 )
 
 // clock is a manual clock for the tests.
@@ -221,12 +223,8 @@ func TestRateLogTimer(t *testing.T) {
 
 func waitLines(t *testing.T, lb *logBuf, n int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for len(lb.lines()) < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %d log lines, have:\n%s", n, strings.Join(lb.lines(), "\n"))
-		}
-		time.Sleep(2 * time.Millisecond)
+	if !testkit.Poll(5*time.Second, func() bool { return len(lb.lines()) >= n }) {
+		t.Fatalf("timed out waiting for %d log lines, have:\n%s", n, strings.Join(lb.lines(), "\n"))
 	}
 }
 

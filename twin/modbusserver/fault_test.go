@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otwin/otwin/internal/testkit"
 	"github.com/otwin/otwin/scenarios"
 )
 
@@ -146,7 +147,7 @@ func TestDisconnectFault(t *testing.T) {
 	s := startServer(t, e, Config{FaultPoll: 20 * time.Millisecond})
 	idle := rawConn(t, s.Addr())
 	busy := rawConn(t, s.Addr())
-	waitFor(t, "both connections", 2*time.Second, func() bool { return s.numConns() == 2 })
+	testkit.Eventually(t, 2*time.Second, "both connections", func() bool { return s.numConns() == 2 })
 	inject(t, e, scenarios.Fault{Name: "drop", Kind: scenarios.Disconnect, Target: "grid", Protocol: "modbus"})
 	// An idle connection is closed by the epoch watcher, a busy one at its
 	// next request at the latest.

@@ -420,18 +420,6 @@ func wantRaw(v any, r *scenarios.Register) any {
 	panic("register type " + string(r.Type))
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // rawConn is a plain TCP connection for malformed traffic.
 func rawConn(t testing.TB, addr string) net.Conn {
 	t.Helper()

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otwin/otwin/internal/testkit"
 	"github.com/otwin/otwin/twin/clientlog"
 )
 
@@ -85,7 +86,7 @@ func TestObserverSeesRequests(t *testing.T) {
 	}
 	c.h.Close()
 	u7.h.Close()
-	waitFor(t, "two disconnects", 3*time.Second, func() bool {
+	testkit.Eventually(t, 3*time.Second, "two disconnects", func() bool {
 		n := 0
 		for _, x := range log.list() {
 			if x.Kind == clientlog.Disconnect {

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/otwin/otwin/internal/testkit"
 )
 
 // adu frames pdu (function code first) for unit with transaction id tid.
@@ -184,7 +186,7 @@ func TestMalformedRequestsGetExceptions(t *testing.T) {
 	})
 	// The concurrent client keeps reading through all of it (the cases
 	// can finish before its first round trip: wait for one).
-	waitFor(t, "a read by the concurrent client", 10*time.Second, func() bool { return reads.Load() > 0 })
+	testkit.Eventually(t, 10*time.Second, "a read by the concurrent client", func() bool { return reads.Load() > 0 })
 	close(stop)
 	if err := wait(); err != nil {
 		t.Fatalf("concurrent client: %v", err)
@@ -233,7 +235,7 @@ func TestBrokenFramingClosesConnection(t *testing.T) {
 	})
 	// The concurrent client keeps reading through all of it (the cases
 	// can finish before its first round trip: wait for one).
-	waitFor(t, "a read by the concurrent client", 10*time.Second, func() bool { return reads.Load() > 0 })
+	testkit.Eventually(t, 10*time.Second, "a read by the concurrent client", func() bool { return reads.Load() > 0 })
 	close(stop)
 	if err := wait(); err != nil {
 		t.Fatalf("concurrent client: %v", err)
@@ -241,7 +243,7 @@ func TestBrokenFramingClosesConnection(t *testing.T) {
 	if reads.Load() == 0 {
 		t.Fatal("concurrent client made no read")
 	}
-	waitFor(t, "every broken connection to be released", 3*time.Second, func() bool { return s.numConns() == 1 })
+	testkit.Eventually(t, 3*time.Second, "every broken connection to be released", func() bool { return s.numConns() == 1 })
 }
 
 func TestSplitAndCoalescedFrames(t *testing.T) {
@@ -306,7 +308,7 @@ func TestClientThatNeverReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	waitFor(t, "both connections", 2*time.Second, func() bool { return s.numConns() == 2 })
+	testkit.Eventually(t, 2*time.Second, "both connections", func() bool { return s.numConns() == 2 })
 	batch := bytes.Repeat(adu(1, 0, 1, pdu(3, 0, 80)), 100)
 	flooding := make(chan struct{})
 	go func() {
@@ -324,8 +326,8 @@ func TestClientThatNeverReads(t *testing.T) {
 		}
 	}()
 	before := reads.Load()
-	waitFor(t, "the server to drop the client that does not read", 10*time.Second, func() bool { return s.numConns() == 1 })
-	waitFor(t, "10 reads by the other client", 10*time.Second, func() bool { return reads.Load()-before >= 10 })
+	testkit.Eventually(t, 10*time.Second, "the server to drop the client that does not read", func() bool { return s.numConns() == 1 })
+	testkit.Eventually(t, 10*time.Second, "10 reads by the other client", func() bool { return reads.Load()-before >= 10 })
 	close(stop)
 	<-flooding
 	if err := wait(); err != nil {
@@ -362,7 +364,7 @@ func TestMaxConnsAndClose(t *testing.T) {
 	idle := rawConn(t, s.Addr()) // refused too: still two open
 	expectClosed(t, idle)
 	c2.h.Close()
-	waitFor(t, "a slot to free", 3*time.Second, func() bool { return s.numConns() == 1 })
+	testkit.Eventually(t, 3*time.Second, "a slot to free", func() bool { return s.numConns() == 1 })
 	late := rawConn(t, s.Addr())
 	late.Write(adu(1, 0, 1, pdu(3, 1000, 1)))
 	if _, _, _, err := readADU(late, 3*time.Second); err != nil {

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/otwin/otwin/internal/testkit"
 )
 
 // syncBuf is a log sink safe for the server's goroutines.
@@ -42,7 +44,7 @@ func TestIdleSocketsYield(t *testing.T) {
 			c.Write([]byte{0, 1, 0}) // half-open: a partial header
 		}
 		idle = append(idle, c)
-		waitFor(t, "the idle socket to be accepted", 2*time.Second, func() bool { return s.numConns() == i+1 })
+		testkit.Eventually(t, 2*time.Second, "the idle socket to be accepted", func() bool { return s.numConns() == i+1 })
 	}
 	c := dial(t, s.Addr(), 1, 2*time.Second)
 	if b, err := c.ReadHoldingRegisters(1000, 1); err != nil || !bytes.Equal(b, []byte{0, 1}) {
@@ -96,7 +98,7 @@ func TestLiveSlotsRefuseAsARate(t *testing.T) {
 			}
 		})
 	}
-	waitFor(t, "a slot once the first client is idle", 5*time.Second, func() bool {
+	testkit.Eventually(t, 5*time.Second, "a slot once the first client is idle", func() bool {
 		nc, err := net.DialTimeout("tcp", s.Addr(), time.Second)
 		if err != nil {
 			return false

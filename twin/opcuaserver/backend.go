@@ -62,11 +62,6 @@ func channelOpen(ch *secureChannel) error
 //go:linkname channelAbort github.com/awcullen/opcua/server.(*serverSecureChannel).Abort
 func channelAbort(ch *secureChannel, reason ua.StatusCode, message string) error
 
-// channelClose closes the connection.
-//
-//go:linkname channelClose github.com/awcullen/opcua/server.(*serverSecureChannel).Close
-func channelClose(ch *secureChannel) error
-
 //go:linkname channelID github.com/awcullen/opcua/server.(*serverSecureChannel).ChannelID
 func channelID(ch *secureChannel) uint32
 

@@ -446,8 +446,3 @@ func (a *addressSpace) historizing(t twin.TagInfo) (bool, server.HistoryReadWrit
 	}
 	return true, a.owner.hist
 }
-
-// EventLog is the server's own event history, which HistoryRead of
-// events reads unless Config.EventHistory replaces it (nil then): an
-// alarms module records its events into it.
-func (s *Server) EventLog() *EventLog { return s.events }

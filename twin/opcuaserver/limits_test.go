@@ -16,6 +16,7 @@ import (
 	"github.com/gopcua/opcua"
 	gua "github.com/gopcua/opcua/ua"
 
+	"github.com/otwin/otwin/internal/testkit"
 	"github.com/otwin/otwin/scenarios"
 	"github.com/otwin/otwin/twin"
 )
@@ -203,14 +204,19 @@ func TestKilledClientStopsWithinCap(t *testing.T) {
 	if _, err := p.await("ready", 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if l := s.Load(); l.Sessions != 1 || l.Subscriptions != 1 || l.SampledItems != 200 {
-		t.Fatalf("before the kill: %+v", l)
+	// The items join the sampler when the stack has created them, which
+	// may follow the client's "ready" by a moment.
+	if !testkit.Poll(10*time.Second, func() bool {
+		l := s.Load()
+		return l.Sessions == 1 && l.Subscriptions == 1 && l.SampledItems == 200
+	}) {
+		t.Fatalf("before the kill: %+v", s.Load())
 	}
 	p.kill()
 	killed := time.Now()
 	// The subscription expires after its lifetime without a Publish
 	// request; its items leave the sampler at the janitor's next round.
-	eventually(t, limit+5*time.Second, "the killed client's subscription and its sampling gone", func() bool {
+	testkit.Eventually(t, limit+5*time.Second, "the killed client's subscription and its sampling gone", func() bool {
 		l := s.Load()
 		return l.Subscriptions == 0 && l.SampledItems == 0
 	})
@@ -220,8 +226,8 @@ func TestKilledClientStopsWithinCap(t *testing.T) {
 	}
 	t.Logf("sampling stopped %v after the kill (cap %v)", time.Since(killed).Round(100*time.Millisecond), limit)
 	// The stack looks for timed-out sessions every 5 s.
-	eventually(t, limit+10*time.Second, "the killed client's session gone", func() bool { return s.Load().Sessions == 0 })
-	eventually(t, 5*time.Second, "memory released", func() bool { return s.Load().MemoryReleases > 0 })
+	testkit.Eventually(t, limit+10*time.Second, "the killed client's session gone", func() bool { return s.Load().Sessions == 0 })
+	testkit.Eventually(t, 5*time.Second, "memory released", func() bool { return s.Load().MemoryReleases > 0 })
 }
 
 // TestSessionSurvivesNewChannel: a client that loses its connection and
@@ -245,7 +251,7 @@ func TestSessionSurvivesNewChannel(t *testing.T) {
 		t.Fatal(err)
 	}
 	c1.Close(ctx) // the channel only: the session was detached
-	eventually(t, 5*time.Second, "the first connection closed", func() bool { return s.ConnStats().Active == 0 })
+	testkit.Eventually(t, 5*time.Second, "the first connection closed", func() bool { return s.ConnStats().Active == 0 })
 	if l := s.Load(); l.Sessions != 1 || l.Subscriptions != 1 {
 		t.Fatalf("after the connection closed: %+v", l)
 	}
@@ -262,7 +268,7 @@ func TestSessionSurvivesNewChannel(t *testing.T) {
 		t.Fatalf("activate the session on a new channel: %v", err)
 	}
 	f.set(map[int]any{0: 42.0})
-	eventually(t, 5*time.Second, "the new value read on the kept session", func() bool {
+	testkit.Eventually(t, 5*time.Second, "the new value read on the kept session", func() bool {
 		return read(t, c2, tagNodes(s)[0])[0].Value.Value() == 42.0
 	})
 	if l := s.Load(); l.Sessions != 1 || l.Subscriptions != 1 || l.SampledItems != 2 {
@@ -280,7 +286,7 @@ func TestMoreNotificationsSentAtOnce(t *testing.T) {
 	f, s := limitServer(t, n, nil)
 	c := connect(t, s.URL())
 	got := subscribeAll(t, c, s, &opcua.SubscriptionParameters{Interval: 5 * time.Second, MaxNotificationsPerPublish: 100}, 1)
-	eventually(t, 20*time.Second, "initial values", func() bool { return got.Load() == n })
+	testkit.Eventually(t, 20*time.Second, "initial values", func() bool { return got.Load() == n })
 	early := s.Load().EarlyPublishes
 	vals := map[int]any{}
 	for k := range n {
@@ -288,7 +294,7 @@ func TestMoreNotificationsSentAtOnce(t *testing.T) {
 	}
 	f.set(vals)
 	start := time.Now()
-	eventually(t, 60*time.Second, "every change", func() bool { return got.Load() == 2*n })
+	testkit.Eventually(t, 60*time.Second, "every change", func() bool { return got.Load() == 2*n })
 	// The first response waits for the publishing interval; the other
 	// nine follow at once.
 	if el := time.Since(start); el > 2*5*time.Second {
@@ -405,7 +411,7 @@ func TestMoreNotificationsClientStopsReading(t *testing.T) {
 		stalled.Close(cctx)
 	}()
 	got := subscribeAll(t, stalled, s, &opcua.SubscriptionParameters{Interval: 125 * time.Millisecond, MaxNotificationsPerPublish: 4000}, 10)
-	eventually(t, 10*time.Second, "notifications flowing, more queued than a response takes", func() bool { return got.Load() > 2*n })
+	testkit.Eventually(t, 10*time.Second, "notifications flowing, more queued than a response takes", func() bool { return got.Load() > 2*n })
 
 	// Stop reading, with 64 more Publish requests in flight (as many as
 	// the stack queues): their responses (each of 4000 notifications, more
@@ -431,8 +437,8 @@ func TestMoreNotificationsClientStopsReading(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	eventually(t, 45*time.Second, "the stalled connection dropped", func() bool { return s.ConnStats().Stalled == 1 })
-	eventually(t, limit+15*time.Second, "the stalled subscriber's subscription and items gone", func() bool {
+	testkit.Eventually(t, 45*time.Second, "the stalled connection dropped", func() bool { return s.ConnStats().Stalled == 1 })
+	testkit.Eventually(t, limit+15*time.Second, "the stalled subscriber's subscription and items gone", func() bool {
 		l := s.Load()
 		return l.Subscriptions == 0 && l.SampledItems == 0
 	})
@@ -481,7 +487,7 @@ func TestIdleSocketsDoNotLockOut(t *testing.T) {
 			}
 		}()
 	}
-	eventually(t, 5*time.Second, "every slot taken", func() bool { return s.ConnStats().Active == 64 })
+	testkit.Eventually(t, 5*time.Second, "every slot taken", func() bool { return s.ConnStats().Active == 64 })
 	for range 3 {
 		start := time.Now()
 		c, err := dial(s.URL())

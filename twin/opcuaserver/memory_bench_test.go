@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/otwin/otwin/internal/testkit"
 )
 
 // BenchmarkSessionChurn measures the resident memory of a 100k-tag twin
@@ -46,7 +48,7 @@ func BenchmarkSessionChurn(b *testing.B) {
 			ids = append(ids, fmt.Sprintf("ns=%d;s=%s", s.NamespaceIndex(), t.NodeID))
 		}
 		// Idle: after the start-up garbage is handed back.
-		eventually(b, 30*time.Second, "start-up memory released", func() bool { return s.Load().MemoryReleases > 0 })
+		testkit.Eventually(b, 30*time.Second, "start-up memory released", func() bool { return s.Load().MemoryReleases > 0 })
 		time.Sleep(2 * time.Second)
 		idle := rss()
 
@@ -56,7 +58,7 @@ func BenchmarkSessionChurn(b *testing.B) {
 			if _, err := p.await("ready", 5*time.Minute); err != nil {
 				b.Fatal(err)
 			}
-			eventually(b, time.Minute, "initial values", func() bool { return p.count.Load() >= tags })
+			testkit.Eventually(b, time.Minute, "initial values", func() bool { return p.count.Load() >= tags })
 			// Serve two more steps of every tag.
 			want := p.count.Load() + 2*tags
 			deadline := time.Now().Add(30 * time.Second)

@@ -17,6 +17,7 @@ import (
 	"github.com/gopcua/opcua/id"
 	gua "github.com/gopcua/opcua/ua"
 
+	"github.com/otwin/otwin/internal/testkit"
 	"github.com/otwin/otwin/scenarios"
 	"github.com/otwin/otwin/twin"
 	"github.com/otwin/otwin/units"
@@ -339,7 +340,7 @@ func TestWriteRefusalsSayWhy(t *testing.T) {
 			if tt.log == "" {
 				return
 			}
-			eventually(t, time.Second, "the refusal in the log", func() bool {
+			testkit.Eventually(t, time.Second, "the refusal in the log", func() bool {
 				for _, l := range strings.Split(logs.String(), "\n") {
 					if strings.Contains(l, `msg="opc ua write refused"`) && strings.Contains(l, tt.log) {
 						return true

@@ -11,6 +11,7 @@ import (
 	"github.com/gopcua/opcua"
 	gua "github.com/gopcua/opcua/ua"
 
+	"github.com/otwin/otwin/internal/testkit"
 	"github.com/otwin/otwin/scenarios"
 	"github.com/otwin/otwin/twin/clientlog"
 )
@@ -44,7 +45,7 @@ func (l *entries) find(ok func(e *clientlog.Entry) bool) (clientlog.Entry, bool)
 func (l *entries) wait(t *testing.T, what string, ok func(e *clientlog.Entry) bool) clientlog.Entry {
 	t.Helper()
 	var e clientlog.Entry
-	eventually(t, 5*time.Second, what, func() bool {
+	testkit.Eventually(t, 5*time.Second, what, func() bool {
 		var found bool
 		e, found = l.find(ok)
 		return found
@@ -162,7 +163,7 @@ func TestObserverSeesSessionTimeOut(t *testing.T) {
 	log.wait(t, "disconnect", func(e *clientlog.Entry) bool { return e.Kind == clientlog.Disconnect })
 	_ = c
 	var end clientlog.Entry
-	eventually(t, 20*time.Second, "session timed out", func() bool {
+	testkit.Eventually(t, 20*time.Second, "session timed out", func() bool {
 		var ok bool
 		end, ok = log.find(func(e *clientlog.Entry) bool { return e.Kind == clientlog.SessionEnd })
 		return ok

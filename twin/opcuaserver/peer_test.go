@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +18,8 @@ import (
 
 	"github.com/gopcua/opcua"
 	gua "github.com/gopcua/opcua/ua"
+
+	"github.com/otwin/otwin/internal/testkit"
 )
 
 // Peers are client and server processes that are not this package: the
@@ -306,10 +307,7 @@ func nodeClient(tb testing.TB, url string, nodes []string) *peer {
 func nodeServer(tb testing.TB, tags int, tick time.Duration) (*peer, string, []string) {
 	tb.Helper()
 	node, dir := nodePeer(tb)
-	port, err := freePort()
-	if err != nil {
-		tb.Fatal(err)
-	}
+	port := testkit.FreePort(tb)
 	p := startPeer(tb, "node-opcua server", exec.Command(node, filepath.Join(dir, "server.js"),
 		strconv.Itoa(port), strconv.Itoa(tags), strconv.Itoa(int(tick.Milliseconds()))))
 	line, err := p.await("listening ", 5*time.Minute)
@@ -325,14 +323,4 @@ func nodeServer(tb testing.TB, tags int, tick time.Duration) (*peer, string, []s
 		ids[k] = "ns=1;s=t" + strconv.Itoa(k)
 	}
 	return p, url, ids
-}
-
-// freePort returns a TCP port that was free a moment ago.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }

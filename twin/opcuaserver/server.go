@@ -34,7 +34,7 @@
 // connections, a new Epoch on any of them drops open connections. Checked
 // connections are served by this package's request loop (conn.go), built
 // from the stack's unexported secure channel and service dispatch through
-// go:linkname (backend.go), so the stack's own listener, which binds every
+// linknames (backend.go), so the stack's own listener, which binds every
 // interface and is crashed by one bad Hello, is never started; every
 // decoded request passes through the loop, which revises it to the caps
 // below before the stack handles it. That ties this package to the pinned

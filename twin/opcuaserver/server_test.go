@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otwin/otwin/internal/testkit"
 	"github.com/otwin/otwin/units"
 
 	"github.com/gopcua/opcua"
@@ -169,18 +170,6 @@ func noServingGoroutines(timeout time.Duration) error {
 			return fmt.Errorf("goroutines left serving after Close:\n%s", strings.Join(left, "\n\n"))
 		}
 		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// eventually polls cond every 10ms until it holds or timeout passes.
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -526,7 +515,7 @@ func TestQualityFault(t *testing.T) {
 	defer eng.Clear("t-bad")
 	eng.Step(1)
 	var dv *gua.DataValue
-	eventually(t, 3*time.Second, "bad status", func() bool {
+	testkit.Eventually(t, 3*time.Second, "bad status", func() bool {
 		dv = read(t, c, n)[0]
 		return uint32(dv.Status)>>30 == 2
 	})
@@ -537,7 +526,7 @@ func TestQualityFault(t *testing.T) {
 		t.Fatal(err)
 	}
 	eng.Step(1)
-	eventually(t, 3*time.Second, "good status", func() bool { return read(t, c, n)[0].Status == gua.StatusOK })
+	testkit.Eventually(t, 3*time.Second, "good status", func() bool { return read(t, c, n)[0].Status == gua.StatusOK })
 }
 
 func TestClockSkewShiftsSourceTimestamp(t *testing.T) {
@@ -549,7 +538,7 @@ func TestClockSkewShiftsSourceTimestamp(t *testing.T) {
 	}
 	defer eng.Clear("t-skew")
 	eng.Step(1)
-	eventually(t, 3*time.Second, "source timestamp an hour behind", func() bool {
+	testkit.Eventually(t, 3*time.Second, "source timestamp an hour behind", func() bool {
 		dv := read(t, c, n)[0]
 		d := dv.ServerTimestamp.Sub(dv.SourceTimestamp)
 		return d > 59*time.Minute && d < 61*time.Minute
@@ -558,7 +547,7 @@ func TestClockSkewShiftsSourceTimestamp(t *testing.T) {
 		t.Fatal(err)
 	}
 	eng.Step(1)
-	eventually(t, 3*time.Second, "source timestamp back", func() bool {
+	testkit.Eventually(t, 3*time.Second, "source timestamp back", func() bool {
 		dv := read(t, c, n)[0]
 		return dv.ServerTimestamp.Sub(dv.SourceTimestamp).Abs() < time.Minute
 	})
@@ -596,7 +585,7 @@ func TestWrites(t *testing.T) {
 			}
 		})
 	}
-	eventually(t, 3*time.Second, "written value read back", func() bool {
+	testkit.Eventually(t, 3*time.Second, "written value read back", func() bool {
 		v, _ := read(t, anon, sp)[0].Value.Value().(float64)
 		return v == 75
 	})
@@ -859,7 +848,7 @@ func TestMaxConnections(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, 3*time.Second, "two connections active", func() bool { return s.ConnStats().Accepted == 2 })
+	testkit.Eventually(t, 3*time.Second, "two connections active", func() bool { return s.ConnStats().Accepted == 2 })
 	c, err := net.Dial("tcp", s.door.Addr().String())
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/otwin/otwin/internal/testkit"
 )
 
 // echoDoor starts a door whose handler echoes every chunk back, with a
@@ -249,13 +251,13 @@ func TestOldestIdleYields(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer older.Close()
-	eventually(t, "two slots taken", func() bool { return d.Stats().Active == 2 })
+	testkit.Eventually(t, 5*time.Second, "two slots taken", func() bool { return d.Stats().Active == 2 })
 	newer, err := net.Dial("tcp", d.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer newer.Close()
-	eventually(t, "three slots taken", func() bool { return d.Stats().Active == 3 })
+	testkit.Eventually(t, 5*time.Second, "three slots taken", func() bool { return d.Stats().Active == 3 })
 
 	// The door is full: a newcomer makes the oldest idle connection yield,
 	// not the live one, not the newer idle one.
@@ -275,7 +277,7 @@ func TestOldestIdleYields(t *testing.T) {
 	if st := d.Stats(); st.Yielded != 1 || st.Refused != 0 {
 		t.Errorf("stats %+v", st)
 	}
-	eventually(t, "the yield logged", func() bool { return strings.Contains(logs.String(), "idle connections closed to make room") })
+	testkit.Eventually(t, 5*time.Second, "the yield logged", func() bool { return strings.Contains(logs.String(), "idle connections closed to make room") })
 }
 
 // TestRefusalsLoggedAsRate: 300 connections refused while every slot is
@@ -295,7 +297,7 @@ func TestRefusalsLoggedAsRate(t *testing.T) {
 		}
 		c.Close()
 	}
-	eventually(t, "300 refusals", func() bool { return d.Stats().Refused == 300 })
+	testkit.Eventually(t, 5*time.Second, "300 refusals", func() bool { return d.Stats().Refused == 300 })
 	d.Close()
 	out := logs.String()
 	lines := strings.Count(out, "\n")
@@ -339,16 +341,5 @@ func TestSendTimeoutDropsStalledClient(t *testing.T) {
 	}
 	if st := d.Stats(); st.Stalled != 1 {
 		t.Errorf("stats %+v", st)
-	}
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
