@@ -23,6 +23,7 @@ import (
 	gua "github.com/gopcua/opcua/ua"
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/otwin/otwin/internal/testkit"
 	"github.com/otwin/otwin/normalize/sources"
 )
 
@@ -31,7 +32,8 @@ import (
 
 // exitBound is how soon after q, SIGINT or SIGTERM every command must have
 // exited: a correctness bound (no command may wait on a library's
-// shutdown sleep), measured on the monotonic clock.
+// shutdown sleep), measured on the monotonic clock less the time the
+// machine ran other work.
 const exitBound = 500 * time.Millisecond
 
 // brewScenario puts two machines of one template on one OPC UA port, each
@@ -124,11 +126,13 @@ func startProc(t *testing.T, bin string, args ...string) *proc {
 	return p
 }
 
-// stop sends sig and returns how long the process took to exit; it fails
-// the test when it has not exited within 10 s or exited with an error.
+// stop sends sig and returns how long the process took to exit, less the
+// time the machine gave the test no CPU (testkit.Stopwatch: a loaded
+// machine delays every process alike); it fails the test when it has not
+// exited within 10 s or exited with an error.
 func (p *proc) stop(sig syscall.Signal) time.Duration {
 	p.t.Helper()
-	start := time.Now()
+	sw := testkit.StartStopwatch()
 	if err := p.cmd.Process.Signal(sig); err != nil {
 		p.t.Fatal(err)
 	}
@@ -137,11 +141,12 @@ func (p *proc) stop(sig syscall.Signal) time.Duration {
 	case <-time.After(10 * time.Second):
 		p.t.Fatalf("no exit within 10s of %v", sig)
 	}
-	d := time.Since(start)
+	wall, stalled := sw.Stop()
 	if p.err != nil {
 		p.t.Errorf("exit after %v: %v", sig, p.err)
 	}
-	return d
+	p.t.Logf("exited %v after %v (%v of it the machine gave the test no CPU)", wall, sig, stalled)
+	return wall - stalled
 }
 
 // sshAddr waits for the SSH address that ssh and workshop print.
