@@ -326,7 +326,7 @@ func (v *validator) checkMethodSet(mach *Machine, s *MethodSet, path string, tag
 	if _, err := Exact(t.DataType(), val); err != nil {
 		v.add(v.at(path, "value"), "", "value %v", err)
 	} else if t.Range != nil && t.DataType().Numeric() {
-		if f, ok := toFloat(val); ok && (f < t.Range.Low || f > t.Range.High) {
+		if f, ok := Float(val); ok && (f < t.Range.Low || f > t.Range.High) {
 			v.add(v.at(path, "value"), "", "value %v is outside the range [%v, %v] of tag %q", val, t.Range.Low, t.Range.High, s.Tag)
 		}
 	}
@@ -343,15 +343,6 @@ func assignable(from, to DataType) bool {
 		return true
 	}
 	return false
-}
-
-// toFloat returns v as a float64 when it is a number.
-func toFloat(v any) (float64, bool) {
-	n, ok := numberOf(v)
-	if !ok {
-		return 0, false
-	}
-	return n.float(), true
 }
 
 // OPCUAMethods is the methods of a resolved machine as the node-id rule

@@ -125,6 +125,18 @@ func Float(v any) (f float64, ok bool) {
 	return n.float(), true
 }
 
+// Number is Float that also reads a bool, as 0 or 1: the value of a tag
+// as a number, for expressions, aggregates and checks.
+func Number(v any) (f float64, ok bool) {
+	if b, isBool := v.(bool); isBool {
+		if b {
+			return 1, true
+		}
+		return 0, true
+	}
+	return Float(v)
+}
+
 // number is a numeric value as read: an exact integer (neg, mag) when
 // isInt, else a float f; overflow marks an integer beyond 64 bits.
 type number struct {

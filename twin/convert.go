@@ -209,17 +209,6 @@ func envValue(t scenarios.DataType, v tval, s string) any {
 // envZero is the zero value of a tag's type as expressions see it.
 func envZero(t scenarios.DataType) any { return envValue(t, fromFloat(t, 0), "") }
 
-// toNumber converts a Go or YAML/JSON value to float64 (bools are 0/1).
-func toNumber(v any) (float64, bool) {
-	if b, ok := v.(bool); ok {
-		if b {
-			return 1, true
-		}
-		return 0, true
-	}
-	return scenarios.Float(v)
-}
-
 // lenient converts a scenario value (a constant, a step, an expression's
 // result) to a tag of type t: exactly when it is a value of t (integers
 // are never taken through float64), else numbers rounded and clamped,
@@ -266,7 +255,7 @@ func lenient(t scenarios.DataType, v any) (num tval, str string, ok bool) {
 		}
 		return 0, "", false
 	}
-	f, ok := toNumber(v)
+	f, ok := scenarios.Number(v)
 	if !ok {
 		return 0, "", false
 	}

@@ -68,6 +68,6 @@ func series(t testing.TB, e *Engine, id string, n int) []any {
 }
 
 func num(v any) float64 {
-	f, _ := toNumber(v)
+	f, _ := scenarios.Number(v)
 	return f
 }

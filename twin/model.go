@@ -226,7 +226,7 @@ func (e *Engine) runTick(first bool) {
 		for _, i := range e.inputs {
 			rt := &e.rt[i]
 			if v, ok := e.eval(i, rt.prog); ok {
-				if f, ok := toNumber(v); ok {
+				if f, ok := scenarios.Number(v); ok {
 					rt.input = f
 				}
 			}
@@ -291,7 +291,7 @@ func truthy(v any) bool {
 	case nil:
 		return false
 	}
-	f, ok := toNumber(v)
+	f, ok := scenarios.Number(v)
 	return ok && f != 0
 }
 

@@ -70,7 +70,7 @@ func (j *writeRange) entry(w *world, a *act) {
 			return
 		}
 		j.writes++
-		f, isNum := toFloat(a.Value)
+		f, isNum := scenarios.Float(a.Value)
 		out := isNum && (f < r.Low || f > r.High || f != f)
 		if a.Value == nil {
 			out = true // its bytes hold no value of the tag's type

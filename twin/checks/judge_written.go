@@ -105,8 +105,8 @@ func (j *written) equal(v any) bool {
 	if j.c.Tolerance == 0 || !j.info.Type.Numeric() {
 		return got == j.want
 	}
-	a, aok := toFloat(got)
-	b, bok := toFloat(j.want)
+	a, aok := scenarios.Float(got)
+	b, bok := scenarios.Float(j.want)
 	return aok && bok && math.Abs(a-b) <= j.c.Tolerance
 }
 
@@ -207,35 +207,4 @@ func joinMax(ss []string, n int) string {
 		out += s
 	}
 	return out
-}
-
-// toFloat converts a number of any Go numeric type to float64.
-func toFloat(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, true
-	case float32:
-		return float64(x), true
-	case int:
-		return float64(x), true
-	case int8:
-		return float64(x), true
-	case int16:
-		return float64(x), true
-	case int32:
-		return float64(x), true
-	case int64:
-		return float64(x), true
-	case uint:
-		return float64(x), true
-	case uint8:
-		return float64(x), true
-	case uint16:
-		return float64(x), true
-	case uint32:
-		return float64(x), true
-	case uint64:
-		return float64(x), true
-	}
-	return 0, false
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/awcullen/opcua/ua"
 
+	"github.com/otwin/otwin/scenarios"
 	"github.com/otwin/otwin/twin"
 )
 
@@ -179,7 +180,7 @@ func (a *accumulator) add(p twin.HistoryPoint) {
 		return
 	case st.IsUncertain():
 		a.uncertain++
-		if f, ok := toNumber(p.V); ok {
+		if f, ok := scenarios.Number(p.V); ok {
 			if !a.hasUncF || f < a.uncMinF {
 				a.uncMinF = f
 			}
@@ -194,7 +195,7 @@ func (a *accumulator) add(p twin.HistoryPoint) {
 	if !a.agg.numeric() {
 		return
 	}
-	f, ok := toNumber(p.V)
+	f, ok := scenarios.Number(p.V)
 	if !ok {
 		return // the request was refused for a string tag
 	}
@@ -333,32 +334,4 @@ func (a *accumulator) interpolative(r dataRange) (ua.Variant, ua.StatusCode, tim
 		st, bits = ua.UncertainDataSubNormal, bitInterp
 	}
 	return s.good.V, st | ua.StatusCode(infoDataValue|bits), ts, ts
-}
-
-// toNumber returns a value as a float64: numbers, and bools as 0 or 1.
-func toNumber(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, true
-	case float32:
-		return float64(x), true
-	case int16:
-		return float64(x), true
-	case int32:
-		return float64(x), true
-	case int64:
-		return float64(x), true
-	case uint16:
-		return float64(x), true
-	case uint32:
-		return float64(x), true
-	case uint64:
-		return float64(x), true
-	case bool:
-		if x {
-			return 1, true
-		}
-		return 0, true
-	}
-	return 0, false
 }
