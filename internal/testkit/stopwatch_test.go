@@ -18,6 +18,9 @@ func TestStopwatch(t *testing.T) {
 	if stalled < 0 || stalled > wall {
 		t.Errorf("stalled %v outside [0, %v]", stalled, wall)
 	}
+	if d := s.Stalled(s.start); d != 0 {
+		t.Errorf("stalled %v before the start", d)
+	}
 }
 
 // TestEventually: a condition that holds after a few polls is waited for;
