@@ -59,6 +59,12 @@ type Alert struct {
 	AckedBy string
 	AckedAt time.Time // see AckedBy
 	Comment string    // see AckedBy
+	// Owner, when non-nil, says another system holds the alert's state:
+	// an OPC UA server's condition, relayed by the source's connector.
+	// The store follows what the owner says, and an acknowledgement goes
+	// to the owner. Nil for this collector's own alerts (its rules).
+	// Shared and immutable: a change replaces it.
+	Owner *AlertOwner
 	// ShelvedUntil hides the alert until then (zero: not shelved); a
 	// one-shot shelve lasts until the condition next clears.
 	ShelvedUntil   time.Time
@@ -118,6 +124,8 @@ const (
 	EventShelved   = "shelved"
 	EventUnshelved = "unshelved"
 	EventCommented = "commented" // a note without acknowledging
+	EventConfirmed = "confirmed" // the owner's condition was confirmed (Alert.Owner)
+	EventChanged   = "changed"   // the owner changed severity or message while active
 )
 
 // AlertID is the stable id of the alert of kind on target.

@@ -123,6 +123,13 @@ const (
 	BadAggregateListMismatch       Code = 0x80D40000
 	BadAggregateNotSupported       Code = 0x80D50000
 	BadAggregateInvalidInputs      Code = 0x80D60000
+	// Codes of Alarms and Conditions (OPC UA Part 9).
+	BadConditionAlreadyDisabled        Code = 0x80980000
+	BadConditionDisabled               Code = 0x80990000
+	BadEventIDUnknown                  Code = 0x809A0000
+	BadEventNotAcknowledgeable         Code = 0x80BB0000
+	BadConditionBranchAlreadyAcked     Code = 0x80CF0000
+	BadConditionBranchAlreadyConfirmed Code = 0x80D00000
 )
 
 // Limit bits (bits 8-9) of a status code (OPC UA Part 4 §7.39): whether
@@ -316,6 +323,12 @@ var statusNames = map[Code]string{
 	BadAggregateListMismatch:                "Bad_AggregateListMismatch",
 	BadAggregateNotSupported:                "Bad_AggregateNotSupported",
 	BadAggregateInvalidInputs:               "Bad_AggregateInvalidInputs",
+	BadConditionAlreadyDisabled:             "Bad_ConditionAlreadyDisabled",
+	BadConditionDisabled:                    "Bad_ConditionDisabled",
+	BadEventIDUnknown:                       "Bad_EventIdUnknown",
+	BadEventNotAcknowledgeable:              "Bad_EventNotAcknowledgeable",
+	BadConditionBranchAlreadyAcked:          "Bad_ConditionBranchAlreadyAcked",
+	BadConditionBranchAlreadyConfirmed:      "Bad_ConditionBranchAlreadyConfirmed",
 	BadConfigurationError:                   "Bad_ConfigurationError",
 	BadNotConnected:                         "Bad_NotConnected",
 	BadDeviceFailure:                        "Bad_DeviceFailure",

@@ -43,7 +43,7 @@ const (
 // alertActKeys act on the alert under the cursor wherever alerts are
 // shown: the alerts page, the alert detail, the alerts below the tree.
 var alertActKeys = keyGroup{title: "On an alert (alerts, alert detail, the alerts below the tree)", bindings: []binding{
-	bind(actAlertAck, "a", "acknowledge (with optional comment)", "a").footer("a", "ack").needs(PermAck),
+	bind(actAlertAck, "a", "acknowledge (with optional comment); on CONF, confirm", "a").footer("a", "ack").needs(PermAck),
 	bind(actAlertShelve, "S z", "shelve (reason, then duration: 15m, or empty for one-shot)", "S", "z").footer("S/z", "shelve").needs(PermShelve),
 	bind(actAlertComment, "C", "comment: a note in the alert's history, without acknowledging", "C").footer("C", "comment").needs(PermComment),
 }}
@@ -177,7 +177,10 @@ func (l *alertList) do(act action, a *normalize.Alert) tea.Cmd {
 	}
 	switch act {
 	case actAlertAck:
-		return l.ack(a.ID)
+		if c, ok := l.a.b.(Confirmer); ok && a.AwaitsConfirm() {
+			return l.confirm(a.ID, c)
+		}
+		return l.ack(a)
 	case actAlertShelve:
 		return l.shelve(a.ID)
 	case actAlertComment:
@@ -227,13 +230,27 @@ func (l *alertList) ask(perm Permission, verb, id, question string, then func(te
 	return l.a.nav.promptFor(alertPrompt(verb, id, question), promptSpec{submit: then})
 }
 
-// ack asks for a comment and acknowledges alert id.
-func (l *alertList) ack(id string) tea.Cmd {
-	b := l.a.b
+// ack asks for a comment and acknowledges alert a: the backend passes
+// an owned alert's acknowledgement to its owner, whose answer is shown.
+func (l *alertList) ack(a *normalize.Alert) tea.Cmd {
+	b, id := l.a.b, a.ID
+	done := "acknowledged %s"
+	if a.Owner != nil {
+		done += ": " + a.Owner.Name + " answered Good"
+	}
 	send := func(comment string) tea.Cmd {
-		return attempt("ack", id, "acknowledged %s", func() error { return b.Ack(id, comment) })
+		return attempt("ack", id, done, func() error { return b.Ack(id, comment) })
 	}
 	return l.ask(PermAck, "ack", id, " comment: ", send, func() tea.Cmd { return send("") })
+}
+
+// confirm asks for a comment and confirms alert id, an acknowledged
+// condition its owner keeps until it is confirmed.
+func (l *alertList) confirm(id string, c Confirmer) tea.Cmd {
+	send := func(comment string) tea.Cmd {
+		return attempt("confirm", id, "confirmed %s", func() error { return c.Confirm(id, comment) })
+	}
+	return l.ask(PermAck, "confirm", id, " comment: ", send, func() tea.Cmd { return send("") })
 }
 
 // shelve asks for a reason, then a duration, and shelves alert id.
@@ -316,8 +333,14 @@ func (l *alertList) table(w, h int, focused bool) []string {
 				p := st.sevStyle(a.Severity)
 				return "UNACK", &p
 			}
+			if a.State == normalize.Normal && a.AwaitsConfirm() {
+				return confirmName, nil
+			}
 			return stateName(a.State), nil
 		case 2:
+			if a.NotCurrent() {
+				return notCurrentMark, &st.dim
+			}
 			if shelved(a, nowN) {
 				return "Z", &st.dim
 			}
@@ -329,7 +352,7 @@ func (l *alertList) table(w, h int, focused bool) []string {
 		case 5:
 			return strings.TrimPrefix(a.Target, l.fold), nil
 		case 6:
-			if shelved(a, nowN) {
+			if shelved(a, nowN) || a.NotCurrent() {
 				return a.Message, &st.dim
 			}
 			return a.Message, nil

@@ -198,3 +198,36 @@ type Options struct {
 type Scorecards interface {
 	Report() score.Report
 }
+
+// ServerHistory may be implemented by a Backend whose tags' endpoints
+// keep their history (OPC UA HistoryRead): the tag detail then charts
+// what the endpoint kept over the last minutes, not only the values this
+// session has seen.
+type ServerHistory interface {
+	// TagHistory reads tag id's history between from and to from its
+	// endpoint as n values, the averages of n equal intervals (NaN where
+	// the endpoint has none). An error wrapping connectors.ErrNoHistory
+	// says the tag's endpoint keeps none (a Modbus device): the chart then
+	// shows the session's values without a note; any other error is
+	// noted under the chart. It is called from a tea.Cmd; ctx bounds the
+	// read.
+	TagHistory(ctx context.Context, id string, from, to time.Time, n int) (HistorySeries, error)
+}
+
+// HistorySeries is a tag's history as its endpoint kept it.
+type HistorySeries struct {
+	// Values are the averages of equal intervals from From to To, oldest
+	// first; NaN where the endpoint has no value.
+	Values   []float64
+	From, To time.Time
+	// Aggregate says how they were made, e.g. "Average".
+	Aggregate string
+}
+
+// Confirmer may be implemented by a Backend whose alerts include
+// conditions their owner keeps until they are confirmed (OPC UA
+// ConfirmedState): on such an acknowledged alert the acknowledge key
+// confirms it. Confirm is called from a tea.Cmd, refused as Ack is.
+type Confirmer interface {
+	Confirm(alertID, comment string) error
+}

@@ -111,11 +111,11 @@ func (d *data) tag(id string) *normalize.Sample {
 }
 
 // visibleAlerts appends the alerts worth showing: all but those back to
-// Normal and not shelved.
+// Normal, not shelved and not retained by their owner.
 func (d *data) visibleAlerts(dst, all []normalize.Alert) []normalize.Alert {
 	now := d.now().UnixNano()
 	for i := range all {
-		if all[i].State != normalize.Normal || shelved(&all[i], now) {
+		if all[i].State != normalize.Normal || shelved(&all[i], now) || all[i].Retained() {
 			dst = append(dst, all[i])
 		}
 	}
@@ -163,7 +163,7 @@ func (d *data) apply(u Update) {
 }
 
 // upsertAlerts replaces alerts by id, adds new ones and drops those back
-// to Normal and not shelved.
+// to Normal, not shelved and not retained by their owner.
 func (d *data) upsertAlerts(as []normalize.Alert) {
 	pos := make(map[string]int, len(d.alerts))
 	for i := range d.alerts {
@@ -171,7 +171,7 @@ func (d *data) upsertAlerts(as []normalize.Alert) {
 	}
 	now := d.now().UnixNano()
 	for _, a := range as {
-		remove := a.State == normalize.Normal && !shelved(&a, now)
+		remove := a.State == normalize.Normal && !shelved(&a, now) && !a.Retained()
 		if i, ok := pos[a.ID]; ok {
 			d.alerts[i] = a
 			if remove {

@@ -257,6 +257,14 @@ var alertStates = []struct {
 	{normalize.RTNUnacked, "RTN", "back to normal, not acknowledged yet"},
 }
 
+// confirmName is the state column of an alarm its owner keeps until it
+// is confirmed; notCurrentMark marks an alarm whose owner's state is not
+// current (normalize.Alert.NotCurrent).
+const (
+	confirmName    = "CONF"
+	notCurrentMark = "?"
+)
+
 // stateName names a state as the tables show it.
 func stateName(s normalize.AlertState) string {
 	for i := range alertStates {

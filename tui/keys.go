@@ -177,7 +177,9 @@ var legend = func() [][2]string {
 		l = append(l, [2]string{s.name, "alert " + s.words})
 	}
 	return append(l,
+		[2]string{confirmName, "a server's alarm, acknowledged, waiting to be confirmed"},
 		[2]string{"Z", "alert shelved: kept, out of the way for a while"},
+		[2]string{notCurrentMark, "a server's alarm, link lost: its last known state"},
 		[2]string{"!3", "three active alerts on the tags below a tree node"},
 		[2]string{"> ›", "the cursor; › where the keys are not (another pane)"},
 		[2]string{"✗ / struck", "an action this session may not take; help says why under its key"})

@@ -3,9 +3,11 @@ package tui
 import (
 	"fmt"
 	"strconv"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/otwin/otwin/normalize"
 	"github.com/otwin/otwin/tui/widget"
 )
 
@@ -87,9 +89,13 @@ func (p *alertDetailPage) view(w, h int) []string {
 	lines := []string{p.a.caption("ALERT "+shortAlert(a.ID, w-7), w)}
 	lines = st.kvLines(lines, w, "kind", string(a.Kind), none)
 	lines = st.kvLines(lines, w, "target", a.Target, none)
-	lines = append(lines,
-		st.kvPaint(w, "severity", sevName(a.Severity), st.sevStyle(a.Severity)),
-		st.kv(w, "state", stateText(a.State)))
+	state := stateText(a.State)
+	if a.AwaitsConfirm() {
+		state += "; acknowledged, kept by " + a.Owner.Name + " until confirmed (a confirms)"
+	}
+	lines = append(lines, st.kvPaint(w, "severity", sevName(a.Severity), st.sevStyle(a.Severity)))
+	lines = st.kvLines(lines, w, "state", state, none)
+	lines = ownerLines(st, lines, w, a, now)
 	lines = st.kvLines(lines, w, "message", a.Message, none)
 	if !a.Context.Empty() {
 		lines = st.kvLines(lines, w, "context", contextLine(a.Context), none)
@@ -120,4 +126,26 @@ func (p *alertDetailPage) view(w, h int) []string {
 		lines = append(lines, widget.Fit(" (none)", w))
 	}
 	return p.window(lines, h)
+}
+
+// ownerLines appends who holds an owned alert's state and whether it is
+// current.
+func ownerLines(st *styles, lines []string, w int, a *normalize.Alert, now time.Time) []string {
+	o := a.Owner
+	if o == nil {
+		return lines
+	}
+	none := widget.Paint{}
+	lines = st.kvLines(lines, w, "owner", o.Name+", condition "+o.Ref+"; acknowledgements go there", none)
+	current := "yes: as " + o.Name + " last said"
+	if !o.Current {
+		current = "no: shown as last known"
+		if !o.Lost.IsZero() {
+			current += " since " + fmtTime(o.Lost) + " (" + ageSince(now, o.Lost) + " ago)"
+		}
+		if o.Why != "" {
+			current += "; " + o.Why
+		}
+	}
+	return st.kvLines(lines, w, "current", current, none)
 }

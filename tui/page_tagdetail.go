@@ -14,7 +14,9 @@ import (
 // The tag detail, over the page it was opened from: asset, tag, unit,
 // source, address, raw and scaled value, the three timestamps and skew,
 // the last good value, the history chart, and for bad quality the status
-// name, severity, limit bits and error.
+// name, severity, limit bits and error. The chart shows what the tag's
+// endpoint kept over the last 15 minutes when the backend reads it
+// (ServerHistory, page_taghistory.go), else the values the session saw.
 
 const pageTagDetail = "tag-detail"
 
@@ -27,13 +29,14 @@ var tagDetailDef = pageDef{
 type tagDetailPage struct {
 	scrolled // the app, and the id it was opened about (arg)
 	hist     []float64
+	server   serverHistory // the endpoint's history (page_taghistory.go)
 }
 
 func (p *tagDetailPage) keys() []*keyGroup { return tagDetailDef.keys }
 
 func (p *tagDetailPage) update(msg tea.Msg) tea.Cmd {
 	cmd, _ := p.scrolled.update(msg)
-	return cmd
+	return tea.Batch(cmd, p.server.update(p, msg))
 }
 
 func (p *tagDetailPage) view(w, h int) []string {
@@ -74,13 +77,9 @@ func (p *tagDetailPage) view(w, h int) []string {
 			lines = st.kvLines(lines, w, "error", t.Err, none)
 		}
 	}
-	p.hist = a.b.History(t.ID, p.hist[:0])
 	ch := min(h-len(lines)-1, 16)
 	if ch >= 3 && t.Kind != normalize.Text {
-		lines = append(lines, a.caption(fmt.Sprintf("HISTORY · %d values", len(p.hist)), w))
-		for _, l := range widget.Chart(p.hist, w-1, ch, fmtNum) {
-			lines = append(lines, " "+st.spark.Render(widget.Fit(l, w-1)))
-		}
+		lines = p.chart(lines, t, w, ch)
 	}
 	return p.window(lines, h)
 }

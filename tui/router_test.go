@@ -196,7 +196,7 @@ func TestFooterRefused(t *testing.T) {
 	if got := m.s.bottomLine(100); !strings.Contains(got, "a:ack✗ S/z:shelve C:comment✗") {
 		t.Errorf("footer %q: want ack and comment marked refused, shelve not", got)
 	}
-	if h := strings.Join(helpLines(12, m.s.a.refusal), "\n"); !strings.Contains(h, "acknowledge (with optional comment)\n"+strings.Repeat(" ", 15)+"✗ refused: supervisors cannot acknowledge alerts") {
+	if h := strings.Join(helpLines(12, m.s.a.refusal), "\n"); !strings.Contains(h, "acknowledge (with optional comment); on CONF, confirm\n"+strings.Repeat(" ", 15)+"✗ refused: supervisors cannot acknowledge alerts") {
 		t.Errorf("help lacks the reason under the key:\n%s", h)
 	}
 	_, cmd := m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("a")})

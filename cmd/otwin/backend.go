@@ -103,12 +103,21 @@ func (s *session) check(perm tui.Permission) error {
 }
 
 // storeBackend is the TUI's Backend over the live store, for one session.
+// Acknowledgements and confirmations go through route to the alert's
+// owner (nil: the store's own alerts only); hist reads tags' history from
+// their endpoints (nil: the dashboard charts what it saw).
 type storeBackend struct {
-	st   *store.Store
-	sess *session
+	st    *store.Store
+	sess  *session
+	route *alertRoute
+	hist  *historyRoute
 }
 
-var _ tui.Backend = (*storeBackend)(nil)
+var (
+	_ tui.Backend       = (*storeBackend)(nil)
+	_ tui.Confirmer     = (*storeBackend)(nil)
+	_ tui.ServerHistory = (*storeBackend)(nil)
+)
 
 // Subscribe is a store subscription as the TUI's feed; closing the feed
 // ends the subscription, even if the TUI stopped reading.
@@ -131,13 +140,42 @@ func (b *storeBackend) AlertHistory(id string) []normalize.AlertEvent {
 // use.
 func (b *storeBackend) Allowed(p tui.Permission) error { return b.sess.check(p) }
 
+// Ack acknowledges an alert: this collector's in the store, another
+// system's at its owner (whose answer it returns).
 func (b *storeBackend) Ack(id, comment string) error {
 	err := b.sess.check(tui.PermAck)
 	if err == nil {
-		err = b.st.Ack(id, b.sess.user, comment)
+		if b.route != nil {
+			err = b.route.Ack(id, b.sess.user, comment)
+		} else {
+			err = b.st.Ack(id, b.sess.user, comment)
+		}
 	}
 	b.sess.record("acknowledge", id, comment, err)
 	return err
+}
+
+// Confirm confirms an alarm its server keeps until it is confirmed, at
+// the server; refused as Ack is.
+func (b *storeBackend) Confirm(id, comment string) error {
+	err := b.sess.check(tui.PermAck)
+	if err == nil {
+		if b.route == nil {
+			err = fmt.Errorf("confirm %s: no alert owners reachable from here", id)
+		} else {
+			err = b.route.Confirm(id, b.sess.user, comment)
+		}
+	}
+	b.sess.record("confirm", id, comment, err)
+	return err
+}
+
+// TagHistory reads a tag's history from its endpoint (tui.ServerHistory).
+func (b *storeBackend) TagHistory(ctx context.Context, id string, from, to time.Time, n int) (tui.HistorySeries, error) {
+	if b.hist == nil {
+		return tui.HistorySeries{}, fmt.Errorf("history of %s: %w", id, connectors.ErrNoHistory)
+	}
+	return b.hist.TagHistory(ctx, id, from, to, n)
 }
 
 // Comment adds a note to an alert's history without acknowledging it.

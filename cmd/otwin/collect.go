@@ -26,6 +26,10 @@ type collector struct {
 	// Board keeps the data-quality scorecards (the pipeline feeds it).
 	Board    *score.Board
 	Pipeline *pipeline.Pipeline
+	// Route takes actions on alerts to their owners; History reads tags'
+	// history from their endpoints.
+	Route   *alertRoute
+	History *historyRoute
 }
 
 // newCollector builds the connectors of every source and the pipeline that
@@ -64,6 +68,8 @@ func newCollectorWith(f *sources.File, env connectors.Env, iso isolate.Options, 
 			Scorecard:  board,
 			Logger:     env.Logger,
 		},
+		Route:   newAlertRoute(st, conns),
+		History: newHistoryRoute(st, n, conns),
 	}, nil
 }
 
@@ -74,6 +80,11 @@ func (c *collector) scorecards() tui.Scorecards {
 		return nil
 	}
 	return c.Board
+}
+
+// backend is the dashboard's backend for one session of this collector.
+func (c *collector) backend(sess *session) *storeBackend {
+	return &storeBackend{st: c.Store, sess: sess, route: c.Route, hist: c.History}
 }
 
 // Run runs the pipeline until ctx is done.

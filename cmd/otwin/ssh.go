@@ -121,7 +121,7 @@ func startSSH(ctx context.Context, o sshOptions, dataDir string, col *collector,
 					hooks.leave(s.User.Name)
 				}()
 			}
-			return tui.New(&storeBackend{st: col.Store, sess: sess}, opts), nil
+			return tui.New(col.backend(sess), opts), nil
 		},
 	})
 	if err != nil {

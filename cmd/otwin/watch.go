@@ -191,7 +191,7 @@ func runDashboard(ctx context.Context, col *collector, opts tui.Options, ctl *co
 	if ctl != nil {
 		opts.Faults = &controlFaults{c: ctl, sess: sess}
 	}
-	m := tui.New(&storeBackend{st: col.Store, sess: sess}, opts)
+	m := tui.New(col.backend(sess), opts)
 	defer m.Close()
 	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx), tea.WithMouseCellMotion())
 	_, err := p.Run()

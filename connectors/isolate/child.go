@@ -36,6 +36,8 @@ type startMsg struct {
 	MemoryLimit int64           `json:"memory_limit"`
 	LogLevel    slog.Level      `json:"log_level"`
 	HealthEvery time.Duration   `json:"health_every"`
+	// Alarms asks the child to relay its connector's alarm stream.
+	Alarms bool `json:"alarms,omitempty"`
 }
 
 // memoryCheck is how often a child compares the memory its runtime maps
@@ -69,17 +71,23 @@ func Serve(ctx context.Context, in io.Reader, out io.Writer) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go func() {
-		_, _ = io.Copy(io.Discard, io.MultiReader(dec.Buffered(), in))
-		cancel()
-	}()
 	w := &childWriter{enc: newEncoder(out), cancel: cancel}
 	conn, err := st.build(slog.New(&frameHandler{w: w, level: st.LogLevel}))
 	if err != nil {
+		go func() {
+			_, _ = io.Copy(io.Discard, io.MultiReader(dec.Buffered(), in))
+		}()
 		w.end(err)
 		return w.err
 	}
-	return w.run(ctx, conn, max(st.HealthEvery, 10*time.Millisecond))
+	// The input carries the parent's requests; its end stops the child.
+	go w.serveRequests(ctx, dec, conn, cancel)
+	var alarms chan connectors.Alarm
+	if r, ok := conn.(connectors.AlarmRelay); ok && st.Alarms {
+		alarms = make(chan connectors.Alarm, 256)
+		r.RelayAlarms(alarms)
+	}
+	return w.run(ctx, conn, alarms, max(st.HealthEvery, 10*time.Millisecond))
 }
 
 // build decodes the configuration into the kind's type and builds the
@@ -141,7 +149,7 @@ func (w *childWriter) end(err error) {
 // run runs conn until ctx ends or conn gives up, forwarding its readings
 // as they come (flushed whenever none is waiting) and its health when it
 // changes, checked before each batch of readings and every healthEvery.
-func (w *childWriter) run(ctx context.Context, conn connectors.Connector, healthEvery time.Duration) error {
+func (w *childWriter) run(ctx context.Context, conn connectors.Connector, alarms <-chan connectors.Alarm, healthEvery time.Duration) error {
 	ch := make(chan connectors.Reading, 1024)
 	runErr := make(chan error, 1)
 	go func() { runErr <- conn.Run(ctx, ch) }()
@@ -168,11 +176,18 @@ func (w *childWriter) run(ctx context.Context, conn connectors.Connector, health
 			// readings).
 			sendHealth(false)
 			w.readings(r, ch)
+		case a := <-alarms:
+			sendHealth(false)
+			w.alarm(&a)
 		case <-tick.C:
 			sendHealth(false)
 		case err := <-runErr:
 			for len(ch) > 0 {
 				w.readings(<-ch, ch)
+			}
+			for len(alarms) > 0 {
+				a := <-alarms
+				w.alarm(&a)
 			}
 			sendHealth(true)
 			if err != nil {
@@ -205,6 +220,14 @@ func (w *childWriter) readings(r connectors.Reading, ch <-chan connectors.Readin
 		w.fail(w.enc.flush())
 		return
 	}
+}
+
+// alarm sends an alarm message and flushes.
+func (w *childWriter) alarm(a *connectors.Alarm) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.fail(w.enc.alarm(a))
+	w.fail(w.enc.flush())
 }
 
 // sameHealth reports whether two snapshots say the same.

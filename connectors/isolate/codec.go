@@ -141,6 +141,35 @@ func (e *encoder) bool(b bool) {
 	}
 }
 
+// raw writes a raw value (connectors.Reading.Raw's types).
+func (e *encoder) raw(v any) error {
+	switch v := v.(type) {
+	case nil:
+		e.buf = append(e.buf, rawNil)
+	case bool:
+		if v {
+			e.buf = append(e.buf, rawTrue)
+		} else {
+			e.buf = append(e.buf, rawFalse)
+		}
+	case int64:
+		e.buf = append(e.buf, rawInt)
+		e.varint(v)
+	case uint64:
+		e.buf = append(e.buf, rawUint)
+		e.uvarint(v)
+	case float64:
+		e.buf = append(e.buf, rawFloat)
+		e.float(v)
+	case string:
+		e.buf = append(e.buf, rawString)
+		e.rawString(v)
+	default:
+		return fmt.Errorf("%w %T", errUnsupported, v)
+	}
+	return nil
+}
+
 // status writes an error with what it carries: its StatusCode and text.
 func (e *encoder) status(err error) {
 	switch {
@@ -193,29 +222,8 @@ func (e *encoder) reading(r *connectors.Reading) error {
 	e.buf = append(e.buf, flags)
 	e.str(r.Source)
 	e.str(r.Address)
-	switch v := r.Raw.(type) {
-	case nil:
-		e.buf = append(e.buf, rawNil)
-	case bool:
-		if v {
-			e.buf = append(e.buf, rawTrue)
-		} else {
-			e.buf = append(e.buf, rawFalse)
-		}
-	case int64:
-		e.buf = append(e.buf, rawInt)
-		e.varint(v)
-	case uint64:
-		e.buf = append(e.buf, rawUint)
-		e.uvarint(v)
-	case float64:
-		e.buf = append(e.buf, rawFloat)
-		e.float(v)
-	case string:
-		e.buf = append(e.buf, rawString)
-		e.rawString(v)
-	default:
-		return fmt.Errorf("%w %T", errUnsupported, r.Raw)
+	if err := e.raw(r.Raw); err != nil {
+		return err
 	}
 	e.status(r.Status)
 	if flags&hasSource != 0 {
@@ -434,6 +442,28 @@ func (d *decoder) float() float64 {
 
 func (d *decoder) bool() bool { return d.byte() != 0 }
 
+// raw reads a raw value.
+func (d *decoder) raw() any {
+	switch k := d.byte(); k {
+	case rawNil:
+	case rawFalse:
+		return false
+	case rawTrue:
+		return true
+	case rawInt:
+		return d.varint()
+	case rawUint:
+		return d.uvarint()
+	case rawFloat:
+		return d.float()
+	case rawString:
+		return d.rawString()
+	default:
+		d.fail(fmt.Errorf("raw kind %d", k))
+	}
+	return nil
+}
+
 func (d *decoder) status() error {
 	k := statusKey{kind: d.byte()}
 	switch k.kind {
@@ -484,23 +514,7 @@ func (d *decoder) reading(r *connectors.Reading) error {
 	r.LinkDown = flags&linkDown != 0
 	r.Source = d.str()
 	r.Address = d.str()
-	switch k := d.byte(); k {
-	case rawNil:
-	case rawFalse:
-		r.Raw = false
-	case rawTrue:
-		r.Raw = true
-	case rawInt:
-		r.Raw = d.varint()
-	case rawUint:
-		r.Raw = d.uvarint()
-	case rawFloat:
-		r.Raw = d.float()
-	case rawString:
-		r.Raw = d.rawString()
-	default:
-		d.fail(fmt.Errorf("raw kind %d", k))
-	}
+	r.Raw = d.raw()
 	r.Status = d.status()
 	if flags&hasSource != 0 {
 		r.SourceTime = d.time()

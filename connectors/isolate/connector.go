@@ -92,7 +92,11 @@ type Connector struct {
 	env   connectors.Env
 	opts  Options
 	log   *slog.Logger
-	start []byte // the start message, JSON
+	start startMsg // the start message
+
+	// rq are the requests to the children and their alarm streams
+	// (requests.go).
+	rq requests
 
 	running atomic.Bool
 
@@ -153,12 +157,11 @@ func New(spec connectors.Spec, env connectors.Env, opts Options) (*Connector, er
 		Kind: k.Name, Name: spec.Name, Points: spec.Points, Config: cfg, DataDir: env.DataDir,
 		MemoryLimit: opts.MemoryLimit, LogLevel: minLevel(log), HealthEvery: opts.HealthEvery,
 	}
-	start, err := json.Marshal(msg)
-	if err != nil {
+	if _, err := json.Marshal(msg); err != nil {
 		return nil, fmt.Errorf("source %s: %w", spec.Name, err)
 	}
 	c := &Connector{
-		spec: spec, kind: k, env: env, opts: opts, start: append(start, '\n'),
+		spec: spec, kind: k, env: env, opts: opts, start: msg,
 		log:    log,
 		health: probe.Health(),
 		known:  make(map[string]struct{}, len(spec.Points)),
@@ -245,7 +248,7 @@ func (c *Connector) Run(ctx context.Context, out chan<- connectors.Reading) erro
 		c.stats.Ends++
 		c.stats.LastEnd = why
 		c.mu.Unlock()
-		if !c.emitDown(ctx, out, cause) {
+		if !c.emitDown(ctx, out, cause) || !c.alarmsLost(ctx, cause) {
 			return nil
 		}
 		if time.Since(began) >= 10*c.opts.MaxBackoff {
@@ -362,10 +365,20 @@ func (c *Connector) runChild(ctx context.Context, out chan<- connectors.Reading)
 		_ = cmd.Process.Kill()
 	})
 
-	if _, err := stdin.Write(c.start); err != nil {
+	start := c.start
+	start.Alarms = c.rq.alarms != nil
+	msg, err := json.Marshal(start)
+	if err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return "", nil, err
+	}
+	if _, err := stdin.Write(append(msg, '\n')); err != nil {
 		c.log.Debug("connector process did not take its start message", "source", c.spec.Name, "err", err)
 	}
+	c.rq.attach(stdin)
 	fatal, perr := c.pump(ctx, stdout, out)
+	c.rq.detach(fmt.Errorf("source %s: its %s connector process ended", c.spec.Name, c.kind.Title))
 	if perr != nil {
 		// A broken pipe: the child is of no use any more.
 		_ = cmd.Process.Kill()
@@ -443,6 +456,20 @@ func (c *Connector) pump(ctx context.Context, stdout io.Reader, out chan<- conne
 			if fatal, err = d.end(); err != nil {
 				return nil, err
 			}
+		case frameAlarm:
+			var a connectors.Alarm
+			if err := d.alarm(&a); err != nil {
+				return fatal, err
+			}
+			if ctx.Err() == nil {
+				c.relayAlarm(ctx, a)
+			}
+		case frameReply:
+			id, r, err := d.reply()
+			if err != nil {
+				return fatal, err
+			}
+			c.rq.answer(id, r)
 		default:
 			return fatal, fmt.Errorf("unknown frame type %q", t)
 		}

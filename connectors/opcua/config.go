@@ -101,6 +101,13 @@ type Config struct {
 	// "<asset_prefix>/filler1/speed". Only with BrowseRoot; the
 	// connector itself does not use it.
 	AssetPrefix string `yaml:"asset_prefix,omitempty" json:"asset_prefix,omitempty"`
+	// Alarms relays the server's alarms (OPC UA Alarms and Conditions:
+	// the events of its Server object) into the alert list, and passes
+	// acknowledgements and confirmations to the server. Unset: when the
+	// server's Server object is an event notifier; false: never; true:
+	// always (a server that refuses says so in the log). Needs a
+	// subscription: not with poll.
+	Alarms *bool `yaml:"alarms,omitempty" json:"alarms,omitempty"`
 	// Nodes are the points read (see ParseNode). Reading.Address is the
 	// string exactly as given here.
 	Nodes []string `yaml:"-" json:"-"`
@@ -208,6 +215,9 @@ func (cfg *Config) Check() error {
 		if _, err := parseNode(c.BrowseRoot); err != nil {
 			add("browse_root", "browse_root: %w", err)
 		}
+	}
+	if c.Alarms != nil && *c.Alarms && c.Poll {
+		add("alarms", "alarms: true needs a subscription (alarms are events); not with poll")
 	}
 	if c.AssetPrefix != "" && c.BrowseRoot == "" {
 		add("asset_prefix", "asset_prefix needs browse_root")

@@ -55,6 +55,9 @@ type Connector struct {
 	warnedTrust bool
 	certDER     []byte
 	key         *rsa.PrivateKey
+
+	// ext is the state of alarms and history (events.go, history.go).
+	ext extras
 }
 
 // pointState is what the connector remembers of one address.
@@ -224,7 +227,7 @@ func (c *Connector) Run(ctx context.Context, out chan<- connectors.Reading) erro
 		c.setState(connectors.Down, err)
 		if !c.down {
 			c.down = true
-			if !c.emitDown(ctx, out, err) {
+			if !c.emitDown(ctx, out, err) || !c.alarmLost(ctx, err) {
 				return nil
 			}
 		}

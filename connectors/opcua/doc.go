@@ -44,6 +44,9 @@
 //	                     100ms and, subscribed, twice publishing_interval)
 //	browse_root          read every variable below this node too
 //	asset_prefix         where the normalizer hangs browsed variables
+//	alarms               relay the server's alarms (Alarms and Conditions) and
+//	                     pass acknowledgements to it; unset: when the Server
+//	                     object is an event notifier (see events.go)
 //
 // # Addresses
 //

@@ -52,6 +52,9 @@ type session struct {
 	// waitingSince is when the outstanding main-loop request was sent
 	// (unix nanoseconds); 0 when none is outstanding.
 	waitingSince atomic.Int64
+
+	// ext is the session's state for alarms and history (events.go).
+	ext sessionExt
 }
 
 // runSession connects once and reads until the connection fails or ctx
@@ -93,6 +96,7 @@ func (c *Connector) runSession(ctx context.Context, out chan<- connectors.Readin
 	c.log.Info("connected")
 
 	s := &session{c: c, parent: ctx, cl: cl, out: out, ns: cl.Namespaces()}
+	defer s.unready()
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -261,6 +265,7 @@ func (s *session) run(ctx context.Context) error {
 	if err := s.readInfo(ctx); err != nil {
 		return err
 	}
+	s.ready()
 	if s.c.cfg.Poll {
 		return s.poll(ctx)
 	}
@@ -670,7 +675,7 @@ func (s *session) subscriptionParams() (keepAlive, lifetime uint32) {
 func (s *session) subscribe(ctx context.Context) error {
 	cfg := s.c.cfg
 	keepAlive, lifetime := s.subscriptionParams()
-	maxNotif := uint64(len(s.items)) * uint64(cfg.QueueSize)
+	maxNotif := uint64(len(s.items))*uint64(cfg.QueueSize) + s.eventQueueSize()
 	maxNotif = max(1, min(maxNotif, math.MaxUint32))
 	creq := &ua.CreateSubscriptionRequest{
 		RequestedPublishingInterval: float64(cfg.PublishingInterval) / float64(time.Millisecond),
@@ -697,6 +702,9 @@ func (s *session) subscribe(ctx context.Context) error {
 		cancel()
 	}()
 	if err := s.monitor(ctx, subID); err != nil {
+		return err
+	}
+	if err := s.watchEvents(ctx, subID); err != nil {
 		return err
 	}
 	return s.publishLoop(ctx, subID)
@@ -910,6 +918,10 @@ func (s *session) process(ctx context.Context, msg *ua.NotificationMessage) erro
 				if !s.deliver(ctx, s.items[n.ClientHandle], n.Value) {
 					return ctx.Err()
 				}
+			}
+		case *ua.EventNotificationList:
+			if err := s.onEvents(ctx, v); err != nil {
+				return err
 			}
 		case *ua.StatusChangeNotification:
 			if v.Status != ua.StatusOK {

@@ -27,7 +27,8 @@ type Event struct {
 	// Alert is set for EventAlert, in its state after the transition.
 	Alert *normalize.Alert
 	// Transition is the alert event: "raised", "cleared", "acked",
-	// "shelved", "unshelved".
+	// "shelved", "unshelved", "commented", and for alerts another system
+	// owns "confirmed" and "changed".
 	Transition string
 	// Scorecard is set for EventScorecard.
 	Scorecard *score.Report
@@ -65,7 +66,7 @@ type SampleJSON struct {
 // state after the transition. Times as in SampleJSON.
 type AlertJSON struct {
 	Type         string `json:"type"`                    // "alert"
-	Transition   string `json:"transition"`              // raised, cleared, acked, shelved, unshelved
+	Transition   string `json:"transition"`              // raised, cleared, acked, shelved, unshelved, commented, confirmed, changed
 	ID           string `json:"id"`                      // "<kind>:<target>"
 	Kind         string `json:"kind"`                    // e.g. "stale", "comm_loss"
 	Target       string `json:"target"`                  // tag id or source name
@@ -83,6 +84,8 @@ type AlertJSON struct {
 	ShelvedUntil string `json:"shelved_until,omitempty"` // end of a timed shelve
 	ShelvedBy    string `json:"shelved_by,omitempty"`    // who shelved
 	ShelveReason string `json:"shelve_reason,omitempty"` // why
+	Owner        string `json:"owner,omitempty"`         // who holds the state: a source (its server's condition); empty: this collector
+	OwnerRef     string `json:"owner_ref,omitempty"`     // the owner's id of it, e.g. an OPC UA ConditionId
 	// Context is the production context when the alert was last raised,
 	// as in SampleJSON.
 	Context *normalize.Context `json:"context,omitempty"`
@@ -134,7 +137,7 @@ func SampleRecord(s *normalize.Sample) SampleJSON {
 
 // AlertRecord returns the JSON form of a with its transition.
 func AlertRecord(a *normalize.Alert, transition string) AlertJSON {
-	return AlertJSON{
+	r := AlertJSON{
 		Type: EventAlert, Transition: transition, ID: a.ID, Kind: string(a.Kind), Target: a.Target,
 		Severity: a.Severity.String(), State: a.State.String(), Message: a.Message,
 		FirstActive: ts(a.FirstActive), LastActive: ts(a.LastActive), Cleared: ts(a.Cleared), Count: a.Count,
@@ -142,6 +145,10 @@ func AlertRecord(a *normalize.Alert, transition string) AlertJSON {
 		Shelved: a.Shelved, ShelvedUntil: ts(a.ShelvedUntil), ShelvedBy: a.ShelvedBy, ShelveReason: a.ShelveReason,
 		Context: nonEmpty(a.Context),
 	}
+	if a.Owner != nil {
+		r.Owner, r.OwnerRef = a.Owner.Name, a.Owner.Ref
+	}
+	return r
 }
 
 // nonEmpty is c, or nil when it holds no value.

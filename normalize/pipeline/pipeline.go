@@ -63,9 +63,11 @@ type Pipeline struct {
 	// (EventScorecard), at a tick. Default 1m; negative: never.
 	ScorecardEvery time.Duration
 
-	log    *slog.Logger
-	mu     sync.Mutex
-	failed map[string]failure
+	log *slog.Logger
+	// alarmKinds are the alert kinds of the sources that relay alarms.
+	alarmKinds map[string]normalize.AlertKind
+	mu         sync.Mutex
+	failed     map[string]failure
 	// out is the normalizer's output of the batch or tick under way;
 	// seen the Seq of the last alert change given to OnEvent, changes
 	// the buffer of those to give.
@@ -117,6 +119,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	p.Store.Publish(p.Normalizer.Initial()...)
 
 	ch := make(chan connectors.Reading, buf)
+	alarms := p.relayAlarms()
 	var wg sync.WaitGroup
 	for _, c := range p.Connectors {
 		wg.Add(1)
@@ -145,6 +148,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			for {
 				select {
 				case <-ch: // unblock connectors still sending
+				case <-alarms:
 				case <-done:
 					return nil
 				}
@@ -161,6 +165,10 @@ func (p *Pipeline) Run(ctx context.Context) error {
 					break more
 				}
 			}
+			p.publish()
+		case a := <-alarms:
+			p.out.Reset()
+			p.alarm(&a)
 			p.publish()
 		case <-tk.C:
 			p.tick(now())

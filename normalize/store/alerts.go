@@ -127,6 +127,9 @@ type alertBook struct {
 	unconfirmed map[string]struct{}
 	grace       time.Duration
 	graceEnd    time.Time
+	// refresh holds, per owner refreshing its alerts, the ids it sent
+	// since its refresh started (see OwnerRefreshStart).
+	refresh map[string]map[string]struct{}
 }
 
 func newAlertBook(history int, journal Journal, grace time.Duration) alertBook {
@@ -147,7 +150,13 @@ func (b *alertBook) restore(r *Restored) {
 	for i := range r.Alerts {
 		a := r.Alerts[i]
 		b.byID[a.ID] = &a
-		if a.Active() {
+		if a.Owner != nil {
+			// the owner has not spoken in this run yet
+			o := *a.Owner
+			o.Current, o.Lost, o.Why = false, time.Time{}, "restored from the previous run; waiting for "+o.Name
+			a.Owner = &o
+		}
+		if a.Active() || a.Retained() {
 			b.unconfirmed[a.ID] = struct{}{}
 		}
 	}
@@ -235,6 +244,9 @@ func (b *alertBook) act(x *Action, at time.Time) (normalize.Alert, error) {
 	}
 	switch x.Kind {
 	case ActAck:
+		if a.Owner != nil {
+			return *a, refuseOwned(a, x)
+		}
 		switch a.State {
 		case normalize.ActiveUnacked:
 			a.State = normalize.ActiveAcked
@@ -312,7 +324,10 @@ func (b *alertBook) settle(now time.Time) {
 	slices.Sort(ids)
 	why := fmt.Sprintf("not raised again within %s of the restart", b.grace)
 	for _, id := range ids {
-		if a := b.byID[id]; a.Active() {
+		switch a := b.byID[id]; {
+		case a.Owner != nil:
+			b.release(a, now, why)
+		case a.Active():
 			b.clear(a, now, why)
 		}
 	}
@@ -418,14 +433,15 @@ func (s *Store) Alert(id string) (normalize.Alert, bool) {
 }
 
 // Alerts returns the alerts that are not Normal (active, or returned to
-// normal and waiting for an acknowledgement) and the shelved ones
-// (whatever their state), sorted by severity (worst first), then by
-// LastActive (newest first), then by id.
+// normal and waiting for an acknowledgement), the shelved ones (whatever
+// their state) and those their owner retains (normalize.Alert.Retained),
+// sorted by severity (worst first), then by LastActive (newest first),
+// then by id.
 func (s *Store) Alerts() []normalize.Alert {
 	s.mu.RLock()
 	out := make([]normalize.Alert, 0, len(s.alerts.byID))
 	for _, a := range s.alerts.byID {
-		if a.State != normalize.Normal || a.Shelved {
+		if a.State != normalize.Normal || a.Shelved || a.Retained() {
 			out = append(out, *a)
 		}
 	}

@@ -69,6 +69,19 @@ type alertRecord struct {
 	ShelveReason   string    `json:"shelve_reason,omitempty"`
 	// Context is the production context of the last raise.
 	Context *normalize.Context `json:"context,omitempty"`
+	// Owner is normalize.Alert.Owner without what is only true while
+	// otwin runs (Current, Lost, Why): a restored owned alert waits for
+	// its owner.
+	Owner *ownerRecord `json:"owner,omitempty"`
+}
+
+// ownerRecord is an alert's owner (normalize.AlertOwner) in the file.
+type ownerRecord struct {
+	Name        string `json:"name"`
+	Ref         string `json:"ref,omitempty"`
+	Retain      bool   `json:"retain,omitempty"`
+	Confirmable bool   `json:"confirmable,omitempty"`
+	Confirmed   bool   `json:"confirmed,omitempty"`
 }
 
 // nanos is t in Unix nanoseconds, 0 for the zero time.
@@ -105,13 +118,17 @@ func parseState(name string) (normalize.AlertState, error) {
 }
 
 func encodeAlert(a *normalize.Alert) ([]byte, error) {
-	return json.Marshal(alertRecord{
+	r := alertRecord{
 		ID: a.ID, Kind: string(a.Kind), Target: a.Target, Severity: int(a.Severity), State: a.State.String(),
 		Message: a.Message, FirstActive: a.FirstActive, LastActive: a.LastActive, Cleared: a.Cleared, Count: a.Count,
 		AckedBy: a.AckedBy, AckedAt: a.AckedAt, Comment: a.Comment,
 		Shelved: a.Shelved, ShelvedUntil: a.ShelvedUntil, ShelvedOneShot: a.ShelvedOneShot, ShelvedBy: a.ShelvedBy, ShelveReason: a.ShelveReason,
 		Context: a.Context,
-	})
+	}
+	if o := a.Owner; o != nil {
+		r.Owner = &ownerRecord{Name: o.Name, Ref: o.Ref, Retain: o.Retain, Confirmable: o.Confirmable, Confirmed: o.Confirmed}
+	}
+	return json.Marshal(r)
 }
 
 func decodeAlert(v []byte) (normalize.Alert, error) {
@@ -123,11 +140,15 @@ func decodeAlert(v []byte) (normalize.Alert, error) {
 	if err != nil {
 		return normalize.Alert{}, err
 	}
-	return normalize.Alert{
+	a := normalize.Alert{
 		ID: r.ID, Kind: normalize.AlertKind(r.Kind), Target: r.Target, Severity: normalize.AlertSeverity(r.Severity), State: st,
 		Message: r.Message, FirstActive: r.FirstActive, LastActive: r.LastActive, Cleared: r.Cleared, Count: r.Count,
 		AckedBy: r.AckedBy, AckedAt: r.AckedAt, Comment: r.Comment,
 		Shelved: r.Shelved, ShelvedUntil: r.ShelvedUntil, ShelvedOneShot: r.ShelvedOneShot, ShelvedBy: r.ShelvedBy, ShelveReason: r.ShelveReason,
 		Context: r.Context,
-	}, nil
+	}
+	if o := r.Owner; o != nil {
+		a.Owner = &normalize.AlertOwner{Name: o.Name, Ref: o.Ref, Retain: o.Retain, Confirmable: o.Confirmable, Confirmed: o.Confirmed}
+	}
+	return a, nil
 }

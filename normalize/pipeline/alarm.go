@@ -1,0 +1,60 @@
+package pipeline
+
+import (
+	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/normalize"
+	"github.com/otwin/otwin/normalize/store"
+)
+
+// alarmBuffer is the capacity of the channel the connectors relay their
+// endpoints' alarms into.
+const alarmBuffer = 256
+
+// relayAlarms asks every connector that can (connectors.AlarmRelay) to
+// relay its endpoint's alarms into one channel, and returns it (nil when
+// no connector can: a nil channel is never ready).
+func (p *Pipeline) relayAlarms() chan connectors.Alarm {
+	var ch chan connectors.Alarm
+	p.alarmKinds = make(map[string]normalize.AlertKind)
+	for _, c := range p.Connectors {
+		r, ok := c.(connectors.AlarmRelay)
+		if !ok {
+			continue
+		}
+		if ch == nil {
+			ch = make(chan connectors.Alarm, alarmBuffer)
+		}
+		proto := c.Health().Protocol
+		if proto == "" {
+			proto = "endpoint"
+		}
+		p.alarmKinds[c.Name()] = store.AlarmKind(proto)
+		r.RelayAlarms(ch)
+	}
+	return ch
+}
+
+// alarm takes one message of a source's alarm stream into the store: a
+// condition's state as an alert the source owns, about the tag its source
+// node is the point of (else the source); a refresh's start and end; the
+// loss of the link.
+func (p *Pipeline) alarm(a *connectors.Alarm) {
+	switch a.What {
+	case connectors.AlarmState:
+		target, ok := p.Normalizer.Locate(a.Source, a.Address)
+		if !ok || a.Address == "" {
+			target = a.Source
+		}
+		kind, ok := p.alarmKinds[a.Source]
+		if !ok {
+			kind = store.AlarmKind("endpoint")
+		}
+		p.Store.PublishOwned(a.Source, store.AlarmState(kind, target, a))
+	case connectors.AlarmRefreshStart:
+		p.Store.OwnerRefreshStart(a.Source)
+	case connectors.AlarmRefreshEnd:
+		p.Store.OwnerRefreshEnd(a.Source, a.Received)
+	case connectors.AlarmLost:
+		p.Store.OwnerLost(a.Source, a.Received, a.Why)
+	}
+}
