@@ -75,8 +75,11 @@ func (h *serverHistory) update(p *tagDetailPage, msg tea.Msg) tea.Cmd {
 		if _, ok := p.a.b.(ServerHistory); !ok {
 			return nil
 		}
+		// the first look comes after the page was drawn: the chart's
+		// width is known then
 		h.gen++
-		return tea.Batch(h.fetch(p), h.tick())
+		gen := h.gen
+		return func() tea.Msg { return histTickMsg{gen} }
 	case serverHistMsg:
 		h.took(msg)
 	case histTickMsg:
@@ -148,7 +151,7 @@ func (p *tagDetailPage) chart(lines []string, t *normalize.Sample, w, ch int) []
 	p.server.points = max(w-1-11, 4)
 	e := p.server.cache[t.ID]
 	if e != nil && e.err == nil && anyNumber(e.series.Values) {
-		span := fmtAge(e.series.To.Sub(e.series.From))
+		span := fmtSpan(e.series.To.Sub(e.series.From))
 		lines = append(lines, a.caption(fmt.Sprintf("HISTORY · from the server · last %s · %s of %d intervals",
 			span, strings.ToLower(e.series.Aggregate), len(e.series.Values)), w))
 		for _, l := range widget.Chart(e.series.Values, w-1, ch-1, fmtNum) {
@@ -170,7 +173,7 @@ func (p *tagDetailPage) chart(lines []string, t *normalize.Sample, w, ch int) []
 		note = "server history unavailable: " + e.err.Error()
 	case !e.loading:
 		caption += " seen here"
-		note = fmt.Sprintf("the server has no values of the last %s", fmtAge(historySpan))
+		note = fmt.Sprintf("the server has no values of the last %s", fmtSpan(historySpan))
 	}
 	lines = append(lines, a.caption(caption, w))
 	if note != "" {
@@ -193,4 +196,12 @@ func anyNumber(vals []float64) bool {
 		}
 	}
 	return false
+}
+
+// fmtSpan formats a span of whole minutes as "15m", others as fmtAge.
+func fmtSpan(d time.Duration) string {
+	if d > 0 && d%time.Minute == 0 {
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return fmtAge(d)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -43,8 +44,16 @@ type alarmLine struct {
 func startAlarmLine(t *testing.T, iso isolate.Options) *alarmLine {
 	t.Helper()
 	sc := shippedScenario(t, "bottling")
+	// The collector logs in as a user who may call methods (anonymous
+	// sessions only read: the twin answers Bad_UserAccessDenied).
+	sc.OPCUA.Users = append(sc.OPCUA.Users, scenarios.User{Name: "scada", Password: "s3cret-scada"})
 	tw := startE2ETwin(t, sc)
 	f := exportFast(t, sc, tw.Endpoints)
+	for i := range f.Sources {
+		if c, ok := f.Sources[i].Config.(*opcua.Config); ok {
+			c.Username, c.Password = "scada", "s3cret-scada"
+		}
+	}
 	col := startE2ECollectorWith(t, f, iso)
 	isolated := 0
 	for _, c := range col.Connectors {
@@ -183,6 +192,9 @@ func (d *dashboard) waitOutput(texts ...string) {
 		return true
 	}) {
 		tail := got[max(len(got)-3000, 0):]
+		if f := os.Getenv("OTWIN_DASH_DUMP"); f != "" {
+			_ = os.WriteFile(f, d.out.from(0), 0o644)
+		}
 		d.t.Fatalf("timed out waiting for the dashboard to show %q; its last output:\n%s", texts, tail)
 	}
 	d.seen += len(got)
@@ -218,13 +230,13 @@ func TestE2EOPCUAAlarmAck(t *testing.T) {
 	d.waitOutput("answered Good")
 
 	st := l.twinAlarm(t, "filler1-co2-pressure")
-	if !st.State.Acked || st.State.Comment != "olga: venting" || st.State.User != "anonymous" || st.State.Confirmed {
-		t.Fatalf("twin alarm after the dashboard's ack: %+v; want acknowledged by the connector's session (anonymous) with comment %q", st, "olga: venting")
+	if !st.State.Acked || st.State.Comment != "olga: venting" || st.State.User != "scada" || st.State.Confirmed {
+		t.Fatalf("twin alarm after the dashboard's ack: %+v; want acknowledged by the connector's user scada with comment %q", st.State, "olga: venting")
 	}
 	acked := l.ownedAlert(t, "filler1/co2_pressure", "the acknowledgement in the store", func(a normalize.Alert) bool {
 		return a.State == normalize.ActiveAcked
 	})
-	if acked.AckedBy != "anonymous" || acked.Comment != "olga: venting" || !acked.AwaitsConfirm() {
+	if acked.AckedBy != "scada" || acked.Comment != "olga: venting" || !acked.AwaitsConfirm() {
 		t.Errorf("store after the twin's event: acked by %q %q, awaits confirm %v", acked.AckedBy, acked.Comment, acked.AwaitsConfirm())
 	}
 
@@ -234,7 +246,9 @@ func TestE2EOPCUAAlarmAck(t *testing.T) {
 	if code, ok := connectors.StatusOf(err); !ok || code != connectors.StatusCode(0x80CF0000) || !strings.Contains(err.Error(), "Bad_ConditionBranchAlreadyAcked") {
 		t.Errorf("second ack: %v, want the server's Bad_ConditionBranchAlreadyAcked", err)
 	}
-	// a on the acknowledged alarm confirms it.
+	// a on the acknowledged alarm, once the dashboard shows it so,
+	// confirms it.
+	d.waitOutput(">HIGH ACK ")
 	d.keys("a")
 	d.waitOutput("confirm opcua_alarm")
 	d.keys("relief valve checked", "enter")

@@ -30,7 +30,7 @@ const (
 
 // request is one request of the parent, as JSON on the child's input.
 type request struct {
-	ID      uint64                      `json:"id"`
+	ID      uint64                     `json:"id"`
 	History *connectors.HistoryRequest `json:"history,omitempty"`
 	Alarm   *connectors.AlarmAction    `json:"alarm,omitempty"`
 }

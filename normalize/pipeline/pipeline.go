@@ -66,6 +66,9 @@ type Pipeline struct {
 	log *slog.Logger
 	// alarmKinds are the alert kinds of the sources that relay alarms.
 	alarmKinds map[string]normalize.AlertKind
+	// alarmPeers are, per source relaying alarms, the sources that read
+	// the same endpoint (itself included), sorted.
+	alarmPeers map[string][]string
 	mu         sync.Mutex
 	failed     map[string]failure
 	// out is the normalizer's output of the batch or tick under way;
