@@ -5,7 +5,6 @@ import (
 
 	"github.com/otwin/otwin/connectors"
 	"github.com/otwin/otwin/normalize"
-	"github.com/otwin/otwin/normalize/store"
 )
 
 // alarmBuffer is the capacity of the channel the connectors relay their
@@ -32,7 +31,7 @@ func (p *Pipeline) relayAlarms() chan connectors.Alarm {
 		if proto == "" {
 			proto = "endpoint"
 		}
-		p.alarmKinds[c.Name()] = store.AlarmKind(proto)
+		p.alarmKinds[c.Name()] = alarmKind(proto)
 		if ep := c.Health().Endpoint; ep != "" {
 			byEndpoint[ep] = append(byEndpoint[ep], c.Name())
 		}
@@ -68,9 +67,9 @@ func (p *Pipeline) alarm(a *connectors.Alarm) {
 		}
 		kind, ok := p.alarmKinds[a.Source]
 		if !ok {
-			kind = store.AlarmKind("endpoint")
+			kind = alarmKind("endpoint")
 		}
-		p.Store.PublishOwned(a.Source, store.AlarmState(kind, target, a))
+		p.Store.PublishOwned(a.Source, alarmState(kind, target, a))
 	case connectors.AlarmRefreshStart:
 		p.Store.OwnerRefreshStart(a.Source)
 	case connectors.AlarmRefreshEnd:

@@ -8,21 +8,37 @@ import (
 	"github.com/otwin/otwin/normalize"
 )
 
-// Owned alerts are alerts whose state another system holds
-// (normalize.Alert.Owner): an OPC UA server's conditions, relayed by the
-// source's connector; another collector's alerts. The store keeps them
-// beside its own, in the same lifecycle and history, but never decides
-// their state: the owner's messages do (PublishOwned, OwnerLost,
-// OwnerRefreshStart, OwnerRefreshEnd). An acknowledgement goes to the
-// owner, which the caller reaches (Act refuses ActAck on an owned alert
-// with ErrOwned); the owner's next message then says what became of it.
-// Shelving and comments stay local, as for the store's own alerts.
+// Alert ownership: an alert another system owns (normalize.Alert.Owner,
+// normalize.AlertOwner) — an endpoint's own alarm relayed by its source's
+// connector (an OPC UA server's condition), another collector's alert
+// read from the backbone. The store keeps such alerts beside its own, in
+// the same lifecycle, history and journal, but never decides their
+// state: the owner's messages do. The API, the same for every kind of
+// owner:
+//
+//   - PublishOwned(owner, states...): what the owner says of its alerts
+//     (each its whole state, OwnedState); it becomes current.
+//   - OwnerLost(owner, at, why): the link to the owner is lost; its
+//     alerts keep their last state, marked not current
+//     (normalize.Alert.NotCurrent), until the owner speaks again.
+//   - OwnerRefreshStart(owner) / OwnerRefreshEnd(owner, at): the owner
+//     resends every alert it retains; those it did not resend return to
+//     normal.
+//   - Act refuses ActAck on an owned alert with ErrOwned, naming the
+//     owner: an acknowledgement goes to the owner (the caller routes it;
+//     cmd/otwin's alertRoute does for the dashboard), whose next message
+//     then says what became of it. Shelving and comments stay local, as
+//     for the store's own alerts.
+//
+// An owner is named by a string unique among the store's owners: the
+// source's name for an endpoint's alarms.
 
-// ErrOwned says an action belongs to the alert's owner, not to the store.
-var ErrOwned = errors.New("the alert's state is its owner's")
+// ErrOwned says an action belongs to the alert's owner, not to the
+// store (errors.Is; the error names the owner).
+var ErrOwned = errors.New("the alert's state is held by its owner")
 
 // OwnedState is an alert's whole state as its owner says it at one time
-// (an OPC UA condition's event).
+// (e.g. an OPC UA condition's event).
 type OwnedState struct {
 	// ID is the alert's id, stable per condition of the owner.
 	ID string
@@ -34,8 +50,9 @@ type OwnedState struct {
 	Message  string
 	// Ref is the owner's id of the alert (normalize.AlertOwner.Ref).
 	Ref string
-	// Active, Acked, Confirmable, Confirmed and Retain are the owner's
-	// flags (see connectors.Alarm).
+	// Active and Acked are the owner's lifecycle flags (Acked: nothing
+	// to acknowledge); Confirmable, Confirmed and Retain as in
+	// normalize.AlertOwner.
 	Active, Acked, Confirmable, Confirmed, Retain bool
 	// At is when the owner's state changed; ActiveAt and AckedAt when
 	// Active and Acked last changed (zero: At).
@@ -103,7 +120,7 @@ func (s *Store) OwnerLost(owner string, at time.Time, why string) {
 }
 
 // OwnerRefreshStart says owner starts sending the state of every alert it
-// retains (OPC UA ConditionRefresh).
+// retains (e.g. OPC UA ConditionRefresh after a reconnect).
 func (s *Store) OwnerRefreshStart(owner string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -232,7 +249,7 @@ func sameOwned(a, b *normalize.Alert) bool {
 
 // refuseOwned refuses an action that belongs to the owner of a.
 func refuseOwned(a *normalize.Alert, x *Action) error {
-	return fmt.Errorf("%s %s: %w (%s): ask it", x.Kind, a.ID, ErrOwned, a.Owner.Name)
+	return fmt.Errorf("%s %s: %w, %s: send the %s there", x.Kind, a.ID, ErrOwned, a.Owner.Name, x.Kind)
 }
 
 // or is t, or alt when t is zero.
