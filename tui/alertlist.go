@@ -303,6 +303,17 @@ func (l *alertList) comment(id string) tea.Cmd {
 	return l.ask(PermComment, "comment on", id, ": ", then, func() tea.Cmd { return send("") })
 }
 
+// listMessage is an alert's message as the list shows it: an alert
+// another system owns (an OPC UA server's alarm) starts with its owner,
+// which sets it apart from this collector's data-quality alerts at any
+// width.
+func listMessage(a *normalize.Alert) string {
+	if a.Owner == nil {
+		return a.Message
+	}
+	return a.Owner.Name + ": " + a.Message
+}
+
 // alertCols are the alert table's columns.
 var alertCols = []widget.Column{
 	{Title: "SEV", W: 4, Prio: 9},
@@ -353,9 +364,9 @@ func (l *alertList) table(w, h int, focused bool) []string {
 			return strings.TrimPrefix(a.Target, l.fold), nil
 		case 6:
 			if shelved(a, nowN) || a.NotCurrent() {
-				return a.Message, &st.dim
+				return listMessage(a), &st.dim
 			}
-			return a.Message, nil
+			return listMessage(a), nil
 		case 7:
 			return string(a.Kind), nil
 		case 8:

@@ -126,7 +126,8 @@ func TestOwnedAlarmKeys(t *testing.T) {
 }
 
 // TestOwnedAlarmMarks: the list marks an alarm whose server link is lost
-// with ? in place of the shelve mark, and a CONF alarm by its state.
+// with ? in place of the shelve mark, and a CONF alarm by its state; an
+// owned alarm's message starts with its owner.
 func TestOwnedAlarmMarks(t *testing.T) {
 	s, p := newOwnerSession(t, 120, 30)
 	lost := ownedAlarm(normalize.ActiveAcked, true, false)
@@ -147,6 +148,9 @@ func TestOwnedAlarmMarks(t *testing.T) {
 	}
 	var sawLost, sawConf bool
 	for _, r := range rows {
+		if !strings.Contains(r, " press-plc: Press pressure") {
+			t.Errorf("row %q: the message does not start with its owner", r)
+		}
 		f := strings.Fields(strings.TrimLeft(r, ">› "))
 		switch {
 		case len(f) > 2 && f[1] == "ACK" && f[2] == "?":
