@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -493,12 +492,4 @@ func checkDisconnect(t *testing.T, col *e2eCollector, tw *e2eTwin, machine, sour
 func ptr[T any](v T) *T { return &v }
 
 // freeAddr returns a loopback address with a port free a moment ago.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+func freeAddr(t testing.TB) string { t.Helper(); return testkit.FreeAddr(t) }

@@ -16,6 +16,7 @@ import (
 	"github.com/otwin/otwin/connectors/isolate"
 	"github.com/otwin/otwin/connectors/modbus"
 	"github.com/otwin/otwin/connectors/opcua"
+	"github.com/otwin/otwin/internal/testkit"
 	"github.com/otwin/otwin/normalize"
 	"github.com/otwin/otwin/normalize/pipeline"
 	"github.com/otwin/otwin/normalize/sources"
@@ -356,38 +357,16 @@ func (r *storeRecorder) Samples(id string) []normalize.Sample {
 	return slices.Clone(r.samples[id])
 }
 
-// waitUntil polls cond every 20ms until it holds, failing the test with
-// what's description when timeout passes first. It returns the time the
+// waitUntil is testkit.Eventually: it polls cond until it holds, failing
+// the test with what when timeout passes first, and returns the time the
 // wait took.
 func waitUntil(t testing.TB, timeout time.Duration, what string, cond func() bool) time.Duration {
 	t.Helper()
-	start := time.Now()
-	deadline := start.Add(timeout)
-	for {
-		if cond() {
-			return time.Since(start)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return testkit.Eventually(t, timeout, what, cond)
 }
 
-// pollUntil is waitUntil that reports instead of failing: it returns
-// false when timeout passes first.
-func pollUntil(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+// pollUntil is testkit.Poll: false when timeout passes before cond holds.
+func pollUntil(timeout time.Duration, cond func() bool) bool { return testkit.Poll(timeout, cond) }
 
 // healthOf returns the store's health of source.
 func healthOf(st *store.Store, source string) (connectors.Health, bool) {

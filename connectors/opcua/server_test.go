@@ -15,6 +15,8 @@ import (
 	"github.com/gopcua/opcua/server"
 	"github.com/gopcua/opcua/server/attrs"
 	"github.com/gopcua/opcua/ua"
+
+	"github.com/otwin/otwin/internal/testkit"
 )
 
 // testNS is the namespace URI of the test server's variables.
@@ -72,15 +74,7 @@ type serverOpts struct {
 
 // freePort returns a port free on 127.0.0.1 now (gopcua's server cannot
 // listen on port 0 and report the port).
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+func freePort(t testing.TB) int { t.Helper(); return testkit.FreePort(t) }
 
 func startTestServer(t testing.TB, o serverOpts) *testServer {
 	t.Helper()

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otwin/otwin/internal/testkit"
 	"github.com/otwin/otwin/units"
 
 	"github.com/otwin/otwin/connectors"
@@ -116,13 +117,7 @@ func (e *events) count(f func(Event) bool) int {
 
 func poll(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	testkit.Eventually(t, 5*time.Second, what, cond)
 }
 
 func TestPipeline(t *testing.T) {

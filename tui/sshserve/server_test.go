@@ -17,6 +17,8 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/otwin/otwin/internal/testkit"
 )
 
 // tickModel redraws every 20ms (like a live dashboard) and shows the user.
@@ -147,13 +149,7 @@ func openPTY(t *testing.T, c *gossh.Client) (*gossh.Session, io.WriteCloser, *sy
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.Eventually(t, 10*time.Second, what, cond)
 }
 
 func auditEvents(t *testing.T, f *fixture) []AuditEvent {
