@@ -44,6 +44,9 @@ import (
 //   - subState reads three unexported fields of a Subscription, and
 //     queuedRequests the length of a Session's queue of Publish requests
 //     (with reflect, under the object's read lock, never writing them).
+//
+// New also replaces the stack's read handler of a value the stack cannot
+// encode (serveDiagnosticsSummary, reading one unexported field).
 
 // secureChannel stands for the stack's unexported *serverSecureChannel;
 // values are only ever passed back to the stack.
@@ -157,6 +160,42 @@ func setEndpoints(srv *server.Server, eds []ua.EndpointDescription) error {
 		return errors.New("the OPC UA stack has no endpoint list to restrict (library version changed?)")
 	}
 	*(*[]ua.EndpointDescription)(unsafe.Pointer(f.UnsafeAddr())) = eds
+	return nil
+}
+
+// serveDiagnosticsSummary makes the value of
+// Server/ServerDiagnostics/ServerDiagnosticsSummary (i=2275) one the stack
+// can send. The stack's read handler returns its
+// *ua.ServerDiagnosticsSummaryDataType, a pointer, which its own encoder
+// refuses (a Variant holds a structure by value): every response carrying
+// that value fails to encode. A Read of it then drops the connection, and
+// a publish cycle whose message carries it loses the message together
+// with the client's Publish request it took, so a client with one request
+// in flight (gopcua) never hears from the subscription again, and one
+// with several (node-opcua) silently loses that message. Any client that
+// browses below the Server object and subscribes to what it finds hits
+// this. The replacement handler returns a copy of the same counters.
+//
+// The stack updates the counters without a lock (its own handlers for the
+// summary's components read them the same way); a copy may mix counts of
+// a moment apart, never more.
+func serveDiagnosticsSummary(srv *server.Server) error {
+	n, ok := srv.NamespaceManager().FindVariable(ua.VariableIDServerServerDiagnosticsServerDiagnosticsSummary)
+	if !ok {
+		return errors.New("the OPC UA stack has no ServerDiagnosticsSummary variable (library version changed?)")
+	}
+	f := reflect.ValueOf(srv).Elem().FieldByName("serverDiagnosticsSummary")
+	if !f.IsValid() || f.Type() != reflect.TypeFor[*ua.ServerDiagnosticsSummaryDataType]() {
+		return errors.New("the OPC UA stack has no diagnostics summary to serve (library version changed?)")
+	}
+	summary := *(**ua.ServerDiagnosticsSummaryDataType)(unsafe.Pointer(f.UnsafeAddr()))
+	if summary == nil {
+		return errors.New("the OPC UA stack's diagnostics summary is nil (library version changed?)")
+	}
+	n.SetReadValueHandler(func(*server.Session, ua.ReadValueID) ua.DataValue {
+		now := time.Now()
+		return ua.NewDataValue(*summary, ua.Good, now, 0, now, 0)
+	})
 	return nil
 }
 

@@ -37,6 +37,7 @@ func (s *Server) serveConn(conn net.Conn) {
 	// The sessions activated on this channel.
 	var sessions []*server.Session
 	defer func() { s.orphanRequests(ch, sessions) }()
+	warned := false // unsent logged a response the stack could not send
 	for {
 		req, id, err := channelRead(ch)
 		if err != nil {
@@ -53,7 +54,10 @@ func (s *Server) serveConn(conn net.Conn) {
 		first := lastItemID()
 		s.limits.reviseRequest(req, s.publishingInterval)
 		if err := handleRequest(s.ua, ch, req, id); err != nil {
-			return
+			if !s.unsent(ch, req, id, err, &warned) {
+				return
+			}
+			continue
 		}
 		s.observeRequest(ch, req)
 		if r, ok := req.(*ua.ActivateSessionRequest); ok {
@@ -63,6 +67,28 @@ func (s *Server) serveConn(conn net.Conn) {
 		}
 		s.after(req, first)
 	}
+}
+
+// unsent answers a request whose response the stack could not encode, or
+// found larger than the client accepts, with a service fault of that
+// status, and reports whether the channel is still good. The stack
+// encodes a response whole before it sends a byte, so the channel is
+// intact; it would otherwise close it, and the client would lose every
+// request in flight for one answer it could not have. The first such
+// response of a connection is logged: it is a value the twin should never
+// serve.
+func (s *Server) unsent(ch *secureChannel, req ua.ServiceRequest, id uint32, err error, warned *bool) bool {
+	code, ok := err.(ua.StatusCode)
+	if !ok || (code != ua.BadEncodingError && code != ua.BadResponseTooLarge) {
+		return false
+	}
+	if !*warned {
+		*warned = true
+		s.log.Warn("opc ua response not sent", "request", fmt.Sprintf("%T", req), "status", twin.StatusName(uint32(code)))
+	}
+	return channelWrite(ch, &ua.ServiceFault{ResponseHeader: ua.ResponseHeader{
+		Timestamp: time.Now().UTC(), RequestHandle: req.Header().RequestHandle, ServiceResult: code,
+	}}, id) == nil
 }
 
 func (s *Server) track(ch *secureChannel) bool {

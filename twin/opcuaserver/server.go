@@ -357,6 +357,9 @@ func (s *Server) newStack() error {
 	}
 	s.ua = srv
 	s.historyCapabilities()
+	if err := serveDiagnosticsSummary(srv); err != nil {
+		return err
+	}
 	return restrictEndpoints(srv, s.url, modes)
 }
 
