@@ -3,6 +3,7 @@ package opcuaserver
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -169,5 +170,42 @@ func TestUnsentResponseFaults(t *testing.T) {
 	}
 	if dv := read(t, c, count)[0]; dv.Status != gua.StatusOK {
 		t.Fatalf("read after the fault: %v", dv.Status)
+	}
+}
+
+// node-opcua reads every variable below the Server object one by one,
+// then monitors them all: every read is answered, every item gets its
+// value, and the messages keep coming without a gap.
+func TestNodeOPCUAServerObjectVariables(t *testing.T) {
+	nodePeer(t)
+	var r struct {
+		Reads         map[string]string
+		Notifications map[string]int
+		Sequence      []uint32
+	}
+	runNodeScript(t, "servervars.js", map[string]any{"url": srvA.URL(), "ms": 2000}, &r)
+	if len(r.Reads) < 20 {
+		t.Fatalf("node-opcua found %d variables below the Server object, want at least 20", len(r.Reads))
+	}
+	for n, status := range r.Reads {
+		if strings.HasPrefix(status, "error") {
+			t.Errorf("read %s: %s", n, status)
+		}
+		if r.Notifications[n] == 0 {
+			t.Errorf("no notification of %s (read: %s)", n, status)
+		}
+	}
+	if s := r.Reads["ns=0;i=2275"]; s != "Good" {
+		t.Errorf("ServerDiagnosticsSummary read: %q, want Good", s)
+	}
+	// CurrentTime changes at every sample (100 ms): a few seconds' worth
+	// of messages, numbered without a gap.
+	if n := r.Notifications["ns=0;i=2258"]; n < 3 {
+		t.Errorf("%d notifications of CurrentTime in 2 s, want at least 3", n)
+	}
+	for i, seq := range r.Sequence {
+		if seq != uint32(i+1) {
+			t.Fatalf("notification messages numbered %v, want 1, 2, 3, ...", r.Sequence)
+		}
 	}
 }
