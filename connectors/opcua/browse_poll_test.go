@@ -2,6 +2,9 @@ package opcua
 
 import (
 	"errors"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -123,5 +126,78 @@ func TestUnknownNamespaceAndNode(t *testing.T) {
 	// The missing browse root is an error, not a reason to reconnect.
 	if hl := h.c.Health(); hl.State != connectors.Connected || hl.Reconnects != 0 || hl.Errors == 0 {
 		t.Errorf("health %+v: want connected, no reconnects, the browse root error counted", hl)
+	}
+}
+
+// logLines records what a logger writes, line by line.
+type logLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logLines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func (l *logLines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
+}
+
+// count is the number of lines containing every one of parts.
+func (l *logLines) count(parts ...string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, line := range l.lines {
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(line, p)
+		}
+		if all {
+			n++
+		}
+	}
+	return n
+}
+
+// Browsed variables whose values cannot be readings (a structure, an
+// array) are left out with one log line each per connect; a configured
+// point with such a value is read and says Bad_TypeMismatch.
+func TestBrowseLeavesOutUnmappable(t *testing.T) {
+	ts := sharedServer(t)
+	logs := &logLines{}
+	explicit := nodeAddr("Mixed.Pair")
+	h := runConnector(t, Config{URL: ts.url(), BrowseRoot: "nsu=" + testNS + ";s=Mixed", Nodes: []string{explicit},
+		PublishingInterval: 50 * time.Millisecond, Timeout: 2 * time.Second,
+		Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	level := nodeAddr("Mixed.Level")
+	rs := h.waitFor(5*time.Second, "the level and the configured structure", func(rs []connectors.Reading) bool {
+		_, lv := latest(rs, level, func(r connectors.Reading) bool { return r.Raw == 7.5 })
+		_, pr := latest(rs, explicit, nil)
+		return lv && pr
+	})
+	if r, _ := latest(rs, explicit, nil); r.Status != connectors.BadTypeMismatch || r.Info == nil || r.Info.BrowsePath != "Pair" {
+		t.Errorf("configured structure: status %v, info %+v; want Bad_TypeMismatch with its browse path", r.Status, r.Info)
+	}
+	for _, r := range rs {
+		if r.Address != level && r.Address != explicit {
+			t.Errorf("reading of %s (%v): it should have been left out", r.Address, r.Status)
+		}
+	}
+	for _, n := range []string{"Mixed.Range", "Mixed.Samples"} {
+		if c := logs.count("browsed variable left out", n); c != 1 {
+			t.Errorf("%d log lines leaving out %s, want 1:\n%s", c, n, logs)
+		}
+	}
+	if c := logs.count("left out", "Mixed.Pair"); c != 0 {
+		t.Errorf("the configured structure was left out")
+	}
+	if c := logs.count("level=WARN"); c != 0 {
+		t.Errorf("%d warnings:\n%s", c, logs)
 	}
 }

@@ -59,7 +59,12 @@
 // configured; a variable found below browse_root has the address
 // "nsu=<uri>;<id>" and Info.BrowsePath the browse names below the root
 // ("Line1/Temp"). Browsing follows hierarchical references (not
-// HasProperty) through objects; variables are not descended into.
+// HasProperty) through objects; variables are not descended into. A
+// browsed variable whose values cannot be readings (an array by its
+// ValueRank, or a current value of a type not listed below, such as the
+// structures of the Server object: ServerStatus, ServerDiagnosticsSummary)
+// is left out, with one info line per variable and connect; a configured
+// one is read and says Bad_TypeMismatch.
 //
 // # What a reading says
 //

@@ -183,7 +183,7 @@ func plantNodes(prefix string) []string {
 }
 
 // browseFolders and browseVars are the tree below Plant.
-var browseFolders = []string{"Plant", "Plant.Line1", "Plant.Line2", "Other"}
+var browseFolders = []string{"Plant", "Plant.Line1", "Plant.Line2", "Other", "Mixed"}
 
 func browseVars() []testVar {
 	return []testVar{
@@ -192,6 +192,11 @@ func browseVars() []testVar {
 		{name: "Plant.Line2.Count", parent: "Plant.Line2", value: uint32(5), dataType: id.UInt32},
 		{name: "Plant.State", parent: "Plant", value: "run", dataType: id.String},
 		{name: "Other.Hidden", parent: "Other", value: 1.0, dataType: id.Double},
+		// Values that cannot be readings: a structure and an array.
+		{name: "Mixed.Range", parent: "Mixed", value: ua.NewExtensionObject(&ua.Range{Low: 1, High: 2}), dataType: id.Range},
+		{name: "Mixed.Samples", parent: "Mixed", value: []float64{1, 2, 3}, dataType: id.Double},
+		{name: "Mixed.Pair", parent: "Mixed", value: ua.NewExtensionObject(&ua.Range{Low: 3, High: 4}), dataType: id.Range},
+		{name: "Mixed.Level", parent: "Mixed", value: 7.5, dataType: id.Double},
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +33,9 @@ type item struct {
 	path string
 	// bad is set when the server refused the item; it gets no values.
 	bad bool
+	// browsed is set on a variable found below the browse root that is
+	// not a configured point.
+	browsed bool
 }
 
 // session is one connection: from connect to loss.
@@ -326,126 +328,6 @@ func (s *session) resolve(ctx context.Context) error {
 		s.items = append(s.items, &item{ref: addr, id: nid, state: st})
 	}
 	return nil
-}
-
-// browse walks the hierarchy below the browse root and adds every
-// variable not configured already. Variables are not descended into.
-func (s *session) browse(ctx context.Context) error {
-	rootID, err := s.c.root.resolve(s.ns)
-	if err != nil {
-		// A configuration that does not fit this server: reconnecting
-		// would not help. Read the configured nodes and say so.
-		err = fmt.Errorf("opcua %s (%s): browse root %s: %w", s.c.cfg.Name, s.c.cfg.URL, s.c.cfg.BrowseRoot, err)
-		s.c.log.Warn("browse root not on the server; reading the configured nodes only", "err", err)
-		s.c.countError(err)
-		return nil
-	}
-	known := make(map[string]*item, len(s.items))
-	for _, it := range s.items {
-		known[it.id.String()] = it
-	}
-	type pending struct {
-		id    *ua.NodeID
-		path  string
-		depth int
-	}
-	visited := map[string]bool{rootID.String(): true}
-	queue := []pending{{id: rootID}}
-	for len(queue) > 0 {
-		n := min(len(queue), s.maxBrowse)
-		batch := queue[:n]
-		queue = queue[n:]
-		req := &ua.BrowseRequest{View: &ua.ViewDescription{ViewID: ua.NewTwoByteNodeID(0)}}
-		for _, p := range batch {
-			req.NodesToBrowse = append(req.NodesToBrowse, &ua.BrowseDescription{
-				NodeID:          p.id,
-				BrowseDirection: ua.BrowseDirectionForward,
-				ReferenceTypeID: ua.NewNumericNodeID(0, id.HierarchicalReferences),
-				IncludeSubtypes: true,
-				NodeClassMask:   uint32(ua.NodeClassObject | ua.NodeClassVariable),
-				ResultMask:      uint32(ua.BrowseResultMaskAll),
-			})
-		}
-		results, err := s.browseAll(ctx, req)
-		if err != nil {
-			return fmt.Errorf("browse below %s: %w", s.c.cfg.BrowseRoot, err)
-		}
-		for i, refs := range results {
-			parent := batch[i]
-			for _, ref := range refs {
-				if ref == nil || ref.NodeID == nil || ref.NodeID.NodeID == nil || !ref.IsForward || ref.NodeID.ServerIndex != 0 {
-					continue
-				}
-				if ref.ReferenceTypeID != nil && ref.ReferenceTypeID.Namespace() == 0 && ref.ReferenceTypeID.IntID() == id.HasProperty {
-					continue
-				}
-				nid := ref.NodeID.NodeID
-				key := nid.String()
-				if visited[key] {
-					continue
-				}
-				visited[key] = true
-				name := key
-				if ref.BrowseName != nil && ref.BrowseName.Name != "" {
-					name = ref.BrowseName.Name
-				}
-				name = strings.ReplaceAll(name, "/", "_")
-				path := name
-				if parent.path != "" {
-					path = parent.path + "/" + name
-				}
-				switch ref.NodeClass {
-				case ua.NodeClassVariable:
-					if it, ok := known[key]; ok {
-						it.path = path
-						continue
-					}
-					addr := canonicalAddress(nid, s.ns)
-					it := &item{ref: addr, id: nid, state: s.c.point(addr), path: path}
-					known[key] = it
-					s.items = append(s.items, it)
-				case ua.NodeClassObject:
-					if parent.depth < 32 {
-						queue = append(queue, pending{id: nid, path: path, depth: parent.depth + 1})
-					}
-				}
-			}
-		}
-	}
-	return nil
-}
-
-// browseAll sends req and follows continuation points; one reference list
-// per node browsed. A node the server cannot browse gives an empty list.
-func (s *session) browseAll(ctx context.Context, req *ua.BrowseRequest) ([][]*ua.ReferenceDescription, error) {
-	s.begin()
-	res, err := s.cl.Browse(ctx, req)
-	s.end()
-	if err != nil {
-		return nil, err
-	}
-	if len(res.Results) != len(req.NodesToBrowse) {
-		return nil, fmt.Errorf("browse: %d results for %d nodes", len(res.Results), len(req.NodesToBrowse))
-	}
-	out := make([][]*ua.ReferenceDescription, len(res.Results))
-	for i, r := range res.Results {
-		if r == nil || r.StatusCode != ua.StatusOK {
-			continue
-		}
-		out[i] = r.References
-		cp := r.ContinuationPoint
-		for len(cp) > 0 {
-			s.begin()
-			nr, err := s.cl.BrowseNext(ctx, &ua.BrowseNextRequest{ContinuationPoints: [][]byte{cp}})
-			s.end()
-			if err != nil || len(nr.Results) != 1 || nr.Results[0].StatusCode != ua.StatusOK {
-				break
-			}
-			out[i] = append(out[i], nr.Results[0].References...)
-			cp = nr.Results[0].ContinuationPoint
-		}
-	}
-	return out, nil
 }
 
 // read sends a Read of nodes in batches of the server's limit.

@@ -1,0 +1,207 @@
+package opcua
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/gopcua/opcua/id"
+	"github.com/gopcua/opcua/ua"
+)
+
+// browse walks the hierarchy below the browse root and adds every
+// variable not configured already whose values can be readings (see
+// leaveOutUnmappable). Variables are not descended into.
+func (s *session) browse(ctx context.Context) error {
+	rootID, err := s.c.root.resolve(s.ns)
+	if err != nil {
+		// A configuration that does not fit this server: reconnecting
+		// would not help. Read the configured nodes and say so.
+		err = fmt.Errorf("opcua %s (%s): browse root %s: %w", s.c.cfg.Name, s.c.cfg.URL, s.c.cfg.BrowseRoot, err)
+		s.c.log.Warn("browse root not on the server; reading the configured nodes only", "err", err)
+		s.c.countError(err)
+		return nil
+	}
+	known := make(map[string]*item, len(s.items))
+	for _, it := range s.items {
+		known[it.id.String()] = it
+	}
+	type pending struct {
+		id    *ua.NodeID
+		path  string
+		depth int
+	}
+	visited := map[string]bool{rootID.String(): true}
+	queue := []pending{{id: rootID}}
+	for len(queue) > 0 {
+		n := min(len(queue), s.maxBrowse)
+		batch := queue[:n]
+		queue = queue[n:]
+		req := &ua.BrowseRequest{View: &ua.ViewDescription{ViewID: ua.NewTwoByteNodeID(0)}}
+		for _, p := range batch {
+			req.NodesToBrowse = append(req.NodesToBrowse, &ua.BrowseDescription{
+				NodeID:          p.id,
+				BrowseDirection: ua.BrowseDirectionForward,
+				ReferenceTypeID: ua.NewNumericNodeID(0, id.HierarchicalReferences),
+				IncludeSubtypes: true,
+				NodeClassMask:   uint32(ua.NodeClassObject | ua.NodeClassVariable),
+				ResultMask:      uint32(ua.BrowseResultMaskAll),
+			})
+		}
+		results, err := s.browseAll(ctx, req)
+		if err != nil {
+			return fmt.Errorf("browse below %s: %w", s.c.cfg.BrowseRoot, err)
+		}
+		for i, refs := range results {
+			parent := batch[i]
+			for _, ref := range refs {
+				if ref == nil || ref.NodeID == nil || ref.NodeID.NodeID == nil || !ref.IsForward || ref.NodeID.ServerIndex != 0 {
+					continue
+				}
+				if ref.ReferenceTypeID != nil && ref.ReferenceTypeID.Namespace() == 0 && ref.ReferenceTypeID.IntID() == id.HasProperty {
+					continue
+				}
+				nid := ref.NodeID.NodeID
+				key := nid.String()
+				if visited[key] {
+					continue
+				}
+				visited[key] = true
+				name := key
+				if ref.BrowseName != nil && ref.BrowseName.Name != "" {
+					name = ref.BrowseName.Name
+				}
+				name = strings.ReplaceAll(name, "/", "_")
+				path := name
+				if parent.path != "" {
+					path = parent.path + "/" + name
+				}
+				switch ref.NodeClass {
+				case ua.NodeClassVariable:
+					if it, ok := known[key]; ok {
+						it.path = path
+						continue
+					}
+					addr := canonicalAddress(nid, s.ns)
+					it := &item{ref: addr, id: nid, path: path, browsed: true}
+					known[key] = it
+					s.items = append(s.items, it)
+				case ua.NodeClassObject:
+					if parent.depth < 32 {
+						queue = append(queue, pending{id: nid, path: path, depth: parent.depth + 1})
+					}
+				}
+			}
+		}
+	}
+	return s.leaveOutUnmappable(ctx)
+}
+
+// leaveOutUnmappable drops the browsed variables whose values cannot be
+// readings: arrays (ValueRank 0 or more) and values of a type the
+// connector does not convert (structures, such as the Server object's
+// ServerStatus). A configured point keeps being read and says
+// Bad_TypeMismatch; a browsed one is left out with one log line per
+// connect, instead of becoming a point that is never good.
+func (s *session) leaveOutUnmappable(ctx context.Context) error {
+	var browsed []*item
+	for _, it := range s.items {
+		if it.browsed {
+			browsed = append(browsed, it)
+		}
+	}
+	attrs := []ua.AttributeID{ua.AttributeIDValueRank, ua.AttributeIDDataType, ua.AttributeIDValue}
+	nodes := make([]*ua.ReadValueID, 0, len(browsed)*len(attrs))
+	for _, it := range browsed {
+		for _, a := range attrs {
+			nodes = append(nodes, &ua.ReadValueID{NodeID: it.id, AttributeID: a})
+		}
+	}
+	res, err := s.read(ctx, nodes, ua.TimestampsToReturnNeither)
+	if err != nil {
+		return fmt.Errorf("read browsed variables: %w", err)
+	}
+	left := make(map[*item]bool)
+	for i, it := range browsed {
+		why := unmappable(res[i*len(attrs)], res[i*len(attrs)+2])
+		if why == "" {
+			continue
+		}
+		left[it] = true
+		typ := ""
+		if dv := res[i*len(attrs)+1]; dv != nil && dv.Status == ua.StatusOK && dv.Value != nil {
+			if n, ok := dv.Value.Value().(*ua.NodeID); ok {
+				typ = dataTypeName(n)
+			}
+		}
+		s.c.log.Info("browsed variable left out: its values cannot be readings", "node", it.ref, "path", it.path, "data_type", typ, "reason", why)
+	}
+	kept := s.items[:0]
+	for _, it := range s.items {
+		if left[it] {
+			continue
+		}
+		if it.state == nil {
+			it.state = s.c.point(it.ref)
+		}
+		kept = append(kept, it)
+	}
+	clear(s.items[len(kept):])
+	s.items = kept
+	return nil
+}
+
+// unmappable says why a variable with this ValueRank and value cannot be
+// a reading, or "" when it can (an unreadable or empty value says
+// nothing: it stays).
+func unmappable(rank, value *ua.DataValue) string {
+	if rank != nil && rank.Status == ua.StatusOK && rank.Value != nil {
+		if r, ok := rank.Value.Value().(int32); ok && r >= 0 {
+			return fmt.Sprintf("array (ValueRank %d)", r)
+		}
+	}
+	if value == nil || value.Status != ua.StatusOK || value.Value == nil || value.Value.Value() == nil {
+		return ""
+	}
+	v := value.Value.Value()
+	if _, ok := convertValue(v); ok {
+		return ""
+	}
+	if _, ok := v.(*ua.ExtensionObject); ok {
+		return "structure"
+	}
+	return fmt.Sprintf("value of type %T", v)
+}
+
+// browseAll sends req and follows continuation points; one reference list
+// per node browsed. A node the server cannot browse gives an empty list.
+func (s *session) browseAll(ctx context.Context, req *ua.BrowseRequest) ([][]*ua.ReferenceDescription, error) {
+	s.begin()
+	res, err := s.cl.Browse(ctx, req)
+	s.end()
+	if err != nil {
+		return nil, err
+	}
+	if len(res.Results) != len(req.NodesToBrowse) {
+		return nil, fmt.Errorf("browse: %d results for %d nodes", len(res.Results), len(req.NodesToBrowse))
+	}
+	out := make([][]*ua.ReferenceDescription, len(res.Results))
+	for i, r := range res.Results {
+		if r == nil || r.StatusCode != ua.StatusOK {
+			continue
+		}
+		out[i] = r.References
+		cp := r.ContinuationPoint
+		for len(cp) > 0 {
+			s.begin()
+			nr, err := s.cl.BrowseNext(ctx, &ua.BrowseNextRequest{ContinuationPoints: [][]byte{cp}})
+			s.end()
+			if err != nil || len(nr.Results) != 1 || nr.Results[0].StatusCode != ua.StatusOK {
+				break
+			}
+			out[i] = append(out[i], nr.Results[0].References...)
+			cp = nr.Results[0].ContinuationPoint
+		}
+	}
+	return out, nil
+}
