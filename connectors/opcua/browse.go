@@ -98,11 +98,14 @@ func (s *session) browse(ctx context.Context) error {
 }
 
 // leaveOutUnmappable drops the browsed variables whose values cannot be
-// readings: arrays (ValueRank 0 or more) and values of a type the
-// connector does not convert (structures, such as the Server object's
-// ServerStatus). A configured point keeps being read and says
-// Bad_TypeMismatch; a browsed one is left out with one log line per
-// connect, instead of becoming a point that is never good.
+// readings: arrays (ValueRank 0 or more) and variables whose DataType is,
+// or derives from, a built-in type the connector does not convert
+// (Structure, such as the Server object's ServerStatus, DataValue,
+// DiagnosticInfo, XmlElement). Their values are not read to decide: a
+// server that cannot encode one would fail the whole Read. A configured
+// point keeps being read and says Bad_TypeMismatch; a browsed one is left
+// out with one log line per connect, instead of becoming a point that is
+// never good.
 func (s *session) leaveOutUnmappable(ctx context.Context) error {
 	var browsed []*item
 	for _, it := range s.items {
@@ -110,7 +113,7 @@ func (s *session) leaveOutUnmappable(ctx context.Context) error {
 			browsed = append(browsed, it)
 		}
 	}
-	attrs := []ua.AttributeID{ua.AttributeIDValueRank, ua.AttributeIDDataType, ua.AttributeIDValue}
+	attrs := []ua.AttributeID{ua.AttributeIDValueRank, ua.AttributeIDDataType}
 	nodes := make([]*ua.ReadValueID, 0, len(browsed)*len(attrs))
 	for _, it := range browsed {
 		for _, a := range attrs {
@@ -121,20 +124,43 @@ func (s *session) leaveOutUnmappable(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read browsed variables: %w", err)
 	}
+	types := make([]*ua.NodeID, len(browsed))
+	for i := range browsed {
+		if dv := res[i*len(attrs)+1]; dv != nil && dv.Status == ua.StatusOK && dv.Value != nil {
+			switch v := dv.Value.Value().(type) {
+			case *ua.NodeID:
+				types[i] = v
+			case *ua.ExpandedNodeID:
+				if v != nil {
+					types[i] = v.NodeID
+				}
+			}
+		}
+	}
+	builtin, err := s.builtinTypes(ctx, types)
+	if err != nil {
+		return err
+	}
 	left := make(map[*item]bool)
 	for i, it := range browsed {
-		why := unmappable(res[i*len(attrs)], res[i*len(attrs)+2])
+		why := ""
+		if dv := res[i*len(attrs)]; dv != nil && dv.Status == ua.StatusOK && dv.Value != nil {
+			if r, ok := dv.Value.Value().(int32); ok && r >= 0 {
+				why = fmt.Sprintf("array (ValueRank %d)", r)
+			}
+		}
+		if why == "" && types[i] != nil {
+			switch b := builtin[types[i].String()]; b {
+			case id.Structure, id.DataValue, id.DiagnosticInfo, id.XMLElement:
+				why = builtinTypeNames[b]
+			}
+		}
 		if why == "" {
 			continue
 		}
 		left[it] = true
-		typ := ""
-		if dv := res[i*len(attrs)+1]; dv != nil && dv.Status == ua.StatusOK && dv.Value != nil {
-			if n, ok := dv.Value.Value().(*ua.NodeID); ok {
-				typ = dataTypeName(n)
-			}
-		}
-		s.c.log.Info("browsed variable left out: its values cannot be readings", "node", it.ref, "path", it.path, "data_type", typ, "reason", why)
+		s.c.log.Info("browsed variable left out: its values cannot be readings", "node", it.ref, "path", it.path,
+			"data_type", dataTypeName(types[i]), "reason", why)
 	}
 	kept := s.items[:0]
 	for _, it := range s.items {
@@ -151,26 +177,72 @@ func (s *session) leaveOutUnmappable(ctx context.Context) error {
 	return nil
 }
 
-// unmappable says why a variable with this ValueRank and value cannot be
-// a reading, or "" when it can (an unreadable or empty value says
-// nothing: it stays).
-func unmappable(rank, value *ua.DataValue) string {
-	if rank != nil && rank.Status == ua.StatusOK && rank.Value != nil {
-		if r, ok := rank.Value.Value().(int32); ok && r >= 0 {
-			return fmt.Sprintf("array (ValueRank %d)", r)
+// builtinTypes maps each DataType of types (by node id string) to the
+// built-in type (Part 6 §5.1.2, ids 1 to 29 of namespace 0) it is or
+// derives from, following HasSubtype references up to 16 levels; a type
+// whose chain the server does not show maps to 0.
+func (s *session) builtinTypes(ctx context.Context, types []*ua.NodeID) (map[string]uint32, error) {
+	out := make(map[string]uint32)
+	// up[t] is the current supertype of t on its way up; the walk browses
+	// every distinct supertype of a level in one request.
+	up := make(map[string]*ua.NodeID)
+	for _, t := range types {
+		if t != nil {
+			up[t.String()] = t
 		}
 	}
-	if value == nil || value.Status != ua.StatusOK || value.Value == nil || value.Value.Value() == nil {
-		return ""
+	for depth := 0; len(up) > 0; depth++ {
+		pending := make(map[string]*ua.NodeID)
+		for key, t := range up {
+			if t.Namespace() == 0 && t.Type() != ua.NodeIDTypeString && t.IntID() >= 1 && t.IntID() <= 29 {
+				out[key] = t.IntID()
+				delete(up, key)
+			} else if depth < 16 {
+				pending[t.String()] = t
+			} else {
+				delete(up, key)
+			}
+		}
+		if len(pending) == 0 {
+			break
+		}
+		var ids []*ua.NodeID
+		for _, t := range pending {
+			ids = append(ids, t)
+		}
+		supers := make(map[string]*ua.NodeID, len(ids))
+		for start := 0; start < len(ids); start += s.maxBrowse {
+			batch := ids[start:min(start+s.maxBrowse, len(ids))]
+			req := &ua.BrowseRequest{View: &ua.ViewDescription{ViewID: ua.NewTwoByteNodeID(0)}}
+			for _, t := range batch {
+				req.NodesToBrowse = append(req.NodesToBrowse, &ua.BrowseDescription{
+					NodeID: t, BrowseDirection: ua.BrowseDirectionInverse,
+					ReferenceTypeID: ua.NewNumericNodeID(0, id.HasSubtype), IncludeSubtypes: false,
+					NodeClassMask: uint32(ua.NodeClassDataType), ResultMask: uint32(ua.BrowseResultMaskAll),
+				})
+			}
+			results, err := s.browseAll(ctx, req)
+			if err != nil {
+				return nil, fmt.Errorf("browse data types: %w", err)
+			}
+			for i, refs := range results {
+				for _, ref := range refs {
+					if ref != nil && ref.NodeID != nil && ref.NodeID.NodeID != nil && ref.NodeID.ServerIndex == 0 {
+						supers[batch[i].String()] = ref.NodeID.NodeID
+						break
+					}
+				}
+			}
+		}
+		for key, t := range up {
+			if sup, ok := supers[t.String()]; ok {
+				up[key] = sup
+			} else {
+				delete(up, key)
+			}
+		}
 	}
-	v := value.Value.Value()
-	if _, ok := convertValue(v); ok {
-		return ""
-	}
-	if _, ok := v.(*ua.ExtensionObject); ok {
-		return "structure"
-	}
-	return fmt.Sprintf("value of type %T", v)
+	return out, nil
 }
 
 // browseAll sends req and follows continuation points; one reference list

@@ -194,7 +194,7 @@ func browseVars() []testVar {
 		{name: "Other.Hidden", parent: "Other", value: 1.0, dataType: id.Double},
 		// Values that cannot be readings: a structure and an array.
 		{name: "Mixed.Range", parent: "Mixed", value: ua.NewExtensionObject(&ua.Range{Low: 1, High: 2}), dataType: id.Range},
-		{name: "Mixed.Samples", parent: "Mixed", value: []float64{1, 2, 3}, dataType: id.Double},
+		{name: "Mixed.Samples", parent: "Mixed", value: []float64{1, 2, 3}, dataType: id.Double, array: true},
 		{name: "Mixed.Pair", parent: "Mixed", value: ua.NewExtensionObject(&ua.Range{Low: 3, High: 4}), dataType: id.Range},
 		{name: "Mixed.Level", parent: "Mixed", value: 7.5, dataType: id.Double},
 	}

@@ -40,6 +40,8 @@ type testVar struct {
 	value  any
 	// dataType is the built-in type id of the DataType attribute.
 	dataType uint32
+	// array declares ValueRank 1 (one dimension); else no ValueRank.
+	array    bool
 	writable bool
 	// unit and rng add EngineeringUnits and EURange properties.
 	unit *ua.EUInformation
@@ -136,6 +138,9 @@ func startTestServer(t testing.TB, o serverOpts) *testServer {
 			ua.AttributeIDDataType:    server.DataValueFromValue(ua.NewNumericExpandedNodeID(0, dt)),
 			ua.AttributeIDAccessLevel: server.DataValueFromValue(access),
 		}, nil, server.ValueFunc(func() *ua.DataValue { return ts.value(name) }))
+		if v.array {
+			n.SetAttribute(ua.AttributeIDValueRank, server.DataValueFromValue(int32(1)))
+		}
 		ts.ns.AddNode(n)
 		if v.unit != nil {
 			eu := v.unit
