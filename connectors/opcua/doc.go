@@ -61,8 +61,8 @@
 // ("Line1/Temp"). Browsing follows hierarchical references (not
 // HasProperty) through objects; variables are not descended into. A
 // browsed variable whose values cannot be readings (an array by its
-// ValueRank, or a current value of a type not listed below, such as the
-// structures of the Server object: ServerStatus, ServerDiagnosticsSummary)
+// ValueRank, or a DataType deriving from Structure, DataValue,
+// DiagnosticInfo or XmlElement, such as the Server object's ServerStatus)
 // is left out, with one info line per variable and connect; a configured
 // one is read and says Bad_TypeMismatch.
 //
