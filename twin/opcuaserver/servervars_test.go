@@ -3,6 +3,7 @@ package opcuaserver
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/gopcua/opcua"
 	"github.com/gopcua/opcua/id"
 	gua "github.com/gopcua/opcua/ua"
+	"github.com/gopcua/opcua/uacp"
 )
 
 // serverVariables browses every variable below the Server object (i=2253)
@@ -157,7 +159,11 @@ func TestServerObjectVariablesServed(t *testing.T) {
 // is answered with a service fault of that status, and the connection
 // serves on.
 func TestUnsentResponseFaults(t *testing.T) {
-	c := connect(t, srvA.URL(), opcua.MaxMessageSize(16<<10))
+	// A dialer of its own: opcua.MaxMessageSize would change gopcua's
+	// shared default handshake for every later client of the process.
+	ack := *uacp.DefaultClientACK
+	ack.MaxMessageSize = 16 << 10
+	c := connect(t, srvA.URL(), opcua.Dialer(&uacp.Dialer{Dialer: &net.Dialer{Timeout: 5 * time.Second}, ClientACK: &ack}))
 	count := nodeOf(t, srvA, "filler1/count")
 	req := &gua.ReadRequest{TimestampsToReturn: gua.TimestampsToReturnBoth}
 	for range 1000 {
