@@ -34,21 +34,13 @@ func (s *session) browse(ctx context.Context) error {
 	visited := map[string]bool{rootID.String(): true}
 	queue := []pending{{id: rootID}}
 	for len(queue) > 0 {
-		n := min(len(queue), s.maxBrowse)
-		batch := queue[:n]
-		queue = queue[n:]
-		req := &ua.BrowseRequest{View: &ua.ViewDescription{ViewID: ua.NewTwoByteNodeID(0)}}
-		for _, p := range batch {
-			req.NodesToBrowse = append(req.NodesToBrowse, &ua.BrowseDescription{
-				NodeID:          p.id,
-				BrowseDirection: ua.BrowseDirectionForward,
-				ReferenceTypeID: ua.NewNumericNodeID(0, id.HierarchicalReferences),
-				IncludeSubtypes: true,
-				NodeClassMask:   uint32(ua.NodeClassObject | ua.NodeClassVariable),
-				ResultMask:      uint32(ua.BrowseResultMaskAll),
-			})
+		batch := queue
+		queue = nil
+		ids := make([]*ua.NodeID, len(batch))
+		for i, p := range batch {
+			ids[i] = p.id
 		}
-		results, err := s.browseAll(ctx, req)
+		results, err := s.browseNodes(ctx, ids, ua.BrowseDirectionForward, id.HierarchicalReferences, ua.NodeClassObject|ua.NodeClassVariable)
 		if err != nil {
 			return fmt.Errorf("browse below %s: %w", s.c.cfg.BrowseRoot, err)
 		}
@@ -211,26 +203,15 @@ func (s *session) builtinTypes(ctx context.Context, types []*ua.NodeID) (map[str
 			ids = append(ids, t)
 		}
 		supers := make(map[string]*ua.NodeID, len(ids))
-		for start := 0; start < len(ids); start += s.maxBrowse {
-			batch := ids[start:min(start+s.maxBrowse, len(ids))]
-			req := &ua.BrowseRequest{View: &ua.ViewDescription{ViewID: ua.NewTwoByteNodeID(0)}}
-			for _, t := range batch {
-				req.NodesToBrowse = append(req.NodesToBrowse, &ua.BrowseDescription{
-					NodeID: t, BrowseDirection: ua.BrowseDirectionInverse,
-					ReferenceTypeID: ua.NewNumericNodeID(0, id.HasSubtype), IncludeSubtypes: false,
-					NodeClassMask: uint32(ua.NodeClassDataType), ResultMask: uint32(ua.BrowseResultMaskAll),
-				})
-			}
-			results, err := s.browseAll(ctx, req)
-			if err != nil {
-				return nil, fmt.Errorf("browse data types: %w", err)
-			}
-			for i, refs := range results {
-				for _, ref := range refs {
-					if ref != nil && ref.NodeID != nil && ref.NodeID.NodeID != nil && ref.NodeID.ServerIndex == 0 {
-						supers[batch[i].String()] = ref.NodeID.NodeID
-						break
-					}
+		results, err := s.browseNodes(ctx, ids, ua.BrowseDirectionInverse, id.HasSubtype, ua.NodeClassDataType)
+		if err != nil {
+			return nil, fmt.Errorf("browse data types: %w", err)
+		}
+		for i, refs := range results {
+			for _, ref := range refs {
+				if ref != nil && ref.NodeID != nil && ref.NodeID.NodeID != nil && ref.NodeID.ServerIndex == 0 {
+					supers[ids[i].String()] = ref.NodeID.NodeID
+					break
 				}
 			}
 		}
@@ -241,6 +222,28 @@ func (s *session) builtinTypes(ctx context.Context, types []*ua.NodeID) (map[str
 				delete(up, key)
 			}
 		}
+	}
+	return out, nil
+}
+
+// browseNodes browses the references of type refType (and its subtypes)
+// of every node in dir, to nodes of the classes in mask, in requests of
+// the server's limit; one reference list per node.
+func (s *session) browseNodes(ctx context.Context, nodes []*ua.NodeID, dir ua.BrowseDirection, refType uint32, mask ua.NodeClass) ([][]*ua.ReferenceDescription, error) {
+	out := make([][]*ua.ReferenceDescription, 0, len(nodes))
+	for start := 0; start < len(nodes); start += s.maxBrowse {
+		req := &ua.BrowseRequest{View: &ua.ViewDescription{ViewID: ua.NewTwoByteNodeID(0)}}
+		for _, n := range nodes[start:min(start+s.maxBrowse, len(nodes))] {
+			req.NodesToBrowse = append(req.NodesToBrowse, &ua.BrowseDescription{
+				NodeID: n, BrowseDirection: dir, ReferenceTypeID: ua.NewNumericNodeID(0, refType), IncludeSubtypes: true,
+				NodeClassMask: uint32(mask), ResultMask: uint32(ua.BrowseResultMaskAll),
+			})
+		}
+		results, err := s.browseAll(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, results...)
 	}
 	return out, nil
 }

@@ -412,33 +412,23 @@ func (s *session) readProperties(ctx context.Context) error {
 	}
 	var props []prop
 	var propNodes []*ua.ReadValueID
-	for start := 0; start < len(s.items); start += s.maxBrowse {
-		batch := s.items[start:min(start+s.maxBrowse, len(s.items))]
-		req := &ua.BrowseRequest{View: &ua.ViewDescription{ViewID: ua.NewTwoByteNodeID(0)}}
-		for _, it := range batch {
-			req.NodesToBrowse = append(req.NodesToBrowse, &ua.BrowseDescription{
-				NodeID:          it.id,
-				BrowseDirection: ua.BrowseDirectionForward,
-				ReferenceTypeID: ua.NewNumericNodeID(0, id.HasProperty),
-				IncludeSubtypes: true,
-				NodeClassMask:   uint32(ua.NodeClassVariable),
-				ResultMask:      uint32(ua.BrowseResultMaskAll),
-			})
-		}
-		results, err := s.browseAll(ctx, req)
-		if err != nil {
-			return fmt.Errorf("browse properties: %w", err)
-		}
-		for i, refs := range results {
-			for _, ref := range refs {
-				if ref == nil || ref.BrowseName == nil || ref.NodeID == nil || ref.NodeID.NodeID == nil {
-					continue
-				}
-				switch ref.BrowseName.Name {
-				case "EngineeringUnits", "EURange":
-					props = append(props, prop{it: batch[i], name: ref.BrowseName.Name})
-					propNodes = append(propNodes, &ua.ReadValueID{NodeID: ref.NodeID.NodeID, AttributeID: ua.AttributeIDValue})
-				}
+	ids := make([]*ua.NodeID, len(s.items))
+	for i, it := range s.items {
+		ids[i] = it.id
+	}
+	results, err := s.browseNodes(ctx, ids, ua.BrowseDirectionForward, id.HasProperty, ua.NodeClassVariable)
+	if err != nil {
+		return fmt.Errorf("browse properties: %w", err)
+	}
+	for i, refs := range results {
+		for _, ref := range refs {
+			if ref == nil || ref.BrowseName == nil || ref.NodeID == nil || ref.NodeID.NodeID == nil {
+				continue
+			}
+			switch ref.BrowseName.Name {
+			case "EngineeringUnits", "EURange":
+				props = append(props, prop{it: s.items[i], name: ref.BrowseName.Name})
+				propNodes = append(propNodes, &ua.ReadValueID{NodeID: ref.NodeID.NodeID, AttributeID: ua.AttributeIDValue})
 			}
 		}
 	}
