@@ -32,6 +32,9 @@ type Event struct {
 	Transition string
 	// Scorecard is set for EventScorecard.
 	Scorecard *score.Report
+	// Change is, for EventAlert, the transition as the alert's history
+	// shows it: when, by whom, with what comment (What is Transition).
+	Change normalize.AlertEvent
 }
 
 // SampleJSON is the stable JSON form of a sample event. Times are RFC 3339

@@ -247,7 +247,7 @@ func (p *Pipeline) publish() {
 	for i := range p.changes {
 		c := &p.changes[i]
 		a := c.Alert
-		p.OnEvent(Event{Type: EventAlert, Alert: &a, Transition: c.Event.What})
+		p.OnEvent(Event{Type: EventAlert, Alert: &a, Transition: c.Event.What, Change: c.Event})
 	}
 	p.seen = p.changes[len(p.changes)-1].Seq
 }

@@ -12,7 +12,8 @@ import (
 	"github.com/otwin/otwin/normalize/pipeline"
 )
 
-// AppendSample appends the JSON payload of sample s to dst and returns it:
+// AppendSample appends the JSON payload of sample s, published by
+// collector node, to dst and returns it:
 //
 //	{"id":"acme/plant1/bottling/line1/filler1/speed",
 //	 "value":1180.5,"unit":"r/min","unit_code":"RPM",
@@ -20,12 +21,14 @@ import (
 //	 "timestamp_ms":1796551200123,
 //	 "source_time":"2026-12-06T10:00:00.123Z","server_time":"2026-12-06T10:00:00.124Z",
 //	 "received":"2026-12-06T10:00:00.131Z",
-//	 "source":"filler-plc","seq":42,
+//	 "source":"filler-plc","node":"edge1","seq":42,
 //	 "context":{"work_order":"WO-4711","product":"cola-0.5l","since":"2026-12-06T09:58:12.25Z"}}
 //
 // The fields are those of the collector's JSON lines (`otwin watch
 // --headless`), without "type", "asset", "tag" and "address" (the topic
 // says them), plus:
+//   - node: the collector that published it (its --mqtt-node), which a
+//     dashboard reading many collectors shows the tag under;
 //   - timestamp_ms: the source time in Unix milliseconds, or the received
 //     time when the device gives none (what most unified-namespace
 //     consumers read);
@@ -37,7 +40,7 @@ import (
 // Bad (or the number is not finite); next to it, "error" says why a status
 // is not good, and "last_good" with "last_good_time" carry the last good
 // value. unit, unit_code, error and the times are left out when unknown.
-func AppendSample(dst []byte, s *normalize.Sample) []byte {
+func AppendSample(dst []byte, node string, s *normalize.Sample) []byte {
 	dst = append(dst, `{"id":`...)
 	dst = appendString(dst, s.ID)
 	dst = append(dst, `,"value":`...)
@@ -78,6 +81,8 @@ func AppendSample(dst []byte, s *normalize.Sample) []byte {
 	dst = appendTime(dst, "received", s.Received)
 	dst = append(dst, `,"source":`...)
 	dst = appendString(dst, s.Source)
+	dst = append(dst, `,"node":`...)
+	dst = appendString(dst, node)
 	dst = append(dst, `,"seq":`...)
 	dst = strconv.AppendUint(dst, s.Seq, 10)
 	dst = append(dst, `,"context":`...)
@@ -177,15 +182,43 @@ func appendString(dst []byte, s string) []byte {
 
 // Alert is the JSON payload of an alert transition: the alert after it,
 // as the collector's JSON lines (`otwin watch --headless`) write it, plus
-// "context" (as in AppendSample).
+// "node" and "context" (as in AppendSample) and "event", the transition
+// as the alert's history shows it:
+//
+//	{"type":"alert","transition":"acked","id":"stale:acme/plant1/filler1/speed",
+//	 "kind":"stale","target":"acme/plant1/filler1/speed","severity":"medium",
+//	 "state":"active_acked","message":"no update for 12s (limit 5s)",
+//	 "first_active":"…","last_active":"…","count":1,
+//	 "acked_by":"olga@central","acked_at":"…","comment":"sensor cleaned",
+//	 "node":"edge1","context":{},
+//	 "event":{"at":"…","user":"olga@central","comment":"sensor cleaned"}}
+//
+// The collector that publishes an alert owns it: acknowledgements,
+// shelves and comments go to it as commands (see Command).
 type Alert struct {
 	pipeline.AlertJSON
+	Node    string          `json:"node"`
 	Context json.RawMessage `json:"context"`
+	Event   *AlertEvent     `json:"event,omitempty"`
 }
 
-// AlertPayload returns the JSON payload of alert a after transition.
-func AlertPayload(a *normalize.Alert, transition string) []byte {
-	b, _ := json.Marshal(Alert{AlertJSON: pipeline.AlertRecord(a, transition), Context: a.Context.AppendJSON(nil)}) // strings and numbers: cannot fail
+// AlertEvent is the "event" of an alert payload: when the transition was
+// made, by whom, and its comment (an acknowledgement's, a shelve's
+// reason, a note).
+type AlertEvent struct {
+	At      string `json:"at,omitempty"`
+	User    string `json:"user,omitempty"`
+	Comment string `json:"comment,omitempty"`
+}
+
+// AlertPayload returns the JSON payload of alert a after transition ev,
+// published by collector node.
+func AlertPayload(node string, a *normalize.Alert, ev *normalize.AlertEvent) []byte {
+	p := Alert{AlertJSON: pipeline.AlertRecord(a, ev.What), Node: node, Context: a.Context.AppendJSON(nil)}
+	if !ev.At.IsZero() || ev.User != "" || ev.Comment != "" {
+		p.Event = &AlertEvent{At: rfc3339(ev.At), User: ev.User, Comment: ev.Comment}
+	}
+	b, _ := json.Marshal(p) // strings and numbers: cannot fail
 	return b
 }
 

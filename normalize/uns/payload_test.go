@@ -34,12 +34,12 @@ func TestAppendSample(t *testing.T) {
 		SourceTime: t0, ServerTime: t0.Add(time.Millisecond), Received: t0.Add(8 * time.Millisecond),
 		Source: "filler-plc", Address: "nsu=urn:x;s=speed", Seq: 42,
 	}
-	m := decode(t, AppendSample(nil, &s))
+	m := decode(t, AppendSample(nil, "edge1", &s))
 	want := map[string]any{
 		"id": "acme/plant1/filler1/speed", "value": 1180.5, "unit": unit.Symbol, "unit_code": "RPM",
 		"quality": "Good", "status": "Good", "status_code": 0.0, "timestamp_ms": float64(t0.UnixMilli()),
 		"source_time": "2026-12-06T10:00:00.123Z", "server_time": "2026-12-06T10:00:00.124Z",
-		"received": "2026-12-06T10:00:00.131Z", "source": "filler-plc", "seq": 42.0, "context": map[string]any{},
+		"received": "2026-12-06T10:00:00.131Z", "source": "filler-plc", "node": "edge1", "seq": 42.0, "context": map[string]any{},
 	}
 	if !reflect.DeepEqual(m, want) {
 		t.Errorf("payload\n got %v\nwant %v", m, want)
@@ -51,7 +51,7 @@ func TestAppendSample(t *testing.T) {
 		ID: "a/b", Kind: normalize.Bool, Value: 1, Status: connectors.BadNoCommunication, Err: `lost "plc"` + "\n",
 		HasLastGood: true, LastGood: 1, LastGoodTime: t0, Received: t0.Add(time.Second), Seq: 7,
 	}
-	m = decode(t, AppendSample(nil, &bad))
+	m = decode(t, AppendSample(nil, "edge1", &bad))
 	if m["value"] != nil || m["last_good"] != true || m["error"] != "lost \"plc\"\n" ||
 		m["status"] != "Bad_NoCommunication" || m["quality"] != "Bad" ||
 		m["timestamp_ms"] != float64(t0.Add(time.Second).UnixMilli()) || m["source_time"] != nil {
@@ -61,7 +61,7 @@ func TestAppendSample(t *testing.T) {
 		t.Error("value field missing: want null")
 	}
 	text := normalize.Sample{ID: "a/b", Kind: normalize.Text, Text: "batch 7 \u2028 ok", Status: connectors.Good}
-	if m = decode(t, AppendSample(nil, &text)); m["value"] != "batch 7 \u2028 ok" {
+	if m = decode(t, AppendSample(nil, "edge1", &text)); m["value"] != "batch 7 \u2028 ok" {
 		t.Errorf("text value %v", m["value"])
 	}
 }
@@ -71,7 +71,7 @@ func TestAppendSample(t *testing.T) {
 func TestAppendSampleNumbers(t *testing.T) {
 	for _, v := range []float64{0, math.Copysign(0, -1), 1, -1.5, 1e-7, 1e20, 1e21, 123456789.125, math.MaxFloat64, math.SmallestNonzeroFloat64, math.NaN(), math.Inf(1)} {
 		s := normalize.Sample{ID: "a/b", Value: v, Status: connectors.Good}
-		m := decode(t, AppendSample(nil, &s))
+		m := decode(t, AppendSample(nil, "edge1", &s))
 		switch {
 		case math.IsNaN(v) || math.IsInf(v, 0):
 			if m["value"] != nil {
@@ -108,8 +108,8 @@ func TestSampleFieldsMatchJSONLines(t *testing.T) {
 	for _, k := range []string{"type", "asset", "tag", "address"} {
 		delete(want, k)
 	}
-	want["timestamp_ms"], want["context"] = nil, nil
-	if got, w := keys(decode(t, AppendSample(nil, &s))), keys(want); !slices.Equal(got, w) {
+	want["timestamp_ms"], want["context"], want["node"] = nil, nil, nil
+	if got, w := keys(decode(t, AppendSample(nil, "edge1", &s))), keys(want); !slices.Equal(got, w) {
 		t.Errorf("fields\n got %v\nwant %v", got, w)
 	}
 }
@@ -142,9 +142,10 @@ func TestAlertAndHealthPayloads(t *testing.T) {
 		ID: "stale:a/b", Kind: normalize.AlertStale, Target: "a/b", Severity: normalize.SeverityMedium,
 		State: normalize.ActiveUnacked, Message: "no update for 12s", FirstActive: t0, LastActive: t0, Count: 1,
 	}
-	m := decode(t, AlertPayload(&a, "raised"))
+	m := decode(t, AlertPayload("edge1", &a, &normalize.AlertEvent{What: "raised", At: t0, Comment: "no update for 12s"}))
 	if m["transition"] != "raised" || m["id"] != "stale:a/b" || m["state"] != "active_unacked" ||
-		m["severity"] != "medium" || m["first_active"] != "2026-12-06T10:00:00.123Z" || !reflect.DeepEqual(m["context"], map[string]any{}) {
+		m["severity"] != "medium" || m["first_active"] != "2026-12-06T10:00:00.123Z" || !reflect.DeepEqual(m["context"], map[string]any{}) ||
+		m["node"] != "edge1" || !reflect.DeepEqual(m["event"], map[string]any{"at": "2026-12-06T10:00:00.123Z", "comment": "no update for 12s"}) {
 		t.Errorf("alert payload %v", m)
 	}
 	h := connectors.Health{Source: "plc", Protocol: "modbus", Endpoint: "10.0.0.7:502", State: connectors.Down,
@@ -168,7 +169,7 @@ func BenchmarkAppendSample(b *testing.B) {
 	var buf []byte
 	b.ReportAllocs()
 	for b.Loop() {
-		buf = AppendSample(buf[:0], &s)
+		buf = AppendSample(buf[:0], "edge1", &s)
 	}
 	b.SetBytes(int64(len(buf)))
 }
@@ -181,14 +182,14 @@ func TestContextInPayloads(t *testing.T) {
 	c := normalize.NewContext(v, t0)
 	s := normalize.Sample{ID: "a/b", Kind: normalize.Number, Value: 1, Status: connectors.Good, Received: t0, Source: "s", Seq: 1, Context: c}
 	want := map[string]any{"work_order": "WO-4711", "batch": "B-2401", "since": "2026-12-06T10:00:00.123Z"}
-	if m := decode(t, AppendSample(nil, &s)); !reflect.DeepEqual(m["context"], want) {
+	if m := decode(t, AppendSample(nil, "edge1", &s)); !reflect.DeepEqual(m["context"], want) {
 		t.Errorf("sample context %v, want %v", m["context"], want)
 	}
 	a := normalize.Alert{ID: "stale:a/b", Kind: normalize.AlertStale, Target: "a/b", State: normalize.ActiveUnacked, Context: c}
-	if m := decode(t, AlertPayload(&a, "raised")); !reflect.DeepEqual(m["context"], want) {
+	if m := decode(t, AlertPayload("edge1", &a, &normalize.AlertEvent{What: "raised"})); !reflect.DeepEqual(m["context"], want) {
 		t.Errorf("alert context %v, want %v", m["context"], want)
 	}
-	if allocs := testing.AllocsPerRun(100, func() { _ = AppendSample(make([]byte, 0, 1024), &s) }); allocs > 1 {
+	if allocs := testing.AllocsPerRun(100, func() { _ = AppendSample(make([]byte, 0, 1024), "edge1", &s) }); allocs > 1 {
 		t.Errorf("AppendSample with a context allocates %v times", allocs)
 	}
 }

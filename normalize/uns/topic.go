@@ -22,6 +22,8 @@ const (
 //	<prefix>/_otwin/<node>/status                     the collector: online, offline
 //	<prefix>/_otwin/<node>/health/<endpoint>          an endpoint's health
 //	<prefix>/_otwin/<node>/alert/<kind>/<target>      an alert on an endpoint or the collector
+//	<prefix>/_otwin/<node>/cmd                        commands to the collector (see Command)
+//	<prefix>/_otwin/<node>/reply/<request id>         answers to a dashboard's commands (see Reply)
 //
 // The asset path gives the ISA-95 levels in order (enterprise, site, area,
 // line, cell, machine): only the levels a plant uses are present, none is
@@ -95,6 +97,17 @@ func (t Topics) Health(source string) string { return t.collector() + "health/" 
 
 // Status returns the topic of the collector's status.
 func (t Topics) Status() string { return t.collector() + "status" }
+
+// Command returns the topic the collector takes commands on: users'
+// actions on its alerts, sent by dashboards that read it (see Command).
+func (t Topics) Command() string { return t.collector() + "cmd" }
+
+// Reply returns the topic on which this node, a dashboard, expects the
+// answer to its command requestID (see Reply).
+func (t Topics) Reply(requestID string) string { return t.collector() + "reply/" + Level(requestID) }
+
+// Replies returns the filter of every Reply topic of this node.
+func (t Topics) Replies() string { return t.collector() + "reply/+" }
 
 func (t Topics) collector() string { return t.prefix + CollectorLevel + "/" + t.node + "/" }
 

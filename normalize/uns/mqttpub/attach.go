@@ -29,7 +29,7 @@ func Attach(pub *Publisher, p *pipeline.Pipeline) {
 		case e.Type == pipeline.EventSample && e.Sample != nil:
 			pub.Sample(e.Sample)
 		case e.Type == pipeline.EventAlert && e.Alert != nil:
-			pub.Alert(e.Alert, e.Transition)
+			pub.Alert(e.Alert, e.Change)
 		}
 	}
 }

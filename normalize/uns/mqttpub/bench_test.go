@@ -212,7 +212,7 @@ func BenchmarkMosquittoPubAnchor(b *testing.B) {
 	m := mqtttest.StartMosquitto(b)
 	s := benchSamples(1)[0]
 	s.SourceTime, s.ServerTime, s.Received, s.Seq, s.Value = t0, t0, t0, 123456, 21.534
-	line := uns.AppendSample(nil, &s)
+	line := uns.AppendSample(nil, "edge1", &s)
 	var input strings.Builder
 	for i := 0; i < benchTags; i++ {
 		input.Write(line)

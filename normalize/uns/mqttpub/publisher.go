@@ -86,9 +86,9 @@ type Stats struct {
 
 // item is one event handed to the publisher.
 type item struct {
-	sample     normalize.Sample
-	alert      *normalize.Alert
-	transition string
+	sample normalize.Sample
+	alert  *normalize.Alert
+	event  normalize.AlertEvent // the alert's transition
 }
 
 // Publisher publishes a collector's samples, alerts and health to an MQTT
@@ -229,11 +229,11 @@ func (p *Publisher) Close() error {
 // AlertDropped raised.
 func (p *Publisher) Sample(s *normalize.Sample) { p.handOff(item{sample: *s}) }
 
-// Alert hands alert a after transition over for publishing; it never
+// Alert hands alert a after transition ev over for publishing; it never
 // blocks (see Sample).
-func (p *Publisher) Alert(a *normalize.Alert, transition string) {
+func (p *Publisher) Alert(a *normalize.Alert, ev normalize.AlertEvent) {
 	al := *a
-	p.handOff(item{alert: &al, transition: transition})
+	p.handOff(item{alert: &al, event: ev})
 }
 
 func (p *Publisher) handOff(it item) {
@@ -391,7 +391,7 @@ func (p *Publisher) publish(ctx context.Context, batch []item) {
 				return
 			}
 			if it := &batch[i]; it.alert != nil {
-				p.publishAlert(it.alert, it.transition)
+				p.publishAlert(it.alert, &it.event)
 			} else {
 				p.publishSample(&it.sample)
 			}
@@ -437,7 +437,7 @@ func (p *Publisher) publishSample(s *normalize.Sample) {
 			"MQTT outage buffer %d of %d messages (%d%%) waiting for broker %s: samples are dropped when it is full",
 			n, p.cfg.Buffer, n*100/p.cfg.Buffer, redact(p.cfg.Broker)))
 	}
-	p.scratch = uns.AppendSample(p.scratch[:0], s)
+	p.scratch = uns.AppendSample(p.scratch[:0], p.topics.Node(), s)
 	payload := append([]byte(nil), p.scratch...) // the client keeps it until acknowledged
 	if p.send(p.topics.Sample(s.ID), p.cfg.QoS, payload) {
 		p.samples.Add(1)
@@ -446,12 +446,12 @@ func (p *Publisher) publishSample(s *normalize.Sample) {
 	}
 }
 
-func (p *Publisher) publishAlert(a *normalize.Alert, transition string) {
+func (p *Publisher) publishAlert(a *normalize.Alert, ev *normalize.AlertEvent) {
 	topic := p.topics.OtherAlert(a.Target, string(a.Kind))
 	if p.host != nil && p.host.IsTag(a.Target) {
 		topic = p.topics.TagAlert(a.Target, string(a.Kind))
 	}
-	p.send(topic, 1, uns.AlertPayload(a, transition))
+	p.send(topic, 1, uns.AlertPayload(p.topics.Node(), a, ev))
 }
 
 // send publishes one retained message; false when it is lost: the client
