@@ -1,17 +1,14 @@
 package mqttpub
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/otwin/otwin/normalize/uns"
+	"github.com/otwin/otwin/normalize/uns/mqttconn"
 )
 
 // Defaults of Config.
@@ -23,7 +20,7 @@ const (
 	// bits, and the client library keeps room for its subscriptions.
 	MaxBuffer = 65000
 	// DefaultConnectTimeout bounds the first connection.
-	DefaultConnectTimeout = 10 * time.Second
+	DefaultConnectTimeout = mqttconn.DefaultConnectTimeout
 	// DefaultSparkplugGroup is the Sparkplug B group id.
 	DefaultSparkplugGroup = "otwin"
 )
@@ -124,15 +121,7 @@ func (cfg Config) withDefaults() Config {
 func (cfg Config) Validate() error {
 	cfg = cfg.withDefaults()
 	var errs []error
-	if cfg.Broker == "" {
-		errs = append(errs, errors.New("no broker URL"))
-	} else if u, err := url.Parse(cfg.Broker); err != nil {
-		errs = append(errs, fmt.Errorf("broker URL %q: %w", cfg.Broker, err))
-	} else if !knownScheme(u.Scheme) {
-		errs = append(errs, fmt.Errorf("broker URL %q: scheme %q: want mqtt, mqtts, tcp, ssl, tls, ws or wss", cfg.Broker, u.Scheme))
-	} else if u.Host == "" {
-		errs = append(errs, fmt.Errorf("broker URL %q: no host", cfg.Broker))
-	}
+	errs = append(errs, cfg.settings().Check()...)
 	if _, err := uns.NewTopics(cfg.Prefix, cfg.Node); err != nil {
 		errs = append(errs, err)
 	}
@@ -142,75 +131,19 @@ func (cfg Config) Validate() error {
 	if cfg.Buffer < 1 || cfg.Buffer > MaxBuffer {
 		errs = append(errs, fmt.Errorf("buffer %d: want 1 to %d messages", cfg.Buffer, MaxBuffer))
 	}
-	if (cfg.CertFile == "") != (cfg.KeyFile == "") {
-		errs = append(errs, errors.New("client certificate and key go together"))
-	}
-	if cfg.Password != "" && cfg.Username == "" {
-		errs = append(errs, errors.New("password without user name"))
-	}
 	if cfg.Sparkplug {
 		errs = append(errs, uns.CheckSparkplugID("group id", cfg.SparkplugGroup), uns.CheckSparkplugID("edge node id (--mqtt-node)", cfg.Node))
 	}
 	return errors.Join(errs...)
 }
 
-func knownScheme(s string) bool {
-	switch s {
-	case "mqtt", "tcp", "mqtts", "ssl", "tls", "ws", "wss":
-		return true
+// settings are the connection's part of cfg.
+func (cfg *Config) settings() *mqttconn.Settings {
+	return &mqttconn.Settings{
+		Broker: cfg.Broker, Username: cfg.Username, Password: cfg.Password,
+		CAFile: cfg.CAFile, CertFile: cfg.CertFile, KeyFile: cfg.KeyFile, ConnectTimeout: cfg.ConnectTimeout,
 	}
-	return false
-}
-
-// isTLS says the URL's scheme asks for TLS.
-func isTLS(broker string) bool {
-	u, err := url.Parse(broker)
-	if err != nil {
-		return false
-	}
-	switch u.Scheme {
-	case "mqtts", "ssl", "tls", "wss":
-		return true
-	}
-	return false
-}
-
-// tlsConfig builds the TLS configuration from the CA, certificate and key
-// files; nil when the broker URL is not TLS and no file is given.
-func (cfg Config) tlsConfig() (*tls.Config, error) {
-	if !isTLS(cfg.Broker) && cfg.CAFile == "" && cfg.CertFile == "" {
-		return nil, nil
-	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12}
-	if u, err := url.Parse(cfg.Broker); err == nil {
-		tc.ServerName = u.Hostname()
-	}
-	if cfg.CAFile != "" {
-		pem, err := os.ReadFile(cfg.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("CA file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("CA file %s: no PEM certificate in it", cfg.CAFile)
-		}
-		tc.RootCAs = pool
-	}
-	if cfg.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("client certificate %s: %w", cfg.CertFile, err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	return tc, nil
 }
 
 // redact returns the broker URL without a password in it.
-func redact(broker string) string {
-	u, err := url.Parse(broker)
-	if err != nil || u.User == nil {
-		return broker
-	}
-	return strings.Replace(u.Redacted(), "xxxxx", "…", 1)
-}
+func redact(broker string) string { return mqttconn.Redact(broker) }

@@ -15,6 +15,7 @@ import (
 	"github.com/otwin/otwin/connectors"
 	"github.com/otwin/otwin/normalize"
 	"github.com/otwin/otwin/normalize/uns"
+	"github.com/otwin/otwin/normalize/uns/mqttconn"
 )
 
 // HealthSource is the publisher's name in the endpoints' health (and the
@@ -143,7 +144,7 @@ func New(cfg Config) (*Publisher, error) {
 	}
 	cfg = cfg.withDefaults()
 	topics, _ := uns.NewTopics(cfg.Prefix, cfg.Node) // checked by Validate
-	tc, err := cfg.tlsConfig()
+	tc, err := cfg.settings().TLSConfig()
 	if err != nil {
 		return nil, fmt.Errorf("mqtt broker %s: %w", redact(cfg.Broker), err)
 	}
@@ -163,7 +164,7 @@ func New(cfg Config) (*Publisher, error) {
 		}
 		p.store = newBufferStore(inner, func(err error) { p.log.Error("mqtt: message store failed", "err", err) })
 		p.store.idOrder = cfg.StoreDir != ""
-		o := clientOptions(&cfg, cfg.ClientID, tc).
+		o := mqttconn.Options(cfg.settings(), cfg.ClientID, tc).
 			SetCleanSession(false). // the broker keeps the session; the client resends what was not acknowledged
 			SetStore(p.store).
 			SetBinaryWill(topics.Status(), uns.StatusPayload(topics.Node(), false, time.Time{}), 1, true).
@@ -191,7 +192,7 @@ func New(cfg Config) (*Publisher, error) {
 // by themselves.
 func (p *Publisher) Start(ctx context.Context) error {
 	if p.json != nil {
-		if err := connect(ctx, p.json, p.cfg.Broker, p.cfg.ConnectTimeout); err != nil {
+		if err := mqttconn.Connect(ctx, p.json, p.cfg.Broker, p.cfg.ConnectTimeout); err != nil {
 			return err
 		}
 	}

@@ -89,7 +89,7 @@ func TestTLS(t *testing.T) {
 		wantErr(t, startErr(t, Config{Broker: plain}), plain, "use mqtts://")
 		cfg := Config{Broker: url, CAFile: ca.CertFile, CertFile: cliCert, KeyFile: cliKey}
 		p := startPublisher(t, cfg)
-		tc, err := cfg.tlsConfig()
+		tc, err := cfg.settings().TLSConfig()
 		must(t, err)
 		sub := &mqtttest.Subscriber{}
 		sub.Connect(t, url, "", true, 1, func(o *mqtt.ClientOptions) { o.SetTLSConfig(tc) }, "tls/#")

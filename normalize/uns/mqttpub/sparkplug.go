@@ -12,6 +12,7 @@ import (
 
 	"github.com/otwin/otwin/normalize"
 	"github.com/otwin/otwin/normalize/uns"
+	"github.com/otwin/otwin/normalize/uns/mqttconn"
 )
 
 // sparkplug is the Sparkplug B connection of a publisher: the collector as
@@ -51,7 +52,7 @@ func newSparkplug(cfg *Config, tc *tls.Config, log *slog.Logger, up func(), down
 	}
 	s := &sparkplug{cfg: cfg, log: log, node: node, wake: make(chan struct{}, 1), up: up}
 	death := node.Death(0)
-	o := clientOptions(cfg, cfg.ClientID+"-spb", tc).
+	o := mqttconn.Options(cfg.settings(), cfg.ClientID+"-spb", tc).
 		SetCleanSession(true).
 		SetBinaryWill(death.Topic, death.Payload, death.QoS, false).
 		SetOnConnectHandler(s.onConnect).
@@ -67,7 +68,7 @@ func newSparkplug(cfg *Config, tc *tls.Config, log *slog.Logger, up func(), down
 }
 
 func (s *sparkplug) connect(ctx context.Context) error {
-	return connect(ctx, s.client, s.cfg.Broker, s.cfg.ConnectTimeout)
+	return mqttconn.Connect(ctx, s.client, s.cfg.Broker, s.cfg.ConnectTimeout)
 }
 
 // reconnectPause delays a reconnection of the Sparkplug connection: a

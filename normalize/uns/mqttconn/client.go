@@ -1,4 +1,4 @@
-package mqttpub
+package mqttconn
 
 import (
 	"context"
@@ -24,10 +24,12 @@ const (
 	keepAlive    = 30 * time.Second
 )
 
-// clientOptions are the options common to the JSON and the Sparkplug
-// connections: MQTT 3.1.1 (the client library speaks no MQTT 5),
-// automatic reconnection, TLS and credentials.
-func clientOptions(cfg *Config, clientID string, tc *tls.Config) *mqtt.ClientOptions {
+// Options are the client options of every otwin connection: MQTT 3.1.1
+// (the client library speaks no MQTT 5), automatic reconnection (backing
+// off from 1s to 5s), TLS (tc, from Settings.TLSConfig) and credentials,
+// and a connection that buffers reads and coalesces writes (openConn) for
+// tcp and TLS URLs. The caller sets the session, handlers and will.
+func Options(cfg *Settings, clientID string, tc *tls.Config) *mqtt.ClientOptions {
 	o := mqtt.NewClientOptions().
 		AddBroker(cfg.Broker).
 		SetClientID(clientID).
@@ -50,10 +52,10 @@ func clientOptions(cfg *Config, clientID string, tc *tls.Config) *mqtt.ClientOpt
 	return o
 }
 
-// connect makes the first connection of c, within timeout. The error
+// Connect makes the first connection of c, within timeout. The error
 // names the broker and says why: refused credentials or authorization,
 // TLS, unreachable.
-func connect(ctx context.Context, c mqtt.Client, broker string, timeout time.Duration) error {
+func Connect(ctx context.Context, c mqtt.Client, broker string, timeout time.Duration) error {
 	tok := c.Connect()
 	t := time.NewTimer(timeout + time.Second)
 	defer t.Stop()
@@ -61,13 +63,13 @@ func connect(ctx context.Context, c mqtt.Client, broker string, timeout time.Dur
 	case <-tok.Done():
 	case <-ctx.Done():
 		c.Disconnect(0)
-		return fmt.Errorf("mqtt broker %s: %w", redact(broker), ctx.Err())
+		return fmt.Errorf("mqtt broker %s: %w", Redact(broker), ctx.Err())
 	case <-t.C:
 		c.Disconnect(0)
-		return fmt.Errorf("mqtt broker %s: no answer within %s", redact(broker), timeout)
+		return fmt.Errorf("mqtt broker %s: no answer within %s", Redact(broker), timeout)
 	}
 	if err := tok.Error(); err != nil {
-		return fmt.Errorf("mqtt broker %s: %s", redact(broker), explain(err, isTLS(broker)))
+		return fmt.Errorf("mqtt broker %s: %s", Redact(broker), explain(err, IsTLS(broker)))
 	}
 	return nil
 }
