@@ -83,6 +83,9 @@ type Stats struct {
 	Malformed, Ignored uint64
 	// StoreFailures: operations of the file store that failed.
 	StoreFailures uint64
+	// Commands taken (carried out) and refused (by the handler, or
+	// expired); CommandsMalformed skipped (see HandleCommands).
+	Commands, CommandsRefused, CommandsMalformed uint64
 }
 
 // item is one event handed to the publisher.
@@ -105,6 +108,7 @@ type Publisher struct {
 
 	in    chan item
 	json  mqtt.Client
+	cmds  *commands // nil: no commands taken
 	store *bufferStore
 	spb   *sparkplug
 
@@ -264,6 +268,7 @@ func (p *Publisher) Stats() Stats {
 		st.Buffered = p.store.count()
 		st.StoreFailures = p.store.failed()
 	}
+	st.Commands, st.CommandsRefused, st.CommandsMalformed = p.commandStats()
 	if p.spb != nil {
 		st.Messages += p.spb.messages.Load()
 		st.Rebirths = p.spb.rebirths.Load()
@@ -314,8 +319,9 @@ func (p *Publisher) down(err error) {
 	p.mu.Unlock()
 }
 
-func (p *Publisher) onConnect(mqtt.Client) {
+func (p *Publisher) onConnect(c mqtt.Client) {
 	p.up()
+	p.subscribeCommands(c)
 	// The status goes out from the publishing goroutine, after the client
 	// has resent what it stored: a message published now could take the
 	// message id of a stored one not yet claimed by the resend.
