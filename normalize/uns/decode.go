@@ -139,7 +139,7 @@ func DecodeSample(b []byte, received time.Time) (SampleIn, error) {
 	s := &in.Sample
 	null, err := decodeValue(p.Value, s, &s.Value, &s.Text)
 	if err != nil {
-		return SampleIn{}, fmt.Errorf("value: %w", err)
+		return SampleIn{}, malformed("value: %v", err)
 	}
 	if s.Status, err = decodeStatus(&p, null); err != nil {
 		return SampleIn{}, err
@@ -150,7 +150,7 @@ func DecodeSample(b []byte, received time.Time) (SampleIn, error) {
 	if p.LastGood != nil && string(p.LastGood) != "null" {
 		var lg normalize.Sample
 		if _, err := decodeValue(p.LastGood, &lg, &s.LastGood, &s.LastGoodText); err != nil {
-			return SampleIn{}, fmt.Errorf("last_good: %w", err)
+			return SampleIn{}, malformed("last_good: %v", err)
 		}
 		if null {
 			s.Kind = lg.Kind
@@ -181,12 +181,12 @@ func DecodeSample(b []byte, received time.Time) (SampleIn, error) {
 }
 
 // decodeValue decodes a JSON value into s.Kind and v or text; null says
-// it was null.
+// it was null. Its errors say why, for the caller to name the field.
 func decodeValue(raw json.RawMessage, s *normalize.Sample, v *float64, text *string) (null bool, err error) {
 	raw = bytes.TrimSpace(raw)
 	switch {
 	case len(raw) == 0:
-		return false, malformed("empty")
+		return false, errors.New("empty")
 	case string(raw) == "null":
 		return true, nil
 	case string(raw) == "true", string(raw) == "false":
@@ -198,18 +198,18 @@ func decodeValue(raw json.RawMessage, s *normalize.Sample, v *float64, text *str
 	case raw[0] == '"':
 		s.Kind = normalize.Text
 		if err := json.Unmarshal(raw, text); err != nil {
-			return false, malformed("string: %v", err)
+			return false, fmt.Errorf("string: %v", err)
 		}
 		return false, nil
 	case raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9':
 		f, err := strconv.ParseFloat(string(raw), 64)
 		if err != nil || math.IsInf(f, 0) {
-			return false, malformed("number %s out of range", raw)
+			return false, fmt.Errorf("number %s out of range", raw)
 		}
 		s.Kind, *v = normalize.Number, f
 		return false, nil
 	}
-	return false, malformed("an object or array, want a number, true/false, a string or null")
+	return false, errors.New("an object or array, want a number, true/false, a string or null")
 }
 
 // decodeStatus is the sample's status: status_code, else the status

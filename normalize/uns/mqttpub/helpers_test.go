@@ -7,7 +7,6 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -143,85 +142,7 @@ func decodeSample(t testing.TB, b []byte) payload {
 	return p
 }
 
-// proxy forwards TCP connections to a broker; Cut drops every connection
-// at once, as a network failure does (no MQTT DISCONNECT).
-type proxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	conns  []net.Conn
-	gate   sync.RWMutex // held for writing while paused
-}
-
-// Pause stops forwarding (the connections stay open: a stalled broker)
-// until Resume.
-func (p *proxy) Pause() { p.gate.Lock() }
-
-// Resume forwards again.
-func (p *proxy) Resume() { p.gate.Unlock() }
-
-// gated copies src to dst, waiting while the proxy is paused.
-func (p *proxy) gated(dst, src net.Conn) {
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			p.gate.RLock()
-			_, werr := dst.Write(buf[:n])
-			p.gate.RUnlock()
-			if werr != nil {
-				break
-			}
-		}
-		if err != nil {
-			break
-		}
-	}
-	dst.Close()
-}
-
-func startProxy(t testing.TB, target string) *proxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{ln: ln, target: target}
-	go p.serve()
-	t.Cleanup(func() { ln.Close(); p.Cut() })
-	return p
-}
-
-func (p *proxy) URL() string { return "mqtt://" + p.ln.Addr().String() }
-
-func (p *proxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		u, err := net.Dial("tcp", p.target)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns = append(p.conns, c, u)
-		p.mu.Unlock()
-		go p.gated(u, c)
-		go p.gated(c, u)
-	}
-}
-
-// Cut closes every forwarded connection.
-func (p *proxy) Cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
+func startProxy(t testing.TB, target string) *mqtttest.Proxy { return mqtttest.StartProxy(t, target) }
 
 func hostPort(url string) string {
 	i := strings.Index(url, "://")

@@ -454,3 +454,27 @@ func JSONTime(payload []byte, name string) time.Time {
 	t, _ := time.Parse(time.RFC3339Nano, string(rest[:j]))
 	return t
 }
+
+// MosquittoPub publishes payload on topic to broker (an mqtt:// URL) at
+// QoS 1 with mosquitto_pub (Debian's mosquitto-clients), retained when
+// retain: a publisher that is not ours. It skips the test when
+// mosquitto_pub is not installed and fails it when the publish fails.
+func MosquittoPub(t testing.TB, broker, topic string, payload []byte, retain bool) {
+	t.Helper()
+	if _, err := exec.LookPath("mosquitto_pub"); err != nil {
+		t.Skip("mosquitto_pub not installed (Debian package mosquitto-clients)")
+	}
+	host, port, err := net.SplitHostPort(strings.TrimPrefix(broker, "mqtt://"))
+	if err != nil {
+		t.Fatalf("broker %q: %v", broker, err)
+	}
+	args := []string{"-h", host, "-p", port, "-t", topic, "-q", "1", "-s"}
+	if retain {
+		args = append(args, "-r")
+	}
+	cmd := exec.Command("mosquitto_pub", args...)
+	cmd.Stdin = strings.NewReader(string(payload))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("mosquitto_pub -t %s: %v: %s", topic, err, out)
+	}
+}

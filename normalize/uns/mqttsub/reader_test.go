@@ -1,0 +1,371 @@
+package mqttsub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/normalize"
+	"github.com/otwin/otwin/normalize/pipeline"
+	"github.com/otwin/otwin/normalize/store"
+	"github.com/otwin/otwin/normalize/uns"
+	"github.com/otwin/otwin/normalize/uns/broker"
+	"github.com/otwin/otwin/normalize/uns/mqttconn"
+	"github.com/otwin/otwin/normalize/uns/mqttpub"
+	"github.com/otwin/otwin/normalize/uns/mqtttest"
+)
+
+// feedConn is a connector the test feeds reading by reading.
+type feedConn struct{ ch chan connectors.Reading }
+
+func (f *feedConn) Name() string { return "plc" }
+func (f *feedConn) Run(ctx context.Context, out chan<- connectors.Reading) error {
+	for {
+		select {
+		case r := <-f.ch:
+			select {
+			case out <- r:
+			case <-ctx.Done():
+				return nil
+			}
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+func (f *feedConn) Health() connectors.Health {
+	return connectors.Health{Source: "plc", Protocol: "modbus", Endpoint: "10.0.0.7:502", State: connectors.Connected}
+}
+
+// site is a collector: a pipeline of one connector reading tag <asset>/t,
+// published by node, whose commands act on its store as the role allows
+// (trainers may not).
+type site struct {
+	pub  *mqttpub.Publisher
+	st   *store.Store
+	feed *feedConn
+	stop func()
+}
+
+func startSite(t *testing.T, url, node, asset string) *site {
+	t.Helper()
+	pub, err := mqttpub.New(mqttpub.Config{Broker: url, Node: node, Prefix: "acme", Logger: testLogger(t, node)})
+	must(t, err)
+	n, err := normalize.New(normalize.Config{Points: []normalize.Point{{Source: "plc", Address: "a", Asset: asset, Tag: "t"}}})
+	must(t, err)
+	s := &site{pub: pub, st: store.New(store.Config{}), feed: &feedConn{ch: make(chan connectors.Reading)}}
+	pub.HandleCommands(func(c *uns.Command) (normalize.Alert, error) {
+		if c.Role == "trainer" {
+			return normalize.Alert{}, errors.New("refused: trainers cannot acknowledge alerts")
+		}
+		return s.st.Act(store.Action{Kind: store.ActionKind(c.Action), AlertID: c.AlertID, User: c.User, Comment: c.Comment})
+	})
+	p := &pipeline.Pipeline{Connectors: []connectors.Connector{s.feed}, Normalizer: n, Store: s.st, TickInterval: 50 * time.Millisecond}
+	mqttpub.Attach(pub, p)
+	ctx, cancel := context.WithCancel(context.Background())
+	must(t, pub.Start(ctx))
+	done := make(chan struct{})
+	go func() { _ = p.Run(ctx); close(done) }()
+	stopped := false
+	s.stop = func() {
+		if !stopped {
+			stopped = true
+			cancel()
+			<-done
+			pub.Close()
+		}
+	}
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *site) read(v float64) {
+	s.feed.ch <- connectors.Reading{Source: "plc", Address: "a", Raw: v, Received: time.Now()}
+}
+
+func (s *site) raise(id string) {
+	s.st.PublishConditions(normalize.Condition{Kind: normalize.AlertStale, Target: id, Active: true, Severity: normalize.SeverityMedium, Message: "no update", At: time.Now()})
+}
+
+func startReader(t *testing.T, url string, st *store.Store) *Reader {
+	t.Helper()
+	r, err := New(Config{Settings: mqttconn.Settings{Broker: url}, Prefix: "acme", Node: "central", Logger: testLogger(t, "reader")}, st)
+	must(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	must(t, r.Start(ctx))
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// waitRetained waits until a subscriber that comes now gets a retained
+// message on every topic (the embedded broker indexes retained messages
+// asynchronously: one who subscribes in the instant a message is
+// published may get it neither live nor retained).
+func waitRetained(t *testing.T, url string, topics ...string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		got := make(chan string, 64)
+		c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(url).SetClientID(fmt.Sprintf("retained-%d", time.Now().UnixNano())))
+		if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatalf("connect %s: %v", url, tok.Error())
+		}
+		filters := map[string]byte{}
+		for _, tp := range topics {
+			filters[tp] = 1
+		}
+		c.SubscribeMultiple(filters, func(_ mqtt.Client, m mqtt.Message) {
+			if m.Retained() {
+				got <- m.Topic()
+			}
+		}).WaitTimeout(5 * time.Second)
+		seen := map[string]bool{}
+		wait := time.After(time.Second)
+	collect:
+		for len(seen) < len(topics) {
+			select {
+			case tp := <-got:
+				seen[tp] = true
+			case <-wait:
+				break collect
+			}
+		}
+		c.Disconnect(0)
+		if len(seen) == len(topics) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("retained messages on %v: only %v after 15s", topics, seen)
+		}
+	}
+}
+
+// brokers runs f against the embedded broker and against mosquitto.
+func brokers(t *testing.T, f func(t *testing.T, url string)) {
+	t.Run("embedded", func(t *testing.T) {
+		b, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir()})
+		must(t, err)
+		t.Cleanup(func() { b.Close() })
+		f(t, b.URL())
+	})
+	t.Run("mosquitto", func(t *testing.T) { f(t, mqtttest.StartMosquitto(t).URL()) })
+}
+
+func healthOf(st *store.Store, source string) (connectors.Health, bool) {
+	for _, h := range st.Health() {
+		if h.Source == source {
+			return h, true
+		}
+	}
+	return connectors.Health{}, false
+}
+
+// TestReaderSites: a dashboard that starts after two collectors gets
+// their picture from the retained messages — tags with their values and
+// endpoints named per collector, the collectors' rows, the alerts as
+// their owners hold them; an acknowledgement made there reaches the
+// owning collector, is recorded there as the dashboard's user, and comes
+// back acknowledged; a refusal comes back with the owner's words. A
+// collector that stops is shown lost with one comm_loss, and comes back.
+func TestReaderSites(t *testing.T) {
+	brokers(t, func(t *testing.T, url string) {
+		a := startSite(t, url, "edge1", "springfield/filler1")
+		b := startSite(t, url, "edge2", "riverside/pasteurizer1")
+		a.read(71.5)
+		b.read(3.25)
+		mqtttest.Eventually(t, 10*time.Second, "edge1's sample in its store", func() bool { _, ok := a.st.Latest("springfield/filler1/t"); return ok })
+		a.raise("springfield/filler1/t")
+		waitRetained(t, url, "acme/springfield/filler1/t/_alert/stale", "acme/riverside/pasteurizer1/t", "acme/_otwin/edge2/health/plc")
+
+		st := store.New(store.Config{})
+		defer st.Close()
+		r := startReader(t, url, st)
+		mqtttest.Eventually(t, 10*time.Second, "the retained picture", func() bool {
+			s1, ok1 := st.Latest("springfield/filler1/t")
+			s2, ok2 := st.Latest("riverside/pasteurizer1/t")
+			_, ok3 := healthOf(st, "plc@edge2")
+			row, ok4 := healthOf(st, "edge1")
+			al, ok5 := st.Alert("stale:springfield/filler1/t")
+			return ok1 && ok2 && ok3 && ok4 && ok5 && s1.Value == 71.5 && s2.Value == 3.25 && s1.Source == "plc@edge1" &&
+				s1.Asset == "springfield/filler1" && s1.Tag == "t" && row.State == connectors.Connected && al.Owner != nil && al.Owner.Name == "edge1"
+		})
+		if _, ok := healthOf(st, "mqtt@edge1"); !ok {
+			t.Error("the collector's own publisher health not shown")
+		}
+
+		// an ack in the dashboard goes to the owner
+		act := Action{Kind: uns.ActionAck, Owner: "edge1", Ref: "stale:springfield/filler1/t", User: "olga", Role: "operator", Comment: "checked"}
+		must(t, r.Act(context.Background(), act))
+		if al, _ := a.st.Alert("stale:springfield/filler1/t"); al.State != normalize.ActiveAcked || al.AckedBy != "olga@central" || al.Comment != "checked" {
+			t.Errorf("at the owner: %+v", al)
+		}
+		mqtttest.Eventually(t, 10*time.Second, "the ack back in the dashboard", func() bool {
+			al, _ := st.Alert("stale:springfield/filler1/t")
+			return al.State == normalize.ActiveAcked && al.AckedBy == "olga@central"
+		})
+		h := st.AlertHistory("stale:springfield/filler1/t")
+		if last := h[len(h)-1]; last.What != normalize.EventAcked || last.User != "olga@central" || last.Comment != "checked" {
+			t.Errorf("history in the dashboard: %+v", h)
+		}
+		act.Role = "trainer"
+		if err := r.Act(context.Background(), act); err == nil || err.Error() != "edge1: refused: trainers cannot acknowledge alerts" {
+			t.Errorf("a trainer's ack: %v", err)
+		}
+		act.Owner = "edge9"
+		if err := r.Act(context.Background(), act); err == nil || !strings.Contains(err.Error(), `no collector "edge9"`) {
+			t.Errorf("an unknown owner: %v", err)
+		}
+
+		// a collector that stops: lost, one comm_loss; back: restored
+		b.stop()
+		mqtttest.Eventually(t, 10*time.Second, "edge2 shown lost", func() bool {
+			s, _ := st.Latest("riverside/pasteurizer1/t")
+			h, _ := healthOf(st, "plc@edge2")
+			al, ok := st.Alert("comm_loss:edge2")
+			return s.Status == connectors.UncertainNoCommunicationLastUsableValue && s.Value == 3.25 && h.State == connectors.Down &&
+				ok && al.Active() && strings.Contains(al.Message, "edge2 stopped")
+		})
+		commLoss := 0
+		for _, al := range st.Alerts() {
+			if al.Kind == normalize.AlertCommLoss {
+				commLoss++
+			}
+		}
+		if commLoss != 1 {
+			t.Errorf("%d comm_loss alerts, want one (the collector's)", commLoss)
+		}
+		if s, _ := st.Latest("springfield/filler1/t"); s.Status != connectors.Good {
+			t.Errorf("edge1's tag %v while edge2 is away", s.Status)
+		}
+		if err := r.Act(context.Background(), Action{Kind: uns.ActionAck, Owner: "edge2", Ref: "x", User: "olga"}); err == nil || !strings.Contains(err.Error(), "edge2 stopped") {
+			t.Errorf("an action on an offline collector: %v", err)
+		}
+		b2 := startSite(t, url, "edge2", "riverside/pasteurizer1")
+		_ = b2
+		mqtttest.Eventually(t, 10*time.Second, "edge2 back", func() bool {
+			s, _ := st.Latest("riverside/pasteurizer1/t")
+			al, _ := st.Alert("comm_loss:edge2")
+			row, _ := healthOf(st, "edge2")
+			return s.Status == connectors.Good && !al.Active() && row.State == connectors.Connected
+		})
+	})
+}
+
+// TestReaderWill: a collector whose connection is lost (no orderly stop:
+// the broker publishes its will) is shown lost with one comm_loss that
+// says so, its alerts not current; when it reconnects it is back.
+func TestReaderWill(t *testing.T) {
+	brokers(t, func(t *testing.T, url string) {
+		px := mqtttest.StartProxy(t, strings.TrimPrefix(url, "mqtt://"))
+		a := startSite(t, px.URL(), "edge1", "springfield/filler1")
+		a.read(7)
+		mqtttest.Eventually(t, 10*time.Second, "edge1's sample in its store", func() bool { _, ok := a.st.Latest("springfield/filler1/t"); return ok })
+		a.raise("springfield/filler1/t")
+		st := store.New(store.Config{})
+		defer st.Close()
+		startReader(t, url, st)
+		mqtttest.Eventually(t, 10*time.Second, "edge1 read", func() bool {
+			s, _ := st.Latest("springfield/filler1/t")
+			al, _ := st.Alert("stale:springfield/filler1/t")
+			return s.Value == 7 && al.Owner != nil && al.Owner.Current
+		})
+		px.Close() // the network fails: the broker publishes the will
+		mqtttest.Eventually(t, 20*time.Second, "edge1 lost by its will", func() bool {
+			s, _ := st.Latest("springfield/filler1/t")
+			al, _ := st.Alert("stale:springfield/filler1/t")
+			cl, ok := st.Alert("comm_loss:edge1")
+			row, _ := healthOf(st, "edge1")
+			return s.Status == connectors.UncertainNoCommunicationLastUsableValue && s.Value == 7 && al.NotCurrent() &&
+				ok && cl.Active() && strings.Contains(cl.Message, "its will") && row.State == connectors.Down && row.Endpoint == "acme/_otwin/edge1"
+		})
+		px2 := mqtttest.StartProxy(t, strings.TrimPrefix(url, "mqtt://"))
+		b := startSite(t, px2.URL(), "edge1", "springfield/filler1")
+		b.read(8)
+		mqtttest.Eventually(t, 20*time.Second, "edge1 back", func() bool {
+			s, _ := st.Latest("springfield/filler1/t")
+			cl, _ := st.Alert("comm_loss:edge1")
+			return s.Status == connectors.Good && s.Value == 8 && !cl.Active()
+		})
+	})
+}
+
+// TestReaderGarbage: what other publishers put on the broker — bad JSON,
+// wrong types, unknown fields, topics outside the tree, oversize payloads
+// — published with mosquitto_pub beside a collector's real data, is
+// counted and skipped; the reader goes on reading the collector, and the
+// count and the last reason are in its health.
+func TestReaderGarbage(t *testing.T) {
+	m := mqtttest.StartMosquitto(t)
+	a := startSite(t, m.URL(), "edge1", "springfield/filler1")
+	st := store.New(store.Config{})
+	defer st.Close()
+	r, err := New(Config{Settings: mqttconn.Settings{Broker: m.URL()}, Prefix: "acme", Node: "central", MaxPayload: 4096, Logger: testLogger(t, "reader")}, st)
+	must(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	must(t, r.Start(ctx))
+	defer r.Close()
+
+	garbage := []struct{ topic, payload string }{
+		{"acme/other/line/tag", "not json"},
+		{"acme/other/line/tag", `{"value":"x","seq":"seven"}`},
+		{"acme/other/line/tag", `{"value":[1,2]}`},
+		{"acme/other/line/tag", `{"value":1,"quality":"Perfect"}`},
+		{"acme/other/_alert/x/y", `{"value":1}`},
+		{"acme/_otwin/edge1/health/x", `{"source":"x","state":"fine"}`},
+		{"acme/_otwin/edge9/status", `{"state":"sleeping"}`},
+		{"acme/_otwin/edge9/whatever", `{}`},
+		{"acme/lonely", `{"value":1}`},
+		{"acme/other/line/big", `{"value":"` + strings.Repeat("x", 5000) + `"}`},
+	}
+	for _, g := range garbage {
+		mqtttest.MosquittoPub(t, m.URL(), g.topic, []byte(g.payload), false)
+	}
+	// and one well-formed sample with a field the reader does not know
+	mqtttest.MosquittoPub(t, m.URL(), "acme/other/line/fine", []byte(`{"value":5,"colour":"red"}`), false)
+	for i := 1; i <= 3; i++ {
+		a.read(float64(i))
+		mqtttest.Eventually(t, 10*time.Second, "the collector's value "+fmt.Sprint(i), func() bool {
+			s, _ := st.Latest("springfield/filler1/t")
+			return s.Value == float64(i)
+		})
+	}
+	mqtttest.Eventually(t, 10*time.Second, "every bad message counted", func() bool { return r.Stats().Skipped() == uint64(len(garbage)) })
+	s := r.Stats()
+	if s.Malformed != 6 || s.Outside != 3 || s.Oversize != 1 || s.Extra != 1 {
+		t.Errorf("stats %+v", s)
+	}
+	if f, ok := st.Latest("other/line/fine"); !ok || f.Value != 5 {
+		t.Errorf("the sample with an unknown field: %+v, %v", f, ok)
+	}
+	mqtttest.Eventually(t, 5*time.Second, "the count in the reader's health", func() bool {
+		h, ok := healthOf(st, HealthSource)
+		return ok && h.Errors == uint64(len(garbage)) && h.LastError != nil && strings.Contains(h.LastError.Error(), "skipped")
+	})
+}
+
+func testLogger(t testing.TB, who string) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})).With("who", who)
+}
+
+type tWriter struct{ t testing.TB }
+
+func (w tWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
