@@ -326,6 +326,9 @@ func DecodeAlert(b []byte) (AlertIn, error) {
 		}
 	}
 	a.ShelvedOneShot = a.Shelved && a.ShelvedUntil.IsZero()
+	if a.Context, err = DecodeContext(p.Context); err != nil {
+		return AlertIn{}, err
+	}
 	in.Event = normalize.AlertEvent{AlertID: a.ID, What: p.Transition, State: a.State}
 	if p.Event != nil {
 		if in.Event.At, err = parseTime("event.at", p.Event.At); err != nil {

@@ -27,6 +27,7 @@ func TestParseTopic(t *testing.T) {
 		{topic: "acme/site1/_otwin/edge1/health/plc-1", prefix: "acme/", want: Topic{Kind: TopicHealth, Prefix: "acme/site1/", Node: "edge1", Target: "plc-1"}},
 		{topic: "_otwin/edge1/alert/comm_loss/plc-1", want: Topic{Kind: TopicOtherAlert, Node: "edge1", AlertKind: "comm_loss", Target: "plc-1"}},
 		{topic: "_otwin/edge1/cmd", want: Topic{Kind: TopicCommand, Node: "edge1"}},
+		{topic: "_otwin/edge1/scorecard", want: Topic{Kind: TopicScorecard, Node: "edge1"}},
 		{topic: "x/_otwin/central/reply/r-1", want: Topic{Kind: TopicReply, Prefix: "x/", Node: "central", Target: "r-1"}},
 		{topic: "spBv1.0/otwin/DDATA/edge1/filler1", want: Topic{Kind: TopicSparkplug}},
 		{topic: "speed", bad: "two levels"},
@@ -62,6 +63,7 @@ func TestParseTopic(t *testing.T) {
 		tp.Health("plc"):                     {Kind: TopicHealth, Prefix: "acme/uns/", Node: "edge1", Target: "plc"},
 		tp.Status():                          {Kind: TopicStatus, Prefix: "acme/uns/", Node: "edge1"},
 		tp.Command():                         {Kind: TopicCommand, Prefix: "acme/uns/", Node: "edge1"},
+		tp.Scorecard():                       {Kind: TopicScorecard, Prefix: "acme/uns/", Node: "edge1"},
 		tp.Reply("r/1"):                      {Kind: TopicReply, Prefix: "acme/uns/", Node: "edge1", Target: "r_1"},
 		SparkplugTopic("g", "NCMD", "n", ""): {Kind: TopicSparkplug},
 	} {
@@ -278,6 +280,8 @@ func FuzzDecode(f *testing.F) {
 		{"_otwin/edge1/status", string(StatusPayload("edge1", true, t0))},
 		{"_otwin/edge1/cmd", string(c.Payload())},
 		{"_otwin/d/reply/r", `{"request_id":"r","ok":true}`},
+		{"_otwin/edge1/scorecard", `{"type":"scorecard","node":"edge1","at":"2026-12-06T10:00:00Z","sites":[{"level":"site","asset":"s","completeness":1}]}`},
+		{"a/b", `{"value":1,"context":{"work_order":"WO-1","since":"2026-12-06T10:00:00Z"}}`},
 		{"a/b", `{"value":"x","last_good":"y","status":"Bad"}`},
 		{"a//b", `{`}, {"a/b", `{"value":1e400}`}, {"a/b", "\xff"}, {"a/b", `{"value":null,"last_good":true}`},
 	} {
@@ -316,6 +320,10 @@ func FuzzDecode(f *testing.F) {
 		_, _, err = DecodeCommand(payload)
 		check(err)
 		_, err = DecodeReply(payload)
+		check(err)
+		_, _, err = DecodeScorecard(payload)
+		check(err)
+		_, err = DecodeContext(payload)
 		check(err)
 		_ = tp
 	})

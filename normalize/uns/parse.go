@@ -30,6 +30,9 @@ const (
 	TopicReply
 	// TopicSparkplug: "spBv1.0/…", the Sparkplug B namespace (not JSON).
 	TopicSparkplug
+	// TopicScorecard: "_otwin/<node>/scorecard", a collector's
+	// data-quality scorecards.
+	TopicScorecard
 )
 
 // Topic is a topic of the namespace taken apart (ParseTopic).
@@ -108,7 +111,7 @@ func parseCollector(topic, prefix string, ls []string) (Topic, error) {
 		return Topic{}, fmt.Errorf("%w: %q: %s", ErrOutside, topic, why)
 	}
 	if len(ls) < 2 {
-		return bad("want _otwin/<node>/status, health/<endpoint>, alert/<kind>/<target>, cmd or reply/<id>")
+		return bad("want _otwin/<node>/status, scorecard, health/<endpoint>, alert/<kind>/<target>, cmd or reply/<id>")
 	}
 	t := Topic{Prefix: prefix, Node: ls[0]}
 	switch what, n := ls[1], len(ls); {
@@ -116,6 +119,8 @@ func parseCollector(topic, prefix string, ls []string) (Topic, error) {
 		t.Kind = TopicStatus
 	case what == "cmd" && n == 2:
 		t.Kind = TopicCommand
+	case what == "scorecard" && n == 2:
+		t.Kind = TopicScorecard
 	case what == "health" && n == 3:
 		t.Kind, t.Target = TopicHealth, ls[2]
 	case what == "reply" && n == 3:
@@ -123,7 +128,7 @@ func parseCollector(topic, prefix string, ls []string) (Topic, error) {
 	case what == "alert" && n == 4:
 		t.Kind, t.AlertKind, t.Target = TopicOtherAlert, ls[2], ls[3]
 	default:
-		return bad("want _otwin/<node>/status, health/<endpoint>, alert/<kind>/<target>, cmd or reply/<id>")
+		return bad("want _otwin/<node>/status, scorecard, health/<endpoint>, alert/<kind>/<target>, cmd or reply/<id>")
 	}
 	return t, nil
 }

@@ -22,6 +22,7 @@ const (
 //	<prefix>/_otwin/<node>/status                     the collector: online, offline
 //	<prefix>/_otwin/<node>/health/<endpoint>          an endpoint's health
 //	<prefix>/_otwin/<node>/alert/<kind>/<target>      an alert on an endpoint or the collector
+//	<prefix>/_otwin/<node>/scorecard                  the collector's data-quality scorecards
 //	<prefix>/_otwin/<node>/cmd                        commands to the collector (see Command)
 //	<prefix>/_otwin/<node>/reply/<request id>         answers to a dashboard's commands (see Reply)
 //
@@ -97,6 +98,10 @@ func (t Topics) Health(source string) string { return t.collector() + "health/" 
 
 // Status returns the topic of the collector's status.
 func (t Topics) Status() string { return t.collector() + "status" }
+
+// Scorecard returns the topic of the collector's data-quality
+// scorecards (ScorecardPayload).
+func (t Topics) Scorecard() string { return t.collector() + "scorecard" }
 
 // Command returns the topic the collector takes commands on: users'
 // actions on its alerts, sent by dashboards that read it (see Command).

@@ -14,8 +14,8 @@ import (
 // pipeline's rules put theirs, so that they reach the store, the
 // dashboard and OnEvent (hence MQTT) like any other alert.
 
-// Attach makes pub publish pipeline p: every sample and alert transition
-// of p's OnEvent hook (after the hook set before, if any), the endpoints'
+// Attach makes pub publish pipeline p: every sample, alert transition and
+// scorecard report of p's OnEvent hook (after the hook set before, if any), the endpoints'
 // health of p's store, and pub's own health and alerts through p's store.
 // Call it before p.Run and pub.Start.
 func Attach(pub *Publisher, p *pipeline.Pipeline) {
@@ -30,6 +30,8 @@ func Attach(pub *Publisher, p *pipeline.Pipeline) {
 			pub.Sample(e.Sample)
 		case e.Type == pipeline.EventAlert && e.Alert != nil:
 			pub.Alert(e.Alert, e.Change)
+		case e.Type == pipeline.EventScorecard && e.Scorecard != nil:
+			pub.Scorecard(e.Scorecard)
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/otwin/otwin/connectors"
 	"github.com/otwin/otwin/normalize"
+	"github.com/otwin/otwin/normalize/score"
 	"github.com/otwin/otwin/normalize/uns"
 	"github.com/otwin/otwin/normalize/uns/mqttconn"
 )
@@ -133,6 +134,9 @@ type Publisher struct {
 	// raised (by the hand-off or the publishing goroutine).
 	bufferAlert, dropAlert atomic.Bool
 
+	// scorecard is the latest scorecard payload not yet published.
+	scorecard atomic.Pointer[[]byte]
+
 	// owned by the publishing goroutine
 	lossAlert   bool
 	dropsLogged uint64
@@ -233,6 +237,18 @@ func (p *Publisher) Close() error {
 // AlertBuffer is raised, and when it is full s is dropped, counted, and
 // AlertDropped raised.
 func (p *Publisher) Sample(s *normalize.Sample) { p.handOff(item{sample: *s}) }
+
+// Scorecard hands over the collector's latest data-quality scorecards:
+// published, retained, on the scorecard topic at the next second while
+// the broker is reachable (a newer report replaces one not yet sent). It
+// never blocks. Only the JSON namespace carries scorecards.
+func (p *Publisher) Scorecard(r *score.Report) {
+	if p.json == nil {
+		return
+	}
+	b := uns.ScorecardPayload(p.topics.Node(), r)
+	p.scorecard.Store(&b)
+}
 
 // Alert hands alert a after transition ev over for publishing; it never
 // blocks (see Sample).
@@ -546,6 +562,9 @@ func (p *Publisher) tick() {
 	p.host.SetHealth(p.Health())
 	if p.json == nil || !connected {
 		return
+	}
+	if b := p.scorecard.Swap(nil); b != nil && !p.send(p.topics.Scorecard(), 1, *b) {
+		p.scorecard.CompareAndSwap(nil, b) // again at the next tick
 	}
 	for _, h := range p.host.Health() {
 		if last, ok := p.sentHealth[h.Source]; ok && sameHealth(&last, &h) {

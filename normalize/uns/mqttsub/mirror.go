@@ -3,10 +3,13 @@ package mqttsub
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/otwin/otwin/connectors"
 	"github.com/otwin/otwin/normalize"
+	"github.com/otwin/otwin/normalize/score"
 	"github.com/otwin/otwin/normalize/store"
 	"github.com/otwin/otwin/normalize/uns"
 )
@@ -30,6 +33,8 @@ type node struct {
 	health map[string]connectors.Health // by endpoint (qualified), as published
 	tags   map[string]normalize.Sample  // by tag id, as published
 	alerts map[string]store.RemoteState // by alert id (this store's), as published
+	// scorecard is its latest data-quality scorecards (nil: none seen)
+	scorecard *score.Report
 }
 
 // nodeLocked returns collector name, made when first seen.
@@ -97,10 +102,6 @@ func (r *Reader) sample(t *uns.Topic, payload []byte, now time.Time) error {
 		r.skip(&r.stats.OverLimit, id, fmt.Sprintf("more than %d tags", r.cfg.MaxTags))
 		return nil
 	}
-	r.stats.Samples++
-	if in.Extra {
-		r.stats.Extra++
-	}
 	s := in.Sample
 	s.ID = id
 	i := len(id) - 1
@@ -108,6 +109,13 @@ func (r *Reader) sample(t *uns.Topic, payload []byte, now time.Time) error {
 		i--
 	}
 	s.Asset, s.Tag = id[:i], id[i+1:]
+	if s.Context, err = r.contexts.Decode(s.Asset, in.Context); err != nil {
+		return err
+	}
+	r.stats.Samples++
+	if in.Extra {
+		r.stats.Extra++
+	}
 	s.Source = qualify(s.Source, in.Node)
 	if known && owner != in.Node {
 		if prev := r.nodes[owner]; prev != nil {
@@ -286,4 +294,37 @@ func (r *Reader) restore(n *node) {
 		states = append(states, rs)
 	}
 	r.st.PublishRemote(n.name, states...)
+}
+
+// scorecard takes a collector's data-quality scorecards.
+func (r *Reader) scorecard(t *uns.Topic, payload []byte) error {
+	sc, extra, err := uns.DecodeScorecard(payload)
+	if err != nil {
+		return err
+	}
+	r.stats.Scorecards++
+	if extra {
+		r.stats.Extra++
+	}
+	n := r.nodeLocked(t.Node)
+	n.seen(t)
+	n.scorecard = &sc.Report
+	return nil
+}
+
+// Report returns the data-quality scorecards of every collector heard
+// of, side by side (uns.MergeScorecards): what the dashboard's scorecard
+// page shows (tui.Scorecards). A collector that went away keeps its last
+// report.
+func (r *Reader) Report() score.Report {
+	r.mu.Lock()
+	names := slices.Sorted(maps.Keys(r.nodes)) // the same order every time
+	rs := make([]score.Report, 0, len(names))
+	for _, name := range names {
+		if n := r.nodes[name]; n.scorecard != nil {
+			rs = append(rs, *n.scorecard)
+		}
+	}
+	r.mu.Unlock()
+	return uns.MergeScorecards(rs...)
 }

@@ -44,7 +44,7 @@ type Stats struct {
 	// Messages received.
 	Messages uint64
 	// Accepted messages by kind.
-	Samples, Alerts, Health, Statuses uint64
+	Samples, Alerts, Health, Statuses, Scorecards uint64
 	// Skipped messages: payloads not what their topic carries, topics
 	// outside the tree, payloads over Config.MaxPayload, samples of tags
 	// past Config.MaxTags.
@@ -91,6 +91,7 @@ type Reader struct {
 	waiting   map[string]chan uns.Reply
 	reqSeq    uint64
 	sentRow   map[string]connectors.Health
+	contexts  uns.ContextCache // by asset
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -297,7 +298,7 @@ func (r *Reader) tick() {
 func (r *Reader) healthLocked() connectors.Health {
 	h := connectors.Health{
 		Source: HealthSource, Protocol: "mqtt", Endpoint: mqttconn.Redact(r.cfg.Broker), State: connectors.Connecting, Since: r.since,
-		Readings: r.stats.Samples + r.stats.Alerts + r.stats.Health + r.stats.Statuses, Errors: r.stats.Skipped(), Reconnects: r.stats.Reconnects,
+		Readings: r.stats.Samples + r.stats.Alerts + r.stats.Health + r.stats.Statuses + r.stats.Scorecards, Errors: r.stats.Skipped(), Reconnects: r.stats.Reconnects,
 	}
 	switch {
 	case r.connected:
@@ -353,6 +354,8 @@ func (r *Reader) onMessage(_ mqtt.Client, m mqtt.Message) {
 		err = r.status(&t, payload, now)
 	case uns.TopicReply:
 		err = r.reply(&t, payload)
+	case uns.TopicScorecard:
+		err = r.scorecard(&t, payload)
 	}
 	if err != nil {
 		r.skip(&r.stats.Malformed, topic, strings.TrimPrefix(err.Error(), uns.ErrMalformed.Error()+": "))
