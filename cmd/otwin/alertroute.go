@@ -10,6 +10,7 @@ import (
 	"github.com/otwin/otwin/connectors"
 	"github.com/otwin/otwin/normalize"
 	"github.com/otwin/otwin/normalize/store"
+	"github.com/otwin/otwin/normalize/uns/mqttsub"
 	"github.com/otwin/otwin/tui"
 )
 
@@ -21,12 +22,49 @@ const ownerTimeout = 15 * time.Second
 // owner: this collector's own alerts (its rules) are acknowledged in the
 // store; an alert another system owns (normalize.Alert.Owner) goes to
 // that owner — an OPC UA server's condition through its source's
-// connector (connectors.AlarmActor). Its state then follows the owner's
-// next message, not a guess here. Another kind of owner (a remote
-// collector) joins by its name in owners.
+// connector (connectors.AlarmActor), another collector's alert, read
+// from a broker, to that collector (remoteOwners). Its state then
+// follows the owner's next message, not a guess here.
 type alertRoute struct {
 	st     *store.Store
 	owners map[string]connectors.AlarmActor
+	// remote reaches the collectors a dashboard reads from a broker
+	// (nil: none); every action on their alerts is theirs to take.
+	remote remoteOwners
+}
+
+// remoteOwners reaches the collectors that own alerts a dashboard reads
+// from a broker (mqttsub.Reader).
+type remoteOwners interface {
+	// Owns says owner is such a collector.
+	Owns(owner string) bool
+	// Act sends an action to the owner and returns its answer.
+	Act(ctx context.Context, x mqttsub.Action) error
+}
+
+// Act carries out x (acknowledge, shelve, unshelve, comment) for its
+// user, whose role is role: an alert of a collector read from a broker
+// goes to that collector, whatever the action, and its answer is
+// returned; an acknowledgement of another owner's alert goes to that
+// owner (Ack); the rest is the store's.
+func (r *alertRoute) Act(x store.Action, role string) error {
+	a, ok := r.st.Alert(x.AlertID)
+	switch {
+	case ok && a.Owner != nil && r.remote != nil && r.remote.Owns(a.Owner.Name):
+		var d time.Duration // 0: a one-shot shelve
+		if !x.Until.IsZero() {
+			d = max(time.Until(x.Until).Round(time.Second), time.Second)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), ownerTimeout)
+		defer cancel()
+		return r.remote.Act(ctx, mqttsub.Action{
+			Kind: string(x.Kind), Owner: a.Owner.Name, Ref: a.Owner.Ref, User: x.User, Role: role, Comment: x.Comment, ShelveFor: d,
+		})
+	case x.Kind == store.ActAck:
+		return r.Ack(x.AlertID, x.User, x.Comment)
+	}
+	_, err := r.st.Act(x)
+	return err
 }
 
 // newAlertRoute routes to st and to the connectors that act on their

@@ -145,11 +145,7 @@ func (b *storeBackend) Allowed(p tui.Permission) error { return b.sess.check(p) 
 func (b *storeBackend) Ack(id, comment string) error {
 	err := b.sess.check(tui.PermAck)
 	if err == nil {
-		if b.route != nil {
-			err = b.route.Ack(id, b.sess.user, comment)
-		} else {
-			err = b.st.Ack(id, b.sess.user, comment)
-		}
+		err = b.act(store.Action{Kind: store.ActAck, AlertID: id, User: b.sess.user, Comment: comment})
 	}
 	b.sess.record("acknowledge", id, comment, err)
 	return err
@@ -182,7 +178,7 @@ func (b *storeBackend) TagHistory(ctx context.Context, id string, from, to time.
 func (b *storeBackend) Comment(id, text string) error {
 	err := b.sess.check(tui.PermComment)
 	if err == nil {
-		_, err = b.st.Act(store.Action{Kind: store.ActComment, AlertID: id, User: b.sess.user, Comment: text})
+		err = b.act(store.Action{Kind: store.ActComment, AlertID: id, User: b.sess.user, Comment: text})
 	}
 	b.sess.record("comment", id, text, err)
 	return err
@@ -191,14 +187,35 @@ func (b *storeBackend) Comment(id, text string) error {
 func (b *storeBackend) Shelve(id, reason string, d time.Duration, oneShot bool) error {
 	err := b.sess.check(tui.PermShelve)
 	if err == nil {
-		var until time.Time // zero: one-shot, until the condition clears
-		if !oneShot {
-			until = time.Now().Add(d)
+		x := store.Action{Kind: store.ActShelve, AlertID: id, User: b.sess.user, Comment: reason}
+		if !oneShot { // zero Until: one-shot, until the condition clears
+			x.Until = time.Now().Add(d)
 		}
-		err = b.st.Shelve(id, b.sess.user, reason, until)
+		err = b.act(x)
 	}
 	b.sess.record("shelve", id, reason, err)
 	return err
+}
+
+// Unshelve ends a shelve (a command of a dashboard that reads this
+// collector from a broker; the dashboard itself lets shelves run out).
+func (b *storeBackend) Unshelve(id string) error {
+	err := b.sess.check(tui.PermShelve)
+	if err == nil {
+		err = b.act(store.Action{Kind: store.ActUnshelve, AlertID: id, User: b.sess.user})
+	}
+	b.sess.record("unshelve", id, "", err)
+	return err
+}
+
+// act carries out x, which the session may take, through the route to
+// the alert's owner (without one: in the store).
+func (b *storeBackend) act(x store.Action) error {
+	if b.route == nil {
+		_, err := b.st.Act(x)
+		return err
+	}
+	return b.route.Act(x, b.sess.role)
 }
 
 // controlTimeout bounds one call to the twin's control API.

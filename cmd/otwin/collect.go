@@ -13,6 +13,7 @@ import (
 	"github.com/otwin/otwin/normalize/score"
 	"github.com/otwin/otwin/normalize/sources"
 	"github.com/otwin/otwin/normalize/store"
+	"github.com/otwin/otwin/normalize/uns/mqttsub"
 	"github.com/otwin/otwin/tui"
 )
 
@@ -30,6 +31,11 @@ type collector struct {
 	// history from their endpoints.
 	Route   *alertRoute
 	History *historyRoute
+	// Remote, for a dashboard that reads collectors from a broker
+	// instead of endpoints (no connectors, no pipeline), is its reader:
+	// it fills Store, and Route takes actions on the collectors' alerts
+	// to them through it.
+	Remote *mqttsub.Reader
 }
 
 // newCollector builds the connectors of every source and the pipeline that
@@ -73,10 +79,13 @@ func newCollectorWith(f *sources.File, env connectors.Env, iso isolate.Options, 
 	}, nil
 }
 
-// scorecards is the board as the dashboard's Scorecards: nil (no page)
-// without one.
+// scorecards is the board as the dashboard's Scorecards (a dashboard
+// reading a broker: every collector's): nil (no page) without one.
 func (c *collector) scorecards() tui.Scorecards {
-	if c.Board == nil {
+	switch {
+	case c.Remote != nil:
+		return c.Remote // every collector's
+	case c.Board == nil:
 		return nil
 	}
 	return c.Board
@@ -87,8 +96,15 @@ func (c *collector) backend(sess *session) *storeBackend {
 	return &storeBackend{st: c.Store, sess: sess, route: c.Route, hist: c.History}
 }
 
-// Run runs the pipeline until ctx is done.
-func (c *collector) Run(ctx context.Context) error { return c.Pipeline.Run(ctx) }
+// Run runs the pipeline until ctx is done (a dashboard reading a broker
+// has none: its reader runs by itself).
+func (c *collector) Run(ctx context.Context) error {
+	if c.Pipeline == nil {
+		<-ctx.Done()
+		return nil
+	}
+	return c.Pipeline.Run(ctx)
+}
 
 // buildConnectors makes one connector per source of f: its kind builds
 // it, in this process or, when the source is isolated, in a child process

@@ -38,6 +38,7 @@ func startCollectorMQTT(t *testing.T, tw *e2eTwin, sc *scenarios.Scenario, args 
 		t.Fatal(err)
 	}
 	col.Pipeline.TickInterval = 100 * time.Millisecond
+	col.Pipeline.ScorecardEvery = 500 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	var out lockedBuffer
 	stopMQTT, err := o.startMQTT(ctx, col, dataDir, &out, e2eLogger())

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/otwin/otwin/normalize/uns/broker"
+	"github.com/otwin/otwin/normalize/uns/mqttconn"
 	"github.com/otwin/otwin/normalize/uns/mqttpub"
 )
 
@@ -60,18 +61,23 @@ func (o *mqttOptions) register(f *pflag.FlagSet) {
 	f.StringVar(&o.storeDir, "mqtt-store", "", "keep the unacknowledged messages in files in this directory (they survive a restart); default: in memory")
 }
 
+// passwordOrEnv is --mqtt-password, or $OTWIN_MQTT_PASSWORD.
+func (o *mqttOptions) passwordOrEnv() string {
+	if o.password != "" {
+		return o.password
+	}
+	return os.Getenv("OTWIN_MQTT_PASSWORD")
+}
+
 // enabled says --broker was given.
 func (o *mqttOptions) enabled() bool { return o.broker != "" }
 
 // config turns the flags into the publisher's configuration for brokerURL.
 func (o *mqttOptions) config(brokerURL string, logger *slog.Logger) (mqttpub.Config, error) {
 	cfg := mqttpub.Config{
-		Broker: brokerURL, Node: o.node, ClientID: o.clientID, Username: o.user, Password: o.password,
+		Broker: brokerURL, Node: o.node, ClientID: o.clientID, Username: o.user, Password: o.passwordOrEnv(),
 		CAFile: o.ca, CertFile: o.cert, KeyFile: o.key, Prefix: o.prefix, SparkplugGroup: o.group,
 		Buffer: o.buffer, StoreDir: o.storeDir, Logger: logger,
-	}
-	if cfg.Password == "" {
-		cfg.Password = os.Getenv("OTWIN_MQTT_PASSWORD")
 	}
 	switch o.qos {
 	case 0, 1:
@@ -101,32 +107,9 @@ func (o *mqttOptions) startMQTT(ctx context.Context, col *collector, dataDir str
 		return func() {}, nil
 	}
 	log := logger.With("part", "mqtt")
-	url := o.broker
-	var emb *broker.Broker
-	if o.broker != "embedded" && (len(o.leaves) > 0 || o.leafListen != "") {
-		return nil, errors.New("--broker-leaf and --broker-leaf-listen need --broker embedded")
-	}
-	if o.broker == "embedded" {
-		password := o.password
-		if password == "" {
-			password = os.Getenv("OTWIN_MQTT_PASSWORD")
-		}
-		if o.user == "" && password != "" {
-			return nil, errors.New("--broker embedded: a password needs --mqtt-user")
-		}
-		name := o.node
-		if name == "" {
-			name, _ = os.Hostname()
-		}
-		emb, err = broker.Start(broker.Config{
-			Listen: o.brokerListen, StoreDir: filepath.Join(dataDir, "broker"),
-			Username: o.user, Password: password, Logger: log,
-			Name: brokerName(name), Leaves: o.leaves, LeafListen: o.leafListen,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("--broker embedded: %w", err)
-		}
-		url = emb.URL()
+	emb, url, err := o.startEmbedded(dataDir, log)
+	if err != nil {
+		return nil, err
 	}
 	closeBroker := func() {
 		if emb != nil {
@@ -144,23 +127,60 @@ func (o *mqttOptions) startMQTT(ctx context.Context, col *collector, dataDir str
 		return nil, err
 	}
 	mqttpub.Attach(pub, col.Pipeline)
+	if cfg.JSON {
+		pub.HandleCommands(col.takeCommand(log))
+	}
 	if err := pub.Start(ctx); err != nil {
 		closeBroker()
 		return nil, err
 	}
 	o.pub = pub
-	what := "broker " + url
-	if emb != nil {
-		what = "the embedded broker on " + url
-		if u := emb.LeafURL(); u != "" {
-			fmt.Fprintf(out, "otwin: the embedded broker accepts leaf node links on %s\n", u)
-		}
-	}
-	fmt.Fprintf(out, "otwin: publishing over MQTT to %s (%s; topics under %q)\n", what, o.format, o.prefixShown())
+	fmt.Fprintf(out, "otwin: publishing over MQTT to %s (%s; topics under %q)\n", brokerShown(emb, url, out), o.format, o.prefixShown())
 	return func() {
 		pub.Close()
 		closeBroker()
 	}, nil
+}
+
+// startEmbedded starts the embedded broker when --broker embedded asks
+// for it, and returns the URL of the broker to use (--broker's, or the
+// embedded one's).
+func (o *mqttOptions) startEmbedded(dataDir string, log *slog.Logger) (emb *broker.Broker, url string, err error) {
+	if o.broker != "embedded" {
+		if len(o.leaves) > 0 || o.leafListen != "" {
+			return nil, "", errors.New("--broker-leaf and --broker-leaf-listen need --broker embedded")
+		}
+		return nil, o.broker, nil
+	}
+	password := o.passwordOrEnv()
+	if o.user == "" && password != "" {
+		return nil, "", errors.New("--broker embedded: a password needs --mqtt-user")
+	}
+	name := o.node
+	if name == "" {
+		name, _ = os.Hostname()
+	}
+	emb, err = broker.Start(broker.Config{
+		Listen: o.brokerListen, StoreDir: filepath.Join(dataDir, "broker"),
+		Username: o.user, Password: password, Logger: log,
+		Name: brokerName(name), Leaves: o.leaves, LeafListen: o.leafListen,
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("--broker embedded: %w", err)
+	}
+	return emb, emb.URL(), nil
+}
+
+// brokerShown names the broker at url for the start-up lines on out (and
+// says where the embedded one accepts leaf node links).
+func brokerShown(emb *broker.Broker, url string, out io.Writer) string {
+	if emb == nil {
+		return "broker " + mqttconn.Redact(url)
+	}
+	if u := emb.LeafURL(); u != "" {
+		fmt.Fprintf(out, "otwin: the embedded broker accepts leaf node links on %s\n", u)
+	}
+	return "the embedded broker on " + url
 }
 
 func (o *mqttOptions) prefixShown() string {

@@ -156,14 +156,22 @@ func newSSHCmd() *cobra.Command {
 		met         metricsOptions
 	)
 	cmd := &cobra.Command{
-		Use:   "ssh --users FILE (--sources FILE | --scenario SCENARIO)",
+		Use:   "ssh --users FILE (--sources FILE | --scenario SCENARIO | --broker URL)",
 		Short: "Serve the dashboard over SSH, each user with their role",
 		Long: `Serve the live dashboard over SSH: 'ssh -p 2222 host' drops a listed user into it with
 their own role. One set of connectors and one live store serve every session.
 
 With --sources the connectors read those endpoints (real PLCs). With --scenario
 the twin runs in the same process and the connectors read it; trainers (and
-engineers the users file allows) may then inject faults.
+engineers the users file allows) may then inject faults. With either, --broker
+also publishes what is read over MQTT.
+
+With --broker alone, the dashboard reads every otwin collector that publishes
+to that broker (under --mqtt-prefix): one dashboard for many sites. Their
+alerts stay theirs: acknowledgements, shelves and comments go back over MQTT to
+the collector that owns the alert, which answers. "--broker embedded" runs the
+central broker here; sites link their embedded brokers to it as leaf nodes
+(--broker-leaf-listen here, --broker-leaf there) or publish to it directly.
 
 Only public keys listed in the users file get in; passwords are refused. Roles
 are enforced here, on the server: operators, supervisors, maintenance and quality
@@ -171,29 +179,42 @@ acknowledge and shelve alerts; trainers inject faults; everyone views. Logins,
 refusals and every action are written to the audit log.`,
 		Example: `  otwin ssh --users users.yaml --sources plant.yaml --listen 0.0.0.0:2222
   otwin ssh --users users.yaml --scenario bottling
+  otwin ssh --users users.yaml --broker mqtt://broker.plant:1883 --mqtt-prefix acme
+  otwin ssh --users users.yaml --broker embedded --broker-leaf-listen 0.0.0.0:7422
   ssh -p 2222 localhost`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if (sourcesFile == "") == (scenario == "") {
-				return errors.New("give exactly one of --sources and --scenario")
+			reading := sourcesFile == "" && scenario == "" && mqtt.enabled()
+			if !reading && (sourcesFile == "") == (scenario == "") {
+				return errors.New("give exactly one of --sources and --scenario, or --broker alone to read the collectors that publish there")
 			}
 			logger, closeLog, err := logFlags.logger(cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
 			defer closeLog()
-			state, err := alerts.open(dataDir, logger)
-			if err != nil {
-				return err
+			var state *alertState // the collectors read from a broker keep their alerts
+			if !reading {
+				if state, err = alerts.open(dataDir, logger); err != nil {
+					return err
+				}
+				defer state.Close()
 			}
-			defer state.Close()
 			var (
 				col   *collector
 				ctl   *control.Client
 				title string
 			)
-			if scenario != "" {
+			switch {
+			case reading:
+				var stop func()
+				if col, stop, err = mqtt.startReader(ctx, dataDir, cmd.OutOrStdout(), logger); err != nil {
+					return err
+				}
+				defer stop()
+				title = "otwin · " + mqtt.readTitle()
+			case scenario != "":
 				sc, err := loadScenarioArg([]string{scenario})
 				if err != nil {
 					return err
@@ -204,7 +225,7 @@ refusals and every action are written to the audit log.`,
 				}
 				defer line.Close()
 				col, ctl, title = line.Collector, line.Control, "otwin · "+sc.Name
-			} else {
+			default:
 				f, err := sources.Load(sourcesFile)
 				if err != nil {
 					return err
@@ -216,11 +237,13 @@ refusals and every action are written to the audit log.`,
 			}
 			ctx, cancel := context.WithCancel(ctx)
 			defer cancel()
-			stopMQTT, err := mqtt.startMQTT(ctx, col, dataDir, cmd.OutOrStdout(), logger)
-			if err != nil {
-				return err
+			if !reading {
+				stopMQTT, err := mqtt.startMQTT(ctx, col, dataDir, cmd.OutOrStdout(), logger)
+				if err != nil {
+					return err
+				}
+				defer stopMQTT()
 			}
-			defer stopMQTT()
 			if _, err := met.serve(ctx, col, logger); err != nil {
 				return err
 			}

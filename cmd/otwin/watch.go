@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -64,8 +65,8 @@ func newWatchCmd() *cobra.Command {
 		cardEvery time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "watch SOURCES",
-		Short: "Read the endpoints of a sources file into the dashboard (or JSON lines)",
+		Use:   "watch (SOURCES | mqtt://BROKER)",
+		Short: "Read the endpoints of a sources file, or the collectors on a broker, into the dashboard",
 		Long: `Run the production connectors on every endpoint of a sources file (OPC UA servers,
 Modbus TCP devices), normalize every reading, raise data-quality alerts, and show
 them in the dashboard. With --headless, stream normalized samples and alert
@@ -74,17 +75,31 @@ error), and every --scorecard-every the data-quality scorecards. --metrics serve
 Prometheus metrics of the connectors, the store, the alerts and the scorecards.
 
 The sources file format is described in normalize/sources/README.md; 'otwin sim
---export-sources' writes one for a running twin.`,
+--export-sources' writes one for a running twin.
+
+Given a broker URL instead (mqtt://, mqtts://), the dashboard reads every otwin
+collector that publishes there (under --mqtt-prefix; see --broker): their
+assets, tags, alerts, health and scorecards, side by side. Their alerts stay
+theirs: acknowledgements, shelves and comments go back over MQTT to the
+collector that owns the alert, and its answer is shown.`,
 		Example: `  otwin watch sources.yaml
   otwin watch sources.yaml --headless | jq 'select(.type=="alert")'
   otwin watch plant.yaml --headless --scorecard-every 5m | jq 'select(.type=="scorecard") | .lines'
   otwin watch plant.yaml --metrics 127.0.0.1:9464
   otwin watch plant.yaml --role maintenance
   otwin watch plant.yaml --broker embedded --mqtt-prefix acme
-  otwin watch plant.yaml --headless --record incident.otwrec > /dev/null`,
+  otwin watch plant.yaml --headless --record incident.otwrec > /dev/null
+  otwin watch mqtt://broker.plant:1883 --mqtt-prefix acme --mqtt-user olga`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			if isBrokerURL(args[0]) {
+				if headless || mqtt.enabled() || rec.path != "" {
+					return errors.New("watch " + args[0] + ": --headless, --broker and --record are for reading sources; a broker is read into the dashboard")
+				}
+				mqtt.broker = args[0]
+				return watchBroker(ctx, &mqtt, &met, &view, &logFlags, dataDir, cmd.ErrOrStderr())
+			}
 			f, err := sources.Load(args[0])
 			if err != nil {
 				return err
@@ -136,7 +151,7 @@ The sources file format is described in normalize/sources/README.md; 'otwin sim
 		},
 	}
 	cmd.Flags().BoolVar(&headless, "headless", false, "no dashboard: samples, alert transitions and scorecards as JSON lines on stdout")
-	cmd.Flags().DurationVar(&cardEvery, "scorecard-every", pipeline.DefaultScorecardEvery, "with --headless, write the data-quality scorecards this often (0: never)")
+	cmd.Flags().DurationVar(&cardEvery, "scorecard-every", pipeline.DefaultScorecardEvery, "with --headless or --broker, write or publish the data-quality scorecards this often (0: never)")
 	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "directory for the OPC UA client certificate and the saved alert state (one otwin at a time)")
 	met.register(cmd.Flags())
 	view.register(cmd)
@@ -145,6 +160,32 @@ The sources file format is described in normalize/sources/README.md; 'otwin sim
 	alerts.register(cmd.Flags())
 	rec.register(cmd.Flags())
 	return cmd
+}
+
+// watchBroker runs the dashboard over the collectors that publish to the
+// broker of o (a dashboard reading a broker) until the user quits.
+func watchBroker(ctx context.Context, o *mqttOptions, met *metricsOptions, view *viewOptions, logFlags *logOptions, dataDir string, errOut io.Writer) error {
+	if logFlags.file == "" {
+		logFlags.file = defaultLogFile(dataDir)
+	}
+	logger, closeLog, err := logFlags.logger(errOut)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	col, stop, err := o.startReader(ctx, dataDir, errOut, logger)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	if _, err := met.serve(ctx, col, logger); err != nil {
+		return err
+	}
+	opts, err := view.tuiOptions("otwin watch — " + o.readTitle())
+	if err != nil {
+		return err
+	}
+	return runDashboard(ctx, col, opts, nil)
 }
 
 // defaultLogFile is where the log goes while the dashboard owns the terminal.

@@ -156,3 +156,19 @@ func (r *Reply) Explain() error {
 	}
 	return fmt.Errorf("%s: %s", r.Node, r.Error)
 }
+
+// TransitionRefresh is the "transition" of an alert payload published
+// again for a dashboard that said hello: the alert's state, not a change
+// of it.
+const TransitionRefresh = "refresh"
+
+// HelloPayload is the payload of a dashboard's Hello (Topics.Hello):
+//
+//	{"node":"central","sent":"2026-12-06T10:00:00.123Z"}
+func HelloPayload(node string, sent time.Time) []byte {
+	b, _ := json.Marshal(struct {
+		Node string `json:"node"`
+		Sent string `json:"sent"`
+	}{node, sent.UTC().Format(time.RFC3339Nano)})
+	return b
+}

@@ -33,6 +33,9 @@ const (
 	// TopicScorecard: "_otwin/<node>/scorecard", a collector's
 	// data-quality scorecards.
 	TopicScorecard
+	// TopicHello: "_otwin/<node>/hello", a dashboard that starts
+	// reading.
+	TopicHello
 )
 
 // Topic is a topic of the namespace taken apart (ParseTopic).
@@ -111,7 +114,7 @@ func parseCollector(topic, prefix string, ls []string) (Topic, error) {
 		return Topic{}, fmt.Errorf("%w: %q: %s", ErrOutside, topic, why)
 	}
 	if len(ls) < 2 {
-		return bad("want _otwin/<node>/status, scorecard, health/<endpoint>, alert/<kind>/<target>, cmd or reply/<id>")
+		return bad("want _otwin/<node>/status, scorecard, hello, health/<endpoint>, alert/<kind>/<target>, cmd or reply/<id>")
 	}
 	t := Topic{Prefix: prefix, Node: ls[0]}
 	switch what, n := ls[1], len(ls); {
@@ -121,6 +124,8 @@ func parseCollector(topic, prefix string, ls []string) (Topic, error) {
 		t.Kind = TopicCommand
 	case what == "scorecard" && n == 2:
 		t.Kind = TopicScorecard
+	case what == "hello" && n == 2:
+		t.Kind = TopicHello
 	case what == "health" && n == 3:
 		t.Kind, t.Target = TopicHealth, ls[2]
 	case what == "reply" && n == 3:
@@ -128,7 +133,7 @@ func parseCollector(topic, prefix string, ls []string) (Topic, error) {
 	case what == "alert" && n == 4:
 		t.Kind, t.AlertKind, t.Target = TopicOtherAlert, ls[2], ls[3]
 	default:
-		return bad("want _otwin/<node>/status, scorecard, health/<endpoint>, alert/<kind>/<target>, cmd or reply/<id>")
+		return bad("want _otwin/<node>/status, scorecard, hello, health/<endpoint>, alert/<kind>/<target>, cmd or reply/<id>")
 	}
 	return t, nil
 }

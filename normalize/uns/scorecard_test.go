@@ -99,3 +99,21 @@ func TestDecodeContext(t *testing.T) {
 		t.Errorf("a changed context not decoded: %v", c4)
 	}
 }
+
+// TestHelloFilters: a collector answers the hellos of dashboards under
+// its prefix and under every shorter one, and each parses as a hello.
+func TestHelloFilters(t *testing.T) {
+	tp, _ := NewTopics("acme/site1", "edge1")
+	want := []string{"_otwin/+/hello", "acme/_otwin/+/hello", "acme/site1/_otwin/+/hello"}
+	if got := tp.HelloFilters(); !reflect.DeepEqual(got, want) {
+		t.Errorf("filters %v, want %v", got, want)
+	}
+	none, _ := NewTopics("", "edge1")
+	if got := none.HelloFilters(); !reflect.DeepEqual(got, want[:1]) {
+		t.Errorf("without a prefix: %v", got)
+	}
+	dash, _ := NewTopics("acme", "central")
+	if got, err := ParseTopic(dash.Hello(), "acme/"); err != nil || got.Kind != TopicHello || got.Node != "central" {
+		t.Errorf("hello parsed as %+v, %v", got, err)
+	}
+}

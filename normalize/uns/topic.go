@@ -24,6 +24,7 @@ const (
 //	<prefix>/_otwin/<node>/alert/<kind>/<target>      an alert on an endpoint or the collector
 //	<prefix>/_otwin/<node>/scorecard                  the collector's data-quality scorecards
 //	<prefix>/_otwin/<node>/cmd                        commands to the collector (see Command)
+//	<prefix>/_otwin/<node>/hello                      a dashboard that starts reading (see Hello)
 //	<prefix>/_otwin/<node>/reply/<request id>         answers to a dashboard's commands (see Reply)
 //
 // The asset path gives the ISA-95 levels in order (enterprise, site, area,
@@ -110,6 +111,33 @@ func (t Topics) Command() string { return t.collector() + "cmd" }
 // Reply returns the topic on which this node, a dashboard, expects the
 // answer to its command requestID (see Reply).
 func (t Topics) Reply(requestID string) string { return t.collector() + "reply/" + Level(requestID) }
+
+// Hello returns the topic on which this node, a dashboard that starts
+// reading, asks the collectors under its prefix to publish their whole
+// state again. Retained messages stay in the broker they were published
+// to: a dashboard reading a central broker that sites link to as leaf
+// nodes (or over a bridge that does not carry retained messages) gets
+// the collectors' picture from their answer. Its payload is
+// HelloPayload's; a collector acts on any.
+func (t Topics) Hello() string { return t.collector() + "hello" }
+
+// HelloFilters returns the filters of the Hello topics a collector under
+// this prefix answers: those of its prefix and of every shorter one
+// (a dashboard reads a collector when the collector's prefix starts with
+// the dashboard's).
+func (t Topics) HelloFilters() []string {
+	out := []string{CollectorLevel + "/+/hello"}
+	p := strings.TrimSuffix(t.prefix, "/")
+	for i := 0; i < len(p); i++ {
+		if p[i] == '/' {
+			out = append(out, p[:i]+"/"+CollectorLevel+"/+/hello")
+		}
+	}
+	if p != "" {
+		out = append(out, p+"/"+CollectorLevel+"/+/hello")
+	}
+	return out
+}
 
 // Replies returns the filter of every Reply topic of this node.
 func (t Topics) Replies() string { return t.collector() + "reply/+" }

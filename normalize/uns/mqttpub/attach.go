@@ -43,6 +43,10 @@ func (h pipelineHost) Health() []connectors.Health { return h.p.Store.Health() }
 
 func (h pipelineHost) SetHealth(x connectors.Health) { h.p.Store.SetHealth(x) }
 
+func (h pipelineHost) Snapshot() []normalize.Sample { return h.p.Store.Snapshot() }
+
+func (h pipelineHost) Alerts() []normalize.Alert { return h.p.Store.Alerts() }
+
 func (h pipelineHost) IsTag(id string) bool {
 	_, ok := h.p.Store.Latest(id)
 	return ok

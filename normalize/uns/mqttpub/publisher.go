@@ -61,6 +61,11 @@ type Host interface {
 	// Raise makes the condition kind on target active; Clear ends it.
 	Raise(kind normalize.AlertKind, target string, sev normalize.AlertSeverity, msg string, at time.Time)
 	Clear(kind normalize.AlertKind, target string, at time.Time)
+	// Snapshot returns every tag's latest sample and Alerts the listed
+	// alerts: the whole state, published again when a dashboard says
+	// hello (uns.Topics.Hello).
+	Snapshot() []normalize.Sample
+	Alerts() []normalize.Alert
 }
 
 // Stats are the publisher's counters.
@@ -136,6 +141,9 @@ type Publisher struct {
 
 	// scorecard is the latest scorecard payload not yet published.
 	scorecard atomic.Pointer[[]byte]
+	// refresh says a dashboard asked for the whole state (hello).
+	refresh atomic.Bool
+	hellos  atomic.Uint64
 
 	// owned by the publishing goroutine
 	lossAlert   bool
@@ -143,6 +151,9 @@ type Publisher struct {
 	lastDropLog time.Time
 	sentHealth  map[string]connectors.Health
 	scratch     []byte
+	lastCard    []byte    // the scorecard payload last published
+	lastRefresh time.Time // when the whole state was last published again
+	refreshes   uint64
 }
 
 // New checks cfg and prepares a publisher; Start connects it.
@@ -338,6 +349,7 @@ func (p *Publisher) down(err error) {
 func (p *Publisher) onConnect(c mqtt.Client) {
 	p.up()
 	p.subscribeCommands(c)
+	p.subscribeHello(c)
 	// The status goes out from the publishing goroutine, after the client
 	// has resent what it stored: a message published now could take the
 	// message id of a stored one not yet claimed by the resend.
@@ -393,11 +405,9 @@ func (p *Publisher) run(ctx context.Context) {
 			p.tick()
 		case <-p.wake:
 			if p.announce.Swap(false) && p.waitResend(ctx) {
-				p.mu.Lock()
-				since := p.since
-				p.mu.Unlock()
-				p.send(p.topics.Status(), 1, uns.StatusPayload(p.topics.Node(), true, since))
+				p.sendStatus()
 			}
+			p.maybeRefresh()
 		case <-births:
 			p.spb.births()
 		}
@@ -563,9 +573,14 @@ func (p *Publisher) tick() {
 	if p.json == nil || !connected {
 		return
 	}
-	if b := p.scorecard.Swap(nil); b != nil && !p.send(p.topics.Scorecard(), 1, *b) {
-		p.scorecard.CompareAndSwap(nil, b) // again at the next tick
+	if b := p.scorecard.Swap(nil); b != nil {
+		if p.send(p.topics.Scorecard(), 1, *b) {
+			p.lastCard = *b
+		} else {
+			p.scorecard.CompareAndSwap(nil, b) // again at the next tick
+		}
 	}
+	p.maybeRefresh()
 	for _, h := range p.host.Health() {
 		if last, ok := p.sentHealth[h.Source]; ok && sameHealth(&last, &h) {
 			continue

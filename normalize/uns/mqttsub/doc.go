@@ -6,7 +6,11 @@
 // alerts in the lifecycle state their owner published; the endpoints'
 // health; and one row per collector (its status: online or offline).
 // Since every collector's messages are retained, a reader that starts
-// later gets the current picture at once.
+// later gets the current picture at once; and since retained messages
+// stay in the broker they were published to (a site's broker linked to
+// the central one as a leaf node, a bridge that does not carry them), the
+// reader also says hello at every connection (uns.Topics.Hello), and the
+// collectors under its prefix publish their whole state again.
 //
 // # Many collectors
 //
@@ -50,6 +54,6 @@
 // does not know are counted and ignored. The counts and the last reason
 // are in Stats and in the reader's own health ("mqtt": Errors and
 // LastError), which the dashboard's connections page shows. Sparkplug B
-// topics, commands and replies to other dashboards are ignored; an empty
+// topics, commands, hellos and replies to other dashboards are ignored; an empty
 // payload (a retained message cleared) is ignored.
 package mqttsub

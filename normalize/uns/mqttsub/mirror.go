@@ -179,6 +179,14 @@ func (r *Reader) alert(t *uns.Topic, payload []byte) error {
 	}
 	a.ID = normalize.AlertID(a.Kind, a.Target)
 	rs := store.RemoteState{Alert: a, Ref: ref, Event: in.Event}
+	if in.Event.What == uns.TransitionRefresh {
+		// a state published again: new here, it was raised when it last
+		// went active; known, it changed while this reader missed it
+		rs.Event.What = normalize.EventChanged
+		if n := r.nodes[owner]; n == nil || !hasAlert(n, a.ID) {
+			rs.Event.What, rs.Event.At = normalize.EventRaised, a.LastActive
+		}
+	}
 	r.flushLocked() // the tag first, then its alert
 	r.st.PublishRemote(owner, rs)
 	if owner == "" {
@@ -327,4 +335,9 @@ func (r *Reader) Report() score.Report {
 	}
 	r.mu.Unlock()
 	return uns.MergeScorecards(rs...)
+}
+
+func hasAlert(n *node, id string) bool {
+	_, ok := n.alerts[id]
+	return ok
 }

@@ -191,6 +191,10 @@ func (r *Reader) onConnect(c mqtt.Client) {
 		r.mu.Unlock()
 	} else {
 		r.log.Info("mqtt: reading", "broker", mqttconn.Redact(r.cfg.Broker), "topics", r.filter)
+		// the collectors publish their whole state again: the retained
+		// messages of a collector publishing to another broker (a leaf
+		// node, a bridge) are not in this one
+		c.Publish(r.topics.Hello(), 0, false, uns.HelloPayload(r.topics.Node(), r.cfg.Now()))
 	}
 	select {
 	case r.subscribed <- err:
@@ -339,7 +343,7 @@ func (r *Reader) onMessage(_ mqtt.Client, m mqtt.Message) {
 		r.skip(&r.stats.Outside, topic, strings.TrimPrefix(err.Error(), uns.ErrOutside.Error()+": "))
 		return
 	}
-	if len(payload) == 0 || t.Kind == uns.TopicSparkplug || t.Kind == uns.TopicCommand {
+	if len(payload) == 0 || t.Kind == uns.TopicSparkplug || t.Kind == uns.TopicCommand || t.Kind == uns.TopicHello {
 		r.stats.Ignored++ // a retained message cleared; not JSON; not for a dashboard
 		return
 	}

@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/otwin/otwin/normalize"
+	"github.com/otwin/otwin/normalize/uns/broker"
+	"github.com/otwin/otwin/normalize/uns/mqttsub"
+	"github.com/otwin/otwin/normalize/uns/mqtttest"
+	"github.com/otwin/otwin/scenarios"
+)
+
+// Two sites, one dashboard: the bottling line of Springfield and the CNC
+// cell of Northfield, each read by its own collector from its own twin,
+// published over MQTT to one central broker, read there by one dashboard
+// served over SSH at 80×24.
+
+// site is one collector of TestE2ETwoSites.
+type site struct {
+	node, scenario, name string // its collector's name, its scenario, its ISA-95 site
+	tw                       *e2eTwin
+	col                      *collector
+	tag                      string // a tag with a range, for an out_of_range fault
+}
+
+// startSites runs the two sites' twins and collectors, each publishing
+// with the flags args.
+func startSites(t *testing.T, args ...string) []*site {
+	t.Helper()
+	sites := []*site{
+		{node: "edge-springfield", scenario: "bottling", name: "springfield", tag: "filler1/speed"},
+		{node: "edge-northfield", scenario: "cnc", name: "northfield"},
+	}
+	for _, s := range sites {
+		sc := shippedScenario(t, s.scenario)
+		s.tw = startE2ETwin(t, sc)
+		_, s.col, _ = startCollectorMQTT(t, s.tw, sc, append(args, "--mqtt-node", s.node)...)
+	}
+	return sites
+}
+
+// startCentral starts the dashboard's reading of the broker at url with
+// the flags args, as `otwin ssh --broker URL` does, until the test ends.
+func startCentral(t *testing.T, url string, args ...string) *collector {
+	t.Helper()
+	fs := pflag.NewFlagSet("mqtt", pflag.ContinueOnError)
+	var o mqttOptions
+	o.register(fs)
+	if err := fs.Parse(append([]string{"--broker", url, "--mqtt-node", "central"}, args...)); err != nil {
+		t.Fatal(err)
+	}
+	var out lockedBuffer
+	col, stop, err := o.startReader(context.Background(), t.TempDir(), &out, e2eLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	if !strings.Contains(out.String(), "otwin: reading the collectors that publish to broker ") {
+		t.Errorf("start-up line %q", out.String())
+	}
+	return col
+}
+
+// TestE2ETwoSites: two collectors (the bottling and the CNC scenarios,
+// two sites) publish to one central broker — over a NATS leaf node link
+// from their embedded brokers, and directly to mosquitto — and one
+// dashboard reads both: every tag of both sites with the site's values
+// and production context, the scorecards of both sites, and over SSH at
+// 80×24 both sites in the tree and on the scorecard page. An
+// acknowledgement made there goes to the collector that owns the alert,
+// which carries it out (its own store says so) and answers; a second one
+// is refused by the owner, and the refusal is shown; a user whose role
+// may not acknowledge is refused by the owner too.
+func TestE2ETwoSites(t *testing.T) {
+	t.Run("leaf", func(t *testing.T) {
+		central, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", LeafListen: "127.0.0.1:0", Name: "central", StoreDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer central.Close()
+		sites := startSites(t, "--broker", "embedded", "--broker-listen", "127.0.0.1:0", "--broker-leaf", central.LeafURL())
+		twoSites(t, central.URL(), sites)
+	})
+	t.Run("mosquitto", func(t *testing.T) {
+		m := mqtttest.StartMosquitto(t)
+		sites := startSites(t, "--broker", m.URL())
+		twoSites(t, m.URL(), sites)
+	})
+}
+
+func twoSites(t *testing.T, url string, sites []*site) {
+	central := startCentral(t, url)
+	// Every tag of both sites, with its site's value and context.
+	for _, s := range sites {
+		var why string
+		if !pollUntil(60*time.Second, func() bool {
+			n := 0
+			for _, own := range s.col.Store.Snapshot() {
+				got, ok := central.Store.Latest(own.ID)
+				switch {
+				case !ok:
+					why = own.ID + " not at the central dashboard"
+				case got.Status.IsBad() && !own.Status.IsBad():
+					why = own.ID + " Bad at the central dashboard: " + got.Status.String() + " " + got.Err
+				case !strings.Contains(got.Asset, "/"+s.name+"/"):
+					why = own.ID + " of asset " + got.Asset
+				case own.Context.String() != "" && got.Context.String() == "":
+					why = own.ID + " without its context " + own.Context.String()
+				default:
+					n++
+					continue
+				}
+				return false
+			}
+			return n > 0
+		}) {
+			t.Fatalf("every tag of %s at the central dashboard with its status and context: %s (stats %+v)", s.name, why, central.Remote.Stats())
+		}
+		for _, own := range s.col.Store.Snapshot() {
+			if own.Context.Empty() {
+				continue
+			}
+			got, _ := central.Store.Latest(own.ID)
+			if got.Context.WorkOrder == "" || got.Source != own.Source+"@"+s.node {
+				t.Errorf("%s: context %q source %q at the central dashboard, want a work order and %s@%s", own.ID, got.Context, got.Source, own.Source, s.node)
+			}
+			break
+		}
+	}
+	// The scorecards of both sites.
+	waitUntil(t, 30*time.Second, "the scorecards of both sites", func() bool {
+		r := central.scorecards().Report()
+		n := 0
+		for _, c := range r.Sites {
+			for _, s := range sites {
+				if strings.HasSuffix(c.Asset, "/"+s.name) && c.Completeness >= 0 {
+					n++
+				}
+			}
+		}
+		return n == len(sites)
+	})
+
+	// An alert of Springfield's, raised there.
+	sp := sites[0]
+	if _, err := sp.tw.Control.Inject(context.Background(), scenarios.Fault{Name: "overspeed", Kind: scenarios.OutOfRange, Target: sp.tag, Value: ptr(900.0)}); err != nil {
+		t.Fatal(err)
+	}
+	var own, seen normalize.Alert
+	waitUntil(t, 20*time.Second, "Springfield's out_of_range at the central dashboard, owned by its collector", func() bool {
+		for _, a := range sp.col.Store.Alerts() {
+			if a.Kind == normalize.AlertOutOfRange && strings.HasSuffix(a.Target, sp.tag) {
+				own = a
+			}
+		}
+		var ok bool
+		seen, ok = central.Store.Alert(own.ID)
+		return ok && seen.State == normalize.ActiveUnacked && seen.Owner != nil && seen.Owner.Name == sp.node && seen.Owner.Ref == own.ID
+	})
+
+	// The dashboard over SSH at 80×24.
+	for _, tool := range []string{"ssh", "tmux"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed", tool)
+		}
+	}
+	dir := t.TempDir()
+	users, usersFile := writeUsers(t, dir, [][2]string{{"olga", "operator"}})
+	svc, err := startSSH(context.Background(), sshOptions{
+		listen: "127.0.0.1:0", usersFile: usersFile, auditFile: filepath.Join(dir, "audit.jsonl"), maxSessions: 4, idle: time.Hour,
+	}, filepath.Join(dir, "data"), central, nil, "otwin · central", sshHooks{}, e2eLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.close() })
+	op := sshPane(t, &sshFixture{svc: svc, users: users}, dir, "olga", 80, 24)
+	op.waitScreen(20*time.Second, "olga (operator)", "[Tree]", "springfield", "northfield")
+	op.command("scorecard")
+	op.waitScreen(10*time.Second, "springfield", "northfield")
+
+	// The acknowledgement goes to Springfield's collector, which carries
+	// it out: its own store has it, as olga of the central dashboard.
+	op.command("alerts")
+	op.waitLines("the cursor on Springfield's alert", 10*time.Second, func(l []string) bool {
+		return strings.Contains(cursorRow(l), "speed")
+	})
+	op.keys("a")
+	op.waitLines("the acknowledgement prompt", 5*time.Second, func(l []string) bool {
+		return strings.HasPrefix(l[len(l)-1], "ack out_of_range:")
+	})
+	op.typeText("checked from central")
+	op.keys("Enter")
+	waitUntil(t, 15*time.Second, "the acknowledgement carried out by Springfield's collector", func() bool {
+		a, _ := sp.col.Store.Alert(own.ID)
+		return a.State == normalize.ActiveAcked && a.AckedBy == "olga@central" && a.Comment == "checked from central"
+	})
+	waitUntil(t, 10*time.Second, "the acknowledgement back at the central dashboard", func() bool {
+		a, _ := central.Store.Alert(seen.ID)
+		return a.State == normalize.ActiveAcked && a.AckedBy == "olga@central" && a.Owner != nil && a.Owner.Current
+	})
+
+	// The owner refuses what it may not do, and its answer is what the
+	// dashboard gets: a trainer's acknowledgement (sent as the dashboard
+	// would, with the user's role).
+	err = central.Remote.Act(context.Background(), mqttsub.Action{Kind: "ack", Owner: sp.node, Ref: own.ID, User: "tom", Role: "trainer"})
+	if err == nil || !strings.Contains(err.Error(), "refused: trainers cannot acknowledge") {
+		t.Errorf("a trainer's ack at the owner: %v, want its refusal", err)
+	}
+	if errors.Is(err, mqttsub.ErrNoAnswer) {
+		t.Errorf("no answer from the owner: %v", err)
+	}
+	op.keys("q")
+	op.waitScreen(10*time.Second, "ssh-exit=0")
+}
