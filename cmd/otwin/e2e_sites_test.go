@@ -26,9 +26,9 @@ import (
 // site is one collector of TestE2ETwoSites.
 type site struct {
 	node, scenario, name string // its collector's name, its scenario, its ISA-95 site
-	tw                       *e2eTwin
-	col                      *collector
-	tag                      string // a tag with a range, for an out_of_range fault
+	tw                   *e2eTwin
+	col                  *collector
+	tag                  string // a tag with a range, for an out_of_range fault
 }
 
 // startSites runs the two sites' twins and collectors, each publishing
