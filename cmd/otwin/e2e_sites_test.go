@@ -183,15 +183,35 @@ func twoSites(t *testing.T, url string, sites []*site) {
 	t.Cleanup(func() { svc.close() })
 	op := sshPane(t, &sshFixture{svc: svc, users: users}, dir, "olga", 80, 24)
 	op.waitScreen(20*time.Second, "olga (operator)", "[Tree]", "springfield", "northfield")
+	// the caption of the selected asset's tags: its work order and product
+	op.waitLines("the production context in the caption", 10*time.Second, func(l []string) bool {
+		return len(l) > 1 && strings.Contains(l[1], " · WO-")
+	})
 	op.command("scorecard")
-	op.waitScreen(10*time.Second, "springfield", "northfield")
+	lines := op.waitLines("the scorecard page with both sites", 10*time.Second, func(l []string) bool {
+		s := strings.Join(l, "\n")
+		return strings.Contains(s, "ROLLING WINDOW") && strings.Contains(s, "springfield") && strings.Contains(s, "northfield")
+	})
+	if !strings.Contains(lines[0], "otwin · central") {
+		t.Errorf("header %q: want the dashboard's title", lines[0])
+	}
 
 	// The acknowledgement goes to Springfield's collector, which carries
 	// it out: its own store has it, as olga of the central dashboard.
 	op.command("alerts")
-	op.waitLines("the cursor on Springfield's alert", 10*time.Second, func(l []string) bool {
-		return strings.Contains(cursorRow(l), "speed")
+	onIt := func(l []string) bool {
+		r := cursorRow(l)
+		return strings.Contains(r, "/filler1/speed ") && strings.Contains(r, "above high limit")
+	}
+	op.waitLines("the alert view with Springfield's out_of_range", 10*time.Second, func(l []string) bool {
+		return strings.Contains(strings.Join(l, "\n"), "/filler1/speed ")
 	})
+	for i := 0; i < 8 && !onIt(op.lines()); i++ {
+		prev := cursorRow(op.lines())
+		op.keys("Down")
+		op.waitLines("the cursor moved", 5*time.Second, func(l []string) bool { return cursorRow(l) != prev })
+	}
+	op.waitLines("the cursor on Springfield's out_of_range", 5*time.Second, onIt)
 	op.keys("a")
 	op.waitLines("the acknowledgement prompt", 5*time.Second, func(l []string) bool {
 		return strings.HasPrefix(l[len(l)-1], "ack out_of_range:")
@@ -205,6 +225,9 @@ func twoSites(t *testing.T, url string, sites []*site) {
 	waitUntil(t, 10*time.Second, "the acknowledgement back at the central dashboard", func() bool {
 		a, _ := central.Store.Alert(seen.ID)
 		return a.State == normalize.ActiveAcked && a.AckedBy == "olga@central" && a.Owner != nil && a.Owner.Current
+	})
+	op.waitLines("the owner's answer in the footer", 10*time.Second, func(l []string) bool {
+		return strings.HasPrefix(strings.TrimSpace(l[len(l)-1]), "acknowledged out_of_range:")
 	})
 
 	// The owner refuses what it may not do, and its answer is what the
