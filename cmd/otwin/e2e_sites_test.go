@@ -243,3 +243,39 @@ func twoSites(t *testing.T, url string, sites []*site) {
 	op.keys("q")
 	op.waitScreen(10*time.Second, "ssh-exit=0")
 }
+
+// TestReadBrokerErrors: a dashboard reading a broker says at start, naming
+// the broker, when it refuses the credentials; flags that only mean
+// something to a collector are refused.
+func TestReadBrokerErrors(t *testing.T) {
+	b, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", Username: "otwin", Password: "s3cret", StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	dir := t.TempDir()
+	_, usersFile := writeUsers(t, dir, [][2]string{{"olga", "operator"}})
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"watch", b.URL(), "--mqtt-user", "otwin", "--mqtt-password", "wrong"}, []string{b.URL(), "refused"}},
+		{[]string{"watch", b.URL()}, []string{b.URL(), "refused"}},
+		{[]string{"ssh", "--users", usersFile, "--listen", "127.0.0.1:0", "--broker", b.URL(), "--mqtt-user", "otwin", "--mqtt-password", "wrong"}, []string{b.URL(), "refused"}},
+		{[]string{"watch", b.URL(), "--headless"}, []string{"--headless, --broker and --record are for reading sources"}},
+		{[]string{"ssh", "--users", usersFile, "--listen", "127.0.0.1:0", "--broker", b.URL(), "--mqtt-qos", "0"}, []string{"--mqtt-qos", "for publishing"}},
+		{[]string{"ssh", "--users", usersFile}, []string{"or --broker alone"}},
+	} {
+		root := newRoot()
+		root.SetArgs(append(tc.args, "--data-dir", filepath.Join(dir, "data"), "--log-level", "error"))
+		var out lockedBuffer
+		root.SetOut(&out)
+		root.SetErr(&out)
+		err := root.ExecuteContext(context.Background())
+		for _, w := range tc.want {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("%v: %v, want an error saying %q", tc.args, err, w)
+			}
+		}
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/otwin/otwin/normalize"
@@ -21,20 +20,6 @@ import (
 // sources read every collector publishing under the prefix
 // (normalize/uns/mqttsub), and a collector takes the actions of those
 // dashboards' users on its alerts (takeCommand).
-
-// brokerSchemes are the URL schemes that make watch's argument a broker
-// to read, not a sources file.
-var brokerSchemes = []string{"mqtt://", "mqtts://", "tcp://", "ssl://", "tls://", "ws://", "wss://"}
-
-// isBrokerURL says arg names a broker (mqtt://host:1883).
-func isBrokerURL(arg string) bool {
-	for _, s := range brokerSchemes {
-		if strings.HasPrefix(strings.ToLower(arg), s) {
-			return true
-		}
-	}
-	return false
-}
 
 // readerConfig is the reader's configuration from the MQTT flags, for the
 // broker at url.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/otwin/otwin/normalize/pipeline"
 	"github.com/otwin/otwin/normalize/sources"
+	"github.com/otwin/otwin/normalize/uns/mqttconn"
 	"github.com/otwin/otwin/tui"
 	"github.com/otwin/otwin/twin/control"
 )
@@ -93,7 +94,7 @@ collector that owns the alert, and its answer is shown.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			if isBrokerURL(args[0]) {
+			if mqttconn.IsBrokerURL(args[0]) {
 				if headless || mqtt.enabled() || rec.path != "" {
 					return errors.New("watch " + args[0] + ": --headless, --broker and --record are for reading sources; a broker is read into the dashboard")
 				}

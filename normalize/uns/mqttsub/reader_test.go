@@ -325,12 +325,18 @@ func TestReaderGarbage(t *testing.T) {
 		{"acme/_otwin/edge9/whatever", `{}`},
 		{"acme/lonely", `{"value":1}`},
 		{"acme/other/line/big", `{"value":"` + strings.Repeat("x", 5000) + `"}`},
+		{"acme/other/line/tag", `{"value":1,"context":{"batch":7}}`},
+		{"acme/_otwin/edge9/scorecard", `{"sites":[{"asset":"x"}]}`},
 	}
 	for _, g := range garbage {
 		mqtttest.MosquittoPub(t, m.URL(), g.topic, []byte(g.payload), false)
 	}
-	// and one well-formed sample with a field the reader does not know
+	// and well-formed ones: a sample with a field the reader does not
+	// know, one with a context, another publisher's scorecards, a hello
 	mqtttest.MosquittoPub(t, m.URL(), "acme/other/line/fine", []byte(`{"value":5,"colour":"red"}`), false)
+	mqtttest.MosquittoPub(t, m.URL(), "acme/other/line/ctx", []byte(`{"value":6,"context":{"work_order":"WO-1","batch":"B-2"}}`), false)
+	mqtttest.MosquittoPub(t, m.URL(), "acme/_otwin/edge9/scorecard", []byte(`{"type":"scorecard","node":"edge9","sites":[{"level":"site","asset":"other","completeness":0.5}]}`), false)
+	mqtttest.MosquittoPub(t, m.URL(), "acme/_otwin/dash2/hello", []byte(`{"node":"dash2"}`), false)
 	for i := 1; i <= 3; i++ {
 		a.read(float64(i))
 		mqtttest.Eventually(t, 10*time.Second, "the collector's value "+fmt.Sprint(i), func() bool {
@@ -340,9 +346,14 @@ func TestReaderGarbage(t *testing.T) {
 	}
 	mqtttest.Eventually(t, 10*time.Second, "every bad message counted", func() bool { return r.Stats().Skipped() == uint64(len(garbage)) })
 	s := r.Stats()
-	if s.Malformed != 6 || s.Outside != 3 || s.Oversize != 1 || s.Extra != 1 {
+	if s.Malformed != 8 || s.Outside != 3 || s.Oversize != 1 || s.Extra != 1 {
 		t.Errorf("stats %+v", s)
 	}
+	mqtttest.Eventually(t, 5*time.Second, "the context and the scorecards", func() bool {
+		c, ok := st.Latest("other/line/ctx")
+		sc := r.Report()
+		return ok && c.Context.WorkOrder == "WO-1" && c.Context.Batch == "B-2" && len(sc.Sites) == 1 && sc.Sites[0].Asset == "other"
+	})
 	if f, ok := st.Latest("other/line/fine"); !ok || f.Value != 5 {
 		t.Errorf("the sample with an unknown field: %+v, %v", f, ok)
 	}
