@@ -407,5 +407,8 @@ func DecodeStatus(b []byte) (st Status, since time.Time, extra bool, err error) 
 	if since, err = parseTime("since", st.Since); err != nil {
 		return st, since, false, err
 	}
+	if st.Heartbeat < 0 || st.Heartbeat > 86400 || math.IsNaN(st.Heartbeat) {
+		return st, since, false, malformed("heartbeat_s %v: want 0 to 86400", st.Heartbeat)
+	}
 	return st, since, extra, nil
 }

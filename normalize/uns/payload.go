@@ -259,6 +259,21 @@ type Status struct {
 	State string `json:"state"`           // online, offline
 	Node  string `json:"node"`            // the collector's name
 	Since string `json:"since,omitempty"` // when it went online or offline (empty in the will)
+	// Heartbeat is how often, in seconds, an online collector publishes
+	// its status again: a reader that hears nothing from it for three
+	// heartbeats shows it lost (its process or its broker's link went
+	// away without a will reaching the reader). 0: no heartbeat.
+	Heartbeat float64 `json:"heartbeat_s,omitempty"`
+}
+
+// Heartbeat is how often a collector publishes its online status again.
+const Heartbeat = 10 * time.Second
+
+// OnlinePayload returns the payload of the online status of collector
+// node, online since since, with its heartbeat.
+func OnlinePayload(node string, since time.Time, heartbeat time.Duration) []byte {
+	b, _ := json.Marshal(Status{State: "online", Node: node, Since: rfc3339(since), Heartbeat: heartbeat.Seconds()}) // cannot fail
+	return b
 }
 
 // StatusPayload returns the JSON payload of the collector's status.

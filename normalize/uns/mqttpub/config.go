@@ -75,6 +75,9 @@ type Config struct {
 	StoreDir string
 	// ConnectTimeout bounds the first connection. Default 10s.
 	ConnectTimeout time.Duration
+	// Heartbeat is how often the online status is published again, for
+	// readers to tell a collector gone silent. Default uns.Heartbeat.
+	Heartbeat time.Duration
 	// Logger logs connection changes, drops and refused commands; nil
 	// discards.
 	Logger *slog.Logger
@@ -104,6 +107,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.Buffer == 0 {
 		cfg.Buffer = DefaultBuffer
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = uns.Heartbeat
 	}
 	if cfg.ConnectTimeout <= 0 {
 		cfg.ConnectTimeout = DefaultConnectTimeout

@@ -46,12 +46,14 @@ func (p *Publisher) onHello(mqtt.Client, mqtt.Message) {
 	}
 }
 
-// sendStatus publishes the online status.
+// sendStatus publishes the online status; tick publishes it again every
+// Config.Heartbeat.
 func (p *Publisher) sendStatus() {
 	p.mu.Lock()
 	since := p.since
 	p.mu.Unlock()
-	p.send(p.topics.Status(), 1, uns.StatusPayload(p.topics.Node(), true, since))
+	p.lastStatus = p.cfg.Now()
+	p.send(p.topics.Status(), 1, uns.OnlinePayload(p.topics.Node(), since, p.cfg.Heartbeat))
 }
 
 // maybeRefresh publishes the whole state again when a dashboard asked

@@ -153,6 +153,7 @@ type Publisher struct {
 	scratch     []byte
 	lastCard    []byte    // the scorecard payload last published
 	lastRefresh time.Time // when the whole state was last published again
+	lastStatus  time.Time // when the online status was last published
 	refreshes   uint64
 }
 
@@ -565,6 +566,9 @@ func (p *Publisher) tick() {
 	if d := p.dropped.Load(); d > p.dropsLogged && now.Sub(p.lastDropLog) >= logEvery {
 		p.log.Warn("mqtt: samples dropped", "since_last", d-p.dropsLogged, "total", d, "buffer", p.cfg.Buffer, "broker", redact(p.cfg.Broker))
 		p.dropsLogged, p.lastDropLog = d, now
+	}
+	if p.json != nil && connected && !p.lastStatus.IsZero() && now.Sub(p.lastStatus) >= p.cfg.Heartbeat {
+		p.sendStatus() // the heartbeat
 	}
 	if p.host == nil {
 		return

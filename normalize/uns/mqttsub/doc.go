@@ -24,9 +24,12 @@
 // # A collector that goes away
 //
 // When a collector's status goes offline — it stopped, or the broker
-// published its will because its connection was lost — its endpoints are
-// shown down and its tags as no longer communicating, with their last
-// value (Uncertain_NoCommunicationLastUsableValue), and its alerts as not
+// published its will because its connection was lost — or when it is
+// silent for three heartbeats (its online status comes again every
+// uns.Heartbeat: a site whose process and broker went away at once, or
+// whose leaf link is down, sends no will here), its endpoints are shown
+// down and its tags as no longer communicating, with their last value
+// (Uncertain_NoCommunicationLastUsableValue), and its alerts as not
 // current; one comm_loss alert is raised on the collector, none per tag.
 // When it is online again, what it last published comes back and the
 // comm_loss clears. When the reader itself loses the broker, every
@@ -54,6 +57,6 @@
 // does not know are counted and ignored. The counts and the last reason
 // are in Stats and in the reader's own health ("mqtt": Errors and
 // LastError), which the dashboard's connections page shows. Sparkplug B
-// topics, commands, hellos and replies to other dashboards are ignored; an empty
-// payload (a retained message cleared) is ignored.
+// topics, commands, hellos and replies to other dashboards are ignored;
+// an empty payload (a retained message cleared) is ignored.
 package mqttsub

@@ -21,9 +21,13 @@ type node struct {
 	prefix string // its topics' prefix, "" or ending in "/"; known says it was seen
 	known  bool
 	// status: online, offline (since, by its will), or not seen yet
-	status  string
-	since   time.Time
-	samples uint64
+	status string
+	since  time.Time
+	// heard is when a message of it last came; heartbeat how often its
+	// online status comes again (0: it does not say)
+	heard     time.Time
+	heartbeat time.Duration
+	samples   uint64
 	// lost: shown lost since lostAt, saying why (offline, or the reader
 	// lost the broker: lostByReader); commLoss: its comm_loss is raised
 	lost, lostByReader, commLoss bool
@@ -44,6 +48,7 @@ func (r *Reader) nodeLocked(name string) *node {
 		n = &node{name: name, health: map[string]connectors.Health{}, tags: map[string]normalize.Sample{}, alerts: map[string]store.RemoteState{}}
 		r.nodes[name] = n
 	}
+	n.heard = r.msgAt // called for the messages of the collector
 	return n
 }
 
@@ -245,6 +250,7 @@ func (r *Reader) status(t *uns.Topic, payload []byte, now time.Time) error {
 	n := r.nodeLocked(t.Node)
 	n.seen(t)
 	n.status, n.since = st.State, since
+	n.heartbeat = time.Duration(st.Heartbeat * float64(time.Second))
 	defer r.rowLocked(n)
 	if st.State == "online" {
 		if n.lost {
@@ -262,6 +268,13 @@ func (r *Reader) status(t *uns.Topic, payload []byte, now time.Time) error {
 	} else {
 		n.since = now
 	}
+	r.gone(n, now, why)
+	return nil
+}
+
+// gone shows collector n lost from now, saying why, and raises its
+// comm_loss: it went offline, or went silent.
+func (r *Reader) gone(n *node, now time.Time, why string) {
 	if !n.lost || n.lostByReader {
 		r.lose(n, now, why)
 	}
@@ -270,7 +283,21 @@ func (r *Reader) status(t *uns.Topic, payload []byte, now time.Time) error {
 		r.st.PublishConditions(normalize.Condition{Kind: normalize.AlertCommLoss, Target: n.name, Active: true,
 			Severity: normalize.SeverityHigh, Message: why + "; its tags and endpoints are shown as last known", At: now})
 	}
-	return nil
+}
+
+// silentLocked shows lost the online collectors that published nothing
+// for three of their heartbeats (a process or a broker link gone without
+// a will that reaches this reader); their next status brings them back.
+func (r *Reader) silentLocked(now time.Time) {
+	for _, n := range r.nodes {
+		if n.status != "online" || n.lost || n.heartbeat <= 0 || now.Sub(n.heard) < 3*n.heartbeat {
+			continue
+		}
+		n.status = "silent"
+		r.gone(n, now, fmt.Sprintf("collector %s silent for %s (its heartbeat is %s): its process or its link to this broker is gone",
+			n.name, now.Sub(n.heard).Round(time.Second), n.heartbeat))
+		r.rowLocked(n)
+	}
 }
 
 // lose shows collector n lost from at: its endpoints down, its tags no

@@ -92,6 +92,7 @@ type Reader struct {
 	reqSeq    uint64
 	sentRow   map[string]connectors.Health
 	contexts  uns.ContextCache // by asset
+	msgAt     time.Time        // when the message being taken came
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -180,6 +181,7 @@ func (r *Reader) onConnect(c mqtt.Client) {
 		if n.lost && n.lostByReader {
 			r.restore(n)
 		}
+		n.heard = r.since // silent only if it stays so from now
 	}
 	r.mu.Unlock()
 	tok := c.Subscribe(r.filter, 1, nil)
@@ -275,6 +277,9 @@ func (r *Reader) tick() {
 	now := r.cfg.Now()
 	r.mu.Lock()
 	hs := []connectors.Health{r.healthLocked()}
+	if r.connected {
+		r.silentLocked(now)
+	}
 	for _, n := range r.nodes {
 		r.rowLocked(n)
 	}
@@ -333,6 +338,7 @@ func (r *Reader) onMessage(_ mqtt.Client, m mqtt.Message) {
 	now := r.cfg.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.msgAt = now
 	r.stats.Messages++
 	if len(payload) > r.cfg.MaxPayload {
 		r.skip(&r.stats.Oversize, topic, fmt.Sprintf("payload of %d bytes (at most %d)", len(payload), r.cfg.MaxPayload))

@@ -56,7 +56,12 @@ type site struct {
 
 func startSite(t *testing.T, url, node, asset string) *site {
 	t.Helper()
-	pub, err := mqttpub.New(mqttpub.Config{Broker: url, Node: node, Prefix: "acme", Logger: testLogger(t, node)})
+	return startSiteWith(t, mqttpub.Config{Broker: url, Node: node, Prefix: "acme", Logger: testLogger(t, node)}, asset)
+}
+
+func startSiteWith(t *testing.T, cfg mqttpub.Config, asset string) *site {
+	t.Helper()
+	pub, err := mqttpub.New(cfg)
 	must(t, err)
 	n, err := normalize.New(normalize.Config{Points: []normalize.Point{{Source: "plc", Address: "a", Asset: asset, Tag: "t"}}})
 	must(t, err)
@@ -294,6 +299,41 @@ func TestReaderWill(t *testing.T) {
 			cl, _ := st.Alert("comm_loss:edge1")
 			return s.Status == connectors.Good && s.Value == 8 && !cl.Active()
 		})
+	})
+}
+
+// TestReaderSilent: a collector that publishes nothing for three
+// heartbeats — its link stalls, no will comes — is shown lost with one
+// comm_loss that says it is silent; its next heartbeat brings it back.
+func TestReaderSilent(t *testing.T) {
+	b, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir()})
+	must(t, err)
+	defer b.Close()
+	px := mqtttest.StartProxy(t, strings.TrimPrefix(b.URL(), "mqtt://"))
+	a := startSiteWith(t, mqttpub.Config{Broker: px.URL(), Node: "edge1", Prefix: "acme", Heartbeat: 300 * time.Millisecond, Logger: testLogger(t, "edge1")}, "springfield/filler1")
+	a.read(7)
+	st := store.New(store.Config{})
+	defer st.Close()
+	startReader(t, b.URL(), st)
+	mqtttest.Eventually(t, 10*time.Second, "edge1 read", func() bool {
+		s, _ := st.Latest("springfield/filler1/t")
+		row, _ := healthOf(st, "edge1")
+		return s.Value == 7 && row.State == connectors.Connected
+	})
+	px.Pause() // the link stalls: nothing comes, no will either
+	mqtttest.Eventually(t, 10*time.Second, "edge1 shown lost, silent", func() bool {
+		s, _ := st.Latest("springfield/filler1/t")
+		cl, ok := st.Alert("comm_loss:edge1")
+		row, _ := healthOf(st, "edge1")
+		return s.Status == connectors.UncertainNoCommunicationLastUsableValue && ok && cl.Active() &&
+			strings.Contains(cl.Message, "edge1 silent for") && row.State == connectors.Down
+	})
+	px.Resume()
+	mqtttest.Eventually(t, 10*time.Second, "edge1 back at its heartbeat", func() bool {
+		s, _ := st.Latest("springfield/filler1/t")
+		cl, _ := st.Alert("comm_loss:edge1")
+		row, _ := healthOf(st, "edge1")
+		return s.Status == connectors.Good && !cl.Active() && row.State == connectors.Connected
 	})
 }
 
