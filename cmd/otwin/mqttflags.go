@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -156,10 +157,7 @@ func (o *mqttOptions) startEmbedded(dataDir string, log *slog.Logger) (emb *brok
 	if o.user == "" && password != "" {
 		return nil, "", errors.New("--broker embedded: a password needs --mqtt-user")
 	}
-	name := o.node
-	if name == "" {
-		name, _ = os.Hostname()
-	}
+	name := cmp.Or(o.node, mqttconn.DefaultNode())
 	emb, err = broker.Start(broker.Config{
 		Listen: o.brokerListen, StoreDir: filepath.Join(dataDir, "broker"),
 		Username: o.user, Password: password, Logger: log,

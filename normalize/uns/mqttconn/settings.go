@@ -129,3 +129,12 @@ func Redact(broker string) string {
 	}
 	return strings.Replace(u.Redacted(), "xxxxx", "…", 1)
 }
+
+// DefaultNode is a collector's or dashboard's name when none is given:
+// the host name, or "otwin" without one.
+func DefaultNode() string {
+	if h, _ := os.Hostname(); h != "" {
+		return h
+	}
+	return "otwin"
+}

@@ -14,37 +14,15 @@ import (
 	"github.com/otwin/otwin/normalize/uns/mqtttest"
 )
 
-// feedConn is a connector the test feeds reading by reading.
-type feedConn struct{ ch chan connectors.Reading }
-
-func (f *feedConn) Name() string { return "plc" }
-func (f *feedConn) Run(ctx context.Context, out chan<- connectors.Reading) error {
-	for {
-		select {
-		case r := <-f.ch:
-			select {
-			case out <- r:
-			case <-ctx.Done():
-				return nil
-			}
-		case <-ctx.Done():
-			return nil
-		}
-	}
-}
-func (f *feedConn) Health() connectors.Health {
-	return connectors.Health{Source: "plc", Protocol: "modbus", Endpoint: "10.0.0.7:502", State: connectors.Connected}
-}
-
 // collectorWith runs a pipeline of one connector reading tag acme/m1/t,
 // published by pub.
-func collectorWith(t *testing.T, pub *Publisher) (*feedConn, *store.Store, *pipeline.Pipeline) {
+func collectorWith(t *testing.T, pub *Publisher) (*mqtttest.Feed, *store.Store, *pipeline.Pipeline) {
 	t.Helper()
 	n, err := normalize.New(normalize.Config{Points: []normalize.Point{{Source: "plc", Address: "a", Asset: "acme/m1", Tag: "t"}}})
 	must(t, err)
 	st := store.New(store.Config{})
 	t.Cleanup(st.Close)
-	feed := &feedConn{ch: make(chan connectors.Reading)}
+	feed := mqtttest.NewFeed()
 	p := &pipeline.Pipeline{Connectors: []connectors.Connector{feed}, Normalizer: n, Store: st, TickInterval: 50 * time.Millisecond}
 	Attach(pub, p)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -88,7 +66,7 @@ func TestOutageBuffer(t *testing.T) {
 			next++
 			at := t0.Add(time.Duration(next) * time.Second)
 			mu.Unlock()
-			feed.ch <- connectors.Reading{Source: "plc", Address: "a", Raw: float64(next), SourceTime: at, Received: at}
+			feed.Ch <- connectors.Reading{Source: "plc", Address: "a", Raw: float64(next), SourceTime: at, Received: at}
 		}
 	}
 	read(1)

@@ -41,7 +41,7 @@ func TestCommands(t *testing.T) {
 		defer cancel()
 		must(t, pub.Start(ctx))
 		st.PublishConditions(normalize.Condition{Kind: normalize.AlertStale, Target: "acme/m1/t", Active: true, Severity: normalize.SeverityMedium, Message: "no update", At: t0})
-		feed.ch <- connectors.Reading{Source: "plc", Address: "a", Raw: 1.0, Received: time.Now()}
+		feed.Ch <- connectors.Reading{Source: "plc", Address: "a", Raw: 1.0, Received: time.Now()}
 
 		dash, _ := uns.NewTopics("acme", "central")
 		sub := mqtttest.Subscribe(t, b.URL(), "", true, 1, "acme/#")

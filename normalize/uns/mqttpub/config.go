@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/otwin/otwin/normalize/uns"
@@ -88,10 +87,7 @@ type Config struct {
 // withDefaults returns cfg with its defaults filled in.
 func (cfg Config) withDefaults() Config {
 	if cfg.Node == "" {
-		cfg.Node, _ = os.Hostname()
-		if cfg.Node == "" {
-			cfg.Node = "otwin"
-		}
+		cfg.Node = mqttconn.DefaultNode()
 	}
 	if cfg.ClientID == "" {
 		cfg.ClientID = "otwin-" + cfg.Node

@@ -25,7 +25,7 @@ func TestHello(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		must(t, pub.Start(ctx))
-		feed.ch <- connectors.Reading{Source: "plc", Address: "a", Raw: 1.0, Received: time.Now()}
+		feed.Ch <- connectors.Reading{Source: "plc", Address: "a", Raw: 1.0, Received: time.Now()}
 		st.PublishConditions(normalize.Condition{Kind: normalize.AlertStale, Target: "acme/m1/t", Active: true, Severity: normalize.SeverityMedium, Message: "no update", At: t0})
 		pub.Scorecard(&score.Report{At: t0, Window: 60, Sites: []score.Card{{Level: score.LevelSite, Asset: "acme", Completeness: 1}}})
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/otwin/otwin/normalize/uns"
@@ -65,10 +64,7 @@ type Config struct {
 
 func (cfg Config) withDefaults() Config {
 	if cfg.Node == "" {
-		cfg.Node, _ = os.Hostname()
-		if cfg.Node == "" {
-			cfg.Node = "otwin"
-		}
+		cfg.Node = mqttconn.DefaultNode()
 	}
 	if cfg.ClientID == "" {
 		var b [3]byte

@@ -22,35 +22,13 @@ import (
 	"github.com/otwin/otwin/normalize/uns/mqtttest"
 )
 
-// feedConn is a connector the test feeds reading by reading.
-type feedConn struct{ ch chan connectors.Reading }
-
-func (f *feedConn) Name() string { return "plc" }
-func (f *feedConn) Run(ctx context.Context, out chan<- connectors.Reading) error {
-	for {
-		select {
-		case r := <-f.ch:
-			select {
-			case out <- r:
-			case <-ctx.Done():
-				return nil
-			}
-		case <-ctx.Done():
-			return nil
-		}
-	}
-}
-func (f *feedConn) Health() connectors.Health {
-	return connectors.Health{Source: "plc", Protocol: "modbus", Endpoint: "10.0.0.7:502", State: connectors.Connected}
-}
-
 // site is a collector: a pipeline of one connector reading tag <asset>/t,
 // published by node, whose commands act on its store as the role allows
 // (trainers may not).
 type site struct {
 	pub  *mqttpub.Publisher
 	st   *store.Store
-	feed *feedConn
+	feed *mqtttest.Feed
 	stop func()
 }
 
@@ -65,7 +43,7 @@ func startSiteWith(t *testing.T, cfg mqttpub.Config, asset string) *site {
 	must(t, err)
 	n, err := normalize.New(normalize.Config{Points: []normalize.Point{{Source: "plc", Address: "a", Asset: asset, Tag: "t"}}})
 	must(t, err)
-	s := &site{pub: pub, st: store.New(store.Config{}), feed: &feedConn{ch: make(chan connectors.Reading)}}
+	s := &site{pub: pub, st: store.New(store.Config{}), feed: mqtttest.NewFeed()}
 	pub.HandleCommands(func(c *uns.Command) (normalize.Alert, error) {
 		if c.Role == "trainer" {
 			return normalize.Alert{}, errors.New("refused: trainers cannot acknowledge alerts")
@@ -92,7 +70,7 @@ func startSiteWith(t *testing.T, cfg mqttpub.Config, asset string) *site {
 }
 
 func (s *site) read(v float64) {
-	s.feed.ch <- connectors.Reading{Source: "plc", Address: "a", Raw: v, Received: time.Now()}
+	s.feed.Ch <- connectors.Reading{Source: "plc", Address: "a", Raw: v, Received: time.Now()}
 }
 
 func (s *site) raise(id string) {
