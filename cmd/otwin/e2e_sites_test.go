@@ -230,6 +230,25 @@ func twoSites(t *testing.T, url string, sites []*site) {
 		return strings.HasPrefix(strings.TrimSpace(l[len(l)-1]), "acknowledged out_of_range:")
 	})
 
+	// A shelve and a note go to the owner as well: the alert's state is
+	// its owner's only.
+	b := central.backend(&session{user: "olga", role: "operator", policy: rolePolicy("operator", false)})
+	if err := b.Comment(seen.ID, "valve ordered"); err != nil {
+		t.Errorf("comment: %v", err)
+	}
+	if err := b.Shelve(seen.ID, "valve change", time.Hour, false); err != nil {
+		t.Errorf("shelve: %v", err)
+	}
+	waitUntil(t, 15*time.Second, "the shelve and the note at the owner and back", func() bool {
+		a, _ := sp.col.Store.Alert(own.ID)
+		c, _ := central.Store.Alert(seen.ID)
+		noted := false
+		for _, e := range sp.col.Store.AlertHistory(own.ID) {
+			noted = noted || e.What == normalize.EventCommented && e.User == "olga@central" && e.Comment == "valve ordered"
+		}
+		return noted && a.Shelved && a.ShelvedBy == "olga@central" && c.Shelved && c.ShelvedBy == "olga@central"
+	})
+
 	// The owner refuses what it may not do, and its answer is what the
 	// dashboard gets: a trainer's acknowledgement (sent as the dashboard
 	// would, with the user's role).
