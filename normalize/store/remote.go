@@ -6,12 +6,16 @@ import (
 	"github.com/otwin/otwin/normalize"
 )
 
-// Remote alerts are owned alerts whose owner is another collector, read
-// from a broker (normalize/uns/mqttsub): it publishes each alert whole —
-// its lifecycle state, acknowledgement, shelve and counts — with the
-// transition that made it so. Every action on such an alert goes to the
-// owner (acknowledgements, shelves and comments alike); the store shows
-// what the owner says and records the owner's transitions.
+// Remote alerts are owned alerts (see owned.go: Owner, OwnerLost,
+// ErrOwned) whose owner is another collector, read from a broker
+// (normalize/uns/mqttsub). Where an OPC UA server says only its
+// condition's flags (PublishOwned makes the lifecycle of them), a
+// collector publishes each alert whole — its lifecycle state,
+// acknowledgement, shelve and counts — with the transition that made it
+// so: PublishRemote takes that as it is. Every action on such an alert
+// goes to the owner (acknowledgements, shelves and comments alike: the
+// dashboard's route to owners); the store shows what the owner says and
+// records the owner's transitions.
 
 // RemoteState is an alert as the collector that owns it published it.
 type RemoteState struct {
