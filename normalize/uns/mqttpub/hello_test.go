@@ -24,13 +24,15 @@ func TestHello(t *testing.T) {
 		feed, st, _ := collectorWith(t, pub)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
+		// subscribed first: the first messages come live (the embedded
+		// broker indexes retained messages asynchronously)
+		sub := mqtttest.Subscribe(t, b.URL(), "", true, 1, "acme/#")
 		must(t, pub.Start(ctx))
 		feed.Ch <- connectors.Reading{Source: "plc", Address: "a", Raw: 1.0, Received: time.Now()}
 		st.PublishConditions(normalize.Condition{Kind: normalize.AlertStale, Target: "acme/m1/t", Active: true, Severity: normalize.SeverityMedium, Message: "no update", At: t0})
 		pub.Scorecard(&score.Report{At: t0, Window: 60, Sites: []score.Card{{Level: score.LevelSite, Asset: "acme", Completeness: 1}}})
 
 		tp, _ := uns.NewTopics("acme/site1", "edge1")
-		sub := mqtttest.Subscribe(t, b.URL(), "", true, 1, "acme/#")
 		live := func(topic string) int {
 			return sub.Count(func(m mqtttest.Message) bool { return m.Topic == topic && !m.Retained })
 		}
