@@ -113,12 +113,15 @@ func result(err error) string {
 	return err.Error()
 }
 
-// readTitle names what a dashboard reading a broker shows: the broker and
-// the prefix.
+// readTitle names what a dashboard reading a broker shows: the broker,
+// and the prefix when there is one.
 func (o *mqttOptions) readTitle() string {
 	b := mqttconn.Redact(o.broker)
 	if o.broker == "embedded" {
 		b = "embedded broker"
 	}
-	return b + " · " + o.readPrefixShown()
+	if o.prefix != "" {
+		b += " · " + o.prefix
+	}
+	return b
 }
