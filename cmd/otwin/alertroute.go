@@ -10,6 +10,7 @@ import (
 	"github.com/otwin/otwin/connectors"
 	"github.com/otwin/otwin/normalize"
 	"github.com/otwin/otwin/normalize/store"
+	"github.com/otwin/otwin/normalize/uns"
 	"github.com/otwin/otwin/normalize/uns/mqttsub"
 	"github.com/otwin/otwin/tui"
 )
@@ -50,21 +51,31 @@ type remoteOwners interface {
 func (r *alertRoute) Act(x store.Action, role string) error {
 	a, ok := r.st.Alert(x.AlertID)
 	switch {
-	case ok && a.Owner != nil && r.remote != nil && r.remote.Owns(a.Owner.Name):
+	case ok && r.isRemote(&a):
 		var d time.Duration // 0: a one-shot shelve
 		if !x.Until.IsZero() {
 			d = max(time.Until(x.Until).Round(time.Second), time.Second)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), ownerTimeout)
-		defer cancel()
-		return r.remote.Act(ctx, mqttsub.Action{
-			Kind: string(x.Kind), Owner: a.Owner.Name, Ref: a.Owner.Ref, User: x.User, Role: role, Comment: x.Comment, ShelveFor: d,
-		})
+		return r.toRemote(&a, mqttsub.Action{Kind: string(x.Kind), User: x.User, Role: role, Comment: x.Comment, ShelveFor: d})
 	case x.Kind == store.ActAck:
 		return r.Ack(x.AlertID, x.User, x.Comment)
 	}
 	_, err := r.st.Act(x)
 	return err
+}
+
+// isRemote says a is the alert of a collector read from a broker.
+func (r *alertRoute) isRemote(a *normalize.Alert) bool {
+	return a.Owner != nil && r.remote != nil && r.remote.Owns(a.Owner.Name)
+}
+
+// toRemote sends x on alert a to the collector that owns it and returns
+// its answer.
+func (r *alertRoute) toRemote(a *normalize.Alert, x mqttsub.Action) error {
+	x.Owner, x.Ref = a.Owner.Name, a.Owner.Ref
+	ctx, cancel := context.WithTimeout(context.Background(), ownerTimeout)
+	defer cancel()
+	return r.remote.Act(ctx, x)
 }
 
 // newAlertRoute routes to st and to the connectors that act on their
@@ -89,14 +100,17 @@ func (r *alertRoute) Ack(id, user, comment string) error {
 }
 
 // Confirm confirms alert id, a condition its owner keeps until it is
-// confirmed, as user.
-func (r *alertRoute) Confirm(id, user, comment string) error {
+// confirmed, as user, whose role is role (a collector read from a broker
+// applies it).
+func (r *alertRoute) Confirm(id, user, role, comment string) error {
 	a, ok := r.st.Alert(id)
 	switch {
 	case !ok:
 		return fmt.Errorf("confirm %s: %w", id, store.ErrUnknownAlert)
 	case a.Owner == nil || !a.Owner.Confirmable:
 		return fmt.Errorf("confirm %s: only an alarm its server keeps for confirmation is confirmed", id)
+	case r.isRemote(&a):
+		return r.toRemote(&a, mqttsub.Action{Kind: uns.ActionConfirm, User: user, Role: role, Comment: comment})
 	}
 	return r.toOwner(&a, connectors.AlarmConfirm, user, comment)
 }

@@ -159,7 +159,7 @@ func (b *storeBackend) Confirm(id, comment string) error {
 		if b.route == nil {
 			err = fmt.Errorf("confirm %s: no alert owners reachable from here", id)
 		} else {
-			err = b.route.Confirm(id, b.sess.user, comment)
+			err = b.route.Confirm(id, b.sess.user, b.sess.role, comment)
 		}
 	}
 	b.sess.record("confirm", id, comment, err)

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/otwin/otwin/normalize/sources"
 	"github.com/otwin/otwin/normalize/uns/broker"
 	"github.com/otwin/otwin/normalize/uns/mqtttest"
 	"github.com/otwin/otwin/normalize/uns/sparkplugb"
@@ -25,13 +26,18 @@ import (
 // collector and the publisher as the command does on exit.
 func startCollectorMQTT(t *testing.T, tw *e2eTwin, sc *scenarios.Scenario, args ...string) (url string, col *collector, stop func()) {
 	t.Helper()
+	return startSourcesMQTT(t, exportFast(t, sc, tw.Endpoints), args...)
+}
+
+// startSourcesMQTT is startCollectorMQTT for sources file f.
+func startSourcesMQTT(t *testing.T, f *sources.File, args ...string) (url string, col *collector, stop func()) {
+	t.Helper()
 	fs := pflag.NewFlagSet("mqtt", pflag.ContinueOnError)
 	var o mqttOptions
 	o.register(fs)
 	if err := fs.Parse(args); err != nil {
 		t.Fatal(err)
 	}
-	f := exportFast(t, sc, tw.Endpoints)
 	dataDir := t.TempDir()
 	col, err := newCollector(f, dataDir, nil, e2eLogger())
 	if err != nil {

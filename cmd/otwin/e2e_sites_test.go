@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/otwin/otwin/connectors/opcua"
 	"github.com/otwin/otwin/normalize"
 	"github.com/otwin/otwin/normalize/uns/broker"
 	"github.com/otwin/otwin/normalize/uns/mqttsub"
@@ -308,5 +309,62 @@ func TestReadBrokerErrors(t *testing.T) {
 				t.Errorf("%v: %v, want an error saying %q", tc.args, err, w)
 			}
 		}
+	}
+}
+
+// TestE2ETwoSitesRelayedAlarm: an alarm of a site's OPC UA server, relayed
+// by the site's collector, read by the central dashboard from the broker:
+// the central acknowledgement and confirmation go to the collector, which
+// takes them to the server; the server's states come back to the central
+// dashboard (waiting for its confirmation, then no longer listed).
+func TestE2ETwoSitesRelayedAlarm(t *testing.T) {
+	sc := shippedScenario(t, "bottling")
+	// the collector logs in as a user who may call methods (acknowledge)
+	sc.OPCUA.Users = append(sc.OPCUA.Users, scenarios.User{Name: "scada", Password: "s3cret-scada"})
+	tw := startE2ETwin(t, sc)
+	f := exportFast(t, sc, tw.Endpoints)
+	for i := range f.Sources {
+		if c, ok := f.Sources[i].Config.(*opcua.Config); ok {
+			c.Username, c.Password = "scada", "s3cret-scada"
+		}
+	}
+	url, _, _ := startSourcesMQTT(t, f, "--broker", "embedded", "--broker-listen", "127.0.0.1:0", "--mqtt-node", "edge-springfield")
+	central := startCentral(t, url)
+	l := &alarmLine{tw: tw}
+	l.inject(t, "co2-overpressure")
+	var seen normalize.Alert
+	waitUntil(t, 30*time.Second, "the server's CO2 alarm at the central dashboard", func() bool {
+		for _, a := range central.Store.Alerts() {
+			if a.Kind == "opcua_alarm" && strings.HasSuffix(a.Target, "/filler1/co2_pressure") && a.State == normalize.ActiveUnacked {
+				seen = a
+				return a.Owner != nil && a.Owner.Name == "edge-springfield" && a.Owner.Confirmable
+			}
+		}
+		return false
+	})
+	b := central.backend(&session{user: "olga", role: "operator", policy: rolePolicy("operator", false)})
+	if err := b.Ack(seen.ID, "venting"); err != nil {
+		t.Fatalf("ack from the central dashboard: %v", err)
+	}
+	if st := l.twinAlarm(t, "filler1-co2-pressure"); !st.State.Acked || st.State.Comment != "olga@central: venting" {
+		t.Errorf("the server's alarm after the central ack: %+v", st.State)
+	}
+	waitUntil(t, 20*time.Second, "the alarm acknowledged at the central dashboard, waiting for its confirmation", func() bool {
+		a, _ := central.Store.Alert(seen.ID)
+		return a.State == normalize.ActiveAcked && a.AwaitsConfirm()
+	})
+	if err := b.Confirm(seen.ID, "vented"); err != nil {
+		t.Fatalf("confirm from the central dashboard: %v", err)
+	}
+	if st := l.twinAlarm(t, "filler1-co2-pressure"); !st.State.Confirmed {
+		t.Errorf("the server's alarm after the central confirmation: %+v", st.State)
+	}
+	waitUntil(t, 20*time.Second, "the confirmation at the central dashboard", func() bool {
+		a, _ := central.Store.Alert(seen.ID)
+		return !a.AwaitsConfirm()
+	})
+	tr := central.backend(&session{user: "tom", role: "trainer", policy: rolePolicy("trainer", false)})
+	if err := tr.Ack(seen.ID, ""); err == nil || !strings.Contains(err.Error(), "refused") {
+		t.Errorf("a trainer's ack: %v, want refused", err)
 	}
 }

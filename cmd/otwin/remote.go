@@ -96,6 +96,8 @@ func (c *collector) takeCommand(log *slog.Logger) mqttpub.CommandHandler {
 			err = b.Unshelve(cmd.AlertID)
 		case uns.ActionComment:
 			err = b.Comment(cmd.AlertID, cmd.Comment)
+		case uns.ActionConfirm:
+			err = b.Confirm(cmd.AlertID, cmd.Comment)
 		default:
 			err = fmt.Errorf("unknown action %q", cmd.Action)
 		}

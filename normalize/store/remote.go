@@ -26,6 +26,9 @@ type RemoteState struct {
 	Ref string
 	// Event is the owner's transition: What, At, User and Comment.
 	Event normalize.AlertEvent
+	// Retain, Confirmable and Confirmed are those of an alarm the owner
+	// relays from its server (normalize.AlertOwner).
+	Retain, Confirmable, Confirmed bool
 }
 
 // PublishRemote takes what collector owner publishes of its alerts, in
@@ -51,10 +54,11 @@ func (s *Store) PublishRemote(owner string, states ...RemoteState) {
 // remote applies one state owner published.
 func (b *alertBook) remote(owner string, st *RemoteState, now time.Time) {
 	in := st.Alert
-	in.Owner = &normalize.AlertOwner{Name: owner, Ref: st.Ref, Current: true}
+	in.Owner = &normalize.AlertOwner{Name: owner, Ref: st.Ref, Current: true,
+		Retain: st.Retain, Confirmable: st.Confirmable, Confirmed: st.Confirmed}
 	a, known := b.byID[in.ID]
 	if !known {
-		if in.State == normalize.Normal && !in.Shelved {
+		if in.State == normalize.Normal && !in.Shelved && !in.Retained() {
 			return
 		}
 		a = &normalize.Alert{}
@@ -79,9 +83,15 @@ func (b *alertBook) remote(owner string, st *RemoteState, now time.Time) {
 	b.record(a, what, at, st.Event.User, st.Event.Comment)
 }
 
-// sameRemote says a holds the state in does, ownership aside.
+// sameRemote says a holds the state in does: the same alert, the same
+// owner's flags, the same context (by value: a context read from a
+// payload is a new one each time).
 func sameRemote(a, in *normalize.Alert) bool {
 	x, y := *a, *in
-	x.Owner, y.Owner = nil, nil
-	return x == y
+	x.Owner, y.Owner, x.Context, y.Context = nil, nil, nil, nil
+	if x != y || string(a.Context.AppendJSON(nil)) != string(in.Context.AppendJSON(nil)) {
+		return false
+	}
+	o, p := a.Owner, in.Owner
+	return o != nil && p != nil && o.Retain == p.Retain && o.Confirmable == p.Confirmable && o.Confirmed == p.Confirmed
 }

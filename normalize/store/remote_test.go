@@ -2,9 +2,11 @@ package store
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/otwin/otwin/ctxrole"
 	"github.com/otwin/otwin/normalize"
 )
 
@@ -81,5 +83,44 @@ func waitBatch(t *testing.T, sub *Subscription, ok func(Batch) bool) {
 		case <-deadline:
 			t.Fatal("no such batch within 5s")
 		}
+	}
+}
+
+// TestPublishRemoteRelayed: an alarm the owning collector relays from its
+// server is listed while the server retains it — acknowledged, waiting
+// for its confirmation — and its context read again from a payload (a
+// new context of the same values) is the same state, not a transition.
+func TestPublishRemoteRelayed(t *testing.T) {
+	s, _ := clockStore(0)
+	var v [ctxrole.N]string
+	v[ctxrole.Batch.Index()] = "B-1"
+	a := normalize.Alert{ID: "opcua_alarm:acme/a/b/HighAlarm", Kind: "opcua_alarm", Target: "acme/a/b", Severity: normalize.SeverityHigh,
+		State: normalize.Normal, Message: "high", FirstActive: at(0), LastActive: at(0), Cleared: at(time.Second), AckedBy: "olga", Count: 1,
+		Context: normalize.NewContext(v, at(0))}
+	rs := RemoteState{Alert: a, Ref: a.ID, Event: normalize.AlertEvent{What: normalize.EventAcked, At: at(time.Second)},
+		Retain: true, Confirmable: true}
+	s.PublishRemote("edge1", rs)
+	got, ok := s.Alert(a.ID)
+	if !ok || !got.AwaitsConfirm() || !got.Retained() {
+		t.Fatalf("relayed alarm waiting for its confirmation: %+v (owner %+v)", got, got.Owner)
+	}
+	if !slices.ContainsFunc(s.Alerts(), func(x normalize.Alert) bool { return x.ID == a.ID }) {
+		t.Error("a retained alarm, Normal in the lifecycle, not listed")
+	}
+	again := rs
+	again.Alert.Context = normalize.NewContext(v, at(0))
+	s.PublishRemote("edge1", again)
+	if h := s.AlertHistory(a.ID); len(h) != 1 {
+		t.Errorf("the same state again (a new context of the same values) recorded: %+v", h)
+	}
+	confirmed := rs
+	confirmed.Confirmed, confirmed.Retain = true, false
+	confirmed.Event = normalize.AlertEvent{What: normalize.EventConfirmed, At: at(2 * time.Second), User: "olga@central"}
+	s.PublishRemote("edge1", confirmed)
+	if got, _ := s.Alert(a.ID); got.AwaitsConfirm() || slices.ContainsFunc(s.Alerts(), func(x normalize.Alert) bool { return x.ID == a.ID }) {
+		t.Errorf("confirmed: %+v, still listed", got.Owner)
+	}
+	if h := s.AlertHistory(a.ID); len(h) != 2 || h[1].What != normalize.EventConfirmed {
+		t.Errorf("history: %+v", h)
 	}
 }

@@ -8,8 +8,8 @@ import (
 )
 
 // Commands: a dashboard that reads collectors from a broker sends the
-// actions its users take on an alert — acknowledge, shelve, unshelve,
-// comment — to the collector that owns it, on that collector's command
+// actions its users take on an alert — acknowledge, confirm, shelve,
+// unshelve, comment — to the collector that owns it, on that collector's command
 // topic (Topics.Command). The collector acts on its own store, with the
 // rules of a local action, publishes the alert's transition as any other,
 // and answers on the command's reply topic (Topics.Reply of the
@@ -21,6 +21,9 @@ const (
 	ActionShelve   = "shelve"
 	ActionUnshelve = "unshelve"
 	ActionComment  = "comment"
+	// ActionConfirm confirms an alarm the collector relays from a server
+	// that keeps it until it is confirmed.
+	ActionConfirm = "confirm"
 )
 
 // MaxCommand bounds a command's payload (and its strings), in bytes.
@@ -39,7 +42,7 @@ const MaxCommand = 16 << 10
 type Command struct {
 	// RequestID identifies the command; the reply carries it.
 	RequestID string `json:"request_id"`
-	// Action is ack, shelve, unshelve or comment.
+	// Action is ack, confirm, shelve, unshelve or comment.
 	Action string `json:"action"`
 	// AlertID is the alert, as its owner names it (the payload's "id").
 	AlertID string `json:"alert_id"`
@@ -111,9 +114,9 @@ func DecodeCommand(b []byte) (c Command, expires time.Time, err error) {
 		return c, expires, malformed("command without %s", strings.Join(missing, ", "))
 	}
 	switch c.Action {
-	case ActionAck, ActionShelve, ActionUnshelve, ActionComment:
+	case ActionAck, ActionShelve, ActionUnshelve, ActionComment, ActionConfirm:
 	default:
-		return c, expires, malformed("action %q: want ack, shelve, unshelve or comment", c.Action)
+		return c, expires, malformed("action %q: want ack, confirm, shelve, unshelve or comment", c.Action)
 	}
 	if c.ShelveSeconds < 0 {
 		return c, expires, malformed("shelve_seconds %d: negative", c.ShelveSeconds)

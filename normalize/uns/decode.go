@@ -281,6 +281,9 @@ func parseTime(field, s string) (time.Time, error) {
 type AlertIn struct {
 	// Alert is the alert as its owner holds it after the transition.
 	Alert normalize.Alert
+	// Retain, Confirmable and Confirmed are those of an alarm the
+	// collector relays from its server (see Alert).
+	Retain, Confirmable, Confirmed bool
 	// Event is the transition: What, and At, User and Comment when the
 	// payload says them (AlertID is the owner's alert id).
 	Event normalize.AlertEvent
@@ -302,7 +305,7 @@ func DecodeAlert(b []byte) (AlertIn, error) {
 	if p.ID == "" || p.Kind == "" {
 		return AlertIn{}, malformed(`an alert needs "id" and "kind"`)
 	}
-	in := AlertIn{Node: p.Node, Extra: extra}
+	in := AlertIn{Node: p.Node, Extra: extra, Retain: p.Retain, Confirmable: p.Confirmable, Confirmed: p.Confirmed}
 	a := &in.Alert
 	a.ID, a.Kind, a.Target, a.Message, a.Count = p.ID, normalize.AlertKind(p.Kind), p.Target, p.Message, p.Count
 	a.AckedBy, a.Comment, a.Shelved, a.ShelvedBy, a.ShelveReason = p.AckedBy, p.Comment, p.Shelved, p.ShelvedBy, p.ShelveReason

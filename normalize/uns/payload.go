@@ -194,12 +194,21 @@ func appendString(dst []byte, s string) []byte {
 //	 "event":{"at":"…","user":"olga@central","comment":"sensor cleaned"}}
 //
 // The collector that publishes an alert owns it: acknowledgements,
-// shelves and comments go to it as commands (see Command).
+// confirmations, shelves and comments go to it as commands (see
+// Command). An alarm the collector relays from its server ("owner": the
+// source) also says whether the server retains it, and whether it has a
+// confirmation step and is confirmed:
+//
+//	 …,"owner":"filler1-opcua","owner_ref":"nsu=urn:otwin:bottling;s=filler1/speed/HighAlarm",
+//	 "retain":true,"confirmable":true,"confirmed":false,…
 type Alert struct {
 	pipeline.AlertJSON
-	Node    string          `json:"node"`
-	Context json.RawMessage `json:"context"`
-	Event   *AlertEvent     `json:"event,omitempty"`
+	Retain      bool            `json:"retain,omitempty"`
+	Confirmable bool            `json:"confirmable,omitempty"`
+	Confirmed   bool            `json:"confirmed,omitempty"`
+	Node        string          `json:"node"`
+	Context     json.RawMessage `json:"context"`
+	Event       *AlertEvent     `json:"event,omitempty"`
 }
 
 // AlertEvent is the "event" of an alert payload: when the transition was
@@ -215,6 +224,9 @@ type AlertEvent struct {
 // published by collector node.
 func AlertPayload(node string, a *normalize.Alert, ev *normalize.AlertEvent) []byte {
 	p := Alert{AlertJSON: pipeline.AlertRecord(a, ev.What), Node: node, Context: a.Context.AppendJSON(nil)}
+	if o := a.Owner; o != nil {
+		p.Retain, p.Confirmable, p.Confirmed = o.Retain, o.Confirmable, o.Confirmed
+	}
 	if !ev.At.IsZero() || ev.User != "" || ev.Comment != "" {
 		p.Event = &AlertEvent{At: rfc3339(ev.At), User: ev.User, Comment: ev.Comment}
 	}

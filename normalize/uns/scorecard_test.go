@@ -117,3 +117,19 @@ func TestHelloFilters(t *testing.T) {
 		t.Errorf("hello parsed as %+v, %v", got, err)
 	}
 }
+
+// TestRelayedAlarmFlags: an alarm a collector relays from its server
+// carries the server's retain, confirmable and confirmed flags to the
+// reader.
+func TestRelayedAlarmFlags(t *testing.T) {
+	a := normalize.Alert{ID: "opcua_alarm:a/b/High", Kind: "opcua_alarm", Target: "a/b", Severity: normalize.SeverityHigh, State: normalize.Normal,
+		Owner: &normalize.AlertOwner{Name: "plc-opcua", Ref: "nsu=urn:x;s=High", Retain: true, Confirmable: true, Current: true}}
+	in, err := DecodeAlert(AlertPayload("edge1", &a, &normalize.AlertEvent{What: normalize.EventAcked}))
+	if err != nil || !in.Retain || !in.Confirmable || in.Confirmed || in.Extra {
+		t.Errorf("flags read back: %+v, %v", in, err)
+	}
+	a.Owner = nil
+	if in, _ := DecodeAlert(AlertPayload("edge1", &a, &normalize.AlertEvent{What: normalize.EventRaised})); in.Retain || in.Confirmable {
+		t.Errorf("the collector's own alert: %+v", in)
+	}
+}

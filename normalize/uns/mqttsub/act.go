@@ -12,8 +12,8 @@ import (
 
 // Action is a user's action on an alert another collector owns.
 type Action struct {
-	// Kind is uns.ActionAck, ActionShelve, ActionUnshelve or
-	// ActionComment.
+	// Kind is uns.ActionAck, ActionConfirm, ActionShelve,
+	// ActionUnshelve or ActionComment.
 	Kind string
 	// Owner is the collector that owns the alert and Ref its id of it
 	// (normalize.AlertOwner.Name and Ref).

@@ -183,7 +183,7 @@ func (r *Reader) alert(t *uns.Topic, payload []byte) error {
 		a.Target = qualify(a.Target, owner)
 	}
 	a.ID = normalize.AlertID(a.Kind, a.Target)
-	rs := store.RemoteState{Alert: a, Ref: ref, Event: in.Event}
+	rs := store.RemoteState{Alert: a, Ref: ref, Event: in.Event, Retain: in.Retain, Confirmable: in.Confirmable, Confirmed: in.Confirmed}
 	if in.Event.What == uns.TransitionRefresh {
 		// a state published again: new here, it was raised when it last
 		// went active; known, it changed while this reader missed it
