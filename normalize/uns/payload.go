@@ -199,8 +199,8 @@ func appendString(dst []byte, s string) []byte {
 // source) also says whether the server retains it, and whether it has a
 // confirmation step and is confirmed:
 //
-//	 …,"owner":"filler1-opcua","owner_ref":"nsu=urn:otwin:bottling;s=filler1/speed/HighAlarm",
-//	 "retain":true,"confirmable":true,"confirmed":false,…
+//	…,"owner":"filler1-opcua","owner_ref":"nsu=urn:otwin:bottling;s=filler1/speed/HighAlarm",
+//	"retain":true,"confirmable":true,"confirmed":false,…
 type Alert struct {
 	pipeline.AlertJSON
 	Retain      bool            `json:"retain,omitempty"`
