@@ -200,7 +200,7 @@ func appendString(dst []byte, s string) []byte {
 // confirmation step and is confirmed:
 //
 //	…,"owner":"filler1-opcua","owner_ref":"nsu=urn:otwin:bottling;s=filler1/speed/HighAlarm",
-//	"retain":true,"confirmable":true,"confirmed":false,…
+//	"retain":true,"confirmable":true,…
 type Alert struct {
 	pipeline.AlertJSON
 	Retain      bool            `json:"retain,omitempty"`
