@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/otwin/otwin/connectors/opcua"
 	"github.com/otwin/otwin/normalize"
 	"github.com/otwin/otwin/normalize/uns/broker"
 	"github.com/otwin/otwin/normalize/uns/mqttsub"
@@ -318,16 +317,7 @@ func TestReadBrokerErrors(t *testing.T) {
 // takes them to the server; the server's states come back to the central
 // dashboard (waiting for its confirmation, then no longer listed).
 func TestE2ETwoSitesRelayedAlarm(t *testing.T) {
-	sc := shippedScenario(t, "bottling")
-	// the collector logs in as a user who may call methods (acknowledge)
-	sc.OPCUA.Users = append(sc.OPCUA.Users, scenarios.User{Name: "scada", Password: "s3cret-scada"})
-	tw := startE2ETwin(t, sc)
-	f := exportFast(t, sc, tw.Endpoints)
-	for i := range f.Sources {
-		if c, ok := f.Sources[i].Config.(*opcua.Config); ok {
-			c.Username, c.Password = "scada", "s3cret-scada"
-		}
-	}
+	tw, f := startScadaTwin(t)
 	url, _, _ := startSourcesMQTT(t, f, "--broker", "embedded", "--broker-listen", "127.0.0.1:0", "--mqtt-node", "edge-springfield")
 	central := startCentral(t, url)
 	l := &alarmLine{tw: tw}

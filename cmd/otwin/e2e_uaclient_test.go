@@ -24,6 +24,7 @@ import (
 	"github.com/otwin/otwin/connectors/isolate"
 	"github.com/otwin/otwin/connectors/opcua"
 	"github.com/otwin/otwin/normalize"
+	"github.com/otwin/otwin/normalize/sources"
 	"github.com/otwin/otwin/normalize/store"
 	"github.com/otwin/otwin/role"
 	"github.com/otwin/otwin/scenarios"
@@ -51,17 +52,7 @@ type alarmLine struct {
 // says.
 func startAlarmLine(t *testing.T, iso isolate.Options) *alarmLine {
 	t.Helper()
-	sc := shippedScenario(t, "bottling")
-	// The collector logs in as a user who may call methods (anonymous
-	// sessions only read: the twin answers Bad_UserAccessDenied).
-	sc.OPCUA.Users = append(sc.OPCUA.Users, scenarios.User{Name: "scada", Password: "s3cret-scada"})
-	tw := startE2ETwin(t, sc)
-	f := exportFast(t, sc, tw.Endpoints)
-	for i := range f.Sources {
-		if c, ok := f.Sources[i].Config.(*opcua.Config); ok {
-			c.Username, c.Password = "scada", "s3cret-scada"
-		}
-	}
+	tw, f := startScadaTwin(t)
 	col := startE2ECollectorWith(t, f, iso)
 	isolated := 0
 	for _, c := range col.Connectors {
@@ -73,6 +64,24 @@ func startAlarmLine(t *testing.T, iso isolate.Options) *alarmLine {
 		t.Fatal("no OPC UA source runs isolated: the tests must cover the child-process path")
 	}
 	return &alarmLine{tw: tw, col: col}
+}
+
+// startScadaTwin serves the bottling line with a user who may call
+// methods, and returns its sources file, whose OPC UA sources log in as
+// that user (anonymous sessions only read: the twin answers
+// Bad_UserAccessDenied to an acknowledgement).
+func startScadaTwin(t *testing.T) (*e2eTwin, *sources.File) {
+	t.Helper()
+	sc := shippedScenario(t, "bottling")
+	sc.OPCUA.Users = append(sc.OPCUA.Users, scenarios.User{Name: "scada", Password: "s3cret-scada"})
+	tw := startE2ETwin(t, sc)
+	f := exportFast(t, sc, tw.Endpoints)
+	for i := range f.Sources {
+		if c, ok := f.Sources[i].Config.(*opcua.Config); ok {
+			c.Username, c.Password = "scada", "s3cret-scada"
+		}
+	}
+	return tw, f
 }
 
 // ownedAlert waits for the alert of kind opcua_alarm on tag (an id ending
