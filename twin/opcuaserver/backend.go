@@ -44,6 +44,11 @@ import (
 //   - subState reads three unexported fields of a Subscription, and
 //     queuedRequests the length of a Session's queue of Publish requests
 //     (with reflect, under the object's read lock, never writing them).
+//   - takeEverySample clears a DataChangeMonitoredItem's sampling tick
+//     (under its lock), the one field this package writes: the sampler
+//     already takes at most one value per sampling interval, and without
+//     the tick the stack queues each value the sampler polled at the next
+//     publish cycle instead of bucketing them again by interval.
 //
 // New also replaces the stack's read handler of a value the stack cannot
 // encode (serveDiagnosticsSummary, reading one unexported field).
@@ -107,6 +112,7 @@ func lastItemID() uint32 { return atomic.LoadUint32(&monitoredItemID) }
 var (
 	subMore, subLate, subInterval []int
 	sessRequests                  []int
+	itemTick                      []int
 	subFieldsErr                  error
 )
 
@@ -124,6 +130,22 @@ func init() {
 	subLate = field(sub, "isLate", reflect.Bool)
 	subInterval = field(sub, "publishingInterval", reflect.Float64)
 	sessRequests = field(reflect.TypeFor[server.Session](), "publishRequests", reflect.Chan)
+	itemTick = field(reflect.TypeFor[server.DataChangeMonitoredItem](), "ti", reflect.Int64)
+}
+
+// takeEverySample makes the stack queue every value polled into mi at the
+// next publish cycle, instead of walking mi's sampling intervals since the
+// last cycle and queueing the last value of each; it reports whether it
+// could. The stack's ModifyMonitoredItems sets the tick again.
+func takeEverySample(mi *server.DataChangeMonitoredItem) bool {
+	if subFieldsErr != nil {
+		return false
+	}
+	mi.Lock()
+	defer mi.Unlock()
+	f := reflect.ValueOf(mi).Elem().FieldByIndex(itemTick)
+	*(*time.Duration)(unsafe.Pointer(f.UnsafeAddr())) = 0
+	return true
 }
 
 // queuedRequests is the number of Publish requests sess has queued.

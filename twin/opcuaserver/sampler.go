@@ -1,6 +1,8 @@
 package opcuaserver
 
 import (
+	"cmp"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,7 +22,11 @@ import (
 //
 // The pump marks the items of changed tags (mark); one goroutine per
 // granted sampling interval polls the marked items of that interval at
-// every tick. Items the stack deleted (DeleteMonitoredItems, a deleted or
+// every tick and then runs the publish cycle of each subscription it
+// polled (pollSub). The stack queues every value the sampler polled
+// (takeEverySample) rather than the last of each sampling interval since
+// its previous cycle: the sampler already takes at most one per interval.
+// Items the stack deleted (DeleteMonitoredItems, a deleted or
 // expired subscription) are dropped by sweep, which also deletes the
 // subscriptions whose session has ended: this stack cannot transfer a
 // subscription to another session, so nobody could ever publish it again.
@@ -147,6 +153,7 @@ func (sp *sampler) adopt(sess *server.Session, subID uint32, ids []uint32) {
 		// The stack subscribed the item to the poll group of its interval
 		// (clamped to the stack's minimum, as GetPollGroup does).
 		sp.srv.Scheduler().GetPollGroup(interval).Unsubscribe(mi)
+		takeEverySample(mi)
 		sp.track(&tracked{mi: mi, sess: sess, sub: subID, tag: tag}, interval)
 	}
 }
@@ -183,7 +190,8 @@ func (sp *sampler) groupLocked(interval time.Duration) *sampleGroup {
 	return g
 }
 
-// run polls g's marked items every interval until the sampler closes.
+// run polls g's marked items every interval until the sampler closes,
+// and after each round publishes what it polled.
 func (sp *sampler) run(g *sampleGroup) {
 	defer sp.wg.Done()
 	tick := time.NewTicker(g.interval)
@@ -198,25 +206,76 @@ func (sp *sampler) run(g *sampleGroup) {
 		batch := g.dirty
 		g.dirty, g.spare = g.spare[:0], nil
 		g.mu.Unlock()
-		for i, t := range batch {
-			t.dirty.Store(false)
-			// A disabled item's samples would pile up unread; an ended
-			// session's items are being deleted.
-			if !t.gone.Load() && t.mi.MonitoringMode() != ua.MonitoringModeDisabled && !ended(t.sess) {
-				// The stack reads the session's identity unlocked
-				// while it polls; holding the session's read lock
-				// orders that read with the session's deletion.
-				t.sess.RLock()
-				t.mi.Poll()
-				t.sess.RUnlock()
-			}
-			batch[i] = nil
-		}
+		sp.round(batch)
 		g.mu.Lock()
 		if g.spare == nil {
 			g.spare = batch[:0]
 		}
 		g.mu.Unlock()
+	}
+}
+
+// round polls the items of batch, subscription by subscription, and
+// clears batch.
+func (sp *sampler) round(batch []*tracked) {
+	bySub := func(a, b *tracked) int { return cmp.Compare(a.sub, b.sub) }
+	if !slices.IsSortedFunc(batch, bySub) {
+		slices.SortStableFunc(batch, bySub)
+	}
+	for lo := 0; lo < len(batch); {
+		hi := lo + 1
+		for hi < len(batch) && batch[hi].sub == batch[lo].sub {
+			hi++
+		}
+		sp.pollSub(batch[lo:hi])
+		lo = hi
+	}
+	clear(batch)
+}
+
+// pollSub takes a sample of each of items, all of one subscription, and
+// then runs the subscription's publish cycle if it has a Publish request
+// queued, so that the values just polled go out before the next round
+// polls newer ones. Left to the stack's own cycle, which walks every item
+// of the subscription every publishing interval and falls behind on a
+// busy machine, a round could poll a tag's next change before a cycle
+// took the previous one, and an item with a queue of one (node-opcua's
+// default) would keep only the newer value. The subscription's read lock
+// keeps the stack's cycle from sending half a round. A subscription that
+// is late (no request was queued at its last cycle) is answered by the
+// stack when the next request arrives, one without a queued request at
+// its next cycle: a cycle without a request would count down the
+// subscription's lifetime.
+func (sp *sampler) pollSub(items []*tracked) {
+	sess := items[0].sess
+	sub, ok := sp.srv.SubscriptionManager().Get(items[0].sub)
+	polled := false
+	if ok {
+		sub.RLock()
+	}
+	for _, t := range items {
+		t.dirty.Store(false)
+		// A disabled item's samples would pile up unread; an ended
+		// session's items are being deleted.
+		if ok && !t.gone.Load() && t.mi.MonitoringMode() != ua.MonitoringModeDisabled && !ended(sess) {
+			// The stack reads the session's identity unlocked while it
+			// polls; holding the session's read lock orders that read
+			// with the session's deletion.
+			sess.RLock()
+			t.mi.Poll()
+			sess.RUnlock()
+			polled = true
+		}
+	}
+	if !ok {
+		return
+	}
+	sub.RUnlock()
+	if !polled || ended(sess) {
+		return
+	}
+	if _, late, _ := subState(sub); !late && queuedRequests(sess) > 0 {
+		_ = publishNow(sub, time.Now().UTC())
 	}
 }
 

@@ -63,19 +63,25 @@
 // Config.TrustedDir is set; the stack cannot transfer subscriptions
 // between sessions (TransferSubscriptions is unsupported).
 //
-// Delivery: the monitored items of tags are sampled on change (sampler.go):
-// an item gets the latest value at each tick of its sampling interval,
-// but only when its tag changed, so the work follows the engine's changes
-// and not the number of items times their sampling rate; items on other
-// nodes stay with the stack's poller. When a response cannot carry every
-// queued notification (the client's MaxNotificationsPerPublish: gopcua
-// asks for 10,000), the stack sets MoreNotifications and would wait for
-// the next publishing interval; the request loop sends the rest as soon
-// as the client's next Publish request arrives, using every request the
-// client has in flight. BenchmarkClientDefaults measures the share of the
-// changes of 20k tags at 5 Hz and of 100k tags at 1 Hz that reach gopcua
-// and node-opcua subscribers using their libraries' defaults, next to a
-// node-opcua server with the same workload.
+// Delivery: the monitored items of tags are sampled on change
+// (sampler.go): an item gets the latest value at each tick of its sampling
+// interval, but only when its tag changed, so the work follows the
+// engine's changes and not the number of items times their sampling rate;
+// items on other nodes stay with the stack's poller. Each round of samples
+// is published at once when the client has a Publish request queued,
+// rather than at the stack's next publish cycle, which walks every item of
+// the subscription every publishing interval and on a busy machine can
+// fall behind the next round, so that an item with a queue of one
+// (node-opcua's default) would keep only the newer of two changes. When a
+// response cannot carry every queued notification (the client's
+// MaxNotificationsPerPublish: gopcua asks for 10,000), the stack sets
+// MoreNotifications and would wait for the next publishing interval; the
+// request loop sends the rest as soon as the client's next Publish request
+// arrives, using every request the client has in flight.
+// BenchmarkClientDefaults measures the share of the changes of 20k tags at
+// 5 Hz and of 100k tags at 1 Hz that reach gopcua and node-opcua
+// subscribers using their libraries' defaults, next to a node-opcua server
+// with the same workload.
 //
 // Caps (Config, all settable in the scenario's opcua section and on the
 // sim command line): connections per endpoint (MaxConnections; idle
