@@ -18,6 +18,9 @@ import (
 // leaving it to a cycle that walks every item of the subscription every
 // publishing interval and falls behind on a busy machine.
 func TestNodeClientDefaultsEveryChange(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector slows the server several times over: delivery at 5 Hz is measured without it")
+	}
 	const tags, ticks = 10_000, 10
 	w := deliveryWorkload{"10k-5Hz", tags, 200 * time.Millisecond, ticks}
 	e, s := deliveryServer(t, w)
