@@ -89,6 +89,9 @@ func parseNode(s string) (nodeRef, error) {
 		return r, fmt.Errorf("node id %q: identifier must be i=<uint32>, s=<string>, g=<guid> or b=<base64>", s)
 	}
 	r.id = rest
+	if kind == "s" {
+		return r, nil // any string is an id in any namespace
+	}
 	if _, err := r.nodeID(1); err != nil {
 		return r, fmt.Errorf("node id %q: %w", s, err)
 	}

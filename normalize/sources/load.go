@@ -81,7 +81,8 @@ func Load(path string) (*File, error) {
 // values — is reported at once in an *Error, each with file:line:col.
 // Parse is a pure function, safe for concurrent use.
 func Parse(name string, data []byte) (*File, error) {
-	pf := &parsed{name: name, bad: map[string]bool{}, pos: map[string]token.Position{}, kinds: map[int]*sourceKind{}, addrs: map[[2]int]string{}, names: map[int]string{}}
+	pf := &parsed{name: name, bad: map[string]bool{}, pos: map[string]token.Position{}, kinds: map[int]*sourceKind{},
+		addrs: map[[2]int]string{}, names: map[int]string{}, tkeys: map[int]string{}, taddrs: map[[2]int]string{}}
 	astFile, err := parser.ParseBytes(data, 0)
 	if err != nil {
 		pf.yamlErr(err)
@@ -131,8 +132,18 @@ func Parse(name string, data []byte) (*File, error) {
 
 // fill completes f, as decoded, with what a kind owns: each source's
 // section decoded into its kind's configuration (holding the kind's
-// defaults), and each point's address.
+// defaults), and each point's address (templates' points too).
 func (pf *parsed) fill(f *File) {
+	for i := range f.Templates {
+		t := &f.Templates[i]
+		t.PointKey = pf.tkeys[i]
+		t.Line, t.Col = pf.at(fmt.Sprintf("templates[%d]", i))
+		for j := range t.Points {
+			pt := &t.Points[j]
+			pt.Address = pf.taddrs[[2]int{i, j}]
+			pt.Line, pt.Col = pf.at(fmt.Sprintf("templates[%d].points[%d]", i, j))
+		}
+	}
 	for i := range f.Sources {
 		src := &f.Sources[i]
 		sk := pf.kinds[i]
@@ -177,6 +188,10 @@ type parsed struct {
 	kinds map[int]*sourceKind // by source index
 	addrs map[[2]int]string   // point addresses by source and point index
 	names map[int]string      // source names by index
+	// tkeys are the point keys of templates by index, taddrs their
+	// points' addresses by template and point index.
+	tkeys  map[int]string
+	taddrs map[[2]int]string
 }
 
 // sourceKind is the connector kind a source's keys name.
@@ -219,7 +234,12 @@ func (pf *parsed) add(path, format string, args ...any) {
 		return
 	}
 	l, c := pf.at(path)
-	pf.probs = append(pf.probs, Problem{File: pf.name, Line: l, Col: c, Msg: fmt.Sprintf(format, args...)})
+	pf.addAt(l, c, format, args...)
+}
+
+// addAt records a problem at line:col.
+func (pf *parsed) addAt(line, col int, format string, args ...any) {
+	pf.probs = append(pf.probs, Problem{File: pf.name, Line: line, Col: col, Msg: fmt.Sprintf(format, args...)})
 }
 
 // isBad says path is a value walk reported, or lies below one.
@@ -357,6 +377,12 @@ func (pf *parsed) walk(n ast.Node, t reflect.Type, path string) bool {
 				}
 				continue
 			}
+			if t.Elem() == templateType {
+				if pf.template(v, child, i) {
+					seq.Values[i] = nullAt(v)
+				}
+				continue
+			}
 			if pf.walk(v, t.Elem(), child) {
 				seq.Values[i] = nullAt(v)
 			}
@@ -468,8 +494,9 @@ func describe(n ast.Node) string {
 }
 
 var (
-	sourceType = reflect.TypeOf(Source{})
-	pointType  = reflect.TypeOf(Point{})
+	sourceType   = reflect.TypeOf(Source{})
+	pointType    = reflect.TypeOf(Point{})
+	templateType = reflect.TypeOf(Template{})
 )
 
 // mapping calls f for every key of the mapping n at path (nothing when n
@@ -577,6 +604,44 @@ func (pf *parsed) source(n ast.Node, path string, i int) bool {
 // nil when it names none. It returns true when the points are no list
 // (reported).
 func (pf *parsed) points(n ast.Node, path string, i int, sk *sourceKind) bool {
+	var known []string
+	if sk != nil {
+		known = []string{sk.kind.PointKey}
+	}
+	return pf.pointList(n, path, known, func(key, child string, j int, mv *ast.MappingValueNode) {
+		k, _ := pointKind(key)
+		if sk == nil || k.Name == sk.kind.Name {
+			if a, ok := pf.address(mv.Value, child); ok {
+				pf.addrs[[2]int{i, j}] = a
+			}
+			return
+		}
+		pf.pos[child] = pf.pos[child+"#key"]
+		pf.add(child, "%s is for %s sources; %q is %s (use %s)", key, k.Title, pf.sourceName(i), sk.kind.Title, sk.kind.PointKey)
+	})
+}
+
+// templatePoints walks the points of template i at path: their address
+// may be under any kind's point key, the same for every point.
+func (pf *parsed) templatePoints(n ast.Node, path string, i int) bool {
+	return pf.pointList(n, path, pointKeys(), func(key, child string, j int, mv *ast.MappingValueNode) {
+		if first, ok := pf.tkeys[i]; ok && first != key {
+			pf.pos[child] = pf.pos[child+"#key"]
+			pf.report(child, "a template's points use one address key: %s here, %s before", key, first)
+			return
+		}
+		pf.tkeys[i] = key
+		if a, ok := pf.address(mv.Value, child); ok {
+			pf.taddrs[[2]int{i, j}] = a
+		}
+	})
+}
+
+// pointList walks a list of points at path; addrKeys are the point keys
+// suggested for unknown fields, and addr is called for a field that is a
+// kind's point key (the point's index j). It returns true when n is no
+// list (reported).
+func (pf *parsed) pointList(n ast.Node, path string, addrKeys []string, addr func(key, child string, j int, mv *ast.MappingValueNode)) bool {
 	if n == nil {
 		return false
 	}
@@ -595,11 +660,8 @@ func (pf *parsed) points(n ast.Node, path string, i int, sk *sourceKind) bool {
 		return true
 	}
 	fields := yamlFields(pointType)
-	known := keys(fields)
-	if sk != nil {
-		known = append(known, sk.kind.PointKey)
-		sort.Strings(known)
-	}
+	known := append(keys(fields), addrKeys...)
+	sort.Strings(known)
 	for j, v := range seq.Values {
 		pp := fmt.Sprintf("%s[%d]", path, j)
 		if pf.tagged(v, pp) {
@@ -621,18 +683,49 @@ func (pf *parsed) points(n ast.Node, path string, i int, sk *sourceKind) bool {
 				}
 				return
 			}
-			k, isPointKey := pointKind(key)
-			switch {
-			case isPointKey && (sk == nil || k.Name == sk.kind.Name):
-				pf.address(mv.Value, child, i, j)
-			case isPointKey:
-				pf.pos[child] = pf.pos[child+"#key"]
-				pf.add(child, "%s is for %s sources; %q is %s (use %s)", key, k.Title, pf.sourceName(i), sk.kind.Title, sk.kind.PointKey)
-			default:
-				pf.unknown(key, child, known)
+			if _, isPointKey := pointKind(key); isPointKey {
+				addr(key, child, j, mv)
+				return
 			}
+			pf.unknown(key, child, known)
 		})
 	}
+	return false
+}
+
+// template walks template i at path: its name and points. It returns
+// true when the template is no mapping (reported).
+func (pf *parsed) template(n ast.Node, path string, i int) bool {
+	if n == nil {
+		return false
+	}
+	if pf.tagged(n, path) {
+		return true
+	}
+	if tk := unwrap(n).GetToken(); tk != nil && tk.Position != nil {
+		pf.pos[path] = *tk.Position
+	}
+	if msg := mismatch(unwrap(n), templateType); msg != "" {
+		if _, null := unwrap(n).(*ast.NullNode); !null {
+			pf.report(path, "a template: %s", msg)
+			return true
+		}
+	}
+	fields := yamlFields(templateType)
+	pf.mapping(n, path, func(key, child string, mv *ast.MappingValueNode) {
+		switch f, ok := fields[key]; {
+		case !ok:
+			pf.unknown(key, child, keys(fields))
+		case key == "points":
+			if pf.templatePoints(mv.Value, child, i) {
+				blank(mv)
+			}
+		default:
+			if pf.walk(mv.Value, f.Type, child) {
+				blank(mv)
+			}
+		}
+	})
 	return false
 }
 
@@ -646,21 +739,23 @@ func pointKind(key string) (connectors.Kind, bool) {
 	return connectors.Kind{}, false
 }
 
-// address records the address of point j of source i, a string.
-func (pf *parsed) address(n ast.Node, path string, i, j int) {
+// address returns the address at path, a string; false (reported) when
+// it is none.
+func (pf *parsed) address(n ast.Node, path string) (string, bool) {
 	n = unwrap(n)
 	if tk := n.GetToken(); tk != nil && tk.Position != nil {
 		pf.pos[path] = *tk.Position
 	}
 	switch v := n.(type) {
 	case *ast.StringNode:
-		pf.addrs[[2]int{i, j}] = v.Value
+		return v.Value, true
 	case *ast.LiteralNode:
-		pf.addrs[[2]int{i, j}] = v.Value.Value
+		return v.Value.Value, true
 	case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode:
-		pf.addrs[[2]int{i, j}] = v.GetToken().Value
+		return v.GetToken().Value, true
 	default:
 		pf.report(path, "the address must be a string")
+		return "", false
 	}
 }
 
@@ -744,8 +839,17 @@ func EditDistance(a, b string) int {
 // in Reading.Address; Interval the kind's update interval), the default
 // rules, and an AutoMap for every source whose connector finds points by
 // itself (OPC UA browsing). f must have been validated (Load, Parse).
+// Points that share their range or rules (a template's) share the copies
+// made of them.
 func (f *File) NormalizeConfig() normalize.Config {
 	cfg := normalize.Config{Defaults: f.Defaults}
+	n := 0
+	for _, s := range f.Sources {
+		n += len(s.Points)
+	}
+	cfg.Points = make([]normalize.Point, 0, n)
+	ranges := map[*Range]*normalize.Range{}
+	rules := map[*Rules]*Rules{}
 	for _, s := range f.Sources {
 		var interval time.Duration
 		if s.Config != nil {
@@ -760,11 +864,21 @@ func (f *File) NormalizeConfig() normalize.Config {
 				Scale: p.Scale, Offset: p.Offset, Clamp: p.Clamp, Interval: interval,
 			}
 			if p.Range != nil {
-				np.Range = &normalize.Range{Low: p.Range.Low, High: p.Range.High}
+				r, ok := ranges[p.Range]
+				if !ok {
+					r = &normalize.Range{Low: p.Range.Low, High: p.Range.High}
+					ranges[p.Range] = r
+				}
+				np.Range = r
 			}
 			if p.Rules != nil {
-				r := *p.Rules
-				np.Rules = &r
+				r, ok := rules[p.Rules]
+				if !ok {
+					c := *p.Rules
+					r = &c
+					rules[p.Rules] = r
+				}
+				np.Rules = r
 			}
 			np.Context, np.AppliesTo = p.Context, slices.Clone(p.AppliesTo)
 			cfg.Points = append(cfg.Points, np)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -98,6 +99,18 @@ func generateSchema(comments map[string]string) ([]byte, error) {
 	}
 	moved()
 	movedPoint()
+	// A template's points are points whose asset is optional.
+	tmpl := s.Definitions["Template"]
+	if tmpl == nil {
+		return nil, fmt.Errorf("schema: no Template definition")
+	}
+	tpt := *pt
+	tpt.Required = slices.DeleteFunc(slices.Clone(pt.Required), func(k string) bool { return k == "asset" })
+	tpt.Description = "A point of a template: a point whose address and asset may hold placeholders ({asset}, {name}, {1}…{9}); without an asset it takes the asset the template is applied to."
+	s.Definitions["TemplatePoint"] = &tpt
+	if items, ok := tmpl.Properties.Get("points"); ok && items.Items != nil {
+		items.Items = &jsonschema.Schema{Ref: "#/$defs/TemplatePoint"}
+	}
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return nil, err

@@ -14,6 +14,8 @@ package sources
 
 import (
 	"fmt"
+	"reflect"
+	"strings"
 
 	"github.com/goccy/go-yaml"
 
@@ -31,6 +33,10 @@ type File struct {
 	// Defaults are the data-quality rules of every point that does not
 	// override them.
 	Defaults Rules `yaml:"defaults,omitempty" json:"defaults,omitempty"`
+	// Templates are lists of points that sources apply to many assets
+	// (see Template). Parse expands them into the points of the sources
+	// that apply them and leaves this empty.
+	Templates []Template `yaml:"templates,omitempty" json:"templates,omitempty"`
 	// Sources are the endpoints.
 	Sources []Source `yaml:"sources" json:"sources"`
 	// Scorecard sets the data-quality scorecards' window and how asset
@@ -58,6 +64,10 @@ type Source struct {
 	Config connectors.Config `yaml:"-" json:"-"`
 	// Points are the values read from the endpoint.
 	Points []Point `yaml:"points,omitempty" json:"points,omitempty"`
+	// Apply applies templates of the file to assets: their points are
+	// read from the endpoint as well. Parse expands them into Points
+	// (after the source's own) and leaves this empty.
+	Apply []Apply `yaml:"apply,omitempty" json:"apply,omitempty"`
 }
 
 // Kind returns the connector kind of s.Config.
@@ -91,35 +101,73 @@ func (s *Source) Spec() connectors.Spec {
 }
 
 // MarshalYAML writes s as a sources file does: name, the kind's section
-// under the kind's name, isolate, and the points with their address under
-// the kind's point key.
+// under the kind's name, isolate, the points with their address under
+// the kind's point key, and the templates applied.
 func (s Source) MarshalYAML() (any, error) {
 	k, ok := s.Kind()
 	if !ok {
 		return nil, fmt.Errorf("source %s: configuration %T is no registered connector kind", s.Name, s.Config)
 	}
-	out := yaml.MapSlice{{Key: "name", Value: s.Name}, {Key: k.Name, Value: s.Config}}
+	out := yamlMap{{Key: "name", Value: s.Name}, {Key: k.Name, Value: s.Config}}
 	if s.Isolate != nil {
 		out = append(out, yaml.MapItem{Key: "isolate", Value: *s.Isolate})
 	}
 	if len(s.Points) > 0 {
-		points := make([]yaml.MapSlice, len(s.Points))
-		for i, p := range s.Points {
-			// The point's own fields in their order, after its address.
-			b, err := yaml.Marshal(p)
-			if err != nil {
-				return nil, fmt.Errorf("source %s point %d: %w", s.Name, i+1, err)
-			}
-			var fields yaml.MapSlice
-			if err := yaml.UnmarshalWithOptions(b, &fields, yaml.UseOrderedMap()); err != nil {
-				return nil, fmt.Errorf("source %s point %d: %w", s.Name, i+1, err)
-			}
-			points[i] = append(yaml.MapSlice{{Key: k.PointKey, Value: p.Address}}, fields...)
+		points := make([]yamlMap, len(s.Points))
+		for i := range s.Points {
+			points[i] = s.Points[i].fields(k.PointKey)
 		}
 		out = append(out, yaml.MapItem{Key: "points", Value: points})
 	}
+	if len(s.Apply) > 0 {
+		out = append(out, yaml.MapItem{Key: "apply", Value: s.Apply})
+	}
 	return out, nil
 }
+
+// yamlMap is a YAML mapping in the order written.
+type yamlMap = yaml.MapSlice
+
+// fields are the point as a sources file writes it: its address under
+// key, then its fields in their order, leaving out empty ones the file
+// may omit (and an empty asset: a template's point).
+func (p *Point) fields(key string) yamlMap {
+	out := yamlMap{{Key: key, Value: p.Address}}
+	v := reflect.ValueOf(p).Elem()
+	for i, f := range pointFields {
+		fv := v.Field(f.index)
+		if (f.omitEmpty || i == 0) && fv.IsZero() {
+			continue
+		}
+		out = append(out, yaml.MapItem{Key: f.name, Value: fv.Interface()})
+	}
+	return out
+}
+
+// pointField is a field of Point written in a sources file.
+type pointField struct {
+	name      string
+	index     int
+	omitEmpty bool
+}
+
+// pointFields are Point's written fields, in order; the first is the
+// asset.
+var pointFields = func() []pointField {
+	var out []pointField
+	t := reflect.TypeOf(Point{})
+	for i := 0; i < t.NumField(); i++ {
+		name, opts, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		if name == "-" || name == "" {
+			continue
+		}
+		out = append(out, pointField{name: name, index: i, omitEmpty: strings.Contains(opts, "omitempty")})
+	}
+	if len(out) == 0 || out[0].name != "asset" {
+		panic("sources: Point's first written field must be asset")
+	}
+	return out
+}()
 
 // Point is one value of a source and its mapping into the unified model.
 type Point struct {
@@ -160,8 +208,11 @@ type Point struct {
 	// context point is usually a tag of the line's MES or PLC object,
 	// ".../line1/mes", and applies to the line).
 	AppliesTo []string `yaml:"applies_to,omitempty" json:"applies_to,omitempty"`
+	// Template is the template the point was expanded from (Apply), ""
+	// for a point of the source's own.
+	Template string `yaml:"-" json:"-"`
 	// Line and Col locate the point in the file it was parsed from (0
-	// when it was not).
+	// when it was not); for a point of a template, the template's point.
 	Line int `yaml:"-" json:"-"`
 	Col  int `yaml:"-" json:"-"`
 }

@@ -21,8 +21,9 @@ func (f *File) validate(pf *parsed) {
 	validateRules(&f.Defaults, pf, "defaults")
 	f.validateScorecard(pf)
 	defer f.validateContext(pf)
+	templates := f.validateTemplates(pf)
 	names := map[string]int{}
-	ids := map[string]string{}
+	seen := &seenPoints{f: f, ids: map[string]pointAt{}}
 	for i := range f.Sources {
 		s := &f.Sources[i]
 		sp := fmt.Sprintf("sources[%d]", i)
@@ -41,46 +42,90 @@ func (f *File) validate(pf *parsed) {
 			}
 		}
 		k, ok := s.validateKind(pf, sp, pf.kinds[i])
-		addrs := map[string]int{}
+		seen.src, seen.addrs = i, map[string]int{}
 		for j := range s.Points {
 			p := &s.Points[j]
 			pp := fmt.Sprintf("%s.points[%d]", sp, j)
 			p.validate(pf, pp)
 			if !ok {
+				seen.check(pf, nil, j, pp)
 				continue
 			}
 			if p.Clamp && p.Range == nil && !k.Describes {
 				pf.add(pp+".clamp", "clamp needs a range")
 			}
-			ap := pp + "." + k.PointKey
-			if p.Address == "" {
-				if !pf.isBad(ap) {
-					pf.add(pp, "point needs a %s (%s)", k.PointKey, k.PointSyntax)
-				}
-				continue
+			if p.Address == "" && !pf.isBad(pp+"."+k.PointKey) {
+				pf.add(pp, "point needs a %s (%s)", k.PointKey, k.PointSyntax)
 			}
-			addr, err := k.ParseAddress(p.Address)
-			if err != nil {
-				pf.add(ap, "%v", err)
-				continue
-			}
-			if k2, dup := addrs[addr]; dup {
-				pf.add(pp, "%s: address already read by point %d of source %q", addr, k2+1, s.Name)
-			} else {
-				addrs[addr] = j
-			}
+			seen.check(pf, &k, j, pp)
 		}
-		for j := range s.Points {
-			p := &s.Points[j]
-			if p.Asset != "" && p.Tag != "" {
-				id := p.Asset + "/" + p.Tag
-				if prev, dup := ids[id]; dup {
-					pf.add(fmt.Sprintf("%s.points[%d].tag", sp, j), "tag id %s already used by %s", id, prev)
-				} else {
-					ids[id] = fmt.Sprintf("point %d of source %q", j+1, s.Name)
-				}
-			}
+		if ok {
+			s.expandApply(pf, sp, &k, templates, seen)
 		}
+		s.Apply = nil
+	}
+	f.Templates = nil
+}
+
+// seenPoints finds points that read the same address as another of their
+// source, or use a tag id already used in the file.
+type seenPoints struct {
+	f *File
+	// src is the source being checked, addrs its canonical addresses
+	// (the index of the point reading each).
+	src   int
+	addrs map[string]int
+	ids   map[string]pointAt
+}
+
+// pointAt is a point of the file: source and point index.
+type pointAt struct{ src, point int }
+
+// describe names a point of the file for messages.
+func (sp *seenPoints) describe(at pointAt) string {
+	s := &sp.f.Sources[at.src]
+	p := &s.Points[at.point]
+	if p.Template != "" {
+		return fmt.Sprintf("template %q for asset %s in source %q", p.Template, p.Asset, s.Name)
+	}
+	return fmt.Sprintf("point %d of source %q", at.point+1, s.Name)
+}
+
+// check checks point j of the source being checked: its address (which
+// kind k parses; nil when the source has no valid kind) and its tag id.
+// path is the point's path in the file; "" for a point of a template,
+// whose problems are reported at the template's point, naming the asset.
+func (sp *seenPoints) check(pf *parsed, k *connectors.Kind, j int, path string) {
+	s := &sp.f.Sources[sp.src]
+	p := &s.Points[j]
+	report := func(key, format string, args ...any) {
+		if path != "" {
+			at := path
+			if key != "" {
+				at += "." + key
+			}
+			pf.add(at, format, args...)
+			return
+		}
+		pf.addAt(p.Line, p.Col, fmt.Sprintf("template %q, asset %s: ", p.Template, p.Asset)+format, args...)
+	}
+	if k != nil && p.Address != "" {
+		if addr, err := k.ParseAddress(p.Address); err != nil {
+			report(k.PointKey, "%v", err)
+		} else if k2, dup := sp.addrs[addr]; dup {
+			report("", "%s: address already read by %s", addr, sp.describe(pointAt{sp.src, k2}))
+		} else {
+			sp.addrs[addr] = j
+		}
+	}
+	if p.Asset == "" || p.Tag == "" {
+		return
+	}
+	id := p.Asset + "/" + p.Tag
+	if prev, dup := sp.ids[id]; dup {
+		report("tag", "tag id %s already used by %s", id, sp.describe(prev))
+	} else {
+		sp.ids[id] = pointAt{sp.src, j}
 	}
 }
 
@@ -112,7 +157,7 @@ func (s *Source) validateKind(pf *parsed, sp string, sk *sourceKind) (connectors
 	if d != nil && d.AssetPrefix != "" && !normalize.ValidPath(d.AssetPrefix) {
 		pf.add(kp+"."+d.PrefixKey, "source %q: %s %q: segments must match [a-zA-Z0-9._-]+", s.Name, d.PrefixKey, d.AssetPrefix)
 	}
-	if len(s.Points) == 0 && d == nil {
+	if len(s.Points) == 0 && len(s.Apply) == 0 && d == nil {
 		pf.add(sp, "source %q: no points", s.Name)
 	}
 	return k, true
@@ -126,6 +171,12 @@ func (p *Point) validate(pf *parsed, path string) {
 	} else if !normalize.ValidPath(p.Asset) {
 		pf.add(path+".asset", "asset %q: every segment must match [a-zA-Z0-9._-]+", p.Asset)
 	}
+	p.validateTag(pf, path)
+	p.validateMapping(pf, path)
+}
+
+// validateTag checks the point's tag.
+func (p *Point) validateTag(pf *parsed, path string) {
 	if p.Tag == "" {
 		if !pf.isBad(path + ".tag") {
 			pf.add(path, "point needs a tag")
@@ -133,6 +184,11 @@ func (p *Point) validate(pf *parsed, path string) {
 	} else if !normalize.ValidSegment(p.Tag) {
 		pf.add(path+".tag", "tag %q must match [a-zA-Z0-9._-]+", p.Tag)
 	}
+}
+
+// validateMapping checks how the point's values map: unit, conversion,
+// range, scale, offset and rules.
+func (p *Point) validateMapping(pf *parsed, path string) {
 	if p.Unit != "" {
 		if _, ok := units.Lookup(p.Unit); !ok {
 			msg := fmt.Sprintf("unknown unit %q", p.Unit)
