@@ -32,7 +32,7 @@ func (f *File) Compact(name func(asset string) string) (*File, error) {
 			rel    []Point
 		}
 		var (
-			order  []string          // assets in order of first point
+			order  []string             // assets in order of first point
 			points = map[string][]int{} // asset -> indexes of its points
 		)
 		for j := range s.Points {
