@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/goccy/go-yaml"
+
 	"github.com/otwin/otwin/connectors/modbus"
 	"github.com/otwin/otwin/connectors/opcua"
 	"github.com/otwin/otwin/ctxrole"
@@ -49,9 +51,12 @@ func checkExportChoice(c string) error {
 const modbusTagSuffix = ".modbus"
 
 // exportSources writes the connector configuration that points the
-// production connectors at a running twin: one source per machine and
-// protocol. choice (exportBoth, exportOPCUA, exportModbus) says which
-// protocol reads the tags of a machine served on both.
+// production connectors at a running twin: one source per endpoint — an
+// OPC UA server with every machine it serves, a Modbus device (address and
+// unit id) — with subscription and poll settings fit for the scenario's
+// tick. choice (exportBoth, exportOPCUA, exportModbus) says which protocol
+// reads the tags of a machine served on both. The file has every point;
+// writeExportedSources writes it with templates.
 func exportSources(sc *scenarios.Scenario, eps []endpoint, choice string) *sources.File {
 	byMachine := map[string]map[string]endpoint{}
 	for _, ep := range eps {
@@ -60,74 +65,41 @@ func exportSources(sc *scenarios.Scenario, eps []endpoint, choice string) *sourc
 		}
 		byMachine[ep.Machine][ep.Protocol] = ep
 	}
+	// Machines and tags per OPC UA server: one machine keeps its own name.
+	perURL, tagsPerURL := map[string]int{}, map[string]int{}
+	for i := range sc.Machines {
+		if ep, ok := byMachine[sc.Machines[i].Name]["opcua"]; ok {
+			perURL[ep.URL]++
+			tagsPerURL[ep.URL] += len(sc.Machines[i].Tags)
+		}
+	}
+	tick := time.Duration(sc.Tick)
 	f := &sources.File{}
+	uaSources := map[string]int{} // URL -> index in f.Sources
 	for i := range sc.Machines {
 		m := &sc.Machines[i]
-		asset := m.AssetPath()
-		var ua, mb []sources.Point
-		uaEP, hasUA := byMachine[m.Name]["opcua"]
-		mbEP, hasMB := byMachine[m.Name]["modbus"]
-		for j := range m.Tags {
-			t := &m.Tags[j]
-			viaMB := hasMB && t.Modbus != nil && (choice != exportOPCUA || !hasUA)
-			viaUA := hasUA && (choice != exportModbus || !viaMB)
-			point := func(name string, modbus bool) sources.Point {
-				p := sources.Point{Asset: asset, Tag: name, Unit: exportUnit(t.Unit)}
-				if t.Range != nil {
-					p.Range = &sources.Range{Low: t.Range.Low, High: t.Range.High}
-				}
-				if frozenWatch(t, modbus) {
-					p.Rules = &sources.Rules{Frozen: frozenWindow}
-				}
-				return p
-			}
-			if viaUA {
-				p := point(t.Name, false)
-				id := t.NodeID
-				if id == "" {
-					id = asset + "/" + t.Name
-				}
-				p.Address = fmt.Sprintf("nsu=%s;s=%s", uaEP.Namespace, id)
-				ua = append(ua, p)
-			}
-			if viaMB {
-				name := t.Name
-				if viaUA {
-					name += modbusTagSuffix
-				}
-				p := point(name, true)
-				r := t.Modbus
-				p.Address = fmt.Sprintf("%s:%d:%s", r.Table, r.Address, r.Type)
-				if (r.Table == "holding" || r.Table == "input") && r.Type.Registers() > 1 {
-					p.Address += ":" + r.Order
-				}
-				if r.Scale != 0 && r.Scale != 1 {
-					p.Scale = r.Scale
-				}
-				p.Offset = r.Offset
-				mb = append(mb, p)
-			}
-		}
-		markContext(m, ua, mb)
+		ua, mb := machinePoints(m, byMachine[m.Name], choice)
 		if len(ua) > 0 {
-			f.Sources = append(f.Sources, sources.Source{
-				Name: m.Name + "-opcua",
-				Config: &opcua.Config{
-					URL:                uaEP.URL,
-					PublishingInterval: 250 * time.Millisecond,
-					SamplingInterval:   100 * time.Millisecond,
-					QueueSize:          10,
-					Timeout:            5 * time.Second,
-				},
-				Points: ua,
-			})
+			url := byMachine[m.Name]["opcua"].URL
+			k, ok := uaSources[url]
+			if !ok {
+				name := m.Name + "-opcua"
+				if perURL[url] > 1 {
+					name = fmt.Sprintf("opcua-%d", m.OPCUA.Port)
+				}
+				k = len(f.Sources)
+				uaSources[url] = k
+				f.Sources = append(f.Sources, sources.Source{Name: name, Config: exportOPCUAConfig(url, tick), Points: make([]sources.Point, 0, tagsPerURL[url])})
+			}
+			f.Sources[k].Points = append(f.Sources[k].Points, ua...)
 		}
 		if len(mb) > 0 {
+			ep := byMachine[m.Name]["modbus"]
 			f.Sources = append(f.Sources, sources.Source{
 				Name: m.Name + "-modbus",
 				Config: &modbus.Config{
-					Address:      mbEP.Address,
-					UnitID:       mbEP.UnitID,
+					Address:      ep.Address,
+					UnitID:       ep.UnitID,
 					PollInterval: 500 * time.Millisecond,
 					Timeout:      time.Second,
 					// The twin refuses reads of unmapped registers, as most
@@ -140,6 +112,104 @@ func exportSources(sc *scenarios.Scenario, eps []endpoint, choice string) *sourc
 	}
 	sort.SliceStable(f.Sources, func(i, j int) bool { return f.Sources[i].Name < f.Sources[j].Name })
 	return f
+}
+
+// exportOPCUAConfig is the subscription of an OPC UA source of the twin:
+// every tick sampled (a value changes at most once a tick), published at
+// the tick but at least every second and at most four times a second,
+// with room in each item's queue for the ticks of a publishing interval
+// and one more. The connector sizes its requests and subscriptions to
+// the number of points (opcua.Config).
+func exportOPCUAConfig(url string, tick time.Duration) *opcua.Config {
+	if tick <= 0 {
+		tick = 100 * time.Millisecond
+	}
+	publish := min(max(tick, 250*time.Millisecond), time.Second)
+	queue := uint32((publish+tick-1)/tick) + 1
+	return &opcua.Config{
+		URL:                url,
+		PublishingInterval: publish,
+		SamplingInterval:   tick,
+		QueueSize:          max(queue, 2),
+		Timeout:            max(5*time.Second, 4*publish),
+	}
+}
+
+// machinePoints returns the points of machine m over OPC UA and over
+// Modbus, given its endpoints by protocol and the export choice.
+func machinePoints(m *scenarios.Machine, eps map[string]endpoint, choice string) (ua, mb []sources.Point) {
+	asset := m.AssetPath()
+	uaEP, hasUA := eps["opcua"]
+	_, hasMB := eps["modbus"]
+	for j := range m.Tags {
+		t := &m.Tags[j]
+		viaMB := hasMB && t.Modbus != nil && (choice != exportOPCUA || !hasUA)
+		viaUA := hasUA && (choice != exportModbus || !viaMB)
+		point := func(name string, modbus bool) sources.Point {
+			p := sources.Point{Asset: asset, Tag: name, Unit: exportUnit(t.Unit)}
+			if t.Range != nil {
+				p.Range = &sources.Range{Low: t.Range.Low, High: t.Range.High}
+			}
+			if frozenWatch(t, modbus) {
+				p.Rules = &sources.Rules{Frozen: frozenWindow}
+			}
+			return p
+		}
+		if viaUA {
+			p := point(t.Name, false)
+			id := t.NodeID
+			if id == "" {
+				id = asset + "/" + t.Name
+			}
+			p.Address = fmt.Sprintf("nsu=%s;s=%s", uaEP.Namespace, id)
+			ua = append(ua, p)
+		}
+		if viaMB {
+			name := t.Name
+			if viaUA {
+				name += modbusTagSuffix
+			}
+			p := point(name, true)
+			r := t.Modbus
+			p.Address = fmt.Sprintf("%s:%d:%s", r.Table, r.Address, r.Type)
+			if (r.Table == "holding" || r.Table == "input") && r.Type.Registers() > 1 {
+				p.Address += ":" + r.Order
+			}
+			if r.Scale != 0 && r.Scale != 1 {
+				p.Scale = r.Scale
+			}
+			p.Offset = r.Offset
+			mb = append(mb, p)
+		}
+	}
+	markContext(m, ua, mb)
+	return ua, mb
+}
+
+// writeExportedSources writes f, the exported sources of sc, to path (atomically)
+// with the header a user reads first; points that repeat from machine to
+// machine are written once, as a template named after the scenario's
+// machine template (or the first machine) and applied to every machine.
+func writeExportedSources(path string, sc *scenarios.Scenario, f *sources.File) error {
+	names := map[string]string{}
+	for i := range sc.Machines {
+		m := &sc.Machines[i]
+		n := m.Template
+		if n == "" {
+			n = m.Name
+		}
+		names[m.AssetPath()] = n
+	}
+	c, err := f.Compact(func(asset string) string { return names[asset] })
+	if err != nil {
+		return err
+	}
+	data, err := yaml.Marshal(c)
+	if err != nil {
+		return err
+	}
+	hdr := fmt.Sprintf("# Sources of the otwin twin of scenario %q, written by 'otwin sim --export-sources'.\n# Point the addresses at real devices and the same file reads them.\n", sc.Name)
+	return writeFileAtomic(path, append([]byte(hdr), data...))
 }
 
 // exportUnit writes a scenario unit as its UNECE code, which both halves

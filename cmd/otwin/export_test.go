@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/connectors/opcua"
 	"github.com/otwin/otwin/normalize/sources"
 	"github.com/otwin/otwin/scenarios"
 )
@@ -53,12 +57,14 @@ func TestExportUnit(t *testing.T) {
 // both by default (the Modbus point named "<tag>.modbus"), once over OPC
 // UA with "opcua", over Modbus where it has a register with "modbus";
 // a machine served over one protocol is read over it whatever the choice.
+// Machines behind one OPC UA server are one source, named after its port;
+// a Modbus source is one device (address and unit id).
 func TestExportProtocols(t *testing.T) {
 	sc := shippedScenario(t, "bottling")
 	var eps []endpoint
 	for _, m := range sc.Machines {
 		if m.OPCUA != nil {
-			eps = append(eps, endpoint{Machine: m.Name, Protocol: "opcua", URL: "opc.tcp://127.0.0.1:4840", Namespace: m.OPCUA.Namespace})
+			eps = append(eps, endpoint{Machine: m.Name, Protocol: "opcua", URL: fmt.Sprintf("opc.tcp://127.0.0.1:%d", m.OPCUA.Port), Namespace: m.OPCUA.Namespace})
 		}
 		if m.Modbus != nil {
 			eps = append(eps, endpoint{Machine: m.Name, Protocol: "modbus", Address: "127.0.0.1:5020", UnitID: m.Modbus.UnitID})
@@ -73,17 +79,20 @@ func TestExportProtocols(t *testing.T) {
 	}
 	both, ua, mb := count(exportSources(sc, eps, exportBoth)), count(exportSources(sc, eps, exportOPCUA)), count(exportSources(sc, eps, exportModbus))
 	// filler1: 15 tags, 11 with a register; labeler1 Modbus only (5 with a register);
-	// capper1 OPC UA only (10); palletizer1: 5 tags, 4 with a register.
+	// capper1 OPC UA only (10), on filler1's server (port 4840); palletizer1:
+	// 5 tags, 4 with a register.
 	want := []struct {
 		source        string
 		both, ua, mbc int
 	}{
-		{"filler1-opcua", 15, 15, 4},
+		{"opcua-4840", 15 + 10, 15 + 10, 4 + 10},
 		{"filler1-modbus", 11, 0, 11},
 		{"labeler1-modbus", 5, 5, 5},
-		{"capper1-opcua", 10, 10, 10},
 		{"palletizer1-opcua", 5, 5, 1},
 		{"palletizer1-modbus", 4, 0, 4},
+	}
+	if len(both) != len(want) {
+		t.Errorf("sources %v, want %d", both, len(want))
 	}
 	for _, w := range want {
 		if both[w.source] != w.both || ua[w.source] != w.ua || mb[w.source] != w.mbc {
@@ -98,6 +107,12 @@ func TestExportProtocols(t *testing.T) {
 				t.Errorf("%s: point %s", s.Name, p.Tag)
 			}
 		}
+	}
+	// The bottling line ticks every 100ms: sampled every tick, published
+	// every 250ms, 3 ticks and one more queued.
+	c := f.Sources[len(f.Sources)-1].Config.(*opcua.Config)
+	if c.SamplingInterval != 100*time.Millisecond || c.PublishingInterval != 250*time.Millisecond || c.QueueSize != 4 {
+		t.Errorf("subscription %v sampling, %v publishing, queue %d", c.SamplingInterval, c.PublishingInterval, c.QueueSize)
 	}
 	if err := checkExportChoice("both"); err != nil {
 		t.Error(err)
@@ -151,7 +166,31 @@ func TestDemoModbusFault(t *testing.T) {
 		_, _, ok := rec.AlertSince(mark, "comm_loss:filler1-modbus", "raised")
 		return ok
 	})
-	if _, _, ok := rec.AlertSince(mark, "comm_loss:filler1-opcua", "raised"); ok {
+	if _, _, ok := rec.AlertSince(mark, "comm_loss:opcua-4840", "raised"); ok {
 		t.Error("the OPC UA source of filler1 lost communication too")
 	}
+}
+
+// BenchmarkExportSources100k: what `otwin sim --export-sources` spends on
+// a line of 1000 machines × 100 tags behind one OPC UA endpoint — every
+// point built, then written as one template applied to every machine.
+// Reports the file's size.
+func BenchmarkExportSources100k(b *testing.B) {
+	sc := parseScenario(b, "e2ebig", bigScenario(1000, 100))
+	var eps []endpoint
+	for _, m := range sc.Machines {
+		eps = append(eps, endpoint{Machine: m.Name, Protocol: "opcua", URL: "opc.tcp://127.0.0.1:4920", Namespace: m.OPCUA.Namespace})
+	}
+	path := filepath.Join(b.TempDir(), "sources.yaml")
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := writeExportedSources(path, sc, exportSources(sc, eps, exportBoth)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(st.Size()), "file-bytes")
 }

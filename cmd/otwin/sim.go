@@ -8,9 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"text/tabwriter"
 
-	"github.com/goccy/go-yaml"
 	"github.com/spf13/cobra"
 
 	"github.com/otwin/otwin/scenarios"
@@ -133,14 +133,13 @@ func announce(out io.Writer, rt *runningTwin, export, via, readyPath string) (fu
 	}
 	rf := readyFile{Scenario: sc.Name, Endpoints: rt.Endpoints, Control: rt.ControlURL}
 	if export != "" {
-		data, err := yaml.Marshal(exportSources(sc, rt.Endpoints, via))
-		if err != nil {
+		if err := writeExportedSources(export, sc, exportSources(sc, rt.Endpoints, via)); err != nil {
 			return nil, fmt.Errorf("export sources: %w", err)
 		}
-		hdr := fmt.Sprintf("# Sources of the otwin twin of scenario %q, written by 'otwin sim --export-sources'.\n# Point the addresses at real devices and the same file reads them.\n", sc.Name)
-		if err := writeFileAtomic(export, append([]byte(hdr), data...)); err != nil {
-			return nil, fmt.Errorf("export sources: %w", err)
-		}
+		// Building the file of a large line leaves garbage the size of its
+		// points: hand it back rather than keep it as resident memory for
+		// the whole run.
+		debug.FreeOSMemory()
 		rf.Sources = export
 		fmt.Fprintf(out, "sources: %s\n", export)
 	}

@@ -15,6 +15,7 @@ package sources
 import (
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -223,6 +224,12 @@ type Range struct {
 	Low float64 `yaml:"low" json:"low"`
 	// High is the highest value of the range.
 	High float64 `yaml:"high" json:"high"`
+}
+
+// MarshalYAML writes r on one line, {low: 0, high: 100}.
+func (r Range) MarshalYAML() ([]byte, error) {
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	return []byte("{low: " + f(r.Low) + ", high: " + f(r.High) + "}"), nil
 }
 
 // Rules are data-quality rule settings (normalize.Rules, where each
