@@ -29,7 +29,7 @@ const demoSessionLimit = 90 * time.Second
 
 // buildDemoBinary builds ./cmd/otwin into dir, with the race detector when
 // this test binary has it, and returns the binary's path.
-func buildDemoBinary(t *testing.T, dir string) string {
+func buildDemoBinary(t testing.TB, dir string) string {
 	t.Helper()
 	root, err := demoModuleRoot()
 	if err != nil {
