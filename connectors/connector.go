@@ -56,6 +56,15 @@ type Reading struct {
 	// values, at once. A no-communication status without LinkDown is the
 	// address's own: a gateway's device behind a working endpoint.
 	LinkDown bool
+	// Mark, on a reading without Address, Raw and Status, is a mark of
+	// the endpoint's progress rather than a value: every change the
+	// endpoint made before Received has been delivered, so an address
+	// without a newer reading still held its last value then. A
+	// subscribing connector sends one whenever the server has reported
+	// everything it holds (no notification missing or waiting); consumers
+	// judge "unchanged for so long" on marks, never on the mere absence of
+	// readings, which may only mean the collector fell behind.
+	Mark bool
 }
 
 // NoCommunication returns the Status of a reading whose endpoint does not
@@ -134,4 +143,11 @@ type Health struct {
 	Reconnects uint64
 	// SequenceGaps counts missing OPC UA notification sequence numbers.
 	SequenceGaps uint64
+	// Backlog is how far the collector is behind the endpoint: how long
+	// the endpoint has had more to send than the connector took (an OPC
+	// UA server whose every response says more notifications wait), or
+	// how long the readings handled last waited between the connector and
+	// the normalizer (filled in by the pipeline), whichever is longer. 0
+	// while it keeps up.
+	Backlog time.Duration
 }

@@ -73,6 +73,10 @@ type sourceState struct {
 	// longest common one): its context is the endpoint conditions'.
 	asset    string
 	hasAsset bool
+	// through is the time of the endpoint's last progress mark
+	// (connectors.Reading.Mark): an address without a newer reading held
+	// its value until then. Zero when it sends none.
+	through time.Time
 }
 
 // Stats count what a Normalizer did.
@@ -89,6 +93,8 @@ type Stats struct {
 	OutOfOrder uint64
 	// Deadband readings dropped: a change within the deadband.
 	Deadband uint64
+	// Marks are the endpoints' progress marks taken (not readings).
+	Marks uint64
 }
 
 // Output is what the normalizer produces: samples, and the conditions its
@@ -383,6 +389,9 @@ func (n *Normalizer) applyInfo(t *tagState, in *connectors.PointInfo) {
 // good value becomes Uncertain_NoCommunicationLastUsableValue carrying
 // that value. The last good value always rides in LastGood*.
 //
+// A progress mark (connectors.Reading.Mark) is no value: it tells how far
+// the endpoint has reported (see frozen).
+//
 // A link-down reading (connectors.Reading.LinkDown) tells that the
 // endpoint is lost, at once: its tags show no communication, and the
 // endpoint's comm_loss alone speaks for them (no per-tag condition is
@@ -391,6 +400,10 @@ func (n *Normalizer) applyInfo(t *tagState, in *connectors.PointInfo) {
 func (n *Normalizer) Apply(r connectors.Reading, out *Output) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if r.Mark {
+		n.progress(&r)
+		return false
+	}
 	n.stats.Readings++
 	t := n.points[addrKey{r.Source, r.Address}]
 	if t == nil {
@@ -453,6 +466,15 @@ func (n *Normalizer) Apply(r connectors.Reading, out *Output) bool {
 	out.Samples = out.Samples[:len(out.Samples)+1]
 	n.record(t, &r, rd, c.now, &out.Samples[len(out.Samples)-1])
 	return true
+}
+
+// progress records an endpoint's progress mark: its addresses without a
+// newer reading held their values until r.Received.
+func (n *Normalizer) progress(r *connectors.Reading) {
+	n.stats.Marks++
+	if src, ok := n.sources[r.Source]; ok && r.Received.After(src.through) {
+		src.through = r.Received
+	}
 }
 
 // begin starts a step of the rules at now, reporting to out.

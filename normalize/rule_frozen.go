@@ -9,11 +9,15 @@ import (
 // identical for its Frozen limit (a flatlined sensor).
 const AlertFrozen AlertKind = "frozen"
 
-// frozenRule raises frozen when a tag's measured value stays identical for
-// Rules.Frozen (default off): seen on a reading, or by Tick when no
-// reading comes. A changed value clears it. While the tag's endpoint is
-// lost nothing is judged, and an unchanged value is timed afresh from the
-// endpoint's return.
+// frozenRule raises frozen when the endpoint reported a tag's measured
+// value identical for Rules.Frozen (default off): by readings of the same
+// value (a polled device), or by progress marks (connectors.Reading.Mark)
+// after it, which say the value held until the mark (a subscription,
+// whose server sends nothing while a value holds). The mere absence of
+// readings is no evidence — it may only mean the collector fell behind —
+// so Tick judges a tag only up to its endpoint's last mark. A changed value
+// clears it. While the tag's endpoint is lost nothing is judged, and an
+// unchanged value is timed afresh from the endpoint's return.
 type frozenRule struct {
 	tags []frozenTag
 }
@@ -43,7 +47,7 @@ func (r *frozenRule) judge(c *check, t *tagState, rd *classified) {
 		c.clear(&t.subject)
 		return
 	}
-	r.judgeAge(c, t, ft)
+	r.judgeAge(c, t, ft, c.now)
 }
 
 func (r *frozenRule) tick(c *check) {
@@ -53,16 +57,21 @@ func (r *frozenRule) tick(c *check) {
 		if ft.limit <= 0 || !ft.set {
 			continue
 		}
-		if t := tags[i]; !t.src.down && t.lastStatus.IsGood() && t.lastValue == ft.value {
-			r.judgeAge(c, t, ft)
+		if t := tags[i]; !t.src.down && !t.src.through.IsZero() && t.lastStatus.IsGood() && t.lastValue == ft.value {
+			r.judgeAge(c, t, ft, t.src.through)
 		}
 	}
 }
 
-// judgeAge raises frozen on t once its value has been unchanged for the
-// limit.
-func (r *frozenRule) judgeAge(c *check, t *tagState, ft *frozenTag) {
-	if age := c.now.Sub(ft.since); age >= ft.limit && !c.active(&t.subject) {
+// judgeAge raises frozen on t once its value has been reported unchanged
+// for the limit, as of at (counted from the endpoint's return at the
+// earliest).
+func (r *frozenRule) judgeAge(c *check, t *tagState, ft *frozenTag, at time.Time) {
+	since := ft.since
+	if since.Before(t.src.upSince) {
+		since = t.src.upSince
+	}
+	if age := at.Sub(since); age >= ft.limit && !c.active(&t.subject) {
 		c.raise(&t.subject, fmt.Sprintf("value %s unchanged for %s (limit %s)", num(ft.value), age.Round(time.Millisecond), ft.limit))
 	}
 }

@@ -8,15 +8,38 @@ import (
 func TestFrozenRule(t *testing.T) {
 	runRuleTests(t, AlertFrozen, []ruleTest{
 		{
-			name: "on readings and ticks", cfg: pointCfg(&Rules{Frozen: 10 * time.Second}, 0),
+			name: "on readings of the same value", cfg: pointCfg(&Rules{Frozen: 10 * time.Second}, 0),
 			steps: []ruleStep{
 				{d: 0, raw: 5.0, want: never},
 				{d: 5 * time.Second, raw: 5.0, want: never},
 				{d: 10 * time.Second, raw: 5.0, want: raised},
 				{d: 11 * time.Second, raw: 6.0, want: cleared},
-				{d: 30 * time.Second, tick: true, want: raised},
 			},
 			msg: "value 5 unchanged for 10s (limit 10s)",
+		},
+		{
+			// A subscription's server sends nothing while a value holds:
+			// its progress marks say the value held until them.
+			name: "on progress marks", cfg: pointCfg(&Rules{Frozen: 10 * time.Second}, 0),
+			steps: []ruleStep{
+				{d: 0, raw: 5.0, want: never},
+				{d: 9 * time.Second, mark: true, want: never},
+				{d: 12 * time.Second, tick: true, want: never}, // the mark says 9s
+				{d: 12 * time.Second, mark: true, want: never},
+				{d: 12 * time.Second, tick: true, want: raised},
+				{d: 13 * time.Second, raw: 6.0, want: cleared},
+			},
+			msg: "value 5 unchanged for 12s (limit 10s)",
+		},
+		{
+			// No reading is no evidence: the collector may have fallen
+			// behind an endpoint that marks no progress.
+			name: "not on the absence of readings", cfg: pointCfg(&Rules{Frozen: 10 * time.Second}, 0),
+			steps: []ruleStep{
+				{d: 0, raw: 5.0, want: never},
+				{d: 30 * time.Second, tick: true, want: never},
+				{d: time.Hour, tick: true, want: never},
+			},
 		},
 		{
 			name: "off by default", cfg: pointCfg(nil, 0),
@@ -31,8 +54,25 @@ func TestFrozenRule(t *testing.T) {
 				{d: 5 * time.Second, lost: true, want: never},
 				{d: 15 * time.Second, tick: true, want: never},
 				{d: 20 * time.Second, raw: 5.0, want: never},
+				{d: 29 * time.Second, mark: true, want: never},
 				{d: 29 * time.Second, tick: true, want: never},
+				{d: 30 * time.Second, mark: true, want: never},
 				{d: 30 * time.Second, tick: true, want: raised},
+			},
+		},
+		{
+			// A mark from before the outage says nothing of the value
+			// after it.
+			name: "marks count from the endpoint's return", cfg: pointCfg(&Rules{Frozen: 10 * time.Second}, 0),
+			steps: []ruleStep{
+				{d: 0, raw: 5.0, want: never},
+				{d: 5 * time.Second, mark: true, want: never},
+				{d: 6 * time.Second, lost: true, want: never},
+				{d: 7 * time.Second, raw: 5.0, want: never},
+				{d: 16 * time.Second, mark: true, want: never},
+				{d: 16 * time.Second, tick: true, want: never},
+				{d: 17 * time.Second, mark: true, want: never},
+				{d: 17 * time.Second, tick: true, want: raised},
 			},
 		},
 	})

@@ -13,7 +13,9 @@ const AlertSpike AlertKind = "spike"
 // one by more than Rules.Spike: a fraction of the range, or an absolute
 // change on a tag without a range when the point's own rules set Spike
 // (counters and free-running values would otherwise trip a fraction meant
-// for ranges). The next measured value within the limit clears it.
+// for ranges). The next measured value within the limit clears it. A
+// value whose status says the server's queue overflowed before it (values
+// between the two were lost) is no jump the server saw: it is not judged.
 type spikeRule struct {
 	tags []spikeTag
 }
@@ -22,6 +24,11 @@ type spikeTag struct {
 	limit    float64 // <= 0: off
 	absolute bool    // the point's own rules set it: absolute without a range
 }
+
+// infoOverflow are the info bits of an OPC UA status that says the
+// monitored item's queue overflowed before this value (Part 4 §7.39:
+// InfoType DataValue and Overflow).
+const infoOverflow = 0x0480
 
 func newSpikeRule() rule                   { return &spikeRule{} }
 func (*spikeRule) kind() AlertKind         { return AlertSpike }
@@ -33,7 +40,7 @@ func (r *spikeRule) addTag(_ *tagState, s *tagSettings) {
 
 func (r *spikeRule) judge(c *check, t *tagState, rd *classified) {
 	st := &r.tags[t.idx]
-	if st.limit <= 0 || !rd.measured() || !t.hasGood || !(t.hasRange || st.absolute) {
+	if st.limit <= 0 || !rd.measured() || !t.hasGood || !(t.hasRange || st.absolute) || rd.orig&infoOverflow == infoOverflow {
 		return
 	}
 	limit := st.limit

@@ -3,6 +3,8 @@ package normalize
 import (
 	"testing"
 	"time"
+
+	"github.com/otwin/otwin/connectors"
 )
 
 func TestSpikeRule(t *testing.T) {
@@ -26,6 +28,17 @@ func TestSpikeRule(t *testing.T) {
 				{d: 2 * time.Second, raw: 120.0, want: raised},
 			},
 			msg: "jump of 15 from 105 to 120 (limit 10)",
+		},
+		{
+			// The server's queue overflowed before 90: the values between
+			// were lost, so the jump is none the server saw.
+			name: "not across lost values", cfg: pointCfg(&Rules{Spike: 0.2}, 0),
+			steps: []ruleStep{
+				{d: 0, raw: 10.0, want: never},
+				{d: time.Second, raw: 90.0, status: connectors.StatusCode(0x0480), want: never},
+				{d: 2 * time.Second, raw: 91.0, want: never},
+				{d: 3 * time.Second, raw: 10.0, want: raised},
+			},
 		},
 		{
 			name: "the default skips points without range",

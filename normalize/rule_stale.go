@@ -3,6 +3,8 @@ package normalize
 import (
 	"fmt"
 	"time"
+
+	"github.com/otwin/otwin/connectors"
 )
 
 // AlertStale is the alert of a tag without an update for its Stale
@@ -17,9 +19,13 @@ const MinStale = 5 * time.Second
 // event-driven points unless set), and re-emits its last value as
 // Uncertain_LastUsableValue. The first Tick starts the clock of tags never
 // read. Any reading of the tag clears it. While the tag's endpoint is lost
-// comm_loss speaks for it; the age counts again from its return.
+// comm_loss speaks for it; the age counts again from its return. The age
+// leaves out how far the collector is behind the endpoint
+// (Health.Backlog): an update still on its way is no fault of the device.
 type staleRule struct {
 	tags []staleTag
+	// backlog is each endpoint's Health.Backlog at its last observation.
+	backlog []time.Duration
 }
 
 type staleTag struct {
@@ -37,6 +43,12 @@ func (r *staleRule) addTag(_ *tagState, s *tagSettings) {
 		limit = max(3*s.interval, MinStale)
 	}
 	r.tags = append(r.tags, staleTag{limit: limit})
+}
+
+func (r *staleRule) addSource(*sourceState, *Rules) { r.backlog = append(r.backlog, 0) }
+
+func (r *staleRule) health(_ *check, src *sourceState, h *connectors.Health) {
+	r.backlog[src.idx] = h.Backlog
 }
 
 func (r *staleRule) fresh(c *check, t *tagState) {
@@ -64,17 +76,21 @@ func (r *staleRule) tick(c *check) {
 		if last.IsZero() {
 			last = c.started()
 		}
-		age := c.now.Sub(last)
-		if age <= st.limit {
+		age, behind := c.now.Sub(last), r.backlog[t.src.idx]
+		if age-behind <= st.limit {
 			continue
 		}
 		st.stale = true
 		var msg string
 		if t.emitted {
-			msg = fmt.Sprintf("no update for %s (limit %s)", age.Round(time.Millisecond), st.limit)
+			msg = fmt.Sprintf("no update for %s (limit %s", age.Round(time.Millisecond), st.limit)
 		} else {
-			msg = fmt.Sprintf("no reading since start %s ago (limit %s)", age.Round(time.Millisecond), st.limit)
+			msg = fmt.Sprintf("no reading since start %s ago (limit %s", age.Round(time.Millisecond), st.limit)
 		}
+		if behind > 0 {
+			msg += fmt.Sprintf("; the collector is %s behind", behind.Round(time.Millisecond))
+		}
+		msg += ")"
 		c.raise(&t.subject, msg)
 		c.lastUsable(t, msg)
 	}

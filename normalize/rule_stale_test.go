@@ -21,6 +21,19 @@ func TestStaleRule(t *testing.T) {
 			msg: "no update for 6s (limit 5s)",
 		},
 		{
+			// Readings still on their way to the normalizer are no
+			// fault of the device: the age leaves the backlog out.
+			name: "leaves out the collector's backlog", cfg: pointCfg(nil, time.Second),
+			steps: []ruleStep{
+				{d: 0, tick: true, want: never},
+				{d: time.Second, raw: 1.0, want: never},
+				{d: 2 * time.Second, health: &connectors.Health{Source: "s", State: connectors.Connected, Backlog: 3 * time.Second}, want: never},
+				{d: 9 * time.Second, tick: true, want: never},
+				{d: 10 * time.Second, tick: true, want: raised},
+			},
+			msg: "no update for 9s (limit 5s; the collector is 3s behind)",
+		},
+		{
 			name: "explicit, never read", cfg: pointCfg(&Rules{Stale: 2 * time.Second}, 0),
 			steps: []ruleStep{
 				{d: 0, tick: true, want: never},

@@ -20,6 +20,7 @@ var ruleSet = []func() rule{
 	newClockSkewRule,
 	newCommLossRule,
 	newSequenceGapRule,
+	newBehindRule,
 }
 
 // A rule is one data-quality check. It owns its alert kind, its default

@@ -67,6 +67,7 @@ type ruleStep struct {
 	status error
 	src    time.Duration // source time offset from d (skew); 0 = same
 	lost   bool          // a link-down reading (Reading.LinkDown)
+	mark   bool          // a progress mark (Reading.Mark) at d
 	tick   bool
 	health *connectors.Health
 	want   condState
@@ -118,6 +119,8 @@ func runRuleTests(t *testing.T, kind AlertKind, tests []ruleTest) {
 				case st.health != nil:
 					n.Tick(at(st.d), &out)
 					n.ObserveHealth(*st.health, &out)
+				case st.mark:
+					n.Apply(connectors.Reading{Source: "s", Received: at(st.d), Mark: true}, &out)
 				default:
 					r := rd("s", "v", st.raw, st.status, st.d)
 					r.SourceTime = r.SourceTime.Add(st.src)

@@ -65,6 +65,8 @@ const (
 	receivedDelta
 	// linkDown: Reading.LinkDown.
 	linkDown
+	// mark: Reading.Mark.
+	mark
 )
 
 // errUnsupported is returned for a Reading.Raw of a type the pipe does
@@ -219,6 +221,9 @@ func (e *encoder) reading(r *connectors.Reading) error {
 	if r.LinkDown {
 		flags |= linkDown
 	}
+	if r.Mark {
+		flags |= mark
+	}
 	e.buf = append(e.buf, flags)
 	e.str(r.Source)
 	e.str(r.Address)
@@ -270,6 +275,7 @@ func (e *encoder) health(h *connectors.Health) error {
 	e.uvarint(h.Errors)
 	e.uvarint(h.Reconnects)
 	e.uvarint(h.SequenceGaps)
+	e.varint(int64(h.Backlog))
 	return e.frame(frameHealth)
 }
 
@@ -512,6 +518,7 @@ func (d *decoder) reading(r *connectors.Reading) error {
 	*r = connectors.Reading{}
 	flags := d.byte()
 	r.LinkDown = flags&linkDown != 0
+	r.Mark = flags&mark != 0
 	r.Source = d.str()
 	r.Address = d.str()
 	r.Raw = d.raw()
@@ -565,6 +572,7 @@ func (d *decoder) health(h *connectors.Health) error {
 	h.Errors = d.uvarint()
 	h.Reconnects = d.uvarint()
 	h.SequenceGaps = d.uvarint()
+	h.Backlog = time.Duration(d.varint())
 	return d.done("health")
 }
 

@@ -34,6 +34,14 @@ const (
 	DefaultQueueSize          = 10
 	DefaultPollInterval       = time.Second
 	DefaultTimeout            = 10 * time.Second
+	// DefaultMaxNotifications caps MaxNotificationsPerPublish when it is
+	// not set. A response of 10,000 numeric changes is about 300 KB: well
+	// within what a session carries (gopcua drops the connection when a
+	// response passes the chunk count the server allows, e.g. 256 chunks
+	// of 64 KB; without a stated limit it assumes 2 MB).
+	DefaultMaxNotifications = 10000
+	// MaxPublishRequests caps PublishRequests.
+	MaxPublishRequests = 32
 )
 
 // Config configures one OPC UA endpoint. It is the "opcua" section of a
@@ -78,6 +86,24 @@ type Config struct {
 	SamplingInterval time.Duration `yaml:"sampling_interval,omitempty" json:"sampling_interval,omitempty"`
 	// QueueSize of each monitored item on the server. Default 10.
 	QueueSize uint32 `yaml:"queue_size,omitempty" json:"queue_size,omitempty"`
+	// MaxNotificationsPerPublish is the most notifications one Publish
+	// response may carry. Default: the subscription's items × queue_size,
+	// at most 10,000 (about 300 KB of numeric changes; a response larger
+	// than the session carries drops the connection).
+	MaxNotificationsPerPublish uint32 `yaml:"max_notifications_per_publish,omitempty" json:"max_notifications_per_publish,omitempty"`
+	// MaxItemsPerSubscription is the most points one subscription holds;
+	// more points are spread over several subscriptions. Default: what
+	// three quarters of max_notifications_per_publish carry in one
+	// publishing interval when every point changes every sampling interval
+	// (at most queue_size values a point), so that every subscription
+	// keeps up even with a server that sends one response per publishing
+	// interval.
+	MaxItemsPerSubscription int `yaml:"max_items_per_subscription,omitempty" json:"max_items_per_subscription,omitempty"`
+	// PublishRequests is how many Publish requests are kept at the server,
+	// so that it can answer at once when it has more to send than one
+	// response holds. Default: one per subscription and one more, at most
+	// 32.
+	PublishRequests int `yaml:"publish_requests,omitempty" json:"publish_requests,omitempty"`
 	// Deadband is an absolute data-change deadband; 0 (default) reports
 	// every change. Items whose type has no deadband get none.
 	Deadband float64 `yaml:"deadband,omitempty" json:"deadband,omitempty"`
@@ -148,6 +174,40 @@ func (cfg Config) withDefaults() Config {
 	return cfg
 }
 
+// subscriptionPlan is how a session's items are subscribed.
+type subscriptionPlan struct {
+	// perSub is the most items one subscription holds.
+	perSub int
+	// maxNotif caps each subscription's MaxNotificationsPerPublish.
+	maxNotif uint32
+	// subs is the number of subscriptions; inflight the Publish requests
+	// kept at the server.
+	subs, inflight int
+}
+
+// plan sizes the subscriptions of n items (cfg with defaults applied):
+// see MaxNotificationsPerPublish, MaxItemsPerSubscription and
+// PublishRequests. It is a pure function.
+func (cfg Config) plan(n int) subscriptionPlan {
+	p := subscriptionPlan{maxNotif: cfg.MaxNotificationsPerPublish, perSub: cfg.MaxItemsPerSubscription, inflight: cfg.PublishRequests}
+	if p.maxNotif == 0 {
+		p.maxNotif = DefaultMaxNotifications
+	}
+	if p.perSub <= 0 {
+		// The values a point sends in one publishing interval.
+		per := int64(cfg.QueueSize)
+		if cfg.SamplingInterval > 0 {
+			per = min(per, int64((cfg.PublishingInterval+cfg.SamplingInterval-1)/cfg.SamplingInterval))
+		}
+		p.perSub = int(max(1, int64(p.maxNotif)*3/4/max(per, 1)))
+	}
+	p.subs = max(1, (n+p.perSub-1)/p.perSub)
+	if p.inflight <= 0 {
+		p.inflight = min(p.subs+1, MaxPublishRequests)
+	}
+	return p
+}
+
 // secure says the channel is signed or encrypted.
 func (cfg Config) secure() bool { return cfg.SecurityMode != ModeNone }
 
@@ -207,6 +267,12 @@ func (cfg *Config) Check() error {
 	}
 	if !c.Poll && c.Timeout > 0 && c.PublishingInterval*2 > c.Timeout {
 		add("timeout", "timeout: %v must be at least twice publishing_interval %v (keep-alives must arrive within it)", c.Timeout, c.PublishingInterval)
+	}
+	if c.MaxItemsPerSubscription < 0 {
+		add("max_items_per_subscription", "max_items_per_subscription: %d is negative", c.MaxItemsPerSubscription)
+	}
+	if c.PublishRequests < 0 || c.PublishRequests > MaxPublishRequests {
+		add("publish_requests", "publish_requests: %d is not 0-%d", c.PublishRequests, MaxPublishRequests)
 	}
 	if c.Deadband < 0 || math.IsNaN(c.Deadband) || math.IsInf(c.Deadband, 0) {
 		add("deadband", "deadband: %v: want a number >= 0", c.Deadband)

@@ -40,6 +40,11 @@ type Connector struct {
 	lost        atomic.Uint64
 	keepAlives  atomic.Uint64
 	typeErrors  atomic.Uint64
+	// subs is the number of subscriptions of the current session.
+	subs atomic.Int32
+	// behind is since when (unix nanoseconds) a server has had more
+	// notifications waiting than it sent; 0 when none has.
+	behind atomic.Int64
 
 	// The fields below belong to the goroutine in Run.
 
@@ -86,6 +91,9 @@ type Stats struct {
 	TypeErrors uint64
 	// Points is the number of addresses read so far.
 	Points int
+	// Subscriptions is the number of subscriptions of the current (or
+	// last) session.
+	Subscriptions int
 }
 
 // New validates cfg (reporting every problem at once, each naming its
@@ -123,11 +131,17 @@ func (c *Connector) Name() string { return c.cfg.Name }
 // Config returns the configuration with defaults applied.
 func (c *Connector) Config() Config { return c.cfg }
 
-// Health returns a snapshot of the link; safe for concurrent use.
+// Health returns a snapshot of the link; safe for concurrent use. Its
+// Backlog is how long the server has answered with more notifications
+// waiting than it sent.
 func (c *Connector) Health() connectors.Health {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.health
+	h := c.health
+	c.mu.Unlock()
+	if b := c.behind.Load(); b != 0 {
+		h.Backlog = max(0, time.Since(time.Unix(0, b)))
+	}
+	return h
 }
 
 // Stats returns the connector's counters; safe for concurrent use.
@@ -142,6 +156,8 @@ func (c *Connector) Stats() Stats {
 		KeepAlives:  c.keepAlives.Load(),
 		TypeErrors:  c.typeErrors.Load(),
 		Points:      n,
+
+		Subscriptions: int(c.subs.Load()),
 	}
 }
 

@@ -74,3 +74,39 @@ func TestSequenceGapCounted(t *testing.T) {
 		t.Errorf("SequenceGaps = %d after the gap, want 2", g)
 	}
 }
+
+// TestSeveralSubscriptions: points beyond MaxItemsPerSubscription are
+// spread over several subscriptions, whose changes all arrive, and the
+// connector marks its progress once every subscription is current: marks
+// never go back, and one follows each change.
+func TestSeveralSubscriptions(t *testing.T) {
+	ts := sharedServer(t)
+	nodes := plantNodes("M.")
+	h := runConnector(t, Config{URL: ts.url(), Nodes: nodes, PublishingInterval: 50 * time.Millisecond, Timeout: 2 * time.Second,
+		MaxItemsPerSubscription: 2})
+	h.waitFor(5*time.Second, "first values", func(rs []connectors.Reading) bool {
+		seen := map[string]bool{}
+		for _, r := range rs {
+			seen[r.Address] = true
+		}
+		return len(seen) == len(nodes)
+	})
+	if st := h.c.Stats(); st.Subscriptions != 3 {
+		t.Errorf("%d subscriptions for %d points at 2 a subscription, want 3", st.Subscriptions, len(nodes))
+	}
+	set := time.Now()
+	ts.set("M.Temp", goodValue(30.5, set))
+	ts.set("M.Recipe", goodValue("B-7", set))
+	h.waitFor(5*time.Second, "changes in two subscriptions", func(rs []connectors.Reading) bool {
+		return hasValue(nodeAddr("M.Temp"), 30.5)(rs) && hasValue(nodeAddr("M.Recipe"), "B-7")(rs)
+	})
+	marks := h.waitMark(5*time.Second, set)
+	for i := 1; i < len(marks); i++ {
+		if marks[i].Before(marks[i-1]) {
+			t.Fatalf("mark %d at %v before the previous one at %v", i, marks[i], marks[i-1])
+		}
+	}
+	if last := marks[len(marks)-1]; last.After(time.Now()) {
+		t.Errorf("mark %v in the future", last)
+	}
+}

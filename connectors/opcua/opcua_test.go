@@ -28,6 +28,9 @@ type harness struct {
 
 	mu       sync.Mutex
 	readings []connectors.Reading
+	// marks are the times of the progress marks (Reading.Mark), kept
+	// apart from the readings of addresses.
+	marks []time.Time
 }
 
 // testLogger discards logs unless -v.
@@ -65,7 +68,11 @@ func runConnector(t testing.TB, cfg Config) *harness {
 			select {
 			case r := <-out:
 				h.mu.Lock()
-				h.readings = append(h.readings, r)
+				if r.Mark {
+					h.marks = append(h.marks, r.Received)
+				} else {
+					h.readings = append(h.readings, r)
+				}
 				h.mu.Unlock()
 			case <-ctx.Done():
 				return
@@ -104,6 +111,25 @@ func (h *harness) waitFor(d time.Duration, what string, cond func([]connectors.R
 		}
 		if time.Now().After(deadline) {
 			h.t.Fatalf("timed out after %v waiting for %s; health %+v; %d readings: %s", d, what, h.c.Health(), len(rs), summary(rs))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitMark polls until a progress mark after t has come, failing after
+// d; it returns the marks so far.
+func (h *harness) waitMark(d time.Duration, t time.Time) []time.Time {
+	h.t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		h.mu.Lock()
+		marks := append([]time.Time(nil), h.marks...)
+		h.mu.Unlock()
+		if len(marks) > 0 && marks[len(marks)-1].After(t) {
+			return marks
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out after %v waiting for a progress mark after %v; %d marks", d, t, len(marks))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -212,7 +238,7 @@ func sharedServer(t testing.TB) *testServer {
 	t.Helper()
 	shared.once.Do(func() {
 		var vars []testVar
-		for _, p := range []string{"S.", "P.", "U.", "W.", "G."} {
+		for _, p := range []string{"S.", "P.", "U.", "W.", "G.", "M."} {
 			vars = append(vars, plantVars(p)...)
 		}
 		vars = append(vars, browseVars()...)

@@ -1,19 +1,17 @@
 package opcua
 
+import (
+	"time"
+
+	"github.com/gopcua/opcua/ua"
+)
+
 // maxRepublish caps how many missing notifications one gap asks the
 // server to retransmit; larger gaps are counted, not recovered.
 const maxRepublish = 64
 
-// seqTracker follows the sequence numbers of one subscription's
-// notification messages (OPC UA Part 4 §7.21) and finds the ones never
-// received. Data messages consume a number; a keep-alive carries the
-// number the next data message will have. Numbers run 1..2^32-1 and wrap
-// to 1 (0 is never used). It is pure logic, not safe for concurrent use.
-type seqTracker struct {
-	// next is the expected number of the next data message; 0 before the
-	// first message.
-	next uint32
-}
+// maxRecovered bounds the numbers remembered as recovered by Republish.
+const maxRecovered = 1024
 
 // nextSeq is the number after s.
 func nextSeq(s uint32) uint32 {
@@ -36,52 +34,165 @@ func distance(a, b uint32) (n uint32, ok bool) {
 	return d, true
 }
 
-// observe records a message with number seq (keepAlive: a message without
-// notifications) and returns how many data messages were skipped before
-// it. Old or repeated numbers (a server replaying, or a republished
-// message) return 0 and do not move the tracker back.
-func (t *seqTracker) observe(seq uint32, keepAlive bool) (missing uint32) {
-	if seq == 0 {
-		return 0
-	}
-	if t.next == 0 {
-		if keepAlive {
-			t.next = seq
-		} else {
-			t.next = nextSeq(seq)
-		}
-		return 0
-	}
-	gap, ok := distance(t.next, seq)
-	if !ok {
-		return 0
-	}
-	if keepAlive {
-		t.next = seq
-	} else {
-		t.next = nextSeq(seq)
-	}
-	return gap
+// inOrder puts one subscription's notification messages back in the order
+// of their sequence numbers (OPC UA Part 4 §7.21) and finds the ones never
+// received. Several Publish requests are in flight at once, and their
+// responses, handed over in order by the client library, may reach the
+// connector in another order: a message ahead of the next expected one is
+// held until the ones before it come, or until it has waited for hold —
+// then the numbers before it are a gap. Data messages consume a number; a
+// keep-alive carries the number the next data message will have. Numbers
+// run 1..2^32-1 and wrap to 1 (0 is never used). It is pure logic, not
+// safe for concurrent use.
+type inOrder struct {
+	// next is the number of the next data message expected; 0 before the
+	// first message.
+	next uint32
+	// held are the data messages ahead of next, by number.
+	held map[uint32]*ua.NotificationMessage
+	// promised is a number a keep-alive announced ahead of next (data
+	// messages before it were sent); 0 when none.
+	promised uint32
+	// since is when the hole before the held messages or the promise
+	// opened; zero when none is open.
+	since time.Time
+	// recovered are numbers released through Republish: the originals,
+	// should they come late, are not delivered again.
+	recovered map[uint32]bool
 }
 
-// missingBefore lists up to max numbers of the gap of size n that ends
-// just before seq, oldest first.
-func missingBefore(seq, n uint32, max int) []uint32 {
-	if n == 0 || max <= 0 {
+// open says messages are held or promised: the subscription is not
+// current.
+func (o *inOrder) open() bool { return len(o.held) > 0 || o.promised != 0 }
+
+// data takes data message m, received at now, and returns the messages to
+// process now, in order: m and the held ones that follow it, nothing
+// while m waits for the ones before it. A message older than the next
+// expected one is returned alone (late, it may still carry news), unless
+// it was recovered before.
+func (o *inOrder) data(m *ua.NotificationMessage, now time.Time) []*ua.NotificationMessage {
+	seq := m.SequenceNumber
+	if seq == 0 {
+		return []*ua.NotificationMessage{m}
+	}
+	if o.next == 0 {
+		o.next = seq
+	}
+	d, ahead := distance(o.next, seq)
+	switch {
+	case !ahead:
+		if o.recovered[seq] {
+			delete(o.recovered, seq)
+			return nil
+		}
+		return []*ua.NotificationMessage{m}
+	case d > 0:
+		if o.held == nil {
+			o.held = make(map[uint32]*ua.NotificationMessage)
+		}
+		o.held[seq] = m
+		if o.since.IsZero() {
+			o.since = now
+		}
 		return nil
 	}
-	if int(n) > max {
-		n = uint32(max)
+	o.next = nextSeq(seq)
+	return o.release([]*ua.NotificationMessage{m})
+}
+
+// keepAlive records a keep-alive numbered seq (the next data message's
+// number), received at now.
+func (o *inOrder) keepAlive(seq uint32, now time.Time) {
+	if seq == 0 {
+		return
 	}
-	out := make([]uint32, n)
-	s := seq
-	for i := int(n) - 1; i >= 0; i-- {
-		if s == 1 {
-			s = 0xFFFFFFFF
-		} else {
-			s--
+	if o.next == 0 {
+		o.next = seq
+		return
+	}
+	if d, ahead := distance(o.next, seq); !ahead || d == 0 {
+		return
+	}
+	if o.promised == 0 {
+		o.promised = seq
+	} else if _, later := distance(o.promised, seq); later {
+		o.promised = seq
+	}
+	if o.since.IsZero() {
+		o.since = now
+	}
+}
+
+// release appends to out the held messages from next on, in order, and
+// closes the hole when nothing is held or promised any more.
+func (o *inOrder) release(out []*ua.NotificationMessage) []*ua.NotificationMessage {
+	for {
+		m, ok := o.held[o.next]
+		if !ok {
+			break
 		}
-		out[i] = s
+		delete(o.held, o.next)
+		out = append(out, m)
+		o.next = nextSeq(o.next)
+	}
+	if o.promised != 0 {
+		if _, ahead := distance(o.next, o.promised); !ahead || o.next == o.promised {
+			o.promised = 0
+		}
+	}
+	if !o.open() {
+		o.since = time.Time{}
 	}
 	return out
+}
+
+// resolve gives up waiting once the hole has been open for hold at now:
+// the numbers missing before the first held message (or the promised
+// one) are asked of fetch, oldest first and at most maxRepublish of them
+// (nil: not recovered), and the recovered messages and the held ones
+// that follow are returned in order. missing counts the numbers of the
+// gap, lost those not recovered.
+func (o *inOrder) resolve(now time.Time, hold time.Duration, fetch func(seq uint32) *ua.NotificationMessage) (ready []*ua.NotificationMessage, missing, lost uint32) {
+	if !o.open() || now.Sub(o.since) < hold {
+		return nil, 0, 0
+	}
+	// The end of the gap: the first held message, else the promise.
+	end, found := o.promised, o.promised != 0
+	for seq := range o.held {
+		if d, _ := distance(o.next, seq); !found || d < mustDistance(o.next, end) {
+			end, found = seq, true
+		}
+	}
+	missing = mustDistance(o.next, end)
+	for k, seq := uint32(0), o.next; k < missing; k, seq = k+1, nextSeq(seq) {
+		var m *ua.NotificationMessage
+		if k < maxRepublish && fetch != nil {
+			m = fetch(seq)
+		}
+		if m == nil {
+			lost++
+			continue
+		}
+		ready = append(ready, m)
+		if len(o.recovered) >= maxRecovered {
+			clear(o.recovered)
+		}
+		if o.recovered == nil {
+			o.recovered = make(map[uint32]bool)
+		}
+		o.recovered[seq] = true
+	}
+	o.next = end
+	o.since = time.Time{}
+	ready = o.release(ready)
+	if o.open() {
+		o.since = now // a further hole: wait for it afresh
+	}
+	return ready, missing, lost
+}
+
+// mustDistance is distance for b not before a.
+func mustDistance(a, b uint32) uint32 {
+	d, _ := distance(a, b)
+	return d
 }

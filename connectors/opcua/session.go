@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,6 +56,10 @@ type session struct {
 
 	// ext is the session's state for alarms and history (events.go).
 	ext sessionExt
+	// publishing says the Publish requests run: then the watchdog waits
+	// on lastHeard, the last Publish response (unix nanoseconds).
+	publishing atomic.Bool
+	lastHeard  atomic.Int64
 }
 
 // runSession connects once and reads until the connection fails or ctx
@@ -204,7 +207,9 @@ func (c *Connector) dial(ctx context.Context) (*opcua.Client, error) {
 }
 
 // watchdog drops the connection when a main-loop request stays
-// unanswered for longer than the timeout.
+// unanswered for longer than the timeout, or, once the Publish requests
+// run, when none is answered for that long (keep-alives come every
+// timeout/3).
 func (s *session) watchdog(ctx context.Context, cancel context.CancelCauseFunc) {
 	timeout := s.c.cfg.Timeout
 	tick := time.NewTicker(max(timeout/8, 10*time.Millisecond))
@@ -215,6 +220,9 @@ func (s *session) watchdog(ctx context.Context, cancel context.CancelCauseFunc) 
 			return
 		case now := <-tick.C:
 			since := s.waitingSince.Load()
+			if s.publishing.Load() {
+				since = max(since, s.lastHeard.Load())
+			}
 			if since != 0 && now.Sub(time.Unix(0, since)) > timeout {
 				cancel(fmt.Errorf("%w (%v)", errNoData, timeout))
 				return
@@ -528,280 +536,6 @@ func (s *session) poll(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
-}
-
-// subscriptionParams derives the keep-alive count (a keep-alive every
-// timeout/3) and the lifetime count (the server keeps the subscription
-// through a minute without Publish requests, e.g. while a slow consumer
-// holds the connector back, and at least 4 keep-alive periods).
-func (s *session) subscriptionParams() (keepAlive, lifetime uint32) {
-	cfg := s.c.cfg
-	ka := int64(cfg.Timeout / 3 / cfg.PublishingInterval)
-	ka = max(1, min(ka, math.MaxUint32/4))
-	lt := max(4*ka, int64(time.Minute/cfg.PublishingInterval))
-	return uint32(ka), uint32(min(lt, math.MaxUint32))
-}
-
-// subscribe creates the subscription and its monitored items, then runs
-// the publish loop.
-func (s *session) subscribe(ctx context.Context) error {
-	cfg := s.c.cfg
-	keepAlive, lifetime := s.subscriptionParams()
-	maxNotif := uint64(len(s.items))*uint64(cfg.QueueSize) + s.eventQueueSize()
-	maxNotif = max(1, min(maxNotif, math.MaxUint32))
-	creq := &ua.CreateSubscriptionRequest{
-		RequestedPublishingInterval: float64(cfg.PublishingInterval) / float64(time.Millisecond),
-		RequestedLifetimeCount:      lifetime,
-		RequestedMaxKeepAliveCount:  keepAlive,
-		MaxNotificationsPerPublish:  uint32(maxNotif),
-		PublishingEnabled:           true,
-	}
-	var cres *ua.CreateSubscriptionResponse
-	s.begin()
-	err := s.cl.Send(ctx, creq, func(r ua.Response) error { return assign(r, &cres) })
-	s.end()
-	if err != nil {
-		return fmt.Errorf("create subscription: %w", err)
-	}
-	subID := cres.SubscriptionID
-	s.checkKeepAlive(ctx, subID, cres, uint32(maxNotif))
-	defer func() {
-		if s.parent.Err() == nil {
-			return // the link failed; the server drops the subscription itself
-		}
-		dctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-		_ = s.cl.Send(dctx, &ua.DeleteSubscriptionsRequest{SubscriptionIDs: []uint32{subID}}, func(ua.Response) error { return nil })
-		cancel()
-	}()
-	if err := s.monitor(ctx, subID); err != nil {
-		return err
-	}
-	if err := s.watchEvents(ctx, subID); err != nil {
-		return err
-	}
-	return s.publishLoop(ctx, subID)
-}
-
-// checkKeepAlive makes sure keep-alives come well within the timeout
-// after the server revised the subscription: if they would not, it asks
-// for a smaller keep-alive count, and warns when the server refuses.
-func (s *session) checkKeepAlive(ctx context.Context, subID uint32, res *ua.CreateSubscriptionResponse, maxNotif uint32) {
-	cfg := s.c.cfg
-	pi := time.Duration(res.RevisedPublishingInterval * float64(time.Millisecond))
-	if pi <= 0 || time.Duration(res.RevisedMaxKeepAliveCount)*pi <= cfg.Timeout/2 {
-		return
-	}
-	ka := uint32(max(1, int64(cfg.Timeout/3/pi)))
-	req := &ua.ModifySubscriptionRequest{
-		SubscriptionID:              subID,
-		RequestedPublishingInterval: res.RevisedPublishingInterval,
-		RequestedLifetimeCount:      max(res.RevisedLifetimeCount, 4*ka),
-		RequestedMaxKeepAliveCount:  ka,
-		MaxNotificationsPerPublish:  maxNotif,
-	}
-	var mres *ua.ModifySubscriptionResponse
-	s.begin()
-	err := s.cl.Send(ctx, req, func(r ua.Response) error { return assign(r, &mres) })
-	s.end()
-	if err != nil || time.Duration(mres.RevisedMaxKeepAliveCount)*time.Duration(mres.RevisedPublishingInterval*float64(time.Millisecond)) > cfg.Timeout {
-		s.c.log.Warn("server keeps keep-alives further apart than the timeout; raise timeout",
-			"publishing_interval", pi, "keep_alive_count", res.RevisedMaxKeepAliveCount, "err", err)
-	}
-}
-
-// monitor creates the monitored items in batches of the server's limit.
-// Items the server refuses get a reading with its status; items refused
-// only for their deadband filter are created again without it.
-func (s *session) monitor(ctx context.Context, subID uint32) error {
-	cfg := s.c.cfg
-	var filter *ua.ExtensionObject
-	if cfg.Deadband > 0 {
-		filter = ua.NewExtensionObject(&ua.DataChangeFilter{
-			Trigger:       ua.DataChangeTriggerStatusValue,
-			DeadbandType:  uint32(ua.DeadbandTypeAbsolute),
-			DeadbandValue: cfg.Deadband,
-		})
-	}
-	handles := make([]uint32, len(s.items))
-	for i := range handles {
-		handles[i] = uint32(i)
-	}
-	retry, err := s.createItems(ctx, subID, handles, filter)
-	if err != nil {
-		return err
-	}
-	if len(retry) > 0 {
-		s.c.log.Info("deadband refused for some items; monitoring them without it", "items", len(retry))
-		if _, err := s.createItems(ctx, subID, retry, nil); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// createItems creates monitored items for the handles; it returns the
-// handles refused because of the filter (when one was given).
-func (s *session) createItems(ctx context.Context, subID uint32, handles []uint32, filter *ua.ExtensionObject) ([]uint32, error) {
-	cfg := s.c.cfg
-	var retry []uint32
-	for len(handles) > 0 {
-		n := min(len(handles), s.maxMonitor)
-		batch := handles[:n]
-		handles = handles[n:]
-		req := &ua.CreateMonitoredItemsRequest{SubscriptionID: subID, TimestampsToReturn: ua.TimestampsToReturnBoth}
-		for _, h := range batch {
-			req.ItemsToCreate = append(req.ItemsToCreate, &ua.MonitoredItemCreateRequest{
-				ItemToMonitor:  &ua.ReadValueID{NodeID: s.items[h].id, AttributeID: ua.AttributeIDValue, DataEncoding: &ua.QualifiedName{}},
-				MonitoringMode: ua.MonitoringModeReporting,
-				RequestedParameters: &ua.MonitoringParameters{
-					ClientHandle:     h,
-					SamplingInterval: float64(cfg.SamplingInterval) / float64(time.Millisecond),
-					Filter:           filter,
-					QueueSize:        cfg.QueueSize,
-					DiscardOldest:    true,
-				},
-			})
-		}
-		var res *ua.CreateMonitoredItemsResponse
-		s.begin()
-		err := s.cl.Send(ctx, req, func(r ua.Response) error { return assign(r, &res) })
-		s.end()
-		if err != nil {
-			return nil, fmt.Errorf("create monitored items: %w", err)
-		}
-		if len(res.Results) != len(batch) {
-			return nil, fmt.Errorf("create monitored items: %d results for %d items", len(res.Results), len(batch))
-		}
-		for i, r := range res.Results {
-			h := batch[i]
-			if r == nil || r.StatusCode == ua.StatusOK {
-				continue
-			}
-			if filter != nil && (r.StatusCode == ua.StatusBadFilterNotAllowed || r.StatusCode == ua.StatusBadMonitoredItemFilterUnsupported) {
-				retry = append(retry, h)
-				continue
-			}
-			it := s.items[h]
-			it.bad = true
-			s.c.log.Warn("server refused monitored item", "node", it.ref, "status", r.StatusCode)
-			rd := connectors.Reading{Source: cfg.Name, Address: it.ref, Status: connectors.StatusCode(r.StatusCode), Received: time.Now(), Info: it.info}
-			it.info = nil
-			if !s.c.emit(ctx, s.out, rd) {
-				return nil, ctx.Err()
-			}
-		}
-	}
-	return retry, nil
-}
-
-// publishLoop keeps one Publish request outstanding, acknowledges what it
-// received, counts sequence gaps and tries to Republish what is missing.
-func (s *session) publishLoop(ctx context.Context, subID uint32) error {
-	var seq seqTracker
-	var acks []*ua.SubscriptionAcknowledgement
-	republishOK := true
-	for {
-		req := &ua.PublishRequest{SubscriptionAcknowledgements: acks}
-		if req.SubscriptionAcknowledgements == nil {
-			req.SubscriptionAcknowledgements = []*ua.SubscriptionAcknowledgement{}
-		}
-		var res *ua.PublishResponse
-		s.begin()
-		err := s.cl.Send(ctx, req, func(r ua.Response) error { return assign(r, &res) })
-		s.end()
-		if err != nil {
-			return fmt.Errorf("publish: %w", err)
-		}
-		acks = nil
-		if res.SubscriptionID != subID || res.NotificationMessage == nil {
-			continue
-		}
-		msg := res.NotificationMessage
-		keepAlive := len(msg.NotificationData) == 0
-		if keepAlive {
-			s.c.keepAlives.Add(1)
-		}
-		if missing := seq.observe(msg.SequenceNumber, keepAlive); missing > 0 {
-			s.c.update(func(h *connectors.Health) { h.SequenceGaps += uint64(missing) })
-			s.c.log.Warn("notification sequence gap", "missing", missing, "before", msg.SequenceNumber)
-			want := missingBefore(msg.SequenceNumber, missing, maxRepublish)
-			recovered := 0
-			if republishOK {
-				for _, n := range want {
-					m, err := s.republish(ctx, subID, n)
-					if err != nil {
-						if ctx.Err() != nil {
-							return ctx.Err()
-						}
-						if errors.Is(err, ua.StatusBadServiceUnsupported) {
-							republishOK = false
-						}
-						s.c.log.Debug("republish failed", "seq", n, "err", err)
-						continue
-					}
-					recovered++
-					s.c.republished.Add(1)
-					acks = append(acks, &ua.SubscriptionAcknowledgement{SubscriptionID: subID, SequenceNumber: n})
-					if err := s.process(ctx, m); err != nil {
-						return err
-					}
-				}
-			}
-			s.c.lost.Add(uint64(missing) - uint64(recovered))
-		}
-		if keepAlive {
-			continue
-		}
-		acks = append(acks, &ua.SubscriptionAcknowledgement{SubscriptionID: subID, SequenceNumber: msg.SequenceNumber})
-		if err := s.process(ctx, msg); err != nil {
-			return err
-		}
-	}
-}
-
-// republish asks the server to send notification message n again.
-func (s *session) republish(ctx context.Context, subID, n uint32) (*ua.NotificationMessage, error) {
-	var res *ua.RepublishResponse
-	s.begin()
-	err := s.cl.Send(ctx, &ua.RepublishRequest{SubscriptionID: subID, RetransmitSequenceNumber: n}, func(r ua.Response) error { return assign(r, &res) })
-	s.end()
-	if err != nil {
-		return nil, err
-	}
-	if res.NotificationMessage == nil {
-		return nil, errors.New("empty republish response")
-	}
-	return res.NotificationMessage, nil
-}
-
-// process delivers the data changes of one notification message; a
-// status change of the subscription ends the session.
-func (s *session) process(ctx context.Context, msg *ua.NotificationMessage) error {
-	for _, eo := range msg.NotificationData {
-		if eo == nil {
-			continue
-		}
-		switch v := eo.Value.(type) {
-		case *ua.DataChangeNotification:
-			for _, n := range v.MonitoredItems {
-				if n == nil || int(n.ClientHandle) >= len(s.items) {
-					continue
-				}
-				if !s.deliver(ctx, s.items[n.ClientHandle], n.Value) {
-					return ctx.Err()
-				}
-			}
-		case *ua.EventNotificationList:
-			if err := s.onEvents(ctx, v); err != nil {
-				return err
-			}
-		case *ua.StatusChangeNotification:
-			if v.Status != ua.StatusOK {
-				return fmt.Errorf("subscription status: %w", v.Status)
-			}
-		}
-	}
-	return nil
 }
 
 // assign stores a response of the expected type.

@@ -165,67 +165,6 @@ func TestNewValidation(t *testing.T) {
 	}
 }
 
-func TestSeqTracker(t *testing.T) {
-	type msg struct {
-		seq       uint32
-		keepAlive bool
-		missing   uint32
-	}
-	tests := []struct {
-		name string
-		msgs []msg
-	}{
-		{"in order", []msg{{1, false, 0}, {2, false, 0}, {3, false, 0}}},
-		{"starts anywhere", []msg{{500, false, 0}, {501, false, 0}}},
-		{"one lost", []msg{{1, false, 0}, {3, false, 1}, {4, false, 0}}},
-		{"several lost", []msg{{10, false, 0}, {15, false, 4}}},
-		{"keep-alive carries the next number", []msg{{1, false, 0}, {2, true, 0}, {2, true, 0}, {2, false, 0}}},
-		{"keep-alive reveals a loss", []msg{{1, false, 0}, {4, true, 2}, {4, false, 0}}},
-		{"first message a keep-alive", []msg{{7, true, 0}, {7, false, 0}, {9, false, 1}}},
-		{"repeated or old message", []msg{{5, false, 0}, {5, false, 0}, {3, false, 0}, {6, false, 0}}},
-		{"keep-alive with the last number", []msg{{5, false, 0}, {5, true, 0}, {6, false, 0}}},
-		{"wraps without using 0", []msg{{0xFFFFFFFE, false, 0}, {0xFFFFFFFF, false, 0}, {1, false, 0}, {2, false, 0}}},
-		{"loss across the wrap", []msg{{0xFFFFFFFE, false, 0}, {2, false, 2}}},
-		{"zero is ignored", []msg{{3, false, 0}, {0, false, 0}, {4, false, 0}}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var s seqTracker
-			for i, m := range tt.msgs {
-				if got := s.observe(m.seq, m.keepAlive); got != m.missing {
-					t.Errorf("message %d (seq %d keepAlive %v): missing %d, want %d", i, m.seq, m.keepAlive, got, m.missing)
-				}
-			}
-		})
-	}
-}
-
-func TestMissingBefore(t *testing.T) {
-	tests := []struct {
-		seq, n uint32
-		max    int
-		want   []uint32
-	}{
-		{seq: 10, n: 3, max: 64, want: []uint32{7, 8, 9}},
-		{seq: 2, n: 2, max: 64, want: []uint32{0xFFFFFFFF, 1}},
-		{seq: 100, n: 1000, max: 2, want: []uint32{98, 99}},
-		{seq: 5, n: 0, max: 64, want: nil},
-	}
-	for _, tt := range tests {
-		got := missingBefore(tt.seq, tt.n, tt.max)
-		if len(got) != len(tt.want) {
-			t.Errorf("missingBefore(%d,%d,%d) = %v, want %v", tt.seq, tt.n, tt.max, got, tt.want)
-			continue
-		}
-		for i := range got {
-			if got[i] != tt.want[i] {
-				t.Errorf("missingBefore(%d,%d,%d) = %v, want %v", tt.seq, tt.n, tt.max, got, tt.want)
-				break
-			}
-		}
-	}
-}
-
 func TestFromDataValue(t *testing.T) {
 	ts := time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)
 	srv := ts.Add(time.Millisecond)

@@ -79,6 +79,9 @@ type Pipeline struct {
 	changes []store.AlertChange
 	// scored is when OnEvent last got the scorecards.
 	scored time.Time
+	// waits is, per source, the longest a reading waited between its
+	// connector and the normalizer since the last tick.
+	waits map[string]time.Duration
 }
 
 // failure is a connector whose Run returned an error.
@@ -118,6 +121,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	// A store restored from a previous run numbers its transitions after
 	// the restored ones; those were given out by that run.
 	p.seen = max(p.seen, p.Store.RestoredSeq())
+	p.waits = make(map[string]time.Duration)
 
 	p.Store.Publish(p.Normalizer.Initial()...)
 
@@ -157,13 +161,14 @@ func (p *Pipeline) Run(ctx context.Context) error {
 				}
 			}
 		case r := <-ch:
+			at := time.Now()
 			p.out.Reset()
-			p.Normalizer.Apply(r, &p.out)
+			p.apply(&r, at)
 		more:
 			for n := 1; n < maxBatch; n++ {
 				select {
 				case r := <-ch:
-					p.Normalizer.Apply(r, &p.out)
+					p.apply(&r, at)
 				default:
 					break more
 				}
@@ -179,6 +184,17 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	}
 }
 
+// apply normalizes r, taken at at, noting how long it waited since its
+// connector received it.
+func (p *Pipeline) apply(r *connectors.Reading, at time.Time) {
+	if !r.Mark && !r.Received.IsZero() {
+		if w := at.Sub(r.Received); w > p.waits[r.Source] {
+			p.waits[r.Source] = w
+		}
+	}
+	p.Normalizer.Apply(*r, &p.out)
+}
+
 // runConnector runs c, turning a panic into an error.
 func runConnector(ctx context.Context, c connectors.Connector, ch chan<- connectors.Reading) (err error) {
 	defer func() {
@@ -189,8 +205,10 @@ func runConnector(ctx context.Context, c connectors.Connector, ch chan<- connect
 	return c.Run(ctx, ch)
 }
 
-// tick observes every connector's health and runs the time-driven rules
-// and the store's shelve expiry at now.
+// tick observes every connector's health — with, as its Backlog, the
+// longest wait of its readings since the last tick when the connector's
+// own is shorter — and runs the time-driven rules and the store's shelve
+// expiry at now.
 func (p *Pipeline) tick(now time.Time) {
 	hs := make([]connectors.Health, 0, len(p.Connectors))
 	p.mu.Lock()
@@ -202,9 +220,13 @@ func (p *Pipeline) tick(now time.Time) {
 		if f, ok := p.failed[c.Name()]; ok {
 			h.State, h.Since, h.LastError = connectors.Down, f.at, f.err
 		}
+		if w := p.waits[h.Source]; w > h.Backlog {
+			h.Backlog = w
+		}
 		hs = append(hs, h)
 	}
 	p.mu.Unlock()
+	clear(p.waits)
 	p.out.Reset()
 	p.Normalizer.Tick(now, &p.out)
 	for _, h := range hs {
