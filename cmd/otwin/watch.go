@@ -203,13 +203,20 @@ func defaultLogFile(dataDir string) string {
 func runHeadless(ctx context.Context, col *collector, w io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	out := pipeline.NewJSONLines(w)
+	out := pipeline.NewJSONLines(w).Batched()
 	prev := col.Pipeline.OnEvent
 	col.Pipeline.OnEvent = func(e pipeline.Event) {
 		if prev != nil {
 			prev(e)
 		}
-		if out.Handle(e); out.Err() != nil {
+		out.Handle(e)
+	}
+	prevAfter := col.Pipeline.AfterEvents
+	col.Pipeline.AfterEvents = func() {
+		if prevAfter != nil {
+			prevAfter()
+		}
+		if out.Flush(); out.Err() != nil {
 			cancel()
 		}
 	}

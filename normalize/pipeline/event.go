@@ -180,29 +180,77 @@ func (e Event) MarshalJSON() ([]byte, error) {
 }
 
 // JSONLines writes events as JSON lines to a writer; its Handle method is
-// an OnEvent hook. It is safe for concurrent use; after the first write
-// error it writes nothing more and Err returns that error.
+// an OnEvent hook. Each event is one Write of one line, unless it is
+// batched (Batched): then lines are written together at Flush (and
+// whenever 64 KB wait). It is safe for concurrent use; after the first
+// write error it writes nothing more and Err returns that error.
 type JSONLines struct {
-	mu  sync.Mutex
-	enc *json.Encoder
-	err error
+	mu      sync.Mutex
+	w       io.Writer
+	buf     []byte
+	batched bool
+	last    string // the type of the last event buffered
+	err     error
 }
 
 // NewJSONLines returns a JSONLines writing to w.
 func NewJSONLines(w io.Writer) *JSONLines {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	return &JSONLines{enc: enc}
+	return &JSONLines{w: w}
 }
+
+// Batched makes j keep its lines until Flush (Pipeline.AfterEvents is
+// the moment: after each batch), or until 64 KB wait, and returns j.
+func (j *JSONLines) Batched() *JSONLines {
+	j.mu.Lock()
+	j.batched = true
+	j.mu.Unlock()
+	return j
+}
+
+// batchLimit is how much a batched JSONLines keeps before it writes.
+const batchLimit = 64 << 10
 
 // Handle writes e as one line, unless a write failed before.
 func (j *JSONLines) Handle(e Event) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.err == nil {
-		if err := j.enc.Encode(e); err != nil {
+	if j.err != nil {
+		return
+	}
+	j.last = e.Type
+	if e.Type == EventSample && e.Sample != nil {
+		j.buf = appendSample(j.buf, e.Sample)
+	} else {
+		b, err := json.Marshal(e)
+		if err != nil {
 			j.err = fmt.Errorf("write %s event: %w", e.Type, err)
+			return
 		}
+		j.buf = append(j.buf, b...)
+	}
+	j.buf = append(j.buf, '\n')
+	if !j.batched || len(j.buf) >= batchLimit {
+		j.write()
+	}
+}
+
+// write writes what is buffered; a failure names the last event.
+func (j *JSONLines) write() {
+	if len(j.buf) == 0 {
+		return
+	}
+	if _, err := j.w.Write(j.buf); err != nil {
+		j.err = fmt.Errorf("write %s event: %w", j.last, err)
+	}
+	j.buf = j.buf[:0]
+}
+
+// Flush writes the lines a batched JSONLines keeps.
+func (j *JSONLines) Flush() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.err == nil {
+		j.write()
 	}
 }
 

@@ -52,6 +52,10 @@ type Pipeline struct {
 	// made (those of users' actions too, after the next batch or tick);
 	// it must not block for long.
 	OnEvent func(Event)
+	// AfterEvents, when set, is called from Run's goroutine after the
+	// events of each batch of readings or tick went to OnEvent: the moment
+	// to flush what OnEvent buffered (JSONLines.Batched).
+	AfterEvents func()
 	// Now is the clock of the time-driven rules. Default time.Now.
 	Now func() time.Time
 	// Buffer is the capacity of the readings channel. Default 4096.
@@ -258,6 +262,9 @@ func (p *Pipeline) publish() {
 	for i := range p.out.Samples {
 		s := p.out.Samples[i]
 		p.OnEvent(Event{Type: EventSample, Sample: &s})
+	}
+	if p.AfterEvents != nil {
+		defer p.AfterEvents()
 	}
 	p.changes = p.Store.AlertChanges(p.seen, p.changes[:0])
 	if len(p.changes) == 0 {
