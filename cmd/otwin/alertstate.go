@@ -55,13 +55,13 @@ func (o *alertStateOptions) open(dataDir string, logger *slog.Logger) (*alertSta
 	return &alertState{db: db, grace: o.grace, logger: logger}, nil
 }
 
-// newStore returns the live store: restored from the database and saving
-// to it, or, for a nil state, in memory only.
-func (s *alertState) newStore() *store.Store {
+// newStore returns the live store keeping history points a tag: restored
+// from the database and saving to it, or, for a nil state, in memory only.
+func (s *alertState) newStore(history int) *store.Store {
 	if s == nil {
-		return store.New(store.Config{})
+		return store.New(store.Config{History: history})
 	}
-	return store.New(store.Config{Journal: s.db, Restored: s.db.Restored(), RestoreGrace: s.grace})
+	return store.New(store.Config{History: history, Journal: s.db, Restored: s.db.Restored(), RestoreGrace: s.grace})
 }
 
 // Close writes the transitions not yet written and closes the database;

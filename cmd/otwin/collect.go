@@ -59,7 +59,11 @@ func newCollectorWith(f *sources.File, env connectors.Env, iso isolate.Options, 
 	}
 	// The store owns the alerts: the rules' conditions (through the
 	// pipeline) and the users' actions meet there.
-	st := state.newStore()
+	points := 0
+	for _, s := range f.Sources {
+		points += len(s.Points)
+	}
+	st := state.newStore(historyPerTag(points))
 	board := score.New(f.ScoreConfig())
 	return &collector{
 		Sources:    f,
@@ -94,6 +98,19 @@ func (c *collector) scorecards() tui.Scorecards {
 // backend is the dashboard's backend for one session of this collector.
 func (c *collector) backend(sess *session) *storeBackend {
 	return &storeBackend{st: c.Store, sess: sess, route: c.Route, hist: c.History}
+}
+
+// historyBudget bounds the history points the store keeps over all tags
+// (24 bytes each: about 100 MB): the default 300 a tag for up to 14,000
+// tags, fewer for larger files, at least 30.
+const historyBudget = 4 << 20
+
+// historyPerTag is the history kept per tag for a file of tags tags.
+func historyPerTag(tags int) int {
+	if tags <= 0 {
+		return store.DefaultHistory
+	}
+	return max(30, min(store.DefaultHistory, historyBudget/tags))
 }
 
 // Run runs the pipeline until ctx is done (a dashboard reading a broker
