@@ -58,6 +58,10 @@ func appendSample(b []byte, s *normalize.Sample) []byte {
 	b = appendJSONString(b, s.Address)
 	b = append(b, `,"seq":`...)
 	b = strconv.AppendUint(b, s.Seq, 10)
+	if !s.Context.Empty() {
+		b = append(b, `,"context":`...)
+		b = s.Context.AppendJSON(b)
+	}
 	return append(b, '}')
 }
 

@@ -10,19 +10,22 @@ import (
 	"time"
 
 	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/ctxrole"
 	"github.com/otwin/otwin/normalize"
 	"github.com/otwin/otwin/units"
 )
 
 // TestAppendSampleMatchesJSON: the fast encoding of a sample is, byte for
 // byte, what json.Marshal makes of its SampleRecord, for every kind of
-// value, status, text and time.
+// value, status, text, time and production context.
 func TestAppendSampleMatchesJSON(t *testing.T) {
 	degC, _ := units.Lookup("degC")
 	texts := []string{"", "plain", `quo"te\back`, "tab\tnew\nline\r\x01\x1f", "<b>&amp;</b>", "line\u2028sep\u2029", "bad\xffutf8\xc3", "ünïcødé °C", "\x7f"}
 	floats := []float64{0, math.Copysign(0, -1), 1, -1.5, 123.456, 1e-6, 9.99e-7, 1e-7, 1.5e-300, 1e20, 1e21, 1.7976931348623157e308, 0.1 + 0.2, 42}
 	times := []time.Time{{}, time.Date(2026, 12, 6, 23, 1, 2, 0, time.UTC), time.Date(2026, 1, 2, 3, 4, 5, 123456789, time.FixedZone("x", 3600)), time.Date(2026, 1, 2, 3, 4, 5, 120000000, time.UTC)}
 	statuses := []connectors.StatusCode{connectors.Good, connectors.UncertainLastUsableValue, connectors.BadNoCommunication, connectors.UncertainNoCommunicationLastUsableValue, 0x0480, connectors.BadWaitingForInitialData}
+	contexts := []*normalize.Context{nil, normalize.NewContext([ctxrole.N]string{}, time.Time{}),
+		normalize.NewContext([ctxrole.N]string{"WO-<4711>", "cola&0.5l"}, times[2]), normalize.NewContext([ctxrole.N]string{5: "night \"shift\""}, times[1])}
 	rng := rand.New(rand.NewPCG(1, 2))
 	pick := func(n int) int { return rng.IntN(n) }
 	for i := range 5000 {
@@ -31,6 +34,7 @@ func TestAppendSampleMatchesJSON(t *testing.T) {
 			Value: floats[pick(len(floats))], Text: texts[pick(len(texts))], Status: statuses[pick(len(statuses))],
 			Err: texts[pick(len(texts))], SourceTime: times[pick(len(times))], ServerTime: times[pick(len(times))],
 			Received: times[pick(len(times))], Source: "src", Address: texts[pick(len(texts))], Seq: rng.Uint64(),
+			Context: contexts[pick(len(contexts))],
 		}
 		if pick(2) == 0 {
 			s.Unit = degC
