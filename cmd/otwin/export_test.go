@@ -79,16 +79,18 @@ func TestExportProtocols(t *testing.T) {
 	}
 	both, ua, mb := count(exportSources(sc, eps, exportBoth)), count(exportSources(sc, eps, exportOPCUA)), count(exportSources(sc, eps, exportModbus))
 	// filler1: 15 tags, 11 with a register; labeler1 Modbus only (5 with a register);
-	// capper1 OPC UA only (10), on filler1's server (port 4840); palletizer1:
-	// 5 tags, 4 with a register.
+	// capper1 OPC UA only (10) and the MES (5 tags, 3 with a register) on
+	// filler1's server (port 4840); palletizer1: 5 tags, 4 with a
+	// register, and the site clock (2 tags, OPC UA only) on port 4841.
 	want := []struct {
 		source        string
 		both, ua, mbc int
 	}{
-		{"opcua-4840", 15 + 10, 15 + 10, 4 + 10},
+		{"opcua-4840", 15 + 10 + 5, 15 + 10 + 5, 4 + 10 + 2},
 		{"filler1-modbus", 11, 0, 11},
+		{"mes-modbus", 3, 0, 3},
 		{"labeler1-modbus", 5, 5, 5},
-		{"palletizer1-opcua", 5, 5, 1},
+		{"opcua-4841", 5 + 2, 5 + 2, 1 + 2},
 		{"palletizer1-modbus", 4, 0, 4},
 	}
 	if len(both) != len(want) {
@@ -110,7 +112,7 @@ func TestExportProtocols(t *testing.T) {
 	}
 	// The bottling line ticks every 100ms: sampled every tick, published
 	// every 250ms, 3 ticks and one more queued.
-	c := f.Sources[len(f.Sources)-1].Config.(*opcua.Config)
+	c := sourceNamed(t, f, "opcua-4841").Config.(*opcua.Config)
 	if c.SamplingInterval != 100*time.Millisecond || c.PublishingInterval != 250*time.Millisecond || c.QueueSize != 4 {
 		t.Errorf("subscription %v sampling, %v publishing, queue %d", c.SamplingInterval, c.PublishingInterval, c.QueueSize)
 	}
@@ -120,6 +122,18 @@ func TestExportProtocols(t *testing.T) {
 	if err := checkExportChoice("mqtt"); err == nil || !strings.Contains(err.Error(), "both, opcua, modbus") {
 		t.Errorf("bad choice: %v", err)
 	}
+}
+
+// sourceNamed returns the source of f named name.
+func sourceNamed(t testing.TB, f *sources.File, name string) *sources.Source {
+	t.Helper()
+	for i := range f.Sources {
+		if f.Sources[i].Name == name {
+			return &f.Sources[i]
+		}
+	}
+	t.Fatalf("no source %s", name)
+	return nil
 }
 
 // TestDemoModbusFault: the line demo runs (its twin and the collector of
@@ -193,4 +207,67 @@ func BenchmarkExportSources100k(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(st.Size()), "file-bytes")
+}
+
+// TestExportThousandMachines: a line of 1,000 machines (3 tags each),
+// 600 behind one OPC UA server and 400 behind another — more machines than
+// either server takes connections (64) — exported as `otwin sim
+// --export-sources` writes it, read back from the file and collected:
+// one source per server, every machine's every tag turns Good and no
+// alert is raised.
+func TestExportThousandMachines(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1,000 machines: not in -short")
+	}
+	t.Parallel()
+	var sb strings.Builder
+	sb.WriteString("name: thousand\ntick: 1s\nopcua: {security: [none]}\nlocation: {enterprise: acme, site: big, area: a}\n")
+	sb.WriteString("templates:\n  T:\n    tags:\n")
+	sb.WriteString("      - {name: temp, unit: degC, range: {low: 0, high: 200}, model: {sine: {offset: 100, amplitude: 10, period: 30s}, noise: {stddev: 0.5}}}\n")
+	sb.WriteString("      - {name: speed, model: {noise: {mean: 50, stddev: 1}}}\n")
+	sb.WriteString("      - {name: count, type: int32, model: {counter: {rate: 1}}}\n")
+	sb.WriteString("machines:\n")
+	for i := range 1000 {
+		port := 4920
+		if i >= 600 {
+			port = 4921
+		}
+		fmt.Fprintf(&sb, "  - {name: m%04d, template: T, location: {line: l%02d}, opcua: {port: %d}}\n", i, i/20, port)
+	}
+	sc := parseScenario(t, "thousand", sb.String())
+	tw := startE2ETwin(t, sc)
+	path := filepath.Join(t.TempDir(), "sources.yaml")
+	if err := writeExportedSources(path, sc, exportSources(sc, tw.Endpoints, exportBoth)); err != nil {
+		t.Fatal(err)
+	}
+	f, err := sources.Load(path)
+	if err != nil {
+		t.Fatalf("the exported file does not load: %v", err)
+	}
+	if len(f.Sources) != 2 {
+		t.Fatalf("%d sources, want one per OPC UA server (2)", len(f.Sources))
+	}
+	machines := map[string]bool{}
+	for _, s := range f.Sources {
+		for _, p := range s.Points {
+			machines[p.Asset] = true
+		}
+	}
+	ids := pointIDs(f)
+	if len(machines) != 1000 || len(ids) != 3000 {
+		t.Fatalf("the sources read %d machines and %d points, want 1000 and 3000", len(machines), len(ids))
+	}
+	col := startE2ECollector(t, f)
+	took := waitUntil(t, 2*time.Minute, "every tag of the 1,000 machines Good", func() bool {
+		for _, id := range ids {
+			if s, ok := col.Rec.Last(id); !ok || !s.Status.IsGood() {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("1,000 machines, 3,000 tags: all Good %v after the collector started", took.Round(10*time.Millisecond))
+	for _, a := range col.Rec.Alerts() {
+		t.Errorf("alert without a fault: %s %s: %s", a.Transition, a.Alert.ID, a.Alert.Message)
+	}
 }

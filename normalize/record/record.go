@@ -138,8 +138,12 @@ func (r *Recorder) trouble(err error) {
 	r.log.Error("recording failed; the connectors run on", "err", err)
 }
 
-// Record writes one reading.
+// Record writes one reading. A progress mark (Reading.Mark) is no value
+// of a point and is not written: a replay's server makes its own.
 func (r *Recorder) Record(rd connectors.Reading) {
+	if rd.Mark {
+		return
+	}
 	if rd.Info != nil {
 		if b, err := json.Marshal(rd.Info); err == nil {
 			if err := r.w.Info(rd.Source, rd.Address, b); err != nil {

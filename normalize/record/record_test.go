@@ -46,13 +46,15 @@ func (s *script) Run(ctx context.Context, out chan<- connectors.Reading) error {
 
 // TestRecorderWritesWhatPasses: readings pass through unchanged and are
 // recorded with their status codes, error texts (not for a bare status),
-// three timestamps and point info; link state changes are recorded.
+// three timestamps and point info; link state changes are recorded; a
+// progress mark passes and is not recorded.
 func TestRecorderWritesWhatPasses(t *testing.T) {
 	at := time.Unix(100, 0)
 	wrapped := &connectors.StatusError{Code: connectors.BadDeviceFailure, Err: errors.New("exception 4 (server device failure)")}
 	in := []connectors.Reading{
 		{Source: "plc", Address: "a", Raw: 1.5, Received: at, SourceTime: at.Add(-time.Second), ServerTime: at.Add(-time.Millisecond), Info: &connectors.PointInfo{DataType: "Double", Writable: true}},
 		{Source: "plc", Address: "a", Raw: 2.5, Status: connectors.BadSensorFailure, Received: at.Add(time.Second)},
+		{Source: "plc", Mark: true, Received: at.Add(1500 * time.Millisecond)},
 		{Source: "plc", Address: "b", Status: wrapped, Received: at.Add(2 * time.Second)},
 		{Source: "plc", Address: "b", Status: errors.New("decode: short"), Received: at.Add(3 * time.Second)},
 		{Source: "plc", Address: "b", Status: connectors.NoCommunication(errors.New("dial: refused")), LinkDown: true, Received: at.Add(4 * time.Second)},
@@ -69,7 +71,7 @@ func TestRecorderWritesWhatPasses(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx, out) }()
 	for i := range in {
-		if got := <-out; got.Address != in[i].Address || got.Raw != in[i].Raw || got.Status != in[i].Status {
+		if got := <-out; got.Address != in[i].Address || got.Raw != in[i].Raw || got.Status != in[i].Status || got.Mark != in[i].Mark {
 			t.Errorf("reading %d passed as %+v", i, got)
 		}
 	}
@@ -96,8 +98,8 @@ func TestRecorderWritesWhatPasses(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, b := r.Track("plc", "a"), r.Track("plc", "b")
-	if a == nil || b == nil || len(a.Readings) != 2 || len(b.Readings) != 3 || rec.Readings() != 5 {
-		t.Fatalf("tracks %+v %+v", a, b)
+	if a == nil || b == nil || len(a.Readings) != 2 || len(b.Readings) != 3 || rec.Readings() != 5 || len(r.Tracks) != 2 {
+		t.Fatalf("tracks %+v %+v (%d tracks)", a, b, len(r.Tracks))
 	}
 	if x := a.Readings[0]; x.Value != 1.5 || !x.Source.Equal(at.Add(-time.Second)) || !x.Server.Equal(at.Add(-time.Millisecond)) || x.Status != 0 {
 		t.Errorf("first reading %+v", x)

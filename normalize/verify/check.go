@@ -291,6 +291,9 @@ func (f *feed) add(r connectors.Reading) {
 			s, ok = out.Samples[len(out.Samples)-1], true
 		}
 	}
+	if r.Mark {
+		return // the endpoint's progress, no address's value
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	k := key{r.Source, r.Address}
