@@ -115,23 +115,29 @@ func exportSources(sc *scenarios.Scenario, eps []endpoint, choice string) *sourc
 }
 
 // exportOPCUAConfig is the subscription of an OPC UA source of the twin:
-// every tick sampled (a value changes at most once a tick), published at
-// the tick but at least every second and at most four times a second,
-// with room in each item's queue for the ticks of a publishing interval
-// and one more. The connector sizes its requests and subscriptions to
-// the number of points (opcua.Config).
+// sampled every half tick (a value changes at most once a tick; sampling
+// at the tick itself would lose a change whenever the twin's tick and the
+// server's sampling drift across each other), published at the tick but
+// at least every second and at most four times a second, with room in
+// each item's queue for the samples of a publishing interval and one
+// more. A subscription holds the points whose changes in one publishing
+// interval fill three quarters of a Publish response; the connector
+// spreads the points over as many (opcua.Config).
 func exportOPCUAConfig(url string, tick time.Duration) *opcua.Config {
 	if tick <= 0 {
 		tick = 100 * time.Millisecond
 	}
 	publish := min(max(tick, 250*time.Millisecond), time.Second)
-	queue := uint32((publish+tick-1)/tick) + 1
+	sample := tick / 2
+	queue := uint32((publish+sample-1)/sample) + 1
+	changes := int((publish + tick - 1) / tick) // of a point in a publishing interval
 	return &opcua.Config{
-		URL:                url,
-		PublishingInterval: publish,
-		SamplingInterval:   tick,
-		QueueSize:          max(queue, 2),
-		Timeout:            max(5*time.Second, 4*publish),
+		URL:                     url,
+		PublishingInterval:      publish,
+		SamplingInterval:        sample,
+		QueueSize:               queue,
+		MaxItemsPerSubscription: opcua.DefaultMaxNotifications * 3 / 4 / changes,
+		Timeout:                 max(5*time.Second, 4*publish),
 	}
 }
 

@@ -110,11 +110,17 @@ func TestExportProtocols(t *testing.T) {
 			}
 		}
 	}
-	// The bottling line ticks every 100ms: sampled every tick, published
-	// every 250ms, 3 ticks and one more queued.
+	// The bottling line ticks every 100ms: sampled every half tick,
+	// published every 250ms, 5 samples and one more queued; 3 changes of
+	// a point in a publishing interval, 2,500 points a subscription.
 	c := sourceNamed(t, f, "opcua-4841").Config.(*opcua.Config)
-	if c.SamplingInterval != 100*time.Millisecond || c.PublishingInterval != 250*time.Millisecond || c.QueueSize != 4 {
-		t.Errorf("subscription %v sampling, %v publishing, queue %d", c.SamplingInterval, c.PublishingInterval, c.QueueSize)
+	if c.SamplingInterval != 50*time.Millisecond || c.PublishingInterval != 250*time.Millisecond || c.QueueSize != 6 || c.MaxItemsPerSubscription != 2500 {
+		t.Errorf("subscription %v sampling, %v publishing, queue %d, %d items a subscription", c.SamplingInterval, c.PublishingInterval, c.QueueSize, c.MaxItemsPerSubscription)
+	}
+	// A line ticking every second: sampled every 500ms, published every
+	// second, 7,500 points a subscription.
+	if c := exportOPCUAConfig("opc.tcp://x:4840", time.Second); c.SamplingInterval != 500*time.Millisecond || c.PublishingInterval != time.Second || c.QueueSize != 3 || c.MaxItemsPerSubscription != 7500 {
+		t.Errorf("1s tick: %v sampling, %v publishing, queue %d, %d items a subscription", c.SamplingInterval, c.PublishingInterval, c.QueueSize, c.MaxItemsPerSubscription)
 	}
 	if err := checkExportChoice("both"); err != nil {
 		t.Error(err)

@@ -109,6 +109,13 @@ type entry struct {
 
 func (e *entry) push(p histPoint, max int) {
 	if len(e.hist) < max {
+		if len(e.hist) == cap(e.hist) {
+			// Grown as append would, but never past max: a full history
+			// takes max points, not the next size up (64 for 41).
+			grown := make([]histPoint, len(e.hist), min(max, 2*cap(e.hist)+4))
+			copy(grown, e.hist)
+			e.hist = grown
+		}
 		e.hist = append(e.hist, p)
 		return
 	}

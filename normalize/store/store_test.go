@@ -204,3 +204,23 @@ func TestCloseIdempotentAndAfterStoreClose(t *testing.T) {
 	late.Close()
 	s.Publish(smp("a", 1, 1)) // still fine
 }
+
+// TestHistoryCapacity: a tag's history takes room for the points it keeps
+// and no more, at every size (41 kept: room for 41, not for 64), and
+// keeps the newest in order.
+func TestHistoryCapacity(t *testing.T) {
+	for _, keep := range []int{1, 3, 30, 41, 300} {
+		s := New(Config{History: keep})
+		for i := 1; i <= 2*keep+5; i++ {
+			s.Publish(smp("b", float64(i), uint64(i)))
+			e := s.tags["b"]
+			if n := cap(e.hist); n > keep || len(e.hist) != min(i, keep) {
+				t.Fatalf("keep %d, after %d: %d points in room for %d", keep, i, len(e.hist), n)
+			}
+		}
+		h := s.History("b", nil)
+		if len(h) != keep || h[0] != float64(keep+6) || h[keep-1] != float64(2*keep+5) {
+			t.Fatalf("keep %d: history %v", keep, h)
+		}
+	}
+}
