@@ -89,7 +89,7 @@ func exportSources(sc *scenarios.Scenario, eps []endpoint, choice string) *sourc
 				}
 				k = len(f.Sources)
 				uaSources[url] = k
-				f.Sources = append(f.Sources, sources.Source{Name: name, Config: exportOPCUAConfig(url, tick), Points: make([]sources.Point, 0, tagsPerURL[url])})
+				f.Sources = append(f.Sources, sources.Source{Name: name, Config: exportOPCUAConfig(url, tick, tagsPerURL[url]), Points: make([]sources.Point, 0, tagsPerURL[url])})
 			}
 			f.Sources[k].Points = append(f.Sources[k].Points, ua...)
 		}
@@ -122,8 +122,12 @@ func exportSources(sc *scenarios.Scenario, eps []endpoint, choice string) *sourc
 // each item's queue for the samples of a publishing interval and one
 // more. A subscription holds the points whose changes in one publishing
 // interval fill three quarters of a Publish response; the connector
-// spreads the points over as many (opcua.Config).
-func exportOPCUAConfig(url string, tick time.Duration) *opcua.Config {
+// spreads the points over as many (opcua.Config). The timeout (requests,
+// and silence before the link counts as lost) is 5 s, or four publishing
+// intervals, plus a second per 10,000 points: a server of many points
+// takes longer over its requests and may pause for its own memory
+// collection, and a reconnect costs it every monitored item again.
+func exportOPCUAConfig(url string, tick time.Duration, points int) *opcua.Config {
 	if tick <= 0 {
 		tick = 100 * time.Millisecond
 	}
@@ -137,7 +141,7 @@ func exportOPCUAConfig(url string, tick time.Duration) *opcua.Config {
 		SamplingInterval:        sample,
 		QueueSize:               queue,
 		MaxItemsPerSubscription: opcua.DefaultMaxNotifications * 3 / 4 / changes,
-		Timeout:                 max(5*time.Second, 4*publish),
+		Timeout:                 max(5*time.Second, 4*publish) + time.Duration(points/10000)*time.Second,
 	}
 }
 

@@ -117,10 +117,13 @@ func TestExportProtocols(t *testing.T) {
 	if c.SamplingInterval != 50*time.Millisecond || c.PublishingInterval != 250*time.Millisecond || c.QueueSize != 6 || c.MaxItemsPerSubscription != 2500 {
 		t.Errorf("subscription %v sampling, %v publishing, queue %d, %d items a subscription", c.SamplingInterval, c.PublishingInterval, c.QueueSize, c.MaxItemsPerSubscription)
 	}
-	// A line ticking every second: sampled every 500ms, published every
-	// second, 7,500 points a subscription.
-	if c := exportOPCUAConfig("opc.tcp://x:4840", time.Second); c.SamplingInterval != 500*time.Millisecond || c.PublishingInterval != time.Second || c.QueueSize != 3 || c.MaxItemsPerSubscription != 7500 {
-		t.Errorf("1s tick: %v sampling, %v publishing, queue %d, %d items a subscription", c.SamplingInterval, c.PublishingInterval, c.QueueSize, c.MaxItemsPerSubscription)
+	if c.Timeout != 5*time.Second {
+		t.Errorf("timeout %v of 25 points, want 5s", c.Timeout)
+	}
+	// A line of 100,000 points ticking every second: sampled every 500ms,
+	// published every second, 7,500 points a subscription, 15 s timeout.
+	if c := exportOPCUAConfig("opc.tcp://x:4840", time.Second, 100000); c.SamplingInterval != 500*time.Millisecond || c.PublishingInterval != time.Second || c.QueueSize != 3 || c.MaxItemsPerSubscription != 7500 || c.Timeout != 15*time.Second {
+		t.Errorf("1s tick: %v sampling, %v publishing, queue %d, %d items a subscription, timeout %v", c.SamplingInterval, c.PublishingInterval, c.QueueSize, c.MaxItemsPerSubscription, c.Timeout)
 	}
 	if err := checkExportChoice("both"); err != nil {
 		t.Error(err)

@@ -75,20 +75,24 @@ func (c *Connector) runSession(ctx context.Context, out chan<- connectors.Readin
 	defer func() {
 		// After a failure the link is dead or silent: closing it politely
 		// would only delay the no-communication readings, so it happens
-		// in the background (Run waits for it before returning).
-		closeClient := func() {
-			cctx, ccancel := context.WithTimeout(context.Background(), time.Second)
+		// in the background (Run waits for it before returning), and is
+		// given the whole timeout: a server that was only slow then
+		// drops the session's subscriptions at once instead of serving
+		// them, beside the next session's, until the session times out.
+		// A shutdown (ctx done) cuts that wait short.
+		closeClient := func(parent context.Context, wait time.Duration) {
+			cctx, ccancel := context.WithTimeout(parent, wait)
 			_ = cl.Close(cctx)
 			ccancel()
 		}
 		if ctx.Err() != nil {
-			closeClient()
+			closeClient(context.Background(), time.Second)
 			return
 		}
 		c.bg.Add(1)
 		go func() {
 			defer c.bg.Done()
-			closeClient()
+			closeClient(ctx, max(c.cfg.Timeout, time.Second))
 		}()
 	}()
 
