@@ -39,6 +39,11 @@ import (
 //	sim-, watch-cpu-% CPU over the window (100 = one core)
 //	cpu-us/change     CPU of both over the window per change delivered
 //	load              the load average (1 min) at the end of the window
+//	ticks-unseen      ticks of the window that no tag of the first machine
+//	                  got: changes the server never served (the twin ran
+//	                  late and caught up, or sampled late), not lost on
+//	                  the way; the log also counts the values single tags
+//	                  missed
 //
 // Both sizes take minutes: run with -benchtime=1x, e.g.
 //
@@ -96,6 +101,10 @@ type scaleResult struct {
 	load0, load1          float64
 	watchProcs            int
 	notGood, otherSamples int64
+	// Of the first machine's tags over the window: the ticks (source
+	// times) some tag got, the ticks none got although the window should
+	// hold them, and the values single tags missed of ticks others got.
+	ticksSeen, ticksNone, tagMisses int
 }
 
 func runScale(b *testing.B, bin string, machines, tags int) {
@@ -139,9 +148,12 @@ func runScale(b *testing.B, bin string, machines, tags int) {
 	settle := 10 * time.Second
 	pollUntil(settle, func() bool { return false })
 	mem.reset()
+	st.track("acme/scale/a/l00/m0000/")
 	c0, cpu0, t0 := st.good(), cpuTimes(sim.cmd.Process.Pid, watch.cmd.Process.Pid), time.Now()
 	pollUntil(window, func() bool { return false })
 	c1, cpu1, el := st.good(), cpuTimes(sim.cmd.Process.Pid, watch.cmd.Process.Pid), time.Since(t0)
+	r.ticksSeen, r.tagMisses = st.untrack()
+	r.ticksNone = max(0, int(el/time.Second)-r.ticksSeen)
 	r.load1 = loadAverage()
 	r.delivered = float64(c1-c0) / el.Seconds()
 	r.simCPU = 100 * (cpu1[0] - cpu0[0]) / el.Seconds()
@@ -180,17 +192,19 @@ func report(b *testing.B, r *scaleResult) {
 	b.ReportMetric(r.watchCPU, "watch-cpu-%")
 	b.ReportMetric(r.cpuPerChange, "cpu-us/change")
 	b.ReportMetric(r.load1, "load")
+	b.ReportMetric(float64(r.ticksNone), "ticks-unseen")
 	b.Logf(`%d tags, tick 1s, this machine (%d cores, load %.1f at the start, %.1f at the end):
   sim ready (with --export-sources)  %v
   all Good, from watch's start       %v
   changes offered / delivered        %.0f/s / %.0f/s (%.2f%%); not Good samples %d, other %d
   alerts raised (no fault injected)  %d %v %v
   RSS mean (peak)                    sim %.0f MB (%.0f), watch %.0f MB (%.0f; %d processes), together %.0f MB (%.0f)
-  CPU                                sim %.0f%%, watch %.0f%% of a core; %.2f µs a change`,
+  CPU                                sim %.0f%%, watch %.0f%% of a core; %.2f µs a change
+  ticks of the first machine's tags  %d seen, %d seen by none of them, %d values single tags missed`,
 		r.tags, runtime.NumCPU(), r.load0, r.load1, r.simReady.Round(10*time.Millisecond), r.allGood.Round(10*time.Millisecond),
 		r.offered, r.delivered, pct, r.notGood, r.otherSamples, alerts, kinds, r.alertSamples,
 		r.simRSS, r.simPeak, r.watchRSS, r.watchPeak, r.watchProcs, r.simRSS+r.watchRSS, r.simPeak+r.watchPeak,
-		r.simCPU, r.watchCPU, r.cpuPerChange)
+		r.simCPU, r.watchCPU, r.cpuPerChange, r.ticksSeen, r.ticksNone, r.tagMisses)
 }
 
 // benchProc is a running otwin command whose stdout the caller reads.
@@ -279,6 +293,37 @@ type streamStats struct {
 	nOther   int64
 	alerts   map[string]int
 	examples []string
+	// prefix, while set, selects the tags whose source times are kept
+	// (times: tag id -> source times to the tenth of a second).
+	prefix string
+	times  map[string]map[string]bool
+}
+
+// track starts keeping the source times of the tags whose id starts with
+// prefix.
+func (s *streamStats) track(prefix string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.prefix, s.times = prefix, map[string]map[string]bool{}
+}
+
+// untrack stops keeping source times and returns the distinct ones seen
+// over all kept tags (the twin's ticks that reached the output) and the
+// sum over the tags of those ticks each one lacks.
+func (s *streamStats) untrack() (ticks, misses int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	all := map[string]bool{}
+	for _, ts := range s.times {
+		for t := range ts {
+			all[t] = true
+		}
+	}
+	for _, ts := range s.times {
+		misses += len(all) - len(ts)
+	}
+	s.prefix, s.times = "", nil
+	return len(all), misses
 }
 
 func newStreamStats(want int) *streamStats {
@@ -286,6 +331,7 @@ func newStreamStats(want int) *streamStats {
 }
 
 var (
+	sourceTime   = []byte(`"source_time":"`)
 	sampleGood   = []byte(`{"type":"sample",`)
 	qualityGood  = []byte(`"quality":"Good"`)
 	alertPrefix  = []byte(`{"type":"alert",`)
@@ -320,12 +366,25 @@ func (s *streamStats) line(l []byte) {
 			return
 		}
 		s.nGood++
-		if len(s.goodSeen) < s.want {
-			if i := bytes.Index(l, idField); i >= 0 {
-				rest := l[i+len(idField):]
-				if j := bytes.IndexByte(rest, '"'); j >= 0 && !s.goodSeen[string(rest[:j])] {
-					s.goodSeen[string(rest[:j])] = true
+		var id []byte
+		if i := bytes.Index(l, idField); i >= 0 {
+			rest := l[i+len(idField):]
+			if j := bytes.IndexByte(rest, '"'); j >= 0 {
+				id = rest[:j]
+			}
+		}
+		if len(s.goodSeen) < s.want && id != nil && !s.goodSeen[string(id)] {
+			s.goodSeen[string(id)] = true
+		}
+		if s.prefix != "" && bytes.HasPrefix(id, []byte(s.prefix)) {
+			// "2026-12-07T00:19:47.9": the tick, to a tenth of a second.
+			if i := bytes.Index(l, sourceTime); i >= 0 && len(l) >= i+len(sourceTime)+21 {
+				ts := s.times[string(id)]
+				if ts == nil {
+					ts = map[string]bool{}
+					s.times[string(id)] = ts
 				}
+				ts[string(l[i+len(sourceTime):i+len(sourceTime)+21])] = true
 			}
 		}
 	case bytes.HasPrefix(l, alertPrefix):
