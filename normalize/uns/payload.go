@@ -2,13 +2,12 @@ package uns
 
 import (
 	"encoding/json"
-	"math"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/otwin/otwin/connectors"
 	"github.com/otwin/otwin/normalize"
+	"github.com/otwin/otwin/normalize/jsonenc"
 	"github.com/otwin/otwin/normalize/pipeline"
 )
 
@@ -42,47 +41,47 @@ import (
 // value. unit, unit_code, error and the times are left out when unknown.
 func AppendSample(dst []byte, node string, s *normalize.Sample) []byte {
 	dst = append(dst, `{"id":`...)
-	dst = appendString(dst, s.ID)
+	dst = jsonenc.String(dst, s.ID)
 	dst = append(dst, `,"value":`...)
 	if s.Status.IsBad() {
 		dst = append(dst, "null"...)
 	} else {
-		dst = appendValue(dst, s.Kind, s.Value, s.Text)
+		dst = jsonenc.Value(dst, s.Kind, s.Value, s.Text)
 	}
 	if s.Unit.Symbol != "" {
 		dst = append(dst, `,"unit":`...)
-		dst = appendString(dst, s.Unit.Symbol)
+		dst = jsonenc.String(dst, s.Unit.Symbol)
 	}
 	if s.Unit.Code != "" {
 		dst = append(dst, `,"unit_code":`...)
-		dst = appendString(dst, s.Unit.Code)
+		dst = jsonenc.String(dst, s.Unit.Code)
 	}
 	dst = append(dst, `,"quality":"`...)
 	dst = append(dst, s.Status.Severity().String()...)
 	dst = append(dst, `","status":`...)
-	dst = appendString(dst, s.Status.Name())
+	dst = jsonenc.String(dst, s.Status.Name())
 	dst = append(dst, `,"status_code":`...)
 	dst = strconv.AppendUint(dst, uint64(s.Status), 10)
 	if s.Err != "" {
 		dst = append(dst, `,"error":`...)
-		dst = appendString(dst, s.Err)
+		dst = jsonenc.String(dst, s.Err)
 	}
 	if s.HasLastGood {
 		dst = append(dst, `,"last_good":`...)
-		dst = appendValue(dst, s.Kind, s.LastGood, s.LastGoodText)
-		dst = appendTime(dst, "last_good_time", s.LastGoodTime)
+		dst = jsonenc.Value(dst, s.Kind, s.LastGood, s.LastGoodText)
+		dst = jsonenc.TimeField(dst, "last_good_time", s.LastGoodTime)
 	}
 	if t := Timestamp(s); !t.IsZero() {
 		dst = append(dst, `,"timestamp_ms":`...)
 		dst = strconv.AppendInt(dst, t.UnixMilli(), 10)
 	}
-	dst = appendTime(dst, "source_time", s.SourceTime)
-	dst = appendTime(dst, "server_time", s.ServerTime)
-	dst = appendTime(dst, "received", s.Received)
+	dst = jsonenc.TimeField(dst, "source_time", s.SourceTime)
+	dst = jsonenc.TimeField(dst, "server_time", s.ServerTime)
+	dst = jsonenc.TimeField(dst, "received", s.Received)
 	dst = append(dst, `,"source":`...)
-	dst = appendString(dst, s.Source)
+	dst = jsonenc.String(dst, s.Source)
 	dst = append(dst, `,"node":`...)
-	dst = appendString(dst, node)
+	dst = jsonenc.String(dst, node)
 	dst = append(dst, `,"seq":`...)
 	dst = strconv.AppendUint(dst, s.Seq, 10)
 	dst = append(dst, `,"context":`...)
@@ -98,86 +97,6 @@ func Timestamp(s *normalize.Sample) time.Time {
 		return s.SourceTime
 	}
 	return s.Received
-}
-
-func appendValue(dst []byte, k normalize.Kind, v float64, text string) []byte {
-	switch k {
-	case normalize.Bool:
-		return strconv.AppendBool(dst, v != 0)
-	case normalize.Text:
-		return appendString(dst, text)
-	default:
-		return appendNumber(dst, v)
-	}
-}
-
-// appendNumber writes v as a JSON number: plain decimals for the usual
-// magnitudes, an exponent for very large or small ones, null when v is not
-// finite (JSON has no NaN or infinity).
-func appendNumber(dst []byte, v float64) []byte {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return append(dst, "null"...)
-	}
-	if a := math.Abs(v); a == 0 || (a >= 1e-6 && a < 1e21) {
-		return strconv.AppendFloat(dst, v, 'f', -1, 64)
-	}
-	return strconv.AppendFloat(dst, v, 'g', -1, 64)
-}
-
-func appendTime(dst []byte, name string, t time.Time) []byte {
-	if t.IsZero() {
-		return dst
-	}
-	dst = append(dst, `,"`...)
-	dst = append(dst, name...)
-	dst = append(dst, `":"`...)
-	dst = t.UTC().AppendFormat(dst, time.RFC3339Nano)
-	return append(dst, '"')
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString writes s as a JSON string: quotes, backslashes and control
-// characters escaped, invalid UTF-8 replaced by U+FFFD.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
 
 // Alert is the JSON payload of an alert transition: the alert after it,

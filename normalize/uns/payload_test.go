@@ -114,29 +114,6 @@ func TestSampleFieldsMatchJSONLines(t *testing.T) {
 	}
 }
 
-// FuzzAppendString: any string becomes valid JSON that reads back as
-// encoding/json's own encoding does.
-func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{"", "plain", `q"b\`, "\x00\x1f\x7f", "é€😀", "\xff\xfe", "\u2028"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		b := appendString(nil, s)
-		var got, want string
-		if err := json.Unmarshal(b, &got); err != nil {
-			t.Fatalf("%q -> %s: %v", s, b, err)
-		}
-		// encoding/json reads what it writes, invalid bytes as U+FFFD.
-		wb, _ := json.Marshal(s)
-		if err := json.Unmarshal(wb, &want); err != nil {
-			t.Fatal(err)
-		}
-		if got != want {
-			t.Fatalf("%q -> %q, want %q", s, got, want)
-		}
-	})
-}
-
 func TestAlertAndHealthPayloads(t *testing.T) {
 	a := normalize.Alert{
 		ID: "stale:a/b", Kind: normalize.AlertStale, Target: "a/b", Severity: normalize.SeverityMedium,
