@@ -544,20 +544,8 @@ func (pf *parsed) unknown(key, path string, known []string) {
 // it names (checked against the kind's configuration type) and its
 // points. It returns true when the source is no mapping (reported).
 func (pf *parsed) source(n ast.Node, path string, i int) bool {
-	if n == nil {
-		return false
-	}
-	if pf.tagged(n, path) {
-		return true
-	}
-	if tk := unwrap(n).GetToken(); tk != nil && tk.Position != nil {
-		pf.pos[path] = *tk.Position
-	}
-	if msg := mismatch(unwrap(n), sourceType); msg != "" {
-		if _, null := unwrap(n).(*ast.NullNode); !null {
-			pf.report(path, "a source: %s", msg)
-			return true
-		}
+	if walk, reported := pf.enter(n, path, sourceType, "a source"); !walk {
+		return reported
 	}
 	fields := yamlFields(sourceType)
 	known := append(keys(fields), connectors.KindNames()...)
@@ -598,6 +586,29 @@ func (pf *parsed) source(n ast.Node, path string, i int) bool {
 		}
 	})
 	return false
+}
+
+// enter begins the walk of a mapping of type t at path (a source, a
+// template; what names it in messages) and keeps its position. walk is
+// false when there is nothing to walk: n is nil, or tagged or no mapping
+// (then reported, and said).
+func (pf *parsed) enter(n ast.Node, path string, t reflect.Type, what string) (walk, reported bool) {
+	if n == nil {
+		return false, false
+	}
+	if pf.tagged(n, path) {
+		return false, true
+	}
+	if tk := unwrap(n).GetToken(); tk != nil && tk.Position != nil {
+		pf.pos[path] = *tk.Position
+	}
+	if msg := mismatch(unwrap(n), t); msg != "" {
+		if _, null := unwrap(n).(*ast.NullNode); !null {
+			pf.report(path, "%s: %s", what, msg)
+			return false, true
+		}
+	}
+	return true, false
 }
 
 // points walks the points of source i at path; sk is the source's kind,
@@ -696,20 +707,8 @@ func (pf *parsed) pointList(n ast.Node, path string, addrKeys []string, addr fun
 // template walks template i at path: its name and points. It returns
 // true when the template is no mapping (reported).
 func (pf *parsed) template(n ast.Node, path string, i int) bool {
-	if n == nil {
-		return false
-	}
-	if pf.tagged(n, path) {
-		return true
-	}
-	if tk := unwrap(n).GetToken(); tk != nil && tk.Position != nil {
-		pf.pos[path] = *tk.Position
-	}
-	if msg := mismatch(unwrap(n), templateType); msg != "" {
-		if _, null := unwrap(n).(*ast.NullNode); !null {
-			pf.report(path, "a template: %s", msg)
-			return true
-		}
+	if walk, reported := pf.enter(n, path, templateType, "a template"); !walk {
+		return reported
 	}
 	fields := yamlFields(templateType)
 	pf.mapping(n, path, func(key, child string, mv *ast.MappingValueNode) {
