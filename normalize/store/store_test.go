@@ -224,3 +224,29 @@ func TestHistoryCapacity(t *testing.T) {
 		}
 	}
 }
+
+// TestKeepHistory: lowering the history keeps a tag's newest points, in
+// order, in room for the new bound; raising it lets the history grow
+// again.
+func TestKeepHistory(t *testing.T) {
+	s := New(Config{History: 5})
+	for i := 1; i <= 7; i++ { // kept: 3 4 5 6 7, the ring turned
+		s.Publish(smp("b", float64(i), uint64(i)))
+	}
+	s.KeepHistory(2)
+	s.Publish(smp("b", 8, 8))
+	if h := s.History("b", nil); fmt.Sprint(h) != "[7 8]" || cap(s.tags["b"].hist) != 2 {
+		t.Fatalf("lowered to 2: %v (room for %d)", h, cap(s.tags["b"].hist))
+	}
+	s.Publish(smp("b", 9, 9))
+	if h := s.History("b", nil); fmt.Sprint(h) != "[8 9]" {
+		t.Fatalf("after one more: %v", h)
+	}
+	s.KeepHistory(4)
+	for i := 10; i <= 13; i++ {
+		s.Publish(smp("b", float64(i), uint64(i)))
+	}
+	if h := s.History("b", nil); fmt.Sprint(h) != "[10 11 12 13]" {
+		t.Fatalf("raised to 4: %v", h)
+	}
+}
