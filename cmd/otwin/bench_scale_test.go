@@ -44,11 +44,12 @@ import (
 //	sim-, watch-cpu-% CPU over the window (100 = one core)
 //	cpu-us/change     CPU of both over the window per change delivered
 //	load              the load average (1 min) at the end of the window
-//	ticks-unseen      ticks of the window that no tag of the first machine
-//	                  got: changes the server never served (the twin ran
-//	                  late and caught up, or sampled late), not lost on
-//	                  the way; the log also counts the values single tags
-//	                  missed
+//	ticks-unseen      ticks of the window that no tag of a machine got, over
+//	                  three machines (the first, a middle and the last one,
+//	                  in different subscriptions): changes the server never
+//	                  served (the twin ran late and caught up, or sampled
+//	                  late), not lost on the way; the log also counts the
+//	                  values single tags missed
 //
 // Both sizes take minutes: run with -benchtime=1x, e.g.
 //
@@ -106,9 +107,10 @@ type scaleResult struct {
 	load0, load1          float64
 	watchProcs            int
 	notGood, otherSamples int64
-	// Of the first machine's tags over the window: the ticks (source
-	// times) some tag got, the ticks none got although the window should
-	// hold them, and the values single tags missed of ticks others got.
+	// Of the tags of three machines over the window, summed over the
+	// machines: the ticks (source times) some tag of the machine got, the
+	// ticks none got although the window should hold them, and the values
+	// single tags missed of ticks others of their machine got.
 	ticksSeen, ticksNone, tagMisses int
 }
 
@@ -153,12 +155,14 @@ func runScale(b *testing.B, bin string, machines, tags int) {
 	settle := 10 * time.Second
 	pollUntil(settle, func() bool { return false })
 	mem.reset()
-	st.track("acme/scale/a/l00/m0000/")
+	// The first, a middle and the last machine: in the first, the middle
+	// and the last of the connector's subscriptions.
+	st.track(fmt.Sprintf("acme/scale/a/l00/m%04d/", 0), fmt.Sprintf("acme/scale/a/l%02d/m%04d/", machines/2/20, machines/2), fmt.Sprintf("acme/scale/a/l%02d/m%04d/", (machines-1)/20, machines-1))
 	c0, cpu0, t0 := st.good(), cpuTimes(sim.cmd.Process.Pid, watch.cmd.Process.Pid), time.Now()
 	pollUntil(window, func() bool { return false })
 	c1, cpu1, el := st.good(), cpuTimes(sim.cmd.Process.Pid, watch.cmd.Process.Pid), time.Since(t0)
 	r.ticksSeen, r.tagMisses = st.untrack()
-	r.ticksNone = max(0, int(el/time.Second)-r.ticksSeen)
+	r.ticksNone = max(0, 3*int(el/time.Second)-r.ticksSeen)
 	r.load1 = loadAverage()
 	r.delivered = float64(c1-c0) / el.Seconds()
 	r.simCPU = 100 * (cpu1[0] - cpu0[0]) / el.Seconds()
@@ -210,7 +214,7 @@ func report(b *testing.B, r *scaleResult) {
   alerts raised (no fault injected)  %d data-quality, %d collector_behind: %v %v
   RSS mean (peak)                    sim %.0f MB (%.0f), watch %.0f MB (%.0f; %d processes), together %.0f MB (%.0f)
   CPU                                sim %.0f%%, watch %.0f%% of a core; %.2f µs a change
-  ticks of the first machine's tags  %d seen, %d seen by none of them, %d values single tags missed`,
+  ticks of 3 machines' tags          %d seen, %d seen by none of a machine's tags, %d values single tags missed`,
 		r.tags, runtime.NumCPU(), r.load0, r.load1, r.simReady.Round(10*time.Millisecond), r.allGood.Round(10*time.Millisecond),
 		r.offered, r.delivered, pct, r.notGood, r.otherSamples, alerts, behind, kinds, r.alertSamples,
 		r.simRSS, r.simPeak, r.watchRSS, r.watchPeak, r.watchProcs, r.simRSS+r.watchRSS, r.simPeak+r.watchPeak,
@@ -303,37 +307,42 @@ type streamStats struct {
 	nOther   int64
 	alerts   map[string]int
 	examples []string
-	// prefix, while set, selects the tags whose source times are kept
-	// (times: tag id -> source times to the tenth of a second).
-	prefix string
-	times  map[string]map[string]bool
+	// prefixes, while set, select the tags whose source times are kept
+	// (times: machine -> tag id -> source times to the tenth of a
+	// second).
+	prefixes []string
+	times    map[string]map[string]map[string]bool
 }
 
-// track starts keeping the source times of the tags whose id starts with
-// prefix.
-func (s *streamStats) track(prefix string) {
+// track starts keeping the source times of the tags of the machines
+// whose asset paths (with a trailing /) are prefixes.
+func (s *streamStats) track(prefixes ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.prefix, s.times = prefix, map[string]map[string]bool{}
+	s.prefixes, s.times = prefixes, map[string]map[string]map[string]bool{}
 }
 
-// untrack stops keeping source times and returns the distinct ones seen
-// over all kept tags (the twin's ticks that reached the output) and the
-// sum over the tags of those ticks each one lacks.
+// untrack stops keeping source times and returns, summed over the
+// machines, the distinct ones seen (the twin's ticks that reached the
+// output for some tag of the machine) and the ticks a tag lacks that
+// another tag of its machine got.
 func (s *streamStats) untrack() (ticks, misses int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	all := map[string]bool{}
-	for _, ts := range s.times {
-		for t := range ts {
-			all[t] = true
+	for _, tags := range s.times {
+		all := map[string]bool{}
+		for _, ts := range tags {
+			for t := range ts {
+				all[t] = true
+			}
+		}
+		ticks += len(all)
+		for _, ts := range tags {
+			misses += len(all) - len(ts)
 		}
 	}
-	for _, ts := range s.times {
-		misses += len(all) - len(ts)
-	}
-	s.prefix, s.times = "", nil
-	return len(all), misses
+	s.prefixes, s.times = nil, nil
+	return ticks, misses
 }
 
 func newStreamStats(want int) *streamStats {
@@ -386,13 +395,19 @@ func (s *streamStats) line(l []byte) {
 		if len(s.goodSeen) < s.want && id != nil && !s.goodSeen[string(id)] {
 			s.goodSeen[string(id)] = true
 		}
-		if s.prefix != "" && bytes.HasPrefix(id, []byte(s.prefix)) {
+		for _, p := range s.prefixes {
+			if !bytes.HasPrefix(id, []byte(p)) {
+				continue
+			}
 			// "2026-12-07T00:19:47.9": the tick, to a tenth of a second.
 			if i := bytes.Index(l, sourceTime); i >= 0 && len(l) >= i+len(sourceTime)+21 {
-				ts := s.times[string(id)]
+				if s.times[p] == nil {
+					s.times[p] = map[string]map[string]bool{}
+				}
+				ts := s.times[p][string(id)]
 				if ts == nil {
 					ts = map[string]bool{}
-					s.times[string(id)] = ts
+					s.times[p][string(id)] = ts
 				}
 				ts[string(l[i+len(sourceTime):i+len(sourceTime)+21])] = true
 			}
