@@ -10,7 +10,7 @@ import (
 // twin) and the monitoring half (connectors, normalize, tui) never import
 // each other; they meet only on the wire and in cmd/. The leaf packages
 // both halves share (units, datatype, role, ctxrole, statuscode,
-// mbexception, recording) and the tests' kit (internal/testkit) import
+// mbexception, recording, uaapp) and the tests' kit (internal/testkit) import
 // nothing of otwin.
 func TestLayers(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
@@ -20,7 +20,7 @@ func TestLayers(t *testing.T) {
 	halves := map[string][]string{
 		"monitoring": {"connectors", "normalize", "tui"},
 		"simulator":  {"scenarios", "twin"},
-		"leaf":       {"units", "datatype", "role", "ctxrole", "statuscode", "mbexception", "recording", "internal/testkit"},
+		"leaf":       {"units", "datatype", "role", "ctxrole", "statuscode", "mbexception", "recording", "uaapp", "internal/testkit"},
 	}
 	forbidden := map[string][]string{
 		"monitoring": halves["simulator"],

@@ -2,19 +2,17 @@ package opcua
 
 import (
 	"bytes"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
+
+	"github.com/otwin/otwin/uaapp"
 )
 
 // Names of the generated client certificate and key inside DataDir.
@@ -118,39 +116,10 @@ func applicationURI(name string) string {
 // generateClientCert makes a self-signed OPC UA application instance
 // certificate valid for ten years.
 func generateClientCert(name string) ([]byte, *rsa.PrivateKey, error) {
-	var key *rsa.PrivateKey
-	for key == nil || !keyUsable(key) {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			return nil, nil, fmt.Errorf("generate client key: %w", err)
-		}
-		key = k
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		return nil, nil, fmt.Errorf("certificate serial: %w", err)
-	}
-	appURI, err := url.Parse(applicationURI(name))
-	if err != nil {
-		return nil, nil, fmt.Errorf("application uri: %w", err)
-	}
 	host, _ := os.Hostname()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "otwin " + name, Organization: []string{"otwin"}},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().AddDate(10, 0, 0),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment | x509.KeyUsageKeyEncipherment | x509.KeyUsageDataEncipherment | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		URIs:                  []*url.URL{appURI},
-	}
-	if host != "" {
-		tmpl.DNSNames = []string{host}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	der, key, err := uaapp.Certificate{CommonName: "otwin " + name, AppURI: applicationURI(name), Hosts: []string{host}}.New()
 	if err != nil {
-		return nil, nil, fmt.Errorf("create client certificate: %w", err)
+		return nil, nil, fmt.Errorf("client certificate: %w", err)
 	}
 	return der, key, nil
 }

@@ -1,7 +1,6 @@
 package opcua
 
 import (
-	"crypto/rsa"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -368,8 +367,3 @@ func (cfg Config) validate() (nodes []nodeRef, root *nodeRef, err error) {
 	}
 	return nodes, root, nil
 }
-
-// keyUsable says key works for OPC UA user-token and channel crypto on
-// every stack: some servers take the key size from the length of D, so a
-// key whose D has leading zero bytes breaks logins there.
-func keyUsable(key *rsa.PrivateKey) bool { return len(key.D.Bytes()) == key.Size() }

@@ -2,15 +2,10 @@ package opcua
 
 import (
 	"bytes"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
-	"math/big"
-	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -18,6 +13,7 @@ import (
 	"time"
 
 	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/uaapp"
 )
 
 // identities caches test certificates: RSA key generation is slow under
@@ -52,27 +48,7 @@ func serverIdentity(t testing.TB, name string) ([]byte, *rsa.PrivateKey) {
 // makeIdentity makes a self-signed certificate for 127.0.0.1.
 func makeIdentity(t testing.TB) ([]byte, *rsa.PrivateKey) {
 	t.Helper()
-	var key *rsa.PrivateKey
-	for key == nil || !keyUsable(key) {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			t.Fatal(err)
-		}
-		key = k
-	}
-	u, _ := url.Parse("urn:otwin:test:server")
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: "test server"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment | x509.KeyUsageKeyEncipherment | x509.KeyUsageDataEncipherment | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		BasicConstraintsValid: true,
-		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
-		URIs:                  []*url.URL{u},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	der, key, err := uaapp.Certificate{CommonName: "test server", AppURI: "urn:otwin:test:server", Hosts: []string{"127.0.0.1"}, Valid: time.Hour}.New()
 	if err != nil {
 		t.Fatal(err)
 	}

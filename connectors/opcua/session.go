@@ -13,6 +13,7 @@ import (
 	"github.com/gopcua/opcua/ua"
 
 	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/uaapp"
 )
 
 // defaultOpLimit caps nodes per Read/Browse and monitored items per
@@ -133,81 +134,34 @@ func (c *Connector) runSession(ctx context.Context, out chan<- connectors.Readin
 // dial finds the endpoint, checks its certificate and opens a session.
 func (c *Connector) dial(ctx context.Context) (*opcua.Client, error) {
 	cfg := c.cfg
-	ectx, cancel := context.WithTimeout(ctx, cfg.Timeout)
-	eps, err := opcua.GetEndpoints(ectx, cfg.URL, opcua.DialTimeout(cfg.Timeout), opcua.RequestTimeout(cfg.Timeout))
-	cancel()
-	if err != nil {
-		return nil, fmt.Errorf("get endpoints: %w", err)
+	return uaapp.Client{
+		URL: cfg.URL, Timeout: cfg.Timeout,
+		SecurityPolicy: cfg.SecurityPolicy, SecurityMode: cfg.SecurityMode,
+		Username: cfg.Username, Password: cfg.Password,
+		AppName: "otwin", AppURI: applicationURI(cfg.Name), SessionName: "otwin " + cfg.Name,
+		Cert: c.certDER, Key: c.key,
+		Unlisted: true, Check: c.checkEndpoint, Logger: c.log,
+	}.Dial(ctx)
+}
+
+// checkEndpoint checks a secure endpoint's server certificate against
+// the trust dir; without one it accepts it, and says so once.
+func (c *Connector) checkEndpoint(ep *ua.EndpointDescription) error {
+	if !c.cfg.secure() {
+		return nil
 	}
-	policy := ua.FormatSecurityPolicyURI(cfg.SecurityPolicy)
-	mode := ua.MessageSecurityModeFromString(cfg.SecurityMode)
-	ep, err := opcua.SelectEndpoint(eps, policy, mode)
-	if err != nil {
-		// Servers behind NAT or a port mapping may list no endpoint for
-		// the address dialled. Without security and user that is fine:
-		// the session needs nothing from the endpoint description.
-		if cfg.secure() || cfg.Username != "" {
-			return nil, fmt.Errorf("select endpoint (%d offered for %s): %w", len(eps), cfg.URL, err)
+	if c.cfg.TrustDir == "" {
+		if !c.warnedTrust {
+			c.warnedTrust = true
+			c.log.Warn("server certificates accepted without verification (no trust_dir)")
 		}
-		c.log.Debug("no endpoint listed for the dialled address; connecting without security", "offered", len(eps))
-		ep = nil
+		return nil
 	}
-	if cfg.secure() {
-		if cfg.TrustDir == "" {
-			if !c.warnedTrust {
-				c.warnedTrust = true
-				c.log.Warn("server certificates accepted without verification (no trust_dir)")
-			}
-		} else {
-			trusted, err := loadTrusted(cfg.TrustDir)
-			if err != nil {
-				return nil, err
-			}
-			if err := checkTrusted(ep.ServerCertificate, trusted); err != nil {
-				return nil, fmt.Errorf("endpoint %s: %w", ep.EndpointURL, err)
-			}
-		}
-	}
-	tokenType := ua.UserTokenTypeAnonymous
-	opts := []opcua.Option{
-		opcua.AutoReconnect(false),
-		opcua.DialTimeout(cfg.Timeout),
-		opcua.RequestTimeout(cfg.Timeout),
-		opcua.SessionTimeout(max(10*cfg.Timeout, time.Minute)),
-		opcua.ApplicationName("otwin"),
-		opcua.ApplicationURI(applicationURI(cfg.Name)),
-		opcua.SessionName("otwin " + cfg.Name),
-		opcua.SecurityPolicy(policy),
-		opcua.SecurityMode(mode),
-	}
-	if cfg.secure() {
-		opts = append(opts, opcua.Certificate(c.certDER), opcua.PrivateKey(c.key))
-	}
-	if cfg.Username != "" {
-		tokenType = ua.UserTokenTypeUserName
-		opts = append(opts, opcua.AuthUsername(cfg.Username, cfg.Password))
-	} else {
-		opts = append(opts, opcua.AuthAnonymous())
-	}
-	if ep != nil {
-		opts = append(opts, opcua.SecurityFromEndpoint(ep, tokenType))
-	}
-	cl, err := opcua.NewClient(cfg.URL, opts...)
+	trusted, err := loadTrusted(c.cfg.TrustDir)
 	if err != nil {
-		return nil, fmt.Errorf("client: %w", err)
+		return err
 	}
-	// The deadline bounds the HEL/ACK handshake too, which gopcua only
-	// limits when the context has one: a peer that accepts the TCP
-	// connection and stays silent would hang the connect for ever.
-	cctx, ccancel := context.WithTimeout(ctx, 3*cfg.Timeout)
-	defer ccancel()
-	if err := cl.Connect(cctx); err != nil {
-		xctx, xcancel := context.WithTimeout(context.Background(), time.Second)
-		_ = cl.Close(xctx)
-		xcancel()
-		return nil, fmt.Errorf("connect: %w", err)
-	}
-	return cl, nil
+	return checkTrusted(ep.ServerCertificate, trusted)
 }
 
 // watchdog drops the connection when a main-loop request stays

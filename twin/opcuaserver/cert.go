@@ -1,21 +1,17 @@
 package opcuaserver
 
 import (
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
-	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
-	"time"
+
+	"github.com/otwin/otwin/uaapp"
 )
 
 // Names of the certificate and key files in Config.DataDir.
@@ -30,7 +26,8 @@ var certMu sync.Mutex
 
 // ensureCertificate returns the paths of the server certificate and key in
 // dir, generating a self-signed pair for appURI when none exists. An
-// existing key must pass usableKey.
+// existing key must pass uaapp.CheckKey (the OPC UA stack sizes
+// username-token decryption from the length of its private exponent).
 func ensureCertificate(dir, appURI string, hosts []string) (certPath, keyPath string, err error) {
 	certMu.Lock()
 	defer certMu.Unlock()
@@ -44,7 +41,7 @@ func ensureCertificate(dir, appURI string, hosts []string) (certPath, keyPath st
 		if !ok {
 			return "", "", fmt.Errorf("%s: key is not RSA", keyPath)
 		}
-		if err := usableKey(key); err != nil {
+		if err := uaapp.CheckKey(key); err != nil {
 			return "", "", fmt.Errorf("%s: %w", keyPath, err)
 		}
 		return certPath, keyPath, nil
@@ -67,59 +64,14 @@ func ensureCertificate(dir, appURI string, hosts []string) (certPath, keyPath st
 	return certPath, keyPath, nil
 }
 
-// usableKey rejects RSA keys whose private exponent is shorter than the
-// modulus: the OPC UA stack sizes username-token decryption from
-// len(D.Bytes()), so such a key fails every username login.
-func usableKey(key *rsa.PrivateKey) error {
-	if len(key.D.Bytes()) != key.Size() {
-		return fmt.Errorf("RSA private exponent is %d bytes, modulus %d: username logins would fail; regenerate the key", len(key.D.Bytes()), key.Size())
-	}
-	return nil
-}
-
 // generateCertificate makes a self-signed 2048-bit RSA application
-// instance certificate for appURI, valid for hosts.
+// instance certificate for appURI, valid for localhost, 127.0.0.1 and
+// hosts, and a CA so that clients may pin it; PEM encoded.
 func generateCertificate(appURI string, hosts []string) (certPEM, keyPEM []byte, err error) {
-	var key *rsa.PrivateKey
-	for {
-		key, err = rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			return nil, nil, fmt.Errorf("generate key: %w", err)
-		}
-		if usableKey(key) == nil {
-			break
-		}
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	der, key, err := uaapp.Certificate{CommonName: "otwin twin", AppURI: appURI,
+		Hosts: append([]string{"localhost", "127.0.0.1"}, hosts...), CA: true}.New()
 	if err != nil {
-		return nil, nil, fmt.Errorf("serial number: %w", err)
-	}
-	uri, err := url.Parse(appURI)
-	if err != nil {
-		return nil, nil, fmt.Errorf("application uri: %w", err)
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "otwin twin", Organization: []string{"otwin"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.AddDate(10, 0, 0),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment | x509.KeyUsageKeyEncipherment | x509.KeyUsageDataEncipherment | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		URIs:                  []*url.URL{uri},
-	}
-	for _, h := range append([]string{"localhost", "127.0.0.1"}, hosts...) {
-		if ip := net.ParseIP(h); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else if h != "" {
-			tmpl.DNSNames = append(tmpl.DNSNames, h)
-		}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, nil, fmt.Errorf("create certificate: %w", err)
+		return nil, nil, err
 	}
 	certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 	keyPEM = pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
