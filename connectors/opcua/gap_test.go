@@ -10,6 +10,7 @@ import (
 	"github.com/gopcua/opcua/ua"
 
 	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/internal/testkit"
 )
 
 // skipSequence returns a frame rewriter that, once armed, adds skip to
@@ -47,10 +48,11 @@ func skipSequence(armed *atomic.Bool, skip uint32) func([]byte) []byte {
 func TestSequenceGapCounted(t *testing.T) {
 	ts := sharedServer(t)
 	var armed atomic.Bool
-	px := &proxy{target: ts.url()[len("opc.tcp://"):], rewrite: skipSequence(&armed, 2)}
-	px.start(t)
+	px := testkit.NewProxy(ts.url()[len("opc.tcp://"):])
+	px.Downstream = uacpFrames(skipSequence(&armed, 2))
+	px.Start(t)
 	temp := nodeAddr("G.Temp")
-	h := runConnector(t, Config{URL: px.url(), Nodes: []string{temp}, PublishingInterval: 50 * time.Millisecond, Timeout: 2 * time.Second})
+	h := runConnector(t, Config{URL: "opc.tcp://" + px.Addr(), Nodes: []string{temp}, PublishingInterval: 50 * time.Millisecond, Timeout: 2 * time.Second})
 	h.waitFor(5*time.Second, "G.Temp", hasValue(temp, 21.5))
 
 	// Two notification messages "go missing" before the next change.

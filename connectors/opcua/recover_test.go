@@ -9,6 +9,7 @@ import (
 	"github.com/gopcua/opcua/id"
 
 	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/internal/testkit"
 )
 
 // isNoComm says r reports lost communication: a link-down reading whose
@@ -113,16 +114,16 @@ func TestServerStopsAndRestarts(t *testing.T) {
 
 func TestSilentServerTripsWatchdog(t *testing.T) {
 	ts := sharedServer(t)
-	px := startProxy(t, ts.url()[len("opc.tcp://"):])
+	px := testkit.StartProxy(t, ts.url()[len("opc.tcp://"):])
 	const timeout = 600 * time.Millisecond
 	x := nodeAddr("W.Temp")
-	h := runConnector(t, Config{URL: px.url(), Nodes: []string{x}, PublishingInterval: 50 * time.Millisecond, Timeout: timeout})
+	h := runConnector(t, Config{URL: "opc.tcp://" + px.Addr(), Nodes: []string{x}, PublishingInterval: 50 * time.Millisecond, Timeout: timeout})
 	h.waitFor(5*time.Second, "W.Temp", hasValue(x, 21.5))
 	h.waitFor(5*time.Second, "a keep-alive", func([]connectors.Reading) bool { return h.c.Stats().KeepAlives > 0 })
 
 	// The link stays open but nothing comes through any more.
 	frozen := time.Now()
-	px.freeze()
+	px.Pause()
 	h.waitFor(timeout+2*time.Second, "BadNoCommunication for W.Temp", func(rs []connectors.Reading) bool {
 		_, ok := latest(rs, x, isNoComm)
 		return ok

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rsa"
 	"encoding/binary"
-	"io"
 	"net"
 	"strconv"
 	"sync"
@@ -266,127 +265,30 @@ func parentOf(s string) string {
 	return ""
 }
 
-// proxy forwards TCP between a listener on 127.0.0.1:0 and a target; it
-// can freeze (stop forwarding, keeping connections open) to model a peer
-// that sits connected and silent.
-type proxy struct {
-	l      net.Listener
-	target string
-
-	mu     sync.Mutex
-	frozen bool
-	conns  []net.Conn
-	// rewrite, when set, sees every whole UACP frame from the server and
-	// returns what the client gets instead.
-	rewrite func([]byte) []byte
-}
-
-func startProxy(t testing.TB, target string) *proxy {
-	t.Helper()
-	p := &proxy{target: target}
-	p.start(t)
-	return p
-}
-
-// start listens on 127.0.0.1:0 and forwards until the test ends.
-func (p *proxy) start(t testing.TB) {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.l = l
-	go p.accept()
-	t.Cleanup(p.close)
-}
-
-func (p *proxy) url() string { return "opc.tcp://" + p.l.Addr().String() }
-
-func (p *proxy) accept() {
-	for {
-		c, err := p.l.Accept()
-		if err != nil {
-			return
-		}
-		u, err := net.Dial("tcp", p.target)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns = append(p.conns, c, u)
-		p.mu.Unlock()
-		if p.rewrite != nil {
-			go p.pipeFrames(c, u)
-		} else {
-			go p.pipe(c, u)
-		}
-		go p.pipe(u, c)
-	}
-}
-
-// pipe copies src to dst until either fails; while frozen data is read
-// and discarded.
-func (p *proxy) pipe(dst, src net.Conn) {
-	buf := make([]byte, 32*1024)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			p.mu.Lock()
-			frozen := p.frozen
-			p.mu.Unlock()
-			if !frozen {
-				if _, werr := dst.Write(buf[:n]); werr != nil {
+// uacpFrames returns a testkit.Proxy's Downstream that copies whole UACP
+// frames (8-byte header with the size at bytes 4-8) from the server
+// through rewrite.
+func uacpFrames(rewrite func([]byte) []byte) func(dst, src net.Conn) {
+	return func(dst, src net.Conn) {
+		defer dst.Close()
+		var buf []byte
+		chunk := make([]byte, 32*1024)
+		for {
+			n, err := src.Read(chunk)
+			buf = append(buf, chunk[:n]...)
+			for len(buf) >= 8 {
+				size := int(binary.LittleEndian.Uint32(buf[4:8]))
+				if size < 8 || len(buf) < size {
+					break
+				}
+				if _, werr := dst.Write(rewrite(buf[:size])); werr != nil {
 					return
 				}
+				buf = buf[size:]
 			}
-		}
-		if err != nil {
-			if err != io.EOF {
-				dst.Close()
-			}
-			dst.Close()
-			return
-		}
-	}
-}
-
-func (p *proxy) freeze() {
-	p.mu.Lock()
-	p.frozen = true
-	p.mu.Unlock()
-}
-
-func (p *proxy) close() {
-	p.l.Close()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		c.Close()
-	}
-}
-
-// pipeFrames copies whole UACP frames (8-byte header with the size at
-// bytes 4-8) from src to dst through p.rewrite.
-func (p *proxy) pipeFrames(dst, src net.Conn) {
-	defer dst.Close()
-	var buf []byte
-	chunk := make([]byte, 32*1024)
-	for {
-		n, err := src.Read(chunk)
-		buf = append(buf, chunk[:n]...)
-		for len(buf) >= 8 {
-			size := int(binary.LittleEndian.Uint32(buf[4:8]))
-			if size < 8 || len(buf) < size {
-				break
-			}
-			if _, werr := dst.Write(p.rewrite(buf[:size])); werr != nil {
+			if err != nil {
 				return
 			}
-			buf = buf[size:]
-		}
-		if err != nil {
-			return
 		}
 	}
 }

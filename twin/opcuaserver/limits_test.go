@@ -305,62 +305,6 @@ func TestMoreNotificationsSentAtOnce(t *testing.T) {
 	}
 }
 
-// pauseProxy forwards TCP between a client and addr; pause stops reading
-// what the server sends, as a client that stops reading would.
-type pauseProxy struct {
-	ln     net.Listener
-	paused chan struct{}
-	once   sync.Once
-}
-
-func newPauseProxy(t *testing.T, addr string) *pauseProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &pauseProxy{ln: ln, paused: make(chan struct{})}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", addr)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			up.(*net.TCPConn).SetReadBuffer(4096)
-			t.Cleanup(func() { c.Close(); up.Close() })
-			go io.Copy(up, c)
-			go func() {
-				buf := make([]byte, 4096)
-				for {
-					select {
-					case <-p.paused:
-						return // stops reading; the connection stays open
-					default:
-					}
-					n, err := up.Read(buf)
-					if err != nil {
-						c.Close()
-						return
-					}
-					if _, err := c.Write(buf[:n]); err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	return p
-}
-
-func (p *pauseProxy) url() string { return "opc.tcp://" + p.ln.Addr().String() }
-func (p *pauseProxy) pause()      { p.once.Do(func() { close(p.paused) }) }
-
 // TestMoreNotificationsClientStopsReading: a subscriber that asked for
 // fewer notifications per response than are queued (so that every
 // response says MoreNotifications), with many Publish requests in flight,
@@ -378,7 +322,11 @@ func TestMoreNotificationsClientStopsReading(t *testing.T) {
 		c.MaxSessionTimeout = 6 * limit
 		c.MaxSubscriptionLifetime = limit
 	})
-	proxy := newPauseProxy(t, strings.TrimPrefix(s.URL(), "opc.tcp://"))
+	// The proxy reads 4 KiB at a time from the server: once paused, the
+	// server's writes stall soon, as they do to a client that stops reading.
+	proxy := testkit.NewProxy(strings.TrimPrefix(s.URL(), "opc.tcp://"))
+	proxy.ReadBuffer = 4096
+	proxy.Start(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// Every tag changes every 50 ms.
@@ -398,7 +346,7 @@ func TestMoreNotificationsClientStopsReading(t *testing.T) {
 			f.set(vals)
 		}
 	}()
-	stalled, err := opcua.NewClient(proxy.url(), opcua.SecurityMode(gua.MessageSecurityModeNone), opcua.AutoReconnect(false), opcua.RequestTimeout(time.Minute))
+	stalled, err := opcua.NewClient("opc.tcp://"+proxy.Addr(), opcua.SecurityMode(gua.MessageSecurityModeNone), opcua.AutoReconnect(false), opcua.RequestTimeout(time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -416,7 +364,7 @@ func TestMoreNotificationsClientStopsReading(t *testing.T) {
 	// Stop reading, with 64 more Publish requests in flight (as many as
 	// the stack queues): their responses (each of 4000 notifications, more
 	// queued) outgrow every buffer between the server and the client.
-	proxy.pause()
+	proxy.StopReading()
 	var wg sync.WaitGroup
 	sends, stopSends := context.WithCancel(ctx)
 	for range 64 {
