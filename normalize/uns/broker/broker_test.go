@@ -8,6 +8,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/otwin/otwin/internal/testkit"
 	"github.com/otwin/otwin/normalize/uns/broker"
 	"github.com/otwin/otwin/normalize/uns/mqtttest"
 )
@@ -56,7 +57,7 @@ func TestRetainedSurvivesRestart(t *testing.T) {
 	// The broker loads its retained messages from JetStream as it starts:
 	// a subscription made in that moment may come before them, so each
 	// attempt is a new subscriber.
-	mqtttest.Eventually(t, 20*time.Second, "the retained message after the restart", func() bool {
+	testkit.Eventually(t, 20*time.Second, "the retained message after the restart", func() bool {
 		sub := mqtttest.Subscribe(t, b.URL(), "", true, 1, "acme/#")
 		defer sub.Client.Disconnect(0)
 		ok := pollFor(2*time.Second, func() bool {
@@ -92,13 +93,13 @@ func TestLeafNode(t *testing.T) {
 	sub := mqtttest.Subscribe(t, central.URL(), "", true, 0, "acme/#")
 	// The link comes up in the background: publish until a message
 	// crosses it.
-	mqtttest.Eventually(t, 20*time.Second, "a site message at the central subscriber", func() bool {
+	testkit.Eventually(t, 20*time.Second, "a site message at the central subscriber", func() bool {
 		publish(t, site.URL(), "acme/site1/m/t", "42", true)
 		m, ok := sub.Last("acme/site1/m/t")
 		return ok && string(m.Payload) == "42"
 	})
 	late := mqtttest.Subscribe(t, central.URL(), "", true, 0, "acme/#")
-	mqtttest.Eventually(t, 10*time.Second, "the site's retained value at the central broker", func() bool {
+	testkit.Eventually(t, 10*time.Second, "the site's retained value at the central broker", func() bool {
 		m, ok := late.Last("acme/site1/m/t")
 		return ok && m.Retained && string(m.Payload) == "42"
 	})

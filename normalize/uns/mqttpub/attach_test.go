@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/internal/testkit"
 	"github.com/otwin/otwin/normalize"
 	"github.com/otwin/otwin/normalize/pipeline"
 	"github.com/otwin/otwin/normalize/store"
@@ -70,7 +71,7 @@ func TestOutageBuffer(t *testing.T) {
 		}
 	}
 	read(1)
-	mqtttest.Eventually(t, 10*time.Second, "the health topics", func() bool {
+	testkit.Eventually(t, 10*time.Second, "the health topics", func() bool {
 		_, plc := sub.Last("_otwin/edge1/health/plc")
 		_, own := sub.Last("_otwin/edge1/health/mqtt")
 		return plc && own
@@ -78,17 +79,17 @@ func TestOutageBuffer(t *testing.T) {
 	if h, _ := sub.Last("_otwin/edge1/health/plc"); !strings.Contains(string(h.Payload), `"protocol":"modbus"`) {
 		t.Errorf("health %s", h.Payload)
 	}
-	mqtttest.Eventually(t, 10*time.Second, "the first sample", func() bool { _, ok := sub.Last("acme/m1/t"); return ok })
+	testkit.Eventually(t, 10*time.Second, "the first sample", func() bool { _, ok := sub.Last("acme/m1/t"); return ok })
 
 	m.Stop()
-	mqtttest.Eventually(t, 10*time.Second, "the publisher to see the broker gone", func() bool { return pub.Health().State == connectors.Down })
+	testkit.Eventually(t, 10*time.Second, "the publisher to see the broker gone", func() bool { return pub.Health().State == connectors.Down })
 	read(85)
-	mqtttest.Eventually(t, 10*time.Second, "mqtt_buffer raised", func() bool { return activeAlert(st, "mqtt_buffer:mqtt") })
+	testkit.Eventually(t, 10*time.Second, "mqtt_buffer raised", func() bool { return activeAlert(st, "mqtt_buffer:mqtt") })
 	if d := pub.Stats().Dropped; d != 0 {
 		t.Fatalf("%d dropped before the buffer was full", d)
 	}
 	read(40)
-	mqtttest.Eventually(t, 10*time.Second, "drops counted and mqtt_dropped raised", func() bool {
+	testkit.Eventually(t, 10*time.Second, "drops counted and mqtt_dropped raised", func() bool {
 		return pub.Stats().Dropped > 0 && activeAlert(st, "mqtt_dropped:mqtt")
 	})
 	st0 := pub.Stats()
@@ -98,15 +99,15 @@ func TestOutageBuffer(t *testing.T) {
 	t.Logf("stats during the outage: %+v", st0)
 
 	m.Restart()
-	mqtttest.Eventually(t, 20*time.Second, "the alerts cleared after the reconnection", func() bool {
+	testkit.Eventually(t, 20*time.Second, "the alerts cleared after the reconnection", func() bool {
 		return !activeAlert(st, "mqtt_buffer:mqtt") && !activeAlert(st, "mqtt_dropped:mqtt")
 	})
 	delivered := st0.Samples // every sample the publisher accepted reaches the subscriber
-	mqtttest.Eventually(t, 20*time.Second, "the buffered samples delivered", func() bool {
+	testkit.Eventually(t, 20*time.Second, "the buffered samples delivered", func() bool {
 		return uint64(sub.Count(func(m mqtttest.Message) bool { return m.Topic == "acme/m1/t" })) >= delivered
 	})
 	// The alerts, raised and cleared, went out on the collector's topics.
-	mqtttest.Eventually(t, 10*time.Second, "the alert topics", func() bool {
+	testkit.Eventually(t, 10*time.Second, "the alert topics", func() bool {
 		a, ok := sub.Last("_otwin/edge1/alert/mqtt_buffer/mqtt")
 		return ok && strings.Contains(string(a.Payload), `"transition":"cleared"`)
 	})
@@ -151,7 +152,7 @@ func TestStalledBroker(t *testing.T) {
 	if st0.Dropped == 0 || st0.Samples < 1000 {
 		t.Fatalf("stats %+v: want samples published until the broker stalled, then drops", st0)
 	}
-	mqtttest.Eventually(t, 10*time.Second, "mqtt_buffer and mqtt_dropped raised", func() bool {
+	testkit.Eventually(t, 10*time.Second, "mqtt_buffer and mqtt_dropped raised", func() bool {
 		return activeAlert(st, "mqtt_buffer:mqtt") && activeAlert(st, "mqtt_dropped:mqtt")
 	})
 	var buffer, dropped int = -1, -1

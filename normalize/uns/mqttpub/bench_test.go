@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otwin/otwin/internal/testkit"
 	"github.com/otwin/otwin/normalize"
 	"github.com/otwin/otwin/normalize/uns"
 	"github.com/otwin/otwin/normalize/uns/broker"
@@ -282,7 +283,7 @@ func benchLatency(b *testing.B, url string) {
 	must(b, p.Start(ctx))
 	defer p.Close()
 	feedSecond(p, samples, 1, time.Now()) // the broker creates the topics
-	mqtttest.Eventually(b, 60*time.Second, "the first round at the subscriber", func() bool {
+	testkit.Eventually(b, 60*time.Second, "the first round at the subscriber", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return seen >= tags
@@ -296,7 +297,7 @@ func benchLatency(b *testing.B, url string) {
 		feedSecond(p, samples, uint64(i+2), start.Add(time.Duration(i)*time.Second))
 	}
 	want := b.N * tags
-	mqtttest.Eventually(b, 60*time.Second, "every sample at the subscriber", func() bool {
+	testkit.Eventually(b, 60*time.Second, "every sample at the subscriber", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(lats) >= want

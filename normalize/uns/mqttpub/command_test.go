@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/internal/testkit"
 	"github.com/otwin/otwin/normalize"
 	"github.com/otwin/otwin/normalize/store"
 	"github.com/otwin/otwin/normalize/uns"
@@ -45,7 +46,7 @@ func TestCommands(t *testing.T) {
 
 		dash, _ := uns.NewTopics("acme", "central")
 		sub := mqtttest.Subscribe(t, b.URL(), "", true, 1, "acme/#")
-		mqtttest.Eventually(t, 10*time.Second, "the alert raised over MQTT", func() bool {
+		testkit.Eventually(t, 10*time.Second, "the alert raised over MQTT", func() bool {
 			m, ok := sub.Last("acme/acme/m1/t/_alert/stale")
 			return ok && strings.Contains(string(m.Payload), `"state":"active_unacked"`)
 		})
@@ -59,7 +60,7 @@ func TestCommands(t *testing.T) {
 		reply := func(id string) uns.Reply {
 			t.Helper()
 			var r uns.Reply
-			mqtttest.Eventually(t, 10*time.Second, "the reply to "+id, func() bool {
+			testkit.Eventually(t, 10*time.Second, "the reply to "+id, func() bool {
 				m, ok := sub.Last(dash.Reply(id))
 				if ok {
 					r, err = uns.DecodeReply(m.Payload)
@@ -81,7 +82,7 @@ func TestCommands(t *testing.T) {
 		if r := reply("r1"); !r.OK || r.State != "active_acked" || r.Node != "edge1" {
 			t.Errorf("reply r1: %+v", r)
 		}
-		mqtttest.Eventually(t, 10*time.Second, "the acked transition over MQTT", func() bool {
+		testkit.Eventually(t, 10*time.Second, "the acked transition over MQTT", func() bool {
 			m, ok := sub.Last("acme/acme/m1/t/_alert/stale")
 			if !ok {
 				return false
@@ -92,7 +93,7 @@ func TestCommands(t *testing.T) {
 		// delivered again: answered alike, acted on once
 		n := sub.Count(func(m mqtttest.Message) bool { return m.Topic == dash.Reply("r1") })
 		send(cmd("r1", "operator"))
-		mqtttest.Eventually(t, 10*time.Second, "the second answer to r1", func() bool {
+		testkit.Eventually(t, 10*time.Second, "the second answer to r1", func() bool {
 			return sub.Count(func(m mqtttest.Message) bool { return m.Topic == dash.Reply("r1") }) > n
 		})
 		if r := reply("r1"); !r.OK || acts.Load() != 1 {
@@ -120,7 +121,7 @@ func TestCommands(t *testing.T) {
 			t.Errorf("reply r4: %+v", r)
 		}
 		sub.Client.Publish("acme/_otwin/edge1/cmd", 1, false, []byte("\x00garbage")).WaitTimeout(5 * time.Second)
-		mqtttest.Eventually(t, 10*time.Second, "two malformed commands counted", func() bool { return pub.Stats().CommandsMalformed == 2 })
+		testkit.Eventually(t, 10*time.Second, "two malformed commands counted", func() bool { return pub.Stats().CommandsMalformed == 2 })
 		if s := pub.Stats(); s.Commands != 1 || s.CommandsRefused != 2 {
 			t.Errorf("stats %+v", s)
 		}

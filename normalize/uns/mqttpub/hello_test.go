@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/internal/testkit"
 	"github.com/otwin/otwin/normalize"
 	"github.com/otwin/otwin/normalize/score"
 	"github.com/otwin/otwin/normalize/uns"
@@ -37,7 +38,7 @@ func TestHello(t *testing.T) {
 			return sub.Count(func(m mqtttest.Message) bool { return m.Topic == topic && !m.Retained })
 		}
 		sample, alert := tp.Sample("acme/m1/t"), tp.TagAlert("acme/m1/t", "stale")
-		mqtttest.Eventually(t, 10*time.Second, "the sample, the alert and the scorecards", func() bool {
+		testkit.Eventually(t, 10*time.Second, "the sample, the alert and the scorecards", func() bool {
 			_, s := sub.Last(sample)
 			_, a := sub.Last(alert)
 			m, c := sub.Last(tp.Scorecard())
@@ -53,7 +54,7 @@ func TestHello(t *testing.T) {
 		if tok := sub.Client.Publish(dash.Hello(), 0, false, uns.HelloPayload("central", time.Now())); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 			t.Fatalf("hello: %v", tok.Error())
 		}
-		mqtttest.Eventually(t, 10*time.Second, "the whole state again", func() bool {
+		testkit.Eventually(t, 10*time.Second, "the whole state again", func() bool {
 			return live(sample) > before && live(alert) > 0 && live(tp.Scorecard()) > 0 && live(tp.Status()) > 0 && live(tp.Health("plc")) > 0
 		})
 		m, _ := sub.Last(alert)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otwin/otwin/internal/testkit"
 	"github.com/otwin/otwin/normalize/uns/mqtttest"
 )
 
@@ -28,7 +29,7 @@ func TestPublishRetained(t *testing.T) {
 			}
 		}
 		isSample := func(m mqtttest.Message) bool { return !strings.Contains(m.Topic, "_otwin") }
-		mqtttest.Eventually(t, 10*time.Second, "15 samples at the live subscriber", func() bool { return live.Count(isSample) == 15 })
+		testkit.Eventually(t, 10*time.Second, "15 samples at the live subscriber", func() bool { return live.Count(isSample) == 15 })
 		for _, m := range live.Messages() {
 			if !isSample(m) {
 				continue
@@ -40,7 +41,7 @@ func TestPublishRetained(t *testing.T) {
 		}
 
 		late := mqtttest.Subscribe(t, b.URL(), "", true, 1, "acme/#")
-		mqtttest.Eventually(t, 10*time.Second, "the retained values at a late subscriber", func() bool {
+		testkit.Eventually(t, 10*time.Second, "the retained values at a late subscriber", func() bool {
 			return late.Count(func(m mqtttest.Message) bool { return m.Retained && isSample(m) }) >= 3
 		})
 		for k, id := range ids {
@@ -52,7 +53,7 @@ func TestPublishRetained(t *testing.T) {
 				t.Errorf("%s: retained %s, want seq 5", id, m.Payload)
 			}
 		}
-		mqtttest.Eventually(t, 10*time.Second, "the status online at the late subscriber", func() bool {
+		testkit.Eventually(t, 10*time.Second, "the status online at the late subscriber", func() bool {
 			m, ok := late.Last("acme/_otwin/edge1/status")
 			return ok && strings.Contains(string(m.Payload), `"online"`)
 		})
@@ -91,15 +92,15 @@ func TestBrokerRestartLosesNothing(t *testing.T) {
 				}
 			}
 		}()
-		mqtttest.Eventually(t, 10*time.Second, "publishing under way", func() bool { return next.Load() > 10 })
+		testkit.Eventually(t, 10*time.Second, "publishing under way", func() bool { return next.Load() > 10 })
 		b.Stop()
-		mqtttest.Eventually(t, 10*time.Second, "the publisher to see the broker gone", func() bool { return p.Health().State.String() == "down" })
+		testkit.Eventually(t, 10*time.Second, "the publisher to see the broker gone", func() bool { return p.Health().State.String() == "down" })
 		downAt := next.Load()
-		mqtttest.Eventually(t, 10*time.Second, "samples buffered through the outage", func() bool { return next.Load() > downAt+10 })
+		testkit.Eventually(t, 10*time.Second, "samples buffered through the outage", func() bool { return next.Load() > downAt+10 })
 		b.Start(t)
-		mqtttest.Eventually(t, 20*time.Second, "the publisher back", func() bool { return p.Health().State.String() == "connected" })
+		testkit.Eventually(t, 20*time.Second, "the publisher back", func() bool { return p.Health().State.String() == "connected" })
 		upAt := next.Load()
-		mqtttest.Eventually(t, 10*time.Second, "publishing after the restart", func() bool { return next.Load() > upAt+10 })
+		testkit.Eventually(t, 10*time.Second, "publishing after the restart", func() bool { return next.Load() > upAt+10 })
 		close(stop)
 		wg.Wait()
 		last := next.Load()
@@ -120,7 +121,7 @@ func TestBrokerRestartLosesNothing(t *testing.T) {
 				}
 			}
 		}()
-		mqtttest.Eventually(t, 30*time.Second, "every sample at the subscriber", func() bool {
+		testkit.Eventually(t, 30*time.Second, "every sample at the subscriber", func() bool {
 			clear(got)
 			for _, m := range sub.Messages() {
 				pl := decodeSample(t, m.Payload)
@@ -141,7 +142,7 @@ func TestBrokerRestartLosesNothing(t *testing.T) {
 		}
 
 		late := mqtttest.Subscribe(t, b.URL(), "", true, 1, "plant/#")
-		mqtttest.Eventually(t, 10*time.Second, "retained values", func() bool { return late.Count(func(mqtttest.Message) bool { return true }) >= tags })
+		testkit.Eventually(t, 10*time.Second, "retained values", func() bool { return late.Count(func(mqtttest.Message) bool { return true }) >= tags })
 		for k := 0; k < tags; k++ {
 			id := fmt.Sprintf("plant/m%d/t", k)
 			m, _ := late.Last(id)
@@ -160,15 +161,15 @@ func TestQoS0(t *testing.T) {
 	p := startPublisher(t, Config{Broker: m.URL(), QoS: 0, QoSSet: true})
 	s := num("q/m/t", 1, 1)
 	p.Sample(&s)
-	mqtttest.Eventually(t, 10*time.Second, "the QoS 0 sample", func() bool { return len(sub.Messages()) == 1 })
+	testkit.Eventually(t, 10*time.Second, "the QoS 0 sample", func() bool { return len(sub.Messages()) == 1 })
 	if sub.Messages()[0].QoS != 0 {
 		t.Errorf("QoS %d", sub.Messages()[0].QoS)
 	}
 	m.Stop()
-	mqtttest.Eventually(t, 10*time.Second, "the publisher to see the broker gone", func() bool { return p.Health().State.String() == "down" })
+	testkit.Eventually(t, 10*time.Second, "the publisher to see the broker gone", func() bool { return p.Health().State.String() == "down" })
 	s = num("q/m/t", 2, 2)
 	p.Sample(&s)
-	mqtttest.Eventually(t, 5*time.Second, "the drop counted", func() bool { return p.Stats().Dropped == 1 })
+	testkit.Eventually(t, 5*time.Second, "the drop counted", func() bool { return p.Stats().Dropped == 1 })
 }
 
 // TestFileStoreSurvivesRestart: with Config.StoreDir, what the broker has
@@ -185,12 +186,12 @@ func TestFileStoreSurvivesRestart(t *testing.T) {
 	defer cancel()
 	must(t, p.Start(ctx))
 	m.Stop()
-	mqtttest.Eventually(t, 10*time.Second, "the publisher to see the broker gone", func() bool { return p.Health().State.String() == "down" })
+	testkit.Eventually(t, 10*time.Second, "the publisher to see the broker gone", func() bool { return p.Health().State.String() == "down" })
 	for seq := uint64(1); seq <= 20; seq++ {
 		s := num("fs/m/t", float64(seq), seq)
 		p.Sample(&s)
 	}
-	mqtttest.Eventually(t, 10*time.Second, "20 samples in the store", func() bool { return p.Stats().Buffered >= 20 })
+	testkit.Eventually(t, 10*time.Second, "20 samples in the store", func() bool { return p.Stats().Buffered >= 20 })
 	p.Close()
 	files, _ := os.ReadDir(dir)
 	if len(files) < 20 {
@@ -199,7 +200,7 @@ func TestFileStoreSurvivesRestart(t *testing.T) {
 
 	m.Restart()
 	p2 := startPublisher(t, cfg)
-	mqtttest.Eventually(t, 20*time.Second, "the 20 samples of the previous run", func() bool {
+	testkit.Eventually(t, 20*time.Second, "the 20 samples of the previous run", func() bool {
 		seqs := map[uint64]bool{}
 		for _, msg := range sub.Messages() {
 			if msg.Topic == "fs/m/t" {
@@ -208,9 +209,9 @@ func TestFileStoreSurvivesRestart(t *testing.T) {
 		}
 		return len(seqs) == 20
 	})
-	mqtttest.Eventually(t, 10*time.Second, "the store emptied", func() bool { return p2.Stats().Buffered == 0 })
+	testkit.Eventually(t, 10*time.Second, "the store emptied", func() bool { return p2.Stats().Buffered == 0 })
 	late := mqtttest.Subscribe(t, m.URL(), "", true, 1, "fs/#")
-	mqtttest.Eventually(t, 10*time.Second, "the retained value", func() bool { _, ok := late.Last("fs/m/t"); return ok })
+	testkit.Eventually(t, 10*time.Second, "the retained value", func() bool { _, ok := late.Last("fs/m/t"); return ok })
 	if r, _ := late.Last("fs/m/t"); decodeSample(t, r.Payload).Seq != 20 {
 		t.Errorf("retained %s, want the last sample, seq 20", r.Payload)
 	}

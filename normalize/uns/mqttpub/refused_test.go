@@ -11,6 +11,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/otwin/otwin/internal/testkit"
 	"github.com/otwin/otwin/normalize/uns/broker"
 	"github.com/otwin/otwin/normalize/uns/mqtttest"
 )
@@ -95,7 +96,7 @@ func TestTLS(t *testing.T) {
 		sub.Connect(t, url, "", true, 1, func(o *mqtt.ClientOptions) { o.SetTLSConfig(tc) }, "tls/#")
 		s := num("tls/m/t", 1, 1)
 		p.Sample(&s)
-		mqtttest.Eventually(t, 10*time.Second, "the sample over TLS", func() bool { _, ok := sub.Last("tls/m/t"); return ok })
+		testkit.Eventually(t, 30*time.Second, "the sample over TLS", func() bool { _, ok := sub.Last("tls/m/t"); return ok })
 	}
 	t.Run("mosquitto", func(t *testing.T) {
 		if mqtttest.MosquittoPath() == "" {

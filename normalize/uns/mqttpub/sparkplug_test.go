@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/internal/testkit"
 	"github.com/otwin/otwin/normalize/uns"
 	"github.com/otwin/otwin/normalize/uns/broker"
 	"github.com/otwin/otwin/normalize/uns/mqtttest"
@@ -57,7 +58,7 @@ func TestSparkplug(t *testing.T) {
 			s := num(id, 1, 1)
 			p.Sample(&s)
 		}
-		mqtttest.Eventually(t, 10*time.Second, "NBIRTH and DBIRTHs", func() bool {
+		testkit.Eventually(t, 10*time.Second, "NBIRTH and DBIRTHs", func() bool {
 			return count(nbirth) >= 1 && count(dbirth) >= 1 && count("spBv1.0/plant/DBIRTH/edge1/acme:l2:m2") >= 1
 		})
 		nb, _ := host.Last(nbirth)
@@ -81,7 +82,7 @@ func TestSparkplug(t *testing.T) {
 		// Data by alias.
 		s := num("acme/l1/m1/q", 42, 2)
 		p.Sample(&s)
-		mqtttest.Eventually(t, 10*time.Second, "DDATA", func() bool { return count(ddata) >= 1 })
+		testkit.Eventually(t, 10*time.Second, "DDATA", func() bool { return count(ddata) >= 1 })
 		dd, _ := host.Last(ddata)
 		data := spPayload(t, dd)
 		if len(data.Metrics) != 1 || data.Metrics[0].Name != nil || aliases[data.Metrics[0].GetAlias()] != "q" ||
@@ -94,14 +95,14 @@ func TestSparkplug(t *testing.T) {
 		cmd := host.Client
 		cmd.Publish(ncmd, 0, false, []byte("not protobuf \xff\xff\xff")).Wait()
 		cmd.Publish(ncmd, 0, false, []byte{0x12, 0x05, 0xff}).Wait()
-		mqtttest.Eventually(t, 10*time.Second, "the malformed commands counted", func() bool { return p.Stats().Malformed == 2 })
+		testkit.Eventually(t, 10*time.Second, "the malformed commands counted", func() bool { return p.Stats().Malformed == 2 })
 		other, _ := proto.Marshal(&sparkplugb.Payload{Metrics: []*sparkplugb.Payload_Metric{{Name: proto.String("Node Control/Reboot"), Value: &sparkplugb.Payload_Metric_BooleanValue{BooleanValue: true}}}})
 		cmd.Publish(ncmd, 0, false, other).Wait()
-		mqtttest.Eventually(t, 10*time.Second, "the other command counted", func() bool { return p.Stats().Ignored == 1 })
+		testkit.Eventually(t, 10*time.Second, "the other command counted", func() bool { return p.Stats().Ignored == 1 })
 		rebirth, _ := proto.Marshal(&sparkplugb.Payload{Metrics: []*sparkplugb.Payload_Metric{{Name: proto.String(uns.RebirthMetric), Value: &sparkplugb.Payload_Metric_BooleanValue{BooleanValue: true}}}})
 		nb0, db0 := count(nbirth), count(dbirth)
 		cmd.Publish(ncmd, 0, false, rebirth).Wait()
-		mqtttest.Eventually(t, 10*time.Second, "the rebirth", func() bool { return count(nbirth) == nb0+1 && count(dbirth) == db0+1 })
+		testkit.Eventually(t, 10*time.Second, "the rebirth", func() bool { return count(nbirth) == nb0+1 && count(dbirth) == db0+1 })
 		nb, _ = host.Last(nbirth)
 		if again := metricByName(spPayload(t, nb), uns.BdSeqMetric); again.GetLongValue() != bd.GetLongValue() {
 			t.Errorf("rebirth bdSeq %d, want the session's %d", again.GetLongValue(), bd.GetLongValue())
@@ -116,12 +117,12 @@ func TestSparkplug(t *testing.T) {
 		// with new births.
 		nb0 = count(nbirth)
 		px.Cut()
-		mqtttest.Eventually(t, 15*time.Second, "NDEATH", func() bool { return count(ndeath) >= 1 })
+		testkit.Eventually(t, 15*time.Second, "NDEATH", func() bool { return count(ndeath) >= 1 })
 		nd, _ := host.Last(ndeath)
 		if got := metricByName(spPayload(t, nd), uns.BdSeqMetric); got.GetLongValue() != bd.GetLongValue() {
 			t.Errorf("NDEATH bdSeq %d, want %d", got.GetLongValue(), bd.GetLongValue())
 		}
-		mqtttest.Eventually(t, 15*time.Second, "births after the reconnection", func() bool { return count(nbirth) == nb0+1 })
+		testkit.Eventually(t, 15*time.Second, "births after the reconnection", func() bool { return count(nbirth) == nb0+1 })
 		nb, _ = host.Last(nbirth)
 		if next := metricByName(spPayload(t, nb), uns.BdSeqMetric); next.GetLongValue() != (bd.GetLongValue()+1)%256 {
 			t.Errorf("new session bdSeq %d, want %d", next.GetLongValue(), bd.GetLongValue()+1)
@@ -140,7 +141,7 @@ func TestSparkplugAndJSON(t *testing.T) {
 	s := num("a/m/t", 7, 1)
 	s.Status = connectors.UncertainLastUsableValue
 	p.Sample(&s)
-	mqtttest.Eventually(t, 10*time.Second, "JSON and DBIRTH", func() bool {
+	testkit.Eventually(t, 10*time.Second, "JSON and DBIRTH", func() bool {
 		_, j := sub.Last("a/m/t")
 		_, d := sub.Last("spBv1.0/otwin/DBIRTH/edge1/a:m")
 		return j && d

@@ -12,6 +12,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/internal/testkit"
 	"github.com/otwin/otwin/normalize"
 	"github.com/otwin/otwin/normalize/pipeline"
 	"github.com/otwin/otwin/normalize/store"
@@ -164,14 +165,14 @@ func TestReaderSites(t *testing.T) {
 		b := startSite(t, url, "edge2", "riverside/pasteurizer1")
 		a.read(71.5)
 		b.read(3.25)
-		mqtttest.Eventually(t, 10*time.Second, "edge1's sample in its store", func() bool { _, ok := a.st.Latest("springfield/filler1/t"); return ok })
+		testkit.Eventually(t, 10*time.Second, "edge1's sample in its store", func() bool { _, ok := a.st.Latest("springfield/filler1/t"); return ok })
 		a.raise("springfield/filler1/t")
 		waitRetained(t, url, "acme/springfield/filler1/t/_alert/stale", "acme/riverside/pasteurizer1/t", "acme/_otwin/edge2/health/plc")
 
 		st := store.New(store.Config{})
 		defer st.Close()
 		r := startReader(t, url, st)
-		mqtttest.Eventually(t, 10*time.Second, "the retained picture", func() bool {
+		testkit.Eventually(t, 10*time.Second, "the retained picture", func() bool {
 			s1, ok1 := st.Latest("springfield/filler1/t")
 			s2, ok2 := st.Latest("riverside/pasteurizer1/t")
 			_, ok3 := healthOf(st, "plc@edge2")
@@ -190,7 +191,7 @@ func TestReaderSites(t *testing.T) {
 		if al, _ := a.st.Alert("stale:springfield/filler1/t"); al.State != normalize.ActiveAcked || al.AckedBy != "olga@central" || al.Comment != "checked" {
 			t.Errorf("at the owner: %+v", al)
 		}
-		mqtttest.Eventually(t, 10*time.Second, "the ack back in the dashboard", func() bool {
+		testkit.Eventually(t, 10*time.Second, "the ack back in the dashboard", func() bool {
 			al, _ := st.Alert("stale:springfield/filler1/t")
 			return al.State == normalize.ActiveAcked && al.AckedBy == "olga@central"
 		})
@@ -209,7 +210,7 @@ func TestReaderSites(t *testing.T) {
 
 		// a collector that stops: lost, one comm_loss; back: restored
 		b.stop()
-		mqtttest.Eventually(t, 10*time.Second, "edge2 shown lost", func() bool {
+		testkit.Eventually(t, 10*time.Second, "edge2 shown lost", func() bool {
 			s, _ := st.Latest("riverside/pasteurizer1/t")
 			h, _ := healthOf(st, "plc@edge2")
 			al, ok := st.Alert("comm_loss:edge2")
@@ -233,7 +234,7 @@ func TestReaderSites(t *testing.T) {
 		}
 		b2 := startSite(t, url, "edge2", "riverside/pasteurizer1")
 		_ = b2
-		mqtttest.Eventually(t, 10*time.Second, "edge2 back", func() bool {
+		testkit.Eventually(t, 10*time.Second, "edge2 back", func() bool {
 			s, _ := st.Latest("riverside/pasteurizer1/t")
 			al, _ := st.Alert("comm_loss:edge2")
 			row, _ := healthOf(st, "edge2")
@@ -250,18 +251,18 @@ func TestReaderWill(t *testing.T) {
 		px := mqtttest.StartProxy(t, strings.TrimPrefix(url, "mqtt://"))
 		a := startSite(t, px.URL(), "edge1", "springfield/filler1")
 		a.read(7)
-		mqtttest.Eventually(t, 10*time.Second, "edge1's sample in its store", func() bool { _, ok := a.st.Latest("springfield/filler1/t"); return ok })
+		testkit.Eventually(t, 10*time.Second, "edge1's sample in its store", func() bool { _, ok := a.st.Latest("springfield/filler1/t"); return ok })
 		a.raise("springfield/filler1/t")
 		st := store.New(store.Config{})
 		defer st.Close()
 		startReader(t, url, st)
-		mqtttest.Eventually(t, 10*time.Second, "edge1 read", func() bool {
+		testkit.Eventually(t, 10*time.Second, "edge1 read", func() bool {
 			s, _ := st.Latest("springfield/filler1/t")
 			al, _ := st.Alert("stale:springfield/filler1/t")
 			return s.Value == 7 && al.Owner != nil && al.Owner.Current
 		})
 		px.Close() // the network fails: the broker publishes the will
-		mqtttest.Eventually(t, 20*time.Second, "edge1 lost by its will", func() bool {
+		testkit.Eventually(t, 20*time.Second, "edge1 lost by its will", func() bool {
 			s, _ := st.Latest("springfield/filler1/t")
 			al, _ := st.Alert("stale:springfield/filler1/t")
 			cl, ok := st.Alert("comm_loss:edge1")
@@ -272,7 +273,7 @@ func TestReaderWill(t *testing.T) {
 		px2 := mqtttest.StartProxy(t, strings.TrimPrefix(url, "mqtt://"))
 		b := startSite(t, px2.URL(), "edge1", "springfield/filler1")
 		b.read(8)
-		mqtttest.Eventually(t, 20*time.Second, "edge1 back", func() bool {
+		testkit.Eventually(t, 20*time.Second, "edge1 back", func() bool {
 			s, _ := st.Latest("springfield/filler1/t")
 			cl, _ := st.Alert("comm_loss:edge1")
 			return s.Status == connectors.Good && s.Value == 8 && !cl.Active()
@@ -293,13 +294,13 @@ func TestReaderSilent(t *testing.T) {
 	st := store.New(store.Config{})
 	defer st.Close()
 	startReader(t, b.URL(), st)
-	mqtttest.Eventually(t, 10*time.Second, "edge1 read", func() bool {
+	testkit.Eventually(t, 10*time.Second, "edge1 read", func() bool {
 		s, _ := st.Latest("springfield/filler1/t")
 		row, _ := healthOf(st, "edge1")
 		return s.Value == 7 && row.State == connectors.Connected
 	})
 	px.Pause() // the link stalls: nothing comes, no will either
-	mqtttest.Eventually(t, 10*time.Second, "edge1 shown lost, silent", func() bool {
+	testkit.Eventually(t, 10*time.Second, "edge1 shown lost, silent", func() bool {
 		s, _ := st.Latest("springfield/filler1/t")
 		cl, ok := st.Alert("comm_loss:edge1")
 		row, _ := healthOf(st, "edge1")
@@ -307,7 +308,7 @@ func TestReaderSilent(t *testing.T) {
 			strings.Contains(cl.Message, "edge1 silent for") && row.State == connectors.Down
 	})
 	px.Resume()
-	mqtttest.Eventually(t, 10*time.Second, "edge1 back at its heartbeat", func() bool {
+	testkit.Eventually(t, 10*time.Second, "edge1 back at its heartbeat", func() bool {
 		s, _ := st.Latest("springfield/filler1/t")
 		cl, _ := st.Alert("comm_loss:edge1")
 		row, _ := healthOf(st, "edge1")
@@ -357,17 +358,17 @@ func TestReaderGarbage(t *testing.T) {
 	mqtttest.MosquittoPub(t, m.URL(), "acme/_otwin/dash2/hello", []byte(`{"node":"dash2"}`), false)
 	for i := 1; i <= 3; i++ {
 		a.read(float64(i))
-		mqtttest.Eventually(t, 10*time.Second, "the collector's value "+fmt.Sprint(i), func() bool {
+		testkit.Eventually(t, 10*time.Second, "the collector's value "+fmt.Sprint(i), func() bool {
 			s, _ := st.Latest("springfield/filler1/t")
 			return s.Value == float64(i)
 		})
 	}
-	mqtttest.Eventually(t, 10*time.Second, "every bad message counted", func() bool { return r.Stats().Skipped() == uint64(len(garbage)) })
+	testkit.Eventually(t, 10*time.Second, "every bad message counted", func() bool { return r.Stats().Skipped() == uint64(len(garbage)) })
 	s := r.Stats()
 	if s.Malformed != 8 || s.Outside != 3 || s.Oversize != 1 || s.Extra != 1 {
 		t.Errorf("stats %+v", s)
 	}
-	mqtttest.Eventually(t, 5*time.Second, "the context and the scorecards", func() bool {
+	testkit.Eventually(t, 5*time.Second, "the context and the scorecards", func() bool {
 		c, ok := st.Latest("other/line/ctx")
 		sc := r.Report()
 		return ok && c.Context.WorkOrder == "WO-1" && c.Context.Batch == "B-2" && len(sc.Sites) == 1 && sc.Sites[0].Asset == "other"
@@ -375,7 +376,7 @@ func TestReaderGarbage(t *testing.T) {
 	if f, ok := st.Latest("other/line/fine"); !ok || f.Value != 5 {
 		t.Errorf("the sample with an unknown field: %+v, %v", f, ok)
 	}
-	mqtttest.Eventually(t, 5*time.Second, "the count in the reader's health", func() bool {
+	testkit.Eventually(t, 5*time.Second, "the count in the reader's health", func() bool {
 		h, ok := healthOf(st, HealthSource)
 		return ok && h.Errors == uint64(len(garbage)) && h.LastError != nil && strings.Contains(h.LastError.Error(), "skipped")
 	})

@@ -318,19 +318,6 @@ func (s *Subscriber) Last(topic string) (Message, bool) {
 	return Message{}, false
 }
 
-// Eventually polls cond every 20ms until it holds, failing the test after
-// timeout with what.
-func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		<-time.After(20 * time.Millisecond)
-	}
-}
-
 // RunMosquittoPasswd writes a mosquitto password file at path with one
 // user (mosquitto_passwd, from the mosquitto package).
 func RunMosquittoPasswd(path, user, pass string) error {
