@@ -8,10 +8,16 @@
 // bubbletea middleware sets a global colour profile and spins on a closed
 // window-change channel when a session ends on a still-open connection,
 // and its idle timeout counts output (a redrawing dashboard never idles).
-// Here: public-key auth only (password and keyboard-interactive attempts
-// are refused and audited), the host key is generated once into a path
+// Here: public-key auth only (password and keyboard-interactive are not
+// offered; every failed attempt is audited), the host key is generated once into a path
 // the caller gives, each session gets its own renderer, the window-change
 // loop stops when its channel closes, and the idle timeout counts input.
+//
+// A session ended from the server side (Close, Shutdown, Kick, Reload,
+// the idle timeout) gets its terminal back — normal screen, cursor shown,
+// attributes reset — and one line saying why. With Config.RecordDir every
+// session's screen is recorded as asciicast v2 (see CastHeader), bounded
+// by Config.RecordLimit.
 package sshserve
 
 import (
@@ -23,6 +29,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -50,6 +58,11 @@ type Session struct {
 	Width, Height int
 	// Context ends with the session.
 	Context context.Context
+	// Started is when the session began (time 0 of its recording).
+	Started time.Time
+	// Cast is the path of the session's asciicast recording, "" when the
+	// server does not record.
+	Cast string
 }
 
 // Config configures a Server.
@@ -57,7 +70,7 @@ type Config struct {
 	// HostKeyPath is the host key's file; generated (ed25519) when missing.
 	// Required: the server never writes into the working directory.
 	HostKeyPath string
-	// Users may log in.
+	// Users may log in. Reload replaces them while the server runs.
 	Users *Users
 	// MaxSessions bounds concurrent sessions. Default 64.
 	MaxSessions int
@@ -70,14 +83,59 @@ type Config struct {
 	Audit *AuditLog
 	// Logger for server-side events.
 	Logger *slog.Logger
+	// RecordDir, when set, receives an asciicast v2 recording of every
+	// session's screen, named <user>-<start>.cast.
+	RecordDir string
+	// RecordLimit caps one recording's size in bytes; 0 means
+	// DefaultRecordLimit.
+	RecordLimit int64
+	// ShutdownGrace bounds how long Close waits for sessions to restore
+	// their terminals before it drops the connections. Default 3s.
+	ShutdownGrace time.Duration
 }
 
 // Server is an SSH server of dashboard sessions.
 type Server struct {
 	cfg    Config
 	srv    *ssh.Server
+	users  atomic.Pointer[Users]
 	active atomic.Int64
 	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	live    map[*live]struct{}
+	closing bool
+	// pending follows each connection's authentication until it succeeds
+	// or fails, keyed by its remote address.
+	pending sync.Map
+}
+
+// live is one running session, as Reload, Kick and Close see it.
+type live struct {
+	user   *User
+	key    gossh.PublicKey
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	reason  string // for the audit log
+	message string // for the participant
+}
+
+// end asks the session to close, telling its participant message and
+// recording reason; the first end wins.
+func (l *live) end(reason, message string) {
+	l.mu.Lock()
+	if l.reason == "" {
+		l.reason, l.message = reason, message
+	}
+	l.mu.Unlock()
+	l.cancel()
+}
+
+func (l *live) why() (reason, message string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.reason, l.message
 }
 
 // New checks cfg and builds a server; Serve starts it.
@@ -97,31 +155,93 @@ func New(cfg Config) (*Server, error) {
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = 30 * time.Minute
 	}
+	if cfg.ShutdownGrace <= 0 {
+		cfg.ShutdownGrace = 3 * time.Second
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if err := ensureHostKey(cfg.HostKeyPath); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg}
+	if cfg.RecordDir != "" {
+		if err := os.MkdirAll(cfg.RecordDir, 0o755); err != nil {
+			return nil, fmt.Errorf("sshserve: recordings: %w", err)
+		}
+	}
+	s := &Server{cfg: cfg, live: map[*live]struct{}{}}
+	s.users.Store(cfg.Users)
+	// Public keys only: with no password or keyboard-interactive handler
+	// the server offers neither, so a client never prompts for a password
+	// that cannot work. Every failed attempt is still audited (authLog,
+	// failed).
 	srv, err := wish.NewServer(
 		wish.WithHostKeyPath(cfg.HostKeyPath),
 		wish.WithPublicKeyAuth(s.publicKey),
-		wish.WithPasswordAuth(func(ctx ssh.Context, _ string) bool {
-			s.refuse(ctx, "password", "", "password authentication is disabled")
-			return false
-		}),
-		wish.WithKeyboardInteractiveAuth(func(ctx ssh.Context, _ gossh.KeyboardInteractiveChallenge) bool {
-			s.refuse(ctx, "keyboard-interactive", "", "keyboard-interactive authentication is disabled")
-			return false
-		}),
 		wish.WithMiddleware(s.session),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("sshserve: %w", err)
 	}
+	srv.ServerConfigCallback = func(ssh.Context) *gossh.ServerConfig {
+		return &gossh.ServerConfig{AuthLogCallback: s.authLog}
+	}
+	srv.ConnectionFailedCallback = s.failed
 	s.srv = srv
 	return s, nil
+}
+
+// authAttempt is what one connection tried before it got in or gave up.
+type authAttempt struct {
+	mu      sync.Mutex
+	user    string
+	methods []string
+	audited bool // a refusal of this connection is in the audit log
+}
+
+// authLog sees every authentication attempt: a success forgets the
+// connection; a password or keyboard-interactive attempt (not offered,
+// but a client may try) is refused and audited at once.
+func (s *Server) authLog(conn gossh.ConnMetadata, method string, err error) {
+	key := remote(conn.RemoteAddr())
+	if err == nil {
+		s.pending.Delete(key)
+		return
+	}
+	v, _ := s.pending.LoadOrStore(key, &authAttempt{})
+	a := v.(*authAttempt)
+	a.mu.Lock()
+	a.user = conn.User()
+	if !slices.Contains(a.methods, method) {
+		a.methods = append(a.methods, method)
+	}
+	a.mu.Unlock()
+	switch method {
+	case "none", "publickey": // publickey refusals are audited with their key
+	default:
+		s.refuseConn(conn.User(), key, method, "", method+" authentication is not offered: public keys only")
+		a.mu.Lock()
+		a.audited = true
+		a.mu.Unlock()
+	}
+}
+
+// failed sees a connection that never got in: unless one of its attempts
+// was audited already, its refusal is audited now (a client that offered
+// no key, or gave up because the server offers public keys only).
+func (s *Server) failed(conn net.Conn, err error) {
+	key := remote(conn.RemoteAddr())
+	v, ok := s.pending.LoadAndDelete(key)
+	if !ok {
+		s.cfg.Logger.Debug("ssh connection failed before authentication", "remote", key, "err", err)
+		return
+	}
+	a := v.(*authAttempt)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.audited {
+		s.refuseConn(a.user, key, strings.Join(a.methods, ","), "", "no listed public key offered")
+	}
 }
 
 // ensureHostKey generates an ed25519 host key at path when none exists, with
@@ -148,28 +268,112 @@ func (s *Server) Serve(ln net.Listener) error {
 	return err
 }
 
-// Close stops accepting, closes every session and waits for their
-// programs to end.
-func (s *Server) Close() error {
+// Close ends every session as Shutdown does, with "the server is
+// shutting down".
+func (s *Server) Close() error { return s.Shutdown("the server is shutting down") }
+
+// Shutdown stops accepting sessions, ends every session (each
+// participant's terminal is restored and told why), waits for them for
+// up to Config.ShutdownGrace, then closes every connection and waits for
+// the sessions' programs to end.
+func (s *Server) Shutdown(why string) error {
+	s.mu.Lock()
+	s.closing = true
+	for l := range s.live {
+		l.end("server shutdown", why)
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(s.cfg.ShutdownGrace):
+		s.cfg.Logger.Warn("ssh sessions still running after the shutdown grace; dropping them", "grace", s.cfg.ShutdownGrace)
+	}
 	err := s.srv.Close()
-	s.wg.Wait()
+	<-done
 	return err
 }
 
 // Active is the number of sessions running.
 func (s *Server) Active() int { return int(s.active.Load()) }
 
+// Users returns the users file in force.
+func (s *Server) Users() *Users { return s.users.Load() }
+
+// Kick ends every session of user, telling them why; it returns how many
+// it ended.
+func (s *Server) Kick(user, why string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for l := range s.live {
+		if l.user.Name == user {
+			l.end("kicked: "+why, why)
+			n++
+		}
+	}
+	return n
+}
+
+// Reload puts u in force for new logins and applies it to the sessions
+// running: a session whose key is no longer listed ends ("your access was
+// removed"); a session whose user now has another name, role or fault
+// permission ends too, telling the participant to log in again (a
+// session's view and rights are built for one role when it opens, so the
+// new role takes effect on the next login, and the old rights end at
+// once). Other sessions go on untouched. The reload is audited. It
+// returns the names of the users whose sessions it ended.
+func (s *Server) Reload(u *Users) []string {
+	s.users.Store(u)
+	s.mu.Lock()
+	var ended []string
+	for l := range s.live {
+		nu := u.Lookup(l.key)
+		switch {
+		case nu == nil:
+			l.end("access removed by a users file reload", "your access was removed from the users file")
+		case nu.Name != l.user.Name || nu.Role != l.user.Role || nu.AllowFaults != l.user.AllowFaults:
+			l.end("role changed by a users file reload", fmt.Sprintf("your account changed (now %s, %s): log in again to work with it", nu.Name, nu.Role))
+		default:
+			continue
+		}
+		if !slices.Contains(ended, l.user.Name) {
+			ended = append(ended, l.user.Name)
+		}
+	}
+	s.mu.Unlock()
+	sort.Strings(ended)
+	res := fmt.Sprintf("ok: %d users", len(u.Users))
+	if len(ended) > 0 {
+		res += "; ended the sessions of " + strings.Join(ended, ", ")
+	}
+	s.cfg.Audit.Record(AuditEvent{Event: "reload", Result: res})
+	s.cfg.Logger.Info("users file reloaded", "users", len(u.Users), "ended", ended)
+	return ended
+}
+
 func (s *Server) publicKey(ctx ssh.Context, key ssh.PublicKey) bool {
-	if s.cfg.Users.Lookup(key) != nil {
+	if s.users.Load().Lookup(key) != nil {
 		return true
 	}
 	s.refuse(ctx, "publickey", gossh.FingerprintSHA256(key), "unknown key")
+	if v, ok := s.pending.Load(remote(ctx.RemoteAddr())); ok {
+		a := v.(*authAttempt)
+		a.mu.Lock()
+		a.audited = true
+		a.mu.Unlock()
+	}
 	return false
 }
 
 func (s *Server) refuse(ctx ssh.Context, method, key, why string) {
-	s.cfg.Audit.Record(AuditEvent{Event: "refused", User: ctx.User(), Remote: remote(ctx.RemoteAddr()), Method: method, Key: key, Result: why})
-	s.cfg.Logger.Info("ssh refused", "user", ctx.User(), "remote", remote(ctx.RemoteAddr()), "method", method, "why", why)
+	s.refuseConn(ctx.User(), remote(ctx.RemoteAddr()), method, key, why)
+}
+
+func (s *Server) refuseConn(user, rem, method, key, why string) {
+	s.cfg.Audit.Record(AuditEvent{Event: "refused", User: user, Remote: rem, Method: method, Key: key, Result: why})
+	s.cfg.Logger.Info("ssh refused", "user", user, "remote", rem, "method", method, "why", why)
 }
 
 func remote(a net.Addr) string {
@@ -179,6 +383,32 @@ func remote(a net.Addr) string {
 	return a.String()
 }
 
+// track registers a running session; it reports false when the server is
+// closing.
+func (s *Server) track(l *live) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.live[l] = struct{}{}
+	return true
+}
+
+func (s *Server) untrack(l *live) {
+	s.mu.Lock()
+	delete(s.live, l)
+	s.mu.Unlock()
+}
+
+// restoreTerminal puts a participant's terminal back as it was before
+// the dashboard: attributes reset, cursor shown, mouse reporting and
+// bracketed paste off, the normal screen back. The program restores most
+// of this itself when it ends; it is written again so that a session
+// ended from the server side leaves a usable terminal whatever state the
+// program was in.
+const restoreTerminal = "\x1b[0m\x1b[?25h\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?2004l\x1b[?1049l"
+
 // session is the middleware that runs one dashboard per session.
 func (s *Server) session(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
@@ -187,7 +417,7 @@ func (s *Server) session(next ssh.Handler) ssh.Handler {
 		defer s.wg.Done()
 		// The key the session authenticated with (x/crypto >= 0.31 calls the
 		// callback last with the key actually used).
-		user := s.cfg.Users.Lookup(sess.PublicKey())
+		user := s.users.Load().Lookup(sess.PublicKey())
 		if user == nil {
 			fmt.Fprintln(sess.Stderr(), "otwin: not authorized")
 			_ = sess.Exit(1)
@@ -208,19 +438,24 @@ func (s *Server) session(next ssh.Handler) ssh.Handler {
 			return
 		}
 		defer s.active.Add(-1)
-		s.cfg.Audit.Record(AuditEvent{Event: "login", User: user.Name, Role: user.Role, Remote: rem, Method: "publickey", Key: gossh.FingerprintSHA256(sess.PublicKey())})
-		start := time.Now()
-		var idled atomic.Bool // closed by the idle timeout
-		defer func() {
-			e := AuditEvent{Event: "logout", User: user.Name, Role: user.Role, Remote: rem, Comment: time.Since(start).Round(time.Second).String()}
-			if idled.Load() {
-				e.Result = "idle timeout"
-			}
-			s.cfg.Audit.Record(e)
-		}()
-
 		ctx, cancel := context.WithCancel(sess.Context())
 		defer cancel()
+		l := &live{user: user, key: sess.PublicKey(), cancel: cancel}
+		if !s.track(l) {
+			fmt.Fprintln(sess.Stderr(), "otwin: the server is shutting down")
+			_ = sess.Exit(1)
+			return
+		}
+		defer s.untrack(l)
+		s.cfg.Audit.Record(AuditEvent{Event: "login", User: user.Name, Role: user.Role, Remote: rem, Method: "publickey", Key: gossh.FingerprintSHA256(sess.PublicKey())})
+		start := time.Now()
+		defer func() {
+			reason, _ := l.why()
+			s.cfg.Audit.Record(AuditEvent{Event: "logout", User: user.Name, Role: user.Role, Remote: rem, Comment: time.Since(start).Round(time.Second).String(), Result: reason})
+		}()
+
+		rec, castPath := s.record(user, pty, sess, start)
+		out := &teeWriter{w: sess, rec: rec, now: time.Now}
 		model, err := s.cfg.NewModel(&Session{
 			User:     user,
 			Remote:   rem,
@@ -228,8 +463,11 @@ func (s *Server) session(next ssh.Handler) ssh.Handler {
 			Width:    pty.Window.Width,
 			Height:   pty.Window.Height,
 			Context:  ctx,
+			Started:  start,
+			Cast:     castPath,
 		})
 		if err != nil {
+			s.closeCast(rec, "")
 			fmt.Fprintln(sess.Stderr(), "otwin:", err)
 			_ = sess.Exit(1)
 			return
@@ -239,24 +477,69 @@ func (s *Server) session(next ssh.Handler) ssh.Handler {
 		in := &inputClock{r: sess, onEOF: cancel}
 		in.touch()
 		p := tea.NewProgram(model,
-			tea.WithInput(in), tea.WithOutput(sess), tea.WithAltScreen(),
+			tea.WithInput(in), tea.WithOutput(out), tea.WithAltScreen(),
 			tea.WithContext(ctx), tea.WithoutSignalHandler(),
 			tea.WithEnvironment(append(sess.Environ(), "TERM="+pty.Term)))
-		go s.watch(ctx, cancel, p, winCh, in, &idled)
+		go s.watch(ctx, l, p, winCh, in, rec)
 		if _, err := p.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) && !errors.Is(err, context.Canceled) {
 			s.cfg.Logger.Warn("ssh session ended with an error", "user", user.Name, "err", err)
 		}
 		p.Kill()
-		if idled.Load() {
-			fmt.Fprintf(sess.Stderr(), "\r\notwin: closed after %s without input\r\n", s.cfg.IdleTimeout)
+		closing := ""
+		if _, msg := l.why(); msg != "" {
+			// Ended from this side: give the participant their terminal back
+			// and one line saying why.
+			closing = restoreTerminal + "\r\x1b[Kotwin: " + msg + "\r\n"
+			_, _ = io.WriteString(sess, closing)
 		}
+		s.closeCast(rec, closing)
 		_ = sess.Exit(0)
 	}
 }
 
-// watch forwards window changes and enforces the idle timeout; it returns
-// when the session ends or the window-change channel closes.
-func (s *Server) watch(ctx context.Context, cancel context.CancelFunc, p *tea.Program, winCh <-chan ssh.Window, in *inputClock, idled *atomic.Bool) {
+// record starts the session's recording, or returns nil when the server
+// does not record or the file cannot be made (logged: the session goes on
+// unrecorded).
+func (s *Server) record(user *User, pty ssh.Pty, sess ssh.Session, start time.Time) (*castWriter, string) {
+	if s.cfg.RecordDir == "" {
+		return nil, ""
+	}
+	env := map[string]string{"TERM": pty.Term}
+	h := CastHeader{Width: pty.Window.Width, Height: pty.Window.Height, Timestamp: start.Unix(),
+		Title: fmt.Sprintf("otwin · %s (%s)", user.Name, user.Role), Env: env}
+	base := filepath.Join(s.cfg.RecordDir, user.Name+"-"+start.Format("20060102-150405"))
+	for i := 1; i < 100; i++ {
+		path := base + ".cast"
+		if i > 1 {
+			path = fmt.Sprintf("%s-%d.cast", base, i)
+		}
+		c, err := newCastWriter(path, h, start, s.cfg.RecordLimit)
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		if err != nil {
+			s.cfg.Logger.Warn("session not recorded", "user", user.Name, "err", err)
+			return nil, ""
+		}
+		return c, path
+	}
+	s.cfg.Logger.Warn("session not recorded: no free file name", "user", user.Name, "base", base)
+	return nil, ""
+}
+
+func (s *Server) closeCast(c *castWriter, closing string) {
+	if c == nil {
+		return
+	}
+	if err := c.Close(time.Now(), closing); err != nil {
+		s.cfg.Logger.Warn("session recording", "err", err)
+	}
+}
+
+// watch forwards window changes (and records them) and enforces the idle
+// timeout; it returns when the session ends or the window-change channel
+// closes.
+func (s *Server) watch(ctx context.Context, l *live, p *tea.Program, winCh <-chan ssh.Window, in *inputClock, rec *castWriter) {
 	var tick <-chan time.Time
 	if s.cfg.IdleTimeout > 0 {
 		period := s.cfg.IdleTimeout / 4
@@ -276,11 +559,13 @@ func (s *Server) watch(ctx context.Context, cancel context.CancelFunc, p *tea.Pr
 				winCh = nil // closed: never select it again
 				continue
 			}
+			if rec != nil {
+				rec.Resize(time.Now(), w.Width, w.Height)
+			}
 			p.Send(tea.WindowSizeMsg{Width: w.Width, Height: w.Height})
 		case <-tick:
 			if in.idle() >= s.cfg.IdleTimeout {
-				idled.Store(true)
-				cancel()
+				l.end("idle timeout", fmt.Sprintf("closed after %s without input", s.cfg.IdleTimeout))
 				return
 			}
 		}

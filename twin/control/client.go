@@ -22,8 +22,10 @@ import (
 // Every method returns *APIError when the twin answered with an error, and
 // an error wrapping ErrUnreachable when it could not be reached.
 type Client struct {
-	base string
-	http *http.Client
+	base  string
+	http  *http.Client
+	token string // sent as "Authorization: Bearer <token>"
+	user  string // sent as UserHeader
 }
 
 // ErrUnreachable: the control endpoint did not answer.
@@ -63,23 +65,51 @@ func NewClient(base string, hc *http.Client) (*Client, error) {
 	return &Client{base: strings.TrimRight(u.String(), "/"), http: hc}, nil
 }
 
+// WithToken returns a copy of c that sends token with every call.
+func (c *Client) WithToken(token string) *Client {
+	cp := *c
+	cp.token = token
+	return &cp
+}
+
+// As returns a copy of c whose calls name user (UserHeader) as the person
+// they are made for, for the twin's audit.
+func (c *Client) As(user string) *Client {
+	cp := *c
+	cp.user = user
+	return &cp
+}
+
+// Ready is what a client needs from a twin's ready file.
+type Ready struct {
+	// Control is the control API's URL.
+	Control string `json:"control"`
+	// Token is the control API's token ("" when the twin needs none).
+	Token string `json:"token,omitempty"`
+}
+
+// ReadReady reads the "control" and "token" fields of a twin's ready file
+// (a JSON object); "control" is required.
+func ReadReady(path string) (Ready, error) {
+	var r Ready
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return r, fmt.Errorf("ready file: %w", err)
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return r, fmt.Errorf("ready file %s: %w", path, err)
+	}
+	if r.Control == "" {
+		return r, fmt.Errorf("ready file %s: no \"control\" field", path)
+	}
+	return r, nil
+}
+
 // ReadyFile reads the control URL from the "control" field of a twin's
 // ready file (a JSON object).
 func ReadyFile(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("ready file: %w", err)
-	}
-	var r struct {
-		Control string `json:"control"`
-	}
-	if err := json.Unmarshal(b, &r); err != nil {
-		return "", fmt.Errorf("ready file %s: %w", path, err)
-	}
-	if r.Control == "" {
-		return "", fmt.Errorf("ready file %s: no \"control\" field", path)
-	}
-	return r.Control, nil
+	r, err := ReadReady(path)
+	return r.Control, err
 }
 
 // URL returns the client's base URL.
@@ -100,6 +130,12 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if c.user != "" {
+		req.Header.Set(UserHeader, c.user)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

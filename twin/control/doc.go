@@ -2,9 +2,14 @@
 // (otwin fault, otwin clock), the dashboard's fault panel and scripts use
 // to inject and clear faults, drive the clock and read the event log.
 //
-// Handler serves it; Client calls it. The handler has no authentication:
-// listen on loopback (the default of the otwin command) or put it behind
-// something that authenticates. Request bodies are limited to 64 KiB.
+// Handler serves it; Client calls it. Handler itself has no
+// authentication; RequireToken wraps it so that only calls carrying
+// "Authorization: Bearer <token>" get through (others get 401), and
+// reports every call, refused or not, with the caller's address and the
+// user it names (X-Otwin-User) for an audit log. The otwin commands that
+// serve it (sim, ssh --scenario, workshop) always require a token: they
+// make a random one at start and write it into the ready file and the
+// data directory (mode 0600). Request bodies are limited to 64 KiB.
 // Every error is JSON {"error":"..."}: 400 for bad input (the message
 // names the field), 404 for an unknown fault, tag or path, 405 for a wrong
 // method, 409 for a fault that is not active, 413 for a body too large.
@@ -16,8 +21,14 @@
 //
 // # Endpoints
 //
-// The examples assume the API at 127.0.0.1:8089 (export
-// OTWIN_CONTROL=http://127.0.0.1:8089 for the CLI).
+// The examples assume the API at 127.0.0.1:8089 with its token in $T
+// (export OTWIN_CONTROL=http://127.0.0.1:8089 OTWIN_TOKEN=$T for the
+// CLI, or give it --ready-file). Every call carries the token:
+//
+//	T=$(jq -r .token twin.json)
+//	curl -s -H "Authorization: Bearer $T" http://127.0.0.1:8089/v1/status
+//
+// The examples below leave the header out.
 //
 // GET /v1/status — the clock: scenario, ticks, elapsed simulated time,
 // speed, paused, number of tags and active faults.
