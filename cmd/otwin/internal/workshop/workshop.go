@@ -38,20 +38,49 @@ type Action struct {
 	// AlertTarget is the alert's tag or source, when Target is an alert.
 	AlertTarget string
 	Comment     string
-	// Refused says the action was refused, and why.
+	// Refused says the action was refused by the participant's role, and
+	// why.
 	Refused string
+	// Failed says the action was allowed but not carried out (the store
+	// answered "nothing to acknowledge", the twin "not active"), and why.
+	// Only actions with neither Refused nor Failed count.
+	Failed string
 }
 
-// Participant is one person in the workshop.
+// accepted reports whether the action was carried out.
+func (a *Action) accepted() bool { return a.Refused == "" && a.Failed == "" }
+
+// Participant is one person in the workshop: everyone in the users file
+// (the roster), whether they came or not.
 type Participant struct {
-	User   string
-	Role   string
+	User string
+	Role string
+	// Joined is when they first opened a session (zero: never).
 	Joined time.Time
 	// Online is whether the participant has a session open.
 	Online bool
+	// Recordings are their sessions' screen recordings.
+	Recordings []Recording
 
 	sessions int // open sessions: one person may have several
 }
+
+// Recording is one session's screen recording (asciicast v2).
+type Recording struct {
+	// Path is the file.
+	Path string
+	// Start is the wall time of the recording's offset 0; End is when the
+	// session closed (zero while it is open).
+	Start, End time.Time
+}
+
+// covers reports whether the recording runs at t.
+func (r *Recording) covers(t time.Time) bool {
+	return !t.Before(r.Start) && (r.End.IsZero() || !t.After(r.End))
+}
+
+// Member is one entry of the roster.
+type Member struct{ User, Role string }
 
 // Score is one participant's line of the scoreboard.
 type Score struct {
@@ -60,11 +89,12 @@ type Score struct {
 	// AlertsSeen counts alerts raised since the participant first joined
 	// (also while they were offline).
 	AlertsSeen int
-	// Acks counts acknowledgements; MeanAck is their mean time from the
-	// alert's first activation.
+	// Acks counts accepted acknowledgements; MeanAck is their mean time
+	// from the alert's activation, in scenario time.
 	Acks    int
 	MeanAck time.Duration
-	// Comments counts acknowledgements and shelvings with a comment.
+	// Comments counts comments, and acknowledgements and shelvings with a
+	// comment.
 	Comments int
 	// Refused counts refused actions.
 	Refused int
@@ -76,6 +106,8 @@ type run struct {
 	started time.Duration // simulated elapsed at start
 	startAt time.Time
 	fired   []time.Time // wall time each step's fault fired (zero: not yet)
+	// firedSim is the scenario time each step's fault fired.
+	firedSim []time.Duration
 }
 
 // alertRecord follows one alert through the workshop.
@@ -94,6 +126,9 @@ type Workshop struct {
 	advMu        sync.Mutex // serializes Advance
 	mu           sync.Mutex
 	started      time.Time
+	goAt         time.Time // when the scenario clock first ran
+	ended        time.Time // End was called
+	clock        simClock
 	participants map[string]*Participant
 	actions      []Action
 	alerts       map[string]*alertRecord
@@ -140,7 +175,9 @@ func (w *Workshop) StartExercise(name string) error {
 				return fmt.Errorf("exercise %q is already running", name)
 			}
 		}
-		w.runs = append(w.runs, &run{ex: ex, started: time.Duration(w.tw.Status().Elapsed), startAt: w.now(), fired: make([]time.Time, len(ex.Steps))})
+		now := w.now()
+		elapsed := w.markLocked(now)
+		w.runs = append(w.runs, &run{ex: ex, started: elapsed, startAt: now, fired: make([]time.Time, len(ex.Steps)), firedSim: make([]time.Duration, len(ex.Steps))})
 		return nil
 	}
 	return fmt.Errorf("no exercise %q (have: %s)", name, strings.Join(w.Exercises(), ", "))
@@ -163,13 +200,14 @@ func (w *Workshop) Advance() []error {
 	// it): the event cursor moves in order and no event is taken twice.
 	w.advMu.Lock()
 	defer w.advMu.Unlock()
-	elapsed := time.Duration(w.tw.Status().Elapsed)
 	var due []string
 	w.mu.Lock()
+	now := w.now()
+	elapsed := w.markLocked(now)
 	for _, r := range w.runs {
 		for i, st := range r.ex.Steps {
 			if r.fired[i].IsZero() && elapsed-r.started >= st.At.D() {
-				r.fired[i] = w.now()
+				r.fired[i], r.firedSim[i] = now, elapsed
 				due = append(due, st.Fault)
 			}
 		}
@@ -188,8 +226,110 @@ func (w *Workshop) Advance() []error {
 	w.mu.Lock()
 	w.events = append(w.events, evs...)
 	w.cursor = next
+	for _, e := range evs {
+		w.clock.add(e.Time, e.Elapsed.D())
+		// An exercise's fault fired at the twin's own instant.
+		if e.Kind == "inject" {
+			w.settleFired(e)
+		}
+	}
 	w.mu.Unlock()
 	return errs
+}
+
+// settleFired takes the twin's time of an exercise fault's injection as
+// the step's: the twin knows when it injected better than the loop that
+// asked it to.
+func (w *Workshop) settleFired(e twin.Event) {
+	for _, r := range w.runs {
+		for i, st := range r.ex.Steps {
+			if st.Fault == e.Fault && !r.fired[i].IsZero() && e.Time.Sub(r.fired[i]).Abs() < time.Second && e.Elapsed.D() >= r.firedSim[i]-time.Second {
+				r.fired[i], r.firedSim[i] = e.Time, e.Elapsed.D()
+			}
+		}
+	}
+}
+
+// markLocked reads the twin's clock at now, notes when the clock first ran
+// (the trainer's "go"), and returns the scenario time. Called with w.mu
+// held.
+func (w *Workshop) markLocked(now time.Time) time.Duration {
+	st := w.tw.Status()
+	elapsed := st.Elapsed.D()
+	w.clock.add(now, elapsed)
+	if w.goAt.IsZero() && !st.Paused {
+		w.goAt = now
+	}
+	return elapsed
+}
+
+// Paused reports whether the workshop waits for the trainer's "go": the
+// scenario clock has never run yet.
+func (w *Workshop) Paused() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.markLocked(w.now())
+	return w.goAt.IsZero()
+}
+
+// End marks the workshop over: expectations whose window is still open
+// become missed in the debrief, and open recordings end now.
+func (w *Workshop) End() {
+	w.Advance()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ended.IsZero() {
+		w.ended = w.now()
+		w.markLocked(w.ended)
+	}
+}
+
+// SetRoster lists everyone who may take part (the users file): the
+// scoreboard shows them all, online or not. A later call (the users file
+// reloaded) adds newcomers, updates the role of those not online, and
+// drops those removed who never joined.
+func (w *Workshop) SetRoster(members []Member) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	listed := map[string]bool{}
+	for _, m := range members {
+		listed[m.User] = true
+		p := w.participants[m.User]
+		if p == nil {
+			w.participants[m.User] = &Participant{User: m.User, Role: m.Role}
+			continue
+		}
+		if !p.Online {
+			p.Role = m.Role
+		}
+	}
+	for name, p := range w.participants {
+		if !listed[name] && p.Joined.IsZero() {
+			delete(w.participants, name)
+		}
+	}
+}
+
+// AddRecording notes a session's recording, started at start.
+func (w *Workshop) AddRecording(user, path string, start time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if p := w.participants[user]; p != nil {
+		p.Recordings = append(p.Recordings, Recording{Path: path, Start: start})
+	}
+}
+
+// EndRecording notes that the session recorded into path closed.
+func (w *Workshop) EndRecording(user, path string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if p := w.participants[user]; p != nil {
+		for i := range p.Recordings {
+			if p.Recordings[i].Path == path && p.Recordings[i].End.IsZero() {
+				p.Recordings[i].End = w.now()
+			}
+		}
+	}
 }
 
 // Join records that user (with role) opened a session. Each Join is
@@ -200,8 +340,11 @@ func (w *Workshop) Join(user, role string) {
 	defer w.mu.Unlock()
 	p := w.participants[user]
 	if p == nil {
-		p = &Participant{User: user, Role: role, Joined: w.now()}
+		p = &Participant{User: user, Role: role}
 		w.participants[user] = p
+	}
+	if p.Joined.IsZero() {
+		p.Joined = w.now()
 	}
 	p.sessions++
 	p.Role, p.Online = role, true
@@ -224,6 +367,7 @@ func (w *Workshop) Record(a Action) {
 	if a.Time.IsZero() {
 		a.Time = w.now()
 	}
+	w.markLocked(a.Time)
 	if a.AlertTarget == "" {
 		if r := w.alerts[a.Target]; r != nil {
 			a.AlertTarget = r.Target
@@ -256,6 +400,7 @@ func (w *Workshop) ObserveAlerts(alerts []normalize.Alert) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	now := w.now()
+	w.markLocked(now)
 	for _, a := range alerts {
 		prev := w.alertState[a.ID]
 		w.alertState[a.ID] = a.State
@@ -284,7 +429,7 @@ func (w *Workshop) ObserveAlerts(alerts []normalize.Alert) {
 	}
 }
 
-// Participants lists everyone who joined, by name.
+// Participants lists the roster and everyone who joined, by name.
 func (w *Workshop) Participants() []Participant {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -305,6 +450,9 @@ func (w *Workshop) Scoreboard() []Score {
 	for _, p := range w.participants {
 		scores[p.User] = &Score{User: p.User, Role: p.Role}
 		order = append(order, p.User)
+		if p.Joined.IsZero() {
+			continue
+		}
 		for _, r := range w.alerts {
 			for _, t := range r.Raised {
 				if !t.Before(p.Joined) {
@@ -323,15 +471,16 @@ func (w *Workshop) Scoreboard() []Score {
 			s.Refused++
 			continue
 		}
-		if (a.Kind == "acknowledge" || a.Kind == "shelve") && a.Comment != "" {
+		if !a.accepted() {
+			continue // not carried out: nothing to credit
+		}
+		if a.Kind == "comment" || ((a.Kind == "acknowledge" || a.Kind == "shelve") && a.Comment != "") {
 			s.Comments++
 		}
 		if a.Kind == "acknowledge" {
 			s.Acks++
-			if r := w.alerts[a.Target]; r != nil {
-				if raised := lastBefore(r.Raised, a.Time); !raised.IsZero() {
-					sums[a.User] += a.Time.Sub(raised)
-				}
+			if d, ok := w.ackTime(a); ok {
+				sums[a.User] += d
 			}
 		}
 	}
@@ -345,6 +494,20 @@ func (w *Workshop) Scoreboard() []Score {
 		out = append(out, *s)
 	}
 	return out
+}
+
+// ackTime is the scenario time from the activation of the alert a
+// acknowledges to a. Called with w.mu held.
+func (w *Workshop) ackTime(a Action) (time.Duration, bool) {
+	r := w.alerts[a.Target]
+	if r == nil {
+		return 0, false
+	}
+	raised := lastBefore(r.Raised, a.Time)
+	if raised.IsZero() {
+		return 0, false
+	}
+	return max(w.clock.at(a.Time)-w.clock.at(raised), 0), true
 }
 
 // lastBefore is the latest time in ts not after t.

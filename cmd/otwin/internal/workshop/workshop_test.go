@@ -14,24 +14,56 @@ import (
 
 // fakeTwin is a stand-in for the engine: this is a unit test of the
 // workshop's bookkeeping (the end-to-end test in cmd/otwin uses the real one).
+// Its scenario clock runs at speed (default 1) from the first reading of
+// now, unless paused.
 type fakeTwin struct {
-	mu      sync.Mutex
-	elapsed time.Duration
-	now     func() time.Time
-	events  []twin.Event
+	mu     sync.Mutex
+	now    func() time.Time
+	speed  float64
+	paused bool
+	base   time.Duration // scenario time at since
+	since  time.Time
+	events []twin.Event
+}
+
+// elapsed is the scenario time now. Called with f.mu held.
+func (f *fakeTwin) elapsed() time.Duration {
+	now := f.now()
+	if f.since.IsZero() {
+		f.since = now
+	}
+	if f.paused {
+		return f.base
+	}
+	return f.base + time.Duration(float64(now.Sub(f.since))*f.speedOr1())
+}
+
+func (f *fakeTwin) speedOr1() float64 {
+	if f.speed == 0 {
+		return 1
+	}
+	return f.speed
+}
+
+// set changes speed and pause from now on.
+func (f *fakeTwin) set(speed float64, paused bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.base, f.since = f.elapsed(), f.now()
+	f.speed, f.paused = speed, paused
 }
 
 func (f *fakeTwin) InjectNamed(name string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.events = append(f.events, twin.Event{Seq: len(f.events), Time: f.now(), Kind: "inject", Fault: name, Target: "filler1/temp", Origin: "api"})
+	f.events = append(f.events, twin.Event{Seq: len(f.events), Time: f.now(), Elapsed: scenarios.Duration(f.elapsed()), Kind: "inject", Fault: name, Target: "filler1/temp", Origin: "api"})
 	return nil
 }
 func (f *fakeTwin) Clear(string) error { return nil }
 func (f *fakeTwin) Status() twin.Status {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return twin.Status{Elapsed: scenarios.Duration(f.elapsed)}
+	return twin.Status{Elapsed: scenarios.Duration(f.elapsed()), Speed: f.speedOr1(), Paused: f.paused}
 }
 func (f *fakeTwin) Events(since int) ([]twin.Event, int) {
 	f.mu.Lock()
@@ -71,7 +103,6 @@ func TestExerciseDebrief(t *testing.T) {
 	if len(tw.events) != 0 {
 		t.Fatal("fault fired before its offset")
 	}
-	tw.elapsed = 10 * time.Second
 	clock = clock.Add(10 * time.Second)
 	w.Advance()
 	if len(tw.events) != 1 {
