@@ -56,9 +56,22 @@ func rolePolicy(r string, allowFaults bool) policy {
 	return policy{}
 }
 
+// actionResult is one action a session attempted and what became of it.
+type actionResult struct {
+	User, Role string
+	// Kind is acknowledge, shelve, comment, inject, clear, clock, exercise
+	// or debrief; Target the alert id, fault name or setting.
+	Kind, Target, Comment string
+	// Refused is why the session's role may not do it; Failed why it was
+	// allowed but not carried out (the store's or the twin's answer).
+	// Both are "" when it was carried out.
+	Refused, Failed string
+}
+
 // actionHook sees every action a session attempts (the workshop
-// scoreboard); refused is "" when the action was carried out.
-type actionHook func(user, role, kind, target, comment, refused string)
+// scoreboard). A "comment" action (a note on an alert, no ack) reaches it
+// like any other when the backend carries one out.
+type actionHook func(actionResult)
 
 // session is one viewer's binding to the live store: who they are, what
 // they may do, and where their actions are recorded.
@@ -72,17 +85,19 @@ type session struct {
 
 func (s *session) record(kind, target, comment string, err error) {
 	result := "ok"
-	refused := ""
+	r := actionResult{User: s.user, Role: s.role, Kind: kind, Target: target, Comment: comment}
 	if err != nil {
 		result = err.Error()
 		if errors.Is(err, errRefused) {
 			// the reason alone: the workshop writes "refused: <reason>"
-			refused = strings.TrimPrefix(err.Error(), errRefused.Error()+": ")
+			r.Refused = strings.TrimPrefix(err.Error(), errRefused.Error()+": ")
+		} else {
+			r.Failed = err.Error()
 		}
 	}
 	s.audit.Record(sshserve.AuditEvent{Event: kind, User: s.user, Role: s.role, Remote: s.remote, Target: target, Comment: comment, Result: result})
 	if s.onAction != nil {
-		s.onAction(s.user, s.role, kind, target, comment, refused)
+		s.onAction(r)
 	}
 }
 

@@ -23,7 +23,7 @@ func newClockCmd() *cobra.Command {
 		Use:   "clock",
 		Short: "Pause, resume, speed up or step a running twin's clock",
 		Long: `clock talks to a running twin's control API (--control URL, --ready-file PATH or
-$OTWIN_CONTROL). Simulated time advances by exactly one tick per step, so
+$OTWIN_CONTROL; the token from --token, $OTWIN_TOKEN or the ready file). Simulated time advances by exactly one tick per step, so
 pausing, speeding up or stepping never changes the series, only how fast it
 plays.`,
 		Example: `  otwin clock status

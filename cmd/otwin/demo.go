@@ -55,7 +55,7 @@ SCENARIO is a scenario file or the name of a built-in example (` + exampleNames(
 			if err != nil {
 				return err
 			}
-			line, err := startLocalLine(ctx, sc, dataDir, state, logger)
+			line, err := startLocalLine(ctx, sc, dataDir, state, nil, logger)
 			if err != nil {
 				return err
 			}

@@ -80,7 +80,7 @@ func startE2ETwin(t testing.TB, sc *scenarios.Scenario) *e2eTwin {
 	if err != nil {
 		t.Fatalf("control client: %v", err)
 	}
-	return &e2eTwin{runningTwin: rt, Control: cl}
+	return &e2eTwin{runningTwin: rt, Control: cl.WithToken(rt.ControlToken)}
 }
 
 // exportFast is exportSources with the short intervals of the end-to-end

@@ -72,14 +72,8 @@ func startWorkshop(t *testing.T, users ...[2]string) *workshopFixture {
 	t.Cleanup(func() { cancel(); <-done })
 	reports := filepath.Join(t.TempDir(), "debrief")
 	debrief := &debriefWriter{ws: ws, dir: reports}
-	f := serveSSH(t, tw, col, "workshop · "+sc.Name, sshOpts{users: users}, sshHooks{
-		join:  ws.Join,
-		leave: ws.Leave,
-		onAction: func(user, role, kind, target, comment, refused string) {
-			ws.Record(workshop.Action{User: user, Role: role, Kind: kind, Target: target, Comment: comment, Refused: refused})
-		},
-		console: consoleHook(ws, tw.Engine, debrief),
-	})
+	f := serveSSH(t, tw, col, "workshop · "+sc.Name, sshOpts{users: users, record: filepath.Join(reports, "casts")}, workshopHooks(ws, tw.Engine, debrief))
+	ws.SetRoster(rosterOf(f.svc.srv.Users()))
 	return &workshopFixture{sshFixture: f, ws: ws, tw: tw, reports: reports}
 }
 

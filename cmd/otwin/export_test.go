@@ -152,7 +152,7 @@ func sourceNamed(t testing.TB, f *sources.File, name string) *sources.Source {
 func TestDemoModbusFault(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
-	line, err := startLocalLine(ctx, shippedScenario(t, "bottling"), t.TempDir(), nil, e2eLogger())
+	line, err := startLocalLine(ctx, shippedScenario(t, "bottling"), t.TempDir(), nil, nil, e2eLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -24,26 +26,32 @@ func init() { register(newFaultCmd) }
 type controlFlags struct {
 	url     string
 	ready   string
+	token   string
 	timeout time.Duration
 }
 
 func (c *controlFlags) register(cmd *cobra.Command) {
 	f := cmd.PersistentFlags()
 	f.StringVar(&c.url, "control", "", "control API URL of the twin (default $OTWIN_CONTROL)")
-	f.StringVar(&c.ready, "ready-file", "", `read the control URL from the "control" field of the twin's ready file`)
+	f.StringVar(&c.ready, "ready-file", "", `read the control URL and token from the twin's ready file`)
+	f.StringVar(&c.token, "token", "", "the control API's token (default $"+control.TokenEnv+", or the ready file's)")
 	f.DurationVar(&c.timeout, "timeout", 10*time.Second, "give up on the twin after this long")
 }
 
-// client returns a control client from --control, --ready-file or
-// $OTWIN_CONTROL, in that order.
+// client returns a control client: the URL from --control, --ready-file
+// or $OTWIN_CONTROL, the token from --token, $OTWIN_TOKEN or the ready
+// file, each in that order.
 func (c *controlFlags) client() (*control.Client, error) {
-	url := c.url
-	if url == "" && c.ready != "" {
-		u, err := control.ReadyFile(c.ready)
+	url, token := c.url, c.token
+	if token == "" {
+		token = os.Getenv(control.TokenEnv)
+	}
+	if c.ready != "" && (url == "" || token == "") {
+		r, err := control.ReadReady(c.ready)
 		if err != nil {
 			return nil, err
 		}
-		url = u
+		url, token = cmp.Or(url, r.Control), cmp.Or(token, r.Token)
 	}
 	if url == "" {
 		url = os.Getenv("OTWIN_CONTROL")
@@ -51,7 +59,11 @@ func (c *controlFlags) client() (*control.Client, error) {
 	if url == "" {
 		return nil, errors.New("no twin to talk to: give --control URL or --ready-file PATH, or set $OTWIN_CONTROL")
 	}
-	return control.NewClient(url, nil)
+	cl, err := control.NewClient(url, nil)
+	if err != nil {
+		return nil, err
+	}
+	return cl.WithToken(token), nil
 }
 
 // run calls fn with a client and a context bounded by --timeout, and
@@ -64,8 +76,12 @@ func (c *controlFlags) run(ctx context.Context, fn func(context.Context, *contro
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	err = fn(ctx, cl)
-	if errors.Is(err, control.ErrUnreachable) {
+	var apiErr *control.APIError
+	switch {
+	case errors.Is(err, control.ErrUnreachable):
 		return fmt.Errorf("%w (is the twin running, with its control API at that address?)", err)
+	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnauthorized:
+		return fmt.Errorf("%w (the twin's token is in its ready file and in %s in its data directory)", err, tokenFileName)
 	}
 	return err
 }
@@ -78,8 +94,10 @@ func newFaultCmd() *cobra.Command {
 		Short: "List, inject and clear faults of a running twin",
 		Long: `fault talks to a running twin's control API (--control URL, --ready-file PATH or
 $OTWIN_CONTROL) to list the scenario's faults, inject a named or an ad-hoc
-fault, and clear an active one.`,
-		Example: `  otwin fault list --control http://127.0.0.1:8089
+fault, and clear an active one. Every call carries the twin's token: from
+--token, $OTWIN_TOKEN or the ready file.`,
+		Example: `  otwin fault list --ready-file /tmp/twin.json
+  OTWIN_CONTROL=http://127.0.0.1:8089 OTWIN_TOKEN=$(cat ~/.local/share/otwin/control.token) otwin fault list
   otwin fault inject filler_temp_stuck
   otwin fault inject --kind drift --target filler1/temperature --rate 0.5 --duration 2m
   otwin fault inject plc_down --kind comm_loss --target filler1 --protocol modbus

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/otwin/otwin/scenarios"
 	"github.com/otwin/otwin/twin"
+	"github.com/otwin/otwin/twin/control"
 )
 
 func init() { register(newSimCmd) }
@@ -24,7 +26,11 @@ type readyFile struct {
 	Scenario  string     `json:"scenario"`
 	Endpoints []endpoint `json:"endpoints"`
 	Control   string     `json:"control,omitempty"`
-	Sources   string     `json:"sources,omitempty"`
+	// Token is the control API's token (the file is written mode 0600).
+	Token   string `json:"token,omitempty"`
+	Sources string `json:"sources,omitempty"`
+	// SSH is the SSH dashboard's address (ssh and workshop).
+	SSH string `json:"ssh,omitempty"`
 }
 
 func newSimCmd() *cobra.Command {
@@ -42,6 +48,13 @@ func newSimCmd() *cobra.Command {
 		Long: `Run the twin: every machine of the scenario is served on its OPC UA and Modbus TCP
 endpoints, tag values follow their models, and faults fire on the timeline or
 when injected through the control endpoint (see 'otwin fault' and 'otwin clock').
+
+The control endpoint requires a token on every call, as it does under 'otwin ssh'
+and 'otwin workshop': the ready file carries it, so whoever can read that file
+(mode 0600) can drive the twin, and nobody else. The token is --token, else
+$OTWIN_TOKEN, else a random one; it is also written to control.token in the
+data directory. Scripts pass --ready-file to 'otwin fault' and 'otwin clock',
+or export OTWIN_TOKEN for both sides.
 
 SCENARIO is a scenario file, or the name of a built-in example (` + exampleNames() + `);
 without it the built-in default scenario runs. With --replay FILE it serves a
@@ -79,6 +92,7 @@ most 20 lines per 10 s; GET /v1/clients of the control API has the rest).`,
 				return err
 			}
 			cfg.Logger = logger
+			cfg.Token = cmp.Or(cfg.Token, os.Getenv(control.TokenEnv))
 			rt, err := startTwin(ctx, sc, cfg)
 			if err != nil {
 				return err
@@ -105,7 +119,8 @@ most 20 lines per 10 s; GET /v1/clients of the control API has the rest).`,
 	f.IntVar(&cfg.PortOffset, "port-offset", 0, "add N to every port of the scenario (run several sims side by side)")
 	f.BoolVar(&cfg.Ephemeral, "ephemeral", false, "serve every endpoint on a free port (see the ready file for the addresses)")
 	f.StringVar(&cfg.Control, "control", "", `control endpoint listen address (default: host with a free port; "-" for none)`)
-	f.StringVar(&cfg.DataDir, "data-dir", defaultDataDir(), "directory for the OPC UA certificate and key")
+	f.StringVar(&cfg.DataDir, "data-dir", defaultDataDir(), "directory for the OPC UA certificate and key, and the control token")
+	f.StringVar(&cfg.Token, "token", "", "control API token (default $"+control.TokenEnv+", else a random one)")
 	f.StringVar(&readyPath, "ready-file", "", "write the endpoints as JSON to this file once every server listens (removed on exit)")
 	f.StringVar(&export, "export-sources", "", "write a sources file pointing the connectors at this twin")
 	f.StringVar(&exportVia, "export-protocol", exportBoth, `which protocol the exported sources read a machine served on both over: both (every endpoint; Modbus points named "<tag>.modbus"), opcua or modbus (each tag once)`)
@@ -129,9 +144,9 @@ func announce(out io.Writer, rt *runningTwin, export, via, readyPath string) (fu
 	fmt.Fprintf(out, "otwin: serving scenario %q (%d machines)\n", sc.Name, len(sc.Machines))
 	printEndpoints(out, rt.Endpoints)
 	if rt.ControlURL != "" {
-		fmt.Fprintf(out, "control: %s\n", rt.ControlURL)
+		fmt.Fprintf(out, "control: %s (token in %s)\n", rt.ControlURL, cmp.Or(readyPath, rt.TokenFile, "$"+control.TokenEnv))
 	}
-	rf := readyFile{Scenario: sc.Name, Endpoints: rt.Endpoints, Control: rt.ControlURL}
+	rf := readyFile{Scenario: sc.Name, Endpoints: rt.Endpoints, Control: rt.ControlURL, Token: rt.ControlToken}
 	if export != "" {
 		if err := writeExportedSources(export, sc, exportSources(sc, rt.Endpoints, via)); err != nil {
 			return nil, fmt.Errorf("export sources: %w", err)

@@ -1,13 +1,21 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/otwin/otwin/role"
@@ -31,6 +39,11 @@ type sshOptions struct {
 	auditFile   string
 	maxSessions int
 	idle        time.Duration
+	readyFile   string
+	// recordDir receives every session's recording ("" records none).
+	recordDir string
+	// tuiNow, when set, is every session's clock (tests freeze it).
+	tuiNow func() time.Time
 }
 
 func (o *sshOptions) register(cmd *cobra.Command, dataDir *string) {
@@ -41,14 +54,25 @@ func (o *sshOptions) register(cmd *cobra.Command, dataDir *string) {
 	f.StringVar(&o.auditFile, "audit", "", "audit log of logins, refusals and actions, JSON lines (default: <data-dir>/audit.jsonl)")
 	f.IntVar(&o.maxSessions, "max-sessions", 64, "most sessions at once")
 	f.DurationVar(&o.idle, "idle-timeout", 30*time.Minute, "close a session after this long without a key press")
-	_ = cmd.MarkFlagRequired("users")
+	f.StringVar(&o.readyFile, "ready-file", "", "write the SSH address, the twin's endpoints, control URL and token as JSON (mode 0600) once serving")
+}
+
+// sessionInfo is what the workshop learns of a session that opens.
+type sessionInfo struct {
+	User, Role string
+	// Started is when the session began; Cast is its recording ("" when
+	// not recorded).
+	Started time.Time
+	Cast    string
 }
 
 // sshHooks let the workshop follow sessions and actions.
 type sshHooks struct {
-	join     func(user, role string)
-	leave    func(user string)
+	join     func(sessionInfo)
+	leave    func(sessionInfo)
 	onAction actionHook
+	// reload sees the users file after each reload (the workshop's roster).
+	reload func(*sshserve.Users)
 	// console, when set, gives the session of each user whose role is
 	// trainer its instructor console; other roles never get one.
 	console func(sess *session) tui.Trainer
@@ -56,10 +80,12 @@ type sshHooks struct {
 
 // sshService is a running SSH dashboard server.
 type sshService struct {
-	srv   *sshserve.Server
-	addr  string
-	audit *sshserve.AuditLog
-	close func() error
+	srv       *sshserve.Server
+	addr      string
+	audit     *sshserve.AuditLog
+	usersFile string
+	hooks     sshHooks
+	close     func() error
 }
 
 // startSSH serves the dashboard of col over SSH: each session its own model
@@ -92,6 +118,7 @@ func startSSH(ctx context.Context, o sshOptions, dataDir string, col *collector,
 		IdleTimeout: o.idle,
 		Audit:       audit,
 		Logger:      logger,
+		RecordDir:   o.recordDir,
 		NewModel: func(s *sshserve.Session) (tea.Model, error) {
 			r, err := role.Parse(s.User.Role)
 			if err != nil {
@@ -103,22 +130,24 @@ func startSSH(ctx context.Context, o sshOptions, dataDir string, col *collector,
 			}
 			opts := tui.Options{
 				User: s.User.Name, Role: r, Title: title, Renderer: s.Renderer, LockRole: true,
-				Width: s.Width, Height: s.Height,
+				Width: s.Width, Height: s.Height, Now: o.tuiNow,
 				// the session's end closes its feed and store subscription
 				Context:    s.Context,
 				Scorecards: col.scorecards(),
 			}
 			if ctl != nil {
-				opts.Faults = &controlFaults{c: ctl, sess: sess}
+				// the twin's audit names the session's user
+				opts.Faults = &controlFaults{c: ctl.As(s.User.Name), sess: sess}
 			}
 			if hooks.console != nil && r == role.Trainer {
 				opts.Trainer = hooks.console(sess)
 			}
 			if hooks.join != nil {
-				hooks.join(s.User.Name, s.User.Role)
+				info := sessionInfo{User: s.User.Name, Role: s.User.Role, Started: s.Started, Cast: s.Cast}
+				hooks.join(info)
 				go func() {
 					<-s.Context.Done()
-					hooks.leave(s.User.Name)
+					hooks.leave(info)
 				}()
 			}
 			return tui.New(col.backend(sess), opts), nil
@@ -138,10 +167,88 @@ func startSSH(ctx context.Context, o sshOptions, dataDir string, col *collector,
 			logger.Error("ssh server stopped", "err", err)
 		}
 	}()
-	return &sshService{srv: srv, addr: ln.Addr().String(), audit: audit, close: func() error {
-		err := srv.Close()
-		return errors.Join(err, af.Close())
+	var once sync.Once
+	var closeErr error
+	return &sshService{srv: srv, addr: ln.Addr().String(), audit: audit, usersFile: o.usersFile, hooks: hooks, close: func() error {
+		once.Do(func() { closeErr = errors.Join(srv.Close(), af.Close()) })
+		return closeErr
 	}}, nil
+}
+
+// reload reads the users file again and puts it in force (see
+// sshserve.Server.Reload); a file that does not load leaves the users in
+// force as they were, and the failure is audited.
+func (s *sshService) reload() (string, error) {
+	u, err := sshserve.LoadUsers(s.usersFile)
+	if err != nil {
+		s.audit.Record(sshserve.AuditEvent{Event: "reload", Target: s.usersFile, Result: "not reloaded: " + err.Error()})
+		return "", fmt.Errorf("users file not reloaded, the users in force stay: %w", err)
+	}
+	ended := s.srv.Reload(u)
+	if s.hooks.reload != nil {
+		s.hooks.reload(u)
+	}
+	msg := fmt.Sprintf("users file %s reloaded: %d users", s.usersFile, len(u.Users))
+	if len(ended) > 0 {
+		msg += "; ended the sessions of " + strings.Join(ended, ", ")
+	}
+	return msg, nil
+}
+
+// reloadOnHUP reloads the users file at every SIGHUP until ctx ends,
+// saying so on out and errOut.
+func (s *sshService) reloadOnHUP(ctx context.Context, out, errOut io.Writer) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(ch)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ch:
+				msg, err := s.reload()
+				if err != nil {
+					fmt.Fprintln(errOut, "otwin:", err)
+					continue
+				}
+				fmt.Fprintln(out, "otwin:", msg)
+			}
+		}
+	}()
+}
+
+// controlAuditor writes the twin's control calls into the SSH audit log,
+// once there is one (the twin starts first).
+type controlAuditor struct {
+	log atomic.Pointer[sshserve.AuditLog]
+}
+
+// record is a twinConfig.Audit.
+func (a *controlAuditor) record(c control.Call) {
+	res := "ok"
+	switch {
+	case c.Refused != "":
+		res = fmt.Sprintf("refused (HTTP %d): %s", c.Status, c.Refused)
+	case c.Status >= 300:
+		res = fmt.Sprintf("HTTP %d", c.Status)
+	}
+	a.log.Load().Record(sshserve.AuditEvent{Time: c.Time, Event: "control", User: c.User, Remote: c.Remote, Target: c.Method + " " + c.Path, Result: res})
+}
+
+// writeReady writes the ready file of a command that serves SSH over a
+// local twin: the SSH address, the twin's endpoints, control URL and
+// token (mode 0600: it holds the token).
+func writeReady(path string, sc string, rt *runningTwin, sshAddr string) error {
+	if path == "" {
+		return nil
+	}
+	rf := readyFile{Scenario: sc, Endpoints: rt.Endpoints, Control: rt.ControlURL, Token: rt.ControlToken, SSH: sshAddr}
+	data, _ := json.MarshalIndent(rf, "", "  ")
+	if err := writeFileAtomic(path, append(data, '\n')); err != nil {
+		return fmt.Errorf("ready file: %w", err)
+	}
+	return nil
 }
 
 func newSSHCmd() *cobra.Command {
@@ -173,15 +280,28 @@ the collector that owns the alert, which answers. "--broker embedded" runs the
 central broker here; sites link their embedded brokers to it as leaf nodes
 (--broker-leaf-listen here, --broker-leaf there) or publish to it directly.
 
-Only public keys listed in the users file get in; passwords are refused. Roles
-are enforced here, on the server: operators, supervisors, maintenance and quality
-acknowledge and shelve alerts; trainers inject faults; everyone views. Logins,
-refusals and every action are written to the audit log.`,
+Only public keys listed in the users file get in; the server offers no password
+or keyboard-interactive login. Roles are enforced here, on the server: operators,
+supervisors, maintenance and quality acknowledge and shelve alerts; trainers inject
+faults; everyone views. Logins, refusals, every action and every call of the
+twin's control API are written to the audit log.
+
+SIGHUP reloads the users file without dropping sessions: a user who was removed
+is logged out with a message, a user whose role changed is logged out and asked
+to log in again (the new role's view and rights start with the next login); a
+file that does not load leaves the users in force. Ctrl-C or SIGTERM ends every
+session with the terminal restored and a line saying why.
+
+With --scenario the twin's control API (see 'otwin fault', 'otwin clock')
+requires a token: it is written to --ready-file and to control.token in the
+data directory (mode 0600).`,
 		Example: `  otwin ssh --users users.yaml --sources plant.yaml --listen 0.0.0.0:2222
-  otwin ssh --users users.yaml --scenario bottling
+  otwin ssh --users users.yaml --scenario bottling --ready-file /tmp/line.json
   otwin ssh --users users.yaml --broker mqtt://broker.plant:1883 --mqtt-prefix acme
   otwin ssh --users users.yaml --broker embedded --broker-leaf-listen 0.0.0.0:7422
-  ssh -p 2222 localhost`,
+  ssh -p 2222 localhost
+  kill -HUP <pid>     # reload users.yaml
+  otwin fault inject filler_temp_stuck --ready-file /tmp/line.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -205,6 +325,8 @@ refusals and every action are written to the audit log.`,
 				col   *collector
 				ctl   *control.Client
 				title string
+				line  *localLine
+				ca    controlAuditor
 			)
 			switch {
 			case reading:
@@ -219,7 +341,7 @@ refusals and every action are written to the audit log.`,
 				if err != nil {
 					return err
 				}
-				line, err := startLocalLine(ctx, sc, dataDir, state, logger)
+				line, err = startLocalLine(ctx, sc, dataDir, state, ca.record, logger)
 				if err != nil {
 					return err
 				}
@@ -254,7 +376,16 @@ refusals and every action are written to the audit log.`,
 				return err
 			}
 			defer svc.close()
-			fmt.Fprintf(cmd.OutOrStdout(), "otwin: dashboard over SSH on %s (ssh -p %s <host>)\n", svc.addr, portOf(svc.addr))
+			ca.log.Store(svc.audit)
+			svc.reloadOnHUP(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "otwin: dashboard over SSH on %s (ssh -p %s <host>)\n", svc.addr, portOf(svc.addr))
+			if line != nil {
+				if err := writeReady(o.readyFile, line.Twin.Scenario.Name, line.Twin, svc.addr); err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "otwin: twin control API on %s (token in %s)\n", line.Twin.ControlURL, cmp.Or(o.readyFile, line.Twin.TokenFile))
+			}
 			select {
 			case <-ctx.Done():
 			case err := <-runErr:
@@ -267,9 +398,11 @@ refusals and every action are written to the audit log.`,
 	}
 	cmd.Flags().StringVar(&sourcesFile, "sources", "", "sources file of the endpoints to read")
 	cmd.Flags().StringVar(&scenario, "scenario", "", "run this scenario's twin in-process and read it")
-	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "directory for the host key, certificates, the audit log and the saved alert state (one otwin at a time)")
+	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "directory for the host key, certificates, the control token, the audit log and the saved alert state (one otwin at a time)")
+	cmd.Flags().StringVar(&o.recordDir, "record", "", "record every session's screen as asciicast v2 into this directory (see 'otwin replay')")
 	o.register(cmd, &dataDir)
 	mqtt.register(cmd.Flags())
+	_ = cmd.MarkFlagRequired("users")
 	logFlags.register(cmd.Flags())
 	alerts.register(cmd.Flags())
 	met.register(cmd.Flags())

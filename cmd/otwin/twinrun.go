@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -31,7 +33,7 @@ type twinConfig struct {
 	Ephemeral bool
 	// Control is the control endpoint's listen address ("" = host:0, "-" = none).
 	Control string
-	// DataDir keeps the OPC UA certificate.
+	// DataDir keeps the OPC UA certificate and the control token's file.
 	DataDir string
 	// Modbus overrides the scenario's modbus settings (command-line flags).
 	Modbus modbusFlags
@@ -43,7 +45,11 @@ type twinConfig struct {
 	OnEngine func(*twin.Engine, *clientlog.Log) error
 	// OPCUA overrides the caps of the scenario's opcua settings
 	// (command-line flags).
-	OPCUA  opcuaFlags
+	OPCUA opcuaFlags
+	// Token is the control API's token; empty makes a random one.
+	Token string
+	// Audit, when set, sees every call of the control API.
+	Audit  func(control.Call)
 	Logger *slog.Logger
 }
 
@@ -69,6 +75,10 @@ type runningTwin struct {
 	ControlURL string
 	// Clients is the servers' client activity log.
 	Clients *clientlog.Log
+	// ControlToken is the token every control call must carry.
+	ControlToken string
+	// TokenFile is where the token was written ("" when not).
+	TokenFile string
 
 	closers []func() error
 	cancel  context.CancelFunc
@@ -176,11 +186,24 @@ func startTwin(ctx context.Context, sc *scenarios.Scenario, cfg twinConfig) (_ *
 		if addr == "" {
 			addr = net.JoinHostPort(cfg.Host, "0")
 		}
+		if err := rt.setToken(cfg); err != nil {
+			return nil, err
+		}
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			return nil, fmt.Errorf("control endpoint: %w", err)
 		}
-		hs := &http.Server{Handler: control.Handler(controlEngine{eng, set, rt.Clients}, cfg.Logger.With("part", "control")), ReadHeaderTimeout: 5 * time.Second}
+		clog := cfg.Logger.With("part", "control")
+		audit := func(c control.Call) {
+			if c.Refused != "" {
+				clog.Warn("control call refused", "remote", c.Remote, "method", c.Method, "path", c.Path, "why", c.Refused)
+			}
+			if cfg.Audit != nil {
+				cfg.Audit(c)
+			}
+		}
+		h := control.RequireToken(rt.ControlToken, control.Handler(controlEngine{eng, set, rt.Clients}, clog), audit)
+		hs := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 		go hs.Serve(ln)
 		rt.ControlURL = "http://" + ln.Addr().String()
 		rt.closers = append(rt.closers, func() error {
@@ -192,6 +215,34 @@ func startTwin(ctx context.Context, sc *scenarios.Scenario, cfg twinConfig) (_ *
 	opcuaserver.LimitMemory()
 	go func() { rt.done <- eng.Run(rctx) }()
 	return rt, nil
+}
+
+// tokenFileName is the control token's file in the data directory.
+const tokenFileName = "control.token"
+
+// setToken takes cfg's token or makes one, and writes it into the data
+// directory (mode 0600) for the CLI of the same user.
+func (rt *runningTwin) setToken(cfg twinConfig) error {
+	rt.ControlToken = cfg.Token
+	if rt.ControlToken == "" {
+		t, err := control.NewToken()
+		if err != nil {
+			return err
+		}
+		rt.ControlToken = t
+	}
+	if cfg.DataDir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("control token: %w", err)
+	}
+	path := filepath.Join(cfg.DataDir, tokenFileName)
+	if err := writeFileAtomic(path, []byte(rt.ControlToken+"\n")); err != nil {
+		return fmt.Errorf("control token %s: %w", path, err)
+	}
+	rt.TokenFile = path
+	return nil
 }
 
 // Done is closed with the engine's result when it stops.
@@ -230,10 +281,10 @@ type localLine struct {
 
 // startLocalLine starts sc's twin on free loopback ports and builds the
 // collector of its exported sources (not yet running: call
-// Collector.Run), over the alert state (in memory when nil). Close stops
-// the twin.
-func startLocalLine(ctx context.Context, sc *scenarios.Scenario, dataDir string, state *alertState, logger *slog.Logger) (_ *localLine, err error) {
-	rt, err := startTwin(ctx, sc, twinConfig{Host: "127.0.0.1", Ephemeral: true, DataDir: dataDir, Logger: logger.With("part", "twin")})
+// Collector.Run), over the alert state (in memory when nil). Every call of
+// the twin's control API goes to audit (may be nil). Close stops the twin.
+func startLocalLine(ctx context.Context, sc *scenarios.Scenario, dataDir string, state *alertState, audit func(control.Call), logger *slog.Logger) (_ *localLine, err error) {
+	rt, err := startTwin(ctx, sc, twinConfig{Host: "127.0.0.1", Ephemeral: true, DataDir: dataDir, Audit: audit, Logger: logger.With("part", "twin")})
 	if err != nil {
 		return nil, err
 	}
@@ -250,6 +301,7 @@ func startLocalLine(ctx context.Context, sc *scenarios.Scenario, dataDir string,
 	if err != nil {
 		return nil, err
 	}
+	ctl = ctl.WithToken(rt.ControlToken)
 	return &localLine{Twin: rt, Collector: col, Control: ctl}, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/otwin/otwin/cmd/otwin/internal/workshop"
+	"github.com/otwin/otwin/tui/sshserve"
 )
 
 func init() { register(newWorkshopCmd) }
@@ -22,6 +23,9 @@ func newWorkshopCmd() *cobra.Command {
 		dataDir   string
 		reportDir string
 		autostart string
+		paused    bool
+		rehearse  bool
+		speed     float64
 		logFlags  logOptions
 		alerts    alertStateOptions
 		mqtt      mqttOptions
@@ -35,17 +39,42 @@ process. Each participant connects with ssh and works the same live line from
 their role (from the users file). The trainer's session opens on the instructor
 console: start, pause and speed up the scenario, run the scenario's exercises
 (faults on a timeline with the response expected of each role), inject ad-hoc
-faults, and watch the live scoreboard. Its keys: space pauses and resumes the
-clock, + and - double and halve the speed (0.25x to 64x), enter starts the
-selected exercise, d writes the debrief now, f opens the fault panel, c comes
-back. Only users whose role is trainer get the console, and every console
-action is written to the audit log with their name.
+faults, and watch the live scoreboard of everyone in the users file, online or
+not. Its keys: space pauses and resumes the clock, + and - double and halve the
+speed (0.25x to 64x), enter starts the selected exercise, d writes the debrief
+now, f opens the fault panel, c comes back. Only users whose role is trainer get
+the console, and every console action is written to the audit log with their
+name.
 
-When the workshop ends (Ctrl-C) — or when the trainer asks — the debrief is
-written as Markdown and HTML: the injected faults, the alerts, every
-participant's actions, and response times per role.`,
-		Example: `  otwin workshop bottling --users class.yaml --listen 0.0.0.0:2222
-  otwin workshop scenarios/pasteurizer.yaml --users class.yaml --exercise divert-or-not`,
+With --paused the scenario clock stands still until the trainer says go: space
+on the console, or 'otwin clock resume --ready-file FILE'. Exercise windows run
+in scenario time: at 16x a "within: 2m" window lasts 7.5 s of wall time, and a
+paused clock stops it.
+
+Only actions that were carried out count: an acknowledgement the store turned
+down ("nothing to acknowledge") is in the timeline, not in the scores.
+
+Every session's screen is recorded (asciicast v2, at most 16 MiB each) into
+the report directory's casts/; the debrief links each participant's recording
+at the moment of each alert and action. Play one with 'otwin replay'.
+
+When the workshop ends (Ctrl-C or SIGTERM) every session is closed with the
+terminal restored and a line saying why, expectations whose window is still
+open are missed, and the debrief is written as Markdown and HTML: the injected
+faults, the alerts, every participant's actions, and response times per role.
+SIGHUP reloads the users file (see 'otwin ssh').
+
+The twin's control API requires a token, written to --ready-file and to
+control.token in the data directory (mode 0600); every call is audited.
+
+--rehearse plays every exercise at high speed with no participants (the twin
+with its real servers and the real collector, no SSH) and reports each
+expectation that can never be met: its fault raises no alert, the role's
+opening view filters the alert out, or the role may not take the action. It
+exits with status 1 when it finds one.`,
+		Example: `  otwin workshop bottling --users class.yaml --listen 0.0.0.0:2222 --paused
+  otwin workshop scenarios/pasteurizer.yaml --users class.yaml --exercise divert-or-not
+  otwin workshop cnc --rehearse`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := context.WithCancel(cmd.Context())
@@ -64,7 +93,17 @@ participant's actions, and response times per role.`,
 			if err != nil {
 				return err
 			}
-			line, err := startLocalLine(ctx, sc, dataDir, state, logger)
+			out := cmd.OutOrStdout()
+			if rehearse {
+				// The data directory stays locked (the twin writes its token
+				// there), but the rehearsal's alerts stay in memory.
+				return rehearseCmd(ctx, sc, dataDir, speed, out, logger)
+			}
+			if o.usersFile == "" {
+				return errors.New(`required flag "users" not set (only --rehearse runs without participants)`)
+			}
+			var ca controlAuditor
+			line, err := startLocalLine(ctx, sc, dataDir, state, ca.record, logger)
 			if err != nil {
 				return err
 			}
@@ -73,9 +112,13 @@ participant's actions, and response times per role.`,
 			if _, err := met.serve(ctx, col, logger); err != nil {
 				return err
 			}
+			if paused {
+				rt.Engine.Pause()
+			}
 			if reportDir == "" {
 				reportDir = "otwin-debrief-" + time.Now().Format("20060102-150405")
 			}
+			o.recordDir = filepath.Join(reportDir, "casts")
 			ws := workshop.New(sc, rt.Engine, nil)
 			debrief := &debriefWriter{ws: ws, dir: reportDir}
 			stopMQTT, err := mqtt.startMQTT(ctx, col, dataDir, cmd.OutOrStdout(), logger)
@@ -86,25 +129,27 @@ participant's actions, and response times per role.`,
 			runErr := make(chan error, 1)
 			go func() { runErr <- col.Run(ctx) }()
 			go followWorkshop(ctx, ws, col, logger)
-			svc, err := startSSH(ctx, o, dataDir, col, ctl, "workshop · "+sc.Name, sshHooks{
-				join:  ws.Join,
-				leave: ws.Leave,
-				onAction: func(user, role, kind, target, comment, refused string) {
-					ws.Record(workshop.Action{User: user, Role: role, Kind: kind, Target: target, Comment: comment, Refused: refused})
-				},
-				console: consoleHook(ws, rt.Engine, debrief),
-			}, logger.With("part", "ssh"))
+			svc, err := startSSH(ctx, o, dataDir, col, ctl, "workshop · "+sc.Name, workshopHooks(ws, rt.Engine, debrief), logger.With("part", "ssh"))
 			if err != nil {
 				return err
 			}
 			defer svc.close()
+			ca.log.Store(svc.audit)
+			ws.SetRoster(rosterOf(svc.srv.Users()))
+			svc.reloadOnHUP(ctx, out, cmd.ErrOrStderr())
 			if autostart != "" {
 				if err := ws.StartExercise(autostart); err != nil {
 					return err
 				}
 			}
-			out := cmd.OutOrStdout()
+			if err := writeReady(o.readyFile, sc.Name, rt, svc.addr); err != nil {
+				return err
+			}
 			fmt.Fprintf(out, "otwin: workshop %q on %s (ssh -p %s <host>); exercises: %v\n", sc.Name, svc.addr, portOf(svc.addr), ws.Exercises())
+			fmt.Fprintf(out, "otwin: twin control API on %s (token in %s); recordings in %s\n", rt.ControlURL, firstSet(o.readyFile, rt.TokenFile), o.recordDir)
+			if paused {
+				fmt.Fprintln(out, "otwin: the scenario clock is paused: the trainer's space key on the console (or 'otwin clock resume') starts it")
+			}
 			select {
 			case <-ctx.Done():
 			case err := <-runErr:
@@ -112,6 +157,12 @@ participant's actions, and response times per role.`,
 					return err
 				}
 			}
+			// Sessions end first (terminals restored, recordings closed),
+			// then open windows become missed and the debrief is written.
+			if err := svc.close(); err != nil {
+				logger.Warn("ssh server close", "err", err)
+			}
+			ws.End()
 			path, err := debrief.write()
 			if err != nil {
 				return fmt.Errorf("debrief: %w", err)
@@ -120,15 +171,60 @@ participant's actions, and response times per role.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "directory for the host key, certificates, the audit log and the saved alert state (one otwin at a time)")
-	cmd.Flags().StringVar(&reportDir, "report-dir", "", "directory for the debrief (default: ./otwin-debrief-<time>)")
-	cmd.Flags().StringVar(&autostart, "exercise", "", "start this exercise at once")
-	o.register(cmd, &dataDir)
+	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "directory for the host key, certificates, the control token, the audit log and the saved alert state (one otwin at a time)")
+	cmd.Flags().StringVar(&reportDir, "report-dir", "", "directory for the debrief and the session recordings (default: ./otwin-debrief-<time>)")
+	cmd.Flags().StringVar(&autostart, "exercise", "", "start this exercise at once (with --paused: when the clock starts)")
+	cmd.Flags().BoolVar(&paused, "paused", false, "start with the scenario clock paused until the trainer's go")
+	cmd.Flags().BoolVar(&rehearse, "rehearse", false, "play every exercise at high speed with no participants and report expectations that can never be met")
+	cmd.Flags().Float64Var(&speed, "rehearse-speed", 16, "the scenario clock's speed while rehearsing, between faults")
+	o.register(cmd, &dataDir) // --users is required unless rehearsing (checked in RunE)
 	mqtt.register(cmd.Flags())
 	logFlags.register(cmd.Flags())
 	alerts.register(cmd.Flags())
 	met.register(cmd.Flags())
 	return cmd
+}
+
+func firstSet(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+// workshopHooks join the SSH sessions to the workshop: who is online and
+// their recordings, every action, the trainer's console and the roster.
+func workshopHooks(ws *workshop.Workshop, clock workshopClock, debrief *debriefWriter) sshHooks {
+	return sshHooks{
+		join: func(s sessionInfo) {
+			ws.Join(s.User, s.Role)
+			if s.Cast != "" {
+				ws.AddRecording(s.User, s.Cast, s.Started)
+			}
+		},
+		leave: func(s sessionInfo) {
+			ws.Leave(s.User)
+			if s.Cast != "" {
+				ws.EndRecording(s.User, s.Cast)
+			}
+		},
+		onAction: func(r actionResult) {
+			ws.Record(workshop.Action{User: r.User, Role: r.Role, Kind: r.Kind, Target: r.Target, Comment: r.Comment, Refused: r.Refused, Failed: r.Failed})
+		},
+		console: consoleHook(ws, clock, debrief),
+		reload:  func(u *sshserve.Users) { ws.SetRoster(rosterOf(u)) },
+	}
+}
+
+// rosterOf lists the users of a users file for the workshop.
+func rosterOf(u *sshserve.Users) []workshop.Member {
+	var ms []workshop.Member
+	for _, x := range u.Users {
+		ms = append(ms, workshop.Member{User: x.Name, Role: x.Role})
+	}
+	return ms
 }
 
 // followWorkshop feeds the workshop: due exercise steps every 100ms, and
@@ -162,12 +258,13 @@ func followWorkshop(ctx context.Context, ws *workshop.Workshop, col *collector, 
 // writeDebrief writes debrief.md and debrief.html into dir and returns the
 // Markdown file's path. Each file is written whole under a temporary name
 // and renamed, so a reader never sees half a report; an error names the
-// file.
+// file. Links to recordings are relative to dir.
 func writeDebrief(ws *workshop.Workshop, dir string) (string, error) {
 	rep := ws.Debrief()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
+	rep.RelativeTo(dir)
 	md := filepath.Join(dir, "debrief.md")
 	err := errors.Join(
 		writeWhole(md, rep.WriteMarkdown),

@@ -128,8 +128,8 @@ func TestTrainerConsoleRefusesWithoutPolicy(t *testing.T) {
 	audit := sshserve.NewAuditLog(&buf)
 	var recorded []workshop.Action
 	sess := &session{user: "olga", role: "operator", policy: rolePolicy("operator", false), audit: audit,
-		onAction: func(user, role, kind, target, comment, refused string) {
-			recorded = append(recorded, workshop.Action{User: user, Role: role, Kind: kind, Target: target, Refused: refused})
+		onAction: func(r actionResult) {
+			recorded = append(recorded, workshop.Action{User: r.User, Role: r.Role, Kind: r.Kind, Target: r.Target, Refused: r.Refused})
 		}}
 	c := consoleHook(ws, tw.Engine, &debriefWriter{ws: ws, dir: t.TempDir()})(sess)
 	actions := []struct {

@@ -574,3 +574,67 @@ func (w *Workshop) ExerciseStates() []ExerciseState {
 	}
 	return out
 }
+
+// RaisedAlert is an alert the workshop saw raised.
+type RaisedAlert struct {
+	ID, Kind, Target, Message string
+	Raised                    time.Time
+}
+
+// FaultTarget is the target of the scenario's fault name ("" when the
+// scenario has no such fault).
+func (w *Workshop) FaultTarget(name string) string {
+	for _, f := range w.sc.Faults {
+		if f.Name == name {
+			return f.Target
+		}
+	}
+	return ""
+}
+
+// RelatedAlerts lists the alerts raised at or after since whose tag or
+// source concerns the fault target (a tag "machine/tag" or a machine),
+// first raised first.
+func (w *Workshop) RelatedAlerts(target string, since time.Time) []RaisedAlert {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []RaisedAlert
+	for _, r := range w.alerts {
+		if !relates(r.Target, target) {
+			continue
+		}
+		for _, t := range r.Raised {
+			if !t.Before(since) {
+				out = append(out, RaisedAlert{ID: r.ID, Kind: r.Kind, Target: r.Target, Message: r.Message, Raised: t})
+				break
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Raised.Before(out[j].Raised) })
+	return out
+}
+
+// Fired returns the wall time the step-th step of the latest run of
+// exercise fired (zero: not yet, or never started).
+func (w *Workshop) Fired(exercise string, step int) time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i := len(w.runs) - 1; i >= 0; i-- {
+		r := w.runs[i]
+		if r.ex.Name == exercise && step < len(r.fired) {
+			return r.fired[step]
+		}
+	}
+	return time.Time{}
+}
+
+// Scenario is the workshop's scenario.
+func (w *Workshop) Scenario() *scenarios.Scenario { return w.sc }
+
+// SimAt is the scenario time at wall time t, as far as the workshop's
+// readings of the clock tell.
+func (w *Workshop) SimAt(t time.Time) time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.clock.at(t)
+}
