@@ -638,3 +638,8 @@ func (w *Workshop) SimAt(t time.Time) time.Duration {
 	defer w.mu.Unlock()
 	return w.clock.at(t)
 }
+
+// Relates reports whether an alert's tag or source concerns a fault's
+// target: a tag fault "machine/tag" the tag id ending in it, a machine
+// fault any tag of the machine and its sources ("machine-opcua").
+func Relates(alertTarget, faultTarget string) bool { return relates(alertTarget, faultTarget) }
