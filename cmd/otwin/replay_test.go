@@ -64,7 +64,9 @@ func TestReplay(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncWriter
 	done := make(chan error, 1)
-	go func() { done <- replay(ctx, c, nil, &out, &out, replayOptions{speed: 100, to: 1200 * time.Millisecond}) }()
+	go func() {
+		done <- replay(ctx, c, nil, &out, &out, replayOptions{speed: 100, to: 1200 * time.Millisecond})
+	}()
 	waitUntil(t, 5*time.Second, "frame2", func() bool { return strings.HasSuffix(out.String(), " frame2") })
 	select {
 	case err := <-done:
