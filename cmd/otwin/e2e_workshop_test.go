@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -375,5 +376,115 @@ func TestE2EWorkshopCommand(t *testing.T) {
 		if !strings.Contains(string(audit), w) {
 			t.Errorf("audit lacks %s:\n%s", w, audit)
 		}
+	}
+}
+
+// TestE2EWorkshopFairness: max (maintenance) acknowledges the exercise's
+// alert first, with a comment; olga (operator) then presses a on it too,
+// and the store turns her down ("nothing to acknowledge"). Her attempt is
+// not credited: no ack on the scoreboard, no response for the operator,
+// whose window, still open when the workshop ends, is missed. The
+// roster lists sue, who never came; the debrief links each participant's
+// recording at the moment of each action.
+func TestE2EWorkshopFairness(t *testing.T) {
+	t.Parallel()
+	wf := startWorkshop(t, [2]string{"olga", "operator"}, [2]string{"max", "maintenance"}, [2]string{"sue", "supervisor"})
+	f, ws := wf.sshFixture, wf.ws
+	op := openTerm(t, f.dial(t, "olga"))
+	mx := openTerm(t, f.dial(t, "max"))
+	op.waitText(10*time.Second, "olga (operator)", "press1/temp")
+	mx.waitText(10*time.Second, "max (maintenance)")
+	if err := ws.StartExercise("hot-press"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 15*time.Second, "the exercise's alert in the store", func() bool {
+		for _, a := range f.col.Store.Alerts() {
+			if a.ID == overheatAlert {
+				return true
+			}
+		}
+		return false
+	})
+	openAlert := func(tm *term) {
+		tm.Mark()
+		tm.send(":")
+		tm.waitText(2*time.Second, ":")
+		tm.send("alerts\r")
+		tm.waitText(5*time.Second, "[Alerts]")
+		tm.send("/")
+		tm.send("out_of_range\r")
+		tm.waitText(5*time.Second, "value 150 above high limit 100")
+	}
+	openAlert(mx)
+	mx.Mark()
+	mx.send("a")
+	mx.waitText(5*time.Second, "ack "+overheatAlert+" comment:")
+	mx.send("sensor checked, cooling on\r")
+	mx.waitText(5*time.Second, "acknowledged "+overheatAlert)
+	openAlert(op)
+	op.Mark()
+	op.send("a")
+	op.waitText(5*time.Second, "ack "+overheatAlert+" comment:")
+	op.send("me too\r")
+	f.waitAudit(t, "olga's turned-down ack", func(e sshserve.AuditEvent) bool {
+		return e.Event == "acknowledge" && e.User == "olga" && strings.Contains(e.Result, "nothing to acknowledge")
+	})
+	waitUntil(t, 5*time.Second, "both acks recorded", func() bool {
+		n := 0
+		for _, s := range ws.Scoreboard() {
+			if s.User == "max" && s.Acks == 1 {
+				n++
+			}
+		}
+		rep := ws.Debrief()
+		return n == 1 && strings.Contains(fmt.Sprint(rep.Timeline), "not carried out")
+	})
+	ws.End()
+	rep := ws.Debrief()
+	for _, s := range rep.Scores {
+		switch s.User {
+		case "olga":
+			if s.Acks != 0 || s.MeanAck != 0 {
+				t.Errorf("olga's turned-down ack was credited: %+v", s)
+			}
+		case "max":
+			if s.Acks != 1 || s.Comments != 1 {
+				t.Errorf("max's ack with a comment: %+v", s)
+			}
+		}
+	}
+	var users []string
+	for _, p := range rep.Participants {
+		users = append(users, fmt.Sprintf("%s:%v", p.User, p.Online))
+	}
+	if got := strings.Join(users, " "); got != "max:true olga:true sue:false" {
+		t.Errorf("participants %s, want the whole roster with who is online", got)
+	}
+	for _, o := range rep.Outcomes {
+		switch o.Role {
+		case "operator":
+			if o.Result != "missed" || o.By != "" || o.Note != "window still open when the workshop ended" {
+				t.Errorf("operator outcome %+v, want missed: olga's ack was not carried out", o)
+			}
+		case "maintenance":
+			if o.Result != "met" || o.By != "max" {
+				t.Errorf("maintenance outcome %+v, want met by max's commented ack", o)
+			}
+		}
+	}
+	md, err := writeDebrief(ws, wf.reports)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	linkRE := regexp.MustCompile(`olga \(operator\) acknowledge ` + regexp.QuoteMeta(overheatAlert) + `[^|]*— not carried out: [^|]*nothing to acknowledge \| \[olga \d+:\d\d\]\(casts/olga-[0-9-]+\.cast#t=\d+\)`)
+	if !linkRE.Match(b) {
+		t.Errorf("debrief.md lacks olga's turned-down ack with the link into her recording:\n%s", b)
+	}
+	if !strings.Contains(string(b), "missed (window still open when the workshop ended)") {
+		t.Errorf("debrief.md lacks the missed window:\n%s", b)
 	}
 }
