@@ -107,17 +107,32 @@ func rehearse(ctx context.Context, sc *scenarios.Scenario, cfg rehearseConfig) (
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	line, err := startLocalLine(ctx, sc, cfg.DataDir, nil, nil, cfg.Logger)
+	// Each exercise alone: the scenario's own timeline and the faults
+	// that start by themselves stay out, so that every alert comes from
+	// the exercise's faults.
+	quiet := *sc
+	quiet.Timeline = nil
+	quiet.Faults = make([]scenarios.Fault, len(sc.Faults))
+	for i, f := range sc.Faults {
+		f.Start = nil
+		quiet.Faults[i] = f
+	}
+	line, err := startLocalLine(ctx, &quiet, cfg.DataDir, nil, nil, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
 	defer line.Close()
+	ctx, cancel := context.WithCancel(ctx)
 	eng, col := line.Twin.Engine, line.Collector
 	runErr := make(chan error, 1)
 	go func() { runErr <- col.Run(ctx) }()
-	ws := workshop.New(sc, eng, nil)
+	// The collector stops before the twin's servers close (deferred
+	// earlier, run later): no reconnect noise at the end.
+	defer func() {
+		cancel()
+		<-runErr
+	}()
+	ws := workshop.New(&quiet, eng, nil)
 	go followWorkshop(ctx, ws, col, cfg.Logger)
 	// Every endpoint answering before the first fault.
 	if !waitFor(ctx, 30*time.Second, func() bool { return allConnected(col) }) {
@@ -145,13 +160,6 @@ func rehearse(ctx context.Context, sc *scenarios.Scenario, cfg rehearseConfig) (
 				_ = eng.Clear(f.Name)
 			}
 		}
-	}
-	select {
-	case err := <-runErr:
-		if err != nil {
-			return nil, err
-		}
-	default:
 	}
 	return out, ctx.Err()
 }
