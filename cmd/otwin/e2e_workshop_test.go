@@ -280,9 +280,11 @@ func (l *lockedBuffer) String() string {
 }
 
 // TestE2EWorkshopCommand runs otwin workshop itself (flags and all) on a
-// scenario file: --exercise starts the exercise at once, the operator
-// acknowledges over SSH, and ending the command writes the debrief into
-// --report-dir and the audit into --data-dir.
+// scenario file, started --paused with --exercise: the clock stands still
+// (and the exercise waits) until the trainer's go, given here through the
+// control API with the ready file's token; the operator acknowledges over
+// SSH, and ending the command writes the debrief into --report-dir with
+// the link into her recording (in casts/), and the audit into --data-dir.
 func TestE2EWorkshopCommand(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -291,14 +293,15 @@ func TestE2EWorkshopCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	users, usersFile := writeUsers(t, dir, [][2]string{{"tom", "trainer"}, {"olga", "operator"}})
-	data, reports := filepath.Join(dir, "data"), filepath.Join(dir, "reports")
+	data, reports, ready := filepath.Join(dir, "data"), filepath.Join(dir, "reports"), filepath.Join(dir, "ready.json")
 
 	root := newRoot()
 	var out, errs lockedBuffer
 	root.SetOut(&out)
 	root.SetErr(&errs)
 	root.SetArgs([]string{"workshop", scenario, "--users", usersFile, "--listen", "127.0.0.1:0",
-		"--data-dir", data, "--report-dir", reports, "--exercise", "hot-press", "--idle-timeout", "1m", "--log-level", "warn"})
+		"--data-dir", data, "--report-dir", reports, "--exercise", "hot-press", "--idle-timeout", "1m", "--log-level", "warn",
+		"--paused", "--ready-file", ready})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -325,7 +328,17 @@ func TestE2EWorkshopCommand(t *testing.T) {
 	defer c.Close()
 	op := openTerm(t, c)
 	op.waitText(10*time.Second, "olga (operator)", "press1/temp")
-	op.waitText(10*time.Second, "value 150 above high limit 100") // the exercise's fault, 2s in
+	if !strings.Contains(out.String(), "the scenario clock is paused") {
+		t.Errorf("stdout does not say the clock waits for the go:\n%s", out.String())
+	}
+	st, err := otwin(t, "clock", "status", "--ready-file", ready)
+	if err != nil || !strings.Contains(st, "state:          paused") || !strings.Contains(st, "elapsed:        0s") {
+		t.Fatalf("clock before the go: %v\n%s", err, st)
+	}
+	if _, err := otwin(t, "clock", "resume", "--ready-file", ready); err != nil { // the go
+		t.Fatal(err)
+	}
+	op.waitText(10*time.Second, "value 150 above high limit 100") // the exercise's fault, 2s after the go
 	op.send(":")
 	op.waitText(2*time.Second, ":")
 	op.send("alerts\r")
@@ -357,9 +370,10 @@ func TestE2EWorkshopCommand(t *testing.T) {
 	for _, w := range []string{
 		"fault overheat injected on press1/temp",
 		"olga (operator) acknowledge " + overheatAlert + ` — "on it"`,
-		"| hot-press | overheat |",
+		"| hot-press | overheat | +00:02 |",
 		"| operator | acknowledge | 30s | olga |",
 		"| met |",
+		"](casts/olga-",
 	} {
 		if !strings.Contains(string(md), w) {
 			t.Errorf("debrief.md lacks %q:\n%s", w, md)
@@ -372,7 +386,7 @@ func TestE2EWorkshopCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []string{`"event":"login","user":"olga"`, `"event":"acknowledge","user":"olga"`} {
+	for _, w := range []string{`"event":"login","user":"olga"`, `"event":"acknowledge","user":"olga"`, `"target":"POST /v1/clock","result":"ok"`} {
 		if !strings.Contains(string(audit), w) {
 			t.Errorf("audit lacks %s:\n%s", w, audit)
 		}
