@@ -281,16 +281,18 @@ func firstNonEmpty(a, b string) string {
 	return b
 }
 
-// since formats t relative to the start, e.g. "+02:15".
+// since formats t relative to the start, e.g. "+02:15" ("-00:40" before
+// the go).
 func (r *Report) since(t time.Time) string {
 	if t.IsZero() {
 		return "—"
 	}
 	d := t.Sub(r.Started).Round(time.Second)
-	if d < 0 {
-		d = 0
+	sign := "+"
+	if d < 0 { // before the go of a workshop started paused
+		sign, d = "-", -d
 	}
-	return fmt.Sprintf("+%02d:%02d", int(d.Minutes()), int(d.Seconds())%60)
+	return fmt.Sprintf("%s%02d:%02d", sign, int(d.Minutes()), int(d.Seconds())%60)
 }
 
 func dur(d time.Duration) string {

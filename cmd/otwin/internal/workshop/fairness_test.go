@@ -225,6 +225,7 @@ func TestGoAfterPausedStart(t *testing.T) {
 	now := func() time.Time { return clock }
 	tw := &fakeTwin{now: now, paused: true}
 	w := New(oneStep(), tw, now)
+	w.Join("olga", "operator") // before the go
 	if !w.Paused() {
 		t.Fatal("a paused start is not waiting")
 	}
@@ -237,6 +238,22 @@ func TestGoAfterPausedStart(t *testing.T) {
 	}
 	if rep := w.Debrief(); !rep.Started.Equal(clock) {
 		t.Errorf("report starts %s, want the go at %s", rep.Started, clock)
+	}
+	// An alert raised while the clock stood still (a frozen value, as the
+	// collector sees a paused twin) is not one olga is scored on; one
+	// after the go is.
+	w.ObserveAlerts([]normalize.Alert{{ID: "frozen:x", Target: "acme/line1/filler1/temp", State: normalize.ActiveUnacked, LastActive: clock.Add(-30 * time.Second)}})
+	w.ObserveAlerts([]normalize.Alert{{ID: hotID, Target: "acme/line1/filler1/temp", State: normalize.ActiveUnacked, LastActive: clock.Add(time.Second)}})
+	if sb := w.Scoreboard(); sb[0].AlertsSeen != 1 {
+		t.Errorf("alerts seen %d, want only the one after the go", sb[0].AlertsSeen)
+	}
+	var md bytes.Buffer
+	rep := w.Debrief()
+	if err := rep.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "| -00:30 |") {
+		t.Errorf("the alert before the go is not shown before the start:\n%s", md.String())
 	}
 }
 

@@ -87,7 +87,7 @@ type Score struct {
 	User string
 	Role string
 	// AlertsSeen counts alerts raised since the participant first joined
-	// (also while they were offline).
+	// (also while they were offline) and the scenario clock first ran.
 	AlertsSeen int
 	// Acks counts accepted acknowledgements; MeanAck is their mean time
 	// from the alert's activation, in scenario time.
@@ -450,12 +450,19 @@ func (w *Workshop) Scoreboard() []Score {
 	for _, p := range w.participants {
 		scores[p.User] = &Score{User: p.User, Role: p.Role}
 		order = append(order, p.User)
-		if p.Joined.IsZero() {
+		// Alerts raised while the participant was there and the scenario
+		// clock had started: a clock held still before the go makes the
+		// collector call noisy values frozen, which nobody is to answer.
+		if p.Joined.IsZero() || w.goAt.IsZero() {
 			continue
+		}
+		from := p.Joined
+		if w.goAt.After(from) {
+			from = w.goAt
 		}
 		for _, r := range w.alerts {
 			for _, t := range r.Raised {
-				if !t.Before(p.Joined) {
+				if !t.Before(from) {
 					scores[p.User].AlertsSeen++
 				}
 			}
