@@ -396,6 +396,17 @@ func (tm *term) send(keys string) {
 	}
 }
 
+// showAlerts opens the alert view (":alerts") filtered by filter.
+func (tm *term) showAlerts(filter string) {
+	tm.t.Helper()
+	tm.send(":")
+	tm.waitText(2*time.Second, ":")
+	tm.send("alerts\r")
+	tm.waitText(5*time.Second, "[Alerts]")
+	tm.send("/")
+	tm.send(filter + "\r")
+}
+
 // closed reports whether the server ended the session.
 func (tm *term) closed() bool {
 	select {

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -131,12 +130,7 @@ func TestE2EWorkshopExercise(t *testing.T) {
 
 	// The operator sees the alert and acknowledges it with a comment.
 	op.waitText(10*time.Second, "value 150 above high limit 100")
-	op.send(":")
-	op.waitText(2*time.Second, ":")
-	op.send("alerts\r")
-	op.waitText(5*time.Second, "[Alerts]")
-	op.send("/")
-	op.send("out_of_range\r")
+	op.showAlerts("out_of_range")
 	op.Mark()
 	op.send("a")
 	op.waitText(5*time.Second, "ack "+overheatAlert+" comment:")
@@ -261,24 +255,6 @@ func TestE2EWorkshopExercise(t *testing.T) {
 	waitUntil(t, 5*time.Second, "olga offline", func() bool { return !online("olga") })
 }
 
-// lockedBuffer is a strings.Builder safe for a command's writer goroutine.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestE2EWorkshopCommand runs otwin workshop itself (flags and all) on a
 // scenario file, started --paused with --exercise: the clock stands still
 // (and the exercise waits) until the trainer's go, given here through the
@@ -296,7 +272,7 @@ func TestE2EWorkshopCommand(t *testing.T) {
 	data, reports, ready := filepath.Join(dir, "data"), filepath.Join(dir, "reports"), filepath.Join(dir, "ready.json")
 
 	root := newRoot()
-	var out, errs lockedBuffer
+	var out, errs syncWriter
 	root.SetOut(&out)
 	root.SetErr(&errs)
 	root.SetArgs([]string{"workshop", scenario, "--users", usersFile, "--listen", "127.0.0.1:0",
@@ -339,12 +315,7 @@ func TestE2EWorkshopCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	op.waitText(10*time.Second, "value 150 above high limit 100") // the exercise's fault, 2s after the go
-	op.send(":")
-	op.waitText(2*time.Second, ":")
-	op.send("alerts\r")
-	op.waitText(5*time.Second, "[Alerts]")
-	op.send("/")
-	op.send("out_of_range\r")
+	op.showAlerts("out_of_range")
 	op.Mark()
 	op.send("a")
 	op.waitText(5*time.Second, "ack "+overheatAlert+" comment:")
@@ -421,12 +392,7 @@ func TestE2EWorkshopFairness(t *testing.T) {
 	})
 	openAlert := func(tm *term) {
 		tm.Mark()
-		tm.send(":")
-		tm.waitText(2*time.Second, ":")
-		tm.send("alerts\r")
-		tm.waitText(5*time.Second, "[Alerts]")
-		tm.send("/")
-		tm.send("out_of_range\r")
+		tm.showAlerts("out_of_range")
 		tm.waitText(5*time.Second, "value 150 above high limit 100")
 	}
 	openAlert(mx)
