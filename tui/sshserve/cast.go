@@ -76,9 +76,12 @@ func (c *castWriter) line(b []byte) {
 }
 
 // event writes one event line.
-func (c *castWriter) event(at time.Duration, kind, data string) {
+func (c *castWriter) event(at time.Duration, kind, data string) { c.line(eventLine(at, kind, data)) }
+
+// eventLine is one event as a line of the file.
+func eventLine(at time.Duration, kind, data string) []byte {
 	d, _ := json.Marshal(data) // a string always marshals
-	c.line([]byte(fmt.Sprintf("[%.6f, %q, %s]\n", at.Seconds(), kind, d)))
+	return []byte(fmt.Sprintf("[%.6f, %q, %s]\n", at.Seconds(), kind, d))
 }
 
 // Output records p as written to the terminal at now.
@@ -95,13 +98,14 @@ func (c *castWriter) Output(now time.Time, p []byte) {
 		return
 	}
 	at := now.Sub(c.start)
-	if c.n+int64(cut)+32 > c.limit {
+	line := eventLine(at, "o", string(data[:cut]))
+	if c.n+int64(len(line)) > c.limit {
 		c.truncated = true
 		c.event(at, "m", fmt.Sprintf("recording truncated at its limit of %d bytes", c.limit))
 		_ = c.w.Flush()
 		return
 	}
-	c.event(at, "o", string(data[:cut]))
+	c.line(line)
 }
 
 // Resize records a window change.

@@ -358,12 +358,12 @@ func (s *Server) publicKey(ctx ssh.Context, key ssh.PublicKey) bool {
 		return true
 	}
 	s.refuse(ctx, "publickey", gossh.FingerprintSHA256(key), "unknown key")
-	if v, ok := s.pending.Load(remote(ctx.RemoteAddr())); ok {
-		a := v.(*authAttempt)
-		a.mu.Lock()
-		a.audited = true
-		a.mu.Unlock()
-	}
+	// The connection's refusal is audited: its failure need not be again.
+	v, _ := s.pending.LoadOrStore(remote(ctx.RemoteAddr()), &authAttempt{})
+	a := v.(*authAttempt)
+	a.mu.Lock()
+	a.audited = true
+	a.mu.Unlock()
 	return false
 }
 
@@ -413,7 +413,17 @@ const restoreTerminal = "\x1b[0m\x1b[?25h\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?
 func (s *Server) session(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
 		defer next(sess)
+		// Counted under the lock that Shutdown takes before it waits: no
+		// session is added to a wait in progress.
+		s.mu.Lock()
+		if s.closing {
+			s.mu.Unlock()
+			fmt.Fprintln(sess.Stderr(), "otwin: the server is shutting down")
+			_ = sess.Exit(1)
+			return
+		}
 		s.wg.Add(1)
+		s.mu.Unlock()
 		defer s.wg.Done()
 		// The key the session authenticated with (x/crypto >= 0.31 calls the
 		// callback last with the key actually used).

@@ -224,6 +224,20 @@ func TestUnknownKeyAndPasswordRefused(t *testing.T) {
 	}) {
 		t.Errorf("unknown key refusal not audited:\n%s", f.audit.String())
 	}
+	// One refusal per connection: the unknown key's, with its
+	// fingerprint, not a second one when its connection fails.
+	waitFor(t, "the failed connections to be seen", func() bool {
+		return hasEvent(auditEvents(t, f), func(e AuditEvent) bool { return e.Method == "none" })
+	})
+	n := 0
+	for _, e := range auditEvents(t, f) {
+		if e.Event == "refused" {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d refusals audited for two connections:\n%s", n, f.audit.String())
+	}
 	// The server offers public keys only: a client holding a password has
 	// nothing to try, and its refusal is audited all the same.
 	waitFor(t, "the password client's refusal in the audit log", func() bool {
