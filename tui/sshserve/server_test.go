@@ -267,6 +267,9 @@ func TestIdleTimeoutWhileRedrawing(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("idle session still open while redrawing")
 	}
+	if !endsWithRestore(out.String(), "closed after 300ms without input") {
+		t.Errorf("the idle session's terminal is not given back with the reason: %q", tail(out.String()))
+	}
 	waitFor(t, "the idle logout in the audit log", func() bool {
 		return hasEvent(auditEvents(t, f), func(e AuditEvent) bool {
 			return e.Event == "logout" && e.Result == "idle timeout" && e.User == "tom"
