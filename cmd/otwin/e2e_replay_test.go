@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/charmbracelet/x/ansi"
 )
 
 // stableCapture waits until two captures of the pane 300ms apart are
@@ -29,24 +31,21 @@ func stableCapture(t *testing.T, p *tmuxPane) string {
 }
 
 // lastFrameAt is the moment of a recording's last dashboard frame: the
-// last output event before the program gave the terminal back (the first
-// event that leaves the alternate screen).
+// last output event that draws text, before the closing (the program's
+// terminal restore, control sequences only, and the line saying why).
 func lastFrameAt(t *testing.T, c *cast) time.Duration {
 	t.Helper()
-	var last time.Duration = -1
-	for _, e := range c.events {
-		if e.kind != "o" {
+	for i := len(c.events) - 1; i >= 0; i-- {
+		e := c.events[i]
+		if e.kind != "o" || strings.Contains(e.data, "otwin: ") {
 			continue
 		}
-		if strings.Contains(e.data, "\x1b[?1049l") {
-			break
+		if strings.TrimSpace(ansi.Strip(e.data)) != "" {
+			return e.at
 		}
-		last = e.at
 	}
-	if last < 0 {
-		t.Fatalf("%s: no frame before the terminal was given back", c.path)
-	}
-	return last
+	t.Fatalf("%s: no frame before the session's end", c.path)
+	return 0
 }
 
 // TestE2EReplayLastFrame: olga's session, in OpenSSH at 80×24, is
@@ -99,7 +98,11 @@ func TestE2EReplayLastFrame(t *testing.T) {
 	to := lastFrameAt(t, c)
 	held := startPane(t, dir, "held", fmt.Sprintf("%s replay --speed 20 --to %s %s; echo replay-exit=$?", bin, to, files[0]), 80, 24)
 	if !pollUntil(15*time.Second, func() bool { return held.capture() == lastDashboard }) {
-		t.Errorf("replayed to %s the screen differs from olga's last dashboard screen.\nreplay:\n%s\nlive:\n%s", to, held.capture(), lastDashboard)
+		var tailEvents []string
+		for _, e := range c.events[max(0, len(c.events)-25):] {
+			tailEvents = append(tailEvents, fmt.Sprintf("%s %s %q", e.at, e.kind, e.data))
+		}
+		t.Errorf("replayed to %s the screen differs from olga's last dashboard screen.\nreplay:\n%s\nlive:\n%s\nthe recording's last events:\n%s", to, held.capture(), lastDashboard, strings.Join(tailEvents, "\n"))
 	}
 	if _, err := held.run("send-keys", "-t", "e2e", "q"); err != nil {
 		t.Fatal(err)
