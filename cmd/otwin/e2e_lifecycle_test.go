@@ -220,6 +220,14 @@ func TestE2ESSHServerLifecycle(t *testing.T) {
 	for _, p := range []*tmuxPane{panes["olga"], panes["tom"], pa} {
 		p.waitRestored("the server is shutting down")
 	}
+	<-exitedOrTimeout(exited, 20*time.Second)
+	for name, p := range map[string]*tmuxPane{"olga": panes["olga"], "tom": panes["tom"], "ann": pa} {
+		// The reason is the one line: the client closed its connection
+		// itself, it was not cut under it.
+		if c := p.capture(); strings.Contains(c, "closed by remote host") {
+			t.Errorf("%s's terminal shows more than the reason:\n%s", name, c)
+		}
+	}
 	select {
 	case <-exited:
 		if exitErr != nil {
@@ -231,4 +239,17 @@ func TestE2ESSHServerLifecycle(t *testing.T) {
 	hasAudit("olga's shutdown logout", func(e sshserve.AuditEvent) bool {
 		return e.Event == "logout" && e.User == "olga" && e.Result == "server shutdown"
 	})
+}
+
+// exitedOrTimeout is done when exited is, or after d.
+func exitedOrTimeout(exited <-chan struct{}, d time.Duration) <-chan struct{} {
+	out := make(chan struct{})
+	go func() {
+		defer close(out)
+		select {
+		case <-exited:
+		case <-time.After(d):
+		}
+	}()
+	return out
 }

@@ -105,6 +105,10 @@ type Server struct {
 	mu      sync.Mutex
 	live    map[*live]struct{}
 	closing bool
+	// conns counts open connections; connGone is signalled (without
+	// blocking) when one closes.
+	conns    atomic.Int64
+	connGone chan struct{}
 	// pending follows each connection's authentication until it succeeds
 	// or fails, keyed by its remote address.
 	pending sync.Map
@@ -169,7 +173,7 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("sshserve: recordings: %w", err)
 		}
 	}
-	s := &Server{cfg: cfg, live: map[*live]struct{}{}}
+	s := &Server{cfg: cfg, live: map[*live]struct{}{}, connGone: make(chan struct{}, 1)}
 	s.users.Store(cfg.Users)
 	// Public keys only: with no password or keyboard-interactive handler
 	// the server offers neither, so a client never prompts for a password
@@ -187,6 +191,7 @@ func New(cfg Config) (*Server, error) {
 		return &gossh.ServerConfig{AuthLogCallback: s.authLog}
 	}
 	srv.ConnectionFailedCallback = s.failed
+	srv.ConnCallback = s.countConn
 	s.srv = srv
 	return s, nil
 }
@@ -244,6 +249,31 @@ func (s *Server) failed(conn net.Conn, err error) {
 	}
 }
 
+// countConn counts a connection until it closes.
+func (s *Server) countConn(_ ssh.Context, c net.Conn) net.Conn {
+	s.conns.Add(1)
+	return &countedConn{Conn: c, done: func() {
+		s.conns.Add(-1)
+		select {
+		case s.connGone <- struct{}{}:
+		default:
+		}
+	}}
+}
+
+// countedConn runs done once when it is closed.
+type countedConn struct {
+	net.Conn
+	once sync.Once
+	done func()
+}
+
+func (c *countedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.done)
+	return err
+}
+
 // ensureHostKey generates an ed25519 host key at path when none exists, with
 // its directory (mode 0700).
 func ensureHostKey(path string) error {
@@ -285,10 +315,27 @@ func (s *Server) Shutdown(why string) error {
 	s.mu.Unlock()
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
+	deadline := time.NewTimer(s.cfg.ShutdownGrace)
+	defer deadline.Stop()
 	select {
 	case <-done:
-	case <-time.After(s.cfg.ShutdownGrace):
+	case <-deadline.C:
 		s.cfg.Logger.Warn("ssh sessions still running after the shutdown grace; dropping them", "grace", s.cfg.ShutdownGrace)
+	}
+	// Clients close their connection once their session has ended: give
+	// them a moment, so that the line saying why is the last they print
+	// (not "connection closed by remote host"). A connection kept for
+	// more sessions (ControlMaster) is closed after it.
+	linger := time.NewTimer(min(s.cfg.ShutdownGrace, time.Second))
+	defer linger.Stop()
+	for s.conns.Load() > 0 {
+		select {
+		case <-s.connGone:
+			continue
+		case <-linger.C:
+		case <-deadline.C:
+		}
+		break
 	}
 	err := s.srv.Close()
 	<-done
