@@ -243,7 +243,10 @@ func writeReady(path string, sc string, rt *runningTwin, sshAddr string) error {
 	if path == "" {
 		return nil
 	}
-	rf := readyFile{Scenario: sc, Endpoints: rt.Endpoints, Control: rt.ControlURL, Token: rt.ControlToken, SSH: sshAddr}
+	rf := readyFile{Scenario: sc, SSH: sshAddr}
+	if rt != nil { // with a twin in-process
+		rf.Endpoints, rf.Control, rf.Token = rt.Endpoints, rt.ControlURL, rt.ControlToken
+	}
 	data, _ := json.MarshalIndent(rf, "", "  ")
 	if err := writeFileAtomic(path, append(data, '\n')); err != nil {
 		return fmt.Errorf("ready file: %w", err)
@@ -380,20 +383,14 @@ data directory (mode 0600).`,
 			svc.reloadOnHUP(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "otwin: dashboard over SSH on %s (ssh -p %s <host>)\n", svc.addr, portOf(svc.addr))
-			if line != nil {
-				if err := writeReady(o.readyFile, line.Twin.Scenario.Name, line.Twin, svc.addr); err != nil {
-					return err
-				}
-				fmt.Fprintf(out, "otwin: twin control API on %s (token in %s)\n", line.Twin.ControlURL, cmp.Or(o.readyFile, line.Twin.TokenFile))
+			if line == nil {
+				return waitSSH(ctx, writeReady(o.readyFile, "", nil, svc.addr), runErr)
 			}
-			select {
-			case <-ctx.Done():
-			case err := <-runErr:
-				if err != nil {
-					return err
-				}
+			if err := writeReady(o.readyFile, line.Twin.Scenario.Name, line.Twin, svc.addr); err != nil {
+				return err
 			}
-			return nil
+			fmt.Fprintf(out, "otwin: twin control API on %s (token in %s)\n", line.Twin.ControlURL, cmp.Or(o.readyFile, line.Twin.TokenFile))
+			return waitSSH(ctx, nil, runErr)
 		},
 	}
 	cmd.Flags().StringVar(&sourcesFile, "sources", "", "sources file of the endpoints to read")
@@ -407,6 +404,20 @@ data directory (mode 0600).`,
 	alerts.register(cmd.Flags())
 	met.register(cmd.Flags())
 	return cmd
+}
+
+// waitSSH returns err at once, else waits until ctx ends (nil) or the
+// collector stops (its error).
+func waitSSH(ctx context.Context, err error, runErr <-chan error) error {
+	if err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-runErr:
+		return err
+	}
 }
 
 func portOf(addr string) string {
