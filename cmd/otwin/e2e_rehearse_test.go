@@ -8,6 +8,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/otwin/otwin/cmd/otwin/internal/workshop"
+	"github.com/otwin/otwin/normalize"
+	"github.com/otwin/otwin/scenarios"
 )
 
 // rehearseScenario is sshScenario with exercises some of whose
@@ -115,5 +119,22 @@ func TestE2ERehearseCommand(t *testing.T) {
 	var ee exitError
 	if _, err := otwin(t, "workshop", path); err == nil || errors.As(err, &ee) || !strings.Contains(err.Error(), `"users"`) {
 		t.Errorf("workshop without --users: %v, want the flag named", err)
+	}
+}
+
+// TestJudgeAnyAlertShown: the quality role's opening view hides a spike
+// but shows the out_of_range the same fault raised: its expectation can
+// be met. With the spike alone it cannot, and the report names it.
+func TestJudgeAnyAlertShown(t *testing.T) {
+	e := scenarios.Expectation{Role: "quality", Action: "acknowledge", Within: scenarios.Duration(time.Minute)}
+	id := "acme/plant/press/line1/press1/temp"
+	spike := normalize.Alert{ID: "spike:" + id, Kind: normalize.AlertSpike, Target: id, Message: "jump of 100 from 50 to 150 (limit 50)", State: normalize.ActiveUnacked}
+	oor := normalize.Alert{ID: "out_of_range:" + id, Kind: normalize.AlertOutOfRange, Target: id, Message: "value 150 above high limit 100", State: normalize.ActiveUnacked}
+	s := rehearsedStep{Target: "press1/temp", Alert: &workshop.RaisedAlert{ID: spike.ID}}
+	if p := judge(e, s, []normalize.Alert{spike, oor}); p != "" {
+		t.Errorf("with the out_of_range shown: %q", p)
+	}
+	if p := judge(e, s, []normalize.Alert{spike}); !strings.HasSuffix(p, "the quality role's alert view filters out "+spike.ID) {
+		t.Errorf("with the spike alone: %q", p)
 	}
 }

@@ -191,21 +191,29 @@ func rehearseStep(ctx context.Context, ws *workshop.Workshop, eng *twin.Engine, 
 		waitFor(ctx, wall, func() bool { return found() || simSince() > window })
 	}
 	_ = eng.SetSpeed(cfg.Speed)
-	var alert normalize.Alert
-	if as := ws.RelatedAlerts(target, fired); len(as) > 0 {
-		s.Alert = &as[0]
-		s.After = max(ws.SimAt(as[0].Raised)-firedSim, 0)
-		for _, a := range col.Store.Alerts() {
-			if a.ID == as[0].ID {
-				alert = a
-			}
+	// Every alert the fault raised in its window, as the store has it (or
+	// as the workshop saw it, when it is gone since).
+	var alerts []normalize.Alert
+	live := map[string]normalize.Alert{}
+	for _, a := range col.Store.Alerts() {
+		live[a.ID] = a
+	}
+	for i, ra := range ws.RelatedAlerts(target, fired) {
+		after := max(ws.SimAt(ra.Raised)-firedSim, 0)
+		if i == 0 {
+			s.Alert, s.After = &ra, after
 		}
-		if alert.ID == "" { // gone since: what the workshop saw is enough to show it
-			alert = normalize.Alert{ID: as[0].ID, Kind: normalize.AlertKind(as[0].Kind), Target: as[0].Target, Message: as[0].Message, State: normalize.ActiveUnacked}
+		if after > window {
+			continue
 		}
+		a, ok := live[ra.ID]
+		if !ok {
+			a = normalize.Alert{ID: ra.ID, Kind: normalize.AlertKind(ra.Kind), Target: ra.Target, Message: ra.Message, State: normalize.ActiveUnacked}
+		}
+		alerts = append(alerts, a)
 	}
 	for _, e := range st.Expect {
-		if p := judge(e, s, alert); p != "" {
+		if p := judge(e, s, alerts); p != "" {
 			s.Problems = append(s.Problems, p)
 		}
 	}
@@ -215,8 +223,8 @@ func rehearseStep(ctx context.Context, ws *workshop.Workshop, eng *twin.Engine, 
 // judge says why expectation e of a step can never be met ("" when it
 // can): the role may not take the action, the fault raised no alert
 // within the window, the alert came too late, or the role's opening view
-// filters it out.
-func judge(e scenarios.Expectation, s rehearsedStep, alert normalize.Alert) string {
+// filters out every alert the fault raised in time (alerts).
+func judge(e scenarios.Expectation, s rehearsedStep, alerts []normalize.Alert) string {
 	r := role.Role(e.Role)
 	pol := rolePolicy(e.Role, false)
 	who := fmt.Sprintf("%s must %s within %s", e.Role, e.Action, e.Within.D())
@@ -239,14 +247,18 @@ func judge(e scenarios.Expectation, s rehearsedStep, alert normalize.Alert) stri
 	if s.After > e.Within.D() {
 		return who + fmt.Sprintf(", but the first alert on %s comes only after %s", s.Target, s.After.Round(time.Second))
 	}
-	shown, err := roleShows(r, alert)
-	if err != nil {
-		return who + ": the " + e.Role + " view could not be checked: " + err.Error()
+	var hidden []string
+	for _, a := range alerts {
+		shown, err := roleShows(r, a)
+		if err != nil {
+			return who + ": the " + e.Role + " view could not be checked: " + err.Error()
+		}
+		if shown {
+			return ""
+		}
+		hidden = append(hidden, a.ID)
 	}
-	if !shown {
-		return who + fmt.Sprintf(", but the %s role's alert view filters out %s", e.Role, alert.ID)
-	}
-	return ""
+	return who + fmt.Sprintf(", but the %s role's alert view filters out %s", e.Role, strings.Join(hidden, " and "))
 }
 
 // roleShows runs the real dashboard, headless, for a session of role r
