@@ -236,6 +236,9 @@ func TestE2ESSHServerLifecycle(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatalf("otwin ssh still running 20s after SIGTERM:\n%s", out.String())
 	}
+	if _, err := os.Stat(ready); !os.IsNotExist(err) {
+		t.Errorf("the ready file outlived the server: %v", err)
+	}
 	hasAudit("olga's shutdown logout", func(e sshserve.AuditEvent) bool {
 		return e.Event == "logout" && e.User == "olga" && e.Result == "server shutdown"
 	})

@@ -218,6 +218,15 @@ func (s *sshService) reloadOnHUP(ctx context.Context, out, errOut io.Writer) {
 	}()
 }
 
+// removeReady removes the ready file when the command stops serving: a
+// reader polling for it never finds the address of a server that is
+// gone.
+func removeReady(path string) {
+	if path != "" {
+		os.Remove(path)
+	}
+}
+
 // controlAuditor writes the twin's control calls into the SSH audit log,
 // once there is one (the twin starts first).
 type controlAuditor struct {
@@ -236,16 +245,16 @@ func (a *controlAuditor) record(c control.Call) {
 	a.log.Load().Record(sshserve.AuditEvent{Time: c.Time, Event: "control", User: c.User, Remote: c.Remote, Target: c.Method + " " + c.Path, Result: res})
 }
 
-// writeReady writes the ready file of a command that serves SSH over a
-// local twin: the SSH address, the twin's endpoints, control URL and
-// token (mode 0600: it holds the token).
+// writeReady writes the ready file of a command that serves SSH: the SSH
+// address and, over a local twin (rt not nil), the twin's endpoints,
+// control URL and token (mode 0600: it holds the token).
 func writeReady(path string, sc string, rt *runningTwin, sshAddr string) error {
 	if path == "" {
 		return nil
 	}
 	rf := readyFile{Scenario: sc, SSH: sshAddr}
 	if rt != nil { // with a twin in-process
-		rf.Endpoints, rf.Control, rf.Token = rt.Endpoints, rt.ControlURL, rt.ControlToken
+		rf.Scenario, rf.Endpoints, rf.Control, rf.Token = rt.Scenario.Name, rt.Endpoints, rt.ControlURL, rt.ControlToken
 	}
 	data, _ := json.MarshalIndent(rf, "", "  ")
 	if err := writeFileAtomic(path, append(data, '\n')); err != nil {
@@ -383,14 +392,23 @@ data directory (mode 0600).`,
 			svc.reloadOnHUP(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "otwin: dashboard over SSH on %s (ssh -p %s <host>)\n", svc.addr, portOf(svc.addr))
-			if line == nil {
-				return waitSSH(ctx, writeReady(o.readyFile, "", nil, svc.addr), runErr)
+			var rt *runningTwin
+			if line != nil {
+				rt = line.Twin
 			}
-			if err := writeReady(o.readyFile, line.Twin.Scenario.Name, line.Twin, svc.addr); err != nil {
+			if err := writeReady(o.readyFile, "", rt, svc.addr); err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "otwin: twin control API on %s (token in %s)\n", line.Twin.ControlURL, cmp.Or(o.readyFile, line.Twin.TokenFile))
-			return waitSSH(ctx, nil, runErr)
+			defer removeReady(o.readyFile)
+			if rt != nil {
+				fmt.Fprintf(out, "otwin: twin control API on %s (token in %s)\n", rt.ControlURL, cmp.Or(o.readyFile, rt.TokenFile))
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case err := <-runErr:
+				return err
+			}
 		},
 	}
 	cmd.Flags().StringVar(&sourcesFile, "sources", "", "sources file of the endpoints to read")
@@ -404,20 +422,6 @@ data directory (mode 0600).`,
 	alerts.register(cmd.Flags())
 	met.register(cmd.Flags())
 	return cmd
-}
-
-// waitSSH returns err at once, else waits until ctx ends (nil) or the
-// collector stops (its error).
-func waitSSH(ctx context.Context, err error, runErr <-chan error) error {
-	if err != nil {
-		return err
-	}
-	select {
-	case <-ctx.Done():
-		return nil
-	case err := <-runErr:
-		return err
-	}
 }
 
 func portOf(addr string) string {

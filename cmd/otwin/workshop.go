@@ -145,6 +145,7 @@ exits with status 1 when it finds one.`,
 			if err := writeReady(o.readyFile, sc.Name, rt, svc.addr); err != nil {
 				return err
 			}
+			defer removeReady(o.readyFile)
 			fmt.Fprintf(out, "otwin: workshop %q on %s (ssh -p %s <host>); exercises: %v\n", sc.Name, svc.addr, portOf(svc.addr), ws.Exercises())
 			fmt.Fprintf(out, "otwin: twin control API on %s (token in %s); recordings in %s\n", rt.ControlURL, firstSet(o.readyFile, rt.TokenFile), o.recordDir)
 			if paused {
