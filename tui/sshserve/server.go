@@ -298,6 +298,10 @@ func (s *Server) Serve(ln net.Listener) error {
 	return err
 }
 
+// shutdownLinger bounds how long Shutdown waits for clients to close
+// their connections after their sessions ended.
+const shutdownLinger = 50 * time.Millisecond
+
 // Close ends every session as Shutdown does, with "the server is
 // shutting down".
 func (s *Server) Close() error { return s.Shutdown("the server is shutting down") }
@@ -322,11 +326,13 @@ func (s *Server) Shutdown(why string) error {
 	case <-deadline.C:
 		s.cfg.Logger.Warn("ssh sessions still running after the shutdown grace; dropping them", "grace", s.cfg.ShutdownGrace)
 	}
-	// Clients close their connection once their session has ended: give
-	// them a moment, so that the line saying why is the last they print
-	// (not "connection closed by remote host"). A connection kept for
-	// more sessions (ControlMaster) is closed after it.
-	linger := time.NewTimer(min(s.cfg.ShutdownGrace, time.Second))
+	// Clients close their connection once their session has ended. The
+	// connection is not cut in the same instant as the session's end: a
+	// client that reads both at once (OpenSSH) prints "connection closed
+	// by remote host" after the line saying why. A connection kept open
+	// for more sessions (ControlMaster, a program's client) is closed
+	// after a moment, well within the half second a stopping command has.
+	linger := time.NewTimer(min(s.cfg.ShutdownGrace, shutdownLinger))
 	defer linger.Stop()
 	for s.conns.Load() > 0 {
 		select {
