@@ -279,15 +279,25 @@ func roleShows(r role.Role, a normalize.Alert) (bool, error) {
 	p.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(":")})
 	p.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("alerts")})
 	p.Send(tea.KeyMsg{Type: tea.KeyEnter})
-	shown := waitFor(context.Background(), 5*time.Second, func() bool {
+	opened := waitFor(context.Background(), 5*time.Second, func() bool {
 		return strings.Contains(ansi.Strip(out.String()), "[Alerts]")
+	})
+	// The alert's row, known by the start of its message (a long one is
+	// cut at the column's end). The rows follow the view's first frame:
+	// give them time to be drawn.
+	mark := a.Message
+	if r := []rune(mark); len(r) > 24 {
+		mark = string(r[:24])
+	}
+	shown := opened && waitFor(context.Background(), 2*time.Second, func() bool {
+		return strings.Contains(ansi.Strip(out.String()), mark)
 	})
 	p.Quit()
 	fm := <-done
-	if !shown || fm == nil {
+	if !opened || fm == nil {
 		return false, errors.New("the alert view did not open")
 	}
-	return strings.Contains(ansi.Strip(fm.View()), a.Message), nil
+	return shown || strings.Contains(ansi.Strip(fm.View()), mark), nil
 }
 
 // allConnected reports whether every source of the collector has
