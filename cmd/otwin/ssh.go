@@ -245,10 +245,10 @@ func (a *controlAuditor) record(c control.Call) {
 	a.log.Load().Record(sshserve.AuditEvent{Time: c.Time, Event: "control", User: c.User, Remote: c.Remote, Target: c.Method + " " + c.Path, Result: res})
 }
 
-// writeReady writes the ready file of a command that serves SSH: the SSH
+// writeServeReady writes the ready file of a command that serves SSH: the SSH
 // address and, over a local twin (rt not nil), the twin's endpoints,
 // control URL and token (mode 0600: it holds the token).
-func writeReady(path string, sc string, rt *runningTwin, sshAddr string) error {
+func writeServeReady(path string, sc string, rt *runningTwin, sshAddr string) error {
 	if path == "" {
 		return nil
 	}
@@ -396,7 +396,7 @@ data directory (mode 0600).`,
 			if line != nil {
 				rt = line.Twin
 			}
-			if err := writeReady(o.readyFile, "", rt, svc.addr); err != nil {
+			if err := writeServeReady(o.readyFile, "", rt, svc.addr); err != nil {
 				return err
 			}
 			defer removeReady(o.readyFile)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -108,8 +109,8 @@ func (o *verifyOptions) run(ctx context.Context, path string, stdout, stderr io.
 		return err
 	}
 	var (
-		base      string
-		endpoints []endpoint
+		base, token string
+		endpoints   []endpoint
 	)
 	if o.scenario != "" {
 		sc, err := loadScenarioArg([]string{o.scenario})
@@ -121,18 +122,19 @@ func (o *verifyOptions) run(ctx context.Context, path string, stdout, stderr io.
 			return err
 		}
 		defer rt.Close()
-		base, endpoints = rt.ControlURL, rt.Endpoints
+		base, token, endpoints = rt.ControlURL, rt.ControlToken, rt.Endpoints
 	} else {
 		rf, err := readReadyFile(o.ready)
 		if err != nil {
 			return err
 		}
-		base, endpoints = rf.Control, rf.Endpoints
+		base, token, endpoints = rf.Control, cmp.Or(rf.Token, os.Getenv(control.TokenEnv)), rf.Endpoints
 	}
 	cl, err := control.NewClient(base, &http.Client{Timeout: o.timeout})
 	if err != nil {
 		return err
 	}
+	cl = cl.WithToken(token)
 	tw := &twinControl{c: cl, timeout: o.timeout}
 	// Fail fast, naming the URL, when the twin is not there.
 	sctx, cancel := context.WithTimeout(ctx, o.timeout)

@@ -76,7 +76,7 @@ func writeSources(t *testing.T, f *sources.File) string {
 // writeReady writes the ready file of a running twin, as otwin sim does.
 func writeReady(t *testing.T, tw *e2eTwin) string {
 	t.Helper()
-	b, _ := json.Marshal(readyFile{Scenario: tw.Scenario.Name, Endpoints: tw.Endpoints, Control: tw.ControlURL})
+	b, _ := json.Marshal(readyFile{Scenario: tw.Scenario.Name, Endpoints: tw.Endpoints, Control: tw.ControlURL, Token: tw.ControlToken})
 	path := filepath.Join(t.TempDir(), "twin.json")
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)

@@ -142,7 +142,7 @@ exits with status 1 when it finds one.`,
 					return err
 				}
 			}
-			if err := writeReady(o.readyFile, sc.Name, rt, svc.addr); err != nil {
+			if err := writeServeReady(o.readyFile, sc.Name, rt, svc.addr); err != nil {
 				return err
 			}
 			defer removeReady(o.readyFile)
