@@ -300,7 +300,7 @@ func (s *Server) Serve(ln net.Listener) error {
 
 // shutdownLinger bounds how long Shutdown waits for clients to close
 // their connections after their sessions ended.
-const shutdownLinger = 50 * time.Millisecond
+const shutdownLinger = 25 * time.Millisecond
 
 // Close ends every session as Shutdown does, with "the server is
 // shutting down".
