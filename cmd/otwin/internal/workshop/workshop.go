@@ -529,12 +529,17 @@ func lastBefore(ts []time.Time, t time.Time) time.Time {
 }
 
 // relates reports whether an alert target concerns a fault target: a tag
-// fault "machine/tag" matches the tag id ending in "/machine/tag"; a machine
-// fault matches any tag of the machine and the machine's sources
-// ("machine-opcua").
+// fault "machine/tag" matches the tag id ending in "/machine/tag", and the
+// same tag read over another protocol ("/machine/tag.modbus", as the
+// exported sources name a tag served twice); a machine fault matches any
+// tag of the machine and the machine's sources ("machine-opcua").
 func relates(alertTarget, faultTarget string) bool {
 	if strings.Contains(faultTarget, "/") {
-		return alertTarget == faultTarget || strings.HasSuffix(alertTarget, "/"+faultTarget)
+		if alertTarget == faultTarget || strings.HasSuffix(alertTarget, "/"+faultTarget) {
+			return true
+		}
+		i := strings.LastIndex(alertTarget, "/"+faultTarget+".")
+		return i >= 0 && !strings.Contains(alertTarget[i+len(faultTarget)+2:], "/")
 	}
 	if strings.HasPrefix(alertTarget, faultTarget+"-") {
 		return true

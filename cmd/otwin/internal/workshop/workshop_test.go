@@ -157,6 +157,9 @@ func TestRelates(t *testing.T) {
 		want         bool
 	}{
 		{"acme/l1/filler1/temp", "filler1/temp", true},
+		{"acme/l1/filler1/temp.modbus", "filler1/temp", true},
+		{"acme/l1/filler1/temperature.modbus", "filler1/temp", false},
+		{"acme/l1/filler1/temp.x/y", "filler1/temp", false},
 		{"acme/l1/filler1/temperature", "filler1/temp", false},
 		{"acme/l1/filler1/temp", "filler1", true},
 		{"filler1-opcua", "filler1", true},
