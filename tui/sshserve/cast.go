@@ -41,7 +41,8 @@ type castWriter struct {
 	limit     int64
 	n         int64
 	truncated bool
-	pending   []byte // an incomplete UTF-8 sequence held back
+	last      time.Duration // the latest event's time
+	pending   []byte        // an incomplete UTF-8 sequence held back
 	err       error
 }
 
@@ -76,7 +77,20 @@ func (c *castWriter) line(b []byte) {
 }
 
 // event writes one event line.
-func (c *castWriter) event(at time.Duration, kind, data string) { c.line(eventLine(at, kind, data)) }
+func (c *castWriter) event(at time.Duration, kind, data string) {
+	c.line(eventLine(c.mono(at), kind, data))
+}
+
+// mono keeps the events' times in order: writers take the time before
+// they take the lock, so two of them (the screen, a window change) may
+// arrive in the other order by a few microseconds.
+func (c *castWriter) mono(at time.Duration) time.Duration {
+	if at < c.last {
+		at = c.last
+	}
+	c.last = at
+	return at
+}
 
 // eventLine is one event as a line of the file.
 func eventLine(at time.Duration, kind, data string) []byte {
@@ -98,7 +112,7 @@ func (c *castWriter) Output(now time.Time, p []byte) {
 		return
 	}
 	at := now.Sub(c.start)
-	line := eventLine(at, "o", string(data[:cut]))
+	line := eventLine(c.mono(at), "o", string(data[:cut]))
 	if c.n+int64(len(line)) > c.limit {
 		c.truncated = true
 		c.event(at, "m", fmt.Sprintf("recording truncated at its limit of %d bytes", c.limit))
