@@ -146,14 +146,17 @@ func TestE2EWorkshopExercise(t *testing.T) {
 	mx.send("\r")
 	mx.waitText(5*time.Second, "refused: maintenances cannot inject or clear faults")
 
-	waitUntil(t, 5*time.Second, "the workshop to record the ack and the refusal", func() bool {
+	if !pollUntil(5*time.Second, func() bool {
 		var ack, refused bool
 		for _, s := range ws.Scoreboard() {
 			ack = ack || (s.User == "olga" && s.Acks == 1 && s.MeanAck > 0)
 			refused = refused || (s.User == "max" && s.Refused == 1)
 		}
 		return ack && refused
-	})
+	}) {
+		rep := ws.Debrief()
+		t.Fatalf("the workshop did not record olga's ack (with a time) and max's refusal: scores %+v\ntimeline %+v", rep.Scores, rep.Timeline)
+	}
 
 	rep := ws.Debrief()
 	var opOutcome, mxOutcome *workshop.Outcome
