@@ -368,6 +368,8 @@ func (b *staticBackend) Ack(string, string) error                   { return err
 func (b *staticBackend) Shelve(string, string, time.Duration, bool) error {
 	return errors.New("rehearsal: no actions")
 }
+func (b *staticBackend) Comment(string, string) error { return errors.New("rehearsal: no actions") }
+func (b *staticBackend) Allowed(tui.Permission) error { return nil }
 
 // idleFeed sends nothing until closed.
 type idleFeed struct {
