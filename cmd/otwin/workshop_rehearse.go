@@ -199,7 +199,7 @@ func rehearseStep(ctx context.Context, ws *workshop.Workshop, eng *twin.Engine, 
 		live[a.ID] = a
 	}
 	for i, ra := range ws.RelatedAlerts(target, fired) {
-		after := max(ws.SimAt(ra.Raised)-firedSim, 0)
+		after := ws.SimSpan(fired, ra.Raised)
 		if i == 0 {
 			s.Alert, s.After = &ra, after
 		}

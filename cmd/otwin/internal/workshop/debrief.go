@@ -93,7 +93,7 @@ func (w *Workshop) Debrief() Report {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	now := w.now()
-	nowSim := w.markLocked(now)
+	w.markLocked(now)
 	start := w.started
 	if !w.goAt.IsZero() {
 		start = w.goAt
@@ -192,10 +192,10 @@ func (w *Workshop) Debrief() Report {
 					if a.Kind == "clear" && a.Target != st.Fault {
 						continue
 					}
-					o.By, o.Response = a.User, max(w.clock.at(a.Time)-o.InjectedSim, 0)
+					o.By, o.Response = a.User, w.clock.span(o.Injected, a.Time)
 					break
 				}
-				open := nowSim-o.InjectedSim <= o.Within
+				open := w.clock.span(o.Injected, now) <= o.Within
 				switch {
 				case o.By != "" && o.Response <= o.Within:
 					o.Result = "met"

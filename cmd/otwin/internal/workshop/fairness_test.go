@@ -260,21 +260,38 @@ func TestGoAfterPausedStart(t *testing.T) {
 func TestSimClock(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC)
 	var c simClock
-	c.add(t0, 0)
-	c.add(t0.Add(time.Second), 16*time.Second)   // 16×
-	c.add(t0.Add(2*time.Second), 16*time.Second) // paused
-	c.add(t0.Add(3*time.Second), 16*time.Second)
-	c.add(t0.Add(4*time.Second), 17*time.Second)         // 1×
-	c.add(t0.Add(1500*time.Millisecond), 16*time.Second) // late, out of order
+	c.add(t0, 0, 16)                                        // 16×
+	c.add(t0.Add(time.Second), 16*time.Second, 0)           // paused
+	c.add(t0.Add(2*time.Second), 16*time.Second, 0)         // still paused
+	c.add(t0.Add(3*time.Second), 16*time.Second, 1)         // 1×
+	c.add(t0.Add(3100*time.Millisecond), 16*time.Second, 1) // within one tick: the twin still reads 16s
+	c.add(t0.Add(4*time.Second), 17*time.Second, 1)         // 1×
+	c.add(t0.Add(1500*time.Millisecond), 16*time.Second, 0) // late, out of order
 	for _, tc := range []struct {
 		at   time.Duration
 		want time.Duration
 	}{
 		{-time.Second, 0}, {500 * time.Millisecond, 8 * time.Second}, {2500 * time.Millisecond, 16 * time.Second},
-		{3500 * time.Millisecond, 16500 * time.Millisecond}, {time.Hour, 17 * time.Second},
+		{3050 * time.Millisecond, 16050 * time.Millisecond}, {4500 * time.Millisecond, 17500 * time.Millisecond},
 	} {
 		if got := c.at(t0.Add(tc.at)); got != tc.want {
 			t.Errorf("at(+%s) = %s, want %s", tc.at, got, tc.want)
+		}
+	}
+	// Durations integrate the speed: 0.5s at 16×, then a pause, then 1×;
+	// two instants within one tick (the twin read 16s at both 3.0 and
+	// 3.1) are still 60ms apart.
+	for _, tc := range []struct {
+		from, to time.Duration
+		want     time.Duration
+	}{
+		{500 * time.Millisecond, 3500 * time.Millisecond, 8500 * time.Millisecond},
+		{3020 * time.Millisecond, 3080 * time.Millisecond, 60 * time.Millisecond},
+		{1200 * time.Millisecond, 2800 * time.Millisecond, 0},
+		{2 * time.Second, time.Second, 0},
+	} {
+		if got := c.span(t0.Add(tc.from), t0.Add(tc.to)); got != tc.want {
+			t.Errorf("span(+%s, +%s) = %s, want %s", tc.from, tc.to, got, tc.want)
 		}
 	}
 }

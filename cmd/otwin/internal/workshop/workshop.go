@@ -7,6 +7,7 @@
 package workshop
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"strings"
@@ -227,7 +228,6 @@ func (w *Workshop) Advance() []error {
 	w.events = append(w.events, evs...)
 	w.cursor = next
 	for _, e := range evs {
-		w.clock.add(e.Time, e.Elapsed.D())
 		// An exercise's fault fired at the twin's own instant.
 		if e.Kind == "inject" {
 			w.settleFired(e)
@@ -256,7 +256,11 @@ func (w *Workshop) settleFired(e twin.Event) {
 func (w *Workshop) markLocked(now time.Time) time.Duration {
 	st := w.tw.Status()
 	elapsed := st.Elapsed.D()
-	w.clock.add(now, elapsed)
+	rate := 0.0
+	if !st.Paused {
+		rate = cmp.Or(st.Speed, 1) * cmp.Or(st.TimeScale, 1)
+	}
+	w.clock.add(now, elapsed, rate)
 	if w.goAt.IsZero() && !st.Paused {
 		w.goAt = now
 	}
@@ -514,7 +518,7 @@ func (w *Workshop) ackTime(a Action) (time.Duration, bool) {
 	if raised.IsZero() {
 		return 0, false
 	}
-	return max(w.clock.at(a.Time)-w.clock.at(raised), 0), true
+	return w.clock.span(raised, a.Time), true
 }
 
 // lastBefore is the latest time in ts not after t.
@@ -643,12 +647,13 @@ func (w *Workshop) Fired(exercise string, step int) time.Time {
 // Scenario is the workshop's scenario.
 func (w *Workshop) Scenario() *scenarios.Scenario { return w.sc }
 
-// SimAt is the scenario time at wall time t, as far as the workshop's
-// readings of the clock tell.
-func (w *Workshop) SimAt(t time.Time) time.Duration {
+// SimSpan is the scenario time that passed from wall time t1 to t2, as
+// far as the workshop's readings of the clock tell (0 when t2 is not
+// after t1).
+func (w *Workshop) SimSpan(t1, t2 time.Time) time.Duration {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.clock.at(t)
+	return w.clock.span(t1, t2)
 }
 
 // Relates reports whether an alert's tag or source concerns a fault's
