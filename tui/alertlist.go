@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,10 +19,15 @@ import (
 // shelve, comment). The cursor follows the newest alert from when an
 // alert view opens until the user moves it.
 type alertList struct {
-	a      *app
+	a *app
+	// filter is the typed filter (/).
 	filter string
-	rows   []int // indices into data.alerts
-	pos    widget.Pos
+	// kinds, when not nil, are the only kinds of alert listed: the role's
+	// opening view (roleView.alertKinds), whose role is kindsOf.
+	kinds   []normalize.AlertKind
+	kindsOf Role
+	rows    []int // indices into data.alerts
+	pos     widget.Pos
 	// follow keeps the cursor on the newest alert (set when an alert
 	// view opens, cleared when the user moves the cursor).
 	follow bool
@@ -48,12 +54,11 @@ var alertActKeys = keyGroup{title: "On an alert (alerts, alert detail, the alert
 	bind(actAlertComment, "C", "comment: a note in the alert's history, without acknowledging", "C").footer("C", "comment").needs(PermComment),
 }}
 
-// setRole resets the filter to the role's (quality: out-of-range alerts).
-func (l *alertList) setRole(r Role) {
+// setRole resets the filters to the role's opening view: no typed
+// filter, and the role's kinds of alert.
+func (l *alertList) setRole(r Role, view roleView) {
 	l.filter = ""
-	if r == RoleQuality {
-		l.filter = string(normalize.AlertOutOfRange)
-	}
+	l.kinds, l.kindsOf = view.alertKinds, r
 }
 
 // refresh re-sorts the alerts, re-filters the list keeping the cursor on
@@ -67,6 +72,9 @@ func (l *alertList) refresh() {
 	l.rows = l.rows[:0]
 	for i := range d.alerts {
 		a := &d.alerts[i]
+		if l.kinds != nil && !slices.Contains(l.kinds, a.Kind) {
+			continue
+		}
 		if f != "" && !strings.Contains(strings.ToLower(a.ID+" "+a.Target+" "+a.Message+" "+stateName(a.State)), f) && !a.Context.Match(f) {
 			continue
 		}
@@ -161,12 +169,35 @@ func (l *alertList) startFilter() tea.Cmd {
 	})
 }
 
-// clearFilter drops the filter (esc).
+// clearFilter drops the typed filter, or when there is none the role's
+// kinds (esc).
 func (l *alertList) clearFilter() {
-	if l.filter != "" {
+	switch {
+	case l.filter != "":
 		l.filter = ""
-		l.refresh()
+	case l.kinds != nil:
+		l.kinds = nil
+	default:
+		return
 	}
+	l.refresh()
+}
+
+// filterNote says how the list is filtered ("" when it is not): the
+// role's kinds ("quality view"), the typed filter, and how many of all
+// the alerts are shown.
+func (l *alertList) filterNote() string {
+	var parts []string
+	if l.kinds != nil {
+		parts = append(parts, string(l.kindsOf)+" view")
+	}
+	if l.filter != "" {
+		parts = append(parts, "filter /"+l.filter)
+	}
+	if parts == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s: %d of %d (esc clears)", strings.Join(parts, " · "), len(l.rows), len(l.a.d.alerts))
 }
 
 // do runs one of alertActKeys on alert a (nil: no alert there).

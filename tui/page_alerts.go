@@ -93,8 +93,8 @@ func (p *alertsPage) view(w, h int) []string {
 	}
 	out := []string{p.a.caption(cap, w)}
 	line := fmt.Sprintf(" active: CRIT %d  HIGH %d  MED %d  LOW %d", sev[normalize.SeverityCritical], sev[normalize.SeverityHigh], sev[normalize.SeverityMedium], sev[normalize.SeverityLow])
-	if l.filter != "" {
-		line += fmt.Sprintf("  · filter /%s (%d shown)", l.filter, len(l.rows))
+	if note := l.filterNote(); note != "" {
+		line += "  · " + note
 	}
 	out = append(out, widget.Fit(line, w), byLine(d.root, w))
 	return append(out, l.table(w, h-3, true)...)

@@ -8,6 +8,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/otwin/otwin/normalize"
 	"github.com/otwin/otwin/role"
 	"github.com/otwin/otwin/tui/widget"
 )
@@ -52,13 +53,32 @@ func init() {
 	buildGlobalKeys(pages)
 }
 
-// roleStart lists the pages each role opens on, the first the session has
-// (the tree for roles not listed).
-var roleStart = map[Role][]string{
-	RoleSupervisor: {pageAlerts},
-	RoleQuality:    {pageTags},
-	RoleEngineer:   {pageTags},
-	RoleTrainer:    {pageConsole, pageFaults, pageTree},
+// roleView is what a role's session opens on. A role not in roleViews
+// opens on the tree with every tag and every alert.
+type roleView struct {
+	// pages are the pages the role opens on, the first the session has
+	// (the tree when none).
+	pages []string
+	// alertKinds are the only kinds of alert the alert views list at
+	// first (esc lists every kind); nil lists all.
+	alertKinds []normalize.AlertKind
+	// badTags opens the tag table on the tags whose quality is not good.
+	badTags bool
+}
+
+// roleViews is each role's opening view. Quality watches the values
+// themselves: their range, jumps, a sensor that stops moving or updating,
+// the status the device gives them; the connections (comm_loss,
+// decode_error, sequence_gap, clock_skew) are left to engineering and
+// maintenance.
+var roleViews = map[Role]roleView{
+	RoleSupervisor: {pages: []string{pageAlerts}},
+	RoleQuality: {pages: []string{pageTags}, badTags: true, alertKinds: []normalize.AlertKind{
+		normalize.AlertOutOfRange, normalize.AlertSpike, normalize.AlertFrozen, normalize.AlertStale,
+		normalize.AlertBadQuality, normalize.AlertUncertain,
+	}},
+	RoleEngineer: {pages: []string{pageTags}},
+	RoleTrainer:  {pages: []string{pageConsole, pageFaults, pageTree}},
 }
 
 // router shows one page at a time and owns navigation (tabs, ":"
@@ -220,10 +240,11 @@ func (r *router) setRole(to Role) tea.Cmd {
 	a := r.a
 	a.role = to
 	a.readPermissions()
-	a.table.setRole(to)
-	a.alerts.setRole(to)
+	view := roleViews[to]
+	a.table.setRole(to, view)
+	a.alerts.setRole(to, view)
 	r.broadcast(roleMsg{})
-	start := roleStart[to]
+	start := view.pages
 	if start == nil {
 		start = []string{pageTree}
 	}

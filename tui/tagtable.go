@@ -174,9 +174,9 @@ func newTagTable(a *app) *tagTable {
 }
 
 // setRole resets the table to the role's view of it.
-func (t *tagTable) setRole(r Role) {
+func (t *tagTable) setRole(r Role, view roleView) {
 	t.eng = r == RoleEngineer
-	t.bad = r == RoleQuality
+	t.bad = view.badTags
 	t.filter = ""
 	t.sortC, t.sortR = sortName, false
 }

@@ -90,7 +90,7 @@ func (s *session) record(kind, target, comment string, err error) {
 		result = err.Error()
 		if errors.Is(err, errRefused) {
 			// the reason alone: the workshop writes "refused: <reason>"
-			r.Refused = strings.TrimPrefix(err.Error(), errRefused.Error()+": ")
+			r.Refused = refusalReason(err)
 		} else {
 			r.Failed = err.Error()
 		}
@@ -102,6 +102,19 @@ func (s *session) record(kind, target, comment string, err error) {
 }
 
 var errRefused = errors.New("refused")
+
+// refusalReason is a refusal's reason without the "refused: " in front
+// ("operators cannot inject or clear faults").
+func refusalReason(err error) string {
+	return strings.TrimPrefix(err.Error(), errRefused.Error()+": ")
+}
+
+// actionPerm is the permission each action a session takes (and an
+// exercise expects: scenarios.Actions) needs.
+var actionPerm = map[string]tui.Permission{
+	"acknowledge": tui.PermAck, "shelve": tui.PermShelve, "comment": tui.PermComment,
+	"clear": tui.PermFaults, "inject": tui.PermFaults,
+}
 
 func (s *session) refuse(what string) error {
 	return fmt.Errorf("%w: %ss cannot %s", errRefused, s.role, what)

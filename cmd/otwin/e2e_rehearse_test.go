@@ -18,7 +18,7 @@ import (
 // expectations can never be met: a drift too slow to leave the range, a
 // trainer expected to acknowledge, an operator expected to clear a fault,
 // and quality expected to acknowledge the alerts of a lost PLC, which its
-// opening filter (out_of_range) hides.
+// opening view (the alerts of values, not of connections) hides.
 const rehearseScenario = sshScenario + `
   - name: creep
     kind: drift
@@ -71,7 +71,7 @@ func TestE2ERehearse(t *testing.T) {
 	}
 	want := map[string][]string{
 		"overheat": {
-			"trainer must acknowledge within 1m0s, but trainers cannot acknowledge, shelve or comment on alerts",
+			"trainer must acknowledge within 1m0s, but trainers cannot acknowledge alerts",
 			"operator must clear within 1m0s, but operators cannot inject or clear faults",
 		},
 		"creep": {"operator must acknowledge within 20s, but the fault raises no alert on press1/temp"},
@@ -122,19 +122,34 @@ func TestE2ERehearseCommand(t *testing.T) {
 	}
 }
 
-// TestJudgeAnyAlertShown: the quality role's opening view hides a spike
-// but shows the out_of_range the same fault raised: its expectation can
-// be met. With the spike alone it cannot, and the report names it.
+// TestJudgeAnyAlertShown: the quality role's opening view hides a lost
+// connection but shows the out_of_range of a tag read over it: an
+// expectation on both can be met. With the comm_loss alone it cannot, and
+// the report names it. Its view shows a spike, not only out_of_range.
 func TestJudgeAnyAlertShown(t *testing.T) {
 	e := scenarios.Expectation{Role: "quality", Action: "acknowledge", Within: scenarios.Duration(time.Minute)}
 	id := "acme/plant/press/line1/press1/temp"
-	spike := normalize.Alert{ID: "spike:" + id, Kind: normalize.AlertSpike, Target: id, Message: "jump of 100 from 50 to 150 (limit 50)", State: normalize.ActiveUnacked}
+	lost := normalize.Alert{ID: "comm_loss:press1-modbus", Kind: normalize.AlertCommLoss, Target: "press1-modbus", Message: "no answer from 127.0.0.1:5020 for 6s", State: normalize.ActiveUnacked}
 	oor := normalize.Alert{ID: "out_of_range:" + id, Kind: normalize.AlertOutOfRange, Target: id, Message: "value 150 above high limit 100", State: normalize.ActiveUnacked}
-	s := rehearsedStep{Target: "press1/temp", Alert: &workshop.RaisedAlert{ID: spike.ID}}
-	if p := judge(e, s, []normalize.Alert{spike, oor}); p != "" {
+	spike := normalize.Alert{ID: "spike:" + id, Kind: normalize.AlertSpike, Target: id, Message: "jump of 100 from 50 to 150 (limit 50)", State: normalize.ActiveUnacked}
+	s := rehearsedStep{Target: "press1", Alert: &workshop.RaisedAlert{ID: lost.ID}}
+	if p := judge(e, s, []normalize.Alert{lost, oor}); p != "" {
 		t.Errorf("with the out_of_range shown: %q", p)
 	}
-	if p := judge(e, s, []normalize.Alert{spike}); !strings.HasSuffix(p, "the quality role's alert view filters out "+spike.ID) {
-		t.Errorf("with the spike alone: %q", p)
+	if p := judge(e, s, []normalize.Alert{lost}); !strings.HasSuffix(p, "the quality role's alert view filters out "+lost.ID) {
+		t.Errorf("with the comm_loss alone: %q", p)
+	}
+	if p := judge(e, s, []normalize.Alert{spike}); p != "" {
+		t.Errorf("with a spike: %q", p)
+	}
+}
+
+// TestActionPermCoversScenarioActions: every action an exercise may
+// expect has the permission the dashboard checks for it.
+func TestActionPermCoversScenarioActions(t *testing.T) {
+	for _, a := range scenarios.Actions {
+		if _, ok := actionPerm[a]; !ok {
+			t.Errorf("action %q has no permission", a)
+		}
 	}
 }

@@ -226,20 +226,17 @@ func rehearseStep(ctx context.Context, ws *workshop.Workshop, eng *twin.Engine, 
 // filters out every alert the fault raised in time (alerts).
 func judge(e scenarios.Expectation, s rehearsedStep, alerts []normalize.Alert) string {
 	r := role.Role(e.Role)
-	pol := rolePolicy(e.Role, false)
 	who := fmt.Sprintf("%s must %s within %s", e.Role, e.Action, e.Within.D())
-	switch e.Action {
-	case "clear", "inject":
-		if !pol.Faults {
-			if r == role.Engineer {
-				return who + ", but engineers inject and clear faults only where the users file allows it"
-			}
-			return who + fmt.Sprintf(", but %ss cannot inject or clear faults", e.Role)
+	perm := actionPerm[e.Action]
+	sess := session{role: e.Role, policy: rolePolicy(e.Role, false)}
+	if err := sess.check(perm); err != nil {
+		if r == role.Engineer && perm == tui.PermFaults {
+			return who + ", but engineers inject and clear faults only where the users file allows it"
 		}
-		return ""
+		return who + ", but " + refusalReason(err)
 	}
-	if !pol.Ack {
-		return who + fmt.Sprintf(", but %ss cannot acknowledge, shelve or comment on alerts", e.Role)
+	if perm == tui.PermFaults {
+		return ""
 	}
 	if s.Alert == nil {
 		return who + fmt.Sprintf(", but the fault raises no alert on %s", s.Target)

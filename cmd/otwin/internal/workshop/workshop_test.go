@@ -115,7 +115,7 @@ func TestExerciseDebrief(t *testing.T) {
 	raised := clock
 	clock = clock.Add(20 * time.Second)
 	w.Record(Action{User: "olga", Role: "operator", Kind: "acknowledge", Target: id, Comment: "called maintenance"})
-	w.Record(Action{User: "olga", Role: "operator", Kind: "inject", Target: "hot", Refused: "operators cannot inject faults"})
+	w.Record(Action{User: "olga", Role: "operator", Kind: "inject", Target: "hot", Refused: "operators cannot inject or clear faults"})
 
 	clock = clock.Add(10 * time.Second) // the maintenance window (30s) has passed
 	rep := w.Debrief()
