@@ -133,6 +133,8 @@ type Normalizer struct {
 	stats           Stats
 	started         time.Time
 	lastNow         time.Time
+	// clock leaves the held spans out of the time-driven rules' limits.
+	clock rulesClock
 	// unknownSeen remembers unmapped addresses (bounded), newUnknown the
 	// ones not yet taken by TakeUnknown.
 	unknownSeen map[addrKey]struct{}

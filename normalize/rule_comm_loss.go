@@ -13,7 +13,7 @@ const AlertCommLoss AlertKind = "comm_loss"
 // a no-communication status while its link is not up, or a Health that is
 // not Connected) for longer than its limit, saying why; the endpoint's
 // return clears it at once. The limit is the smallest Rules.CommLoss of
-// its points (default 5s).
+// its points (default 5s). Time held (Normalizer.Hold) does not count.
 type commLossRule struct {
 	limit []time.Duration // per endpoint; <= 0: off
 }
@@ -45,7 +45,7 @@ func (r *commLossRule) tick(c *check) {
 		if !src.down || limit <= 0 || c.active(&src.subject) {
 			continue
 		}
-		if lost := c.now.Sub(src.downSince); lost >= limit {
+		if lost := c.since(src.downSince); lost >= limit {
 			msg := fmt.Sprintf("no answer for %s (limit %s)", lost.Round(time.Millisecond), limit)
 			if src.lastErr != "" {
 				msg += ": " + src.lastErr

@@ -26,6 +26,19 @@ func TestCommLossRule(t *testing.T) {
 			msg: "no answer for 5s (limit 5s): dial 10.0.0.7:502 on s: connection refused",
 		},
 		{
+			name: "held time left out", target: "s",
+			steps: []ruleStep{
+				{d: 0, raw: 1.0, want: never},
+				{d: time.Second, status: refused, lost: true, want: never},
+				{d: 2 * time.Second, hold: true, want: never},
+				{d: 30 * time.Second, tick: true, want: never},
+				{d: 40 * time.Second, resume: true, want: never},
+				{d: 43 * time.Second, tick: true, want: never},
+				{d: 44 * time.Second, tick: true, want: raised},
+			},
+			msg: "no answer for 5s (limit 5s)",
+		},
+		{
 			name: "no-communication readings while the link is not known up", target: "s",
 			steps: []ruleStep{
 				{d: time.Second, status: connectors.BadNoCommunication, want: never},

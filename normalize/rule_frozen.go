@@ -17,7 +17,8 @@ const AlertFrozen AlertKind = "frozen"
 // readings is no evidence — it may only mean the collector fell behind —
 // so Tick judges a tag only up to its endpoint's last mark. A changed value
 // clears it. While the tag's endpoint is lost nothing is judged, and an
-// unchanged value is timed afresh from the endpoint's return.
+// unchanged value is timed afresh from the endpoint's return. Time held
+// (Normalizer.Hold) does not count.
 type frozenRule struct {
 	tags []frozenTag
 }
@@ -65,13 +66,13 @@ func (r *frozenRule) tick(c *check) {
 
 // judgeAge raises frozen on t once its value has been reported unchanged
 // for the limit, as of at (counted from the endpoint's return at the
-// earliest).
+// earliest; time held left out).
 func (r *frozenRule) judgeAge(c *check, t *tagState, ft *frozenTag, at time.Time) {
 	since := ft.since
 	if since.Before(t.src.upSince) {
 		since = t.src.upSince
 	}
-	if age := at.Sub(since); age >= ft.limit && !c.active(&t.subject) {
+	if age := c.n.clock.elapsed(since, at); age >= ft.limit && !c.active(&t.subject) {
 		c.raise(&t.subject, fmt.Sprintf("value %s unchanged for %s (limit %s)", num(ft.value), age.Round(time.Millisecond), ft.limit))
 	}
 }

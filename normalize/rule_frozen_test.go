@@ -75,5 +75,32 @@ func TestFrozenRule(t *testing.T) {
 				{d: 17 * time.Second, tick: true, want: raised},
 			},
 		},
+		{
+			// A source standing still on purpose (a paused simulator): the
+			// held time does not count; the time
+			// before and after the hold does.
+			name: "held time left out", cfg: pointCfg(&Rules{Frozen: 10 * time.Second}, 0),
+			steps: []ruleStep{
+				{d: 0, raw: 5.0, want: never},
+				{d: 4 * time.Second, hold: true, want: never},
+				{d: 30 * time.Second, raw: 5.0, want: never},
+				{d: 40 * time.Second, tick: true, want: never},
+				{d: 45 * time.Second, resume: true, want: never},
+				{d: 50 * time.Second, raw: 5.0, want: never},
+				{d: 51 * time.Second, raw: 5.0, want: raised},
+			},
+			msg: "value 5 unchanged for 10s (limit 10s)",
+		},
+		{
+			// A hold does not clear what is raised; a change still does.
+			name: "raised before the hold stays, a change clears it", cfg: pointCfg(&Rules{Frozen: 10 * time.Second}, 0),
+			steps: []ruleStep{
+				{d: 0, raw: 5.0, want: never},
+				{d: 10 * time.Second, raw: 5.0, want: raised},
+				{d: 11 * time.Second, hold: true, want: raised},
+				{d: 20 * time.Second, raw: 6.0, want: cleared},
+				{d: 40 * time.Second, raw: 6.0, want: cleared},
+			},
+		},
 	})
 }

@@ -22,6 +22,7 @@ const MinStale = 5 * time.Second
 // comm_loss speaks for it; the age counts again from its return. The age
 // leaves out how far the collector is behind the endpoint
 // (Health.Backlog): an update still on its way is no fault of the device.
+// Time held (Normalizer.Hold) does not count.
 type staleRule struct {
 	tags []staleTag
 	// backlog is each endpoint's Health.Backlog at its last observation.
@@ -76,7 +77,7 @@ func (r *staleRule) tick(c *check) {
 		if last.IsZero() {
 			last = c.started()
 		}
-		age, behind := c.now.Sub(last), r.backlog[t.src.idx]
+		age, behind := c.since(last), r.backlog[t.src.idx]
 		if age-behind <= st.limit {
 			continue
 		}

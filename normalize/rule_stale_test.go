@@ -34,6 +34,19 @@ func TestStaleRule(t *testing.T) {
 			msg: "no update for 9s (limit 5s; the collector is 3s behind)",
 		},
 		{
+			name: "held time left out", cfg: pointCfg(&Rules{Stale: 5 * time.Second}, 0),
+			steps: []ruleStep{
+				{d: 0, tick: true, want: never},
+				{d: time.Second, raw: 1.0, want: never},
+				{d: 3 * time.Second, hold: true, want: never},
+				{d: 60 * time.Second, tick: true, want: never},
+				{d: 61 * time.Second, resume: true, want: never},
+				{d: 64 * time.Second, tick: true, want: never},
+				{d: 65 * time.Second, tick: true, want: raised},
+			},
+			msg: "no update for 6s (limit 5s)",
+		},
+		{
 			name: "explicit, never read", cfg: pointCfg(&Rules{Stale: 2 * time.Second}, 0),
 			steps: []ruleStep{
 				{d: 0, tick: true, want: never},

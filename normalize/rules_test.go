@@ -70,7 +70,9 @@ type ruleStep struct {
 	mark   bool          // a progress mark (Reading.Mark) at d
 	tick   bool
 	health *connectors.Health
-	want   condState
+	// hold and resume hold and resume the rules' clock at d.
+	hold, resume bool
+	want         condState
 }
 
 // ruleTest is one case of a rule's table test: steps on a normalizer of
@@ -114,6 +116,10 @@ func runRuleTests(t *testing.T, kind AlertKind, tests []ruleTest) {
 			first := ""
 			for i, st := range tt.steps {
 				switch {
+				case st.hold:
+					n.Hold(at(st.d))
+				case st.resume:
+					n.Resume(at(st.d))
 				case st.tick:
 					n.Tick(at(st.d), &out)
 				case st.health != nil:

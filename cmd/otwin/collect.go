@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/otwin/otwin/connectors"
 	"github.com/otwin/otwin/connectors/isolate"
@@ -36,6 +37,11 @@ type collector struct {
 	// it fills Store, and Route takes actions on the collectors' alerts
 	// to them through it.
 	Remote *mqttsub.Reader
+	// paused, when set, says whether the sources stand still on purpose
+	// (the in-process twin's clock is paused): Run holds the rules' clock
+	// meanwhile, so that the values stopped by the pause are not called
+	// frozen or stale.
+	paused func() bool
 }
 
 // newCollector builds the connectors of every source and the pipeline that
@@ -113,14 +119,52 @@ func historyPerTag(tags int) int {
 	return max(30, min(store.DefaultHistory, historyBudget/tags))
 }
 
-// Run runs the pipeline until ctx is done (a dashboard reading a broker
-// has none: its reader runs by itself).
+// Run runs the pipeline until ctx is done, following paused when set (a
+// dashboard reading a broker has none: its reader runs by itself).
 func (c *collector) Run(ctx context.Context) error {
 	if c.Pipeline == nil {
 		<-ctx.Done()
 		return nil
 	}
-	return c.Pipeline.Run(ctx)
+	if c.paused == nil {
+		return c.Pipeline.Run(ctx)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.followPause(ctx)
+	}()
+	err := c.Pipeline.Run(ctx)
+	cancel()
+	<-done
+	return err
+}
+
+// pauseCheck is how often Run asks whether the sources are paused.
+const pauseCheck = 100 * time.Millisecond
+
+// followPause holds the pipeline's rules clock while c.paused() says so
+// and resumes it when not, at once and then every pauseCheck, until ctx is
+// done.
+func (c *collector) followPause(ctx context.Context) {
+	t := time.NewTicker(pauseCheck)
+	defer t.Stop()
+	held := false
+	for {
+		if p := c.paused(); p != held {
+			if held = p; held {
+				c.Pipeline.Hold()
+			} else {
+				c.Pipeline.Resume()
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // buildConnectors makes one connector per source of f: its kind builds

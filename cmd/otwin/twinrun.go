@@ -281,8 +281,10 @@ type localLine struct {
 
 // startLocalLine starts sc's twin on free loopback ports and builds the
 // collector of its exported sources (not yet running: call
-// Collector.Run), over the alert state (in memory when nil). Every call of
-// the twin's control API goes to audit (may be nil). Close stops the twin.
+// Collector.Run), over the alert state (in memory when nil). The
+// collector's time-driven rules hold while the twin's clock is paused.
+// Every call of the twin's control API goes to audit (may be nil). Close
+// stops the twin.
 func startLocalLine(ctx context.Context, sc *scenarios.Scenario, dataDir string, state *alertState, audit func(control.Call), logger *slog.Logger) (_ *localLine, err error) {
 	rt, err := startTwin(ctx, sc, twinConfig{Host: "127.0.0.1", Ephemeral: true, DataDir: dataDir, Audit: audit, Logger: logger.With("part", "twin")})
 	if err != nil {
@@ -297,6 +299,9 @@ func startLocalLine(ctx context.Context, sc *scenarios.Scenario, dataDir string,
 	if err != nil {
 		return nil, fmt.Errorf("exported sources: %w", err)
 	}
+	// The twin's values stand still while its clock is paused: no
+	// frozen, stale or comm_loss timer runs meanwhile.
+	col.paused = func() bool { return rt.Engine.Status().Paused }
 	ctl, err := control.NewClient(rt.ControlURL, nil)
 	if err != nil {
 		return nil, err

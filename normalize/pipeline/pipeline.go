@@ -107,10 +107,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		log = slog.New(slog.DiscardHandler)
 	}
 	p.log = log
-	now := p.Now
-	if now == nil {
-		now = time.Now
-	}
+	now := p.clock()
 	every := p.TickInterval
 	if every <= 0 {
 		every = DefaultTickInterval
@@ -198,6 +195,25 @@ func (p *Pipeline) apply(r *connectors.Reading, at time.Time) {
 	}
 	p.Normalizer.Apply(*r, &p.out)
 }
+
+// clock is Now, or time.Now.
+func (p *Pipeline) clock() func() time.Time {
+	if p.Now != nil {
+		return p.Now
+	}
+	return time.Now
+}
+
+// Hold stops the clock of the time-driven rules (stale, frozen, comm_loss)
+// now, until Resume: use it while the sources stand still on purpose (a
+// simulator's clock paused), so that a value that does not move then is
+// not called frozen or stale. Readings are still applied. Safe to call
+// from any goroutine, before or during Run (see Normalizer.Hold).
+func (p *Pipeline) Hold() { p.Normalizer.Hold(p.clock()()) }
+
+// Resume lets the rules' clock run again now, the time held left out of
+// every limit (see Normalizer.Resume).
+func (p *Pipeline) Resume() { p.Normalizer.Resume(p.clock()()) }
 
 // runConnector runs c, turning a panic into an error.
 func runConnector(ctx context.Context, c connectors.Connector, ch chan<- connectors.Reading) (err error) {

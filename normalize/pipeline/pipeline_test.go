@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -229,6 +230,80 @@ func TestPipeline(t *testing.T) {
 	}
 	if !good.exited.Load() {
 		t.Fatal("connector goroutine still running after Run returned")
+	}
+}
+
+// manualClock is a clock the test sets; reads counts its readings.
+type manualClock struct {
+	mu    sync.Mutex
+	t     time.Time
+	reads int
+}
+
+func (c *manualClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reads++
+	return c.t
+}
+
+// set moves the clock to t0+d, and returns once the pipeline has read it
+// at least twice since (a tick ran wholly at that time).
+func (c *manualClock) set(t *testing.T, d time.Duration) {
+	t.Helper()
+	c.mu.Lock()
+	c.t, c.reads = t0.Add(d), 0
+	c.mu.Unlock()
+	poll(t, fmt.Sprintf("ticks at %v", d), func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.reads >= 2
+	})
+}
+
+// TestPipelineHold: a tag that gets no update while the pipeline is held
+// is not stale for the held time, however long; before and after the hold
+// the time counts, and stale is raised once the limit is passed.
+func TestPipelineHold(t *testing.T) {
+	n, err := normalize.New(normalize.Config{Points: []normalize.Point{
+		{Source: "s", Address: "a", Asset: "site/l1/m1", Tag: "a", Rules: &normalize.Rules{Stale: 5 * time.Second}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := store.New(store.Config{FrameInterval: 5 * time.Millisecond})
+	defer st.Close()
+	conn := &fakeConn{name: "s", readings: []connectors.Reading{{Source: "s", Address: "a", Raw: 5.0, SourceTime: t0, Received: t0}}}
+	clk := &manualClock{t: t0}
+	p := &Pipeline{Connectors: []connectors.Connector{conn}, Normalizer: n, Store: st, TickInterval: time.Millisecond, Now: clk.now}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	const stale = "stale:site/l1/m1/a"
+	poll(t, "sample a", func() bool { _, ok := st.Latest("site/l1/m1/a"); return ok })
+	clk.set(t, 2*time.Second)
+	p.Hold()
+	if !n.Held() {
+		t.Fatal("not held after Hold")
+	}
+	clk.set(t, time.Minute)
+	if a, ok := st.Alert(stale); ok {
+		t.Fatalf("stale while held: %+v", a)
+	}
+	p.Resume()
+	clk.set(t, time.Minute+2*time.Second) // 4s counted
+	if a, ok := st.Alert(stale); ok {
+		t.Fatalf("stale with 4s counted: %+v", a)
+	}
+	clk.set(t, time.Minute+4*time.Second)
+	poll(t, "stale with 6s counted", func() bool { _, ok := st.Alert(stale); return ok })
+	if a, _ := st.Alert(stale); !strings.Contains(a.Message, "no update for 6s") {
+		t.Errorf("message %q", a.Message)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
 
