@@ -1,6 +1,7 @@
 // Package control is the twin's HTTP+JSON control API: what the CLI
-// (otwin fault, otwin clock), the dashboard's fault panel and scripts use
-// to inject and clear faults, drive the clock and read the event log.
+// (otwin fault, otwin clock, otwin call), the dashboard's fault panel and
+// scripts use to inject and clear faults, drive the clock, call machines'
+// methods and read the event log.
 //
 // Handler serves it; Client calls it. Handler itself has no
 // authentication; RequireToken wraps it so that only calls carrying
