@@ -56,19 +56,31 @@ func (f *fakeConn) Health() connectors.Health {
 	return connectors.Health{Source: f.name, Protocol: "fake", State: connectors.Connected, Since: t0}
 }
 
-// clock advances one second per call.
+// clock advances step per call (none: it moves only by set).
 type clock struct {
-	mu sync.Mutex
-	t  time.Time
-	n  int
+	mu   sync.Mutex
+	t    time.Time
+	step time.Duration
+	n    int
 }
 
 func (c *clock) now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.t = c.t.Add(time.Second)
+	c.t = c.t.Add(c.step)
 	c.n++
 	return c.t
+}
+
+// set moves the clock to t0+d, and returns once it has been read at least
+// twice since (a tick of the pipeline ran wholly at that time).
+func (c *clock) set(t *testing.T, d time.Duration) {
+	t.Helper()
+	c.mu.Lock()
+	c.t = t0.Add(d)
+	from := c.n
+	c.mu.Unlock()
+	poll(t, fmt.Sprintf("ticks at %v", d), func() bool { return c.ticks() >= from+2 })
 }
 
 // ticks is how often the clock was read.
@@ -143,7 +155,7 @@ func TestPipeline(t *testing.T) {
 	boom := &fakeConn{name: "boom", panicMsg: "nil map"}
 	var evs events
 	var logs logBuf
-	clk := &clock{t: t0}
+	clk := &clock{t: t0, step: time.Second}
 	p := &Pipeline{
 		Connectors: []connectors.Connector{good, bad, boom}, Normalizer: n, Store: st,
 		TickInterval: 2 * time.Millisecond, OnEvent: evs.add, Now: clk.now,
@@ -233,34 +245,6 @@ func TestPipeline(t *testing.T) {
 	}
 }
 
-// manualClock is a clock the test sets; reads counts its readings.
-type manualClock struct {
-	mu    sync.Mutex
-	t     time.Time
-	reads int
-}
-
-func (c *manualClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.reads++
-	return c.t
-}
-
-// set moves the clock to t0+d, and returns once the pipeline has read it
-// at least twice since (a tick ran wholly at that time).
-func (c *manualClock) set(t *testing.T, d time.Duration) {
-	t.Helper()
-	c.mu.Lock()
-	c.t, c.reads = t0.Add(d), 0
-	c.mu.Unlock()
-	poll(t, fmt.Sprintf("ticks at %v", d), func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		return c.reads >= 2
-	})
-}
-
 // TestPipelineHold: a tag that gets no update while the pipeline is held
 // is not stale for the held time, however long; before and after the hold
 // the time counts, and stale is raised once the limit is passed.
@@ -274,7 +258,7 @@ func TestPipelineHold(t *testing.T) {
 	st := store.New(store.Config{FrameInterval: 5 * time.Millisecond})
 	defer st.Close()
 	conn := &fakeConn{name: "s", readings: []connectors.Reading{{Source: "s", Address: "a", Raw: 5.0, SourceTime: t0, Received: t0}}}
-	clk := &manualClock{t: t0}
+	clk := &clock{t: t0}
 	p := &Pipeline{Connectors: []connectors.Connector{conn}, Normalizer: n, Store: st, TickInterval: time.Millisecond, Now: clk.now}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

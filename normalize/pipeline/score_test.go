@@ -41,7 +41,7 @@ func TestContextAndScorecardEvents(t *testing.T) {
 	var evs events
 	var lines bytes.Buffer
 	jl := NewJSONLines(&lines)
-	clk := &clock{t: t0}
+	clk := &clock{t: t0, step: time.Second}
 	p := &Pipeline{
 		Connectors: []connectors.Connector{plc}, Normalizer: n, Store: st, Scorecard: board,
 		ScorecardEvery: 3 * time.Second, TickInterval: 2 * time.Millisecond, Now: clk.now,
