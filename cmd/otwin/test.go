@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,6 +22,7 @@ import (
 	"github.com/otwin/otwin/twin"
 	"github.com/otwin/otwin/twin/checks"
 	"github.com/otwin/otwin/twin/clientlog"
+	"github.com/otwin/otwin/twin/control"
 )
 
 func init() { register(newTestCmd) }
@@ -45,6 +47,7 @@ const (
 	envReady   = "OTWIN_READY_FILE"
 	envControl = "OTWIN_CONTROL"
 	envSources = "OTWIN_SOURCES"
+	envToken   = control.TokenEnv
 )
 
 func newTestCmd() *cobra.Command {
@@ -59,9 +62,9 @@ the twin's servers: reconnecting after a fault, writes within a tag's range, a
 setpoint written after an event, every tag polled, sessions held.
 
 With a COMMAND after --, the integration under test, test starts it once the
-twin serves and stops it at the end. $OTWIN_READY_FILE, $OTWIN_CONTROL and
-$OTWIN_SOURCES (a sources file that reads the twin) are set in its environment
-and expanded in its arguments (quote them, so that the shell leaves them).
+twin serves and stops it at the end. $OTWIN_READY_FILE, $OTWIN_CONTROL,
+$OTWIN_TOKEN (the control API's token) and $OTWIN_SOURCES (a sources file that
+reads the twin) are set in its environment and expanded in its arguments (quote them, so that the shell leaves them).
 Without a COMMAND, start your client yourself: --ready-file says where the twin
 is, --wait-client holds the clock until the client connects.
 
@@ -104,7 +107,8 @@ No terminal is needed: it prints a report and writes --junit and --json.`,
 	f.StringVar(&o.cfg.Host, "host", "127.0.0.1", "address every server binds")
 	f.IntVar(&o.cfg.PortOffset, "port-offset", 0, "add N to every port of the scenario")
 	f.BoolVar(&o.cfg.Ephemeral, "ephemeral", false, "serve every endpoint on a free port (see the ready file)")
-	f.StringVar(&o.cfg.DataDir, "data-dir", defaultDataDir(), "directory for the OPC UA certificate and key")
+	f.StringVar(&o.cfg.DataDir, "data-dir", defaultDataDir(), "directory for the OPC UA certificate and key, and the control token")
+	f.StringVar(&o.cfg.Token, "token", "", "control API token (default $"+control.TokenEnv+", else a random one)")
 	o.cfg.Modbus.register(f)
 	o.logFlags.register(f)
 	return cmd
@@ -137,6 +141,7 @@ func (o *testOptions) run(ctx context.Context, path string, command []string, st
 	}
 	defer closeLog()
 	o.cfg.Logger = logger
+	o.cfg.Token = cmp.Or(o.cfg.Token, os.Getenv(control.TokenEnv))
 	var (
 		ev        *checks.Evaluator
 		connected = make(chan struct{})
@@ -190,7 +195,7 @@ func (o *testOptions) run(ctx context.Context, path string, command []string, st
 			defer f.Close()
 			out = f
 		}
-		child, err = startChild(command, out, ready, rt.ControlURL, o.export)
+		child, err = startChild(command, out, ready, rt.ControlURL, rt.ControlToken, o.export)
 		if err != nil {
 			return err
 		}
@@ -396,8 +401,8 @@ type testChild struct {
 
 // startChild starts command with the twin's addresses in its
 // environment; its output goes to out.
-func startChild(command []string, out io.Writer, ready, control, sources string) (*testChild, error) {
-	env := map[string]string{envReady: ready, envControl: control, envSources: sources}
+func startChild(command []string, out io.Writer, ready, controlURL, token, sources string) (*testChild, error) {
+	env := map[string]string{envReady: ready, envControl: controlURL, envToken: token, envSources: sources}
 	args := make([]string, len(command))
 	for i, a := range command {
 		args[i] = os.Expand(a, func(k string) string {

@@ -162,3 +162,23 @@ func TestOtwinTestWaitClient(t *testing.T) {
 		t.Errorf("with a client: exit %d, %v", code, st)
 	}
 }
+
+// TestOtwinTestChildCallsControl: the command under test finds the twin's
+// control API and its token in its environment ($OTWIN_CONTROL,
+// $OTWIN_TOKEN): otwin fault list, run as that command, lists the
+// scenario's fault instead of being answered 401.
+func TestOtwinTestChildCallsControl(t *testing.T) {
+	t.Setenv("PATH", otwinOnPath(t))
+	t.Setenv("OTWIN_TOKEN", "")
+	log := filepath.Join(t.TempDir(), "cmd.log")
+	runTest(t, `
+  - {name: sessions, kind: max_sessions, max: 1}
+`, "--duration", "2s", "--command-log", log, "--", "otwin", "fault", "list")
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "drop") || strings.Contains(string(b), "401") {
+		t.Errorf("otwin fault list under otwin test printed:\n%s", b)
+	}
+}
