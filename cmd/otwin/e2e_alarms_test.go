@@ -109,7 +109,7 @@ func TestE2EAlarms(t *testing.T) {
 		return ""
 	}
 
-	if out, err := otwin(t, "fault", "inject", "co2-overpressure", "--control", tw.ControlURL); err != nil {
+	if out, err := otwin(t, "fault", "inject", "co2-overpressure", "--control", tw.ControlURL, "--token", tw.ControlToken); err != nil {
 		t.Fatalf("fault inject: %v\n%s", err, out)
 	}
 	raised := waitEvent("the CO2 alarm", func(ev map[string]any) bool { return ev["ActiveState/Id"] == true })
@@ -128,14 +128,14 @@ func TestE2EAlarms(t *testing.T) {
 		t.Errorf("discrete input 10 = %v, %v; want 1 while the alarm is active", b, err)
 	}
 
-	out, err := otwin(t, "alarm", "list", "--retained", "--control", tw.ControlURL)
+	out, err := otwin(t, "alarm", "list", "--retained", "--control", tw.ControlURL, "--token", tw.ControlToken)
 	if err != nil || !strings.Contains(out, "filler1-co2-pressure") || !strings.Contains(out, "active HighHigh") {
 		t.Fatalf("alarm list: %v\n%s", err, out)
 	}
 	if strings.Contains(out, "labeler1-web-break") {
 		t.Errorf("--retained lists an alarm that is not retained:\n%s", out)
 	}
-	out, err = otwin(t, "alarm", "ack", "filler1-co2-pressure", "-m", "venting", "--user", "shift lead", "--control", tw.ControlURL)
+	out, err = otwin(t, "alarm", "ack", "filler1-co2-pressure", "-m", "venting", "--user", "shift lead", "--control", tw.ControlURL, "--token", tw.ControlToken)
 	if err != nil || !strings.Contains(out, "acknowledged filler1-co2-pressure: active HighHigh, retained until confirmed") {
 		t.Fatalf("alarm ack: %v\n%s", err, out)
 	}
@@ -143,14 +143,14 @@ func TestE2EAlarms(t *testing.T) {
 	if acked["ClientUserId"] != "shift lead" || text(acked["Comment"]) != "venting" || acked["ConfirmedState/Id"] != false {
 		t.Errorf("acknowledged event %v", acked)
 	}
-	if out, err := otwin(t, "alarm", "ack", "filler1-co2-pressure", "--control", tw.ControlURL); err == nil || !strings.Contains(err.Error(), "already acknowledged") {
+	if out, err := otwin(t, "alarm", "ack", "filler1-co2-pressure", "--control", tw.ControlURL, "--token", tw.ControlToken); err == nil || !strings.Contains(err.Error(), "already acknowledged") {
 		t.Errorf("second ack: %v\n%s", err, out)
 	}
-	if _, err := otwin(t, "alarm", "confirm", "filler1-co2-pressure", "-m", "relief valve checked", "--control", tw.ControlURL); err != nil {
+	if _, err := otwin(t, "alarm", "confirm", "filler1-co2-pressure", "-m", "relief valve checked", "--control", tw.ControlURL, "--token", tw.ControlToken); err != nil {
 		t.Fatal(err)
 	}
 	waitEvent("the confirmation", func(ev map[string]any) bool { return ev["ConfirmedState/Id"] == true })
-	if _, err := otwin(t, "alarm", "reset", "filler1-co2-pressure", "--control", tw.ControlURL); err == nil || !strings.Contains(err.Error(), "does not latch") {
+	if _, err := otwin(t, "alarm", "reset", "filler1-co2-pressure", "--control", tw.ControlURL, "--token", tw.ControlToken); err == nil || !strings.Contains(err.Error(), "does not latch") {
 		t.Errorf("reset of a non-latching alarm: %v", err)
 	}
 }
