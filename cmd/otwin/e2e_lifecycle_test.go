@@ -108,8 +108,11 @@ func TestE2ESSHServerLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	exited := make(chan struct{})
-	var exitErr error
-	go func() { exitErr = srv.Wait(); close(exited) }()
+	var (
+		exitErr error
+		exitAt  time.Time
+	)
+	go func() { exitErr = srv.Wait(); exitAt = time.Now(); close(exited) }()
 	t.Cleanup(func() {
 		srv.Process.Kill()
 		<-exited
@@ -213,7 +216,9 @@ func TestE2ESSHServerLifecycle(t *testing.T) {
 	mx := startPane(t, dir, "max2", openSSHCommand(rf.SSH, "max", users["max"].privPath, kh)+"; echo ssh-exit=$?", 80, 24)
 	mx.waitScreen(10*time.Second, "Permission denied", "ssh-exit=255")
 
-	// SIGTERM: every participant's terminal comes back, with why.
+	// SIGTERM: every participant's terminal comes back, with why, and
+	// otwin exits within exitBound, OpenSSH clients and all.
+	termAt := time.Now()
 	if err := srv.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -232,6 +237,11 @@ func TestE2ESSHServerLifecycle(t *testing.T) {
 	case <-exited:
 		if exitErr != nil {
 			t.Errorf("otwin ssh exited with %v after SIGTERM:\n%s", exitErr, out.String())
+		}
+		if d := exitAt.Sub(termAt); d > exitBound {
+			t.Errorf("otwin ssh with three OpenSSH sessions exited %v after SIGTERM, want within %v", d, exitBound)
+		} else {
+			t.Logf("otwin ssh with three OpenSSH sessions exited %v after SIGTERM", d.Round(time.Millisecond))
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatalf("otwin ssh still running 20s after SIGTERM:\n%s", out.String())
