@@ -82,7 +82,7 @@ func TestContextShownAndFiltered(t *testing.T) {
 	a := newSession(t, tui.RoleSupervisor, 80, 24)
 	withContexts(a.plant)
 	a.keys("/", "wo-777")
-	a.waitOutput("(1 shown)")
+	a.waitOutput("filter /wo-777: 1 of 5")
 	a.keys("enter", "enter")
 	a.waitOutput("work order WO-777")
 	a.final()
