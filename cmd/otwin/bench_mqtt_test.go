@@ -68,7 +68,7 @@ func benchMQTTLatency(b *testing.B, brokerArgs ...string) {
 	col.Pipeline.Buffer = 1 << 16
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out syncWriter
+	var out lockedBuffer
 	stop, err := opts.startMQTT(ctx, col, dataDir, &out, e2eLogger())
 	if err != nil {
 		b.Fatal(err)

@@ -101,7 +101,7 @@ func TestE2ESSHServerLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	data, ready, audit := filepath.Join(dir, "data"), filepath.Join(dir, "ready.json"), filepath.Join(dir, "audit.jsonl")
-	var out syncWriter
+	var out lockedBuffer
 	srv := exec.Command(bin, "ssh", "--users", usersFile, "--scenario", scenario, "--listen", "127.0.0.1:0",
 		"--data-dir", data, "--ready-file", ready, "--audit", audit, "--log-level", "warn")
 	srv.Stdout, srv.Stderr = &out, &out

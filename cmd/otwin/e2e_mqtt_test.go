@@ -46,7 +46,7 @@ func startSourcesMQTT(t *testing.T, f *sources.File, args ...string) (url string
 	col.Pipeline.TickInterval = 100 * time.Millisecond
 	col.Pipeline.ScorecardEvery = 500 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncWriter
+	var out lockedBuffer
 	stopMQTT, err := o.startMQTT(ctx, col, dataDir, &out, e2eLogger())
 	if err != nil {
 		cancel()

@@ -275,7 +275,7 @@ func TestE2EWorkshopCommand(t *testing.T) {
 	data, reports, ready := filepath.Join(dir, "data"), filepath.Join(dir, "reports"), filepath.Join(dir, "ready.json")
 
 	root := newRoot()
-	var out, errs syncWriter
+	var out, errs lockedBuffer
 	root.SetOut(&out)
 	root.SetErr(&errs)
 	root.SetArgs([]string{"workshop", scenario, "--users", usersFile, "--listen", "127.0.0.1:0",

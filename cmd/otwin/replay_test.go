@@ -62,7 +62,7 @@ func TestReplay(t *testing.T) {
 	// --to holds the screen until the context ends (q in a terminal),
 	// then restores what the recording left: cursor, normal screen.
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncWriter
+	var out lockedBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- replay(ctx, c, nil, &out, &out, replayOptions{speed: 100, to: 1200 * time.Millisecond})

@@ -20,7 +20,7 @@ func TestSimRequiresToken(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	root := newRoot()
-	var out syncWriter
+	var out lockedBuffer
 	root.SetOut(&out)
 	root.SetErr(&out)
 	root.SetArgs([]string{"sim", "cnc", "--ephemeral", "--ready-file", ready, "--data-dir", data, "--token", "s3cret-for-scripts", "--log-level", "warn"})

@@ -266,7 +266,7 @@ func roleShows(r role.Role, a normalize.Alert) (bool, error) {
 	b := &staticBackend{alerts: []normalize.Alert{a}}
 	m := tui.New(b, tui.Options{User: "rehearsal", Role: r, LockRole: true, NoColor: true, Width: 240, Height: 40})
 	defer m.Close()
-	var out syncWriter
+	var out lockedBuffer
 	p := tea.NewProgram(m, tea.WithInput(nil), tea.WithOutput(&out), tea.WithoutSignalHandler())
 	done := make(chan tea.Model, 1)
 	go func() {
@@ -333,19 +333,19 @@ func waitFor(ctx context.Context, timeout time.Duration, cond func() bool) bool 
 	}
 }
 
-// syncWriter is a buffer safe for the program's writer goroutine.
-type syncWriter struct {
+// lockedBuffer is a buffer safe for the program's writer goroutine.
+type lockedBuffer struct {
 	mu sync.Mutex
 	b  strings.Builder
 }
 
-func (w *syncWriter) Write(p []byte) (int, error) {
+func (w *lockedBuffer) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.b.Write(p)
 }
 
-func (w *syncWriter) String() string {
+func (w *lockedBuffer) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.b.String()
