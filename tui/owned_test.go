@@ -135,7 +135,7 @@ func TestOwnedAlarmMarks(t *testing.T) {
 	conf.ID += "-2"
 	p.Publish(tui.Update{Alerts: []normalize.Alert{lost, conf}})
 	s.keys(":alerts", "enter", "/", "opcua_alarm", "enter")
-	s.waitOutput("(2 shown)")
+	s.waitOutput("filter /opcua_alarm: 2 of 7")
 	v := s.final()
 	var rows []string
 	for _, l := range strings.Split(v, "\n") {

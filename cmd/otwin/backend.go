@@ -59,8 +59,8 @@ func rolePolicy(r string, allowFaults bool) policy {
 // actionResult is one action a session attempted and what became of it.
 type actionResult struct {
 	User, Role string
-	// Kind is acknowledge, shelve, comment, inject, clear, clock, exercise
-	// or debrief; Target the alert id, fault name or setting.
+	// Kind is acknowledge, confirm, shelve, comment, inject, clear, clock,
+	// exercise or debrief; Target the alert id, fault name or setting.
 	Kind, Target, Comment string
 	// Refused is why the session's role may not do it; Failed why it was
 	// allowed but not carried out (the store's or the twin's answer).
