@@ -1,10 +1,8 @@
 package main
 
 import (
-	"net"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -60,21 +58,8 @@ const (
 // a private server socket; the pane stays after ssh ends.
 func sshPane(t *testing.T, f *sshFixture, dir, user string, w, h int) *tmuxPane {
 	t.Helper()
-	host, port, err := net.SplitHostPort(f.svc.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := strings.Join([]string{"ssh", "-tt", "-F", "/dev/null", "-i", f.users[user].privPath, "-p", port,
-		"-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
-		"-o", "UserKnownHostsFile=" + filepath.Join(dir, "known_hosts"), "-o", "LogLevel=ERROR",
-		user + "@" + host}, " ")
-	p := &tmuxPane{t: t, socket: filepath.Join(dir, user+".sock")}
-	if out, err := p.run("-f", "/dev/null", "new-session", "-d", "-s", "e2e", "-x", strconv.Itoa(w), "-y", strconv.Itoa(h),
-		"sh", "-c", cmd+"; echo ssh-exit=$?; exec cat"); err != nil {
-		t.Fatalf("tmux: %v: %s", err, out)
-	}
-	t.Cleanup(func() { p.run("kill-server") })
-	return p
+	cmd := openSSHCommand(f.svc.addr, user, f.users[user].privPath, filepath.Join(dir, "known_hosts"))
+	return startPane(t, dir, user, cmd+"; echo ssh-exit=$?", w, h)
 }
 
 // keys presses keys by tmux name (Enter, Escape, a, ...).
