@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/otwin/otwin/cmd/otwin/internal/workshop"
+	"github.com/otwin/otwin/normalize"
 	"github.com/otwin/otwin/twin"
 )
 
@@ -18,6 +19,13 @@ import (
 // about as often as the shipped sources see it at 1×: rate rules (spike)
 // judge what people would see.
 const scenarioQuietSpeed = 8
+
+// quietSampleGap is the most scenario time between two readings of a tag
+// for a spike to count: twice what the shipped sources allow at 1×. On a
+// machine too busy to keep up with the fast clock (the race detector on
+// a loaded machine) the collector reads less often, and a run-up seen
+// across a longer gap is a jump no one at 1× would see.
+const quietSampleGap = 2 * time.Second
 
 // TestE2EShippedScenariosRaiseNoAlert: each shipped scenario, served by
 // its real OPC UA and Modbus servers and read by the real collector over
@@ -50,9 +58,14 @@ func TestE2EShippedScenariosRaiseNoAlert(t *testing.T) {
 			evs, _ := tw.Engine.Events(0)
 			var raised []string
 			for _, a := range col.Rec.Alerts() {
-				if a.Transition == "raised" && !byTimelineFault(evs, a.Alert.Target, a.At) {
-					raised = append(raised, fmt.Sprintf("%s %s (%s)", a.At.Format("15:04:05.000"), a.Alert.ID, a.Alert.Message))
+				if a.Transition != "raised" || byTimelineFault(evs, a.Alert.Target, a.At) {
+					continue
 				}
+				if gap := sampleGap(col.Rec.Samples(a.Alert.Target), a.At) * scenarioQuietSpeed; a.Alert.Kind == normalize.AlertSpike && gap > quietSampleGap {
+					t.Logf("%s: not counted, the collector read the tag %v of scenario time apart (more than %v): %s", a.Alert.ID, gap, quietSampleGap, a.Alert.Message)
+					continue
+				}
+				raised = append(raised, fmt.Sprintf("%s %s (%s)", a.At.Format("15:04:05.000"), a.Alert.ID, a.Alert.Message))
 			}
 			if len(raised) > 0 {
 				var log []string
@@ -63,6 +76,19 @@ func TestE2EShippedScenariosRaiseNoAlert(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sampleGap is the wall time between the last sample received by at and
+// the one before it (0 with fewer than two).
+func sampleGap(samples []normalize.Sample, at time.Time) time.Duration {
+	i := len(samples) - 1
+	for i >= 0 && samples[i].Received.After(at) {
+		i--
+	}
+	if i < 1 {
+		return 0
+	}
+	return samples[i].Received.Sub(samples[i-1].Received)
 }
 
 // byTimelineFault reports whether an alert on target raised at at falls
@@ -85,4 +111,22 @@ func byTimelineFault(evs []twin.Event, target string, at time.Time) bool {
 		}
 	}
 	return false
+}
+
+// TestSampleGap: the gap is the one before the last sample received by
+// the alert's time, whatever came after.
+func TestSampleGap(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := func(ms int) normalize.Sample {
+		return normalize.Sample{Received: t0.Add(time.Duration(ms) * time.Millisecond)}
+	}
+	samples := []normalize.Sample{s(0), s(100), s(600), s(700)}
+	for _, c := range []struct {
+		at   int
+		want time.Duration
+	}{{50, 0}, {100, 100 * time.Millisecond}, {650, 500 * time.Millisecond}, {900, 100 * time.Millisecond}} {
+		if got := sampleGap(samples, t0.Add(time.Duration(c.at)*time.Millisecond)); got != c.want {
+			t.Errorf("gap at +%dms = %v, want %v", c.at, got, c.want)
+		}
+	}
 }
