@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -53,6 +54,28 @@ func (o *alertStateOptions) open(dataDir string, logger *slog.Logger) (*alertSta
 	r := db.Restored()
 	logger.Info("saved alert state loaded", "file", db.Path(), "alerts", len(r.Alerts), "transitions", len(r.History))
 	return &alertState{db: db, grace: o.grace, logger: logger}, nil
+}
+
+// openRun opens what a command that collects opens first: its log (into
+// the data directory's log file when the dashboard owns the terminal and
+// no --log-file was given) and, unless alerts is nil, the data
+// directory's alert state. done closes both.
+func openRun(lf *logOptions, alerts *alertStateOptions, dataDir string, stderr io.Writer, dashboard bool) (logger *slog.Logger, state *alertState, done func(), err error) {
+	if dashboard && lf.file == "" {
+		lf.file = defaultLogFile(dataDir)
+	}
+	logger, closeLog, err := lf.logger(stderr)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if alerts == nil {
+		return logger, nil, closeLog, nil
+	}
+	if state, err = alerts.open(dataDir, logger); err != nil {
+		closeLog()
+		return nil, nil, nil, err
+	}
+	return logger, state, func() { state.Close(); closeLog() }, nil
 }
 
 // newStore returns the live store keeping history points a tag: restored

@@ -34,19 +34,11 @@ SCENARIO is a scenario file or the name of a built-in example (` + exampleNames(
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := context.WithCancel(cmd.Context())
 			defer cancel()
-			if logFlags.file == "" {
-				logFlags.file = defaultLogFile(dataDir)
-			}
-			logger, closeLog, err := logFlags.logger(cmd.ErrOrStderr())
+			logger, state, done, err := openRun(&logFlags, &alerts, dataDir, cmd.ErrOrStderr(), true)
 			if err != nil {
 				return err
 			}
-			defer closeLog()
-			state, err := alerts.open(dataDir, logger)
-			if err != nil {
-				return err
-			}
-			defer state.Close()
+			defer done()
 			sc, err := loadScenarioArg(args)
 			if err != nil {
 				return err

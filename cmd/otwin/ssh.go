@@ -321,18 +321,15 @@ data directory (mode 0600).`,
 			if !reading && (sourcesFile == "") == (scenario == "") {
 				return errors.New("give exactly one of --sources and --scenario, or --broker alone to read the collectors that publish there")
 			}
-			logger, closeLog, err := logFlags.logger(cmd.ErrOrStderr())
+			keep := &alerts // the collectors read from a broker keep their alerts
+			if reading {
+				keep = nil
+			}
+			logger, state, done, err := openRun(&logFlags, keep, dataDir, cmd.ErrOrStderr(), false)
 			if err != nil {
 				return err
 			}
-			defer closeLog()
-			var state *alertState // the collectors read from a broker keep their alerts
-			if !reading {
-				if state, err = alerts.open(dataDir, logger); err != nil {
-					return err
-				}
-				defer state.Close()
-			}
+			defer done()
 			var (
 				col   *collector
 				ctl   *control.Client

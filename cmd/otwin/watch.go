@@ -105,19 +105,11 @@ collector that owns the alert, and its answer is shown.`,
 			if err != nil {
 				return err
 			}
-			if !headless && logFlags.file == "" {
-				logFlags.file = defaultLogFile(dataDir)
-			}
-			logger, closeLog, err := logFlags.logger(cmd.ErrOrStderr())
+			logger, state, done, err := openRun(&logFlags, &alerts, dataDir, cmd.ErrOrStderr(), !headless)
 			if err != nil {
 				return err
 			}
-			defer closeLog()
-			state, err := alerts.open(dataDir, logger)
-			if err != nil {
-				return err
-			}
-			defer state.Close()
+			defer done()
 			col, err := newCollector(f, dataDir, state, logger)
 			if err != nil {
 				return err
@@ -166,14 +158,11 @@ collector that owns the alert, and its answer is shown.`,
 // watchBroker runs the dashboard over the collectors that publish to the
 // broker of o (a dashboard reading a broker) until the user quits.
 func watchBroker(ctx context.Context, o *mqttOptions, met *metricsOptions, view *viewOptions, logFlags *logOptions, dataDir string, errOut io.Writer) error {
-	if logFlags.file == "" {
-		logFlags.file = defaultLogFile(dataDir)
-	}
-	logger, closeLog, err := logFlags.logger(errOut)
+	logger, _, done, err := openRun(logFlags, nil, dataDir, errOut, true)
 	if err != nil {
 		return err
 	}
-	defer closeLog()
+	defer done()
 	col, stop, err := o.startReader(ctx, dataDir, errOut, logger)
 	if err != nil {
 		return err

@@ -79,16 +79,11 @@ exits with status 1 when it finds one.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := context.WithCancel(cmd.Context())
 			defer cancel()
-			logger, closeLog, err := logFlags.logger(cmd.ErrOrStderr())
+			logger, state, done, err := openRun(&logFlags, &alerts, dataDir, cmd.ErrOrStderr(), false)
 			if err != nil {
 				return err
 			}
-			defer closeLog()
-			state, err := alerts.open(dataDir, logger)
-			if err != nil {
-				return err
-			}
-			defer state.Close()
+			defer done()
 			sc, err := loadScenarioArg(args)
 			if err != nil {
 				return err
