@@ -184,6 +184,17 @@ func fmtAge(d time.Duration) string {
 	return fmt.Sprintf("%dd%02dh", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
 }
 
+// valueTime is when the value a tag shows came: when it was received, or,
+// while its endpoint is lost (Uncertain_NoCommunicationLastUsableValue:
+// the last good value is shown), the time of that last good value — the
+// age of what is on the screen, not of the news that the link is down.
+func valueTime(t *normalize.Sample) time.Time {
+	if t.HasLastGood && t.Status&0xFFFF0000 == connectors.UncertainNoCommunicationLastUsableValue {
+		return t.LastGoodTime
+	}
+	return t.Received
+}
+
 func ageSince(now, t time.Time) string {
 	if t.IsZero() {
 		return "—"

@@ -118,3 +118,18 @@ func TestValueWidth(t *testing.T) {
 		}
 	}
 }
+
+// TestValueTimeLostEndpoint: a tag whose endpoint is lost shows its last
+// good value, so its age counts from that value, not from the loss.
+func TestValueTimeLostEndpoint(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	lost := normalize.Sample{Status: connectors.UncertainNoCommunicationLastUsableValue, Received: now.Add(-200 * time.Millisecond),
+		HasLastGood: true, LastGood: 5, LastGoodTime: now.Add(-31 * time.Second)}
+	if got := ageSince(now, valueTime(&lost)); got != fmtAge(31*time.Second) {
+		t.Errorf("lost endpoint: age %q, want %q", got, fmtAge(31*time.Second))
+	}
+	good := normalize.Sample{Status: connectors.Good, Received: now.Add(-200 * time.Millisecond), HasLastGood: true, LastGoodTime: now.Add(-31 * time.Second)}
+	if got := ageSince(now, valueTime(&good)); got != fmtAge(200*time.Millisecond) {
+		t.Errorf("good: age %q, want %q", got, fmtAge(200*time.Millisecond))
+	}
+}

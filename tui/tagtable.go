@@ -477,7 +477,7 @@ func (t *tagTable) view(w, h int, focused bool) []string {
 		case "SOURCE":
 			return tag.Source, nil
 		case "AGE":
-			return ageSince(now, tag.Received), nil
+			return ageSince(now, valueTime(tag)), nil
 		case "TREND":
 			t.hist = a.b.History(tag.ID, t.hist[:0])
 			return widget.Spark(t.hist, cw), &st.spark
