@@ -15,6 +15,7 @@ require (
 	github.com/charmbracelet/x/exp/teatest v0.0.0-20251215102626-e0db08df7383
 	github.com/eclipse/paho.mqtt.golang v1.5.1
 	github.com/expr-lang/expr v1.17.8
+	github.com/gammazero/deque v1.0.0
 	github.com/goburrow/modbus v0.1.0
 	github.com/goccy/go-yaml v1.18.0
 	github.com/gopcua/opcua v0.8.0
@@ -53,7 +54,6 @@ require (
 	github.com/djherbis/buffer v1.2.0 // indirect
 	github.com/dustin/go-humanize v1.1.0 // indirect
 	github.com/erikgeiser/coninput v0.0.0-20211004153227-1c3628e74d0f // indirect
-	github.com/gammazero/deque v1.0.0 // indirect
 	github.com/gammazero/workerpool v1.1.3 // indirect
 	github.com/go-logfmt/logfmt v0.6.0 // indirect
 	github.com/goburrow/serial v0.1.0 // indirect

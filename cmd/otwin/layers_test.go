@@ -10,8 +10,8 @@ import (
 // twin) and the monitoring half (connectors, normalize, tui) never import
 // each other; they meet only on the wire and in cmd/. The leaf packages
 // both halves share (units, datatype, role, ctxrole, statuscode,
-// mbexception, recording, uaapp) and the tests' kit (internal/testkit) import
-// nothing of otwin.
+// mbexception, recording, uaapp, internal/memlimit) and the tests' kit
+// (internal/testkit) import nothing of otwin.
 func TestLayers(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("go tool not on PATH")
@@ -20,7 +20,7 @@ func TestLayers(t *testing.T) {
 	halves := map[string][]string{
 		"monitoring": {"connectors", "normalize", "tui"},
 		"simulator":  {"scenarios", "twin"},
-		"leaf":       {"units", "datatype", "role", "ctxrole", "statuscode", "mbexception", "recording", "uaapp", "internal/testkit"},
+		"leaf":       {"units", "datatype", "role", "ctxrole", "statuscode", "mbexception", "recording", "uaapp", "internal/testkit", "internal/memlimit"},
 	}
 	forbidden := map[string][]string{
 		"monitoring": halves["simulator"],

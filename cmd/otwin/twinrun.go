@@ -212,7 +212,7 @@ func startTwin(ctx context.Context, sc *scenarios.Scenario, cfg twinConfig) (_ *
 			return hs.Shutdown(sctx)
 		})
 	}
-	opcuaserver.LimitMemory()
+	opcuaserver.LimitMemory(rctx.Done())
 	go func() { rt.done <- eng.Run(rctx) }()
 	return rt, nil
 }

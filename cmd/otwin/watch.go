@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/otwin/otwin/internal/memlimit"
 	"github.com/otwin/otwin/role"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -114,6 +115,7 @@ collector that owns the alert, and its answer is shown.`,
 			if err != nil {
 				return err
 			}
+			memlimit.Follow(collectorMemory, ctx.Done())
 			stopMQTT, err := mqtt.startMQTT(ctx, col, dataDir, cmd.ErrOrStderr(), logger)
 			if err != nil {
 				return err
@@ -245,3 +247,9 @@ func runDashboard(ctx context.Context, col *collector, opts tui.Options, ctl *co
 	}
 	return err
 }
+
+// collectorMemory is the soft memory limit watch follows: the live heap
+// plus a quarter, at least 64 MiB, never under 128 MiB. A collector of
+// 100k points holds about 150 MB of heap; the default pacing would let it
+// grow to twice that before a collection.
+var collectorMemory = memlimit.Policy{Floor: 128 << 20, MinHeadroom: 64 << 20, Fraction: 0.25}

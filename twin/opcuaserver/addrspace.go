@@ -261,7 +261,7 @@ func (a *addressSpace) variable(t twin.TagInfo, id ua.NodeID, browse ua.Qualifie
 		nil, refs, dv,
 		dt, ua.ValueRankScalar, []uint32{}, access, 0, historizing, historian)
 	if a.owner != nil && !declaration {
-		a.owner.hist.tags[id] = t
+		a.owner.hist.tags[id] = t.Index
 	}
 	a.leaves = append(a.leaves, n)
 	return n, nil

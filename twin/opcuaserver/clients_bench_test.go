@@ -186,6 +186,6 @@ func deliveryServerConfig(tb testing.TB, w deliveryWorkload, mut func(*Config)) 
 		tb.Fatal(err)
 	}
 	// As otwin sim does.
-	LimitMemory()
+	LimitMemory(s.closing)
 	return e, s
 }

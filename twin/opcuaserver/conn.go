@@ -66,6 +66,9 @@ func (s *Server) serveConn(conn net.Conn) {
 			}
 		}
 		s.after(req, first)
+		if r, ok := req.(*ua.CreateMonitoredItemsRequest); ok {
+			s.trimNewItems(r.SubscriptionID, first)
+		}
 	}
 }
 
@@ -188,17 +191,13 @@ func (s *Server) logWrite(sess *server.Session, wv ua.WriteValue, code ua.Status
 	s.log.Info("opc ua write refused", attrs...)
 }
 
-// tagOf returns the served tag whose variable is node n. The index is
-// built on the first write, not at start: most endpoints never see one.
+// tagOf returns the served tag whose variable is node n.
 func (s *Server) tagOf(n ua.NodeID) (twin.TagInfo, bool) {
-	s.byNodeOnce.Do(func() {
-		s.byNode = make(map[ua.NodeID]twin.TagInfo, len(s.tags))
-		for _, t := range s.tags {
-			s.byNode[s.nodes[t.Index].NodeID()] = t
-		}
-	})
-	t, ok := s.byNode[n]
-	return t, ok
+	i, ok := s.hist.tags[n]
+	if !ok {
+		return twin.TagInfo{}, false
+	}
+	return s.all[i], true
 }
 
 // nodeName is a node id as clients persist it: nsu=<namespace URI>;s=<id>

@@ -89,9 +89,10 @@ func given(t time.Time) bool { return t.After(noTime) }
 type historian struct {
 	src    HistorySource // nil: the source keeps no history
 	events EventHistory
-	tags   map[ua.NodeID]twin.TagInfo // the served tags
-	notif  map[ua.NodeID]bool         // event notifiers: machine objects, Server
-	exists func(ua.NodeID) bool       // whether a node is in the address space
+	tags   map[ua.NodeID]int    // the served tags' engine indices
+	all    []twin.TagInfo       // the source's tags, by engine index
+	notif  map[ua.NodeID]bool   // event notifiers: machine objects, Server
+	exists func(ua.NodeID) bool // whether a node is in the address space
 	cps    cpStore
 }
 
@@ -122,7 +123,11 @@ func fill(n int, code ua.StatusCode) []ua.HistoryReadResult {
 // node resolves a node of a data history read: a served, historizing
 // tag.
 func (h *historian) node(n ua.HistoryReadValueID) (twin.TagInfo, ua.StatusCode) {
-	t, ok := h.tags[n.NodeID]
+	i, ok := h.tags[n.NodeID]
+	var t twin.TagInfo
+	if ok {
+		t = h.all[i]
+	}
 	switch {
 	case !ok:
 		return t, ua.BadNodeIDUnknown
@@ -383,7 +388,7 @@ func errBudget(err error) bool { return errors.Is(err, twin.ErrHistoryBudget) }
 // (HistorySource) and method calls (MethodSource).
 func (s *Server) initExtensions() {
 	s.objects = map[ua.NodeID]twin.MachineInfo{}
-	s.hist = &historian{tags: map[ua.NodeID]twin.TagInfo{}, notif: map[ua.NodeID]bool{ua.ObjectIDServer: true}}
+	s.hist = &historian{tags: map[ua.NodeID]int{}, notif: map[ua.NodeID]bool{ua.ObjectIDServer: true}}
 	if hs, ok := s.src.(HistorySource); ok {
 		s.hist.src = hs
 	}

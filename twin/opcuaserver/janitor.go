@@ -1,7 +1,6 @@
 package opcuaserver
 
 import (
-	"os"
 	"runtime"
 	"runtime/debug"
 	"sync"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"github.com/awcullen/opcua/server"
+	"github.com/otwin/otwin/internal/memlimit"
 )
 
 // janitor notices when the sessions and subscriptions of clients go away
@@ -170,29 +170,19 @@ func (s *Server) Load() Load {
 	}
 }
 
-// The soft memory limit LimitMemory sets: the lower bound, and how many
-// times the heap in use it is at least.
-const (
-	memoryLimitFloor  = 900 << 20
-	memoryLimitFactor = 2
-)
+// MemoryPolicy is the soft memory limit LimitMemory follows: the live
+// heap plus a quarter (at least 96 MiB), never under 256 MiB. A 100k-tag
+// twin holds about 0.3 GB of heap idle and 0.45 GB serving a 100k-item
+// subscription; the default pacing would let that grow to 0.9 GB before
+// a collection.
+var MemoryPolicy = memlimit.Policy{Floor: 256 << 20, MinHeadroom: 96 << 20, Fraction: 0.25}
 
-// LimitMemory sets the Go runtime's soft memory limit of the process to
-// the larger of 900 MiB and twice the heap in use now, unless GOMEMLIMIT
-// is set, and returns the limit in force. Call it once the address spaces
-// are built. A 100k-item subscription takes about 0.4 GB of heap; with
-// the default pacing the heap of a 100k-tag twin serving one would reach
-// 1.2 GB before a collection, with the limit it stays under 1 GB, at the
-// cost of more frequent collections while it is that full. A twin whose
-// own address space needs more keeps the default pacing's headroom.
-func LimitMemory() int64 {
-	if os.Getenv("GOMEMLIMIT") != "" {
-		return debug.SetMemoryLimit(-1)
-	}
+// LimitMemory collects the garbage of building the address spaces, then
+// keeps the Go runtime's soft memory limit of the process at
+// MemoryPolicy's limit for the heap live now until done closes, unless
+// GOMEMLIMIT is set; it reports whether it does. Call it once the address
+// spaces are built.
+func LimitMemory(done <-chan struct{}) bool {
 	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	limit := max(int64(memoryLimitFloor), memoryLimitFactor*int64(m.HeapInuse))
-	debug.SetMemoryLimit(limit)
-	return limit
+	return memlimit.Follow(MemoryPolicy, done)
 }
