@@ -93,7 +93,9 @@ func Serve(ctx context.Context, in io.Reader, out io.Writer) error {
 		return w.err
 	}
 	// The input carries the parent's requests; its end stops the child.
-	go w.serveRequests(ctx, dec, conn, cancel)
+	// A new decoder lets go of the buffer the start message grew (8 MB
+	// for 100k points) once it has read what is left in it.
+	go w.serveRequests(ctx, json.NewDecoder(io.MultiReader(dec.Buffered(), in)), conn, cancel)
 	var alarms chan connectors.Alarm
 	if r, ok := conn.(connectors.AlarmRelay); ok && st.Alarms {
 		alarms = make(chan connectors.Alarm, 256)

@@ -81,7 +81,11 @@ type addressSpace struct {
 	typeIDs []*objSpec // in order of first use
 	props   []server.Node
 	leaves  []server.Node // variables
-	methods []server.Node
+	// euValues and rangeValues hold each distinct property value once,
+	// boxed: the instances of a template's tag share theirs.
+	euValues    map[scenarios.Unit]any
+	rangeValues map[scenarios.Range]any
+	methods     []server.Node
 	// owner is the server the nodes are for: its historian and method
 	// calls (nil in tests that build nodes alone).
 	owner *Server
@@ -95,6 +99,9 @@ func newAddressSpace(srv *server.Server, now time.Time) *addressSpace {
 		now:     now,
 		folders: map[string]*objSpec{},
 		types:   map[*twin.TemplateInfo]*objSpec{},
+
+		euValues:    map[scenarios.Unit]any{},
+		rangeValues: map[scenarios.Range]any{},
 	}
 }
 
@@ -240,11 +247,21 @@ func (a *addressSpace) variable(t twin.TagInfo, id ua.NodeID, browse ua.Qualifie
 		refs = append(refs, hasModellingRuleMandatory)
 	}
 	if unitID != "" {
-		p := a.property(ua.NewNodeIDString(ns, unitID), "EngineeringUnits", ua.DataTypeIDEUInformation, euInformation(t.Unit), declaration)
+		eu, ok := a.euValues[t.Unit]
+		if !ok {
+			eu = euInformation(t.Unit)
+			a.euValues[t.Unit] = eu
+		}
+		p := a.property(ua.NewNodeIDString(ns, unitID), "EngineeringUnits", ua.DataTypeIDEUInformation, eu, declaration)
 		refs = append(refs, ua.NewReference(ua.ReferenceTypeIDHasProperty, false, ua.NewExpandedNodeID(p)))
 	}
 	if rangeID != "" {
-		p := a.property(ua.NewNodeIDString(ns, rangeID), "EURange", ua.DataTypeIDRange, ua.Range{Low: t.Range.Low, High: t.Range.High}, declaration)
+		r, ok := a.rangeValues[*t.Range]
+		if !ok {
+			r = ua.Range{Low: t.Range.Low, High: t.Range.High}
+			a.rangeValues[*t.Range] = r
+		}
+		p := a.property(ua.NewNodeIDString(ns, rangeID), "EURange", ua.DataTypeIDRange, r, declaration)
 		refs = append(refs, ua.NewReference(ua.ReferenceTypeIDHasProperty, false, ua.NewExpandedNodeID(p)))
 	}
 	access := ua.AccessLevelsCurrentRead
