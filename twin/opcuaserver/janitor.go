@@ -15,7 +15,7 @@ import (
 // (closed, deleted, timed out or expired), drops their monitored items
 // from the sampler and hands the memory they held back to the operating
 // system; it does the same with the garbage of starting up. Left to itself the Go runtime returns it only after a forced
-// collection, minutes later; a 100k-item subscription holds about 0.5 GB.
+// collection, minutes later; a 100k-item subscription holds about 0.12 GB.
 type janitor struct {
 	s     *Server
 	pokes chan struct{}

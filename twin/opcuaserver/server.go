@@ -101,12 +101,13 @@
 // intervals clients ask for, at most that many samplers run. A client that
 // reads nothing for SendTimeout (10 s) is disconnected.
 //
-// Memory: about 1.5 KB of heap per monitored item (the stack's item and
-// its two queues, trimmed to what they hold: itemqueue.go). When sessions and subscriptions go (closed, timed out,
-// expired), the janitor hands their memory back to the operating system
-// within seconds instead of at the runtime's next forced collection, and
-// LimitMemory keeps the heap close to what is live, so a 100k-tag twin
-// serving a 100k-item subscriber stays near 0.6 GB.
+// Memory: about 1 KB of heap per monitored item (the stack's item and its
+// two queues, trimmed to what they hold: itemqueue.go). When sessions and
+// subscriptions go (closed, timed out, expired), the janitor hands their
+// memory back to the operating system within seconds instead of at the
+// runtime's next forced collection, and LimitMemory keeps the heap close
+// to what is live, so a 100k-tag twin serving a 100k-item subscriber stays
+// near 0.6 GB.
 package opcuaserver
 
 import (
