@@ -207,6 +207,15 @@ func twoSites(t *testing.T, url string, sites []*site) {
 	op.waitLines("the alert view with Springfield's out_of_range", 10*time.Second, func(l []string) bool {
 		return strings.Contains(strings.Join(l, "\n"), "/filler1/speed ")
 	})
+	// Other alerts of both sites may come and go meanwhile: the filter
+	// keeps the view to the tag's, the cursor then on the out_of_range.
+	op.keys("/")
+	op.waitLines("the filter prompt", 5*time.Second, func(l []string) bool { return strings.HasPrefix(l[len(l)-1], "/") })
+	op.typeText("filler1/speed")
+	op.keys("Enter")
+	op.waitLines("the alerts of filler1/speed", 5*time.Second, func(l []string) bool {
+		return strings.Contains(strings.Join(l, "\n"), "filter /filler1/speed")
+	})
 	if !onIt(op.lines()) { // the alerts of the same age come in any order: from the top
 		op.keys("g")
 		op.waitLines("the cursor on the first alert", 5*time.Second, func(l []string) bool {
