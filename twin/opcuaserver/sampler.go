@@ -13,17 +13,24 @@ import (
 
 // sampler samples the monitored items of the twin's tags when their value
 // changed, instead of the stack's polling of every item at every sampling
-// interval. An item still gets the value its sampling interval would have
-// sampled — the latest value at each tick of its interval, which the stack
-// then queues and publishes as usual — but an item whose tag did not
-// change costs nothing: the work follows the engine's changes, not the
-// number of items times their sampling rate. Items on other nodes (the
-// stack's own Server object, properties) stay with the stack's poller.
+// interval. An item gets at most one sample per slot of its granted
+// sampling interval (the interval's multiples of Unix time), and an item
+// whose tag did not change costs nothing: the work follows the engine's
+// changes, not the number of items times their sampling rate. Items on
+// other nodes (the stack's own Server object, properties) stay with the
+// stack's poller.
 //
-// The pump marks the items of changed tags (mark); one goroutine per
-// granted sampling interval polls the marked items of that interval at
-// every tick and then runs the publish cycle of each subscription it
-// polled (pollSub). The stack queues every value the sampler polled
+// The pump hands over the changed tags (mark) right after it set their
+// values: an item not yet sampled in its current slot is sampled there and
+// then, so it takes exactly the value of that change, and the publisher
+// runs the publish cycle of each subscription sampled. A sampling round
+// that waited for a tick would read whatever value the tag has by then: on
+// a busy machine, a tick delayed past the engine's next step reads the
+// later value and the earlier change is never sampled. An item already
+// sampled in its slot is marked instead, and the goroutine of its interval
+// samples the marked items at the start of the next slot (with the latest
+// value, as sampling does) and then runs the publish cycle of each
+// subscription it sampled. The stack queues every value the sampler polled
 // (takeEverySample) rather than the last of each sampling interval since
 // its previous cycle: the sampler already takes at most one per interval.
 // Items the stack deleted (DeleteMonitoredItems, a deleted or
@@ -42,6 +49,12 @@ type sampler struct {
 	groups map[time.Duration]*sampleGroup
 	closed bool
 
+	// The subscriptions the pump sampled, for the publisher (publishLoop).
+	pubMu   sync.Mutex
+	pubSubs map[uint32]*server.Session
+	pubWake chan struct{}
+	due     []*tracked // mark's buffer (the pump's goroutine only)
+
 	done chan struct{}
 	wg   sync.WaitGroup
 }
@@ -53,8 +66,16 @@ type tracked struct {
 	sub   uint32
 	tag   int
 	group *sampleGroup
-	dirty atomic.Bool // queued in group.dirty
-	gone  atomic.Bool // dropped: never poll again
+	dirty atomic.Bool  // queued in group.dirty
+	gone  atomic.Bool  // dropped: never poll again
+	slot  atomic.Int64 // the slot of its interval it was last sampled in
+}
+
+// claim reserves slot for a sample of t and reports whether t was not
+// sampled in it yet.
+func (t *tracked) claim(slot int64) bool {
+	last := t.slot.Load()
+	return last < slot && t.slot.CompareAndSwap(last, slot)
 }
 
 // subEntry is a subscription with tracked items.
@@ -67,6 +88,7 @@ type subEntry struct {
 // sampleGroup polls the marked items of one sampling interval.
 type sampleGroup struct {
 	interval time.Duration
+	ns       int64 // interval in nanoseconds
 	mu       sync.Mutex
 	dirty    []*tracked
 	spare    []*tracked
@@ -80,8 +102,12 @@ func newSampler(srv *server.Server, nodes []*server.VariableNode) *sampler {
 		byID:    make(map[uint32]*tracked),
 		bySub:   make(map[uint32]*subEntry),
 		groups:  make(map[time.Duration]*sampleGroup),
+		pubSubs: make(map[uint32]*server.Session),
+		pubWake: make(chan struct{}, 1),
 		done:    make(chan struct{}),
 	}
+	sp.wg.Add(1)
+	go sp.publishLoop()
 	for i, n := range nodes {
 		if n != nil {
 			sp.nodeTag[n.NodeID()] = i
@@ -90,22 +116,67 @@ func newSampler(srv *server.Server, nodes []*server.VariableNode) *sampler {
 	return sp
 }
 
-// mark queues the items of the changed tags for their next sampling tick.
+// mark samples the items of the changed tags that were not sampled in
+// their current slot yet, and queues the others for the start of their
+// next slot. It is called by the pump right after it set the tags' values
+// (one goroutine).
 func (sp *sampler) mark(tags []int) {
+	now := time.Now().UnixNano()
+	due := sp.due[:0]
 	sp.mu.RLock()
-	defer sp.mu.RUnlock()
 	for _, i := range tags {
 		if i < 0 || i >= len(sp.byTag) {
 			continue
 		}
 		for _, t := range sp.byTag[i] {
+			g := t.group
+			if t.claim(now / g.ns) {
+				t.dirty.Store(false)
+				due = append(due, t)
+				continue
+			}
 			if !t.dirty.Swap(true) {
-				g := t.group
 				g.mu.Lock()
 				g.dirty = append(g.dirty, t)
 				g.mu.Unlock()
 			}
 		}
+	}
+	sp.mu.RUnlock()
+	sp.sample(due, sp.queuePublish)
+	sp.due = due
+}
+
+// queuePublish hands subscription sub, just sampled, to the publisher.
+func (sp *sampler) queuePublish(sess *server.Session, sub uint32) {
+	sp.pubMu.Lock()
+	sp.pubSubs[sub] = sess
+	sp.pubMu.Unlock()
+	select {
+	case sp.pubWake <- struct{}{}:
+	default:
+	}
+}
+
+// publishLoop runs the publish cycles of the subscriptions the pump
+// sampled, on its own goroutine so that the pump is back for the engine's
+// next step while they are sent.
+func (sp *sampler) publishLoop() {
+	defer sp.wg.Done()
+	subs := map[uint32]*server.Session{}
+	for {
+		select {
+		case <-sp.done:
+			return
+		case <-sp.pubWake:
+		}
+		sp.pubMu.Lock()
+		subs, sp.pubSubs = sp.pubSubs, subs
+		sp.pubMu.Unlock()
+		for id, sess := range subs {
+			sp.publish(sess, id)
+		}
+		clear(subs)
 	}
 }
 
@@ -183,41 +254,65 @@ func (sp *sampler) groupLocked(interval time.Duration) *sampleGroup {
 	if g, ok := sp.groups[interval]; ok {
 		return g
 	}
-	g := &sampleGroup{interval: interval}
+	g := &sampleGroup{interval: interval, ns: max(1, int64(interval))}
 	sp.groups[interval] = g
 	sp.wg.Add(1)
 	go sp.run(g)
 	return g
 }
 
-// run polls g's marked items every interval until the sampler closes,
-// and after each round publishes what it polled.
+// run samples g's marked items at the start of every slot of its
+// interval until the sampler closes, and after each round publishes what
+// it sampled.
 func (sp *sampler) run(g *sampleGroup) {
 	defer sp.wg.Done()
-	tick := time.NewTicker(g.interval)
+	next := func() time.Duration { return time.Duration(g.ns - time.Now().UnixNano()%g.ns) }
+	tick := time.NewTimer(next())
 	defer tick.Stop()
+	var keep []*tracked
 	for {
 		select {
 		case <-sp.done:
 			return
 		case <-tick.C:
 		}
+		slot := time.Now().UnixNano() / g.ns
 		g.mu.Lock()
 		batch := g.dirty
 		g.dirty, g.spare = g.spare[:0], nil
 		g.mu.Unlock()
-		sp.round(batch)
+		// Items the pump sampled meanwhile are done; an item sampled in
+		// this slot already (the pump's, on a late tick) waits for the
+		// next.
+		n := 0
+		for _, t := range batch {
+			switch {
+			case !t.dirty.Load() || t.gone.Load():
+			case t.claim(slot):
+				t.dirty.Store(false)
+				batch[n] = t
+				n++
+			default:
+				keep = append(keep, t)
+			}
+		}
+		clear(batch[n:])
+		sp.sample(batch[:n], sp.publish)
 		g.mu.Lock()
+		g.dirty = append(g.dirty, keep...)
 		if g.spare == nil {
 			g.spare = batch[:0]
 		}
 		g.mu.Unlock()
+		clear(keep)
+		keep = keep[:0]
+		tick.Reset(next())
 	}
 }
 
-// round polls the items of batch, subscription by subscription, and
-// clears batch.
-func (sp *sampler) round(batch []*tracked) {
+// sample polls the items of batch, subscription by subscription, calls
+// publish for each subscription it polled, and clears batch.
+func (sp *sampler) sample(batch []*tracked, publish func(sess *server.Session, sub uint32)) {
 	bySub := func(a, b *tracked) int { return cmp.Compare(a.sub, b.sub) }
 	if !slices.IsSortedFunc(batch, bySub) {
 		slices.SortStableFunc(batch, bySub)
@@ -227,37 +322,29 @@ func (sp *sampler) round(batch []*tracked) {
 		for hi < len(batch) && batch[hi].sub == batch[lo].sub {
 			hi++
 		}
-		sp.pollSub(batch[lo:hi])
+		if sp.pollSub(batch[lo:hi]) {
+			publish(batch[lo].sess, batch[lo].sub)
+		}
 		lo = hi
 	}
 	clear(batch)
 }
 
 // pollSub takes a sample of each of items, all of one subscription, and
-// then runs the subscription's publish cycle if it has a Publish request
-// queued, so that the values just polled go out before the next round
-// polls newer ones. Left to the stack's own cycle, which walks every item
-// of the subscription every publishing interval and falls behind on a
-// busy machine, a round could poll a tag's next change before a cycle
-// took the previous one, and an item with a queue of one (node-opcua's
-// default) would keep only the newer value. The subscription's read lock
-// keeps the stack's cycle from sending half a round. A subscription that
-// is late (no request was queued at its last cycle) is answered by the
-// stack when the next request arrives, one without a queued request at
-// its next cycle: a cycle without a request would count down the
-// subscription's lifetime.
-func (sp *sampler) pollSub(items []*tracked) {
+// reports whether it took any. The subscription's read lock keeps the
+// stack's cycle from sending half a round.
+func (sp *sampler) pollSub(items []*tracked) bool {
 	sess := items[0].sess
 	sub, ok := sp.srv.SubscriptionManager().Get(items[0].sub)
-	polled := false
-	if ok {
-		sub.RLock()
+	if !ok {
+		return false
 	}
+	polled := false
+	sub.RLock()
 	for _, t := range items {
-		t.dirty.Store(false)
 		// A disabled item's samples would pile up unread; an ended
 		// session's items are being deleted.
-		if ok && !t.gone.Load() && t.mi.MonitoringMode() != ua.MonitoringModeDisabled && !ended(sess) {
+		if !t.gone.Load() && t.mi.MonitoringMode() != ua.MonitoringModeDisabled && !ended(sess) {
 			// The stack reads the session's identity unlocked while it
 			// polls; holding the session's read lock orders that read
 			// with the session's deletion.
@@ -267,11 +354,24 @@ func (sp *sampler) pollSub(items []*tracked) {
 			polled = true
 		}
 	}
-	if !ok {
-		return
-	}
 	sub.RUnlock()
-	if !polled || ended(sess) {
+	return polled
+}
+
+// publish runs the publish cycle of subscription id, just sampled, if
+// its client has a Publish request queued, so that the values just polled
+// go out before newer ones are. Left to the stack's own cycle, which walks
+// every item of the subscription every publishing interval and falls
+// behind on a busy machine, an item could be sampled again before a cycle
+// took its previous sample, and an item with a queue of one (node-opcua's
+// default) would keep only the newer value. A subscription that is late
+// (no request was queued at its last cycle) is answered by the stack when
+// the next request arrives, one without a queued request at its next
+// cycle: a cycle without a request would count down the subscription's
+// lifetime.
+func (sp *sampler) publish(sess *server.Session, id uint32) {
+	sub, ok := sp.srv.SubscriptionManager().Get(id)
+	if !ok || ended(sess) {
 		return
 	}
 	if _, late, _ := subState(sub); !late && queuedRequests(sess) > 0 {
