@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"reflect"
+	"slices"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -45,10 +46,23 @@ import (
 //     queuedRequests the length of a Session's queue of Publish requests
 //     (with reflect, under the object's read lock, never writing them).
 //   - takeEverySample clears a DataChangeMonitoredItem's sampling tick
-//     (under its lock), the one field this package writes: the sampler
-//     already takes at most one value per sampling interval, and without
-//     the tick the stack queues each value the sampler polled at the next
-//     publish cycle instead of bucketing them again by interval.
+//     (under its lock): the sampler already takes at most one value per
+//     sampling interval, and without the tick the stack queues each value
+//     the sampler polled at the next publish cycle instead of bucketing
+//     them again by interval.
+//   - subItems is a Subscription's map of monitored items, which every
+//     publish cycle of the stack walks whole, twice (and which a response
+//     capped at the client's MaxNotificationsPerPublish does not stop:
+//     the stack still asks every remaining item for its notifications).
+//     The sampler takes the items of tags with nothing to send out of it
+//     and puts them back when it samples them (park.go), so that a cycle
+//     costs what there is to send, not the number of items: a 100k-item
+//     gopcua subscriber with its 10,000 notifications per response needs
+//     ten cycles per second at 1 Hz, and the stack runs its own every
+//     publishing interval besides. queuedValues reads the lengths of a
+//     DataChangeMonitoredItem's two queues, to tell an item with nothing
+//     to send; subID reads a Subscription's id, which it has no method
+//     for.
 //
 // New also replaces the stack's read handler of a value the stack cannot
 // encode (serveDiagnosticsSummary, reading one unexported field).
@@ -113,6 +127,8 @@ var (
 	subMore, subLate, subInterval []int
 	sessRequests                  []int
 	itemTick                      []int
+	subItemsField, subIDField     []int
+	itemQueue, itemPrequeue       []int
 	subFieldsErr                  error
 )
 
@@ -130,7 +146,50 @@ func init() {
 	subLate = field(sub, "isLate", reflect.Bool)
 	subInterval = field(sub, "publishingInterval", reflect.Float64)
 	sessRequests = field(reflect.TypeFor[server.Session](), "publishRequests", reflect.Chan)
-	itemTick = field(reflect.TypeFor[server.DataChangeMonitoredItem](), "ti", reflect.Int64)
+	item := reflect.TypeFor[server.DataChangeMonitoredItem]()
+	itemTick = field(item, "ti", reflect.Int64)
+	subItemsField = field(sub, "items", reflect.Map)
+	subIDField = field(sub, "id", reflect.Uint32)
+	if subItemsField != nil && sub.FieldByIndex(subItemsField).Type != reflect.TypeFor[map[uint32]server.MonitoredItem]() {
+		subFieldsErr = fmt.Errorf("awcullen/opcua %s.items is no map[uint32]MonitoredItem", sub)
+	}
+	// The queues' length fields (gammazero/deque's count).
+	queueCount := func(name string) []int {
+		q := field(item, name, reflect.Struct)
+		if q == nil {
+			return nil
+		}
+		c := field(item.FieldByIndex(q).Type, "count", reflect.Int)
+		if c == nil {
+			return nil
+		}
+		return append(slices.Clone(q), c...)
+	}
+	itemQueue, itemPrequeue = queueCount("queue"), queueCount("prequeue")
+}
+
+// subItems returns sub's map of monitored items; the caller holds sub's
+// lock for as long as it uses the map. It is nil once sub is deleted.
+func subItems(sub *server.Subscription) *map[uint32]server.MonitoredItem {
+	f := reflect.ValueOf(sub).Elem().FieldByIndex(subItemsField)
+	return (*map[uint32]server.MonitoredItem)(unsafe.Pointer(f.UnsafeAddr()))
+}
+
+// subID is sub's id (set when the stack creates it, never changed).
+func subID(sub *server.Subscription) uint32 {
+	if subFieldsErr != nil {
+		return 0
+	}
+	return uint32(reflect.ValueOf(sub).Elem().FieldByIndex(subIDField).Uint())
+}
+
+// queuedValues is the number of values mi holds for its next
+// notifications: those queued and those polled but not yet queued.
+func queuedValues(mi *server.DataChangeMonitoredItem) int {
+	mi.RLock()
+	defer mi.RUnlock()
+	v := reflect.ValueOf(mi).Elem()
+	return int(v.FieldByIndex(itemQueue).Int() + v.FieldByIndex(itemPrequeue).Int())
 }
 
 // takeEverySample makes the stack queue every value polled into mi at the

@@ -51,25 +51,36 @@ func (s *Server) serveConn(conn net.Conn) {
 				continue
 			}
 		}
-		first := lastItemID()
-		s.limits.reviseRequest(req, s.publishingInterval)
-		if err := handleRequest(s.ua, ch, req, id); err != nil {
-			if !s.unsent(ch, req, id, err, &warned) {
-				return
-			}
-			continue
-		}
-		s.observeRequest(ch, req)
-		if r, ok := req.(*ua.ActivateSessionRequest); ok {
-			if sess := s.session(r.RequestHeader); sess != nil && sess.SecureChannelId() == channelID(ch) {
-				sessions = append(sessions, sess)
-			}
-		}
-		s.after(req, first)
-		if r, ok := req.(*ua.CreateMonitoredItemsRequest); ok {
-			s.trimNewItems(r.SubscriptionID, first)
+		if !s.handle(ch, req, id, &sessions, &warned) {
+			return
 		}
 	}
+}
+
+// handle has the stack handle one request of ch, revised before and
+// followed up after, and reports whether the channel is still good;
+// sessions collects the sessions activated on ch. The items of the
+// subscriptions the request works on stay in the stack's maps meanwhile
+// (park.go).
+func (s *Server) handle(ch *secureChannel, req ua.ServiceRequest, id uint32, sessions *[]*server.Session, warned *bool) bool {
+	first := lastItemID()
+	s.limits.reviseRequest(req, s.publishingInterval)
+	release := s.sampler.hold(req, func() *server.Session { return s.session(*req.Header()) })
+	defer release()
+	if err := handleRequest(s.ua, ch, req, id); err != nil {
+		return s.unsent(ch, req, id, err, warned)
+	}
+	s.observeRequest(ch, req)
+	if r, ok := req.(*ua.ActivateSessionRequest); ok {
+		if sess := s.session(r.RequestHeader); sess != nil && sess.SecureChannelId() == channelID(ch) {
+			*sessions = append(*sessions, sess)
+		}
+	}
+	s.after(req, first)
+	if r, ok := req.(*ua.CreateMonitoredItemsRequest); ok {
+		s.trimNewItems(r.SubscriptionID, first)
+	}
+	return true
 }
 
 // unsent answers a request whose response the stack could not encode, or

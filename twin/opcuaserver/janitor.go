@@ -111,7 +111,7 @@ func (j *janitor) run(done <-chan struct{}) {
 	subs, sessions := 0, 0
 	// The garbage of building the address space goes back first.
 	releaseAt := time.Now().Add(releaseDelay)
-	lastSweep := time.Now()
+	lastSweep, lastPrune := time.Now(), time.Now()
 	for {
 		poked := false
 		select {
@@ -134,6 +134,10 @@ func (j *janitor) run(done <-chan struct{}) {
 				releaseAt = now.Add(releaseDelay)
 			}
 		}
+		if now.Sub(lastPrune) >= parkIdle/2 {
+			j.s.sampler.pruneIdle(now)
+			lastPrune = now
+		}
 		if !releaseAt.IsZero() && !now.Before(releaseAt) {
 			releaseAt = time.Time{}
 			debug.FreeOSMemory()
@@ -149,8 +153,9 @@ type Load struct {
 	Sessions, Subscriptions int
 	// SampledItems are the monitored items of tags the server samples
 	// on change; Samplers the sampling intervals in use (one goroutine
-	// each).
-	SampledItems, Samplers int
+	// each); ParkedItems the sampled items with nothing to send, which
+	// the stack's publish cycles do not walk.
+	SampledItems, Samplers, ParkedItems int
 	// EarlyPublishes counts the publish cycles run at once because a
 	// subscription's last response had MoreNotifications; MemoryReleases
 	// the times memory was handed back after clients went.
@@ -165,6 +170,7 @@ func (s *Server) Load() Load {
 		Subscriptions:  s.ua.SubscriptionManager().Len(),
 		SampledItems:   items,
 		Samplers:       groups,
+		ParkedItems:    s.sampler.parkedItems(),
 		EarlyPublishes: s.moreSent.Load(),
 		MemoryReleases: s.janitor.releases.Load(),
 	}

@@ -121,6 +121,7 @@ func (s *Server) honourMore(req *ua.PublishRequest) {
 			if publishNow(sub, time.Now().UTC()) != nil {
 				break
 			}
+			s.sampler.pruneDrained(sub, subID(sub))
 		}
 	}
 }

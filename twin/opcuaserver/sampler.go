@@ -61,14 +61,15 @@ type sampler struct {
 
 // tracked is one monitored item of a tag variable.
 type tracked struct {
-	mi    *server.DataChangeMonitoredItem
-	sess  *server.Session // of the subscription
-	sub   uint32
-	tag   int
-	group *sampleGroup
-	dirty atomic.Bool  // queued in group.dirty
-	gone  atomic.Bool  // dropped: never poll again
-	slot  atomic.Int64 // the slot of its interval it was last sampled in
+	mi     *server.DataChangeMonitoredItem
+	sess   *server.Session // of the subscription
+	sub    uint32
+	tag    int
+	group  *sampleGroup
+	dirty  atomic.Bool  // queued in group.dirty
+	gone   atomic.Bool  // dropped: never poll again
+	slot   atomic.Int64 // the slot of its interval it was last sampled in
+	parked atomic.Bool  // out of the stack's map (park.go); set under subEntry.pmu
 }
 
 // claim reserves slot for a sample of t and reports whether t was not
@@ -83,6 +84,16 @@ type subEntry struct {
 	sess    *server.Session
 	adopted time.Time // when its first item was tracked
 	items   int
+
+	// Parking (park.go), under pmu.
+	pmu    sync.Mutex
+	active []*tracked          // tracked items in the stack's map (and gone ones)
+	parked map[uint32]*tracked // tracked items taken out of it
+	woken  []*tracked          // parked items sampled since, to put back
+	late   []*tracked          // parked items to put back and then sample
+	hold   int                 // requests on the items in progress: park nothing
+	calm   time.Time           // park nothing before
+	noPark bool                // the subscription has triggering links
 }
 
 // sampleGroup polls the marked items of one sampling interval.
@@ -247,6 +258,9 @@ func (sp *sampler) track(t *tracked, interval time.Duration) {
 		sp.bySub[t.sub] = e
 	}
 	e.items++
+	e.pmu.Lock()
+	e.active = append(e.active, t)
+	e.pmu.Unlock()
 }
 
 // groupLocked returns the group of interval, starting it if needed.
@@ -331,31 +345,57 @@ func (sp *sampler) sample(batch []*tracked, publish func(sess *server.Session, s
 }
 
 // pollSub takes a sample of each of items, all of one subscription, and
-// reports whether it took any. The subscription's read lock keeps the
-// stack's cycle from sending half a round.
+// reports whether it took any. The subscription's read lock, when free,
+// keeps the stack's cycle from sending half a round; when a cycle holds
+// it, the items in the stack's map are polled anyway (the rest goes with
+// the next cycle): a cycle writing to a slow client must not hold up the
+// pump, which samples for every client. A parked item (park.go) is polled
+// only under that lock, which keeps the subscription from being deleted
+// meanwhile (the stack deletes only the items in its map); without it,
+// the publisher polls the item once it has put it back.
 func (sp *sampler) pollSub(items []*tracked) bool {
 	sess := items[0].sess
 	sub, ok := sp.srv.SubscriptionManager().Get(items[0].sub)
 	if !ok {
 		return false
 	}
+	e := sp.entry(items[0].sub)
+	if e == nil {
+		return false
+	}
 	polled := false
-	sub.RLock()
+	locked := sub.TryRLock()
+	if locked {
+		defer sub.RUnlock()
+	}
+	e.pmu.Lock()
+	defer e.pmu.Unlock()
 	for _, t := range items {
 		// A disabled item's samples would pile up unread; an ended
 		// session's items are being deleted.
 		if !t.gone.Load() && t.mi.MonitoringMode() != ua.MonitoringModeDisabled && !ended(sess) {
-			// The stack reads the session's identity unlocked while it
-			// polls; holding the session's read lock orders that read
-			// with the session's deletion.
-			sess.RLock()
-			t.mi.Poll()
-			sess.RUnlock()
+			switch {
+			case !t.parked.Load():
+				pollItem(sess, t)
+			case locked:
+				pollItem(sess, t)
+				e.woken = append(e.woken, t)
+			default:
+				e.late = append(e.late, t)
+			}
 			polled = true
 		}
 	}
-	sub.RUnlock()
 	return polled
+}
+
+// pollItem polls t's item. The stack reads the session's identity
+// unlocked while it polls; holding the session's read lock orders that
+// read with the session's deletion.
+func pollItem(sess *server.Session, t *tracked) {
+	sess.RLock()
+	t.mi.Poll()
+	sess.RUnlock()
 }
 
 // publish runs the publish cycle of subscription id, just sampled, if
@@ -369,13 +409,25 @@ func (sp *sampler) pollSub(items []*tracked) bool {
 // the next request arrives, one without a queued request at its next
 // cycle: a cycle without a request would count down the subscription's
 // lifetime.
+//
+// Parked items just sampled go back into the subscription's map first;
+// when the subscription's responses are capped (MoreNotifications before
+// or after the cycle), the items the cycle emptied are parked at once.
 func (sp *sampler) publish(sess *server.Session, id uint32) {
 	sub, ok := sp.srv.SubscriptionManager().Get(id)
 	if !ok || ended(sess) {
 		return
 	}
-	if _, late, _ := subState(sub); !late && queuedRequests(sess) > 0 {
-		_ = publishNow(sub, time.Now().UTC())
+	if e := sp.entry(id); e != nil {
+		sp.unparkWoken(sub, e)
+	}
+	more, late, _ := subState(sub)
+	if late || queuedRequests(sess) == 0 {
+		return
+	}
+	_ = publishNow(sub, time.Now().UTC())
+	if after, _, _ := subState(sub); more || after {
+		sp.pruneDrained(sub, id)
 	}
 }
 
@@ -393,7 +445,7 @@ func (sp *sampler) forget(subID uint32, ids []uint32) {
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
 	for _, id := range ids {
-		if t, ok := sp.byID[id]; ok && !have[t.mi] {
+		if t, ok := sp.byID[id]; ok && !have[t.mi] && !t.parked.Load() {
 			sp.dropLocked(t)
 		}
 	}
@@ -431,7 +483,7 @@ func (sp *sampler) sweep() int {
 			have[it] = true
 		}
 		for _, t := range ts {
-			if !have[t.mi] {
+			if !have[t.mi] && !t.parked.Load() {
 				gone = append(gone, t)
 			}
 		}
@@ -450,6 +502,11 @@ func (sp *sampler) dropLocked(t *tracked) {
 	t.gone.Store(true)
 	delete(sp.byID, t.mi.ID())
 	if e := sp.bySub[t.sub]; e != nil {
+		if t.parked.Load() {
+			e.pmu.Lock()
+			delete(e.parked, t.mi.ID())
+			e.pmu.Unlock()
+		}
 		if e.items--; e.items <= 0 {
 			delete(sp.bySub, t.sub)
 		}

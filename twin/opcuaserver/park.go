@@ -1,0 +1,245 @@
+package opcuaserver
+
+import (
+	"math"
+	"time"
+
+	"github.com/awcullen/opcua/server"
+	"github.com/awcullen/opcua/ua"
+)
+
+// Parking: the stack walks every monitored item of a subscription twice
+// in every publish cycle, even when a response is full (the client's
+// MaxNotificationsPerPublish) and even when nothing changed, and runs a
+// cycle every publishing interval besides those the sampler and
+// honourMore ask for. The sampler therefore keeps the items of tags that
+// have nothing to send out of the subscription's item map (subItems) and
+// puts an item back as soon as it samples it, before the cycle that sends
+// the sample:
+//
+//   - after a cycle that left notifications behind (MoreNotifications),
+//     the items it emptied are parked at once, so that each further cycle
+//     walks only what is left to send;
+//   - the janitor parks items not sampled for parkIdle with nothing
+//     queued, so that tags that do not change cost the stack's own cycles
+//     nothing, while items that change every few intervals stay put;
+//   - a request that finds, changes or lists a subscription's items
+//     (ModifyMonitoredItems, SetMonitoringMode, SetTriggering,
+//     DeleteMonitoredItems, and Call, for GetMonitoredItems and
+//     ResendData) puts every parked item of the subscription back before
+//     the stack handles it, and nothing is parked until it is done (and,
+//     after a Call, for parkIdle more); a subscription with triggering
+//     links is never parked.
+//
+// Only items in reporting mode with no queued value are parked; a parked
+// item's state (queue, last value, filter) is the stack's and untouched.
+// A subscription deleted while items are parked (session closed or timed
+// out, lifetime expired) deletes the items in its map; the parked ones
+// are not polled by the stack and are dropped by the sampler's sweep.
+//
+// Locks: a subscription's lock before its entry's pmu, pmu before an
+// item's lock; the pump takes only pmu (and an item's lock), never a
+// subscription's write lock, so a cycle writing to a slow client does not
+// hold it up.
+
+// parkIdle is how long an item must have gone without a sample before the
+// janitor parks it.
+const parkIdle = 2 * time.Second
+
+// parking reports whether the stack's fields that parking uses resolved.
+func parking() bool { return subFieldsErr == nil }
+
+// entry returns the entry of subscription id, nil if none.
+func (sp *sampler) entry(id uint32) *subEntry {
+	sp.mu.RLock()
+	defer sp.mu.RUnlock()
+	return sp.bySub[id]
+}
+
+// unparkWoken puts the parked items of e sampled since they were parked
+// back into sub's map, before the cycle that sends their samples, and
+// samples those the pump left to it.
+func (sp *sampler) unparkWoken(sub *server.Subscription, e *subEntry) {
+	e.pmu.Lock()
+	n := len(e.woken) + len(e.late)
+	e.pmu.Unlock()
+	if n == 0 || !parking() {
+		return
+	}
+	sub.Lock()
+	defer sub.Unlock()
+	e.pmu.Lock()
+	defer e.pmu.Unlock()
+	m := subItems(sub)
+	if *m != nil {
+		for _, t := range e.woken {
+			e.unparkLocked(*m, t)
+		}
+		for _, t := range e.late {
+			if t.parked.Load() && !t.gone.Load() && !ended(t.sess) {
+				e.unparkLocked(*m, t)
+				pollItem(t.sess, t)
+			}
+		}
+	}
+	clear(e.woken)
+	e.woken = e.woken[:0]
+	clear(e.late)
+	e.late = e.late[:0]
+}
+
+// unparkLocked puts t back into the stack's map m; the caller holds the
+// subscription's lock and e.pmu.
+func (e *subEntry) unparkLocked(m map[uint32]server.MonitoredItem, t *tracked) {
+	if !t.parked.Load() {
+		return
+	}
+	t.parked.Store(false)
+	delete(e.parked, t.mi.ID())
+	if t.gone.Load() {
+		return
+	}
+	m[t.mi.ID()] = t.mi
+	e.active = append(e.active, t)
+}
+
+// prune parks the items of e in sub's map that have nothing queued and
+// whose last sample started before idleBefore (Unix ns). It does nothing
+// while a request on the items is handled.
+func (sp *sampler) prune(sub *server.Subscription, e *subEntry, idleBefore int64) {
+	if !parking() {
+		return
+	}
+	sub.Lock()
+	defer sub.Unlock()
+	e.pmu.Lock()
+	defer e.pmu.Unlock()
+	m := subItems(sub)
+	if *m == nil || e.hold > 0 || e.noPark || time.Now().Before(e.calm) {
+		return
+	}
+	if e.parked == nil {
+		e.parked = make(map[uint32]*tracked)
+	}
+	keep := e.active[:0]
+	for _, t := range e.active {
+		switch {
+		case t.gone.Load():
+		case t.slot.Load()*t.group.ns < idleBefore &&
+			t.mi.MonitoringMode() == ua.MonitoringModeReporting && queuedValues(t.mi) == 0:
+			delete(*m, t.mi.ID())
+			t.parked.Store(true)
+			e.parked[t.mi.ID()] = t
+		default:
+			keep = append(keep, t)
+		}
+	}
+	clear(e.active[len(keep):])
+	e.active = keep
+}
+
+// pruneDrained parks the items of subscription id emptied by the last
+// cycle; for a cycle that left notifications behind.
+func (sp *sampler) pruneDrained(sub *server.Subscription, id uint32) {
+	if e := sp.entry(id); e != nil {
+		sp.prune(sub, e, math.MaxInt64)
+	}
+}
+
+// pruneIdle parks, in every subscription, the items not sampled for
+// parkIdle with nothing queued.
+func (sp *sampler) pruneIdle(now time.Time) {
+	sp.mu.RLock()
+	ids := make([]uint32, 0, len(sp.bySub))
+	entries := make([]*subEntry, 0, len(sp.bySub))
+	for id, e := range sp.bySub {
+		ids = append(ids, id)
+		entries = append(entries, e)
+	}
+	sp.mu.RUnlock()
+	for i, id := range ids {
+		if sub, ok := sp.srv.SubscriptionManager().Get(id); ok {
+			sp.prune(sub, entries[i], now.Add(-parkIdle).UnixNano())
+		}
+	}
+}
+
+// hold puts every parked item of the subscriptions that req finds,
+// changes or lists back into their maps before the stack handles req,
+// and parks nothing in them until the returned release is called.
+// sessionOf returns the session req was made on.
+func (sp *sampler) hold(req ua.ServiceRequest, sessionOf func() *server.Session) (release func()) {
+	if !parking() {
+		return func() {}
+	}
+	var ids []uint32
+	triggering, call := false, false
+	switch r := req.(type) {
+	case *ua.ModifyMonitoredItemsRequest:
+		ids = []uint32{r.SubscriptionID}
+	case *ua.SetMonitoringModeRequest:
+		ids = []uint32{r.SubscriptionID}
+	case *ua.DeleteMonitoredItemsRequest:
+		ids = []uint32{r.SubscriptionID}
+	case *ua.SetTriggeringRequest:
+		ids, triggering = []uint32{r.SubscriptionID}, true
+	case *ua.CallRequest:
+		sess := sessionOf()
+		if sess == nil {
+			return func() {}
+		}
+		call = true
+		sp.mu.RLock()
+		for id, e := range sp.bySub {
+			if e.sess == sess {
+				ids = append(ids, id)
+			}
+		}
+		sp.mu.RUnlock()
+	default:
+		return func() {}
+	}
+	var held []*subEntry
+	for _, id := range ids {
+		e := sp.entry(id)
+		sub, ok := sp.srv.SubscriptionManager().Get(id)
+		if e == nil || !ok {
+			continue
+		}
+		sub.Lock()
+		e.pmu.Lock()
+		if m := subItems(sub); *m != nil {
+			for _, t := range e.parked {
+				e.unparkLocked(*m, t)
+			}
+		}
+		e.hold++
+		e.noPark = e.noPark || triggering
+		e.pmu.Unlock()
+		sub.Unlock()
+		held = append(held, e)
+	}
+	return func() {
+		for _, e := range held {
+			e.pmu.Lock()
+			e.hold--
+			if call {
+				e.calm = time.Now().Add(parkIdle)
+			}
+			e.pmu.Unlock()
+		}
+	}
+}
+
+// parkedItems is the number of items parked now.
+func (sp *sampler) parkedItems() int {
+	sp.mu.RLock()
+	defer sp.mu.RUnlock()
+	n := 0
+	for _, e := range sp.bySub {
+		e.pmu.Lock()
+		n += len(e.parked)
+		e.pmu.Unlock()
+	}
+	return n
+}
