@@ -62,7 +62,7 @@ import (
 //     publishing interval besides. queuedValues reads the lengths of a
 //     DataChangeMonitoredItem's two queues, to tell an item with nothing
 //     to send; subID reads a Subscription's id, which it has no method
-//     for.
+//     for, and maxPerResponse the client's MaxNotificationsPerPublish.
 //
 // New also replaces the stack's read handler of a value the stack cannot
 // encode (serveDiagnosticsSummary, reading one unexported field).
@@ -128,6 +128,7 @@ var (
 	sessRequests                  []int
 	itemTick                      []int
 	subItemsField, subIDField     []int
+	subMaxNotifications           []int
 	itemQueue, itemPrequeue       []int
 	subFieldsErr                  error
 )
@@ -150,6 +151,7 @@ func init() {
 	itemTick = field(item, "ti", reflect.Int64)
 	subItemsField = field(sub, "items", reflect.Map)
 	subIDField = field(sub, "id", reflect.Uint32)
+	subMaxNotifications = field(sub, "maxNotificationsPerPublish", reflect.Uint32)
 	if subItemsField != nil && sub.FieldByIndex(subItemsField).Type != reflect.TypeFor[map[uint32]server.MonitoredItem]() {
 		subFieldsErr = fmt.Errorf("awcullen/opcua %s.items is no map[uint32]MonitoredItem", sub)
 	}
@@ -181,6 +183,13 @@ func subID(sub *server.Subscription) uint32 {
 		return 0
 	}
 	return uint32(reflect.ValueOf(sub).Elem().FieldByIndex(subIDField).Uint())
+}
+
+// maxPerResponse is the most notifications a response of sub carries
+// (the client's MaxNotificationsPerPublish; the stack makes 0 the largest
+// int32); the caller holds sub's lock.
+func maxPerResponse(sub *server.Subscription) int {
+	return int(reflect.ValueOf(sub).Elem().FieldByIndex(subMaxNotifications).Uint())
 }
 
 // queuedValues is the number of values mi holds for its next

@@ -17,9 +17,10 @@ import (
 // puts an item back as soon as it samples it, before the cycle that sends
 // the sample:
 //
-//   - after a cycle that left notifications behind (MoreNotifications),
-//     the items it emptied are parked at once, so that each further cycle
-//     walks only what is left to send;
+//   - after a response that left notifications behind (MoreNotifications),
+//     and after the last response of such a series, the items it emptied
+//     are parked at once, so that each further cycle walks only what is
+//     left to send (afterResponse);
 //   - the janitor parks items not sampled for parkIdle with nothing
 //     queued, so that tags that do not change cost the stack's own cycles
 //     nothing, while items that change every few intervals stay put;
@@ -56,9 +57,12 @@ func (sp *sampler) entry(id uint32) *subEntry {
 	return sp.bySub[id]
 }
 
-// unparkWoken puts the parked items of e sampled since they were parked
-// back into sub's map, before the cycle that sends their samples, and
-// samples those the pump left to it.
+// unparkWoken samples the parked items the pump left to it and puts
+// parked items sampled since they were parked back into sub's map, before
+// the cycle that sends their samples: as many as one response carries
+// (maxPerResponse), so that the cycle walks what it sends and no more.
+// The others stay parked with their samples (the backlog) for the
+// following responses (honourMore).
 func (sp *sampler) unparkWoken(sub *server.Subscription, e *subEntry) {
 	e.pmu.Lock()
 	n := len(e.woken) + len(e.late)
@@ -66,26 +70,57 @@ func (sp *sampler) unparkWoken(sub *server.Subscription, e *subEntry) {
 	if n == 0 || !parking() {
 		return
 	}
-	sub.Lock()
-	defer sub.Unlock()
-	e.pmu.Lock()
-	defer e.pmu.Unlock()
-	m := subItems(sub)
-	if *m != nil {
-		for _, t := range e.woken {
-			e.unparkLocked(*m, t)
-		}
-		for _, t := range e.late {
-			if t.parked.Load() && !t.gone.Load() && !ended(t.sess) {
-				e.unparkLocked(*m, t)
-				pollItem(t.sess, t)
-			}
+	m, unlock := lockBoth(sub, e)
+	defer unlock()
+	if *m == nil {
+		clear(e.woken)
+		e.woken = e.woken[:0]
+		clear(e.late)
+		e.late = e.late[:0]
+		return
+	}
+	// Under sub's lock the subscription cannot be deleted meanwhile.
+	for _, t := range e.late {
+		if t.parked.Load() && !t.gone.Load() && !ended(t.sess) {
+			pollItem(t.sess, t)
+			e.woken = append(e.woken, t)
 		}
 	}
-	clear(e.woken)
-	e.woken = e.woken[:0]
 	clear(e.late)
 	e.late = e.late[:0]
+	budget, k := maxPerResponse(sub), 0
+	for ; k < len(e.woken) && budget > 0; k++ {
+		if t := e.woken[k]; t.parked.Load() {
+			e.unparkLocked(*m, t)
+			budget--
+		}
+	}
+	left := copy(e.woken, e.woken[k:])
+	clear(e.woken[left:])
+	e.woken = e.woken[:left]
+}
+
+// backlog is the number of parked items of subscription id with samples
+// waiting for a response.
+func (sp *sampler) backlog(id uint32) int {
+	e := sp.entry(id)
+	if e == nil {
+		return 0
+	}
+	e.pmu.Lock()
+	defer e.pmu.Unlock()
+	return len(e.woken) + len(e.late)
+}
+
+// lockBoth locks sub and then e, the order every user of both keeps, and
+// returns sub's item map (nil once sub is deleted) and the unlock.
+func lockBoth(sub *server.Subscription, e *subEntry) (*map[uint32]server.MonitoredItem, func()) {
+	sub.Lock()
+	e.pmu.Lock()
+	return subItems(sub), func() {
+		e.pmu.Unlock()
+		sub.Unlock()
+	}
 }
 
 // unparkLocked puts t back into the stack's map m; the caller holds the
@@ -110,11 +145,8 @@ func (sp *sampler) prune(sub *server.Subscription, e *subEntry, idleBefore int64
 	if !parking() {
 		return
 	}
-	sub.Lock()
-	defer sub.Unlock()
-	e.pmu.Lock()
-	defer e.pmu.Unlock()
-	m := subItems(sub)
+	m, unlock := lockBoth(sub, e)
+	defer unlock()
 	if *m == nil || e.hold > 0 || e.noPark || time.Now().Before(e.calm) {
 		return
 	}
@@ -138,10 +170,22 @@ func (sp *sampler) prune(sub *server.Subscription, e *subEntry, idleBefore int64
 	e.active = keep
 }
 
-// pruneDrained parks the items of subscription id emptied by the last
-// cycle; for a cycle that left notifications behind.
-func (sp *sampler) pruneDrained(sub *server.Subscription, id uint32) {
-	if e := sp.entry(id); e != nil {
+// afterResponse parks the items of subscription id that its last
+// response emptied, when that response or the one before was one of a
+// series (MoreNotifications, or a backlog of parked samples): each further
+// response of the series then walks only what is left, and after the last
+// one nothing is walked until the next samples. Called after a response of id may have gone out, by the
+// stack's cycle, the late Publish handling or publishNow.
+func (sp *sampler) afterResponse(sub *server.Subscription, id uint32) {
+	e := sp.entry(id)
+	if e == nil {
+		return
+	}
+	more, _, _ := subState(sub)
+	e.pmu.Lock()
+	series := more || len(e.woken)+len(e.late) > 0
+	e.pmu.Unlock()
+	if was := e.capped.Swap(series); series || was {
 		sp.prune(sub, e, math.MaxInt64)
 	}
 }
@@ -206,17 +250,15 @@ func (sp *sampler) hold(req ua.ServiceRequest, sessionOf func() *server.Session)
 		if e == nil || !ok {
 			continue
 		}
-		sub.Lock()
-		e.pmu.Lock()
-		if m := subItems(sub); *m != nil {
+		m, unlock := lockBoth(sub, e)
+		if *m != nil {
 			for _, t := range e.parked {
 				e.unparkLocked(*m, t)
 			}
 		}
 		e.hold++
 		e.noPark = e.noPark || triggering
-		e.pmu.Unlock()
-		sub.Unlock()
+		unlock()
 		held = append(held, e)
 	}
 	return func() {
@@ -242,4 +284,12 @@ func (sp *sampler) parkedItems() int {
 		e.pmu.Unlock()
 	}
 	return n
+}
+
+// unparkBacklog puts the next response's worth of the backlog of
+// subscription id back into sub's map.
+func (sp *sampler) unparkBacklog(sub *server.Subscription, id uint32) {
+	if e := sp.entry(id); e != nil {
+		sp.unparkWoken(sub, e)
+	}
 }

@@ -108,20 +108,28 @@ func (s *Server) honourMore(req *ua.PublishRequest) {
 	}
 	s.janitor.publishSeen(sess)
 	for _, sub := range s.ua.SubscriptionManager().GetBySession(sess) {
+		// The stack may just have answered the request (a late
+		// subscription), with a capped response.
+		id := subID(sub)
+		s.sampler.afterResponse(sub, id)
 		// A client with several Publish requests in flight has more
 		// queued: each cycle takes one, until the notifications or the
 		// requests run out. (A cycle without a request would still walk
 		// every item, and leave the subscription late, which the stack
 		// then answers as requests arrive.)
 		for range maxPublishRequests {
-			if more, late, _ := subState(sub); !more || late || queuedRequests(sess) == 0 {
+			more, late, _ := subState(sub)
+			if late || queuedRequests(sess) == 0 || (!more && s.sampler.backlog(id) == 0) {
 				break
+			}
+			if !more {
+				s.sampler.unparkBacklog(sub, id)
 			}
 			s.moreSent.Add(1)
 			if publishNow(sub, time.Now().UTC()) != nil {
 				break
 			}
-			s.sampler.pruneDrained(sub, subID(sub))
+			s.sampler.afterResponse(sub, id)
 		}
 	}
 }

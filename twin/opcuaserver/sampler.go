@@ -94,6 +94,7 @@ type subEntry struct {
 	hold   int                 // requests on the items in progress: park nothing
 	calm   time.Time           // park nothing before
 	noPark bool                // the subscription has triggering links
+	capped atomic.Bool         // its last response seen had MoreNotifications
 }
 
 // sampleGroup polls the marked items of one sampling interval.
@@ -411,24 +412,24 @@ func pollItem(sess *server.Session, t *tracked) {
 // lifetime.
 //
 // Parked items just sampled go back into the subscription's map first;
-// when the subscription's responses are capped (MoreNotifications before
-// or after the cycle), the items the cycle emptied are parked at once.
+// when the subscription's responses are capped (MoreNotifications), the
+// items the cycle emptied are parked at once (afterResponse).
 func (sp *sampler) publish(sess *server.Session, id uint32) {
 	sub, ok := sp.srv.SubscriptionManager().Get(id)
 	if !ok || ended(sess) {
 		return
 	}
-	if e := sp.entry(id); e != nil {
-		sp.unparkWoken(sub, e)
+	// While a series of capped responses runs, the backlog waits for it.
+	if more, _, _ := subState(sub); !more {
+		if e := sp.entry(id); e != nil {
+			sp.unparkWoken(sub, e)
+		}
 	}
-	more, late, _ := subState(sub)
-	if late || queuedRequests(sess) == 0 {
+	if _, late, _ := subState(sub); late || queuedRequests(sess) == 0 {
 		return
 	}
 	_ = publishNow(sub, time.Now().UTC())
-	if after, _, _ := subState(sub); more || after {
-		sp.pruneDrained(sub, id)
-	}
+	sp.afterResponse(sub, id)
 }
 
 // forget drops the given items of subscription subID if the stack no
