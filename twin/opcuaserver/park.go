@@ -14,9 +14,15 @@ import (
 // cycle every publishing interval besides those the sampler and
 // honourMore ask for. The sampler therefore keeps the items of tags that
 // have nothing to send out of the subscription's item map (subItems) and
-// puts an item back as soon as it samples it, before the cycle that sends
-// the sample:
+// puts an item back when it samples it, before the cycle that sends the
+// sample:
 //
+//   - sampled items go back as many at a time as one response carries
+//     (the client's MaxNotificationsPerPublish); the others wait parked
+//     with their samples, and the next batch goes back when the client's
+//     next Publish request arrives (honourMore), so that a subscriber that
+//     takes 10,000 notifications per response (gopcua) of 100k changes
+//     makes ten cycles of 10,000 items each, not ten of 100k;
 //   - after a response that left notifications behind (MoreNotifications),
 //     and after the last response of such a series, the items it emptied
 //     are parked at once, so that each further cycle walks only what is
@@ -98,6 +104,29 @@ func (sp *sampler) unparkWoken(sub *server.Subscription, e *subEntry) {
 	left := copy(e.woken, e.woken[k:])
 	clear(e.woken[left:])
 	e.woken = e.woken[:left]
+}
+
+// pollLate samples the parked items of e that the pump could not sample
+// without sub's lock, once it has the lock, and hands subscription id to
+// the publisher.
+func (sp *sampler) pollLate(sub *server.Subscription, e *subEntry, id uint32, sess *server.Session) {
+	defer sp.wg.Done()
+	sub.RLock()
+	e.pmu.Lock()
+	if *subItems(sub) != nil {
+		for _, t := range e.late {
+			if t.parked.Load() && !t.gone.Load() && !ended(t.sess) {
+				pollItem(t.sess, t)
+				e.woken = append(e.woken, t)
+			}
+		}
+	}
+	clear(e.late)
+	e.late = e.late[:0]
+	e.busy = false
+	e.pmu.Unlock()
+	sub.RUnlock()
+	sp.queuePublish(sess, id)
 }
 
 // backlog is the number of parked items of subscription id with samples

@@ -100,7 +100,9 @@ const maxPublishRequests = 64
 // notifications per response (gopcua: 10,000 by default, one request in
 // flight) would receive at most N per interval. A subscription that is
 // already late (no request was queued at its last cycle) is served by the
-// stack as the request arrives, and is left alone.
+// stack as the request arrives, and is left alone. The samples the
+// sampler keeps parked until a response can carry them (park.go) are sent
+// the same way: each queued request takes the next batch.
 func (s *Server) honourMore(req *ua.PublishRequest) {
 	sess, ok := s.ua.SessionManager().Get(req.AuthenticationToken)
 	if !ok {

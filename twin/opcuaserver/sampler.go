@@ -90,7 +90,8 @@ type subEntry struct {
 	active []*tracked          // tracked items in the stack's map (and gone ones)
 	parked map[uint32]*tracked // tracked items taken out of it
 	woken  []*tracked          // parked items sampled since, to put back
-	late   []*tracked          // parked items to put back and then sample
+	late   []*tracked          // parked items to sample under the subscription's lock
+	busy   bool                // pollLate is running
 	hold   int                 // requests on the items in progress: park nothing
 	calm   time.Time           // park nothing before
 	noPark bool                // the subscription has triggering links
@@ -352,8 +353,9 @@ func (sp *sampler) sample(batch []*tracked, publish func(sess *server.Session, s
 // the next cycle): a cycle writing to a slow client must not hold up the
 // pump, which samples for every client. A parked item (park.go) is polled
 // only under that lock, which keeps the subscription from being deleted
-// meanwhile (the stack deletes only the items in its map); without it,
-// the publisher polls the item once it has put it back.
+// meanwhile (the stack deletes only the items in its map); without it, a
+// goroutine of the subscription's polls the item as soon as it gets the
+// lock (pollLate), which waits for the cycle under way only.
 func (sp *sampler) pollSub(items []*tracked) bool {
 	sess := items[0].sess
 	sub, ok := sp.srv.SubscriptionManager().Get(items[0].sub)
@@ -386,6 +388,11 @@ func (sp *sampler) pollSub(items []*tracked) bool {
 			}
 			polled = true
 		}
+	}
+	if len(e.late) > 0 && !e.busy {
+		e.busy = true
+		sp.wg.Add(1)
+		go sp.pollLate(sub, e, items[0].sub, sess)
 	}
 	return polled
 }
