@@ -78,22 +78,12 @@ func (sp *sampler) unparkWoken(sub *server.Subscription, e *subEntry) {
 	}
 	m, unlock := lockBoth(sub, e)
 	defer unlock()
+	e.pollLateLocked(*m != nil)
 	if *m == nil {
 		clear(e.woken)
 		e.woken = e.woken[:0]
-		clear(e.late)
-		e.late = e.late[:0]
 		return
 	}
-	// Under sub's lock the subscription cannot be deleted meanwhile.
-	for _, t := range e.late {
-		if t.parked.Load() && !t.gone.Load() && !ended(t.sess) {
-			pollItem(t.sess, t)
-			e.woken = append(e.woken, t)
-		}
-	}
-	clear(e.late)
-	e.late = e.late[:0]
 	budget, k := maxPerResponse(sub), 0
 	for ; k < len(e.woken) && budget > 0; k++ {
 		if t := e.woken[k]; t.parked.Load() {
@@ -113,20 +103,26 @@ func (sp *sampler) pollLate(sub *server.Subscription, e *subEntry, id uint32, se
 	defer sp.wg.Done()
 	sub.RLock()
 	e.pmu.Lock()
-	if *subItems(sub) != nil {
-		for _, t := range e.late {
-			if t.parked.Load() && !t.gone.Load() && !ended(t.sess) {
-				pollItem(t.sess, t)
-				e.woken = append(e.woken, t)
-			}
-		}
-	}
-	clear(e.late)
-	e.late = e.late[:0]
+	e.pollLateLocked(*subItems(sub) != nil)
 	e.busy = false
 	e.pmu.Unlock()
 	sub.RUnlock()
 	sp.queuePublish(sess, id)
+}
+
+// pollLateLocked samples the parked items in e.late, which then wait in
+// e.woken, when the subscription is alive, and empties e.late; the caller
+// holds the subscription's lock (read or write), which keeps it from
+// being deleted meanwhile, and e.pmu.
+func (e *subEntry) pollLateLocked(alive bool) {
+	for _, t := range e.late {
+		if alive && t.parked.Load() && !t.gone.Load() && !ended(t.sess) {
+			pollItem(t.sess, t)
+			e.woken = append(e.woken, t)
+		}
+	}
+	clear(e.late)
+	e.late = e.late[:0]
 }
 
 // backlog is the number of parked items of subscription id with samples
