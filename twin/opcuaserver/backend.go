@@ -128,7 +128,7 @@ var (
 	sessRequests                  []int
 	itemTick                      []int
 	subItemsField, subIDField     []int
-	subMaxNotifications           []int
+	subMaxNotifications, subSent  []int
 	itemQueue, itemPrequeue       []int
 	subFieldsErr                  error
 )
@@ -152,6 +152,7 @@ func init() {
 	subItemsField = field(sub, "items", reflect.Map)
 	subIDField = field(sub, "id", reflect.Uint32)
 	subMaxNotifications = field(sub, "maxNotificationsPerPublish", reflect.Uint32)
+	subSent = field(sub, "publishRequestCount", reflect.Uint32)
 	if subItemsField != nil && sub.FieldByIndex(subItemsField).Type != reflect.TypeFor[map[uint32]server.MonitoredItem]() {
 		subFieldsErr = fmt.Errorf("awcullen/opcua %s.items is no map[uint32]MonitoredItem", sub)
 	}
@@ -183,6 +184,16 @@ func subID(sub *server.Subscription) uint32 {
 		return 0
 	}
 	return uint32(reflect.ValueOf(sub).Elem().FieldByIndex(subIDField).Uint())
+}
+
+// answered reports whether sub has sent a response yet.
+func answered(sub *server.Subscription) bool {
+	if subFieldsErr != nil {
+		return false
+	}
+	sub.RLock()
+	defer sub.RUnlock()
+	return reflect.ValueOf(sub).Elem().FieldByIndex(subSent).Uint() > 0
 }
 
 // maxPerResponse is the most notifications a response of sub carries

@@ -432,7 +432,7 @@ func (sp *sampler) publish(sess *server.Session, id uint32) {
 			sp.unparkWoken(sub, e)
 		}
 	}
-	if _, late, _ := subState(sub); late || queuedRequests(sess) == 0 {
+	if _, late, _ := subState(sub); late || queuedRequests(sess) == 0 || !answered(sub) {
 		return
 	}
 	_ = publishNow(sub, time.Now().UTC())
