@@ -123,13 +123,7 @@ func TestSlowReplyDoesNotDesync(t *testing.T) {
 			t.Fatal("the slow reply did not time out")
 		}
 		// Let the late reply arrive; goburrow kept the connection.
-		deadline := time.Now().Add(5 * time.Second)
-		for ts.responses.Load() < 2 {
-			if time.Now().After(deadline) {
-				t.Fatal("no late reply")
-			}
-			time.Sleep(time.Millisecond)
-		}
+		testkit.Eventually(t, 5*time.Second, "the late reply", func() bool { return ts.responses.Load() >= 2 })
 		_, err := cl.ReadHoldingRegisters(0, 2)
 		if err == nil || !strings.Contains(err.Error(), "transaction id") {
 			t.Fatalf("third request: %v; want goburrow's transaction id mismatch", err)
@@ -269,13 +263,7 @@ func TestRunStopsPromptly(t *testing.T) {
 	go func() { done <- c.Run(ctx, out) }()
 	<-answered
 	// Wait for the second request to be in flight.
-	deadline := time.Now().Add(5 * time.Second)
-	for ts.requests.Load() < 2 {
-		if time.Now().After(deadline) {
-			t.Fatal("no second request")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testkit.Eventually(t, 5*time.Second, "a second request", func() bool { return ts.requests.Load() >= 2 })
 	if err := c.Run(ctx, out); err == nil {
 		t.Error("a second Run while running: no error")
 	}
@@ -296,12 +284,9 @@ func TestRunStopsPromptly(t *testing.T) {
 		t.Errorf("state after Run: %v, want down", st)
 	}
 	ts.stop()
-	for n := runtime.NumGoroutine(); n > base; n = runtime.NumGoroutine() {
-		if time.Now().After(deadline.Add(5 * time.Second)) {
-			buf := make([]byte, 1<<16)
-			t.Fatalf("%d goroutines, %d before Run:\n%s", n, base, buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(time.Millisecond)
+	if !testkit.Poll(5*time.Second, func() bool { return runtime.NumGoroutine() <= base }) {
+		buf := make([]byte, 1<<16)
+		t.Fatalf("%d goroutines, %d before Run:\n%s", runtime.NumGoroutine(), base, buf[:runtime.Stack(buf, true)])
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/gopcua/opcua/ua"
 
 	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/internal/testkit"
 )
 
 // nodeAddr is the configured address of a test variable.
@@ -103,52 +104,37 @@ func (h *harness) all() []connectors.Reading {
 // waitFor polls until cond holds on the readings, failing after d.
 func (h *harness) waitFor(d time.Duration, what string, cond func([]connectors.Reading) bool) []connectors.Reading {
 	h.t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		rs := h.all()
-		if cond(rs) {
-			return rs
-		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("timed out after %v waiting for %s; health %+v; %d readings: %s", d, what, h.c.Health(), len(rs), summary(rs))
-		}
-		time.Sleep(10 * time.Millisecond)
+	var rs []connectors.Reading
+	if !testkit.Poll(d, func() bool { rs = h.all(); return cond(rs) }) {
+		h.t.Fatalf("timed out after %v waiting for %s; health %+v; %d readings: %s", d, what, h.c.Health(), len(rs), summary(rs))
 	}
+	return rs
 }
 
 // waitMark polls until a progress mark after t has come, failing after
 // d; it returns the marks so far.
 func (h *harness) waitMark(d time.Duration, t time.Time) []time.Time {
 	h.t.Helper()
-	deadline := time.Now().Add(d)
-	for {
+	var marks []time.Time
+	if !testkit.Poll(d, func() bool {
 		h.mu.Lock()
-		marks := append([]time.Time(nil), h.marks...)
+		marks = append([]time.Time(nil), h.marks...)
 		h.mu.Unlock()
-		if len(marks) > 0 && marks[len(marks)-1].After(t) {
-			return marks
-		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("timed out after %v waiting for a progress mark after %v; %d marks", d, t, len(marks))
-		}
-		time.Sleep(10 * time.Millisecond)
+		return len(marks) > 0 && marks[len(marks)-1].After(t)
+	}) {
+		h.t.Fatalf("timed out after %v waiting for a progress mark after %v; %d marks", d, t, len(marks))
 	}
+	return marks
 }
 
 // waitHealth polls until cond holds on Health.
 func (h *harness) waitHealth(d time.Duration, what string, cond func(connectors.Health) bool) connectors.Health {
 	h.t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		hl := h.c.Health()
-		if cond(hl) {
-			return hl
-		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("timed out after %v waiting for %s; health %+v", d, what, hl)
-		}
-		time.Sleep(10 * time.Millisecond)
+	var hl connectors.Health
+	if !testkit.Poll(d, func() bool { hl = h.c.Health(); return cond(hl) }) {
+		h.t.Fatalf("timed out after %v waiting for %s; health %+v", d, what, hl)
 	}
+	return hl
 }
 
 func summary(rs []connectors.Reading) string {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/internal/testkit"
 	"github.com/otwin/otwin/recording"
 )
 
@@ -77,15 +78,16 @@ func TestRecorderWritesWhatPasses(t *testing.T) {
 	}
 	close(sc.goDown)
 	<-sc.sent
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	// The wrapper looks at health every 250 ms; what it wrote is flushed
+	// at each look. The assertions below say what is missing.
+	testkit.Poll(5*time.Second, func() bool {
 		r, _ := recording.ReadFile(path)
-		if r != nil && len(r.Links) == 2 || time.Now().After(deadline) {
-			break
+		if r != nil && len(r.Links) == 2 {
+			return true
 		}
 		rec.w.Flush()
-		time.Sleep(10 * time.Millisecond) // polled with a deadline: the wrapper looks at health every 250 ms
-	}
+		return false
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/otwin/otwin/connectors"
+	"github.com/otwin/otwin/internal/testkit"
 	"github.com/otwin/otwin/normalize"
 )
 
@@ -147,13 +148,7 @@ func TestBlockedSubscriberDoesNotSlowPublish(t *testing.T) {
 	}
 	// Publish returned with a subscriber that reads nothing: it never
 	// waited on it. The blocked one skipped frames...
-	deadline := time.Now().Add(5 * time.Second)
-	for s.Stats().Skipped == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("no frame skipped for the blocked subscriber")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testkit.Eventually(t, 5*time.Second, "a frame skipped for the blocked subscriber", func() bool { return s.Stats().Skipped > 0 })
 	// ...and still gets the latest value of every tag.
 	waitValue(t, blocked, "t0", n)
 	if blocked.Dropped() == 0 {

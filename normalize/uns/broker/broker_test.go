@@ -60,24 +60,12 @@ func TestRetainedSurvivesRestart(t *testing.T) {
 	testkit.Eventually(t, 20*time.Second, "the retained message after the restart", func() bool {
 		sub := mqtttest.Subscribe(t, b.URL(), "", true, 1, "acme/#")
 		defer sub.Client.Disconnect(0)
-		ok := pollFor(2*time.Second, func() bool {
+		ok := testkit.Poll(2*time.Second, func() bool {
 			m, ok := sub.Last("acme/m/t")
 			return ok && m.Retained && string(m.Payload) == "v1"
 		})
 		return ok
 	})
-}
-
-// pollFor polls cond every 20ms for at most d.
-func pollFor(d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		<-time.After(20 * time.Millisecond)
-	}
-	return true
 }
 
 // TestLeafNode: a site's broker linked as a leaf node to a central one:
