@@ -14,6 +14,7 @@ import (
 
 	"github.com/otwin/otwin/normalize/sources"
 	"github.com/otwin/otwin/normalize/uns/broker"
+	"github.com/otwin/otwin/normalize/uns/mqttpub"
 	"github.com/otwin/otwin/normalize/uns/mqtttest"
 	"github.com/otwin/otwin/normalize/uns/sparkplugb"
 	"github.com/otwin/otwin/scenarios"
@@ -178,6 +179,42 @@ func TestMQTTFlagErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: err %v, want %q", tc.args, err, tc.want)
 		}
+	}
+}
+
+// TestMQTTRetainDefault: --mqtt-retain-interval defaults to
+// mqttpub.EmbeddedRetainInterval with the embedded broker and to every
+// sample with an external one; given, it wins; negative is an error.
+func TestMQTTRetainDefault(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want time.Duration
+	}{
+		{[]string{"--broker", "embedded"}, mqttpub.EmbeddedRetainInterval},
+		{[]string{"--broker", "mqtt://x"}, 0},
+		{[]string{"--broker", "embedded", "--mqtt-retain-interval", "0"}, 0},
+		{[]string{"--broker", "mqtt://x", "--mqtt-retain-interval", "2s"}, 2 * time.Second},
+	} {
+		fs := pflag.NewFlagSet("mqtt", pflag.ContinueOnError)
+		var o mqttOptions
+		o.register(fs)
+		if err := fs.Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := o.config("mqtt://127.0.0.1:1883", e2eLogger())
+		if err != nil || cfg.RetainInterval != tc.want {
+			t.Errorf("%v: retain interval %s (err %v), want %s", tc.args, cfg.RetainInterval, err, tc.want)
+		}
+	}
+	fs := pflag.NewFlagSet("mqtt", pflag.ContinueOnError)
+	var o mqttOptions
+	o.register(fs)
+	if err := fs.Parse([]string{"--broker", "mqtt://x", "--mqtt-retain-interval", "-1s"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := o.startMQTT(context.Background(), &collector{}, t.TempDir(), &bytes.Buffer{}, e2eLogger())
+	if err == nil || !strings.Contains(err.Error(), "retain interval -1s") {
+		t.Errorf("negative retain interval: err %v", err)
 	}
 }
 

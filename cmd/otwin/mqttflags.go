@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -37,6 +38,8 @@ type mqttOptions struct {
 	group        string
 	buffer       int
 	storeDir     string
+	retain       time.Duration
+	retainFlag   *pflag.Flag // --mqtt-retain-interval, to tell whether it was given
 
 	// pub is the publisher startMQTT started (for tests).
 	pub *mqttpub.Publisher
@@ -59,6 +62,8 @@ func (o *mqttOptions) register(f *pflag.FlagSet) {
 	f.StringVar(&o.format, "mqtt-format", "json", "json, sparkplug, or json,sparkplug")
 	f.StringVar(&o.group, "sparkplug-group", mqttpub.DefaultSparkplugGroup, "Sparkplug B group id")
 	f.IntVar(&o.buffer, "mqtt-buffer", mqttpub.DefaultBuffer, fmt.Sprintf("QoS 1 messages kept for the broker through an outage (at most %d); an alert at 80%%, drops counted past it", mqttpub.MaxBuffer))
+	f.DurationVar(&o.retain, "mqtt-retain-interval", 0, fmt.Sprintf("retain a tag's sample only when it was last retained this long ago; a subscriber that comes later gets values at most twice that old (0: every sample; default %s with --broker embedded, 0 otherwise)", mqttpub.EmbeddedRetainInterval))
+	o.retainFlag = f.Lookup("mqtt-retain-interval")
 	f.StringVar(&o.storeDir, "mqtt-store", "", "keep the unacknowledged messages in files in this directory (they survive a restart); default: in memory")
 }
 
@@ -78,7 +83,10 @@ func (o *mqttOptions) config(brokerURL string, logger *slog.Logger) (mqttpub.Con
 	cfg := mqttpub.Config{
 		Broker: brokerURL, Node: o.node, ClientID: o.clientID, Username: o.user, Password: o.passwordOrEnv(),
 		CAFile: o.ca, CertFile: o.cert, KeyFile: o.key, Prefix: o.prefix, SparkplugGroup: o.group,
-		Buffer: o.buffer, StoreDir: o.storeDir, Logger: logger,
+		Buffer: o.buffer, StoreDir: o.storeDir, RetainInterval: o.retain, Logger: logger,
+	}
+	if o.broker == "embedded" && !o.retainFlag.Changed {
+		cfg.RetainInterval = mqttpub.EmbeddedRetainInterval
 	}
 	switch o.qos {
 	case 0, 1:

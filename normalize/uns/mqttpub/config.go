@@ -68,6 +68,16 @@ type Config struct {
 	// acknowledgement, in flight or through an outage; past it samples
 	// are dropped and counted. Default DefaultBuffer, at most MaxBuffer.
 	Buffer int
+	// RetainInterval, when set, retains a tag's sample only when the tag
+	// was last published retained at least that long ago; the others go
+	// out without retain, and a tag that stops changing has its newest
+	// sample published again, retained, once its retained one is twice
+	// the interval old. So a subscriber that comes later gets each tag's
+	// value at most twice the interval behind (with its timestamps), while
+	// the broker writes far fewer retained messages. 0 (the default with
+	// an external broker) retains every sample; EmbeddedRetainInterval is
+	// the embedded broker's default.
+	RetainInterval time.Duration
 	// StoreDir, when set, keeps those messages in files there (the client
 	// library's file store) so that they survive a restart of the
 	// collector; otherwise they are kept in memory.
@@ -129,6 +139,9 @@ func (cfg Config) Validate() error {
 	}
 	if cfg.QoS > 1 {
 		errs = append(errs, fmt.Errorf("QoS %d: want 0 or 1", cfg.QoS))
+	}
+	if cfg.RetainInterval < 0 {
+		errs = append(errs, fmt.Errorf("retain interval %s: want 0 (every sample) or more", cfg.RetainInterval))
 	}
 	if cfg.Buffer < 1 || cfg.Buffer > MaxBuffer {
 		errs = append(errs, fmt.Errorf("buffer %d: want 1 to %d messages", cfg.Buffer, MaxBuffer))

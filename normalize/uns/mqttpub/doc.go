@@ -41,31 +41,47 @@
 // (retained messages cross the link too; TestLeafNode). Its cost is that
 // every retained and every QoS 1 message is a JetStream write: a QoS 1
 // publish is acknowledged after the write, at most 1024 in flight per
-// connection. mochi-mqtt v2.7.9, the other embeddable broker served here,
-// is an unapproved release and measured no better for retained messages.
+// connection. Its MQTT listener also stores a retained message before it
+// reads the connection's next message, so one connection carries about
+// 70k retained messages a second whatever the cores (more connections
+// only add contention in the stream: measured, 2 and 3 connections cost
+// the broker 14-16 µs a sample instead of 12.5). Hence Config.RetainInterval
+// (retainer: a tag retained at most every interval, its newest sample
+// retained again when it stops changing), EmbeddedRetainInterval (5 s) by
+// default with the embedded broker. mochi-mqtt v2.7.9, the other
+// embeddable broker served here, is an unapproved release and measured no
+// better for retained messages.
 //
-// Measured on this 2-core machine (AMD EPYC) while other work ran (load
-// average 7 to 18), 100k tags of 6-level paths, 322-byte payloads,
-// retained, the broker in its own process (BenchmarkPublish100k):
+// Measured on this 2-core machine (AMD EPYC, load average 0.5-2.1, the
+// machine otherwise idle), 100k tags of 6-level paths, 322-byte payloads,
+// 15 s of 100k samples a second, the broker in its own process
+// (BenchmarkPublish100k), per sample:
 //
-//	                           publisher CPU   broker CPU    acknowledged
-//	QoS 1 → mosquitto 2.0.11   3.7-4.0 µs      3.4-5.2 µs    56k-86k/s
-//	QoS 1 → embedded (NATS)    3.6-4.2 µs      11-14 µs      28k-55k/s
-//	QoS 0 → mosquitto          3.5-3.8 µs      3.7 µs        88k/s
-//	QoS 0 → embedded (NATS)    1.9-2.1 µs      9.7-11 µs     40k-69k/s
-//	mosquitto_pub (anchor)     2.9-3.1 µs per message, 78k-168k msgs/s
+//	                                   publisher   broker    acknowledged/s  dropped
+//	QoS 1 → mosquitto 2.0.11            5.9 µs     6.0 µs    100k            0
+//	QoS 1 → embedded, retain 5 s        6.8 µs    12.5 µs     ~75k           25 %
+//	QoS 1 → embedded, every retained    5.7 µs    14.7 µs     ~43k           64 %
+//	QoS 1 → embedded in-process, 5 s      19.0 µs together    ~80k           15 %
+//	QoS 0 → mosquitto                   4.6 µs     4.1 µs    100k            0
+//	QoS 0 → embedded, retain 5 s        5.5 µs     6.7 µs    100k            0
+//	QoS 0 → embedded, every retained    2.2 µs    12.1 µs     ~55k           42 %
+//	QoS 0 → embedded in-process, 5 s      12.2 µs together   100k            0
+//	mosquitto_pub (anchor, C)           4.0 µs per message, 195k msgs/s
 //
-// per sample. So 100k tags at 1 Hz cost the publisher 0.37-0.42 of a core
-// (the anchor, a C client, 0.29-0.31), within the budget of one core; the
-// rates acknowledged are what the loaded machine granted (the process used
-// 0.2-0.45 of a core). mosquitto itself needs about 0.4 core at 100k/s;
-// the embedded NATS broker 1.1-1.4 cores, more than a 2-core collector
-// has beside its connectors: the embedded broker fits tens of thousands
-// of tags a second; for 100k tags at 1 Hz publish to an external broker
-// (mosquitto, EMQX, HiveMQ, or a NATS cluster on machines of its own).
-// Before the connection buffered its reads and coalesced its writes
-// (mqttconn.Options: the client library makes a system call per packet written
-// and several per packet read) the publisher took 5.3-6.1 µs per sample.
+// So 100k tags at 1 Hz cost the publisher 0.46-0.63 of a core (the
+// anchor 0.40), within the budget of one core, with mosquitto at either
+// QoS and with the embedded broker at QoS 0, in its own process or in the
+// collector's (1.2 cores for both). At QoS 1 the NATS server also writes
+// every message to JetStream (its $MQTT_msgs stream, for QoS 1
+// subscribers' sessions) and acknowledges it after the write: about 75-80k
+// samples a second fit on 2 cores, the rest is dropped, counted and
+// alerted (mqtt_buffer, then mqtt_dropped). For 100k tags at QoS 1 on one
+// small machine, publish to an external broker (mosquitto, EMQX, HiveMQ,
+// or a NATS cluster on machines of its own), or publish at QoS 0 to the
+// embedded one. Before the connection buffered its reads and coalesced
+// its writes (mqttconn.Options: the client library makes a system call
+// per packet written and several per packet read) the publisher took
+// 5.3-6.1 µs per sample at load averages of 7-18.
 //
 // Latency (BenchmarkLatency10k: 10k tags a second, spread over the second,
 // to a subscriber in its own process): mosquitto p50 2.2-2.5 ms, p99 31-283

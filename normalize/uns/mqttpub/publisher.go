@@ -81,6 +81,9 @@ type Stats struct {
 	Buffered int
 	// Reconnects of the JSON connection.
 	Reconnects uint64
+	// Republished samples: a tag's newest sample published again,
+	// retained, because it went out without retain (Config.RetainInterval).
+	Republished uint64
 	// Rebirths: Sparkplug births published after the first (rebirth
 	// commands, reconnections, new tags).
 	Rebirths uint64
@@ -127,7 +130,7 @@ type Publisher struct {
 
 	high, low int // buffer watermarks
 
-	samples, messages, dropped, reconnects atomic.Uint64
+	samples, messages, dropped, reconnects, republished atomic.Uint64
 
 	mu        sync.Mutex
 	connected bool
@@ -155,6 +158,7 @@ type Publisher struct {
 	lastRefresh time.Time // when the whole state was last published again
 	lastStatus  time.Time // when the online status was last published
 	refreshes   uint64
+	retain      *retainer // nil: every sample is retained
 }
 
 // New checks cfg and prepares a publisher; Start connects it.
@@ -176,6 +180,7 @@ func New(cfg Config) (*Publisher, error) {
 		high:       cfg.Buffer * 8 / 10,
 		low:        cfg.Buffer / 2,
 		sentHealth: make(map[string]connectors.Health),
+		retain:     newRetainer(cfg.RetainInterval),
 	}
 	if cfg.JSON {
 		var inner mqtt.Store = mqtt.NewOrderedMemoryStore()
@@ -290,7 +295,7 @@ func (p *Publisher) handOff(it item) {
 func (p *Publisher) Stats() Stats {
 	st := Stats{
 		Samples: p.samples.Load(), Messages: p.messages.Load(), Dropped: p.dropped.Load(),
-		Reconnects: p.reconnects.Load(),
+		Reconnects: p.reconnects.Load(), Republished: p.republished.Load(),
 	}
 	if p.store != nil {
 		st.Buffered = p.store.count()
@@ -473,7 +478,8 @@ func (p *Publisher) publishSample(s *normalize.Sample) {
 	}
 	p.scratch = uns.AppendSample(p.scratch[:0], p.topics.Node(), s)
 	payload := append([]byte(nil), p.scratch...) // the client keeps it until acknowledged
-	if p.send(p.topics.Sample(s.ID), p.cfg.QoS, payload) {
+	topic := p.topics.Sample(s.ID)
+	if p.sendRetain(topic, p.cfg.QoS, p.retain.take(s.ID, topic, payload, p.cfg.Now()), payload) {
 		p.samples.Add(1)
 	} else {
 		p.drop()
@@ -494,7 +500,12 @@ func (p *Publisher) publishAlert(a *normalize.Alert, ev *normalize.AlertEvent) {
 // written: a write error only delays it to the resend after the
 // reconnection.
 func (p *Publisher) send(topic string, qos byte, payload []byte) bool {
-	tok := p.json.Publish(topic, qos, true, payload)
+	return p.sendRetain(topic, qos, true, payload)
+}
+
+// sendRetain is send with the retain flag given.
+func (p *Publisher) sendRetain(topic string, qos byte, retain bool, payload []byte) bool {
+	tok := p.json.Publish(topic, qos, retain, payload)
 	select {
 	case <-tok.Done():
 		if err := tok.Error(); err != nil && (qos == 0 || notStored(err)) {
@@ -504,6 +515,20 @@ func (p *Publisher) send(topic string, qos byte, payload []byte) bool {
 	default:
 	}
 	p.messages.Add(1)
+	return true
+}
+
+// republish publishes, retained, a tag's newest sample that went out
+// without retain (see retainer); false, leaving it for later, while the
+// buffer is above its high watermark or (QoS 0) the connection is down.
+func (p *Publisher) republish(topic string, payload []byte) bool {
+	if p.cfg.QoS == 0 && !p.json.IsConnectionOpen() || p.cfg.QoS == 1 && p.store.count() >= p.high {
+		return false
+	}
+	if !p.send(topic, p.cfg.QoS, payload) {
+		return false
+	}
+	p.republished.Add(1)
 	return true
 }
 
@@ -570,6 +595,9 @@ func (p *Publisher) tick() {
 	if p.json != nil && connected && !p.lastStatus.IsZero() && now.Sub(p.lastStatus) >= p.cfg.Heartbeat {
 		p.sendStatus() // the heartbeat
 	}
+	if p.json != nil && connected {
+		p.retain.flush(now, false, p.republish)
+	}
 	if p.host == nil {
 		return
 	}
@@ -624,6 +652,7 @@ func (p *Publisher) stop() {
 	}
 	p.dropped.Add(uint64(len(p.in)))
 	if p.json != nil {
+		p.retain.flush(p.cfg.Now(), true, p.republish)
 		tok := p.json.Publish(p.topics.Status(), 1, true, uns.StatusPayload(p.topics.Node(), false, p.cfg.Now()))
 		tok.WaitTimeout(time.Second)
 		p.json.Disconnect(1000)
