@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -61,35 +62,7 @@ func TestE2EWatchHeadless(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout := os.Stdout
-	os.Stdout = w
-	restored := false
-	restore := func() {
-		if !restored {
-			os.Stdout = stdout
-			restored = true
-		}
-	}
-	defer restore()
-	var (
-		mu    sync.Mutex
-		lines []string
-	)
-	readDone := make(chan struct{})
-	go func() {
-		defer close(readDone)
-		sc := bufio.NewScanner(r)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			mu.Lock()
-			lines = append(lines, sc.Text())
-			mu.Unlock()
-		}
-	}()
+	out := captureStdout(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	code := make(chan int, 1)
@@ -104,12 +77,10 @@ func TestE2EWatchHeadless(t *testing.T) {
 	}
 	var cards int // scorecard lines with every machine
 	parsed := func() (map[string]int, []line, error) {
-		mu.Lock()
-		defer mu.Unlock()
 		samples := map[string]int{}
 		cards = 0
 		var alerts []line
-		for i, l := range lines {
+		for i, l := range out.Lines() {
 			var x line
 			if err := json.Unmarshal([]byte(l), &x); err != nil {
 				return nil, nil, fmt.Errorf("line %d %q: %v", i+1, l, err)
@@ -176,12 +147,10 @@ func TestE2EWatchHeadless(t *testing.T) {
 	select {
 	case exit = <-code:
 	case <-time.After(10 * time.Second):
-		restore()
+		out.Stop()
 		t.Fatal("otwin watch did not return within 10s of its context ending")
 	}
-	w.Close()
-	<-readDone
-	restore()
+	out.Stop()
 	samples, _, err := parsed()
 	switch {
 	case perr != nil:
@@ -200,5 +169,56 @@ func TestE2EWatchHeadless(t *testing.T) {
 	if exit != 0 {
 		t.Errorf("otwin watch exit code %d, want 0", exit)
 	}
-	t.Logf("%d lines; samples per tag: %v", len(lines), samples)
+	t.Logf("%d lines; samples per tag: %v", len(out.Lines()), samples)
+}
+
+// capturedStdout is os.Stdout taken over by a test (the program under
+// test writes there), read line by line.
+type capturedStdout struct {
+	mu       sync.Mutex
+	lines    []string
+	old, w   *os.File
+	done     chan struct{}
+	restored bool
+}
+
+// captureStdout takes over os.Stdout until Stop (or the test's end).
+func captureStdout(t *testing.T) *capturedStdout {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &capturedStdout{old: os.Stdout, w: w, done: make(chan struct{})}
+	os.Stdout = w
+	go func() {
+		defer close(c.done)
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			c.mu.Lock()
+			c.lines = append(c.lines, sc.Text())
+			c.mu.Unlock()
+		}
+	}()
+	t.Cleanup(c.Stop)
+	return c
+}
+
+// Lines returns the lines written so far.
+func (c *capturedStdout) Lines() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.lines)
+}
+
+// Stop gives os.Stdout back and reads what is left.
+func (c *capturedStdout) Stop() {
+	if c.restored {
+		return
+	}
+	c.restored = true
+	os.Stdout = c.old
+	c.w.Close()
+	<-c.done
 }

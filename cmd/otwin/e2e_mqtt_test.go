@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +13,8 @@ import (
 	"github.com/spf13/pflag"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/otwin/otwin/normalize/metrics/metricstest"
+	"github.com/otwin/otwin/normalize/score"
 	"github.com/otwin/otwin/normalize/sources"
 	"github.com/otwin/otwin/normalize/uns/broker"
 	"github.com/otwin/otwin/normalize/uns/mqttpub"
@@ -245,4 +248,110 @@ func TestE2EMQTTLeaf(t *testing.T) {
 		}
 		return true
 	})
+}
+
+// TestE2EWatchBrokerHeadless: `otwin watch mqtt://… --headless` streams
+// what a collector publishes to mosquitto as the JSON lines of watch
+// --headless — every tag's samples, an alert raised by a fault, the
+// collector's scorecards — and --metrics serves the same alerts and
+// scorecards.
+func TestE2EWatchBrokerHeadless(t *testing.T) {
+	m := mqtttest.StartMosquitto(t)
+	sc := parseScenario(t, "e2erestart", twoProtocolScenario)
+	tw := startE2ETwin(t, sc)
+	_, col, _ := startCollectorMQTT(t, tw, sc, "--broker", m.URL(), "--mqtt-node", "edge1")
+	ids := make([]string, 0)
+	waitUntil(t, 30*time.Second, "the collector's tags", func() bool {
+		ids = ids[:0]
+		for _, s := range col.Store.Snapshot() {
+			ids = append(ids, s.ID)
+		}
+		return len(ids) == 4
+	})
+
+	out := captureStdout(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	metricsAddr := freeAddr(t)
+	code := make(chan int, 1)
+	go func() {
+		code <- run(ctx, []string{"watch", m.URL(), "--headless", "--data-dir", t.TempDir(), "--log-level", "error",
+			"--mqtt-node", "central", "--metrics", metricsAddr})
+	}()
+	type line struct {
+		Type, ID, Kind, Target, Transition string
+		Machines                           []score.Card
+	}
+	var samples map[string]int
+	var alerts []line
+	var cards int
+	parse := func() error {
+		samples, alerts, cards = map[string]int{}, nil, 0
+		for i, l := range out.Lines() {
+			var x line
+			if err := json.Unmarshal([]byte(l), &x); err != nil {
+				return fmt.Errorf("line %d %q: %v", i+1, l, err)
+			}
+			switch x.Type {
+			case "sample":
+				samples[x.ID]++
+			case "alert":
+				alerts = append(alerts, x)
+			case "scorecard":
+				if len(x.Machines) == 2 {
+					cards++
+				}
+			default:
+				return fmt.Errorf("line %d: type %q", i+1, x.Type)
+			}
+		}
+		return nil
+	}
+	var perr error
+	waitUntil(t, 30*time.Second, "two samples of every tag on stdout", func() bool {
+		if perr = parse(); perr != nil {
+			return true
+		}
+		for _, id := range ids {
+			if samples[id] < 2 {
+				return false
+			}
+		}
+		return true
+	})
+	if perr != nil {
+		t.Fatal(perr)
+	}
+	if _, err := tw.Control.Inject(ctx, scenarios.Fault{Name: "hot", Kind: scenarios.OutOfRange, Target: "mb/v", Value: ptr(250.0)}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 20*time.Second, "the out_of_range alert and a scorecard of both machines on stdout", func() bool {
+		if perr = parse(); perr != nil {
+			return true
+		}
+		raised := false
+		for _, a := range alerts {
+			raised = raised || a.Kind == "out_of_range" && strings.HasSuffix(a.Target, "mb/v") && a.Transition == "raised"
+		}
+		return raised && cards > 0
+	})
+	if perr != nil {
+		t.Fatal(perr)
+	}
+	fams := metricstest.Scrape(t, "http://"+metricsAddr+"/metrics")
+	if v, ok := metricstest.Value(fams, "otwin_scorecard_completeness_ratio", "level=machine"); !ok || v <= 0 {
+		t.Errorf("no completeness gauge of a machine at the dashboard's /metrics: %v %v", v, ok)
+	}
+	if v, ok := metricstest.Value(fams, "otwin_alerts_active", "kind=out_of_range"); !ok || v < 1 {
+		t.Errorf("otwin_alerts_active{kind=out_of_range} = %v (found %v)", v, ok)
+	}
+	cancel()
+	select {
+	case c := <-code:
+		if c != 0 {
+			t.Errorf("exit code %d", c)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("otwin watch mqtt:// --headless did not return within 10s of its context ending")
+	}
 }

@@ -33,7 +33,7 @@ func (m *metricsOptions) serve(ctx context.Context, col *collector, logger *slog
 		return "", fmt.Errorf("--metrics: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", metrics.Handler(metrics.Sources{Store: col.Store, Board: col.Board}))
+	mux.Handle("/metrics", metrics.Handler(metrics.Sources{Store: col.Store, Scores: col.scorecards()}))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/otwin/otwin/normalize/pipeline"
 	"github.com/otwin/otwin/normalize/uns/broker"
 	"github.com/otwin/otwin/normalize/uns/mqttconn"
 	"github.com/otwin/otwin/normalize/uns/mqttpub"
@@ -43,6 +44,10 @@ type mqttOptions struct {
 
 	// pub is the publisher startMQTT started (for tests).
 	pub *mqttpub.Publisher
+	// events, when set, gets what a dashboard reading a broker takes, as
+	// JSON lines (watch mqtt://… --headless); afterEvents flushes them.
+	events      *pipeline.JSONLines
+	afterEvents func()
 }
 
 func (o *mqttOptions) register(f *pflag.FlagSet) {

@@ -31,6 +31,9 @@ func (o *mqttOptions) readerConfig(url string, logger *slog.Logger) mqttsub.Conf
 		},
 		Prefix: o.prefix, Node: o.node, ClientID: o.clientID, Logger: logger,
 	}
+	if o.events != nil {
+		cfg.OnEvent, cfg.AfterEvents = o.events.Handle, o.afterEvents
+	}
 	return cfg
 }
 

@@ -83,7 +83,10 @@ Given a broker URL instead (mqtt://, mqtts://), the dashboard reads every otwin
 collector that publishes there (under --mqtt-prefix; see --broker): their
 assets, tags, alerts, health and scorecards, side by side. Their alerts stay
 theirs: acknowledgements, shelves and comments go back over MQTT to the
-collector that owns the alert, and its answer is shown.`,
+collector that owns the alert, and its answer is shown. With --headless, what they
+publish — samples, alert transitions, and their scorecards side by side whenever
+one publishes its own — streams as the same JSON lines; --metrics serves the
+same figures for all of them.`,
 		Example: `  otwin watch sources.yaml
   otwin watch sources.yaml --headless | jq 'select(.type=="alert")'
   otwin watch plant.yaml --headless --scorecard-every 5m | jq 'select(.type=="scorecard") | .lines'
@@ -91,15 +94,19 @@ collector that owns the alert, and its answer is shown.`,
   otwin watch plant.yaml --role maintenance
   otwin watch plant.yaml --broker embedded --mqtt-prefix acme
   otwin watch plant.yaml --headless --record incident.otwrec > /dev/null
-  otwin watch mqtt://broker.plant:1883 --mqtt-prefix acme --mqtt-user olga`,
+  otwin watch mqtt://broker.plant:1883 --mqtt-prefix acme --mqtt-user olga
+  otwin watch mqtt://broker.plant:1883 --mqtt-prefix acme --headless | jq 'select(.type=="scorecard")'`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			if mqttconn.IsBrokerURL(args[0]) {
-				if headless || mqtt.enabled() || rec.path != "" {
-					return errors.New("watch " + args[0] + ": --headless, --broker and --record are for reading sources; a broker is read into the dashboard")
+				if mqtt.enabled() || rec.path != "" {
+					return errors.New("watch " + args[0] + ": --broker and --record are for reading sources; a broker is read into the dashboard or, with --headless, to stdout")
 				}
 				mqtt.broker = args[0]
+				if headless {
+					return watchBrokerHeadless(ctx, &mqtt, &met, &logFlags, dataDir, cmd.OutOrStdout(), cmd.ErrOrStderr())
+				}
 				return watchBroker(ctx, &mqtt, &met, &view, &logFlags, dataDir, cmd.ErrOrStderr())
 			}
 			f, err := sources.Load(args[0])
@@ -178,6 +185,42 @@ func watchBroker(ctx context.Context, o *mqttOptions, met *metricsOptions, view 
 		return err
 	}
 	return runDashboard(ctx, col, opts, nil)
+}
+
+// watchBrokerHeadless streams what the collectors that publish to the
+// broker of o publish — their samples, alert transitions and scorecards
+// (every collector's side by side, whenever one publishes its own) — as
+// the JSON lines of watch --headless, until ctx ends or a line cannot be
+// written.
+func watchBrokerHeadless(ctx context.Context, o *mqttOptions, met *metricsOptions, logFlags *logOptions, dataDir string, out, errOut io.Writer) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	logger, _, done, err := openRun(logFlags, nil, dataDir, errOut, false)
+	if err != nil {
+		return err
+	}
+	defer done()
+	o.events = pipeline.NewJSONLines(out).Batched()
+	o.afterEvents = func() {
+		if o.events.Flush(); o.events.Err() != nil {
+			cancel()
+		}
+	}
+	col, stop, err := o.startReader(ctx, dataDir, errOut, logger)
+	if err != nil {
+		return err
+	}
+	col.Store.KeepHistory(1) // no dashboard shows the history
+	if _, err := met.serve(ctx, col, logger); err != nil {
+		stop()
+		return err
+	}
+	<-ctx.Done()
+	stop()
+	if werr := o.events.Err(); werr != nil {
+		return fmt.Errorf("watch --headless: %w", werr)
+	}
+	return nil
 }
 
 // defaultLogFile is where the log goes while the dashboard owns the terminal.

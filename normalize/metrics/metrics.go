@@ -38,8 +38,15 @@ import (
 type Sources struct {
 	// Store is the live store: health, counters and alerts. Required.
 	Store *store.Store
-	// Board, when set, gives the scorecards.
-	Board *score.Board
+	// Scores, when set, gives the scorecards: a collector's score.Board,
+	// or the scorecards of every collector a dashboard reads from a
+	// broker (mqttsub.Reader).
+	Scores Reporter
+}
+
+// Reporter gives data-quality scorecards.
+type Reporter interface {
+	Report() score.Report
 }
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -122,8 +129,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(storeDropped, s.Dropped)
 	counter(storeSkipped, s.Skipped)
 	collectAlerts(st.Alerts(), gauge)
-	if c.src.Board != nil {
-		collectScores(c.src.Board.Report(), gauge)
+	if c.src.Scores != nil {
+		collectScores(c.src.Scores.Report(), gauge)
 	}
 }
 

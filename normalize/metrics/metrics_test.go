@@ -42,7 +42,7 @@ func TestScrape(t *testing.T) {
 	}, Conditions: []normalize.Condition{{Kind: normalize.AlertStale, Target: "acme/s1/a/l1/m1/t", Active: true}}})
 	b.Tick(t0.Add(4*time.Second), []connectors.Health{{Source: "plc", State: connectors.Connected}})
 
-	srv := httptest.NewServer(Handler(Sources{Store: st, Board: b}))
+	srv := httptest.NewServer(Handler(Sources{Store: st, Scores: b}))
 	defer srv.Close()
 	fams := metricstest.Scrape(t, srv.URL)
 	for _, tt := range []struct {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/otwin/otwin/normalize/pipeline"
 	"github.com/otwin/otwin/normalize/uns"
 	"github.com/otwin/otwin/normalize/uns/mqttconn"
 )
@@ -60,6 +61,15 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// OnEvent, when set, gets every sample, alert transition and
+	// scorecard the reader takes, in the order it takes them, as the
+	// pipeline's events (otwin watch mqtt://… --headless); a scorecard
+	// event carries every collector's scorecards side by side (Report).
+	// It is called with the reader's lock held and must not call the
+	// reader. AfterEvents, when set, is called after each batch of them
+	// (at least every 50 ms while messages come).
+	OnEvent     func(pipeline.Event)
+	AfterEvents func()
 }
 
 func (cfg Config) withDefaults() Config {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/otwin/otwin/connectors"
 	"github.com/otwin/otwin/normalize"
+	"github.com/otwin/otwin/normalize/pipeline"
 	"github.com/otwin/otwin/normalize/score"
 	"github.com/otwin/otwin/normalize/store"
 	"github.com/otwin/otwin/normalize/uns"
@@ -193,6 +194,9 @@ func (r *Reader) alert(t *uns.Topic, payload []byte) error {
 		}
 	}
 	r.flushLocked() // the tag first, then its alert
+	if r.cfg.OnEvent != nil {
+		r.cfg.OnEvent(pipeline.Event{Type: pipeline.EventAlert, Alert: &rs.Alert, Transition: string(rs.Event.What), Change: rs.Event})
+	}
 	r.st.PublishRemote(owner, rs)
 	if owner == "" {
 		return nil
@@ -344,6 +348,11 @@ func (r *Reader) scorecard(t *uns.Topic, payload []byte) error {
 	n := r.nodeLocked(t.Node)
 	n.seen(t)
 	n.scorecard = &sc.Report
+	if r.cfg.OnEvent != nil {
+		r.flushLocked()
+		rep := r.reportLocked()
+		r.cfg.OnEvent(pipeline.Event{Type: pipeline.EventScorecard, Scorecard: &rep})
+	}
 	return nil
 }
 
@@ -353,6 +362,11 @@ func (r *Reader) scorecard(t *uns.Topic, payload []byte) error {
 // report.
 func (r *Reader) Report() score.Report {
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.reportLocked()
+}
+
+func (r *Reader) reportLocked() score.Report {
 	names := slices.Sorted(maps.Keys(r.nodes)) // the same order every time
 	rs := make([]score.Report, 0, len(names))
 	for _, name := range names {
@@ -360,7 +374,6 @@ func (r *Reader) Report() score.Report {
 			rs = append(rs, *n.scorecard)
 		}
 	}
-	r.mu.Unlock()
 	return uns.MergeScorecards(rs...)
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/otwin/otwin/connectors"
 	"github.com/otwin/otwin/normalize"
+	"github.com/otwin/otwin/normalize/pipeline"
 	"github.com/otwin/otwin/normalize/store"
 	"github.com/otwin/otwin/normalize/uns"
 	"github.com/otwin/otwin/normalize/uns/mqttconn"
@@ -262,12 +263,20 @@ func (r *Reader) run(ctx context.Context) {
 	}
 }
 
-// flushLocked gives the pending samples to the store.
+// flushLocked gives the pending samples to the store (and OnEvent).
 func (r *Reader) flushLocked() {
 	if len(r.pending) > 0 {
+		if r.cfg.OnEvent != nil {
+			for i := range r.pending {
+				r.cfg.OnEvent(pipeline.Event{Type: pipeline.EventSample, Sample: &r.pending[i]})
+			}
+		}
 		r.st.Publish(r.pending...)
 		clear(r.pending)
 		r.pending = r.pending[:0]
+	}
+	if r.cfg.AfterEvents != nil {
+		r.cfg.AfterEvents()
 	}
 }
 
