@@ -7,10 +7,10 @@
 // health; and one row per collector (its status: online or offline).
 // Since every collector's messages are retained, a reader that starts
 // later gets the current picture at once; and since retained messages
-// stay in the broker they were published to (a site's broker linked to
-// the central one as a leaf node, a bridge that does not carry them), the
-// reader also says hello at every connection (uns.Topics.Hello), and the
-// collectors under its prefix publish their whole state again.
+// may not reach this broker (a bridge that does not carry them, a site
+// linked before or after), the reader also says hello at every
+// connection (uns.Topics.Hello), and the collectors under its prefix
+// publish their whole state again.
 //
 // # Many collectors
 //
@@ -31,8 +31,10 @@
 // down and its tags as no longer communicating, with their last value
 // (Uncertain_NoCommunicationLastUsableValue), and its alerts as not
 // current; one comm_loss alert is raised on the collector, none per tag.
-// When it is online again, what it last published comes back and the
-// comm_loss clears. When the reader itself loses the broker, every
+// When it is online again, what it last published comes back, the
+// comm_loss clears, and the reader says hello again: what the collector
+// published while its link was down (a leaf link carries no backlog) —
+// alerts raised or cleared, new values — comes as its whole state. When the reader itself loses the broker, every
 // collector is shown lost the same way, and one comm_loss is raised on
 // "mqtt" after 5 s.
 //

@@ -259,6 +259,10 @@ func (r *Reader) status(t *uns.Topic, payload []byte, now time.Time) error {
 	if st.State == "online" {
 		if n.lost {
 			r.restore(n)
+			// What it published while lost did not come here: ask for
+			// its whole state (paho queues the publish; the handler must
+			// not wait for it).
+			go r.hello()
 		}
 		if n.commLoss {
 			n.commLoss = false

@@ -195,9 +195,9 @@ func (r *Reader) onConnect(c mqtt.Client) {
 	} else {
 		r.log.Info("mqtt: reading", "broker", mqttconn.Redact(r.cfg.Broker), "topics", r.filter)
 		// the collectors publish their whole state again: the retained
-		// messages of a collector publishing to another broker (a leaf
-		// node, a bridge) are not in this one
-		c.Publish(r.topics.Hello(), 0, false, uns.HelloPayload(r.topics.Node(), r.cfg.Now()))
+		// messages of a collector publishing to another broker (a bridge
+		// that does not carry them) are not in this one
+		r.hello()
 	}
 	select {
 	case r.subscribed <- err:
@@ -220,6 +220,12 @@ func waitSub(tok mqtt.Token, filter string, timeout time.Duration) error {
 		}
 	}
 	return nil
+}
+
+// hello asks the collectors under the prefix for their whole state
+// (uns.Topics.Hello). It does not wait: the message handler calls it.
+func (r *Reader) hello() {
+	r.client.Publish(r.topics.Hello(), 0, false, uns.HelloPayload(r.topics.Node(), r.cfg.Now()))
 }
 
 // onLost shows every collector lost: the dashboard no longer sees them.

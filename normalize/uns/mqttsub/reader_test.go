@@ -399,3 +399,52 @@ func must(t testing.TB, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestReaderRefreshAfterLinkLoss: a site's broker linked to the central
+// one as a leaf node loses the link; what its collector publishes
+// meanwhile (a new value, an alert raised) does not cross (a leaf link
+// carries no backlog). The central reader shows the collector lost after
+// three heartbeats; when the link is back, the reader says hello and the
+// collector's whole state — the new value, the alert — arrives.
+func TestReaderRefreshAfterLinkLoss(t *testing.T) {
+	central, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", LeafListen: "127.0.0.1:0", Name: "central", StoreDir: t.TempDir()})
+	must(t, err)
+	defer central.Close()
+	px := testkit.StartProxy(t, strings.TrimPrefix(central.LeafURL(), "nats-leaf://"))
+	siteBroker, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", Name: "site1", StoreDir: t.TempDir(), Leaves: []string{"nats-leaf://" + px.Addr()}})
+	must(t, err)
+	defer siteBroker.Close()
+	st := store.New(store.Config{})
+	defer st.Close()
+	startReader(t, central.URL(), st)
+	a := startSiteWith(t, mqttpub.Config{Broker: siteBroker.URL(), Node: "edge1", Prefix: "acme", Heartbeat: 300 * time.Millisecond, Logger: testLogger(t, "edge1")}, "springfield/filler1")
+	const id = "springfield/filler1/t"
+	testkit.Eventually(t, 20*time.Second, "edge1's value across the leaf link", func() bool {
+		a.read(7)
+		s, _ := st.Latest(id)
+		return s.Value == 7
+	})
+
+	px.Pause() // the link stalls, and then drops: what is in flight is lost
+	px.Cut()
+	testkit.Eventually(t, 10*time.Second, "edge1 shown lost, silent", func() bool {
+		row, _ := healthOf(st, "edge1")
+		return row.State == connectors.Down
+	})
+	a.read(9)
+	a.raise(id)
+	testkit.Eventually(t, 10*time.Second, "the alert raised at the site", func() bool {
+		al, ok := a.st.Alert("stale:" + id)
+		return ok && al.Active()
+	})
+	if _, ok := st.Alert("stale:" + id); ok {
+		t.Fatal("the alert crossed a link that is down")
+	}
+	px.Resume()
+	testkit.Eventually(t, 30*time.Second, "edge1 back with the value and the alert of the outage", func() bool {
+		s, _ := st.Latest(id)
+		al, ok := st.Alert("stale:" + id)
+		row, _ := healthOf(st, "edge1")
+		return row.State == connectors.Connected && s.Value == 9 && s.Status == connectors.Good && ok && al.Active()
+	})
+}
