@@ -185,18 +185,20 @@ func TestMQTTFlagErrors(t *testing.T) {
 	}
 }
 
-// TestMQTTRetainDefault: --mqtt-retain-interval defaults to
-// mqttpub.EmbeddedRetainInterval with the embedded broker and to every
-// sample with an external one; given, it wins; negative is an error.
-func TestMQTTRetainDefault(t *testing.T) {
+// TestMQTTEmbeddedDefaults: --mqtt-retain-interval and --mqtt-qos
+// default to mqttpub.EmbeddedRetainInterval and mqttpub.EmbeddedQoS with
+// the embedded broker, and to every sample at QoS 1 with an external one;
+// given, they win; a negative interval is an error.
+func TestMQTTEmbeddedDefaults(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
 		want time.Duration
+		qos  byte
 	}{
-		{[]string{"--broker", "embedded"}, mqttpub.EmbeddedRetainInterval},
-		{[]string{"--broker", "mqtt://x"}, 0},
-		{[]string{"--broker", "embedded", "--mqtt-retain-interval", "0"}, 0},
-		{[]string{"--broker", "mqtt://x", "--mqtt-retain-interval", "2s"}, 2 * time.Second},
+		{[]string{"--broker", "embedded"}, mqttpub.EmbeddedRetainInterval, mqttpub.EmbeddedQoS},
+		{[]string{"--broker", "mqtt://x"}, 0, 1},
+		{[]string{"--broker", "embedded", "--mqtt-retain-interval", "0", "--mqtt-qos", "1"}, 0, 1},
+		{[]string{"--broker", "mqtt://x", "--mqtt-retain-interval", "2s", "--mqtt-qos", "0"}, 2 * time.Second, 0},
 	} {
 		fs := pflag.NewFlagSet("mqtt", pflag.ContinueOnError)
 		var o mqttOptions
@@ -205,8 +207,8 @@ func TestMQTTRetainDefault(t *testing.T) {
 			t.Fatal(err)
 		}
 		cfg, err := o.config("mqtt://127.0.0.1:1883", e2eLogger())
-		if err != nil || cfg.RetainInterval != tc.want {
-			t.Errorf("%v: retain interval %s (err %v), want %s", tc.args, cfg.RetainInterval, err, tc.want)
+		if err != nil || cfg.RetainInterval != tc.want || cfg.QoS != tc.qos {
+			t.Errorf("%v: retain interval %s, QoS %d (err %v), want %s, %d", tc.args, cfg.RetainInterval, cfg.QoS, err, tc.want, tc.qos)
 		}
 	}
 	fs := pflag.NewFlagSet("mqtt", pflag.ContinueOnError)

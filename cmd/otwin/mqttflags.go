@@ -40,7 +40,8 @@ type mqttOptions struct {
 	buffer       int
 	storeDir     string
 	retain       time.Duration
-	retainFlag   *pflag.Flag // --mqtt-retain-interval, to tell whether it was given
+	retainFlag   *pflag.Flag // --mqtt-retain-interval and --mqtt-qos, to tell whether they were given
+	qosFlag      *pflag.Flag
 
 	// pub is the publisher startMQTT started (for tests).
 	pub *mqttpub.Publisher
@@ -63,7 +64,8 @@ func (o *mqttOptions) register(f *pflag.FlagSet) {
 	f.StringVar(&o.ca, "mqtt-ca", "", "PEM file of the CAs that sign the broker's certificate")
 	f.StringVar(&o.cert, "mqtt-cert", "", "client certificate (PEM), for brokers that demand one")
 	f.StringVar(&o.key, "mqtt-key", "", "key of --mqtt-cert (PEM)")
-	f.IntVar(&o.qos, "mqtt-qos", 1, "QoS of the JSON messages: 1 (buffered through outages) or 0")
+	f.IntVar(&o.qos, "mqtt-qos", 1, "QoS of the JSON samples: 1 (buffered through outages) or 0 (default 0 with --broker embedded: the broker is in this process, no link to buffer)")
+	o.qosFlag = f.Lookup("mqtt-qos")
 	f.StringVar(&o.format, "mqtt-format", "json", "json, sparkplug, or json,sparkplug")
 	f.StringVar(&o.group, "sparkplug-group", mqttpub.DefaultSparkplugGroup, "Sparkplug B group id")
 	f.IntVar(&o.buffer, "mqtt-buffer", mqttpub.DefaultBuffer, fmt.Sprintf("QoS 1 messages kept for the broker through an outage (at most %d); an alert at 80%%, drops counted past it", mqttpub.MaxBuffer))
@@ -90,14 +92,20 @@ func (o *mqttOptions) config(brokerURL string, logger *slog.Logger) (mqttpub.Con
 		CAFile: o.ca, CertFile: o.cert, KeyFile: o.key, Prefix: o.prefix, SparkplugGroup: o.group,
 		Buffer: o.buffer, StoreDir: o.storeDir, RetainInterval: o.retain, Logger: logger,
 	}
-	if o.broker == "embedded" && !o.retainFlag.Changed {
-		cfg.RetainInterval = mqttpub.EmbeddedRetainInterval
+	qos := o.qos
+	if o.broker == "embedded" {
+		if !o.retainFlag.Changed {
+			cfg.RetainInterval = mqttpub.EmbeddedRetainInterval
+		}
+		if !o.qosFlag.Changed {
+			qos = int(mqttpub.EmbeddedQoS)
+		}
 	}
-	switch o.qos {
+	switch qos {
 	case 0, 1:
-		cfg.QoS, cfg.QoSSet = byte(o.qos), true
+		cfg.QoS, cfg.QoSSet = byte(qos), true
 	default:
-		return cfg, fmt.Errorf("--mqtt-qos %d: use 0 or 1", o.qos)
+		return cfg, fmt.Errorf("--mqtt-qos %d: use 0 or 1", qos)
 	}
 	for _, f := range strings.Split(o.format, ",") {
 		switch strings.TrimSpace(f) {

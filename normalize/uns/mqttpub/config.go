@@ -24,6 +24,25 @@ const (
 	DefaultSparkplugGroup = "otwin"
 )
 
+// Defaults with the embedded broker (normalize/uns/broker), in the
+// collector's process, unless the user sets them. The NATS server writes
+// every retained and every QoS 1 message to JetStream, and stores a
+// retained message before it reads the connection's next one, which caps
+// a connection at ~70k retained messages a second; QoS 1 messages cost it
+// twice what QoS 0 ones do (BenchmarkPublish100k: with both, 100k tags at
+// 1 Hz do not fit in 2 cores).
+const (
+	// EmbeddedRetainInterval: a tag changing once a second is retained
+	// every fifth sample.
+	EmbeddedRetainInterval = 5 * time.Second
+	// EmbeddedQoS of the samples is 0: the publisher and the broker share
+	// a process, so there is no link whose outage QoS 1 would bridge; what
+	// QoS 1 adds there is only a backlog, in the broker, for subscribers
+	// with persistent QoS 1 sessions while they are away (--mqtt-qos 1 for
+	// them). Alerts, health and status are QoS 1 whatever the setting.
+	EmbeddedQoS byte = 0
+)
+
 // Config configures a Publisher. Its fields are the command line's
 // --mqtt-* flags.
 type Config struct {
@@ -47,9 +66,10 @@ type Config struct {
 	// CertFile and KeyFile are the client certificate and its key (PEM),
 	// for brokers that demand one.
 	CertFile, KeyFile string
-	// QoS of the JSON messages: 1 (default: every sample is kept until the
+	// QoS of the JSON samples: 1 (default: every sample is kept until the
 	// broker acknowledges it, through outages up to Buffer) or 0 (nothing
-	// kept: an outage loses what it spans).
+	// kept: an outage loses what it spans). Alerts, health and status are
+	// QoS 1 always.
 	QoS byte
 	// QoSSet says QoS was given (QoS 0 is a valid choice).
 	QoSSet bool

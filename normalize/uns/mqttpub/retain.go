@@ -5,15 +5,6 @@ import (
 	"time"
 )
 
-// EmbeddedRetainInterval is Config.RetainInterval with the embedded
-// broker unless the user sets one: the embedded NATS broker writes every
-// retained message to JetStream and answers the next message of the
-// connection only after the write, which caps a connection at ~70k
-// retained messages a second on this class of machine
-// (BenchmarkPublish100k); non-retained messages cost it a fifth of that.
-// At 5 s a tag changing once a second is retained every fifth sample.
-const EmbeddedRetainInterval = 5 * time.Second
-
 // retainer decides, with Config.RetainInterval set, which samples are
 // published retained. A tag's sample is retained when the tag's last
 // retained publish is at least the interval old (the leading edge), and
