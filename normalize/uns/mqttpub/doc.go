@@ -52,50 +52,53 @@
 // embeddable broker served here, is an unapproved release and measured no
 // better for retained messages.
 //
-// Measured on this 2-core machine (AMD EPYC, load average 0.5-2.1, the
+// Measured on this 2-core machine (AMD EPYC, load average 0.3-2.1, the
 // machine otherwise idle), 100k tags of 6-level paths, 322-byte payloads,
 // 15 s of 100k samples a second, the broker in its own process
-// (BenchmarkPublish100k), per sample:
+// (BenchmarkPublish100k), per sample fed, two runs:
 //
-//	                                   publisher   broker    acknowledged/s  dropped
-//	QoS 1 → mosquitto 2.0.11            5.9 µs     6.0 µs    100k            0
-//	QoS 1 → embedded, retain 5 s        6.8 µs    12.5 µs     ~75k           25 %
-//	QoS 1 → embedded, every retained    5.7 µs    14.7 µs     ~43k           64 %
-//	QoS 1 → embedded in-process, 5 s      19.0 µs together    ~80k           15 %
-//	QoS 0 → mosquitto                   4.6 µs     4.1 µs    100k            0
-//	QoS 0 → embedded, retain 5 s        5.5 µs     6.7 µs    100k            0
-//	QoS 0 → embedded, every retained    2.2 µs    12.1 µs     ~55k           42 %
-//	QoS 0 → embedded in-process, 5 s      12.2 µs together   100k            0
-//	mosquitto_pub (anchor, C)           4.0 µs per message, 195k msgs/s
+//	                                   publisher   broker       acknowledged/s  dropped
+//	QoS 1 → mosquitto 2.0.11           5.9-7.5 µs  6.0-6.6 µs   100k            0
+//	QoS 1 → embedded, retain 5 s       6.8 µs      12.1-12.5 µs 75-77k          18-25 %
+//	QoS 1 → embedded, every retained   5.1-5.7 µs  13.2-14.7 µs 36-42k          53-64 %
+//	QoS 1 → embedded in-process, 5 s   18.6-19.0 µs together    85-96k          0-15 %
+//	QoS 0 → mosquitto                  4.5-4.6 µs  4.1 µs       100k            0
+//	QoS 0 → embedded, retain 5 s       4.9-5.5 µs  5.9-6.7 µs   100k            0
+//	QoS 0 → embedded, every retained   2.2 µs      12.1 µs      56-58k          40-42 %
+//	QoS 0 → embedded in-process, 5 s   11.4-12.2 µs together    100k            0
+//	mosquitto_pub (anchor, C)          4.0-4.5 µs per message, 186-195k msgs/s
 //
-// So 100k tags at 1 Hz cost the publisher 0.46-0.63 of a core (the
-// anchor 0.40), within the budget of one core, with mosquitto at either
-// QoS and with the embedded broker at QoS 0, in its own process or in the
-// collector's (1.2 cores for both). At QoS 1 the NATS server also writes
-// every message to JetStream (its $MQTT_msgs stream, for QoS 1
-// subscribers' sessions) and acknowledges it after the write: about 75-80k
-// samples a second fit on 2 cores, the rest is dropped, counted and
-// alerted (mqtt_buffer, then mqtt_dropped). For 100k tags at QoS 1 on one
-// small machine, publish to an external broker (mosquitto, EMQX, HiveMQ,
-// or a NATS cluster on machines of its own), or publish at QoS 0 to the
-// embedded one. Before the connection buffered its reads and coalesced
-// its writes (mqttconn.Options: the client library makes a system call
-// per packet written and several per packet read) the publisher took
-// 5.3-6.1 µs per sample at load averages of 7-18.
+// So 100k tags at 1 Hz cost the publisher 0.45-0.75 of a core (the
+// anchor, a C client, 0.40-0.45), within the budget of one core, with
+// mosquitto at either QoS and with the embedded broker at its defaults
+// (QoS 0, retain 5 s: EmbeddedQoS, EmbeddedRetainInterval), in its own
+// process or in the collector's (1.1-1.2 cores for both). At QoS 1 the
+// NATS server also writes every message to JetStream (its $MQTT_msgs
+// stream, for QoS 1 subscribers' sessions) and acknowledges it after the
+// write: 75-96k samples a second fit on 2 cores, the rest is dropped,
+// counted and alerted (mqtt_buffer, then mqtt_dropped). For 100k tags at
+// QoS 1 on one small machine, publish to an external broker (mosquitto,
+// EMQX, HiveMQ, or a NATS cluster on machines of its own). Before the
+// connection buffered its reads and coalesced its writes
+// (mqttconn.Options: the client library makes a system call per packet
+// written and several per packet read) the publisher took 5.3-6.1 µs per
+// sample at load averages of 7-18.
 //
-// Latency (BenchmarkLatency10k: 10k tags a second, spread over the second,
-// to a subscriber in its own process): mosquitto p50 2.2-2.5 ms, p99 31-283
-// ms; embedded p50 3.9-4.5 ms, p99 83-310 ms; at load averages of 15 and
-// more, runs with p50 up to 46 ms (mosquitto) and p99 over a second were
-// seen too. The whole path from the twin's change to the subscriber
-// (BenchmarkE2EMQTTLatency10k in cmd/otwin: 10k tags changing at the
-// same 1 s tick, the twin's OPC UA server, the connector, the pipeline
-// and the publisher in one process) with mosquitto: p50 336 ms, p99 609
-// ms, of which the collector's share (connector's receipt to subscriber)
-// p50 117 ms, p99 296 ms (load average 9-10; at 13-16, p99 1.4-4.8 s);
-// with the embedded broker in that same process p50 0.7-5 s: its
-// JetStream writes and the twin's server share the two cores, and the
-// publisher's hand-off fills (alerted, counted).
+// Latency (BenchmarkLatency10k: 10k tags a second, spread over the
+// second, QoS 1 and every sample retained, to mosquitto_sub in its own
+// process; load average 0.5-1.0): mosquitto p50 1.2 ms, p99 2.3 ms;
+// embedded p50 2.3-2.6 ms, p99 5.3-5.9 ms. The whole path from the twin's
+// change to the subscriber (BenchmarkE2EMQTTLatency10k in cmd/otwin: 10k
+// tags changing at the same 1 s tick, the twin's OPC UA server, the
+// connector in its child process, the pipeline and the publisher, with
+// the command line's defaults; three runs at load average 0.1-0.8):
+// embedded broker in the same process p50 143-152 ms, p99 202-233 ms;
+// mosquitto (QoS 1) p50 131-141 ms, p99 210-239 ms. A tick changes all
+// 10k tags at once: the later ones of the burst wait for those before
+// them, mostly in the client library's per-message publish (about 6 µs
+// each); the pipeline hands a sample to the publisher 10 ms (p50) to 70
+// ms (p99) after the connector received it. At load averages of 9-16,
+// runs with p99 of 0.6-4.8 s were seen.
 //
 // # Sparkplug B
 //
