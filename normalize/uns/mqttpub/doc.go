@@ -91,13 +91,13 @@
 // change to the subscriber (BenchmarkE2EMQTTLatency10k in cmd/otwin: 10k
 // tags changing at the same 1 s tick, the twin's OPC UA server, the
 // connector in its child process, the pipeline and the publisher, with
-// the command line's defaults; three runs at load average 0.1-0.8):
-// embedded broker in the same process p50 143-152 ms, p99 202-233 ms;
+// the command line's defaults; four runs at load average 0.1-0.8):
+// embedded broker in the same process p50 143-152 ms, p99 202-248 ms;
 // mosquitto (QoS 1) p50 131-141 ms, p99 210-239 ms. A tick changes all
 // 10k tags at once: the later ones of the burst wait for those before
 // them, mostly in the client library's per-message publish (about 6 µs
-// each); the pipeline hands a sample to the publisher 10 ms (p50) to 70
-// ms (p99) after the connector received it. At load averages of 9-16,
+// each); the pipeline hands a sample to the publisher 11-13 ms (p50),
+// 31-36 ms (p99) after the connector received it. At load averages of 9-16,
 // runs with p99 of 0.6-4.8 s were seen.
 //
 // # Sparkplug B
