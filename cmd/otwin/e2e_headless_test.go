@@ -1,13 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -71,34 +70,11 @@ func TestE2EWatchHeadless(t *testing.T) {
 		code <- run(ctx, []string{"watch", path, "--headless", "--data-dir", filepath.Join(dir, "data"), "--log-level", "error",
 			"--scorecard-every", "1s", "--metrics", metricsAddr})
 	}()
-	type line struct {
-		Type, ID, Kind, Target, Transition, Quality string
-		Machines                                    []score.Card
-	}
 	var cards int // scorecard lines with every machine
-	parsed := func() (map[string]int, []line, error) {
-		samples := map[string]int{}
-		cards = 0
-		var alerts []line
-		for i, l := range out.Lines() {
-			var x line
-			if err := json.Unmarshal([]byte(l), &x); err != nil {
-				return nil, nil, fmt.Errorf("line %d %q: %v", i+1, l, err)
-			}
-			switch x.Type {
-			case "sample":
-				samples[x.ID]++
-			case "alert":
-				alerts = append(alerts, x)
-			case "scorecard":
-				if len(x.Machines) == 2 {
-					cards++
-				}
-			default:
-				return nil, nil, fmt.Errorf("line %d: type %q", i+1, x.Type)
-			}
-		}
-		return samples, alerts, nil
+	parsed := func() (map[string]int, []headlessLine, error) {
+		h, err := parseHeadless(out.Lines(), 2)
+		cards = h.cards
+		return h.samples, h.alerts, err
 	}
 	var perr error
 	ok := pollUntil(20*time.Second, func() bool {
@@ -134,13 +110,7 @@ func TestE2EWatchHeadless(t *testing.T) {
 	// The scorecards come every second, and /metrics serves them.
 	gotCards := gotAlert && pollUntil(5*time.Second, func() bool { parsed(); return cards > 0 })
 	if gotCards {
-		fams := metricstest.Scrape(t, "http://"+metricsAddr+"/metrics")
-		if v, ok := metricstest.Value(fams, "otwin_scorecard_completeness_ratio", "level=machine"); !ok || v <= 0 {
-			t.Errorf("no completeness gauge of a machine: %v %v", v, ok)
-		}
-		if v, ok := metricstest.Value(fams, "otwin_alerts_active", "kind=out_of_range"); !ok || v < 1 {
-			t.Errorf("otwin_alerts_active{kind=out_of_range} = %v (found %v)", v, ok)
-		}
+		checkMetrics(t, metricsAddr)
 	}
 	cancel()
 	var exit int
@@ -175,10 +145,9 @@ func TestE2EWatchHeadless(t *testing.T) {
 // capturedStdout is os.Stdout taken over by a test (the program under
 // test writes there), read line by line.
 type capturedStdout struct {
-	mu       sync.Mutex
-	lines    []string
+	lockedLines
 	old, w   *os.File
-	done     chan struct{}
+	wg       sync.WaitGroup
 	restored bool
 }
 
@@ -189,28 +158,16 @@ func captureStdout(t *testing.T) *capturedStdout {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &capturedStdout{old: os.Stdout, w: w, done: make(chan struct{})}
+	c := &capturedStdout{old: os.Stdout, w: w}
 	os.Stdout = w
-	go func() {
-		defer close(c.done)
-		sc := bufio.NewScanner(r)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			c.mu.Lock()
-			c.lines = append(c.lines, sc.Text())
-			c.mu.Unlock()
-		}
-	}()
+	c.wg.Add(1)
+	go c.follow(r, &c.wg)
 	t.Cleanup(c.Stop)
 	return c
 }
 
 // Lines returns the lines written so far.
-func (c *capturedStdout) Lines() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.lines)
-}
+func (c *capturedStdout) Lines() []string { return c.all() }
 
 // Stop gives os.Stdout back and reads what is left.
 func (c *capturedStdout) Stop() {
@@ -220,5 +177,66 @@ func (c *capturedStdout) Stop() {
 	c.restored = true
 	os.Stdout = c.old
 	c.w.Close()
-	<-c.done
+	c.wg.Wait()
+}
+
+// checkMetrics checks that the /metrics of addr serve a machine's
+// scorecard and an active out_of_range alert.
+func checkMetrics(t *testing.T, addr string) {
+	t.Helper()
+	fams := metricstest.Scrape(t, "http://"+addr+"/metrics")
+	if v, ok := metricstest.Value(fams, "otwin_scorecard_completeness_ratio", "level=machine"); !ok || v <= 0 {
+		t.Errorf("no completeness gauge of a machine: %v %v", v, ok)
+	}
+	if v, ok := metricstest.Value(fams, "otwin_alerts_active", "kind=out_of_range"); !ok || v < 1 {
+		t.Errorf("otwin_alerts_active{kind=out_of_range} = %v (found %v)", v, ok)
+	}
+}
+
+// headlessLines are the JSON lines of watch --headless, parsed.
+type headlessLines struct {
+	samples map[string]int // sample lines per tag id
+	alerts  []headlessLine
+	cards   int // scorecard lines with machines machines
+}
+
+// headlessLine is what the tests read of one line.
+type headlessLine struct {
+	Type, ID, Kind, Target, Transition, Quality string
+	Machines                                    []score.Card
+}
+
+// parseHeadless parses lines; an error names a line that is not JSON or
+// of an unknown type.
+func parseHeadless(lines []string, machines int) (headlessLines, error) {
+	h := headlessLines{samples: map[string]int{}}
+	for i, l := range lines {
+		var x headlessLine
+		if err := json.Unmarshal([]byte(l), &x); err != nil {
+			return h, fmt.Errorf("line %d %q: %v", i+1, l, err)
+		}
+		switch x.Type {
+		case "sample":
+			h.samples[x.ID]++
+		case "alert":
+			h.alerts = append(h.alerts, x)
+		case "scorecard":
+			if len(x.Machines) == machines {
+				h.cards++
+			}
+		default:
+			return h, fmt.Errorf("line %d: type %q", i+1, x.Type)
+		}
+	}
+	return h, nil
+}
+
+// raised says an alert of kind on a target ending in target was raised.
+func (h *headlessLines) raised(kind, target string) bool {
+	for _, a := range h.alerts {
+		if a.Kind == kind && strings.HasSuffix(a.Target, target) && a.Transition == "raised" {
+			return true
+		}
+	}
+	return false
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -13,8 +12,6 @@ import (
 	"github.com/spf13/pflag"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/otwin/otwin/normalize/metrics/metricstest"
-	"github.com/otwin/otwin/normalize/score"
 	"github.com/otwin/otwin/normalize/sources"
 	"github.com/otwin/otwin/normalize/uns/broker"
 	"github.com/otwin/otwin/normalize/uns/mqttpub"
@@ -280,42 +277,14 @@ func TestE2EWatchBrokerHeadless(t *testing.T) {
 		code <- run(ctx, []string{"watch", m.URL(), "--headless", "--data-dir", t.TempDir(), "--log-level", "error",
 			"--mqtt-node", "central", "--metrics", metricsAddr})
 	}()
-	type line struct {
-		Type, ID, Kind, Target, Transition string
-		Machines                           []score.Card
-	}
-	var samples map[string]int
-	var alerts []line
-	var cards int
-	parse := func() error {
-		samples, alerts, cards = map[string]int{}, nil, 0
-		for i, l := range out.Lines() {
-			var x line
-			if err := json.Unmarshal([]byte(l), &x); err != nil {
-				return fmt.Errorf("line %d %q: %v", i+1, l, err)
-			}
-			switch x.Type {
-			case "sample":
-				samples[x.ID]++
-			case "alert":
-				alerts = append(alerts, x)
-			case "scorecard":
-				if len(x.Machines) == 2 {
-					cards++
-				}
-			default:
-				return fmt.Errorf("line %d: type %q", i+1, x.Type)
-			}
-		}
-		return nil
-	}
+	var h headlessLines
 	var perr error
 	waitUntil(t, 30*time.Second, "two samples of every tag on stdout", func() bool {
-		if perr = parse(); perr != nil {
+		if h, perr = parseHeadless(out.Lines(), 2); perr != nil {
 			return true
 		}
 		for _, id := range ids {
-			if samples[id] < 2 {
+			if h.samples[id] < 2 {
 				return false
 			}
 		}
@@ -328,25 +297,15 @@ func TestE2EWatchBrokerHeadless(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitUntil(t, 20*time.Second, "the out_of_range alert and a scorecard of both machines on stdout", func() bool {
-		if perr = parse(); perr != nil {
+		if h, perr = parseHeadless(out.Lines(), 2); perr != nil {
 			return true
 		}
-		raised := false
-		for _, a := range alerts {
-			raised = raised || a.Kind == "out_of_range" && strings.HasSuffix(a.Target, "mb/v") && a.Transition == "raised"
-		}
-		return raised && cards > 0
+		return h.raised("out_of_range", "mb/v") && h.cards > 0
 	})
 	if perr != nil {
 		t.Fatal(perr)
 	}
-	fams := metricstest.Scrape(t, "http://"+metricsAddr+"/metrics")
-	if v, ok := metricstest.Value(fams, "otwin_scorecard_completeness_ratio", "level=machine"); !ok || v <= 0 {
-		t.Errorf("no completeness gauge of a machine at the dashboard's /metrics: %v %v", v, ok)
-	}
-	if v, ok := metricstest.Value(fams, "otwin_alerts_active", "kind=out_of_range"); !ok || v < 1 {
-		t.Errorf("otwin_alerts_active{kind=out_of_range} = %v (found %v)", v, ok)
-	}
+	checkMetrics(t, metricsAddr) // the dashboard's: every collector's scorecards
 	cancel()
 	select {
 	case c := <-code:

@@ -302,7 +302,7 @@ func TestReadBrokerErrors(t *testing.T) {
 		{[]string{"watch", b.URL(), "--mqtt-user", "otwin", "--mqtt-password", "wrong"}, []string{b.URL(), "refused"}},
 		{[]string{"watch", b.URL()}, []string{b.URL(), "refused"}},
 		{[]string{"ssh", "--users", usersFile, "--listen", "127.0.0.1:0", "--broker", b.URL(), "--mqtt-user", "otwin", "--mqtt-password", "wrong"}, []string{b.URL(), "refused"}},
-		{[]string{"watch", b.URL(), "--headless"}, []string{"--headless, --broker and --record are for reading sources"}},
+		{[]string{"watch", b.URL(), "--headless", "--record", "x.otwrec"}, []string{"--broker and --record are for reading sources"}},
 		{[]string{"ssh", "--users", usersFile, "--listen", "127.0.0.1:0", "--broker", b.URL(), "--mqtt-qos", "0"}, []string{"--mqtt-qos", "for publishing"}},
 		{[]string{"ssh", "--users", usersFile}, []string{"or --broker alone"}},
 	} {
