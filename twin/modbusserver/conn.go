@@ -95,8 +95,9 @@ func (c *conn) serve() {
 	}()
 	log.Debug("connection opened")
 	defer c.observeConn()()
-	br := bufio.NewReaderSize(c.nc, readBuffer)
-	bw := bufio.NewWriterSize(c.nc, writeBuffer)
+	r, w := connIO(c.nc)
+	br := bufio.NewReaderSize(r, readBuffer)
+	bw := bufio.NewWriterSize(w, writeBuffer)
 	// Responses already due are sent before the connection closes, as
 	// if each had been written at once.
 	defer c.flush(bw)
