@@ -7,8 +7,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/otwin/otwin/internal/testkit"
 )
 
 // asOtwin makes the test binary run as otwin (TestMain).
@@ -31,7 +34,7 @@ func otwinOnPath(t *testing.T) string {
 }
 
 // TestCIExample runs examples/ci.sh as CI would, with this build of
-// otwin: validate passes; verify names the sources file's three mistakes
+// otwin (on free ports instead of the example's fixed ones): validate passes; verify names the sources file's three mistakes
 // in a valid JUnit report; test judges the scenario's checks against
 // otwin watch — three pass, the unpolled tag and the missing setpoint
 // write fail — in a valid JUnit report and JSON; the script exits 1.
@@ -43,7 +46,7 @@ func TestCIExample(t *testing.T) {
 		t.Skip("no bash")
 	}
 	out := t.TempDir()
-	cmd := exec.Command("bash", filepath.Join("..", "..", "examples", "ci.sh"))
+	cmd := exec.Command("bash", filepath.Join(exampleOnFreePorts(t), "ci.sh"))
 	cmd.Env = append(os.Environ(), "PATH="+otwinOnPath(t), "OUT="+out, "OTWIN_DATA_DIR="+t.TempDir())
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -113,6 +116,34 @@ func TestCIExample(t *testing.T) {
 	if log, _ := os.ReadFile(filepath.Join(out, "command.log")); !strings.Contains(string(log), `"type":"sample"`) {
 		t.Errorf("command.log holds no sample of otwin watch:\n%s", tail(string(log), 2000))
 	}
+}
+
+// exampleOnFreePorts copies examples/ to a directory of the test with the
+// fixed ports of line.yaml and sources.yaml (those a user's CI would
+// keep) replaced by free ones, and returns that directory.
+func exampleOnFreePorts(t *testing.T) string {
+	t.Helper()
+	src := filepath.Join("..", "..", "examples")
+	dir := t.TempDir()
+	var ports []string
+	for _, p := range []string{"48410", "48411", "50210"} {
+		ports = append(ports, p, strconv.Itoa(testkit.FreePort(t)))
+	}
+	moved := strings.NewReplacer(ports...)
+	for _, name := range []string{"ci.sh", "line.yaml", "sources.yaml"} {
+		b, err := os.ReadFile(filepath.Join(src, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(b)
+		if name != "ci.sh" {
+			text = moved.Replace(text)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
 
 // tail is the last n bytes of s.
