@@ -33,19 +33,8 @@ type readyFile struct {
 	SSH string `json:"ssh,omitempty"`
 }
 
-func newSimCmd() *cobra.Command {
-	var (
-		cfg       twinConfig
-		readyPath string
-		export    string
-		exportVia string
-		logFlags  logOptions
-		replay    simReplayFlags
-	)
-	cmd := &cobra.Command{
-		Use:   "sim [SCENARIO]",
-		Short: "Serve a scenario's machines over OPC UA and Modbus TCP",
-		Long: `Run the twin: every machine of the scenario is served on its OPC UA and Modbus TCP
+// simHelp is the long help of the command.
+var simHelp = `Run the twin: every machine of the scenario is served on its OPC UA and Modbus TCP
 endpoints, tag values follow their models, and faults fire on the timeline or
 when injected through the control endpoint (see 'otwin fault' and 'otwin clock').
 
@@ -63,7 +52,21 @@ from ('otwin scenario from-recording' writes that scenario, to edit).
 
 The log says what the clients do: connections, OPC UA sessions and
 subscriptions, writes, and each connection's reads summed up every 10 s (at
-most 20 lines per 10 s; GET /v1/clients of the control API has the rest).`,
+most 20 lines per 10 s; GET /v1/clients of the control API has the rest).`
+
+func newSimCmd() *cobra.Command {
+	var (
+		cfg       twinConfig
+		readyPath string
+		export    string
+		exportVia string
+		logFlags  logOptions
+		replay    simReplayFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "sim [SCENARIO]",
+		Short: "Serve a scenario's machines over OPC UA and Modbus TCP",
+		Long:  simHelp,
 		Example: `  otwin sim scenarios/bottling.yaml
   otwin sim --replay incident.otwrec --loop
   otwin sim cnc --ephemeral --ready-file /tmp/twin.json --export-sources /tmp/sources.yaml

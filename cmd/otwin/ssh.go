@@ -263,21 +263,8 @@ func writeServeReady(path string, sc string, rt *runningTwin, sshAddr string) er
 	return nil
 }
 
-func newSSHCmd() *cobra.Command {
-	var (
-		o           sshOptions
-		sourcesFile string
-		scenario    string
-		dataDir     string
-		logFlags    logOptions
-		alerts      alertStateOptions
-		mqtt        mqttOptions
-		met         metricsOptions
-	)
-	cmd := &cobra.Command{
-		Use:   "ssh --users FILE (--sources FILE | --scenario SCENARIO | --broker URL)",
-		Short: "Serve the dashboard over SSH, each user with their role",
-		Long: `Serve the live dashboard over SSH: 'ssh -p 2222 host' drops a listed user into it with
+// sshHelp is the long help of the command.
+const sshHelp = `Serve the live dashboard over SSH: 'ssh -p 2222 host' drops a listed user into it with
 their own role. One set of connectors and one live store serve every session.
 
 With --sources the connectors read those endpoints (real PLCs). With --scenario
@@ -306,7 +293,23 @@ session with the terminal restored and a line saying why.
 
 With --scenario the twin's control API (see 'otwin fault', 'otwin clock')
 requires a token: it is written to --ready-file and to control.token in the
-data directory (mode 0600).`,
+data directory (mode 0600).`
+
+func newSSHCmd() *cobra.Command {
+	var (
+		o           sshOptions
+		sourcesFile string
+		scenario    string
+		dataDir     string
+		logFlags    logOptions
+		alerts      alertStateOptions
+		mqtt        mqttOptions
+		met         metricsOptions
+	)
+	cmd := &cobra.Command{
+		Use:   "ssh --users FILE (--sources FILE | --scenario SCENARIO | --broker URL)",
+		Short: "Serve the dashboard over SSH, each user with their role",
+		Long:  sshHelp,
 		Example: `  otwin ssh --users users.yaml --sources plant.yaml --listen 0.0.0.0:2222
   otwin ssh --users users.yaml --scenario bottling --ready-file /tmp/line.json
   otwin ssh --users users.yaml --broker mqtt://broker.plant:1883 --mqtt-prefix acme

@@ -54,22 +54,8 @@ func (v *viewOptions) tuiOptions(title string) (tui.Options, error) {
 	return tui.Options{User: user, Role: r, Title: title, NoColor: v.noColor}, nil
 }
 
-func newWatchCmd() *cobra.Command {
-	var (
-		headless  bool
-		dataDir   string
-		view      viewOptions
-		logFlags  logOptions
-		alerts    alertStateOptions
-		mqtt      mqttOptions
-		met       metricsOptions
-		rec       recordFlags
-		cardEvery time.Duration
-	)
-	cmd := &cobra.Command{
-		Use:   "watch (SOURCES | mqtt://BROKER)",
-		Short: "Read the endpoints of a sources file, or the collectors on a broker, into the dashboard",
-		Long: `Run the production connectors on every endpoint of a sources file (OPC UA servers,
+// watchHelp is the long help of the command.
+const watchHelp = `Run the production connectors on every endpoint of a sources file (OPC UA servers,
 Modbus TCP devices), normalize every reading, raise data-quality alerts, and show
 them in the dashboard. With --headless, stream normalized samples and alert
 transitions as JSON lines on standard output instead (the log goes to standard
@@ -86,7 +72,24 @@ theirs: acknowledgements, shelves and comments go back over MQTT to the
 collector that owns the alert, and its answer is shown. With --headless, what they
 publish — samples, alert transitions, and their scorecards side by side whenever
 one publishes its own — streams as the same JSON lines; --metrics serves the
-same figures for all of them.`,
+same figures for all of them.`
+
+func newWatchCmd() *cobra.Command {
+	var (
+		headless  bool
+		dataDir   string
+		view      viewOptions
+		logFlags  logOptions
+		alerts    alertStateOptions
+		mqtt      mqttOptions
+		met       metricsOptions
+		rec       recordFlags
+		cardEvery time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "watch (SOURCES | mqtt://BROKER)",
+		Short: "Read the endpoints of a sources file, or the collectors on a broker, into the dashboard",
+		Long:  watchHelp,
 		Example: `  otwin watch sources.yaml
   otwin watch sources.yaml --headless | jq 'select(.type=="alert")'
   otwin watch plant.yaml --headless --scorecard-every 5m | jq 'select(.type=="scorecard") | .lines'

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -17,24 +18,8 @@ import (
 
 func init() { register(newWorkshopCmd) }
 
-func newWorkshopCmd() *cobra.Command {
-	var (
-		o         sshOptions
-		dataDir   string
-		reportDir string
-		autostart string
-		paused    bool
-		rehearse  bool
-		speed     float64
-		logFlags  logOptions
-		alerts    alertStateOptions
-		mqtt      mqttOptions
-		met       metricsOptions
-	)
-	cmd := &cobra.Command{
-		Use:   "workshop SCENARIO --users FILE",
-		Short: "Run a role-based training workshop: twin, connectors and SSH dashboards in one process",
-		Long: `Run a workshop on a scenario: the twin, the connectors and an SSH server in one
+// workshopHelp is the long help of the command.
+const workshopHelp = `Run a workshop on a scenario: the twin, the connectors and an SSH server in one
 process. Each participant connects with ssh and works the same live line from
 their role (from the users file). The trainer's session opens on the instructor
 console: start, pause and speed up the scenario, run the scenario's exercises
@@ -71,7 +56,26 @@ control.token in the data directory (mode 0600); every call is audited.
 with its real servers and the real collector, no SSH) and reports each
 expectation that can never be met: its fault raises no alert, the role's
 opening view filters the alert out, or the role may not take the action. It
-exits with status 1 when it finds one.`,
+exits with status 1 when it finds one.`
+
+func newWorkshopCmd() *cobra.Command {
+	var (
+		o         sshOptions
+		dataDir   string
+		reportDir string
+		autostart string
+		paused    bool
+		rehearse  bool
+		speed     float64
+		logFlags  logOptions
+		alerts    alertStateOptions
+		mqtt      mqttOptions
+		met       metricsOptions
+	)
+	cmd := &cobra.Command{
+		Use:   "workshop SCENARIO --users FILE",
+		Short: "Run a role-based training workshop: twin, connectors and SSH dashboards in one process",
+		Long:  workshopHelp,
 		Example: `  otwin workshop bottling --users class.yaml --listen 0.0.0.0:2222 --paused
   otwin workshop scenarios/pasteurizer.yaml --users class.yaml --exercise divert-or-not
   otwin workshop cnc --rehearse`,
@@ -142,7 +146,7 @@ exits with status 1 when it finds one.`,
 			}
 			defer removeReady(o.readyFile)
 			fmt.Fprintf(out, "otwin: workshop %q on %s (ssh -p %s <host>); exercises: %v\n", sc.Name, svc.addr, portOf(svc.addr), ws.Exercises())
-			fmt.Fprintf(out, "otwin: twin control API on %s (token in %s); recordings in %s\n", rt.ControlURL, firstSet(o.readyFile, rt.TokenFile), o.recordDir)
+			fmt.Fprintf(out, "otwin: twin control API on %s (token in %s); recordings in %s\n", rt.ControlURL, cmp.Or(o.readyFile, rt.TokenFile), o.recordDir)
 			if paused {
 				fmt.Fprintln(out, "otwin: the scenario clock is paused: the trainer's space key on the console (or 'otwin clock resume') starts it")
 			}
@@ -179,15 +183,6 @@ exits with status 1 when it finds one.`,
 	alerts.register(cmd.Flags())
 	met.register(cmd.Flags())
 	return cmd
-}
-
-func firstSet(s ...string) string {
-	for _, x := range s {
-		if x != "" {
-			return x
-		}
-	}
-	return ""
 }
 
 // workshopHooks join the SSH sessions to the workshop: who is online and
