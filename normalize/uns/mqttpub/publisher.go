@@ -479,10 +479,14 @@ func (p *Publisher) publishSample(s *normalize.Sample) {
 	p.scratch = uns.AppendSample(p.scratch[:0], p.topics.Node(), s)
 	payload := append([]byte(nil), p.scratch...) // the client keeps it until acknowledged
 	topic := p.topics.Sample(s.ID)
-	if p.sendRetain(topic, p.cfg.QoS, p.retain.take(s.ID, topic, payload, p.cfg.Now()), payload) {
+	retain := p.retain.take(s.ID, topic, payload, p.cfg.Now())
+	if p.sendRetain(topic, p.cfg.QoS, retain, payload) {
 		p.samples.Add(1)
-	} else {
-		p.drop()
+		return
+	}
+	p.drop()
+	if retain {
+		p.retain.lost(s.ID, payload) // retained again at the next flush
 	}
 }
 

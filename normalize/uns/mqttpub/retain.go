@@ -62,6 +62,22 @@ func (r *retainer) take(id, topic string, payload []byte, now time.Time) bool {
 	return false
 }
 
+// lost says the sample of tag id that take let go out retained was not
+// published: payload becomes the tag's pending newest, due at the next
+// flush.
+func (r *retainer) lost(id string, payload []byte) {
+	if t := r.tagOf(id); t != nil {
+		t.at, t.pending = time.Time{}, payload
+	}
+}
+
+func (r *retainer) tagOf(id string) *retained {
+	if r == nil {
+		return nil
+	}
+	return r.tags[id]
+}
+
 // flush publishes, retained, the pending newest sample of every tag whose
 // retained one is twice the interval old, or of every tag with all (the
 // publisher stops). It stops at the first send that fails (the buffer is

@@ -61,6 +61,15 @@ func TestRetainerEdges(t *testing.T) {
 		t.Errorf("republished again: %v", sent)
 	}
 
+	// A retained publish that was lost is due at the next flush.
+	r.take("d", "t/d", []byte("d1"), at) // new: retained
+	r.lost("d", []byte("d1"))
+	sent = nil
+	if n := r.flush(at, false, send); n != 1 || sent[0] != "t/d=d1" {
+		t.Errorf("after a lost retained publish: %d %v, want t/d=d1 at once", n, sent)
+	}
+	r.lost("unknown", nil) // a tag it never saw: nothing
+
 	// all: every pending tag at once, whatever its age; a failing send
 	// stops the flush and leaves the rest pending.
 	r.take("b", "t/b", []byte("b1"), at)
