@@ -1,7 +1,8 @@
 // Package mqttpub publishes a collector's normalized stream to an MQTT
 // broker: every sample on its tag's topic as JSON (normalize/uns), every
 // alert transition, every endpoint's health and the collector's status,
-// all retained; optionally Sparkplug B on a connection of its own. Attach
+// all retained (samples at most every Config.RetainInterval when it is
+// set: retain.go); optionally Sparkplug B on a connection of its own. Attach
 // ties a Publisher to a pipeline (its OnEvent hook, its store's health,
 // and its store's alerts for the publisher's own conditions); attach.go is
 // the package's only tie to the pipeline and the store.
