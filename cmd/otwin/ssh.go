@@ -295,17 +295,20 @@ With --scenario the twin's control API (see 'otwin fault', 'otwin clock')
 requires a token: it is written to --ready-file and to control.token in the
 data directory (mode 0600).`
 
+// sshCmd is the flags of 'otwin ssh'.
+type sshCmd struct {
+	o           sshOptions
+	sourcesFile string
+	scenario    string
+	dataDir     string
+	logFlags    logOptions
+	alerts      alertStateOptions
+	mqtt        mqttOptions
+	met         metricsOptions
+}
+
 func newSSHCmd() *cobra.Command {
-	var (
-		o           sshOptions
-		sourcesFile string
-		scenario    string
-		dataDir     string
-		logFlags    logOptions
-		alerts      alertStateOptions
-		mqtt        mqttOptions
-		met         metricsOptions
-	)
+	c := &sshCmd{}
 	cmd := &cobra.Command{
 		Use:   "ssh --users FILE (--sources FILE | --scenario SCENARIO | --broker URL)",
 		Short: "Serve the dashboard over SSH, each user with their role",
@@ -318,110 +321,130 @@ func newSSHCmd() *cobra.Command {
   kill -HUP <pid>     # reload users.yaml
   otwin fault inject filler_temp_stuck --ready-file /tmp/line.json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			reading := sourcesFile == "" && scenario == "" && mqtt.enabled()
-			if !reading && (sourcesFile == "") == (scenario == "") {
-				return errors.New("give exactly one of --sources and --scenario, or --broker alone to read the collectors that publish there")
-			}
-			keep := &alerts // the collectors read from a broker keep their alerts
-			if reading {
-				keep = nil
-			}
-			logger, state, done, err := openRun(&logFlags, keep, dataDir, cmd.ErrOrStderr(), false)
-			if err != nil {
-				return err
-			}
-			defer done()
-			var (
-				col   *collector
-				ctl   *control.Client
-				title string
-				line  *localLine
-				ca    controlAuditor
-			)
-			switch {
-			case reading:
-				var stop func()
-				if col, stop, err = mqtt.startReader(ctx, dataDir, cmd.OutOrStdout(), logger); err != nil {
-					return err
-				}
-				defer stop()
-				title = "otwin · " + mqtt.readTitle()
-			case scenario != "":
-				sc, err := loadScenarioArg([]string{scenario})
-				if err != nil {
-					return err
-				}
-				line, err = startLocalLine(ctx, sc, dataDir, state, ca.record, logger)
-				if err != nil {
-					return err
-				}
-				defer line.Close()
-				col, ctl, title = line.Collector, line.Control, "otwin · "+sc.Name
-			default:
-				f, err := sources.Load(sourcesFile)
-				if err != nil {
-					return err
-				}
-				if col, err = newCollector(f, dataDir, state, logger.With("part", "collector")); err != nil {
-					return err
-				}
-				title = "otwin · " + filepath.Base(sourcesFile)
-			}
-			ctx, cancel := context.WithCancel(ctx)
-			defer cancel()
-			if !reading {
-				stopMQTT, err := mqtt.startMQTT(ctx, col, dataDir, cmd.OutOrStdout(), logger)
-				if err != nil {
-					return err
-				}
-				defer stopMQTT()
-			}
-			if _, err := met.serve(ctx, col, logger); err != nil {
-				return err
-			}
-			runErr := make(chan error, 1)
-			go func() { runErr <- col.Run(ctx) }()
-			svc, err := startSSH(ctx, o, dataDir, col, ctl, title, sshHooks{}, logger.With("part", "ssh"))
-			if err != nil {
-				return err
-			}
-			defer svc.close()
-			ca.log.Store(svc.audit)
-			svc.reloadOnHUP(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr())
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "otwin: dashboard over SSH on %s (ssh -p %s <host>)\n", svc.addr, portOf(svc.addr))
-			var rt *runningTwin
-			if line != nil {
-				rt = line.Twin
-			}
-			if err := writeServeReady(o.readyFile, "", rt, svc.addr); err != nil {
-				return err
-			}
-			defer removeReady(o.readyFile)
-			if rt != nil {
-				fmt.Fprintf(out, "otwin: twin control API on %s (token in %s)\n", rt.ControlURL, cmp.Or(o.readyFile, rt.TokenFile))
-			}
-			select {
-			case <-ctx.Done():
-				return nil
-			case err := <-runErr:
-				return err
-			}
-		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return c.run(cmd) },
 	}
-	cmd.Flags().StringVar(&sourcesFile, "sources", "", "sources file of the endpoints to read")
-	cmd.Flags().StringVar(&scenario, "scenario", "", "run this scenario's twin in-process and read it")
-	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "directory for the host key, certificates, the control token, the audit log and the saved alert state (one otwin at a time)")
-	cmd.Flags().StringVar(&o.recordDir, "record", "", "record every session's screen as asciicast v2 into this directory (see 'otwin replay')")
-	o.register(cmd, &dataDir)
-	mqtt.register(cmd.Flags())
+	cmd.Flags().StringVar(&c.sourcesFile, "sources", "", "sources file of the endpoints to read")
+	cmd.Flags().StringVar(&c.scenario, "scenario", "", "run this scenario's twin in-process and read it")
+	cmd.Flags().StringVar(&c.dataDir, "data-dir", defaultDataDir(), "directory for the host key, certificates, the control token, the audit log and the saved alert state (one otwin at a time)")
+	cmd.Flags().StringVar(&c.o.recordDir, "record", "", "record every session's screen as asciicast v2 into this directory (see 'otwin replay')")
+	c.o.register(cmd, &c.dataDir)
+	c.mqtt.register(cmd.Flags())
 	_ = cmd.MarkFlagRequired("users")
-	logFlags.register(cmd.Flags())
-	alerts.register(cmd.Flags())
-	met.register(cmd.Flags())
+	c.logFlags.register(cmd.Flags())
+	c.alerts.register(cmd.Flags())
+	c.met.register(cmd.Flags())
 	return cmd
+}
+
+// reading says the dashboard reads the collectors on a broker (--broker
+// alone).
+func (c *sshCmd) reading() bool { return c.sourcesFile == "" && c.scenario == "" && c.mqtt.enabled() }
+
+// served is what 'otwin ssh' serves: a collector, and with --scenario the
+// twin's line and control client.
+type served struct {
+	col   *collector
+	ctl   *control.Client
+	line  *localLine
+	title string
+	close func()
+}
+
+// open starts what the flags ask to serve: the reading of a broker, the
+// twin of a scenario and its collector, or a sources file's collector.
+func (c *sshCmd) open(ctx context.Context, cmd *cobra.Command, state *alertState, ca *controlAuditor, logger *slog.Logger) (*served, error) {
+	switch {
+	case c.reading():
+		col, stop, err := c.mqtt.startReader(ctx, c.dataDir, cmd.OutOrStdout(), logger)
+		if err != nil {
+			return nil, err
+		}
+		return &served{col: col, title: "otwin · " + c.mqtt.readTitle(), close: stop}, nil
+	case c.scenario != "":
+		sc, err := loadScenarioArg([]string{c.scenario})
+		if err != nil {
+			return nil, err
+		}
+		line, err := startLocalLine(ctx, sc, c.dataDir, state, ca.record, logger)
+		if err != nil {
+			return nil, err
+		}
+		return &served{col: line.Collector, ctl: line.Control, line: line, title: "otwin · " + sc.Name, close: func() { line.Close() }}, nil
+	default:
+		f, err := sources.Load(c.sourcesFile)
+		if err != nil {
+			return nil, err
+		}
+		col, err := newCollector(f, c.dataDir, state, logger.With("part", "collector"))
+		if err != nil {
+			return nil, err
+		}
+		return &served{col: col, title: "otwin · " + filepath.Base(c.sourcesFile), close: func() {}}, nil
+	}
+}
+
+// run serves the dashboard over SSH until ctx ends or the collector fails.
+func (c *sshCmd) run(cmd *cobra.Command) error {
+	ctx := cmd.Context()
+	reading := c.reading()
+	if !reading && (c.sourcesFile == "") == (c.scenario == "") {
+		return errors.New("give exactly one of --sources and --scenario, or --broker alone to read the collectors that publish there")
+	}
+	keep := &c.alerts // the collectors read from a broker keep their alerts
+	if reading {
+		keep = nil
+	}
+	logger, state, done, err := openRun(&c.logFlags, keep, c.dataDir, cmd.ErrOrStderr(), false)
+	if err != nil {
+		return err
+	}
+	defer done()
+	var ca controlAuditor
+	sv, err := c.open(ctx, cmd, state, &ca, logger)
+	if err != nil {
+		return err
+	}
+	defer sv.close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if !reading {
+		stopMQTT, err := c.mqtt.startMQTT(ctx, sv.col, c.dataDir, cmd.OutOrStdout(), logger)
+		if err != nil {
+			return err
+		}
+		defer stopMQTT()
+	}
+	if _, err := c.met.serve(ctx, sv.col, logger); err != nil {
+		return err
+	}
+	runErr := make(chan error, 1)
+	go func() { runErr <- sv.col.Run(ctx) }()
+	svc, err := startSSH(ctx, c.o, c.dataDir, sv.col, sv.ctl, sv.title, sshHooks{}, logger.With("part", "ssh"))
+	if err != nil {
+		return err
+	}
+	defer svc.close()
+	ca.log.Store(svc.audit)
+	svc.reloadOnHUP(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr())
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "otwin: dashboard over SSH on %s (ssh -p %s <host>)\n", svc.addr, portOf(svc.addr))
+	var rt *runningTwin
+	if sv.line != nil {
+		rt = sv.line.Twin
+	}
+	if err := writeServeReady(c.o.readyFile, "", rt, svc.addr); err != nil {
+		return err
+	}
+	defer removeReady(c.o.readyFile)
+	if rt != nil {
+		fmt.Fprintf(out, "otwin: twin control API on %s (token in %s)\n", rt.ControlURL, cmp.Or(c.o.readyFile, rt.TokenFile))
+	}
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-runErr:
+		return err
+	}
 }
 
 func portOf(addr string) string {

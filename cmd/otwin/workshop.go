@@ -58,20 +58,23 @@ expectation that can never be met: its fault raises no alert, the role's
 opening view filters the alert out, or the role may not take the action. It
 exits with status 1 when it finds one.`
 
+// workshopCmd is the flags of 'otwin workshop'.
+type workshopCmd struct {
+	o         sshOptions
+	dataDir   string
+	reportDir string
+	autostart string
+	paused    bool
+	rehearse  bool
+	speed     float64
+	logFlags  logOptions
+	alerts    alertStateOptions
+	mqtt      mqttOptions
+	met       metricsOptions
+}
+
 func newWorkshopCmd() *cobra.Command {
-	var (
-		o         sshOptions
-		dataDir   string
-		reportDir string
-		autostart string
-		paused    bool
-		rehearse  bool
-		speed     float64
-		logFlags  logOptions
-		alerts    alertStateOptions
-		mqtt      mqttOptions
-		met       metricsOptions
-	)
+	c := &workshopCmd{}
 	cmd := &cobra.Command{
 		Use:   "workshop SCENARIO --users FILE",
 		Short: "Run a role-based training workshop: twin, connectors and SSH dashboards in one process",
@@ -80,109 +83,112 @@ func newWorkshopCmd() *cobra.Command {
   otwin workshop scenarios/pasteurizer.yaml --users class.yaml --exercise divert-or-not
   otwin workshop cnc --rehearse`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := context.WithCancel(cmd.Context())
-			defer cancel()
-			logger, state, done, err := openRun(&logFlags, &alerts, dataDir, cmd.ErrOrStderr(), false)
-			if err != nil {
-				return err
-			}
-			defer done()
-			sc, err := loadScenarioArg(args)
-			if err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			if rehearse {
-				// The data directory stays locked (the twin writes its token
-				// there), but the rehearsal's alerts stay in memory.
-				return rehearseCmd(ctx, sc, dataDir, speed, out, logger)
-			}
-			if o.usersFile == "" {
-				return errors.New(`required flag "users" not set (only --rehearse runs without participants)`)
-			}
-			var ca controlAuditor
-			line, err := startLocalLine(ctx, sc, dataDir, state, ca.record, logger)
-			if err != nil {
-				return err
-			}
-			defer line.Close()
-			rt, col, ctl := line.Twin, line.Collector, line.Control
-			if _, err := met.serve(ctx, col, logger); err != nil {
-				return err
-			}
-			if paused {
-				rt.Engine.Pause()
-			}
-			if reportDir == "" {
-				reportDir = "otwin-debrief-" + time.Now().Format("20060102-150405")
-			}
-			o.recordDir = filepath.Join(reportDir, "casts")
-			ws := workshop.New(sc, rt.Engine, nil)
-			debrief := &debriefWriter{ws: ws, dir: reportDir}
-			stopMQTT, err := mqtt.startMQTT(ctx, col, dataDir, cmd.OutOrStdout(), logger)
-			if err != nil {
-				return err
-			}
-			defer stopMQTT()
-			runErr := make(chan error, 1)
-			go func() { runErr <- col.Run(ctx) }()
-			go followWorkshop(ctx, ws, col, logger)
-			svc, err := startSSH(ctx, o, dataDir, col, ctl, "workshop · "+sc.Name, workshopHooks(ws, rt.Engine, debrief), logger.With("part", "ssh"))
-			if err != nil {
-				return err
-			}
-			defer svc.close()
-			ca.log.Store(svc.audit)
-			ws.SetRoster(rosterOf(svc.srv.Users()))
-			svc.reloadOnHUP(ctx, out, cmd.ErrOrStderr())
-			if autostart != "" {
-				if err := ws.StartExercise(autostart); err != nil {
-					return err
-				}
-			}
-			if err := writeServeReady(o.readyFile, sc.Name, rt, svc.addr); err != nil {
-				return err
-			}
-			defer removeReady(o.readyFile)
-			fmt.Fprintf(out, "otwin: workshop %q on %s (ssh -p %s <host>); exercises: %v\n", sc.Name, svc.addr, portOf(svc.addr), ws.Exercises())
-			fmt.Fprintf(out, "otwin: twin control API on %s (token in %s); recordings in %s\n", rt.ControlURL, cmp.Or(o.readyFile, rt.TokenFile), o.recordDir)
-			if paused {
-				fmt.Fprintln(out, "otwin: the scenario clock is paused: the trainer's space key on the console (or 'otwin clock resume') starts it")
-			}
-			select {
-			case <-ctx.Done():
-			case err := <-runErr:
-				if err != nil {
-					return err
-				}
-			}
-			// Sessions end first (terminals restored, recordings closed),
-			// then open windows become missed and the debrief is written.
-			if err := svc.close(); err != nil {
-				logger.Warn("ssh server close", "err", err)
-			}
-			ws.End()
-			path, err := debrief.write()
-			if err != nil {
-				return fmt.Errorf("debrief: %w", err)
-			}
-			fmt.Fprintf(out, "otwin: debrief written to %s (and .html)\n", path)
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return c.run(cmd, args) },
 	}
-	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "directory for the host key, certificates, the control token, the audit log and the saved alert state (one otwin at a time)")
-	cmd.Flags().StringVar(&reportDir, "report-dir", "", "directory for the debrief and the session recordings (default: ./otwin-debrief-<time>)")
-	cmd.Flags().StringVar(&autostart, "exercise", "", "start this exercise at once (with --paused: when the clock starts)")
-	cmd.Flags().BoolVar(&paused, "paused", false, "start with the scenario clock paused until the trainer's go")
-	cmd.Flags().BoolVar(&rehearse, "rehearse", false, "play every exercise at high speed with no participants and report expectations that can never be met")
-	cmd.Flags().Float64Var(&speed, "rehearse-speed", 16, "the scenario clock's speed while rehearsing, between faults")
-	o.register(cmd, &dataDir) // --users is required unless rehearsing (checked in RunE)
-	mqtt.register(cmd.Flags())
-	logFlags.register(cmd.Flags())
-	alerts.register(cmd.Flags())
-	met.register(cmd.Flags())
+	cmd.Flags().StringVar(&c.dataDir, "data-dir", defaultDataDir(), "directory for the host key, certificates, the control token, the audit log and the saved alert state (one otwin at a time)")
+	cmd.Flags().StringVar(&c.reportDir, "report-dir", "", "directory for the debrief and the session recordings (default: ./otwin-debrief-<time>)")
+	cmd.Flags().StringVar(&c.autostart, "exercise", "", "start this exercise at once (with --paused: when the clock starts)")
+	cmd.Flags().BoolVar(&c.paused, "paused", false, "start with the scenario clock paused until the trainer's go")
+	cmd.Flags().BoolVar(&c.rehearse, "rehearse", false, "play every exercise at high speed with no participants and report expectations that can never be met")
+	cmd.Flags().Float64Var(&c.speed, "rehearse-speed", 16, "the scenario clock's speed while rehearsing, between faults")
+	c.o.register(cmd, &c.dataDir) // --users is required unless rehearsing (checked in run)
+	c.mqtt.register(cmd.Flags())
+	c.logFlags.register(cmd.Flags())
+	c.alerts.register(cmd.Flags())
+	c.met.register(cmd.Flags())
 	return cmd
+}
+
+// run runs the workshop until ctx ends, then writes the debrief.
+func (c *workshopCmd) run(cmd *cobra.Command, args []string) error {
+	ctx, cancel := context.WithCancel(cmd.Context())
+	defer cancel()
+	logger, state, done, err := openRun(&c.logFlags, &c.alerts, c.dataDir, cmd.ErrOrStderr(), false)
+	if err != nil {
+		return err
+	}
+	defer done()
+	sc, err := loadScenarioArg(args)
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	if c.rehearse {
+		// The data directory stays locked (the twin writes its token
+		// there), but the rehearsal's alerts stay in memory.
+		return rehearseCmd(ctx, sc, c.dataDir, c.speed, out, logger)
+	}
+	if c.o.usersFile == "" {
+		return errors.New(`required flag "users" not set (only --rehearse runs without participants)`)
+	}
+	var ca controlAuditor
+	line, err := startLocalLine(ctx, sc, c.dataDir, state, ca.record, logger)
+	if err != nil {
+		return err
+	}
+	defer line.Close()
+	rt, col, ctl := line.Twin, line.Collector, line.Control
+	if _, err := c.met.serve(ctx, col, logger); err != nil {
+		return err
+	}
+	if c.paused {
+		rt.Engine.Pause()
+	}
+	if c.reportDir == "" {
+		c.reportDir = "otwin-debrief-" + time.Now().Format("20060102-150405")
+	}
+	c.o.recordDir = filepath.Join(c.reportDir, "casts")
+	ws := workshop.New(sc, rt.Engine, nil)
+	debrief := &debriefWriter{ws: ws, dir: c.reportDir}
+	stopMQTT, err := c.mqtt.startMQTT(ctx, col, c.dataDir, cmd.OutOrStdout(), logger)
+	if err != nil {
+		return err
+	}
+	defer stopMQTT()
+	runErr := make(chan error, 1)
+	go func() { runErr <- col.Run(ctx) }()
+	go followWorkshop(ctx, ws, col, logger)
+	svc, err := startSSH(ctx, c.o, c.dataDir, col, ctl, "workshop · "+sc.Name, workshopHooks(ws, rt.Engine, debrief), logger.With("part", "ssh"))
+	if err != nil {
+		return err
+	}
+	defer svc.close()
+	ca.log.Store(svc.audit)
+	ws.SetRoster(rosterOf(svc.srv.Users()))
+	svc.reloadOnHUP(ctx, out, cmd.ErrOrStderr())
+	if c.autostart != "" {
+		if err := ws.StartExercise(c.autostart); err != nil {
+			return err
+		}
+	}
+	if err := writeServeReady(c.o.readyFile, sc.Name, rt, svc.addr); err != nil {
+		return err
+	}
+	defer removeReady(c.o.readyFile)
+	fmt.Fprintf(out, "otwin: workshop %q on %s (ssh -p %s <host>); exercises: %v\n", sc.Name, svc.addr, portOf(svc.addr), ws.Exercises())
+	fmt.Fprintf(out, "otwin: twin control API on %s (token in %s); recordings in %s\n", rt.ControlURL, cmp.Or(c.o.readyFile, rt.TokenFile), c.o.recordDir)
+	if c.paused {
+		fmt.Fprintln(out, "otwin: the scenario clock is paused: the trainer's space key on the console (or 'otwin clock resume') starts it")
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-runErr:
+		if err != nil {
+			return err
+		}
+	}
+	// Sessions end first (terminals restored, recordings closed),
+	// then open windows become missed and the debrief is written.
+	if err := svc.close(); err != nil {
+		logger.Warn("ssh server close", "err", err)
+	}
+	ws.End()
+	path, err := debrief.write()
+	if err != nil {
+		return fmt.Errorf("debrief: %w", err)
+	}
+	fmt.Fprintf(out, "otwin: debrief written to %s (and .html)\n", path)
+	return nil
 }
 
 // workshopHooks join the SSH sessions to the workshop: who is online and
