@@ -40,12 +40,13 @@ func TestCommands(t *testing.T) {
 		st = s
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
+		// subscribed first: the messages come live (the embedded broker
+		// indexes retained messages asynchronously)
+		dash, _ := uns.NewTopics("acme", "central")
+		sub := mqtttest.Subscribe(t, b.URL(), "", true, 1, "acme/#")
 		must(t, pub.Start(ctx))
 		st.PublishConditions(normalize.Condition{Kind: normalize.AlertStale, Target: "acme/m1/t", Active: true, Severity: normalize.SeverityMedium, Message: "no update", At: t0})
 		feed.Ch <- connectors.Reading{Source: "plc", Address: "a", Raw: 1.0, Received: time.Now()}
-
-		dash, _ := uns.NewTopics("acme", "central")
-		sub := mqtttest.Subscribe(t, b.URL(), "", true, 1, "acme/#")
 		testkit.Eventually(t, 10*time.Second, "the alert raised over MQTT", func() bool {
 			m, ok := sub.Last("acme/acme/m1/t/_alert/stale")
 			return ok && strings.Contains(string(m.Payload), `"state":"active_unacked"`)
