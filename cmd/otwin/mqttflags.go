@@ -85,6 +85,9 @@ func (o *mqttOptions) passwordOrEnv() string {
 // enabled says --broker was given.
 func (o *mqttOptions) enabled() bool { return o.broker != "" }
 
+// embedded says --broker embedded: the broker runs in this process.
+func (o *mqttOptions) embedded() bool { return o.broker == "embedded" }
+
 // config turns the flags into the publisher's configuration for brokerURL.
 func (o *mqttOptions) config(brokerURL string, logger *slog.Logger) (mqttpub.Config, error) {
 	cfg := mqttpub.Config{
@@ -93,7 +96,7 @@ func (o *mqttOptions) config(brokerURL string, logger *slog.Logger) (mqttpub.Con
 		Buffer: o.buffer, StoreDir: o.storeDir, RetainInterval: o.retain, Logger: logger,
 	}
 	qos := o.qos
-	if o.broker == "embedded" {
+	if o.embedded() {
 		if !o.retainFlag.Changed {
 			cfg.RetainInterval = mqttpub.EmbeddedRetainInterval
 		}
@@ -168,7 +171,7 @@ func (o *mqttOptions) startMQTT(ctx context.Context, col *collector, dataDir str
 // for it, and returns the URL of the broker to use (--broker's, or the
 // embedded one's).
 func (o *mqttOptions) startEmbedded(dataDir string, log *slog.Logger) (emb *broker.Broker, url string, err error) {
-	if o.broker != "embedded" {
+	if !o.embedded() {
 		if len(o.leaves) > 0 || o.leafListen != "" {
 			return nil, "", errors.New("--broker-leaf and --broker-leaf-listen need --broker embedded")
 		}

@@ -122,7 +122,7 @@ func result(err error) string {
 // and the prefix when there is one.
 func (o *mqttOptions) readTitle() string {
 	b := mqttconn.Redact(o.broker)
-	if o.broker == "embedded" {
+	if o.embedded() {
 		b = "embedded broker"
 	}
 	if o.prefix != "" {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/otwin/otwin/internal/memlimit"
@@ -107,10 +108,7 @@ func newWatchCmd() *cobra.Command {
 					return errors.New("watch " + args[0] + ": --broker and --record are for reading sources; a broker is read into the dashboard or, with --headless, to stdout")
 				}
 				mqtt.broker = args[0]
-				if headless {
-					return watchBrokerHeadless(ctx, &mqtt, &met, &logFlags, dataDir, cmd.OutOrStdout(), cmd.ErrOrStderr())
-				}
-				return watchBroker(ctx, &mqtt, &met, &view, &logFlags, dataDir, cmd.ErrOrStderr())
+				return watchBroker(ctx, &mqtt, &met, &view, &logFlags, dataDir, headless, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			}
 			f, err := sources.Load(args[0])
 			if err != nil {
@@ -168,58 +166,46 @@ func newWatchCmd() *cobra.Command {
 }
 
 // watchBroker runs the dashboard over the collectors that publish to the
-// broker of o (a dashboard reading a broker) until the user quits.
-func watchBroker(ctx context.Context, o *mqttOptions, met *metricsOptions, view *viewOptions, logFlags *logOptions, dataDir string, errOut io.Writer) error {
-	logger, _, done, err := openRun(logFlags, nil, dataDir, errOut, true)
-	if err != nil {
-		return err
-	}
-	defer done()
-	col, stop, err := o.startReader(ctx, dataDir, errOut, logger)
-	if err != nil {
-		return err
-	}
-	defer stop()
-	if _, err := met.serve(ctx, col, logger); err != nil {
-		return err
-	}
-	opts, err := view.tuiOptions("otwin watch — " + o.readTitle())
-	if err != nil {
-		return err
-	}
-	return runDashboard(ctx, col, opts, nil)
-}
-
-// watchBrokerHeadless streams what the collectors that publish to the
-// broker of o publish — their samples, alert transitions and scorecards
-// (every collector's side by side, whenever one publishes its own) — as
-// the JSON lines of watch --headless, until ctx ends or a line cannot be
-// written.
-func watchBrokerHeadless(ctx context.Context, o *mqttOptions, met *metricsOptions, logFlags *logOptions, dataDir string, out, errOut io.Writer) error {
+// broker of o (a dashboard reading a broker) until the user quits; with
+// headless set it streams what they publish — their samples, alert
+// transitions and scorecards (every collector's side by side, whenever
+// one publishes its own) — to out as the JSON lines of watch --headless,
+// until ctx ends or a line cannot be written.
+func watchBroker(ctx context.Context, o *mqttOptions, met *metricsOptions, view *viewOptions, logFlags *logOptions, dataDir string, headless bool, out, errOut io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	logger, _, done, err := openRun(logFlags, nil, dataDir, errOut, false)
+	logger, _, done, err := openRun(logFlags, nil, dataDir, errOut, !headless)
 	if err != nil {
 		return err
 	}
 	defer done()
-	o.events = pipeline.NewJSONLines(out).Batched()
-	o.afterEvents = func() {
-		if o.events.Flush(); o.events.Err() != nil {
-			cancel()
+	if headless {
+		o.events = pipeline.NewJSONLines(out).Batched()
+		o.afterEvents = func() {
+			if o.events.Flush(); o.events.Err() != nil {
+				cancel()
+			}
 		}
 	}
 	col, stop, err := o.startReader(ctx, dataDir, errOut, logger)
 	if err != nil {
 		return err
 	}
-	col.Store.KeepHistory(1) // no dashboard shows the history
+	stop = sync.OnceFunc(stop)
+	defer stop()
 	if _, err := met.serve(ctx, col, logger); err != nil {
-		stop()
 		return err
 	}
+	if !headless {
+		opts, err := view.tuiOptions("otwin watch — " + o.readTitle())
+		if err != nil {
+			return err
+		}
+		return runDashboard(ctx, col, opts, nil)
+	}
+	col.Store.KeepHistory(1) // no dashboard shows the history
 	<-ctx.Done()
-	stop()
+	stop() // the reader's last lines are written
 	if werr := o.events.Err(); werr != nil {
 		return fmt.Errorf("watch --headless: %w", werr)
 	}

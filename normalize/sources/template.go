@@ -130,12 +130,7 @@ func (f *File) validateTemplates(pf *parsed) map[string]*Template {
 		t := &f.Templates[i]
 		tp := fmt.Sprintf("templates[%d]", i)
 		switch {
-		case t.Name == "":
-			if !pf.isBad(tp + ".name") {
-				pf.add(tp, "template %d has no name", i+1)
-			}
-		case !normalize.ValidSegment(t.Name):
-			pf.add(tp+".name", "template name %q: use letters, digits, '.', '_' and '-'", t.Name)
+		case !pf.validName(tp, "template", i, t.Name):
 		case byName[t.Name] != nil:
 			pf.add(tp+".name", "template name %q already used", t.Name)
 		default:

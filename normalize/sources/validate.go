@@ -27,14 +27,7 @@ func (f *File) validate(pf *parsed) {
 	for i := range f.Sources {
 		s := &f.Sources[i]
 		sp := fmt.Sprintf("sources[%d]", i)
-		switch {
-		case s.Name == "":
-			if !pf.isBad(sp + ".name") {
-				pf.add(sp, "source %d has no name", i+1)
-			}
-		case !normalize.ValidSegment(s.Name):
-			pf.add(sp+".name", "source name %q: use letters, digits, '.', '_' and '-'", s.Name)
-		default:
+		if pf.validName(sp, "source", i, s.Name) {
 			if j, dup := names[s.Name]; dup {
 				pf.add(sp+".name", "source name %q already used by source %d", s.Name, j+1)
 			} else {

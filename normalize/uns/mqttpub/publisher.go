@@ -479,7 +479,7 @@ func (p *Publisher) publishSample(s *normalize.Sample) {
 	p.scratch = uns.AppendSample(p.scratch[:0], p.topics.Node(), s)
 	payload := append([]byte(nil), p.scratch...) // the client keeps it until acknowledged
 	topic := p.topics.Sample(s.ID)
-	retain := p.retain.take(s.ID, topic, payload, p.cfg.Now())
+	retain := p.retain.take(s.ID, payload, p.cfg.Now())
 	if p.sendRetain(topic, p.cfg.QoS, retain, payload) {
 		p.samples.Add(1)
 		return
@@ -525,11 +525,11 @@ func (p *Publisher) sendRetain(topic string, qos byte, retain bool, payload []by
 // republish publishes, retained, a tag's newest sample that went out
 // without retain (see retainer); false, leaving it for later, while the
 // buffer is above its high watermark or (QoS 0) the connection is down.
-func (p *Publisher) republish(topic string, payload []byte) bool {
+func (p *Publisher) republish(id string, payload []byte) bool {
 	if p.cfg.QoS == 0 && !p.json.IsConnectionOpen() || p.cfg.QoS == 1 && p.store.count() >= p.high {
 		return false
 	}
-	if !p.send(topic, p.cfg.QoS, payload) {
+	if !p.send(p.topics.Sample(id), p.cfg.QoS, payload) {
 		return false
 	}
 	p.republished.Add(1)

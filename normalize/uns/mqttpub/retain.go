@@ -25,7 +25,6 @@ type retainer struct {
 // retained is a tag's retained state.
 type retained struct {
 	at      time.Time // when the tag was last published retained
-	topic   string
 	pending []byte // the newest payload, published without retain; nil when the retained one is the newest
 }
 
@@ -36,10 +35,9 @@ func newRetainer(every time.Duration) *retainer {
 	return &retainer{every: every, tags: make(map[string]*retained)}
 }
 
-// take says whether the sample of tag id, about to be published now on
-// topic with payload, is published retained. A nil retainer retains
-// every sample.
-func (r *retainer) take(id, topic string, payload []byte, now time.Time) bool {
+// take says whether the sample of tag id, about to be published now with
+// payload, is published retained. A nil retainer retains every sample.
+func (r *retainer) take(id string, payload []byte, now time.Time) bool {
 	if r == nil {
 		return true
 	}
@@ -51,7 +49,7 @@ func (r *retainer) take(id, topic string, payload []byte, now time.Time) bool {
 		// reach the leading edge together for ever after.
 		h := fnv.New64a()
 		h.Write([]byte(id))
-		r.tags[id] = &retained{topic: topic, at: now.Add(-time.Duration(h.Sum64() % uint64(r.every)))}
+		r.tags[id] = &retained{at: now.Add(-time.Duration(h.Sum64() % uint64(r.every)))}
 		return true
 	}
 	if now.Sub(t.at) >= r.every {
@@ -66,16 +64,12 @@ func (r *retainer) take(id, topic string, payload []byte, now time.Time) bool {
 // published: payload becomes the tag's pending newest, due at the next
 // flush.
 func (r *retainer) lost(id string, payload []byte) {
-	if t := r.tagOf(id); t != nil {
+	if r == nil {
+		return
+	}
+	if t := r.tags[id]; t != nil {
 		t.at, t.pending = time.Time{}, payload
 	}
-}
-
-func (r *retainer) tagOf(id string) *retained {
-	if r == nil {
-		return nil
-	}
-	return r.tags[id]
 }
 
 // flush publishes, retained, the pending newest sample of every tag whose
@@ -83,15 +77,15 @@ func (r *retainer) tagOf(id string) *retained {
 // publisher stops). It stops at the first send that fails (the buffer is
 // filling, the connection is down): the rest wait for the next flush. It
 // returns how many it published.
-func (r *retainer) flush(now time.Time, all bool, send func(topic string, payload []byte) bool) (n int) {
+func (r *retainer) flush(now time.Time, all bool, send func(id string, payload []byte) bool) (n int) {
 	if r == nil {
 		return 0
 	}
-	for _, t := range r.tags {
+	for id, t := range r.tags {
 		if t.pending == nil || (!all && now.Sub(t.at) < 2*r.every) {
 			continue
 		}
-		if !send(t.topic, t.pending) {
+		if !send(id, t.pending) {
 			return n
 		}
 		t.at, t.pending = now, nil

@@ -20,14 +20,14 @@ func TestRetainerEdges(t *testing.T) {
 	const every = 5 * time.Second
 	r := newRetainer(every)
 	var sent []string
-	send := func(topic string, payload []byte) bool {
-		sent = append(sent, topic+"="+string(payload))
+	send := func(id string, payload []byte) bool {
+		sent = append(sent, id+"="+string(payload))
 		return true
 	}
 	at := t0
 	var retained []int
 	for i := 0; i < 60; i++ { // one sample a second for a minute
-		if r.take("a", "t/a", []byte(fmt.Sprint(i)), at) {
+		if r.take("a", []byte(fmt.Sprint(i)), at) {
 			retained = append(retained, i)
 		}
 		if n := r.flush(at, false, send); n != 0 {
@@ -54,34 +54,37 @@ func TestRetainerEdges(t *testing.T) {
 	if n := r.flush(retainedAt.Add(2*every-time.Millisecond), false, send); n != 0 {
 		t.Errorf("republished before twice the interval: %v", sent)
 	}
-	if n := r.flush(retainedAt.Add(2*every), false, send); n != 1 || sent[0] != "t/a=59" {
-		t.Errorf("at twice the interval: %d republished %v, want t/a=59", n, sent)
+	if n := r.flush(retainedAt.Add(2*every), false, send); n != 1 || sent[0] != "a=59" {
+		t.Errorf("at twice the interval: %d republished %v, want a=59", n, sent)
 	}
 	if n := r.flush(retainedAt.Add(10*every), false, send); n != 0 {
 		t.Errorf("republished again: %v", sent)
 	}
 
 	// A retained publish that was lost is due at the next flush.
-	r.take("d", "t/d", []byte("d1"), at) // new: retained
+	r.take("d", []byte("d1"), at) // new: retained
 	r.lost("d", []byte("d1"))
 	sent = nil
-	if n := r.flush(at, false, send); n != 1 || sent[0] != "t/d=d1" {
-		t.Errorf("after a lost retained publish: %d %v, want t/d=d1 at once", n, sent)
+	if n := r.flush(at, false, send); n != 1 || sent[0] != "d=d1" {
+		t.Errorf("after a lost retained publish: %d %v, want d=d1 at once", n, sent)
 	}
 	r.lost("unknown", nil) // a tag it never saw: nothing
+	if _, ok := r.tags["unknown"]; ok {
+		t.Error("lost made a tag of one it never saw")
+	}
 
 	// all: every pending tag at once, whatever its age; a failing send
 	// stops the flush and leaves the rest pending.
-	r.take("b", "t/b", []byte("b1"), at)
-	r.take("b", "t/b", []byte("b2"), at)
-	r.take("c", "t/c", []byte("c1"), at)
-	r.take("c", "t/c", []byte("c2"), at)
+	r.take("b", []byte("b1"), at)
+	r.take("b", []byte("b2"), at)
+	r.take("c", []byte("c1"), at)
+	r.take("c", []byte("c2"), at)
 	if n := r.flush(at, true, func(string, []byte) bool { return false }); n != 0 {
 		t.Errorf("a failed send counted: %d", n)
 	}
 	sent = nil
-	if n := r.flush(at, true, send); n != 2 || !strings.Contains(strings.Join(sent, " "), "t/b=b2") || !strings.Contains(strings.Join(sent, " "), "t/c=c2") {
-		t.Errorf("flush all: %d %v, want t/b=b2 and t/c=c2", n, sent)
+	if n := r.flush(at, true, send); n != 2 || !strings.Contains(strings.Join(sent, " "), "b=b2") || !strings.Contains(strings.Join(sent, " "), "c=c2") {
+		t.Errorf("flush all: %d %v, want b=b2 and c=c2", n, sent)
 	}
 }
 
@@ -95,7 +98,7 @@ func TestRetainerSpreads(t *testing.T) {
 	for s := range perSecond {
 		at := t0.Add(time.Duration(s) * time.Second)
 		for i := 0; i < tags; i++ {
-			if r.take(fmt.Sprint("m/t", i), "x", nil, at) {
+			if r.take(fmt.Sprint("m/t", i), nil, at) {
 				perSecond[s]++
 			}
 		}
@@ -108,7 +111,7 @@ func TestRetainerSpreads(t *testing.T) {
 			t.Errorf("second %d retained %d of %d tags (per second: %v), want about %d", s+1, n, tags, perSecond, tags/5)
 		}
 	}
-	if newRetainer(0) != nil || !(*retainer)(nil).take("a", "t", nil, t0) {
+	if newRetainer(0) != nil || !(*retainer)(nil).take("a", nil, t0) {
 		t.Error("without an interval every sample must be retained")
 	}
 }
