@@ -25,7 +25,7 @@ type retainer struct {
 // retained is a tag's retained state.
 type retained struct {
 	at      time.Time // when the tag was last published retained
-	pending []byte // the newest payload, published without retain; nil when the retained one is the newest
+	pending []byte    // the newest payload, published without retain; nil when the retained one is the newest
 }
 
 func newRetainer(every time.Duration) *retainer {
