@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otwin/otwin/internal/uapeer"
+
 	"github.com/goburrow/modbus"
 	"github.com/gopcua/opcua"
 	"github.com/gopcua/opcua/id"
@@ -31,11 +33,8 @@ func TestE2EAlarms(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c, err := opcua.NewClient(uaURL, opcua.SecurityMode(ua.MessageSecurityModeNone), opcua.AutoReconnect(false))
+	c, err := uapeer.Connect(ctx, uaURL, opcua.SecurityMode(ua.MessageSecurityModeNone), opcua.AutoReconnect(false))
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Connect(ctx); err != nil {
 		t.Fatalf("connect %s: %v", uaURL, err)
 	}
 	defer c.Close(context.Background())

@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otwin/otwin/internal/uapeer"
+
 	"github.com/gopcua/opcua"
 	gua "github.com/gopcua/opcua/ua"
 	gossh "golang.org/x/crypto/ssh"
@@ -308,11 +310,8 @@ func processSimStop(t *testing.T, bin string, sig syscall.Signal) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := opcua.NewClient(uaURL, opcua.SecurityMode(gua.MessageSecurityModeNone), opcua.AutoReconnect(false))
+	c, err := uapeer.Connect(ctx, uaURL, opcua.SecurityMode(gua.MessageSecurityModeNone), opcua.AutoReconnect(false))
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Connect(ctx); err != nil {
 		t.Fatalf("connect %s: %v", uaURL, err)
 	}
 	defer c.Close(context.Background())

@@ -3,6 +3,7 @@ package main
 import (
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -104,12 +105,15 @@ func (p *tmuxPane) command(line string) {
 
 // cursorRow is the row of the focused cursor (">"), or "".
 func cursorRow(lines []string) string {
-	for _, l := range lines {
-		if strings.HasPrefix(l, ">") {
-			return l
-		}
+	if i := cursorLine(lines); i >= 0 {
+		return lines[i]
 	}
 	return ""
+}
+
+// cursorLine is the screen line of the cursor's row, -1 if none.
+func cursorLine(lines []string) int {
+	return slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, ">") })
 }
 
 func alertOf(f *sshFixture, target string) (normalize.Alert, bool) {

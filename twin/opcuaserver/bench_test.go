@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otwin/otwin/internal/uapeer"
+
 	"github.com/gopcua/opcua"
 	gua "github.com/gopcua/opcua/ua"
 
@@ -136,11 +138,8 @@ func BenchmarkDelivery(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer s.Close()
-			c, err := opcua.NewClient(s.URL(), opcua.SecurityMode(gua.MessageSecurityModeNone), opcua.RequestTimeout(time.Minute))
+			c, err := uapeer.Connect(ctx, s.URL(), opcua.SecurityMode(gua.MessageSecurityModeNone), opcua.RequestTimeout(time.Minute))
 			if err != nil {
-				b.Fatal(err)
-			}
-			if err := c.Connect(ctx); err != nil {
 				b.Fatal(err)
 			}
 			defer c.Close(context.Background())

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otwin/otwin/internal/uapeer"
+
 	"github.com/gopcua/opcua"
 	gua "github.com/gopcua/opcua/ua"
 
@@ -346,11 +348,8 @@ func TestMoreNotificationsClientStopsReading(t *testing.T) {
 			f.set(vals)
 		}
 	}()
-	stalled, err := opcua.NewClient("opc.tcp://"+proxy.Addr(), opcua.SecurityMode(gua.MessageSecurityModeNone), opcua.AutoReconnect(false), opcua.RequestTimeout(time.Minute))
+	stalled, err := uapeer.Connect(ctx, "opc.tcp://"+proxy.Addr(), opcua.SecurityMode(gua.MessageSecurityModeNone), opcua.AutoReconnect(false), opcua.RequestTimeout(time.Minute))
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := stalled.Connect(ctx); err != nil {
 		t.Fatal(err)
 	}
 	defer func() {

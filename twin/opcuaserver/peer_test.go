@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otwin/otwin/internal/uapeer"
+
 	"github.com/gopcua/opcua"
 	gua "github.com/gopcua/opcua/ua"
 
@@ -65,11 +67,8 @@ func gopcuaPeer(url, nodesFile string) error {
 	ctx := context.Background()
 	// A longer request timeout than the default 10 s, for a busy machine;
 	// it changes nothing of what is delivered.
-	c, err := opcua.NewClient(url, opcua.SecurityMode(gua.MessageSecurityModeNone), opcua.RequestTimeout(time.Minute))
+	c, err := uapeer.Connect(ctx, url, opcua.SecurityMode(gua.MessageSecurityModeNone), opcua.RequestTimeout(time.Minute))
 	if err != nil {
-		return err
-	}
-	if err := c.Connect(ctx); err != nil {
 		return err
 	}
 	defer c.Close(ctx)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otwin/otwin/internal/uapeer"
+
 	"github.com/otwin/otwin/internal/testkit"
 	"github.com/otwin/otwin/units"
 
@@ -45,14 +47,7 @@ func dial(url string, opts ...opcua.Option) (*opcua.Client, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	opts = append([]opcua.Option{opcua.SecurityMode(gua.MessageSecurityModeNone), opcua.AutoReconnect(false)}, opts...)
-	c, err := opcua.NewClient(url, opts...)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.Connect(ctx); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return uapeer.Connect(ctx, url, opts...)
 }
 
 // userOpts logs in as user over the endpoint with the given policy and
