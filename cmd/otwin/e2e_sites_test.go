@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/otwin/otwin/ctxrole"
 	"github.com/otwin/otwin/normalize"
 	"github.com/otwin/otwin/normalize/uns/broker"
 	"github.com/otwin/otwin/normalize/uns/mqttsub"
@@ -98,11 +100,16 @@ func TestE2ETwoSites(t *testing.T) {
 
 func twoSites(t *testing.T, url string, sites []*site) {
 	central := startCentral(t, url)
-	// Every tag of both sites, with its site's value and context.
+	// Every tag of both sites, with its site's value and context. A
+	// sample carries the context its collector knew when it was taken
+	// (the work order and the product are two points, read one after
+	// the other): the central dashboard has each tag's latest sample
+	// with the context the collector's has, and a work order on those
+	// taken since the work order's point was read.
 	for _, s := range sites {
 		var why string
 		if !pollUntil(60*time.Second, func() bool {
-			n := 0
+			n, ordered := 0, 0
 			for _, own := range s.col.Store.Snapshot() {
 				got, ok := central.Store.Latest(own.ID)
 				switch {
@@ -112,27 +119,23 @@ func twoSites(t *testing.T, url string, sites []*site) {
 					why = own.ID + " Bad at the central dashboard: " + got.Status.String() + " " + got.Err
 				case !strings.Contains(got.Asset, "/"+s.name+"/"):
 					why = own.ID + " of asset " + got.Asset
-				case own.Context.String() != "" && got.Context.String() == "":
-					why = own.ID + " without its context " + own.Context.String()
+				case got.Context.String() != own.Context.String():
+					why = fmt.Sprintf("%s with context %q at the central dashboard, %q at its collector", own.ID, got.Context, own.Context)
+				case got.Source != own.Source+"@"+s.node:
+					why = fmt.Sprintf("%s from source %q at the central dashboard, want %s@%s", own.ID, got.Source, own.Source, s.node)
 				default:
 					n++
+					if got.Context.Value(ctxrole.WorkOrder) != "" {
+						ordered++
+					}
 					continue
 				}
 				return false
 			}
-			return n > 0
+			why = "no sample with a work order yet"
+			return n > 0 && ordered > 0
 		}) {
-			t.Fatalf("every tag of %s at the central dashboard with its status and context: %s (stats %+v)", s.name, why, central.Remote.Stats())
-		}
-		for _, own := range s.col.Store.Snapshot() {
-			if own.Context.Empty() {
-				continue
-			}
-			got, _ := central.Store.Latest(own.ID)
-			if got.Context.WorkOrder == "" || got.Source != own.Source+"@"+s.node {
-				t.Errorf("%s: context %q source %q at the central dashboard, want a work order and %s@%s", own.ID, got.Context, got.Source, own.Source, s.node)
-			}
-			break
+			t.Fatalf("every tag of %s at the central dashboard with its status, context and source: %s (stats %+v)", s.name, why, central.Remote.Stats())
 		}
 	}
 	// The scorecards of both sites.
