@@ -34,8 +34,9 @@ func otwinOnPath(t *testing.T) string {
 }
 
 // TestCIExample runs examples/ci.sh as CI would, with this build of
-// otwin (on free ports instead of the example's fixed ones): validate passes; verify names the sources file's three mistakes
-// in a valid JUnit report; test judges the scenario's checks against
+// otwin (on free ports instead of the example's fixed ones): validate
+// passes; verify names the sources file's three mistakes in a valid JUnit
+// report; test judges the scenario's checks against
 // otwin watch — three pass, the unpolled tag and the missing setpoint
 // write fail — in a valid JUnit report and JSON; the script exits 1.
 func TestCIExample(t *testing.T) {
@@ -125,8 +126,9 @@ func exampleOnFreePorts(t *testing.T) string {
 	t.Helper()
 	src := filepath.Join("..", "..", "examples")
 	dir := t.TempDir()
+	fixed := []string{"48410", "48411", "50210"}
 	var ports []string
-	for _, p := range []string{"48410", "48411", "50210"} {
+	for _, p := range fixed {
 		ports = append(ports, p, strconv.Itoa(testkit.FreePort(t)))
 	}
 	moved := strings.NewReplacer(ports...)
@@ -137,6 +139,11 @@ func exampleOnFreePorts(t *testing.T) string {
 		}
 		text := string(b)
 		if name != "ci.sh" {
+			for _, p := range fixed {
+				if !strings.Contains(text, p) {
+					t.Fatalf("examples/%s has no port %s any more: change the ports this test moves", name, p)
+				}
+			}
 			text = moved.Replace(text)
 		}
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o755); err != nil {

@@ -295,16 +295,32 @@ With --scenario the twin's control API (see 'otwin fault', 'otwin clock')
 requires a token: it is written to --ready-file and to control.token in the
 data directory (mode 0600).`
 
+// serveFlags are the flags 'otwin ssh' and 'otwin workshop' share: the
+// SSH server's, the data directory, the log, the saved alert state, MQTT
+// and metrics.
+type serveFlags struct {
+	o        sshOptions
+	dataDir  string
+	logFlags logOptions
+	alerts   alertStateOptions
+	mqtt     mqttOptions
+	met      metricsOptions
+}
+
+func (f *serveFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.dataDir, "data-dir", defaultDataDir(), "directory for the host key, certificates, the control token, the audit log and the saved alert state (one otwin at a time)")
+	f.o.register(cmd, &f.dataDir)
+	f.mqtt.register(cmd.Flags())
+	f.logFlags.register(cmd.Flags())
+	f.alerts.register(cmd.Flags())
+	f.met.register(cmd.Flags())
+}
+
 // sshCmd is the flags of 'otwin ssh'.
 type sshCmd struct {
-	o           sshOptions
+	serveFlags
 	sourcesFile string
 	scenario    string
-	dataDir     string
-	logFlags    logOptions
-	alerts      alertStateOptions
-	mqtt        mqttOptions
-	met         metricsOptions
 }
 
 func newSSHCmd() *cobra.Command {
@@ -325,14 +341,9 @@ func newSSHCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&c.sourcesFile, "sources", "", "sources file of the endpoints to read")
 	cmd.Flags().StringVar(&c.scenario, "scenario", "", "run this scenario's twin in-process and read it")
-	cmd.Flags().StringVar(&c.dataDir, "data-dir", defaultDataDir(), "directory for the host key, certificates, the control token, the audit log and the saved alert state (one otwin at a time)")
 	cmd.Flags().StringVar(&c.o.recordDir, "record", "", "record every session's screen as asciicast v2 into this directory (see 'otwin replay')")
-	c.o.register(cmd, &c.dataDir)
-	c.mqtt.register(cmd.Flags())
+	c.serveFlags.register(cmd)
 	_ = cmd.MarkFlagRequired("users")
-	c.logFlags.register(cmd.Flags())
-	c.alerts.register(cmd.Flags())
-	c.met.register(cmd.Flags())
 	return cmd
 }
 

@@ -60,17 +60,12 @@ exits with status 1 when it finds one.`
 
 // workshopCmd is the flags of 'otwin workshop'.
 type workshopCmd struct {
-	o         sshOptions
-	dataDir   string
+	serveFlags
 	reportDir string
 	autostart string
 	paused    bool
 	rehearse  bool
 	speed     float64
-	logFlags  logOptions
-	alerts    alertStateOptions
-	mqtt      mqttOptions
-	met       metricsOptions
 }
 
 func newWorkshopCmd() *cobra.Command {
@@ -85,17 +80,12 @@ func newWorkshopCmd() *cobra.Command {
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return c.run(cmd, args) },
 	}
-	cmd.Flags().StringVar(&c.dataDir, "data-dir", defaultDataDir(), "directory for the host key, certificates, the control token, the audit log and the saved alert state (one otwin at a time)")
 	cmd.Flags().StringVar(&c.reportDir, "report-dir", "", "directory for the debrief and the session recordings (default: ./otwin-debrief-<time>)")
 	cmd.Flags().StringVar(&c.autostart, "exercise", "", "start this exercise at once (with --paused: when the clock starts)")
 	cmd.Flags().BoolVar(&c.paused, "paused", false, "start with the scenario clock paused until the trainer's go")
 	cmd.Flags().BoolVar(&c.rehearse, "rehearse", false, "play every exercise at high speed with no participants and report expectations that can never be met")
 	cmd.Flags().Float64Var(&c.speed, "rehearse-speed", 16, "the scenario clock's speed while rehearsing, between faults")
-	c.o.register(cmd, &c.dataDir) // --users is required unless rehearsing (checked in run)
-	c.mqtt.register(cmd.Flags())
-	c.logFlags.register(cmd.Flags())
-	c.alerts.register(cmd.Flags())
-	c.met.register(cmd.Flags())
+	c.serveFlags.register(cmd) // --users is required unless rehearsing (checked in run)
 	return cmd
 }
 

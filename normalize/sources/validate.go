@@ -294,3 +294,20 @@ func (f *File) validateContext(pf *parsed) {
 		}
 	}
 }
+
+// validName checks the name of the i-th what (a source, a template) at
+// path: given, and one asset path segment. It says whether the name is
+// good; a problem is added to pf.
+func (pf *parsed) validName(path, what string, i int, name string) bool {
+	switch {
+	case name == "":
+		if !pf.isBad(path + ".name") {
+			pf.add(path, "%s %d has no name", what, i+1)
+		}
+	case !normalize.ValidSegment(name):
+		pf.add(path+".name", "%s name %q: use letters, digits, '.', '_' and '-'", what, name)
+	default:
+		return true
+	}
+	return false
+}

@@ -260,8 +260,9 @@ func (r *Reader) status(t *uns.Topic, payload []byte, now time.Time) error {
 		if n.lost {
 			r.restore(n)
 			// What it published while lost did not come here: ask for
-			// its whole state (paho queues the publish; the handler must
-			// not wait for it).
+			// its whole state. On a goroutine of its own: paho's Publish
+			// waits while its writer is busy, and a message handler
+			// must not block.
 			go r.hello()
 		}
 		if n.commLoss {

@@ -223,7 +223,7 @@ func waitSub(tok mqtt.Token, filter string, timeout time.Duration) error {
 }
 
 // hello asks the collectors under the prefix for their whole state
-// (uns.Topics.Hello). It does not wait: the message handler calls it.
+// (uns.Topics.Hello); it does not wait for the broker's answer.
 func (r *Reader) hello() {
 	r.client.Publish(r.topics.Hello(), 0, false, uns.HelloPayload(r.topics.Node(), r.cfg.Now()))
 }
